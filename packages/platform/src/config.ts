@@ -1,0 +1,112 @@
+// Typed configuration from environment variables. Every variable has a
+// default that works for a local run; a bad value fails start-up with an
+// error naming the variable, never a silent fallback.
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+type Env = Record<string, string | undefined>;
+
+export interface Variable<T> {
+  readonly name: string;
+  parse(env: Env): T;
+}
+
+function raw(env: Env, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value === "" ? undefined : value;
+}
+
+export function stringVar(name: string, defaultValue: string): Variable<string> {
+  return { name, parse: (env) => raw(env, name) ?? defaultValue };
+}
+
+export function intVar(
+  name: string,
+  defaultValue: number,
+  bounds: { min: number; max: number },
+): Variable<number> {
+  return {
+    name,
+    parse(env) {
+      const text = raw(env, name);
+      if (text === undefined) return defaultValue;
+      const value = Number(text);
+      if (!/^-?\d+$/.test(text) || !Number.isSafeInteger(value) || value < bounds.min || value > bounds.max) {
+        throw new ConfigError(
+          `${name} must be an integer from ${bounds.min} to ${bounds.max}, got ${JSON.stringify(text)}`,
+        );
+      }
+      return value;
+    },
+  };
+}
+
+export function boolVar(name: string, defaultValue: boolean): Variable<boolean> {
+  return {
+    name,
+    parse(env) {
+      const text = raw(env, name);
+      if (text === undefined) return defaultValue;
+      if (text === "true" || text === "1") return true;
+      if (text === "false" || text === "0") return false;
+      throw new ConfigError(`${name} must be true, false, 1 or 0, got ${JSON.stringify(text)}`);
+    },
+  };
+}
+
+export function enumVar<const T extends string>(
+  name: string,
+  defaultValue: T,
+  allowed: readonly T[],
+): Variable<T> {
+  return {
+    name,
+    parse(env) {
+      const text = raw(env, name) ?? defaultValue;
+      if (!(allowed as readonly string[]).includes(text)) {
+        throw new ConfigError(`${name} must be one of ${allowed.join(", ")}, got ${JSON.stringify(text)}`);
+      }
+      return text as T;
+    },
+  };
+}
+
+export function urlVar(name: string, defaultValue: string, protocols: readonly string[]): Variable<string> {
+  return {
+    name,
+    parse(env) {
+      const text = raw(env, name) ?? defaultValue;
+      let url: URL;
+      try {
+        url = new URL(text);
+      } catch {
+        throw new ConfigError(`${name} must be a URL, got ${JSON.stringify(text)}`);
+      }
+      if (!protocols.includes(url.protocol)) {
+        throw new ConfigError(`${name} must use ${protocols.join(" or ")}, got ${JSON.stringify(url.protocol)}`);
+      }
+      return text;
+    },
+  };
+}
+
+export type ConfigShape = Record<string, Variable<unknown>>;
+export type Config<S extends ConfigShape> = { readonly [K in keyof S]: S[K] extends Variable<infer T> ? T : never };
+
+/** Parses every variable and reports all bad ones at once. */
+export function loadConfig<S extends ConfigShape>(shape: S, env: Env = process.env): Config<S> {
+  const out: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const [key, variable] of Object.entries(shape)) {
+    try {
+      out[key] = variable.parse(env);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problems.push(error.message);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join("; ")}`);
+  return Object.freeze(out) as Config<S>;
+}

@@ -1,0 +1,77 @@
+import { createHash } from "node:crypto";
+import { readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import pg from "pg";
+import type { Logger } from "pino";
+
+export interface PoolOptions {
+  readonly connectionString: string;
+  readonly poolSizeMax: number;
+  readonly statementTimeoutMs: number;
+  readonly applicationName: string;
+}
+
+export function createPool(options: PoolOptions, logger: Logger): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: options.connectionString,
+    max: options.poolSizeMax,
+    statement_timeout: options.statementTimeoutMs,
+    application_name: options.applicationName,
+  });
+  // An idle client losing its connection must not crash the process: the
+  // pool drops it and the next checkout opens a new one.
+  pool.on("error", (error) => logger.warn({ err: error }, "idle PostgreSQL client failed"));
+  return pool;
+}
+
+const MIGRATION_FILE = /^(\d{4})_[a-z0-9_]+\.sql$/;
+// Any constant works; it only has to be the same for every runner.
+const MIGRATION_LOCK_KEY = 4_242_001;
+
+/**
+ * Applies numbered SQL files (0001_name.sql, ...) in order, each in its own
+ * transaction, once. An applied file whose content changed is an error: a
+ * migration is history and is never edited, a new one is added instead.
+ * Concurrent runners serialise on an advisory lock.
+ */
+export async function migrate(pool: pg.Pool, directory: string, logger: Logger): Promise<string[]> {
+  const names = (await readdir(directory)).filter((name) => MIGRATION_FILE.test(name)).sort();
+  const client = await pool.connect();
+  const applied: string[] = [];
+  try {
+    await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK_KEY]);
+    await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      name text PRIMARY KEY,
+      checksum text NOT NULL,
+      applied_at timestamptz NOT NULL DEFAULT now())`);
+    const done = new Map<string, string>(
+      (await client.query<{ name: string; checksum: string }>("SELECT name, checksum FROM schema_migrations")).rows.map(
+        (row) => [row.name, row.checksum],
+      ),
+    );
+    for (const name of names) {
+      const sql = await readFile(join(directory, name), "utf8");
+      const checksum = createHash("sha256").update(sql).digest("hex");
+      const previous = done.get(name);
+      if (previous !== undefined) {
+        if (previous !== checksum) throw new Error(`migration ${name} was edited after it was applied`);
+        continue;
+      }
+      await client.query("BEGIN");
+      try {
+        await client.query(sql);
+        await client.query("INSERT INTO schema_migrations (name, checksum) VALUES ($1, $2)", [name, checksum]);
+        await client.query("COMMIT");
+      } catch (error) {
+        await client.query("ROLLBACK");
+        throw new Error(`migration ${name} failed: ${(error as Error).message}`, { cause: error });
+      }
+      applied.push(name);
+      logger.info({ migration: name }, "migration applied");
+    }
+  } finally {
+    await client.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK_KEY]).catch(() => {});
+    client.release();
+  }
+  return applied;
+}

@@ -1,0 +1,168 @@
+import http from "node:http";
+import http2 from "node:http2";
+import net from "node:net";
+import type { AddressInfo } from "node:net";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { Interceptor } from "@connectrpc/connect";
+import type { Logger } from "pino";
+import { Health } from "@kuku/contracts/grpc/health/v1/health_pb";
+import * as reflectionV1 from "@kuku/contracts/grpc/reflection/v1/reflection_pb";
+import * as reflectionV1alpha from "@kuku/contracts/grpc/reflection/v1alpha/reflection_pb";
+import { HealthRegistry, ServingStatus } from "./health.js";
+import { unexpectedErrorInterceptor, validationInterceptor } from "./interceptors.js";
+import { reflectionRegistrations } from "./reflection.js";
+import type { ServiceRegistration } from "./registration.js";
+
+// Every HTTP/2 connection starts with this preface; HTTP/1.1 never does.
+const HTTP2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+
+export interface ServerOptions {
+  readonly name: string;
+  readonly host: string;
+  /** 0 picks a free port. */
+  readonly port: number;
+  readonly logger: Logger;
+  readonly services: readonly ServiceRegistration[];
+  /** Run after the validation interceptor, around every handler. */
+  readonly interceptors?: readonly Interceptor[];
+  /** Longest deadline a caller may ask for. */
+  readonly maxTimeoutMs?: number;
+  readonly readMaxBytes?: number;
+  /** How long shutdown waits for in-flight calls before cutting them. */
+  readonly drainTimeoutMs?: number;
+}
+
+export interface RunningServer {
+  readonly port: number;
+  readonly health: HealthRegistry;
+  /** Graceful: stop accepting, drain in-flight calls, then close. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * ONE port serving gRPC (HTTP/2 cleartext), gRPC-Web and Connect (HTTP/1.1
+ * or HTTP/2), with grpc.health.v1 and gRPC server reflection.
+ *
+ * Node's cleartext http2 server cannot fall back to HTTP/1.1 (allowHTTP1 is
+ * TLS-only, it relies on ALPN), so a plain TCP server peeks at the first
+ * bytes and hands the socket to the HTTP/2 or the HTTP/1.1 server.
+ */
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const { logger } = options;
+  const health = new HealthRegistry();
+  const cutOff = new AbortController();
+  const appServices = options.services.map((s) => s.desc);
+  const registrations = [
+    ...options.services,
+    health.registration(),
+    ...reflectionRegistrations([...appServices, Health, reflectionV1.ServerReflection, reflectionV1alpha.ServerReflection]),
+  ];
+  const handler = connectNodeAdapter({
+    routes: (router) => registrations.forEach((r) => r.register(router)),
+    interceptors: [unexpectedErrorInterceptor(logger), validationInterceptor(), ...(options.interceptors ?? [])],
+    maxTimeoutMs: options.maxTimeoutMs ?? 60_000,
+    readMaxBytes: options.readMaxBytes ?? 4 * 1024 * 1024,
+    shutdownSignal: cutOff.signal,
+  });
+
+  let inFlight = 0;
+  let drained: (() => void) | undefined;
+  const counted = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => {
+    inFlight += 1;
+    res.once("close", () => {
+      inFlight -= 1;
+      if (inFlight === 0) drained?.();
+    });
+    handler(req, res);
+  };
+  const h1 = http.createServer(counted);
+  const h2 = http2.createServer({}, counted);
+  const sockets = new Set<net.Socket>();
+  const sessions = new Set<http2.ServerHttp2Session>();
+  h2.on("session", (session) => {
+    sessions.add(session);
+    session.once("close", () => sessions.delete(session));
+  });
+
+  const tcp = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+    route(socket, h1, h2);
+  });
+  await new Promise<void>((resolve, reject) => {
+    tcp.once("error", reject);
+    tcp.listen(options.port, options.host, () => resolve());
+  });
+  const port = (tcp.address() as AddressInfo).port;
+  health.set("", ServingStatus.SERVING);
+  for (const desc of appServices) health.set(desc.typeName, ServingStatus.SERVING);
+  logger.info({ host: options.host, port, services: appServices.map((d) => d.typeName) }, "serving");
+
+  let shuttingDown: Promise<void> | undefined;
+  const shutdown = () => {
+    shuttingDown ??= (async () => {
+      logger.info({ inFlight }, "shutting down: draining in-flight calls");
+      health.close();
+      tcp.close();
+      for (const session of sessions) session.close();
+      const allDone = inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => (drained = resolve));
+      const drainTimeoutMs = options.drainTimeoutMs ?? 10_000;
+      const timedOut = await Promise.race([
+        allDone.then(() => false),
+        new Promise<boolean>((resolve) => setTimeout(() => resolve(true), drainTimeoutMs).unref()),
+      ]);
+      if (timedOut) {
+        logger.warn({ inFlight, drainTimeoutMs }, "drain timed out: cancelling the remaining calls");
+        cutOff.abort();
+      }
+      for (const socket of sockets) socket.destroy();
+      logger.info("stopped");
+    })();
+    return shuttingDown;
+  };
+  return { port, health, shutdown };
+}
+
+function route(socket: net.Socket, h1: http.Server, h2: http2.Http2Server): void {
+  let head = Buffer.alloc(0);
+  const onData = (chunk: Buffer) => {
+    head = Buffer.concat([head, chunk]);
+    const compared = Math.min(head.length, HTTP2_PREFACE.length);
+    const isHttp2 = head.subarray(0, compared).equals(HTTP2_PREFACE.subarray(0, compared));
+    if (isHttp2 && compared < HTTP2_PREFACE.length) return; // need more bytes to decide
+    socket.off("data", onData);
+    socket.pause();
+    socket.unshift(head);
+    if (isHttp2) {
+      // The HTTP/2 session reads the unshifted bytes itself on its first
+      // tick; resuming here would flow them to nobody.
+      h2.emit("connection", socket);
+    } else {
+      h1.emit("connection", socket);
+      socket.resume();
+    }
+  };
+  socket.on("data", onData);
+}
+
+/**
+ * Runs a server until SIGTERM or SIGINT, then shuts it down gracefully and
+ * closes the service's resources (pools, clients) before exiting 0.
+ */
+export function shutdownOnSignal(server: RunningServer, logger: Logger, closeResources: () => Promise<void>): void {
+  const onSignal = (signal: NodeJS.Signals) => {
+    logger.info({ signal }, "signal received");
+    server
+      .shutdown()
+      .then(closeResources)
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error({ err: error }, "shutdown failed");
+          process.exit(1);
+        },
+      );
+  };
+  process.once("SIGTERM", onSignal);
+  process.once("SIGINT", onSignal);
+}

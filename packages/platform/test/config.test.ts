@@ -1,0 +1,51 @@
+import t from "tap";
+import { boolVar, ConfigError, enumVar, intVar, loadConfig, stringVar, urlVar } from "../src/config.js";
+
+const shape = {
+  port: intVar("KUKU_PORT", 50051, { min: 0, max: 65535 }),
+  host: stringVar("KUKU_HOST", "127.0.0.1"),
+  verbose: boolVar("KUKU_VERBOSE", false),
+  mode: enumVar("KUKU_MODE", "fast", ["fast", "safe"]),
+  databaseUrl: urlVar("KUKU_DATABASE_URL", "postgres://kuku@127.0.0.1:55432/db", ["postgres:"]),
+};
+
+t.test("defaults apply when variables are unset or empty", async (t) => {
+  const config = loadConfig(shape, { KUKU_HOST: "" });
+  t.same(config, {
+    port: 50051,
+    host: "127.0.0.1",
+    verbose: false,
+    mode: "fast",
+    databaseUrl: "postgres://kuku@127.0.0.1:55432/db",
+  });
+  t.ok(Object.isFrozen(config));
+});
+
+t.test("values are parsed into their types", async (t) => {
+  const config = loadConfig(shape, { KUKU_PORT: "0", KUKU_VERBOSE: "1", KUKU_MODE: "safe" });
+  t.equal(config.port, 0);
+  t.equal(config.verbose, true);
+  t.equal(config.mode, "safe");
+});
+
+t.test("every bad variable is named in one error", async (t) => {
+  const error = t.throws(() =>
+    loadConfig(shape, {
+      KUKU_PORT: "80a",
+      KUKU_VERBOSE: "yes",
+      KUKU_MODE: "slow",
+      KUKU_DATABASE_URL: "mysql://x",
+    }),
+  ) as Error;
+  t.type(error, ConfigError);
+  t.match(error.message, /KUKU_PORT must be an integer from 0 to 65535, got "80a"/);
+  t.match(error.message, /KUKU_VERBOSE must be true, false, 1 or 0, got "yes"/);
+  t.match(error.message, /KUKU_MODE must be one of fast, safe, got "slow"/);
+  t.match(error.message, /KUKU_DATABASE_URL must use postgres:, got "mysql:"/);
+});
+
+t.test("out-of-range and non-integer numbers are refused", async (t) => {
+  for (const bad of ["65536", "-1", "1.5", "1e3", " 1"]) {
+    t.throws(() => loadConfig(shape, { KUKU_PORT: bad }), /KUKU_PORT/, bad);
+  }
+});
