@@ -20,7 +20,9 @@ export function createPool(options: PoolOptions, logger: Logger): pg.Pool {
   });
   // An idle client losing its connection must not crash the process: the
   // pool drops it and the next checkout opens a new one.
-  pool.on("error", (error) => logger.warn({ err: error }, "idle PostgreSQL client failed"));
+  pool.on("error", (error: Error & { code?: string }) =>
+    logger.warn({ code: error.code, message: error.message }, "idle PostgreSQL client failed"),
+  );
   return pool;
 }
 

@@ -1,0 +1,121 @@
+// Helpers for integration tests against the real PostgreSQL and real service
+// processes. Not used by any service at run time.
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import pg from "pg";
+
+export const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+export const TOOLS_BIN = `${REPO_ROOT}.tools/bin`;
+
+/** The maintenance database of the project's PostgreSQL (see deploy/local). */
+export const TEST_PG_ADMIN_URL = process.env["KUKU_TEST_PG_URL"] ?? "postgres://kuku:kuku@127.0.0.1:55432/postgres";
+
+export interface TestDatabase {
+  readonly url: string;
+  readonly name: string;
+  drop(): Promise<void>;
+}
+
+/** A fresh, empty database per test file, so test files can run in parallel. */
+export async function createTestDatabase(prefix: string): Promise<TestDatabase> {
+  const name = `kuku_test_${prefix}_${randomBytes(4).toString("hex")}`;
+  const admin = new pg.Client({ connectionString: TEST_PG_ADMIN_URL });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(TEST_PG_ADMIN_URL);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    name,
+    async drop() {
+      const client = new pg.Client({ connectionString: TEST_PG_ADMIN_URL });
+      await client.connect();
+      try {
+        await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}
+
+export interface ServiceProcess {
+  readonly child: ChildProcess;
+  readonly port: number;
+  readonly logs: string[];
+  /** Resolves with the exit code once the process has ended. */
+  readonly exited: Promise<number | null>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/**
+ * Starts a built service (node dist/main.js) and resolves once it logs that
+ * it is serving, with the port it bound (pass port 0 in its env).
+ */
+export async function startServiceProcess(options: {
+  cwd: string;
+  env: Record<string, string>;
+  startTimeoutMs?: number;
+}): Promise<ServiceProcess> {
+  const child = spawn(process.execPath, ["dist/main.js"], {
+    cwd: options.cwd,
+    env: { ...process.env, ...options.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const logs: string[] = [];
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  child.stderr!.on("data", (chunk: Buffer) => logs.push(chunk.toString()));
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`service in ${options.cwd} did not start:\n${logs.join("")}`)),
+      options.startTimeoutMs ?? 20_000,
+    );
+    void exited.then((code) => reject(new Error(`service exited with ${code} before serving:\n${logs.join("")}`)));
+    createInterface({ input: child.stdout! }).on("line", (line) => {
+      logs.push(line);
+      try {
+        const record = JSON.parse(line) as { msg?: string; port?: number };
+        if (record.msg === "serving" && typeof record.port === "number") {
+          clearTimeout(timer);
+          resolve(record.port);
+        }
+      } catch {
+        // not a log record; kept in logs
+      }
+    });
+  });
+  return {
+    child,
+    port,
+    logs,
+    exited,
+    async stop(signal = "SIGTERM") {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** Runs a command line tool and collects its output; never throws on exit code. */
+export function run(
+  command: string,
+  args: readonly string[],
+  input?: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    child.once("error", reject);
+    child.once("close", (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(input ?? "");
+  });
+}

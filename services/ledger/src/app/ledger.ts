@@ -1,0 +1,269 @@
+import { createHash } from "node:crypto";
+import { create, fromBinary, toBinary, toJson, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
+import type pg from "pg";
+import type { Logger } from "@kuku/platform";
+import * as api from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
+import { assert } from "../domain/amounts.js";
+import { planEntry, planPlaceHold, planReleaseHold, type LegInput } from "../domain/journal.js";
+import { SYSTEM_OWNER_PREFIX, systemOwnerId, type AccountKind, type EntryKind } from "../domain/model.js";
+import { invalid, type Failure, type Outcome } from "../domain/outcomes.js";
+import * as store from "../store/ledger-store.js";
+import { inTransaction, type TransactionOptions, type TransactionStats } from "../store/transactions.js";
+import { accountToProto, balanceToProto, entryToProto, holdToProto } from "./convert.js";
+
+/** An expected failure raised inside a transaction, so that it rolls back. */
+export class LedgerFailure extends Error {
+  override name = "LedgerFailure";
+  constructor(readonly failure: Failure) {
+    super(failure.kind);
+  }
+}
+
+function unwrap<T>(outcome: Outcome<T>): T {
+  if (outcome.kind !== "ok") throw new LedgerFailure(outcome);
+  return outcome.value;
+}
+
+// Key order in JSON objects (metadata maps) must not change the hash.
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : v,
+  );
+}
+
+function payloadHash<D extends DescMessage>(schema: D, request: MessageShape<D>): Uint8Array {
+  return createHash("sha256").update(schema.typeName).update(canonicalJson(toJson(schema, request))).digest();
+}
+
+const SYSTEM_KINDS: Record<number, Exclude<AccountKind, "user">> = {
+  [api.AccountKind.EXTERNAL]: "external",
+  [api.AccountKind.CLEARING]: "clearing",
+  [api.AccountKind.FEES]: "fees",
+};
+
+export interface LedgerDeps {
+  readonly pool: pg.Pool;
+  readonly logger: Logger;
+  readonly transactions: TransactionOptions;
+}
+
+/**
+ * The ledger's use cases. Each mutation runs in ONE transaction that claims
+ * its request id, locks what it touches, lets the domain decide, writes the
+ * result and stores the response for replays: all of it or none of it.
+ */
+export class Ledger {
+  readonly stats: TransactionStats = { retries: 0, exhausted: 0 };
+
+  constructor(private readonly deps: LedgerDeps) {}
+
+  #transaction<T>(fn: (db: pg.PoolClient) => Promise<T>): Promise<T> {
+    return inTransaction(this.deps.pool, this.deps.transactions, this.stats, this.deps.logger, fn);
+  }
+
+  async #mutate<Req extends DescMessage, Res extends DescMessage>(
+    requestSchema: Req,
+    request: MessageShape<Req> & { requestId: string },
+    responseSchema: Res,
+    work: (db: pg.PoolClient) => Promise<MessageShape<Res>>,
+  ): Promise<MessageShape<Res>> {
+    const hash = payloadHash(requestSchema, request);
+    const operation = requestSchema.typeName;
+    return this.#transaction(async (db) => {
+      const claim = await store.claimRequest(db, request.requestId, operation, hash);
+      if (claim.kind === "replay") return fromBinary(responseSchema, claim.response);
+      if (claim.kind === "conflict") {
+        throw new LedgerFailure({ kind: "request_conflict", requestId: request.requestId, operation: claim.operation });
+      }
+      const response = await work(db);
+      await store.saveResponse(db, request.requestId, toBinary(responseSchema, response));
+      return response;
+    });
+  }
+
+  openAccount(req: api.OpenAccountRequest): Promise<api.OpenAccountResponse> {
+    if (req.ownerId.startsWith(SYSTEM_OWNER_PREFIX)) {
+      throw new LedgerFailure(invalid("owner_id", `owner ids starting with "${SYSTEM_OWNER_PREFIX}" are reserved`));
+    }
+    return this.#mutate(api.OpenAccountRequestSchema, req, api.OpenAccountResponseSchema, async (db) => {
+      const account = await store.openAccount(db, req.ownerId, req.asset, "user");
+      return create(api.OpenAccountResponseSchema, { account: accountToProto(account) });
+    });
+  }
+
+  async getSystemAccount(req: api.GetSystemAccountRequest): Promise<api.GetSystemAccountResponse> {
+    const kind = SYSTEM_KINDS[req.kind];
+    assert(kind !== undefined, "protovalidate admits system kinds only");
+    const account = await store.openAccount(this.deps.pool, systemOwnerId(kind), req.asset, kind);
+    return create(api.GetSystemAccountResponseSchema, { account: accountToProto(account) });
+  }
+
+  /** Posts legs against the outside world's account of the same asset. */
+  async #postExternal(
+    db: pg.PoolClient,
+    requestId: string,
+    kind: EntryKind,
+    accountId: string,
+    signedAmountMinor: bigint,
+    metadata: Record<string, string>,
+  ) {
+    const [target] = await store.balancesOf(db, { accountIds: [accountId] });
+    if (target === undefined) throw new LedgerFailure({ kind: "not_found", field: "account_id", id: accountId });
+    if (target.kind !== "user") throw new LedgerFailure(invalid("account_id", "deposits and withdrawals go to user accounts"));
+    const external = await store.openAccount(db, systemOwnerId("external"), target.asset, "external");
+    const legs: LegInput[] = [
+      { accountId, amountMinor: signedAmountMinor, expectedAsset: "", field: "account_id" },
+      { accountId: external.accountId, amountMinor: -signedAmountMinor, expectedAsset: "", field: "account_id" },
+    ];
+    return this.#post(db, requestId, kind, legs, [], metadata);
+  }
+
+  async #post(
+    db: pg.PoolClient,
+    requestId: string,
+    kind: EntryKind,
+    legs: readonly LegInput[],
+    holdDebits: readonly { holdId: string; amountMinor: bigint; field: string }[],
+    metadata: Record<string, string>,
+  ) {
+    const holds = await store.lockHolds(db, holdDebits.map((d) => d.holdId));
+    const accountIds = [...legs.map((l) => l.accountId), ...[...holds.values()].map((h) => h.accountId)];
+    const balances = await store.lockBalances(db, accountIds);
+    const plan = unwrap(planEntry(balances, holds, legs, holdDebits));
+    await store.writeBalances(db, plan.balances);
+    if (plan.holds.length > 0) await store.writeHolds(db, plan.holds);
+    const entry = await store.insertEntry(db, { requestId, kind, postings: plan.postings, metadata });
+    return { entry, balances: plan.balances, holds: plan.holds };
+  }
+
+  deposit(req: api.DepositRequest): Promise<api.DepositResponse> {
+    return this.#mutate(api.DepositRequestSchema, req, api.DepositResponseSchema, async (db) => {
+      const { entry, balances } = await this.#postExternal(db, req.requestId, "deposit", req.accountId, req.amountMinor, req.metadata);
+      return create(api.DepositResponseSchema, {
+        entry: entryToProto(entry),
+        balance: balanceToProto(balances.find((b) => b.accountId === req.accountId)!),
+      });
+    });
+  }
+
+  withdraw(req: api.WithdrawRequest): Promise<api.WithdrawResponse> {
+    return this.#mutate(api.WithdrawRequestSchema, req, api.WithdrawResponseSchema, async (db) => {
+      const { entry, balances } = await this.#postExternal(db, req.requestId, "withdrawal", req.accountId, -req.amountMinor, req.metadata);
+      return create(api.WithdrawResponseSchema, {
+        entry: entryToProto(entry),
+        balance: balanceToProto(balances.find((b) => b.accountId === req.accountId)!),
+      });
+    });
+  }
+
+  transfer(req: api.TransferRequest): Promise<api.TransferResponse> {
+    return this.#mutate(api.TransferRequestSchema, req, api.TransferResponseSchema, async (db) => {
+      const legs = req.legs.map((l, i) => ({ accountId: l.accountId, amountMinor: l.amountMinor, expectedAsset: l.asset, field: `legs[${i}]` }));
+      const { entry, balances } = await this.#post(db, req.requestId, "transfer", legs, [], req.metadata);
+      return create(api.TransferResponseSchema, { entry: entryToProto(entry), balances: balances.map(balanceToProto) });
+    });
+  }
+
+  placeHold(req: api.PlaceHoldRequest): Promise<api.PlaceHoldResponse> {
+    return this.#mutate(api.PlaceHoldRequestSchema, req, api.PlaceHoldResponseSchema, async (db) => {
+      const locked = (await store.lockBalances(db, [req.accountId])).get(req.accountId);
+      if (locked === undefined) throw new LedgerFailure({ kind: "not_found", field: "account_id", id: req.accountId });
+      const balance = unwrap(planPlaceHold(locked, req.amountMinor));
+      await store.writeBalances(db, [balance]);
+      const hold = await store.insertHold(db, { accountId: req.accountId, asset: balance.asset, amountMinor: req.amountMinor, reference: req.reference });
+      return create(api.PlaceHoldResponseSchema, { hold: holdToProto(hold), balance: balanceToProto(balance) });
+    });
+  }
+
+  releaseHold(req: api.ReleaseHoldRequest): Promise<api.ReleaseHoldResponse> {
+    return this.#mutate(api.ReleaseHoldRequestSchema, req, api.ReleaseHoldResponseSchema, async (db) => {
+      const hold = (await store.lockHolds(db, [req.holdId])).get(req.holdId);
+      if (hold === undefined) throw new LedgerFailure({ kind: "not_found", field: "hold_id", id: req.holdId });
+      const locked = (await store.lockBalances(db, [hold.accountId])).get(hold.accountId);
+      assert(locked !== undefined, `hold ${hold.holdId} has an account`);
+      const plan = unwrap(planReleaseHold(locked, hold, req.amountMinor));
+      await store.writeBalances(db, [plan.balance]);
+      await store.writeHolds(db, [plan.hold]);
+      return create(api.ReleaseHoldResponseSchema, { hold: holdToProto(plan.hold), balance: balanceToProto(plan.balance) });
+    });
+  }
+
+  settleHold(req: api.SettleHoldRequest): Promise<api.SettleHoldResponse> {
+    return this.#mutate(api.SettleHoldRequestSchema, req, api.SettleHoldResponseSchema, async (db) => {
+      const legs = req.legs.map((l, i) => ({ accountId: l.accountId, amountMinor: l.amountMinor, expectedAsset: l.asset, field: `legs[${i}]` }));
+      const debits = req.debits.map((d, i) => ({ holdId: d.holdId, amountMinor: d.amountMinor, field: `debits[${i}]` }));
+      const { entry, balances, holds } = await this.#post(db, req.requestId, "settlement", legs, debits, req.metadata);
+      return create(api.SettleHoldResponseSchema, {
+        entry: entryToProto(entry),
+        holds: holds.map(holdToProto),
+        balances: balances.map(balanceToProto),
+      });
+    });
+  }
+
+  async getBalances(req: api.GetBalancesRequest): Promise<api.GetBalancesResponse> {
+    if (req.ownerId !== "") {
+      const balances = await store.balancesOf(this.deps.pool, { ownerId: req.ownerId });
+      return create(api.GetBalancesResponseSchema, { balances: balances.map(balanceToProto) });
+    }
+    const balances = await store.balancesOf(this.deps.pool, { accountIds: req.accountIds });
+    const missing = req.accountIds.find((id) => !balances.some((b) => b.accountId === id));
+    if (missing !== undefined) throw new LedgerFailure({ kind: "not_found", field: "account_ids", id: missing });
+    return create(api.GetBalancesResponseSchema, { balances: balances.map(balanceToProto) });
+  }
+
+  async getHold(req: api.GetHoldRequest): Promise<api.GetHoldResponse> {
+    const hold = await store.getHold(this.deps.pool, req.holdId);
+    if (hold === undefined) throw new LedgerFailure({ kind: "not_found", field: "hold_id", id: req.holdId });
+    return create(api.GetHoldResponseSchema, { hold: holdToProto(hold) });
+  }
+
+  async listEntries(req: api.ListEntriesRequest, pageSizeDefault: number): Promise<api.ListEntriesResponse> {
+    const before = decodePageToken(req.pageToken);
+    const pageSize = req.pageSize === 0 ? pageSizeDefault : req.pageSize;
+    const [account] = await store.balancesOf(this.deps.pool, { accountIds: [req.accountId] });
+    if (account === undefined) throw new LedgerFailure({ kind: "not_found", field: "account_id", id: req.accountId });
+    const page = await store.entriesOf(this.deps.pool, req.accountId, before, pageSize);
+    const full = page.entries.length === pageSize && page.lastPostingId !== undefined;
+    return create(api.ListEntriesResponseSchema, {
+      entries: page.entries.map(entryToProto),
+      nextPageToken: full ? encodePageToken(page.lastPostingId!) : "",
+    });
+  }
+
+  async verifyIntegrity(): Promise<api.VerifyIntegrityResponse> {
+    const startedMs = performance.now();
+    const client = await this.deps.pool.connect();
+    try {
+      await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+      const report = await store.verifyIntegrity(client);
+      await client.query("COMMIT");
+      return create(api.VerifyIntegrityResponseSchema, {
+        entriesChecked: report.entriesChecked,
+        postingsChecked: report.postingsChecked,
+        accountsChecked: report.accountsChecked,
+        discrepancies: report.discrepancies,
+        durationMs: BigInt(Math.round(performance.now() - startedMs)),
+      });
+    } finally {
+      await client.query("ROLLBACK").catch(() => {});
+      client.release();
+    }
+  }
+}
+
+const PAGE_TOKEN = /^p(\d{1,19})$/;
+
+function encodePageToken(postingId: bigint): string {
+  return Buffer.from(`p${postingId}`).toString("base64url");
+}
+
+function decodePageToken(token: string): bigint | undefined {
+  if (token === "") return undefined;
+  const match = PAGE_TOKEN.exec(Buffer.from(token, "base64url").toString());
+  if (match?.[1] === undefined) throw new LedgerFailure(invalid("page_token", "is not a token this service issued"));
+  return BigInt(match[1]);
+}
+

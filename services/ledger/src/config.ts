@@ -1,0 +1,17 @@
+import { enumVar, intVar, loadConfig, stringVar, urlVar } from "@kuku/platform";
+
+export const ledgerConfigShape = {
+  host: stringVar("LEDGER_HOST", "127.0.0.1"),
+  port: intVar("LEDGER_PORT", 50051, { min: 0, max: 65535 }),
+  databaseUrl: urlVar("LEDGER_DATABASE_URL", "postgres://kuku:kuku@127.0.0.1:55432/kuku_ledger", ["postgres:", "postgresql:"]),
+  poolSizeMax: intVar("LEDGER_POOL_SIZE_MAX", 24, { min: 1, max: 500 }),
+  statementTimeoutMs: intVar("LEDGER_STATEMENT_TIMEOUT_MS", 10_000, { min: 100, max: 600_000 }),
+  isolation: enumVar("LEDGER_ISOLATION", "read_committed", ["read_committed", "repeatable_read", "serializable"]),
+  transactionAttemptsMax: intVar("LEDGER_TX_ATTEMPTS_MAX", 8, { min: 1, max: 100 }),
+  transactionBackoffBaseMs: intVar("LEDGER_TX_BACKOFF_BASE_MS", 2, { min: 0, max: 1_000 }),
+  pageSizeDefault: intVar("LEDGER_PAGE_SIZE_DEFAULT", 50, { min: 1, max: 500 }),
+  drainTimeoutMs: intVar("LEDGER_DRAIN_TIMEOUT_MS", 10_000, { min: 0, max: 600_000 }),
+};
+
+export const loadLedgerConfig = (env: Record<string, string | undefined> = process.env) => loadConfig(ledgerConfigShape, env);
+export type LedgerConfig = ReturnType<typeof loadLedgerConfig>;

@@ -1,0 +1,141 @@
+import { assert, fitsInt64 } from "./amounts.js";
+import { assertBalanceInvariants, availableMinor, remainingMinor, type Balance, type Hold, type Posting } from "./model.js";
+import { invalid, ok, type Outcome } from "./outcomes.js";
+
+export interface LegInput {
+  readonly accountId: string;
+  readonly amountMinor: bigint;
+  /** Asset the caller expects the account to hold; "" when not given. */
+  readonly expectedAsset: string;
+  /** Where the leg came from in the request, for error messages. */
+  readonly field: string;
+}
+
+export interface HoldDebitInput {
+  readonly holdId: string;
+  readonly amountMinor: bigint;
+  readonly field: string;
+}
+
+export interface PostingPlan {
+  readonly postings: readonly Posting[];
+  /** Every balance the entry touches, after it. */
+  readonly balances: readonly Balance[];
+  /** Every hold the entry consumes from, after it. */
+  readonly holds: readonly Hold[];
+}
+
+/**
+ * Plans one journal entry: checks that the legs balance per asset, that
+ * holds can give what is debited from them and that no user account ends
+ * overdrawn, then returns the postings and the balances and holds after.
+ * Pure: the caller has locked and loaded every balance and hold involved.
+ */
+export function planEntry(
+  balances: ReadonlyMap<string, Balance>,
+  holds: ReadonlyMap<string, Hold>,
+  legs: readonly LegInput[],
+  holdDebits: readonly HoldDebitInput[] = [],
+): Outcome<PostingPlan> {
+  const postings: Posting[] = [];
+  const totalDelta = new Map<string, bigint>();
+  const heldDelta = new Map<string, bigint>();
+  const add = (map: Map<string, bigint>, key: string, delta: bigint) => map.set(key, (map.get(key) ?? 0n) + delta);
+
+  for (const leg of legs) {
+    const balance = balances.get(leg.accountId);
+    if (balance === undefined) return { kind: "not_found", field: `${leg.field}.account_id`, id: leg.accountId };
+    if (leg.amountMinor === 0n) return invalid(`${leg.field}.amount_minor`, "must not be zero");
+    if (leg.expectedAsset !== "" && leg.expectedAsset !== balance.asset) {
+      return invalid(`${leg.field}.asset`, `account ${leg.accountId} holds ${balance.asset}, not ${leg.expectedAsset}`);
+    }
+    postings.push({ accountId: leg.accountId, asset: balance.asset, amountMinor: leg.amountMinor });
+    add(totalDelta, leg.accountId, leg.amountMinor);
+  }
+
+  const holdsAfter: Hold[] = [];
+  for (const debit of holdDebits) {
+    const hold = holds.get(debit.holdId);
+    if (hold === undefined) return { kind: "not_found", field: `${debit.field}.hold_id`, id: debit.holdId };
+    if (holdsAfter.some((h) => h.holdId === hold.holdId)) return invalid(`${debit.field}.hold_id`, "appears twice");
+    if (debit.amountMinor <= 0n) return invalid(`${debit.field}.amount_minor`, "must be positive");
+    const remaining = remainingMinor(hold);
+    if (debit.amountMinor > remaining) {
+      return { kind: "hold_exhausted", holdId: hold.holdId, requestedMinor: debit.amountMinor, remainingMinor: remaining };
+    }
+    postings.push({ accountId: hold.accountId, asset: hold.asset, amountMinor: -debit.amountMinor });
+    add(totalDelta, hold.accountId, -debit.amountMinor);
+    add(heldDelta, hold.accountId, -debit.amountMinor);
+    holdsAfter.push({ ...hold, settledMinor: hold.settledMinor + debit.amountMinor });
+  }
+
+  const unbalanced = unbalancedAssets(postings);
+  if (unbalanced.length > 0) {
+    return invalid("legs", `legs must sum to zero per asset: ${unbalanced.map(([a, s]) => `${a} sums to ${s}`).join(", ")}`);
+  }
+
+  const balancesAfter: Balance[] = [];
+  for (const [accountId, delta] of totalDelta) {
+    const before = balances.get(accountId);
+    assert(before !== undefined, `balance ${accountId} was checked above`);
+    const after: Balance = {
+      ...before,
+      totalMinor: before.totalMinor + delta,
+      heldMinor: before.heldMinor + (heldDelta.get(accountId) ?? 0n),
+      version: before.version + 1n,
+    };
+    if (!fitsInt64(after.totalMinor)) return invalid("legs", `balance of ${accountId} would overflow`);
+    if (after.kind === "user" && availableMinor(after) < 0n) {
+      const requested = -delta + (heldDelta.get(accountId) ?? 0n);
+      return insufficient(before, requested);
+    }
+    assertBalanceInvariants(after);
+    balancesAfter.push(after);
+  }
+  return ok({ postings, balances: balancesAfter, holds: holdsAfter });
+}
+
+function unbalancedAssets(postings: readonly Posting[]): [string, bigint][] {
+  const sums = new Map<string, bigint>();
+  for (const p of postings) sums.set(p.asset, (sums.get(p.asset) ?? 0n) + p.amountMinor);
+  return [...sums].filter(([, sum]) => sum !== 0n);
+}
+
+export function insufficient(balance: Balance, requestedMinor: bigint) {
+  const available = availableMinor(balance);
+  return {
+    kind: "insufficient_funds",
+    accountId: balance.accountId,
+    asset: balance.asset,
+    requestedMinor,
+    availableMinor: available,
+    shortfallMinor: requestedMinor - available,
+  } as const;
+}
+
+/** Reserves part of the available amount for an open order. */
+export function planPlaceHold(balance: Balance, amountMinor: bigint): Outcome<Balance> {
+  if (balance.kind !== "user") return invalid("account_id", "holds are placed on user accounts only");
+  if (amountMinor <= 0n) return invalid("amount_minor", "must be positive");
+  if (availableMinor(balance) < amountMinor) return insufficient(balance, amountMinor);
+  const after = { ...balance, heldMinor: balance.heldMinor + amountMinor, version: balance.version + 1n };
+  assertBalanceInvariants(after);
+  return ok(after);
+}
+
+/** Gives back part or all (amountMinor undefined) of what a hold still reserves. */
+export function planReleaseHold(
+  balance: Balance,
+  hold: Hold,
+  amountMinor: bigint | undefined,
+): Outcome<{ balance: Balance; hold: Hold; releasedMinor: bigint }> {
+  assert(balance.accountId === hold.accountId, "hold and balance belong together");
+  const remaining = remainingMinor(hold);
+  const released = amountMinor ?? remaining;
+  if (released <= 0n || released > remaining) {
+    return { kind: "hold_exhausted", holdId: hold.holdId, requestedMinor: released, remainingMinor: remaining };
+  }
+  const balanceAfter = { ...balance, heldMinor: balance.heldMinor - released, version: balance.version + 1n };
+  assertBalanceInvariants(balanceAfter);
+  return ok({ balance: balanceAfter, hold: { ...hold, releasedMinor: hold.releasedMinor + released }, releasedMinor: released });
+}

@@ -1,0 +1,44 @@
+import { fileURLToPath } from "node:url";
+import { createLogger, createPool, initTracing, migrate, shutdownOnSignal, startServer } from "@kuku/platform";
+import { Ledger } from "./app/ledger.js";
+import { loadLedgerConfig } from "./config.js";
+import { ledgerHandlers } from "./rpc/handlers.js";
+
+const MIGRATIONS_DIR = fileURLToPath(new URL("../migrations", import.meta.url));
+
+const logger = createLogger("ledger");
+const config = loadLedgerConfig();
+const stopTracing = await initTracing("ledger");
+const pool = createPool(
+  {
+    connectionString: config.databaseUrl,
+    poolSizeMax: config.poolSizeMax,
+    statementTimeoutMs: config.statementTimeoutMs,
+    applicationName: "kuku-ledger",
+  },
+  logger,
+);
+await migrate(pool, MIGRATIONS_DIR, logger);
+
+const ledger = new Ledger({
+  pool,
+  logger,
+  transactions: {
+    isolation: config.isolation,
+    attemptsMax: config.transactionAttemptsMax,
+    backoffBaseMs: config.transactionBackoffBaseMs,
+  },
+});
+const server = await startServer({
+  name: "ledger",
+  host: config.host,
+  port: config.port,
+  logger,
+  services: [ledgerHandlers(ledger, { pageSizeDefault: config.pageSizeDefault })],
+  drainTimeoutMs: config.drainTimeoutMs,
+});
+logger.info({ isolation: config.isolation, port: server.port }, "ledger ready");
+shutdownOnSignal(server, logger, async () => {
+  await pool.end();
+  await stopTracing();
+});

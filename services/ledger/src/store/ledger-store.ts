@@ -1,0 +1,282 @@
+import { randomUUID } from "node:crypto";
+import type pg from "pg";
+import { assert } from "../domain/amounts.js";
+import type { Account, AccountKind, Balance, Entry, EntryKind, Hold, Posting } from "../domain/model.js";
+import {
+  ACCOUNT_KIND_CODE,
+  BALANCE_COLUMNS,
+  ENTRY_KIND_CODE,
+  HOLD_COLUMNS,
+  toAccount,
+  toBalance,
+  toEntry,
+  toHold,
+  type AccountRow,
+  type BalanceRow,
+  type EntryRow,
+  type HoldRow,
+} from "./rows.js";
+
+type Queryable = pg.Pool | pg.PoolClient;
+
+export type RequestClaim =
+  | { readonly kind: "new" }
+  | { readonly kind: "replay"; readonly response: Uint8Array }
+  | { readonly kind: "conflict"; readonly operation: string };
+
+/**
+ * Claims a request id for this transaction. A concurrent claim of the same
+ * id waits on the primary key until this transaction ends, then sees it.
+ */
+export async function claimRequest(
+  db: pg.PoolClient,
+  requestId: string,
+  operation: string,
+  payloadHash: Uint8Array,
+): Promise<RequestClaim> {
+  const inserted = await db.query(
+    `INSERT INTO requests (request_id, operation, payload_hash) VALUES ($1, $2, $3)
+     ON CONFLICT (request_id) DO NOTHING`,
+    [requestId, operation, payloadHash],
+  );
+  if (inserted.rowCount === 1) return { kind: "new" };
+  const { rows } = await db.query<{ operation: string; payload_hash: Buffer; response: Buffer | null }>(
+    "SELECT operation, payload_hash, response FROM requests WHERE request_id = $1",
+    [requestId],
+  );
+  const row = rows[0];
+  assert(row !== undefined, `request ${requestId} conflicted but cannot be read`);
+  assert(row.response !== null, `request ${requestId} committed without a response`);
+  if (row.operation !== operation || !row.payload_hash.equals(payloadHash)) {
+    return { kind: "conflict", operation: row.operation };
+  }
+  return { kind: "replay", response: row.response };
+}
+
+export async function saveResponse(db: pg.PoolClient, requestId: string, response: Uint8Array): Promise<void> {
+  const result = await db.query("UPDATE requests SET response = $2 WHERE request_id = $1", [requestId, response]);
+  assert(result.rowCount === 1, `request ${requestId} was claimed in this transaction`);
+}
+
+export async function findAccount(db: Queryable, ownerId: string, asset: string): Promise<Account | undefined> {
+  const { rows } = await db.query<AccountRow>(
+    "SELECT account_id, owner_id, asset, kind, created_at FROM accounts WHERE owner_id = $1 AND asset = $2",
+    [ownerId, asset],
+  );
+  return rows[0] === undefined ? undefined : toAccount(rows[0]);
+}
+
+/** Opens the account unless it exists; returns the account either way. */
+export async function openAccount(db: Queryable, ownerId: string, asset: string, kind: AccountKind): Promise<Account> {
+  const accountId = randomUUID();
+  const { rows } = await db.query<AccountRow>(
+    `WITH opened AS (
+       INSERT INTO accounts (account_id, owner_id, asset, kind) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (owner_id, asset) DO NOTHING
+       RETURNING account_id, owner_id, asset, kind, created_at),
+     balance AS (
+       INSERT INTO balances (account_id, kind) SELECT account_id, kind FROM opened)
+     SELECT * FROM opened`,
+    [accountId, ownerId, asset, ACCOUNT_KIND_CODE[kind]],
+  );
+  if (rows[0] !== undefined) return toAccount(rows[0]);
+  const existing = await findAccount(db, ownerId, asset);
+  assert(existing !== undefined, `account of ${ownerId} in ${asset} conflicted but cannot be read`);
+  return existing;
+}
+
+/**
+ * Locks the balances in account id order, so that two transactions touching
+ * the same accounts always queue in the same order and never deadlock.
+ */
+export async function lockBalances(db: pg.PoolClient, accountIds: readonly string[]): Promise<Map<string, Balance>> {
+  const ids = [...new Set(accountIds)].sort();
+  const { rows } = await db.query<BalanceRow>(
+    `SELECT ${BALANCE_COLUMNS} FROM balances b JOIN accounts a USING (account_id)
+     WHERE b.account_id = ANY($1::uuid[]) ORDER BY b.account_id FOR UPDATE OF b`,
+    [ids],
+  );
+  return new Map(rows.map((r) => [r.account_id, toBalance(r)]));
+}
+
+/** Writes balances computed from the locked ones (version = locked + 1). */
+export async function writeBalances(db: pg.PoolClient, balances: readonly Balance[]): Promise<void> {
+  const result = await db.query(
+    `UPDATE balances AS b SET total_minor = v.total, held_minor = v.held, version = v.version
+     FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::bigint[]) AS v(account_id, total, held, version)
+     WHERE b.account_id = v.account_id AND b.version = v.version - 1`,
+    [
+      balances.map((b) => b.accountId),
+      balances.map((b) => b.totalMinor.toString()),
+      balances.map((b) => b.heldMinor.toString()),
+      balances.map((b) => b.version.toString()),
+    ],
+  );
+  assert(result.rowCount === balances.length, "every written balance was locked at the version it was read");
+}
+
+export async function insertEntry(
+  db: pg.PoolClient,
+  entry: { requestId: string; kind: EntryKind; postings: readonly Posting[]; metadata: Record<string, string> },
+): Promise<Entry> {
+  const entryId = randomUUID();
+  const { rows } = await db.query<{ created_at: Date }>(
+    `WITH entry AS (
+       INSERT INTO entries (entry_id, request_id, kind, metadata) VALUES ($1, $2, $3, $4)
+       RETURNING created_at),
+     posted AS (
+       INSERT INTO postings (entry_id, account_id, asset, amount_minor)
+       SELECT $1, account_id, asset, amount_minor
+       FROM unnest($5::uuid[], $6::text[], $7::bigint[]) AS p(account_id, asset, amount_minor))
+     SELECT created_at FROM entry`,
+    [
+      entryId,
+      entry.requestId,
+      ENTRY_KIND_CODE[entry.kind],
+      entry.metadata,
+      entry.postings.map((p) => p.accountId),
+      entry.postings.map((p) => p.asset),
+      entry.postings.map((p) => p.amountMinor.toString()),
+    ],
+  );
+  const createdAt = rows[0]?.created_at;
+  assert(createdAt !== undefined, "entry insert returns its time");
+  return { entryId, requestId: entry.requestId, kind: entry.kind, createdAt, postings: entry.postings, metadata: entry.metadata };
+}
+
+export async function insertHold(
+  db: pg.PoolClient,
+  hold: { accountId: string; asset: string; amountMinor: bigint; reference: string },
+): Promise<Hold> {
+  const holdId = randomUUID();
+  const { rows } = await db.query<{ created_at: Date }>(
+    `INSERT INTO holds (hold_id, account_id, amount_minor, reference) VALUES ($1, $2, $3, $4) RETURNING created_at`,
+    [holdId, hold.accountId, hold.amountMinor.toString(), hold.reference],
+  );
+  const createdAt = rows[0]?.created_at;
+  assert(createdAt !== undefined, "hold insert returns its time");
+  return { holdId, ...hold, settledMinor: 0n, releasedMinor: 0n, createdAt };
+}
+
+export async function lockHolds(db: pg.PoolClient, holdIds: readonly string[]): Promise<Map<string, Hold>> {
+  const { rows } = await db.query<HoldRow>(
+    `SELECT ${HOLD_COLUMNS} FROM holds h JOIN accounts a USING (account_id)
+     WHERE h.hold_id = ANY($1::uuid[]) ORDER BY h.hold_id FOR UPDATE OF h`,
+    [[...new Set(holdIds)].sort()],
+  );
+  return new Map(rows.map((r) => [r.hold_id, toHold(r)]));
+}
+
+export async function writeHolds(db: pg.PoolClient, holds: readonly Hold[]): Promise<void> {
+  const result = await db.query(
+    `UPDATE holds AS h SET settled_minor = v.settled, released_minor = v.released
+     FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS v(hold_id, settled, released)
+     WHERE h.hold_id = v.hold_id`,
+    [holds.map((h) => h.holdId), holds.map((h) => h.settledMinor.toString()), holds.map((h) => h.releasedMinor.toString())],
+  );
+  assert(result.rowCount === holds.length, "every written hold exists");
+}
+
+export async function getHold(db: Queryable, holdId: string): Promise<Hold | undefined> {
+  const { rows } = await db.query<HoldRow>(
+    `SELECT ${HOLD_COLUMNS} FROM holds h JOIN accounts a USING (account_id) WHERE h.hold_id = $1`,
+    [holdId],
+  );
+  return rows[0] === undefined ? undefined : toHold(rows[0]);
+}
+
+export async function balancesOf(db: Queryable, selector: { accountIds: readonly string[] } | { ownerId: string }): Promise<Balance[]> {
+  const [where, param] =
+    "ownerId" in selector ? ["a.owner_id = $1", selector.ownerId] : ["b.account_id = ANY($1::uuid[])", selector.accountIds];
+  const { rows } = await db.query<BalanceRow>(
+    `SELECT ${BALANCE_COLUMNS} FROM balances b JOIN accounts a USING (account_id) WHERE ${where} ORDER BY a.asset, b.account_id`,
+    [param],
+  );
+  return rows.map(toBalance);
+}
+
+/**
+ * One page of an account's entries, newest first. The cursor is the last
+ * posting id seen: stable under concurrent inserts, unlike an offset.
+ */
+export async function entriesOf(
+  db: Queryable,
+  accountId: string,
+  beforePostingId: bigint | undefined,
+  pageSize: number,
+): Promise<{ entries: Entry[]; lastPostingId: bigint | undefined }> {
+  const { rows } = await db.query<EntryRow & { posting_id: string }>(
+    `WITH page AS (
+       SELECT posting_id, entry_id FROM postings
+       WHERE account_id = $1 AND posting_id < $2
+       ORDER BY posting_id DESC LIMIT $3)
+     SELECT page.posting_id, e.entry_id, e.request_id, e.kind, e.created_at, e.metadata,
+       (SELECT json_agg(json_build_object('account_id', p.account_id, 'asset', p.asset,
+                 'amount_minor', p.amount_minor::text) ORDER BY p.posting_id)
+          FROM postings p WHERE p.entry_id = e.entry_id) AS postings
+     FROM page JOIN entries e USING (entry_id)
+     ORDER BY page.posting_id DESC`,
+    [accountId, (beforePostingId ?? 2n ** 63n - 1n).toString(), pageSize],
+  );
+  const last = rows.at(-1);
+  return { entries: rows.map(toEntry), lastPostingId: last === undefined ? undefined : BigInt(last.posting_id) };
+}
+
+export interface IntegrityReport {
+  entriesChecked: bigint;
+  postingsChecked: bigint;
+  accountsChecked: bigint;
+  discrepancies: {
+    kind: "unbalanced_entry" | "balance_mismatch" | "held_mismatch";
+    entryId: string;
+    accountId: string;
+    asset: string;
+    expectedMinor: bigint;
+    actualMinor: bigint;
+  }[];
+}
+
+const DISCREPANCIES_MAX = 1000;
+
+/**
+ * Recomputes every balance from the postings and every held amount from the
+ * open holds, and checks every entry sums to zero per asset, all in one
+ * snapshot (the caller runs it in a REPEATABLE READ transaction).
+ */
+export async function verifyIntegrity(db: pg.PoolClient): Promise<IntegrityReport> {
+  const counts = await db.query<{ entries: string; postings: string; accounts: string }>(
+    `SELECT (SELECT count(*) FROM entries) AS entries, (SELECT count(*) FROM postings) AS postings,
+            (SELECT count(*) FROM balances) AS accounts`,
+  );
+  const { rows } = await db.query<{ kind: IntegrityReport["discrepancies"][number]["kind"]; entry_id: string; account_id: string; asset: string; expected: string; actual: string }>(
+    `(SELECT 'unbalanced_entry' AS kind, entry_id::text, '' AS account_id, asset, '0' AS expected, sum(amount_minor)::text AS actual
+        FROM postings GROUP BY entry_id, asset HAVING sum(amount_minor) <> 0)
+     UNION ALL
+     (SELECT 'balance_mismatch', '', b.account_id::text, a.asset, coalesce(p.total, 0)::text, b.total_minor::text
+        FROM balances b JOIN accounts a USING (account_id)
+        LEFT JOIN (SELECT account_id, sum(amount_minor) AS total FROM postings GROUP BY account_id) p USING (account_id)
+        WHERE b.total_minor <> coalesce(p.total, 0))
+     UNION ALL
+     (SELECT 'held_mismatch', '', b.account_id::text, a.asset, coalesce(h.held, 0)::text, b.held_minor::text
+        FROM balances b JOIN accounts a USING (account_id)
+        LEFT JOIN (SELECT account_id, sum(amount_minor - settled_minor - released_minor) AS held
+                     FROM holds GROUP BY account_id) h USING (account_id)
+        WHERE b.held_minor <> coalesce(h.held, 0))
+     LIMIT ${DISCREPANCIES_MAX}`,
+  );
+  const c = counts.rows[0];
+  assert(c !== undefined, "counts query returns one row");
+  return {
+    entriesChecked: BigInt(c.entries),
+    postingsChecked: BigInt(c.postings),
+    accountsChecked: BigInt(c.accounts),
+    discrepancies: rows.map((r) => ({
+      kind: r.kind,
+      entryId: r.entry_id,
+      accountId: r.account_id,
+      asset: r.asset,
+      expectedMinor: BigInt(r.expected),
+      actualMinor: BigInt(r.actual),
+    })),
+  };
+}

@@ -1,0 +1,78 @@
+// Starts the ledger in-process on a fresh database, with a real gRPC client.
+import { randomUUID } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import type { Client } from "@connectrpc/connect";
+import { LedgerService } from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
+import { createLogger, createPool, createServiceClient, migrate, startServer } from "@kuku/platform";
+import { createTestDatabase } from "@kuku/platform/testing";
+import type pg from "pg";
+import { Ledger } from "../../src/app/ledger.js";
+import { ledgerHandlers } from "../../src/rpc/handlers.js";
+import type { Isolation } from "../../src/store/transactions.js";
+
+export const MIGRATIONS_DIR = fileURLToPath(new URL("../../migrations", import.meta.url));
+
+export interface TestLedger {
+  readonly client: Client<typeof LedgerService>;
+  readonly pool: pg.Pool;
+  readonly ledger: Ledger;
+  readonly databaseUrl: string;
+  close(): Promise<void>;
+}
+
+export async function startTestLedger(
+  name: string,
+  options: { isolation?: Isolation; poolSizeMax?: number; attemptsMax?: number } = {},
+): Promise<TestLedger> {
+  const logger = createLogger(`ledger-test-${name}`, process.env["LOG_LEVEL"] ?? "warn");
+  const database = await createTestDatabase(name);
+  const pool = createPool(
+    { connectionString: database.url, poolSizeMax: options.poolSizeMax ?? 20, statementTimeoutMs: 30_000, applicationName: "ledger-test" },
+    logger,
+  );
+  await migrate(pool, MIGRATIONS_DIR, logger);
+  const ledger = new Ledger({
+    pool,
+    logger,
+    transactions: { isolation: options.isolation ?? "read_committed", attemptsMax: options.attemptsMax ?? 8, backoffBaseMs: 2 },
+  });
+  const server = await startServer({
+    name: "ledger",
+    host: "127.0.0.1",
+    port: 0,
+    logger,
+    services: [ledgerHandlers(ledger, { pageSizeDefault: 50 })],
+  });
+  const client = createServiceClient(LedgerService, { baseUrl: `http://127.0.0.1:${server.port}`, timeoutMs: 30_000 });
+  return {
+    client,
+    pool,
+    ledger,
+    databaseUrl: database.url,
+    async close() {
+      await server.shutdown();
+      await pool.end();
+      await database.drop();
+    },
+  };
+}
+
+export const rid = (label = "req") => `${label}-${randomUUID()}`;
+
+/** Opens a user account and funds it from the outside world. */
+export async function fundedAccount(
+  client: Client<typeof LedgerService>,
+  ownerId: string,
+  asset: string,
+  amountMinor: bigint,
+): Promise<string> {
+  const { account } = await client.openAccount({ requestId: rid("open"), ownerId, asset });
+  if (account === undefined) throw new Error("OpenAccount returned no account");
+  if (amountMinor > 0n) await client.deposit({ requestId: rid("fund"), accountId: account.accountId, amountMinor });
+  return account.accountId;
+}
+
+export async function countRows(pool: pg.Pool, table: "entries" | "postings" | "holds" | "requests" | "accounts"): Promise<number> {
+  const { rows } = await pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`);
+  return Number(rows[0]!.n);
+}
