@@ -128,7 +128,7 @@ export class Ledger {
     holdDebits: readonly { holdId: string; amountMinor: bigint; field: string }[],
     metadata: Record<string, string>,
   ) {
-    const holds = await store.lockHolds(db, holdDebits.map((d) => d.holdId));
+    const holds = holdDebits.length === 0 ? new Map() : await store.lockHolds(db, holdDebits.map((d) => d.holdId));
     const accountIds = [...legs.map((l) => l.accountId), ...[...holds.values()].map((h) => h.accountId)];
     const balances = await store.lockBalances(db, accountIds);
     const plan = unwrap(planEntry(balances, holds, legs, holdDebits));

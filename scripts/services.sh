@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Starts (up) or stops (down) every service as a background process, from
+# its compiled dist/, with logs in .run/logs and pids in .run/pids.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+mkdir -p .run/logs .run/pids
+grpcurl="$root/.tools/bin/grpcurl"
+
+# name  port  port variable — in start order (a service's dependencies first).
+SERVICES=(
+  "ledger 50051 LEDGER_PORT"
+)
+
+alive() { [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+up() {
+  for spec in "${SERVICES[@]}"; do
+    read -r name port var <<<"$spec"
+    pidfile=".run/pids/$name.pid"
+    if alive "$pidfile"; then echo "==> $name: already running (pid $(cat "$pidfile"))"; continue; fi
+    echo "==> $name: starting on 127.0.0.1:$port"
+    (cd "services/$name" && env "$var=$port" nohup node dist/main.js >>"$root/.run/logs/$name.log" 2>&1 & echo $! >"$root/$pidfile")
+    for _ in $(seq 1 100); do
+      if "$grpcurl" -plaintext -max-time 1 "127.0.0.1:$port" grpc.health.v1.Health/Check 2>/dev/null | grep -q SERVING; then
+        break
+      fi
+      if ! alive "$pidfile"; then
+        echo "!! $name exited during start-up; last lines of .run/logs/$name.log:" >&2
+        tail -n 30 ".run/logs/$name.log" >&2
+        exit 1
+      fi
+      sleep 0.2
+    done
+    "$grpcurl" -plaintext -max-time 1 "127.0.0.1:$port" grpc.health.v1.Health/Check 2>/dev/null | grep -q SERVING || {
+      echo "!! $name did not become SERVING within 20 s; see .run/logs/$name.log" >&2
+      exit 1
+    }
+  done
+  cat <<INFO
+
+Kuku Securities is up.
+  ledger    grpc/grpc-web/connect on 127.0.0.1:50051   logs: .run/logs/ledger.log
+
+Try it (no .proto files needed, the services speak reflection):
+  .tools/bin/grpcurl -plaintext 127.0.0.1:50051 list
+  .tools/bin/grpcurl -plaintext -d '{"requestId":"hello-1","ownerId":"me","asset":"KRW"}' \\
+      127.0.0.1:50051 kuku.ledger.v1.LedgerService/OpenAccount
+
+Stop everything with: make down
+INFO
+}
+
+down() {
+  for (( i=${#SERVICES[@]}-1; i>=0; i-- )); do
+    read -r name _ _ <<<"${SERVICES[$i]}"
+    pidfile=".run/pids/$name.pid"
+    if ! alive "$pidfile"; then echo "==> $name: not running"; rm -f "$pidfile"; continue; fi
+    pid=$(cat "$pidfile")
+    echo "==> $name: stopping (pid $pid)"
+    kill -TERM "$pid"
+    for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$pid" 2>/dev/null && { echo "!! $name ignored SIGTERM for 15 s; killing" >&2; kill -KILL "$pid"; }
+    rm -f "$pidfile"
+  done
+}
+
+case "${1:-}" in
+  up) up ;;
+  down) down ;;
+  *) echo "usage: $0 up|down" >&2; exit 2 ;;
+esac
