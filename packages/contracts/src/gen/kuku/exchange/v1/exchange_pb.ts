@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file kuku/exchange/v1/exchange.proto.
  */
 export const file_kuku_exchange_v1_exchange: GenFile = /*@__PURE__*/
-  fileDesc("Ch9rdWt1L2V4Y2hhbmdlL3YxL2V4Y2hhbmdlLnByb3RvEhBrdWt1LmV4Y2hhbmdlLnYxIsEBCgRGaWxsEhQKDGV4ZWN1dGlvbl9pZBgBIAEoCRIXCg9jbGllbnRfb3JkZXJfaWQYAiABKAkSDgoGc3ltYm9sGAMgASgJEiQKBHNpZGUYBCABKA4yFi5rdWt1LmV4Y2hhbmdlLnYxLlNpZGUSEAoIcXVhbnRpdHkYBSABKAMSEQoJcHJpY2Vfa3J3GAYgASgDEi8KC2V4ZWN1dGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLGAgoSU3VibWl0T3JkZXJSZXF1ZXN0EiIKD2NsaWVudF9vcmRlcl9pZBgBIAEoCUIJukgGcgQQARhAEiQKBnN5bWJvbBgCIAEoCUIUukgRcg8yDV5bMC05QS1aXXs2fSQSMAoEc2lkZRgDIAEoDjIWLmt1a3UuZXhjaGFuZ2UudjEuU2lkZUIKukgHggEEEAEgABI1CgR0eXBlGAQgASgOMhsua3VrdS5leGNoYW5nZS52MS5PcmRlclR5cGVCCrpIB4IBBBABIAASQAoNdGltZV9pbl9mb3JjZRgFIAEoDjIdLmt1a3UuZXhjaGFuZ2UudjEuVGltZUluRm9yY2VCCrpIB4IBBBABIAASHwoIcXVhbnRpdHkYBiABKANCDbpICiIIGICU69wDIAASGgoJcHJpY2Vfa3J3GAcgASgDQge6SAQiAigAIr8BChNTdWJtaXRPcmRlclJlc3BvbnNlEhcKD2NsaWVudF9vcmRlcl9pZBgBIAEoCRI1CgZzdGF0dXMYAiABKA4yJS5rdWt1LmV4Y2hhbmdlLnYxLkV4Y2hhbmdlT3JkZXJTdGF0dXMSFQoNcmVqZWN0X3JlYXNvbhgDIAEoCRIlCgVmaWxscxgEIAMoCzIWLmt1a3UuZXhjaGFuZ2UudjEuRmlsbBIaChJyZW1haW5pbmdfcXVhbnRpdHkYBSABKAMiOAoSQ2FuY2VsT3JkZXJSZXF1ZXN0EiIKD2NsaWVudF9vcmRlcl9pZBgBIAEoCUIJukgGcgQQARhAImgKE0NhbmNlbE9yZGVyUmVzcG9uc2USNQoGc3RhdHVzGAEgASgOMiUua3VrdS5leGNoYW5nZS52MS5FeGNoYW5nZU9yZGVyU3RhdHVzEhoKEmNhbmNlbGxlZF9xdWFudGl0eRgCIAEoAyI4ChJPcmRlclN0YXR1c1JlcXVlc3QSIgoPY2xpZW50X29yZGVyX2lkGAEgASgJQgm6SAZyBBABGEAiwQEKE09yZGVyU3RhdHVzUmVzcG9uc2USFwoPY2xpZW50X29yZGVyX2lkGAEgASgJEjUKBnN0YXR1cxgCIAEoDjIlLmt1a3UuZXhjaGFuZ2UudjEuRXhjaGFuZ2VPcmRlclN0YXR1cxIXCg9maWxsZWRfcXVhbnRpdHkYAyABKAMSGgoScmVtYWluaW5nX3F1YW50aXR5GAQgASgDEiUKBWZpbGxzGAUgAygLMhYua3VrdS5leGNoYW5nZS52MS5GaWxsIocBChNTZXRGYXVsdE1vZGVSZXF1ZXN0EjUKBG1vZGUYASABKA4yGy5rdWt1LmV4Y2hhbmdlLnYxLkZhdWx0TW9kZUIKukgHggEEEAEgABIdCghkZWxheV9tcxgCIAEoBUILukgIGgYYwM8kKAASGgoHcGVyY2VudBgDIAEoBUIJukgGGgQYZCgAIkEKFFNldEZhdWx0TW9kZVJlc3BvbnNlEikKBG1vZGUYASABKA4yGy5rdWt1LmV4Y2hhbmdlLnYxLkZhdWx0TW9kZSo5CgRTaWRlEhQKEFNJREVfVU5TUEVDSUZJRUQQABIMCghTSURFX0JVWRABEg0KCVNJREVfU0VMTBACKlQKCU9yZGVyVHlwZRIaChZPUkRFUl9UWVBFX1VOU1BFQ0lGSUVEEAASFAoQT1JERVJfVFlQRV9MSU1JVBABEhUKEU9SREVSX1RZUEVfTUFSS0VUEAIqWgoLVGltZUluRm9yY2USHQoZVElNRV9JTl9GT1JDRV9VTlNQRUNJRklFRBAAEhUKEVRJTUVfSU5fRk9SQ0VfREFZEAESFQoRVElNRV9JTl9GT1JDRV9JT0MQAiqcAgoTRXhjaGFuZ2VPcmRlclN0YXR1cxIlCiFFWENIQU5HRV9PUkRFUl9TVEFUVVNfVU5TUEVDSUZJRUQQABIjCh9FWENIQU5HRV9PUkRFUl9TVEFUVVNfTk9UX0ZPVU5EEAESIgoeRVhDSEFOR0VfT1JERVJfU1RBVFVTX0FDQ0VQVEVEEAISKgomRVhDSEFOR0VfT1JERVJfU1RBVFVTX1BBUlRJQUxMWV9GSUxMRUQQAxIgChxFWENIQU5HRV9PUkRFUl9TVEFUVVNfRklMTEVEEAQSIwofRVhDSEFOR0VfT1JERVJfU1RBVFVTX0NBTkNFTExFRBAFEiIKHkVYQ0hBTkdFX09SREVSX1NUQVRVU19SRUpFQ1RFRBAGKq8BCglGYXVsdE1vZGUSGgoWRkFVTFRfTU9ERV9VTlNQRUNJRklFRBAAEhMKD0ZBVUxUX01PREVfTk9ORRABEhQKEEZBVUxUX01PREVfREVMQVkQAhIVChFGQVVMVF9NT0RFX1NJTEVOVBADEhgKFEZBVUxUX01PREVfRFVQTElDQVRFEAQSFQoRRkFVTFRfTU9ERV9SRUpFQ1QQBRITCg9GQVVMVF9NT0RFX0RPV04QBjKEAwoPRXhjaGFuZ2VTZXJ2aWNlEloKC1N1Ym1pdE9yZGVyEiQua3VrdS5leGNoYW5nZS52MS5TdWJtaXRPcmRlclJlcXVlc3QaJS5rdWt1LmV4Y2hhbmdlLnYxLlN1Ym1pdE9yZGVyUmVzcG9uc2USWgoLQ2FuY2VsT3JkZXISJC5rdWt1LmV4Y2hhbmdlLnYxLkNhbmNlbE9yZGVyUmVxdWVzdBolLmt1a3UuZXhjaGFuZ2UudjEuQ2FuY2VsT3JkZXJSZXNwb25zZRJaCgtPcmRlclN0YXR1cxIkLmt1a3UuZXhjaGFuZ2UudjEuT3JkZXJTdGF0dXNSZXF1ZXN0GiUua3VrdS5leGNoYW5nZS52MS5PcmRlclN0YXR1c1Jlc3BvbnNlEl0KDFNldEZhdWx0TW9kZRIlLmt1a3UuZXhjaGFuZ2UudjEuU2V0RmF1bHRNb2RlUmVxdWVzdBomLmt1a3UuZXhjaGFuZ2UudjEuU2V0RmF1bHRNb2RlUmVzcG9uc2ViBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_timestamp]);
+  fileDesc("Ch9rdWt1L2V4Y2hhbmdlL3YxL2V4Y2hhbmdlLnByb3RvEhBrdWt1LmV4Y2hhbmdlLnYxIsEBCgRGaWxsEhQKDGV4ZWN1dGlvbl9pZBgBIAEoCRIXCg9jbGllbnRfb3JkZXJfaWQYAiABKAkSDgoGc3ltYm9sGAMgASgJEiQKBHNpZGUYBCABKA4yFi5rdWt1LmV4Y2hhbmdlLnYxLlNpZGUSEAoIcXVhbnRpdHkYBSABKAMSEQoJcHJpY2Vfa3J3GAYgASgDEi8KC2V4ZWN1dGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLGAgoSU3VibWl0T3JkZXJSZXF1ZXN0EiIKD2NsaWVudF9vcmRlcl9pZBgBIAEoCUIJukgGcgQQARhAEiQKBnN5bWJvbBgCIAEoCUIUukgRcg8yDV5bMC05QS1aXXs2fSQSMAoEc2lkZRgDIAEoDjIWLmt1a3UuZXhjaGFuZ2UudjEuU2lkZUIKukgHggEEEAEgABI1CgR0eXBlGAQgASgOMhsua3VrdS5leGNoYW5nZS52MS5PcmRlclR5cGVCCrpIB4IBBBABIAASQAoNdGltZV9pbl9mb3JjZRgFIAEoDjIdLmt1a3UuZXhjaGFuZ2UudjEuVGltZUluRm9yY2VCCrpIB4IBBBABIAASHwoIcXVhbnRpdHkYBiABKANCDbpICiIIGICU69wDIAASGgoJcHJpY2Vfa3J3GAcgASgDQge6SAQiAigAIr8BChNTdWJtaXRPcmRlclJlc3BvbnNlEhcKD2NsaWVudF9vcmRlcl9pZBgBIAEoCRI1CgZzdGF0dXMYAiABKA4yJS5rdWt1LmV4Y2hhbmdlLnYxLkV4Y2hhbmdlT3JkZXJTdGF0dXMSFQoNcmVqZWN0X3JlYXNvbhgDIAEoCRIlCgVmaWxscxgEIAMoCzIWLmt1a3UuZXhjaGFuZ2UudjEuRmlsbBIaChJyZW1haW5pbmdfcXVhbnRpdHkYBSABKAMiOAoSQ2FuY2VsT3JkZXJSZXF1ZXN0EiIKD2NsaWVudF9vcmRlcl9pZBgBIAEoCUIJukgGcgQQARhAImgKE0NhbmNlbE9yZGVyUmVzcG9uc2USNQoGc3RhdHVzGAEgASgOMiUua3VrdS5leGNoYW5nZS52MS5FeGNoYW5nZU9yZGVyU3RhdHVzEhoKEmNhbmNlbGxlZF9xdWFudGl0eRgCIAEoAyI4ChJPcmRlclN0YXR1c1JlcXVlc3QSIgoPY2xpZW50X29yZGVyX2lkGAEgASgJQgm6SAZyBBABGEAiwQEKE09yZGVyU3RhdHVzUmVzcG9uc2USFwoPY2xpZW50X29yZGVyX2lkGAEgASgJEjUKBnN0YXR1cxgCIAEoDjIlLmt1a3UuZXhjaGFuZ2UudjEuRXhjaGFuZ2VPcmRlclN0YXR1cxIXCg9maWxsZWRfcXVhbnRpdHkYAyABKAMSGgoScmVtYWluaW5nX3F1YW50aXR5GAQgASgDEiUKBWZpbGxzGAUgAygLMhYua3VrdS5leGNoYW5nZS52MS5GaWxsIocBChNTZXRGYXVsdE1vZGVSZXF1ZXN0EjUKBG1vZGUYASABKA4yGy5rdWt1LmV4Y2hhbmdlLnYxLkZhdWx0TW9kZUIKukgHggEEEAEgABIdCghkZWxheV9tcxgCIAEoBUILukgIGgYYwM8kKAASGgoHcGVyY2VudBgDIAEoBUIJukgGGgQYZCgAIkEKFFNldEZhdWx0TW9kZVJlc3BvbnNlEikKBG1vZGUYASABKA4yGy5rdWt1LmV4Y2hhbmdlLnYxLkZhdWx0TW9kZSJ5CgpJbnN0cnVtZW50Eg4KBnN5bWJvbBgBIAEoCRIMCgRuYW1lGAIgASgJEhsKE3JlZmVyZW5jZV9wcmljZV9rcncYAyABKAMSFwoPdXBwZXJfbGltaXRfa3J3GAQgASgDEhcKD2xvd2VyX2xpbWl0X2tydxgFIAEoAyIYChZMaXN0SW5zdHJ1bWVudHNSZXF1ZXN0IkwKF0xpc3RJbnN0cnVtZW50c1Jlc3BvbnNlEjEKC2luc3RydW1lbnRzGAEgAygLMhwua3VrdS5leGNoYW5nZS52MS5JbnN0cnVtZW50KjkKBFNpZGUSFAoQU0lERV9VTlNQRUNJRklFRBAAEgwKCFNJREVfQlVZEAESDQoJU0lERV9TRUxMEAIqVAoJT3JkZXJUeXBlEhoKFk9SREVSX1RZUEVfVU5TUEVDSUZJRUQQABIUChBPUkRFUl9UWVBFX0xJTUlUEAESFQoRT1JERVJfVFlQRV9NQVJLRVQQAipaCgtUaW1lSW5Gb3JjZRIdChlUSU1FX0lOX0ZPUkNFX1VOU1BFQ0lGSUVEEAASFQoRVElNRV9JTl9GT1JDRV9EQVkQARIVChFUSU1FX0lOX0ZPUkNFX0lPQxACKpwCChNFeGNoYW5nZU9yZGVyU3RhdHVzEiUKIUVYQ0hBTkdFX09SREVSX1NUQVRVU19VTlNQRUNJRklFRBAAEiMKH0VYQ0hBTkdFX09SREVSX1NUQVRVU19OT1RfRk9VTkQQARIiCh5FWENIQU5HRV9PUkRFUl9TVEFUVVNfQUNDRVBURUQQAhIqCiZFWENIQU5HRV9PUkRFUl9TVEFUVVNfUEFSVElBTExZX0ZJTExFRBADEiAKHEVYQ0hBTkdFX09SREVSX1NUQVRVU19GSUxMRUQQBBIjCh9FWENIQU5HRV9PUkRFUl9TVEFUVVNfQ0FOQ0VMTEVEEAUSIgoeRVhDSEFOR0VfT1JERVJfU1RBVFVTX1JFSkVDVEVEEAYqrwEKCUZhdWx0TW9kZRIaChZGQVVMVF9NT0RFX1VOU1BFQ0lGSUVEEAASEwoPRkFVTFRfTU9ERV9OT05FEAESFAoQRkFVTFRfTU9ERV9ERUxBWRACEhUKEUZBVUxUX01PREVfU0lMRU5UEAMSGAoURkFVTFRfTU9ERV9EVVBMSUNBVEUQBBIVChFGQVVMVF9NT0RFX1JFSkVDVBAFEhMKD0ZBVUxUX01PREVfRE9XThAGMuwDCg9FeGNoYW5nZVNlcnZpY2USWgoLU3VibWl0T3JkZXISJC5rdWt1LmV4Y2hhbmdlLnYxLlN1Ym1pdE9yZGVyUmVxdWVzdBolLmt1a3UuZXhjaGFuZ2UudjEuU3VibWl0T3JkZXJSZXNwb25zZRJaCgtDYW5jZWxPcmRlchIkLmt1a3UuZXhjaGFuZ2UudjEuQ2FuY2VsT3JkZXJSZXF1ZXN0GiUua3VrdS5leGNoYW5nZS52MS5DYW5jZWxPcmRlclJlc3BvbnNlEloKC09yZGVyU3RhdHVzEiQua3VrdS5leGNoYW5nZS52MS5PcmRlclN0YXR1c1JlcXVlc3QaJS5rdWt1LmV4Y2hhbmdlLnYxLk9yZGVyU3RhdHVzUmVzcG9uc2USXQoMU2V0RmF1bHRNb2RlEiUua3VrdS5leGNoYW5nZS52MS5TZXRGYXVsdE1vZGVSZXF1ZXN0GiYua3VrdS5leGNoYW5nZS52MS5TZXRGYXVsdE1vZGVSZXNwb25zZRJmCg9MaXN0SW5zdHJ1bWVudHMSKC5rdWt1LmV4Y2hhbmdlLnYxLkxpc3RJbnN0cnVtZW50c1JlcXVlc3QaKS5rdWt1LmV4Y2hhbmdlLnYxLkxpc3RJbnN0cnVtZW50c1Jlc3BvbnNlYgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message kuku.exchange.v1.Fill
@@ -149,6 +149,10 @@ export const SubmitOrderResponseSchema: GenMessage<SubmitOrderResponse> = /*@__P
   messageDesc(file_kuku_exchange_v1_exchange, 2);
 
 /**
+ * Cancelling an id the exchange has never seen leaves a tombstone: an order
+ * that arrives later with that id is rejected. The order service relies on
+ * this to settle an order whose submission may still be in flight.
+ *
  * @generated from message kuku.exchange.v1.CancelOrderRequest
  */
 export type CancelOrderRequest = Message<"kuku.exchange.v1.CancelOrderRequest"> & {
@@ -286,6 +290,77 @@ export type SetFaultModeResponse = Message<"kuku.exchange.v1.SetFaultModeRespons
  */
 export const SetFaultModeResponseSchema: GenMessage<SetFaultModeResponse> = /*@__PURE__*/
   messageDesc(file_kuku_exchange_v1_exchange, 8);
+
+/**
+ * @generated from message kuku.exchange.v1.Instrument
+ */
+export type Instrument = Message<"kuku.exchange.v1.Instrument"> & {
+  /**
+   * @generated from field: string symbol = 1;
+   */
+  symbol: string;
+
+  /**
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * Yesterday's close: the base of today's price limits.
+   *
+   * @generated from field: int64 reference_price_krw = 3;
+   */
+  referencePriceKrw: bigint;
+
+  /**
+   * Daily price limits (+/-30 %, on the tick ladder).
+   *
+   * @generated from field: int64 upper_limit_krw = 4;
+   */
+  upperLimitKrw: bigint;
+
+  /**
+   * @generated from field: int64 lower_limit_krw = 5;
+   */
+  lowerLimitKrw: bigint;
+};
+
+/**
+ * Describes the message kuku.exchange.v1.Instrument.
+ * Use `create(InstrumentSchema)` to create a new message.
+ */
+export const InstrumentSchema: GenMessage<Instrument> = /*@__PURE__*/
+  messageDesc(file_kuku_exchange_v1_exchange, 9);
+
+/**
+ * @generated from message kuku.exchange.v1.ListInstrumentsRequest
+ */
+export type ListInstrumentsRequest = Message<"kuku.exchange.v1.ListInstrumentsRequest"> & {
+};
+
+/**
+ * Describes the message kuku.exchange.v1.ListInstrumentsRequest.
+ * Use `create(ListInstrumentsRequestSchema)` to create a new message.
+ */
+export const ListInstrumentsRequestSchema: GenMessage<ListInstrumentsRequest> = /*@__PURE__*/
+  messageDesc(file_kuku_exchange_v1_exchange, 10);
+
+/**
+ * @generated from message kuku.exchange.v1.ListInstrumentsResponse
+ */
+export type ListInstrumentsResponse = Message<"kuku.exchange.v1.ListInstrumentsResponse"> & {
+  /**
+   * @generated from field: repeated kuku.exchange.v1.Instrument instruments = 1;
+   */
+  instruments: Instrument[];
+};
+
+/**
+ * Describes the message kuku.exchange.v1.ListInstrumentsResponse.
+ * Use `create(ListInstrumentsResponseSchema)` to create a new message.
+ */
+export const ListInstrumentsResponseSchema: GenMessage<ListInstrumentsResponse> = /*@__PURE__*/
+  messageDesc(file_kuku_exchange_v1_exchange, 11);
 
 /**
  * @generated from enum kuku.exchange.v1.Side
@@ -518,6 +593,17 @@ export const ExchangeService: GenService<{
     methodKind: "unary";
     input: typeof SetFaultModeRequestSchema;
     output: typeof SetFaultModeResponseSchema;
+  },
+  /**
+   * ListInstruments returns the listed symbols with today's reference price
+   * and price limits (the instrument master).
+   *
+   * @generated from rpc kuku.exchange.v1.ExchangeService.ListInstruments
+   */
+  listInstruments: {
+    methodKind: "unary";
+    input: typeof ListInstrumentsRequestSchema;
+    output: typeof ListInstrumentsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_kuku_exchange_v1_exchange, 0);

@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file kuku/order/v1/order.proto.
  */
 export const file_kuku_order_v1_order: GenFile = /*@__PURE__*/
-  fileDesc("ChlrdWt1L29yZGVyL3YxL29yZGVyLnByb3RvEg1rdWt1Lm9yZGVyLnYxItQDCgVPcmRlchIQCghvcmRlcl9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEg4KBnN5bWJvbBgDIAEoCRIkCgRzaWRlGAQgASgOMhYua3VrdS5leGNoYW5nZS52MS5TaWRlEikKBHR5cGUYBSABKA4yGy5rdWt1LmV4Y2hhbmdlLnYxLk9yZGVyVHlwZRI0Cg10aW1lX2luX2ZvcmNlGAYgASgOMh0ua3VrdS5leGNoYW5nZS52MS5UaW1lSW5Gb3JjZRIQCghxdWFudGl0eRgHIAEoAxIXCg9saW1pdF9wcmljZV9rcncYCCABKAMSFwoPZmlsbGVkX3F1YW50aXR5GAkgASgDEhsKE2ZpbGxlZF9ub3Rpb25hbF9rcncYCiABKAMSKAoFc3RhdGUYCyABKA4yGS5rdWt1Lm9yZGVyLnYxLk9yZGVyU3RhdGUSFQoNcmVqZWN0X3JlYXNvbhgMIAEoCRIPCgd2ZXJzaW9uGA0gASgDEi4KCmNyZWF0ZWRfYXQYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIukCChFQbGFjZU9yZGVyUmVxdWVzdBIjCg9pZGVtcG90ZW5jeV9rZXkYASABKAlCCrpIB3IFEAgYgAESGwoHdXNlcl9pZBgCIAEoCUIKukgHcgUQARiAARIkCgZzeW1ib2wYAyABKAlCFLpIEXIPMg1eWzAtOUEtWl17Nn0kEjAKBHNpZGUYBCABKA4yFi5rdWt1LmV4Y2hhbmdlLnYxLlNpZGVCCrpIB4IBBBABIAASNQoEdHlwZRgFIAEoDjIbLmt1a3UuZXhjaGFuZ2UudjEuT3JkZXJUeXBlQgq6SAeCAQQQASAAEkAKDXRpbWVfaW5fZm9yY2UYBiABKA4yHS5rdWt1LmV4Y2hhbmdlLnYxLlRpbWVJbkZvcmNlQgq6SAeCAQQQASAAEh8KCHF1YW50aXR5GAcgASgDQg26SAoiCBiAlOvcAyAAEiAKD2xpbWl0X3ByaWNlX2tydxgIIAEoA0IHukgEIgIoACI5ChJQbGFjZU9yZGVyUmVzcG9uc2USIwoFb3JkZXIYASABKAsyFC5rdWt1Lm9yZGVyLnYxLk9yZGVyIk0KEkNhbmNlbE9yZGVyUmVxdWVzdBIaCghvcmRlcl9pZBgBIAEoCUIIukgFcgOwAQESGwoHdXNlcl9pZBgCIAEoCUIKukgHcgUQARiAASI6ChNDYW5jZWxPcmRlclJlc3BvbnNlEiMKBW9yZGVyGAEgASgLMhQua3VrdS5vcmRlci52MS5PcmRlciJKCg9HZXRPcmRlclJlcXVlc3QSGgoIb3JkZXJfaWQYASABKAlCCLpIBXIDsAEBEhsKB3VzZXJfaWQYAiABKAlCCrpIB3IFEAEYgAEiNwoQR2V0T3JkZXJSZXNwb25zZRIjCgVvcmRlchgBIAEoCzIULmt1a3Uub3JkZXIudjEuT3JkZXIibQoRTGlzdE9yZGVyc1JlcXVlc3QSGwoHdXNlcl9pZBgBIAEoCUIKukgHcgUQARiAARIdCglwYWdlX3NpemUYAiABKAVCCrpIBxoFGPQDKAASHAoKcGFnZV90b2tlbhgDIAEoCUIIukgFcgMYgAIiUwoSTGlzdE9yZGVyc1Jlc3BvbnNlEiQKBm9yZGVycxgBIAMoCzIULmt1a3Uub3JkZXIudjEuT3JkZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJKs8CCgpPcmRlclN0YXRlEhsKF09SREVSX1NUQVRFX1VOU1BFQ0lGSUVEEAASGAoUT1JERVJfU1RBVEVfUkVDRUlWRUQQARIUChBPUkRFUl9TVEFURV9TRU5UEAISGAoUT1JERVJfU1RBVEVfQUNDRVBURUQQAxIgChxPUkRFUl9TVEFURV9QQVJUSUFMTFlfRklMTEVEEAQSFgoST1JERVJfU1RBVEVfRklMTEVEEAUSFwoTT1JERVJfU1RBVEVfU0VUVExFRBAGEhgKFE9SREVSX1NUQVRFX1JFSkVDVEVEEAcSIAocT1JERVJfU1RBVEVfQ0FOQ0VMX1JFUVVFU1RFRBAIEhkKFU9SREVSX1NUQVRFX0NBTkNFTExFRBAJEhcKE09SREVSX1NUQVRFX0VYUElSRUQQChIXChNPUkRFUl9TVEFURV9VTktOT1dOEAsy1wIKDE9yZGVyU2VydmljZRJRCgpQbGFjZU9yZGVyEiAua3VrdS5vcmRlci52MS5QbGFjZU9yZGVyUmVxdWVzdBohLmt1a3Uub3JkZXIudjEuUGxhY2VPcmRlclJlc3BvbnNlElQKC0NhbmNlbE9yZGVyEiEua3VrdS5vcmRlci52MS5DYW5jZWxPcmRlclJlcXVlc3QaIi5rdWt1Lm9yZGVyLnYxLkNhbmNlbE9yZGVyUmVzcG9uc2USSwoIR2V0T3JkZXISHi5rdWt1Lm9yZGVyLnYxLkdldE9yZGVyUmVxdWVzdBofLmt1a3Uub3JkZXIudjEuR2V0T3JkZXJSZXNwb25zZRJRCgpMaXN0T3JkZXJzEiAua3VrdS5vcmRlci52MS5MaXN0T3JkZXJzUmVxdWVzdBohLmt1a3Uub3JkZXIudjEuTGlzdE9yZGVyc1Jlc3BvbnNlYgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_timestamp, file_kuku_exchange_v1_exchange]);
+  fileDesc("ChlrdWt1L29yZGVyL3YxL29yZGVyLnByb3RvEg1rdWt1Lm9yZGVyLnYxIuYDCgVPcmRlchIQCghvcmRlcl9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEg4KBnN5bWJvbBgDIAEoCRIkCgRzaWRlGAQgASgOMhYua3VrdS5leGNoYW5nZS52MS5TaWRlEikKBHR5cGUYBSABKA4yGy5rdWt1LmV4Y2hhbmdlLnYxLk9yZGVyVHlwZRI0Cg10aW1lX2luX2ZvcmNlGAYgASgOMh0ua3VrdS5leGNoYW5nZS52MS5UaW1lSW5Gb3JjZRIQCghxdWFudGl0eRgHIAEoAxIXCg9saW1pdF9wcmljZV9rcncYCCABKAMSFwoPZmlsbGVkX3F1YW50aXR5GAkgASgDEhsKE2ZpbGxlZF9ub3Rpb25hbF9rcncYCiABKAMSKAoFc3RhdGUYCyABKA4yGS5rdWt1Lm9yZGVyLnYxLk9yZGVyU3RhdGUSFQoNcmVqZWN0X3JlYXNvbhgMIAEoCRIPCgd2ZXJzaW9uGA0gASgDEi4KCmNyZWF0ZWRfYXQYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCGZlZXNfa3J3GBAgASgDIq4BCg9PcmRlclRyYW5zaXRpb24SLQoKZnJvbV9zdGF0ZRgBIAEoDjIZLmt1a3Uub3JkZXIudjEuT3JkZXJTdGF0ZRIrCgh0b19zdGF0ZRgCIAEoDjIZLmt1a3Uub3JkZXIudjEuT3JkZXJTdGF0ZRIOCgZyZWFzb24YAyABKAkSLwoLb2NjdXJyZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIukCChFQbGFjZU9yZGVyUmVxdWVzdBIjCg9pZGVtcG90ZW5jeV9rZXkYASABKAlCCrpIB3IFEAgYgAESGwoHdXNlcl9pZBgCIAEoCUIKukgHcgUQARiAARIkCgZzeW1ib2wYAyABKAlCFLpIEXIPMg1eWzAtOUEtWl17Nn0kEjAKBHNpZGUYBCABKA4yFi5rdWt1LmV4Y2hhbmdlLnYxLlNpZGVCCrpIB4IBBBABIAASNQoEdHlwZRgFIAEoDjIbLmt1a3UuZXhjaGFuZ2UudjEuT3JkZXJUeXBlQgq6SAeCAQQQASAAEkAKDXRpbWVfaW5fZm9yY2UYBiABKA4yHS5rdWt1LmV4Y2hhbmdlLnYxLlRpbWVJbkZvcmNlQgq6SAeCAQQQASAAEh8KCHF1YW50aXR5GAcgASgDQg26SAoiCBiAlOvcAyAAEiAKD2xpbWl0X3ByaWNlX2tydxgIIAEoA0IHukgEIgIoACI5ChJQbGFjZU9yZGVyUmVzcG9uc2USIwoFb3JkZXIYASABKAsyFC5rdWt1Lm9yZGVyLnYxLk9yZGVyIk0KEkNhbmNlbE9yZGVyUmVxdWVzdBIaCghvcmRlcl9pZBgBIAEoCUIIukgFcgOwAQESGwoHdXNlcl9pZBgCIAEoCUIKukgHcgUQARiAASI6ChNDYW5jZWxPcmRlclJlc3BvbnNlEiMKBW9yZGVyGAEgASgLMhQua3VrdS5vcmRlci52MS5PcmRlciJKCg9HZXRPcmRlclJlcXVlc3QSGgoIb3JkZXJfaWQYASABKAlCCLpIBXIDsAEBEhsKB3VzZXJfaWQYAiABKAlCCrpIB3IFEAEYgAEiNwoQR2V0T3JkZXJSZXNwb25zZRIjCgVvcmRlchgBIAEoCzIULmt1a3Uub3JkZXIudjEuT3JkZXIibQoRTGlzdE9yZGVyc1JlcXVlc3QSGwoHdXNlcl9pZBgBIAEoCUIKukgHcgUQARiAARIdCglwYWdlX3NpemUYAiABKAVCCrpIBxoFGPQDKAASHAoKcGFnZV90b2tlbhgDIAEoCUIIukgFcgMYgAIiUwoSTGlzdE9yZGVyc1Jlc3BvbnNlEiQKBm9yZGVycxgBIAMoCzIULmt1a3Uub3JkZXIudjEuT3JkZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIlYKG0xpc3RPcmRlclRyYW5zaXRpb25zUmVxdWVzdBIaCghvcmRlcl9pZBgBIAEoCUIIukgFcgOwAQESGwoHdXNlcl9pZBgCIAEoCUIKukgHcgUQARiAASJTChxMaXN0T3JkZXJUcmFuc2l0aW9uc1Jlc3BvbnNlEjMKC3RyYW5zaXRpb25zGAEgAygLMh4ua3VrdS5vcmRlci52MS5PcmRlclRyYW5zaXRpb24qzwIKCk9yZGVyU3RhdGUSGwoXT1JERVJfU1RBVEVfVU5TUEVDSUZJRUQQABIYChRPUkRFUl9TVEFURV9SRUNFSVZFRBABEhQKEE9SREVSX1NUQVRFX1NFTlQQAhIYChRPUkRFUl9TVEFURV9BQ0NFUFRFRBADEiAKHE9SREVSX1NUQVRFX1BBUlRJQUxMWV9GSUxMRUQQBBIWChJPUkRFUl9TVEFURV9GSUxMRUQQBRIXChNPUkRFUl9TVEFURV9TRVRUTEVEEAYSGAoUT1JERVJfU1RBVEVfUkVKRUNURUQQBxIgChxPUkRFUl9TVEFURV9DQU5DRUxfUkVRVUVTVEVEEAgSGQoVT1JERVJfU1RBVEVfQ0FOQ0VMTEVEEAkSFwoTT1JERVJfU1RBVEVfRVhQSVJFRBAKEhcKE09SREVSX1NUQVRFX1VOS05PV04QCzLIAwoMT3JkZXJTZXJ2aWNlElEKClBsYWNlT3JkZXISIC5rdWt1Lm9yZGVyLnYxLlBsYWNlT3JkZXJSZXF1ZXN0GiEua3VrdS5vcmRlci52MS5QbGFjZU9yZGVyUmVzcG9uc2USVAoLQ2FuY2VsT3JkZXISIS5rdWt1Lm9yZGVyLnYxLkNhbmNlbE9yZGVyUmVxdWVzdBoiLmt1a3Uub3JkZXIudjEuQ2FuY2VsT3JkZXJSZXNwb25zZRJLCghHZXRPcmRlchIeLmt1a3Uub3JkZXIudjEuR2V0T3JkZXJSZXF1ZXN0Gh8ua3VrdS5vcmRlci52MS5HZXRPcmRlclJlc3BvbnNlElEKCkxpc3RPcmRlcnMSIC5rdWt1Lm9yZGVyLnYxLkxpc3RPcmRlcnNSZXF1ZXN0GiEua3VrdS5vcmRlci52MS5MaXN0T3JkZXJzUmVzcG9uc2USbwoUTGlzdE9yZGVyVHJhbnNpdGlvbnMSKi5rdWt1Lm9yZGVyLnYxLkxpc3RPcmRlclRyYW5zaXRpb25zUmVxdWVzdBorLmt1a3Uub3JkZXIudjEuTGlzdE9yZGVyVHJhbnNpdGlvbnNSZXNwb25zZWIGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_timestamp, file_kuku_exchange_v1_exchange]);
 
 /**
  * @generated from message kuku.order.v1.Order
@@ -97,6 +97,13 @@ export type Order = Message<"kuku.order.v1.Order"> & {
    * @generated from field: google.protobuf.Timestamp updated_at = 15;
    */
   updatedAt?: Timestamp | undefined;
+
+  /**
+   * Commission and tax charged on the fills so far.
+   *
+   * @generated from field: int64 fees_krw = 16;
+   */
+  feesKrw: bigint;
 };
 
 /**
@@ -105,6 +112,38 @@ export type Order = Message<"kuku.order.v1.Order"> & {
  */
 export const OrderSchema: GenMessage<Order> = /*@__PURE__*/
   messageDesc(file_kuku_order_v1_order, 0);
+
+/**
+ * @generated from message kuku.order.v1.OrderTransition
+ */
+export type OrderTransition = Message<"kuku.order.v1.OrderTransition"> & {
+  /**
+   * @generated from field: kuku.order.v1.OrderState from_state = 1;
+   */
+  fromState: OrderState;
+
+  /**
+   * @generated from field: kuku.order.v1.OrderState to_state = 2;
+   */
+  toState: OrderState;
+
+  /**
+   * @generated from field: string reason = 3;
+   */
+  reason: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp occurred_at = 4;
+   */
+  occurredAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message kuku.order.v1.OrderTransition.
+ * Use `create(OrderTransitionSchema)` to create a new message.
+ */
+export const OrderTransitionSchema: GenMessage<OrderTransition> = /*@__PURE__*/
+  messageDesc(file_kuku_order_v1_order, 1);
 
 /**
  * @generated from message kuku.order.v1.PlaceOrderRequest
@@ -158,7 +197,7 @@ export type PlaceOrderRequest = Message<"kuku.order.v1.PlaceOrderRequest"> & {
  * Use `create(PlaceOrderRequestSchema)` to create a new message.
  */
 export const PlaceOrderRequestSchema: GenMessage<PlaceOrderRequest> = /*@__PURE__*/
-  messageDesc(file_kuku_order_v1_order, 1);
+  messageDesc(file_kuku_order_v1_order, 2);
 
 /**
  * @generated from message kuku.order.v1.PlaceOrderResponse
@@ -175,7 +214,7 @@ export type PlaceOrderResponse = Message<"kuku.order.v1.PlaceOrderResponse"> & {
  * Use `create(PlaceOrderResponseSchema)` to create a new message.
  */
 export const PlaceOrderResponseSchema: GenMessage<PlaceOrderResponse> = /*@__PURE__*/
-  messageDesc(file_kuku_order_v1_order, 2);
+  messageDesc(file_kuku_order_v1_order, 3);
 
 /**
  * @generated from message kuku.order.v1.CancelOrderRequest
@@ -197,7 +236,7 @@ export type CancelOrderRequest = Message<"kuku.order.v1.CancelOrderRequest"> & {
  * Use `create(CancelOrderRequestSchema)` to create a new message.
  */
 export const CancelOrderRequestSchema: GenMessage<CancelOrderRequest> = /*@__PURE__*/
-  messageDesc(file_kuku_order_v1_order, 3);
+  messageDesc(file_kuku_order_v1_order, 4);
 
 /**
  * @generated from message kuku.order.v1.CancelOrderResponse
@@ -214,7 +253,7 @@ export type CancelOrderResponse = Message<"kuku.order.v1.CancelOrderResponse"> &
  * Use `create(CancelOrderResponseSchema)` to create a new message.
  */
 export const CancelOrderResponseSchema: GenMessage<CancelOrderResponse> = /*@__PURE__*/
-  messageDesc(file_kuku_order_v1_order, 4);
+  messageDesc(file_kuku_order_v1_order, 5);
 
 /**
  * @generated from message kuku.order.v1.GetOrderRequest
@@ -236,7 +275,7 @@ export type GetOrderRequest = Message<"kuku.order.v1.GetOrderRequest"> & {
  * Use `create(GetOrderRequestSchema)` to create a new message.
  */
 export const GetOrderRequestSchema: GenMessage<GetOrderRequest> = /*@__PURE__*/
-  messageDesc(file_kuku_order_v1_order, 5);
+  messageDesc(file_kuku_order_v1_order, 6);
 
 /**
  * @generated from message kuku.order.v1.GetOrderResponse
@@ -253,7 +292,7 @@ export type GetOrderResponse = Message<"kuku.order.v1.GetOrderResponse"> & {
  * Use `create(GetOrderResponseSchema)` to create a new message.
  */
 export const GetOrderResponseSchema: GenMessage<GetOrderResponse> = /*@__PURE__*/
-  messageDesc(file_kuku_order_v1_order, 6);
+  messageDesc(file_kuku_order_v1_order, 7);
 
 /**
  * @generated from message kuku.order.v1.ListOrdersRequest
@@ -280,7 +319,7 @@ export type ListOrdersRequest = Message<"kuku.order.v1.ListOrdersRequest"> & {
  * Use `create(ListOrdersRequestSchema)` to create a new message.
  */
 export const ListOrdersRequestSchema: GenMessage<ListOrdersRequest> = /*@__PURE__*/
-  messageDesc(file_kuku_order_v1_order, 7);
+  messageDesc(file_kuku_order_v1_order, 8);
 
 /**
  * @generated from message kuku.order.v1.ListOrdersResponse
@@ -302,7 +341,46 @@ export type ListOrdersResponse = Message<"kuku.order.v1.ListOrdersResponse"> & {
  * Use `create(ListOrdersResponseSchema)` to create a new message.
  */
 export const ListOrdersResponseSchema: GenMessage<ListOrdersResponse> = /*@__PURE__*/
-  messageDesc(file_kuku_order_v1_order, 8);
+  messageDesc(file_kuku_order_v1_order, 9);
+
+/**
+ * @generated from message kuku.order.v1.ListOrderTransitionsRequest
+ */
+export type ListOrderTransitionsRequest = Message<"kuku.order.v1.ListOrderTransitionsRequest"> & {
+  /**
+   * @generated from field: string order_id = 1;
+   */
+  orderId: string;
+
+  /**
+   * @generated from field: string user_id = 2;
+   */
+  userId: string;
+};
+
+/**
+ * Describes the message kuku.order.v1.ListOrderTransitionsRequest.
+ * Use `create(ListOrderTransitionsRequestSchema)` to create a new message.
+ */
+export const ListOrderTransitionsRequestSchema: GenMessage<ListOrderTransitionsRequest> = /*@__PURE__*/
+  messageDesc(file_kuku_order_v1_order, 10);
+
+/**
+ * @generated from message kuku.order.v1.ListOrderTransitionsResponse
+ */
+export type ListOrderTransitionsResponse = Message<"kuku.order.v1.ListOrderTransitionsResponse"> & {
+  /**
+   * @generated from field: repeated kuku.order.v1.OrderTransition transitions = 1;
+   */
+  transitions: OrderTransition[];
+};
+
+/**
+ * Describes the message kuku.order.v1.ListOrderTransitionsResponse.
+ * Use `create(ListOrderTransitionsResponseSchema)` to create a new message.
+ */
+export const ListOrderTransitionsResponseSchema: GenMessage<ListOrderTransitionsResponse> = /*@__PURE__*/
+  messageDesc(file_kuku_order_v1_order, 11);
 
 /**
  * @generated from enum kuku.order.v1.OrderState
@@ -417,6 +495,17 @@ export const OrderService: GenService<{
     methodKind: "unary";
     input: typeof ListOrdersRequestSchema;
     output: typeof ListOrdersResponseSchema;
+  },
+  /**
+   * ListOrderTransitions returns every state an order went through, UNKNOWN
+   * and its resolution included.
+   *
+   * @generated from rpc kuku.order.v1.OrderService.ListOrderTransitions
+   */
+  listOrderTransitions: {
+    methodKind: "unary";
+    input: typeof ListOrderTransitionsRequestSchema;
+    output: typeof ListOrderTransitionsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_kuku_order_v1_order, 0);
