@@ -7,3 +7,4 @@ export * from "./registration.js";
 export * from "./server.js";
 export * from "./client.js";
 export * from "./pg.js";
+export * from "./krx.js";

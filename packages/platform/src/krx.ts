@@ -1,0 +1,46 @@
+// KRX market rules shared by the services that quote and check prices:
+// the tick-size ladder for KOSPI/KOSDAQ stocks in force since 2023-01-25
+// and the daily price limits of +/-30 % around the reference price.
+
+const LADDER: readonly { belowKrw: bigint; tickKrw: bigint }[] = [
+  { belowKrw: 2_000n, tickKrw: 1n },
+  { belowKrw: 5_000n, tickKrw: 5n },
+  { belowKrw: 20_000n, tickKrw: 10n },
+  { belowKrw: 50_000n, tickKrw: 50n },
+  { belowKrw: 200_000n, tickKrw: 100n },
+  { belowKrw: 500_000n, tickKrw: 500n },
+];
+const TOP_TICK_KRW = 1_000n;
+const PRICE_LIMIT_PERCENT = 30n;
+
+export function tickSizeKrw(priceKrw: bigint): bigint {
+  if (priceKrw <= 0n) throw new RangeError(`price must be positive, got ${priceKrw}`);
+  return LADDER.find((step) => priceKrw < step.belowKrw)?.tickKrw ?? TOP_TICK_KRW;
+}
+
+export function isOnTick(priceKrw: bigint): boolean {
+  return priceKrw > 0n && priceKrw % tickSizeKrw(priceKrw) === 0n;
+}
+
+export function roundToTick(priceKrw: bigint, direction: "down" | "up"): bigint {
+  const tick = tickSizeKrw(priceKrw);
+  const down = priceKrw - (priceKrw % tick);
+  if (direction === "down" || down === priceKrw) return down;
+  // Rounding up can cross into a coarser band; round again there.
+  const up = down + tick;
+  return isOnTick(up) ? up : roundToTick(up, "up");
+}
+
+export interface PriceLimits {
+  readonly upperLimitKrw: bigint;
+  readonly lowerLimitKrw: bigint;
+}
+
+/** Limit-up and limit-down, rounded inward onto the ladder. */
+export function dailyPriceLimits(referencePriceKrw: bigint): PriceLimits {
+  const swingKrw = (referencePriceKrw * PRICE_LIMIT_PERCENT) / 100n;
+  return {
+    upperLimitKrw: roundToTick(referencePriceKrw + swingKrw, "down"),
+    lowerLimitKrw: roundToTick(referencePriceKrw - swingKrw, "up"),
+  };
+}
