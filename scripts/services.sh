@@ -20,7 +20,9 @@ up() {
     pidfile=".run/pids/$name.pid"
     if alive "$pidfile"; then echo "==> $name: already running (pid $(cat "$pidfile"))"; continue; fi
     echo "==> $name: starting on 127.0.0.1:$port"
-    (cd "services/$name" && env "$var=$port" nohup node dist/main.js >>"$root/.run/logs/$name.log" 2>&1 & echo $! >"$root/$pidfile")
+    # exec: the recorded pid is node's own, and no shell keeps our stdout open.
+    (cd "services/$name" && exec env "$var=$port" nohup node dist/main.js </dev/null >>"$root/.run/logs/$name.log" 2>&1) &
+    echo $! >"$pidfile"
     for _ in $(seq 1 100); do
       if "$grpcurl" -plaintext -max-time 1 "127.0.0.1:$port" grpc.health.v1.Health/Check 2>/dev/null | grep -q SERVING; then
         break

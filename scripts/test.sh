@@ -21,9 +21,9 @@ check "buf lint" "$buf" lint
 # Breaking changes are judged against main; on main itself, against the
 # previous commit, so a change that lands on main is still checked.
 if [[ "$(git rev-parse --abbrev-ref HEAD 2>/dev/null)" != main ]] && git rev-parse --verify -q main >/dev/null; then
-  check "buf breaking (against main)" "$buf" breaking --against ".git#branch=main"
+  check "buf breaking (against main)" bash scripts/buf-breaking.sh main
 elif git rev-parse --verify -q HEAD~1 >/dev/null && git ls-tree -r --name-only HEAD~1 | grep -q '^proto/.*\.proto$'; then
-  check "buf breaking (against HEAD~1)" "$buf" breaking --against ".git#ref=HEAD~1"
+  check "buf breaking (against HEAD~1)" bash scripts/buf-breaking.sh HEAD~1
 fi
 check "generated code is fresh" node packages/contracts/scripts/generate.mjs --check
 
