@@ -17,6 +17,8 @@ check() { # name, command...
 }
 
 buf=node_modules/.bin/buf
+# First: it also writes the third-party protos (git-ignored) that buf lints against.
+check "generated code is fresh" node packages/contracts/scripts/generate.mjs --check
 check "buf lint" "$buf" lint
 # Breaking changes are judged against main; on main itself, against the
 # previous commit, so a change that lands on main is still checked.
@@ -25,7 +27,6 @@ if [[ "$(git rev-parse --abbrev-ref HEAD 2>/dev/null)" != main ]] && git rev-par
 elif git rev-parse --verify -q HEAD~1 >/dev/null && git ls-tree -r --name-only HEAD~1 | grep -q '^proto/.*\.proto$'; then
   check "buf breaking (against HEAD~1)" bash scripts/buf-breaking.sh HEAD~1
 fi
-check "generated code is fresh" node packages/contracts/scripts/generate.mjs --check
 
 for pkg in packages/platform services/*; do
   [[ -f "$pkg/.taprc" ]] || continue

@@ -129,7 +129,7 @@ auto.create.topics.enable=true
 PROPS
   local java=(java -Xms256m -Xmx512m -cp "$KAFKA_LIBS/*" "-Dlog4j.configuration=file:$ROOT/deploy/local/kafka/log4j.properties")
   if [[ ! -f $KAFKA_DIR/data/meta.properties ]]; then
-    [[ -s $KAFKA_DIR/cluster-id ]] || "${java[@]}" kafka.tools.StorageTool random-uuid >"$KAFKA_DIR/cluster-id"
+    [[ -s $KAFKA_DIR/cluster-id ]] || "${java[@]}" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1 >"$KAFKA_DIR/cluster-id"
     step "kafka: formatting KRaft storage (cluster $(cat "$KAFKA_DIR/cluster-id"))"
     "${java[@]}" kafka.tools.StorageTool format -t "$(cat "$KAFKA_DIR/cluster-id")" \
       -c "$KAFKA_DIR/server.properties" --ignore-formatted >"$KAFKA_DIR/format.log" 2>&1 \
