@@ -1,4 +1,5 @@
 import type { BenchCommand } from "../lib/command.js";
+import { ledgerTransfers } from "./ledger-transfers.js";
 
 /** Every benchmark the CLI knows, by name. */
-export const COMMANDS: readonly BenchCommand[] = [];
+export const COMMANDS: readonly BenchCommand[] = [ledgerTransfers];

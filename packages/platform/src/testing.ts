@@ -62,8 +62,10 @@ export async function startServiceProcess(options: {
   cwd: string;
   env: Record<string, string>;
   startTimeoutMs?: number;
+  /** Extra node flags, e.g. --cpu-prof (not allowed in NODE_OPTIONS). */
+  nodeArgs?: readonly string[];
 }): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, ["dist/main.js"], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), "dist/main.js"], {
     cwd: options.cwd,
     env: { ...process.env, ...options.env },
     stdio: ["ignore", "pipe", "pipe"],

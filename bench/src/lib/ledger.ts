@@ -1,0 +1,65 @@
+// A ledger service started as a real process on a fresh database (log level
+// info: the harness waits for its "serving" line), with
+// funded accounts: what the ledger benchmarks run against.
+import { fileURLToPath } from "node:url";
+import { create } from "@bufbuild/protobuf";
+import type { Client } from "@connectrpc/connect";
+import * as api from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
+import { createServiceClient } from "@kuku/platform";
+import { createTestDatabase, startServiceProcess, type ServiceProcess, type TestDatabase } from "@kuku/platform/testing";
+
+const LEDGER_DIR = fileURLToPath(new URL("../../../services/ledger/", import.meta.url));
+
+export interface LedgerUnderTest {
+  readonly database: TestDatabase;
+  readonly service: ServiceProcess;
+  readonly client: Client<typeof api.LedgerService>;
+  stop(): Promise<void>;
+}
+
+export async function startLedger(env: Record<string, string> = {}, profileDir?: string): Promise<LedgerUnderTest> {
+  const database = await createTestDatabase("bench");
+  const service = await startServiceProcess({
+    cwd: LEDGER_DIR,
+    env: { LEDGER_PORT: "0", LEDGER_DATABASE_URL: database.url, LOG_LEVEL: "info", ...env },
+    // A V8 CPU profile of the service, written when it exits (open it in Chrome DevTools).
+    nodeArgs: profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${profileDir}`],
+  }).catch(async (error: unknown) => {
+    await database.drop();
+    throw error;
+  });
+  const client = createServiceClient(api.LedgerService, { baseUrl: `http://127.0.0.1:${service.port}`, timeoutMs: 30_000 });
+  return {
+    database,
+    service,
+    client,
+    async stop() {
+      await service.stop("SIGTERM");
+      await database.drop();
+    },
+  };
+}
+
+/** Opens `count` KRW accounts and deposits `amountMinor` into each. */
+export async function fundedAccounts(
+  client: Client<typeof api.LedgerService>,
+  count: number,
+  amountMinor: bigint,
+  prefix: string,
+): Promise<string[]> {
+  const ids: string[] = [];
+  const batch = 32;
+  for (let start = 0; start < count; start += batch) {
+    const opened = await Promise.all(
+      Array.from({ length: Math.min(batch, count - start) }, async (_, i) => {
+        const owner = `${prefix}-${start + i}`;
+        const { account } = await client.openAccount(create(api.OpenAccountRequestSchema, { requestId: `open-${owner}`, ownerId: owner, asset: "KRW" }));
+        const accountId = account!.accountId;
+        await client.deposit(create(api.DepositRequestSchema, { requestId: `fund-${owner}`, accountId, amountMinor }));
+        return accountId;
+      }),
+    );
+    ids.push(...opened);
+  }
+  return ids;
+}
