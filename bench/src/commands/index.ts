@@ -1,5 +1,7 @@
 import type { BenchCommand } from "../lib/command.js";
+import { ledgerBulk } from "./ledger-bulk.js";
+import { ledgerIsolation } from "./ledger-isolation.js";
 import { ledgerTransfers } from "./ledger-transfers.js";
 
 /** Every benchmark the CLI knows, by name. */
-export const COMMANDS: readonly BenchCommand[] = [ledgerTransfers];
+export const COMMANDS: readonly BenchCommand[] = [ledgerTransfers, ledgerBulk, ledgerIsolation];

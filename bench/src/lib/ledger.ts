@@ -3,7 +3,7 @@
 // funded accounts: what the ledger benchmarks run against.
 import { fileURLToPath } from "node:url";
 import { create } from "@bufbuild/protobuf";
-import type { Client } from "@connectrpc/connect";
+import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import * as api from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import { createServiceClient } from "@kuku/platform";
 import { createTestDatabase, startServiceProcess, type ServiceProcess, type TestDatabase } from "@kuku/platform/testing";
@@ -53,13 +53,30 @@ export async function fundedAccounts(
     const opened = await Promise.all(
       Array.from({ length: Math.min(batch, count - start) }, async (_, i) => {
         const owner = `${prefix}-${start + i}`;
-        const { account } = await client.openAccount(create(api.OpenAccountRequestSchema, { requestId: `open-${owner}`, ownerId: owner, asset: "KRW" }));
+        const { account } = await retryAborted(() =>
+          client.openAccount(create(api.OpenAccountRequestSchema, { requestId: `open-${owner}`, ownerId: owner, asset: "KRW" })),
+        );
         const accountId = account!.accountId;
-        await client.deposit(create(api.DepositRequestSchema, { requestId: `fund-${owner}`, accountId, amountMinor }));
+        await retryAborted(() => client.deposit(create(api.DepositRequestSchema, { requestId: `fund-${owner}`, accountId, amountMinor })));
         return accountId;
       }),
     );
     ids.push(...opened);
   }
   return ids;
+}
+
+/**
+ * ABORTED means the ledger gave up on conflicts and did nothing: the same
+ * request id may be sent again (every deposit hits the one external account,
+ * a hot row under REPEATABLE READ and SERIALIZABLE).
+ */
+async function retryAborted<T>(call: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (error) {
+      if (!(error instanceof ConnectError && error.code === Code.Aborted) || attempt >= 20) throw error;
+    }
+  }
 }
