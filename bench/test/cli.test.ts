@@ -1,0 +1,46 @@
+// The benchmark commands still run end to end, on tiny sizes: a smoke test of
+// the harness (figures are read from real runs, see docs/benchmarks).
+import { fileURLToPath } from "node:url";
+import t from "tap";
+import { run } from "@kuku/platform/testing";
+
+const CLI = fileURLToPath(new URL("../bin/kuku-bench.mjs", import.meta.url));
+const bench = (...args: string[]) => run(process.execPath, [CLI, ...args]);
+
+t.test("help lists every command; bad flags are usage errors", async (t) => {
+  const help = await bench("--help");
+  t.equal(help.code, 0);
+  for (const name of ["ledger transfers", "ledger bulk", "ledger isolation", "ledger engines"]) t.match(help.stdout, name);
+  const bad = await bench("ledger", "transfers", "--concurrency", "0,x");
+  t.equal(bad.code, 2);
+  t.match(bad.stderr, /--concurrency must be a comma-separated list of positive integers/);
+  const unknown = await bench("ledger", "nothing");
+  t.equal(unknown.code, 2);
+});
+
+t.test("ledger transfers: rows per concurrency, exact balances, pgbench ceiling", async (t) => {
+  const r = await bench("ledger", "transfers", "--concurrency", "2,4", "--duration", "1s", "--accounts", "10", "--pgbench-clients", "2");
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stdout, /^\s+2\s+\d+\s+0\s+\d+/m, "a row for concurrency 2 with no failures");
+  t.match(r.stdout, /^\s+4\s+\d+\s+0\s+\d+/m, "a row for concurrency 4");
+  t.match(r.stdout, /integrity: clean .* sum of balances conserved/);
+  t.match(r.stdout, /pgbench -N -c 2 on the same server: \d+ tps/);
+});
+
+t.test("ledger bulk: loads, verifies and reads back the same balance", async (t) => {
+  const r = await bench("ledger", "bulk", "--entries", "3000", "--accounts", "20", "--batch", "500", "--samples", "5");
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stdout, /integrity: clean \(3020 entries, 6040 postings, 21 accounts\)/);
+  t.match(r.stdout, /materialised balance equals the sum of postings/);
+});
+
+t.test("ledger isolation: read-then-write loses updates under READ COMMITTED only", async (t) => {
+  const r = await bench("ledger", "isolation", "--workers", "8", "--debits", "10", "--trials", "5");
+  t.equal(r.code, 0, r.stderr);
+  const row = (isolation: string, strategy: string) =>
+    r.stdout.split("\n").find((l) => l.trim().startsWith(isolation) && l.includes(strategy))?.trim().split(/\s{2,}/);
+  t.equal(row("SERIALIZABLE", "read, then write")?.[3], "0", "no lost update under SERIALIZABLE");
+  t.equal(row("READ COMMITTED", "SELECT ... FOR UPDATE")?.[3], "0", "no lost update with FOR UPDATE");
+  t.equal(row("SERIALIZABLE", "lock the debited row only")?.[2], "0/5", "SERIALIZABLE prevents write skew");
+  t.equal(row("READ COMMITTED", "lock the debited row only")?.[2], "5/5", "row locks alone let write skew through");
+});
