@@ -1,0 +1,133 @@
+import { dailyPriceLimits, isOnTick, tickSizeKrw } from "@kuku/platform";
+import { canTransition, type OrderState } from "./state-machine.js";
+
+export type Side = "buy" | "sell";
+export type OrderType = "limit" | "market";
+export type TimeInForce = "day" | "ioc";
+
+export interface Instrument {
+  readonly symbol: string;
+  readonly referencePriceKrw: bigint;
+}
+
+export interface Order {
+  readonly orderId: string;
+  readonly userId: string;
+  readonly symbol: string;
+  readonly side: Side;
+  readonly type: OrderType;
+  readonly timeInForce: TimeInForce;
+  readonly quantity: bigint;
+  /** 0 for market orders. */
+  readonly limitPriceKrw: bigint;
+  readonly filledQuantity: bigint;
+  readonly filledNotionalKrw: bigint;
+  readonly feesKrw: bigint;
+  readonly state: OrderState;
+  readonly rejectReason: string;
+  /** What the ledger holds for the order: cash for a buy, shares for a sell. */
+  readonly holdId: string;
+  readonly holdAmountMinor: bigint;
+  readonly holdReleased: boolean;
+  readonly version: bigint;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+}
+
+export interface Fill {
+  readonly executionId: string;
+  readonly quantity: bigint;
+  readonly priceKrw: bigint;
+}
+
+export interface FeeSchedule {
+  /** Commission on every fill, parts per million of the notional. */
+  readonly commissionPpm: bigint;
+  /** Securities transaction tax on sells, parts per million. */
+  readonly sellTaxPpm: bigint;
+}
+
+const PPM = 1_000_000n;
+const ceilDiv = (a: bigint, b: bigint) => (a + b - 1n) / b;
+
+export function feeKrw(schedule: FeeSchedule, side: Side, notionalKrw: bigint): bigint {
+  const ppm = schedule.commissionPpm + (side === "sell" ? schedule.sellTaxPpm : 0n);
+  return ceilDiv(notionalKrw * ppm, PPM);
+}
+
+export type OrderInput = Pick<Order, "symbol" | "side" | "type" | "timeInForce" | "quantity" | "limitPriceKrw">;
+
+export type InputProblem = { readonly field: string; readonly reason: string };
+
+/** Checks an order against the market's rules; undefined when it is fine. */
+export function checkOrderInput(input: OrderInput, instrument: Instrument | undefined): InputProblem | undefined {
+  if (instrument === undefined) return { field: "symbol", reason: `${input.symbol} is not listed` };
+  if (input.quantity <= 0n) return { field: "quantity", reason: "must be positive" };
+  if (input.type === "market") {
+    if (input.limitPriceKrw !== 0n) return { field: "limit_price_krw", reason: "must be 0 for a market order" };
+    return undefined;
+  }
+  if (input.limitPriceKrw <= 0n) return { field: "limit_price_krw", reason: "a limit order needs a price" };
+  if (!isOnTick(input.limitPriceKrw)) {
+    return {
+      field: "limit_price_krw",
+      reason: `${input.limitPriceKrw} is not on the KRX tick ladder (tick ${tickSizeKrw(input.limitPriceKrw)} won at this price)`,
+    };
+  }
+  const limits = dailyPriceLimits(instrument.referencePriceKrw);
+  if (input.limitPriceKrw > limits.upperLimitKrw || input.limitPriceKrw < limits.lowerLimitKrw) {
+    return {
+      field: "limit_price_krw",
+      reason: `${input.limitPriceKrw} is outside today's limits ${limits.lowerLimitKrw}..${limits.upperLimitKrw}`,
+    };
+  }
+  return undefined;
+}
+
+/**
+ * What the ledger must hold before the order goes out: for a buy, the cash
+ * for the worst fill plus its fee — a market buy is priced at the daily
+ * upper limit, the highest price the exchange can fill at; for a sell, the
+ * shares (its fee is taken from the proceeds).
+ */
+export function holdAmountMinor(input: OrderInput, instrument: Instrument, fees: FeeSchedule): bigint {
+  if (input.side === "sell") return input.quantity;
+  const worstPriceKrw = input.type === "market" ? dailyPriceLimits(instrument.referencePriceKrw).upperLimitKrw : input.limitPriceKrw;
+  const notionalKrw = worstPriceKrw * input.quantity;
+  return notionalKrw + feeKrw(fees, "buy", notionalKrw);
+}
+
+export type TransitionResult =
+  | { readonly kind: "ok"; readonly order: Order }
+  | { readonly kind: "illegal"; readonly from: OrderState; readonly to: OrderState };
+
+export type FillResult =
+  | { readonly kind: "ok"; readonly order: Order; readonly fillFeeKrw: bigint }
+  | { readonly kind: "illegal"; readonly from: OrderState; readonly to: OrderState };
+
+export function transition(order: Order, to: OrderState, now: Date, rejectReason = order.rejectReason): TransitionResult {
+  if (!canTransition(order.state, to)) return { kind: "illegal", from: order.state, to };
+  return { kind: "ok", order: { ...order, state: to, rejectReason, version: order.version + 1n, updatedAt: now } };
+}
+
+/**
+ * The order after one more fill, and that fill's fee. Fees are computed on
+ * the cumulative notional, so that the fees of all fills add up to the fee
+ * of the whole (never more than what the hold reserved for it).
+ */
+export function applyFill(
+  order: Order,
+  fill: Fill,
+  fees: FeeSchedule,
+  now: Date,
+): FillResult {
+  const filledQuantity = order.filledQuantity + fill.quantity;
+  if (fill.quantity <= 0n || filledQuantity > order.quantity) {
+    throw new Error(`invariant violated: fill ${fill.executionId} of ${fill.quantity} overfills order ${order.orderId}`);
+  }
+  const filledNotionalKrw = order.filledNotionalKrw + fill.priceKrw * fill.quantity;
+  const feesKrw = feeKrw(fees, order.side, filledNotionalKrw);
+  const next = transition(order, filledQuantity === order.quantity ? "filled" : "partially_filled", now);
+  if (next.kind !== "ok") return next;
+  return { kind: "ok", order: { ...next.order, filledQuantity, filledNotionalKrw, feesKrw }, fillFeeKrw: feesKrw - order.feesKrw };
+}

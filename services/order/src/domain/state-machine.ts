@@ -1,0 +1,50 @@
+// The order lifecycle as ONE explicit transition table. A transition that is
+// not in the table is refused (and logged by the caller), never applied.
+
+export type OrderState =
+  | "received"
+  | "sent"
+  | "accepted"
+  | "partially_filled"
+  | "filled"
+  | "settled"
+  | "rejected"
+  | "cancel_requested"
+  | "cancelled"
+  | "expired"
+  | "unknown";
+
+const TRANSITIONS: Readonly<Record<OrderState, readonly OrderState[]>> = {
+  // Before the exchange has it: the hold may fail, or the user may cancel.
+  received: ["sent", "rejected", "cancelled"],
+  // Sent: the exchange answers, or does not (unknown).
+  sent: ["accepted", "partially_filled", "filled", "rejected", "cancelled", "unknown"],
+  // No answer: only the exchange's record can resolve it (the reconciler).
+  unknown: ["accepted", "partially_filled", "filled", "rejected", "cancelled", "expired"],
+  accepted: ["partially_filled", "filled", "cancel_requested", "cancelled", "expired"],
+  partially_filled: ["partially_filled", "filled", "cancel_requested", "cancelled", "expired"],
+  // Fills can still arrive while a cancel travels.
+  cancel_requested: ["partially_filled", "filled", "cancelled", "expired"],
+  filled: ["settled"],
+  settled: [],
+  rejected: [],
+  cancelled: [],
+  expired: [],
+};
+
+export const TERMINAL_STATES: ReadonlySet<OrderState> = new Set(
+  (Object.keys(TRANSITIONS) as OrderState[]).filter((s) => TRANSITIONS[s].length === 0),
+);
+
+export function canTransition(from: OrderState, to: OrderState): boolean {
+  return TRANSITIONS[from].includes(to);
+}
+
+export function isTerminal(state: OrderState): boolean {
+  return TERMINAL_STATES.has(state);
+}
+
+/** States in which the order may still receive fills from the exchange. */
+export function isWorking(state: OrderState): boolean {
+  return ["sent", "unknown", "accepted", "partially_filled", "cancel_requested"].includes(state);
+}

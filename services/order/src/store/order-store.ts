@@ -1,0 +1,177 @@
+import { randomUUID } from "node:crypto";
+import type pg from "pg";
+import type { Fill, Order } from "../domain/order.js";
+import type { OrderState } from "../domain/state-machine.js";
+
+type Queryable = pg.Pool | pg.PoolClient;
+
+interface OrderRow {
+  order_id: string;
+  user_id: string;
+  symbol: string;
+  side: Order["side"];
+  type: Order["type"];
+  time_in_force: Order["timeInForce"];
+  quantity: string;
+  limit_price_krw: string;
+  filled_quantity: string;
+  filled_notional_krw: string;
+  fees_krw: string;
+  state: OrderState;
+  reject_reason: string;
+  hold_id: string | null;
+  hold_amount_minor: string;
+  hold_released: boolean;
+  version: string;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const ORDER_COLUMNS = `order_id, user_id, symbol, side, type, time_in_force, quantity, limit_price_krw, filled_quantity,
+  filled_notional_krw, fees_krw, state, reject_reason, hold_id, hold_amount_minor, hold_released, version, created_at, updated_at`;
+
+const toOrder = (r: OrderRow): Order => ({
+  orderId: r.order_id,
+  userId: r.user_id,
+  symbol: r.symbol,
+  side: r.side,
+  type: r.type,
+  timeInForce: r.time_in_force,
+  quantity: BigInt(r.quantity),
+  limitPriceKrw: BigInt(r.limit_price_krw),
+  filledQuantity: BigInt(r.filled_quantity),
+  filledNotionalKrw: BigInt(r.filled_notional_krw),
+  feesKrw: BigInt(r.fees_krw),
+  state: r.state,
+  rejectReason: r.reject_reason,
+  holdId: r.hold_id ?? "",
+  holdAmountMinor: BigInt(r.hold_amount_minor),
+  holdReleased: r.hold_released,
+  version: BigInt(r.version),
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+export type InsertResult = { kind: "inserted"; order: Order } | { kind: "exists"; order: Order; requestHash: Buffer };
+
+/**
+ * Inserts a new order under its idempotency key. A concurrent insert of the
+ * same key waits on the unique index and then finds the winner's order.
+ */
+export async function insertOrder(db: pg.PoolClient, order: Order, idempotencyKey: string, requestHash: Uint8Array): Promise<InsertResult> {
+  const { rows } = await db.query<OrderRow>(
+    `INSERT INTO orders (order_id, user_id, idempotency_key, request_hash, symbol, side, type, time_in_force, quantity,
+       limit_price_krw, state, hold_amount_minor, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)
+     ON CONFLICT (user_id, idempotency_key) DO NOTHING
+     RETURNING ${ORDER_COLUMNS}`,
+    [order.orderId, order.userId, idempotencyKey, requestHash, order.symbol, order.side, order.type, order.timeInForce,
+      order.quantity.toString(), order.limitPriceKrw.toString(), order.state, order.holdAmountMinor.toString(), order.createdAt],
+  );
+  if (rows[0] !== undefined) return { kind: "inserted", order: toOrder(rows[0]) };
+  const existing = await db.query<OrderRow & { request_hash: Buffer }>(
+    `SELECT ${ORDER_COLUMNS}, request_hash FROM orders WHERE user_id = $1 AND idempotency_key = $2`,
+    [order.userId, idempotencyKey],
+  );
+  const row = existing.rows[0];
+  if (row === undefined) throw new Error(`invariant violated: key ${idempotencyKey} conflicted but cannot be read`);
+  return { kind: "exists", order: toOrder(row), requestHash: row.request_hash };
+}
+
+export async function getOrder(db: Queryable, orderId: string, options: { forUpdate?: boolean } = {}): Promise<Order | undefined> {
+  const { rows } = await db.query<OrderRow>(
+    `SELECT ${ORDER_COLUMNS} FROM orders WHERE order_id = $1${options.forUpdate === true ? " FOR UPDATE" : ""}`,
+    [orderId],
+  );
+  return rows[0] === undefined ? undefined : toOrder(rows[0]);
+}
+
+/**
+ * Writes the order's new version, its transition and its outbox event in
+ * the caller's transaction. The version check turns a concurrent writer's
+ * change into a conflict instead of a lost update.
+ */
+export async function saveOrder(
+  db: pg.PoolClient,
+  before: Order,
+  after: Order,
+  reason: string,
+  event: { topic: string; payload: Uint8Array } | undefined,
+): Promise<void> {
+  const result = await db.query(
+    `UPDATE orders SET filled_quantity = $3, filled_notional_krw = $4, fees_krw = $5, state = $6, reject_reason = $7,
+       hold_id = $8, hold_released = $9, version = $10, updated_at = $11
+     WHERE order_id = $1 AND version = $2`,
+    [before.orderId, before.version.toString(), after.filledQuantity.toString(), after.filledNotionalKrw.toString(),
+      after.feesKrw.toString(), after.state, after.rejectReason, after.holdId === "" ? null : after.holdId,
+      after.holdReleased, after.version.toString(), after.updatedAt],
+  );
+  if (result.rowCount !== 1) throw new VersionConflict(before.orderId, before.version);
+  if (before.state !== after.state) {
+    await db.query(
+      "INSERT INTO order_transitions (order_id, from_state, to_state, reason, occurred_at) VALUES ($1, $2, $3, $4, $5)",
+      [after.orderId, before.state, after.state, reason, after.updatedAt],
+    );
+  }
+  if (event !== undefined) await insertOutbox(db, event.topic, after.orderId, event.payload);
+}
+
+export class VersionConflict extends Error {
+  override name = "VersionConflict";
+  constructor(orderId: string, version: bigint) {
+    super(`order ${orderId} changed since version ${version}`);
+  }
+}
+
+export async function recordFirstTransition(db: pg.PoolClient, order: Order, reason: string): Promise<void> {
+  await db.query(
+    "INSERT INTO order_transitions (order_id, from_state, to_state, reason, occurred_at) VALUES ($1, NULL, $2, $3, $4)",
+    [order.orderId, order.state, reason, order.createdAt],
+  );
+}
+
+export async function insertOutbox(db: pg.PoolClient, topic: string, key: string, payload: Uint8Array): Promise<string> {
+  const eventId = randomUUID();
+  await db.query("INSERT INTO outbox (event_id, topic, key, payload) VALUES ($1, $2, $3, $4)", [eventId, topic, key, payload]);
+  return eventId;
+}
+
+export async function transitionsOf(db: Queryable, orderId: string) {
+  const { rows } = await db.query<{ from_state: OrderState | null; to_state: OrderState; reason: string; occurred_at: Date }>(
+    "SELECT from_state, to_state, reason, occurred_at FROM order_transitions WHERE order_id = $1 ORDER BY transition_id",
+    [orderId],
+  );
+  return rows.map((r) => ({ from: r.from_state, to: r.to_state, reason: r.reason, occurredAt: r.occurred_at }));
+}
+
+/** Records a fill unless its execution id is known; true when it is new. */
+export async function insertFill(db: pg.PoolClient, orderId: string, fill: Fill, feeKrw: bigint, executedAt: Date): Promise<boolean> {
+  const result = await db.query(
+    `INSERT INTO fills (execution_id, order_id, quantity, price_krw, fee_krw, executed_at) VALUES ($1, $2, $3, $4, $5, $6)
+     ON CONFLICT (execution_id) DO NOTHING`,
+    [fill.executionId, orderId, fill.quantity.toString(), fill.priceKrw.toString(), feeKrw.toString(), executedAt],
+  );
+  return result.rowCount === 1;
+}
+
+/** True the first time a consumer sees an event id, in the caller's transaction. */
+export async function markProcessed(db: pg.PoolClient, consumer: string, eventId: string): Promise<boolean> {
+  const result = await db.query(
+    "INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+    [consumer, eventId],
+  );
+  return result.rowCount === 1;
+}
+
+export async function claimUnpublished(db: pg.PoolClient, limit: number) {
+  const { rows } = await db.query<{ seq: string; event_id: string; topic: string; key: string; payload: Buffer }>(
+    `SELECT seq, event_id, topic, key, payload FROM outbox WHERE published_at IS NULL
+     ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED`,
+    [limit],
+  );
+  return rows;
+}
+
+export async function markPublished(db: pg.PoolClient, seqs: readonly string[]): Promise<void> {
+  await db.query("UPDATE outbox SET published_at = now() WHERE seq = ANY($1::bigint[])", [seqs]);
+}

@@ -1,0 +1,114 @@
+// The order store against the real PostgreSQL: idempotency keys, versioned
+// saves with their transition and outbox event in one transaction, fill and
+// event dedupe, and an outbox that two relays can drain without overlap.
+import { randomUUID } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import t from "tap";
+import { createLogger, createPool, migrate } from "@kuku/platform";
+import { createTestDatabase } from "@kuku/platform/testing";
+import type { Order } from "../src/domain/order.js";
+import * as store from "../src/store/order-store.js";
+
+const MIGRATIONS = fileURLToPath(new URL("../migrations", import.meta.url));
+const database = await createTestDatabase("order_store");
+const logger = createLogger("order-test", "warn");
+const pool = createPool({ connectionString: database.url, poolSizeMax: 8, statementTimeoutMs: 10_000, applicationName: "order-test" }, logger);
+t.teardown(async () => {
+  await pool.end();
+  await database.drop();
+});
+t.before(async () => {
+  await migrate(pool, MIGRATIONS, logger);
+});
+
+const NOW = new Date("2026-11-25T00:00:00Z");
+function newOrder(overrides: Partial<Order> = {}): Order {
+  return {
+    orderId: randomUUID(), userId: "u-1", symbol: "005930", side: "buy", type: "limit", timeInForce: "day",
+    quantity: 10n, limitPriceKrw: 70_000n, filledQuantity: 0n, filledNotionalKrw: 0n, feesKrw: 0n,
+    state: "received", rejectReason: "", holdId: "", holdAmountMinor: 700_105n, holdReleased: false,
+    version: 0n, createdAt: NOW, updatedAt: NOW, ...overrides,
+  };
+}
+
+async function inTx<T>(fn: (db: import("pg").PoolClient) => Promise<T>): Promise<T> {
+  const db = await pool.connect();
+  try {
+    await db.query("BEGIN");
+    const result = await fn(db);
+    await db.query("COMMIT");
+    return result;
+  } catch (error) {
+    await db.query("ROLLBACK");
+    throw error;
+  } finally {
+    db.release();
+  }
+}
+
+t.test("an idempotency key admits one order per user, even when raced", async (t) => {
+  const hash = Buffer.from("request-hash");
+  const results = await Promise.all(
+    Array.from({ length: 16 }, () => inTx((db) => store.insertOrder(db, newOrder(), "key-race", hash))),
+  );
+  t.equal(results.filter((r) => r.kind === "inserted").length, 1, "one insert wins");
+  t.equal(new Set(results.map((r) => r.order.orderId)).size, 1, "every caller gets the same order");
+  const other = await inTx((db) => store.insertOrder(db, newOrder({ userId: "u-2" }), "key-race", hash));
+  t.equal(other.kind, "inserted", "keys are per user");
+  const exists = results.find((r) => r.kind === "exists");
+  t.same(exists?.kind === "exists" && exists.requestHash, hash, "the stored request hash tells a replay from a conflict");
+});
+
+t.test("a save writes the version, the transition and the event together, or nothing", async (t) => {
+  const inserted = await inTx(async (db) => {
+    const r = await store.insertOrder(db, newOrder(), `key-${randomUUID()}`, Buffer.from("h"));
+    await store.recordFirstTransition(db, r.order, "placed");
+    return r.order;
+  });
+  const sent: Order = { ...inserted, state: "sent", holdId: randomUUID(), version: 1n };
+  await inTx((db) => store.saveOrder(db, inserted, sent, "hold placed", { topic: "order.events", payload: Buffer.from("e1") }));
+  await t.rejects(
+    inTx((db) => store.saveOrder(db, inserted, { ...sent, state: "rejected", version: 1n }, "stale writer", { topic: "order.events", payload: Buffer.from("e2") })),
+    store.VersionConflict,
+    "a writer holding an old version is refused",
+  );
+  const stored = await store.getOrder(pool, inserted.orderId);
+  t.equal(stored?.state, "sent");
+  t.equal(stored?.version, 1n);
+  t.same((await store.transitionsOf(pool, inserted.orderId)).map((x) => [x.from, x.to]), [[null, "received"], ["received", "sent"]]);
+  const { rows } = await pool.query<{ n: string }>("SELECT count(*)::text AS n FROM outbox WHERE key = $1", [inserted.orderId]);
+  t.equal(rows[0]?.n, "1", "the refused save left no event behind");
+});
+
+t.test("fills and consumed events are deduplicated by id", async (t) => {
+  const o = await inTx(async (db) => (await store.insertOrder(db, newOrder(), `key-${randomUUID()}`, Buffer.from("h"))).order);
+  const fill = { executionId: `x-${randomUUID()}`, quantity: 3n, priceKrw: 70_000n };
+  t.ok(await inTx((db) => store.insertFill(db, o.orderId, fill, 32n, NOW)), "first delivery recorded");
+  t.notOk(await inTx((db) => store.insertFill(db, o.orderId, fill, 32n, NOW)), "redelivery ignored");
+  t.ok(await inTx((db) => store.markProcessed(db, "executions", "evt-1")));
+  t.notOk(await inTx((db) => store.markProcessed(db, "executions", "evt-1")));
+  t.ok(await inTx((db) => store.markProcessed(db, "another-consumer", "evt-1")), "per consumer");
+});
+
+t.test("two relays drain the outbox without publishing an event twice", async (t) => {
+  await inTx(async (db) => {
+    for (let i = 0; i < 40; i++) await store.insertOutbox(db, "order.events", `k-${i}`, Buffer.from(`p-${i}`));
+  });
+  const seen: string[] = [];
+  const relay = async () => {
+    for (;;) {
+      const batch = await inTx(async (db) => {
+        const rows = await store.claimUnpublished(db, 7);
+        await new Promise((r) => setTimeout(r, 5)); // hold the row locks while "publishing"
+        await store.markPublished(db, rows.map((r) => r.seq));
+        return rows;
+      });
+      if (batch.length === 0) return;
+      seen.push(...batch.map((r) => r.event_id));
+    }
+  };
+  await Promise.all([relay(), relay()]);
+  const { rows } = await pool.query<{ n: string }>("SELECT count(*)::text AS n FROM outbox");
+  t.equal(seen.length, Number(rows[0]?.n), "every event published");
+  t.equal(new Set(seen).size, seen.length, "none twice");
+});
