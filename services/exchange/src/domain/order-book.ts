@@ -1,0 +1,152 @@
+// One symbol's limit order book with price-time priority. Pure and
+// synchronous: the engine (engine.ts) owns ids, time and the order registry.
+//
+// Price levels are kept in arrays sorted so that the BEST price is LAST
+// (bids ascending, asks descending): taking the best level is a pop().
+
+export type Side = "buy" | "sell";
+
+export interface RestingOrder {
+  readonly clientOrderId: string;
+  readonly side: Side;
+  readonly priceKrw: bigint;
+  remaining: bigint;
+}
+
+interface Level {
+  readonly priceKrw: bigint;
+  readonly queue: RestingOrder[];
+  /** Index of the oldest order still in the queue. */
+  head: number;
+  /** Resting quantity at this price (cancelled orders excluded). */
+  quantity: bigint;
+}
+
+export interface Match {
+  readonly maker: RestingOrder;
+  readonly priceKrw: bigint;
+  readonly quantity: bigint;
+}
+
+export interface BookLevelView {
+  readonly priceKrw: bigint;
+  readonly quantity: bigint;
+}
+
+function assert(condition: boolean, message: string): asserts condition {
+  if (!condition) throw new Error(`invariant violated: ${message}`);
+}
+
+export class OrderBook {
+  readonly #levels = { buy: new Map<bigint, Level>(), sell: new Map<bigint, Level>() };
+  /** Sorted with the best price last. */
+  readonly #prices = { buy: [] as bigint[], sell: [] as bigint[] };
+
+  constructor(readonly symbol: string) {}
+
+  /** Whether a price is at least as good as the best price on `side`'s ordering. */
+  static #better(side: Side, a: bigint, b: bigint): boolean {
+    return side === "buy" ? a > b : a < b;
+  }
+
+  /**
+   * Takes liquidity from the opposite side for an incoming order, best price
+   * first and oldest first within a price, up to `limitPriceKrw` (undefined:
+   * a market order, any price). Returns the matches in execution order.
+   */
+  take(side: Side, quantity: bigint, limitPriceKrw: bigint | undefined): Match[] {
+    assert(quantity > 0n, "an incoming order has a positive quantity");
+    const opposite: Side = side === "buy" ? "sell" : "buy";
+    const prices = this.#prices[opposite];
+    const levels = this.#levels[opposite];
+    const matches: Match[] = [];
+    let remaining = quantity;
+    while (remaining > 0n && prices.length > 0) {
+      const bestPriceKrw = prices[prices.length - 1]!;
+      if (limitPriceKrw !== undefined && (side === "buy" ? bestPriceKrw > limitPriceKrw : bestPriceKrw < limitPriceKrw)) break;
+      const level = levels.get(bestPriceKrw)!;
+      while (remaining > 0n && level.head < level.queue.length) {
+        const maker = level.queue[level.head]!;
+        if (maker.remaining === 0n) {
+          level.head++; // cancelled while resting
+          continue;
+        }
+        const filled = maker.remaining < remaining ? maker.remaining : remaining;
+        maker.remaining -= filled;
+        level.quantity -= filled;
+        remaining -= filled;
+        matches.push({ maker, priceKrw: bestPriceKrw, quantity: filled });
+        if (maker.remaining === 0n) level.head++;
+      }
+      if (level.quantity === 0n) {
+        levels.delete(bestPriceKrw);
+        prices.pop();
+      } else if (level.head > 1024 && level.head * 2 > level.queue.length) {
+        level.queue.splice(0, level.head); // keep long-lived levels from growing without bound
+        level.head = 0;
+      }
+    }
+    return matches;
+  }
+
+  /** Rests an order at the back of its price level. */
+  rest(order: RestingOrder): void {
+    assert(order.remaining > 0n, "a resting order has quantity left");
+    const levels = this.#levels[order.side];
+    let level = levels.get(order.priceKrw);
+    if (level === undefined) {
+      level = { priceKrw: order.priceKrw, queue: [], head: 0, quantity: 0n };
+      levels.set(order.priceKrw, level);
+      this.#insertPrice(order.side, order.priceKrw);
+    }
+    level.queue.push(order);
+    level.quantity += order.remaining;
+  }
+
+  /** Removes what is left of a resting order; returns the quantity removed. */
+  cancel(order: RestingOrder): bigint {
+    const level = this.#levels[order.side].get(order.priceKrw);
+    const removed = order.remaining;
+    if (level === undefined || removed === 0n) return 0n;
+    order.remaining = 0n;
+    level.quantity -= removed;
+    if (level.quantity === 0n) {
+      this.#levels[order.side].delete(order.priceKrw);
+      const prices = this.#prices[order.side];
+      prices.splice(this.#indexOf(order.side, order.priceKrw), 1);
+    }
+    return removed;
+  }
+
+  /** The best `depth` levels per side, best first. */
+  depth(depth: number): { bids: BookLevelView[]; asks: BookLevelView[] } {
+    const view = (side: Side) =>
+      this.#prices[side]
+        .slice(-depth)
+        .reverse()
+        .map((priceKrw) => ({ priceKrw, quantity: this.#levels[side].get(priceKrw)!.quantity }));
+    return { bids: view("buy"), asks: view("sell") };
+  }
+
+  bestPrice(side: Side): bigint | undefined {
+    const prices = this.#prices[side];
+    return prices[prices.length - 1];
+  }
+
+  // Binary search in an array sorted worst → best.
+  #indexOf(side: Side, priceKrw: bigint): number {
+    const prices = this.#prices[side];
+    let lo = 0;
+    let hi = prices.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (OrderBook.#better(side, priceKrw, prices[mid]!)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  #insertPrice(side: Side, priceKrw: bigint): void {
+    this.#prices[side].splice(this.#indexOf(side, priceKrw), 0, priceKrw);
+  }
+}
