@@ -4,6 +4,8 @@
 import { dailyPriceLimits, isOnTick, tickSizeKrw } from "@kuku/platform";
 import { OrderBook, type RestingOrder, type Side } from "./order-book.js";
 
+export type { Side };
+
 export type OrderType = "limit" | "market";
 export type TimeInForce = "day" | "ioc";
 export type ExchangeStatus = "accepted" | "partially_filled" | "filled" | "cancelled" | "rejected";
@@ -20,59 +22,63 @@ export interface SubmitInput {
   readonly side: Side;
   readonly type: OrderType;
   readonly timeInForce: TimeInForce;
-  readonly quantity: bigint;
+  /** Shares; a safe integer (the contract caps it at 1e9). */
+  readonly quantity: number;
   /** 0 for a market order. */
   readonly priceKrw: bigint;
 }
 
+/** One side of one trade. Ids are derived (executionId, tradeId), not stored: a million orders are a lot of strings. */
 export interface Execution {
-  readonly executionId: string;
-  readonly tradeId: string;
+  /** Per exchange, from 1: the trade this execution is one side of. */
+  readonly tradeSequence: number;
   readonly clientOrderId: string;
   readonly symbol: string;
   readonly side: Side;
-  readonly quantity: bigint;
+  readonly quantity: number;
   readonly priceKrw: bigint;
   readonly executedAt: Date;
 }
 
-export interface OrderRecord {
-  readonly clientOrderId: string;
+/** An order as the exchange knows it; while it rests, the book holds this very object. */
+export interface OrderRecord extends RestingOrder {
   readonly symbol: string;
-  readonly side: Side;
-  readonly quantity: bigint;
+  readonly quantity: number;
   status: ExchangeStatus;
-  filledQuantity: bigint;
+  filledQuantity: number;
   rejectReason: string;
-  readonly fills: Execution[];
-  resting: RestingOrder | undefined;
+  /** In execution order; shared and empty until the first fill (most orders never fill). */
+  fills: readonly Execution[];
 }
 
-export interface Trade {
-  readonly tradeId: string;
-  readonly symbol: string;
-  readonly priceKrw: bigint;
-  readonly quantity: bigint;
-  readonly executedAt: Date;
-}
+export const tradeId = (e: Execution): string => `${e.symbol}-${e.tradeSequence}`;
+/** Unique per side of a trade: both sides may be the same broker's customers. */
+export const executionId = (e: Execution): string => `${e.symbol}-${e.tradeSequence}-${e.side === "buy" ? "B" : "S"}`;
 
-/** What one submission did: the order's record and every execution it caused (both sides). */
+/**
+ * What one submission did: the order's record and every execution it caused,
+ * maker first then taker for each trade (so the taker's executions are the
+ * trades, in order).
+ */
 export interface SubmitResult {
   readonly order: OrderRecord;
   readonly duplicate: boolean;
   readonly executions: readonly Execution[];
-  readonly trades: readonly Trade[];
 }
+
+const NO_EXECUTIONS: readonly Execution[] = Object.freeze([]);
 
 export class Engine {
   readonly #books = new Map<string, OrderBook>();
   readonly #instruments = new Map<string, Instrument>();
+  readonly #limits = new Map<string, ReturnType<typeof dailyPriceLimits>>();
   readonly #orders = new Map<string, OrderRecord>();
   #tradeSequence = 0;
 
   constructor(instruments: readonly Instrument[], private readonly clock: () => Date = () => new Date()) {
     for (const instrument of instruments) {
       this.#instruments.set(instrument.symbol, instrument);
+      this.#limits.set(instrument.symbol, dailyPriceLimits(instrument.referencePriceKrw));
       this.#books.set(instrument.symbol, new OrderBook(instrument.symbol));
     }
   }
@@ -91,17 +97,18 @@ export class Engine {
 
   submit(input: SubmitInput): SubmitResult {
     const known = this.#orders.get(input.clientOrderId);
-    if (known !== undefined) return { order: known, duplicate: true, executions: [], trades: [] };
+    if (known !== undefined) return { order: known, duplicate: true, executions: NO_EXECUTIONS };
     const record: OrderRecord = {
       clientOrderId: input.clientOrderId,
       symbol: input.symbol,
       side: input.side,
+      priceKrw: input.priceKrw,
       quantity: input.quantity,
+      remaining: 0,
       status: "accepted",
-      filledQuantity: 0n,
+      filledQuantity: 0,
       rejectReason: "",
-      fills: [],
-      resting: undefined,
+      fills: NO_EXECUTIONS,
     };
     this.#orders.set(input.clientOrderId, record);
     const problem = this.#check(input);
@@ -109,40 +116,40 @@ export class Engine {
     if (problem !== undefined || book === undefined) {
       record.status = "rejected";
       record.rejectReason = problem ?? `${input.symbol} is not listed`;
-      return { order: record, duplicate: false, executions: [], trades: [] };
+      return { order: record, duplicate: false, executions: NO_EXECUTIONS };
     }
 
-    const now = this.clock();
     const matches = book.take(input.side, input.quantity, input.type === "market" ? undefined : input.priceKrw);
-    const executions: Execution[] = [];
-    const trades: Trade[] = [];
-    for (const match of matches) {
-      const tradeId = `${input.symbol}-${++this.#tradeSequence}`;
-      trades.push({ tradeId, symbol: input.symbol, priceKrw: match.priceKrw, quantity: match.quantity, executedAt: now });
-      const maker = this.#orders.get(match.maker.clientOrderId)!;
-      executions.push(this.#fill(maker, tradeId, match.priceKrw, match.quantity, now));
-      executions.push(this.#fill(record, tradeId, match.priceKrw, match.quantity, now));
+    let executions = NO_EXECUTIONS;
+    if (matches.length > 0) {
+      const now = this.clock();
+      const made: Execution[] = [];
+      for (const match of matches) {
+        const tradeSequence = ++this.#tradeSequence;
+        made.push(this.#fill(match.maker as OrderRecord, tradeSequence, match.priceKrw, match.quantity, now));
+        made.push(this.#fill(record, tradeSequence, match.priceKrw, match.quantity, now));
+      }
+      executions = made;
     }
     const remaining = input.quantity - record.filledQuantity;
-    if (remaining > 0n) {
+    if (remaining > 0) {
       if (input.type === "limit" && input.timeInForce === "day") {
-        record.resting = { clientOrderId: input.clientOrderId, side: input.side, priceKrw: input.priceKrw, remaining };
-        book.rest(record.resting);
+        record.remaining = remaining;
+        book.rest(record);
       } else {
         // IOC and market orders never rest: what did not fill now is cancelled.
         record.status = "cancelled";
       }
     }
-    return { order: record, duplicate: false, executions, trades };
+    return { order: record, duplicate: false, executions };
   }
 
   /** Cancels what is left of a resting order; undefined when the id is unknown. */
-  cancel(clientOrderId: string): { order: OrderRecord; cancelledQuantity: bigint } | undefined {
+  cancel(clientOrderId: string): { order: OrderRecord; cancelledQuantity: number } | undefined {
     const record = this.#orders.get(clientOrderId);
     if (record === undefined) return undefined;
-    if (record.resting === undefined || record.resting.remaining === 0n) return { order: record, cancelledQuantity: 0n };
-    const cancelledQuantity = this.#books.get(record.symbol)!.cancel(record.resting);
-    record.resting = undefined;
+    if (record.remaining === 0) return { order: record, cancelledQuantity: 0 };
+    const cancelledQuantity = this.#books.get(record.symbol)!.cancel(record);
     record.status = "cancelled";
     return { order: record, cancelledQuantity };
   }
@@ -156,17 +163,16 @@ export class Engine {
     const known = this.#orders.get(clientOrderId);
     if (known !== undefined) return known;
     const record: OrderRecord = {
-      clientOrderId, symbol: "", side: "buy", quantity: 0n, status: "rejected",
-      filledQuantity: 0n, rejectReason: "cancelled before it reached the exchange", fills: [], resting: undefined,
+      clientOrderId, symbol: "", side: "buy", priceKrw: 0n, quantity: 0, remaining: 0, status: "rejected",
+      filledQuantity: 0, rejectReason: "cancelled before it reached the exchange", fills: NO_EXECUTIONS,
     };
     this.#orders.set(clientOrderId, record);
     return record;
   }
 
-  #fill(record: OrderRecord, tradeId: string, priceKrw: bigint, quantity: bigint, executedAt: Date): Execution {
+  #fill(record: OrderRecord, tradeSequence: number, priceKrw: bigint, quantity: number, executedAt: Date): Execution {
     const execution: Execution = {
-      executionId: `${tradeId}-${record.side === "buy" ? "B" : "S"}`,
-      tradeId,
+      tradeSequence,
       clientOrderId: record.clientOrderId,
       symbol: record.symbol,
       side: record.side,
@@ -174,21 +180,21 @@ export class Engine {
       priceKrw,
       executedAt,
     };
-    record.fills.push(execution);
+    if (record.fills === NO_EXECUTIONS) record.fills = [execution];
+    else (record.fills as Execution[]).push(execution);
     record.filledQuantity += quantity;
     if (record.filledQuantity > record.quantity) throw new Error(`invariant violated: ${record.clientOrderId} overfilled`);
     record.status = record.filledQuantity === record.quantity ? "filled" : "partially_filled";
-    if (record.status === "filled") record.resting = undefined;
     return execution;
   }
 
   #check(input: SubmitInput): string | undefined {
     const instrument = this.#instruments.get(input.symbol);
     if (instrument === undefined) return `${input.symbol} is not listed`;
-    if (input.quantity <= 0n) return "quantity must be positive";
+    if (!Number.isSafeInteger(input.quantity) || input.quantity <= 0) return "quantity must be a positive whole number";
     if (input.type === "market") return input.priceKrw === 0n ? undefined : "a market order has no price";
     if (!isOnTick(input.priceKrw)) return `price ${input.priceKrw} is off the tick ladder (tick ${tickSizeKrw(input.priceKrw)})`;
-    const limits = dailyPriceLimits(instrument.referencePriceKrw);
+    const limits = this.#limits.get(input.symbol)!;
     if (input.priceKrw > limits.upperLimitKrw || input.priceKrw < limits.lowerLimitKrw) {
       return `price ${input.priceKrw} is outside today's limits ${limits.lowerLimitKrw}..${limits.upperLimitKrw}`;
     }

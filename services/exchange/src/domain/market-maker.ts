@@ -62,7 +62,7 @@ export class MarketMaker {
 
   #place(symbol: string, side: "buy" | "sell", priceKrw: bigint): void {
     const span = this.options.maxQuantity - this.options.minQuantity + 1;
-    const quantity = BigInt(this.options.minQuantity + Math.floor(this.#random() * span));
+    const quantity = this.options.minQuantity + Math.floor(this.#random() * span);
     const result = this.engine.submit({
       clientOrderId: `mm-${symbol}-${++this.#sequence}`,
       symbol, side, type: "limit", timeInForce: "day", quantity, priceKrw,

@@ -3,6 +3,10 @@
 //
 // Price levels are kept in arrays sorted so that the BEST price is LAST
 // (bids ascending, asks descending): taking the best level is a pop().
+//
+// Prices are money, so bigint won. Quantities are share counts, capped at
+// 1e9 by the contract (far below 2^53), so plain numbers: bigint arithmetic
+// allocates on every operation and the hot loop would spend its time in GC.
 
 export type Side = "buy" | "sell";
 
@@ -10,7 +14,7 @@ export interface RestingOrder {
   readonly clientOrderId: string;
   readonly side: Side;
   readonly priceKrw: bigint;
-  remaining: bigint;
+  remaining: number;
 }
 
 interface Level {
@@ -19,18 +23,18 @@ interface Level {
   /** Index of the oldest order still in the queue. */
   head: number;
   /** Resting quantity at this price (cancelled orders excluded). */
-  quantity: bigint;
+  quantity: number;
 }
 
 export interface Match {
   readonly maker: RestingOrder;
   readonly priceKrw: bigint;
-  readonly quantity: bigint;
+  readonly quantity: number;
 }
 
 export interface BookLevelView {
   readonly priceKrw: bigint;
-  readonly quantity: bigint;
+  readonly quantity: number;
 }
 
 function assert(condition: boolean, message: string): asserts condition {
@@ -54,20 +58,20 @@ export class OrderBook {
    * first and oldest first within a price, up to `limitPriceKrw` (undefined:
    * a market order, any price). Returns the matches in execution order.
    */
-  take(side: Side, quantity: bigint, limitPriceKrw: bigint | undefined): Match[] {
-    assert(quantity > 0n, "an incoming order has a positive quantity");
+  take(side: Side, quantity: number, limitPriceKrw: bigint | undefined): Match[] {
+    assert(Number.isSafeInteger(quantity) && quantity > 0, "an incoming order has a positive whole quantity");
     const opposite: Side = side === "buy" ? "sell" : "buy";
     const prices = this.#prices[opposite];
     const levels = this.#levels[opposite];
     const matches: Match[] = [];
     let remaining = quantity;
-    while (remaining > 0n && prices.length > 0) {
+    while (remaining > 0 && prices.length > 0) {
       const bestPriceKrw = prices[prices.length - 1]!;
       if (limitPriceKrw !== undefined && (side === "buy" ? bestPriceKrw > limitPriceKrw : bestPriceKrw < limitPriceKrw)) break;
       const level = levels.get(bestPriceKrw)!;
-      while (remaining > 0n && level.head < level.queue.length) {
+      while (remaining > 0 && level.head < level.queue.length) {
         const maker = level.queue[level.head]!;
-        if (maker.remaining === 0n) {
+        if (maker.remaining === 0) {
           level.head++; // cancelled while resting
           continue;
         }
@@ -76,9 +80,9 @@ export class OrderBook {
         level.quantity -= filled;
         remaining -= filled;
         matches.push({ maker, priceKrw: bestPriceKrw, quantity: filled });
-        if (maker.remaining === 0n) level.head++;
+        if (maker.remaining === 0) level.head++;
       }
-      if (level.quantity === 0n) {
+      if (level.quantity === 0) {
         levels.delete(bestPriceKrw);
         prices.pop();
       } else if (level.head > 1024 && level.head * 2 > level.queue.length) {
@@ -91,11 +95,11 @@ export class OrderBook {
 
   /** Rests an order at the back of its price level. */
   rest(order: RestingOrder): void {
-    assert(order.remaining > 0n, "a resting order has quantity left");
+    assert(order.remaining > 0, "a resting order has quantity left");
     const levels = this.#levels[order.side];
     let level = levels.get(order.priceKrw);
     if (level === undefined) {
-      level = { priceKrw: order.priceKrw, queue: [], head: 0, quantity: 0n };
+      level = { priceKrw: order.priceKrw, queue: [], head: 0, quantity: 0 };
       levels.set(order.priceKrw, level);
       this.#insertPrice(order.side, order.priceKrw);
     }
@@ -104,13 +108,13 @@ export class OrderBook {
   }
 
   /** Removes what is left of a resting order; returns the quantity removed. */
-  cancel(order: RestingOrder): bigint {
+  cancel(order: RestingOrder): number {
     const level = this.#levels[order.side].get(order.priceKrw);
     const removed = order.remaining;
-    if (level === undefined || removed === 0n) return 0n;
-    order.remaining = 0n;
+    if (level === undefined || removed === 0) return 0;
+    order.remaining = 0;
     level.quantity -= removed;
-    if (level.quantity === 0n) {
+    if (level.quantity === 0) {
       this.#levels[order.side].delete(order.priceKrw);
       const prices = this.#prices[order.side];
       prices.splice(this.#indexOf(order.side, order.priceKrw), 1);
