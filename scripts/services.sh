@@ -10,6 +10,7 @@ grpcurl="$root/.tools/bin/grpcurl"
 # name  port  port variable — in start order (a service's dependencies first).
 SERVICES=(
   "ledger 50051 LEDGER_PORT"
+  "exchange 50053 EXCHANGE_PORT"
 )
 
 alive() { [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
@@ -43,11 +44,14 @@ up() {
 
 Kuku Securities is up.
   ledger    grpc/grpc-web/connect on 127.0.0.1:50051   logs: .run/logs/ledger.log
+  exchange  grpc/grpc-web/connect on 127.0.0.1:50053   logs: .run/logs/exchange.log
 
 Try it (no .proto files needed, the services speak reflection):
   .tools/bin/grpcurl -plaintext 127.0.0.1:50051 list
   .tools/bin/grpcurl -plaintext -d '{"requestId":"hello-1","ownerId":"me","asset":"KRW"}' \\
       127.0.0.1:50051 kuku.ledger.v1.LedgerService/OpenAccount
+  .tools/bin/grpcurl -plaintext -d '{"clientOrderId":"hello-1","symbol":"005930","side":"SIDE_BUY","type":"ORDER_TYPE_MARKET","timeInForce":"TIME_IN_FORCE_IOC","quantity":"10"}' \\
+      127.0.0.1:50053 kuku.exchange.v1.ExchangeService/SubmitOrder
 
 Stop everything with: make down
 INFO

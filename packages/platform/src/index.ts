@@ -8,3 +8,4 @@ export * from "./server.js";
 export * from "./client.js";
 export * from "./pg.js";
 export * from "./krx.js";
+export * from "./kafka.js";

@@ -95,7 +95,8 @@ export class Engine {
     return this.#orders.get(clientOrderId);
   }
 
-  submit(input: SubmitInput): SubmitResult {
+  /** Enters an order; `refusal` rejects it as the exchange would (fault drills). */
+  submit(input: SubmitInput, refusal?: string): SubmitResult {
     const known = this.#orders.get(input.clientOrderId);
     if (known !== undefined) return { order: known, duplicate: true, executions: NO_EXECUTIONS };
     const record: OrderRecord = {
@@ -111,7 +112,7 @@ export class Engine {
       fills: NO_EXECUTIONS,
     };
     this.#orders.set(input.clientOrderId, record);
-    const problem = this.#check(input);
+    const problem = refusal ?? this.#check(input);
     const book = this.#books.get(input.symbol);
     if (problem !== undefined || book === undefined) {
       record.status = "rejected";

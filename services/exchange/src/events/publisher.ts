@@ -1,0 +1,82 @@
+// Everything the exchange tells the world through Kafka: executions (for the
+// broker's order service; key = client order id), trades and book snapshots
+// (for market data; key = symbol). Event ids are the execution/trade ids, so
+// a duplicate delivery is recognisable by consumers.
+import { create, toBinary } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { Producer } from "kafkajs";
+import * as events from "@kuku/contracts/kuku/exchange/v1/events_pb";
+import { executionId, tradeId, type Execution, type OrderRecord } from "../domain/engine.js";
+import type { BookLevelView } from "../domain/order-book.js";
+import { executionToProto, statusToProto } from "../rpc/convert.js";
+
+export const TOPICS = {
+  executions: "exchange.executions",
+  trades: "exchange.trades",
+  book: "exchange.book",
+} as const;
+
+export interface BookSnapshot {
+  readonly symbol: string;
+  readonly sequence: bigint;
+  readonly bids: readonly BookLevelView[];
+  readonly asks: readonly BookLevelView[];
+  readonly at: Date;
+}
+
+export class Publisher {
+  constructor(private readonly producer: Producer) {}
+
+  /**
+   * Publishes one submission's consequences and resolves once Kafka has
+   * them (acks from all in-sync replicas): the caller answers only after.
+   */
+  async publish(
+    executions: readonly Execution[],
+    ordersById: (clientOrderId: string) => OrderRecord,
+    book: BookSnapshot | undefined,
+    copies: 1 | 2,
+  ): Promise<void> {
+    const executionMessages = executions.map((e) => {
+      const order = ordersById(e.clientOrderId);
+      const event = create(events.ExecutionEventSchema, {
+        eventId: executionId(e),
+        fill: executionToProto(e),
+        status: statusToProto(order.status),
+        remainingQuantity: BigInt(order.quantity - order.filledQuantity),
+      });
+      return { key: e.clientOrderId, value: Buffer.from(toBinary(events.ExecutionEventSchema, event)) };
+    });
+    // The taker's execution of each trade stands for the trade (one per trade).
+    const tradeMessages = executions
+      .filter((_, i) => i % 2 === 1)
+      .map((e) => {
+        const event = create(events.TradeEventSchema, {
+          eventId: tradeId(e),
+          tradeId: tradeId(e),
+          symbol: e.symbol,
+          priceKrw: e.priceKrw,
+          quantity: BigInt(e.quantity),
+          executedAt: timestampFromDate(e.executedAt),
+        });
+        return { key: e.symbol, value: Buffer.from(toBinary(events.TradeEventSchema, event)) };
+      });
+    const topicMessages = [];
+    for (let copy = 0; copy < copies; copy++) {
+      if (executionMessages.length > 0) topicMessages.push({ topic: TOPICS.executions, messages: executionMessages });
+    }
+    if (tradeMessages.length > 0) topicMessages.push({ topic: TOPICS.trades, messages: tradeMessages });
+    if (book !== undefined) {
+      const event = create(events.BookEventSchema, {
+        eventId: `${book.symbol}-book-${book.sequence}`,
+        symbol: book.symbol,
+        sequence: book.sequence,
+        bids: book.bids.map((l) => ({ priceKrw: l.priceKrw, quantity: BigInt(l.quantity) })),
+        asks: book.asks.map((l) => ({ priceKrw: l.priceKrw, quantity: BigInt(l.quantity) })),
+        updatedAt: timestampFromDate(book.at),
+      });
+      topicMessages.push({ topic: TOPICS.book, messages: [{ key: book.symbol, value: Buffer.from(toBinary(events.BookEventSchema, event)) }] });
+    }
+    if (topicMessages.length > 0) await this.producer.sendBatch({ topicMessages, acks: -1 });
+  }
+}

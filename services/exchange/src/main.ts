@@ -1,0 +1,41 @@
+import { connectIdempotentProducer, createKafka, createLogger, ensureTopics, initTracing, shutdownOnSignal, startServer } from "@kuku/platform";
+import { Desk } from "./app/desk.js";
+import { loadExchangeConfig } from "./config.js";
+import { Engine } from "./domain/engine.js";
+import { INSTRUMENTS } from "./domain/instruments.js";
+import { MarketMaker } from "./domain/market-maker.js";
+import { Publisher, TOPICS } from "./events/publisher.js";
+import { exchangeHandlers } from "./rpc/handlers.js";
+
+const logger = createLogger("exchange");
+const config = loadExchangeConfig();
+const stopTracing = await initTracing("exchange");
+
+const kafka = createKafka({ clientId: "kuku-exchange", brokers: config.kafkaBrokers.split(",") }, logger);
+await ensureTopics(kafka, Object.values(TOPICS), 3);
+const producer = await connectIdempotentProducer(kafka);
+
+// The simulated market lives in memory: a restart opens a fresh trading day.
+const engine = new Engine(INSTRUMENTS);
+const marketMaker = new MarketMaker(engine, {
+  seed: config.marketMakerSeed,
+  levels: config.marketMakerLevels,
+  minQuantity: config.marketMakerMinQuantity,
+  maxQuantity: config.marketMakerMaxQuantity,
+});
+marketMaker.quoteAll();
+const desk = new Desk(engine, marketMaker, new Publisher(producer), logger);
+
+const server = await startServer({
+  name: "exchange",
+  host: config.host,
+  port: config.port,
+  logger,
+  services: [exchangeHandlers(desk, engine)],
+  drainTimeoutMs: config.drainTimeoutMs,
+});
+logger.info({ port: server.port, instruments: INSTRUMENTS.length }, "exchange ready");
+shutdownOnSignal(server, logger, async () => {
+  await producer.disconnect();
+  await stopTracing();
+});

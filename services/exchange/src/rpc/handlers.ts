@@ -1,0 +1,70 @@
+import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import * as api from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
+import { dailyPriceLimits, serviceOf, type ServiceRegistration } from "@kuku/platform";
+import { ExchangeDown, NeverAnswered, type Desk } from "../app/desk.js";
+import type { Engine, OrderRecord } from "../domain/engine.js";
+import { checkFaultSetting } from "../domain/faults.js";
+import { executionToProto, faultModeFromProto, faultModeToProto, statusToProto, submitFromProto } from "./convert.js";
+
+async function mapped<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof ExchangeDown) throw new ConnectError(error.message, Code.Unavailable);
+    if (error instanceof NeverAnswered) throw new ConnectError(error.message, Code.DeadlineExceeded);
+    throw error;
+  }
+}
+
+/** What is still working at the exchange: nothing once the order is done. */
+const working = (o: OrderRecord) => (o.status === "accepted" || o.status === "partially_filled" ? o.quantity - o.filledQuantity : 0);
+
+export function exchangeHandlers(desk: Desk, engine: Engine): ServiceRegistration {
+  return serviceOf(api.ExchangeService, {
+    submitOrder: (req, ctx) =>
+      mapped(async () => {
+        const { order } = await desk.submit(submitFromProto(req), ctx.signal);
+        return create(api.SubmitOrderResponseSchema, {
+          clientOrderId: order.clientOrderId,
+          status: statusToProto(order.status),
+          rejectReason: order.rejectReason,
+          fills: order.fills.map(executionToProto),
+          remainingQuantity: BigInt(working(order)),
+        });
+      }),
+    cancelOrder: (req) =>
+      mapped(async () => {
+        const { order, cancelledQuantity } = await desk.cancel(req.clientOrderId);
+        return create(api.CancelOrderResponseSchema, { status: statusToProto(order.status), cancelledQuantity: BigInt(cancelledQuantity) });
+      }),
+    orderStatus: (req) =>
+      mapped(async () => {
+        const order = desk.status(req.clientOrderId);
+        if (order === undefined) {
+          return create(api.OrderStatusResponseSchema, { clientOrderId: req.clientOrderId, status: api.ExchangeOrderStatus.NOT_FOUND });
+        }
+        return create(api.OrderStatusResponseSchema, {
+          clientOrderId: order.clientOrderId,
+          status: statusToProto(order.status),
+          filledQuantity: BigInt(order.filledQuantity),
+          remainingQuantity: BigInt(working(order)),
+          fills: order.fills.map(executionToProto),
+        });
+      }),
+    setFaultMode: async (req) => {
+      const setting = { mode: faultModeFromProto(req.mode), delayMs: req.delayMs, percent: req.percent };
+      const problem = checkFaultSetting(setting);
+      if (problem !== undefined) throw new ConnectError(problem, Code.InvalidArgument);
+      desk.setFault(setting);
+      return create(api.SetFaultModeResponseSchema, { mode: faultModeToProto(setting.mode) });
+    },
+    listInstruments: async () =>
+      create(api.ListInstrumentsResponseSchema, {
+        instruments: engine.instruments().map((i) => {
+          const limits = dailyPriceLimits(i.referencePriceKrw);
+          return { symbol: i.symbol, name: i.name, referencePriceKrw: i.referencePriceKrw, upperLimitKrw: limits.upperLimitKrw, lowerLimitKrw: limits.lowerLimitKrw };
+        }),
+      }),
+  });
+}

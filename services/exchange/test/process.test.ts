@@ -1,0 +1,150 @@
+// The exchange as a real process with the real Kafka: orders, the market
+// maker's liquidity, the truth from OrderStatus, and every fault mode.
+import { randomUUID } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import t from "tap";
+import { create, fromBinary } from "@bufbuild/protobuf";
+import { Code } from "@connectrpc/connect";
+import { Kafka, logLevel } from "kafkajs";
+import * as api from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
+import { ExecutionEventSchema } from "@kuku/contracts/kuku/exchange/v1/events_pb";
+import { createServiceClient } from "@kuku/platform";
+import { run, startServiceProcess, TOOLS_BIN, type ServiceProcess } from "@kuku/platform/testing";
+
+const SERVICE_DIR = fileURLToPath(new URL("..", import.meta.url));
+const KAFKA_BROKERS = (process.env["KAFKA_BROKERS"] ?? "127.0.0.1:9092").split(",");
+
+let service: ServiceProcess;
+let client: ReturnType<typeof createServiceClient<typeof api.ExchangeService>>;
+t.before(async () => {
+  service = await startServiceProcess({ cwd: SERVICE_DIR, env: { EXCHANGE_PORT: "0", LOG_LEVEL: "info" } });
+  client = createServiceClient(api.ExchangeService, { baseUrl: `http://127.0.0.1:${service.port}`, timeoutMs: 10_000 });
+});
+t.teardown(() => service.stop("SIGTERM"));
+
+const id = (label: string) => `${label}-${randomUUID().slice(0, 8)}`;
+const order = (clientOrderId: string, overrides: Partial<api.SubmitOrderRequest> = {}) =>
+  create(api.SubmitOrderRequestSchema, {
+    clientOrderId, symbol: "005930", side: api.Side.BUY, type: api.OrderType.MARKET,
+    timeInForce: api.TimeInForce.IOC, quantity: 10n, priceKrw: 0n, ...overrides,
+  });
+const setFault = (mode: api.FaultMode, percent = 100, delayMs = 0) => client.setFaultMode({ mode, percent, delayMs });
+t.afterEach(() => setFault(api.FaultMode.NONE));
+
+/** Every execution event on the topic for these client order ids, as (event id, client order id). */
+async function executionEvents(clientOrderIds: readonly string[], expected: number) {
+  const kafka = new Kafka({ clientId: "exchange-test", brokers: KAFKA_BROKERS, logLevel: logLevel.NOTHING });
+  const consumer = kafka.consumer({ groupId: id("exchange-test") });
+  await consumer.connect();
+  await consumer.subscribe({ topic: "exchange.executions", fromBeginning: true });
+  const wanted = new Set(clientOrderIds);
+  const seen: { eventId: string; clientOrderId: string }[] = [];
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`saw ${seen.length} of ${expected} execution events`)), 30_000);
+      void consumer.run({
+        eachMessage: async ({ message }) => {
+          const event = fromBinary(ExecutionEventSchema, message.value!);
+          if (!wanted.has(event.fill?.clientOrderId ?? "")) return;
+          seen.push({ eventId: event.eventId, clientOrderId: event.fill!.clientOrderId });
+          if (seen.length >= expected) {
+            clearTimeout(timer);
+            // Linger a little: more than expected would be a bug too.
+            setTimeout(resolve, 1_000);
+          }
+        },
+      });
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return seen;
+}
+
+t.test("grpcurl sees the service; the instrument master carries KRX limits", async (t) => {
+  const list = await run(`${TOOLS_BIN}/grpcurl`, ["-plaintext", `127.0.0.1:${service.port}`, "list"]);
+  t.match(list.stdout, "kuku.exchange.v1.ExchangeService");
+  const { instruments } = await client.listInstruments({});
+  const samsung = instruments.find((i) => i.symbol === "005930");
+  t.same([samsung?.referencePriceKrw, samsung?.lowerLimitKrw, samsung?.upperLimitKrw], [70_000n, 49_000n, 91_000n]);
+});
+
+t.test("a market buy fills against the market maker; a resubmission does not trade again", async (t) => {
+  const clientOrderId = id("buy");
+  const first = await client.submitOrder(order(clientOrderId));
+  t.equal(first.status, api.ExchangeOrderStatus.FILLED);
+  t.equal(first.fills.reduce((s, f) => s + f.quantity, 0n), 10n);
+  t.ok(first.fills.every((f) => f.priceKrw >= 70_100n && f.executionId.endsWith("-B")), "bought at the ask");
+  const again = await client.submitOrder(order(clientOrderId));
+  t.same(again.fills.map((f) => f.executionId), first.fills.map((f) => f.executionId), "the same answer");
+  const status = await client.orderStatus({ clientOrderId });
+  t.equal(status.filledQuantity, 10n);
+  t.equal(status.remainingQuantity, 0n);
+  const events = await executionEvents([clientOrderId], first.fills.length);
+  t.equal(events.length, first.fills.length, "one execution event per fill, none for the resubmission");
+});
+
+t.test("limit orders rest until cancelled; an unknown id is fenced by cancel", async (t) => {
+  const clientOrderId = id("rest");
+  const placed = await client.submitOrder(order(clientOrderId, { type: api.OrderType.LIMIT, timeInForce: api.TimeInForce.DAY, priceKrw: 60_000n }));
+  t.equal(placed.status, api.ExchangeOrderStatus.ACCEPTED);
+  t.equal(placed.remainingQuantity, 10n);
+  const cancelled = await client.cancelOrder({ clientOrderId });
+  t.same([cancelled.status, cancelled.cancelledQuantity], [api.ExchangeOrderStatus.CANCELLED, 10n]);
+  const lost = id("lost");
+  t.equal((await client.orderStatus({ clientOrderId: lost })).status, api.ExchangeOrderStatus.NOT_FOUND);
+  t.equal((await client.cancelOrder({ clientOrderId: lost })).status, api.ExchangeOrderStatus.REJECTED);
+  const late = await client.submitOrder(order(lost));
+  t.equal(late.status, api.ExchangeOrderStatus.REJECTED, "a fenced order arriving late never trades");
+  t.equal(late.fills.length, 0);
+});
+
+t.test("bad orders: contract violations are INVALID_ARGUMENT, market rules are REJECTED with the reason", async (t) => {
+  await t.rejects(client.submitOrder(order(id("bad"), { symbol: "SAMSUNG" })), { code: Code.InvalidArgument, message: /symbol/ });
+  const offTick = await client.submitOrder(order(id("tick"), { type: api.OrderType.LIMIT, priceKrw: 70_050n }));
+  t.equal(offTick.status, api.ExchangeOrderStatus.REJECTED);
+  t.match(offTick.rejectReason, /off the tick ladder \(tick 100\)/);
+});
+
+t.test("fault REJECT: refused, and OrderStatus agrees", async (t) => {
+  await setFault(api.FaultMode.REJECT);
+  const clientOrderId = id("reject");
+  const r = await client.submitOrder(order(clientOrderId));
+  t.equal(r.status, api.ExchangeOrderStatus.REJECTED);
+  t.match(r.rejectReason, /fault mode REJECT/);
+  t.equal((await client.orderStatus({ clientOrderId })).status, api.ExchangeOrderStatus.REJECTED);
+});
+
+t.test("fault SILENT: the order trades but the caller never hears back; OrderStatus tells the truth", async (t) => {
+  await setFault(api.FaultMode.SILENT);
+  const clientOrderId = id("silent");
+  const started = Date.now();
+  await t.rejects(client.submitOrder(order(clientOrderId), { timeoutMs: 500 }), { code: Code.DeadlineExceeded });
+  t.ok(Date.now() - started >= 450, "waited for the deadline");
+  const status = await client.orderStatus({ clientOrderId });
+  t.equal(status.status, api.ExchangeOrderStatus.FILLED, "it did trade");
+  t.equal(status.filledQuantity, 10n);
+});
+
+t.test("fault DUPLICATE: executions are delivered twice, with the same event ids", async (t) => {
+  await setFault(api.FaultMode.DUPLICATE);
+  const clientOrderId = id("dup");
+  const r = await client.submitOrder(order(clientOrderId, { quantity: 1n }));
+  t.equal(r.fills.length, 1);
+  const events = await executionEvents([clientOrderId], 2);
+  t.equal(events.length, 2);
+  t.equal(events[0]?.eventId, events[1]?.eventId, "a consumer can recognise the copy");
+});
+
+t.test("fault DELAY and DOWN", async (t) => {
+  await setFault(api.FaultMode.DELAY, 100, 300);
+  const started = Date.now();
+  await client.submitOrder(order(id("slow"), { quantity: 1n }));
+  t.ok(Date.now() - started >= 290, `answered after the delay (${Date.now() - started} ms)`);
+  await setFault(api.FaultMode.DOWN);
+  await t.rejects(client.submitOrder(order(id("down"))), { code: Code.Unavailable });
+  await t.rejects(client.orderStatus({ clientOrderId: "x" }), { code: Code.Unavailable });
+  await setFault(api.FaultMode.NONE);
+  t.equal((await client.submitOrder(order(id("up"), { quantity: 1n }))).status, api.ExchangeOrderStatus.FILLED, "back up");
+  await t.rejects(setFault(api.FaultMode.DELAY, 100, 0), { code: Code.InvalidArgument, message: /delay_ms/ });
+});
