@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import type pg from "pg";
 import type { Fill, Order } from "../domain/order.js";
 import type { OrderState } from "../domain/state-machine.js";
@@ -96,7 +95,7 @@ export async function saveOrder(
   before: Order,
   after: Order,
   reason: string,
-  event: { topic: string; payload: Uint8Array } | undefined,
+  event: OutboxEvent | undefined,
 ): Promise<void> {
   const result = await db.query(
     `UPDATE orders SET filled_quantity = $3, filled_notional_krw = $4, fees_krw = $5, state = $6, reject_reason = $7,
@@ -113,7 +112,7 @@ export async function saveOrder(
       [after.orderId, before.state, after.state, reason, after.updatedAt],
     );
   }
-  if (event !== undefined) await insertOutbox(db, event.topic, after.orderId, event.payload);
+  if (event !== undefined) await insertOutbox(db, event);
 }
 
 export class VersionConflict extends Error {
@@ -130,10 +129,16 @@ export async function recordFirstTransition(db: pg.PoolClient, order: Order, rea
   );
 }
 
-export async function insertOutbox(db: pg.PoolClient, topic: string, key: string, payload: Uint8Array): Promise<string> {
-  const eventId = randomUUID();
-  await db.query("INSERT INTO outbox (event_id, topic, key, payload) VALUES ($1, $2, $3, $4)", [eventId, topic, key, payload]);
-  return eventId;
+/** An event for Kafka, written in the same transaction as the change it reports. */
+export interface OutboxEvent {
+  readonly eventId: string;
+  readonly topic: string;
+  readonly key: string;
+  readonly payload: Uint8Array;
+}
+
+export async function insertOutbox(db: pg.PoolClient, event: OutboxEvent): Promise<void> {
+  await db.query("INSERT INTO outbox (event_id, topic, key, payload) VALUES ($1, $2, $3, $4)", [event.eventId, event.topic, event.key, event.payload]);
 }
 
 export async function transitionsOf(db: Queryable, orderId: string) {
@@ -174,4 +179,58 @@ export async function claimUnpublished(db: pg.PoolClient, limit: number) {
 
 export async function markPublished(db: pg.PoolClient, seqs: readonly string[]): Promise<void> {
   await db.query("UPDATE outbox SET published_at = now() WHERE seq = ANY($1::bigint[])", [seqs]);
+}
+
+/** A user's orders, newest first, after the (created_at, order_id) cursor. */
+export async function listOrders(
+  db: Queryable,
+  userId: string,
+  before: { createdAt: Date; orderId: string } | undefined,
+  pageSize: number,
+): Promise<Order[]> {
+  const { rows } = await db.query<OrderRow>(
+    `SELECT ${ORDER_COLUMNS} FROM orders
+     WHERE user_id = $1 AND ($2::timestamptz IS NULL OR (created_at, order_id) < ($2, $3::uuid))
+     ORDER BY created_at DESC, order_id DESC LIMIT $4`,
+    [userId, before?.createdAt ?? null, before?.orderId ?? null, pageSize],
+  );
+  return rows.map(toOrder);
+}
+
+/** Orders that sat in one of `states` since before `updatedBefore`: work for the reconciler. */
+export async function ordersStuckIn(db: Queryable, states: readonly OrderState[], updatedBefore: Date, limit: number): Promise<Order[]> {
+  const { rows } = await db.query<OrderRow>(
+    `SELECT ${ORDER_COLUMNS} FROM orders WHERE state = ANY($1::text[]) AND updated_at < $2 ORDER BY updated_at LIMIT $3`,
+    [states, updatedBefore, limit],
+  );
+  return rows.map(toOrder);
+}
+
+/** Orders whose fills or hold still need the ledger: settled or released not yet. */
+export async function ordersWithLedgerWork(db: Queryable, limit: number): Promise<string[]> {
+  const { rows } = await db.query<{ order_id: string }>(
+    `SELECT DISTINCT order_id FROM fills WHERE settled_at IS NULL
+     UNION
+     SELECT order_id FROM orders
+       WHERE hold_id IS NOT NULL AND NOT hold_released AND state IN ('filled', 'rejected', 'cancelled', 'expired')
+     LIMIT $1`,
+    [limit],
+  );
+  return rows.map((r) => r.order_id);
+}
+
+export interface StoredFill extends Fill {
+  readonly feeKrw: bigint;
+}
+
+export async function unsettledFills(db: Queryable, orderId: string): Promise<StoredFill[]> {
+  const { rows } = await db.query<{ execution_id: string; quantity: string; price_krw: string; fee_krw: string }>(
+    `SELECT execution_id, quantity, price_krw, fee_krw FROM fills WHERE order_id = $1 AND settled_at IS NULL ORDER BY executed_at, execution_id`,
+    [orderId],
+  );
+  return rows.map((r) => ({ executionId: r.execution_id, quantity: BigInt(r.quantity), priceKrw: BigInt(r.price_krw), feeKrw: BigInt(r.fee_krw) }));
+}
+
+export async function markFillSettled(db: Queryable, executionId: string): Promise<void> {
+  await db.query("UPDATE fills SET settled_at = now() WHERE execution_id = $1 AND settled_at IS NULL", [executionId]);
 }

@@ -1,0 +1,98 @@
+// Between the contracts and the order domain.
+import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
+import * as api from "@kuku/contracts/kuku/order/v1/order_pb";
+import type { Order, OrderInput } from "../domain/order.js";
+import type { OrderState } from "../domain/state-machine.js";
+
+const STATES: Record<OrderState, api.OrderState> = {
+  received: api.OrderState.RECEIVED,
+  sent: api.OrderState.SENT,
+  accepted: api.OrderState.ACCEPTED,
+  partially_filled: api.OrderState.PARTIALLY_FILLED,
+  filled: api.OrderState.FILLED,
+  settled: api.OrderState.SETTLED,
+  rejected: api.OrderState.REJECTED,
+  cancel_requested: api.OrderState.CANCEL_REQUESTED,
+  cancelled: api.OrderState.CANCELLED,
+  expired: api.OrderState.EXPIRED,
+  unknown: api.OrderState.UNKNOWN,
+};
+
+export const stateToProto = (state: OrderState): api.OrderState => STATES[state];
+
+export function orderToProto(o: Order): api.Order {
+  return create(api.OrderSchema, {
+    orderId: o.orderId,
+    userId: o.userId,
+    symbol: o.symbol,
+    side: o.side === "buy" ? exchange.Side.BUY : exchange.Side.SELL,
+    type: o.type === "market" ? exchange.OrderType.MARKET : exchange.OrderType.LIMIT,
+    timeInForce: o.timeInForce === "ioc" ? exchange.TimeInForce.IOC : exchange.TimeInForce.DAY,
+    quantity: o.quantity,
+    limitPriceKrw: o.limitPriceKrw,
+    filledQuantity: o.filledQuantity,
+    filledNotionalKrw: o.filledNotionalKrw,
+    feesKrw: o.feesKrw,
+    state: stateToProto(o.state),
+    rejectReason: o.rejectReason,
+    version: o.version,
+    createdAt: timestampFromDate(o.createdAt),
+    updatedAt: timestampFromDate(o.updatedAt),
+  });
+}
+
+export function inputFromProto(req: api.PlaceOrderRequest): OrderInput {
+  return {
+    symbol: req.symbol,
+    side: req.side === exchange.Side.BUY ? "buy" : "sell",
+    type: req.type === exchange.OrderType.MARKET ? "market" : "limit",
+    timeInForce: req.timeInForce === exchange.TimeInForce.IOC ? "ioc" : "day",
+    quantity: req.quantity,
+    limitPriceKrw: req.limitPriceKrw,
+  };
+}
+
+export function submitRequest(o: Order): exchange.SubmitOrderRequest {
+  return create(exchange.SubmitOrderRequestSchema, {
+    clientOrderId: o.orderId,
+    symbol: o.symbol,
+    side: o.side === "buy" ? exchange.Side.BUY : exchange.Side.SELL,
+    type: o.type === "market" ? exchange.OrderType.MARKET : exchange.OrderType.LIMIT,
+    timeInForce: o.timeInForce === "ioc" ? exchange.TimeInForce.IOC : exchange.TimeInForce.DAY,
+    quantity: o.quantity,
+    priceKrw: o.limitPriceKrw,
+  });
+}
+
+/** The exchange's word on an order, in domain terms. */
+export interface ExchangeReport {
+  readonly status: "not_found" | "accepted" | "partially_filled" | "filled" | "cancelled" | "rejected";
+  readonly rejectReason: string;
+  readonly fills: readonly { executionId: string; quantity: bigint; priceKrw: bigint; executedAt: Date }[];
+}
+
+const REPORT_STATUS: Record<number, ExchangeReport["status"]> = {
+  [exchange.ExchangeOrderStatus.NOT_FOUND]: "not_found",
+  [exchange.ExchangeOrderStatus.ACCEPTED]: "accepted",
+  [exchange.ExchangeOrderStatus.PARTIALLY_FILLED]: "partially_filled",
+  [exchange.ExchangeOrderStatus.FILLED]: "filled",
+  [exchange.ExchangeOrderStatus.CANCELLED]: "cancelled",
+  [exchange.ExchangeOrderStatus.REJECTED]: "rejected",
+};
+
+export function reportFromProto(status: exchange.ExchangeOrderStatus, rejectReason: string, fills: readonly exchange.Fill[]): ExchangeReport {
+  const mapped = REPORT_STATUS[status];
+  if (mapped === undefined) throw new Error(`invariant violated: exchange status ${status} is not a status`);
+  return {
+    status: mapped,
+    rejectReason,
+    fills: fills.map((f) => ({
+      executionId: f.executionId,
+      quantity: f.quantity,
+      priceKrw: f.priceKrw,
+      executedAt: f.executedAt === undefined ? new Date() : new Date(Number(f.executedAt.seconds) * 1000 + f.executedAt.nanos / 1e6),
+    })),
+  };
+}

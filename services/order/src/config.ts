@@ -1,0 +1,24 @@
+import { intVar, loadConfig, stringVar, urlVar } from "@kuku/platform";
+
+export const orderConfigShape = {
+  host: stringVar("ORDER_HOST", "127.0.0.1"),
+  port: intVar("ORDER_PORT", 50052, { min: 0, max: 65535 }),
+  databaseUrl: urlVar("ORDER_DATABASE_URL", "postgres://kuku:kuku@127.0.0.1:55432/kuku_order", ["postgres:", "postgresql:"]),
+  poolSizeMax: intVar("ORDER_POOL_SIZE_MAX", 24, { min: 1, max: 500 }),
+  statementTimeoutMs: intVar("ORDER_STATEMENT_TIMEOUT_MS", 10_000, { min: 100, max: 600_000 }),
+  ledgerUrl: urlVar("ORDER_LEDGER_URL", "http://127.0.0.1:50051", ["http:", "https:"]),
+  exchangeUrl: urlVar("ORDER_EXCHANGE_URL", "http://127.0.0.1:50053", ["http:", "https:"]),
+  kafkaBrokers: stringVar("KAFKA_BROKERS", "127.0.0.1:9092"),
+  /** How long SubmitOrder may take before the order is UNKNOWN. */
+  exchangeTimeoutMs: intVar("ORDER_EXCHANGE_TIMEOUT_MS", 2_000, { min: 50, max: 60_000 }),
+  ledgerTimeoutMs: intVar("ORDER_LEDGER_TIMEOUT_MS", 5_000, { min: 50, max: 60_000 }),
+  reconcileIntervalMs: intVar("ORDER_RECONCILE_INTERVAL_MS", 1_000, { min: 50, max: 600_000 }),
+  relayIntervalMs: intVar("ORDER_RELAY_INTERVAL_MS", 100, { min: 10, max: 60_000 }),
+  commissionPpm: intVar("ORDER_COMMISSION_PPM", 150, { min: 0, max: 100_000 }),
+  sellTaxPpm: intVar("ORDER_SELL_TAX_PPM", 1_800, { min: 0, max: 100_000 }),
+  pageSizeDefault: intVar("ORDER_PAGE_SIZE_DEFAULT", 50, { min: 1, max: 500 }),
+  drainTimeoutMs: intVar("ORDER_DRAIN_TIMEOUT_MS", 10_000, { min: 0, max: 600_000 }),
+};
+
+export const loadOrderConfig = (env: Record<string, string | undefined> = process.env) => loadConfig(orderConfigShape, env);
+export type OrderConfig = ReturnType<typeof loadOrderConfig>;

@@ -1,0 +1,54 @@
+// The transactional outbox's other half: publishes committed order events
+// to Kafka in commit order, then marks them published. At-least-once: a
+// crash between send and mark sends them again, and consumers dedupe by
+// event id. SKIP LOCKED lets several replicas relay without overlap.
+import type { Producer } from "kafkajs";
+import type pg from "pg";
+import type { Logger } from "@kuku/platform";
+import * as store from "../store/order-store.js";
+
+const BATCH_SIZE = 200;
+
+export async function relayOnce(pool: pg.Pool, producer: Producer): Promise<number> {
+  const db = await pool.connect();
+  try {
+    await db.query("BEGIN");
+    const rows = await store.claimUnpublished(db, BATCH_SIZE);
+    if (rows.length > 0) {
+      const byTopic = new Map<string, { key: string; value: Buffer; headers: Record<string, string> }[]>();
+      for (const r of rows) {
+        const messages = byTopic.get(r.topic) ?? [];
+        messages.push({ key: r.key, value: r.payload, headers: { "event-id": r.event_id } });
+        byTopic.set(r.topic, messages);
+      }
+      await producer.sendBatch({ topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })), acks: -1 });
+      await store.markPublished(db, rows.map((r) => r.seq));
+    }
+    await db.query("COMMIT");
+    return rows.length;
+  } catch (error) {
+    await db.query("ROLLBACK");
+    throw error;
+  } finally {
+    db.release();
+  }
+}
+
+/** Relays until stopped; returns the stop function. */
+export function startRelay(pool: pg.Pool, producer: Producer, intervalMs: number, logger: Logger): () => Promise<void> {
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) {
+      try {
+        if ((await relayOnce(pool, producer)) === BATCH_SIZE) continue; // more waiting
+      } catch (error) {
+        logger.warn({ err: error }, "outbox relay failed; retrying");
+      }
+      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    }
+  })();
+  return async () => {
+    stopped = true;
+    await loop;
+  };
+}

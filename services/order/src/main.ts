@@ -1,0 +1,72 @@
+import { fileURLToPath } from "node:url";
+import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
+import * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
+import {
+  connectIdempotentProducer, createKafka, createLogger, createPool, createServiceClient, ensureTopics, initTracing, migrate,
+  shutdownOnSignal, startServer,
+} from "@kuku/platform";
+import { LedgerAccounts } from "./app/ledger-accounts.js";
+import { ORDER_EVENTS_TOPIC, Orders } from "./app/orders.js";
+import { loadOrderConfig } from "./config.js";
+import { EXECUTIONS_TOPIC, startExecutionsConsumer } from "./events/executions-consumer.js";
+import { startRelay } from "./events/relay.js";
+import { orderHandlers } from "./rpc/handlers.js";
+import * as store from "./store/order-store.js";
+
+const MIGRATIONS_DIR = fileURLToPath(new URL("../migrations", import.meta.url));
+
+const logger = createLogger("order");
+const config = loadOrderConfig();
+const stopTracing = await initTracing("order");
+const pool = createPool(
+  { connectionString: config.databaseUrl, poolSizeMax: config.poolSizeMax, statementTimeoutMs: config.statementTimeoutMs, applicationName: "kuku-order" },
+  logger,
+);
+await migrate(pool, MIGRATIONS_DIR, logger);
+
+const ledgerClient = createServiceClient(ledger.LedgerService, { baseUrl: config.ledgerUrl, timeoutMs: config.ledgerTimeoutMs });
+const exchangeClient = createServiceClient(exchange.ExchangeService, { baseUrl: config.exchangeUrl, timeoutMs: config.exchangeTimeoutMs });
+// Reference prices are fixed for the trading day: read the instrument master once.
+const { instruments } = await exchangeClient.listInstruments({});
+
+const orders = new Orders({
+  pool,
+  ledger: ledgerClient,
+  exchange: exchangeClient,
+  accounts: new LedgerAccounts(ledgerClient),
+  instruments: new Map(instruments.map((i) => [i.symbol, { symbol: i.symbol, referencePriceKrw: i.referencePriceKrw }])),
+  fees: { commissionPpm: BigInt(config.commissionPpm), sellTaxPpm: BigInt(config.sellTaxPpm) },
+  exchangeTimeoutMs: config.exchangeTimeoutMs,
+  logger,
+});
+
+const kafka = createKafka({ clientId: "kuku-order", brokers: config.kafkaBrokers.split(",") }, logger);
+await ensureTopics(kafka, [ORDER_EVENTS_TOPIC, EXECUTIONS_TOPIC], 3);
+const producer = await connectIdempotentProducer(kafka);
+const stopRelay = startRelay(pool, producer, config.relayIntervalMs, logger);
+const consumer = await startExecutionsConsumer(kafka, orders, async (id) => (await store.getOrder(pool, id)) !== undefined, logger);
+
+// Reconcile at start-up (orders left in doubt by the last run), then on a schedule.
+let reconciling: Promise<unknown> = orders.reconcile().then((r) => logger.info(r, "start-up reconciliation"));
+const reconcileTimer = setInterval(() => {
+  reconciling = reconciling.then(() => orders.reconcile()).catch((error: unknown) => logger.error({ err: error }, "reconciliation failed"));
+}, config.reconcileIntervalMs);
+
+const server = await startServer({
+  name: "order",
+  host: config.host,
+  port: config.port,
+  logger,
+  services: [orderHandlers(orders, { pageSizeDefault: config.pageSizeDefault })],
+  drainTimeoutMs: config.drainTimeoutMs,
+});
+logger.info({ port: server.port, instruments: instruments.length }, "order ready");
+shutdownOnSignal(server, logger, async () => {
+  clearInterval(reconcileTimer);
+  await reconciling.catch(() => undefined);
+  await consumer.disconnect();
+  await stopRelay();
+  await producer.disconnect();
+  await pool.end();
+  await stopTracing();
+});

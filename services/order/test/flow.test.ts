@@ -1,0 +1,197 @@
+// The order flow across real processes: ledger, exchange and order services,
+// PostgreSQL and Kafka. Money is checked in the ledger after every scenario.
+import { randomUUID } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import t from "tap";
+import { create, fromBinary } from "@bufbuild/protobuf";
+import { Code } from "@connectrpc/connect";
+import { Kafka, logLevel } from "kafkajs";
+import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
+import * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
+import * as api from "@kuku/contracts/kuku/order/v1/order_pb";
+import { OrderEventSchema } from "@kuku/contracts/kuku/order/v1/events_pb";
+import { createServiceClient } from "@kuku/platform";
+import { createTestDatabase, startServiceProcess, type ServiceProcess, type TestDatabase } from "@kuku/platform/testing";
+
+const SERVICES = fileURLToPath(new URL("../../", import.meta.url));
+const KAFKA_BROKERS = (process.env["KAFKA_BROKERS"] ?? "127.0.0.1:9092").split(",");
+const EXCHANGE_TIMEOUT_MS = 500;
+
+const databases: TestDatabase[] = [];
+const processes: ServiceProcess[] = [];
+let ledgerClient: ReturnType<typeof createServiceClient<typeof ledger.LedgerService>>;
+let exchangeClient: ReturnType<typeof createServiceClient<typeof exchange.ExchangeService>>;
+let orders: ReturnType<typeof createServiceClient<typeof api.OrderService>>;
+
+t.before(async () => {
+  const ledgerDb = await createTestDatabase("flow_ledger");
+  const orderDb = await createTestDatabase("flow_order");
+  databases.push(ledgerDb, orderDb);
+  const ledgerProcess = await startServiceProcess({ cwd: `${SERVICES}ledger`, env: { LEDGER_PORT: "0", LEDGER_DATABASE_URL: ledgerDb.url } });
+  const exchangeProcess = await startServiceProcess({ cwd: `${SERVICES}exchange`, env: { EXCHANGE_PORT: "0" } });
+  processes.push(ledgerProcess, exchangeProcess);
+  const orderProcess = await startServiceProcess({
+    cwd: `${SERVICES}order`,
+    env: {
+      ORDER_PORT: "0",
+      ORDER_DATABASE_URL: orderDb.url,
+      ORDER_LEDGER_URL: `http://127.0.0.1:${ledgerProcess.port}`,
+      ORDER_EXCHANGE_URL: `http://127.0.0.1:${exchangeProcess.port}`,
+      ORDER_EXCHANGE_TIMEOUT_MS: String(EXCHANGE_TIMEOUT_MS),
+      ORDER_RECONCILE_INTERVAL_MS: "200",
+    },
+  });
+  processes.push(orderProcess);
+  ledgerClient = createServiceClient(ledger.LedgerService, { baseUrl: `http://127.0.0.1:${ledgerProcess.port}`, timeoutMs: 10_000 });
+  exchangeClient = createServiceClient(exchange.ExchangeService, { baseUrl: `http://127.0.0.1:${exchangeProcess.port}`, timeoutMs: 10_000 });
+  orders = createServiceClient(api.OrderService, { baseUrl: `http://127.0.0.1:${orderProcess.port}`, timeoutMs: 10_000 });
+});
+t.teardown(async () => {
+  for (const p of processes.reverse()) await p.stop("SIGTERM");
+  for (const d of databases) await d.drop();
+});
+
+/** A user with `cashKrw` won deposited. */
+async function newUser(cashKrw: bigint): Promise<string> {
+  const userId = `user-${randomUUID().slice(0, 8)}`;
+  const { account } = await ledgerClient.openAccount({ requestId: `open-${userId}-KRW`, ownerId: userId, asset: "KRW" });
+  await ledgerClient.deposit({ requestId: `deposit-${userId}`, accountId: account!.accountId, amountMinor: cashKrw });
+  return userId;
+}
+
+async function balance(userId: string, asset: string) {
+  const { balances } = await ledgerClient.getBalances({ ownerId: userId });
+  const b = balances.find((x) => x.asset === asset);
+  return { totalMinor: b?.totalMinor ?? 0n, heldMinor: b?.heldMinor ?? 0n };
+}
+
+const place = (userId: string, overrides: Partial<api.PlaceOrderRequest> = {}) =>
+  orders.placeOrder(
+    create(api.PlaceOrderRequestSchema, {
+      idempotencyKey: `key-${randomUUID()}`, userId, symbol: "005930", side: exchange.Side.BUY,
+      type: exchange.OrderType.MARKET, timeInForce: exchange.TimeInForce.IOC, quantity: 10n, limitPriceKrw: 0n, ...overrides,
+    }),
+  );
+
+async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const stateOf = async (order: api.Order) => (await orders.getOrder({ orderId: order.orderId, userId: order.userId })).order!.state;
+
+t.afterEach(async () => {
+  await exchangeClient.setFaultMode({ mode: exchange.FaultMode.NONE });
+  const integrity = await ledgerClient.verifyIntegrity({});
+  if (integrity.discrepancies.length > 0) throw new Error(`ledger discrepancies: ${JSON.stringify(integrity.discrepancies)}`);
+});
+
+t.test("a market buy fills, settles through the ledger and releases the rest of its hold", async (t) => {
+  const userId = await newUser(10_000_000n);
+  const { order } = await place(userId);
+  t.equal(order?.state, api.OrderState.SETTLED);
+  t.equal(order?.filledQuantity, 10n);
+  const notionalKrw = order!.filledNotionalKrw;
+  t.ok(notionalKrw >= 701_000n, `bought at the market maker's ask (${notionalKrw} won)`);
+  const cash = await balance(userId, "KRW");
+  t.equal(cash.totalMinor, 10_000_000n - notionalKrw - order!.feesKrw, "paid notional + fee, exactly");
+  t.equal(cash.heldMinor, 0n, "nothing left on hold");
+  t.equal((await balance(userId, "005930")).totalMinor, 10n, "owns the shares");
+  const transitions = await orders.listOrderTransitions({ orderId: order!.orderId, userId });
+  t.same(transitions.transitions.map((x) => x.toState), [
+    api.OrderState.RECEIVED, api.OrderState.SENT, api.OrderState.FILLED, api.OrderState.SETTLED,
+  ]);
+});
+
+t.test("idempotency keys: a replay returns the same order and holds nothing twice", async (t) => {
+  const userId = await newUser(10_000_000n);
+  const request = create(api.PlaceOrderRequestSchema, {
+    idempotencyKey: `key-${randomUUID()}`, userId, symbol: "005930", side: exchange.Side.BUY,
+    type: exchange.OrderType.LIMIT, timeInForce: exchange.TimeInForce.DAY, quantity: 3n, limitPriceKrw: 60_000n,
+  });
+  const results = await Promise.all(Array.from({ length: 8 }, () => orders.placeOrder(request)));
+  t.equal(new Set(results.map((r) => r.order!.orderId)).size, 1, "eight concurrent requests, one order");
+  await eventually("the order rests at the exchange", async () => (await stateOf(results[0]!.order!)) === api.OrderState.ACCEPTED);
+  t.equal((await balance(userId, "KRW")).heldMinor, 180_027n, "one hold: 3 x 60,000 + 0.015 % fee, rounded up");
+  await t.rejects(orders.placeOrder({ ...request, quantity: 4n }), { code: Code.AlreadyExists, message: /idempotency_key/ });
+  const cancelled = await orders.cancelOrder({ orderId: results[0]!.order!.orderId, userId });
+  t.equal(cancelled.order?.state, api.OrderState.CANCELLED);
+  t.equal((await balance(userId, "KRW")).heldMinor, 0n, "cancel released the hold");
+  t.equal((await orders.placeOrder(request)).order?.state, api.OrderState.CANCELLED, "a replay after the fact tells the current state");
+});
+
+t.test("bad orders are refused with the field, and leave no hold", async (t) => {
+  const userId = await newUser(1_000_000n);
+  await t.rejects(place(userId, { quantity: 0n }), { code: Code.InvalidArgument, message: /quantity/ });
+  await t.rejects(place(userId, { type: exchange.OrderType.LIMIT, limitPriceKrw: 70_050n }), { code: Code.InvalidArgument, message: /limit_price_krw: 70050 is not on the KRX tick ladder/ });
+  await t.rejects(place(userId, { symbol: "999999" }), { code: Code.InvalidArgument, message: /symbol: 999999 is not listed/ });
+  await t.rejects(place(userId, { quantity: 1_000n }), { code: Code.FailedPrecondition, message: /insufficient cash/ });
+  await t.rejects(place(userId, { side: exchange.Side.SELL }), { code: Code.FailedPrecondition, message: /insufficient 005930 shares/ });
+  t.same(await balance(userId, "KRW"), { totalMinor: 1_000_000n, heldMinor: 0n });
+});
+
+t.test("a resting order filled later learns of it through Kafka, and settles", async (t) => {
+  const buyer = await newUser(10_000_000n);
+  const seller = await newUser(10_000_000n);
+  await place(seller, { quantity: 5n }); // the seller buys shares from the market maker first
+  const { order: bid } = await place(buyer, { type: exchange.OrderType.LIMIT, timeInForce: exchange.TimeInForce.DAY, quantity: 5n, limitPriceKrw: 70_000n });
+  t.equal(bid?.state, api.OrderState.ACCEPTED, "best bid, resting");
+  const { order: sold } = await place(seller, { side: exchange.Side.SELL, quantity: 5n });
+  t.equal(sold?.state, api.OrderState.SETTLED);
+  t.equal(sold?.filledNotionalKrw, 350_000n, "the seller hit our buyer's 70,000 bid");
+  await eventually("the buyer's order settles", async () => (await stateOf(bid!)) === api.OrderState.SETTLED);
+  t.equal((await balance(buyer, "005930")).totalMinor, 5n);
+  t.same(await balance(buyer, "KRW"), { totalMinor: 10_000_000n - 350_000n - 53n, heldMinor: 0n }, "350,000 + 53 won fee");
+  t.equal((await balance(seller, "005930")).totalMinor, 0n);
+});
+
+t.test("no answer is UNKNOWN, never assumed; the reconciler finds the truth", async (t) => {
+  const userId = await newUser(10_000_000n);
+  await exchangeClient.setFaultMode({ mode: exchange.FaultMode.SILENT, percent: 100 });
+  const { order: traded } = await place(userId, { quantity: 2n });
+  t.equal(traded?.state, api.OrderState.UNKNOWN, "the exchange traded it but never said so");
+  t.ok((await balance(userId, "KRW")).heldMinor > 0n, "the hold stays while in doubt");
+  await exchangeClient.setFaultMode({ mode: exchange.FaultMode.DOWN });
+  const { order: lost } = await place(userId, { quantity: 1n });
+  t.equal(lost?.state, api.OrderState.UNKNOWN, "UNAVAILABLE is not a rejection either: it may have arrived");
+  t.match(lost?.rejectReason, "", "no reason is invented");
+  await exchangeClient.setFaultMode({ mode: exchange.FaultMode.NONE });
+  await eventually("the silent order settles", async () => (await stateOf(traded!)) === api.OrderState.SETTLED);
+  t.equal((await balance(userId, "005930")).totalMinor, 2n, "its shares arrived");
+  const { orders: all } = await orders.listOrders({ userId });
+  t.same(all.map((o) => o.orderId).sort(), [traded!.orderId, lost!.orderId].sort(), "ListOrders shows both");
+  await eventually("the order that never arrived is rejected", async () => (await stateOf(lost!)) === api.OrderState.REJECTED);
+  const final = await orders.getOrder({ orderId: lost!.orderId, userId });
+  t.match(final.order?.rejectReason, /never reached the exchange/);
+  t.equal((await exchangeClient.orderStatus({ clientOrderId: lost!.orderId })).status, exchange.ExchangeOrderStatus.REJECTED, "fenced at the exchange");
+  await eventually("no hold is left", async () => (await balance(userId, "KRW")).heldMinor === 0n);
+});
+
+t.test("every transition reached Kafka through the outbox", async (t) => {
+  const userId = await newUser(1_000_000n);
+  const { order } = await place(userId, { quantity: 1n });
+  const kafka = new Kafka({ clientId: "order-test", brokers: KAFKA_BROKERS, logLevel: logLevel.NOTHING });
+  const consumer = kafka.consumer({ groupId: `order-test-${randomUUID()}` });
+  await consumer.connect();
+  await consumer.subscribe({ topic: "order.events", fromBeginning: true });
+  const states: api.OrderState[] = [];
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`saw ${states.length} events`)), 30_000);
+    void consumer.run({
+      eachMessage: async ({ message }) => {
+        const event = fromBinary(OrderEventSchema, message.value!);
+        if (event.order?.orderId !== order!.orderId) return;
+        states.push(event.state);
+        if (event.state === api.OrderState.SETTLED) {
+          clearTimeout(timer);
+          resolve();
+        }
+      },
+    });
+  });
+  await consumer.disconnect();
+  t.same(states, [api.OrderState.RECEIVED, api.OrderState.SENT, api.OrderState.FILLED, api.OrderState.SETTLED], "in order, once each");
+});
