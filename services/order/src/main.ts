@@ -1,4 +1,5 @@
 import { fileURLToPath } from "node:url";
+import type { Consumer } from "kafkajs";
 import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import {
@@ -44,7 +45,6 @@ const kafka = createKafka({ clientId: "kuku-order", brokers: config.kafkaBrokers
 await ensureTopics(kafka, [ORDER_EVENTS_TOPIC, EXECUTIONS_TOPIC], 3);
 const producer = await connectIdempotentProducer(kafka);
 const stopRelay = startRelay(pool, producer, config.relayIntervalMs, logger);
-const consumer = await startExecutionsConsumer(kafka, orders, async (id) => (await store.getOrder(pool, id)) !== undefined, logger);
 
 // Reconcile at start-up (orders left in doubt by the last run), then on a schedule.
 let reconciling: Promise<unknown> = orders.reconcile().then((r) => logger.info(r, "start-up reconciliation"));
@@ -61,12 +61,16 @@ const server = await startServer({
   drainTimeoutMs: config.drainTimeoutMs,
 });
 logger.info({ port: server.port, instruments: instruments.length }, "order ready");
+let consumer: Consumer | undefined;
 shutdownOnSignal(server, logger, async () => {
   clearInterval(reconcileTimer);
   await reconciling.catch(() => undefined);
-  await consumer.disconnect();
+  await consumer?.disconnect();
   await stopRelay();
   await producer.disconnect();
   await pool.end();
   await stopTracing();
 });
+// Joining the consumer group can wait out a crashed predecessor's session, so
+// it does not hold up serving: until it joins, the reconciler covers fills.
+consumer = await startExecutionsConsumer(kafka, orders, async (id) => (await store.getOrder(pool, id)) !== undefined, logger);

@@ -1,63 +1,21 @@
 // The order flow across real processes: ledger, exchange and order services,
 // PostgreSQL and Kafka. Money is checked in the ledger after every scenario.
 import { randomUUID } from "node:crypto";
-import { fileURLToPath } from "node:url";
 import t from "tap";
 import { create, fromBinary } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { Kafka, logLevel } from "kafkajs";
 import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
-import * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import * as api from "@kuku/contracts/kuku/order/v1/order_pb";
 import { OrderEventSchema } from "@kuku/contracts/kuku/order/v1/events_pb";
-import { createServiceClient } from "@kuku/platform";
-import { createTestDatabase, startServiceProcess, type ServiceProcess, type TestDatabase } from "@kuku/platform/testing";
+import { eventually, newUser as newUserIn, startStack } from "./support/stack.js";
 
-const SERVICES = fileURLToPath(new URL("../../", import.meta.url));
 const KAFKA_BROKERS = (process.env["KAFKA_BROKERS"] ?? "127.0.0.1:9092").split(",");
-const EXCHANGE_TIMEOUT_MS = 500;
 
-const databases: TestDatabase[] = [];
-const processes: ServiceProcess[] = [];
-let ledgerClient: ReturnType<typeof createServiceClient<typeof ledger.LedgerService>>;
-let exchangeClient: ReturnType<typeof createServiceClient<typeof exchange.ExchangeService>>;
-let orders: ReturnType<typeof createServiceClient<typeof api.OrderService>>;
-
-t.before(async () => {
-  const ledgerDb = await createTestDatabase("flow_ledger");
-  const orderDb = await createTestDatabase("flow_order");
-  databases.push(ledgerDb, orderDb);
-  const ledgerProcess = await startServiceProcess({ cwd: `${SERVICES}ledger`, env: { LEDGER_PORT: "0", LEDGER_DATABASE_URL: ledgerDb.url } });
-  const exchangeProcess = await startServiceProcess({ cwd: `${SERVICES}exchange`, env: { EXCHANGE_PORT: "0" } });
-  processes.push(ledgerProcess, exchangeProcess);
-  const orderProcess = await startServiceProcess({
-    cwd: `${SERVICES}order`,
-    env: {
-      ORDER_PORT: "0",
-      ORDER_DATABASE_URL: orderDb.url,
-      ORDER_LEDGER_URL: `http://127.0.0.1:${ledgerProcess.port}`,
-      ORDER_EXCHANGE_URL: `http://127.0.0.1:${exchangeProcess.port}`,
-      ORDER_EXCHANGE_TIMEOUT_MS: String(EXCHANGE_TIMEOUT_MS),
-      ORDER_RECONCILE_INTERVAL_MS: "200",
-    },
-  });
-  processes.push(orderProcess);
-  ledgerClient = createServiceClient(ledger.LedgerService, { baseUrl: `http://127.0.0.1:${ledgerProcess.port}`, timeoutMs: 10_000 });
-  exchangeClient = createServiceClient(exchange.ExchangeService, { baseUrl: `http://127.0.0.1:${exchangeProcess.port}`, timeoutMs: 10_000 });
-  orders = createServiceClient(api.OrderService, { baseUrl: `http://127.0.0.1:${orderProcess.port}`, timeoutMs: 10_000 });
-});
-t.teardown(async () => {
-  for (const p of processes.reverse()) await p.stop("SIGTERM");
-  for (const d of databases) await d.drop();
-});
-
-/** A user with `cashKrw` won deposited. */
-async function newUser(cashKrw: bigint): Promise<string> {
-  const userId = `user-${randomUUID().slice(0, 8)}`;
-  const { account } = await ledgerClient.openAccount({ requestId: `open-${userId}-KRW`, ownerId: userId, asset: "KRW" });
-  await ledgerClient.deposit({ requestId: `deposit-${userId}`, accountId: account!.accountId, amountMinor: cashKrw });
-  return userId;
-}
+const stack = await startStack({ exchangeTimeoutMs: 500, reconcileIntervalMs: 200 });
+t.teardown(() => stack.stop());
+const { ledger: ledgerClient, exchange: exchangeClient, orders } = stack;
+const newUser = (cashKrw: bigint) => newUserIn(stack, cashKrw);
 
 async function balance(userId: string, asset: string) {
   const { balances } = await ledgerClient.getBalances({ ownerId: userId });
@@ -72,14 +30,6 @@ const place = (userId: string, overrides: Partial<api.PlaceOrderRequest> = {}) =
       type: exchange.OrderType.MARKET, timeInForce: exchange.TimeInForce.IOC, quantity: 10n, limitPriceKrw: 0n, ...overrides,
     }),
   );
-
-async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 const stateOf = async (order: api.Order) => (await orders.getOrder({ orderId: order.orderId, userId: order.userId })).order!.state;
 

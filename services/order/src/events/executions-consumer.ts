@@ -11,7 +11,8 @@ import type { Orders } from "../app/orders.js";
 export const EXECUTIONS_TOPIC = "exchange.executions";
 
 export async function startExecutionsConsumer(kafka: Kafka, orders: Orders, isOurs: (orderId: string) => Promise<boolean>, logger: Logger) {
-  const consumer = kafka.consumer({ groupId: "kuku-order" });
+  // A crashed replica's partitions wait for its session to time out: keep that short.
+  const consumer = kafka.consumer({ groupId: "kuku-order", sessionTimeout: 10_000, heartbeatInterval: 1_000 });
   await consumer.connect();
   await consumer.subscribe({ topic: EXECUTIONS_TOPIC, fromBeginning: false });
   await consumer.run({
