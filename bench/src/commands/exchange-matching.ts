@@ -48,7 +48,7 @@ export const exchangeMatching: BenchCommand = {
     const collect = runInNewContext("gc") as () => void;
     for (let run = 1; run <= runs; run++) {
       collect();
-      const engine = new Engine([{ symbol: SYMBOL, name: "Samsung Electronics", referencePriceKrw: REFERENCE_KRW }]);
+      const engine = new Engine([{ symbol: SYMBOL, name: "Samsung Electronics", referencePriceKrw: REFERENCE_KRW }], `bench${run}`);
       const maker = new MarketMaker(engine, { seed: 42, levels: 10, minQuantity: 100, maxQuantity: 1_000 });
       maker.quoteAll();
       const latency = new Histogram();

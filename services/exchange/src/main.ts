@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { connectIdempotentProducer, createKafka, createLogger, ensureTopics, initTracing, shutdownOnSignal, startServer } from "@kuku/platform";
 import { Desk } from "./app/desk.js";
 import { loadExchangeConfig } from "./config.js";
@@ -15,8 +16,9 @@ const kafka = createKafka({ clientId: "kuku-exchange", brokers: config.kafkaBrok
 await ensureTopics(kafka, Object.values(TOPICS), 3);
 const producer = await connectIdempotentProducer(kafka);
 
-// The simulated market lives in memory: a restart opens a fresh trading day.
-const engine = new Engine(INSTRUMENTS);
+// The simulated market lives in memory: a restart opens a fresh trading session.
+const session = randomBytes(4).toString("hex");
+const engine = new Engine(INSTRUMENTS, session);
 const marketMaker = new MarketMaker(engine, {
   seed: config.marketMakerSeed,
   levels: config.marketMakerLevels,
@@ -34,7 +36,7 @@ const server = await startServer({
   services: [exchangeHandlers(desk, engine)],
   drainTimeoutMs: config.drainTimeoutMs,
 });
-logger.info({ port: server.port, instruments: INSTRUMENTS.length }, "exchange ready");
+logger.info({ port: server.port, instruments: INSTRUMENTS.length, session }, "exchange ready");
 shutdownOnSignal(server, logger, async () => {
   await producer.disconnect();
   await stopTracing();

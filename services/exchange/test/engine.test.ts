@@ -11,7 +11,7 @@ const market = (clientOrderId: string, side: "buy" | "sell", quantity: number): 
   ({ clientOrderId, symbol: "005930", side, type: "market", timeInForce: "ioc", quantity, priceKrw: 0n });
 
 t.test("price first, then time: the best and oldest resting order trades first, at its price", async (t) => {
-  const engine = new Engine([SAMSUNG], () => NOW);
+  const engine = new Engine([SAMSUNG], "t1", () => NOW);
   engine.submit(limit("s-70100", "sell", 5, 70_100n));
   engine.submit(limit("s-70000-old", "sell", 5, 70_000n));
   engine.submit(limit("s-70000-new", "sell", 5, 70_000n));
@@ -27,12 +27,12 @@ t.test("price first, then time: the best and oldest resting order trades first, 
   t.same(engine.book("005930")?.depth(5).asks, [{ priceKrw: 70_100n, quantity: 3 }]);
   const ids = r.executions.map(executionId);
   t.equal(new Set(ids).size, ids.length, "every execution id is unique (one per side per trade)");
-  t.same(ids.slice(0, 2), ["005930-1-S", "005930-1-B"]);
+  t.same(ids.slice(0, 2), ["t1-005930-1-S", "t1-005930-1-B"]);
   t.equal(new Set(r.executions.map(tradeId)).size, 3, "two executions per trade");
 });
 
 t.test("a limit order that does not cross rests; DAY rests the rest, IOC cancels it", async (t) => {
-  const engine = new Engine([SAMSUNG], () => NOW);
+  const engine = new Engine([SAMSUNG], "t1", () => NOW);
   engine.submit(limit("s-1", "sell", 3, 70_000n));
   const day = engine.submit(limit("b-day", "buy", 5, 70_000n));
   t.equal(day.order.status, "partially_filled");
@@ -44,7 +44,7 @@ t.test("a limit order that does not cross rests; DAY rests the rest, IOC cancels
 });
 
 t.test("market orders take any price and never rest", async (t) => {
-  const engine = new Engine([SAMSUNG], () => NOW);
+  const engine = new Engine([SAMSUNG], "t1", () => NOW);
   engine.submit(limit("s-1", "sell", 2, 70_000n));
   engine.submit(limit("s-2", "sell", 2, 75_000n));
   const r = engine.submit(market("m-1", "buy", 10));
@@ -55,7 +55,7 @@ t.test("market orders take any price and never rest", async (t) => {
 });
 
 t.test("a client order id is executed once: a resubmission is answered, not traded", async (t) => {
-  const engine = new Engine([SAMSUNG], () => NOW);
+  const engine = new Engine([SAMSUNG], "t1", () => NOW);
   engine.submit(limit("s-1", "sell", 10, 70_000n));
   const first = engine.submit(limit("b-1", "buy", 4, 70_000n));
   const again = engine.submit(limit("b-1", "buy", 4, 70_000n));
@@ -66,7 +66,7 @@ t.test("a client order id is executed once: a resubmission is answered, not trad
 });
 
 t.test("cancel removes the remainder; unknown ids can be fenced", async (t) => {
-  const engine = new Engine([SAMSUNG], () => NOW);
+  const engine = new Engine([SAMSUNG], "t1", () => NOW);
   engine.submit(limit("b-1", "buy", 10, 69_000n));
   t.same(engine.cancel("b-1")?.cancelledQuantity, 10);
   t.equal(engine.status("b-1")?.status, "cancelled");
@@ -80,7 +80,7 @@ t.test("cancel removes the remainder; unknown ids can be fenced", async (t) => {
 });
 
 t.test("bad orders are rejected with the reason, and change no book", async (t) => {
-  const engine = new Engine([SAMSUNG], () => NOW);
+  const engine = new Engine([SAMSUNG], "t1", () => NOW);
   t.match(engine.submit(limit("x-1", "buy", 1, 70_050n)).order.rejectReason, /off the tick ladder \(tick 100\)/);
   t.match(engine.submit(limit("x-2", "buy", 1, 91_100n)).order.rejectReason, /outside today's limits 49000\.\.91000/);
   t.match(engine.submit({ ...limit("x-3", "buy", 1, 1_000n), symbol: "999999" }).order.rejectReason, /not listed/);
@@ -89,7 +89,7 @@ t.test("bad orders are rejected with the reason, and change no book", async (t) 
 
 t.test("the market maker keeps both sides quoted, deterministically", async (t) => {
   const quotes = (seed: number) => {
-    const engine = new Engine([SAMSUNG], () => NOW);
+    const engine = new Engine([SAMSUNG], "t1", () => NOW);
     const maker = new MarketMaker(engine, { seed, levels: 5, minQuantity: 100, maxQuantity: 1_000 });
     maker.quoteAll();
     return { engine, maker, depth: engine.book("005930")!.depth(10) };

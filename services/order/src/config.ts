@@ -9,6 +9,8 @@ export const orderConfigShape = {
   ledgerUrl: urlVar("ORDER_LEDGER_URL", "http://127.0.0.1:50051", ["http:", "https:"]),
   exchangeUrl: urlVar("ORDER_EXCHANGE_URL", "http://127.0.0.1:50053", ["http:", "https:"]),
   kafkaBrokers: stringVar("KAFKA_BROKERS", "127.0.0.1:9092"),
+  /** Shared by the replicas of one deployment; separate deployments (tests) need their own. */
+  consumerGroup: stringVar("ORDER_CONSUMER_GROUP", "kuku-order"),
   /** How long SubmitOrder may take before the order is UNKNOWN. */
   exchangeTimeoutMs: intVar("ORDER_EXCHANGE_TIMEOUT_MS", 2_000, { min: 50, max: 60_000 }),
   ledgerTimeoutMs: intVar("ORDER_LEDGER_TIMEOUT_MS", 5_000, { min: 50, max: 60_000 }),

@@ -73,4 +73,7 @@ shutdownOnSignal(server, logger, async () => {
 });
 // Joining the consumer group can wait out a crashed predecessor's session, so
 // it does not hold up serving: until it joins, the reconciler covers fills.
-consumer = await startExecutionsConsumer(kafka, orders, async (id) => (await store.getOrder(pool, id)) !== undefined, logger);
+// Our client order ids are order ids (UUIDs); anything else is not ours and never reaches SQL.
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const isOurs = async (clientOrderId: string) => UUID.test(clientOrderId) && (await store.getOrder(pool, clientOrderId)) !== undefined;
+consumer = await startExecutionsConsumer(kafka, config.consumerGroup, orders, isOurs, logger);

@@ -30,7 +30,9 @@ export interface SubmitInput {
 
 /** One side of one trade. Ids are derived (executionId, tradeId), not stored: a million orders are a lot of strings. */
 export interface Execution {
-  /** Per exchange, from 1: the trade this execution is one side of. */
+  /** The trading session (one run of the engine): trade numbers restart with each. */
+  readonly session: string;
+  /** Per session, from 1: the trade this execution is one side of. */
   readonly tradeSequence: number;
   readonly clientOrderId: string;
   readonly symbol: string;
@@ -51,9 +53,9 @@ export interface OrderRecord extends RestingOrder {
   fills: readonly Execution[];
 }
 
-export const tradeId = (e: Execution): string => `${e.symbol}-${e.tradeSequence}`;
-/** Unique per side of a trade: both sides may be the same broker's customers. */
-export const executionId = (e: Execution): string => `${e.symbol}-${e.tradeSequence}-${e.side === "buy" ? "B" : "S"}`;
+export const tradeId = (e: Execution): string => `${e.session}-${e.symbol}-${e.tradeSequence}`;
+/** Unique per side of a trade (both sides may be the same broker's customers) and across sessions. */
+export const executionId = (e: Execution): string => `${tradeId(e)}-${e.side === "buy" ? "B" : "S"}`;
 
 /**
  * What one submission did: the order's record and every execution it caused,
@@ -75,7 +77,16 @@ export class Engine {
   readonly #orders = new Map<string, OrderRecord>();
   #tradeSequence = 0;
 
-  constructor(instruments: readonly Instrument[], private readonly clock: () => Date = () => new Date()) {
+  /**
+   * `session` names this run of the engine in every trade and execution id,
+   * so ids stay unique when the simulator restarts (a new trading day).
+   */
+  constructor(
+    instruments: readonly Instrument[],
+    private readonly session: string,
+    private readonly clock: () => Date = () => new Date(),
+  ) {
+    if (!/^[0-9A-Za-z]{1,16}$/.test(session)) throw new Error(`session must be 1..16 letters or digits, got ${JSON.stringify(session)}`);
     for (const instrument of instruments) {
       this.#instruments.set(instrument.symbol, instrument);
       this.#limits.set(instrument.symbol, dailyPriceLimits(instrument.referencePriceKrw));
@@ -173,6 +184,7 @@ export class Engine {
 
   #fill(record: OrderRecord, tradeSequence: number, priceKrw: bigint, quantity: number, executedAt: Date): Execution {
     const execution: Execution = {
+      session: this.session,
       tradeSequence,
       clientOrderId: record.clientOrderId,
       symbol: record.symbol,

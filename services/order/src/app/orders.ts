@@ -133,13 +133,16 @@ export class Orders {
       await this.#tx(async (db) => {
         const order = await store.getOrder(db, orderId, { forUpdate: true });
         if (order === undefined) return;
-        if (eventId !== undefined && !(await store.markProcessed(db, EXECUTIONS_CONSUMER, `${eventId}`))) return;
+        if (eventId !== undefined && !(await store.markProcessed(db, EXECUTIONS_CONSUMER, eventId))) return;
+        // Known fills first: a fill seen again must not be judged against the order it already changed.
+        if (await store.fillExists(db, fill.executionId)) return;
         const applied = applyFill(order, fill, this.deps.fees, new Date());
         if (applied.kind !== "ok") {
           this.deps.logger.error({ orderId, fill: fill.executionId, from: applied.from }, "fill refused by the state machine");
           return;
         }
-        if (!(await store.insertFill(db, orderId, fill, applied.fillFeeKrw, fill.executedAt))) return; // known fill
+        const inserted = await store.insertFill(db, orderId, fill, applied.fillFeeKrw, fill.executedAt);
+        if (!inserted) throw new Error(`invariant violated: fill ${fill.executionId} appeared under the order's row lock`);
         await store.saveOrder(db, order, applied.order, `fill ${fill.executionId}`, this.#event(applied.order, `fill ${fill.executionId}`));
       });
     }

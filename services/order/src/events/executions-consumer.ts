@@ -10,9 +10,21 @@ import type { Orders } from "../app/orders.js";
 
 export const EXECUTIONS_TOPIC = "exchange.executions";
 
-export async function startExecutionsConsumer(kafka: Kafka, orders: Orders, isOurs: (orderId: string) => Promise<boolean>, logger: Logger) {
+/**
+ * Every replica of one order service shares `groupId` (and the database).
+ * A brand-new group starts at the topic's end; an existing one resumes from
+ * its committed offsets, so a restart misses nothing.
+ */
+export async function startExecutionsConsumer(
+  kafka: Kafka,
+  groupId: string,
+  orders: Orders,
+  isOurs: (orderId: string) => Promise<boolean>,
+  logger: Logger,
+) {
   // A crashed replica's partitions wait for its session to time out: keep that short.
-  const consumer = kafka.consumer({ groupId: "kuku-order", sessionTimeout: 10_000, heartbeatInterval: 1_000 });
+  const consumer = kafka.consumer({ groupId, sessionTimeout: 10_000, heartbeatInterval: 1_000 });
+  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => logger.info({ groupId, memberId: payload.memberId }, "executions consumer joined"));
   await consumer.connect();
   await consumer.subscribe({ topic: EXECUTIONS_TOPIC, fromBeginning: false });
   await consumer.run({

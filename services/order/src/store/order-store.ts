@@ -159,6 +159,11 @@ export async function insertFill(db: pg.PoolClient, orderId: string, fill: Fill,
   return result.rowCount === 1;
 }
 
+export async function fillExists(db: Queryable, executionId: string): Promise<boolean> {
+  const { rowCount } = await db.query("SELECT 1 FROM fills WHERE execution_id = $1", [executionId]);
+  return rowCount === 1;
+}
+
 /** True the first time a consumer sees an event id, in the caller's transaction. */
 export async function markProcessed(db: pg.PoolClient, consumer: string, eventId: string): Promise<boolean> {
   const result = await db.query(

@@ -26,8 +26,9 @@ export async function startStack(options: { exchangeTimeoutMs: number; reconcile
   const databases: TestDatabase[] = [ledgerDb, orderDb];
   const ledgerProcess = await startServiceProcess({ cwd: `${SERVICES}ledger`, env: { LEDGER_PORT: "0", LEDGER_DATABASE_URL: ledgerDb.url } });
   const exchangeProcess = await startServiceProcess({ cwd: `${SERVICES}exchange`, env: { EXCHANGE_PORT: "0" } });
-  const startOrders = () =>
-    startServiceProcess({
+  const consumerGroup = `kuku-order-test-${randomUUID()}`;
+  const startOrders = async () => {
+    const started = await startServiceProcess({
       cwd: `${SERVICES}order`,
       env: {
         ORDER_PORT: "0",
@@ -36,8 +37,13 @@ export async function startStack(options: { exchangeTimeoutMs: number; reconcile
         ORDER_EXCHANGE_URL: `http://127.0.0.1:${exchangeProcess.port}`,
         ORDER_EXCHANGE_TIMEOUT_MS: String(options.exchangeTimeoutMs),
         ORDER_RECONCILE_INTERVAL_MS: String(options.reconcileIntervalMs),
+        ORDER_CONSUMER_GROUP: consumerGroup,
       },
     });
+    // A new group reads from the topic's end: wait until it has joined.
+    await eventually("the order service joins its consumer group", async () => started.logs.some((l) => l.includes("executions consumer joined")), 30_000);
+    return started;
+  };
   const ordersClient = (p: ServiceProcess) => createServiceClient(api.OrderService, { baseUrl: `http://127.0.0.1:${p.port}`, timeoutMs: 10_000 });
   const orderProcess = await startOrders();
   const stack: Stack = {
