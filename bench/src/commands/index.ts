@@ -4,6 +4,7 @@ import { ledgerBulk } from "./ledger-bulk.js";
 import { ledgerEngines } from "./ledger-engines.js";
 import { ledgerIsolation } from "./ledger-isolation.js";
 import { ledgerTransfers } from "./ledger-transfers.js";
+import { orders } from "./orders.js";
 
 /** Every benchmark the CLI knows, by name. */
-export const COMMANDS: readonly BenchCommand[] = [ledgerTransfers, ledgerBulk, ledgerIsolation, ledgerEngines, exchangeMatching];
+export const COMMANDS: readonly BenchCommand[] = [ledgerTransfers, ledgerBulk, ledgerIsolation, ledgerEngines, exchangeMatching, orders];
