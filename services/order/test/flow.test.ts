@@ -98,6 +98,20 @@ t.test("a resting order filled later learns of it through Kafka, and settles", a
   t.equal((await balance(seller, "005930")).totalMinor, 0n);
 });
 
+t.test("executions delivered twice (fault DUPLICATE) fill the order once", async (t) => {
+  const buyer = await newUser(10_000_000n);
+  const seller = await newUser(10_000_000n);
+  await place(seller, { quantity: 3n });
+  const { order: bid } = await place(buyer, { type: exchange.OrderType.LIMIT, timeInForce: exchange.TimeInForce.DAY, quantity: 3n, limitPriceKrw: 70_000n });
+  await exchangeClient.setFaultMode({ mode: exchange.FaultMode.DUPLICATE, percent: 100 });
+  await place(seller, { side: exchange.Side.SELL, quantity: 3n });
+  await eventually("the buyer's order settles", async () => (await stateOf(bid!)) === api.OrderState.SETTLED);
+  const final = (await orders.getOrder({ orderId: bid!.orderId, userId: buyer })).order!;
+  t.equal(final.filledQuantity, 3n, "filled once");
+  t.equal((await balance(buyer, "005930")).totalMinor, 3n, "delivered once");
+  t.same(await balance(buyer, "KRW"), { totalMinor: 10_000_000n - 210_000n - 32n, heldMinor: 0n }, "paid once");
+});
+
 t.test("no answer is UNKNOWN, never assumed; the reconciler finds the truth", async (t) => {
   const userId = await newUser(10_000_000n);
   await exchangeClient.setFaultMode({ mode: exchange.FaultMode.SILENT, percent: 100 });
