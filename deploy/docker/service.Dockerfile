@@ -1,0 +1,32 @@
+# One image recipe for every service (each service's Dockerfile links here).
+# Build from the repository root, since services share the generated
+# contracts and the platform library:
+#   docker build -f services/order/Dockerfile --build-arg SERVICE=order -t kuku/order .
+# Not built by the tests: this machine has no Docker engine (ADR 0003).
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+FROM ${NODE_IMAGE} AS build
+ARG SERVICE
+RUN test -n "$SERVICE" || (echo "--build-arg SERVICE=<ledger|order|exchange> is required" >&2; exit 1)
+WORKDIR /src
+COPY . .
+RUN npm ci --no-audit --no-fund \
+ && npx tsc -b "services/$SERVICE" \
+ && npm prune --omit=dev --no-audit --no-fund
+# Only what the service runs: its dist and migrations, the shared packages, node_modules.
+RUN mkdir -p "/out/services/$SERVICE" /out/packages/contracts /out/packages/platform \
+ && cp -r node_modules /out/ \
+ && for p in contracts platform; do cp -r "packages/$p/package.json" "packages/$p/dist" "/out/packages/$p/"; done \
+ && cp -r "services/$SERVICE/package.json" "services/$SERVICE/dist" "/out/services/$SERVICE/" \
+ && if [ -d "services/$SERVICE/migrations" ]; then cp -r "services/$SERVICE/migrations" "/out/services/$SERVICE/"; fi
+
+FROM ${NODE_IMAGE}
+ARG SERVICE
+ENV NODE_ENV=production SERVICE=${SERVICE}
+WORKDIR /app
+COPY --from=build --chown=node:node /out ./
+USER node
+WORKDIR /app/services/${SERVICE}
+# Every service listens on one port for gRPC, gRPC-Web and Connect; probes use
+# grpc.health.v1. In a container it binds all interfaces (<SERVICE>_HOST=0.0.0.0).
+CMD ["sh", "-c", "export \"$(echo \"$SERVICE\" | tr a-z A-Z)_HOST=0.0.0.0\" && exec node dist/main.js"]
