@@ -26,7 +26,7 @@ const marketMaker = new MarketMaker(engine, {
   maxQuantity: config.marketMakerMaxQuantity,
 });
 marketMaker.quoteAll();
-const desk = new Desk(engine, marketMaker, new Publisher(producer), logger);
+const desk = new Desk(engine, marketMaker, new Publisher(producer), logger, session);
 
 const server = await startServer({
   name: "exchange",

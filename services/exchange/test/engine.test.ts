@@ -104,3 +104,17 @@ t.test("the market maker keeps both sides quoted, deterministically", async (t) 
   a.maker.quote("005930");
   t.equal(a.engine.book("005930")!.depth(10).asks.length, 5, "the bot tops the book back up");
 });
+
+t.test("closing the session expires what still rests, and only that", async (t) => {
+  const engine = new Engine([SAMSUNG], "t1", () => NOW);
+  engine.submit(limit("rest-1", "buy", 5, 69_000n));
+  engine.submit(limit("s-1", "sell", 2, 69_000n)); // partially fills rest-1
+  engine.submit(limit("done-1", "buy", 1, 60_000n));
+  engine.cancel("done-1");
+  const expired = engine.expireResting();
+  t.same(expired.map((o) => o.clientOrderId), ["rest-1"]);
+  t.equal(engine.status("rest-1")?.status, "expired");
+  t.equal(engine.status("rest-1")?.filledQuantity, 2, "what filled stays filled");
+  t.equal(engine.status("done-1")?.status, "cancelled");
+  t.same(engine.book("005930")?.depth(5), { bids: [], asks: [] });
+});

@@ -45,8 +45,8 @@ async function executionEvents(clientOrderIds: readonly string[], expected: numb
       void consumer.run({
         eachMessage: async ({ message }) => {
           const event = fromBinary(ExecutionEventSchema, message.value!);
-          if (!wanted.has(event.fill?.clientOrderId ?? "")) return;
-          seen.push({ eventId: event.eventId, clientOrderId: event.fill!.clientOrderId });
+          if (!wanted.has(event.clientOrderId)) return;
+          seen.push({ eventId: event.eventId, clientOrderId: event.clientOrderId });
           if (seen.length >= expected) {
             clearTimeout(timer);
             // Linger a little: more than expected would be a bug too.
@@ -104,6 +104,17 @@ t.test("bad orders: contract violations are INVALID_ARGUMENT, market rules are R
   const offTick = await client.submitOrder(order(id("tick"), { type: api.OrderType.LIMIT, priceKrw: 70_050n }));
   t.equal(offTick.status, api.ExchangeOrderStatus.REJECTED);
   t.match(offTick.rejectReason, /off the tick ladder \(tick 100\)/);
+});
+
+t.test("closing the session expires resting orders, says so on Kafka, and reopens with fresh quotes", async (t) => {
+  const clientOrderId = id("day");
+  await client.submitOrder(order(clientOrderId, { type: api.OrderType.LIMIT, timeInForce: api.TimeInForce.DAY, priceKrw: 60_000n }));
+  const closed = await client.closeSession({});
+  t.ok(closed.expiredOrders >= 1n, `${closed.expiredOrders} orders expired (the market maker's too)`);
+  t.equal((await client.orderStatus({ clientOrderId })).status, api.ExchangeOrderStatus.EXPIRED);
+  const events = await executionEvents([clientOrderId], 1);
+  t.equal(events.length, 1, "one event for the expiry");
+  t.equal((await client.submitOrder(order(id("next-day"), { quantity: 1n }))).status, api.ExchangeOrderStatus.FILLED, "liquidity again");
 });
 
 t.test("fault REJECT: refused, and OrderStatus agrees", async (t) => {

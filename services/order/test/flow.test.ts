@@ -166,6 +166,16 @@ t.test("every transition reached Kafka through the outbox", async (t) => {
   t.same(states, [api.OrderState.RECEIVED, api.OrderState.SENT, api.OrderState.FILLED, api.OrderState.SETTLED], "in order, once each");
 });
 
+t.test("a DAY order still resting at the close expires and releases its hold", async (t) => {
+  const userId = await newUser(10_000_000n);
+  const { order } = await place(userId, { type: exchange.OrderType.LIMIT, timeInForce: exchange.TimeInForce.DAY, quantity: 4n, limitPriceKrw: 65_000n });
+  t.equal(order?.state, api.OrderState.ACCEPTED);
+  await exchangeClient.closeSession({});
+  await eventually("the order expires", async () => (await stateOf(order!)) === api.OrderState.EXPIRED);
+  await eventually("its hold is released", async () => (await balance(userId, "KRW")).heldMinor === 0n);
+  t.same(await balance(userId, "KRW"), { totalMinor: 10_000_000n, heldMinor: 0n }, "no money moved");
+});
+
 t.test("the order service logged no error: every execution event was handled", async (t) => {
   // A message the consumer cannot handle is retried forever and blocks its partition: it shows up here.
   const errors = stack.orderProcess.logs.filter((line) => line.includes('"level":50'));

@@ -33,6 +33,7 @@ export class Desk {
     private readonly marketMaker: MarketMaker,
     private readonly publisher: Publisher,
     private readonly logger: Logger,
+    private readonly session: string,
     private readonly random: () => number = Math.random,
   ) {}
 
@@ -74,6 +75,19 @@ export class Desk {
     return cancelled;
   }
 
+  /**
+   * Ends the trading day: resting DAY orders expire, and the world is told.
+   * The simulator opens the next day at once: the market maker quotes again.
+   */
+  async closeSession(): Promise<OrderRecord[]> {
+    if (this.#fault.mode === "down") throw new ExchangeDown();
+    const expired = this.engine.expireResting();
+    this.marketMaker.quoteAll();
+    await this.#enqueue(() => this.publisher.publishExpired(expired, this.session));
+    this.logger.info({ expired: expired.length }, "session closed");
+    return expired;
+  }
+
   status(clientOrderId: string): OrderRecord | undefined {
     if (this.#fault.mode === "down") throw new ExchangeDown();
     return this.engine.status(clientOrderId);
@@ -85,9 +99,12 @@ export class Desk {
       book === undefined || result.duplicate
         ? undefined
         : { symbol, sequence: ++this.#bookSequence, ...book.depth(BOOK_DEPTH), at: new Date() };
-    const published = this.#publishing.then(() =>
-      this.publisher.publish(result.executions, (id) => this.engine.status(id)!, snapshot, copies),
-    );
+    await this.#enqueue(() => this.publisher.publish(result.executions, (id) => this.engine.status(id)!, snapshot, copies));
+  }
+
+  /** Runs a publish after the ones before it, so Kafka sees events in engine order. */
+  async #enqueue(publish: () => Promise<void>): Promise<void> {
+    const published = this.#publishing.then(publish);
     // A failed publish must not block the ones after it; the caller still sees its own failure.
     this.#publishing = published.catch((error: unknown) => this.logger.error({ err: error }, "publish failed"));
     await published;

@@ -8,7 +8,7 @@ export type { Side };
 
 export type OrderType = "limit" | "market";
 export type TimeInForce = "day" | "ioc";
-export type ExchangeStatus = "accepted" | "partially_filled" | "filled" | "cancelled" | "rejected";
+export type ExchangeStatus = "accepted" | "partially_filled" | "filled" | "cancelled" | "rejected" | "expired";
 
 export interface Instrument {
   readonly symbol: string;
@@ -164,6 +164,18 @@ export class Engine {
     const cancelledQuantity = this.#books.get(record.symbol)!.cancel(record);
     record.status = "cancelled";
     return { order: record, cancelledQuantity };
+  }
+
+  /** Ends the session: every order still resting expires. Returns them. */
+  expireResting(): OrderRecord[] {
+    const expired: OrderRecord[] = [];
+    for (const record of this.#orders.values()) {
+      if (record.remaining === 0 || (record.status !== "accepted" && record.status !== "partially_filled")) continue;
+      this.#books.get(record.symbol)!.cancel(record);
+      record.status = "expired";
+      expired.push(record);
+    }
+    return expired;
   }
 
   /**

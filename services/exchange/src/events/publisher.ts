@@ -44,6 +44,7 @@ export class Publisher {
         fill: executionToProto(e),
         status: statusToProto(order.status),
         remainingQuantity: BigInt(order.quantity - order.filledQuantity),
+        clientOrderId: e.clientOrderId,
       });
       return { key: e.clientOrderId, value: Buffer.from(toBinary(events.ExecutionEventSchema, event)) };
     });
@@ -78,5 +79,20 @@ export class Publisher {
       topicMessages.push({ topic: TOPICS.book, messages: [{ key: book.symbol, value: Buffer.from(toBinary(events.BookEventSchema, event)) }] });
     }
     if (topicMessages.length > 0) await this.producer.sendBatch({ topicMessages, acks: -1 });
+  }
+
+  /** Status changes without a fill (expiries): an execution event with no fill. */
+  async publishExpired(orders: readonly OrderRecord[], session: string): Promise<void> {
+    if (orders.length === 0) return;
+    const messages = orders.map((o) => {
+      const event = create(events.ExecutionEventSchema, {
+        eventId: `${session}-expired-${o.clientOrderId}`,
+        status: statusToProto(o.status),
+        remainingQuantity: 0n,
+        clientOrderId: o.clientOrderId,
+      });
+      return { key: o.clientOrderId, value: Buffer.from(toBinary(events.ExecutionEventSchema, event)) };
+    });
+    await this.producer.send({ topic: TOPICS.executions, messages, acks: -1 });
   }
 }

@@ -11,6 +11,7 @@ const STATUS: Record<ExchangeStatus, api.ExchangeOrderStatus> = {
   filled: api.ExchangeOrderStatus.FILLED,
   cancelled: api.ExchangeOrderStatus.CANCELLED,
   rejected: api.ExchangeOrderStatus.REJECTED,
+  expired: api.ExchangeOrderStatus.EXPIRED,
 };
 
 export const statusToProto = (status: ExchangeStatus): api.ExchangeOrderStatus => STATUS[status];

@@ -59,6 +59,8 @@ export function exchangeHandlers(desk: Desk, engine: Engine): ServiceRegistratio
       desk.setFault(setting);
       return create(api.SetFaultModeResponseSchema, { mode: faultModeToProto(setting.mode) });
     },
+    closeSession: () =>
+      mapped(async () => create(api.CloseSessionResponseSchema, { expiredOrders: BigInt((await desk.closeSession()).length) })),
     listInstruments: async () =>
       create(api.ListInstrumentsResponseSchema, {
         instruments: engine.instruments().map((i) => {

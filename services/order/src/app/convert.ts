@@ -68,7 +68,7 @@ export function submitRequest(o: Order): exchange.SubmitOrderRequest {
 
 /** The exchange's word on an order, in domain terms. */
 export interface ExchangeReport {
-  readonly status: "not_found" | "accepted" | "partially_filled" | "filled" | "cancelled" | "rejected";
+  readonly status: "not_found" | "accepted" | "partially_filled" | "filled" | "cancelled" | "rejected" | "expired";
   readonly rejectReason: string;
   readonly fills: readonly { executionId: string; quantity: bigint; priceKrw: bigint; executedAt: Date }[];
 }
@@ -80,6 +80,7 @@ const REPORT_STATUS: Record<number, ExchangeReport["status"]> = {
   [exchange.ExchangeOrderStatus.FILLED]: "filled",
   [exchange.ExchangeOrderStatus.CANCELLED]: "cancelled",
   [exchange.ExchangeOrderStatus.REJECTED]: "rejected",
+  [exchange.ExchangeOrderStatus.EXPIRED]: "expired",
 };
 
 export function reportFromProto(status: exchange.ExchangeOrderStatus, rejectReason: string, fills: readonly exchange.Fill[]): ExchangeReport {

@@ -169,6 +169,8 @@ export class Orders {
         return "cancelled";
       case "rejected":
         return "rejected";
+      case "expired":
+        return "expired";
       default:
         return undefined; // fills have moved the state already
     }

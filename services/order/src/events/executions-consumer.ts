@@ -30,11 +30,12 @@ export async function startExecutionsConsumer(
   await consumer.run({
     eachMessage: async ({ message }) => {
       const event = fromBinary(ExecutionEventSchema, message.value!);
-      const fill = event.fill;
-      if (fill === undefined || !(await isOurs(fill.clientOrderId))) return; // the market maker's, or another broker's
+      // Without a fill (an expiry) the event carries only the status.
+      const orderId = event.clientOrderId;
+      if (!(await isOurs(orderId))) return; // the market maker's, or another broker's
       // A throw here makes kafkajs retry the message: nothing is committed past it.
-      await orders.applyReport(fill.clientOrderId, reportFromProto(event.status, "", [fill]), event.eventId);
-      logger.debug({ orderId: fill.clientOrderId, executionId: fill.executionId }, "execution applied");
+      await orders.applyReport(orderId, reportFromProto(event.status, "", event.fill === undefined ? [] : [event.fill]), event.eventId);
+      logger.debug({ orderId, eventId: event.eventId }, "execution event applied");
     },
   });
   return consumer;

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file kuku/exchange/v1/events.proto.
  */
 export const file_kuku_exchange_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("Ch1rdWt1L2V4Y2hhbmdlL3YxL2V2ZW50cy5wcm90bxIQa3VrdS5leGNoYW5nZS52MSKbAQoORXhlY3V0aW9uRXZlbnQSEAoIZXZlbnRfaWQYASABKAkSJAoEZmlsbBgCIAEoCzIWLmt1a3UuZXhjaGFuZ2UudjEuRmlsbBI1CgZzdGF0dXMYAyABKA4yJS5rdWt1LmV4Y2hhbmdlLnYxLkV4Y2hhbmdlT3JkZXJTdGF0dXMSGgoScmVtYWluaW5nX3F1YW50aXR5GAQgASgDIpYBCgpUcmFkZUV2ZW50EhAKCGV2ZW50X2lkGAEgASgJEhAKCHRyYWRlX2lkGAIgASgJEg4KBnN5bWJvbBgDIAEoCRIRCglwcmljZV9rcncYBCABKAMSEAoIcXVhbnRpdHkYBSABKAMSLwoLZXhlY3V0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjAKCUJvb2tMZXZlbBIRCglwcmljZV9rcncYASABKAMSEAoIcXVhbnRpdHkYAiABKAMixQEKCUJvb2tFdmVudBIQCghldmVudF9pZBgBIAEoCRIOCgZzeW1ib2wYAiABKAkSKQoEYmlkcxgDIAMoCzIbLmt1a3UuZXhjaGFuZ2UudjEuQm9va0xldmVsEikKBGFza3MYBCADKAsyGy5rdWt1LmV4Y2hhbmdlLnYxLkJvb2tMZXZlbBIQCghzZXF1ZW5jZRgFIAEoAxIuCgp1cGRhdGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcGIGcHJvdG8z", [file_google_protobuf_timestamp, file_kuku_exchange_v1_exchange]);
+  fileDesc("Ch1rdWt1L2V4Y2hhbmdlL3YxL2V2ZW50cy5wcm90bxIQa3VrdS5leGNoYW5nZS52MSK0AQoORXhlY3V0aW9uRXZlbnQSEAoIZXZlbnRfaWQYASABKAkSJAoEZmlsbBgCIAEoCzIWLmt1a3UuZXhjaGFuZ2UudjEuRmlsbBI1CgZzdGF0dXMYAyABKA4yJS5rdWt1LmV4Y2hhbmdlLnYxLkV4Y2hhbmdlT3JkZXJTdGF0dXMSGgoScmVtYWluaW5nX3F1YW50aXR5GAQgASgDEhcKD2NsaWVudF9vcmRlcl9pZBgFIAEoCSKWAQoKVHJhZGVFdmVudBIQCghldmVudF9pZBgBIAEoCRIQCgh0cmFkZV9pZBgCIAEoCRIOCgZzeW1ib2wYAyABKAkSEQoJcHJpY2Vfa3J3GAQgASgDEhAKCHF1YW50aXR5GAUgASgDEi8KC2V4ZWN1dGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIwCglCb29rTGV2ZWwSEQoJcHJpY2Vfa3J3GAEgASgDEhAKCHF1YW50aXR5GAIgASgDIsUBCglCb29rRXZlbnQSEAoIZXZlbnRfaWQYASABKAkSDgoGc3ltYm9sGAIgASgJEikKBGJpZHMYAyADKAsyGy5rdWt1LmV4Y2hhbmdlLnYxLkJvb2tMZXZlbBIpCgRhc2tzGAQgAygLMhsua3VrdS5leGNoYW5nZS52MS5Cb29rTGV2ZWwSEAoIc2VxdWVuY2UYBSABKAMSLgoKdXBkYXRlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBiBnByb3RvMw", [file_google_protobuf_timestamp, file_kuku_exchange_v1_exchange]);
 
 /**
  * Kafka topic "exchange.executions", key = client order id: one event per
@@ -44,6 +44,13 @@ export type ExecutionEvent = Message<"kuku.exchange.v1.ExecutionEvent"> & {
    * @generated from field: int64 remaining_quantity = 4;
    */
   remainingQuantity: bigint;
+
+  /**
+   * Always set; the only id when there is no fill (an expiry).
+   *
+   * @generated from field: string client_order_id = 5;
+   */
+  clientOrderId: string;
 };
 
 /**
