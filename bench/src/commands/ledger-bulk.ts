@@ -1,8 +1,8 @@
-import pg from "pg";
 import { create } from "@bufbuild/protobuf";
 import * as api from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import { intOption, type BenchCommand } from "../lib/command.js";
 import { fundedAccounts, startLedger } from "../lib/ledger.js";
+import { benchPool } from "../lib/pool.js";
 import { analyze, derivedBalance, insertBatch, postingCount, type BulkEntry } from "../lib/ledger-bulk-store.js";
 import { Histogram, microsSince, table } from "../lib/stats.js";
 
@@ -39,7 +39,7 @@ export const ledgerBulk: BenchCommand = {
     const loaders = intOption(values, "loaders");
     const samples = intOption(values, "samples");
     const ledger = await startLedger({ LEDGER_STATEMENT_TIMEOUT_MS: "60000" });
-    const pool = new pg.Pool({ connectionString: ledger.database.url, max: loaders + 1 });
+    const pool = benchPool(ledger.database.url, loaders + 1);
     try {
       const { client } = ledger;
       const accounts = await fundedAccounts(client, accountCount, FUNDING_MINOR, "bench-bulk");

@@ -1,6 +1,7 @@
-import pg from "pg";
+import type pg from "pg";
 import { createTestDatabase } from "@kuku/platform/testing";
 import { intOption, type BenchCommand } from "../lib/command.js";
+import { benchPool } from "../lib/pool.js";
 import {
   createSchema,
   debitIfCovered,
@@ -98,7 +99,7 @@ export const ledgerIsolation: BenchCommand = {
     const perWorker = intOption(values, "debits");
     const trials = intOption(values, "trials");
     const database = await createTestDatabase("isolation");
-    const pool = new pg.Pool({ connectionString: database.url, max: workers + 2 });
+    const pool = benchPool(database.url, workers + 2);
     try {
       await createSchema(pool);
       const lostRows: (string | number)[][] = [];

@@ -1,4 +1,4 @@
-import pg from "pg";
+import { benchPool } from "../pool.js";
 import { InsufficientFunds, plan, type TransferEngine } from "./engine.js";
 
 /**
@@ -7,7 +7,7 @@ import { InsufficientFunds, plan, type TransferEngine } from "./engine.js";
  */
 export function postgresEngine(url: string, poolSize: number, prepared: boolean): TransferEngine {
   const q = (name: string, text: string, values: unknown[]) => (prepared ? { name, text, values } : { text, values });
-  const pool = new pg.Pool({ connectionString: url, max: poolSize });
+  const pool = benchPool(url, poolSize);
   let fundedMinor = 0n;
   return {
     name: prepared ? "PostgreSQL, prepared" : "PostgreSQL",
