@@ -28,7 +28,8 @@ function prepared(name: string, text: string, values: unknown[]): pg.QueryConfig
 }
 
 export type RequestClaim =
-  | { readonly kind: "new" }
+  /** `at`: the transaction's now(), which every row it writes carries. */
+  | { readonly kind: "new"; readonly at: Date }
   | { readonly kind: "replay"; readonly response: Uint8Array }
   | { readonly kind: "conflict"; readonly operation: string };
 
@@ -42,12 +43,16 @@ export async function claimRequest(
   operation: string,
   payloadHash: Uint8Array,
 ): Promise<RequestClaim> {
-  const inserted = await db.query(
-    prepared("claim_request", `INSERT INTO requests (request_id, operation, payload_hash) VALUES ($1, $2, $3)
-     ON CONFLICT (request_id) DO NOTHING`,
-    [requestId, operation, payloadHash]),
+  const inserted = await db.query<{ created_at: Date }>(
+    prepared(
+      "claim_request",
+      `INSERT INTO requests (request_id, operation, payload_hash) VALUES ($1, $2, $3)
+       ON CONFLICT (request_id) DO NOTHING RETURNING created_at`,
+      [requestId, operation, payloadHash],
+    ),
   );
-  if (inserted.rowCount === 1) return { kind: "new" };
+  const claimed = inserted.rows[0];
+  if (claimed !== undefined) return { kind: "new", at: claimed.created_at };
   const { rows } = await db.query<{ operation: string; payload_hash: Buffer; response: Buffer | null }>(
     "SELECT operation, payload_hash, response FROM requests WHERE request_id = $1",
     [requestId],
@@ -125,33 +130,62 @@ export async function writeBalances(db: pg.PoolClient, balances: readonly Balanc
   assert(result.rowCount === balances.length, "every written balance was locked at the version it was read");
 }
 
-export async function insertEntry(
+/**
+ * Writes one posting mutation in ONE statement: the balances (at the
+ * version they were locked at), the holds it debits, the entry with its
+ * postings, and the response stored for replays of the request.
+ */
+export async function writeEntry(
   db: pg.PoolClient,
-  entry: { requestId: string; kind: EntryKind; postings: readonly Posting[]; metadata: Record<string, string> },
-): Promise<Entry> {
-  const entryId = randomUUID();
-  const { rows } = await db.query<{ created_at: Date }>(
-    prepared("insert_entry", `WITH entry AS (
-       INSERT INTO entries (entry_id, request_id, kind, metadata) VALUES ($1, $2, $3, $4)
-       RETURNING created_at),
-     posted AS (
-       INSERT INTO postings (entry_id, account_id, asset, amount_minor)
-       SELECT $1, account_id, asset, amount_minor
-       FROM unnest($5::uuid[], $6::text[], $7::bigint[]) AS p(account_id, asset, amount_minor))
-     SELECT created_at FROM entry`,
-    [
-      entryId,
-      entry.requestId,
-      ENTRY_KIND_CODE[entry.kind],
-      entry.metadata,
-      entry.postings.map((p) => p.accountId),
-      entry.postings.map((p) => p.asset),
-      entry.postings.map((p) => p.amountMinor.toString()),
-    ]),
+  write: { entry: Entry; balances: readonly Balance[]; holds: readonly Hold[]; response: Uint8Array },
+): Promise<void> {
+  const { entry, balances, holds } = write;
+  const { rows } = await db.query<{ balances: number; holds: number; responses: number }>(
+    prepared(
+      "write_entry",
+      `WITH written_balances AS (
+         UPDATE balances AS b SET total_minor = v.total, held_minor = v.held, version = v.version
+         FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::bigint[]) AS v(account_id, total, held, version)
+         WHERE b.account_id = v.account_id AND b.version = v.version - 1
+         RETURNING 1),
+       written_holds AS (
+         UPDATE holds AS h SET settled_minor = v.settled, released_minor = v.released
+         FROM unnest($5::uuid[], $6::bigint[], $7::bigint[]) AS v(hold_id, settled, released)
+         WHERE h.hold_id = v.hold_id
+         RETURNING 1),
+       written_entry AS (
+         INSERT INTO entries (entry_id, request_id, kind, metadata, created_at) VALUES ($8, $9, $10, $11, $12)),
+       written_postings AS (
+         INSERT INTO postings (entry_id, account_id, asset, amount_minor)
+         SELECT $8, account_id, asset, amount_minor FROM unnest($13::uuid[], $14::text[], $15::bigint[]) AS p(account_id, asset, amount_minor)),
+       written_response AS (
+         UPDATE requests SET response = $16 WHERE request_id = $9 RETURNING 1)
+       SELECT (SELECT count(*) FROM written_balances)::int AS balances, (SELECT count(*) FROM written_holds)::int AS holds,
+              (SELECT count(*) FROM written_response)::int AS responses`,
+      [
+        balances.map((b) => b.accountId),
+        balances.map((b) => b.totalMinor.toString()),
+        balances.map((b) => b.heldMinor.toString()),
+        balances.map((b) => b.version.toString()),
+        holds.map((h) => h.holdId),
+        holds.map((h) => h.settledMinor.toString()),
+        holds.map((h) => h.releasedMinor.toString()),
+        entry.entryId,
+        entry.requestId,
+        ENTRY_KIND_CODE[entry.kind],
+        entry.metadata,
+        entry.createdAt,
+        entry.postings.map((p) => p.accountId),
+        entry.postings.map((p) => p.asset),
+        entry.postings.map((p) => p.amountMinor.toString()),
+        write.response,
+      ],
+    ),
   );
-  const createdAt = rows[0]?.created_at;
-  assert(createdAt !== undefined, "entry insert returns its time");
-  return { entryId, requestId: entry.requestId, kind: entry.kind, createdAt, postings: entry.postings, metadata: entry.metadata };
+  const counts = rows[0];
+  assert(counts?.balances === balances.length, "every written balance was locked at the version it was read");
+  assert(counts.holds === holds.length, "every debited hold exists");
+  assert(counts.responses === 1, `request ${entry.requestId} was claimed in this transaction`);
 }
 
 export async function insertHold(
