@@ -13,8 +13,10 @@ async function main(argv: string[]): Promise<number> {
     console.log(usage());
     return 0;
   }
-  // Command names have one or two words ("ledger transfers").
-  const command = COMMANDS.find((c) => c.name === argv.slice(0, c.name.split(" ").length).join(" "));
+  // The longest name that matches wins ("locks drill" before "locks").
+  const command = [...COMMANDS]
+    .sort((a, b) => b.name.split(" ").length - a.name.split(" ").length)
+    .find((c) => c.name === argv.slice(0, c.name.split(" ").length).join(" "));
   if (command === undefined) {
     console.error(`unknown command: ${argv.join(" ")}\n\n${usage()}`);
     return 2;

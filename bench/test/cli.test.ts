@@ -10,7 +10,9 @@ const bench = (...args: string[]) => run(process.execPath, [CLI, ...args]);
 t.test("help lists every command; bad flags are usage errors", async (t) => {
   const help = await bench("--help");
   t.equal(help.code, 0);
-  for (const name of ["ledger transfers", "ledger bulk", "ledger isolation", "ledger engines"]) t.match(help.stdout, name);
+  for (const name of ["ledger transfers", "ledger bulk", "ledger isolation", "ledger engines", "exchange matching", "orders", "locks", "locks drill"]) {
+    t.match(help.stdout, name);
+  }
   const bad = await bench("ledger", "transfers", "--concurrency", "0,x");
   t.equal(bad.code, 2);
   t.match(bad.stderr, /--concurrency must be a comma-separated list of positive integers/);
@@ -43,4 +45,27 @@ t.test("ledger isolation: read-then-write loses updates under READ COMMITTED onl
   t.equal(row("READ COMMITTED", "SELECT ... FOR UPDATE")?.[3], "0", "no lost update with FOR UPDATE");
   t.equal(row("SERIALIZABLE", "lock the debited row only")?.[2], "0/5", "SERIALIZABLE prevents write skew");
   t.equal(row("READ COMMITTED", "lock the debited row only")?.[2], "5/5", "row locks alone let write skew through");
+});
+
+t.test("locks: every strategy runs against PostgreSQL and the three Redis servers, and counts anomalies", async (t) => {
+  const r = await bench("locks", "--accounts", "1", "--concurrency", "4", "--duration", "1s");
+  t.equal(r.code, 0, r.stderr);
+  for (const name of ["pessimistic", "optimistic", "atomic", "redlock", "redlock-fenced"]) {
+    const row = r.stdout.split("\n").find((l) => l.trim().startsWith(`${name} `))?.trim().split(/\s+/);
+    t.ok(row, `a row for ${name}`);
+    t.ok(Number(row?.[3]) > 0, `${name} debited`);
+    t.same(row?.slice(-2), ["0", "0"], `${name}: no overdraft, no lost or doubled debit`);
+  }
+  const bad = await bench("locks", "--strategy", "mutex");
+  t.equal(bad.code, 2);
+  t.match(bad.stderr, /--strategy: unknown mutex/);
+});
+
+t.test("locks drill: a paused holder loses an update without fencing, not with it; quorum needs 2 of 3", async (t) => {
+  const r = await bench("locks", "drill");
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stdout, /redlock  paused holder: debited, second: debited .* LOST UPDATE/);
+  t.match(r.stdout, /redlock-fenced   paused holder: fenced, second: debited .* none/);
+  t.match(r.stdout, /1 of 3 Redis stopped +lock acquired +as expected/);
+  t.match(r.stdout, /2 of 3 Redis stopped +lock refused +as expected/);
 });

@@ -4,7 +4,9 @@ import { ledgerBulk } from "./ledger-bulk.js";
 import { ledgerEngines } from "./ledger-engines.js";
 import { ledgerIsolation } from "./ledger-isolation.js";
 import { ledgerTransfers } from "./ledger-transfers.js";
+import { locks } from "./locks.js";
+import { locksDrill } from "./locks-drill.js";
 import { orders } from "./orders.js";
 
 /** Every benchmark the CLI knows, by name. */
-export const COMMANDS: readonly BenchCommand[] = [ledgerTransfers, ledgerBulk, ledgerIsolation, ledgerEngines, exchangeMatching, orders];
+export const COMMANDS: readonly BenchCommand[] = [ledgerTransfers, ledgerBulk, ledgerIsolation, ledgerEngines, exchangeMatching, orders, locks, locksDrill];
