@@ -1,5 +1,6 @@
 // The benchmark commands still run end to end, on tiny sizes: a smoke test of
 // the harness (figures are read from real runs, see docs/benchmarks).
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import t from "tap";
 import { run } from "@kuku/platform/testing";
@@ -48,8 +49,12 @@ t.test("ledger isolation: read-then-write loses updates under READ COMMITTED onl
 });
 
 t.test("locks: every strategy runs against PostgreSQL and the three Redis servers, and counts anomalies", async (t) => {
-  const r = await bench("locks", "--accounts", "1", "--concurrency", "4", "--duration", "1s");
+  const dir = t.testdir();
+  const r = await bench("locks", "--accounts", "1", "--concurrency", "2,4", "--duration", "1s", "--json", `${dir}/locks.json`);
   t.equal(r.code, 0, r.stderr);
+  const json = JSON.parse(readFileSync(`${dir}/locks.json`, "utf8")) as { results: unknown[] };
+  t.equal(json.results.length, 10, "five strategies x two concurrencies in the JSON");
+  t.equal(readFileSync(`${dir}/locks.svg`, "utf8").match(/<path /g)?.length, 10, "a line per strategy in both panels");
   for (const name of ["pessimistic", "optimistic", "atomic", "redlock", "redlock-fenced"]) {
     const row = r.stdout.split("\n").find((l) => l.trim().startsWith(`${name} `))?.trim().split(/\s+/);
     t.ok(row, `a row for ${name}`);

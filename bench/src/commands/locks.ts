@@ -6,6 +6,7 @@ import * as sql from "../lib/locks-store.js";
 import { benchPool } from "../lib/pool.js";
 import { connectRedlock } from "../lib/redis.js";
 import { Histogram, microsSince, table } from "../lib/stats.js";
+import { svgChart } from "../lib/chart.js";
 
 const START_MINOR = 1_000_000_000n;
 
@@ -18,6 +19,24 @@ function strategiesOption(value: unknown): StrategyName[] {
   return names as StrategyName[];
 }
 
+/** Throughput and p99 against concurrency, one line per strategy, one pair of panels per account count. */
+function lockChart(results: readonly Record<string, string | number>[], accountCounts: readonly number[]): string {
+  const panels = accountCounts.flatMap((accounts) => {
+    const mine = results.filter((r) => r["accounts"] === accounts);
+    const names = [...new Set(mine.map((r) => String(r["strategy"])))];
+    const series = (metric: string) =>
+      names.map((name) => ({
+        name,
+        points: mine.filter((r) => r["strategy"] === name).map((r) => [Number(r["concurrency"]), Number(r[metric])] as const),
+      }));
+    return [
+      { title: `${accounts} account(s): debits/s`, yLabel: "debits/s", series: series("debitsPerSecond") },
+      { title: `${accounts} account(s): p99 latency`, yLabel: "ms", series: series("p99Ms") },
+    ];
+  });
+  return svgChart(panels);
+}
+
 export const locks: BenchCommand = {
   name: "locks",
   summary: "guarding a balance: row lock vs optimistic vs atomic update vs Redlock (with/without fencing)",
@@ -27,7 +46,7 @@ export const locks: BenchCommand = {
     concurrency: { type: "string", default: "1,16,64", description: "debits in flight" },
     duration: { type: "string", default: "5s", description: "measured time per run" },
     "lock-ttl-ms": { type: "string", default: "2000", description: "Redlock lock TTL" },
-    json: { type: "string", description: "also write every run's figures to this JSON file" },
+    json: { type: "string", description: "also write every run's figures to this JSON file, and a chart (.svg) next to it" },
   },
   async run(values) {
     const names = strategiesOption(values["strategy"]);
@@ -85,8 +104,11 @@ export const locks: BenchCommand = {
       const anomalies = results.filter((r) => Number(r["overdrawn"]) + Number(r["lostOrDoubled"]) > 0);
       if (anomalies.length > 0) console.log(`ANOMALIES in ${anomalies.length} run(s): see the last two columns`);
       if (values["json"] !== undefined) {
-        writeFileSync(String(values["json"]), JSON.stringify({ durationMs, lockTtlMs, results }, null, 2));
-        console.log(`figures written to ${String(values["json"])}`);
+        const jsonPath = String(values["json"]);
+        writeFileSync(jsonPath, JSON.stringify({ durationMs, lockTtlMs, results }, null, 2));
+        const svgPath = jsonPath.replace(/\.json$/, "") + ".svg";
+        writeFileSync(svgPath, lockChart(results, accountCounts));
+        console.log(`figures written to ${jsonPath}, chart to ${svgPath}`);
       }
     } finally {
       await close();
