@@ -2,6 +2,7 @@
 // balance table, and the ways an application can debit it. Kept apart from
 // the ledger on purpose, so that the wrong ways can be run and seen failing.
 import type pg from "pg";
+import { withTransaction, type Isolation as PgIsolation } from "@kuku/platform";
 
 export type Isolation = "READ COMMITTED" | "REPEATABLE READ" | "SERIALIZABLE";
 export const ISOLATIONS: readonly Isolation[] = ["READ COMMITTED", "REPEATABLE READ", "SERIALIZABLE"];
@@ -51,19 +52,12 @@ export async function transaction<T>(
   fn: (db: pg.PoolClient) => Promise<T>,
 ): Promise<T> {
   for (let attempt = 1; ; attempt++) {
-    const db = await pool.connect();
     try {
-      await db.query(`BEGIN ISOLATION LEVEL ${isolation}`);
-      const result = await fn(db);
-      await db.query("COMMIT");
-      return result;
+      return await withTransaction(pool, fn, { isolation: isolation.toLowerCase() as PgIsolation });
     } catch (error) {
-      await db.query("ROLLBACK");
       const code = (error as { code?: string }).code;
       if (code === undefined || !RETRYABLE.has(code) || attempt >= 50) throw error;
       counters.retries++;
-    } finally {
-      db.release();
     }
     await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, 2 ** attempt)));
   }

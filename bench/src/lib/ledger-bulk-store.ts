@@ -4,6 +4,7 @@
 // as a service write would be.
 import { randomUUID } from "node:crypto";
 import type pg from "pg";
+import { withTransaction } from "@kuku/platform";
 
 export interface BulkEntry {
   readonly requestId: string;
@@ -27,9 +28,7 @@ export async function insertBatch(pool: pg.Pool, entries: readonly BulkEntry[], 
       deltas.set(p.accountId, (deltas.get(p.accountId) ?? 0n) + p.amountMinor);
     }
   });
-  const db = await pool.connect();
-  try {
-    await db.query("BEGIN");
+  await withTransaction(pool, async (db) => {
     await db.query(
       `INSERT INTO entries (entry_id, request_id, kind)
        SELECT id, request_id, $3 FROM unnest($1::uuid[], $2::text[]) AS e(id, request_id)`,
@@ -46,13 +45,7 @@ export async function insertBatch(pool: pg.Pool, entries: readonly BulkEntry[], 
        FROM unnest($1::uuid[], $2::bigint[]) AS d(account_id, delta) WHERE b.account_id = d.account_id`,
       [ids, ids.map((id) => deltas.get(id)!.toString())],
     );
-    await db.query("COMMIT");
-  } catch (error) {
-    await db.query("ROLLBACK");
-    throw error;
-  } finally {
-    db.release();
-  }
+  });
 }
 
 /** The balance as the sum of the account's postings: what derive-on-read would cost. */

@@ -2,6 +2,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Redlock } from "@sesamecare-oss/redlock";
 import type pg from "pg";
+import { withTransaction } from "@kuku/platform";
 import * as sql from "./locks-store.js";
 
 /** "fenced": the write came from a lock holder whose lock had passed to another. */
@@ -28,21 +29,6 @@ export class GaveUp extends Error {
   override name = "GaveUp";
 }
 
-async function inTx<T>(pool: pg.Pool, fn: (db: pg.PoolClient) => Promise<T>): Promise<T> {
-  const db = await pool.connect();
-  try {
-    await db.query("BEGIN");
-    const result = await fn(db);
-    await db.query("COMMIT");
-    return result;
-  } catch (error) {
-    await db.query("ROLLBACK");
-    throw error;
-  } finally {
-    db.release();
-  }
-}
-
 const OPTIMISTIC_ATTEMPTS_MAX = 50;
 
 export function strategy(name: StrategyName, pool: pg.Pool, redlock: Redlock, lockTtlMs: number): DebitStrategy {
@@ -51,7 +37,7 @@ export function strategy(name: StrategyName, pool: pg.Pool, redlock: Redlock, lo
       return {
         name,
         debit: (accountId, amountMinor) =>
-          inTx(pool, async (db) => {
+          withTransaction(pool, async (db) => {
             const { balanceMinor } = await sql.read(db, accountId, true);
             if (balanceMinor < amountMinor) return "insufficient";
             await sql.write(db, accountId, balanceMinor - amountMinor, { kind: "none" });
@@ -66,7 +52,7 @@ export function strategy(name: StrategyName, pool: pg.Pool, redlock: Redlock, lo
           for (let attempt = 1; attempt <= OPTIMISTIC_ATTEMPTS_MAX; attempt++) {
             const { balanceMinor, version } = await sql.read(pool, accountId);
             if (balanceMinor < amountMinor) return "insufficient";
-            const done = await inTx(pool, async (db) => {
+            const done = await withTransaction(pool, async (db) => {
               if (!(await sql.write(db, accountId, balanceMinor - amountMinor, { kind: "version", version }))) return false;
               await sql.logDebit(db, accountId, amountMinor);
               return true;
@@ -83,7 +69,7 @@ export function strategy(name: StrategyName, pool: pg.Pool, redlock: Redlock, lo
       return {
         name,
         debit: (accountId, amountMinor) =>
-          inTx(pool, async (db) => {
+          withTransaction(pool, async (db) => {
             if (!(await sql.debitIfCovered(db, accountId, amountMinor))) return "insufficient";
             await sql.logDebit(db, accountId, amountMinor);
             return "debited";
@@ -108,7 +94,7 @@ export function strategy(name: StrategyName, pool: pg.Pool, redlock: Redlock, lo
             if (pauseMs > 0) await sleep(pauseMs); // a GC pause, a stalled VM: the lock may expire meanwhile
             if (balanceMinor < amountMinor) return "insufficient";
             const guard = name === "redlock-fenced" ? ({ kind: "fence", token } as const) : ({ kind: "none" } as const);
-            return await inTx(pool, async (db) => {
+            return await withTransaction(pool, async (db) => {
               if (!(await sql.write(db, accountId, balanceMinor - amountMinor, guard))) {
                 counters.fenced++;
                 return "fenced";

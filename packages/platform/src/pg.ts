@@ -26,6 +26,44 @@ export function createPool(options: PoolOptions, logger: Logger): pg.Pool {
   return pool;
 }
 
+export type Isolation = "read committed" | "repeatable read" | "serializable";
+
+export interface TransactionOptions {
+  /** PostgreSQL's default (read committed) when unset. */
+  readonly isolation?: Isolation;
+  readonly readOnly?: boolean;
+}
+
+/**
+ * Runs fn in one transaction on a pooled client: COMMIT when it returns,
+ * ROLLBACK when it throws (the error goes on to the caller). A client whose
+ * ROLLBACK fails too is destroyed instead of going back to the pool.
+ */
+export async function withTransaction<T>(
+  pool: pg.Pool,
+  fn: (db: pg.PoolClient) => Promise<T>,
+  options: TransactionOptions = {},
+): Promise<T> {
+  const begin = [
+    "BEGIN",
+    options.isolation === undefined ? "" : ` ISOLATION LEVEL ${options.isolation.toUpperCase()}`,
+    options.readOnly === true ? " READ ONLY" : "",
+  ].join("");
+  const db = await pool.connect();
+  let broken = false;
+  try {
+    await db.query(begin);
+    const result = await fn(db);
+    await db.query("COMMIT");
+    return result;
+  } catch (error) {
+    await db.query("ROLLBACK").catch(() => (broken = true));
+    throw error;
+  } finally {
+    db.release(broken);
+  }
+}
+
 const MIGRATION_FILE = /^(\d{4})_[a-z0-9_]+\.sql$/;
 // Any constant works; it only has to be the same for every runner.
 const MIGRATION_LOCK_KEY = 4_242_001;

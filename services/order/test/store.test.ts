@@ -4,7 +4,8 @@
 import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import t from "tap";
-import { createLogger, createPool, migrate } from "@kuku/platform";
+import type pg from "pg";
+import { createLogger, createPool, migrate, withTransaction } from "@kuku/platform";
 import { createTestDatabase } from "@kuku/platform/testing";
 import type { Order } from "../src/domain/order.js";
 import * as store from "../src/store/order-store.js";
@@ -31,20 +32,7 @@ function newOrder(overrides: Partial<Order> = {}): Order {
   };
 }
 
-async function inTx<T>(fn: (db: import("pg").PoolClient) => Promise<T>): Promise<T> {
-  const db = await pool.connect();
-  try {
-    await db.query("BEGIN");
-    const result = await fn(db);
-    await db.query("COMMIT");
-    return result;
-  } catch (error) {
-    await db.query("ROLLBACK");
-    throw error;
-  } finally {
-    db.release();
-  }
-}
+const inTx = <T>(fn: (db: pg.PoolClient) => Promise<T>) => withTransaction(pool, fn);
 
 t.test("an idempotency key admits one order per user, even when raced", async (t) => {
   const hash = Buffer.from("request-hash");

@@ -1,3 +1,4 @@
+import { withTransaction } from "@kuku/platform";
 import { benchPool } from "../pool.js";
 import { InsufficientFunds, plan, type TransferEngine } from "./engine.js";
 
@@ -24,27 +25,27 @@ export function postgresEngine(url: string, poolSize: number, prepared: boolean)
       await pool.query("INSERT INTO balances SELECT g, $2 FROM generate_series(1, $1) g", [accounts, fundingMinor.toString()]);
     },
     async transfer(requestId, fromId, toId, amountMinor) {
-      const db = await pool.connect();
       try {
-        await db.query("BEGIN ISOLATION LEVEL READ COMMITTED");
-        const { rows } = await db.query<{ account_id: string; total_minor: string }>(
-          q("lock", "SELECT account_id, total_minor FROM balances WHERE account_id IN ($1, $2) ORDER BY account_id FOR UPDATE", [fromId, toId]),
+        return await withTransaction(
+          pool,
+          async (db) => {
+            const { rows } = await db.query<{ account_id: string; total_minor: string }>(
+              q("lock", "SELECT account_id, total_minor FROM balances WHERE account_id IN ($1, $2) ORDER BY account_id FOR UPDATE", [fromId, toId]),
+            );
+            const next = plan(new Map(rows.map((r) => [Number(r.account_id), BigInt(r.total_minor)])), fromId, toId, amountMinor);
+            await db.query(q("update", "UPDATE balances SET total_minor = $2 WHERE account_id = $1", [fromId, next.fromMinor.toString()]));
+            await db.query(q("update", "UPDATE balances SET total_minor = $2 WHERE account_id = $1", [toId, next.toMinor.toString()]));
+            const entry = await db.query<{ entry_id: string }>(q("entry", "INSERT INTO entries (request_id) VALUES ($1) RETURNING entry_id", [requestId]));
+            await db.query(q("postings", "INSERT INTO postings (entry_id, account_id, amount_minor) VALUES ($1, $2, $3), ($1, $4, $5)", [
+              entry.rows[0]!.entry_id, fromId, (-amountMinor).toString(), toId, amountMinor.toString(),
+            ]));
+            return true;
+          },
+          { isolation: "read committed" },
         );
-        const next = plan(new Map(rows.map((r) => [Number(r.account_id), BigInt(r.total_minor)])), fromId, toId, amountMinor);
-        await db.query(q("update", "UPDATE balances SET total_minor = $2 WHERE account_id = $1", [fromId, next.fromMinor.toString()]));
-        await db.query(q("update", "UPDATE balances SET total_minor = $2 WHERE account_id = $1", [toId, next.toMinor.toString()]));
-        const entry = await db.query<{ entry_id: string }>(q("entry", "INSERT INTO entries (request_id) VALUES ($1) RETURNING entry_id", [requestId]));
-        await db.query(q("postings", "INSERT INTO postings (entry_id, account_id, amount_minor) VALUES ($1, $2, $3), ($1, $4, $5)", [
-          entry.rows[0]!.entry_id, fromId, (-amountMinor).toString(), toId, amountMinor.toString(),
-        ]));
-        await db.query("COMMIT");
-        return true;
       } catch (error) {
-        await db.query("ROLLBACK");
         if (error instanceof InsufficientFunds) return false;
         throw error;
-      } finally {
-        db.release();
       }
     },
     async audit() {

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import { create, fromBinary, toBinary, toJson, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
 import type pg from "pg";
-import type { Logger } from "@kuku/platform";
+import { withTransaction, type Logger } from "@kuku/platform";
 import * as api from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import { assert } from "../domain/amounts.js";
 import { planEntry, planPlaceHold, planReleaseHold, type LegInput } from "../domain/journal.js";
@@ -259,22 +259,15 @@ export class Ledger {
 
   async verifyIntegrity(): Promise<api.VerifyIntegrityResponse> {
     const startedMs = performance.now();
-    const client = await this.deps.pool.connect();
-    try {
-      await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-      const report = await store.verifyIntegrity(client);
-      await client.query("COMMIT");
-      return create(api.VerifyIntegrityResponseSchema, {
-        entriesChecked: report.entriesChecked,
-        postingsChecked: report.postingsChecked,
-        accountsChecked: report.accountsChecked,
-        discrepancies: report.discrepancies,
-        durationMs: BigInt(Math.round(performance.now() - startedMs)),
-      });
-    } finally {
-      await client.query("ROLLBACK").catch(() => {});
-      client.release();
-    }
+    // One snapshot for every query of the check.
+    const report = await withTransaction(this.deps.pool, store.verifyIntegrity, { isolation: "repeatable read", readOnly: true });
+    return create(api.VerifyIntegrityResponseSchema, {
+      entriesChecked: report.entriesChecked,
+      postingsChecked: report.postingsChecked,
+      accountsChecked: report.accountsChecked,
+      discrepancies: report.discrepancies,
+      durationMs: BigInt(Math.round(performance.now() - startedMs)),
+    });
   }
 }
 

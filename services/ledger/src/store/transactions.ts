@@ -1,12 +1,12 @@
 import type pg from "pg";
-import type { Logger } from "@kuku/platform";
+import { withTransaction, type Isolation as PgIsolation, type Logger } from "@kuku/platform";
 
 export type Isolation = "read_committed" | "repeatable_read" | "serializable";
 
-const BEGIN: Record<Isolation, string> = {
-  read_committed: "BEGIN ISOLATION LEVEL READ COMMITTED",
-  repeatable_read: "BEGIN ISOLATION LEVEL REPEATABLE READ",
-  serializable: "BEGIN ISOLATION LEVEL SERIALIZABLE",
+const PG_ISOLATION: Record<Isolation, PgIsolation> = {
+  read_committed: "read committed",
+  repeatable_read: "repeatable read",
+  serializable: "serializable",
 };
 
 // serialization_failure and deadlock_detected: the transaction did nothing
@@ -41,15 +41,9 @@ export async function inTransaction<T>(
   fn: (client: pg.PoolClient) => Promise<T>,
 ): Promise<T> {
   for (let attempt = 1; ; attempt++) {
-    const client = await pool.connect();
-    let broken = false;
     try {
-      await client.query(BEGIN[options.isolation]);
-      const result = await fn(client);
-      await client.query("COMMIT");
-      return result;
+      return await withTransaction(pool, fn, { isolation: PG_ISOLATION[options.isolation] });
     } catch (error) {
-      await client.query("ROLLBACK").catch(() => (broken = true));
       const code = (error as { code?: string }).code;
       if (code === undefined || !RETRYABLE.has(code)) throw error;
       if (attempt >= options.attemptsMax) {
@@ -58,8 +52,6 @@ export async function inTransaction<T>(
       }
       stats.retries += 1;
       logger.debug({ code, attempt }, "transaction conflict, retrying");
-    } finally {
-      client.release(broken);
     }
     const backoffMs = options.backoffBaseMs * 2 ** (attempt - 1);
     await new Promise((resolve) => setTimeout(resolve, Math.random() * backoffMs));

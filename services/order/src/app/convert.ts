@@ -22,14 +22,21 @@ const STATES: Record<OrderState, api.OrderState> = {
 
 export const stateToProto = (state: OrderState): api.OrderState => STATES[state];
 
+/** Side, type and time in force, as the exchange contract (which the order contract reuses) spells them. */
+function termsToProto(o: Pick<Order, "side" | "type" | "timeInForce">) {
+  return {
+    side: o.side === "buy" ? exchange.Side.BUY : exchange.Side.SELL,
+    type: o.type === "market" ? exchange.OrderType.MARKET : exchange.OrderType.LIMIT,
+    timeInForce: o.timeInForce === "ioc" ? exchange.TimeInForce.IOC : exchange.TimeInForce.DAY,
+  };
+}
+
 export function orderToProto(o: Order): api.Order {
   return create(api.OrderSchema, {
     orderId: o.orderId,
     userId: o.userId,
     symbol: o.symbol,
-    side: o.side === "buy" ? exchange.Side.BUY : exchange.Side.SELL,
-    type: o.type === "market" ? exchange.OrderType.MARKET : exchange.OrderType.LIMIT,
-    timeInForce: o.timeInForce === "ioc" ? exchange.TimeInForce.IOC : exchange.TimeInForce.DAY,
+    ...termsToProto(o),
     quantity: o.quantity,
     limitPriceKrw: o.limitPriceKrw,
     filledQuantity: o.filledQuantity,
@@ -58,9 +65,7 @@ export function submitRequest(o: Order): exchange.SubmitOrderRequest {
   return create(exchange.SubmitOrderRequestSchema, {
     clientOrderId: o.orderId,
     symbol: o.symbol,
-    side: o.side === "buy" ? exchange.Side.BUY : exchange.Side.SELL,
-    type: o.type === "market" ? exchange.OrderType.MARKET : exchange.OrderType.LIMIT,
-    timeInForce: o.timeInForce === "ioc" ? exchange.TimeInForce.IOC : exchange.TimeInForce.DAY,
+    ...termsToProto(o),
     quantity: o.quantity,
     priceKrw: o.limitPriceKrw,
   });

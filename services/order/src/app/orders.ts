@@ -12,7 +12,7 @@ import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import * as api from "@kuku/contracts/kuku/order/v1/order_pb";
 import * as orderEvents from "@kuku/contracts/kuku/order/v1/events_pb";
-import type { Logger } from "@kuku/platform";
+import { withTransaction, type Logger } from "@kuku/platform";
 import { applyFill, checkOrderInput, holdAmountMinor, transition, type FeeSchedule, type Instrument, type Order } from "../domain/order.js";
 import { planSettlement } from "../domain/settlement.js";
 import { isTerminal, type OrderState } from "../domain/state-machine.js";
@@ -60,7 +60,7 @@ export class Orders {
     };
     // The key's payload: everything but the key itself.
     const hash = createHash("sha256").update(JSON.stringify(toJson(api.PlaceOrderRequestSchema, { ...req, idempotencyKey: "" }))).digest();
-    const inserted = await this.#tx(async (db) => {
+    const inserted = await withTransaction(this.deps.pool, async (db) => {
       const r = await store.insertOrder(db, candidate, req.idempotencyKey, hash);
       if (r.kind === "inserted") {
         await store.recordFirstTransition(db, r.order, "placed");
@@ -130,7 +130,7 @@ export class Orders {
    */
   async applyReport(orderId: string, report: ExchangeReport, eventId?: string): Promise<Order> {
     for (const fill of report.fills) {
-      await this.#tx(async (db) => {
+      await withTransaction(this.deps.pool, async (db) => {
         const order = await store.getOrder(db, orderId, { forUpdate: true });
         if (order === undefined) return;
         if (eventId !== undefined && !(await store.markProcessed(db, EXECUTIONS_CONSUMER, eventId))) return;
@@ -316,7 +316,7 @@ export class Orders {
    * logged and not applied.
    */
   async #change(orderId: string, next: (o: Order) => ReturnType<typeof transition> | undefined, reason: string): Promise<Order> {
-    return this.#tx(async (db) => {
+    return withTransaction(this.deps.pool, async (db) => {
       const order = await store.getOrder(db, orderId, { forUpdate: true });
       if (order === undefined) throw new Error(`invariant violated: order ${orderId} vanished`);
       const result = next(order);
@@ -336,20 +336,5 @@ export class Orders {
       eventId, state: stateToProto(order.state), order: orderToProto(order), reason, occurredAt: timestampFromDate(order.updatedAt),
     });
     return { eventId, topic: ORDER_EVENTS_TOPIC, key: order.orderId, payload: toBinary(orderEvents.OrderEventSchema, event) };
-  }
-
-  async #tx<T>(fn: (db: pg.PoolClient) => Promise<T>): Promise<T> {
-    const db = await this.deps.pool.connect();
-    try {
-      await db.query("BEGIN");
-      const result = await fn(db);
-      await db.query("COMMIT");
-      return result;
-    } catch (error) {
-      await db.query("ROLLBACK");
-      throw error;
-    } finally {
-      db.release();
-    }
   }
 }

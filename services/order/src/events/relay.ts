@@ -4,15 +4,13 @@
 // event id. SKIP LOCKED lets several replicas relay without overlap.
 import type { Producer } from "kafkajs";
 import type pg from "pg";
-import type { Logger } from "@kuku/platform";
+import { withTransaction, type Logger } from "@kuku/platform";
 import * as store from "../store/order-store.js";
 
 const BATCH_SIZE = 200;
 
-export async function relayOnce(pool: pg.Pool, producer: Producer): Promise<number> {
-  const db = await pool.connect();
-  try {
-    await db.query("BEGIN");
+export function relayOnce(pool: pg.Pool, producer: Producer): Promise<number> {
+  return withTransaction(pool, async (db) => {
     const rows = await store.claimUnpublished(db, BATCH_SIZE);
     if (rows.length > 0) {
       const byTopic = new Map<string, { key: string; value: Buffer; headers: Record<string, string> }[]>();
@@ -24,14 +22,8 @@ export async function relayOnce(pool: pg.Pool, producer: Producer): Promise<numb
       await producer.sendBatch({ topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })), acks: -1 });
       await store.markPublished(db, rows.map((r) => r.seq));
     }
-    await db.query("COMMIT");
     return rows.length;
-  } catch (error) {
-    await db.query("ROLLBACK");
-    throw error;
-  } finally {
-    db.release();
-  }
+  });
 }
 
 /** Relays until stopped; returns the stop function. */
