@@ -1,12 +1,13 @@
-import pg from "pg";
+import type pg from "pg";
+import { createLogger, createPool } from "@kuku/platform";
+
+const logger = createLogger("bench", "warn");
 
 /**
- * A pool for a benchmark's own database. An idle connection that PostgreSQL
- * closes (the database is dropped WITH (FORCE) at the end) emits 'error' on
- * the pool, which without a listener would crash the run after the figures.
+ * A pool for a benchmark's own database, from the platform (whose idle-error
+ * listener matters here: the database is dropped WITH (FORCE) at the end).
+ * No practical statement timeout: bulk loads and VACUUM run long.
  */
 export function benchPool(connectionString: string, max: number): pg.Pool {
-  const pool = new pg.Pool({ connectionString, max });
-  pool.on("error", (error) => console.error(`idle connection closed: ${error.message}`));
-  return pool;
+  return createPool({ connectionString, poolSizeMax: max, statementTimeoutMs: 600_000, applicationName: "kuku-bench" }, logger);
 }
