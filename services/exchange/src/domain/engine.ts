@@ -98,6 +98,15 @@ export class Engine {
     return [...this.#instruments.values()];
   }
 
+  instrument(symbol: string): Instrument | undefined {
+    return this.#instruments.get(symbol);
+  }
+
+  /** Today's price limits, computed once per instrument. */
+  limits(symbol: string): ReturnType<typeof dailyPriceLimits> | undefined {
+    return this.#limits.get(symbol);
+  }
+
   book(symbol: string): OrderBook | undefined {
     return this.#books.get(symbol);
   }
@@ -219,7 +228,7 @@ export class Engine {
     if (!Number.isSafeInteger(input.quantity) || input.quantity <= 0) return "quantity must be a positive whole number";
     if (input.type === "market") return input.priceKrw === 0n ? undefined : "a market order has no price";
     if (!isOnTick(input.priceKrw)) return `price ${input.priceKrw} is off the tick ladder (tick ${tickSizeKrw(input.priceKrw)})`;
-    const limits = this.#limits.get(input.symbol)!;
+    const limits = this.limits(input.symbol)!;
     if (input.priceKrw > limits.upperLimitKrw || input.priceKrw < limits.lowerLimitKrw) {
       return `price ${input.priceKrw} is outside today's limits ${limits.lowerLimitKrw}..${limits.upperLimitKrw}`;
     }

@@ -1,7 +1,7 @@
 // A seeded market-maker bot: keeps `levels` price levels of resting
 // liquidity on both sides of every book, one tick apart, so that a user
 // trading alone gets realistic fills. Same seed, same quotes.
-import { dailyPriceLimits, tickSizeKrw } from "@kuku/platform";
+import { tickSizeKrw } from "@kuku/platform";
 import type { Engine } from "./engine.js";
 
 /** mulberry32: a tiny deterministic PRNG; quality is irrelevant here. */
@@ -37,9 +37,9 @@ export class MarketMaker {
   /** Tops every side of `symbol`'s book back up to the configured depth. */
   quote(symbol: string): void {
     const book = this.engine.book(symbol);
-    const instrument = this.engine.instruments().find((i) => i.symbol === symbol);
-    if (book === undefined || instrument === undefined) throw new Error(`${symbol} is not listed`);
-    const limits = dailyPriceLimits(instrument.referencePriceKrw);
+    const instrument = this.engine.instrument(symbol);
+    const limits = this.engine.limits(symbol);
+    if (book === undefined || instrument === undefined || limits === undefined) throw new Error(`${symbol} is not listed`);
     const { bids, asks } = book.depth(this.options.levels);
     // Quote around the current best prices, or the reference price in an empty book.
     let bidKrw = bids.at(-1)?.priceKrw ?? asks[0]?.priceKrw ?? instrument.referencePriceKrw;

@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import * as api from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
-import { dailyPriceLimits, serviceOf, type ServiceRegistration } from "@kuku/platform";
+import { serviceOf, type ServiceRegistration } from "@kuku/platform";
 import { ExchangeDown, NeverAnswered, type Desk } from "../app/desk.js";
 import type { Engine, OrderRecord } from "../domain/engine.js";
 import { checkFaultSetting } from "../domain/faults.js";
@@ -64,7 +64,7 @@ export function exchangeHandlers(desk: Desk, engine: Engine): ServiceRegistratio
     listInstruments: async () =>
       create(api.ListInstrumentsResponseSchema, {
         instruments: engine.instruments().map((i) => {
-          const limits = dailyPriceLimits(i.referencePriceKrw);
+          const limits = engine.limits(i.symbol)!;
           return { symbol: i.symbol, name: i.name, referencePriceKrw: i.referencePriceKrw, upperLimitKrw: limits.upperLimitKrw, lowerLimitKrw: limits.lowerLimitKrw };
         }),
       }),
