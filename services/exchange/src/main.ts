@@ -26,7 +26,7 @@ const marketMaker = new MarketMaker(engine, {
   maxQuantity: config.marketMakerMaxQuantity,
 });
 marketMaker.quoteAll();
-const desk = new Desk(engine, marketMaker, new Publisher(producer), logger, session);
+const desk = new Desk(engine, marketMaker, new Publisher(producer, session), logger);
 
 const server = await startServer({
   name: "exchange",

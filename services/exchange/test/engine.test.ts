@@ -25,10 +25,10 @@ t.test("price first, then time: the best and oldest resting order trades first, 
   t.equal(engine.status("s-70100")?.status, "partially_filled");
   t.equal(engine.status("s-70100")?.filledQuantity, 2);
   t.same(engine.book("005930")?.depth(5).asks, [{ priceKrw: 70_100n, quantity: 3 }]);
-  const ids = r.executions.map(executionId);
+  const ids = r.executions.map((e) => executionId(engine.session, e));
   t.equal(new Set(ids).size, ids.length, "every execution id is unique (one per side per trade)");
   t.same(ids.slice(0, 2), ["t1-005930-1-S", "t1-005930-1-B"]);
-  t.equal(new Set(r.executions.map(tradeId)).size, 3, "two executions per trade");
+  t.equal(new Set(r.executions.map((e) => tradeId(engine.session, e))).size, 3, "two executions per trade");
 });
 
 t.test("a limit order that does not cross rests; DAY rests the rest, IOC cancels it", async (t) => {

@@ -33,7 +33,6 @@ export class Desk {
     private readonly marketMaker: MarketMaker,
     private readonly publisher: Publisher,
     private readonly logger: Logger,
-    private readonly session: string,
     private readonly random: () => number = Math.random,
   ) {}
 
@@ -83,7 +82,7 @@ export class Desk {
     if (this.#fault.mode === "down") throw new ExchangeDown();
     const expired = this.engine.expireResting();
     this.marketMaker.quoteAll();
-    await this.#enqueue(() => this.publisher.publishExpired(expired, this.session));
+    await this.#enqueue(() => this.publisher.publishExpired(expired));
     this.logger.info({ expired: expired.length }, "session closed");
     return expired;
   }

@@ -25,7 +25,11 @@ export interface BookSnapshot {
 }
 
 export class Publisher {
-  constructor(private readonly producer: Producer) {}
+  /** `session`: the engine's, part of every id this publisher writes. */
+  constructor(
+    private readonly producer: Producer,
+    private readonly session: string,
+  ) {}
 
   /**
    * Publishes one submission's consequences and resolves once Kafka has
@@ -40,8 +44,8 @@ export class Publisher {
     const executionMessages = executions.map((e) => {
       const order = ordersById(e.clientOrderId);
       const event = create(events.ExecutionEventSchema, {
-        eventId: executionId(e),
-        fill: executionToProto(e),
+        eventId: executionId(this.session, e),
+        fill: executionToProto(this.session, e),
         status: statusToProto(order.status),
         remainingQuantity: BigInt(order.quantity - order.filledQuantity),
         clientOrderId: e.clientOrderId,
@@ -53,8 +57,8 @@ export class Publisher {
       .filter((_, i) => i % 2 === 1)
       .map((e) => {
         const event = create(events.TradeEventSchema, {
-          eventId: tradeId(e),
-          tradeId: tradeId(e),
+          eventId: tradeId(this.session, e),
+          tradeId: tradeId(this.session, e),
           symbol: e.symbol,
           priceKrw: e.priceKrw,
           quantity: BigInt(e.quantity),
@@ -82,11 +86,11 @@ export class Publisher {
   }
 
   /** Status changes without a fill (expiries): an execution event with no fill. */
-  async publishExpired(orders: readonly OrderRecord[], session: string): Promise<void> {
+  async publishExpired(orders: readonly OrderRecord[]): Promise<void> {
     if (orders.length === 0) return;
     const messages = orders.map((o) => {
       const event = create(events.ExecutionEventSchema, {
-        eventId: `${session}-expired-${o.clientOrderId}`,
+        eventId: `${this.session}-expired-${o.clientOrderId}`,
         status: statusToProto(o.status),
         remainingQuantity: 0n,
         clientOrderId: o.clientOrderId,

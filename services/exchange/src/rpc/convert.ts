@@ -16,9 +16,9 @@ const STATUS: Record<ExchangeStatus, api.ExchangeOrderStatus> = {
 
 export const statusToProto = (status: ExchangeStatus): api.ExchangeOrderStatus => STATUS[status];
 
-export function executionToProto(e: Execution): api.Fill {
+export function executionToProto(session: string, e: Execution): api.Fill {
   return create(api.FillSchema, {
-    executionId: executionId(e),
+    executionId: executionId(session, e),
     clientOrderId: e.clientOrderId,
     symbol: e.symbol,
     side: e.side === "buy" ? api.Side.BUY : api.Side.SELL,

@@ -29,7 +29,7 @@ export function exchangeHandlers(desk: Desk, engine: Engine): ServiceRegistratio
           clientOrderId: order.clientOrderId,
           status: statusToProto(order.status),
           rejectReason: order.rejectReason,
-          fills: order.fills.map(executionToProto),
+          fills: order.fills.map((e) => executionToProto(engine.session, e)),
           remainingQuantity: BigInt(working(order)),
         });
       }),
@@ -49,7 +49,7 @@ export function exchangeHandlers(desk: Desk, engine: Engine): ServiceRegistratio
           status: statusToProto(order.status),
           filledQuantity: BigInt(order.filledQuantity),
           remainingQuantity: BigInt(working(order)),
-          fills: order.fills.map(executionToProto),
+          fills: order.fills.map((e) => executionToProto(engine.session, e)),
         });
       }),
     setFaultMode: async (req) => {
