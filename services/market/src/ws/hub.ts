@@ -149,30 +149,31 @@ export class Hub {
     const subscribers = this.bySymbol.get(change.symbol);
     if (subscribers === undefined || subscribers.size === 0) return;
     const bytes = encode(updateMessage(change));
-    for (const client of subscribers) this.deliver(client, change.symbol, bytes);
+    let sent = 0;
+    for (const client of subscribers) if (this.deliver(client, change.symbol, bytes)) sent += 1;
+    sentCounter.inc(sent); // once per update, not once per client: this loop is the hot path
   }
 
-  private deliver(client: Client, symbol: string, bytes: Buffer): void {
-    if (client.pending.size === 0 && client.ws.bufferedAmount <= this.options.conflateAboveBytes) {
-      this.sendNow(client, bytes);
-      return;
-    }
+  /** True if sent now, false if held back (conflated) or the client was closed. */
+  private deliver(client: Client, symbol: string, bytes: Buffer): boolean {
+    if (client.pending.size === 0 && client.ws.bufferedAmount <= this.options.conflateAboveBytes) return this.sendNow(client, bytes);
     if (client.pending.has(symbol)) conflatedCounter.inc();
     client.pending.set(symbol, bytes);
     if (!this.behind.has(client)) {
       client.behindSinceMs = Date.now();
       this.behind.add(client);
     }
+    return false;
   }
 
-  private sendNow(client: Client, bytes: Buffer): void {
-    if (client.ws.readyState !== client.ws.OPEN) return;
+  private sendNow(client: Client, bytes: Buffer): boolean {
+    if (client.ws.readyState !== client.ws.OPEN) return false;
     if (client.ws.bufferedAmount + bytes.length > this.options.sendBufferMaxBytes) {
       this.closeSlow(client, `slow consumer: more than ${this.options.sendBufferMaxBytes} bytes unsent`);
-      return;
+      return false;
     }
     client.ws.send(bytes);
-    sentCounter.inc();
+    return true;
   }
 
   /** Sends the conflated updates of clients that caught up; closes those behind for too long. */
@@ -183,7 +184,7 @@ export class Hub {
         this.behind.delete(client);
         const updates = [...client.pending.values()];
         client.pending.clear();
-        for (const bytes of updates) this.sendNow(client, bytes);
+        for (const bytes of updates) if (this.sendNow(client, bytes)) sentCounter.inc();
       } else if (now - client.behindSinceMs > this.options.slowConsumerMs) {
         this.closeSlow(client, `slow consumer: behind for more than ${this.options.slowConsumerMs} ms`);
       }
