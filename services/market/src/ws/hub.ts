@@ -112,7 +112,10 @@ export class Hub {
 
   private onMessage(client: Client, text: string | undefined): void {
     const parsed = text === undefined ? { ok: false as const, code: "bad_frame", message: "send JSON text frames" } : parseClientMessage(text, this.options.symbolsPerClientMax);
-    if (!parsed.ok) return this.sendNow(client, encode({ v: 1, type: "error", code: parsed.code, message: parsed.message }));
+    if (!parsed.ok) {
+      this.sendNow(client, encode({ v: 1, type: "error", code: parsed.code, message: parsed.message }));
+      return;
+    }
     const message: ClientMessage = parsed.message;
     if (message.type === "unsubscribe") {
       for (const s of message.symbols) this.unsubscribe(client, s);
@@ -120,7 +123,8 @@ export class Hub {
     }
     const added = message.symbols.filter((s) => !client.symbols.has(s)).length;
     if (client.symbols.size + added > this.options.symbolsPerClientMax) {
-      return this.sendNow(client, encode({ v: 1, type: "error", code: "too_many_symbols", message: `at most ${this.options.symbolsPerClientMax} symbols per connection` }));
+      this.sendNow(client, encode({ v: 1, type: "error", code: "too_many_symbols", message: `at most ${this.options.symbolsPerClientMax} symbols per connection` }));
+      return;
     }
     // Subscribing again to a symbol is how a client resyncs after a gap: it gets a fresh snapshot.
     for (const s of message.symbols) {
