@@ -48,7 +48,13 @@ interface Client {
   readonly pending: Map<string, Buffer>;
   behindSinceMs: number;
   alive: boolean;
+  /** Which tenth of the heartbeat interval this client's ping falls in. */
+  readonly slot: number;
+  lastSendMs: number;
 }
+
+/** Heartbeats go out in this many slices of the interval, not to everyone at once. */
+const HEARTBEAT_SLOTS = 10;
 
 export class Hub {
   private readonly wss: WebSocketServer;
@@ -58,6 +64,8 @@ export class Hub {
   private readonly snapshots = new Map<string, { seq: bigint; bytes: Buffer }>();
   private readonly timers: NodeJS.Timeout[];
   private readonly stopListening: () => void;
+  private accepted = 0;
+  private heartbeatTick = 0;
 
   constructor(
     private readonly feed: Feed,
@@ -68,7 +76,7 @@ export class Hub {
     this.stopListening = feed.listen((change) => this.publish(change));
     this.timers = [
       setInterval(() => this.flush(), options.flushIntervalMs),
-      setInterval(() => this.heartbeat(), options.heartbeatIntervalMs),
+      setInterval(() => this.heartbeat(), options.heartbeatIntervalMs / HEARTBEAT_SLOTS),
     ];
   }
 
@@ -101,7 +109,9 @@ export class Hub {
   }
 
   private accept(ws: WebSocket, subject: string): void {
-    const client: Client = { ws, subject, symbols: new Set(), pending: new Map(), behindSinceMs: 0, alive: true };
+    const client: Client = {
+      ws, subject, symbols: new Set(), pending: new Map(), behindSinceMs: 0, alive: true, slot: this.accepted++ % HEARTBEAT_SLOTS, lastSendMs: Date.now(),
+    };
     this.clients.add(client);
     clientsGauge.set(this.clients.size);
     ws.on("pong", () => (client.alive = true));
@@ -177,6 +187,7 @@ export class Hub {
       return false;
     }
     client.ws.send(bytes);
+    client.lastSendMs = Date.now();
     return true;
   }
 
@@ -204,16 +215,25 @@ export class Hub {
     setTimeout(() => client.ws.terminate(), 1_000).unref();
   }
 
+  /**
+   * Each call serves one slot (a tenth of the clients): pinging 10,000
+   * sockets in one go stalls the event loop and shows up as a latency spike
+   * for everyone. The heartbeat frame goes only to clients that were idle
+   * for the whole interval; a client receiving updates knows we are alive.
+   */
   private heartbeat(): void {
-    const bytes = encode({ v: 1, type: "heartbeat", at: Date.now() });
+    const slot = this.heartbeatTick++ % HEARTBEAT_SLOTS;
+    const now = Date.now();
+    const bytes = encode({ v: 1, type: "heartbeat", at: now });
     for (const client of this.clients) {
+      if (client.slot !== slot) continue;
       if (!client.alive) {
         client.ws.terminate(); // no pong since the last heartbeat: the peer is gone
         continue;
       }
       client.alive = false;
       client.ws.ping();
-      if (client.pending.size === 0) this.sendNow(client, bytes);
+      if (client.pending.size === 0 && now - client.lastSendMs >= this.options.heartbeatIntervalMs) this.sendNow(client, bytes);
     }
   }
 
