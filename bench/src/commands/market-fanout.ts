@@ -87,6 +87,7 @@ export const marketFanout: BenchCommand = {
     rate: { type: "string", default: "1000", description: "trades per second into Kafka, round-robin over the symbols" },
     duration: { type: "string", default: "30s", description: "measured time" },
     warmup: { type: "string", default: "5s", description: "trades flow this long before measuring" },
+    "cpu-prof-dir": { type: "string", description: "write a V8 CPU profile of the market service into this directory" },
   },
   async run(values) {
     const clients = intOption(values, "clients");
@@ -98,7 +99,9 @@ export const marketFanout: BenchCommand = {
     const prefix = `bench-${randomUUID().slice(0, 8)}.`;
 
     const db = await createTestDatabase("bench_market");
+    const profileDir = values["cpu-prof-dir"];
     const service = await startServiceProcess({
+      nodeArgs: typeof profileDir === "string" ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [],
       cwd: `${REPO_ROOT}services/market`,
       env: { MARKET_PORT: "0", MARKET_DATABASE_URL: db.url, KAFKA_TOPIC_PREFIX: prefix, MARKET_CONSUMER_GROUP: `bench-${randomUUID()}`, MARKET_WS_TOKEN_SECRET: TOKEN_SECRET, MARKET_WS_CLIENTS_MAX: String(clients + 100), LOG_LEVEL: "info" },
     });
