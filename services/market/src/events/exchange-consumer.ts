@@ -24,8 +24,10 @@ export interface MarketSink {
 }
 
 /**
- * The group starts a new deployment at the beginning of the topics, so the
- * day's trades rebuild its state; an existing group resumes where it was.
+ * The state lives in memory and is a function of the log: every start reads
+ * the retained topics from the beginning and rebuilds it, so offsets are
+ * never committed. That also keeps kafkajs from committing after every batch,
+ * a broker round trip in front of each next batch (ADR 0009).
  */
 export async function startExchangeConsumer(
   kafka: Kafka,
@@ -38,6 +40,7 @@ export async function startExchangeConsumer(
   await consumer.connect();
   await consumer.subscribe({ topics: [options.topics.trades, options.topics.book], fromBeginning: true });
   await consumer.run({
+    autoCommit: false,
     eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
       const isTrades = batch.topic === options.topics.trades;
       for (const message of batch.messages) {
