@@ -11,7 +11,7 @@ const bench = (...args: string[]) => run(process.execPath, [CLI, ...args]);
 t.test("help lists every command; bad flags are usage errors", async (t) => {
   const help = await bench("--help");
   t.equal(help.code, 0);
-  for (const name of ["ledger transfers", "ledger bulk", "ledger isolation", "ledger engines", "exchange matching", "orders", "locks", "locks drill"]) {
+  for (const name of ["ledger transfers", "ledger bulk", "ledger isolation", "ledger engines", "exchange matching", "orders", "locks", "locks drill", "market fanout", "market brokers"]) {
     t.match(help.stdout, name);
   }
   const bad = await bench("ledger", "transfers", "--concurrency", "0,x");
@@ -73,4 +73,11 @@ t.test("locks drill: a paused holder loses an update without fencing, not with i
   t.match(r.stdout, /redlock-fenced   paused holder: fenced, second: debited .* none/);
   t.match(r.stdout, /1 of 3 Redis stopped +lock acquired +as expected/);
   t.match(r.stdout, /2 of 3 Redis stopped +lock refused +as expected/);
+});
+
+t.test("market fanout: clients in their own process receive every trade's update", async (t) => {
+  const r = await bench("market", "fanout", "--clients", "20", "--symbols", "2", "--rate", "20", "--duration", "2s", "--warmup", "1s");
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stdout, /20 clients connected and subscribed in \d+ ms \(20 snapshots\)/);
+  t.match(r.stdout, /^\s+20\s+2\s+20\s+\d+\s+\d+\s+\d+\s+\d+\s+\d+\s+0\s+0\s/m, "no gaps, no closed clients");
 });
