@@ -101,6 +101,25 @@ t.test("WebSocket: token required; a bad message is answered with an error frame
   t.equal(ws.of("snapshot")[0]!.seq, "0");
 });
 
+t.test("WebSocket: after unsubscribe no more updates for that symbol arrive", async (t) => {
+  const ws = await RecordingClient.open(market.wsUrl);
+  t.teardown(() => ws.close());
+  ws.send({ v: 1, type: "subscribe", symbols: ["000007", "000008"] });
+  await eventually("two snapshots", () => ws.of("snapshot").length === 2);
+  ws.send({ v: 1, type: "unsubscribe", symbols: ["000007"] });
+  // A round trip through the server after the unsubscribe: a resync snapshot of the other symbol.
+  ws.send({ v: 1, type: "subscribe", symbols: ["000008"] });
+  await eventually("the resync snapshot", () => ws.of("snapshot", "000008").length === 2);
+  await market.exchange.trades("000007", [1_000n, 1_005n]);
+  await market.exchange.trades("000008", [2_000n]);
+  await eventually("the update of the symbol still subscribed", () => ws.of("update", "000008").length === 1);
+  await eventually("the service has the other symbol's trades", async () => (await client.getQuote({ symbol: "000007" }).catch(() => undefined))?.quote?.volume === 20n);
+  // Frames arrive in order on the connection: once a later update is here, an earlier one would be too.
+  await market.exchange.trades("000008", [2_005n]);
+  await eventually("a later update of the subscribed symbol", () => ws.of("update", "000008").length === 2);
+  t.equal(ws.of("update", "000007").length, 0, "nothing for the unsubscribed symbol");
+});
+
 t.test("WebSocket: snapshot then updates add up to the service's own state", async (t) => {
   await market.exchange.trades("000004", range(20, 60_000n), 3n);
   await eventually("the first trades are applied", async () => (await client.getQuote({ symbol: "000004" }).catch(() => undefined))?.quote?.volume === 60n);

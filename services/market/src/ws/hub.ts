@@ -240,14 +240,24 @@ export class Hub {
   private unsubscribe(client: Client, symbol: string): void {
     client.symbols.delete(symbol);
     client.pending.delete(symbol);
-    this.bySymbol.get(symbol)?.delete(client);
+    this.leave(client, symbol);
   }
 
   private drop(client: Client): void {
     if (!this.clients.delete(client)) return;
-    for (const s of client.symbols) this.bySymbol.get(s)?.delete(client);
+    for (const s of client.symbols) this.leave(client, s);
     this.behind.delete(client);
     clientsGauge.set(this.clients.size);
+  }
+
+  /** The last subscriber of a symbol takes its entries along: clients cannot grow our maps by trying symbols. */
+  private leave(client: Client, symbol: string): void {
+    const set = this.bySymbol.get(symbol);
+    set?.delete(client);
+    if (set?.size === 0) {
+      this.bySymbol.delete(symbol);
+      this.snapshots.delete(symbol);
+    }
   }
 }
 
