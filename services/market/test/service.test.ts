@@ -3,7 +3,8 @@
 // (auth, bad messages, snapshot + updates, gaps and resync, slow consumers)
 // and candles written behind to PostgreSQL.
 import t from "tap";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import WebSocket from "ws";
 import * as api from "@kuku/contracts/kuku/market/v1/market_pb";
 import { createServiceClient } from "@kuku/platform";
@@ -79,6 +80,33 @@ t.test("StreamQuotes: a snapshot, then every change in sequence", async (t) => {
   await reading;
   t.equal(seen.at(-1), 30n, "the stream reaches the last trade's volume");
   t.ok(seen.every((v, i) => i === 0 || v > seen[i - 1]!), "volumes only grow");
+});
+
+t.test("StreamQuotes over HTTP/1.1 with the Connect and gRPC-Web protocols, as a browser's Connect-Web client calls it", async (t) => {
+  await market.exchange.trades("000009", [30_000n]);
+  await eventually("the trade is applied", async () => (await client.getQuote({ symbol: "000009" }).catch(() => undefined))?.quote?.volume === 10n);
+  for (const [name, transport] of [
+    ["connect", createConnectTransport({ baseUrl: market.baseUrl, httpVersion: "1.1" })],
+    ["grpc-web", createGrpcWebTransport({ baseUrl: market.baseUrl, httpVersion: "1.1" })],
+  ] as const) {
+    const browserLike = createClient(api.MarketDataService, transport);
+    const abort = new AbortController();
+    const volumes: bigint[] = [];
+    const reading = (async () => {
+      try {
+        for await (const r of browserLike.streamQuotes({ symbols: ["000009"] }, { signal: abort.signal })) {
+          volumes.push(r.quote!.volume);
+          if (volumes.length === 2) abort.abort();
+        }
+      } catch (error) {
+        if (!(error instanceof ConnectError && error.code === Code.Canceled)) throw error;
+      }
+    })();
+    await eventually(`${name}: the snapshot`, () => volumes.length === 1);
+    await market.exchange.trades("000009", [30_100n]);
+    await reading;
+    t.same(volumes.slice(0, 2), [volumes[0]!, volumes[0]! + 10n], `${name}: snapshot, then the next trade`);
+  }
 });
 
 t.test("WebSocket: token required; a bad message is answered with an error frame and the connection stays", async (t) => {
