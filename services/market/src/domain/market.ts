@@ -151,10 +151,6 @@ export class Market {
     return out;
   }
 
-  knownSymbols(): string[] {
-    return [...this.symbols.keys()];
-  }
-
   private state(symbol: string): SymbolState {
     let s = this.symbols.get(symbol);
     if (s === undefined) {

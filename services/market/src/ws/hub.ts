@@ -33,7 +33,7 @@ export interface HubOptions {
 }
 
 /** Close codes in the private range (4000-4999), reasons in plain words. */
-export const CLOSE_SLOW_CONSUMER = 4008;
+const CLOSE_SLOW_CONSUMER = 4008;
 
 const clientsGauge = new Gauge({ name: "kuku_market_ws_clients", help: "Connected WebSocket clients" });
 const sentCounter = new Counter({ name: "kuku_market_ws_messages_sent_total", help: "WebSocket messages sent" });
