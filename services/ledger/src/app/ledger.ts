@@ -193,7 +193,8 @@ export class Ledger {
     return async () => {
       const [target] = await store.balancesOf(this.deps.pool, { accountIds: [accountId] });
       if (target === undefined) return [];
-      const external = await store.openAccount(this.deps.pool, systemOwnerId("external"), target.asset, "external");
+      const owner = systemOwnerId("external");
+      const external = (await store.findAccount(this.deps.pool, owner, target.asset)) ?? (await store.openAccount(this.deps.pool, owner, target.asset, "external"));
       return [accountId, external.accountId];
     };
   }
