@@ -81,6 +81,9 @@ t.test("locks --via ledger: every balance guard through the ledger service, inte
   const bad = await bench("locks", "--via", "ledger", "--strategy", "redlock");
   t.equal(bad.code, 2);
   t.match(bad.stderr, /--strategy: unknown redlock for --via ledger; choose from all, row-lock, optimistic, atomic, redlock-fenced/);
+  const ledgerOnly = await bench("locks", "--pool-size", "8");
+  t.equal(ledgerOnly.code, 2);
+  t.match(ledgerOnly.stderr, /--pool-size applies to --via ledger only/);
   const via = await bench("locks", "--via", "kafka");
   t.equal(via.code, 2);
   t.match(via.stderr, /--via must be one of direct, ledger/);

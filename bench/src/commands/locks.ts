@@ -13,6 +13,8 @@ import { runThroughLedger } from "./locks-ledger.js";
 
 const START_MINOR = 1_000_000_000n;
 const VIAS = ["direct", "ledger"] as const;
+const LEDGER_POOL_SIZE = 24;
+const LEDGER_ATTEMPTS_MAX = 50;
 
 function strategiesOption<N extends string>(value: unknown, allowed: readonly N[], via: string): N[] {
   const text = String(value);
@@ -59,7 +61,7 @@ export const locks: BenchCommand = {
   options: {
     via: {
       type: "string", default: "direct",
-      description: "direct: debits of a bare balance table in PostgreSQL; ledger: PlaceHold through a ledger service started per strategy (LEDGER_BALANCE_GUARD)",
+      description: "direct: debits of a bare balance table in PostgreSQL; ledger: PlaceHold through a ledger service per strategy (LEDGER_BALANCE_GUARD)",
     },
     strategy: {
       type: "string", default: "all",
@@ -69,10 +71,10 @@ export const locks: BenchCommand = {
     concurrency: { type: "string", default: "1,16,64", description: "operations in flight" },
     duration: { type: "string", default: "5s", description: "measured time per run" },
     "lock-ttl-ms": { type: "string", default: "2000", description: "Redlock lock TTL (ledger: LEDGER_REDLOCK_TTL_MS)" },
-    "pool-size": { type: "string", default: "24", description: "ledger only: LEDGER_POOL_SIZE_MAX of the service" },
+    "pool-size": { type: "string", description: `--via ledger only: LEDGER_POOL_SIZE_MAX of the service (default: ${LEDGER_POOL_SIZE})` },
     "attempts-max": {
-      type: "string", default: "50",
-      description: "ledger only: LEDGER_TX_ATTEMPTS_MAX, the optimistic guard's bound on compare-and-set attempts (direct: fixed at 50)",
+      type: "string",
+      description: `--via ledger only: LEDGER_TX_ATTEMPTS_MAX, the optimistic guard's bound on compare-and-set attempts (default: ${LEDGER_ATTEMPTS_MAX}; direct: fixed at 50)`,
     },
     json: { type: "string", description: "also write every run's figures to this JSON file, and a chart (.svg) next to it" },
   },
@@ -83,8 +85,10 @@ export const locks: BenchCommand = {
     const concurrencies = intListOption(values, "concurrency");
     const durationMs = durationMsOption(values, "duration");
     const lockTtlMs = intOption(values, "lock-ttl-ms");
-    const poolSize = intOption(values, "pool-size");
-    const attemptsMax = intOption(values, "attempts-max");
+    const ledgerOnly = ["pool-size", "attempts-max"].filter((flag) => values[flag] !== undefined);
+    if (via !== "ledger" && ledgerOnly.length > 0) throw new UsageError(`--${ledgerOnly[0]} applies to --via ledger only`);
+    const poolSize = intOption({ "pool-size": LEDGER_POOL_SIZE, ...values }, "pool-size");
+    const attemptsMax = intOption({ "attempts-max": LEDGER_ATTEMPTS_MAX, ...values }, "attempts-max");
     if (via === "ledger") {
       const guards = strategiesOption(values["strategy"], BALANCE_GUARDS, via);
       const results = await runThroughLedger(guards, { accountCounts, concurrencies, durationMs, lockTtlMs, poolSize, attemptsMax });
