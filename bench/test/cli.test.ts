@@ -63,7 +63,34 @@ t.test("locks: every strategy runs against PostgreSQL and the three Redis server
   }
   const bad = await bench("locks", "--strategy", "mutex");
   t.equal(bad.code, 2);
-  t.match(bad.stderr, /--strategy: unknown mutex/);
+  t.match(bad.stderr, /--strategy: unknown mutex for --via direct/);
+});
+
+t.test("locks --via ledger: every balance guard through the ledger service, integrity checked after each run", async (t) => {
+  const dir = t.testdir();
+  const r = await bench("locks", "--via", "ledger", "--accounts", "1", "--concurrency", "4", "--duration", "1s", "--json", `${dir}/ledger.json`);
+  t.equal(r.code, 0, r.stderr);
+  const json = JSON.parse(readFileSync(`${dir}/ledger.json`, "utf8")) as { via: string; results: unknown[] };
+  t.equal(json.via, "ledger");
+  t.equal(json.results.length, 4, "four guards x one concurrency");
+  for (const name of ["row-lock", "optimistic", "atomic", "redlock-fenced"]) {
+    const row = r.stdout.split("\n").find((l) => l.trim().startsWith(`${name} `))?.trim().split(/\s+/);
+    t.ok(Number(row?.[3]) > 0, `${name} placed holds`);
+    t.same(row?.slice(-3), ["0", "0", "0"], `${name}: no overdraft, holds exact, VerifyIntegrity clean`);
+  }
+  const bad = await bench("locks", "--via", "ledger", "--strategy", "redlock");
+  t.equal(bad.code, 2);
+  t.match(bad.stderr, /--strategy: unknown redlock for --via ledger; choose from all, row-lock, optimistic, atomic, redlock-fenced/);
+  const ledgerOnly = await bench("locks", "--pool-size", "8");
+  t.equal(ledgerOnly.code, 2);
+  t.match(ledgerOnly.stderr, /--pool-size applies to --via ledger only/);
+  const via = await bench("locks", "--via", "kafka");
+  t.equal(via.code, 2);
+  t.match(via.stderr, /--via must be one of direct, ledger/);
+  const help = await bench("locks", "--help");
+  for (const flag of ["--via", "--strategy", "--accounts", "--concurrency", "--duration", "--lock-ttl-ms", "--pool-size", "--attempts-max", "--json", "--help"]) {
+    t.match(help.stdout, flag, `--help documents ${flag}`);
+  }
 });
 
 t.test("locks drill: a paused holder loses an update without fencing, not with it; quorum needs 2 of 3", async (t) => {

@@ -92,6 +92,24 @@ export function urlVar(name: string, defaultValue: string, protocols: readonly s
   };
 }
 
+/** A comma-separated list of host:port, e.g. three Redis servers for Redlock. */
+export function hostPortListVar(name: string, defaultValue: string): Variable<{ host: string; port: number }[]> {
+  return {
+    name,
+    parse(env) {
+      const text = raw(env, name) ?? defaultValue;
+      return text.split(",").map((item) => {
+        const match = /^([^:\s]+):(\d{1,5})$/.exec(item.trim());
+        const port = Number(match?.[2]);
+        if (match === null || port < 1 || port > 65535) {
+          throw new ConfigError(`${name} must be a comma-separated list of host:port, got ${JSON.stringify(text)}`);
+        }
+        return { host: match[1]!, port };
+      });
+    },
+  };
+}
+
 export type ConfigShape = Record<string, Variable<unknown>>;
 export type Config<S extends ConfigShape> = { readonly [K in keyof S]: S[K] extends Variable<infer T> ? T : never };
 
