@@ -2,8 +2,8 @@ import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
 import type { AddressInfo } from "node:net";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
-import type { Interceptor } from "@connectrpc/connect";
+import { connectNodeAdapter, type ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
+import { cors as connectCors, type ContextValues, type Interceptor } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import { Health } from "@kuku/contracts/grpc/health/v1/health_pb";
 import * as reflectionV1 from "@kuku/contracts/grpc/reflection/v1/reflection_pb";
@@ -12,6 +12,10 @@ import { HealthRegistry, ServingStatus } from "./health.js";
 import { unexpectedErrorInterceptor, validationInterceptor } from "./interceptors.js";
 import { reflectionRegistrations } from "./reflection.js";
 import type { ServiceRegistration } from "./registration.js";
+
+/** A plain Node request handler, for HTTP/1.1 and HTTP/2 alike. */
+export type NodeHandlerFn = NonNullable<ConnectNodeAdapterOptions["fallback"]>;
+type NodeServerRequest = Parameters<NodeHandlerFn>[0];
 
 // Every HTTP/2 connection starts with this preface; HTTP/1.1 never does.
 const HTTP2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
@@ -30,6 +34,12 @@ export interface ServerOptions {
   readonly readMaxBytes?: number;
   /** How long shutdown waits for in-flight calls before cutting them. */
   readonly drainTimeoutMs?: number;
+  /** Serves every request that is not an RPC (e.g. static files); 404 when unset. */
+  readonly fallback?: NodeHandlerFn;
+  /** Values handed to interceptors and handlers, taken from the raw request (e.g. the peer address). */
+  readonly contextValues?: (req: NodeServerRequest) => ContextValues;
+  /** Browser origins allowed to call cross-origin; none when unset (same-origin only). */
+  readonly corsAllowedOrigins?: readonly string[];
 }
 
 export interface RunningServer {
@@ -63,7 +73,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     maxTimeoutMs: options.maxTimeoutMs ?? 60_000,
     readMaxBytes: options.readMaxBytes ?? 4 * 1024 * 1024,
     shutdownSignal: cutOff.signal,
+    ...(options.fallback === undefined ? {} : { fallback: options.fallback }),
+    ...(options.contextValues === undefined ? {} : { contextValues: options.contextValues }),
   });
+  const withCors = options.corsAllowedOrigins === undefined ? handler : corsHandler(handler, options.corsAllowedOrigins);
 
   let inFlight = 0;
   let drained: (() => void) | undefined;
@@ -73,7 +86,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       inFlight -= 1;
       if (inFlight === 0) drained?.();
     });
-    handler(req, res);
+    withCors(req, res);
   };
   const h1 = http.createServer(counted);
   const h2 = http2.createServer({}, counted);
@@ -121,6 +134,35 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     return shuttingDown;
   };
   return { port, health, shutdown };
+}
+
+/**
+ * CORS for the listed origins only, with Connect's own lists of the methods
+ * and headers its protocols need. A preflight from any other origin gets no
+ * CORS headers, so the browser refuses the call.
+ */
+function corsHandler(handler: NodeHandlerFn, allowedOrigins: readonly string[]): NodeHandlerFn {
+  const allowed = new Set(allowedOrigins);
+  return (req, res) => {
+    const origin = req.headers.origin;
+    const known = typeof origin === "string" && allowed.has(origin);
+    if (known) {
+      res.setHeader("Access-Control-Allow-Origin", origin);
+      res.setHeader("Vary", "Origin");
+      res.setHeader("Access-Control-Expose-Headers", [...connectCors.exposedHeaders, "Retry-After"].join(", "));
+    }
+    if (req.method === "OPTIONS" && typeof origin === "string") {
+      if (known) {
+        res.setHeader("Access-Control-Allow-Methods", connectCors.allowedMethods.join(", "));
+        res.setHeader("Access-Control-Allow-Headers", [...connectCors.allowedHeaders, "Authorization"].join(", "));
+        res.setHeader("Access-Control-Max-Age", "7200");
+      }
+      res.writeHead(known ? 204 : 403);
+      res.end();
+      return;
+    }
+    handler(req, res);
+  };
 }
 
 function route(socket: net.Socket, h1: http.Server, h2: http2.Http2Server): void {
