@@ -2,14 +2,18 @@ import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
 import type { AddressInfo } from "node:net";
-import { connectNodeAdapter, type ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
-import { cors as connectCors, type ContextValues, type Interceptor } from "@connectrpc/connect";
+import {
+  compressionBrotli, compressionGzip, universalRequestFromNodeRequest, universalResponseToNodeResponse, type ConnectNodeAdapterOptions,
+} from "@connectrpc/connect-node";
+import { Code, ConnectError, cors as connectCors, createConnectRouter, type ContextValues, type Interceptor } from "@connectrpc/connect";
+import type { UniversalHandler } from "@connectrpc/connect/protocol";
 import type { Logger } from "pino";
 import { Health } from "@kuku/contracts/grpc/health/v1/health_pb";
 import * as reflectionV1 from "@kuku/contracts/grpc/reflection/v1/reflection_pb";
 import * as reflectionV1alpha from "@kuku/contracts/grpc/reflection/v1alpha/reflection_pb";
 import { HealthRegistry, ServingStatus } from "./health.js";
 import { unexpectedErrorInterceptor, validationInterceptor } from "./interceptors.js";
+import { malformedMessageIsInvalidArgument } from "./malformed.js";
 import { reflectionRegistrations } from "./reflection.js";
 import type { ServiceRegistration } from "./registration.js";
 
@@ -67,15 +71,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     health.registration(),
     ...reflectionRegistrations([...appServices, Health, reflectionV1.ServerReflection, reflectionV1alpha.ServerReflection]),
   ];
-  const handler = connectNodeAdapter({
-    routes: (router) => registrations.forEach((r) => r.register(router)),
+  const router = createConnectRouter({
     interceptors: [unexpectedErrorInterceptor(logger), validationInterceptor(), ...(options.interceptors ?? [])],
     maxTimeoutMs: options.maxTimeoutMs ?? 60_000,
     readMaxBytes: options.readMaxBytes ?? 4 * 1024 * 1024,
     shutdownSignal: cutOff.signal,
-    ...(options.fallback === undefined ? {} : { fallback: options.fallback }),
-    ...(options.contextValues === undefined ? {} : { contextValues: options.contextValues }),
+    acceptCompression: [compressionGzip, compressionBrotli],
   });
+  registrations.forEach((r) => r.register(router));
+  const handler = nodeHandler(router.handlers.map(malformedMessageIsInvalidArgument), options, logger);
   const withCors = options.corsAllowedOrigins === undefined ? handler : corsHandler(handler, options.corsAllowedOrigins);
 
   let inFlight = 0;
@@ -134,6 +138,32 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     return shuttingDown;
   };
   return { port, health, shutdown };
+}
+
+/**
+ * What connect-node's connectNodeAdapter does, with our wrapped universal
+ * handlers: route by path, hand anything else to the fallback (or 404).
+ */
+function nodeHandler(handlers: readonly UniversalHandler[], options: ServerOptions, logger: Logger): NodeHandlerFn {
+  const paths = new Map(handlers.map((h) => [h.requestPath, h]));
+  return (req, res) => {
+    const uHandler = paths.get(req.url?.split("?", 2)[0] ?? "");
+    if (uHandler === undefined) {
+      if (options.fallback !== undefined) options.fallback(req, res);
+      else {
+        res.writeHead(404);
+        res.end();
+      }
+      return;
+    }
+    const uReq = universalRequestFromNodeRequest(req, res, undefined, options.contextValues?.(req));
+    uHandler(uReq)
+      .then((uRes) => universalResponseToNodeResponse(uRes, res))
+      .catch((reason: unknown) => {
+        if (ConnectError.from(reason).code === Code.Aborted) return;
+        logger.error({ err: reason, procedure: uHandler.requestPath }, "handler failed to respond");
+      });
+  };
 }
 
 /**
