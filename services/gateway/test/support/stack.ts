@@ -4,6 +4,7 @@ import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { createClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
+import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import * as api from "@kuku/contracts/kuku/gateway/v1/gateway_pb";
 import * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import { createServiceClient } from "@kuku/platform";
@@ -15,6 +16,8 @@ export interface Stack {
   readonly gatewayUrl: string;
   readonly gateway: ServiceProcess;
   readonly ledger: Client<typeof ledger.LedgerService>;
+  /** For fault injection (SetFaultMode). */
+  readonly exchange: Client<typeof exchange.ExchangeService>;
   readonly gatewayDbUrl: string;
   auth(): Client<typeof api.AuthService>;
   /** A TradingService client that sends this access token (or none). */
@@ -66,6 +69,7 @@ export async function startStack(options: { gatewayEnv?: Record<string, string> 
       gateway,
       gatewayDbUrl: gatewayDb.url,
       ledger: createServiceClient(ledger.LedgerService, { baseUrl: `http://127.0.0.1:${ledgerProcess.port}`, timeoutMs: 10_000 }),
+      exchange: createServiceClient(exchange.ExchangeService, { baseUrl: `http://127.0.0.1:${exchangeProcess.port}`, timeoutMs: 10_000 }),
       auth: () => createClient(api.AuthService, transport([])),
       trading: (accessToken) =>
         createClient(
