@@ -157,13 +157,18 @@ async function poll(): Promise<void> {
 
 async function pollMarket(): Promise<void> {
   if (!state.marketAvailable) return;
-  try {
-    const quotes = await Promise.all(state.instruments.map((i) => trading.getQuote({ symbol: i.symbol })));
-    for (const q of quotes) if (q.quote !== undefined) state.quotes.set(q.quote.symbol, q.quote);
-    state.book = (await trading.getOrderBook({ symbol: state.selected, depth: 5 })).orderBook;
-  } catch (e) {
+  // A symbol that has not traded yet has no quote: that is no reason to drop the others.
+  const [quotes, book] = await Promise.all([
+    Promise.allSettled(state.instruments.map((i) => trading.getQuote({ symbol: i.symbol }))),
+    trading.getOrderBook({ symbol: state.selected, depth: 5 }).then((r) => r.orderBook, (e: unknown) => e),
+  ]);
+  for (const q of quotes) if (q.status === "fulfilled" && q.value.quote !== undefined) state.quotes.set(q.value.quote.symbol, q.value.quote);
+  if (book instanceof Error) {
     // No market service behind this gateway: show reference prices instead of polling for nothing.
-    if (ConnectError.from(e).code === Code.Unavailable) state.marketAvailable = false;
+    if (ConnectError.from(book).code === Code.Unavailable) state.marketAvailable = false;
+    state.book = undefined;
+  } else {
+    state.book = book as OrderBook | undefined;
   }
 }
 

@@ -110,3 +110,16 @@ export function loadConfig<S extends ConfigShape>(shape: S, env: Env = process.e
   if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join("; ")}`);
   return Object.freeze(out) as Config<S>;
 }
+
+/** KAFKA_TOPIC_PREFIX: see prefixedTopics in kafka.ts. */
+export const kafkaTopicPrefixVar = (): Variable<string> => {
+  const inner = stringVar("KAFKA_TOPIC_PREFIX", "");
+  return {
+    name: inner.name,
+    parse(env) {
+      const prefix = inner.parse(env);
+      if (!/^[A-Za-z0-9._-]*$/.test(prefix)) throw new ConfigError(`KAFKA_TOPIC_PREFIX may hold only letters, digits, '.', '_' and '-', got ${JSON.stringify(prefix)}`);
+      return prefix;
+    },
+  };
+};

@@ -2,6 +2,7 @@ import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
 import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
 import {
   compressionBrotli, compressionGzip, universalRequestFromNodeRequest, universalResponseToNodeResponse, type ConnectNodeAdapterOptions,
 } from "@connectrpc/connect-node";
@@ -38,6 +39,11 @@ export interface ServerOptions {
   readonly readMaxBytes?: number;
   /** How long shutdown waits for in-flight calls before cutting them. */
   readonly drainTimeoutMs?: number;
+  /**
+   * HTTP/1.1 upgrade requests (WebSocket) on the same port. Without it an
+   * upgrade request is answered like any other request.
+   */
+  readonly onUpgrade?: (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void;
   /** Serves every request that is not an RPC (e.g. static files); 404 when unset. */
   readonly fallback?: NodeHandlerFn;
   /** Values handed to interceptors and handlers, taken from the raw request (e.g. the peer address). */
@@ -93,6 +99,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     withCors(req, res);
   };
   const h1 = http.createServer(counted);
+  if (options.onUpgrade !== undefined) h1.on("upgrade", options.onUpgrade);
   const h2 = http2.createServer({}, counted);
   const sockets = new Set<net.Socket>();
   const sessions = new Set<http2.ServerHttp2Session>();

@@ -1,14 +1,13 @@
 import { fileURLToPath } from "node:url";
 import { intVar, loadConfig, stringVar, urlVar, type Variable, ConfigError } from "@kuku/platform";
 
-/** An optional URL: empty means the dependency is not configured (e.g. the market service is not deployed). */
-function optionalUrlVar(name: string): Variable<string | undefined> {
+/** An optional dependency's URL: "none" means it is not deployed. */
+function optionalUrlVar(name: string, defaultValue: string): Variable<string | undefined> {
   return {
     name,
     parse(env) {
-      const text = env[name];
-      if (text === undefined || text === "") return undefined;
-      return urlVar(name, text, ["http:", "https:"]).parse(env);
+      const url = urlVar(name, defaultValue, ["http:", "https:"]);
+      return env[name] === "none" ? undefined : url.parse(env);
     },
   };
 }
@@ -40,8 +39,8 @@ export const gatewayConfigShape = {
   ledgerUrl: urlVar("GATEWAY_LEDGER_URL", "http://127.0.0.1:50051", ["http:", "https:"]),
   orderUrl: urlVar("GATEWAY_ORDER_URL", "http://127.0.0.1:50052", ["http:", "https:"]),
   exchangeUrl: urlVar("GATEWAY_EXCHANGE_URL", "http://127.0.0.1:50053", ["http:", "https:"]),
-  /** Unset: GetQuote and GetOrderBook answer UNAVAILABLE and valuation uses the reference price. */
-  marketUrl: optionalUrlVar("GATEWAY_MARKET_URL"),
+  /** "none": GetQuote and GetOrderBook answer UNAVAILABLE and valuation uses the reference price. */
+  marketUrl: optionalUrlVar("GATEWAY_MARKET_URL", "http://127.0.0.1:50054"),
   downstreamTimeoutMs: intVar("GATEWAY_DOWNSTREAM_TIMEOUT_MS", 5_000, { min: 50, max: 60_000 }),
   /** The development default is public; every real deployment sets its own. */
   jwtSecret: secretVar("GATEWAY_JWT_SECRET", "kuku-local-development-secret-do-not-deploy"),

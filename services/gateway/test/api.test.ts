@@ -133,9 +133,21 @@ t.test("a user acts only on their own accounts and orders, in every RPC", async 
   t.equal((await alice.trading.cancelOrder({ orderId: resting!.orderId })).order?.state, order.OrderState.CANCELLED, "the owner can cancel");
 });
 
-t.test("market data: unavailable with a clear message when no market service is configured", async (t) => {
+t.test("quotes and the order book come from the market service; positions are valued at the last trade", async (t) => {
   const user = await signUp(stack);
-  const error = await user.trading.getQuote({ symbol: "005930" }).catch((e: unknown) => ConnectError.from(e));
-  t.equal((error as ConnectError).code, Code.Unavailable);
-  t.match((error as ConnectError).rawMessage, /market data is not configured/);
+  await user.trading.depositCash({ requestId: "d", amountKrw: 5_000_000n });
+  const { order: bought } = await user.trading.placeOrder(marketBuy(5n));
+  const tradePriceKrw = bought!.filledNotionalKrw / bought!.filledQuantity;
+  // The trade reaches the market service through Kafka: wait for it in the quote.
+  let quote = (await user.trading.getQuote({ symbol: "005930" })).quote;
+  for (let i = 0; i < 100 && (quote === undefined || quote.volume === 0n); i += 1) {
+    await new Promise((r) => setTimeout(r, 100));
+    quote = (await user.trading.getQuote({ symbol: "005930" })).quote;
+  }
+  t.equal(quote?.lastPriceKrw, tradePriceKrw, "last price is the fill's price");
+  const { orderBook } = await user.trading.getOrderBook({ symbol: "005930", depth: 5 });
+  t.ok(orderBook!.asks.length > 0 && orderBook!.bids.length > 0, "the market maker's book");
+  const position = (await user.trading.getPortfolio({})).positions.find((p) => p.symbol === "005930");
+  t.equal(position?.lastPriceKrw, tradePriceKrw);
+  t.equal(position?.valuationKrw, position!.quantity * tradePriceKrw);
 });

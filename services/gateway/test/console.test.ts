@@ -82,6 +82,10 @@ t.test("sign up, deposit, buy at the market, see the fill and the position, plac
   await position.getByTestId("position-qty").filter({ hasText: /^10$/ }).waitFor();
   t.match(await position.getByTestId("position-value").textContent(), /^[\d,]+원$/, "position valued at the last price");
   await page.locator('[data-testid="order-history"] tr[data-state="SETTLED"]').first().waitFor();
+  // Live market data: the market maker's book, and the last price moved to our trade's.
+  await page.locator('[data-testid="order-book"] tr.ask').first().waitFor();
+  await page.getByTestId("quote-last").filter({ hasNotText: /^70,000원$/ }).waitFor();
+  t.pass("order book and last trade price shown");
   await shot(page, "02-filled-position");
 
   // The ticket checks the KRX tick before sending: 70,050 is not on the 100-won tick.

@@ -44,7 +44,7 @@ t.test("through the gateway: per user and per address", async (t) => {
   // A second gateway on the same database, with a small per-address bucket: guessing passwords is throttled.
   const gateway = await startServiceProcess({
     cwd: fileURLToPath(new URL("..", import.meta.url)),
-    env: { GATEWAY_PORT: "0", GATEWAY_DATABASE_URL: stack.gatewayDbUrl, GATEWAY_REDIS_KEY_PREFIX: `kuku:rltest:${randomUUID()}`, GATEWAY_RATE_IP_BURST: "5", GATEWAY_RATE_IP_PER_SECOND: "1", GATEWAY_SCRYPT_LOG2_N: "14" },
+    env: { GATEWAY_PORT: "0", GATEWAY_DATABASE_URL: stack.gatewayDbUrl, GATEWAY_REDIS_KEY_PREFIX: `kuku:rltest:${randomUUID()}`, GATEWAY_RATE_IP_BURST: "5", GATEWAY_RATE_IP_PER_SECOND: "1", GATEWAY_SCRYPT_LOG2_N: "14", GATEWAY_MARKET_URL: "none" },
   });
   t.teardown(() => gateway.stop());
   const codes: string[] = [];
@@ -57,4 +57,11 @@ t.test("through the gateway: per user and per address", async (t) => {
     codes.push(((await r.json()) as { code: string }).code);
   }
   t.same(codes, [...Array(5).fill("unauthenticated"), "resource_exhausted", "resource_exhausted"], "five guesses, then throttled");
+  await new Promise((r) => setTimeout(r, 1_100));
+  const quote = await fetch(`http://127.0.0.1:${gateway.port}/kuku.gateway.v1.TradingService/GetQuote`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${alice.tokens.accessToken}` },
+    body: JSON.stringify({ symbol: "005930" }),
+  });
+  t.match(await quote.json(), { code: "unavailable", message: /market data is not configured/ }, "GATEWAY_MARKET_URL=none: quotes unavailable, said plainly");
 });

@@ -24,11 +24,14 @@ export interface BookSnapshot {
   readonly at: Date;
 }
 
+export type Topics = { readonly [K in keyof typeof TOPICS]: string };
+
 export class Publisher {
-  /** `session`: the engine's, part of every id this publisher writes. */
+  /** `session`: the engine's, part of every id this publisher writes. `topics`: TOPICS, maybe prefixed. */
   constructor(
     private readonly producer: Producer,
     private readonly session: string,
+    private readonly topics: Topics = TOPICS,
   ) {}
 
   /**
@@ -68,9 +71,9 @@ export class Publisher {
       });
     const topicMessages = [];
     for (let copy = 0; copy < copies; copy++) {
-      if (executionMessages.length > 0) topicMessages.push({ topic: TOPICS.executions, messages: executionMessages });
+      if (executionMessages.length > 0) topicMessages.push({ topic: this.topics.executions, messages: executionMessages });
     }
-    if (tradeMessages.length > 0) topicMessages.push({ topic: TOPICS.trades, messages: tradeMessages });
+    if (tradeMessages.length > 0) topicMessages.push({ topic: this.topics.trades, messages: tradeMessages });
     if (book !== undefined) {
       const event = create(events.BookEventSchema, {
         eventId: `${book.symbol}-book-${book.sequence}`,
@@ -80,7 +83,7 @@ export class Publisher {
         asks: book.asks.map((l) => ({ priceKrw: l.priceKrw, quantity: BigInt(l.quantity) })),
         updatedAt: timestampFromDate(book.at),
       });
-      topicMessages.push({ topic: TOPICS.book, messages: [{ key: book.symbol, value: Buffer.from(toBinary(events.BookEventSchema, event)) }] });
+      topicMessages.push({ topic: this.topics.book, messages: [{ key: book.symbol, value: Buffer.from(toBinary(events.BookEventSchema, event)) }] });
     }
     if (topicMessages.length > 0) await this.producer.sendBatch({ topicMessages, acks: -1 });
   }
@@ -97,6 +100,6 @@ export class Publisher {
       });
       return { key: o.clientOrderId, value: Buffer.from(toBinary(events.ExecutionEventSchema, event)) };
     });
-    await this.producer.send({ topic: TOPICS.executions, messages, acks: -1 });
+    await this.producer.send({ topic: this.topics.executions, messages, acks: -1 });
   }
 }

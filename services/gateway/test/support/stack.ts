@@ -28,13 +28,16 @@ export interface Stack {
 export async function startStack(options: { gatewayEnv?: Record<string, string> } = {}): Promise<Stack> {
   const ledgerDb = await createTestDatabase("gw_ledger");
   const orderDb = await createTestDatabase("gw_order");
+  const marketDb = await createTestDatabase("gw_market");
   const gatewayDb = await createTestDatabase("gw_gateway");
-  const databases: TestDatabase[] = [ledgerDb, orderDb, gatewayDb];
+  const databases: TestDatabase[] = [ledgerDb, orderDb, marketDb, gatewayDb];
   const processes: ServiceProcess[] = [];
+  // Kafka topics of this stack's own: other tests' trades never reach our market service.
+  const KAFKA_TOPIC_PREFIX = `gwtest-${randomUUID().slice(0, 8)}.`;
   try {
     const ledgerProcess = await startServiceProcess({ cwd: `${SERVICES}ledger`, env: { LEDGER_PORT: "0", LEDGER_DATABASE_URL: ledgerDb.url } });
     processes.push(ledgerProcess);
-    const exchangeProcess = await startServiceProcess({ cwd: `${SERVICES}exchange`, env: { EXCHANGE_PORT: "0" } });
+    const exchangeProcess = await startServiceProcess({ cwd: `${SERVICES}exchange`, env: { EXCHANGE_PORT: "0", KAFKA_TOPIC_PREFIX } });
     processes.push(exchangeProcess);
     const orderProcess = await startServiceProcess({
       cwd: `${SERVICES}order`,
@@ -44,9 +47,15 @@ export async function startStack(options: { gatewayEnv?: Record<string, string> 
         ORDER_LEDGER_URL: `http://127.0.0.1:${ledgerProcess.port}`,
         ORDER_EXCHANGE_URL: `http://127.0.0.1:${exchangeProcess.port}`,
         ORDER_CONSUMER_GROUP: `kuku-order-gwtest-${randomUUID()}`,
+        KAFKA_TOPIC_PREFIX,
       },
     });
     processes.push(orderProcess);
+    const marketProcess = await startServiceProcess({
+      cwd: `${SERVICES}market`,
+      env: { MARKET_PORT: "0", MARKET_DATABASE_URL: marketDb.url, MARKET_CONSUMER_GROUP: `kuku-market-gwtest-${randomUUID()}`, KAFKA_TOPIC_PREFIX },
+    });
+    processes.push(marketProcess);
     const gateway = await startServiceProcess({
       cwd: `${SERVICES}gateway`,
       env: {
@@ -55,6 +64,7 @@ export async function startStack(options: { gatewayEnv?: Record<string, string> 
         GATEWAY_LEDGER_URL: `http://127.0.0.1:${ledgerProcess.port}`,
         GATEWAY_ORDER_URL: `http://127.0.0.1:${orderProcess.port}`,
         GATEWAY_EXCHANGE_URL: `http://127.0.0.1:${exchangeProcess.port}`,
+        GATEWAY_MARKET_URL: `http://127.0.0.1:${marketProcess.port}`,
         GATEWAY_REDIS_KEY_PREFIX: `kuku:gwtest:${randomUUID()}`,
         // Tests sign many users up: a cheaper scrypt keeps them fast; production keeps 17.
         GATEWAY_SCRYPT_LOG2_N: "14",

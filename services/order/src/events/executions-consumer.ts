@@ -18,6 +18,7 @@ export const EXECUTIONS_TOPIC = "exchange.executions";
 export async function startExecutionsConsumer(
   kafka: Kafka,
   groupId: string,
+  topic: string,
   orders: Orders,
   isOurs: (orderId: string) => Promise<boolean>,
   logger: Logger,
@@ -26,7 +27,7 @@ export async function startExecutionsConsumer(
   const consumer = kafka.consumer({ groupId, sessionTimeout: 10_000, heartbeatInterval: 1_000 });
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => logger.info({ groupId, memberId: payload.memberId }, "executions consumer joined"));
   await consumer.connect();
-  await consumer.subscribe({ topic: EXECUTIONS_TOPIC, fromBeginning: false });
+  await consumer.subscribe({ topic, fromBeginning: false });
   await consumer.run({
     eachMessage: async ({ message }) => {
       const event = fromBinary(ExecutionEventSchema, message.value!);
