@@ -27,7 +27,8 @@ const pool = createPool(
   logger,
 );
 await migrate(pool, MIGRATIONS_DIR, logger);
-const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 2, enableOfflineQueue: true });
+// Fail a command after one reconnection attempt rather than hold the call: the interceptors answer UNAVAILABLE.
+const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1 });
 redis.on("error", (error: Error) => logger.warn({ message: error.message }, "redis connection error"));
 
 const client = <T extends Parameters<typeof createServiceClient>[0]>(desc: T, baseUrl: string) =>

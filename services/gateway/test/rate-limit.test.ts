@@ -4,7 +4,7 @@ import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import t from "tap";
 import { Redis } from "ioredis";
-import { startServiceProcess } from "@kuku/platform/testing";
+import { createTestDatabase, startServiceProcess } from "@kuku/platform/testing";
 import { RateLimiter } from "../src/redis/rate-limiter.js";
 import { signUp, startStack } from "./support/stack.js";
 
@@ -28,15 +28,20 @@ t.test("through the gateway: per user and per address", async (t) => {
   t.teardown(() => stack.stop());
   const alice = await signUp(stack, "alice");
   const bob = await signUp(stack, "bob");
-  for (let i = 0; i < 3; i += 1) await alice.trading.getPortfolio({});
-  const res = await fetch(`${stack.gatewayUrl}/kuku.gateway.v1.TradingService/GetPortfolio`, {
-    method: "POST",
-    headers: { "content-type": "application/json", authorization: `Bearer ${alice.tokens.accessToken}` },
-    body: "{}",
-  });
-  t.equal(res.status, 429);
-  t.equal(((await res.json()) as { code: string }).code, "resource_exhausted");
-  t.equal(res.headers.get("retry-after"), "1", "Retry-After in seconds");
+  // Four at once against a bucket of three: no refill can fall between them.
+  const answers = await Promise.all(
+    Array.from({ length: 4 }, () =>
+      fetch(`${stack.gatewayUrl}/kuku.gateway.v1.TradingService/GetPortfolio`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${alice.tokens.accessToken}` },
+        body: "{}",
+      }),
+    ),
+  );
+  t.same(answers.map((r) => r.status).sort(), [200, 200, 200, 429]);
+  const refused = answers.find((r) => r.status === 429)!;
+  t.equal(((await refused.json()) as { code: string }).code, "resource_exhausted");
+  t.equal(refused.headers.get("retry-after"), "1", "Retry-After in seconds");
   t.ok((await bob.trading.getPortfolio({})) !== undefined, "another user has their own bucket");
   await new Promise((r) => setTimeout(r, 1_100));
   t.ok((await alice.trading.getPortfolio({})) !== undefined, "a token came back after a second");
@@ -47,16 +52,18 @@ t.test("through the gateway: per user and per address", async (t) => {
     env: { GATEWAY_PORT: "0", GATEWAY_DATABASE_URL: stack.gatewayDbUrl, GATEWAY_REDIS_KEY_PREFIX: `kuku:rltest:${randomUUID()}`, GATEWAY_RATE_IP_BURST: "5", GATEWAY_RATE_IP_PER_SECOND: "1", GATEWAY_SCRYPT_LOG2_N: "14", GATEWAY_MARKET_URL: "none" },
   });
   t.teardown(() => gateway.stop());
-  const codes: string[] = [];
-  for (let i = 0; i < 7; i += 1) {
-    const r = await fetch(`http://127.0.0.1:${gateway.port}/kuku.gateway.v1.AuthService/LogIn`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ email: alice.email, password: `guess-${i}` }),
-    });
-    codes.push(((await r.json()) as { code: string }).code);
-  }
-  t.same(codes, [...Array(5).fill("unauthenticated"), "resource_exhausted", "resource_exhausted"], "five guesses, then throttled");
+  // All at once, so that no refill falls between them however slow scrypt is on this machine.
+  const codes = await Promise.all(
+    Array.from({ length: 7 }, async (_, i) => {
+      const r = await fetch(`http://127.0.0.1:${gateway.port}/kuku.gateway.v1.AuthService/LogIn`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ email: alice.email, password: `guess-${i}` }),
+      });
+      return ((await r.json()) as { code: string }).code;
+    }),
+  );
+  t.same(codes.sort(), [...Array(2).fill("resource_exhausted"), ...Array(5).fill("unauthenticated")], "five guesses, then throttled");
   await new Promise((r) => setTimeout(r, 1_100));
   const quote = await fetch(`http://127.0.0.1:${gateway.port}/kuku.gateway.v1.TradingService/GetQuote`, {
     method: "POST",
@@ -64,4 +71,21 @@ t.test("through the gateway: per user and per address", async (t) => {
     body: JSON.stringify({ symbol: "005930" }),
   });
   t.match(await quote.json(), { code: "unavailable", message: /market data is not configured/ }, "GATEWAY_MARKET_URL=none: quotes unavailable, said plainly");
+});
+
+t.test("Redis down: calls fail closed with UNAVAILABLE, never unchecked", async (t) => {
+  const db = await createTestDatabase("gw_noredis");
+  t.teardown(() => db.drop());
+  // Port 1: nothing listens there.
+  const gateway = await startServiceProcess({
+    cwd: fileURLToPath(new URL("..", import.meta.url)),
+    env: { GATEWAY_PORT: "0", GATEWAY_DATABASE_URL: db.url, GATEWAY_REDIS_URL: "redis://127.0.0.1:1", GATEWAY_MARKET_URL: "none" },
+  });
+  t.teardown(() => gateway.stop());
+  const res = await fetch(`http://127.0.0.1:${gateway.port}/kuku.gateway.v1.AuthService/LogIn`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ email: "a@example.com", password: "whatever1" }),
+  });
+  t.match(await res.json(), { code: "unavailable", message: "rate limiter unavailable, try again" });
 });

@@ -6,6 +6,18 @@ import type { BucketLimits, RateLimiter } from "../redis/rate-limiter.js";
 import type { Revocations } from "../redis/revocations.js";
 import { callerKey, peerKey } from "./context.js";
 
+/**
+ * Redis answers every call (buckets, revoked sessions). When it cannot, the
+ * call fails closed: UNAVAILABLE, which clients may retry, never unchecked.
+ */
+async function viaRedis<T>(what: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw new ConnectError(`${what} unavailable, try again`, Code.Unavailable, undefined, undefined, error);
+  }
+}
+
 const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)$/;
 
 /**
@@ -22,7 +34,7 @@ export function authInterceptor(tokens: AccessTokens, revocations: Revocations):
     const outcome = await tokens.verify(match[1]!);
     if (outcome.kind === "expired") throw new ConnectError("access token expired: refresh it", Code.Unauthenticated);
     if (outcome.kind === "invalid") throw new ConnectError(`access token rejected (${outcome.reason})`, Code.Unauthenticated);
-    if (await revocations.isRevoked(outcome.claims.sessionId)) throw new ConnectError("session logged out: log in again", Code.Unauthenticated);
+    if (await viaRedis("session check", () => revocations.isRevoked(outcome.claims.sessionId))) throw new ConnectError("session logged out: log in again", Code.Unauthenticated);
     req.contextValues.set(callerKey, outcome.claims);
     return next(req);
   };
@@ -38,7 +50,7 @@ function exhausted(what: string, retryAfterMs: number): ConnectError {
 /** Before authentication: one bucket per peer address, so credential guessing is throttled too. */
 export function ipRateLimitInterceptor(limiter: RateLimiter, limits: BucketLimits): Interceptor {
   return (next) => async (req) => {
-    const outcome = await limiter.take(`ip:${req.contextValues.get(peerKey)}`, limits);
+    const outcome = await viaRedis("rate limiter", () => limiter.take(`ip:${req.contextValues.get(peerKey)}`, limits));
     if (!outcome.allowed) throw exhausted("address", outcome.retryAfterMs);
     return next(req);
   };
@@ -49,7 +61,7 @@ export function userRateLimitInterceptor(limiter: RateLimiter, limits: BucketLim
   return (next) => async (req) => {
     const caller = req.contextValues.get(callerKey);
     if (caller !== undefined) {
-      const outcome = await limiter.take(`user:${caller.userId}`, limits);
+      const outcome = await viaRedis("rate limiter", () => limiter.take(`user:${caller.userId}`, limits));
       if (!outcome.allowed) throw exhausted("user", outcome.retryAfterMs);
     }
     return next(req);
