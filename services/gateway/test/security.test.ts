@@ -2,6 +2,7 @@
 // tokens, oversized and malformed bodies, foreign origins, and a seeded fuzz
 // of every public procedure. None may reach INTERNAL or change any state.
 import { randomUUID } from "node:crypto";
+import http from "node:http";
 import t from "tap";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { SignJWT, UnsecuredJWT } from "jose";
@@ -140,6 +141,30 @@ t.test("CORS: only the console's origin may call cross-origin", async (t) => {
   t.equal(foreign.headers.get("access-control-allow-origin"), null);
   const simple = await post("/kuku.gateway.v1.TradingService/ListInstruments", "{}", { "content-type": "application/json", origin: "http://evil.example", authorization: `Bearer ${victim.tokens.accessToken}` });
   t.equal(simple.headers.get("access-control-allow-origin"), null, "no CORS header for a foreign origin: the browser hides the answer");
+});
+
+t.test("static files: the console, never anything outside web/dist", async (t) => {
+  const raw = (path: string, method = "GET") =>
+    new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }>((resolve, reject) => {
+      // http.request sends the path as written: no client-side normalisation of "..".
+      const req = http.request({ host: "127.0.0.1", port: stack.gateway.port, path, method }, (res) => {
+        let body = "";
+        res.on("data", (c: Buffer) => (body += c.toString()));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      });
+      req.once("error", reject);
+      req.end();
+    });
+  const index = await raw("/");
+  t.equal(index.status, 200);
+  t.match(index.body, /쿠쿠 증권/);
+  t.match(index.headers["content-security-policy"] ?? "", /default-src 'self'/);
+  t.equal(index.headers["x-content-type-options"], "nosniff");
+  for (const path of ["/../package.json", "/%2e%2e/%2e%2e/package.json", "/..%2f..%2fpackage.json", "/assets/../../src/main.ts"]) {
+    const res = await raw(path);
+    t.notMatch(res.body, /"name"|import /, `${path} does not leave web/dist`);
+  }
+  t.equal((await raw("/", "DELETE")).status, 405);
 });
 
 // A small deterministic PRNG, so a failing case can be replayed.
