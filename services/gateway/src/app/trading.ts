@@ -120,7 +120,11 @@ export class Trading {
     return account!.accountId;
   }
 
-  /** The last trade's price; before any trade (or without market data), the day's reference price. */
+  /**
+   * The last trade's price; before any trade, or while market data cannot be
+   * had, the day's reference price: a portfolio valued at the reference price
+   * is more use to the user than no portfolio at all.
+   */
   async #lastPrice(symbol: string, call: CallOptions): Promise<bigint> {
     if (this.deps.market !== undefined) {
       const last = await this.deps.market.getQuote({ symbol }, call).then(
