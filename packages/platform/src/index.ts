@@ -9,3 +9,5 @@ export * from "./client.js";
 export * from "./pg.js";
 export * from "./krx.js";
 export * from "./kafka.js";
+export * from "./resilience.js";
+export * from "./fault-injection.js";
