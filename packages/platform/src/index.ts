@@ -11,3 +11,4 @@ export * from "./krx.js";
 export * from "./kafka.js";
 export * from "./resilience.js";
 export * from "./fault-injection.js";
+export * from "./idempotency.js";

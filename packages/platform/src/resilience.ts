@@ -11,7 +11,7 @@
 // never past it.
 import { Code, ConnectError, type Interceptor, type UnaryRequest } from "@connectrpc/connect";
 import {
-  BrokenCircuitError, BulkheadRejectedError, CircuitState, ConsecutiveBreaker, ExponentialBackoff, IsolatedCircuitError,
+  BrokenCircuitError, BulkheadRejectedError, CircuitState, ConsecutiveBreaker, ExponentialBackoff, IsolatedCircuitError, SamplingBreaker,
   TaskCancelledError, TimeoutStrategy, bulkhead, circuitBreaker, handleWhen, retry, timeout, wrap, type CircuitBreakerPolicy,
 } from "cockatiel";
 import { Counter, Gauge, register } from "prom-client";
@@ -34,10 +34,19 @@ export interface ResilienceOptions {
   /** One attempt's deadline; the call's own timeoutMs bounds all attempts together. */
   readonly attemptTimeoutMs: number;
   readonly retry: { readonly attemptsMax: number; readonly delayMsInitial: number; readonly delayMsMax: number };
-  readonly breaker: { readonly consecutiveFailuresMax: number; readonly halfOpenAfterMs: number };
+  readonly breaker: BreakerOptions;
   readonly bulkhead: { readonly concurrencyMax: number; readonly queueMax: number };
   readonly rateLimit?: { readonly callsPerSecond: number; readonly burst: number; readonly waitMsMax: number };
 }
+
+/**
+ * When the circuit opens: after N failures in a row, or when the share of
+ * failures over a sliding window passes a ratio (only at a minimum call rate,
+ * so that two failures out of three calls at night do not open it).
+ */
+export type BreakerOptions =
+  | { readonly consecutiveFailuresMax: number; readonly halfOpenAfterMs: number }
+  | { readonly failureRatioMax: number; readonly windowMs: number; readonly callsPerSecondMin: number; readonly halfOpenAfterMs: number };
 
 /** The handle a service keeps: the interceptor and the breaker (for tests, health, drills). */
 export interface Resilience {
@@ -68,7 +77,10 @@ export function createResilience(options: ResilienceOptions): Resilience {
   const isTrouble = (e: unknown) => e instanceof TaskCancelledError || (e instanceof ConnectError && TROUBLE.has(e.code));
   const breaker = circuitBreaker(handleWhen(isTrouble), {
     halfOpenAfter: options.breaker.halfOpenAfterMs,
-    breaker: new ConsecutiveBreaker(options.breaker.consecutiveFailuresMax),
+    breaker:
+      "consecutiveFailuresMax" in options.breaker
+        ? new ConsecutiveBreaker(options.breaker.consecutiveFailuresMax)
+        : new SamplingBreaker({ threshold: options.breaker.failureRatioMax, duration: options.breaker.windowMs, minimumRps: options.breaker.callsPerSecondMin }),
   });
   m.circuitState.set({ target }, CircuitState.Closed);
   breaker.onStateChange((state) => {

@@ -183,6 +183,22 @@ t.test("the breaker opens after consecutive failures, refuses locally, half-open
   t.equal(await metric("kuku_client_circuit_openings_total", { target }), 2);
 });
 
+t.test("a sampling breaker opens on the failure ratio over its window, not on a run of failures", async (t) => {
+  const { client, resilience } = clientWith({ breaker: { failureRatioMax: 0.5, windowMs: 1_000, callsPerSecondMin: 5, halfOpenAfterMs: 60_000 } });
+  for (let i = 0; i < 40; i++) {
+    server.failures = i % 4 === 0 ? [Code.Unavailable] : [];
+    await failure(withdraw(client));
+  }
+  t.equal(resilience.breaker.state, CircuitState.Closed, "25 % failures: closed");
+  server.failAlways = Code.Unavailable;
+  let refusedAfter = 0;
+  for (let i = 0; i < 40 && resilience.breaker.state === CircuitState.Closed; i++) {
+    await failure(withdraw(client));
+    refusedAfter = i + 1;
+  }
+  t.equal(resilience.breaker.state, CircuitState.Open, `all failing: open after ${refusedAfter} calls`);
+});
+
 t.test("business answers do not open the breaker", async (t) => {
   const { client, resilience } = clientWith({ breaker: { consecutiveFailuresMax: 2, halfOpenAfterMs: 60_000 } });
   server.failAlways = Code.FailedPrecondition;
