@@ -1,4 +1,5 @@
 import type { BenchCommand } from "../lib/command.js";
+import { drillCommands } from "./drill.js";
 import { exchangeMatching } from "./exchange-matching.js";
 import { ledgerBulk } from "./ledger-bulk.js";
 import { ledgerEngines } from "./ledger-engines.js";
@@ -9,4 +10,4 @@ import { locksDrill } from "./locks-drill.js";
 import { orders } from "./orders.js";
 
 /** Every benchmark the CLI knows, by name. */
-export const COMMANDS: readonly BenchCommand[] = [ledgerTransfers, ledgerBulk, ledgerIsolation, ledgerEngines, exchangeMatching, orders, locks, locksDrill];
+export const COMMANDS: readonly BenchCommand[] = [ledgerTransfers, ledgerBulk, ledgerIsolation, ledgerEngines, exchangeMatching, orders, locks, locksDrill, ...drillCommands()];

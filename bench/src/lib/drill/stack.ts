@@ -1,0 +1,102 @@
+// Ledger, exchange and order as real processes on fresh databases, the order
+// service reaching the ledger and the exchange through a private toxiproxy
+// (links "ledger" and "exchange"). Any service can be killed (SIGKILL) and
+// started again on the same port; the order service can be (re)started with
+// a fault file (a drill) or without (the drill lifted).
+import { randomUUID } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import type { Client } from "@connectrpc/connect";
+import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
+import * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
+import * as api from "@kuku/contracts/kuku/order/v1/order_pb";
+import { createServiceClient } from "@kuku/platform";
+import { createTestDatabase, startServiceProcess, type ServiceProcess, type TestDatabase } from "@kuku/platform/testing";
+import { Toxiproxy } from "./toxiproxy.js";
+
+const SERVICES_DIR = fileURLToPath(new URL("../../../../services/", import.meta.url));
+export type ServiceName = "ledger" | "exchange" | "order";
+
+export interface DrillStack {
+  readonly ledger: Client<typeof ledger.LedgerService>;
+  readonly exchange: Client<typeof exchange.ExchangeService>;
+  readonly orders: Client<typeof api.OrderService>;
+  readonly toxiproxy: Toxiproxy;
+  /** Every log line of every order-service process so far. */
+  orderLogs(): string[];
+  /** SIGKILL (no drain) or SIGTERM, then the same service again on the same port. */
+  restart(service: ServiceName, signal: NodeJS.Signals, orderFaultFile?: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startDrillStack(options: { orderEnv: Record<string, string>; orderFaultFile?: string }): Promise<DrillStack> {
+  const databases: TestDatabase[] = [await createTestDatabase("drill_ledger"), await createTestDatabase("drill_order")];
+  const [ledgerDb, orderDb] = databases as [TestDatabase, TestDatabase];
+  const toxiproxy = await Toxiproxy.start();
+  const processes = new Map<ServiceName, ServiceProcess>();
+  const ports = new Map<ServiceName, number>();
+  const earlierOrderLogs: string[] = [];
+  const consumerGroup = `kuku-order-drill-${randomUUID()}`;
+  let ledgerLink = 0;
+  let exchangeLink = 0;
+
+  const envOf = (service: ServiceName, faultFile?: string): Record<string, string> => {
+    const port = String(ports.get(service) ?? 0);
+    switch (service) {
+      case "ledger":
+        return { LEDGER_PORT: port, LEDGER_DATABASE_URL: ledgerDb.url, LOG_LEVEL: "info" };
+      case "exchange":
+        return { EXCHANGE_PORT: port, LOG_LEVEL: "info" };
+      case "order":
+        return {
+          ORDER_PORT: port, ORDER_DATABASE_URL: orderDb.url, ORDER_CONSUMER_GROUP: consumerGroup, LOG_LEVEL: "debug",
+          ORDER_LEDGER_URL: `http://127.0.0.1:${ledgerLink}`, ORDER_EXCHANGE_URL: `http://127.0.0.1:${exchangeLink}`,
+          ORDER_FAULT_FILE: faultFile ?? "", ...options.orderEnv,
+        };
+    }
+  };
+  const start = async (service: ServiceName, faultFile?: string) => {
+    const started = await startServiceProcess({ cwd: `${SERVICES_DIR}${service}`, env: envOf(service, faultFile), startTimeoutMs: 60_000 });
+    processes.set(service, started);
+    ports.set(service, started.port);
+    return started;
+  };
+
+  try {
+    await start("ledger");
+    await start("exchange");
+    ledgerLink = await toxiproxy.link("ledger", `127.0.0.1:${ports.get("ledger")}`);
+    exchangeLink = await toxiproxy.link("exchange", `127.0.0.1:${ports.get("exchange")}`);
+    const order = await start("order", options.orderFaultFile);
+    // A new consumer group reads from the topic's end: fills are only ours once it has joined.
+    for (let waited = 0; !order.logs.some((l) => l.includes("executions consumer joined")); waited += 100) {
+      if (waited > 60_000) throw new Error("the order service did not join its consumer group");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } catch (error) {
+    for (const p of processes.values()) await p.stop("SIGKILL");
+    await toxiproxy.stop();
+    for (const d of databases) await d.drop();
+    throw error;
+  }
+
+  const url = (s: ServiceName) => `http://127.0.0.1:${ports.get(s)}`;
+  return {
+    ledger: createServiceClient(ledger.LedgerService, { baseUrl: url("ledger"), timeoutMs: 10_000 }),
+    exchange: createServiceClient(exchange.ExchangeService, { baseUrl: url("exchange"), timeoutMs: 10_000 }),
+    orders: createServiceClient(api.OrderService, { baseUrl: url("order"), timeoutMs: 10_000 }),
+    toxiproxy,
+    orderLogs: () => [...earlierOrderLogs, ...(processes.get("order")?.logs ?? [])],
+    async restart(service, signal, orderFaultFile) {
+      const old = processes.get(service)!;
+      await old.stop(signal);
+      if (service === "order") earlierOrderLogs.push(...old.logs);
+      // Same port, so every client and link stays valid; the listening socket is gone with the process.
+      await start(service, orderFaultFile);
+    },
+    async stop() {
+      for (const p of processes.values()) await p.stop("SIGTERM");
+      await toxiproxy.stop();
+      for (const d of databases) await d.drop();
+    },
+  };
+}
