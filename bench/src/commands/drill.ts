@@ -7,7 +7,7 @@
 //                       the exchange link cut (L4)
 //   drill chaos         rounds of: kill -9 ledger, order and (with --nemeses) exchange in turn,
 //                       cut the exchange link; a bank-test check after every round
-import { readdirSync } from "node:fs";
+import { copyFileSync, readdirSync, rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { durationMsOption, intOption, UsageError, type BenchCommand } from "../lib/command.js";
 import { Bank } from "../lib/drill/bank.js";
@@ -37,8 +37,8 @@ async function finishRound(round: number, stack: DrillStack, bank: Bank, counts:
   return { round, counts, faults, replayed, recoverMs, dayClosed, unknown: await unknownOrders(stack, orders), invariants: await bank.check() };
 }
 
-async function withStack(faultFile: string | undefined, users: number, work: (stack: DrillStack, bank: Bank) => Promise<void>): Promise<void> {
-  const stack = await startDrillStack({ orderEnv: ORDER_ENV, ...(faultFile !== undefined ? { orderFaultFile: faultFile } : {}) });
+async function withStack(users: number, work: (stack: DrillStack, bank: Bank) => Promise<void>): Promise<void> {
+  const stack = await startDrillStack({ orderEnv: ORDER_ENV });
   try {
     const bank = new Bank(stack);
     await bank.open(users, SYMBOLS);
@@ -57,11 +57,12 @@ function meshDrill(name: string): BenchCommand {
       const durationMs = durationMsOption(values, "duration");
       const settleMs = durationMsOption(values, "settle-timeout");
       const faultFile = `${DRILLS_DIR}${name}/faults.yaml`;
-      await withStack(faultFile, intOption(values, "users"), async (stack, bank) => {
+      await withStack(intOption(values, "users"), async (stack, bank) => {
+        // Applying and lifting the drill, as kubectl apply -k does to the mesh: the running order service picks it up.
+        copyFileSync(faultFile, stack.faultFile);
         const endAt = Date.now() + durationMs;
-        const counts = await bank.run(Number.MAX_SAFE_INTEGER, intOption(values, "concurrency"), () => Date.now() > endAt);
-        // Lifting the drill = the order service without the fault file (a rolling restart in the mesh).
-        await stack.restart("order", "SIGTERM");
+        const counts = await bank.run(intOption(values, "concurrency"), () => Date.now() > endAt);
+        rmSync(stack.faultFile);
         const result = await finishRound(1, stack, bank, counts, `${name} for ${durationMs / 1000} s`, settleMs);
         const violations = printReport(`drill ${name} — ${faultFile.replace(/.*mesh\//, "mesh/")}`, [result], policyEvents(stack.orderLogs()));
         if (violations > 0) process.exitCode = 1;
@@ -77,9 +78,9 @@ const linkCut: BenchCommand = {
   async run(values) {
     const durationMs = durationMsOption(values, "duration");
     const settleMs = durationMsOption(values, "settle-timeout");
-    await withStack(undefined, intOption(values, "users"), async (stack, bank) => {
+    await withStack(intOption(values, "users"), async (stack, bank) => {
       const endAt = Date.now() + durationMs;
-      const load = bank.run(Number.MAX_SAFE_INTEGER, intOption(values, "concurrency"), () => Date.now() > endAt);
+      const load = bank.run(intOption(values, "concurrency"), () => Date.now() > endAt);
       await stack.toxiproxy.addToxic("ledger", { name: "slow", type: "latency", attributes: { latency: 50, jitter: 20 } });
       await sleep(durationMs / 3);
       await stack.toxiproxy.setEnabled("exchange", false);
@@ -103,7 +104,7 @@ const chaos: BenchCommand = {
   options: {
     ...common,
     rounds: { type: "string", default: "1", description: "rounds; each ends with a full invariant check" },
-    ops: { type: "string", default: "2000", description: "operations per round" },
+    ops: { type: "string", default: "2000", description: "operations per round, at least (the load lasts until every nemesis has struck)" },
     nemeses: { type: "string", default: "ledger,order,link", description: "what each round breaks, in turn: ledger, order, exchange, link" },
   },
   async run(values) {
@@ -113,16 +114,15 @@ const chaos: BenchCommand = {
     const nemeses = String(values["nemeses"]).split(",").map((x) => x.trim()) as Nemesis[];
     const unknown = nemeses.filter((n) => !NEMESES.includes(n));
     if (unknown.length > 0 || nemeses.length === 0) throw new UsageError(`--nemeses: one or more of ${NEMESES.join(", ")}, got ${String(values["nemeses"])}`);
-    await withStack(undefined, intOption(values, "users"), async (stack, bank) => {
+    await withStack(intOption(values, "users"), async (stack, bank) => {
       const results: RoundResult[] = [];
       for (let round = 1; round <= rounds; round++) {
-        let finished = false;
-        const load = bank.run(ops, intOption(values, "concurrency")).finally(() => (finished = true));
+        // The load goes on until it has done its operations AND every nemesis has struck.
+        let struck = false;
+        const load = bank.run(intOption(values, "concurrency"), (c) => struck && c.ops >= ops);
         const done: string[] = [];
-        // Each nemesis strikes once the load is under way, with a pause between them.
         for (const nemesis of nemeses) {
           await sleep(1_000);
-          if (finished) break;
           if (nemesis === "link") {
             await stack.toxiproxy.setEnabled("exchange", false);
             await sleep(2_000);
@@ -133,8 +133,9 @@ const chaos: BenchCommand = {
             done.push(`kill -9 ${nemesis}`);
           }
         }
+        struck = true;
         const counts = await load;
-        results.push(await finishRound(round, stack, bank, counts, done.join(", ") || "none (load ended first)", settleMs));
+        results.push(await finishRound(round, stack, bank, counts, done.join(", "), settleMs));
       }
       const violations = printReport(`drill chaos — ${rounds} round(s) x ${ops} operations, ${bank.users.length} users`, results, policyEvents(stack.orderLogs()));
       if (violations > 0) process.exitCode = 1;

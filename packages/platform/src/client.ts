@@ -12,8 +12,8 @@ export interface ClientOptions {
   readonly interceptors?: readonly Interceptor[];
   /** Bulkhead, retries of idempotent calls, rate limit, breaker, attempt timeout (see resilience.ts). */
   readonly resilience?: Resilience;
-  /** A fault drill's rules, applied closest to the wire so that the policies above see the faults. */
-  readonly faults?: readonly FaultRule[];
+  /** A fault drill's rules (or where to get the current ones), applied closest to the wire so that the policies above see the faults. */
+  readonly faults?: readonly FaultRule[] | (() => readonly FaultRule[]);
 }
 
 /** A service-to-service client: gRPC over HTTP/2 with a default deadline. */
@@ -26,7 +26,7 @@ export function createServiceClient<T extends DescService>(service: T, options: 
     interceptors: [
       ...(options.interceptors ?? []),
       ...(options.resilience !== undefined ? [options.resilience.interceptor] : []),
-      ...(options.faults !== undefined && options.faults.length > 0 ? [faultInjectionInterceptor(options.faults)] : []),
+      ...(options.faults !== undefined ? [faultInjectionInterceptor(options.faults)] : []),
     ],
   });
   return createClient(service, transport);

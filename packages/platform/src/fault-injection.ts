@@ -3,7 +3,7 @@
 // file drives both the mesh drill and the drill on a laptop. Istio's rules
 // as far as they matter here: the first route whose match fits wins, no
 // match list matches everything, a fault without a percentage never fires.
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { parseAllDocuments } from "yaml";
@@ -42,8 +42,31 @@ export function faultsFromIstio(yamlText: string, target: string): FaultRule[] {
   return rules;
 }
 
-export function loadFaultFile(path: string, target: string): FaultRule[] {
-  return faultsFromIstio(readFileSync(path, "utf8"), target);
+/**
+ * The rules of a fault file that may come and go while the service runs, as
+ * `kubectl apply -k mesh/istio/drills/<name>` does to a running mesh:
+ * re-read when its modification time changes (looked at most every
+ * `checkIntervalMs`); no file, no faults. A file that cannot be read keeps
+ * the rules in force and is reported to `onError`.
+ */
+export function watchFaultFile(path: string, target: string, options: { checkIntervalMs: number; onError: (error: unknown) => void }): () => readonly FaultRule[] {
+  let rules: readonly FaultRule[] = [];
+  let seenMtimeMs = -1;
+  let checkedAt = -Infinity;
+  return () => {
+    const now = performance.now();
+    if (now - checkedAt < options.checkIntervalMs) return rules;
+    checkedAt = now;
+    const mtimeMs = statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? 0;
+    if (mtimeMs === seenMtimeMs) return rules;
+    try {
+      rules = mtimeMs === 0 ? [] : faultsFromIstio(readFileSync(path, "utf8"), target);
+      seenMtimeMs = mtimeMs;
+    } catch (error) {
+      options.onError(error);
+    }
+    return rules;
+  };
 }
 
 function ruleFrom(route: IstioRoute): FaultRule {
@@ -91,10 +114,11 @@ export function grpcCode(name: string): Code {
  * interceptor), so the caller's policies see the faults as a real network
  * would show them.
  */
-export function faultInjectionInterceptor(rules: readonly FaultRule[], random: () => number = Math.random): Interceptor {
+export function faultInjectionInterceptor(faults: readonly FaultRule[] | (() => readonly FaultRule[]), random: () => number = Math.random): Interceptor {
+  const current = typeof faults === "function" ? faults : () => faults;
   return (next) => async (req) => {
     const path = `/${req.service.typeName}/${req.method.name}`;
-    const rule = rules.find((r) => r.matches.length === 0 || r.matches.some((m) => m(path)));
+    const rule = current().find((r) => r.matches.length === 0 || r.matches.some((m) => m(path)));
     if (rule?.delay !== undefined && random() * 100 < rule.delay.percent) {
       await sleep(rule.delay.fixedDelayMs, undefined, { signal: req.signal });
     }

@@ -3,6 +3,7 @@
 // half-opening and closing, the bulkhead and the rate limiter refusing
 // locally, the attempt timeout, the metrics, and the Istio fault spec applied
 // by the local drill interceptor.
+import { rmSync, utimesSync, writeFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import t from "tap";
 import { create } from "@bufbuild/protobuf";
@@ -12,7 +13,7 @@ import { register } from "prom-client";
 import { DepositResponseSchema, GetBalancesResponseSchema, LedgerService, WithdrawResponseSchema } from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import {
   createLogger, createResilience, createServiceClient, faultsFromIstio, neverSent, serviceOf, startServer, type ResilienceOptions,
-  type RunningServer,
+  type RunningServer, watchFaultFile,
 } from "../src/index.js";
 
 const ACCOUNT = "3f1c2a9e-8d6b-4c1e-9a7f-0b5e4d3c2a1f";
@@ -292,6 +293,27 @@ t.test("injected aborts are met by the policies: retries absorb half, the breake
   );
   for (let i = 0; i < 3; i++) await failure(deposit(broken, `x-${i}`));
   t.equal(resilience.breaker.state, CircuitState.Open);
+});
+
+t.test("a watched fault file is applied when it appears, changes and goes away", async (t) => {
+  const path = `${t.testdir()}/faults.yaml`;
+  const errors: unknown[] = [];
+  const rules = watchFaultFile(path, "ledger", { checkIntervalMs: 0, onError: (e) => errors.push(e) });
+  const client = createServiceClient(LedgerService, { baseUrl: `http://127.0.0.1:${running.port}`, timeoutMs: 5_000, faults: rules });
+  await withdraw(client);
+  t.equal(server.calls.withdraw, 1, "no file: no faults");
+  writeFileSync(path, DRILL);
+  t.equal((await failure(withdraw(client)))?.code, Code.PermissionDenied, "the drill applies as soon as the file is there");
+  writeFileSync(path, DRILL.replace("grpcStatus: PERMISSION_DENIED", "grpcStatus: NOT_FOUND"));
+  utimesSync(path, new Date(), new Date(Date.now() + 5_000)); // a new mtime even within the clock's resolution
+  t.equal((await failure(withdraw(client)))?.code, Code.NotFound, "a changed file is read again");
+  writeFileSync(path, "kind: [");
+  utimesSync(path, new Date(), new Date(Date.now() + 10_000));
+  t.equal((await failure(withdraw(client)))?.code, Code.NotFound, "an unreadable file keeps the rules in force");
+  t.equal(errors.length, 1, "and is reported");
+  rmSync(path);
+  await withdraw(client);
+  t.equal(server.calls.withdraw, 2, "the drill is lifted when the file goes");
 });
 
 t.test("fault files that cannot mean anything are refused", async (t) => {

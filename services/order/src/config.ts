@@ -30,7 +30,7 @@ export const orderConfigShape = {
   exchangeCallsPerSecond: intVar("ORDER_EXCHANGE_CALLS_PER_SECOND", 2_000, { min: 1, max: 1_000_000 }),
   exchangeBurst: intVar("ORDER_EXCHANGE_BURST", 200, { min: 1, max: 1_000_000 }),
   exchangeRateWaitMsMax: intVar("ORDER_EXCHANGE_RATE_WAIT_MS_MAX", 250, { min: 0, max: 60_000 }),
-  /** An Istio VirtualService file whose fault specs are applied to our calls (a local fault drill); empty: none. */
+  /** An Istio VirtualService file whose fault specs are applied to our calls while it exists (a local fault drill); empty: never. */
   faultFile: stringVar("ORDER_FAULT_FILE", ""),
   reconcileIntervalMs: intVar("ORDER_RECONCILE_INTERVAL_MS", 1_000, { min: 50, max: 600_000 }),
   relayIntervalMs: intVar("ORDER_RELAY_INTERVAL_MS", 100, { min: 10, max: 60_000 }),

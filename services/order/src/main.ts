@@ -4,7 +4,7 @@ import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import {
   connectIdempotentProducer, createKafka, createLogger, createPool, createResilience, createServiceClient, ensureTopics,
-  EXCHANGE_IDEMPOTENCY, initTracing, LEDGER_IDEMPOTENCY, loadFaultFile, migrate, shutdownOnSignal, startServer,
+  EXCHANGE_IDEMPOTENCY, initTracing, LEDGER_IDEMPOTENCY, migrate, shutdownOnSignal, startServer, watchFaultFile,
 } from "@kuku/platform";
 import { LedgerAccounts } from "./app/ledger-accounts.js";
 import { ORDER_EVENTS_TOPIC, Orders } from "./app/orders.js";
@@ -36,8 +36,12 @@ const policies = {
   },
   bulkhead: { concurrencyMax: config.bulkheadConcurrencyMax, queueMax: config.bulkheadQueueMax },
 };
-const faultsFor = (target: string) => (config.faultFile === "" ? [] : loadFaultFile(config.faultFile, target));
-if (config.faultFile !== "") logger.warn({ faultFile: config.faultFile }, "fault drill: injecting the file's faults into our calls");
+// A drill is switched on and off by writing and removing the file, while we run.
+const faultsFor = (target: string) =>
+  config.faultFile === ""
+    ? []
+    : watchFaultFile(config.faultFile, target, { checkIntervalMs: 500, onError: (err) => logger.error({ err, faultFile: config.faultFile }, "fault file ignored") });
+if (config.faultFile !== "") logger.warn({ faultFile: config.faultFile }, "fault drill: the file's faults, whenever it exists, are injected into our calls");
 const ledgerClient = createServiceClient(ledger.LedgerService, {
   baseUrl: config.ledgerUrl,
   timeoutMs: config.ledgerTimeoutMs,

@@ -56,13 +56,13 @@ export class Bank {
     }
   }
 
-  /** `opsMax` operations from `concurrency` workers, or until `until` says stop. */
-  async run(opsMax: number, concurrency: number, until: () => boolean = () => false): Promise<WorkloadCounts> {
+  /** Operations from `concurrency` workers until `stop` says enough (it sees the counts so far). */
+  async run(concurrency: number, stop: (counts: WorkloadCounts) => boolean): Promise<WorkloadCounts> {
     const counts: WorkloadCounts = { ops: 0, placed: 0, cancels: 0, deposits: 0, transfers: 0, refused: 0, inDoubt: 0 };
     const pick = <T>(xs: readonly T[]) => xs[Math.floor(Math.random() * xs.length)]!;
     await Promise.all(
       Array.from({ length: concurrency }, async () => {
-        while (counts.ops < opsMax && !until()) {
+        while (!stop(counts)) {
           counts.ops++;
           const dice = Math.random();
           const userId = pick(this.users);

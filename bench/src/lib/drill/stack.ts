@@ -1,9 +1,12 @@
 // Ledger, exchange and order as real processes on fresh databases, the order
 // service reaching the ledger and the exchange through a private toxiproxy
 // (links "ledger" and "exchange"). Any service can be killed (SIGKILL) and
-// started again on the same port; the order service can be (re)started with
-// a fault file (a drill) or without (the drill lifted).
+// started again on the same port. The order service watches `faultFile`: a
+// drill is applied by writing it, lifted by removing it.
 import { randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Client } from "@connectrpc/connect";
 import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
@@ -21,14 +24,17 @@ export interface DrillStack {
   readonly exchange: Client<typeof exchange.ExchangeService>;
   readonly orders: Client<typeof api.OrderService>;
   readonly toxiproxy: Toxiproxy;
+  /** Where the order service looks for a fault file (absent at start). */
+  readonly faultFile: string;
   /** Every log line of every order-service process so far. */
   orderLogs(): string[];
   /** SIGKILL (no drain) or SIGTERM, then the same service again on the same port. */
-  restart(service: ServiceName, signal: NodeJS.Signals, orderFaultFile?: string): Promise<void>;
+  restart(service: ServiceName, signal: NodeJS.Signals): Promise<void>;
   stop(): Promise<void>;
 }
 
-export async function startDrillStack(options: { orderEnv: Record<string, string>; orderFaultFile?: string }): Promise<DrillStack> {
+export async function startDrillStack(options: { orderEnv: Record<string, string> }): Promise<DrillStack> {
+  const faultFile = join(mkdtempSync(join(tmpdir(), "kuku-drill-")), "faults.yaml");
   const databases: TestDatabase[] = [await createTestDatabase("drill_ledger"), await createTestDatabase("drill_order")];
   const [ledgerDb, orderDb] = databases as [TestDatabase, TestDatabase];
   const toxiproxy = await Toxiproxy.start();
@@ -39,7 +45,7 @@ export async function startDrillStack(options: { orderEnv: Record<string, string
   let ledgerLink = 0;
   let exchangeLink = 0;
 
-  const envOf = (service: ServiceName, faultFile?: string): Record<string, string> => {
+  const envOf = (service: ServiceName): Record<string, string> => {
     const port = String(ports.get(service) ?? 0);
     switch (service) {
       case "ledger":
@@ -50,12 +56,12 @@ export async function startDrillStack(options: { orderEnv: Record<string, string
         return {
           ORDER_PORT: port, ORDER_DATABASE_URL: orderDb.url, ORDER_CONSUMER_GROUP: consumerGroup, LOG_LEVEL: "debug",
           ORDER_LEDGER_URL: `http://127.0.0.1:${ledgerLink}`, ORDER_EXCHANGE_URL: `http://127.0.0.1:${exchangeLink}`,
-          ORDER_FAULT_FILE: faultFile ?? "", ...options.orderEnv,
+          ORDER_FAULT_FILE: faultFile, ...options.orderEnv,
         };
     }
   };
-  const start = async (service: ServiceName, faultFile?: string) => {
-    const started = await startServiceProcess({ cwd: `${SERVICES_DIR}${service}`, env: envOf(service, faultFile), startTimeoutMs: 60_000 });
+  const start = async (service: ServiceName) => {
+    const started = await startServiceProcess({ cwd: `${SERVICES_DIR}${service}`, env: envOf(service), startTimeoutMs: 60_000 });
     processes.set(service, started);
     ports.set(service, started.port);
     return started;
@@ -66,7 +72,7 @@ export async function startDrillStack(options: { orderEnv: Record<string, string
     await start("exchange");
     ledgerLink = await toxiproxy.link("ledger", `127.0.0.1:${ports.get("ledger")}`);
     exchangeLink = await toxiproxy.link("exchange", `127.0.0.1:${ports.get("exchange")}`);
-    const order = await start("order", options.orderFaultFile);
+    const order = await start("order");
     // A new consumer group reads from the topic's end: fills are only ours once it has joined.
     for (let waited = 0; !order.logs.some((l) => l.includes("executions consumer joined")); waited += 100) {
       if (waited > 60_000) throw new Error("the order service did not join its consumer group");
@@ -85,18 +91,20 @@ export async function startDrillStack(options: { orderEnv: Record<string, string
     exchange: createServiceClient(exchange.ExchangeService, { baseUrl: url("exchange"), timeoutMs: 10_000 }),
     orders: createServiceClient(api.OrderService, { baseUrl: url("order"), timeoutMs: 10_000 }),
     toxiproxy,
+    faultFile,
     orderLogs: () => [...earlierOrderLogs, ...(processes.get("order")?.logs ?? [])],
-    async restart(service, signal, orderFaultFile) {
+    async restart(service, signal) {
       const old = processes.get(service)!;
       await old.stop(signal);
       if (service === "order") earlierOrderLogs.push(...old.logs);
       // Same port, so every client and link stays valid; the listening socket is gone with the process.
-      await start(service, orderFaultFile);
+      await start(service);
     },
     async stop() {
       for (const p of processes.values()) await p.stop("SIGTERM");
       await toxiproxy.stop();
       for (const d of databases) await d.drop();
+      rmSync(dirname(faultFile), { recursive: true, force: true });
     },
   };
 }
