@@ -26,14 +26,15 @@ const common = {
   "settle-timeout": { type: "string", default: "120s", description: "how long recovery, replays and the day's close may take" },
 } as const;
 
-/** After the faults are gone: replays, recovery, the day's close, the checks. */
-async function finishRound(round: number, stack: DrillStack, bank: Bank, counts: RoundResult["counts"], faults: string, settleMs: number): Promise<RoundResult> {
+/** After the faults are gone: replays, recovery, the day's close, the checks (UNKNOWN counted among this round's orders). */
+async function finishRound(round: number, stack: DrillStack, bank: Bank, earlierRounds: Set<string>, counts: RoundResult["counts"], faults: string, settleMs: number): Promise<RoundResult> {
   const healedAt = Date.now();
   const replayed = await bank.settleDoubts(settleMs);
   const settledMs = await bank.untilNoneInFlight(settleMs);
   const recoverMs = Number.isNaN(settledMs) ? Number.NaN : Date.now() - healedAt;
   const dayClosed = await bank.closeDay(settleMs);
-  const orders = await bank.allOrders();
+  const orders = (await bank.allOrders()).filter((o) => !earlierRounds.has(o.orderId));
+  for (const o of orders) earlierRounds.add(o.orderId);
   return { round, counts, faults, replayed, recoverMs, dayClosed, unknown: await unknownOrders(stack, orders), invariants: await bank.check() };
 }
 
@@ -63,7 +64,7 @@ function meshDrill(name: string): BenchCommand {
         const endAt = Date.now() + durationMs;
         const counts = await bank.run(intOption(values, "concurrency"), () => Date.now() > endAt);
         rmSync(stack.faultFile);
-        const result = await finishRound(1, stack, bank, counts, `${name} for ${durationMs / 1000} s`, settleMs);
+        const result = await finishRound(1, stack, bank, new Set(), counts, `${name} for ${durationMs / 1000} s`, settleMs);
         const violations = printReport(`drill ${name} — ${faultFile.replace(/.*mesh\//, "mesh/")}`, [result], policyEvents(stack.orderLogs()));
         if (violations > 0) process.exitCode = 1;
       });
@@ -88,7 +89,7 @@ const linkCut: BenchCommand = {
       await stack.toxiproxy.setEnabled("exchange", true);
       await stack.toxiproxy.removeToxic("ledger", "slow");
       const counts = await load;
-      const result = await finishRound(1, stack, bank, counts, `exchange link cut ${Math.round(durationMs / 3000)} s`, settleMs);
+      const result = await finishRound(1, stack, bank, new Set(), counts, `exchange link cut ${Math.round(durationMs / 3000)} s`, settleMs);
       const violations = printReport("drill link-cut — toxiproxy between order and exchange/ledger", [result], policyEvents(stack.orderLogs()));
       if (violations > 0) process.exitCode = 1;
     });
@@ -116,6 +117,7 @@ const chaos: BenchCommand = {
     if (unknown.length > 0 || nemeses.length === 0) throw new UsageError(`--nemeses: one or more of ${NEMESES.join(", ")}, got ${String(values["nemeses"])}`);
     await withStack(intOption(values, "users"), async (stack, bank) => {
       const results: RoundResult[] = [];
+      const earlierRounds = new Set<string>();
       for (let round = 1; round <= rounds; round++) {
         // The load goes on until it has done its operations AND every nemesis has struck.
         let struck = false;
@@ -135,7 +137,11 @@ const chaos: BenchCommand = {
         }
         struck = true;
         const counts = await load;
-        results.push(await finishRound(round, stack, bank, counts, done.join(", "), settleMs));
+        const result = await finishRound(round, stack, bank, earlierRounds, counts, done.join(", "), settleMs);
+        results.push(result);
+        // Progress on stderr, so a long run shows its rounds before the final report.
+        const violations = result.invariants.reduce((a, i) => a + i.violations, 0);
+        console.error(`round ${round}: ${counts.ops} ops, ${result.faults}, recovered in ${result.recoverMs} ms, ${violations} violations`);
       }
       const violations = printReport(`drill chaos — ${rounds} round(s) x ${ops} operations, ${bank.users.length} users`, results, policyEvents(stack.orderLogs()));
       if (violations > 0) process.exitCode = 1;
