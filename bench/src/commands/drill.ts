@@ -6,7 +6,7 @@
 //   drill link-cut      toxiproxy between order and exchange/ledger: latency on the ledger link,
 //                       the exchange link cut (L4)
 //   drill chaos         rounds of: kill -9 ledger, order and (with --nemeses) exchange in turn,
-//                       cut the exchange link; a bank-test check after every round
+//                       cut the exchange link, crash a private PostgreSQL; a bank-test check after every round
 import { copyFileSync, readdirSync, rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { durationMsOption, intOption, UsageError, type BenchCommand } from "../lib/command.js";
@@ -38,8 +38,8 @@ async function finishRound(round: number, stack: DrillStack, bank: Bank, earlier
   return { round, counts, faults, replayed, recoverMs, dayClosed, unknown: await unknownOrders(stack, orders), invariants: await bank.check() };
 }
 
-async function withStack(users: number, work: (stack: DrillStack, bank: Bank) => Promise<void>): Promise<void> {
-  const stack = await startDrillStack({ orderEnv: ORDER_ENV });
+async function withStack(users: number, work: (stack: DrillStack, bank: Bank) => Promise<void>, privatePostgres = false): Promise<void> {
+  const stack = await startDrillStack({ orderEnv: ORDER_ENV, privatePostgres });
   try {
     const bank = new Bank(stack);
     await bank.open(users, SYMBOLS);
@@ -65,7 +65,7 @@ function meshDrill(name: string): BenchCommand {
         const counts = await bank.run(intOption(values, "concurrency"), () => Date.now() > endAt);
         rmSync(stack.faultFile);
         const result = await finishRound(1, stack, bank, new Set(), counts, `${name} for ${durationMs / 1000} s`, settleMs);
-        const violations = printReport(`drill ${name} — ${faultFile.replace(/.*mesh\//, "mesh/")}`, [result], policyEvents(stack.orderLogs()));
+        const violations = printReport(`drill ${name} — ${faultFile.replace(/.*mesh\//, "mesh/")}`, [result], policyEvents(stack.logsOf("order")));
         if (violations > 0) process.exitCode = 1;
       });
     },
@@ -90,14 +90,14 @@ const linkCut: BenchCommand = {
       await stack.toxiproxy.removeToxic("ledger", "slow");
       const counts = await load;
       const result = await finishRound(1, stack, bank, new Set(), counts, `exchange link cut ${Math.round(durationMs / 3000)} s`, settleMs);
-      const violations = printReport("drill link-cut — toxiproxy between order and exchange/ledger", [result], policyEvents(stack.orderLogs()));
+      const violations = printReport("drill link-cut — toxiproxy between order and exchange/ledger", [result], policyEvents(stack.logsOf("order")));
       if (violations > 0) process.exitCode = 1;
     });
   },
 };
 
-type Nemesis = ServiceName | "link";
-const NEMESES: readonly Nemesis[] = ["ledger", "order", "exchange", "link"];
+type Nemesis = ServiceName | "link" | "postgres";
+const NEMESES: readonly Nemesis[] = ["ledger", "order", "exchange", "link", "postgres"];
 
 const chaos: BenchCommand = {
   name: "drill chaos",
@@ -106,7 +106,11 @@ const chaos: BenchCommand = {
     ...common,
     rounds: { type: "string", default: "1", description: "rounds; each ends with a full invariant check" },
     ops: { type: "string", default: "2000", description: "operations per round, at least (the load lasts until every nemesis has struck)" },
-    nemeses: { type: "string", default: "ledger,order,link", description: "what each round breaks, in turn: ledger, order, exchange, link" },
+    nemeses: {
+      type: "string",
+      default: "ledger,order,link",
+      description: "what each round breaks, in turn: ledger, order, exchange (kill -9), link (cut 2 s), postgres (a private cluster, crashed and restarted)",
+    },
   },
   async run(values) {
     const rounds = intOption(values, "rounds");
@@ -130,6 +134,9 @@ const chaos: BenchCommand = {
             await sleep(2_000);
             await stack.toxiproxy.setEnabled("exchange", true);
             done.push("link cut 2 s");
+          } else if (nemesis === "postgres") {
+            await stack.postgres!.crashAndRestart(2_000);
+            done.push("postgres crashed, down 2 s");
           } else {
             await stack.restart(nemesis, "SIGKILL");
             done.push(`kill -9 ${nemesis}`);
@@ -143,9 +150,9 @@ const chaos: BenchCommand = {
         const violations = result.invariants.reduce((a, i) => a + i.violations, 0);
         console.error(`round ${round}: ${counts.ops} ops, ${result.faults}, recovered in ${result.recoverMs} ms, ${violations} violations`);
       }
-      const violations = printReport(`drill chaos — ${rounds} round(s) x ${ops} operations, ${bank.users.length} users`, results, policyEvents(stack.orderLogs()));
+      const violations = printReport(`drill chaos — ${rounds} round(s) x ${ops} operations, ${bank.users.length} users`, results, policyEvents(stack.logsOf("order")));
       if (violations > 0) process.exitCode = 1;
-    });
+    }, nemeses.includes("postgres"));
   },
 };
 

@@ -156,10 +156,17 @@ export class Bank {
       if (Date.now() > deadline) throw new Error(`${this.#doubts.length} operations still without an answer`);
       const pending = this.#doubts;
       this.#doubts = [];
-      for (const op of pending) {
-        if ((await this.#attempt(op)) === "doubt") this.#doubts.push(op);
-        else replayed++;
-      }
+      // 16 at a time: replaying thousands one by one would measure this client, not the recovery.
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: 16 }, async () => {
+          while (next < pending.length) {
+            const op = pending[next++]!;
+            if ((await this.#attempt(op)) === "doubt") this.#doubts.push(op);
+            else replayed++;
+          }
+        }),
+      );
       if (this.#doubts.length > 0) await new Promise((r) => setTimeout(r, 250));
     }
     return replayed;

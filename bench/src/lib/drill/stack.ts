@@ -14,6 +14,7 @@ import * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import * as api from "@kuku/contracts/kuku/order/v1/order_pb";
 import { createServiceClient } from "@kuku/platform";
 import { createTestDatabase, startServiceProcess, type ServiceProcess, type TestDatabase } from "@kuku/platform/testing";
+import { PrivatePostgres } from "./private-postgres.js";
 import { Toxiproxy } from "./toxiproxy.js";
 
 const SERVICES_DIR = fileURLToPath(new URL("../../../../services/", import.meta.url));
@@ -26,21 +27,26 @@ export interface DrillStack {
   readonly toxiproxy: Toxiproxy;
   /** Where the order service looks for a fault file (absent at start). */
   readonly faultFile: string;
-  /** Every log line of every order-service process so far. */
-  orderLogs(): string[];
+  /** The drill's own PostgreSQL, when asked for (it may be crashed); else the shared one. */
+  readonly postgres: PrivatePostgres | undefined;
+  /** Every log line of every process of this service so far (the order service's carry the policy events). */
+  logsOf(service: ServiceName): string[];
   /** SIGKILL (no drain) or SIGTERM, then the same service again on the same port. */
   restart(service: ServiceName, signal: NodeJS.Signals): Promise<void>;
   stop(): Promise<void>;
 }
 
-export async function startDrillStack(options: { orderEnv: Record<string, string> }): Promise<DrillStack> {
+export async function startDrillStack(options: { orderEnv: Record<string, string>; privatePostgres?: boolean }): Promise<DrillStack> {
   const faultFile = join(mkdtempSync(join(tmpdir(), "kuku-drill-")), "faults.yaml");
-  const databases: TestDatabase[] = [await createTestDatabase("drill_ledger"), await createTestDatabase("drill_order")];
-  const [ledgerDb, orderDb] = databases as [TestDatabase, TestDatabase];
+  const postgres = options.privatePostgres === true ? await PrivatePostgres.start() : undefined;
+  const databases: TestDatabase[] =
+    postgres === undefined ? [await createTestDatabase("drill_ledger"), await createTestDatabase("drill_order")] : [];
+  const ledgerDb = { url: postgres === undefined ? databases[0]!.url : await postgres.createDatabase("kuku_drill_ledger") };
+  const orderDb = { url: postgres === undefined ? databases[1]!.url : await postgres.createDatabase("kuku_drill_order") };
   const toxiproxy = await Toxiproxy.start();
   const processes = new Map<ServiceName, ServiceProcess>();
   const ports = new Map<ServiceName, number>();
-  const earlierOrderLogs: string[] = [];
+  const earlierLogs = new Map<ServiceName, string[]>([["ledger", []], ["exchange", []], ["order", []]]);
   const consumerGroup = `kuku-order-drill-${randomUUID()}`;
   let ledgerLink = 0;
   let exchangeLink = 0;
@@ -82,6 +88,7 @@ export async function startDrillStack(options: { orderEnv: Record<string, string
     for (const p of processes.values()) await p.stop("SIGKILL");
     await toxiproxy.stop();
     for (const d of databases) await d.drop();
+    await postgres?.stop();
     throw error;
   }
 
@@ -92,11 +99,12 @@ export async function startDrillStack(options: { orderEnv: Record<string, string
     orders: createServiceClient(api.OrderService, { baseUrl: url("order"), timeoutMs: 10_000 }),
     toxiproxy,
     faultFile,
-    orderLogs: () => [...earlierOrderLogs, ...(processes.get("order")?.logs ?? [])],
+    postgres,
+    logsOf: (service) => [...earlierLogs.get(service)!, ...(processes.get(service)?.logs ?? [])],
     async restart(service, signal) {
       const old = processes.get(service)!;
       await old.stop(signal);
-      if (service === "order") earlierOrderLogs.push(...old.logs);
+      earlierLogs.get(service)!.push(...old.logs);
       // Same port, so every client and link stays valid; the listening socket is gone with the process.
       await start(service);
     },
@@ -104,6 +112,7 @@ export async function startDrillStack(options: { orderEnv: Record<string, string
       for (const p of processes.values()) await p.stop("SIGTERM");
       await toxiproxy.stop();
       for (const d of databases) await d.drop();
+      await postgres?.stop();
       rmSync(dirname(faultFile), { recursive: true, force: true });
     },
   };
