@@ -295,6 +295,20 @@ t.test("injected aborts are met by the policies: retries absorb half, the breake
   t.equal(resilience.breaker.state, CircuitState.Open);
 });
 
+t.test("a call given up during an injected delay never reaches the server", async (t) => {
+  const slow = DRILL.replace("fixedDelay: 200ms", "fixedDelay: 600ms");
+  for (const [what, overrides, timeoutMs] of [
+    ["the call's deadline", {}, 200],
+    ["the attempt timeout", { attemptTimeoutMs: 200, retry: { attemptsMax: 1, delayMsInitial: 1, delayMsMax: 1 } }, 5_000],
+  ] as const) {
+    server.calls.getBalances = 0;
+    const { client } = clientWith(overrides, { faults: slow, timeoutMs });
+    t.equal((await failure(read(client)))?.code, Code.DeadlineExceeded, `${what} ends the call`);
+    await sleep(700);
+    t.equal(server.calls.getBalances, 0, `${what}: the delayed request is dropped, not sent late`);
+  }
+});
+
 t.test("a watched fault file is applied when it appears, changes and goes away", async (t) => {
   const path = `${t.testdir()}/faults.yaml`;
   const errors: unknown[] = [];
