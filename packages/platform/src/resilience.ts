@@ -1,14 +1,15 @@
 // Policies on a service-to-service link, as one client interceptor:
 //
-//   bulkhead → retry (idempotent calls only) → rate limit → circuit breaker → attempt timeout → the wire
+//   bulkhead → retry (idempotent calls only) → circuit breaker → attempt timeout → rate limit → the wire
 //
 // The bulkhead is outermost so that a call and all its retries hold one slot:
 // it bounds the work we put on the downstream, not the attempts. Retries sit
 // outside the breaker so that every attempt is judged by it, and an open
-// breaker (a local refusal) is never retried. The rate limiter sits inside the
-// retry loop because every attempt costs the downstream a call. The overall
-// deadline is connect's (the call's timeoutMs): retries happen within it,
-// never past it.
+// breaker (a local refusal) is never retried. The rate limiter is innermost:
+// every attempt that goes on the wire takes a token, an attempt refused by
+// the breaker takes none, and waiting for a token counts against the
+// attempt's time. The overall deadline is connect's (the call's timeoutMs):
+// retries happen within it, never past it.
 import { Code, ConnectError, type Interceptor, type UnaryRequest } from "@connectrpc/connect";
 import {
   BrokenCircuitError, BulkheadRejectedError, CircuitState, ConsecutiveBreaker, ExponentialBackoff, IsolatedCircuitError, SamplingBreaker,
@@ -89,10 +90,7 @@ export function createResilience(options: ResilienceOptions): Resilience {
     const log = state === CircuitState.Closed ? logger.info.bind(logger) : logger.warn.bind(logger);
     log({ target, circuit: CircuitState[state] }, `circuit to ${target} ${CircuitState[state].toLowerCase()}`);
   });
-  const attempt = wrap(
-    breaker,
-    timeout(options.attemptTimeoutMs, TimeoutStrategy.Aggressive),
-  );
+  const attempt = wrap(breaker, timeout(options.attemptTimeoutMs, TimeoutStrategy.Aggressive));
   const limiter = options.rateLimit === undefined ? undefined : new TokenBucket(options.rateLimit);
   const isRetryable = (e: unknown) => e instanceof TaskCancelledError || (e instanceof ConnectError && RETRYABLE.has(e.code));
   const retrying = retry(handleWhen(isRetryable), {
@@ -105,7 +103,7 @@ export function createResilience(options: ResilienceOptions): Resilience {
 
   const once = (req: UnaryRequest, signal: AbortSignal, next: Parameters<Interceptor>[0]) =>
     attempt.execute(async ({ signal: attemptSignal }) => {
-      await limiter?.take(signal);
+      await limiter?.take(attemptSignal);
       return next({ ...req, signal: attemptSignal });
     }, signal);
 
