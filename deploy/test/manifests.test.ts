@@ -9,13 +9,14 @@ import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import t from "tap";
 import { parseAllDocuments } from "yaml";
-import { ConfigMap, Namespace, Service, ServiceAccount } from "kubernetes-models/v1";
+import { ConfigMap, Namespace, Secret, Service, ServiceAccount } from "kubernetes-models/v1";
 import { Deployment } from "kubernetes-models/apps/v1";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
 import { DestinationRule, Gateway, VirtualService } from "@kubernetes-models/istio/networking.istio.io/v1beta1";
 import { PeerAuthentication } from "@kubernetes-models/istio/security.istio.io/v1beta1";
 import { AuthorizationPolicy } from "@kubernetes-models/istio/security.istio.io/v1";
 import { faultsFromIstio } from "@kuku/platform";
+import { run, TOOLS_BIN } from "@kuku/platform/testing";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const SERVICES = { ledger: 50051, order: 50052, exchange: 50053, market: 50054, gateway: 8080 } as const;
@@ -25,6 +26,7 @@ type Resource = { apiVersion: string; kind: string; metadata: { name: string; na
 const MODELS: Record<string, new (data: any) => { validate(): void }> = {
   "v1/Namespace": Namespace,
   "v1/ServiceAccount": ServiceAccount,
+  "v1/Secret": Secret,
   "v1/ConfigMap": ConfigMap,
   "v1/Service": Service,
   "apps/v1/Deployment": Deployment,
@@ -51,7 +53,7 @@ function documents(path: string): unknown[] {
   });
 }
 
-const files = [...yamlFiles(join(ROOT, "deploy/k8s")), ...yamlFiles(join(ROOT, "mesh/istio"))];
+const files = [...yamlFiles(join(ROOT, "deploy/k8s")), ...yamlFiles(join(ROOT, "mesh/istio")), ...yamlFiles(join(ROOT, "mesh/drills"))];
 const resources: { file: string; resource: Resource }[] = [];
 const kustomizations: { file: string; k: any }[] = [];
 const jsonPatches = new Set<string>();
@@ -101,7 +103,7 @@ t.test("kustomizations reference files and directories that exist", async (t) =>
 });
 
 const inBase = (svc: string) => resources.filter((r) => r.file.startsWith(join(ROOT, "deploy/k8s/base", svc) + "/")).map((r) => r.resource);
-const mesh = (kind: string) => resources.filter((r) => r.file.startsWith(join(ROOT, "mesh/istio") + "/") && !r.file.includes("/drills/") && r.resource.kind === kind).map((r) => r.resource);
+const mesh = (kind: string) => resources.filter((r) => r.file.startsWith(join(ROOT, "mesh/istio") + "/") && r.resource.kind === kind).map((r) => r.resource);
 
 t.test("every service has its manifests, consistent with each other", async (t) => {
   const baseK = kustomizations.find((k) => k.file === join(ROOT, "deploy/k8s/base/kustomization.yaml"))!;
@@ -167,16 +169,50 @@ t.test("the mesh: mTLS STRICT, deny by default, who may call whom", async (t) =>
 });
 
 t.test("every drill patches an existing VirtualService with faults the local interceptor reads", async (t) => {
-  const drills = readdirSync(join(ROOT, "mesh/istio/drills"));
+  const drills = readdirSync(join(ROOT, "mesh/drills"));
   t.ok(drills.length >= 3);
   const names = new Set(mesh("VirtualService").map((v) => v.metadata.name));
   for (const drill of drills) {
-    const path = join(ROOT, "mesh/istio/drills", drill, "faults.yaml");
+    const path = join(ROOT, "mesh/drills", drill, "faults.yaml");
     const [vs] = documents(path) as Resource[];
     t.ok(names.has(vs!.metadata.name), `${drill}: patches VirtualService ${vs!.metadata.name}`);
     const target = vs!.spec.hosts[0].split(".")[0];
     const rules = faultsFromIstio(readFileSync(path, "utf8"), target);
     t.ok(rules.some((r) => (r.delay?.percent ?? 0) > 0 || (r.abort?.percent ?? 0) > 0), `${drill}: a fault with a percentage for ${target}`);
+  }
+});
+
+// kustomize itself (make infra installs it): every overlay and drill renders, and what it renders validates.
+t.test("kustomize renders every overlay and drill into valid objects", async (t) => {
+  const render = async (dir: string) => {
+    const r = await run(`${TOOLS_BIN}/kustomize`, ["build", join(ROOT, dir)]);
+    t.equal(r.code, 0, `kustomize build ${dir} ${r.stderr}`);
+    const objects = parseAllDocuments(r.stdout).map((d) => d.toJS() as Resource);
+    for (const o of objects) t.doesNotThrow(() => new MODELS[`${o.apiVersion}/${o.kind}`]!(o).validate(), `${dir}: ${o.kind} ${o.metadata.name}`);
+    return objects;
+  };
+  const count = (objects: Resource[], kind: string) => objects.filter((o) => o.kind === kind).length;
+  const services = Object.keys(SERVICES).length;
+
+  const dev = await render("deploy/k8s/overlays/dev");
+  t.equal(count(dev, "Deployment"), services);
+  t.ok(dev.filter((o) => o.kind === "Deployment").every((d) => d.spec.replicas === 1), "dev: one replica each");
+  const secret = dev.find((o) => o.kind === "Secret")!;
+  const refs = dev.filter((o) => o.kind === "Deployment").flatMap((d) => (d.spec.template.spec.containers[0].env ?? []).map((e: any) => e.valueFrom.secretKeyRef.name));
+  t.ok(refs.length > 0 && refs.every((n: string) => n === secret.metadata.name), `dev: deployments point at the generated secret ${secret.metadata.name}`);
+  t.ok(dev.every((o) => o.kind === "Namespace" || o.metadata.namespace === "kuku"), "dev: everything in namespace kuku");
+
+  const prod = await render("deploy/k8s/overlays/prod");
+  t.equal(count(prod, "Deployment"), services);
+  t.equal(prod.find((o) => o.kind === "Deployment" && o.metadata.name === "ledger")!.spec.replicas, 3, "prod: three ledgers");
+  t.equal(prod.find((o) => o.kind === "ConfigMap" && o.metadata.name === "order-env")!.data.ORDER_RETRY_ATTEMPTS_MAX, "2", "prod: fewer in-process attempts behind the mesh");
+  for (const kind of ["PeerAuthentication", "DestinationRule", "VirtualService", "AuthorizationPolicy", "Gateway"]) t.ok(count(prod, kind) > 0, `prod: ${kind}`);
+
+  for (const drill of readdirSync(join(ROOT, "mesh/drills"))) {
+    const objects = await render(`mesh/drills/${drill}`);
+    const faulted = objects.filter((o) => o.kind === "VirtualService" && o.spec.http.some((r: any) => r.fault !== undefined));
+    t.equal(faulted.length, 1, `${drill}: exactly one VirtualService carries the faults`);
+    t.equal(count(objects, "VirtualService"), count(prod, "VirtualService"), `${drill}: the others are the mesh's own`);
   }
 });
 

@@ -1,7 +1,7 @@
 // kuku-bench drill <name>: a fault scenario under the bank workload, then the
 // faults are lifted, every operation without an answer is replayed, the
 // trading day is closed, and every invariant is checked.
-//   drill <mesh drill>  the fault file of mesh/istio/drills/<name> (the same one the mesh applies),
+//   drill <mesh drill>  the fault file of mesh/drills/<name> (the same one the mesh applies),
 //                       injected by the order service's client interceptor (L7)
 //   drill link-cut      toxiproxy between order and exchange/ledger: latency on the ledger link,
 //                       the exchange link cut (L4)
@@ -14,7 +14,7 @@ import { Bank } from "../lib/drill/bank.js";
 import { policyEvents, printReport, unknownOrders, type RoundResult } from "../lib/drill/report.js";
 import { startDrillStack, type DrillStack, type ServiceName } from "../lib/drill/stack.js";
 
-const DRILLS_DIR = fileURLToPath(new URL("../../../mesh/istio/drills/", import.meta.url));
+const DRILLS_DIR = fileURLToPath(new URL("../../../mesh/drills/", import.meta.url));
 const SYMBOLS = ["005930", "000660"];
 // Short budgets so that a drill of seconds shows the reconciler at work.
 const ORDER_ENV = { ORDER_EXCHANGE_TIMEOUT_MS: "1000", ORDER_RECONCILE_INTERVAL_MS: "250", ORDER_BREAKER_HALF_OPEN_AFTER_MS: "500" };
@@ -52,7 +52,7 @@ async function withStack(users: number, work: (stack: DrillStack, bank: Bank) =>
 function meshDrill(name: string): BenchCommand {
   return {
     name: `drill ${name}`,
-    summary: `mesh/istio/drills/${name}/faults.yaml applied by the order service's clients, under load`,
+    summary: `mesh/drills/${name}/faults.yaml applied by the order service's clients, under load`,
     options: { ...common, duration: { type: "string", default: "15s", description: "how long the fault lasts, under load" } },
     async run(values) {
       const durationMs = durationMsOption(values, "duration");
@@ -156,7 +156,7 @@ const chaos: BenchCommand = {
   },
 };
 
-/** One command per drill folder in mesh/istio/drills, plus the L4 and chaos drills. */
+/** One command per drill folder in mesh/drills, plus the L4 and chaos drills. */
 export function drillCommands(): BenchCommand[] {
   const names = readdirSync(DRILLS_DIR, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
   return [...names.map(meshDrill), linkCut, chaos];

@@ -1,5 +1,5 @@
 // The local half of a fault drill: the fault specs of Istio VirtualServices
-// (mesh/istio/drills/*.yaml) applied by a client interceptor, so that one
+// (mesh/drills/*.yaml) applied by a client interceptor, so that one
 // file drives both the mesh drill and the drill on a laptop. Istio's rules
 // as far as they matter here: the first route whose match fits wins, no
 // match list matches everything, a fault without a percentage never fires.
@@ -44,7 +44,7 @@ export function faultsFromIstio(yamlText: string, target: string): FaultRule[] {
 
 /**
  * The rules of a fault file that may come and go while the service runs, as
- * `kubectl apply -k mesh/istio/drills/<name>` does to a running mesh:
+ * `kubectl apply -k mesh/drills/<name>` does to a running mesh:
  * re-read when its modification time changes (looked at most every
  * `checkIntervalMs`); no file, no faults. A file that cannot be read keeps
  * the rules in force and is reported to `onError`.
