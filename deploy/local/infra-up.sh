@@ -2,7 +2,7 @@
 # Installs (first run) and starts the platform's real infrastructure on this
 # machine, without Docker: PostgreSQL and three Redis servers from Debian
 # packages, a single-node KRaft Kafka from Maven Central jars on the machine's
-# Java 17, and the Go tools (grpcurl, toxiproxy). Idempotent: a second run
+# Java 17, and the Go tools (grpcurl, toxiproxy, kustomize). Idempotent: a second run
 # finds everything up and only says so.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -144,7 +144,7 @@ PROPS
 
 # --- Go tools ---------------------------------------------------------------
 install_go_tools() {
-  command -v go >/dev/null || fail "go not found (needed to install grpcurl and toxiproxy)"
+  command -v go >/dev/null || fail "go not found (needed to install grpcurl, toxiproxy and kustomize)"
   if [[ -x $TOOLS/bin/grpcurl ]]; then
     step "grpcurl: already installed"
   else
@@ -162,6 +162,12 @@ install_go_tools() {
     mv "$tmp/server" "$TOOLS/bin/toxiproxy-server"
     mv "$tmp/cli" "$TOOLS/bin/toxiproxy-cli"
     rm -rf "$tmp"
+  fi
+  if [[ -x $TOOLS/bin/kustomize ]]; then
+    step "kustomize: already installed"
+  else
+    step "kustomize: go install $KUSTOMIZE_VERSION"
+    GOBIN="$TOOLS/bin" go install "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION"
   fi
 }
 

@@ -21,6 +21,8 @@ KAFKA_LIBS="$TOOLS/kafka/libs"
 
 GRPCURL_VERSION=v1.9.3
 TOXIPROXY_VERSION=v2.12.0
+# Renders deploy/k8s and mesh/ in the manifest test; v5.7+ needs a newer Go than the machine's 1.26.
+KUSTOMIZE_VERSION=v5.6.0
 
 step() { printf '==> %s\n' "$*"; }
 fail() { printf '!! %s\n' "$*" >&2; exit 1; }

@@ -1,4 +1,5 @@
 import type { BenchCommand } from "../lib/command.js";
+import { drillCommands } from "./drill.js";
 import { exchangeMatching } from "./exchange-matching.js";
 import { gatewayAuth } from "./gateway-auth.js";
 import { ledgerBulk } from "./ledger-bulk.js";
@@ -12,4 +13,7 @@ import { marketFanout } from "./market-fanout.js";
 import { orders } from "./orders.js";
 
 /** Every benchmark the CLI knows, by name. */
-export const COMMANDS: readonly BenchCommand[] = [ledgerTransfers, ledgerBulk, ledgerIsolation, ledgerEngines, exchangeMatching, orders, locks, locksDrill, marketFanout, marketBrokers, gatewayAuth];
+export const COMMANDS: readonly BenchCommand[] = [
+  ledgerTransfers, ledgerBulk, ledgerIsolation, ledgerEngines, exchangeMatching, orders, locks, locksDrill, marketFanout, marketBrokers, gatewayAuth,
+  ...drillCommands(),
+];

@@ -1,13 +1,19 @@
 import { createClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import type { DescService } from "@bufbuild/protobuf";
+import { faultInjectionInterceptor, type FaultRule } from "./fault-injection.js";
+import type { Resilience } from "./resilience.js";
 
 export interface ClientOptions {
   /** e.g. http://127.0.0.1:50051 */
   readonly baseUrl: string;
-  /** Deadline for every call that does not set its own timeoutMs. */
+  /** Deadline for every call that does not set its own timeoutMs; with retries, for all attempts together. */
   readonly timeoutMs: number;
   readonly interceptors?: readonly Interceptor[];
+  /** Bulkhead, retries of idempotent calls, rate limit, breaker, attempt timeout (see resilience.ts). */
+  readonly resilience?: Resilience;
+  /** A fault drill's rules (or where to get the current ones), applied closest to the wire so that the policies above see the faults. */
+  readonly faults?: readonly FaultRule[] | (() => readonly FaultRule[]);
 }
 
 /** A service-to-service client: gRPC over HTTP/2 with a default deadline. */
@@ -16,7 +22,12 @@ export function createServiceClient<T extends DescService>(service: T, options: 
   const transport = createGrpcTransport({
     baseUrl: options.baseUrl,
     defaultTimeoutMs: options.timeoutMs,
-    interceptors: [...(options.interceptors ?? [])],
+    // The first interceptor is the outermost.
+    interceptors: [
+      ...(options.interceptors ?? []),
+      ...(options.resilience !== undefined ? [options.resilience.interceptor] : []),
+      ...(options.faults !== undefined ? [faultInjectionInterceptor(options.faults)] : []),
+    ],
   });
   return createClient(service, transport);
 }

@@ -10,3 +10,6 @@ export * from "./pg.js";
 export * from "./krx.js";
 export * from "./kafka.js";
 export * from "./redlock.js";
+export * from "./resilience.js";
+export * from "./fault-injection.js";
+export * from "./idempotency.js";

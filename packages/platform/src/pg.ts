@@ -51,6 +51,13 @@ export async function withTransaction<T>(
   ].join("");
   const db = await pool.connect();
   let broken = false;
+  // A checked-out client has no error listener of the pool's: a connection
+  // lost between two queries (the server crashed) would be an unhandled
+  // 'error' event and end the process. The next query fails with the cause.
+  const lost = () => {
+    broken = true;
+  };
+  db.on("error", lost);
   try {
     await db.query(begin);
     const result = await fn(db);
@@ -60,6 +67,7 @@ export async function withTransaction<T>(
     await db.query("ROLLBACK").catch(() => (broken = true));
     throw error;
   } finally {
+    db.off("error", lost);
     db.release(broken);
   }
 }

@@ -15,6 +15,24 @@ export const orderConfigShape = {
   /** How long SubmitOrder may take before the order is UNKNOWN. */
   exchangeTimeoutMs: intVar("ORDER_EXCHANGE_TIMEOUT_MS", 2_000, { min: 50, max: 60_000 }),
   ledgerTimeoutMs: intVar("ORDER_LEDGER_TIMEOUT_MS", 5_000, { min: 50, max: 60_000 }),
+  /** One attempt of a ledger call; retries of idempotent calls fit in ledgerTimeoutMs. */
+  ledgerAttemptTimeoutMs: intVar("ORDER_LEDGER_ATTEMPT_TIMEOUT_MS", 2_000, { min: 50, max: 60_000 }),
+  retryAttemptsMax: intVar("ORDER_RETRY_ATTEMPTS_MAX", 4, { min: 1, max: 20 }),
+  retryDelayMsInitial: intVar("ORDER_RETRY_DELAY_MS_INITIAL", 20, { min: 1, max: 10_000 }),
+  retryDelayMsMax: intVar("ORDER_RETRY_DELAY_MS_MAX", 500, { min: 1, max: 60_000 }),
+  /** The circuit to a downstream opens when this share of calls fails over the window (at a minimum call rate). */
+  breakerFailurePercentMax: intVar("ORDER_BREAKER_FAILURE_PERCENT_MAX", 50, { min: 1, max: 100 }),
+  breakerWindowMs: intVar("ORDER_BREAKER_WINDOW_MS", 10_000, { min: 100, max: 600_000 }),
+  breakerCallsPerSecondMin: intVar("ORDER_BREAKER_CALLS_PER_SECOND_MIN", 5, { min: 1, max: 100_000 }),
+  breakerHalfOpenAfterMs: intVar("ORDER_BREAKER_HALF_OPEN_AFTER_MS", 1_000, { min: 10, max: 600_000 }),
+  /** Calls in flight per downstream, and calls waiting for a slot. */
+  bulkheadConcurrencyMax: intVar("ORDER_BULKHEAD_CONCURRENCY_MAX", 64, { min: 1, max: 10_000 }),
+  bulkheadQueueMax: intVar("ORDER_BULKHEAD_QUEUE_MAX", 512, { min: 0, max: 100_000 }),
+  exchangeCallsPerSecond: intVar("ORDER_EXCHANGE_CALLS_PER_SECOND", 2_000, { min: 1, max: 1_000_000 }),
+  exchangeBurst: intVar("ORDER_EXCHANGE_BURST", 200, { min: 1, max: 1_000_000 }),
+  exchangeRateWaitMsMax: intVar("ORDER_EXCHANGE_RATE_WAIT_MS_MAX", 250, { min: 0, max: 60_000 }),
+  /** An Istio VirtualService file whose fault specs are applied to our calls while it exists (a local fault drill); empty: never. */
+  faultFile: stringVar("ORDER_FAULT_FILE", ""),
   reconcileIntervalMs: intVar("ORDER_RECONCILE_INTERVAL_MS", 1_000, { min: 50, max: 600_000 }),
   relayIntervalMs: intVar("ORDER_RELAY_INTERVAL_MS", 100, { min: 10, max: 60_000 }),
   commissionPpm: intVar("ORDER_COMMISSION_PPM", 150, { min: 0, max: 100_000 }),

@@ -3,8 +3,8 @@ import type { Consumer } from "kafkajs";
 import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import {
-  connectIdempotentProducer, createKafka, createLogger, createPool, createServiceClient, ensureTopics, initTracing, migrate,
-  prefixedTopics, shutdownOnSignal, startServer,
+  connectIdempotentProducer, createKafka, createLogger, createPool, createResilience, createServiceClient, ensureTopics,
+  EXCHANGE_IDEMPOTENCY, initTracing, LEDGER_IDEMPOTENCY, migrate, prefixedTopics, shutdownOnSignal, startServer, watchFaultFile,
 } from "@kuku/platform";
 import { LedgerAccounts } from "./app/ledger-accounts.js";
 import { ORDER_EVENTS_TOPIC, Orders } from "./app/orders.js";
@@ -25,8 +25,44 @@ const pool = createPool(
 );
 await migrate(pool, MIGRATIONS_DIR, logger);
 
-const ledgerClient = createServiceClient(ledger.LedgerService, { baseUrl: config.ledgerUrl, timeoutMs: config.ledgerTimeoutMs });
-const exchangeClient = createServiceClient(exchange.ExchangeService, { baseUrl: config.exchangeUrl, timeoutMs: config.exchangeTimeoutMs });
+const policies = {
+  logger,
+  retry: { attemptsMax: config.retryAttemptsMax, delayMsInitial: config.retryDelayMsInitial, delayMsMax: config.retryDelayMsMax },
+  breaker: {
+    failureRatioMax: config.breakerFailurePercentMax / 100,
+    windowMs: config.breakerWindowMs,
+    callsPerSecondMin: config.breakerCallsPerSecondMin,
+    halfOpenAfterMs: config.breakerHalfOpenAfterMs,
+  },
+  bulkhead: { concurrencyMax: config.bulkheadConcurrencyMax, queueMax: config.bulkheadQueueMax },
+};
+// A drill is switched on and off by writing and removing the file, while we run.
+const faultsFor = (target: string) =>
+  config.faultFile === ""
+    ? []
+    : watchFaultFile(config.faultFile, target, { checkIntervalMs: 500, onError: (err) => logger.error({ err, faultFile: config.faultFile }, "fault file ignored") });
+if (config.faultFile !== "") logger.warn({ faultFile: config.faultFile }, "fault drill: the file's faults, whenever it exists, are injected into our calls");
+const ledgerClient = createServiceClient(ledger.LedgerService, {
+  baseUrl: config.ledgerUrl,
+  timeoutMs: config.ledgerTimeoutMs,
+  resilience: createResilience({ ...policies, target: "ledger", idempotent: LEDGER_IDEMPOTENCY, attemptTimeoutMs: config.ledgerAttemptTimeoutMs }),
+  faults: faultsFor("ledger"),
+});
+// One attempt may use the whole exchange budget: an exchange that does not
+// answer is asked again by the reconciler (OrderStatus), not by more
+// SubmitOrders piling onto it. Fast failures (UNAVAILABLE) are retried within it.
+const exchangeClient = createServiceClient(exchange.ExchangeService, {
+  baseUrl: config.exchangeUrl,
+  timeoutMs: config.exchangeTimeoutMs,
+  resilience: createResilience({
+    ...policies,
+    target: "exchange",
+    idempotent: EXCHANGE_IDEMPOTENCY,
+    attemptTimeoutMs: config.exchangeTimeoutMs,
+    rateLimit: { callsPerSecond: config.exchangeCallsPerSecond, burst: config.exchangeBurst, waitMsMax: config.exchangeRateWaitMsMax },
+  }),
+  faults: faultsFor("exchange"),
+});
 // Reference prices are fixed for the trading day: read the instrument master once.
 const { instruments } = await exchangeClient.listInstruments({});
 

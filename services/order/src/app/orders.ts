@@ -12,7 +12,7 @@ import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import * as api from "@kuku/contracts/kuku/order/v1/order_pb";
 import * as orderEvents from "@kuku/contracts/kuku/order/v1/events_pb";
-import { withTransaction, type Logger } from "@kuku/platform";
+import { neverSent, withTransaction, type Logger } from "@kuku/platform";
 import { applyFill, checkOrderInput, holdAmountMinor, transition, type FeeSchedule, type Instrument, type Order } from "../domain/order.js";
 import { planSettlement } from "../domain/settlement.js";
 import { FILLS_FINISHED_STATES, isTerminal, type OrderState } from "../domain/state-machine.js";
@@ -114,7 +114,11 @@ export class Orders {
       answer = await this.deps.exchange.submitOrder(submitRequest(current), { timeoutMs: this.deps.exchangeTimeoutMs });
     } catch (error) {
       // No answer is not a "no": the order may well be trading. Only the exchange's record can tell.
-      const reason = error instanceof ConnectError ? `exchange did not answer: ${error.code === Code.DeadlineExceeded ? "timeout" : Code[error.code]}` : "exchange call failed";
+      // Even a local refusal (open circuit, full bulkhead) does not prove the exchange never saw the
+      // order: another replica or the reconciler may have sent it. The reconciler fences before rejecting.
+      const reason = neverSent(error)
+        ? `not sent by this attempt: ${(error as ConnectError).rawMessage}`
+        : error instanceof ConnectError ? `exchange did not answer: ${error.code === Code.DeadlineExceeded ? "timeout" : Code[error.code]}` : "exchange call failed";
       this.deps.logger.warn({ orderId: current.orderId, err: error }, "order in doubt");
       return this.#change(current.orderId, (o) => (o.state === "sent" ? transition(o, "unknown", new Date(), o.rejectReason) : undefined), reason);
     }

@@ -1,0 +1,163 @@
+// kuku-bench drill <name>: a fault scenario under the bank workload, then the
+// faults are lifted, every operation without an answer is replayed, the
+// trading day is closed, and every invariant is checked.
+//   drill <mesh drill>  the fault file of mesh/drills/<name> (the same one the mesh applies),
+//                       injected by the order service's client interceptor (L7)
+//   drill link-cut      toxiproxy between order and exchange/ledger: latency on the ledger link,
+//                       the exchange link cut (L4)
+//   drill chaos         rounds of: kill -9 ledger, order and (with --nemeses) exchange in turn,
+//                       cut the exchange link, crash a private PostgreSQL; a bank-test check after every round
+import { copyFileSync, readdirSync, rmSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { durationMsOption, intOption, UsageError, type BenchCommand } from "../lib/command.js";
+import { Bank } from "../lib/drill/bank.js";
+import { policyEvents, printReport, unknownOrders, type RoundResult } from "../lib/drill/report.js";
+import { startDrillStack, type DrillStack, type ServiceName } from "../lib/drill/stack.js";
+
+const DRILLS_DIR = fileURLToPath(new URL("../../../mesh/drills/", import.meta.url));
+const SYMBOLS = ["005930", "000660"];
+// Short budgets so that a drill of seconds shows the reconciler at work.
+const ORDER_ENV = { ORDER_EXCHANGE_TIMEOUT_MS: "1000", ORDER_RECONCILE_INTERVAL_MS: "250", ORDER_BREAKER_HALF_OPEN_AFTER_MS: "500" };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const common = {
+  concurrency: { type: "string", default: "16", description: "operations in flight" },
+  users: { type: "string", default: "20", description: "users (each starts with 50,000,000 won)" },
+  "settle-timeout": { type: "string", default: "120s", description: "how long recovery, replays and the day's close may take" },
+} as const;
+
+/** After the faults are gone: replays, recovery, the day's close, the checks (UNKNOWN counted among this round's orders). */
+async function finishRound(round: number, stack: DrillStack, bank: Bank, earlierRounds: Set<string>, counts: RoundResult["counts"], faults: string, settleMs: number): Promise<RoundResult> {
+  const healedAt = Date.now();
+  const replayed = await bank.settleDoubts(settleMs);
+  const settledMs = await bank.untilNoneInFlight(settleMs);
+  const recoverMs = Number.isNaN(settledMs) ? Number.NaN : Date.now() - healedAt;
+  const dayClosed = await bank.closeDay(settleMs);
+  const orders = (await bank.allOrders()).filter((o) => !earlierRounds.has(o.orderId));
+  for (const o of orders) earlierRounds.add(o.orderId);
+  return { round, counts, faults, replayed, recoverMs, dayClosed, unknown: await unknownOrders(stack, orders), invariants: await bank.check() };
+}
+
+async function withStack(users: number, work: (stack: DrillStack, bank: Bank) => Promise<void>, privatePostgres = false): Promise<void> {
+  const stack = await startDrillStack({ orderEnv: ORDER_ENV, privatePostgres });
+  try {
+    const bank = new Bank(stack);
+    await bank.open(users, SYMBOLS);
+    await work(stack, bank);
+  } finally {
+    await stack.stop();
+  }
+}
+
+function meshDrill(name: string): BenchCommand {
+  return {
+    name: `drill ${name}`,
+    summary: `mesh/drills/${name}/faults.yaml applied by the order service's clients, under load`,
+    options: { ...common, duration: { type: "string", default: "15s", description: "how long the fault lasts, under load" } },
+    async run(values) {
+      const durationMs = durationMsOption(values, "duration");
+      const settleMs = durationMsOption(values, "settle-timeout");
+      const faultFile = `${DRILLS_DIR}${name}/faults.yaml`;
+      await withStack(intOption(values, "users"), async (stack, bank) => {
+        // Applying and lifting the drill, as kubectl apply -k does to the mesh: the running order service picks it up.
+        copyFileSync(faultFile, stack.faultFile);
+        const endAt = Date.now() + durationMs;
+        const counts = await bank.run(intOption(values, "concurrency"), () => Date.now() > endAt);
+        rmSync(stack.faultFile);
+        const result = await finishRound(1, stack, bank, new Set(), counts, `${name} for ${durationMs / 1000} s`, settleMs);
+        const violations = printReport(`drill ${name} — ${faultFile.replace(/.*mesh\//, "mesh/")}`, [result], policyEvents(stack.logsOf("order")));
+        if (violations > 0) process.exitCode = 1;
+      });
+    },
+  };
+}
+
+const linkCut: BenchCommand = {
+  name: "drill link-cut",
+  summary: "toxiproxy: 50 ms latency order → ledger, then the order → exchange link cut and restored, under load",
+  options: { ...common, duration: { type: "string", default: "15s", description: "the whole load; the cut is its middle third" } },
+  async run(values) {
+    const durationMs = durationMsOption(values, "duration");
+    const settleMs = durationMsOption(values, "settle-timeout");
+    await withStack(intOption(values, "users"), async (stack, bank) => {
+      const endAt = Date.now() + durationMs;
+      const load = bank.run(intOption(values, "concurrency"), () => Date.now() > endAt);
+      await stack.toxiproxy.addToxic("ledger", { name: "slow", type: "latency", attributes: { latency: 50, jitter: 20 } });
+      await sleep(durationMs / 3);
+      await stack.toxiproxy.setEnabled("exchange", false);
+      await sleep(durationMs / 3);
+      await stack.toxiproxy.setEnabled("exchange", true);
+      await stack.toxiproxy.removeToxic("ledger", "slow");
+      const counts = await load;
+      const result = await finishRound(1, stack, bank, new Set(), counts, `exchange link cut ${Math.round(durationMs / 3000)} s`, settleMs);
+      const violations = printReport("drill link-cut — toxiproxy between order and exchange/ledger", [result], policyEvents(stack.logsOf("order")));
+      if (violations > 0) process.exitCode = 1;
+    });
+  },
+};
+
+type Nemesis = ServiceName | "link" | "postgres";
+const NEMESES: readonly Nemesis[] = ["ledger", "order", "exchange", "link", "postgres"];
+
+const chaos: BenchCommand = {
+  name: "drill chaos",
+  summary: "bank test: concurrent orders/cancels/deposits/transfers while services are killed (-9) in turn and the exchange link is cut",
+  options: {
+    ...common,
+    rounds: { type: "string", default: "1", description: "rounds; each ends with a full invariant check" },
+    ops: { type: "string", default: "2000", description: "operations per round, at least (the load lasts until every nemesis has struck)" },
+    nemeses: {
+      type: "string",
+      default: "ledger,order,link",
+      description: "what each round breaks, in turn: ledger, order, exchange (kill -9), link (cut 2 s), postgres (a private cluster, crashed and restarted)",
+    },
+  },
+  async run(values) {
+    const rounds = intOption(values, "rounds");
+    const ops = intOption(values, "ops");
+    const settleMs = durationMsOption(values, "settle-timeout");
+    const nemeses = String(values["nemeses"]).split(",").map((x) => x.trim()) as Nemesis[];
+    const unknown = nemeses.filter((n) => !NEMESES.includes(n));
+    if (unknown.length > 0 || nemeses.length === 0) throw new UsageError(`--nemeses: one or more of ${NEMESES.join(", ")}, got ${String(values["nemeses"])}`);
+    await withStack(intOption(values, "users"), async (stack, bank) => {
+      const results: RoundResult[] = [];
+      const earlierRounds = new Set<string>();
+      for (let round = 1; round <= rounds; round++) {
+        // The load goes on until it has done its operations AND every nemesis has struck.
+        let struck = false;
+        const load = bank.run(intOption(values, "concurrency"), (c) => struck && c.ops >= ops);
+        const done: string[] = [];
+        for (const nemesis of nemeses) {
+          await sleep(1_000);
+          if (nemesis === "link") {
+            await stack.toxiproxy.setEnabled("exchange", false);
+            await sleep(2_000);
+            await stack.toxiproxy.setEnabled("exchange", true);
+            done.push("link cut 2 s");
+          } else if (nemesis === "postgres") {
+            await stack.postgres!.crashAndRestart(2_000);
+            done.push("postgres crashed, down 2 s");
+          } else {
+            await stack.restart(nemesis, "SIGKILL");
+            done.push(`kill -9 ${nemesis}`);
+          }
+        }
+        struck = true;
+        const counts = await load;
+        const result = await finishRound(round, stack, bank, earlierRounds, counts, done.join(", "), settleMs);
+        results.push(result);
+        // Progress on stderr, so a long run shows its rounds before the final report.
+        const violations = result.invariants.reduce((a, i) => a + i.violations, 0);
+        console.error(`round ${round}: ${counts.ops} ops, ${result.faults}, recovered in ${result.recoverMs} ms, ${violations} violations`);
+      }
+      const violations = printReport(`drill chaos — ${rounds} round(s) x ${ops} operations, ${bank.users.length} users`, results, policyEvents(stack.logsOf("order")));
+      if (violations > 0) process.exitCode = 1;
+    }, nemeses.includes("postgres"));
+  },
+};
+
+/** One command per drill folder in mesh/drills, plus the L4 and chaos drills. */
+export function drillCommands(): BenchCommand[] {
+  const names = readdirSync(DRILLS_DIR, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+  return [...names.map(meshDrill), linkCut, chaos];
+}

@@ -1,0 +1,321 @@
+// The bank workload (Jepsen's bank test as the model) and its checks.
+// Concurrent orders, cancels, deposits and transfers from many users, each
+// operation with an id so that it can be sent again; an operation whose
+// outcome is unknown (no answer) is replayed with the same id once the
+// faults are lifted, so the books the checks compare against are exact.
+import { randomUUID } from "node:crypto";
+import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
+import * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
+import * as api from "@kuku/contracts/kuku/order/v1/order_pb";
+import { roundToTick } from "@kuku/platform";
+import type { DrillStack } from "./stack.js";
+
+// Answers that settle an operation's outcome; anything else (no answer, UNAVAILABLE, INTERNAL) leaves it in doubt.
+const DEFINITE = new Set([Code.InvalidArgument, Code.FailedPrecondition, Code.NotFound, Code.AlreadyExists, Code.PermissionDenied, Code.OutOfRange]);
+const IN_FLIGHT = new Set([api.OrderState.RECEIVED, api.OrderState.SENT, api.OrderState.UNKNOWN, api.OrderState.CANCEL_REQUESTED]);
+const TERMINAL = new Set([api.OrderState.SETTLED, api.OrderState.CANCELLED, api.OrderState.REJECTED, api.OrderState.EXPIRED]);
+const INITIAL_KRW = 50_000_000n;
+
+type Op = { kind: "place"; req: api.PlaceOrderRequest } | { kind: "deposit"; req: ledger.DepositRequest; userId: string } | { kind: "transfer"; req: ledger.TransferRequest; from: string; to: string; amount: bigint };
+
+export interface WorkloadCounts {
+  ops: number;
+  placed: number;
+  cancels: number;
+  deposits: number;
+  transfers: number;
+  refused: number;
+  inDoubt: number;
+}
+
+export class Bank {
+  readonly users: string[] = [];
+  readonly #cash = new Map<string, string>(); // user -> KRW account id
+  readonly #deposited = new Map<string, bigint>();
+  readonly #transferred = new Map<string, bigint>(); // net in (+) / out (-)
+  readonly #orderIds: string[] = [];
+  readonly #ownerOf = new Map<string, string>();
+  readonly #prices = new Map<string, bigint>();
+  #doubts: Op[] = [];
+  symbols: string[] = [];
+
+  constructor(private readonly stack: DrillStack) {}
+
+  async open(userCount: number, symbols: readonly string[]): Promise<void> {
+    this.symbols = [...symbols];
+    for (let i = 0; i < userCount; i++) {
+      const userId = `drill-${randomUUID().slice(0, 8)}`;
+      const { account } = await this.stack.ledger.openAccount({ requestId: `open-${userId}-KRW`, ownerId: userId, asset: "KRW" });
+      this.#cash.set(userId, account!.accountId);
+      await this.stack.ledger.deposit({ requestId: `initial-${userId}`, accountId: account!.accountId, amountMinor: INITIAL_KRW });
+      this.#deposited.set(userId, INITIAL_KRW);
+      this.#transferred.set(userId, 0n);
+      this.users.push(userId);
+    }
+  }
+
+  /** Operations from `concurrency` workers until `stop` says enough (it sees the counts so far). */
+  async run(concurrency: number, stop: (counts: WorkloadCounts) => boolean): Promise<WorkloadCounts> {
+    const counts: WorkloadCounts = { ops: 0, placed: 0, cancels: 0, deposits: 0, transfers: 0, refused: 0, inDoubt: 0 };
+    const pick = <T>(xs: readonly T[]) => xs[Math.floor(Math.random() * xs.length)]!;
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (!stop(counts)) {
+          counts.ops++;
+          const dice = Math.random();
+          const userId = pick(this.users);
+          let op: Op | undefined;
+          if (dice < 0.5) {
+            op = { kind: "place", req: this.#orderRequest(userId, dice < 0.35 ? exchange.Side.BUY : exchange.Side.SELL) };
+            counts.placed++;
+          } else if (dice < 0.65) {
+            counts.cancels++;
+            const orderId = this.#orderIds.length > 0 ? pick(this.#orderIds) : undefined;
+            if (orderId !== undefined) await this.stack.orders.cancelOrder({ orderId, userId: this.#ownerOf.get(orderId)! }).catch(() => undefined);
+            continue;
+          } else if (dice < 0.8) {
+            const amount = BigInt(1 + Math.floor(Math.random() * 100_000));
+            op = { kind: "deposit", userId, req: create(ledger.DepositRequestSchema, { requestId: `dep-${randomUUID()}`, accountId: this.#cash.get(userId)!, amountMinor: amount }) };
+            counts.deposits++;
+          } else {
+            const to = pick(this.users.filter((u) => u !== userId));
+            const amount = BigInt(1 + Math.floor(Math.random() * 1_000_000));
+            op = {
+              kind: "transfer", from: userId, to, amount,
+              req: create(ledger.TransferRequestSchema, {
+                requestId: `xfer-${randomUUID()}`,
+                legs: [{ accountId: this.#cash.get(userId)!, amountMinor: -amount, asset: "KRW" }, { accountId: this.#cash.get(to)!, amountMinor: amount, asset: "KRW" }],
+              }),
+            };
+            counts.transfers++;
+          }
+          const outcome = await this.#attempt(op);
+          if (outcome === "refused") counts.refused++;
+          if (outcome === "doubt") {
+            counts.inDoubt++;
+            this.#doubts.push(op);
+          }
+        }
+      }),
+    );
+    return counts;
+  }
+
+  #orderRequest(userId: string, side: exchange.Side): api.PlaceOrderRequest {
+    const limit = Math.random() < 0.4; // DAY limits below/above the touch rest on the book: cancels and expiries have work
+    return create(api.PlaceOrderRequestSchema, {
+      idempotencyKey: `drill-${randomUUID()}`, userId, symbol: this.symbols[Math.floor(Math.random() * this.symbols.length)]!, side,
+      type: limit ? exchange.OrderType.LIMIT : exchange.OrderType.MARKET,
+      timeInForce: limit ? exchange.TimeInForce.DAY : exchange.TimeInForce.IOC,
+      quantity: BigInt(1 + Math.floor(Math.random() * 5)),
+      limitPriceKrw: 0n,
+    });
+  }
+
+  /** One try: "ok" (done), "refused" (a definite no), "doubt" (no answer: replayed later with the same id). */
+  async #attempt(op: Op): Promise<"ok" | "refused" | "doubt"> {
+    try {
+      if (op.kind === "place") {
+        if (op.req.type === exchange.OrderType.LIMIT && op.req.limitPriceKrw === 0n) op.req.limitPriceKrw = await this.#restingPrice(op.req);
+        const { order } = await this.stack.orders.placeOrder(op.req);
+        this.#orderIds.push(order!.orderId);
+        this.#ownerOf.set(order!.orderId, order!.userId);
+      } else if (op.kind === "deposit") {
+        await this.stack.ledger.deposit(op.req);
+        this.#deposited.set(op.userId, this.#deposited.get(op.userId)! + op.req.amountMinor);
+      } else {
+        await this.stack.ledger.transfer(op.req);
+        this.#transferred.set(op.from, this.#transferred.get(op.from)! - op.amount);
+        this.#transferred.set(op.to, this.#transferred.get(op.to)! + op.amount);
+      }
+      return "ok";
+    } catch (error) {
+      const e = ConnectError.from(error);
+      return DEFINITE.has(e.code) ? "refused" : "doubt";
+    }
+  }
+
+  /** A limit 1-2 % away from the reference price on the passive side: it rests until cancelled or expired. */
+  async #restingPrice(req: api.PlaceOrderRequest): Promise<bigint> {
+    if (!this.#prices.has(req.symbol)) {
+      const { instruments } = await this.stack.exchange.listInstruments({});
+      for (const i of instruments) this.#prices.set(i.symbol, i.referencePriceKrw);
+    }
+    const reference = this.#prices.get(req.symbol)!;
+    const away = reference / 100n + (Math.random() < 0.5 ? reference / 100n : 0n);
+    return req.side === exchange.Side.BUY ? roundToTick(reference - away, "down") : roundToTick(reference + away, "up");
+  }
+
+  /** Replays every operation left in doubt with its own id until each has a definite answer. */
+  async settleDoubts(timeoutMs: number): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    let replayed = 0;
+    while (this.#doubts.length > 0) {
+      if (Date.now() > deadline) throw new Error(`${this.#doubts.length} operations still without an answer`);
+      const pending = this.#doubts;
+      this.#doubts = [];
+      // 16 at a time: replaying thousands one by one would measure this client, not the recovery.
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: 16 }, async () => {
+          while (next < pending.length) {
+            const op = pending[next++]!;
+            if ((await this.#attempt(op)) === "doubt") this.#doubts.push(op);
+            else replayed++;
+          }
+        }),
+      );
+      if (this.#doubts.length > 0) await new Promise((r) => setTimeout(r, 250));
+    }
+    return replayed;
+  }
+
+  async allOrders(): Promise<api.Order[]> {
+    const all: api.Order[] = [];
+    for (const userId of this.users) {
+      let pageToken = "";
+      do {
+        const page = await this.stack.orders.listOrders({ userId, pageSize: 500, pageToken });
+        all.push(...page.orders);
+        pageToken = page.nextPageToken;
+      } while (pageToken !== "");
+    }
+    return all;
+  }
+
+  /** Waits until no order is on its way (RECEIVED, SENT, UNKNOWN, CANCEL_REQUESTED). Returns how long it took. */
+  async untilNoneInFlight(timeoutMs: number): Promise<number> {
+    const started = Date.now();
+    while ((await this.allOrders()).some((o) => IN_FLIGHT.has(o.state))) {
+      if (Date.now() - started > timeoutMs) return Number.NaN;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    return Date.now() - started;
+  }
+
+  /** Ends the trading day and waits until every order is terminal with its hold released. */
+  async closeDay(timeoutMs: number): Promise<boolean> {
+    await this.stack.exchange.closeSession({});
+    const started = Date.now();
+    for (;;) {
+      const orders = await this.allOrders();
+      const done = orders.every((o) => TERMINAL.has(o.state));
+      const held = done && (await this.#balances()).every((b) => b.heldMinor === 0n);
+      if (done && held) return true;
+      if (Date.now() - started > timeoutMs) return false;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
+  async #balances(): Promise<ledger.Balance[]> {
+    return (await Promise.all(this.users.map((ownerId) => this.stack.ledger.getBalances({ ownerId })))).flatMap((r) => r.balances);
+  }
+
+  /** Every invariant, each with the number of violations found (0 = holds). */
+  async check(): Promise<{ name: string; violations: number; detail: string }[]> {
+    const results: { name: string; violations: number; detail: string }[] = [];
+    const integrity = await this.stack.ledger.verifyIntegrity({});
+    results.push({ name: "ledger VerifyIntegrity", violations: integrity.discrepancies.length, detail: `${integrity.entriesChecked} entries, ${integrity.postingsChecked} postings` });
+
+    const balances = await this.#balances();
+    const systemIds: string[] = [];
+    for (const asset of ["KRW", ...this.symbols]) {
+      for (const kind of [ledger.AccountKind.EXTERNAL, ledger.AccountKind.CLEARING, ledger.AccountKind.FEES]) {
+        if (kind === ledger.AccountKind.FEES && asset !== "KRW") continue;
+        systemIds.push((await this.stack.ledger.getSystemAccount({ kind, asset })).account!.accountId);
+      }
+    }
+    const system = (await this.stack.ledger.getBalances({ accountIds: systemIds })).balances;
+    const byAsset = new Map<string, bigint>();
+    for (const b of [...balances, ...system]) byAsset.set(b.asset, (byAsset.get(b.asset) ?? 0n) + b.totalMinor);
+    const unbalanced = [...byAsset].filter(([, sum]) => sum !== 0n);
+    // Money in = our deposits: the external KRW account mirrors exactly what the workload deposited (drill users only).
+    const deposited = [...this.#deposited.values()].reduce((a, b) => a + b, 0n);
+    const userKrw = balances.filter((b) => b.asset === "KRW").reduce((a, b) => a + b.totalMinor, 0n);
+    const clearingAndFees = system.filter((b) => b.asset === "KRW" && b.kind !== ledger.AccountKind.EXTERNAL).reduce((a, b) => a + b.totalMinor, 0n);
+    results.push({
+      name: "conservation per asset",
+      violations: unbalanced.length + (userKrw + clearingAndFees === deposited ? 0 : 1),
+      detail: `${byAsset.size} assets sum to zero${unbalanced.length > 0 ? ` except ${unbalanced.map(([a, s]) => `${a} ${s}`).join(", ")}` : ""}; users + clearing + fees KRW = ${userKrw + clearingAndFees} vs deposited ${deposited}`,
+    });
+
+    const negative = balances.filter((b) => b.availableMinor < 0n || b.heldMinor < 0n);
+    results.push({ name: "no negative available balance", violations: negative.length, detail: `${balances.length} user balances` });
+
+    const orders = await this.allOrders();
+    const notTerminal = orders.filter((o) => !TERMINAL.has(o.state));
+    results.push({
+      name: "every order terminal",
+      violations: notTerminal.length,
+      detail: `${orders.length} orders${notTerminal.length > 0 ? `; not terminal: ${summarize(notTerminal.map((o) => api.OrderState[o.state]))}` : ""}`,
+    });
+
+    results.push(await this.#checkFills(orders, balances));
+    return results;
+  }
+
+  /**
+   * Each order's fills equal the exchange's record; each execution is settled
+   * in exactly one ledger entry; each user's cash and shares equal what their
+   * deposits, transfers and fills say.
+   */
+  async #checkFills(orders: api.Order[], balances: ledger.Balance[]): Promise<{ name: string; violations: number; detail: string }> {
+    let violations = 0;
+    const problems: string[] = [];
+    const settlements = new Map<string, number>(); // execution id -> ledger entries
+    for (const b of balances.filter((x) => x.asset !== "KRW")) {
+      let pageToken = "";
+      do {
+        const page = await this.stack.ledger.listEntries({ accountId: b.accountId, pageSize: 500, pageToken });
+        for (const e of page.entries) {
+          const executionId = e.metadata["execution_id"];
+          if (executionId !== undefined) settlements.set(executionId, (settlements.get(executionId) ?? 0) + 1);
+        }
+        pageToken = page.nextPageToken;
+      } while (pageToken !== "");
+    }
+    const expectedCash = new Map(this.users.map((u) => [u, this.#deposited.get(u)! + this.#transferred.get(u)!]));
+    const expectedShares = new Map<string, bigint>();
+    let fills = 0;
+    for (const o of orders) {
+      const truth = await this.stack.exchange.orderStatus({ clientOrderId: o.orderId });
+      if (truth.filledQuantity !== o.filledQuantity) {
+        violations++;
+        problems.push(`order ${o.orderId}: filled ${o.filledQuantity}, exchange says ${truth.filledQuantity}`);
+      }
+      for (const f of truth.fills) {
+        fills++;
+        const n = settlements.get(f.executionId) ?? 0;
+        if (n !== 1) {
+          violations++;
+          problems.push(`execution ${f.executionId} settled ${n} times`);
+        }
+      }
+      const buy = o.side === exchange.Side.BUY;
+      const cashDelta = buy ? -(o.filledNotionalKrw + o.feesKrw) : o.filledNotionalKrw - o.feesKrw;
+      expectedCash.set(o.userId, expectedCash.get(o.userId)! + cashDelta);
+      const key = `${o.userId}/${o.symbol}`;
+      expectedShares.set(key, (expectedShares.get(key) ?? 0n) + (buy ? o.filledQuantity : -o.filledQuantity));
+    }
+    for (const b of balances) {
+      const expected = b.asset === "KRW" ? expectedCash.get(b.ownerId) : expectedShares.get(`${b.ownerId}/${b.asset}`) ?? 0n;
+      if (expected !== b.totalMinor) {
+        violations++;
+        problems.push(`${b.ownerId} ${b.asset}: ${b.totalMinor}, expected ${expected}`);
+      }
+    }
+    return {
+      name: "no duplicate or missing fill/settlement; books per user",
+      violations,
+      detail: `${fills} executions, ${settlements.size} settled${problems.length > 0 ? `; ${problems.slice(0, 5).join("; ")}` : ""}`,
+    };
+  }
+}
+
+function summarize(items: readonly string[]): string {
+  const counts = new Map<string, number>();
+  for (const i of items) counts.set(i, (counts.get(i) ?? 0) + 1);
+  return [...counts].map(([k, n]) => `${k} ${n}`).join(", ");
+}

@@ -1,0 +1,58 @@
+// The drills, short: each runs the real ledger, exchange and order services
+// under the bank workload with its faults, and must end with every invariant
+// holding. The long runs and their figures: docs/adr/0014.
+import { fileURLToPath } from "node:url";
+import t from "tap";
+import { run } from "@kuku/platform/testing";
+import { Bank } from "../src/lib/drill/bank.js";
+import { startDrillStack } from "../src/lib/drill/stack.js";
+
+const CLI = fileURLToPath(new URL("../bin/kuku-bench.mjs", import.meta.url));
+const bench = (...args: string[]) => run(process.execPath, [CLI, ...args]);
+const count = (out: string, pattern: RegExp) => Number(pattern.exec(out)?.[1] ?? 0);
+
+t.test("the bank checks catch money the books do not know about", async (t) => {
+  const stack = await startDrillStack({ orderEnv: {} });
+  t.teardown(() => stack.stop());
+  const bank = new Bank(stack);
+  await bank.open(3, ["005930"]);
+  await bank.run(4, (c) => c.ops >= 30);
+  await bank.settleDoubts(30_000);
+  t.ok(await bank.closeDay(60_000), "every order terminal, holds released");
+  const clean = await bank.check();
+  t.same(clean.filter((c) => c.violations > 0), [], "a clean run: no violation");
+
+  const { balances } = await stack.ledger.getBalances({ ownerId: bank.users[0]! });
+  await stack.ledger.deposit({ requestId: "behind-the-books", accountId: balances.find((b) => b.asset === "KRW")!.accountId, amountMinor: 1n });
+  const dirty = await bank.check();
+  const violated = dirty.filter((c) => c.violations > 0).map((c) => c.name);
+  t.same(violated, ["conservation per asset", "no duplicate or missing fill/settlement; books per user"], "one won deposited behind the workload's back is found twice");
+});
+
+t.test("drill exchange-flaky: retries absorb 40 % UNAVAILABLE, the breaker stays closed, invariants hold", async (t) => {
+  const r = await bench("drill", "exchange-flaky", "--duration", "4s", "--users", "8", "--concurrency", "8");
+  t.equal(r.code, 0, r.stderr);
+  t.ok(count(r.stdout, /retries \(order service → downstream\):.*exchange (\d+)/) > 0, "the exchange calls were retried");
+  t.match(r.stdout, /breaker openings: 0;/);
+  t.match(r.stdout, /invariant violations: 0/);
+});
+
+t.test("drill exchange-down: the breaker opens, half-opens and closes once lifted; orders in doubt are resolved", async (t) => {
+  const r = await bench("drill", "exchange-down", "--duration", "4s", "--users", "8", "--concurrency", "8");
+  t.equal(r.code, 0, r.stderr);
+  t.ok(count(r.stdout, /breaker openings: exchange (\d+)/) >= 1, "opened");
+  t.ok(count(r.stdout, /closed again: exchange (\d+)/) >= 1, "closed again after the drill");
+  t.ok(count(r.stdout, /^\s+1\s.*\s(\d+) → /m) > 0, "orders went through UNKNOWN");
+  t.match(r.stdout, /every order terminal\s+ok/);
+  t.match(r.stdout, /invariant violations: 0/);
+});
+
+t.test("drill chaos: crash a private PostgreSQL, kill -9 ledger and order, cut the exchange link; the bank check holds", async (t) => {
+  const r = await bench("drill", "chaos", "--ops", "600", "--users", "8", "--concurrency", "8", "--nemeses", "postgres,ledger,order,link");
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stdout, /postgres crashed, down 2 s, kill -9 ledger, kill -9 order, link cut 2 s/);
+  t.match(r.stdout, /invariant violations: 0/);
+  const bad = await bench("drill", "chaos", "--nemeses", "redis");
+  t.equal(bad.code, 2);
+  t.match(bad.stderr, /--nemeses: one or more of ledger, order, exchange, link, postgres/);
+});
