@@ -5,6 +5,8 @@
 import type { Client } from "@connectrpc/connect";
 import type { ExchangeService } from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import type { LedgerService } from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
+import type { MarketDataService } from "@kuku/contracts/kuku/market/v1/market_pb";
+import type { OrderService } from "@kuku/contracts/kuku/order/v1/order_pb";
 import type { Idempotency } from "./resilience.js";
 
 type TableOf<S> = Partial<Record<keyof S, Idempotency>>;
@@ -39,3 +41,24 @@ export const EXCHANGE_IDEMPOTENCY = {
   orderStatus: "read",
   listInstruments: "read",
 } as const satisfies TableOf<Client<typeof ExchangeService>>;
+
+/**
+ * PlaceOrder is unique per (user, idempotency key): a repeat returns the first
+ * order. A repeated CancelOrder never cancels twice; at worst it answers
+ * FAILED_PRECONDITION for an order the first attempt already cancelled.
+ */
+export const ORDER_IDEMPOTENCY = {
+  placeOrder: { keyField: "idempotencyKey" },
+  cancelOrder: { keyField: "orderId" },
+  getOrder: "read",
+  listOrders: "read",
+  listOrderTransitions: "read",
+} as const satisfies TableOf<Client<typeof OrderService>>;
+
+/** Market data is read-only. StreamQuotes is a stream, which the policies leave alone. */
+export const MARKET_IDEMPOTENCY = {
+  getQuote: "read",
+  getOrderBook: "read",
+  listTrades: "read",
+  listCandles: "read",
+} as const satisfies TableOf<Client<typeof MarketDataService>>;

@@ -11,5 +11,6 @@ export * from "./krx.js";
 export * from "./kafka.js";
 export * from "./redlock.js";
 export * from "./resilience.js";
+export * from "./resilience-config.js";
 export * from "./fault-injection.js";
 export * from "./idempotency.js";

@@ -1,5 +1,5 @@
 import { fileURLToPath } from "node:url";
-import { intVar, loadConfig, stringVar, urlVar, type Variable, ConfigError } from "@kuku/platform";
+import { intVar, loadConfig, resilienceConfigShape, stringVar, urlVar, type Variable, ConfigError } from "@kuku/platform";
 
 /** An optional dependency's URL: "none" means it is not deployed. */
 function optionalUrlVar(name: string, defaultValue: string): Variable<string | undefined> {
@@ -42,6 +42,9 @@ export const gatewayConfigShape = {
   /** "none": GetQuote and GetOrderBook answer UNAVAILABLE and valuation uses the reference price. */
   marketUrl: optionalUrlVar("GATEWAY_MARKET_URL", "http://127.0.0.1:50054"),
   downstreamTimeoutMs: intVar("GATEWAY_DOWNSTREAM_TIMEOUT_MS", 5_000, { min: 50, max: 60_000 }),
+  /** One attempt of a downstream call; retries of idempotent calls fit in downstreamTimeoutMs. */
+  downstreamAttemptTimeoutMs: intVar("GATEWAY_DOWNSTREAM_ATTEMPT_TIMEOUT_MS", 2_000, { min: 50, max: 60_000 }),
+  ...resilienceConfigShape("GATEWAY"),
   /** The development default is public; every real deployment sets its own. */
   jwtSecret: secretVar("GATEWAY_JWT_SECRET", "kuku-local-development-secret-do-not-deploy"),
   /** scrypt cost as log2(N); 17 is OWASP's minimum with r=8, p=1. */

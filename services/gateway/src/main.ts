@@ -4,7 +4,10 @@ import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import * as market from "@kuku/contracts/kuku/market/v1/market_pb";
 import * as order from "@kuku/contracts/kuku/order/v1/order_pb";
-import { createLogger, createPool, createServiceClient, initTracing, migrate, shutdownOnSignal, startServer } from "@kuku/platform";
+import {
+  createLogger, createPool, createResilience, createServiceClient, EXCHANGE_IDEMPOTENCY, initTracing, LEDGER_IDEMPOTENCY, MARKET_IDEMPOTENCY, migrate,
+  ORDER_IDEMPOTENCY, sharedPolicies, shutdownOnSignal, startServer, type IdempotencyTable,
+} from "@kuku/platform";
 import { Auth } from "./app/auth.js";
 import { Trading } from "./app/trading.js";
 import { loadGatewayConfig } from "./config.js";
@@ -31,9 +34,15 @@ await migrate(pool, MIGRATIONS_DIR, logger);
 const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1 });
 redis.on("error", (error: Error) => logger.warn({ message: error.message }, "redis connection error"));
 
-const client = <T extends Parameters<typeof createServiceClient>[0]>(desc: T, baseUrl: string) =>
-  createServiceClient(desc, { baseUrl, timeoutMs: config.downstreamTimeoutMs });
-const ledgerClient = client(ledger.LedgerService, config.ledgerUrl);
+// Every downstream gets the platform's policies: retries for idempotent calls only, a breaker, a bulkhead.
+const policies = sharedPolicies(config, logger);
+const client = <T extends Parameters<typeof createServiceClient>[0]>(desc: T, baseUrl: string, target: string, idempotent: IdempotencyTable) =>
+  createServiceClient(desc, {
+    baseUrl,
+    timeoutMs: config.downstreamTimeoutMs,
+    resilience: createResilience({ ...policies, target, idempotent, attemptTimeoutMs: config.downstreamAttemptTimeoutMs }),
+  });
+const ledgerClient = client(ledger.LedgerService, config.ledgerUrl, "ledger", LEDGER_IDEMPOTENCY);
 const accessTokens = new AccessTokens(config.jwtSecret, config.accessTokenTtlSeconds);
 const revocations = new Revocations(redis, config.redisKeyPrefix, config.accessTokenTtlSeconds);
 const limiter = new RateLimiter(redis, config.redisKeyPrefix);
@@ -50,9 +59,9 @@ const auth = new Auth({
 });
 const trading = new Trading({
   ledger: ledgerClient,
-  orders: client(order.OrderService, config.orderUrl),
-  exchange: client(exchange.ExchangeService, config.exchangeUrl),
-  market: config.marketUrl === undefined ? undefined : client(market.MarketDataService, config.marketUrl),
+  orders: client(order.OrderService, config.orderUrl, "order", ORDER_IDEMPOTENCY),
+  exchange: client(exchange.ExchangeService, config.exchangeUrl, "exchange", EXCHANGE_IDEMPOTENCY),
+  market: config.marketUrl === undefined ? undefined : client(market.MarketDataService, config.marketUrl, "market", MARKET_IDEMPOTENCY),
 });
 
 const server = await startServer({

@@ -1,4 +1,4 @@
-import { intVar, kafkaTopicPrefixVar, loadConfig, stringVar, urlVar } from "@kuku/platform";
+import { intVar, kafkaTopicPrefixVar, loadConfig, resilienceConfigShape, stringVar, urlVar } from "@kuku/platform";
 
 export const orderConfigShape = {
   host: stringVar("ORDER_HOST", "127.0.0.1"),
@@ -17,17 +17,7 @@ export const orderConfigShape = {
   ledgerTimeoutMs: intVar("ORDER_LEDGER_TIMEOUT_MS", 5_000, { min: 50, max: 60_000 }),
   /** One attempt of a ledger call; retries of idempotent calls fit in ledgerTimeoutMs. */
   ledgerAttemptTimeoutMs: intVar("ORDER_LEDGER_ATTEMPT_TIMEOUT_MS", 2_000, { min: 50, max: 60_000 }),
-  retryAttemptsMax: intVar("ORDER_RETRY_ATTEMPTS_MAX", 4, { min: 1, max: 20 }),
-  retryDelayMsInitial: intVar("ORDER_RETRY_DELAY_MS_INITIAL", 20, { min: 1, max: 10_000 }),
-  retryDelayMsMax: intVar("ORDER_RETRY_DELAY_MS_MAX", 500, { min: 1, max: 60_000 }),
-  /** The circuit to a downstream opens when this share of calls fails over the window (at a minimum call rate). */
-  breakerFailurePercentMax: intVar("ORDER_BREAKER_FAILURE_PERCENT_MAX", 50, { min: 1, max: 100 }),
-  breakerWindowMs: intVar("ORDER_BREAKER_WINDOW_MS", 10_000, { min: 100, max: 600_000 }),
-  breakerCallsPerSecondMin: intVar("ORDER_BREAKER_CALLS_PER_SECOND_MIN", 5, { min: 1, max: 100_000 }),
-  breakerHalfOpenAfterMs: intVar("ORDER_BREAKER_HALF_OPEN_AFTER_MS", 1_000, { min: 10, max: 600_000 }),
-  /** Calls in flight per downstream, and calls waiting for a slot. */
-  bulkheadConcurrencyMax: intVar("ORDER_BULKHEAD_CONCURRENCY_MAX", 64, { min: 1, max: 10_000 }),
-  bulkheadQueueMax: intVar("ORDER_BULKHEAD_QUEUE_MAX", 512, { min: 0, max: 100_000 }),
+  ...resilienceConfigShape("ORDER"),
   exchangeCallsPerSecond: intVar("ORDER_EXCHANGE_CALLS_PER_SECOND", 2_000, { min: 1, max: 1_000_000 }),
   exchangeBurst: intVar("ORDER_EXCHANGE_BURST", 200, { min: 1, max: 1_000_000 }),
   exchangeRateWaitMsMax: intVar("ORDER_EXCHANGE_RATE_WAIT_MS_MAX", 250, { min: 0, max: 60_000 }),

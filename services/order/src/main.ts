@@ -4,7 +4,7 @@ import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import {
   connectIdempotentProducer, createKafka, createLogger, createPool, createResilience, createServiceClient, ensureTopics,
-  EXCHANGE_IDEMPOTENCY, initTracing, LEDGER_IDEMPOTENCY, migrate, prefixedTopics, shutdownOnSignal, startServer, watchFaultFile,
+  EXCHANGE_IDEMPOTENCY, initTracing, LEDGER_IDEMPOTENCY, migrate, prefixedTopics, sharedPolicies, shutdownOnSignal, startServer, watchFaultFile,
 } from "@kuku/platform";
 import { LedgerAccounts } from "./app/ledger-accounts.js";
 import { ORDER_EVENTS_TOPIC, Orders } from "./app/orders.js";
@@ -25,17 +25,7 @@ const pool = createPool(
 );
 await migrate(pool, MIGRATIONS_DIR, logger);
 
-const policies = {
-  logger,
-  retry: { attemptsMax: config.retryAttemptsMax, delayMsInitial: config.retryDelayMsInitial, delayMsMax: config.retryDelayMsMax },
-  breaker: {
-    failureRatioMax: config.breakerFailurePercentMax / 100,
-    windowMs: config.breakerWindowMs,
-    callsPerSecondMin: config.breakerCallsPerSecondMin,
-    halfOpenAfterMs: config.breakerHalfOpenAfterMs,
-  },
-  bulkhead: { concurrencyMax: config.bulkheadConcurrencyMax, queueMax: config.bulkheadQueueMax },
-};
+const policies = sharedPolicies(config, logger);
 // A drill is switched on and off by writing and removing the file, while we run.
 const faultsFor = (target: string) =>
   config.faultFile === ""
