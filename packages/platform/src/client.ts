@@ -1,6 +1,7 @@
 import { createClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import type { DescService } from "@bufbuild/protobuf";
+import { clientObservabilityInterceptor } from "./interceptors.js";
 
 export interface ClientOptions {
   /** e.g. http://127.0.0.1:50051 */
@@ -10,13 +11,13 @@ export interface ClientOptions {
   readonly interceptors?: readonly Interceptor[];
 }
 
-/** A service-to-service client: gRPC over HTTP/2 with a default deadline. */
+/** A service-to-service client: gRPC over HTTP/2 with a default deadline, traced and timed. */
 export function createServiceClient<T extends DescService>(service: T, options: ClientOptions): Client<T> {
   if (!(options.timeoutMs > 0)) throw new Error(`timeoutMs must be positive, got ${options.timeoutMs}`);
   const transport = createGrpcTransport({
     baseUrl: options.baseUrl,
     defaultTimeoutMs: options.timeoutMs,
-    interceptors: [...(options.interceptors ?? [])],
+    interceptors: [clientObservabilityInterceptor(), ...(options.interceptors ?? [])],
   });
   return createClient(service, transport);
 }

@@ -1,8 +1,11 @@
 import { createHash } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { SpanKind } from "@opentelemetry/api";
 import pg from "pg";
 import type { Logger } from "pino";
+import { observePool, pgMetrics } from "./metrics.js";
+import { insideTrace, inSpan } from "./tracing.js";
 
 export interface PoolOptions {
   readonly connectionString: string;
@@ -23,7 +26,43 @@ export function createPool(options: PoolOptions, logger: Logger): pg.Pool {
   pool.on("error", (error: Error & { code?: string }) =>
     logger.warn({ code: error.code, message: error.message }, "idle PostgreSQL client failed"),
   );
+  // Every query of the pool runs on one of its clients: observing the
+  // clients covers pool.query too. (@opentelemetry/instrumentation-pg
+  // patches pg only when registered before pg is first imported, i.e. from
+  // a --import preload; measured in ADR 0015.)
+  pool.on("connect", (client) => observeClient(client, options.applicationName));
+  observePool(options.applicationName, pool);
   return pool;
+}
+
+const STATEMENT_CHARS_MAX = 500;
+
+function observeClient(client: pg.PoolClient, poolName: string): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  const observed = (...args: unknown[]): unknown => {
+    // The callback and Submittable (cursor) forms are left alone: the platform uses promises only.
+    if (args.some((a) => typeof a === "function") || typeof (args[0] as { submit?: unknown })?.submit === "function") {
+      return query(...args);
+    }
+    const text = typeof args[0] === "string" ? args[0] : ((args[0] as { text?: string } | undefined)?.text ?? "");
+    const started = process.hrtime.bigint();
+    const timed = () => pgMetrics.queryDuration.observe({ pool: poolName }, Number(process.hrtime.bigint() - started) / 1e9);
+    const run = async () => {
+      try {
+        return await (query(...args) as Promise<unknown>);
+      } finally {
+        timed();
+      }
+    };
+    if (!insideTrace()) return run();
+    const operation = /^\s*(\w+)/.exec(text)?.[1]?.toUpperCase() ?? "QUERY";
+    return inSpan(
+      `pg ${operation}`,
+      { kind: SpanKind.CLIENT, attributes: { "db.system": "postgresql", "db.statement": text.slice(0, STATEMENT_CHARS_MAX), "db.client.connection.pool.name": poolName } },
+      run,
+    );
+  };
+  client.query = observed as typeof client.query;
 }
 
 export type Isolation = "read committed" | "repeatable read" | "serializable";

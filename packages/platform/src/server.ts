@@ -9,7 +9,8 @@ import { Health } from "@kuku/contracts/grpc/health/v1/health_pb";
 import * as reflectionV1 from "@kuku/contracts/grpc/reflection/v1/reflection_pb";
 import * as reflectionV1alpha from "@kuku/contracts/grpc/reflection/v1alpha/reflection_pb";
 import { HealthRegistry, ServingStatus } from "./health.js";
-import { unexpectedErrorInterceptor, validationInterceptor } from "./interceptors.js";
+import { serverObservabilityInterceptor, unexpectedErrorInterceptor, validationInterceptor } from "./interceptors.js";
+import { initMetrics, metricsText } from "./metrics.js";
 import { reflectionRegistrations } from "./reflection.js";
 import type { ServiceRegistration } from "./registration.js";
 
@@ -49,6 +50,7 @@ export interface RunningServer {
  */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { logger } = options;
+  initMetrics(options.name);
   const health = new HealthRegistry();
   const cutOff = new AbortController();
   const appServices = options.services.map((s) => s.desc);
@@ -59,7 +61,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   ];
   const handler = connectNodeAdapter({
     routes: (router) => registrations.forEach((r) => r.register(router)),
-    interceptors: [unexpectedErrorInterceptor(logger), validationInterceptor(), ...(options.interceptors ?? [])],
+    // Observability outermost: its span is active while the others log, and it sees the final status.
+    interceptors: [serverObservabilityInterceptor(), unexpectedErrorInterceptor(logger), validationInterceptor(), ...(options.interceptors ?? [])],
     maxTimeoutMs: options.maxTimeoutMs ?? 60_000,
     readMaxBytes: options.readMaxBytes ?? 4 * 1024 * 1024,
     shutdownSignal: cutOff.signal,
@@ -73,7 +76,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       inFlight -= 1;
       if (inFlight === 0) drained?.();
     });
-    handler(req, res);
+    if (req.method === "GET" && req.url === "/metrics") serveMetrics(res, logger);
+    else handler(req, res);
   };
   const h1 = http.createServer(counted);
   const h2 = http2.createServer({}, counted);
@@ -121,6 +125,24 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     return shuttingDown;
   };
   return { port, health, shutdown };
+}
+
+/**
+ * Prometheus scrapes GET /metrics on the service's own port: no second port
+ * to allocate, publish and probe per service (tests run on port 0).
+ */
+function serveMetrics(res: http.ServerResponse | http2.Http2ServerResponse, logger: Logger): void {
+  metricsText().then(
+    ({ contentType, body }) => {
+      res.writeHead(200, { "content-type": contentType });
+      res.end(body);
+    },
+    (error: unknown) => {
+      logger.error({ err: error }, "collecting metrics failed");
+      res.writeHead(500);
+      res.end();
+    },
+  );
 }
 
 function route(socket: net.Socket, h1: http.Server, h2: http2.Http2Server): void {

@@ -7,6 +7,7 @@ import {
   shutdownOnSignal, startServer,
 } from "@kuku/platform";
 import { LedgerAccounts } from "./app/ledger-accounts.js";
+import { createOrderMetrics } from "./app/metrics.js";
 import { ORDER_EVENTS_TOPIC, Orders } from "./app/orders.js";
 import { loadOrderConfig } from "./config.js";
 import { EXECUTIONS_TOPIC, startExecutionsConsumer } from "./events/executions-consumer.js";
@@ -39,6 +40,7 @@ const orders = new Orders({
   fees: { commissionPpm: BigInt(config.commissionPpm), sellTaxPpm: BigInt(config.sellTaxPpm) },
   exchangeTimeoutMs: config.exchangeTimeoutMs,
   logger,
+  metrics: createOrderMetrics(pool),
 });
 
 const kafka = createKafka({ clientId: "kuku-order", brokers: config.kafkaBrokers.split(",") }, logger);

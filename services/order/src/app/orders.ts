@@ -19,6 +19,7 @@ import { isTerminal, type OrderState } from "../domain/state-machine.js";
 import * as store from "../store/order-store.js";
 import { inputFromProto, orderToProto, reportFromProto, stateToProto, submitRequest, type ExchangeReport } from "./convert.js";
 import type { LedgerAccounts } from "./ledger-accounts.js";
+import type { OrderMetrics } from "./metrics.js";
 
 export const ORDER_EVENTS_TOPIC = "order.events";
 const EXECUTIONS_CONSUMER = "exchange.executions";
@@ -40,6 +41,7 @@ export interface OrdersDeps {
   readonly fees: FeeSchedule;
   readonly exchangeTimeoutMs: number;
   readonly logger: Logger;
+  readonly metrics: OrderMetrics;
 }
 
 export class Orders {
@@ -116,7 +118,9 @@ export class Orders {
       // No answer is not a "no": the order may well be trading. Only the exchange's record can tell.
       const reason = error instanceof ConnectError ? `exchange did not answer: ${error.code === Code.DeadlineExceeded ? "timeout" : Code[error.code]}` : "exchange call failed";
       this.deps.logger.warn({ orderId: current.orderId, err: error }, "order in doubt");
-      return this.#change(current.orderId, (o) => (o.state === "sent" ? transition(o, "unknown", new Date(), o.rejectReason) : undefined), reason);
+      const changed = await this.#change(current.orderId, (o) => (o.state === "sent" ? transition(o, "unknown", new Date(), o.rejectReason) : undefined), reason);
+      if (changed.state === "unknown") this.deps.metrics.unknown();
+      return changed;
     }
     return this.applyReport(current.orderId, reportFromProto(answer.status, answer.rejectReason, answer.fills));
   }
@@ -194,7 +198,8 @@ export class Orders {
             metadata: { order_id: orderId, execution_id: fill.executionId },
           }),
         );
-        await store.markFillSettled(this.deps.pool, fill.executionId);
+        const lagS = await store.markFillSettled(this.deps.pool, fill.executionId);
+        if (lagS !== undefined) this.deps.metrics.settled(lagS);
       }
     }
     const done = order.state === "filled" || order.state === "cancelled" || order.state === "rejected" || order.state === "expired";

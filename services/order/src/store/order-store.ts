@@ -236,6 +236,18 @@ export async function unsettledFills(db: Queryable, orderId: string): Promise<St
   return rows.map((r) => ({ executionId: r.execution_id, quantity: BigInt(r.quantity), priceKrw: BigInt(r.price_krw), feeKrw: BigInt(r.fee_krw) }));
 }
 
-export async function markFillSettled(db: Queryable, executionId: string): Promise<void> {
-  await db.query("UPDATE fills SET settled_at = now() WHERE execution_id = $1 AND settled_at IS NULL", [executionId]);
+/** Returns the settlement lag (execution to settlement) in seconds; undefined if it was settled already. */
+export async function markFillSettled(db: Queryable, executionId: string): Promise<number | undefined> {
+  const { rows } = await db.query<{ lag_s: string }>(
+    `UPDATE fills SET settled_at = now() WHERE execution_id = $1 AND settled_at IS NULL
+     RETURNING extract(epoch FROM settled_at - executed_at) AS lag_s`,
+    [executionId],
+  );
+  return rows[0] === undefined ? undefined : Number(rows[0].lag_s);
+}
+
+/** How many orders are in each state (for the orders-by-state gauge). */
+export async function countOrdersByState(db: Queryable): Promise<Map<OrderState, number>> {
+  const { rows } = await db.query<{ state: OrderState; n: string }>("SELECT state, count(*) AS n FROM orders GROUP BY state");
+  return new Map(rows.map((r) => [r.state, Number(r.n)]));
 }

@@ -1,0 +1,172 @@
+// One trace across real processes, read back from the project's Zipkin
+// (started by deploy/local/tracing-up.sh, as `make tracing` does), and
+// /metrics on every service.
+import { randomBytes, randomUUID } from "node:crypto";
+import t from "tap";
+import { create } from "@bufbuild/protobuf";
+import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
+import * as api from "@kuku/contracts/kuku/order/v1/order_pb";
+import { parsePrometheusText, REPO_ROOT, run, type Sample } from "@kuku/platform/testing";
+import { eventually, newUser as newUserIn, startStack } from "./support/stack.js";
+
+const ZIPKIN_URL = `http://127.0.0.1:${process.env["KUKU_ZIPKIN_PORT"] ?? "9411"}`;
+
+const started = await run("bash", [`${REPO_ROOT}deploy/local/tracing-up.sh`]);
+if (started.code !== 0) throw new Error(`make tracing failed:\n${started.stdout}${started.stderr}`);
+
+const stack = await startStack({
+  exchangeTimeoutMs: 2_000,
+  reconcileIntervalMs: 1_000,
+  env: {
+    OTEL_TRACES_EXPORTER: "zipkin", OTEL_EXPORTER_ZIPKIN_ENDPOINT: `${ZIPKIN_URL}/api/v2/spans`, OTEL_BSP_SCHEDULE_DELAY: "200",
+    // The consumer logs each applied execution at debug level: a log line inside a span.
+    LOG_LEVEL: "debug",
+  },
+});
+t.teardown(() => stack.stop());
+const newUser = (cashKrw: bigint) => newUserIn(stack, cashKrw);
+
+const place = (userId: string, overrides: Partial<api.PlaceOrderRequest>, headers?: Record<string, string>) =>
+  stack.orders.placeOrder(
+    create(api.PlaceOrderRequestSchema, {
+      idempotencyKey: `key-${randomUUID()}`, userId, symbol: "005930", side: exchange.Side.BUY,
+      type: exchange.OrderType.MARKET, timeInForce: exchange.TimeInForce.IOC, quantity: 5n, limitPriceKrw: 0n, ...overrides,
+    }),
+    { headers },
+  );
+
+interface ZipkinSpan {
+  traceId: string;
+  id: string;
+  parentId?: string;
+  name: string;
+  kind?: "CLIENT" | "SERVER" | "PRODUCER" | "CONSUMER";
+  localEndpoint?: { serviceName?: string };
+  tags?: Record<string, string>;
+}
+
+async function readTrace(traceId: string): Promise<ZipkinSpan[]> {
+  const response = await fetch(`${ZIPKIN_URL}/api/v2/trace/${traceId}`);
+  if (response.status === 404) return [];
+  if (!response.ok) throw new Error(`zipkin answered ${response.status}`);
+  return (await response.json()) as ZipkinSpan[];
+}
+
+const serviceOf = (s: ZipkinSpan) => s.localEndpoint?.serviceName ?? "";
+const find = (spans: ZipkinSpan[], service: string, kind: ZipkinSpan["kind"], name: RegExp) =>
+  spans.find((s) => serviceOf(s) === service && s.kind === kind && name.test(s.name));
+
+/** Is `span` below `ancestor` in the trace's tree? */
+function descends(spans: ZipkinSpan[], span: ZipkinSpan, ancestor: ZipkinSpan): boolean {
+  const byId = new Map(spans.map((s) => [s.id, s]));
+  for (let s: ZipkinSpan | undefined = span; s !== undefined; s = s.parentId === undefined ? undefined : byId.get(s.parentId)) {
+    if (s.parentId === ancestor.id) return true;
+  }
+  return false;
+}
+
+t.test("one trace: order → ledger → exchange → Kafka → order's consumer → settlement in the ledger", async (t) => {
+  const buyer = await newUser(10_000_000n);
+  const seller = await newUser(10_000_000n);
+  await place(seller, {}); // the seller buys shares from the market maker first
+  const { order: bid } = await place(buyer, { type: exchange.OrderType.LIMIT, timeInForce: exchange.TimeInForce.DAY, limitPriceKrw: 70_000n });
+  t.equal(bid?.state, api.OrderState.ACCEPTED, "the buyer's bid rests");
+
+  // The caller starts the trace (W3C traceparent): its ids are known to the test.
+  const traceId = randomBytes(16).toString("hex");
+  const callerSpanId = randomBytes(8).toString("hex");
+  const { order: sold } = await place(seller, { side: exchange.Side.SELL }, { traceparent: `00-${traceId}-${callerSpanId}-01` });
+  t.equal(sold?.state, api.OrderState.SETTLED, "the sale hit the buyer's bid");
+  // The buyer learns of its fill only through Kafka, and settles from the consumer.
+  await eventually("the buyer's order settles", async () =>
+    (await stack.orders.getOrder({ orderId: bid!.orderId, userId: buyer })).order!.state === api.OrderState.SETTLED);
+
+  let spans: ZipkinSpan[] = [];
+  const consumerSettled = () => {
+    const consumer = find(spans, "order", "CONSUMER", /exchange\.executions process/);
+    return consumer !== undefined && spans.some((s) => serviceOf(s) === "ledger" && s.kind === "SERVER" && /settlehold/i.test(s.name) && descends(spans, s, consumer));
+  };
+  await eventually("Zipkin has the whole trace", async () => {
+    spans = await readTrace(traceId);
+    return consumerSettled();
+  }, 30_000);
+
+  t.ok(spans.every((s) => s.traceId === traceId), "every span is in the caller's trace");
+  t.same(new Set(spans.map(serviceOf)), new Set(["order", "ledger", "exchange"]), "spans from order, ledger and exchange");
+  const placeOrder = find(spans, "order", "SERVER", /orderservice\/placeorder/i);
+  t.equal(placeOrder?.parentId, callerSpanId, "the order service continued the caller's span");
+  const hold = find(spans, "ledger", "SERVER", /ledgerservice\/placehold/i);
+  t.ok(hold !== undefined && descends(spans, hold, placeOrder!), "ledger PlaceHold under PlaceOrder");
+  const submit = find(spans, "exchange", "SERVER", /exchangeservice\/submitorder/i);
+  t.ok(submit !== undefined && descends(spans, submit, placeOrder!), "exchange SubmitOrder under PlaceOrder");
+  const publish = find(spans, "exchange", "PRODUCER", /publish/);
+  t.ok(publish !== undefined && descends(spans, publish, submit!), "the exchange's Kafka publish under SubmitOrder");
+  const consumer = find(spans, "order", "CONSUMER", /exchange\.executions process/);
+  t.equal(consumer?.parentId, publish?.id, "the order service's consumer continues the publish (context in Kafka headers)");
+  t.ok(consumerSettled(), "the buyer's settlement (ledger SettleHold) under the consumer");
+  t.ok(find(spans, "order", "CLIENT", /^pg /) && find(spans, "ledger", "CLIENT", /^pg /), "PostgreSQL query spans from order and ledger");
+
+  const applied = stack.orderProcess.logs
+    .flatMap((line) => line.split("\n"))
+    .filter((line) => line.startsWith("{"))
+    .map((line) => JSON.parse(line) as { msg?: string; orderId?: string; trace_id?: string; span_id?: string })
+    .find((r) => r.msg === "execution event applied" && r.orderId === bid!.orderId);
+  t.equal(applied?.trace_id, traceId, "the consumer's log line carries the trace id");
+  t.equal(applied?.span_id, consumer?.id, "and the consumer span's id");
+});
+
+t.test("a caller speaking Jaeger's uber-trace-id joins the trace too", async (t) => {
+  const userId = await newUser(10_000_000n);
+  const traceId = randomBytes(16).toString("hex");
+  const callerSpanId = randomBytes(8).toString("hex");
+  // jaeger-client URL-encodes the colons.
+  const { order } = await place(userId, {}, { "uber-trace-id": encodeURIComponent(`${traceId}:${callerSpanId}:0:1`) });
+  t.equal(order?.state, api.OrderState.SETTLED, "a market buy, settled");
+  let spans: ZipkinSpan[] = [];
+  await eventually("Zipkin has the trace", async () => {
+    spans = await readTrace(traceId);
+    return find(spans, "ledger", "SERVER", /settlehold/i) !== undefined;
+  }, 30_000);
+  t.equal(find(spans, "order", "SERVER", /placeorder/i)?.parentId, callerSpanId, "PlaceOrder continued the Jaeger caller's span");
+  t.ok(find(spans, "exchange", "SERVER", /submitorder/i), "and passed the trace on to the exchange");
+});
+
+async function scrape(port: number): Promise<Sample[]> {
+  const response = await fetch(`http://127.0.0.1:${port}/metrics`);
+  if (!response.ok) throw new Error(`/metrics answered ${response.status}`);
+  const contentType = response.headers.get("content-type") ?? "";
+  if (!contentType.startsWith("text/plain; version=0.0.4")) throw new Error(`/metrics served ${contentType}`);
+  return parsePrometheusText(await response.text());
+}
+
+const RUNTIME_SERIES = [
+  "rpc_server_handled_total", "rpc_server_duration_seconds_bucket", "nodejs_eventloop_lag_p99_seconds", "nodejs_heap_size_used_bytes",
+  "nodejs_gc_duration_seconds_bucket", "nodejs_active_handles_total", "process_open_fds", "process_context_switches_total",
+];
+const SERIES: Record<"ledger" | "exchange" | "order", string[]> = {
+  ledger: [...RUNTIME_SERIES, "pg_pool_connections", "pg_pool_waiting", "pg_query_duration_seconds_bucket"],
+  exchange: [...RUNTIME_SERIES, "kafka_produce_duration_seconds_bucket", "kafka_produced_messages_total"],
+  order: [
+    ...RUNTIME_SERIES, "pg_pool_connections", "pg_pool_waiting", "pg_query_duration_seconds_bucket", "rpc_client_duration_seconds_bucket",
+    "kafka_consumer_lag", "kafka_consumed_total", "orders", "orders_unknown_total", "settlement_lag_seconds_bucket",
+  ],
+};
+
+t.test("/metrics on every service parses and carries the named series", async (t) => {
+  const ports = { ledger: stack.ports.ledger, exchange: stack.ports.exchange, order: stack.orderProcess.port };
+  for (const [service, port] of Object.entries(ports) as [keyof typeof SERIES, number][]) {
+    const samples = await scrape(port);
+    const names = new Set(samples.map((s) => s.name));
+    t.same(SERIES[service].filter((n) => !names.has(n)), [], `${service}: every named series is there`);
+    t.ok(samples.every((s) => s.labels["service"] === service), `${service}: every series says which service`);
+  }
+  const order = await scrape(ports.order);
+  const value = (name: string, labels: Record<string, string>) =>
+    order.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
+  t.ok((value("rpc_server_handled_total", { rpc_method: "PlaceOrder", code: "OK" }) ?? 0) >= 4, "PlaceOrder calls counted by method and code");
+  t.ok((value("orders", { state: "settled" }) ?? 0) >= 4, "orders by state, from the database");
+  t.equal(value("orders", { state: "unknown" }), 0, "no order in doubt");
+  t.ok((value("settlement_lag_seconds_count", {}) ?? 0) >= 4, "every settled fill's lag observed");
+  const switches = order.filter((s) => s.name === "process_context_switches_total").map((s) => s.labels["kind"]).sort();
+  t.same(switches, ["involuntary", "voluntary"], "context switches from /proc, both kinds");
+});
