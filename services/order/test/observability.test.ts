@@ -86,9 +86,11 @@ t.test("one trace: order → ledger → exchange → Kafka → order's consumer 
     const consumer = find(spans, "order", "CONSUMER", /exchange\.executions process/);
     return consumer !== undefined && spans.some((s) => serviceOf(s) === "ledger" && s.kind === "SERVER" && /settlehold/i.test(s.name) && descends(spans, s, consumer));
   };
+  // Each process exports its spans in its own batches, in no particular order: wait for all of them.
   await eventually("Zipkin has the whole trace", async () => {
     spans = await readTrace(traceId);
-    return consumerSettled();
+    return consumerSettled() && find(spans, "order", "SERVER", /orderservice\/placeorder/i) !== undefined &&
+      find(spans, "exchange", "PRODUCER", /publish/) !== undefined && find(spans, "ledger", "SERVER", /ledgerservice\/placehold/i) !== undefined;
   }, 30_000);
 
   t.ok(spans.every((s) => s.traceId === traceId), "every span is in the caller's trace");
@@ -125,7 +127,7 @@ t.test("a caller speaking Jaeger's uber-trace-id joins the trace too", async (t)
   let spans: ZipkinSpan[] = [];
   await eventually("Zipkin has the trace", async () => {
     spans = await readTrace(traceId);
-    return find(spans, "ledger", "SERVER", /settlehold/i) !== undefined;
+    return ["placeorder", "submitorder", "settlehold"].every((name) => spans.some((s) => s.kind === "SERVER" && s.name.toLowerCase().endsWith(`/${name}`)));
   }, 30_000);
   t.equal(find(spans, "order", "SERVER", /placeorder/i)?.parentId, callerSpanId, "PlaceOrder continued the Jaeger caller's span");
   t.ok(find(spans, "exchange", "SERVER", /submitorder/i), "and passed the trace on to the exchange");
