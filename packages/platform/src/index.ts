@@ -3,6 +3,7 @@ export * from "./logger.js";
 export * from "./tracing.js";
 export * from "./jaeger-propagator.js";
 export * from "./metrics.js";
+export * from "./redis.js";
 export * from "./interceptors.js";
 export * from "./health.js";
 export * from "./registration.js";

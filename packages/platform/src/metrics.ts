@@ -58,18 +58,18 @@ const RPC_BUCKETS_S = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 
 
 export const rpcMetrics = {
   serverHandled: new client.Counter({
-    name: "rpc_server_handled_total",
+    name: "kuku_rpc_server_handled_total",
     help: "RPCs completed by this server, by method and gRPC status code (rate and errors).",
     labelNames: ["rpc_service", "rpc_method", "code"],
   }),
   serverDuration: new client.Histogram({
-    name: "rpc_server_duration_seconds",
+    name: "kuku_rpc_server_duration_seconds",
     help: "Time from request to response of RPCs served, by method and gRPC status code.",
     labelNames: ["rpc_service", "rpc_method", "code"],
     buckets: RPC_BUCKETS_S,
   }),
   clientDuration: new client.Histogram({
-    name: "rpc_client_duration_seconds",
+    name: "kuku_rpc_client_duration_seconds",
     help: "Time of RPCs this service made to others, by method and gRPC status code.",
     labelNames: ["rpc_service", "rpc_method", "code"],
     buckets: RPC_BUCKETS_S,
@@ -82,13 +82,13 @@ const pools = new Map<string, pg.Pool>();
 
 export const pgMetrics = {
   queryDuration: new client.Histogram({
-    name: "pg_query_duration_seconds",
+    name: "kuku_pg_query_duration_seconds",
     help: "PostgreSQL query time seen by the client, by pool.",
     labelNames: ["pool"],
     buckets: RPC_BUCKETS_S,
   }),
   connections: new client.Gauge({
-    name: "pg_pool_connections",
+    name: "kuku_pg_pool_connections",
     help: "Connections of the pool by state: in_use (checked out) and idle.",
     labelNames: ["pool", "state"],
     collect() {
@@ -100,7 +100,7 @@ export const pgMetrics = {
     },
   }),
   waiting: new client.Gauge({
-    name: "pg_pool_waiting",
+    name: "kuku_pg_pool_waiting",
     help: "Callers waiting for a connection of the pool (all are in use).",
     labelNames: ["pool"],
     collect() {
@@ -119,23 +119,23 @@ export function observePool(name: string, pool: pg.Pool): void {
 
 export const kafkaMetrics = {
   consumerLag: new client.Gauge({
-    name: "kafka_consumer_lag",
+    name: "kuku_kafka_consumer_lag",
     help: "Messages behind the partition's high watermark after the last batch this consumer processed.",
     labelNames: ["group", "topic", "partition"],
   }),
   consumed: new client.Counter({
-    name: "kafka_consumed_total",
+    name: "kuku_kafka_consumed_total",
     help: "Messages processed by this consumer, by outcome (ok, error: retried by kafkajs).",
     labelNames: ["group", "topic", "outcome"],
   }),
   produceDuration: new client.Histogram({
-    name: "kafka_produce_duration_seconds",
+    name: "kuku_kafka_produce_duration_seconds",
     help: "Time for Kafka to acknowledge a send (acks from all in-sync replicas), by topic.",
     labelNames: ["topic"],
     buckets: RPC_BUCKETS_S,
   }),
   produced: new client.Counter({
-    name: "kafka_produced_messages_total",
+    name: "kuku_kafka_produced_messages_total",
     help: "Messages acknowledged by Kafka, by topic.",
     labelNames: ["topic"],
   }),
@@ -147,3 +147,14 @@ export function observeConsumer(consumer: Consumer, group: string): void {
     kafkaMetrics.consumerLag.set({ group, topic: payload.topic, partition: String(payload.partition) }, Number(payload.offsetLag));
   });
 }
+
+// --- Redis ---------------------------------------------------------------------------
+
+export const redisMetrics = {
+  commandDuration: new client.Histogram({
+    name: "kuku_redis_command_duration_seconds",
+    help: "Redis command latency seen by the client, by client name, command and outcome (ok, error).",
+    labelNames: ["client", "command", "outcome"],
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+  }),
+};

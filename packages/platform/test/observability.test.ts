@@ -79,9 +79,9 @@ t.test("the server serves /metrics on its own port, with RPC outcomes per method
   t.equal(response.status, 200);
   const samples = parsePrometheusText(await response.text());
   const handled = (code: string) =>
-    samples.find((s) => s.name === "rpc_server_handled_total" && s.labels["rpc_method"] === "Deposit" && s.labels["code"] === code)?.value;
+    samples.find((s) => s.name === "kuku_rpc_server_handled_total" && s.labels["rpc_method"] === "Deposit" && s.labels["code"] === code)?.value;
   t.equal(handled("OK"), 1, "the good call");
   t.equal(handled("InvalidArgument"), 1, "the refused one, under its status");
-  t.ok(samples.some((s) => s.name === "rpc_server_duration_seconds_count" && s.labels["rpc_method"] === "Deposit"));
+  t.ok(samples.some((s) => s.name === "kuku_rpc_server_duration_seconds_count" && s.labels["rpc_method"] === "Deposit"));
   t.ok(samples.every((s) => s.labels["service"] === "metrics-test"), "the service label on every series");
 });

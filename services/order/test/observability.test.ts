@@ -142,15 +142,15 @@ async function scrape(port: number): Promise<Sample[]> {
 }
 
 const RUNTIME_SERIES = [
-  "rpc_server_handled_total", "rpc_server_duration_seconds_bucket", "nodejs_eventloop_lag_p99_seconds", "nodejs_heap_size_used_bytes",
+  "kuku_rpc_server_handled_total", "kuku_rpc_server_duration_seconds_bucket", "nodejs_eventloop_lag_p99_seconds", "nodejs_heap_size_used_bytes",
   "nodejs_gc_duration_seconds_bucket", "nodejs_active_handles_total", "process_open_fds", "process_context_switches_total",
 ];
 const SERIES: Record<"ledger" | "exchange" | "order", string[]> = {
-  ledger: [...RUNTIME_SERIES, "pg_pool_connections", "pg_pool_waiting", "pg_query_duration_seconds_bucket"],
-  exchange: [...RUNTIME_SERIES, "kafka_produce_duration_seconds_bucket", "kafka_produced_messages_total"],
+  ledger: [...RUNTIME_SERIES, "kuku_pg_pool_connections", "kuku_pg_pool_waiting", "kuku_pg_query_duration_seconds_bucket"],
+  exchange: [...RUNTIME_SERIES, "kuku_kafka_produce_duration_seconds_bucket", "kuku_kafka_produced_messages_total"],
   order: [
-    ...RUNTIME_SERIES, "pg_pool_connections", "pg_pool_waiting", "pg_query_duration_seconds_bucket", "rpc_client_duration_seconds_bucket",
-    "kafka_consumer_lag", "kafka_consumed_total", "orders", "orders_unknown_total", "settlement_lag_seconds_bucket",
+    ...RUNTIME_SERIES, "kuku_pg_pool_connections", "kuku_pg_pool_waiting", "kuku_pg_query_duration_seconds_bucket", "kuku_rpc_client_duration_seconds_bucket",
+    "kuku_kafka_consumer_lag", "kuku_kafka_consumed_total", "orders", "kuku_orders_unknown_total", "kuku_settlement_lag_seconds_bucket",
   ],
 };
 
@@ -165,10 +165,10 @@ t.test("/metrics on every service parses and carries the named series", async (t
   const order = await scrape(ports.order);
   const value = (name: string, labels: Record<string, string>) =>
     order.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
-  t.ok((value("rpc_server_handled_total", { rpc_method: "PlaceOrder", code: "OK" }) ?? 0) >= 4, "PlaceOrder calls counted by method and code");
-  t.ok((value("orders", { state: "settled" }) ?? 0) >= 4, "orders by state, from the database");
-  t.equal(value("orders", { state: "unknown" }), 0, "no order in doubt");
-  t.ok((value("settlement_lag_seconds_count", {}) ?? 0) >= 4, "every settled fill's lag observed");
+  t.ok((value("kuku_rpc_server_handled_total", { rpc_method: "PlaceOrder", code: "OK" }) ?? 0) >= 4, "PlaceOrder calls counted by method and code");
+  t.ok((value("kuku_orders", { state: "settled" }) ?? 0) >= 4, "orders by state, from the database");
+  t.equal(value("kuku_orders", { state: "unknown" }), 0, "no order in doubt");
+  t.ok((value("kuku_settlement_lag_seconds_count", {}) ?? 0) >= 4, "every settled fill's lag observed");
   const switches = order.filter((s) => s.name === "process_context_switches_total").map((s) => s.labels["kind"]).sort();
   t.same(switches, ["involuntary", "voluntary"], "context switches from /proc, both kinds");
 });

@@ -16,7 +16,7 @@ export function createOrderMetrics(pool: pg.Pool): OrderMetrics {
   // Read from the database at scrape time: the truth shared by every
   // replica (so aggregate with max(), not sum()), and right after a restart.
   new promClient.Gauge({
-    name: "orders",
+    name: "kuku_orders",
     help: "Orders in each state (every state listed, zero included).",
     labelNames: ["state"],
     async collect() {
@@ -25,11 +25,11 @@ export function createOrderMetrics(pool: pg.Pool): OrderMetrics {
     },
   });
   const unknown = new promClient.Counter({
-    name: "orders_unknown_total",
+    name: "kuku_orders_unknown_total",
     help: "Orders this replica marked UNKNOWN because the exchange did not answer in time.",
   });
   const settlementLag = new promClient.Histogram({
-    name: "settlement_lag_seconds",
+    name: "kuku_settlement_lag_seconds",
     help: "Time from a fill's execution at the exchange to its settlement in the ledger.",
     buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
   });
