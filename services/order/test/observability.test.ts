@@ -150,7 +150,7 @@ const SERIES: Record<"ledger" | "exchange" | "order", string[]> = {
   exchange: [...RUNTIME_SERIES, "kuku_kafka_produce_duration_seconds_bucket", "kuku_kafka_produced_messages_total"],
   order: [
     ...RUNTIME_SERIES, "kuku_pg_pool_connections", "kuku_pg_pool_waiting", "kuku_pg_query_duration_seconds_bucket", "kuku_rpc_client_duration_seconds_bucket",
-    "kuku_kafka_consumer_lag", "kuku_kafka_consumed_total", "orders", "kuku_orders_unknown_total", "kuku_settlement_lag_seconds_bucket",
+    "kuku_kafka_consumer_lag", "kuku_kafka_consumed_total", "kuku_orders", "kuku_orders_unknown_total", "kuku_settlement_lag_seconds_bucket",
   ],
 };
 
