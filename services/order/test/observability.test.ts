@@ -4,11 +4,13 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import t from "tap";
 import { create } from "@bufbuild/protobuf";
+import { Kafka, logLevel, type KafkaMessage } from "kafkajs";
 import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import * as api from "@kuku/contracts/kuku/order/v1/order_pb";
 import { parsePrometheusText, REPO_ROOT, run, type Sample } from "@kuku/platform/testing";
 import { eventually, newUser as newUserIn, startStack } from "./support/stack.js";
 
+const KAFKA_BROKERS = (process.env["KAFKA_BROKERS"] ?? "127.0.0.1:9092").split(",");
 const ZIPKIN_URL = `http://127.0.0.1:${process.env["KUKU_ZIPKIN_PORT"] ?? "9411"}`;
 
 const started = await run("bash", [`${REPO_ROOT}deploy/local/tracing-up.sh`]);
@@ -72,6 +74,19 @@ t.test("one trace: order → ledger → exchange → Kafka → order's consumer 
   const { order: bid } = await place(buyer, { type: exchange.OrderType.LIMIT, timeInForce: exchange.TimeInForce.DAY, limitPriceKrw: 70_000n });
   t.equal(bid?.state, api.OrderState.ACCEPTED, "the buyer's bid rests");
 
+  // Order events go out through the outbox relay, later and outside the request: a
+  // consumer of our own (unique group, from the topic's end) reads their headers.
+  const orderEvents: KafkaMessage[] = [];
+  const kafka = new Kafka({ clientId: "observability-test", brokers: KAFKA_BROKERS, logLevel: logLevel.NOTHING });
+  const eventsConsumer = kafka.consumer({ groupId: `observability-test-${randomUUID()}` });
+  t.teardown(() => eventsConsumer.disconnect());
+  let joined = false;
+  eventsConsumer.on(eventsConsumer.events.GROUP_JOIN, () => (joined = true));
+  await eventsConsumer.connect();
+  await eventsConsumer.subscribe({ topic: "order.events", fromBeginning: false });
+  await eventsConsumer.run({ eachMessage: async ({ message }) => void orderEvents.push(message) });
+  await eventually("the test's consumer joins", async () => joined, 30_000);
+
   // The caller starts the trace (W3C traceparent): its ids are known to the test.
   const traceId = randomBytes(16).toString("hex");
   const callerSpanId = randomBytes(8).toString("hex");
@@ -107,6 +122,11 @@ t.test("one trace: order → ledger → exchange → Kafka → order's consumer 
   t.equal(consumer?.parentId, publish?.id, "the order service's consumer continues the publish (context in Kafka headers)");
   t.ok(consumerSettled(), "the buyer's settlement (ledger SettleHold) under the consumer");
   t.ok(find(spans, "order", "CLIENT", /^pg /) && find(spans, "ledger", "CLIENT", /^pg /), "PostgreSQL query spans from order and ledger");
+
+  await eventually("the sale's order events arrive", async () => orderEvents.some((m) => m.key?.toString() === sold!.orderId), 30_000);
+  const saleEvents = orderEvents.filter((m) => m.key?.toString() === sold!.orderId);
+  t.ok(saleEvents.every((m) => m.headers?.["traceparent"]?.toString().split("-")[1] === traceId), "the relay sent the sale's events with the sale's trace context");
+  t.ok(saleEvents.every((m) => m.headers?.["uber-trace-id"]?.toString().startsWith(`${traceId}:`)), "in both formats");
 
   const applied = stack.orderProcess.logs
     .flatMap((line) => line.split("\n"))

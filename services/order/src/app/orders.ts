@@ -12,7 +12,7 @@ import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import * as api from "@kuku/contracts/kuku/order/v1/order_pb";
 import * as orderEvents from "@kuku/contracts/kuku/order/v1/events_pb";
-import { withTransaction, type Logger } from "@kuku/platform";
+import { traceHeaders, withTransaction, type Logger } from "@kuku/platform";
 import { applyFill, checkOrderInput, holdAmountMinor, transition, type FeeSchedule, type Instrument, type Order } from "../domain/order.js";
 import { planSettlement } from "../domain/settlement.js";
 import { isTerminal, type OrderState } from "../domain/state-machine.js";
@@ -340,6 +340,8 @@ export class Orders {
     const event = create(orderEvents.OrderEventSchema, {
       eventId, state: stateToProto(order.state), order: orderToProto(order), reason, occurredAt: timestampFromDate(order.updatedAt),
     });
-    return { eventId, topic: ORDER_EVENTS_TOPIC, key: order.orderId, payload: toBinary(orderEvents.OrderEventSchema, event) };
+    return {
+      eventId, topic: ORDER_EVENTS_TOPIC, key: order.orderId, payload: toBinary(orderEvents.OrderEventSchema, event), traceHeaders: traceHeaders(),
+    };
   }
 }

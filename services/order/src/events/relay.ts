@@ -16,7 +16,7 @@ export function relayOnce(pool: pg.Pool, producer: Producer): Promise<number> {
       const byTopic = new Map<string, OutgoingMessage[]>();
       for (const r of rows) {
         const messages = byTopic.get(r.topic) ?? [];
-        messages.push({ key: r.key, value: r.payload, headers: { "event-id": r.event_id } });
+        messages.push({ key: r.key, value: r.payload, headers: { ...r.trace_headers, "event-id": r.event_id } });
         byTopic.set(r.topic, messages);
       }
       await sendTraced(producer, [...byTopic].map(([topic, messages]) => ({ topic, messages })));

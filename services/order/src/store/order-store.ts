@@ -135,10 +135,14 @@ export interface OutboxEvent {
   readonly topic: string;
   readonly key: string;
   readonly payload: Uint8Array;
+  /** The writer's trace context as Kafka headers; empty when tracing is off. */
+  readonly traceHeaders: Readonly<Record<string, string>>;
 }
 
 export async function insertOutbox(db: pg.PoolClient, event: OutboxEvent): Promise<void> {
-  await db.query("INSERT INTO outbox (event_id, topic, key, payload) VALUES ($1, $2, $3, $4)", [event.eventId, event.topic, event.key, event.payload]);
+  await db.query("INSERT INTO outbox (event_id, topic, key, payload, trace_headers) VALUES ($1, $2, $3, $4, $5)", [
+    event.eventId, event.topic, event.key, event.payload, Object.keys(event.traceHeaders).length === 0 ? null : event.traceHeaders,
+  ]);
 }
 
 export async function transitionsOf(db: Queryable, orderId: string) {
@@ -174,8 +178,10 @@ export async function markProcessed(db: pg.PoolClient, consumer: string, eventId
 }
 
 export async function claimUnpublished(db: pg.PoolClient, limit: number) {
-  const { rows } = await db.query<{ seq: string; event_id: string; topic: string; key: string; payload: Buffer }>(
-    `SELECT seq, event_id, topic, key, payload FROM outbox WHERE published_at IS NULL
+  const { rows } = await db.query<{
+    seq: string; event_id: string; topic: string; key: string; payload: Buffer; trace_headers: Record<string, string> | null;
+  }>(
+    `SELECT seq, event_id, topic, key, payload, trace_headers FROM outbox WHERE published_at IS NULL
      ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED`,
     [limit],
   );
