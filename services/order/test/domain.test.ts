@@ -4,7 +4,7 @@
 import t from "tap";
 import { applyFill, checkOrderInput, feeKrw, holdAmountMinor, transition, type FeeSchedule, type Order } from "../src/domain/order.js";
 import { planSettlement } from "../src/domain/settlement.js";
-import { canTransition, isTerminal, isWorking, TERMINAL_STATES } from "../src/domain/state-machine.js";
+import { canTransition, FILLS_FINISHED_STATES, isTerminal, TERMINAL_STATES } from "../src/domain/state-machine.js";
 
 const FEES: FeeSchedule = { commissionPpm: 150n, sellTaxPpm: 1_800n }; // 0.015 %, 0.18 %
 const SAMSUNG = { symbol: "005930", referencePriceKrw: 70_000n };
@@ -30,8 +30,9 @@ t.test("the lifecycle follows the table and nothing else", async (t) => {
   t.same([...TERMINAL_STATES].sort(), ["cancelled", "expired", "rejected", "settled"]);
   t.ok(isTerminal("settled"));
   t.notOk(isTerminal("filled"), "a filled order still has to settle");
-  t.ok(isWorking("unknown"), "an UNKNOWN order may still be filled at the exchange");
-  t.notOk(isWorking("received"));
+  t.notOk(FILLS_FINISHED_STATES.includes("unknown"), "an UNKNOWN order may still be filled at the exchange: its hold stays");
+  t.notOk(FILLS_FINISHED_STATES.includes("received"));
+  t.ok(FILLS_FINISHED_STATES.includes("filled"), "a filled order's leftover hold is released");
   const refused = transition(order({ state: "settled" }), "filled", NOW);
   t.same(refused, { kind: "illegal", from: "settled", to: "filled" });
   const moved = transition(order(), "cancel_requested", NOW);

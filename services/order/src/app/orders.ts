@@ -15,7 +15,7 @@ import * as orderEvents from "@kuku/contracts/kuku/order/v1/events_pb";
 import { traceHeaders, withTransaction, type Logger } from "@kuku/platform";
 import { applyFill, checkOrderInput, holdAmountMinor, transition, type FeeSchedule, type Instrument, type Order } from "../domain/order.js";
 import { planSettlement } from "../domain/settlement.js";
-import { isTerminal, type OrderState } from "../domain/state-machine.js";
+import { FILLS_FINISHED_STATES, isTerminal, type OrderState } from "../domain/state-machine.js";
 import * as store from "../store/order-store.js";
 import { inputFromProto, orderToProto, reportFromProto, stateToProto, submitRequest, type ExchangeReport } from "./convert.js";
 import type { LedgerAccounts } from "./ledger-accounts.js";
@@ -202,8 +202,7 @@ export class Orders {
         if (lagS !== undefined) this.deps.metrics.settled(lagS);
       }
     }
-    const done = order.state === "filled" || order.state === "cancelled" || order.state === "rejected" || order.state === "expired";
-    if (!done || order.holdReleased || order.holdId === "") return order;
+    if (!FILLS_FINISHED_STATES.includes(order.state) || order.holdReleased || order.holdId === "") return order;
     const { hold } = await this.deps.ledger.getHold({ holdId: order.holdId });
     const remainingMinor = hold!.amountMinor - hold!.settledMinor - hold!.releasedMinor;
     if (remainingMinor > 0n) {
@@ -244,7 +243,7 @@ export class Orders {
       }
     }
     let settled = 0;
-    for (const orderId of await store.ordersWithLedgerWork(this.deps.pool, 200)) {
+    for (const orderId of await store.ordersWithLedgerWork(this.deps.pool, FILLS_FINISHED_STATES, 200)) {
       try {
         await this.settle(orderId);
         settled++;

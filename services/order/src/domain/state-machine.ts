@@ -46,7 +46,8 @@ export function isTerminal(state: OrderState): boolean {
   return TERMINAL_STATES.has(state);
 }
 
-/** States in which the order may still receive fills from the exchange. */
-export function isWorking(state: OrderState): boolean {
-  return ["sent", "unknown", "accepted", "partially_filled", "cancel_requested"].includes(state);
-}
+/**
+ * States after which no fill can arrive: whatever the order's hold still
+ * covers can be released. Settlement and the reconciler's SQL both read this.
+ */
+export const FILLS_FINISHED_STATES: readonly OrderState[] = ["filled", "rejected", "cancelled", "expired"];

@@ -217,15 +217,15 @@ export async function ordersStuckIn(db: Queryable, states: readonly OrderState[]
   return rows.map(toOrder);
 }
 
-/** Orders whose fills or hold still need the ledger: settled or released not yet. */
-export async function ordersWithLedgerWork(db: Queryable, limit: number): Promise<string[]> {
+/** Orders with unsettled fills, or in a state after which their leftover hold can go. */
+export async function ordersWithLedgerWork(db: Queryable, releasableStates: readonly OrderState[], limit: number): Promise<string[]> {
   const { rows } = await db.query<{ order_id: string }>(
     `SELECT DISTINCT order_id FROM fills WHERE settled_at IS NULL
      UNION
      SELECT order_id FROM orders
-       WHERE hold_id IS NOT NULL AND NOT hold_released AND state IN ('filled', 'rejected', 'cancelled', 'expired')
-     LIMIT $1`,
-    [limit],
+       WHERE hold_id IS NOT NULL AND NOT hold_released AND state = ANY($1::text[])
+     LIMIT $2`,
+    [releasableStates, limit],
   );
   return rows.map((r) => r.order_id);
 }
