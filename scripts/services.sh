@@ -14,6 +14,9 @@ SERVICES=(
   "order 50052 ORDER_PORT"
 )
 
+# make up starts Zipkin (make tracing): send spans there unless told otherwise.
+export OTEL_TRACES_EXPORTER=${OTEL_TRACES_EXPORTER:-zipkin}
+
 alive() { [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
 up() {
@@ -54,6 +57,9 @@ Try it (no .proto files needed, the services speak reflection):
       127.0.0.1:50051 kuku.ledger.v1.LedgerService/OpenAccount
   .tools/bin/grpcurl -plaintext -d '{"clientOrderId":"hello-1","symbol":"005930","side":"SIDE_BUY","type":"ORDER_TYPE_MARKET","timeInForce":"TIME_IN_FORCE_IOC","quantity":"10"}' \\
       127.0.0.1:50053 kuku.exchange.v1.ExchangeService/SubmitOrder
+
+Traces: http://127.0.0.1:9411/zipkin/ (exporter: $OTEL_TRACES_EXPORTER)
+Metrics: curl 127.0.0.1:50052/metrics (every service, on its own port)
 
 Stop everything with: make down
 INFO
