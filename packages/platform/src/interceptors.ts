@@ -85,7 +85,9 @@ export function serverObservabilityInterceptor(): Interceptor {
         { kind: SpanKind.SERVER, parent, attributes: { "rpc.system": "grpc", "rpc.service": req.service.typeName, "rpc.method": req.method.name } },
         async (span) => {
           try {
-            return await next(req);
+            const response = await next(req);
+            span.setAttribute("rpc.grpc.status_code", 0); // OK: Connect's Code has no member for it
+            return response;
           } catch (error) {
             span.setAttribute("rpc.grpc.status_code", error instanceof ConnectError ? error.code : Code.Internal);
             throw error;

@@ -26,32 +26,35 @@ export function createPool(options: PoolOptions, logger: Logger): pg.Pool {
   pool.on("error", (error: Error & { code?: string }) =>
     logger.warn({ code: error.code, message: error.message }, "idle PostgreSQL client failed"),
   );
-  // Every query of the pool runs on one of its clients: observing the
-  // clients covers pool.query too. (@opentelemetry/instrumentation-pg
-  // patches pg only when registered before pg is first imported, i.e. from
-  // a --import preload; measured in ADR 0015.)
-  pool.on("connect", (client) => observeClient(client, options.applicationName));
+  // pool.query runs on a client with pg's callback form, which the client
+  // wrapper leaves alone: each query is observed once, in its caller's
+  // context. (@opentelemetry/instrumentation-pg patches pg only when
+  // registered before pg is first imported, i.e. from a --import preload:
+  // measured in ADR 0015.)
+  pool.query = observed(pool.query.bind(pool), options.applicationName) as typeof pool.query;
+  pool.on("connect", (client) => {
+    client.query = observed(client.query.bind(client), options.applicationName) as typeof client.query;
+  });
   observePool(options.applicationName, pool);
   return pool;
 }
 
 const STATEMENT_CHARS_MAX = 500;
 
-function observeClient(client: pg.PoolClient, poolName: string): void {
-  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
-  const observed = (...args: unknown[]): unknown => {
-    // The callback and Submittable (cursor) forms are left alone: the platform uses promises only.
-    if (args.some((a) => typeof a === "function") || typeof (args[0] as { submit?: unknown })?.submit === "function") {
+/** Times a query function's promise form and, inside a trace, gives each query a CLIENT span. */
+function observed(query: (...args: unknown[]) => unknown, poolName: string): (...args: unknown[]) => unknown {
+  return (...args) => {
+    // The callback and Submittable (cursor) forms are passed through: the platform uses promises only.
+    if (args.some((a) => typeof a === "function") || typeof (args[0] as { submit?: unknown } | undefined)?.submit === "function") {
       return query(...args);
     }
     const text = typeof args[0] === "string" ? args[0] : ((args[0] as { text?: string } | undefined)?.text ?? "");
-    const started = process.hrtime.bigint();
-    const timed = () => pgMetrics.queryDuration.observe({ pool: poolName }, Number(process.hrtime.bigint() - started) / 1e9);
     const run = async () => {
+      const started = process.hrtime.bigint();
       try {
         return await (query(...args) as Promise<unknown>);
       } finally {
-        timed();
+        pgMetrics.queryDuration.observe({ pool: poolName }, Number(process.hrtime.bigint() - started) / 1e9);
       }
     };
     if (!insideTrace()) return run();
@@ -62,7 +65,6 @@ function observeClient(client: pg.PoolClient, poolName: string): void {
       run,
     );
   };
-  client.query = observed as typeof client.query;
 }
 
 export type Isolation = "read committed" | "repeatable read" | "serializable";

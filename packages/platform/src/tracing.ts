@@ -2,6 +2,7 @@ import {
   context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type TextMapGetter,
   type TextMapSetter,
 } from "@opentelemetry/api";
+import { intVar } from "./config.js";
 import { JaegerPropagator } from "./jaeger-propagator.js";
 
 let shutdownTracing: (() => Promise<void>) | undefined;
@@ -45,7 +46,7 @@ export async function initTracing(
       : new (await import("@opentelemetry/exporter-trace-otlp-http")).OTLPTraceExporter({
           url: `${(otlpEndpoint || "http://127.0.0.1:4318").replace(/\/$/, "")}/v1/traces`,
         });
-  const scheduledDelayMillis = Number(env["OTEL_BSP_SCHEDULE_DELAY"] || 1_000);
+  const scheduledDelayMillis = intVar("OTEL_BSP_SCHEDULE_DELAY", 1_000, { min: 10, max: 60_000 }).parse(env);
   const provider = new TracerProvider({
     resource: resourceFromAttributes({ "service.name": serviceName }),
     spanProcessors: [new BatchSpanProcessor({ exporter, scheduledDelayMillis })],
