@@ -6,7 +6,8 @@ import { ledgerIsolation } from "./ledger-isolation.js";
 import { ledgerTransfers } from "./ledger-transfers.js";
 import { locks } from "./locks.js";
 import { locksDrill } from "./locks-drill.js";
+import { observability } from "./observability.js";
 import { orders } from "./orders.js";
 
 /** Every benchmark the CLI knows, by name. */
-export const COMMANDS: readonly BenchCommand[] = [ledgerTransfers, ledgerBulk, ledgerIsolation, ledgerEngines, exchangeMatching, orders, locks, locksDrill];
+export const COMMANDS: readonly BenchCommand[] = [ledgerTransfers, ledgerBulk, ledgerIsolation, ledgerEngines, exchangeMatching, orders, locks, locksDrill, observability];

@@ -1,13 +1,11 @@
 import {
-  context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type TextMapGetter,
+  context, propagation, ROOT_CONTEXT, SpanStatusCode, trace, type SpanKind, type Attributes, type Context, type Span, type TextMapGetter,
   type TextMapSetter,
 } from "@opentelemetry/api";
 import { intVar } from "./config.js";
 import { JaegerPropagator } from "./jaeger-propagator.js";
 
 let shutdownTracing: (() => Promise<void>) | undefined;
-
-export type TracesExporter = "none" | "otlp" | "zipkin";
 
 /**
  * Sets up OpenTelemetry once per process. OTEL_TRACES_EXPORTER picks the
@@ -120,5 +118,3 @@ export function traceHeaders(ctx: Context = context.active()): Record<string, st
 export function contextFromKafkaHeaders(headers: KafkaHeaders | undefined): Context {
   return headers === undefined ? ROOT_CONTEXT : propagation.extract(ROOT_CONTEXT, headers, kafkaHeadersGetter);
 }
-
-export { SpanKind };

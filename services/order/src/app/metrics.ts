@@ -20,7 +20,14 @@ export function createOrderMetrics(pool: pg.Pool): OrderMetrics {
     help: "Orders in each state (every state listed, zero included).",
     labelNames: ["state"],
     async collect() {
-      const counts = await countOrdersByState(pool);
+      let counts: Map<string, number>;
+      try {
+        counts = await countOrdersByState(pool);
+      } catch {
+        // A database outage must not fail the whole scrape (it is when the other series matter most): the series go absent.
+        this.reset();
+        return;
+      }
       for (const state of ORDER_STATES) this.set({ state }, counts.get(state) ?? 0);
     },
   });
