@@ -11,6 +11,7 @@ grpcurl="$root/.tools/bin/grpcurl"
 SERVICES=(
   "ledger 50051 LEDGER_PORT"
   "exchange 50053 EXCHANGE_PORT"
+  "market 50054 MARKET_PORT"
   "order 50052 ORDER_PORT"
 )
 
@@ -49,6 +50,7 @@ up() {
 Kuku Securities is up.
   ledger    grpc/grpc-web/connect on 127.0.0.1:50051   logs: .run/logs/ledger.log
   exchange  grpc/grpc-web/connect on 127.0.0.1:50053   logs: .run/logs/exchange.log
+  market    grpc/grpc-web/connect on 127.0.0.1:50054, WebSocket ws://127.0.0.1:50054/ws   logs: .run/logs/market.log
   order     grpc/grpc-web/connect on 127.0.0.1:50052   logs: .run/logs/order.log
 
 Try it (no .proto files needed, the services speak reflection):

@@ -11,7 +11,7 @@ const bench = (...args: string[]) => run(process.execPath, [CLI, ...args]);
 t.test("help lists every command; bad flags are usage errors", async (t) => {
   const help = await bench("--help");
   t.equal(help.code, 0);
-  for (const name of ["ledger transfers", "ledger bulk", "ledger isolation", "ledger engines", "exchange matching", "orders", "locks", "locks drill"]) {
+  for (const name of ["ledger transfers", "ledger bulk", "ledger isolation", "ledger engines", "exchange matching", "orders", "locks", "locks drill", "market fanout", "market brokers"]) {
     t.match(help.stdout, name);
   }
   const bad = await bench("ledger", "transfers", "--concurrency", "0,x");
@@ -63,7 +63,34 @@ t.test("locks: every strategy runs against PostgreSQL and the three Redis server
   }
   const bad = await bench("locks", "--strategy", "mutex");
   t.equal(bad.code, 2);
-  t.match(bad.stderr, /--strategy: unknown mutex/);
+  t.match(bad.stderr, /--strategy: unknown mutex for --via direct/);
+});
+
+t.test("locks --via ledger: every balance guard through the ledger service, integrity checked after each run", async (t) => {
+  const dir = t.testdir();
+  const r = await bench("locks", "--via", "ledger", "--accounts", "1", "--concurrency", "4", "--duration", "1s", "--json", `${dir}/ledger.json`);
+  t.equal(r.code, 0, r.stderr);
+  const json = JSON.parse(readFileSync(`${dir}/ledger.json`, "utf8")) as { via: string; results: unknown[] };
+  t.equal(json.via, "ledger");
+  t.equal(json.results.length, 4, "four guards x one concurrency");
+  for (const name of ["row-lock", "optimistic", "atomic", "redlock-fenced"]) {
+    const row = r.stdout.split("\n").find((l) => l.trim().startsWith(`${name} `))?.trim().split(/\s+/);
+    t.ok(Number(row?.[3]) > 0, `${name} placed holds`);
+    t.same(row?.slice(-3), ["0", "0", "0"], `${name}: no overdraft, holds exact, VerifyIntegrity clean`);
+  }
+  const bad = await bench("locks", "--via", "ledger", "--strategy", "redlock");
+  t.equal(bad.code, 2);
+  t.match(bad.stderr, /--strategy: unknown redlock for --via ledger; choose from all, row-lock, optimistic, atomic, redlock-fenced/);
+  const ledgerOnly = await bench("locks", "--pool-size", "8");
+  t.equal(ledgerOnly.code, 2);
+  t.match(ledgerOnly.stderr, /--pool-size applies to --via ledger only/);
+  const via = await bench("locks", "--via", "kafka");
+  t.equal(via.code, 2);
+  t.match(via.stderr, /--via must be one of direct, ledger/);
+  const help = await bench("locks", "--help");
+  for (const flag of ["--via", "--strategy", "--accounts", "--concurrency", "--duration", "--lock-ttl-ms", "--pool-size", "--attempts-max", "--json", "--help"]) {
+    t.match(help.stdout, flag, `--help documents ${flag}`);
+  }
 });
 
 t.test("locks drill: a paused holder loses an update without fencing, not with it; quorum needs 2 of 3", async (t) => {
@@ -73,4 +100,11 @@ t.test("locks drill: a paused holder loses an update without fencing, not with i
   t.match(r.stdout, /redlock-fenced   paused holder: fenced, second: debited .* none/);
   t.match(r.stdout, /1 of 3 Redis stopped +lock acquired +as expected/);
   t.match(r.stdout, /2 of 3 Redis stopped +lock refused +as expected/);
+});
+
+t.test("market fanout: clients in their own process receive every trade's update", async (t) => {
+  const r = await bench("market", "fanout", "--clients", "20", "--symbols", "2", "--rate", "20", "--duration", "2s", "--warmup", "1s");
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stdout, /20 clients connected and subscribed in \d+ ms \(20 snapshots\)/);
+  t.match(r.stdout, /^\s+20\s+2\s+20\s+\d+\s+\d+\s+\d+\s+\d+\s+\d+\s+0\s+0\s/m, "no gaps, no closed clients");
 });

@@ -6,8 +6,12 @@ import { ledgerIsolation } from "./ledger-isolation.js";
 import { ledgerTransfers } from "./ledger-transfers.js";
 import { locks } from "./locks.js";
 import { locksDrill } from "./locks-drill.js";
+import { marketBrokers } from "./market-brokers.js";
+import { marketFanout } from "./market-fanout.js";
 import { observability } from "./observability.js";
 import { orders } from "./orders.js";
 
 /** Every benchmark the CLI knows, by name. */
-export const COMMANDS: readonly BenchCommand[] = [ledgerTransfers, ledgerBulk, ledgerIsolation, ledgerEngines, exchangeMatching, orders, locks, locksDrill, observability];
+export const COMMANDS: readonly BenchCommand[] = [
+  ledgerTransfers, ledgerBulk, ledgerIsolation, ledgerEngines, exchangeMatching, orders, locks, locksDrill, marketFanout, marketBrokers, observability,
+];

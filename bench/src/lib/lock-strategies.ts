@@ -1,8 +1,7 @@
 // Ways to guard "debit this account if it is covered", behind one interface.
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Redlock } from "@sesamecare-oss/redlock";
 import type pg from "pg";
-import { withTransaction } from "@kuku/platform";
+import { jitteredBackoffMs, LockNotAcquiredError, withRedlock, withTransaction, type Redlock } from "@kuku/platform";
 import * as sql from "./locks-store.js";
 
 /** "fenced": the write came from a lock holder whose lock had passed to another. */
@@ -59,8 +58,7 @@ export function strategy(name: StrategyName, pool: pg.Pool, redlock: Redlock, lo
             });
             if (done) return "debited";
             counters.retries++;
-            // Exponential backoff with full jitter, capped.
-            await sleep(Math.random() * Math.min(50, 2 ** attempt));
+            await sleep(jitteredBackoffMs(attempt, 2, 50));
           }
           throw new GaveUp(`compare-and-set lost ${OPTIMISTIC_ATTEMPTS_MAX} times`);
         },
@@ -80,30 +78,27 @@ export function strategy(name: StrategyName, pool: pg.Pool, redlock: Redlock, lo
       return {
         name,
         async debit(accountId, amountMinor, counters, pauseMs = 0) {
-          let lock;
           try {
-            lock = await redlock.acquire([`kuku:lock:account:${accountId}`], lockTtlMs);
-          } catch (error) {
-            counters.lockFailures++;
-            throw new GaveUp(`lock not acquired: ${(error as Error).message}`);
-          }
-          try {
-            // The token is taken right after the lock: later holders get larger tokens.
-            const token = name === "redlock-fenced" ? await sql.nextFence(pool) : 0n;
-            const { balanceMinor } = await sql.read(pool, accountId);
-            if (pauseMs > 0) await sleep(pauseMs); // a GC pause, a stalled VM: the lock may expire meanwhile
-            if (balanceMinor < amountMinor) return "insufficient";
-            const guard = name === "redlock-fenced" ? ({ kind: "fence", token } as const) : ({ kind: "none" } as const);
-            return await withTransaction(pool, async (db) => {
-              if (!(await sql.write(db, accountId, balanceMinor - amountMinor, guard))) {
-                counters.fenced++;
-                return "fenced";
-              }
-              await sql.logDebit(db, accountId, amountMinor);
-              return "debited";
+            return await withRedlock(redlock, [`kuku:lock:account:${accountId}`], lockTtlMs, async () => {
+              // The token is taken right after the lock: later holders get larger tokens.
+              const token = name === "redlock-fenced" ? await sql.nextFence(pool) : 0n;
+              const { balanceMinor } = await sql.read(pool, accountId);
+              if (pauseMs > 0) await sleep(pauseMs); // a GC pause, a stalled VM: the lock may expire meanwhile
+              if (balanceMinor < amountMinor) return "insufficient";
+              const guard = name === "redlock-fenced" ? ({ kind: "fence", token } as const) : ({ kind: "none" } as const);
+              return await withTransaction(pool, async (db) => {
+                if (!(await sql.write(db, accountId, balanceMinor - amountMinor, guard))) {
+                  counters.fenced++;
+                  return "fenced" as const;
+                }
+                await sql.logDebit(db, accountId, amountMinor);
+                return "debited" as const;
+              });
             });
-          } finally {
-            await lock.release().catch(() => undefined); // expired already: nothing to release
+          } catch (error) {
+            if (!(error instanceof LockNotAcquiredError)) throw error;
+            counters.lockFailures++;
+            throw new GaveUp(error.message);
           }
         },
       };

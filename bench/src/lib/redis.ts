@@ -1,21 +1,12 @@
 // The three independent Redis servers `make infra` starts, as a Redlock quorum.
 import { readFileSync } from "node:fs";
-import { Redlock } from "@sesamecare-oss/redlock";
-import { Redis } from "ioredis";
+import { connectRedlock as connect, type Redlock } from "@kuku/platform";
 import { REPO_ROOT } from "@kuku/platform/testing";
 
 export const REDIS_PORTS = (process.env["REDIS_PORTS"] ?? "6379,6380,6381").split(",").map(Number);
 
 export function connectRedlock(): { redlock: Redlock; close: () => Promise<void> } {
-  // commandTimeout: a stopped (SIGSTOP) server never answers, and Redlock waits for every server's reply.
-  const clients = REDIS_PORTS.map((port) => {
-    const client = new Redis({ host: "127.0.0.1", port, maxRetriesPerRequest: 1, commandTimeout: 200 });
-    client.on("error", () => undefined); // a server down is what the drill is about; Redlock counts the failures
-    return client;
-  });
-  // Contention on a hot account means many attempts: short, jittered, bounded (~2 s).
-  const redlock = new Redlock(clients, { retryCount: 100, retryDelay: 10, retryJitter: 10, driftFactor: 0.01 });
-  return { redlock, close: async () => void (await Promise.all(clients.map((c) => c.quit().catch(() => undefined)))) };
+  return connect(REDIS_PORTS.map((port) => ({ host: "127.0.0.1", port })));
 }
 
 /** The pid of the Redis server on `port`, as infra-up.sh recorded it. */

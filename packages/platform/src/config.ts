@@ -92,6 +92,24 @@ export function urlVar(name: string, defaultValue: string, protocols: readonly s
   };
 }
 
+/** A comma-separated list of host:port, e.g. three Redis servers for Redlock. */
+export function hostPortListVar(name: string, defaultValue: string): Variable<{ host: string; port: number }[]> {
+  return {
+    name,
+    parse(env) {
+      const text = raw(env, name) ?? defaultValue;
+      return text.split(",").map((item) => {
+        const match = /^([^:\s]+):(\d{1,5})$/.exec(item.trim());
+        const port = Number(match?.[2]);
+        if (match === null || port < 1 || port > 65535) {
+          throw new ConfigError(`${name} must be a comma-separated list of host:port, got ${JSON.stringify(text)}`);
+        }
+        return { host: match[1]!, port };
+      });
+    },
+  };
+}
+
 export type ConfigShape = Record<string, Variable<unknown>>;
 export type Config<S extends ConfigShape> = { readonly [K in keyof S]: S[K] extends Variable<infer T> ? T : never };
 
@@ -110,3 +128,16 @@ export function loadConfig<S extends ConfigShape>(shape: S, env: Env = process.e
   if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join("; ")}`);
   return Object.freeze(out) as Config<S>;
 }
+
+/** KAFKA_TOPIC_PREFIX: see prefixedTopics in kafka.ts. */
+export const kafkaTopicPrefixVar = (): Variable<string> => {
+  const inner = stringVar("KAFKA_TOPIC_PREFIX", "");
+  return {
+    name: inner.name,
+    parse(env) {
+      const prefix = inner.parse(env);
+      if (!/^[A-Za-z0-9._-]*$/.test(prefix)) throw new ConfigError(`KAFKA_TOPIC_PREFIX may hold only letters, digits, '.', '_' and '-', got ${JSON.stringify(prefix)}`);
+      return prefix;
+    },
+  };
+};

@@ -12,3 +12,4 @@ export * from "./client.js";
 export * from "./pg.js";
 export * from "./krx.js";
 export * from "./kafka.js";
+export * from "./redlock.js";

@@ -13,6 +13,15 @@ export interface KafkaOptions {
   readonly brokers: readonly string[];
 }
 
+/**
+ * Every topic name passes through here. The prefix (KAFKA_TOPIC_PREFIX,
+ * empty by default) lets concurrently running tests on one shared broker
+ * use topics of their own.
+ */
+export function prefixedTopics<const T extends Record<string, string>>(prefix: string, topics: T): { readonly [K in keyof T]: string } {
+  return Object.fromEntries(Object.entries(topics).map(([key, name]) => [key, `${prefix}${name}`])) as { [K in keyof T]: string };
+}
+
 export function createKafka(options: KafkaOptions, logger: Logger): Kafka {
   const levels: Record<number, "error" | "warn" | "info" | "debug"> = {
     [logLevel.ERROR]: "error",

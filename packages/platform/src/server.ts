@@ -2,6 +2,7 @@ import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
 import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Interceptor } from "@connectrpc/connect";
 import type { Logger } from "pino";
@@ -31,6 +32,11 @@ export interface ServerOptions {
   readonly readMaxBytes?: number;
   /** How long shutdown waits for in-flight calls before cutting them. */
   readonly drainTimeoutMs?: number;
+  /**
+   * HTTP/1.1 upgrade requests (WebSocket) on the same port. Without it an
+   * upgrade request is answered like any other request.
+   */
+  readonly onUpgrade?: (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void;
 }
 
 export interface RunningServer {
@@ -80,6 +86,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     else handler(req, res);
   };
   const h1 = http.createServer(counted);
+  if (options.onUpgrade !== undefined) h1.on("upgrade", options.onUpgrade);
   const h2 = http2.createServer({}, counted);
   const sockets = new Set<net.Socket>();
   const sessions = new Set<http2.ServerHttp2Session>();

@@ -1,9 +1,10 @@
-import { intVar, loadConfig, stringVar } from "@kuku/platform";
+import { intVar, kafkaTopicPrefixVar, loadConfig, stringVar } from "@kuku/platform";
 
 export const exchangeConfigShape = {
   host: stringVar("EXCHANGE_HOST", "127.0.0.1"),
   port: intVar("EXCHANGE_PORT", 50053, { min: 0, max: 65535 }),
   kafkaBrokers: stringVar("KAFKA_BROKERS", "127.0.0.1:9092"),
+  kafkaTopicPrefix: kafkaTopicPrefixVar(),
   marketMakerSeed: intVar("EXCHANGE_MM_SEED", 42, { min: 0, max: 2 ** 31 - 1 }),
   marketMakerLevels: intVar("EXCHANGE_MM_LEVELS", 10, { min: 1, max: 100 }),
   marketMakerMinQuantity: intVar("EXCHANGE_MM_MIN_QUANTITY", 100, { min: 1, max: 1_000_000 }),

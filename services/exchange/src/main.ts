@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { connectIdempotentProducer, createKafka, createLogger, ensureTopics, initTracing, shutdownOnSignal, startServer } from "@kuku/platform";
+import { connectIdempotentProducer, createKafka, createLogger, ensureTopics, prefixedTopics, initTracing, shutdownOnSignal, startServer } from "@kuku/platform";
 import { Desk } from "./app/desk.js";
 import { loadExchangeConfig } from "./config.js";
 import { Engine } from "./domain/engine.js";
@@ -13,7 +13,8 @@ const config = loadExchangeConfig();
 const stopTracing = await initTracing("exchange");
 
 const kafka = createKafka({ clientId: "kuku-exchange", brokers: config.kafkaBrokers.split(",") }, logger);
-await ensureTopics(kafka, Object.values(TOPICS), 3);
+const topics = prefixedTopics(config.kafkaTopicPrefix, TOPICS);
+await ensureTopics(kafka, Object.values(topics), 3);
 const producer = await connectIdempotentProducer(kafka);
 
 // The simulated market lives in memory: a restart opens a fresh trading session.
@@ -26,7 +27,7 @@ const marketMaker = new MarketMaker(engine, {
   maxQuantity: config.marketMakerMaxQuantity,
 });
 marketMaker.quoteAll();
-const desk = new Desk(engine, marketMaker, new Publisher(producer, session), logger);
+const desk = new Desk(engine, marketMaker, new Publisher(producer, session, topics), logger);
 
 const server = await startServer({
   name: "exchange",

@@ -1,4 +1,5 @@
-import { enumVar, intVar, loadConfig, stringVar, urlVar } from "@kuku/platform";
+import { enumVar, hostPortListVar, intVar, loadConfig, stringVar, urlVar } from "@kuku/platform";
+import { BALANCE_GUARDS, DEFAULT_BALANCE_GUARD } from "./domain/balance-guard.js";
 
 export const ledgerConfigShape = {
   host: stringVar("LEDGER_HOST", "127.0.0.1"),
@@ -9,6 +10,12 @@ export const ledgerConfigShape = {
   isolation: enumVar("LEDGER_ISOLATION", "read_committed", ["read_committed", "repeatable_read", "serializable"]),
   transactionAttemptsMax: intVar("LEDGER_TX_ATTEMPTS_MAX", 8, { min: 1, max: 100 }),
   transactionBackoffBaseMs: intVar("LEDGER_TX_BACKOFF_BASE_MS", 2, { min: 0, max: 1_000 }),
+  transactionBackoffMaxMs: intVar("LEDGER_TX_BACKOFF_MAX_MS", 50, { min: 0, max: 10_000 }),
+  // How concurrent mutations of one balance are kept apart (ADR 0008).
+  balanceGuard: enumVar("LEDGER_BALANCE_GUARD", DEFAULT_BALANCE_GUARD, BALANCE_GUARDS),
+  // Only the redlock-fenced guard uses these: three independent Redis servers, a 2-of-3 quorum.
+  redlockNodes: hostPortListVar("LEDGER_REDLOCK_NODES", "127.0.0.1:6379,127.0.0.1:6380,127.0.0.1:6381"),
+  redlockTtlMs: intVar("LEDGER_REDLOCK_TTL_MS", 2_000, { min: 10, max: 60_000 }),
   pageSizeDefault: intVar("LEDGER_PAGE_SIZE_DEFAULT", 50, { min: 1, max: 500 }),
   drainTimeoutMs: intVar("LEDGER_DRAIN_TIMEOUT_MS", 10_000, { min: 0, max: 600_000 }),
 };

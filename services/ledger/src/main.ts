@@ -1,5 +1,5 @@
 import { fileURLToPath } from "node:url";
-import { createLogger, createPool, initTracing, migrate, shutdownOnSignal, startServer } from "@kuku/platform";
+import { connectRedlock, createLogger, createPool, initTracing, migrate, shutdownOnSignal, startServer } from "@kuku/platform";
 import { Ledger } from "./app/ledger.js";
 import { loadLedgerConfig } from "./config.js";
 import { ledgerHandlers } from "./rpc/handlers.js";
@@ -20,6 +20,8 @@ const pool = createPool(
 );
 await migrate(pool, MIGRATIONS_DIR, logger);
 
+// Redis only when the guard needs it: the other guards keep the money path on PostgreSQL alone.
+const redis = config.balanceGuard === "redlock-fenced" ? connectRedlock(config.redlockNodes) : undefined;
 const ledger = new Ledger({
   pool,
   logger,
@@ -27,7 +29,10 @@ const ledger = new Ledger({
     isolation: config.isolation,
     attemptsMax: config.transactionAttemptsMax,
     backoffBaseMs: config.transactionBackoffBaseMs,
+    backoffMaxMs: config.transactionBackoffMaxMs,
   },
+  balanceGuard: config.balanceGuard,
+  ...(redis === undefined ? {} : { redlock: { redlock: redis.redlock, ttlMs: config.redlockTtlMs } }),
 });
 const server = await startServer({
   name: "ledger",
@@ -37,8 +42,9 @@ const server = await startServer({
   services: [ledgerHandlers(ledger, { pageSizeDefault: config.pageSizeDefault })],
   drainTimeoutMs: config.drainTimeoutMs,
 });
-logger.info({ isolation: config.isolation, port: server.port }, "ledger ready");
+logger.info({ isolation: config.isolation, balanceGuard: config.balanceGuard, port: server.port }, "ledger ready");
 shutdownOnSignal(server, logger, async () => {
+  await redis?.close();
   await pool.end();
   await stopTracing();
 });

@@ -1,4 +1,4 @@
-import { intVar, loadConfig, stringVar, urlVar } from "@kuku/platform";
+import { intVar, kafkaTopicPrefixVar, loadConfig, stringVar, urlVar } from "@kuku/platform";
 
 export const orderConfigShape = {
   host: stringVar("ORDER_HOST", "127.0.0.1"),
@@ -9,6 +9,7 @@ export const orderConfigShape = {
   ledgerUrl: urlVar("ORDER_LEDGER_URL", "http://127.0.0.1:50051", ["http:", "https:"]),
   exchangeUrl: urlVar("ORDER_EXCHANGE_URL", "http://127.0.0.1:50053", ["http:", "https:"]),
   kafkaBrokers: stringVar("KAFKA_BROKERS", "127.0.0.1:9092"),
+  kafkaTopicPrefix: kafkaTopicPrefixVar(),
   /** Shared by the replicas of one deployment; separate deployments (tests) need their own. */
   consumerGroup: stringVar("ORDER_CONSUMER_GROUP", "kuku-order"),
   /** How long SubmitOrder may take before the order is UNKNOWN. */

@@ -4,7 +4,7 @@ import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import {
   connectIdempotentProducer, createKafka, createLogger, createPool, createServiceClient, ensureTopics, initTracing, migrate,
-  shutdownOnSignal, startServer,
+  prefixedTopics, shutdownOnSignal, startServer,
 } from "@kuku/platform";
 import { LedgerAccounts } from "./app/ledger-accounts.js";
 import { createOrderMetrics } from "./app/metrics.js";
@@ -44,9 +44,10 @@ const orders = new Orders({
 });
 
 const kafka = createKafka({ clientId: "kuku-order", brokers: config.kafkaBrokers.split(",") }, logger);
-await ensureTopics(kafka, [ORDER_EVENTS_TOPIC, EXECUTIONS_TOPIC], 3);
+const topics = prefixedTopics(config.kafkaTopicPrefix, { orderEvents: ORDER_EVENTS_TOPIC, executions: EXECUTIONS_TOPIC });
+await ensureTopics(kafka, Object.values(topics), 3);
 const producer = await connectIdempotentProducer(kafka);
-const stopRelay = startRelay(pool, producer, config.relayIntervalMs, logger);
+const stopRelay = startRelay(pool, producer, config.kafkaTopicPrefix, config.relayIntervalMs, logger);
 
 // Reconcile at start-up (orders left in doubt by the last run), then on a schedule.
 let reconciling: Promise<unknown> = orders.reconcile().then((r) => logger.info(r, "start-up reconciliation"));
@@ -78,4 +79,4 @@ shutdownOnSignal(server, logger, async () => {
 // Our client order ids are order ids (UUIDs); anything else is not ours and never reaches SQL.
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const isOurs = async (clientOrderId: string) => UUID.test(clientOrderId) && (await store.getOrder(pool, clientOrderId)) !== undefined;
-consumer = await startExecutionsConsumer(kafka, config.consumerGroup, orders, isOurs, logger);
+consumer = await startExecutionsConsumer(kafka, config.consumerGroup, topics.executions, orders, isOurs, logger);

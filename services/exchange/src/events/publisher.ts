@@ -25,11 +25,14 @@ export interface BookSnapshot {
   readonly at: Date;
 }
 
+export type Topics = { readonly [K in keyof typeof TOPICS]: string };
+
 export class Publisher {
-  /** `session`: the engine's, part of every id this publisher writes. */
+  /** `session`: the engine's, part of every id this publisher writes. `topics`: TOPICS, maybe prefixed. */
   constructor(
     private readonly producer: Producer,
     private readonly session: string,
+    private readonly topics: Topics = TOPICS,
   ) {}
 
   /**
@@ -69,9 +72,9 @@ export class Publisher {
       });
     const topicMessages: TopicMessages[] = [];
     for (let copy = 0; copy < copies; copy++) {
-      if (executionMessages.length > 0) topicMessages.push({ topic: TOPICS.executions, messages: executionMessages });
+      if (executionMessages.length > 0) topicMessages.push({ topic: this.topics.executions, messages: executionMessages });
     }
-    if (tradeMessages.length > 0) topicMessages.push({ topic: TOPICS.trades, messages: tradeMessages });
+    if (tradeMessages.length > 0) topicMessages.push({ topic: this.topics.trades, messages: tradeMessages });
     if (book !== undefined) {
       const event = create(events.BookEventSchema, {
         eventId: `${book.symbol}-book-${book.sequence}`,
@@ -81,7 +84,7 @@ export class Publisher {
         asks: book.asks.map((l) => ({ priceKrw: l.priceKrw, quantity: BigInt(l.quantity) })),
         updatedAt: timestampFromDate(book.at),
       });
-      topicMessages.push({ topic: TOPICS.book, messages: [{ key: book.symbol, value: Buffer.from(toBinary(events.BookEventSchema, event)) }] });
+      topicMessages.push({ topic: this.topics.book, messages: [{ key: book.symbol, value: Buffer.from(toBinary(events.BookEventSchema, event)) }] });
     }
     await sendTraced(this.producer, topicMessages);
   }
@@ -98,6 +101,6 @@ export class Publisher {
       });
       return { key: o.clientOrderId, value: Buffer.from(toBinary(events.ExecutionEventSchema, event)) };
     });
-    await sendTraced(this.producer, [{ topic: TOPICS.executions, messages }]);
+    await sendTraced(this.producer, [{ topic: this.topics.executions, messages }]);
   }
 }

@@ -1,14 +1,15 @@
 import { createHash, randomUUID } from "node:crypto";
 import { create, fromBinary, toBinary, toJson, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
 import type pg from "pg";
-import { withTransaction, type Logger } from "@kuku/platform";
+import { withRedlock, withTransaction, type Logger, type Redlock } from "@kuku/platform";
 import * as api from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import { assert } from "../domain/amounts.js";
-import { planEntry, planPlaceHold, planReleaseHold, type LegInput } from "../domain/journal.js";
+import { balanceDeltas, guardRules, type BalanceGuardName, type GuardRules } from "../domain/balance-guard.js";
+import { insufficient, planEntry, planPlaceHold, planReleaseHold, type LegInput } from "../domain/journal.js";
 import { SYSTEM_OWNER_PREFIX, systemOwnerId, type AccountKind, type Balance, type Entry, type EntryKind, type Hold } from "../domain/model.js";
 import { invalid, type Failure, type Outcome } from "../domain/outcomes.js";
 import * as store from "../store/ledger-store.js";
-import { inTransaction, type TransactionOptions, type TransactionStats } from "../store/transactions.js";
+import { inTransaction, VersionConflictError, type TransactionOptions, type TransactionStats } from "../store/transactions.js";
 import { accountToProto, balanceToProto, entryToProto, holdToProto } from "./convert.js";
 
 /** An expected failure raised inside a transaction, so that it rolls back. */
@@ -17,6 +18,15 @@ export class LedgerFailure extends Error {
   constructor(readonly failure: Failure) {
     super(failure.kind);
   }
+}
+
+/**
+ * The redlock-fenced guard's write was refused: a holder with a newer
+ * fencing token wrote since this one read, so this holder's lock had
+ * expired (a pause longer than the TTL). Nothing was written.
+ */
+export class LockLostError extends Error {
+  override name = "LockLostError";
 }
 
 function unwrap<T>(outcome: Outcome<T>): T {
@@ -52,13 +62,26 @@ interface Tx {
   readonly db: pg.PoolClient;
   /** The transaction's time (PostgreSQL now()), known from the request claim. */
   readonly at: Date;
+  /** Under the redlock-fenced guard: the accounts locked and the fencing token taken after the grant. */
+  readonly lock: HeldLock | undefined;
   pending?: { entry: Entry; balances: readonly Balance[]; holds: readonly Hold[] };
 }
+
+interface HeldLock {
+  readonly fence: bigint;
+  readonly accountIds: ReadonlySet<string>;
+}
+
+/** The accounts a mutation will touch, found before its transaction (immutable facts only). */
+type TouchedAccounts = () => Promise<readonly string[]>;
 
 export interface LedgerDeps {
   readonly pool: pg.Pool;
   readonly logger: Logger;
   readonly transactions: TransactionOptions;
+  readonly balanceGuard: BalanceGuardName;
+  /** Required by the redlock-fenced guard. */
+  readonly redlock?: { readonly redlock: Redlock; readonly ttlMs: number };
 }
 
 /**
@@ -68,41 +91,125 @@ export interface LedgerDeps {
  */
 export class Ledger {
   readonly stats: TransactionStats = { retries: 0, exhausted: 0 };
+  readonly #rules: GuardRules;
 
-  constructor(private readonly deps: LedgerDeps) {}
+  constructor(private readonly deps: LedgerDeps) {
+    this.#rules = guardRules(deps.balanceGuard);
+    assert(!this.#rules.distributedLock || deps.redlock !== undefined, `the ${deps.balanceGuard} guard needs Redlock`);
+  }
 
   #transaction<T>(fn: (db: pg.PoolClient) => Promise<T>): Promise<T> {
     return inTransaction(this.deps.pool, this.deps.transactions, this.stats, this.deps.logger, fn);
+  }
+
+  /**
+   * Runs a whole mutation (every attempt of its transaction) under the
+   * balance guard. Only the Redlock guard needs the accounts before the
+   * transaction; it asks for them.
+   */
+  async #guarded<T>(touched: TouchedAccounts | undefined, run: (lock: HeldLock | undefined) => Promise<T>): Promise<T> {
+    const { redlock } = this.deps;
+    if (!this.#rules.distributedLock || touched === undefined || redlock === undefined) return run(undefined);
+    const accountIds = await touched();
+    // Nothing found to touch (an unknown account or hold): the mutation fails with NOT_FOUND and writes no balance.
+    if (accountIds.length === 0) return run(undefined);
+    return withRedlock(redlock.redlock, accountIds.map((id) => `kuku:ledger:balance:${id}`), redlock.ttlMs, async () =>
+      // The token is taken after the grant, so a later holder always carries a larger one.
+      run({ fence: await store.nextFence(this.deps.pool), accountIds: new Set(accountIds) }),
+    );
   }
 
   async #mutate<Req extends DescMessage, Res extends DescMessage>(
     requestSchema: Req,
     request: MessageShape<Req> & { requestId: string },
     responseSchema: Res,
+    touched: TouchedAccounts | undefined,
     work: (tx: Tx) => Promise<MessageShape<Res>>,
   ): Promise<MessageShape<Res>> {
     const hash = payloadHash(requestSchema, request);
     const operation = requestSchema.typeName;
-    return this.#transaction(async (db) => {
+    return this.#guarded(touched, (lock) => this.#transaction(async (db) => {
       const claim = await store.claimRequest(db, request.requestId, operation, hash);
       if (claim.kind === "replay") return fromBinary(responseSchema, claim.response);
       if (claim.kind === "conflict") {
         throw new LedgerFailure({ kind: "request_conflict", requestId: request.requestId, operation: claim.operation });
       }
-      const tx: Tx = { db, at: claim.at };
+      const tx: Tx = { db, at: claim.at, lock };
       const response = await work(tx);
       const bytes = toBinary(responseSchema, response);
       if (tx.pending === undefined) await store.saveResponse(db, request.requestId, bytes);
-      else await store.writeEntry(db, { ...tx.pending, response: bytes });
+      else this.#checkWritten(await store.writeEntry(db, { ...tx.pending, response: bytes, fence: lock?.fence }), tx.pending.balances.length);
       return response;
-    });
+    }));
+  }
+
+  /** Reads the balances a mutation plans from: locked in its transaction, or not, per the guard. */
+  #load(tx: Tx, accountIds: readonly string[]): Promise<Map<string, Balance>> {
+    return this.#rules.lockRows ? store.lockBalances(tx.db, accountIds) : store.readBalances(tx.db, accountIds);
+  }
+
+  /**
+   * Writes planned balances the guard's way and returns them as stored. An
+   * at-version write may be deferred into #mutate's single statement; a
+   * conditional-delta write happens now, because the answer is the current
+   * balance plus the change.
+   */
+  async #writeBalances(tx: Tx, read: ReadonlyMap<string, Balance>, planned: readonly Balance[], deferred: boolean): Promise<readonly Balance[]> {
+    if (this.#rules.distributedLock) {
+      assert(tx.lock !== undefined && planned.every((b) => tx.lock!.accountIds.has(b.accountId)), "every written balance is under the lock");
+    }
+    if (this.#rules.write === "at-version") {
+      if (!deferred) this.#checkWritten(await store.writeBalances(tx.db, planned, tx.lock?.fence), planned.length);
+      return planned;
+    }
+    const deltas = balanceDeltas(read, planned);
+    const written = await store.applyBalanceDeltas(tx.db, deltas);
+    const refused = deltas.find((d) => !written.has(d.accountId));
+    if (refused !== undefined) {
+      // The rule failed on the current row, not the one read: report the current one.
+      const current = (await store.readBalances(tx.db, [refused.accountId])).get(refused.accountId);
+      assert(current !== undefined, `refused balance ${refused.accountId} exists`);
+      throw new LedgerFailure(insufficient(current, refused.heldDeltaMinor - refused.totalDeltaMinor));
+    }
+    return planned.map((b) => written.get(b.accountId)!);
+  }
+
+  /** What it means when fewer balances took an at-version write than were planned. */
+  #checkWritten(written: number, planned: number): void {
+    if (written === planned) return;
+    switch (this.#rules.refused) {
+      case "retry":
+        throw new VersionConflictError("a balance changed since it was read");
+      case "lock-lost":
+        this.deps.logger.warn("balance write refused by its fencing token: the Redlock lock had expired");
+        throw new LockLostError("the balance lock expired before the write (refused by its fencing token); nothing was written");
+      default:
+        assert(false, "every written balance was locked at the version it was read");
+    }
+  }
+
+  /** For the Redlock guard: a deposit or withdrawal touches the account and the outside world's account of its asset. */
+  #withExternal(accountId: string): TouchedAccounts {
+    return async () => {
+      const [target] = await store.balancesOf(this.deps.pool, { accountIds: [accountId] });
+      if (target === undefined) return [];
+      const owner = systemOwnerId("external");
+      const external = (await store.findAccount(this.deps.pool, owner, target.asset)) ?? (await store.openAccount(this.deps.pool, owner, target.asset, "external"));
+      return [accountId, external.accountId];
+    };
+  }
+
+  /** For the Redlock guard: the accounts of holds (a hold never changes account). */
+  async #holdAccounts(holdIds: readonly string[]): Promise<string[]> {
+    const holds = await Promise.all(holdIds.map((id) => store.getHold(this.deps.pool, id)));
+    return holds.flatMap((h) => (h === undefined ? [] : [h.accountId]));
   }
 
   openAccount(req: api.OpenAccountRequest): Promise<api.OpenAccountResponse> {
     if (req.ownerId.startsWith(SYSTEM_OWNER_PREFIX)) {
       throw new LedgerFailure(invalid("owner_id", `owner ids starting with "${SYSTEM_OWNER_PREFIX}" are reserved`));
     }
-    return this.#mutate(api.OpenAccountRequestSchema, req, api.OpenAccountResponseSchema, async (tx) => {
+    return this.#mutate(api.OpenAccountRequestSchema, req, api.OpenAccountResponseSchema, undefined, async (tx) => {
       const { db } = tx;
       const account = await store.openAccount(db, req.ownerId, req.asset, "user");
       return create(api.OpenAccountResponseSchema, { account: accountToProto(account) });
@@ -149,15 +256,17 @@ export class Ledger {
     assert(tx.pending === undefined, "one entry per mutation");
     const holds = holdDebits.length === 0 ? new Map() : await store.lockHolds(tx.db, holdDebits.map((d) => d.holdId));
     const accountIds = [...legs.map((l) => l.accountId), ...[...holds.values()].map((h) => h.accountId)];
-    const balances = await store.lockBalances(tx.db, accountIds);
-    const plan = unwrap(planEntry(balances, holds, legs, holdDebits));
+    const read = await this.#load(tx, accountIds);
+    const plan = unwrap(planEntry(read, holds, legs, holdDebits));
     const entry: Entry = { entryId: randomUUID(), requestId, kind, createdAt: tx.at, postings: plan.postings, metadata };
-    tx.pending = { entry, balances: plan.balances, holds: plan.holds };
-    return tx.pending;
+    const deferred = this.#rules.write === "at-version";
+    const balances = await this.#writeBalances(tx, read, plan.balances, deferred);
+    tx.pending = { entry, balances: deferred ? plan.balances : [], holds: plan.holds };
+    return { entry, balances, holds: plan.holds };
   }
 
   deposit(req: api.DepositRequest): Promise<api.DepositResponse> {
-    return this.#mutate(api.DepositRequestSchema, req, api.DepositResponseSchema, async (tx) => {
+    return this.#mutate(api.DepositRequestSchema, req, api.DepositResponseSchema, this.#withExternal(req.accountId), async (tx) => {
       const { db } = tx;
       const { entry, balances } = await this.#postExternal(tx, req.requestId, "deposit", req.accountId, req.amountMinor, req.metadata);
       return create(api.DepositResponseSchema, {
@@ -168,7 +277,7 @@ export class Ledger {
   }
 
   withdraw(req: api.WithdrawRequest): Promise<api.WithdrawResponse> {
-    return this.#mutate(api.WithdrawRequestSchema, req, api.WithdrawResponseSchema, async (tx) => {
+    return this.#mutate(api.WithdrawRequestSchema, req, api.WithdrawResponseSchema, this.#withExternal(req.accountId), async (tx) => {
       const { db } = tx;
       const { entry, balances } = await this.#postExternal(tx, req.requestId, "withdrawal", req.accountId, -req.amountMinor, req.metadata);
       return create(api.WithdrawResponseSchema, {
@@ -179,7 +288,8 @@ export class Ledger {
   }
 
   transfer(req: api.TransferRequest): Promise<api.TransferResponse> {
-    return this.#mutate(api.TransferRequestSchema, req, api.TransferResponseSchema, async (tx) => {
+    const touched = async () => req.legs.map((l) => l.accountId);
+    return this.#mutate(api.TransferRequestSchema, req, api.TransferResponseSchema, touched, async (tx) => {
       const { db } = tx;
       const legs = req.legs.map((l, i) => ({ accountId: l.accountId, amountMinor: l.amountMinor, expectedAsset: l.asset, field: `legs[${i}]` }));
       const { entry, balances } = await this.#post(tx, req.requestId, "transfer", legs, [], req.metadata);
@@ -188,33 +298,38 @@ export class Ledger {
   }
 
   placeHold(req: api.PlaceHoldRequest): Promise<api.PlaceHoldResponse> {
-    return this.#mutate(api.PlaceHoldRequestSchema, req, api.PlaceHoldResponseSchema, async (tx) => {
+    const touched = async () => [req.accountId];
+    return this.#mutate(api.PlaceHoldRequestSchema, req, api.PlaceHoldResponseSchema, touched, async (tx) => {
       const { db } = tx;
-      const locked = (await store.lockBalances(db, [req.accountId])).get(req.accountId);
-      if (locked === undefined) throw new LedgerFailure({ kind: "not_found", field: "account_id", id: req.accountId });
-      const balance = unwrap(planPlaceHold(locked, req.amountMinor));
-      await store.writeBalances(db, [balance]);
+      const read = await this.#load(tx, [req.accountId]);
+      const before = read.get(req.accountId);
+      if (before === undefined) throw new LedgerFailure({ kind: "not_found", field: "account_id", id: req.accountId });
+      const [balance] = await this.#writeBalances(tx, read, [unwrap(planPlaceHold(before, req.amountMinor))], false);
+      assert(balance !== undefined, "one balance written");
       const hold = await store.insertHold(db, { accountId: req.accountId, asset: balance.asset, amountMinor: req.amountMinor, reference: req.reference });
       return create(api.PlaceHoldResponseSchema, { hold: holdToProto(hold), balance: balanceToProto(balance) });
     });
   }
 
   releaseHold(req: api.ReleaseHoldRequest): Promise<api.ReleaseHoldResponse> {
-    return this.#mutate(api.ReleaseHoldRequestSchema, req, api.ReleaseHoldResponseSchema, async (tx) => {
+    return this.#mutate(api.ReleaseHoldRequestSchema, req, api.ReleaseHoldResponseSchema, () => this.#holdAccounts([req.holdId]), async (tx) => {
       const { db } = tx;
       const hold = (await store.lockHolds(db, [req.holdId])).get(req.holdId);
       if (hold === undefined) throw new LedgerFailure({ kind: "not_found", field: "hold_id", id: req.holdId });
-      const locked = (await store.lockBalances(db, [hold.accountId])).get(hold.accountId);
-      assert(locked !== undefined, `hold ${hold.holdId} has an account`);
-      const plan = unwrap(planReleaseHold(locked, hold, req.amountMinor));
-      await store.writeBalances(db, [plan.balance]);
+      const read = await this.#load(tx, [hold.accountId]);
+      const before = read.get(hold.accountId);
+      assert(before !== undefined, `hold ${hold.holdId} has an account`);
+      const plan = unwrap(planReleaseHold(before, hold, req.amountMinor));
+      const [balance] = await this.#writeBalances(tx, read, [plan.balance], false);
+      assert(balance !== undefined, "one balance written");
       await store.writeHolds(db, [plan.hold]);
-      return create(api.ReleaseHoldResponseSchema, { hold: holdToProto(plan.hold), balance: balanceToProto(plan.balance) });
+      return create(api.ReleaseHoldResponseSchema, { hold: holdToProto(plan.hold), balance: balanceToProto(balance) });
     });
   }
 
   settleHold(req: api.SettleHoldRequest): Promise<api.SettleHoldResponse> {
-    return this.#mutate(api.SettleHoldRequestSchema, req, api.SettleHoldResponseSchema, async (tx) => {
+    const touched = async () => [...req.legs.map((l) => l.accountId), ...(await this.#holdAccounts(req.debits.map((d) => d.holdId)))];
+    return this.#mutate(api.SettleHoldRequestSchema, req, api.SettleHoldResponseSchema, touched, async (tx) => {
       const { db } = tx;
       const legs = req.legs.map((l, i) => ({ accountId: l.accountId, amountMinor: l.amountMinor, expectedAsset: l.asset, field: `legs[${i}]` }));
       const debits = req.debits.map((d, i) => ({ holdId: d.holdId, amountMinor: d.amountMinor, field: `debits[${i}]` }));

@@ -1,7 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { LedgerService } from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
-import { serviceOf, type ServiceRegistration } from "@kuku/platform";
-import { LedgerFailure, type Ledger } from "../app/ledger.js";
+import { LockNotAcquiredError, serviceOf, type ServiceRegistration } from "@kuku/platform";
+import { LedgerFailure, LockLostError, type Ledger } from "../app/ledger.js";
 import type { Failure } from "../domain/outcomes.js";
 import { RetriesExhaustedError } from "../store/transactions.js";
 
@@ -37,7 +37,10 @@ async function mapped<T>(work: () => Promise<T>): Promise<T> {
     return await work();
   } catch (error) {
     if (error instanceof LedgerFailure) throw failureToError(error.failure);
-    if (error instanceof RetriesExhaustedError) throw new ConnectError(error.message, Code.Aborted);
+    // Nothing was written: the caller may send the same request id again.
+    if (error instanceof RetriesExhaustedError || error instanceof LockNotAcquiredError || error instanceof LockLostError) {
+      throw new ConnectError(error.message, Code.Aborted);
+    }
     throw error;
   }
 }

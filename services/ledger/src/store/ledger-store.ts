@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type pg from "pg";
 import { assert } from "../domain/amounts.js";
+import type { BalanceDelta } from "../domain/balance-guard.js";
 import type { Account, AccountKind, Balance, Entry, EntryKind, Hold, Posting } from "../domain/model.js";
 import {
   ACCOUNT_KIND_CODE,
@@ -114,39 +115,94 @@ export async function lockBalances(db: pg.PoolClient, accountIds: readonly strin
   return new Map(rows.map((r) => [r.account_id, toBalance(r)]));
 }
 
-/** Writes balances computed from the locked ones (version = locked + 1). */
-export async function writeBalances(db: pg.PoolClient, balances: readonly Balance[]): Promise<void> {
+/** Reads balances without locking them: the guard's write checks what the read assumed. */
+export async function readBalances(db: Queryable, accountIds: readonly string[]): Promise<Map<string, Balance>> {
+  const { rows } = await db.query<BalanceRow>(
+    prepared("read_balances", `SELECT ${BALANCE_COLUMNS} FROM balances b JOIN accounts a USING (account_id)
+     WHERE b.account_id = ANY($1::uuid[])`,
+    [[...new Set(accountIds)]]),
+  );
+  return new Map(rows.map((r) => [r.account_id, toBalance(r)]));
+}
+
+// A planned balance is written only over the version it was planned from
+// (compare-and-set) and, when the writer holds a Redlock lock, only if no
+// holder with a newer fencing token wrote since ($fence NULL: no token).
+const AT_VERSION = (fence: string) => `b.account_id = v.account_id AND b.version = v.version - 1
+  AND (${fence}::bigint IS NULL OR b.fence < ${fence}::bigint)`;
+
+/**
+ * Writes balances computed from the ones read (version = read + 1); returns
+ * how many rows took the write. Fewer than given means the guard's check
+ * refused some: the caller decides what that means.
+ */
+export async function writeBalances(db: pg.PoolClient, balances: readonly Balance[], fence: bigint | undefined): Promise<number> {
   const result = await db.query(
-    prepared("write_balances", `UPDATE balances AS b SET total_minor = v.total, held_minor = v.held, version = v.version
+    prepared("write_balances", `UPDATE balances AS b SET total_minor = v.total, held_minor = v.held, version = v.version,
+       fence = coalesce($5::bigint, b.fence)
      FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::bigint[]) AS v(account_id, total, held, version)
-     WHERE b.account_id = v.account_id AND b.version = v.version - 1`,
+     WHERE ${AT_VERSION("$5")}`,
     [
       balances.map((b) => b.accountId),
       balances.map((b) => b.totalMinor.toString()),
       balances.map((b) => b.heldMinor.toString()),
       balances.map((b) => b.version.toString()),
+      fence?.toString() ?? null,
     ]),
   );
-  assert(result.rowCount === balances.length, "every written balance was locked at the version it was read");
+  return result.rowCount ?? 0;
+}
+
+/**
+ * Adds each change to the CURRENT balance, only where a user account stays
+ * covered (total - held >= 0) after it: the row lock lasts this statement
+ * to the commit, and no read before it needs to be right. Returns the
+ * balances after, for the accounts that took it.
+ */
+export async function applyBalanceDeltas(db: pg.PoolClient, deltas: readonly BalanceDelta[]): Promise<Map<string, Balance>> {
+  const { rows } = await db.query<BalanceRow>(
+    prepared("apply_balance_deltas", `UPDATE balances AS b
+       SET total_minor = b.total_minor + v.total_delta, held_minor = b.held_minor + v.held_delta, version = b.version + 1
+     FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS v(account_id, total_delta, held_delta), accounts a
+     WHERE b.account_id = v.account_id AND a.account_id = b.account_id
+       AND (b.kind <> ${ACCOUNT_KIND_CODE.user} OR b.total_minor + v.total_delta - (b.held_minor + v.held_delta) >= 0)
+     RETURNING ${BALANCE_COLUMNS}`,
+    [
+      deltas.map((d) => d.accountId),
+      deltas.map((d) => d.totalDeltaMinor.toString()),
+      deltas.map((d) => d.heldDeltaMinor.toString()),
+    ]),
+  );
+  return new Map(rows.map((r) => [r.account_id, toBalance(r)]));
+}
+
+/** A fencing token: larger than every token taken before it. */
+export async function nextFence(db: Queryable): Promise<bigint> {
+  const { rows } = await db.query<{ token: string }>(prepared("next_fence", "SELECT nextval('balance_fence')::text AS token", []));
+  const token = rows[0]?.token;
+  assert(token !== undefined, "nextval returns a row");
+  return BigInt(token);
 }
 
 /**
  * Writes one posting mutation in ONE statement: the balances (at the
- * version they were locked at), the holds it debits, the entry with its
- * postings, and the response stored for replays of the request.
+ * version they were read at, see writeBalances), the holds it debits, the
+ * entry with its postings, and the response stored for replays of the
+ * request. Returns how many balances took the write.
  */
 export async function writeEntry(
   db: pg.PoolClient,
-  write: { entry: Entry; balances: readonly Balance[]; holds: readonly Hold[]; response: Uint8Array },
-): Promise<void> {
+  write: { entry: Entry; balances: readonly Balance[]; holds: readonly Hold[]; response: Uint8Array; fence: bigint | undefined },
+): Promise<number> {
   const { entry, balances, holds } = write;
   const { rows } = await db.query<{ balances: number; holds: number; responses: number }>(
     prepared(
       "write_entry",
       `WITH written_balances AS (
-         UPDATE balances AS b SET total_minor = v.total, held_minor = v.held, version = v.version
+         UPDATE balances AS b SET total_minor = v.total, held_minor = v.held, version = v.version,
+           fence = coalesce($17::bigint, b.fence)
          FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::bigint[]) AS v(account_id, total, held, version)
-         WHERE b.account_id = v.account_id AND b.version = v.version - 1
+         WHERE ${AT_VERSION("$17")}
          RETURNING 1),
        written_holds AS (
          UPDATE holds AS h SET settled_minor = v.settled, released_minor = v.released
@@ -179,13 +235,15 @@ export async function writeEntry(
         entry.postings.map((p) => p.asset),
         entry.postings.map((p) => p.amountMinor.toString()),
         write.response,
+        write.fence?.toString() ?? null,
       ],
     ),
   );
   const counts = rows[0];
-  assert(counts?.balances === balances.length, "every written balance was locked at the version it was read");
+  assert(counts !== undefined, "the write returns its counts");
   assert(counts.holds === holds.length, "every debited hold exists");
   assert(counts.responses === 1, `request ${entry.requestId} was claimed in this transaction`);
+  return counts.balances;
 }
 
 export async function insertHold(

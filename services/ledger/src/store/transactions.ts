@@ -1,5 +1,5 @@
 import type pg from "pg";
-import { withTransaction, type Isolation as PgIsolation, type Logger } from "@kuku/platform";
+import { jitteredBackoffMs, withTransaction, type Isolation as PgIsolation, type Logger } from "@kuku/platform";
 
 export type Isolation = "read_committed" | "repeatable_read" | "serializable";
 
@@ -9,14 +9,23 @@ const PG_ISOLATION: Record<Isolation, PgIsolation> = {
   serializable: "serializable",
 };
 
-// serialization_failure and deadlock_detected: the transaction did nothing
-// and may simply run again.
-const RETRYABLE = new Set(["40001", "40P01"]);
+// serialization_failure, deadlock_detected and a lost compare-and-set: the
+// transaction did nothing and may simply run again.
+const RETRYABLE = new Set(["40001", "40P01", "version_conflict"]);
 
 export interface TransactionOptions {
   readonly isolation: Isolation;
   readonly attemptsMax: number;
   readonly backoffBaseMs: number;
+  readonly backoffMaxMs: number;
+}
+
+/**
+ * A compare-and-set write found a newer version than the one read (the
+ * optimistic guard): the transaction rolls back and runs again.
+ */
+export class VersionConflictError extends Error {
+  override name = "VersionConflictError";
 }
 
 export interface TransactionStats {
@@ -31,7 +40,7 @@ export class RetriesExhaustedError extends Error {
 /**
  * Runs fn in a transaction at the configured isolation level and runs it
  * again (bounded, with jittered exponential backoff) when PostgreSQL aborts
- * it for a serialization failure or a deadlock.
+ * it for a serialization failure or a deadlock, or a compare-and-set lost.
  */
 export async function inTransaction<T>(
   pool: pg.Pool,
@@ -44,7 +53,7 @@ export async function inTransaction<T>(
     try {
       return await withTransaction(pool, fn, { isolation: PG_ISOLATION[options.isolation] });
     } catch (error) {
-      const code = (error as { code?: string }).code;
+      const code = error instanceof VersionConflictError ? "version_conflict" : (error as { code?: string }).code;
       if (code === undefined || !RETRYABLE.has(code)) throw error;
       if (attempt >= options.attemptsMax) {
         stats.exhausted += 1;
@@ -53,7 +62,6 @@ export async function inTransaction<T>(
       stats.retries += 1;
       logger.debug({ code, attempt }, "transaction conflict, retrying");
     }
-    const backoffMs = options.backoffBaseMs * 2 ** (attempt - 1);
-    await new Promise((resolve) => setTimeout(resolve, Math.random() * backoffMs));
+    await new Promise((resolve) => setTimeout(resolve, jitteredBackoffMs(attempt, options.backoffBaseMs, options.backoffMaxMs)));
   }
 }

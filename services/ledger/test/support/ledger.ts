@@ -34,7 +34,8 @@ export async function startTestLedger(
   const ledger = new Ledger({
     pool,
     logger,
-    transactions: { isolation: options.isolation ?? "read_committed", attemptsMax: options.attemptsMax ?? 8, backoffBaseMs: 2 },
+    transactions: { isolation: options.isolation ?? "read_committed", attemptsMax: options.attemptsMax ?? 8, backoffBaseMs: 2, backoffMaxMs: 50 },
+    balanceGuard: "row-lock",
   });
   const server = await startServer({
     name: "ledger",

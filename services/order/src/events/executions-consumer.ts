@@ -18,6 +18,7 @@ export const EXECUTIONS_TOPIC = "exchange.executions";
 export async function startExecutionsConsumer(
   kafka: Kafka,
   groupId: string,
+  topic: string,
   orders: Orders,
   isOurs: (orderId: string) => Promise<boolean>,
   logger: Logger,
@@ -27,7 +28,7 @@ export async function startExecutionsConsumer(
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => logger.info({ groupId, memberId: payload.memberId }, "executions consumer joined"));
   observeConsumer(consumer, groupId);
   await consumer.connect();
-  await consumer.subscribe({ topic: EXECUTIONS_TOPIC, fromBeginning: false });
+  await consumer.subscribe({ topic, fromBeginning: false });
   await consumer.run({
     eachMessage: ({ topic, message }) =>
       consumeTraced(groupId, topic, message, async () => {

@@ -9,15 +9,17 @@ import * as store from "../store/order-store.js";
 
 const BATCH_SIZE = 200;
 
-export function relayOnce(pool: pg.Pool, producer: Producer): Promise<number> {
+/** `topicPrefix`: KAFKA_TOPIC_PREFIX; the outbox stores unprefixed topic names. */
+export function relayOnce(pool: pg.Pool, producer: Producer, topicPrefix: string): Promise<number> {
   return withTransaction(pool, async (db) => {
     const rows = await store.claimUnpublished(db, BATCH_SIZE);
     if (rows.length > 0) {
       const byTopic = new Map<string, OutgoingMessage[]>();
       for (const r of rows) {
-        const messages = byTopic.get(r.topic) ?? [];
+        const topic = `${topicPrefix}${r.topic}`;
+        const messages = byTopic.get(topic) ?? [];
         messages.push({ key: r.key, value: r.payload, headers: { ...r.trace_headers, "event-id": r.event_id } });
-        byTopic.set(r.topic, messages);
+        byTopic.set(topic, messages);
       }
       await sendTraced(producer, [...byTopic].map(([topic, messages]) => ({ topic, messages })));
       await store.markPublished(db, rows.map((r) => r.seq));
@@ -27,12 +29,12 @@ export function relayOnce(pool: pg.Pool, producer: Producer): Promise<number> {
 }
 
 /** Relays until stopped; returns the stop function. */
-export function startRelay(pool: pg.Pool, producer: Producer, intervalMs: number, logger: Logger): () => Promise<void> {
+export function startRelay(pool: pg.Pool, producer: Producer, topicPrefix: string, intervalMs: number, logger: Logger): () => Promise<void> {
   let stopped = false;
   const loop = (async () => {
     while (!stopped) {
       try {
-        if ((await relayOnce(pool, producer)) === BATCH_SIZE) continue; // more waiting
+        if ((await relayOnce(pool, producer, topicPrefix)) === BATCH_SIZE) continue; // more waiting
       } catch (error) {
         logger.warn({ err: error }, "outbox relay failed; retrying");
       }

@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file kuku/market/v1/market.proto.
  */
 export const file_kuku_market_v1_market: GenFile = /*@__PURE__*/
-  fileDesc("ChtrdWt1L21hcmtldC92MS9tYXJrZXQucHJvdG8SDmt1a3UubWFya2V0LnYxIvQBCgVRdW90ZRIOCgZzeW1ib2wYASABKAkSFgoObGFzdF9wcmljZV9rcncYAiABKAMSFgoOb3Blbl9wcmljZV9rcncYAyABKAMSFgoOaGlnaF9wcmljZV9rcncYBCABKAMSFQoNbG93X3ByaWNlX2tydxgFIAEoAxIOCgZ2b2x1bWUYBiABKAMSFAoMYmVzdF9iaWRfa3J3GAcgASgDEhQKDGJlc3RfYXNrX2tydxgIIAEoAxIQCghzZXF1ZW5jZRgJIAEoAxIuCgp1cGRhdGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIxCgpQcmljZUxldmVsEhEKCXByaWNlX2tydxgBIAEoAxIQCghxdWFudGl0eRgCIAEoAyKBAQoJT3JkZXJCb29rEg4KBnN5bWJvbBgBIAEoCRIoCgRiaWRzGAIgAygLMhoua3VrdS5tYXJrZXQudjEuUHJpY2VMZXZlbBIoCgRhc2tzGAMgAygLMhoua3VrdS5tYXJrZXQudjEuUHJpY2VMZXZlbBIQCghzZXF1ZW5jZRgEIAEoAyJ/CgVUcmFkZRIQCgh0cmFkZV9pZBgBIAEoCRIOCgZzeW1ib2wYAiABKAkSEQoJcHJpY2Vfa3J3GAMgASgDEhAKCHF1YW50aXR5GAQgASgDEi8KC2V4ZWN1dGVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI3Cg9HZXRRdW90ZVJlcXVlc3QSJAoGc3ltYm9sGAEgASgJQhS6SBFyDzINXlswLTlBLVpdezZ9JCI4ChBHZXRRdW90ZVJlc3BvbnNlEiQKBXF1b3RlGAEgASgLMhUua3VrdS5tYXJrZXQudjEuUXVvdGUiVQoTR2V0T3JkZXJCb29rUmVxdWVzdBIkCgZzeW1ib2wYASABKAlCFLpIEXIPMg1eWzAtOUEtWl17Nn0kEhgKBWRlcHRoGAIgASgFQgm6SAYaBBgKKAAiRQoUR2V0T3JkZXJCb29rUmVzcG9uc2USLQoKb3JkZXJfYm9vaxgBIAEoCzIZLmt1a3UubWFya2V0LnYxLk9yZGVyQm9vayJUChFMaXN0VHJhZGVzUmVxdWVzdBIkCgZzeW1ib2wYASABKAlCFLpIEXIPMg1eWzAtOUEtWl17Nn0kEhkKBWxpbWl0GAIgASgFQgq6SAcaBRj0AygAIjsKEkxpc3RUcmFkZXNSZXNwb25zZRIlCgZ0cmFkZXMYASADKAsyFS5rdWt1Lm1hcmtldC52MS5UcmFkZSJFChNTdHJlYW1RdW90ZXNSZXF1ZXN0Ei4KB3N5bWJvbHMYASADKAlCHbpIGpIBFwgBEGQiEXIPMg1eWzAtOUEtWl17Nn0kIjwKFFN0cmVhbVF1b3Rlc1Jlc3BvbnNlEiQKBXF1b3RlGAEgASgLMhUua3VrdS5tYXJrZXQudjEuUXVvdGUy7wIKEU1hcmtldERhdGFTZXJ2aWNlEk0KCEdldFF1b3RlEh8ua3VrdS5tYXJrZXQudjEuR2V0UXVvdGVSZXF1ZXN0GiAua3VrdS5tYXJrZXQudjEuR2V0UXVvdGVSZXNwb25zZRJZCgxHZXRPcmRlckJvb2sSIy5rdWt1Lm1hcmtldC52MS5HZXRPcmRlckJvb2tSZXF1ZXN0GiQua3VrdS5tYXJrZXQudjEuR2V0T3JkZXJCb29rUmVzcG9uc2USUwoKTGlzdFRyYWRlcxIhLmt1a3UubWFya2V0LnYxLkxpc3RUcmFkZXNSZXF1ZXN0GiIua3VrdS5tYXJrZXQudjEuTGlzdFRyYWRlc1Jlc3BvbnNlElsKDFN0cmVhbVF1b3RlcxIjLmt1a3UubWFya2V0LnYxLlN0cmVhbVF1b3Rlc1JlcXVlc3QaJC5rdWt1Lm1hcmtldC52MS5TdHJlYW1RdW90ZXNSZXNwb25zZTABYgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_timestamp]);
+  fileDesc("ChtrdWt1L21hcmtldC92MS9tYXJrZXQucHJvdG8SDmt1a3UubWFya2V0LnYxIvQBCgVRdW90ZRIOCgZzeW1ib2wYASABKAkSFgoObGFzdF9wcmljZV9rcncYAiABKAMSFgoOb3Blbl9wcmljZV9rcncYAyABKAMSFgoOaGlnaF9wcmljZV9rcncYBCABKAMSFQoNbG93X3ByaWNlX2tydxgFIAEoAxIOCgZ2b2x1bWUYBiABKAMSFAoMYmVzdF9iaWRfa3J3GAcgASgDEhQKDGJlc3RfYXNrX2tydxgIIAEoAxIQCghzZXF1ZW5jZRgJIAEoAxIuCgp1cGRhdGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIxCgpQcmljZUxldmVsEhEKCXByaWNlX2tydxgBIAEoAxIQCghxdWFudGl0eRgCIAEoAyKBAQoJT3JkZXJCb29rEg4KBnN5bWJvbBgBIAEoCRIoCgRiaWRzGAIgAygLMhoua3VrdS5tYXJrZXQudjEuUHJpY2VMZXZlbBIoCgRhc2tzGAMgAygLMhoua3VrdS5tYXJrZXQudjEuUHJpY2VMZXZlbBIQCghzZXF1ZW5jZRgEIAEoAyJ/CgVUcmFkZRIQCgh0cmFkZV9pZBgBIAEoCRIOCgZzeW1ib2wYAiABKAkSEQoJcHJpY2Vfa3J3GAMgASgDEhAKCHF1YW50aXR5GAQgASgDEi8KC2V4ZWN1dGVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI3Cg9HZXRRdW90ZVJlcXVlc3QSJAoGc3ltYm9sGAEgASgJQhS6SBFyDzINXlswLTlBLVpdezZ9JCI4ChBHZXRRdW90ZVJlc3BvbnNlEiQKBXF1b3RlGAEgASgLMhUua3VrdS5tYXJrZXQudjEuUXVvdGUiVQoTR2V0T3JkZXJCb29rUmVxdWVzdBIkCgZzeW1ib2wYASABKAlCFLpIEXIPMg1eWzAtOUEtWl17Nn0kEhgKBWRlcHRoGAIgASgFQgm6SAYaBBgKKAAiRQoUR2V0T3JkZXJCb29rUmVzcG9uc2USLQoKb3JkZXJfYm9vaxgBIAEoCzIZLmt1a3UubWFya2V0LnYxLk9yZGVyQm9vayJUChFMaXN0VHJhZGVzUmVxdWVzdBIkCgZzeW1ib2wYASABKAlCFLpIEXIPMg1eWzAtOUEtWl17Nn0kEhkKBWxpbWl0GAIgASgFQgq6SAcaBRj0AygAIjsKEkxpc3RUcmFkZXNSZXNwb25zZRIlCgZ0cmFkZXMYASADKAsyFS5rdWt1Lm1hcmtldC52MS5UcmFkZSJFChNTdHJlYW1RdW90ZXNSZXF1ZXN0Ei4KB3N5bWJvbHMYASADKAlCHbpIGpIBFwgBEGQiEXIPMg1eWzAtOUEtWl17Nn0kIjwKFFN0cmVhbVF1b3Rlc1Jlc3BvbnNlEiQKBXF1b3RlGAEgASgLMhUua3VrdS5tYXJrZXQudjEuUXVvdGUiuAEKBkNhbmRsZRIOCgZzeW1ib2wYASABKAkSLgoKc3RhcnRfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOb3Blbl9wcmljZV9rcncYAyABKAMSFgoOaGlnaF9wcmljZV9rcncYBCABKAMSFQoNbG93X3ByaWNlX2tydxgFIAEoAxIXCg9jbG9zZV9wcmljZV9rcncYBiABKAMSDgoGdm9sdW1lGAcgASgDIlUKEkxpc3RDYW5kbGVzUmVxdWVzdBIkCgZzeW1ib2wYASABKAlCFLpIEXIPMg1eWzAtOUEtWl17Nn0kEhkKBWxpbWl0GAIgASgFQgq6SAcaBRiGAygAIj4KE0xpc3RDYW5kbGVzUmVzcG9uc2USJwoHY2FuZGxlcxgBIAMoCzIWLmt1a3UubWFya2V0LnYxLkNhbmRsZTLHAwoRTWFya2V0RGF0YVNlcnZpY2USTQoIR2V0UXVvdGUSHy5rdWt1Lm1hcmtldC52MS5HZXRRdW90ZVJlcXVlc3QaIC5rdWt1Lm1hcmtldC52MS5HZXRRdW90ZVJlc3BvbnNlElkKDEdldE9yZGVyQm9vaxIjLmt1a3UubWFya2V0LnYxLkdldE9yZGVyQm9va1JlcXVlc3QaJC5rdWt1Lm1hcmtldC52MS5HZXRPcmRlckJvb2tSZXNwb25zZRJTCgpMaXN0VHJhZGVzEiEua3VrdS5tYXJrZXQudjEuTGlzdFRyYWRlc1JlcXVlc3QaIi5rdWt1Lm1hcmtldC52MS5MaXN0VHJhZGVzUmVzcG9uc2USWwoMU3RyZWFtUXVvdGVzEiMua3VrdS5tYXJrZXQudjEuU3RyZWFtUXVvdGVzUmVxdWVzdBokLmt1a3UubWFya2V0LnYxLlN0cmVhbVF1b3Rlc1Jlc3BvbnNlMAESVgoLTGlzdENhbmRsZXMSIi5rdWt1Lm1hcmtldC52MS5MaXN0Q2FuZGxlc1JlcXVlc3QaIy5rdWt1Lm1hcmtldC52MS5MaXN0Q2FuZGxlc1Jlc3BvbnNlYgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message kuku.market.v1.Quote
@@ -317,6 +317,96 @@ export const StreamQuotesResponseSchema: GenMessage<StreamQuotesResponse> = /*@_
   messageDesc(file_kuku_market_v1_market, 11);
 
 /**
+ * One minute of trading in one symbol.
+ *
+ * @generated from message kuku.market.v1.Candle
+ */
+export type Candle = Message<"kuku.market.v1.Candle"> & {
+  /**
+   * @generated from field: string symbol = 1;
+   */
+  symbol: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp start_time = 2;
+   */
+  startTime?: Timestamp | undefined;
+
+  /**
+   * @generated from field: int64 open_price_krw = 3;
+   */
+  openPriceKrw: bigint;
+
+  /**
+   * @generated from field: int64 high_price_krw = 4;
+   */
+  highPriceKrw: bigint;
+
+  /**
+   * @generated from field: int64 low_price_krw = 5;
+   */
+  lowPriceKrw: bigint;
+
+  /**
+   * @generated from field: int64 close_price_krw = 6;
+   */
+  closePriceKrw: bigint;
+
+  /**
+   * @generated from field: int64 volume = 7;
+   */
+  volume: bigint;
+};
+
+/**
+ * Describes the message kuku.market.v1.Candle.
+ * Use `create(CandleSchema)` to create a new message.
+ */
+export const CandleSchema: GenMessage<Candle> = /*@__PURE__*/
+  messageDesc(file_kuku_market_v1_market, 12);
+
+/**
+ * @generated from message kuku.market.v1.ListCandlesRequest
+ */
+export type ListCandlesRequest = Message<"kuku.market.v1.ListCandlesRequest"> & {
+  /**
+   * @generated from field: string symbol = 1;
+   */
+  symbol: string;
+
+  /**
+   * How many of the latest minutes; 0 means 60.
+   *
+   * @generated from field: int32 limit = 2;
+   */
+  limit: number;
+};
+
+/**
+ * Describes the message kuku.market.v1.ListCandlesRequest.
+ * Use `create(ListCandlesRequestSchema)` to create a new message.
+ */
+export const ListCandlesRequestSchema: GenMessage<ListCandlesRequest> = /*@__PURE__*/
+  messageDesc(file_kuku_market_v1_market, 13);
+
+/**
+ * @generated from message kuku.market.v1.ListCandlesResponse
+ */
+export type ListCandlesResponse = Message<"kuku.market.v1.ListCandlesResponse"> & {
+  /**
+   * @generated from field: repeated kuku.market.v1.Candle candles = 1;
+   */
+  candles: Candle[];
+};
+
+/**
+ * Describes the message kuku.market.v1.ListCandlesResponse.
+ * Use `create(ListCandlesResponseSchema)` to create a new message.
+ */
+export const ListCandlesResponseSchema: GenMessage<ListCandlesResponse> = /*@__PURE__*/
+  messageDesc(file_kuku_market_v1_market, 14);
+
+/**
  * MarketDataService serves quotes, order books and trades built from the
  * exchange's stream.
  *
@@ -356,6 +446,17 @@ export const MarketDataService: GenService<{
     methodKind: "server_streaming";
     input: typeof StreamQuotesRequestSchema;
     output: typeof StreamQuotesResponseSchema;
+  },
+  /**
+   * ListCandles returns the latest one-minute candles, oldest first (served
+   * through a look-aside cache; see ADR 0010).
+   *
+   * @generated from rpc kuku.market.v1.MarketDataService.ListCandles
+   */
+  listCandles: {
+    methodKind: "unary";
+    input: typeof ListCandlesRequestSchema;
+    output: typeof ListCandlesResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_kuku_market_v1_market, 0);

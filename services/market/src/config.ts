@@ -1,0 +1,32 @@
+import { intVar, kafkaTopicPrefixVar, loadConfig, stringVar, urlVar } from "@kuku/platform";
+
+export const marketConfigShape = {
+  host: stringVar("MARKET_HOST", "127.0.0.1"),
+  port: intVar("MARKET_PORT", 50054, { min: 0, max: 65535 }),
+  databaseUrl: urlVar("MARKET_DATABASE_URL", "postgres://kuku:kuku@127.0.0.1:55432/kuku_market", ["postgres:", "postgresql:"]),
+  poolSizeMax: intVar("MARKET_POOL_SIZE_MAX", 8, { min: 1, max: 500 }),
+  statementTimeoutMs: intVar("MARKET_STATEMENT_TIMEOUT_MS", 10_000, { min: 100, max: 600_000 }),
+  redisUrl: urlVar("MARKET_REDIS_URL", "redis://127.0.0.1:6379", ["redis:", "rediss:"]),
+  kafkaBrokers: stringVar("KAFKA_BROKERS", "127.0.0.1:9092"),
+  kafkaTopicPrefix: kafkaTopicPrefixVar(),
+  /** Every replica keeps the whole market, so each needs a group of its own (no offsets are committed). */
+  consumerGroup: stringVar("MARKET_CONSUMER_GROUP", "kuku-market"),
+  depthMax: intVar("MARKET_DEPTH_MAX", 10, { min: 1, max: 100 }),
+  tradesMax: intVar("MARKET_TRADES_MAX", 500, { min: 1, max: 100_000 }),
+  candleFlushIntervalMs: intVar("MARKET_CANDLE_FLUSH_INTERVAL_MS", 1_000, { min: 10, max: 600_000 }),
+  candleCacheTtlMs: intVar("MARKET_CANDLE_CACHE_TTL_MS", 5_000, { min: 1, max: 3_600_000 }),
+  candleLocalTtlMs: intVar("MARKET_CANDLE_LOCAL_TTL_MS", 500, { min: 0, max: 60_000 }),
+  /** The HS256 secret that signs WebSocket access tokens; override it outside development. */
+  wsTokenSecret: stringVar("MARKET_WS_TOKEN_SECRET", "kuku-dev-market-token-secret-change-me"),
+  wsClientsMax: intVar("MARKET_WS_CLIENTS_MAX", 20_000, { min: 1, max: 1_000_000 }),
+  wsSymbolsPerClientMax: intVar("MARKET_WS_SYMBOLS_PER_CLIENT_MAX", 100, { min: 1, max: 10_000 }),
+  wsMessageMaxBytes: intVar("MARKET_WS_MESSAGE_MAX_BYTES", 4_096, { min: 256, max: 1_048_576 }),
+  wsHeartbeatIntervalMs: intVar("MARKET_WS_HEARTBEAT_INTERVAL_MS", 15_000, { min: 100, max: 600_000 }),
+  wsConflateAboveBytes: intVar("MARKET_WS_CONFLATE_ABOVE_BYTES", 64 * 1024, { min: 0, max: 64 * 1024 * 1024 }),
+  wsSendBufferMaxBytes: intVar("MARKET_WS_SEND_BUFFER_MAX_BYTES", 1024 * 1024, { min: 1024, max: 256 * 1024 * 1024 }),
+  wsSlowConsumerMs: intVar("MARKET_WS_SLOW_CONSUMER_MS", 5_000, { min: 10, max: 600_000 }),
+  wsFlushIntervalMs: intVar("MARKET_WS_FLUSH_INTERVAL_MS", 20, { min: 1, max: 10_000 }),
+  drainTimeoutMs: intVar("MARKET_DRAIN_TIMEOUT_MS", 10_000, { min: 0, max: 600_000 }),
+};
+
+export const loadMarketConfig = (env: Record<string, string | undefined> = process.env) => loadConfig(marketConfigShape, env);

@@ -1,0 +1,209 @@
+// The market service as a real process on the real Kafka, PostgreSQL and
+// Redis: gRPC reads and validation, StreamQuotes, the WebSocket protocol
+// (auth, bad messages, snapshot + updates, gaps and resync, slow consumers)
+// and candles written behind to PostgreSQL.
+import t from "tap";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
+import WebSocket from "ws";
+import * as api from "@kuku/contracts/kuku/market/v1/market_pb";
+import { createServiceClient } from "@kuku/platform";
+import { eventually, RecordingClient, startMarket, token, type Frame, type MarketUnderTest } from "./support/market.js";
+
+let market: MarketUnderTest;
+let client: ReturnType<typeof createServiceClient<typeof api.MarketDataService>>;
+t.before(async () => {
+  // Small buffers so that a paused reader falls behind quickly.
+  market = await startMarket({
+    MARKET_WS_CONFLATE_ABOVE_BYTES: "4096", MARKET_WS_SEND_BUFFER_MAX_BYTES: "262144", MARKET_WS_SLOW_CONSUMER_MS: "3000",
+  });
+  client = createServiceClient(api.MarketDataService, { baseUrl: market.baseUrl, timeoutMs: 10_000 });
+});
+t.teardown(() => market.stop());
+
+const range = (n: number, from: bigint) => Array.from({ length: n }, (_, i) => from + BigInt(i % 7) * 100n);
+
+/** Applies updates to a snapshot the way a client should, stopping at the first gap. */
+function replay(frames: readonly Frame[], symbol: string) {
+  const snapshot = frames.find((f) => f.type === "snapshot" && f.symbol === symbol)!;
+  let seq = BigInt(snapshot.seq!);
+  let volume = BigInt(snapshot.quote?.volume ?? "0");
+  let gapAt: bigint | undefined;
+  for (const f of frames.slice(frames.indexOf(snapshot) + 1)) {
+    if (f.type !== "update" || f.symbol !== symbol) continue;
+    if (BigInt(f.seq!) !== seq + 1n) {
+      gapAt ??= seq;
+      break;
+    }
+    seq = BigInt(f.seq!);
+    if (f["trade"] !== undefined) volume += BigInt(f["trade"].qty);
+  }
+  return { seq, volume, gapAt };
+}
+
+t.test("gRPC: quotes, books and trades from the exchange's events; validation errors", async (t) => {
+  await market.exchange.books("000001", 1);
+  await market.exchange.trades("000001", [70_000n, 70_500n, 69_800n, 70_100n], 5n);
+  await eventually("the trades are applied", async () => (await client.getQuote({ symbol: "000001" }).catch(() => undefined))?.quote?.volume === 20n);
+  const { quote } = await client.getQuote({ symbol: "000001" });
+  t.match(quote, { lastPriceKrw: 70_100n, openPriceKrw: 70_000n, highPriceKrw: 70_500n, lowPriceKrw: 69_800n, bestBidKrw: 69_900n, bestAskKrw: 70_100n, sequence: 5n });
+  const { orderBook } = await client.getOrderBook({ symbol: "000001", depth: 3 });
+  t.equal(orderBook?.bids.length, 3);
+  t.equal(orderBook?.asks[0]?.priceKrw, 70_100n);
+  const { trades } = await client.listTrades({ symbol: "000001", limit: 2 });
+  t.same(trades.map((x) => x.priceKrw), [70_100n, 69_800n], "newest first");
+
+  await t.rejects(client.getQuote({ symbol: "abc" }), { code: Code.InvalidArgument, message: /symbol/ });
+  await t.rejects(client.getOrderBook({ symbol: "000001", depth: 11 }), { code: Code.InvalidArgument, message: /depth/ });
+  await t.rejects(client.listTrades({ symbol: "000001", limit: 501 }), { code: Code.InvalidArgument, message: /limit/ });
+  await t.rejects(client.streamQuotes({ symbols: [] })[Symbol.asyncIterator]().next(), { code: Code.InvalidArgument, message: /symbols/ });
+  await t.rejects(client.getQuote({ symbol: "999999" }), { code: Code.NotFound, message: /999999/ });
+});
+
+t.test("StreamQuotes: a snapshot, then every change in sequence", async (t) => {
+  const abort = new AbortController();
+  const stream = client.streamQuotes({ symbols: ["000002"] }, { signal: abort.signal, timeoutMs: 30_000 });
+  const seen: bigint[] = [];
+  const reading = (async () => {
+    try {
+      for await (const r of stream) {
+        seen.push(r.quote!.volume);
+        if (r.quote!.volume === 30n) abort.abort();
+      }
+    } catch (error) {
+      if (!(error instanceof ConnectError && error.code === Code.Canceled)) throw error;
+    }
+  })();
+  await eventually("the snapshot arrives", () => seen.length === 1);
+  t.equal(seen[0], 0n, "a symbol without trades yet: an empty snapshot");
+  await market.exchange.trades("000002", [50_000n, 50_100n, 50_200n]);
+  await reading;
+  t.equal(seen.at(-1), 30n, "the stream reaches the last trade's volume");
+  t.ok(seen.every((v, i) => i === 0 || v > seen[i - 1]!), "volumes only grow");
+});
+
+t.test("StreamQuotes over HTTP/1.1 with the Connect and gRPC-Web protocols, as a browser's Connect-Web client calls it", async (t) => {
+  await market.exchange.trades("000009", [30_000n]);
+  await eventually("the trade is applied", async () => (await client.getQuote({ symbol: "000009" }).catch(() => undefined))?.quote?.volume === 10n);
+  for (const [name, transport] of [
+    ["connect", createConnectTransport({ baseUrl: market.baseUrl, httpVersion: "1.1" })],
+    ["grpc-web", createGrpcWebTransport({ baseUrl: market.baseUrl, httpVersion: "1.1" })],
+  ] as const) {
+    const browserLike = createClient(api.MarketDataService, transport);
+    const abort = new AbortController();
+    const volumes: bigint[] = [];
+    const reading = (async () => {
+      try {
+        for await (const r of browserLike.streamQuotes({ symbols: ["000009"] }, { signal: abort.signal })) {
+          volumes.push(r.quote!.volume);
+          if (volumes.length === 2) abort.abort();
+        }
+      } catch (error) {
+        if (!(error instanceof ConnectError && error.code === Code.Canceled)) throw error;
+      }
+    })();
+    await eventually(`${name}: the snapshot`, () => volumes.length === 1);
+    await market.exchange.trades("000009", [30_100n]);
+    await reading;
+    t.same(volumes.slice(0, 2), [volumes[0]!, volumes[0]! + 10n], `${name}: snapshot, then the next trade`);
+  }
+});
+
+t.test("WebSocket: token required; a bad message is answered with an error frame and the connection stays", async (t) => {
+  for (const bad of ["", await token("someone", "not-the-secret")]) {
+    const ws = new WebSocket(`${market.wsUrl}?token=${bad}`);
+    const status = await new Promise<number>((resolve) => ws.once("unexpected-response", (_req, res) => resolve(res.statusCode ?? 0)));
+    t.equal(status, 401, "refused without a valid token");
+  }
+  const ws = await RecordingClient.open(market.wsUrl);
+  t.teardown(() => ws.close());
+  ws.send("not json");
+  ws.send({ v: 1, type: "subscribe", symbols: ["lower"] });
+  ws.send({ v: 2, type: "subscribe", symbols: ["000003"] });
+  ws.send({ v: 1, type: "dance" });
+  await eventually("four error frames", () => ws.of("error").length === 4);
+  t.same(ws.of("error").map((f) => f["code"]), ["bad_json", "bad_symbols", "bad_version", "bad_type"]);
+  t.equal(ws.closed, undefined, "still connected");
+  ws.send({ v: 1, type: "subscribe", symbols: ["000003"] });
+  await eventually("the snapshot after the errors", () => ws.of("snapshot", "000003").length === 1);
+  t.equal(ws.of("snapshot")[0]!.seq, "0");
+});
+
+t.test("WebSocket: after unsubscribe no more updates for that symbol arrive", async (t) => {
+  const ws = await RecordingClient.open(market.wsUrl);
+  t.teardown(() => ws.close());
+  ws.send({ v: 1, type: "subscribe", symbols: ["000007", "000008"] });
+  await eventually("two snapshots", () => ws.of("snapshot").length === 2);
+  ws.send({ v: 1, type: "unsubscribe", symbols: ["000007"] });
+  // A round trip through the server after the unsubscribe: a resync snapshot of the other symbol.
+  ws.send({ v: 1, type: "subscribe", symbols: ["000008"] });
+  await eventually("the resync snapshot", () => ws.of("snapshot", "000008").length === 2);
+  await market.exchange.trades("000007", [1_000n, 1_005n]);
+  await market.exchange.trades("000008", [2_000n]);
+  await eventually("the update of the symbol still subscribed", () => ws.of("update", "000008").length === 1);
+  await eventually("the service has the other symbol's trades", async () => (await client.getQuote({ symbol: "000007" }).catch(() => undefined))?.quote?.volume === 20n);
+  // Frames arrive in order on the connection: once a later update is here, an earlier one would be too.
+  await market.exchange.trades("000008", [2_005n]);
+  await eventually("a later update of the subscribed symbol", () => ws.of("update", "000008").length === 2);
+  t.equal(ws.of("update", "000007").length, 0, "nothing for the unsubscribed symbol");
+});
+
+t.test("WebSocket: snapshot then updates add up to the service's own state", async (t) => {
+  await market.exchange.trades("000004", range(20, 60_000n), 3n);
+  await eventually("the first trades are applied", async () => (await client.getQuote({ symbol: "000004" }).catch(() => undefined))?.quote?.volume === 60n);
+  const ws = await RecordingClient.open(market.wsUrl);
+  t.teardown(() => ws.close());
+  ws.send({ v: 1, type: "subscribe", symbols: ["000004"] });
+  await eventually("the snapshot", () => ws.of("snapshot", "000004").length === 1);
+  t.equal(ws.of("snapshot")[0]!.quote.volume, "60");
+  await market.exchange.trades("000004", range(200, 60_000n), 2n);
+  await market.exchange.books("000004", 50, 60_000n);
+  const { quote } = await (async () => {
+    await eventually("all updates applied", async () => (await client.getQuote({ symbol: "000004" })).quote?.volume === 460n);
+    return client.getQuote({ symbol: "000004" });
+  })();
+  await eventually("the last update arrives", () => ws.of("update", "000004").at(-1)?.seq === quote!.sequence.toString());
+  const replayed = replay(ws.frames, "000004");
+  t.equal(replayed.gapAt, undefined, "no gap for a client that keeps up");
+  t.equal(replayed.seq, quote!.sequence);
+  t.equal(replayed.volume, quote!.volume, "snapshot volume + every update's trade = the service's volume");
+});
+
+t.test("WebSocket: a reader that falls behind gets conflated updates, sees the gap and resyncs; a stuck one is closed; others are unaffected", async (t) => {
+  const healthy = await RecordingClient.open(market.wsUrl);
+  const lagging = await RecordingClient.open(market.wsUrl);
+  const stuck = await RecordingClient.open(market.wsUrl);
+  t.teardown(() => [healthy, lagging, stuck].forEach((c) => c.close()));
+  for (const c of [healthy, lagging, stuck]) c.send({ v: 1, type: "subscribe", symbols: ["000005"] });
+  await eventually("three snapshots", () => [healthy, lagging, stuck].every((c) => c.of("snapshot", "000005").length === 1));
+
+  // Stop reading: the kernel buffers fill up, then the server's send buffer.
+  lagging.ws.pause();
+  stuck.ws.pause();
+  await market.exchange.books("000005", 8_000, 80_000n);
+  await eventually("the service has applied every book", async () => (await client.getQuote({ symbol: "000005" })).quote?.sequence === 8_000n, 60_000);
+  await eventually("the healthy client has every update", () => healthy.of("update", "000005").at(-1)?.seq === "8000", 30_000);
+  t.equal(replay(healthy.frames, "000005").gapAt, undefined, "the healthy client saw no gap");
+
+  lagging.ws.resume();
+  await eventually("the lagging client sees the latest update", () => lagging.of("update", "000005").at(-1)?.seq === "8000", 30_000);
+  const { gapAt } = replay(lagging.frames, "000005");
+  t.not(gapAt, undefined, "conflation left a gap the client can see by the sequence numbers");
+  lagging.send({ v: 1, type: "subscribe", symbols: ["000005"] });
+  await eventually("a fresh snapshot", () => lagging.of("snapshot", "000005").length === 2);
+  t.equal(lagging.of("snapshot", "000005")[1]!.seq, "8000", "the resync snapshot is the current state");
+
+  await eventually("the stuck client is closed", () => market.process.logs.some((l) => l.includes("closing a slow websocket consumer")), 30_000);
+  stuck.ws.resume();
+  await eventually("the stuck client sees the close", () => stuck.closed !== undefined);
+  t.ok([4008, 1006].includes(stuck.closed!.code), `closed (${stuck.closed!.code} ${stuck.closed!.reason})`);
+  t.equal(healthy.closed, undefined, "the healthy client is still connected");
+});
+
+t.test("candles are written behind to PostgreSQL and served through the cache", async (t) => {
+  await market.exchange.trades("000006", [10_000n, 10_500n, 9_900n, 10_200n], 1n);
+  await eventually("the candle is flushed", async () => (await client.listCandles({ symbol: "000006", limit: 5 })).candles[0]?.volume === 4n, 30_000);
+  const { candles } = await client.listCandles({ symbol: "000006", limit: 5 });
+  t.match(candles[candles.length - 1], { symbol: "000006", highPriceKrw: 10_500n, lowPriceKrw: 9_900n, closePriceKrw: 10_200n });
+  await t.rejects(client.listCandles({ symbol: "000006", limit: 391 }), { code: Code.InvalidArgument, message: /limit/ });
+});

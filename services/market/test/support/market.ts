@@ -1,0 +1,138 @@
+// The market service as a real process on topics of its own (a random
+// KAFKA_TOPIC_PREFIX), a test publisher standing in for the exchange, and a
+// WebSocket client that records what it receives.
+import { randomUUID } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { SignJWT } from "jose";
+import { Kafka, logLevel, Partitioners, type Producer } from "kafkajs";
+import WebSocket from "ws";
+import { BookEventSchema, TradeEventSchema } from "@kuku/contracts/kuku/exchange/v1/events_pb";
+import { createTestDatabase, startServiceProcess, type ServiceProcess, type TestDatabase } from "@kuku/platform/testing";
+
+const SERVICE_DIR = fileURLToPath(new URL("../..", import.meta.url));
+const KAFKA_BROKERS = (process.env["KAFKA_BROKERS"] ?? "127.0.0.1:9092").split(",");
+export const TOKEN_SECRET = "market-test-secret";
+
+export interface MarketUnderTest {
+  readonly process: ServiceProcess;
+  readonly baseUrl: string;
+  readonly wsUrl: string;
+  readonly exchange: ExchangeStandIn;
+  stop(): Promise<void>;
+}
+
+export async function startMarket(env: Record<string, string> = {}): Promise<MarketUnderTest> {
+  const prefix = `test-${randomUUID().slice(0, 8)}.`;
+  const db: TestDatabase = await createTestDatabase("market");
+  const process = await startServiceProcess({
+    cwd: SERVICE_DIR,
+    env: {
+      MARKET_PORT: "0", MARKET_DATABASE_URL: db.url, KAFKA_TOPIC_PREFIX: prefix, MARKET_CONSUMER_GROUP: `market-test-${randomUUID()}`,
+      MARKET_WS_TOKEN_SECRET: TOKEN_SECRET, MARKET_CANDLE_FLUSH_INTERVAL_MS: "100", ...env,
+    },
+  });
+  const exchange = await ExchangeStandIn.connect(prefix);
+  return {
+    process,
+    exchange,
+    baseUrl: `http://127.0.0.1:${process.port}`,
+    wsUrl: `ws://127.0.0.1:${process.port}/ws`,
+    async stop() {
+      await exchange.close();
+      await process.stop("SIGTERM");
+      await db.drop();
+    },
+  };
+}
+
+/** Publishes trade and book events the way the exchange does (protobuf, key = symbol). */
+export class ExchangeStandIn {
+  private tradeCount = 0;
+  private constructor(private readonly producer: Producer, private readonly prefix: string) {}
+
+  static async connect(prefix: string): Promise<ExchangeStandIn> {
+    const kafka = new Kafka({ clientId: "market-test", brokers: KAFKA_BROKERS, logLevel: logLevel.NOTHING });
+    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+    return new ExchangeStandIn(producer, prefix);
+  }
+
+  /** `prices`: one trade per price, `quantity` shares each. Returns the trade ids. */
+  async trades(symbol: string, prices: readonly bigint[], quantity = 10n): Promise<string[]> {
+    const ids = prices.map(() => `t-${++this.tradeCount}-${randomUUID().slice(0, 8)}`);
+    const messages = prices.map((priceKrw, i) => ({
+      key: symbol,
+      value: Buffer.from(toBinary(TradeEventSchema, create(TradeEventSchema, {
+        eventId: ids[i], tradeId: ids[i], symbol, priceKrw, quantity, executedAt: timestampFromDate(new Date()),
+      }))),
+    }));
+    for (let i = 0; i < messages.length; i += 1_000) await this.producer.send({ topic: `${this.prefix}exchange.trades`, messages: messages.slice(i, i + 1_000) });
+    return ids;
+  }
+
+  /** `count` book events, each a full 10-level book around `midKrw`. */
+  async books(symbol: string, count: number, midKrw = 70_000n): Promise<void> {
+    const messages = Array.from({ length: count }, (_, n) => ({
+      key: symbol,
+      value: Buffer.from(toBinary(BookEventSchema, create(BookEventSchema, {
+        eventId: `${symbol}-book-${n}`, symbol, sequence: BigInt(n),
+        bids: Array.from({ length: 10 }, (_, i) => ({ priceKrw: midKrw - BigInt(i + 1) * 100n, quantity: BigInt(100 + n) })),
+        asks: Array.from({ length: 10 }, (_, i) => ({ priceKrw: midKrw + BigInt(i + 1) * 100n, quantity: BigInt(100 + n) })),
+        updatedAt: timestampFromDate(new Date()),
+      }))),
+    }));
+    for (let i = 0; i < messages.length; i += 1_000) await this.producer.send({ topic: `${this.prefix}exchange.book`, messages: messages.slice(i, i + 1_000) });
+  }
+
+  close(): Promise<void> {
+    return this.producer.disconnect();
+  }
+}
+
+export const token = (subject = "tester", secret = TOKEN_SECRET) =>
+  new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject(subject).setExpirationTime("10m").sign(new TextEncoder().encode(secret));
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Frame = { v: number; type: string; symbol?: string; seq?: string; [key: string]: any };
+
+/** A WebSocket client that keeps every frame it receives. */
+export class RecordingClient {
+  readonly frames: Frame[] = [];
+  closed: { code: number; reason: string } | undefined;
+  private constructor(readonly ws: WebSocket) {
+    ws.on("message", (data) => this.frames.push(JSON.parse(data.toString()) as Frame));
+    ws.on("close", (code, reason) => (this.closed = { code, reason: reason.toString() }));
+    ws.on("error", () => undefined);
+  }
+
+  static async open(url: string, accessToken?: string): Promise<RecordingClient> {
+    const ws = new WebSocket(`${url}?token=${accessToken ?? (await token())}`);
+    await new Promise<void>((resolve, reject) => {
+      ws.once("open", () => resolve());
+      ws.once("error", reject);
+    });
+    return new RecordingClient(ws);
+  }
+
+  send(message: unknown): void {
+    this.ws.send(typeof message === "string" ? message : JSON.stringify(message));
+  }
+
+  of(type: string, symbol?: string): Frame[] {
+    return this.frames.filter((f) => f.type === type && (symbol === undefined || f.symbol === symbol));
+  }
+
+  close(): void {
+    this.ws.terminate();
+  }
+}
+
+export async function eventually(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
