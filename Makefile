@@ -27,6 +27,8 @@ generate: ## regenerate the committed TypeScript contracts from proto/
 build: ## type-check and compile every package
 	@echo "==> build: tsc -b"
 	@npx tsc -b
+	@echo "==> build: web console (vite)"
+	@npm run --silent build -w @kuku/web
 
 infra: ## install and start PostgreSQL, Redis x3, Kafka; install grpcurl and toxiproxy
 	@bash deploy/local/infra-up.sh

@@ -13,6 +13,8 @@ SERVICES=(
   "exchange 50053 EXCHANGE_PORT"
   "market 50054 MARKET_PORT"
   "order 50052 ORDER_PORT"
+  "market 50054 MARKET_PORT"
+  "gateway 8080 GATEWAY_PORT"
 )
 
 # make up starts Zipkin (make tracing): send spans there unless told otherwise.
@@ -52,6 +54,10 @@ Kuku Securities is up.
   exchange  grpc/grpc-web/connect on 127.0.0.1:50053   logs: .run/logs/exchange.log
   market    grpc/grpc-web/connect on 127.0.0.1:50054, WebSocket ws://127.0.0.1:50054/ws   logs: .run/logs/market.log
   order     grpc/grpc-web/connect on 127.0.0.1:50052   logs: .run/logs/order.log
+  market    grpc/grpc-web/connect on 127.0.0.1:50054   logs: .run/logs/market.log
+  gateway   grpc/grpc-web/connect on 127.0.0.1:8080    logs: .run/logs/gateway.log
+
+  Trading console (쿠쿠 증권 모의투자): http://127.0.0.1:8080/
 
 Try it (no .proto files needed, the services speak reflection):
   .tools/bin/grpcurl -plaintext 127.0.0.1:50051 list
@@ -59,6 +65,8 @@ Try it (no .proto files needed, the services speak reflection):
       127.0.0.1:50051 kuku.ledger.v1.LedgerService/OpenAccount
   .tools/bin/grpcurl -plaintext -d '{"clientOrderId":"hello-1","symbol":"005930","side":"SIDE_BUY","type":"ORDER_TYPE_MARKET","timeInForce":"TIME_IN_FORCE_IOC","quantity":"10"}' \\
       127.0.0.1:50053 kuku.exchange.v1.ExchangeService/SubmitOrder
+  .tools/bin/grpcurl -plaintext -d '{"email":"me@example.com","password":"correct horse battery","displayName":"me"}' \\
+      127.0.0.1:8080 kuku.gateway.v1.AuthService/SignUp
 
 Traces: http://127.0.0.1:9411/zipkin/ (exporter: $OTEL_TRACES_EXPORTER)
 Metrics: curl 127.0.0.1:50052/metrics (every service, on its own port)

@@ -7,18 +7,20 @@ ARG NODE_IMAGE=node:20-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 ARG SERVICE
-RUN test -n "$SERVICE" || (echo "--build-arg SERVICE=<ledger|order|exchange> is required" >&2; exit 1)
+RUN test -n "$SERVICE" || (echo "--build-arg SERVICE=<ledger|order|exchange|market|gateway> is required" >&2; exit 1)
 WORKDIR /src
 COPY . .
 RUN npm ci --no-audit --no-fund \
  && npx tsc -b "services/$SERVICE" \
+ && if [ "$SERVICE" = gateway ]; then npm run build -w @kuku/web; fi \
  && npm prune --omit=dev --no-audit --no-fund
 # Only what the service runs: its dist and migrations, the shared packages, node_modules.
 RUN mkdir -p "/out/services/$SERVICE" /out/packages/contracts /out/packages/platform \
  && cp -r node_modules /out/ \
  && for p in contracts platform; do cp -r "packages/$p/package.json" "packages/$p/dist" "/out/packages/$p/"; done \
  && cp -r "services/$SERVICE/package.json" "services/$SERVICE/dist" "/out/services/$SERVICE/" \
- && if [ -d "services/$SERVICE/migrations" ]; then cp -r "services/$SERVICE/migrations" "/out/services/$SERVICE/"; fi
+ && if [ -d "services/$SERVICE/migrations" ]; then cp -r "services/$SERVICE/migrations" "/out/services/$SERVICE/"; fi \
+ && if [ "$SERVICE" = gateway ]; then mkdir -p /out/web && cp -r web/dist /out/web/; fi
 
 FROM ${NODE_IMAGE}
 ARG SERVICE

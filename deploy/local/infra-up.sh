@@ -166,6 +166,7 @@ install_go_tools() {
 }
 
 install_packages
+bash "$(dirname "$0")/chromium.sh"
 install_go_tools
 start_postgres
 start_redis

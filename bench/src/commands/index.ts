@@ -1,5 +1,6 @@
 import type { BenchCommand } from "../lib/command.js";
 import { exchangeMatching } from "./exchange-matching.js";
+import { gatewayAuth } from "./gateway-auth.js";
 import { ledgerBulk } from "./ledger-bulk.js";
 import { ledgerEngines } from "./ledger-engines.js";
 import { ledgerIsolation } from "./ledger-isolation.js";
@@ -13,5 +14,6 @@ import { orders } from "./orders.js";
 
 /** Every benchmark the CLI knows, by name. */
 export const COMMANDS: readonly BenchCommand[] = [
-  ledgerTransfers, ledgerBulk, ledgerIsolation, ledgerEngines, exchangeMatching, orders, locks, locksDrill, marketFanout, marketBrokers, observability,
+  ledgerTransfers, ledgerBulk, ledgerIsolation, ledgerEngines, exchangeMatching, orders, locks, locksDrill, marketFanout, marketBrokers, gatewayAuth,
+  observability,
 ];

@@ -1,3 +1,4 @@
+// Pure (no Node APIs): the web console imports it too, as @kuku/platform/krx.
 // KRX market rules shared by the services that quote and check prices:
 // the tick-size ladder for KOSPI/KOSDAQ stocks in force since 2023-01-25
 // and the daily price limits of +/-30 % around the reference price.

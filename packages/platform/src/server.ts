@@ -3,17 +3,25 @@ import http2 from "node:http2";
 import net from "node:net";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
-import type { Interceptor } from "@connectrpc/connect";
+import {
+  compressionBrotli, compressionGzip, universalRequestFromNodeRequest, universalResponseToNodeResponse, type ConnectNodeAdapterOptions,
+} from "@connectrpc/connect-node";
+import { Code, ConnectError, cors as connectCors, createConnectRouter, type ContextValues, type Interceptor } from "@connectrpc/connect";
+import type { UniversalHandler } from "@connectrpc/connect/protocol";
 import type { Logger } from "pino";
 import { Health } from "@kuku/contracts/grpc/health/v1/health_pb";
 import * as reflectionV1 from "@kuku/contracts/grpc/reflection/v1/reflection_pb";
 import * as reflectionV1alpha from "@kuku/contracts/grpc/reflection/v1alpha/reflection_pb";
 import { HealthRegistry, ServingStatus } from "./health.js";
 import { serverObservabilityInterceptor, unexpectedErrorInterceptor, validationInterceptor } from "./interceptors.js";
+import { malformedMessageIsInvalidArgument } from "./malformed.js";
 import { initMetrics, metricsText } from "./metrics.js";
 import { reflectionRegistrations } from "./reflection.js";
 import type { ServiceRegistration } from "./registration.js";
+
+/** A plain Node request handler, for HTTP/1.1 and HTTP/2 alike. */
+export type NodeHandlerFn = NonNullable<ConnectNodeAdapterOptions["fallback"]>;
+type NodeServerRequest = Parameters<NodeHandlerFn>[0];
 
 // Every HTTP/2 connection starts with this preface; HTTP/1.1 never does.
 const HTTP2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
@@ -37,6 +45,12 @@ export interface ServerOptions {
    * upgrade request is answered like any other request.
    */
   readonly onUpgrade?: (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void;
+  /** Serves every request that is not an RPC (e.g. static files); 404 when unset. */
+  readonly fallback?: NodeHandlerFn;
+  /** Values handed to interceptors and handlers, taken from the raw request (e.g. the peer address). */
+  readonly contextValues?: (req: NodeServerRequest) => ContextValues;
+  /** Browser origins allowed to call cross-origin; none when unset (same-origin only). */
+  readonly corsAllowedOrigins?: readonly string[];
 }
 
 export interface RunningServer {
@@ -65,14 +79,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     health.registration(),
     ...reflectionRegistrations([...appServices, Health, reflectionV1.ServerReflection, reflectionV1alpha.ServerReflection]),
   ];
-  const handler = connectNodeAdapter({
-    routes: (router) => registrations.forEach((r) => r.register(router)),
+  const router = createConnectRouter({
     // Observability outermost: its span is active while the others log, and it sees the final status.
     interceptors: [serverObservabilityInterceptor(), unexpectedErrorInterceptor(logger), validationInterceptor(), ...(options.interceptors ?? [])],
     maxTimeoutMs: options.maxTimeoutMs ?? 60_000,
     readMaxBytes: options.readMaxBytes ?? 4 * 1024 * 1024,
     shutdownSignal: cutOff.signal,
+    acceptCompression: [compressionGzip, compressionBrotli],
   });
+  registrations.forEach((r) => r.register(router));
+  const handler = nodeHandler(router.handlers.map(malformedMessageIsInvalidArgument), options, logger);
+  const withCors = options.corsAllowedOrigins === undefined ? handler : corsHandler(handler, options.corsAllowedOrigins);
 
   let inFlight = 0;
   let drained: (() => void) | undefined;
@@ -83,7 +100,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       if (inFlight === 0) drained?.();
     });
     if (req.method === "GET" && req.url === "/metrics") serveMetrics(res, logger);
-    else handler(req, res);
+    else withCors(req, res);
   };
   const h1 = http.createServer(counted);
   if (options.onUpgrade !== undefined) h1.on("upgrade", options.onUpgrade);
@@ -150,6 +167,61 @@ function serveMetrics(res: http.ServerResponse | http2.Http2ServerResponse, logg
       res.end();
     },
   );
+}
+
+/**
+ * What connect-node's connectNodeAdapter does, with our wrapped universal
+ * handlers: route by path, hand anything else to the fallback (or 404).
+ */
+function nodeHandler(handlers: readonly UniversalHandler[], options: ServerOptions, logger: Logger): NodeHandlerFn {
+  const paths = new Map(handlers.map((h) => [h.requestPath, h]));
+  return (req, res) => {
+    const uHandler = paths.get(req.url?.split("?", 2)[0] ?? "");
+    if (uHandler === undefined) {
+      if (options.fallback !== undefined) options.fallback(req, res);
+      else {
+        res.writeHead(404);
+        res.end();
+      }
+      return;
+    }
+    const uReq = universalRequestFromNodeRequest(req, res, undefined, options.contextValues?.(req));
+    uHandler(uReq)
+      .then((uRes) => universalResponseToNodeResponse(uRes, res))
+      .catch((reason: unknown) => {
+        if (ConnectError.from(reason).code === Code.Aborted) return;
+        logger.error({ err: reason, procedure: uHandler.requestPath }, "handler failed to respond");
+      });
+  };
+}
+
+/**
+ * CORS for the listed origins only, with Connect's own lists of the methods
+ * and headers its protocols need. A preflight from any other origin gets no
+ * CORS headers, so the browser refuses the call.
+ */
+function corsHandler(handler: NodeHandlerFn, allowedOrigins: readonly string[]): NodeHandlerFn {
+  const allowed = new Set(allowedOrigins);
+  return (req, res) => {
+    const origin = req.headers.origin;
+    const known = typeof origin === "string" && allowed.has(origin);
+    if (known) {
+      res.setHeader("Access-Control-Allow-Origin", origin);
+      res.setHeader("Vary", "Origin");
+      res.setHeader("Access-Control-Expose-Headers", [...connectCors.exposedHeaders, "Retry-After"].join(", "));
+    }
+    if (req.method === "OPTIONS" && typeof origin === "string") {
+      if (known) {
+        res.setHeader("Access-Control-Allow-Methods", connectCors.allowedMethods.join(", "));
+        res.setHeader("Access-Control-Allow-Headers", [...connectCors.allowedHeaders, "Authorization"].join(", "));
+        res.setHeader("Access-Control-Max-Age", "7200");
+      }
+      res.writeHead(known ? 204 : 403);
+      res.end();
+      return;
+    }
+    handler(req, res);
+  };
 }
 
 function route(socket: net.Socket, h1: http.Server, h2: http2.Http2Server): void {

@@ -1,6 +1,7 @@
 // The server bootstrap in-process: one port for gRPC (HTTP/2) and Connect or
 // gRPC-Web (HTTP/1.1), validation before any handler, health Watch, both
 // reflection versions, and draining on shutdown.
+import http2 from "node:http2";
 import t from "tap";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
@@ -62,6 +63,31 @@ t.test("an invalid request is refused before any handler runs", async (t) => {
     t.equal((error as ConnectError).details.length, 1, "violations are attached as details");
   }
   t.equal(handlerCalls, before, "no handler ran");
+});
+
+t.test("a body that is not protobuf is INVALID_ARGUMENT in Connect, gRPC-Web and gRPC, and reaches no handler", async (t) => {
+  const before = handlerCalls;
+  const garbage = new Uint8Array([0x0a, 0xff, 0xff, 0xff, 0x01]);
+  const path = "/kuku.ledger.v1.LedgerService/Deposit";
+  const connect = await fetch(`${baseUrl}${path}`, { method: "POST", headers: { "content-type": "application/proto" }, body: garbage });
+  t.equal(connect.status, 400);
+  t.match(await connect.json(), { code: "invalid_argument", message: /malformed request message/ });
+
+  const framed = new Uint8Array(5 + garbage.length);
+  new DataView(framed.buffer).setUint32(1, garbage.length);
+  framed.set(garbage, 5);
+  const grpcWeb = await fetch(`${baseUrl}${path}`, { method: "POST", headers: { "content-type": "application/grpc-web+proto" }, body: framed });
+  const webBody = new TextDecoder().decode(new Uint8Array(await grpcWeb.arrayBuffer()));
+  t.match(webBody, /grpc-status: 3/);
+
+  const session = http2.connect(baseUrl);
+  const stream = session.request({ ":method": "POST", ":path": path, "content-type": "application/grpc", te: "trailers" });
+  const trailers = new Promise<http2.IncomingHttpHeaders>((resolve) => stream.once("trailers", resolve));
+  stream.end(framed);
+  stream.resume();
+  t.equal((await trailers)["grpc-status"], "3");
+  session.close();
+  t.equal(handlerCalls, before);
 });
 
 t.test("health Check and Watch", async (t) => {

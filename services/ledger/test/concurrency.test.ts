@@ -52,10 +52,12 @@ for (const isolation of ISOLATIONS) {
     t.test("32 workers of random transfers among 100 accounts conserve every asset", async (t) => {
       const accounts: string[] = [];
       for (let i = 0; i < 100; i++) accounts.push(await fundedAccount(client, `acct-${i}`, "KRW", 100_000n));
-      const deadline = Date.now() + 2_500;
+      // A fixed number of transfers, not a time window: speed is the benchmarks' business, and a
+      // loaded machine must not fail a correctness test.
+      const transfersPerWorker = 20;
       const outcome = { ok: 0, insufficient: 0 };
       const worker = async () => {
-        while (Date.now() < deadline) {
+        for (let i = 0; i < transfersPerWorker; i++) {
           const from = accounts[Math.floor(Math.random() * accounts.length)]!;
           let to = from;
           while (to === from) to = accounts[Math.floor(Math.random() * accounts.length)]!;
@@ -73,6 +75,7 @@ for (const isolation of ISOLATIONS) {
         }
       };
       await Promise.all(Array.from({ length: 32 }, worker));
+      t.equal(outcome.ok + outcome.insufficient, 32 * transfersPerWorker, "every transfer got an answer");
       t.ok(outcome.ok > 100, `transfers went through (${outcome.ok} ok, ${outcome.insufficient} refused)`);
       const { balances } = await client.getBalances({ accountIds: accounts });
       t.equal(balances.reduce((sum, b) => sum + b.totalMinor, 0n), 100n * 100_000n, "cash is conserved");

@@ -5,9 +5,9 @@
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_buf_validate_validate } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
-import type { OrderType, Side, TimeInForce } from "../../exchange/v1/exchange_pb.js";
+import type { Instrument, OrderType, Side, TimeInForce } from "../../exchange/v1/exchange_pb.js";
 import { file_kuku_exchange_v1_exchange } from "../../exchange/v1/exchange_pb.js";
-import type { Quote } from "../../market/v1/market_pb.js";
+import type { OrderBook, Quote } from "../../market/v1/market_pb.js";
 import { file_kuku_market_v1_market } from "../../market/v1/market_pb.js";
 import type { Order } from "../../order/v1/order_pb.js";
 import { file_kuku_order_v1_order } from "../../order/v1/order_pb.js";
@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file kuku/gateway/v1/gateway.proto.
  */
 export const file_kuku_gateway_v1_gateway: GenFile = /*@__PURE__*/
-  fileDesc("Ch1rdWt1L2dhdGV3YXkvdjEvZ2F0ZXdheS5wcm90bxIPa3VrdS5nYXRld2F5LnYxIlgKBlRva2VucxIUCgxhY2Nlc3NfdG9rZW4YASABKAkSFQoNcmVmcmVzaF90b2tlbhgCIAEoCRIhChlhY2Nlc3NfZXhwaXJlc19pbl9zZWNvbmRzGAMgASgDImkKDVNpZ25VcFJlcXVlc3QSGQoFZW1haWwYASABKAlCCrpIB3IFGP4BYAESHAoIcGFzc3dvcmQYAiABKAlCCrpIB3IFEAoYgAESHwoMZGlzcGxheV9uYW1lGAMgASgJQgm6SAZyBBABGEAiSgoOU2lnblVwUmVzcG9uc2USDwoHdXNlcl9pZBgBIAEoCRInCgZ0b2tlbnMYAiABKAsyFy5rdWt1LmdhdGV3YXkudjEuVG9rZW5zIkcKDExvZ0luUmVxdWVzdBIZCgVlbWFpbBgBIAEoCUIKukgHcgUY/gFgARIcCghwYXNzd29yZBgCIAEoCUIKukgHcgUQARiAASJJCg1Mb2dJblJlc3BvbnNlEg8KB3VzZXJfaWQYASABKAkSJwoGdG9rZW5zGAIgASgLMhcua3VrdS5nYXRld2F5LnYxLlRva2VucyI4ChNSZWZyZXNoVG9rZW5SZXF1ZXN0EiEKDXJlZnJlc2hfdG9rZW4YASABKAlCCrpIB3IFEAEYgCAiPwoUUmVmcmVzaFRva2VuUmVzcG9uc2USJwoGdG9rZW5zGAEgASgLMhcua3VrdS5nYXRld2F5LnYxLlRva2VucyIyCg1Mb2dPdXRSZXF1ZXN0EiEKDXJlZnJlc2hfdG9rZW4YASABKAlCCrpIB3IFEAEYgCAiEAoOTG9nT3V0UmVzcG9uc2UiVwoSRGVwb3NpdENhc2hSZXF1ZXN0Eh4KCnJlcXVlc3RfaWQYASABKAlCCrpIB3IFEAEYgAESIQoKYW1vdW50X2tydxgCIAEoA0INukgKIggYgMivoCUgACIxChNEZXBvc2l0Q2FzaFJlc3BvbnNlEhoKEmNhc2hfYXZhaWxhYmxlX2tydxgBIAEoAyJyCghQb3NpdGlvbhIOCgZzeW1ib2wYASABKAkSEAoIcXVhbnRpdHkYAiABKAMSFQoNaGVsZF9xdWFudGl0eRgDIAEoAxIWCg5sYXN0X3ByaWNlX2tydxgEIAEoAxIVCg12YWx1YXRpb25fa3J3GAUgASgDIhUKE0dldFBvcnRmb2xpb1JlcXVlc3QijwEKFEdldFBvcnRmb2xpb1Jlc3BvbnNlEhYKDmNhc2hfdG90YWxfa3J3GAEgASgDEhUKDWNhc2hfaGVsZF9rcncYAiABKAMSGgoSY2FzaF9hdmFpbGFibGVfa3J3GAMgASgDEiwKCXBvc2l0aW9ucxgEIAMoCzIZLmt1a3UuZ2F0ZXdheS52MS5Qb3NpdGlvbiLMAgoRUGxhY2VPcmRlclJlcXVlc3QSIwoPaWRlbXBvdGVuY3lfa2V5GAEgASgJQgq6SAdyBRAIGIABEiQKBnN5bWJvbBgCIAEoCUIUukgRcg8yDV5bMC05QS1aXXs2fSQSMAoEc2lkZRgDIAEoDjIWLmt1a3UuZXhjaGFuZ2UudjEuU2lkZUIKukgHggEEEAEgABI1CgR0eXBlGAQgASgOMhsua3VrdS5leGNoYW5nZS52MS5PcmRlclR5cGVCCrpIB4IBBBABIAASQAoNdGltZV9pbl9mb3JjZRgFIAEoDjIdLmt1a3UuZXhjaGFuZ2UudjEuVGltZUluRm9yY2VCCrpIB4IBBBABIAASHwoIcXVhbnRpdHkYBiABKANCDbpICiIIGICU69wDIAASIAoPbGltaXRfcHJpY2Vfa3J3GAcgASgDQge6SAQiAigAIjkKElBsYWNlT3JkZXJSZXNwb25zZRIjCgVvcmRlchgBIAEoCzIULmt1a3Uub3JkZXIudjEuT3JkZXIiMAoSQ2FuY2VsT3JkZXJSZXF1ZXN0EhoKCG9yZGVyX2lkGAEgASgJQgi6SAVyA7ABASI6ChNDYW5jZWxPcmRlclJlc3BvbnNlEiMKBW9yZGVyGAEgASgLMhQua3VrdS5vcmRlci52MS5PcmRlciJQChFMaXN0T3JkZXJzUmVxdWVzdBIdCglwYWdlX3NpemUYASABKAVCCrpIBxoFGPQDKAASHAoKcGFnZV90b2tlbhgCIAEoCUIIukgFcgMYgAIiUwoSTGlzdE9yZGVyc1Jlc3BvbnNlEiQKBm9yZGVycxgBIAMoCzIULmt1a3Uub3JkZXIudjEuT3JkZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjcKD0dldFF1b3RlUmVxdWVzdBIkCgZzeW1ib2wYASABKAlCFLpIEXIPMg1eWzAtOUEtWl17Nn0kIjgKEEdldFF1b3RlUmVzcG9uc2USJAoFcXVvdGUYASABKAsyFS5rdWt1Lm1hcmtldC52MS5RdW90ZTLIAgoLQXV0aFNlcnZpY2USSQoGU2lnblVwEh4ua3VrdS5nYXRld2F5LnYxLlNpZ25VcFJlcXVlc3QaHy5rdWt1LmdhdGV3YXkudjEuU2lnblVwUmVzcG9uc2USRgoFTG9nSW4SHS5rdWt1LmdhdGV3YXkudjEuTG9nSW5SZXF1ZXN0Gh4ua3VrdS5nYXRld2F5LnYxLkxvZ0luUmVzcG9uc2USWwoMUmVmcmVzaFRva2VuEiQua3VrdS5nYXRld2F5LnYxLlJlZnJlc2hUb2tlblJlcXVlc3QaJS5rdWt1LmdhdGV3YXkudjEuUmVmcmVzaFRva2VuUmVzcG9uc2USSQoGTG9nT3V0Eh4ua3VrdS5nYXRld2F5LnYxLkxvZ091dFJlcXVlc3QaHy5rdWt1LmdhdGV3YXkudjEuTG9nT3V0UmVzcG9uc2UyoAQKDlRyYWRpbmdTZXJ2aWNlElgKC0RlcG9zaXRDYXNoEiMua3VrdS5nYXRld2F5LnYxLkRlcG9zaXRDYXNoUmVxdWVzdBokLmt1a3UuZ2F0ZXdheS52MS5EZXBvc2l0Q2FzaFJlc3BvbnNlElsKDEdldFBvcnRmb2xpbxIkLmt1a3UuZ2F0ZXdheS52MS5HZXRQb3J0Zm9saW9SZXF1ZXN0GiUua3VrdS5nYXRld2F5LnYxLkdldFBvcnRmb2xpb1Jlc3BvbnNlElUKClBsYWNlT3JkZXISIi5rdWt1LmdhdGV3YXkudjEuUGxhY2VPcmRlclJlcXVlc3QaIy5rdWt1LmdhdGV3YXkudjEuUGxhY2VPcmRlclJlc3BvbnNlElgKC0NhbmNlbE9yZGVyEiMua3VrdS5nYXRld2F5LnYxLkNhbmNlbE9yZGVyUmVxdWVzdBokLmt1a3UuZ2F0ZXdheS52MS5DYW5jZWxPcmRlclJlc3BvbnNlElUKCkxpc3RPcmRlcnMSIi5rdWt1LmdhdGV3YXkudjEuTGlzdE9yZGVyc1JlcXVlc3QaIy5rdWt1LmdhdGV3YXkudjEuTGlzdE9yZGVyc1Jlc3BvbnNlEk8KCEdldFF1b3RlEiAua3VrdS5nYXRld2F5LnYxLkdldFF1b3RlUmVxdWVzdBohLmt1a3UuZ2F0ZXdheS52MS5HZXRRdW90ZVJlc3BvbnNlYgZwcm90bzM", [file_buf_validate_validate, file_kuku_exchange_v1_exchange, file_kuku_market_v1_market, file_kuku_order_v1_order]);
+  fileDesc("Ch1rdWt1L2dhdGV3YXkvdjEvZ2F0ZXdheS5wcm90bxIPa3VrdS5nYXRld2F5LnYxIlgKBlRva2VucxIUCgxhY2Nlc3NfdG9rZW4YASABKAkSFQoNcmVmcmVzaF90b2tlbhgCIAEoCRIhChlhY2Nlc3NfZXhwaXJlc19pbl9zZWNvbmRzGAMgASgDImkKDVNpZ25VcFJlcXVlc3QSGQoFZW1haWwYASABKAlCCrpIB3IFGP4BYAESHAoIcGFzc3dvcmQYAiABKAlCCrpIB3IFEAoYgAESHwoMZGlzcGxheV9uYW1lGAMgASgJQgm6SAZyBBABGEAiSgoOU2lnblVwUmVzcG9uc2USDwoHdXNlcl9pZBgBIAEoCRInCgZ0b2tlbnMYAiABKAsyFy5rdWt1LmdhdGV3YXkudjEuVG9rZW5zIkcKDExvZ0luUmVxdWVzdBIZCgVlbWFpbBgBIAEoCUIKukgHcgUY/gFgARIcCghwYXNzd29yZBgCIAEoCUIKukgHcgUQARiAASJJCg1Mb2dJblJlc3BvbnNlEg8KB3VzZXJfaWQYASABKAkSJwoGdG9rZW5zGAIgASgLMhcua3VrdS5nYXRld2F5LnYxLlRva2VucyI4ChNSZWZyZXNoVG9rZW5SZXF1ZXN0EiEKDXJlZnJlc2hfdG9rZW4YASABKAlCCrpIB3IFEAEYgCAiPwoUUmVmcmVzaFRva2VuUmVzcG9uc2USJwoGdG9rZW5zGAEgASgLMhcua3VrdS5nYXRld2F5LnYxLlRva2VucyIyCg1Mb2dPdXRSZXF1ZXN0EiEKDXJlZnJlc2hfdG9rZW4YASABKAlCCrpIB3IFEAEYgCAiEAoOTG9nT3V0UmVzcG9uc2UiVwoSRGVwb3NpdENhc2hSZXF1ZXN0Eh4KCnJlcXVlc3RfaWQYASABKAlCCrpIB3IFEAEYgAESIQoKYW1vdW50X2tydxgCIAEoA0INukgKIggYgMivoCUgACIxChNEZXBvc2l0Q2FzaFJlc3BvbnNlEhoKEmNhc2hfYXZhaWxhYmxlX2tydxgBIAEoAyJyCghQb3NpdGlvbhIOCgZzeW1ib2wYASABKAkSEAoIcXVhbnRpdHkYAiABKAMSFQoNaGVsZF9xdWFudGl0eRgDIAEoAxIWCg5sYXN0X3ByaWNlX2tydxgEIAEoAxIVCg12YWx1YXRpb25fa3J3GAUgASgDIhUKE0dldFBvcnRmb2xpb1JlcXVlc3QijwEKFEdldFBvcnRmb2xpb1Jlc3BvbnNlEhYKDmNhc2hfdG90YWxfa3J3GAEgASgDEhUKDWNhc2hfaGVsZF9rcncYAiABKAMSGgoSY2FzaF9hdmFpbGFibGVfa3J3GAMgASgDEiwKCXBvc2l0aW9ucxgEIAMoCzIZLmt1a3UuZ2F0ZXdheS52MS5Qb3NpdGlvbiLMAgoRUGxhY2VPcmRlclJlcXVlc3QSIwoPaWRlbXBvdGVuY3lfa2V5GAEgASgJQgq6SAdyBRAIGIABEiQKBnN5bWJvbBgCIAEoCUIUukgRcg8yDV5bMC05QS1aXXs2fSQSMAoEc2lkZRgDIAEoDjIWLmt1a3UuZXhjaGFuZ2UudjEuU2lkZUIKukgHggEEEAEgABI1CgR0eXBlGAQgASgOMhsua3VrdS5leGNoYW5nZS52MS5PcmRlclR5cGVCCrpIB4IBBBABIAASQAoNdGltZV9pbl9mb3JjZRgFIAEoDjIdLmt1a3UuZXhjaGFuZ2UudjEuVGltZUluRm9yY2VCCrpIB4IBBBABIAASHwoIcXVhbnRpdHkYBiABKANCDbpICiIIGICU69wDIAASIAoPbGltaXRfcHJpY2Vfa3J3GAcgASgDQge6SAQiAigAIjkKElBsYWNlT3JkZXJSZXNwb25zZRIjCgVvcmRlchgBIAEoCzIULmt1a3Uub3JkZXIudjEuT3JkZXIiMAoSQ2FuY2VsT3JkZXJSZXF1ZXN0EhoKCG9yZGVyX2lkGAEgASgJQgi6SAVyA7ABASI6ChNDYW5jZWxPcmRlclJlc3BvbnNlEiMKBW9yZGVyGAEgASgLMhQua3VrdS5vcmRlci52MS5PcmRlciJQChFMaXN0T3JkZXJzUmVxdWVzdBIdCglwYWdlX3NpemUYASABKAVCCrpIBxoFGPQDKAASHAoKcGFnZV90b2tlbhgCIAEoCUIIukgFcgMYgAIiUwoSTGlzdE9yZGVyc1Jlc3BvbnNlEiQKBm9yZGVycxgBIAMoCzIULmt1a3Uub3JkZXIudjEuT3JkZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjcKD0dldFF1b3RlUmVxdWVzdBIkCgZzeW1ib2wYASABKAlCFLpIEXIPMg1eWzAtOUEtWl17Nn0kIjgKEEdldFF1b3RlUmVzcG9uc2USJAoFcXVvdGUYASABKAsyFS5rdWt1Lm1hcmtldC52MS5RdW90ZSIYChZMaXN0SW5zdHJ1bWVudHNSZXF1ZXN0IkwKF0xpc3RJbnN0cnVtZW50c1Jlc3BvbnNlEjEKC2luc3RydW1lbnRzGAEgAygLMhwua3VrdS5leGNoYW5nZS52MS5JbnN0cnVtZW50IlUKE0dldE9yZGVyQm9va1JlcXVlc3QSJAoGc3ltYm9sGAEgASgJQhS6SBFyDzINXlswLTlBLVpdezZ9JBIYCgVkZXB0aBgCIAEoBUIJukgGGgQYCigAIkUKFEdldE9yZGVyQm9va1Jlc3BvbnNlEi0KCm9yZGVyX2Jvb2sYASABKAsyGS5rdWt1Lm1hcmtldC52MS5PcmRlckJvb2syyAIKC0F1dGhTZXJ2aWNlEkkKBlNpZ25VcBIeLmt1a3UuZ2F0ZXdheS52MS5TaWduVXBSZXF1ZXN0Gh8ua3VrdS5nYXRld2F5LnYxLlNpZ25VcFJlc3BvbnNlEkYKBUxvZ0luEh0ua3VrdS5nYXRld2F5LnYxLkxvZ0luUmVxdWVzdBoeLmt1a3UuZ2F0ZXdheS52MS5Mb2dJblJlc3BvbnNlElsKDFJlZnJlc2hUb2tlbhIkLmt1a3UuZ2F0ZXdheS52MS5SZWZyZXNoVG9rZW5SZXF1ZXN0GiUua3VrdS5nYXRld2F5LnYxLlJlZnJlc2hUb2tlblJlc3BvbnNlEkkKBkxvZ091dBIeLmt1a3UuZ2F0ZXdheS52MS5Mb2dPdXRSZXF1ZXN0Gh8ua3VrdS5nYXRld2F5LnYxLkxvZ091dFJlc3BvbnNlMuMFCg5UcmFkaW5nU2VydmljZRJYCgtEZXBvc2l0Q2FzaBIjLmt1a3UuZ2F0ZXdheS52MS5EZXBvc2l0Q2FzaFJlcXVlc3QaJC5rdWt1LmdhdGV3YXkudjEuRGVwb3NpdENhc2hSZXNwb25zZRJbCgxHZXRQb3J0Zm9saW8SJC5rdWt1LmdhdGV3YXkudjEuR2V0UG9ydGZvbGlvUmVxdWVzdBolLmt1a3UuZ2F0ZXdheS52MS5HZXRQb3J0Zm9saW9SZXNwb25zZRJVCgpQbGFjZU9yZGVyEiIua3VrdS5nYXRld2F5LnYxLlBsYWNlT3JkZXJSZXF1ZXN0GiMua3VrdS5nYXRld2F5LnYxLlBsYWNlT3JkZXJSZXNwb25zZRJYCgtDYW5jZWxPcmRlchIjLmt1a3UuZ2F0ZXdheS52MS5DYW5jZWxPcmRlclJlcXVlc3QaJC5rdWt1LmdhdGV3YXkudjEuQ2FuY2VsT3JkZXJSZXNwb25zZRJVCgpMaXN0T3JkZXJzEiIua3VrdS5nYXRld2F5LnYxLkxpc3RPcmRlcnNSZXF1ZXN0GiMua3VrdS5nYXRld2F5LnYxLkxpc3RPcmRlcnNSZXNwb25zZRJPCghHZXRRdW90ZRIgLmt1a3UuZ2F0ZXdheS52MS5HZXRRdW90ZVJlcXVlc3QaIS5rdWt1LmdhdGV3YXkudjEuR2V0UXVvdGVSZXNwb25zZRJkCg9MaXN0SW5zdHJ1bWVudHMSJy5rdWt1LmdhdGV3YXkudjEuTGlzdEluc3RydW1lbnRzUmVxdWVzdBooLmt1a3UuZ2F0ZXdheS52MS5MaXN0SW5zdHJ1bWVudHNSZXNwb25zZRJbCgxHZXRPcmRlckJvb2sSJC5rdWt1LmdhdGV3YXkudjEuR2V0T3JkZXJCb29rUmVxdWVzdBolLmt1a3UuZ2F0ZXdheS52MS5HZXRPcmRlckJvb2tSZXNwb25zZWIGcHJvdG8z", [file_buf_validate_validate, file_kuku_exchange_v1_exchange, file_kuku_market_v1_market, file_kuku_order_v1_order]);
 
 /**
  * @generated from message kuku.gateway.v1.Tokens
@@ -503,6 +503,75 @@ export const GetQuoteResponseSchema: GenMessage<GetQuoteResponse> = /*@__PURE__*
   messageDesc(file_kuku_gateway_v1_gateway, 21);
 
 /**
+ * @generated from message kuku.gateway.v1.ListInstrumentsRequest
+ */
+export type ListInstrumentsRequest = Message<"kuku.gateway.v1.ListInstrumentsRequest"> & {
+};
+
+/**
+ * Describes the message kuku.gateway.v1.ListInstrumentsRequest.
+ * Use `create(ListInstrumentsRequestSchema)` to create a new message.
+ */
+export const ListInstrumentsRequestSchema: GenMessage<ListInstrumentsRequest> = /*@__PURE__*/
+  messageDesc(file_kuku_gateway_v1_gateway, 22);
+
+/**
+ * @generated from message kuku.gateway.v1.ListInstrumentsResponse
+ */
+export type ListInstrumentsResponse = Message<"kuku.gateway.v1.ListInstrumentsResponse"> & {
+  /**
+   * @generated from field: repeated kuku.exchange.v1.Instrument instruments = 1;
+   */
+  instruments: Instrument[];
+};
+
+/**
+ * Describes the message kuku.gateway.v1.ListInstrumentsResponse.
+ * Use `create(ListInstrumentsResponseSchema)` to create a new message.
+ */
+export const ListInstrumentsResponseSchema: GenMessage<ListInstrumentsResponse> = /*@__PURE__*/
+  messageDesc(file_kuku_gateway_v1_gateway, 23);
+
+/**
+ * @generated from message kuku.gateway.v1.GetOrderBookRequest
+ */
+export type GetOrderBookRequest = Message<"kuku.gateway.v1.GetOrderBookRequest"> & {
+  /**
+   * @generated from field: string symbol = 1;
+   */
+  symbol: string;
+
+  /**
+   * @generated from field: int32 depth = 2;
+   */
+  depth: number;
+};
+
+/**
+ * Describes the message kuku.gateway.v1.GetOrderBookRequest.
+ * Use `create(GetOrderBookRequestSchema)` to create a new message.
+ */
+export const GetOrderBookRequestSchema: GenMessage<GetOrderBookRequest> = /*@__PURE__*/
+  messageDesc(file_kuku_gateway_v1_gateway, 24);
+
+/**
+ * @generated from message kuku.gateway.v1.GetOrderBookResponse
+ */
+export type GetOrderBookResponse = Message<"kuku.gateway.v1.GetOrderBookResponse"> & {
+  /**
+   * @generated from field: kuku.market.v1.OrderBook order_book = 1;
+   */
+  orderBook?: OrderBook | undefined;
+};
+
+/**
+ * Describes the message kuku.gateway.v1.GetOrderBookResponse.
+ * Use `create(GetOrderBookResponseSchema)` to create a new message.
+ */
+export const GetOrderBookResponseSchema: GenMessage<GetOrderBookResponse> = /*@__PURE__*/
+  messageDesc(file_kuku_gateway_v1_gateway, 25);
+
+/**
  * AuthService signs users up and in. Every other gateway call needs the
  * access token it issues, as "authorization: Bearer <token>".
  *
@@ -598,6 +667,25 @@ export const TradingService: GenService<{
     methodKind: "unary";
     input: typeof GetQuoteRequestSchema;
     output: typeof GetQuoteResponseSchema;
+  },
+  /**
+   * The tradable instruments with their reference price and daily limits,
+   * so the console can check a limit price before sending it.
+   *
+   * @generated from rpc kuku.gateway.v1.TradingService.ListInstruments
+   */
+  listInstruments: {
+    methodKind: "unary";
+    input: typeof ListInstrumentsRequestSchema;
+    output: typeof ListInstrumentsResponseSchema;
+  },
+  /**
+   * @generated from rpc kuku.gateway.v1.TradingService.GetOrderBook
+   */
+  getOrderBook: {
+    methodKind: "unary";
+    input: typeof GetOrderBookRequestSchema;
+    output: typeof GetOrderBookResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_kuku_gateway_v1_gateway, 1);

@@ -1,0 +1,74 @@
+// What authenticating one request costs the gateway, for ADR 0013: a
+// stateless JWT check, the same plus the Redis revocation lookup the gateway
+// does, an opaque session looked up in Redis, and the token-bucket script.
+// Also the scrypt cost per log-in at each work factor (ADR 0013, passwords).
+import { randomBytes, randomUUID } from "node:crypto";
+import { Redis } from "ioredis";
+import { PasswordHasher } from "@kuku/gateway/password";
+import { RateLimiter } from "@kuku/gateway/rate-limiter";
+import { AccessTokens } from "@kuku/gateway/tokens";
+import { intOption, type BenchCommand } from "../lib/command.js";
+import { Histogram, microsSince, table } from "../lib/stats.js";
+
+async function measure(name: string, count: number, op: () => Promise<unknown>): Promise<(string | number)[]> {
+  for (let i = 0; i < Math.min(1_000, count); i++) await op(); // warm-up: JIT and connections
+  const latency = new Histogram();
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < count; i++) {
+    const t0 = process.hrtime.bigint();
+    await op();
+    latency.record(microsSince(t0));
+  }
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  return [name, Math.round(count / seconds), latency.percentile(50).toFixed(1), latency.percentile(99).toFixed(1)];
+}
+
+export const gatewayAuth: BenchCommand = {
+  name: "gateway auth",
+  summary: "per-request cost of JWT vs opaque-session checks, the rate-limit script, and scrypt per log-in",
+  options: {
+    requests: { type: "string", default: "20000", description: "sequential checks per variant" },
+    logins: { type: "string", default: "5", description: "scrypt verifications per work factor" },
+    "redis-url": { type: "string", default: "redis://127.0.0.1:6379", description: "Redis for revocations, sessions and buckets" },
+  },
+  async run(values) {
+    const count = intOption(values, "requests");
+    const redis = new Redis(String(values["redis-url"]));
+    const prefix = `kuku:bench:auth:${randomUUID()}`;
+    try {
+      const tokens = new AccessTokens(randomBytes(32).toString("hex"), 900);
+      const token = await tokens.issue({ userId: randomUUID(), sessionId: randomUUID() });
+      const sessionKey = `${prefix}:session:${randomBytes(32).toString("base64url")}`;
+      await redis.set(sessionKey, JSON.stringify({ userId: randomUUID() }), "EX", 600);
+      const limiter = new RateLimiter(redis, prefix);
+      const rows = [
+        await measure("JWT HS256 verify (stateless)", count, () => tokens.verify(token)),
+        await measure("JWT verify + Redis revocation EXISTS (gateway)", count, async () => {
+          const outcome = await tokens.verify(token);
+          if (outcome.kind === "valid") await redis.exists(`${prefix}:revoked:${outcome.claims.sessionId}`);
+        }),
+        await measure("opaque session: Redis GET", count, () => redis.get(sessionKey)),
+        await measure("token bucket Lua script (EVALSHA)", count, () => limiter.take("bench", { capacity: 1e9, refillPerSecond: 1e9 })),
+      ];
+      console.log(table(["check", "per second (1 client)", "p50 µs", "p99 µs"], rows));
+      const logins = intOption(values, "logins");
+      const scryptRows: (string | number)[][] = [];
+      for (const log2N of [14, 15, 16, 17]) {
+        const hasher = new PasswordHasher(log2N);
+        const hash = await hasher.hash("correct horse battery");
+        const latency = new Histogram();
+        for (let i = 0; i < logins; i++) {
+          const t0 = process.hrtime.bigint();
+          await hasher.verify("correct horse battery", hash);
+          latency.record(microsSince(t0) / 1_000);
+        }
+        scryptRows.push([`2^${log2N}`, `${(128 * 2 ** log2N * 8) / 2 ** 20} MiB`, latency.percentile(50).toFixed(0)]);
+      }
+      console.log(`\n${table(["scrypt N (r=8, p=1)", "memory", "verify p50 ms"], scryptRows)}`);
+    } finally {
+      const keys = await redis.keys(`${prefix}:*`);
+      if (keys.length > 0) await redis.del(...keys);
+      redis.disconnect();
+    }
+  },
+};

@@ -1,0 +1,67 @@
+import { fileURLToPath } from "node:url";
+import { intVar, loadConfig, stringVar, urlVar, type Variable, ConfigError } from "@kuku/platform";
+
+/** An optional dependency's URL: "none" means it is not deployed. */
+function optionalUrlVar(name: string, defaultValue: string): Variable<string | undefined> {
+  return {
+    name,
+    parse(env) {
+      const url = urlVar(name, defaultValue, ["http:", "https:"]);
+      return env[name] === "none" ? undefined : url.parse(env);
+    },
+  };
+}
+
+/** The HS256 key: at least 32 bytes, as RFC 7518 asks for a key as long as the hash. */
+function secretVar(name: string, defaultValue: string): Variable<string> {
+  return {
+    name,
+    parse(env) {
+      const value = stringVar(name, defaultValue).parse(env);
+      if (Buffer.byteLength(value) < 32) throw new ConfigError(`${name} must be at least 32 bytes long`);
+      return value;
+    },
+  };
+}
+
+const commaList = (name: string, defaultValue: string): Variable<readonly string[]> => ({
+  name,
+  parse: (env) => stringVar(name, defaultValue).parse(env).split(",").map((s) => s.trim()).filter((s) => s !== ""),
+});
+
+export const gatewayConfigShape = {
+  host: stringVar("GATEWAY_HOST", "127.0.0.1"),
+  port: intVar("GATEWAY_PORT", 8080, { min: 0, max: 65535 }),
+  databaseUrl: urlVar("GATEWAY_DATABASE_URL", "postgres://kuku:kuku@127.0.0.1:55432/kuku_gateway", ["postgres:", "postgresql:"]),
+  poolSizeMax: intVar("GATEWAY_POOL_SIZE_MAX", 10, { min: 1, max: 500 }),
+  statementTimeoutMs: intVar("GATEWAY_STATEMENT_TIMEOUT_MS", 5_000, { min: 100, max: 600_000 }),
+  redisUrl: urlVar("GATEWAY_REDIS_URL", "redis://127.0.0.1:6379", ["redis:", "rediss:"]),
+  ledgerUrl: urlVar("GATEWAY_LEDGER_URL", "http://127.0.0.1:50051", ["http:", "https:"]),
+  orderUrl: urlVar("GATEWAY_ORDER_URL", "http://127.0.0.1:50052", ["http:", "https:"]),
+  exchangeUrl: urlVar("GATEWAY_EXCHANGE_URL", "http://127.0.0.1:50053", ["http:", "https:"]),
+  /** "none": GetQuote and GetOrderBook answer UNAVAILABLE and valuation uses the reference price. */
+  marketUrl: optionalUrlVar("GATEWAY_MARKET_URL", "http://127.0.0.1:50054"),
+  downstreamTimeoutMs: intVar("GATEWAY_DOWNSTREAM_TIMEOUT_MS", 5_000, { min: 50, max: 60_000 }),
+  /** The development default is public; every real deployment sets its own. */
+  jwtSecret: secretVar("GATEWAY_JWT_SECRET", "kuku-local-development-secret-do-not-deploy"),
+  /** scrypt cost as log2(N); 17 is OWASP's minimum with r=8, p=1. */
+  scryptLog2N: intVar("GATEWAY_SCRYPT_LOG2_N", 17, { min: 10, max: 20 }),
+  accessTokenTtlSeconds: intVar("GATEWAY_ACCESS_TOKEN_TTL_SECONDS", 900, { min: 1, max: 86_400 }),
+  refreshTokenTtlSeconds: intVar("GATEWAY_REFRESH_TOKEN_TTL_SECONDS", 30 * 86_400, { min: 60, max: 365 * 86_400 }),
+  /** Token buckets: capacity is the burst, refill the sustained rate per second. */
+  userBurst: intVar("GATEWAY_RATE_USER_BURST", 60, { min: 1, max: 1_000_000 }),
+  userRefillPerSecond: intVar("GATEWAY_RATE_USER_PER_SECOND", 20, { min: 1, max: 1_000_000 }),
+  ipBurst: intVar("GATEWAY_RATE_IP_BURST", 120, { min: 1, max: 1_000_000 }),
+  ipRefillPerSecond: intVar("GATEWAY_RATE_IP_PER_SECOND", 40, { min: 1, max: 1_000_000 }),
+  /** Prefix of the Redis keys, so that test runs sharing one Redis do not share buckets. */
+  redisKeyPrefix: stringVar("GATEWAY_REDIS_KEY_PREFIX", "kuku:gateway"),
+  /** The console's origin(s) allowed cross-origin; the console served by the gateway itself is same-origin. */
+  corsAllowedOrigins: commaList("GATEWAY_CORS_ORIGINS", "http://127.0.0.1:5173,http://localhost:5173"),
+  /** The built console to serve (npm run build -w @kuku/web); empty serves none. */
+  webDistDir: stringVar("GATEWAY_WEB_DIST", fileURLToPath(new URL("../../../web/dist", import.meta.url))),
+  readMaxBytes: intVar("GATEWAY_READ_MAX_BYTES", 64 * 1024, { min: 1024, max: 4 * 1024 * 1024 }),
+  drainTimeoutMs: intVar("GATEWAY_DRAIN_TIMEOUT_MS", 10_000, { min: 0, max: 600_000 }),
+};
+
+export const loadGatewayConfig = (env: Record<string, string | undefined> = process.env) => loadConfig(gatewayConfigShape, env);
+export type GatewayConfig = ReturnType<typeof loadGatewayConfig>;

@@ -1,0 +1,81 @@
+import { fileURLToPath } from "node:url";
+import { Redis } from "ioredis";
+import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
+import * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
+import * as market from "@kuku/contracts/kuku/market/v1/market_pb";
+import * as order from "@kuku/contracts/kuku/order/v1/order_pb";
+import { createLogger, createPool, createServiceClient, initTracing, migrate, shutdownOnSignal, startServer } from "@kuku/platform";
+import { Auth } from "./app/auth.js";
+import { Trading } from "./app/trading.js";
+import { loadGatewayConfig } from "./config.js";
+import { PasswordHasher } from "./domain/password.js";
+import { AccessTokens } from "./domain/tokens.js";
+import { staticFiles } from "./http/static-files.js";
+import { RateLimiter } from "./redis/rate-limiter.js";
+import { Revocations } from "./redis/revocations.js";
+import { requestContext } from "./rpc/context.js";
+import { authHandlers, tradingHandlers } from "./rpc/handlers.js";
+import { authInterceptor, ipRateLimitInterceptor, userRateLimitInterceptor } from "./rpc/interceptors.js";
+
+const MIGRATIONS_DIR = fileURLToPath(new URL("../migrations", import.meta.url));
+
+const logger = createLogger("gateway");
+const config = loadGatewayConfig();
+const stopTracing = await initTracing("gateway");
+const pool = createPool(
+  { connectionString: config.databaseUrl, poolSizeMax: config.poolSizeMax, statementTimeoutMs: config.statementTimeoutMs, applicationName: "kuku-gateway" },
+  logger,
+);
+await migrate(pool, MIGRATIONS_DIR, logger);
+// Fail a command after one reconnection attempt rather than hold the call: the interceptors answer UNAVAILABLE.
+const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1 });
+redis.on("error", (error: Error) => logger.warn({ message: error.message }, "redis connection error"));
+
+const client = <T extends Parameters<typeof createServiceClient>[0]>(desc: T, baseUrl: string) =>
+  createServiceClient(desc, { baseUrl, timeoutMs: config.downstreamTimeoutMs });
+const ledgerClient = client(ledger.LedgerService, config.ledgerUrl);
+const accessTokens = new AccessTokens(config.jwtSecret, config.accessTokenTtlSeconds);
+const revocations = new Revocations(redis, config.redisKeyPrefix, config.accessTokenTtlSeconds);
+const limiter = new RateLimiter(redis, config.redisKeyPrefix);
+
+const auth = new Auth({
+  pool,
+  passwords: new PasswordHasher(config.scryptLog2N),
+  accessTokens,
+  refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
+  revocations,
+  ledger: ledgerClient,
+  ledgerTimeoutMs: config.downstreamTimeoutMs,
+  logger,
+});
+const trading = new Trading({
+  ledger: ledgerClient,
+  orders: client(order.OrderService, config.orderUrl),
+  exchange: client(exchange.ExchangeService, config.exchangeUrl),
+  market: config.marketUrl === undefined ? undefined : client(market.MarketDataService, config.marketUrl),
+});
+
+const server = await startServer({
+  name: "gateway",
+  host: config.host,
+  port: config.port,
+  logger,
+  services: [authHandlers(auth), tradingHandlers(trading, { downstreamTimeoutMs: config.downstreamTimeoutMs })],
+  interceptors: [
+    ipRateLimitInterceptor(limiter, { capacity: config.ipBurst, refillPerSecond: config.ipRefillPerSecond }),
+    authInterceptor(accessTokens, revocations),
+    userRateLimitInterceptor(limiter, { capacity: config.userBurst, refillPerSecond: config.userRefillPerSecond }),
+  ],
+  contextValues: requestContext,
+  corsAllowedOrigins: config.corsAllowedOrigins,
+  readMaxBytes: config.readMaxBytes,
+  maxTimeoutMs: 30_000,
+  drainTimeoutMs: config.drainTimeoutMs,
+  ...(config.webDistDir === "" ? {} : { fallback: staticFiles(config.webDistDir) }),
+});
+logger.info({ port: server.port, market: config.marketUrl ?? "not configured", web: config.webDistDir || "not served" }, "gateway ready");
+shutdownOnSignal(server, logger, async () => {
+  await pool.end();
+  redis.disconnect();
+  await stopTracing();
+});

@@ -1,0 +1,153 @@
+// The gateway against real ledger, exchange and order processes: sign-up and
+// sessions, the trading calls, and that a user reaches only their own things.
+import { randomUUID } from "node:crypto";
+import t from "tap";
+import { Code, ConnectError } from "@connectrpc/connect";
+import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
+import * as order from "@kuku/contracts/kuku/order/v1/order_pb";
+import { signUp, startStack } from "./support/stack.js";
+
+const stack = await startStack();
+t.teardown(() => stack.stop());
+
+async function code(promise: Promise<unknown>): Promise<Code | "ok"> {
+  try {
+    await promise;
+    return "ok";
+  } catch (error) {
+    return ConnectError.from(error).code;
+  }
+}
+
+const marketBuy = (quantity: bigint) => ({
+  idempotencyKey: `key-${randomUUID()}`,
+  symbol: "005930",
+  side: exchange.Side.BUY,
+  type: exchange.OrderType.MARKET,
+  timeInForce: exchange.TimeInForce.IOC,
+  quantity,
+  limitPriceKrw: 0n,
+});
+
+t.test("sign-up opens the KRW account in the ledger under the gateway's user id", async (t) => {
+  const user = await signUp(stack);
+  const { balances } = await stack.ledger.getBalances({ ownerId: user.userId });
+  t.same(balances.map((b) => [b.asset, b.totalMinor]), [["KRW", 0n]]);
+  t.equal(await code(stack.auth().signUp({ email: user.email.toUpperCase(), password: "another password", displayName: "x" })), Code.AlreadyExists, "e-mail taken, whatever its case");
+});
+
+t.test("log-in: right password works, a wrong one and an unknown e-mail get the same answer", async (t) => {
+  const user = await signUp(stack);
+  const ok = await stack.auth().logIn({ email: user.email, password: user.password });
+  t.equal(ok.userId, user.userId);
+  const wrong = await stack.auth().logIn({ email: user.email, password: "not the password" }).catch((e: unknown) => ConnectError.from(e));
+  const unknown = await stack.auth().logIn({ email: `nobody-${randomUUID()}@example.com`, password: "whatever1" }).catch((e: unknown) => ConnectError.from(e));
+  t.ok(wrong instanceof ConnectError && unknown instanceof ConnectError);
+  t.equal((wrong as ConnectError).code, Code.Unauthenticated);
+  t.equal((wrong as ConnectError).rawMessage, (unknown as ConnectError).rawMessage);
+});
+
+t.test("refresh rotates; a rotated token presented again ends the session", async (t) => {
+  const user = await signUp(stack);
+  const first = await stack.auth().refreshToken({ refreshToken: user.tokens.refreshToken });
+  t.not(first.tokens!.refreshToken, user.tokens.refreshToken);
+  t.equal(await code(stack.trading(first.tokens!.accessToken).getPortfolio({})), "ok");
+  // The old token again: theft is assumed and the whole family goes.
+  t.equal(await code(stack.auth().refreshToken({ refreshToken: user.tokens.refreshToken })), Code.Unauthenticated);
+  t.equal(await code(stack.auth().refreshToken({ refreshToken: first.tokens!.refreshToken })), Code.Unauthenticated, "the new one is revoked too");
+  t.equal(await code(stack.trading(first.tokens!.accessToken).getPortfolio({})), Code.Unauthenticated, "and its access tokens");
+});
+
+t.test("log-out revokes the refresh token and the session's access tokens at once", async (t) => {
+  const user = await signUp(stack);
+  t.equal(await code(user.trading.getPortfolio({})), "ok");
+  await stack.auth().logOut({ refreshToken: user.tokens.refreshToken });
+  t.equal(await code(user.trading.getPortfolio({})), Code.Unauthenticated);
+  t.equal(await code(stack.auth().refreshToken({ refreshToken: user.tokens.refreshToken })), Code.Unauthenticated);
+  t.equal(await code(stack.auth().logOut({ refreshToken: user.tokens.refreshToken })), "ok", "logging out twice is fine");
+  const again = await stack.auth().logIn({ email: user.email, password: user.password });
+  t.equal(await code(stack.trading(again.tokens!.accessToken).getPortfolio({})), "ok", "another session is unaffected");
+});
+
+t.test("deposit is idempotent per user and request id; buy fills and shows as a valued position", async (t) => {
+  const user = await signUp(stack);
+  const requestId = "deposit-1";
+  t.equal((await user.trading.depositCash({ requestId, amountKrw: 10_000_000n })).cashAvailableKrw, 10_000_000n);
+  t.equal((await user.trading.depositCash({ requestId, amountKrw: 10_000_000n })).cashAvailableKrw, 10_000_000n, "retried: deposited once");
+  const other = await signUp(stack);
+  t.equal((await other.trading.depositCash({ requestId, amountKrw: 5_000n })).cashAvailableKrw, 5_000n, "the same request id of another user is another deposit");
+
+  const { order: placed } = await user.trading.placeOrder(marketBuy(10n));
+  t.equal(placed?.state, order.OrderState.SETTLED);
+  t.equal(placed?.userId, user.userId, "placed for the token's user");
+  const portfolio = await user.trading.getPortfolio({});
+  t.equal(portfolio.cashTotalKrw, 10_000_000n - placed!.filledNotionalKrw - placed!.feesKrw);
+  const position = portfolio.positions.find((p) => p.symbol === "005930");
+  t.equal(position?.quantity, 10n);
+  t.ok(position!.lastPriceKrw > 0n, "priced");
+  t.equal(position?.valuationKrw, 10n * position!.lastPriceKrw);
+  const { instruments } = await user.trading.listInstruments({});
+  t.ok(instruments.some((i) => i.symbol === "005930" && i.referencePriceKrw > 0n));
+});
+
+t.test("a user acts only on their own accounts and orders, in every RPC", async (t) => {
+  const alice = await signUp(stack, "alice");
+  const bob = await signUp(stack, "bob");
+  await alice.trading.depositCash({ requestId: "a-1", amountKrw: 50_000_000n });
+  const { order: resting } = await alice.trading.placeOrder({
+    ...marketBuy(1n),
+    type: exchange.OrderType.LIMIT,
+    timeInForce: exchange.TimeInForce.DAY,
+    limitPriceKrw: 50_000n, // far below the market: rests
+  });
+  t.equal(resting?.state, order.OrderState.ACCEPTED);
+  const aliceBefore = await alice.trading.getPortfolio({});
+
+  // CancelOrder: Bob cannot cancel Alice's order, nor tell it from a missing one.
+  t.equal(await code(bob.trading.cancelOrder({ orderId: resting!.orderId })), Code.PermissionDenied);
+  t.equal(await code(bob.trading.cancelOrder({ orderId: randomUUID() })), Code.PermissionDenied);
+  // ListOrders, GetPortfolio: Bob sees only his own.
+  t.same((await bob.trading.listOrders({})).orders, []);
+  t.same((await bob.trading.getPortfolio({})).cashTotalKrw, 0n);
+  // No request field names a user. A client that adds one anyway (unknown
+  // JSON fields are ignored, as protobuf's forward compatibility wants) still
+  // acts as the token's user: Bob, who has no cash yet.
+  const smuggled = async (method: string, body: object) => {
+    const res = await fetch(`${stack.gatewayUrl}/kuku.gateway.v1.TradingService/${method}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${bob.tokens.accessToken}` },
+      body: JSON.stringify({ ...body, userId: alice.userId, ownerId: alice.userId }),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+  const order1 = { idempotencyKey: `key-${randomUUID()}`, symbol: "005930", side: "SIDE_BUY", type: "ORDER_TYPE_MARKET", timeInForce: "TIME_IN_FORCE_IOC", quantity: "1" };
+  t.equal((await smuggled("PlaceOrder", order1)).body["code"], "failed_precondition", "PlaceOrder: Bob's empty account, not Alice's cash");
+  t.equal((await smuggled("CancelOrder", { orderId: resting!.orderId })).body["code"], "permission_denied", "CancelOrder");
+  const listed = (await smuggled("ListOrders", {})).body["orders"] as { userId: string; state: string }[];
+  t.same(listed.map((o) => [o.userId, o.state]), [[bob.userId, "ORDER_STATE_REJECTED"]], "ListOrders: Bob's own rejected order only");
+  t.same((await smuggled("GetPortfolio", {})).body, {}, "GetPortfolio: Bob's (empty)");
+  t.same((await smuggled("DepositCash", { requestId: "b-1", amountKrw: "1000" })).body, { cashAvailableKrw: "1000" }, "DepositCash: into Bob's account");
+  // Bob's own deposit and order touch only Bob.
+  t.equal((await bob.trading.getPortfolio({})).cashTotalKrw, 1_000n);
+  t.same(await alice.trading.getPortfolio({}), aliceBefore, "Alice unchanged");
+  t.equal((await alice.trading.cancelOrder({ orderId: resting!.orderId })).order?.state, order.OrderState.CANCELLED, "the owner can cancel");
+});
+
+t.test("quotes and the order book come from the market service; positions are valued at the last trade", async (t) => {
+  const user = await signUp(stack);
+  await user.trading.depositCash({ requestId: "d", amountKrw: 5_000_000n });
+  const { order: bought } = await user.trading.placeOrder(marketBuy(5n));
+  const tradePriceKrw = bought!.filledNotionalKrw / bought!.filledQuantity;
+  // The trade reaches the market service through Kafka: wait for it in the quote.
+  let quote = (await user.trading.getQuote({ symbol: "005930" })).quote;
+  for (let i = 0; i < 100 && (quote === undefined || quote.volume === 0n); i += 1) {
+    await new Promise((r) => setTimeout(r, 100));
+    quote = (await user.trading.getQuote({ symbol: "005930" })).quote;
+  }
+  t.equal(quote?.lastPriceKrw, tradePriceKrw, "last price is the fill's price");
+  const { orderBook } = await user.trading.getOrderBook({ symbol: "005930", depth: 5 });
+  t.ok(orderBook!.asks.length > 0 && orderBook!.bids.length > 0, "the market maker's book");
+  const position = (await user.trading.getPortfolio({})).positions.find((p) => p.symbol === "005930");
+  t.equal(position?.lastPriceKrw, tradePriceKrw);
+  t.equal(position?.valuationKrw, position!.quantity * tradePriceKrw);
+});

@@ -1,0 +1,170 @@
+// The web console in real Chromium (Debian's, driven by playwright-core)
+// against the gateway serving the built web/dist, and real ledger, exchange
+// and order processes behind it. Screenshots go to test-artifacts/console/.
+import { existsSync, mkdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import t, { type Test } from "tap";
+import { chromium, type Browser, type Page } from "playwright-core";
+import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
+import { startStack } from "./support/stack.js";
+
+const WEB_DIST = fileURLToPath(new URL("../../../web/dist", import.meta.url));
+const ARTIFACTS = fileURLToPath(new URL("../test-artifacts/console/", import.meta.url));
+const CHROMIUM = process.env["KUKU_CHROMIUM"] ?? "/usr/bin/chromium";
+
+if (!existsSync(`${WEB_DIST}/index.html`)) throw new Error(`no built console in ${WEB_DIST}: run make build (npm run build -w @kuku/web)`);
+if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: make infra installs Debian's chromium (deploy/local/chromium.sh)`);
+mkdirSync(ARTIFACTS, { recursive: true });
+
+const stack = await startStack({ gatewayEnv: { GATEWAY_WEB_DIST: WEB_DIST } });
+// Playwright gives every launch a fresh temporary profile (user-data-dir) and adds --headless itself.
+const browser: Browser = await chromium.launch({
+  executablePath: CHROMIUM,
+  headless: true,
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+t.teardown(async () => {
+  await browser.close();
+  await stack.stop();
+});
+
+const shot = (page: Page, name: string) => page.screenshot({ path: `${ARTIFACTS}${name}.png`, fullPage: true });
+const PASSWORD = "correct horse battery";
+const emailA = `alice-${Date.now()}@example.com`;
+
+async function openConsole(): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1440, height: 1000 }, locale: "ko-KR" });
+  const page = await context.newPage();
+  const problems: string[] = [];
+  page.on("pageerror", (error) => problems.push(error.message));
+  // Chromium logs every non-2xx answer ("Failed to load resource"); refusals are expected here, script errors are not.
+  page.on("console", (m) => m.type() === "error" && !m.text().startsWith("Failed to load resource") && problems.push(m.text()));
+  pageProblems.set(page, problems);
+  await page.goto(stack.gatewayUrl);
+  return page;
+}
+
+const pageProblems = new Map<Page, string[]>();
+/** Every scenario ends here: the page threw nothing and logged no error. */
+async function closeConsole(t: Test, page: Page): Promise<void> {
+  t.same(pageProblems.get(page), [], "no script errors in the page");
+  await page.context().close();
+}
+
+async function signUpIn(page: Page, email: string): Promise<void> {
+  await page.getByTestId("tab-signup").click();
+  await page.getByTestId("auth-email").fill(email);
+  await page.getByTestId("auth-password").fill(PASSWORD);
+  await page.getByTestId("auth-name").fill("앨리스");
+  await page.getByTestId("auth-submit").click();
+  await page.getByTestId("session-user").filter({ hasText: email }).waitFor();
+}
+
+let aliceOrderId = "";
+
+t.test("sign up, deposit, buy at the market, see the fill and the position, place a limit order and cancel it", async (t) => {
+  const page = await openConsole();
+  await shot(page, "01-sign-up");
+  await signUpIn(page, emailA);
+
+  await page.getByTestId("deposit-amount").fill("10000000");
+  await page.getByTestId("deposit-submit").click();
+  await page.getByTestId("cash-available").filter({ hasText: "10,000,000원" }).waitFor();
+  t.pass("deposit shows as available cash");
+
+  await page.getByTestId("ticket-type").selectOption("market");
+  await page.getByTestId("ticket-qty").fill("10");
+  await page.getByTestId("ticket-submit").click();
+  const toast = page.getByTestId("toast").filter({ hasText: "체결 Filled" });
+  await toast.waitFor();
+  t.match(await toast.textContent(), /삼성전자 005930 매수 Buy 10주 @ [\d,]+원/, "trade confirmation toast");
+  const position = page.locator('[data-testid="positions"] tr[data-symbol="005930"]');
+  await position.getByTestId("position-qty").filter({ hasText: /^10$/ }).waitFor();
+  t.match(await position.getByTestId("position-value").textContent(), /^[\d,]+원$/, "position valued at the last price");
+  await page.locator('[data-testid="order-history"] tr[data-state="SETTLED"]').first().waitFor();
+  // Live market data: the market maker's book, and the last price moved to our trade's.
+  await page.locator('[data-testid="order-book"] tr.ask').first().waitFor();
+  await page.getByTestId("quote-last").filter({ hasNotText: /^70,000원$/ }).waitFor();
+  t.pass("order book and last trade price shown");
+  await shot(page, "02-filled-position");
+
+  // The ticket checks the KRX tick before sending: 70,050 is not on the 100-won tick.
+  await page.getByTestId("ticket-type").selectOption("limit");
+  await page.getByTestId("ticket-qty").fill("3");
+  await page.getByTestId("ticket-price").fill("70050");
+  t.match(await page.getByTestId("ticket-hint").textContent(), /호가단위 오류: 100원 단위/);
+  t.ok(await page.getByTestId("ticket-submit").isDisabled(), "an off-tick price cannot be sent");
+  await shot(page, "03-tick-check");
+  await page.getByTestId("ticket-price").fill("50000");
+  await page.getByTestId("ticket-submit").click();
+  const openRow = page.locator('[data-testid="open-orders"] tr[data-state="ACCEPTED"]');
+  await openRow.waitFor();
+  aliceOrderId = (await openRow.getAttribute("data-order-id")) ?? "";
+  t.match(aliceOrderId, /^[0-9a-f-]{36}$/);
+  await shot(page, "04-open-limit-order");
+
+  await openRow.getByTestId("cancel").click();
+  await page.locator(`[data-testid="order-history"] tr[data-order-id="${aliceOrderId}"][data-state="CANCELLED"]`).waitFor();
+  t.equal(await page.locator('[data-testid="open-orders"] tr[data-order-id]').count(), 0, "no open orders left");
+  await shot(page, "05-cancelled");
+  await closeConsole(t, page);
+});
+
+t.test("an order in doubt shows as UNKNOWN, then its resolution", async (t) => {
+  const page = await openConsole();
+  await page.getByTestId("auth-email").fill(emailA);
+  await page.getByTestId("auth-password").fill(PASSWORD);
+  await page.getByTestId("auth-submit").click();
+  await page.getByTestId("session-user").waitFor();
+  // The exchange sits on the order past the order service's deadline: it cannot know whether it traded.
+  await stack.exchange.setFaultMode({ mode: exchange.FaultMode.DELAY, delayMs: 10_000, percent: 100 });
+  try {
+    await page.getByTestId("ticket-type").selectOption("market");
+    await page.getByTestId("ticket-qty").fill("1");
+    await page.getByTestId("ticket-submit").click();
+    // Then the exchange goes down, so the reconciler cannot resolve the order
+    // yet and the screen shows it in doubt.
+    await new Promise((r) => setTimeout(r, 1_000));
+    await stack.exchange.setFaultMode({ mode: exchange.FaultMode.DOWN, percent: 100 });
+    await page.getByTestId("toast").filter({ hasText: "확인중 Unknown" }).waitFor({ timeout: 15_000 });
+    const unknown = page.locator('[data-testid="order-history"] tr[data-state="UNKNOWN"]');
+    await unknown.waitFor({ timeout: 15_000 });
+    const orderId = await unknown.getAttribute("data-order-id");
+    t.match(await unknown.getByTestId("order-state").textContent(), /확인중 Unknown/);
+    await shot(page, "06-unknown");
+    await stack.exchange.setFaultMode({ mode: exchange.FaultMode.NONE });
+    // The reconciler asks the exchange again: the order never got in, so it is closed and its hold released.
+    const resolved = page.locator(`[data-testid="order-history"] tr[data-order-id="${orderId}"]:not([data-state="UNKNOWN"])`);
+    await resolved.waitFor({ timeout: 30_000 });
+    t.match(await resolved.getAttribute("data-state"), /^(REJECTED|CANCELLED|EXPIRED|SETTLED)$/, "resolved to a final state");
+    await shot(page, "07-unknown-resolved");
+  } finally {
+    await stack.exchange.setFaultMode({ mode: exchange.FaultMode.NONE });
+  }
+  await closeConsole(t, page);
+});
+
+t.test("another user cannot cancel Alice's order by its number", async (t) => {
+  const page = await openConsole();
+  await signUpIn(page, `mallory-${Date.now()}@example.com`);
+  await page.getByTestId("cancel-id").fill(aliceOrderId);
+  await page.getByTestId("cancel-id-submit").click();
+  const refused = page.getByTestId("toast").filter({ hasText: "거부 Refused" });
+  await refused.waitFor();
+  t.match(await refused.textContent(), /is not an order of yours/);
+  await shot(page, "08-foreign-order-refused");
+  await closeConsole(t, page);
+});
+
+t.test("a wrong password is refused with a clear message", async (t) => {
+  const page = await openConsole();
+  await page.getByTestId("auth-email").fill(emailA);
+  await page.getByTestId("auth-password").fill("not the password");
+  await page.getByTestId("auth-submit").click();
+  const error = page.getByTestId("auth-error").filter({ hasText: "비밀번호가 틀렸습니다" });
+  await error.waitFor();
+  t.match(await error.textContent(), /E-mail or password is wrong/);
+  t.equal(await page.getByTestId("session-user").count(), 0, "not logged in");
+  await shot(page, "09-wrong-password");
+  await closeConsole(t, page);
+});
