@@ -6,16 +6,16 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help up down test deps generate build infra infra-down infra-status services-up services-down bench
+.PHONY: help up down test deps generate build infra infra-down infra-status tracing services-up services-down bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
-up: deps build infra services-up ## install, build, start infra and every service, print endpoints
+up: deps build infra tracing services-up ## install, build, start infra and every service, print endpoints
 
 down: services-down infra-down ## stop every service and the infra
 
-test: deps build infra ## install, build, start infra, run every test
+test: deps build infra tracing ## install, build, start infra and Zipkin, run every test
 	@bash scripts/test.sh
 
 deps: ## npm dependencies (npm ci on a fresh clone)
@@ -32,6 +32,9 @@ build: ## type-check and compile every package
 
 infra: ## install and start PostgreSQL, Redis x3, Kafka; install grpcurl and toxiproxy
 	@bash deploy/local/infra-up.sh
+
+tracing: ## install and start Zipkin (the local tracing backend) on 127.0.0.1:9411
+	@bash deploy/local/tracing-up.sh
 
 infra-down: ## stop the infra started by make infra
 	@bash deploy/local/infra-down.sh

@@ -17,6 +17,9 @@ SERVICES=(
   "gateway 8080 GATEWAY_PORT"
 )
 
+# make up starts Zipkin (make tracing): send spans there unless told otherwise.
+export OTEL_TRACES_EXPORTER=${OTEL_TRACES_EXPORTER:-zipkin}
+
 alive() { [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
 up() {
@@ -64,6 +67,9 @@ Try it (no .proto files needed, the services speak reflection):
       127.0.0.1:50053 kuku.exchange.v1.ExchangeService/SubmitOrder
   .tools/bin/grpcurl -plaintext -d '{"email":"me@example.com","password":"correct horse battery","displayName":"me"}' \\
       127.0.0.1:8080 kuku.gateway.v1.AuthService/SignUp
+
+Traces: http://127.0.0.1:9411/zipkin/ (exporter: $OTEL_TRACES_EXPORTER)
+Metrics: curl 127.0.0.1:50052/metrics (every service, on its own port)
 
 Stop everything with: make down
 INFO

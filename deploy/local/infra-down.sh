@@ -3,6 +3,9 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
+if pid_alive "$ZIPKIN_DIR/zipkin.pid"; then
+  step "zipkin: stopping"; kill "$(cat "$ZIPKIN_DIR/zipkin.pid")"; rm -f "$ZIPKIN_DIR/zipkin.pid"
+fi
 if pid_alive "$KAFKA_DIR/kafka.pid"; then
   step "kafka: stopping"
   pid=$(cat "$KAFKA_DIR/kafka.pid"); kill "$pid"

@@ -9,3 +9,4 @@ for port in "${REDIS_PORTS[@]}"; do
   printf '%-10s %-5s 127.0.0.1:%s\n' redis "$(status redis-cli -p "$port" ping)" "$port"
 done
 printf '%-10s %-5s 127.0.0.1:%s\n' kafka "$(status port_open "$KAFKA_PORT")" "$KAFKA_PORT"
+printf '%-10s %-5s 127.0.0.1:%s\n' zipkin "$(status port_open "$ZIPKIN_PORT")" "$ZIPKIN_PORT"

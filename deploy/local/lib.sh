@@ -57,3 +57,9 @@ wait_until() {
     sleep 0.2
   done
 }
+
+# Local tracing backend (make tracing): Zipkin's all-in-one server jar.
+ZIPKIN_VERSION=3.5.1
+ZIPKIN_PORT=${KUKU_ZIPKIN_PORT:-9411}
+ZIPKIN_DIR="$RUN/zipkin"
+ZIPKIN_JAR="$TOOLS/zipkin/zipkin-server-$ZIPKIN_VERSION-exec.jar"

@@ -10,10 +10,12 @@ import { locks } from "./locks.js";
 import { locksDrill } from "./locks-drill.js";
 import { marketBrokers } from "./market-brokers.js";
 import { marketFanout } from "./market-fanout.js";
+import { observability } from "./observability.js";
 import { orders } from "./orders.js";
 
 /** Every benchmark the CLI knows, by name. */
 export const COMMANDS: readonly BenchCommand[] = [
   ledgerTransfers, ledgerBulk, ledgerIsolation, ledgerEngines, exchangeMatching, orders, locks, locksDrill, marketFanout, marketBrokers, gatewayAuth,
+  observability,
   ...drillCommands(),
 ];

@@ -3,6 +3,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import type { DescService } from "@bufbuild/protobuf";
 import { faultInjectionInterceptor, type FaultRule } from "./fault-injection.js";
 import type { Resilience } from "./resilience.js";
+import { clientObservabilityInterceptor } from "./interceptors.js";
 
 export interface ClientOptions {
   /** e.g. http://127.0.0.1:50051 */
@@ -16,16 +17,17 @@ export interface ClientOptions {
   readonly faults?: readonly FaultRule[] | (() => readonly FaultRule[]);
 }
 
-/** A service-to-service client: gRPC over HTTP/2 with a default deadline. */
+/** A service-to-service client: gRPC over HTTP/2 with a default deadline, traced and timed. */
 export function createServiceClient<T extends DescService>(service: T, options: ClientOptions): Client<T> {
   if (!(options.timeoutMs > 0)) throw new Error(`timeoutMs must be positive, got ${options.timeoutMs}`);
   const transport = createGrpcTransport({
     baseUrl: options.baseUrl,
     defaultTimeoutMs: options.timeoutMs,
-    // The first interceptor is the outermost.
+    // The first interceptor is the outermost: a span per attempt, inside the retries; injected faults innermost.
     interceptors: [
       ...(options.interceptors ?? []),
       ...(options.resilience !== undefined ? [options.resilience.interceptor] : []),
+      clientObservabilityInterceptor(),
       ...(options.faults !== undefined ? [faultInjectionInterceptor(options.faults)] : []),
     ],
   });

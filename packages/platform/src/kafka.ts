@@ -1,8 +1,11 @@
 // Kafka through kafkajs, the way every service uses it: an idempotent
 // producer (kafkajs needs one request in flight for that, ADR 0003) and
 // topics created up front instead of on first use.
-import { Kafka, logLevel, Partitioners, type Producer } from "kafkajs";
+import { SpanKind, trace } from "@opentelemetry/api";
+import { Kafka, logLevel, Partitioners, type KafkaMessage, type Producer } from "kafkajs";
 import type { Logger } from "./logger.js";
+import { kafkaMetrics } from "./metrics.js";
+import { contextFromKafkaHeaders, insideTrace, inSpan, traceHeaders } from "./tracing.js";
 
 export interface KafkaOptions {
   readonly clientId: string;
@@ -57,4 +60,87 @@ export async function connectIdempotentProducer(kafka: Kafka): Promise<Producer>
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   return producer;
+}
+
+export interface OutgoingMessage {
+  readonly key: string;
+  readonly value: Buffer;
+  readonly headers?: Record<string, string>;
+}
+
+export interface TopicMessages {
+  readonly topic: string;
+  readonly messages: readonly OutgoingMessage[];
+}
+
+/**
+ * Sends and waits for acks from all in-sync replicas. Inside a trace, under
+ * a PRODUCER span whose context travels in every message's headers
+ * (traceparent and uber-trace-id), so the consumer's work joins the trace.
+ */
+export async function sendTraced(producer: Producer, topicMessages: readonly TopicMessages[]): Promise<void> {
+  const batch = topicMessages.filter((t) => t.messages.length > 0);
+  if (batch.length === 0) return;
+  const send = async () => {
+    const headers = traceHeaders();
+    const started = process.hrtime.bigint();
+    await producer.sendBatch({
+      topicMessages: batch.map((t) => ({ topic: t.topic, messages: t.messages.map((m) => ({ ...m, headers: { ...m.headers, ...headers } })) })),
+      acks: -1,
+    });
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    for (const t of batch) {
+      kafkaMetrics.produceDuration.observe({ topic: t.topic }, seconds);
+      kafkaMetrics.produced.inc({ topic: t.topic }, t.messages.length);
+    }
+  };
+  if (!insideTrace()) return send();
+  const topics = [...new Set(batch.map((t) => t.topic))].join(",");
+  return inSpan(
+    `${topics} publish`,
+    {
+      kind: SpanKind.PRODUCER,
+      attributes: {
+        "messaging.system": "kafka",
+        "messaging.operation.type": "send",
+        "messaging.destination.name": topics,
+        "messaging.batch.message_count": batch.reduce((n, t) => n + t.messages.length, 0),
+      },
+    },
+    send,
+  );
+}
+
+/**
+ * Processes one consumed message. A message that carries a trace context
+ * is processed under a CONSUMER span continuing that trace; one without
+ * (published outside any trace) is processed without a span.
+ */
+export async function consumeTraced<T>(group: string, topic: string, message: KafkaMessage, fn: () => Promise<T>): Promise<T> {
+  const parent = contextFromKafkaHeaders(message.headers);
+  try {
+    const result =
+      trace.getSpanContext(parent) === undefined
+        ? await fn()
+        : await inSpan(
+            `${topic} process`,
+            {
+              kind: SpanKind.CONSUMER,
+              parent,
+              attributes: {
+                "messaging.system": "kafka",
+                "messaging.operation.type": "process",
+                "messaging.destination.name": topic,
+                "messaging.consumer.group.name": group,
+                "messaging.kafka.offset": Number(message.offset),
+              },
+            },
+            fn,
+          );
+    kafkaMetrics.consumed.inc({ group, topic, outcome: "ok" });
+    return result;
+  } catch (error) {
+    kafkaMetrics.consumed.inc({ group, topic, outcome: "error" });
+    throw error;
+  }
 }

@@ -1,8 +1,11 @@
 import { createHash } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { SpanKind } from "@opentelemetry/api";
 import pg from "pg";
 import type { Logger } from "pino";
+import { observePool, pgMetrics } from "./metrics.js";
+import { insideTrace, inSpan } from "./tracing.js";
 
 export interface PoolOptions {
   readonly connectionString: string;
@@ -23,7 +26,45 @@ export function createPool(options: PoolOptions, logger: Logger): pg.Pool {
   pool.on("error", (error: Error & { code?: string }) =>
     logger.warn({ code: error.code, message: error.message }, "idle PostgreSQL client failed"),
   );
+  // pool.query runs on a client with pg's callback form, which the client
+  // wrapper leaves alone: each query is observed once, in its caller's
+  // context. (@opentelemetry/instrumentation-pg patches pg only when
+  // registered before pg is first imported, i.e. from a --import preload:
+  // measured in ADR 0015.)
+  pool.query = observed(pool.query.bind(pool), options.applicationName) as typeof pool.query;
+  pool.on("connect", (client) => {
+    client.query = observed(client.query.bind(client), options.applicationName) as typeof client.query;
+  });
+  observePool(options.applicationName, pool);
   return pool;
+}
+
+const STATEMENT_CHARS_MAX = 500;
+
+/** Times a query function's promise form and, inside a trace, gives each query a CLIENT span. */
+function observed(query: (...args: unknown[]) => unknown, poolName: string): (...args: unknown[]) => unknown {
+  return (...args) => {
+    // The callback and Submittable (cursor) forms are passed through: the platform uses promises only.
+    if (args.some((a) => typeof a === "function") || typeof (args[0] as { submit?: unknown } | undefined)?.submit === "function") {
+      return query(...args);
+    }
+    const text = typeof args[0] === "string" ? args[0] : ((args[0] as { text?: string } | undefined)?.text ?? "");
+    const run = async () => {
+      const started = process.hrtime.bigint();
+      try {
+        return await (query(...args) as Promise<unknown>);
+      } finally {
+        pgMetrics.queryDuration.observe({ pool: poolName }, Number(process.hrtime.bigint() - started) / 1e9);
+      }
+    };
+    if (!insideTrace()) return run();
+    const operation = /^\s*(\w+)/.exec(text)?.[1]?.toUpperCase() ?? "QUERY";
+    return inSpan(
+      `pg ${operation}`,
+      { kind: SpanKind.CLIENT, attributes: { "db.system": "postgresql", "db.statement": text.slice(0, STATEMENT_CHARS_MAX), "db.client.connection.pool.name": poolName } },
+      run,
+    );
+  };
 }
 
 export type Isolation = "read committed" | "repeatable read" | "serializable";

@@ -13,8 +13,9 @@ import { Health } from "@kuku/contracts/grpc/health/v1/health_pb";
 import * as reflectionV1 from "@kuku/contracts/grpc/reflection/v1/reflection_pb";
 import * as reflectionV1alpha from "@kuku/contracts/grpc/reflection/v1alpha/reflection_pb";
 import { HealthRegistry, ServingStatus } from "./health.js";
-import { unexpectedErrorInterceptor, validationInterceptor } from "./interceptors.js";
+import { serverObservabilityInterceptor, unexpectedErrorInterceptor, validationInterceptor } from "./interceptors.js";
 import { malformedMessageIsInvalidArgument } from "./malformed.js";
+import { initMetrics, metricsText } from "./metrics.js";
 import { reflectionRegistrations } from "./reflection.js";
 import type { ServiceRegistration } from "./registration.js";
 
@@ -69,6 +70,7 @@ export interface RunningServer {
  */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { logger } = options;
+  initMetrics(options.name);
   const health = new HealthRegistry();
   const cutOff = new AbortController();
   const appServices = options.services.map((s) => s.desc);
@@ -78,7 +80,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     ...reflectionRegistrations([...appServices, Health, reflectionV1.ServerReflection, reflectionV1alpha.ServerReflection]),
   ];
   const router = createConnectRouter({
-    interceptors: [unexpectedErrorInterceptor(logger), validationInterceptor(), ...(options.interceptors ?? [])],
+    // Observability outermost: its span is active while the others log, and it sees the final status.
+    interceptors: [serverObservabilityInterceptor(), unexpectedErrorInterceptor(logger), validationInterceptor(), ...(options.interceptors ?? [])],
     maxTimeoutMs: options.maxTimeoutMs ?? 60_000,
     readMaxBytes: options.readMaxBytes ?? 4 * 1024 * 1024,
     shutdownSignal: cutOff.signal,
@@ -96,7 +99,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       inFlight -= 1;
       if (inFlight === 0) drained?.();
     });
-    withCors(req, res);
+    if (req.method === "GET" && req.url === "/metrics") serveMetrics(res, logger);
+    else withCors(req, res);
   };
   const h1 = http.createServer(counted);
   if (options.onUpgrade !== undefined) h1.on("upgrade", options.onUpgrade);
@@ -145,6 +149,24 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     return shuttingDown;
   };
   return { port, health, shutdown };
+}
+
+/**
+ * Prometheus scrapes GET /metrics on the service's own port: no second port
+ * to allocate, publish and probe per service (tests run on port 0).
+ */
+function serveMetrics(res: http.ServerResponse | http2.Http2ServerResponse, logger: Logger): void {
+  metricsText().then(
+    ({ contentType, body }) => {
+      res.writeHead(200, { "content-type": contentType });
+      res.end(body);
+    },
+    (error: unknown) => {
+      logger.error({ err: error }, "collecting metrics failed");
+      res.writeHead(500);
+      res.end();
+    },
+  );
 }
 
 /**

@@ -1,7 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import type { Consumer } from "kafkajs";
-import { createKafka, createLogger, createPool, ensureTopics, initTracing, migrate, prefixedTopics, shutdownOnSignal, startServer } from "@kuku/platform";
+import { createKafka, createLogger, observeRedis, createPool, ensureTopics, initTracing, migrate, prefixedTopics, shutdownOnSignal, startServer } from "@kuku/platform";
 import { Feed } from "./app/feed.js";
 import { LookAsideCache } from "./cache/look-aside.js";
 import { loadMarketConfig } from "./config.js";
@@ -21,7 +21,8 @@ const pool = createPool(
   logger,
 );
 await migrate(pool, MIGRATIONS_DIR, logger);
-const redis = new Redis(config.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 1 });
+// observeRedis: command latency (kuku_redis_command_duration_seconds) and, inside a trace, a span per command.
+const redis = observeRedis(new Redis(config.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 1 }), "market");
 redis.on("error", (error) => logger.warn({ err: error }, "redis error"));
 
 const feed = new Feed(new Market({ depthMax: config.depthMax, tradesMax: config.tradesMax }));

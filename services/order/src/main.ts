@@ -7,6 +7,7 @@ import {
   EXCHANGE_IDEMPOTENCY, initTracing, LEDGER_IDEMPOTENCY, migrate, prefixedTopics, sharedPolicies, shutdownOnSignal, startServer, watchFaultFile,
 } from "@kuku/platform";
 import { LedgerAccounts } from "./app/ledger-accounts.js";
+import { createOrderMetrics } from "./app/metrics.js";
 import { ORDER_EVENTS_TOPIC, Orders } from "./app/orders.js";
 import { loadOrderConfig } from "./config.js";
 import { EXECUTIONS_TOPIC, startExecutionsConsumer } from "./events/executions-consumer.js";
@@ -65,6 +66,7 @@ const orders = new Orders({
   fees: { commissionPpm: BigInt(config.commissionPpm), sellTaxPpm: BigInt(config.sellTaxPpm) },
   exchangeTimeoutMs: config.exchangeTimeoutMs,
   logger,
+  metrics: createOrderMetrics(pool),
 });
 
 const kafka = createKafka({ clientId: "kuku-order", brokers: config.kafkaBrokers.split(",") }, logger);

@@ -54,9 +54,9 @@ t.test("a save writes the version, the transition and the event together, or not
     return r.order;
   });
   const sent: Order = { ...inserted, state: "sent", holdId: randomUUID(), version: 1n };
-  await inTx((db) => store.saveOrder(db, inserted, sent, "hold placed", { eventId: randomUUID(), topic: "order.events", key: inserted.orderId, payload: Buffer.from("e1") }));
+  await inTx((db) => store.saveOrder(db, inserted, sent, "hold placed", { eventId: randomUUID(), topic: "order.events", key: inserted.orderId, payload: Buffer.from("e1"), traceHeaders: {} }));
   await t.rejects(
-    inTx((db) => store.saveOrder(db, inserted, { ...sent, state: "rejected", version: 1n }, "stale writer", { eventId: randomUUID(), topic: "order.events", key: inserted.orderId, payload: Buffer.from("e2") })),
+    inTx((db) => store.saveOrder(db, inserted, { ...sent, state: "rejected", version: 1n }, "stale writer", { eventId: randomUUID(), topic: "order.events", key: inserted.orderId, payload: Buffer.from("e2"), traceHeaders: {} })),
     store.VersionConflict,
     "a writer holding an old version is refused",
   );
@@ -81,7 +81,7 @@ t.test("fills and consumed events are deduplicated by id", async (t) => {
 t.test("two relays drain the outbox without publishing an event twice", async (t) => {
   await inTx(async (db) => {
     for (let i = 0; i < 40; i++) {
-      await store.insertOutbox(db, { eventId: randomUUID(), topic: "order.events", key: `k-${i}`, payload: Buffer.from(`p-${i}`) });
+      await store.insertOutbox(db, { eventId: randomUUID(), topic: "order.events", key: `k-${i}`, payload: Buffer.from(`p-${i}`), traceHeaders: {} });
     }
   });
   const seen: string[] = [];

@@ -5,6 +5,7 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { Producer } from "kafkajs";
+import { sendTraced, type TopicMessages } from "@kuku/platform";
 import * as events from "@kuku/contracts/kuku/exchange/v1/events_pb";
 import { executionId, tradeId, type Execution, type OrderRecord } from "../domain/engine.js";
 import type { BookLevelView } from "../domain/order-book.js";
@@ -69,7 +70,7 @@ export class Publisher {
         });
         return { key: e.symbol, value: Buffer.from(toBinary(events.TradeEventSchema, event)) };
       });
-    const topicMessages = [];
+    const topicMessages: TopicMessages[] = [];
     for (let copy = 0; copy < copies; copy++) {
       if (executionMessages.length > 0) topicMessages.push({ topic: this.topics.executions, messages: executionMessages });
     }
@@ -85,7 +86,7 @@ export class Publisher {
       });
       topicMessages.push({ topic: this.topics.book, messages: [{ key: book.symbol, value: Buffer.from(toBinary(events.BookEventSchema, event)) }] });
     }
-    if (topicMessages.length > 0) await this.producer.sendBatch({ topicMessages, acks: -1 });
+    await sendTraced(this.producer, topicMessages);
   }
 
   /** Status changes without a fill (expiries): an execution event with no fill. */
@@ -100,6 +101,6 @@ export class Publisher {
       });
       return { key: o.clientOrderId, value: Buffer.from(toBinary(events.ExecutionEventSchema, event)) };
     });
-    await this.producer.send({ topic: this.topics.executions, messages, acks: -1 });
+    await sendTraced(this.producer, [{ topic: this.topics.executions, messages }]);
   }
 }

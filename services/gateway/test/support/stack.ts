@@ -25,7 +25,9 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-export async function startStack(options: { gatewayEnv?: Record<string, string> } = {}): Promise<Stack> {
+/** `env` goes to every service (e.g. the tracing exporter); `gatewayEnv` to the gateway only. */
+export async function startStack(options: { gatewayEnv?: Record<string, string>; env?: Record<string, string> } = {}): Promise<Stack> {
+  const env = options.env ?? {};
   const ledgerDb = await createTestDatabase("gw_ledger");
   const orderDb = await createTestDatabase("gw_order");
   const marketDb = await createTestDatabase("gw_market");
@@ -35,13 +37,14 @@ export async function startStack(options: { gatewayEnv?: Record<string, string> 
   // Kafka topics of this stack's own: other tests' trades never reach our market service.
   const KAFKA_TOPIC_PREFIX = `gwtest-${randomUUID().slice(0, 8)}.`;
   try {
-    const ledgerProcess = await startServiceProcess({ cwd: `${SERVICES}ledger`, env: { LEDGER_PORT: "0", LEDGER_DATABASE_URL: ledgerDb.url } });
+    const ledgerProcess = await startServiceProcess({ cwd: `${SERVICES}ledger`, env: { ...env, LEDGER_PORT: "0", LEDGER_DATABASE_URL: ledgerDb.url } });
     processes.push(ledgerProcess);
-    const exchangeProcess = await startServiceProcess({ cwd: `${SERVICES}exchange`, env: { EXCHANGE_PORT: "0", KAFKA_TOPIC_PREFIX } });
+    const exchangeProcess = await startServiceProcess({ cwd: `${SERVICES}exchange`, env: { ...env, EXCHANGE_PORT: "0", KAFKA_TOPIC_PREFIX } });
     processes.push(exchangeProcess);
     const orderProcess = await startServiceProcess({
       cwd: `${SERVICES}order`,
       env: {
+        ...env,
         ORDER_PORT: "0",
         ORDER_DATABASE_URL: orderDb.url,
         ORDER_LEDGER_URL: `http://127.0.0.1:${ledgerProcess.port}`,
@@ -53,12 +56,13 @@ export async function startStack(options: { gatewayEnv?: Record<string, string> 
     processes.push(orderProcess);
     const marketProcess = await startServiceProcess({
       cwd: `${SERVICES}market`,
-      env: { MARKET_PORT: "0", MARKET_DATABASE_URL: marketDb.url, MARKET_CONSUMER_GROUP: `kuku-market-gwtest-${randomUUID()}`, KAFKA_TOPIC_PREFIX },
+      env: { ...env, MARKET_PORT: "0", MARKET_DATABASE_URL: marketDb.url, MARKET_CONSUMER_GROUP: `kuku-market-gwtest-${randomUUID()}`, KAFKA_TOPIC_PREFIX },
     });
     processes.push(marketProcess);
     const gateway = await startServiceProcess({
       cwd: `${SERVICES}gateway`,
       env: {
+        ...env,
         GATEWAY_PORT: "0",
         GATEWAY_DATABASE_URL: gatewayDb.url,
         GATEWAY_LEDGER_URL: `http://127.0.0.1:${ledgerProcess.port}`,

@@ -12,13 +12,14 @@ import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import * as api from "@kuku/contracts/kuku/order/v1/order_pb";
 import * as orderEvents from "@kuku/contracts/kuku/order/v1/events_pb";
-import { neverSent, withTransaction, type Logger } from "@kuku/platform";
+import { neverSent, traceHeaders, withTransaction, type Logger } from "@kuku/platform";
 import { applyFill, checkOrderInput, holdAmountMinor, transition, type FeeSchedule, type Instrument, type Order } from "../domain/order.js";
 import { planSettlement } from "../domain/settlement.js";
 import { FILLS_FINISHED_STATES, isTerminal, type OrderState } from "../domain/state-machine.js";
 import * as store from "../store/order-store.js";
 import { inputFromProto, orderToProto, reportFromProto, stateToProto, submitRequest, type ExchangeReport } from "./convert.js";
 import type { LedgerAccounts } from "./ledger-accounts.js";
+import type { OrderMetrics } from "./metrics.js";
 
 export const ORDER_EVENTS_TOPIC = "order.events";
 const EXECUTIONS_CONSUMER = "exchange.executions";
@@ -40,6 +41,7 @@ export interface OrdersDeps {
   readonly fees: FeeSchedule;
   readonly exchangeTimeoutMs: number;
   readonly logger: Logger;
+  readonly metrics: OrderMetrics;
 }
 
 export class Orders {
@@ -120,7 +122,9 @@ export class Orders {
         ? `not sent by this attempt: ${(error as ConnectError).rawMessage}`
         : error instanceof ConnectError ? `exchange did not answer: ${error.code === Code.DeadlineExceeded ? "timeout" : Code[error.code]}` : "exchange call failed";
       this.deps.logger.warn({ orderId: current.orderId, err: error }, "order in doubt");
-      return this.#change(current.orderId, (o) => (o.state === "sent" ? transition(o, "unknown", new Date(), o.rejectReason) : undefined), reason);
+      const changed = await this.#change(current.orderId, (o) => (o.state === "sent" ? transition(o, "unknown", new Date(), o.rejectReason) : undefined), reason);
+      if (changed.state === "unknown") this.deps.metrics.unknown();
+      return changed;
     }
     return this.applyReport(current.orderId, reportFromProto(answer.status, answer.rejectReason, answer.fills));
   }
@@ -198,7 +202,8 @@ export class Orders {
             metadata: { order_id: orderId, execution_id: fill.executionId },
           }),
         );
-        await store.markFillSettled(this.deps.pool, fill.executionId);
+        const lagS = await store.markFillSettled(this.deps.pool, fill.executionId);
+        if (lagS !== undefined) this.deps.metrics.settled(lagS);
       }
     }
     if (!FILLS_FINISHED_STATES.includes(order.state) || order.holdReleased || order.holdId === "") return order;
@@ -338,6 +343,8 @@ export class Orders {
     const event = create(orderEvents.OrderEventSchema, {
       eventId, state: stateToProto(order.state), order: orderToProto(order), reason, occurredAt: timestampFromDate(order.updatedAt),
     });
-    return { eventId, topic: ORDER_EVENTS_TOPIC, key: order.orderId, payload: toBinary(orderEvents.OrderEventSchema, event) };
+    return {
+      eventId, topic: ORDER_EVENTS_TOPIC, key: order.orderId, payload: toBinary(orderEvents.OrderEventSchema, event), traceHeaders: traceHeaders(),
+    };
   }
 }

@@ -32,6 +32,8 @@ const TRANSITIONS: Readonly<Record<OrderState, readonly OrderState[]>> = {
   expired: [],
 };
 
+export const ORDER_STATES: readonly OrderState[] = Object.keys(TRANSITIONS) as OrderState[];
+
 export const TERMINAL_STATES: ReadonlySet<OrderState> = new Set(
   (Object.keys(TRANSITIONS) as OrderState[]).filter((s) => TRANSITIONS[s].length === 0),
 );

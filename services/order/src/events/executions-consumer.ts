@@ -4,7 +4,7 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import type { Kafka } from "kafkajs";
 import { ExecutionEventSchema } from "@kuku/contracts/kuku/exchange/v1/events_pb";
-import type { Logger } from "@kuku/platform";
+import { consumeTraced, observeConsumer, type Logger } from "@kuku/platform";
 import { reportFromProto } from "../app/convert.js";
 import type { Orders } from "../app/orders.js";
 
@@ -26,18 +26,20 @@ export async function startExecutionsConsumer(
   // A crashed replica's partitions wait for its session to time out: keep that short.
   const consumer = kafka.consumer({ groupId, sessionTimeout: 10_000, heartbeatInterval: 1_000 });
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => logger.info({ groupId, memberId: payload.memberId }, "executions consumer joined"));
+  observeConsumer(consumer, groupId);
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: false });
   await consumer.run({
-    eachMessage: async ({ message }) => {
-      const event = fromBinary(ExecutionEventSchema, message.value!);
-      // Without a fill (an expiry) the event carries only the status.
-      const orderId = event.clientOrderId;
-      if (!(await isOurs(orderId))) return; // the market maker's, or another broker's
-      // A throw here makes kafkajs retry the message: nothing is committed past it.
-      await orders.applyReport(orderId, reportFromProto(event.status, "", event.fill === undefined ? [] : [event.fill]), event.eventId);
-      logger.debug({ orderId, eventId: event.eventId }, "execution event applied");
-    },
+    eachMessage: ({ topic, message }) =>
+      consumeTraced(groupId, topic, message, async () => {
+        const event = fromBinary(ExecutionEventSchema, message.value!);
+        // Without a fill (an expiry) the event carries only the status.
+        const orderId = event.clientOrderId;
+        if (!(await isOurs(orderId))) return; // the market maker's, or another broker's
+        // A throw here makes kafkajs retry the message: nothing is committed past it.
+        await orders.applyReport(orderId, reportFromProto(event.status, "", event.fill === undefined ? [] : [event.fill]), event.eventId);
+        logger.debug({ orderId, eventId: event.eventId }, "execution event applied");
+      }),
   });
   return consumer;
 }

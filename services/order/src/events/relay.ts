@@ -4,7 +4,7 @@
 // event id. SKIP LOCKED lets several replicas relay without overlap.
 import type { Producer } from "kafkajs";
 import type pg from "pg";
-import { withTransaction, type Logger } from "@kuku/platform";
+import { sendTraced, withTransaction, type Logger, type OutgoingMessage } from "@kuku/platform";
 import * as store from "../store/order-store.js";
 
 const BATCH_SIZE = 200;
@@ -14,14 +14,14 @@ export function relayOnce(pool: pg.Pool, producer: Producer, topicPrefix: string
   return withTransaction(pool, async (db) => {
     const rows = await store.claimUnpublished(db, BATCH_SIZE);
     if (rows.length > 0) {
-      const byTopic = new Map<string, { key: string; value: Buffer; headers: Record<string, string> }[]>();
+      const byTopic = new Map<string, OutgoingMessage[]>();
       for (const r of rows) {
         const topic = `${topicPrefix}${r.topic}`;
         const messages = byTopic.get(topic) ?? [];
-        messages.push({ key: r.key, value: r.payload, headers: { "event-id": r.event_id } });
+        messages.push({ key: r.key, value: r.payload, headers: { ...r.trace_headers, "event-id": r.event_id } });
         byTopic.set(topic, messages);
       }
-      await producer.sendBatch({ topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })), acks: -1 });
+      await sendTraced(producer, [...byTopic].map(([topic, messages]) => ({ topic, messages })));
       await store.markPublished(db, rows.map((r) => r.seq));
     }
     return rows.length;

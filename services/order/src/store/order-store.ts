@@ -135,10 +135,14 @@ export interface OutboxEvent {
   readonly topic: string;
   readonly key: string;
   readonly payload: Uint8Array;
+  /** The writer's trace context as Kafka headers; empty when tracing is off. */
+  readonly traceHeaders: Readonly<Record<string, string>>;
 }
 
 export async function insertOutbox(db: pg.PoolClient, event: OutboxEvent): Promise<void> {
-  await db.query("INSERT INTO outbox (event_id, topic, key, payload) VALUES ($1, $2, $3, $4)", [event.eventId, event.topic, event.key, event.payload]);
+  await db.query("INSERT INTO outbox (event_id, topic, key, payload, trace_headers) VALUES ($1, $2, $3, $4, $5)", [
+    event.eventId, event.topic, event.key, event.payload, Object.keys(event.traceHeaders).length === 0 ? null : event.traceHeaders,
+  ]);
 }
 
 export async function transitionsOf(db: Queryable, orderId: string) {
@@ -174,8 +178,10 @@ export async function markProcessed(db: pg.PoolClient, consumer: string, eventId
 }
 
 export async function claimUnpublished(db: pg.PoolClient, limit: number) {
-  const { rows } = await db.query<{ seq: string; event_id: string; topic: string; key: string; payload: Buffer }>(
-    `SELECT seq, event_id, topic, key, payload FROM outbox WHERE published_at IS NULL
+  const { rows } = await db.query<{
+    seq: string; event_id: string; topic: string; key: string; payload: Buffer; trace_headers: Record<string, string> | null;
+  }>(
+    `SELECT seq, event_id, topic, key, payload, trace_headers FROM outbox WHERE published_at IS NULL
      ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED`,
     [limit],
   );
@@ -236,6 +242,18 @@ export async function unsettledFills(db: Queryable, orderId: string): Promise<St
   return rows.map((r) => ({ executionId: r.execution_id, quantity: BigInt(r.quantity), priceKrw: BigInt(r.price_krw), feeKrw: BigInt(r.fee_krw) }));
 }
 
-export async function markFillSettled(db: Queryable, executionId: string): Promise<void> {
-  await db.query("UPDATE fills SET settled_at = now() WHERE execution_id = $1 AND settled_at IS NULL", [executionId]);
+/** Returns the settlement lag (execution to settlement) in seconds; undefined if it was settled already. */
+export async function markFillSettled(db: Queryable, executionId: string): Promise<number | undefined> {
+  const { rows } = await db.query<{ lag_s: string }>(
+    `UPDATE fills SET settled_at = now() WHERE execution_id = $1 AND settled_at IS NULL
+     RETURNING extract(epoch FROM settled_at - executed_at) AS lag_s`,
+    [executionId],
+  );
+  return rows[0] === undefined ? undefined : Number(rows[0].lag_s);
+}
+
+/** How many orders are in each state (for the orders-by-state gauge). */
+export async function countOrdersByState(db: Queryable): Promise<Map<OrderState, number>> {
+  const { rows } = await db.query<{ state: OrderState; n: string }>("SELECT state, count(*) AS n FROM orders GROUP BY state");
+  return new Map(rows.map((r) => [r.state, Number(r.n)]));
 }

@@ -15,22 +15,26 @@ export interface Stack {
   exchange: ReturnType<typeof createServiceClient<typeof exchange.ExchangeService>>;
   orders: ReturnType<typeof createServiceClient<typeof api.OrderService>>;
   orderProcess: ServiceProcess;
+  readonly ports: { readonly ledger: number; readonly exchange: number };
   /** Kills the order service (SIGKILL: no drain) and starts it again on the same database. */
   restartOrders(): Promise<void>;
   stop(): Promise<void>;
 }
 
-export async function startStack(options: { exchangeTimeoutMs: number; reconcileIntervalMs: number }): Promise<Stack> {
+/** `env` goes to all three services (e.g. the tracing exporter). */
+export async function startStack(options: { exchangeTimeoutMs: number; reconcileIntervalMs: number; env?: Record<string, string> }): Promise<Stack> {
+  const env = options.env ?? {};
   const ledgerDb = await createTestDatabase("stack_ledger");
   const orderDb = await createTestDatabase("stack_order");
   const databases: TestDatabase[] = [ledgerDb, orderDb];
-  const ledgerProcess = await startServiceProcess({ cwd: `${SERVICES}ledger`, env: { LEDGER_PORT: "0", LEDGER_DATABASE_URL: ledgerDb.url } });
-  const exchangeProcess = await startServiceProcess({ cwd: `${SERVICES}exchange`, env: { EXCHANGE_PORT: "0" } });
+  const ledgerProcess = await startServiceProcess({ cwd: `${SERVICES}ledger`, env: { ...env, LEDGER_PORT: "0", LEDGER_DATABASE_URL: ledgerDb.url } });
+  const exchangeProcess = await startServiceProcess({ cwd: `${SERVICES}exchange`, env: { ...env, EXCHANGE_PORT: "0" } });
   const consumerGroup = `kuku-order-test-${randomUUID()}`;
   const startOrders = async () => {
     const started = await startServiceProcess({
       cwd: `${SERVICES}order`,
       env: {
+        ...env,
         ORDER_PORT: "0",
         ORDER_DATABASE_URL: orderDb.url,
         ORDER_LEDGER_URL: `http://127.0.0.1:${ledgerProcess.port}`,
@@ -51,6 +55,7 @@ export async function startStack(options: { exchangeTimeoutMs: number; reconcile
     exchange: createServiceClient(exchange.ExchangeService, { baseUrl: `http://127.0.0.1:${exchangeProcess.port}`, timeoutMs: 10_000 }),
     orders: ordersClient(orderProcess),
     orderProcess,
+    ports: { ledger: ledgerProcess.port, exchange: exchangeProcess.port },
     async restartOrders() {
       await stack.orderProcess.stop("SIGKILL");
       stack.orderProcess = await startOrders();

@@ -1,0 +1,100 @@
+// What the platform's instrumentation costs per call (ADR 0015): the same
+// unary RPC through connect-node with the platform's other interceptors
+// (validation, unexpected errors) vs. the platform server and client (plus
+// tracing and metrics), and the same query through a bare
+// pg.Pool vs. createPool's, first with tracing off, then with the SDK
+// exporting to Zipkin. Bare and platform alternate in rounds, so load from
+// other processes falls on both.
+import http2 from "node:http2";
+import type { AddressInfo } from "node:net";
+import { create } from "@bufbuild/protobuf";
+import { createClient } from "@connectrpc/connect";
+import { connectNodeAdapter, createGrpcTransport } from "@connectrpc/connect-node";
+import { trace } from "@opentelemetry/api";
+import pg from "pg";
+import { DepositResponseSchema, LedgerService } from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
+import {
+  createLogger, createPool, createServiceClient, initTracing, serviceOf, startServer, unexpectedErrorInterceptor, validationInterceptor,
+} from "@kuku/platform";
+import { TEST_PG_ADMIN_URL } from "@kuku/platform/testing";
+import { intOption, type BenchCommand } from "../lib/command.js";
+import { Histogram, microsSince, table } from "../lib/stats.js";
+
+const ACCOUNT = "3f1c2a9e-8d6b-4c1e-9a7f-0b5e4d3c2a1f";
+
+async function timed(calls: number, call: () => Promise<unknown>): Promise<Histogram> {
+  const latency = new Histogram();
+  for (let i = 0; i < calls; i++) {
+    const t0 = process.hrtime.bigint();
+    await call();
+    latency.record(microsSince(t0));
+  }
+  return latency;
+}
+
+export const observability: BenchCommand = {
+  name: "observability",
+  summary: "per-call cost of the platform's tracing and metrics: RPC and PostgreSQL query, bare vs. instrumented, tracing off and on",
+  options: {
+    calls: { type: "string", default: "3000", description: "sequential calls per round and variant" },
+    rounds: { type: "string", default: "3", description: "alternating rounds per phase" },
+  },
+  async run(values) {
+    const calls = intOption(values, "calls");
+    const rounds = intOption(values, "rounds");
+    const logger = createLogger("bench-observability", "silent");
+    const handlers = serviceOf(LedgerService, { deposit: async () => create(DepositResponseSchema, {}) });
+
+    // The platform server's interceptors that are not observability: the difference is what tracing and metrics cost.
+    const bareServer = http2.createServer(
+      connectNodeAdapter({ routes: (router) => handlers.register(router), interceptors: [unexpectedErrorInterceptor(logger), validationInterceptor()] }),
+    );
+    await new Promise<void>((resolve) => bareServer.listen(0, "127.0.0.1", resolve));
+    const bareUrl = `http://127.0.0.1:${(bareServer.address() as AddressInfo).port}`;
+    const bareClient = createClient(LedgerService, createGrpcTransport({ baseUrl: bareUrl }));
+    const platformServer = await startServer({ name: "bench", host: "127.0.0.1", port: 0, logger, services: [handlers] });
+    const platformClient = createServiceClient(LedgerService, { baseUrl: `http://127.0.0.1:${platformServer.port}`, timeoutMs: 10_000 });
+    const barePool = new pg.Pool({ connectionString: TEST_PG_ADMIN_URL, max: 1 });
+    const platformPool = createPool({ connectionString: TEST_PG_ADMIN_URL, poolSizeMax: 1, statementTimeoutMs: 10_000, applicationName: "bench-observability" }, logger);
+    const deposit = (client: typeof bareClient) => () => client.deposit({ requestId: "r", accountId: ACCOUNT, amountMinor: 1n });
+
+    const rows: (string | number)[][] = [];
+    const phase = async (tracing: string, inTrace: boolean) => {
+      const variants = [
+        ["RPC", "without observability", deposit(bareClient)],
+        ["RPC", "platform", deposit(platformClient)],
+        ["query", "bare pg.Pool", () => barePool.query("SELECT 1")],
+        ["query", "createPool", () => platformPool.query("SELECT 1")],
+      ] as const;
+      const samples = new Map<string, Histogram[]>();
+      for (let round = 0; round < rounds; round++) {
+        for (const [kind, variant, call] of variants) {
+          // Inside a caller's span, as a handler's calls are: the instrumented variants record child spans.
+          const run = () => (inTrace ? trace.getTracer("bench").startActiveSpan("caller", async (s) => { try { return await timed(calls, call); } finally { s.end(); } }) : timed(calls, call));
+          const h = await run();
+          samples.set(`${kind}|${variant}`, [...(samples.get(`${kind}|${variant}`) ?? []), h]);
+        }
+      }
+      for (const [key, histograms] of samples) {
+        const [kind, variant] = key.split("|");
+        const p50s = histograms.map((h) => h.percentile(50));
+        rows.push([tracing, kind!, variant!, (p50s.reduce((a, b) => a + b, 0) / p50s.length).toFixed(1), p50s.map((p) => p.toFixed(0)).join(" / ")]);
+      }
+    };
+    try {
+      await timed(500, deposit(bareClient)); // warm-up: JIT, connections
+      await timed(500, deposit(platformClient));
+      await phase("off", false);
+      await initTracing("bench-observability", { OTEL_TRACES_EXPORTER: "zipkin" });
+      await phase("zipkin", true);
+      console.log(`observability — ${calls} sequential calls per variant and round, ${rounds} rounds alternating; p50 in µs`);
+      console.log(table(["tracing", "call", "variant", "mean p50 µs", "p50 per round"], rows));
+      console.log("RPC: unary Deposit to a handler that does nothing; query: SELECT 1 on one connection");
+    } finally {
+      await platformServer.shutdown();
+      bareServer.close();
+      await barePool.end();
+      await platformPool.end();
+    }
+  },
+};

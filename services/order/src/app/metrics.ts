@@ -1,0 +1,44 @@
+// The order service's business metrics, on the platform's (prom-client's
+// default) registry next to the RPC, PostgreSQL, Kafka and runtime ones.
+import type pg from "pg";
+import { promClient } from "@kuku/platform";
+import { ORDER_STATES } from "../domain/state-machine.js";
+import { countOrdersByState } from "../store/order-store.js";
+
+export interface OrderMetrics {
+  /** An order went UNKNOWN: the exchange did not answer in time. */
+  unknown(): void;
+  /** A fill was settled in the ledger, `lagS` seconds after its execution. */
+  settled(lagS: number): void;
+}
+
+export function createOrderMetrics(pool: pg.Pool): OrderMetrics {
+  // Read from the database at scrape time: the truth shared by every
+  // replica (so aggregate with max(), not sum()), and right after a restart.
+  new promClient.Gauge({
+    name: "kuku_orders",
+    help: "Orders in each state (every state listed, zero included).",
+    labelNames: ["state"],
+    async collect() {
+      let counts: Map<string, number>;
+      try {
+        counts = await countOrdersByState(pool);
+      } catch {
+        // A database outage must not fail the whole scrape (it is when the other series matter most): the series go absent.
+        this.reset();
+        return;
+      }
+      for (const state of ORDER_STATES) this.set({ state }, counts.get(state) ?? 0);
+    },
+  });
+  const unknown = new promClient.Counter({
+    name: "kuku_orders_unknown_total",
+    help: "Orders this replica marked UNKNOWN because the exchange did not answer in time.",
+  });
+  const settlementLag = new promClient.Histogram({
+    name: "kuku_settlement_lag_seconds",
+    help: "Time from a fill's execution at the exchange to its settlement in the ledger.",
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+  });
+  return { unknown: () => unknown.inc(), settled: (lagS) => settlementLag.observe(lagS) };
+}
