@@ -69,6 +69,9 @@ CONF
       IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'kuku') THEN
         CREATE ROLE kuku LOGIN CREATEDB PASSWORD 'kuku';
       END IF; END \$\$;"
+  # Tests drop their databases WITH (FORCE); without this grant that fails
+  # whenever an autovacuum worker (not kuku's process) is busy in the database.
+  "${psql[@]}" -c "GRANT pg_signal_backend TO kuku"
   local db
   for db in "${PG_DATABASES[@]}"; do
     if [[ -z $("${psql[@]}" -tA -c "SELECT 1 FROM pg_database WHERE datname = '$db'") ]]; then

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { SpanKind } from "@opentelemetry/api";
 import pg from "pg";
 import type { Logger } from "pino";
+import { intVar, urlVar, type Config } from "./config.js";
 import { observePool, pgMetrics } from "./metrics.js";
 import { insideTrace, inSpan } from "./tracing.js";
 
@@ -163,4 +164,29 @@ export async function migrate(pool: pg.Pool, directory: string, logger: Logger):
     client.release();
   }
   return applied;
+}
+
+/** Every service's own database settings, named `<PREFIX>_DATABASE_URL`, `<PREFIX>_POOL_SIZE_MAX`, `<PREFIX>_STATEMENT_TIMEOUT_MS`. */
+export function databaseConfigShape(prefix: string, defaults: { readonly database: string; readonly poolSizeMax: number; readonly statementTimeoutMs: number }) {
+  return {
+    databaseUrl: urlVar(`${prefix}_DATABASE_URL`, `postgres://kuku:kuku@127.0.0.1:55432/${defaults.database}`, ["postgres:", "postgresql:"]),
+    poolSizeMax: intVar(`${prefix}_POOL_SIZE_MAX`, defaults.poolSizeMax, { min: 1, max: 500 }),
+    statementTimeoutMs: intVar(`${prefix}_STATEMENT_TIMEOUT_MS`, defaults.statementTimeoutMs, { min: 100, max: 600_000 }),
+  };
+}
+
+export type DatabaseConfig = Config<ReturnType<typeof databaseConfigShape>>;
+
+/** A service's pool on its own database, with the service's migrations applied before anything is served. */
+export async function openDatabase(
+  config: DatabaseConfig,
+  options: { readonly applicationName: string; readonly migrationsDir: string },
+  logger: Logger,
+): Promise<pg.Pool> {
+  const pool = createPool(
+    { connectionString: config.databaseUrl, poolSizeMax: config.poolSizeMax, statementTimeoutMs: config.statementTimeoutMs, applicationName: options.applicationName },
+    logger,
+  );
+  await migrate(pool, options.migrationsDir, logger);
+  return pool;
 }

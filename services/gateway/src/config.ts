@@ -1,5 +1,5 @@
 import { fileURLToPath } from "node:url";
-import { intVar, loadConfig, resilienceConfigShape, stringVar, urlVar, type Variable, ConfigError } from "@kuku/platform";
+import { ConfigError, databaseConfigShape, intVar, loadConfig, resilienceConfigShape, stringVar, urlVar, type Variable } from "@kuku/platform";
 
 /** An optional dependency's URL: "none" means it is not deployed. */
 function optionalUrlVar(name: string, defaultValue: string): Variable<string | undefined> {
@@ -32,9 +32,7 @@ const commaList = (name: string, defaultValue: string): Variable<readonly string
 export const gatewayConfigShape = {
   host: stringVar("GATEWAY_HOST", "127.0.0.1"),
   port: intVar("GATEWAY_PORT", 8080, { min: 0, max: 65535 }),
-  databaseUrl: urlVar("GATEWAY_DATABASE_URL", "postgres://kuku:kuku@127.0.0.1:55432/kuku_gateway", ["postgres:", "postgresql:"]),
-  poolSizeMax: intVar("GATEWAY_POOL_SIZE_MAX", 10, { min: 1, max: 500 }),
-  statementTimeoutMs: intVar("GATEWAY_STATEMENT_TIMEOUT_MS", 5_000, { min: 100, max: 600_000 }),
+  ...databaseConfigShape("GATEWAY", { database: "kuku_gateway", poolSizeMax: 10, statementTimeoutMs: 5_000 }),
   redisUrl: urlVar("GATEWAY_REDIS_URL", "redis://127.0.0.1:6379", ["redis:", "rediss:"]),
   ledgerUrl: urlVar("GATEWAY_LEDGER_URL", "http://127.0.0.1:50051", ["http:", "https:"]),
   orderUrl: urlVar("GATEWAY_ORDER_URL", "http://127.0.0.1:50052", ["http:", "https:"]),
@@ -42,8 +40,6 @@ export const gatewayConfigShape = {
   /** "none": GetQuote and GetOrderBook answer UNAVAILABLE and valuation uses the reference price. */
   marketUrl: optionalUrlVar("GATEWAY_MARKET_URL", "http://127.0.0.1:50054"),
   downstreamTimeoutMs: intVar("GATEWAY_DOWNSTREAM_TIMEOUT_MS", 5_000, { min: 50, max: 60_000 }),
-  /** One attempt of a downstream call; retries of idempotent calls fit in downstreamTimeoutMs. */
-  downstreamAttemptTimeoutMs: intVar("GATEWAY_DOWNSTREAM_ATTEMPT_TIMEOUT_MS", 2_000, { min: 50, max: 60_000 }),
   ...resilienceConfigShape("GATEWAY"),
   /** The development default is public; every real deployment sets its own. */
   jwtSecret: secretVar("GATEWAY_JWT_SECRET", "kuku-local-development-secret-do-not-deploy"),

@@ -5,8 +5,8 @@ import * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import * as market from "@kuku/contracts/kuku/market/v1/market_pb";
 import * as order from "@kuku/contracts/kuku/order/v1/order_pb";
 import {
-  createLogger, createPool, createResilience, createServiceClient, EXCHANGE_IDEMPOTENCY, initTracing, LEDGER_IDEMPOTENCY, MARKET_IDEMPOTENCY, migrate,
-  ORDER_IDEMPOTENCY, sharedPolicies, shutdownOnSignal, startServer, type IdempotencyTable,
+  createLogger, createResilience, createServiceClient, EXCHANGE_IDEMPOTENCY, type IdempotencyTable, initTracing, LEDGER_IDEMPOTENCY,
+  MARKET_IDEMPOTENCY, openDatabase, ORDER_IDEMPOTENCY, sharedPolicies, shutdownOnSignal, startServer,
 } from "@kuku/platform";
 import { Auth } from "./app/auth.js";
 import { Trading } from "./app/trading.js";
@@ -25,22 +25,20 @@ const MIGRATIONS_DIR = fileURLToPath(new URL("../migrations", import.meta.url));
 const logger = createLogger("gateway");
 const config = loadGatewayConfig();
 const stopTracing = await initTracing("gateway");
-const pool = createPool(
-  { connectionString: config.databaseUrl, poolSizeMax: config.poolSizeMax, statementTimeoutMs: config.statementTimeoutMs, applicationName: "kuku-gateway" },
-  logger,
-);
-await migrate(pool, MIGRATIONS_DIR, logger);
+const pool = await openDatabase(config, { applicationName: "kuku-gateway", migrationsDir: MIGRATIONS_DIR }, logger);
 // Fail a command after one reconnection attempt rather than hold the call: the interceptors answer UNAVAILABLE.
 const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1 });
 redis.on("error", (error: Error) => logger.warn({ message: error.message }, "redis connection error"));
 
 // Every downstream gets the platform's policies: retries for idempotent calls only, a breaker, a bulkhead.
+// One attempt may use the whole deadline: PlaceOrder waits out the order service's own exchange deadline
+// to answer UNKNOWN, and a shorter attempt would cut that answer off. Fast failures (UNAVAILABLE) are retried.
 const policies = sharedPolicies(config, logger);
 const client = <T extends Parameters<typeof createServiceClient>[0]>(desc: T, baseUrl: string, target: string, idempotent: IdempotencyTable) =>
   createServiceClient(desc, {
     baseUrl,
     timeoutMs: config.downstreamTimeoutMs,
-    resilience: createResilience({ ...policies, target, idempotent, attemptTimeoutMs: config.downstreamAttemptTimeoutMs }),
+    resilience: createResilience({ ...policies, target, idempotent, attemptTimeoutMs: config.downstreamTimeoutMs }),
   });
 const ledgerClient = client(ledger.LedgerService, config.ledgerUrl, "ledger", LEDGER_IDEMPOTENCY);
 const accessTokens = new AccessTokens(config.jwtSecret, config.accessTokenTtlSeconds);

@@ -1,12 +1,10 @@
-import { enumVar, hostPortListVar, intVar, loadConfig, stringVar, urlVar } from "@kuku/platform";
+import { databaseConfigShape, enumVar, hostPortListVar, intVar, loadConfig, stringVar, urlVar } from "@kuku/platform";
 import { BALANCE_GUARDS, DEFAULT_BALANCE_GUARD } from "./domain/balance-guard.js";
 
 export const ledgerConfigShape = {
   host: stringVar("LEDGER_HOST", "127.0.0.1"),
   port: intVar("LEDGER_PORT", 50051, { min: 0, max: 65535 }),
-  databaseUrl: urlVar("LEDGER_DATABASE_URL", "postgres://kuku:kuku@127.0.0.1:55432/kuku_ledger", ["postgres:", "postgresql:"]),
-  poolSizeMax: intVar("LEDGER_POOL_SIZE_MAX", 24, { min: 1, max: 500 }),
-  statementTimeoutMs: intVar("LEDGER_STATEMENT_TIMEOUT_MS", 10_000, { min: 100, max: 600_000 }),
+  ...databaseConfigShape("LEDGER", { database: "kuku_ledger", poolSizeMax: 24, statementTimeoutMs: 10_000 }),
   isolation: enumVar("LEDGER_ISOLATION", "read_committed", ["read_committed", "repeatable_read", "serializable"]),
   transactionAttemptsMax: intVar("LEDGER_TX_ATTEMPTS_MAX", 8, { min: 1, max: 100 }),
   transactionBackoffBaseMs: intVar("LEDGER_TX_BACKOFF_BASE_MS", 2, { min: 0, max: 1_000 }),

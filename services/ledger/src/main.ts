@@ -1,5 +1,5 @@
 import { fileURLToPath } from "node:url";
-import { connectRedlock, createLogger, createPool, initTracing, migrate, shutdownOnSignal, startServer } from "@kuku/platform";
+import { connectRedlock, createLogger, initTracing, openDatabase, shutdownOnSignal, startServer } from "@kuku/platform";
 import { Ledger } from "./app/ledger.js";
 import { loadLedgerConfig } from "./config.js";
 import { ledgerHandlers } from "./rpc/handlers.js";
@@ -9,16 +9,7 @@ const MIGRATIONS_DIR = fileURLToPath(new URL("../migrations", import.meta.url));
 const logger = createLogger("ledger");
 const config = loadLedgerConfig();
 const stopTracing = await initTracing("ledger");
-const pool = createPool(
-  {
-    connectionString: config.databaseUrl,
-    poolSizeMax: config.poolSizeMax,
-    statementTimeoutMs: config.statementTimeoutMs,
-    applicationName: "kuku-ledger",
-  },
-  logger,
-);
-await migrate(pool, MIGRATIONS_DIR, logger);
+const pool = await openDatabase(config, { applicationName: "kuku-ledger", migrationsDir: MIGRATIONS_DIR }, logger);
 
 // Redis only when the guard needs it: the other guards keep the money path on PostgreSQL alone.
 const redis = config.balanceGuard === "redlock-fenced" ? connectRedlock(config.redlockNodes) : undefined;

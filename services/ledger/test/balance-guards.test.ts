@@ -11,20 +11,12 @@ import { LedgerService } from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import { createServiceClient } from "@kuku/platform";
 import { createTestDatabase, startServiceProcess } from "@kuku/platform/testing";
 import { BALANCE_GUARDS } from "../src/domain/balance-guard.js";
-import { fundedAccount, rid } from "./support/ledger.js";
+import { fundedAccount, retryUntilAnswered, rid } from "./support/ledger.js";
 
 const SERVICE_DIR = fileURLToPath(new URL("..", import.meta.url));
 const CLIENT_ATTEMPTS_MAX = 30;
 
-async function withRetry<T>(call: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await call();
-    } catch (error) {
-      if (ConnectError.from(error).code !== Code.Aborted || attempt >= CLIENT_ATTEMPTS_MAX) throw error;
-    }
-  }
-}
+const withRetry = <T>(call: () => Promise<T>) => retryUntilAnswered(call, CLIENT_ATTEMPTS_MAX);
 
 async function codeOf(call: Promise<unknown>): Promise<string> {
   try {

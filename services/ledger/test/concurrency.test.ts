@@ -5,20 +5,12 @@
 import t from "tap";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Isolation } from "../src/store/transactions.js";
-import { fundedAccount, rid, startTestLedger, type TestLedger } from "./support/ledger.js";
+import { fundedAccount, retryUntilAnswered, rid, startTestLedger, type TestLedger } from "./support/ledger.js";
 
 const ISOLATIONS: Isolation[] = ["read_committed", "repeatable_read", "serializable"];
 const CLIENT_ATTEMPTS_MAX = 20;
 
-async function withRetry<T>(call: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await call();
-    } catch (error) {
-      if (ConnectError.from(error).code !== Code.Aborted || attempt >= CLIENT_ATTEMPTS_MAX) throw error;
-    }
-  }
-}
+const withRetry = <T>(call: () => Promise<T>) => retryUntilAnswered(call, CLIENT_ATTEMPTS_MAX);
 
 async function settledCodes(calls: Promise<unknown>[]): Promise<Map<string, number>> {
   const counts = new Map<string, number>();

@@ -1,11 +1,9 @@
-import { intVar, kafkaTopicPrefixVar, loadConfig, stringVar, urlVar } from "@kuku/platform";
+import { databaseConfigShape, intVar, kafkaTopicPrefixVar, loadConfig, stringVar, urlVar } from "@kuku/platform";
 
 export const marketConfigShape = {
   host: stringVar("MARKET_HOST", "127.0.0.1"),
   port: intVar("MARKET_PORT", 50054, { min: 0, max: 65535 }),
-  databaseUrl: urlVar("MARKET_DATABASE_URL", "postgres://kuku:kuku@127.0.0.1:55432/kuku_market", ["postgres:", "postgresql:"]),
-  poolSizeMax: intVar("MARKET_POOL_SIZE_MAX", 8, { min: 1, max: 500 }),
-  statementTimeoutMs: intVar("MARKET_STATEMENT_TIMEOUT_MS", 10_000, { min: 100, max: 600_000 }),
+  ...databaseConfigShape("MARKET", { database: "kuku_market", poolSizeMax: 8, statementTimeoutMs: 10_000 }),
   redisUrl: urlVar("MARKET_REDIS_URL", "redis://127.0.0.1:6379", ["redis:", "rediss:"]),
   kafkaBrokers: stringVar("KAFKA_BROKERS", "127.0.0.1:9092"),
   kafkaTopicPrefix: kafkaTopicPrefixVar(),

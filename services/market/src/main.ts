@@ -1,7 +1,9 @@
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import type { Consumer } from "kafkajs";
-import { createKafka, createLogger, observeRedis, createPool, ensureTopics, initTracing, migrate, prefixedTopics, shutdownOnSignal, startServer } from "@kuku/platform";
+import {
+  createKafka, createLogger, ensureTopics, initTracing, observeRedis, openDatabase, prefixedTopics, shutdownOnSignal, startServer,
+} from "@kuku/platform";
 import { Feed } from "./app/feed.js";
 import { LookAsideCache } from "./cache/look-aside.js";
 import { loadMarketConfig } from "./config.js";
@@ -16,11 +18,7 @@ const MIGRATIONS_DIR = fileURLToPath(new URL("../migrations", import.meta.url));
 const logger = createLogger("market");
 const config = loadMarketConfig();
 const stopTracing = await initTracing("market");
-const pool = createPool(
-  { connectionString: config.databaseUrl, poolSizeMax: config.poolSizeMax, statementTimeoutMs: config.statementTimeoutMs, applicationName: "kuku-market" },
-  logger,
-);
-await migrate(pool, MIGRATIONS_DIR, logger);
+const pool = await openDatabase(config, { applicationName: "kuku-market", migrationsDir: MIGRATIONS_DIR }, logger);
 // observeRedis: command latency (kuku_redis_command_duration_seconds) and, inside a trace, a span per command.
 const redis = observeRedis(new Redis(config.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 1 }), "market");
 redis.on("error", (error) => logger.warn({ err: error }, "redis error"));

@@ -1,11 +1,9 @@
-import { intVar, kafkaTopicPrefixVar, loadConfig, resilienceConfigShape, stringVar, urlVar } from "@kuku/platform";
+import { databaseConfigShape, intVar, kafkaTopicPrefixVar, loadConfig, resilienceConfigShape, stringVar, urlVar } from "@kuku/platform";
 
 export const orderConfigShape = {
   host: stringVar("ORDER_HOST", "127.0.0.1"),
   port: intVar("ORDER_PORT", 50052, { min: 0, max: 65535 }),
-  databaseUrl: urlVar("ORDER_DATABASE_URL", "postgres://kuku:kuku@127.0.0.1:55432/kuku_order", ["postgres:", "postgresql:"]),
-  poolSizeMax: intVar("ORDER_POOL_SIZE_MAX", 24, { min: 1, max: 500 }),
-  statementTimeoutMs: intVar("ORDER_STATEMENT_TIMEOUT_MS", 10_000, { min: 100, max: 600_000 }),
+  ...databaseConfigShape("ORDER", { database: "kuku_order", poolSizeMax: 24, statementTimeoutMs: 10_000 }),
   ledgerUrl: urlVar("ORDER_LEDGER_URL", "http://127.0.0.1:50051", ["http:", "https:"]),
   exchangeUrl: urlVar("ORDER_EXCHANGE_URL", "http://127.0.0.1:50053", ["http:", "https:"]),
   kafkaBrokers: stringVar("KAFKA_BROKERS", "127.0.0.1:9092"),

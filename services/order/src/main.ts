@@ -3,8 +3,8 @@ import type { Consumer } from "kafkajs";
 import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import {
-  connectIdempotentProducer, createKafka, createLogger, createPool, createResilience, createServiceClient, ensureTopics,
-  EXCHANGE_IDEMPOTENCY, initTracing, LEDGER_IDEMPOTENCY, migrate, prefixedTopics, sharedPolicies, shutdownOnSignal, startServer, watchFaultFile,
+  connectIdempotentProducer, createKafka, createLogger, createResilience, createServiceClient, ensureTopics, EXCHANGE_IDEMPOTENCY,
+  initTracing, LEDGER_IDEMPOTENCY, openDatabase, prefixedTopics, sharedPolicies, shutdownOnSignal, startServer, watchFaultFile,
 } from "@kuku/platform";
 import { LedgerAccounts } from "./app/ledger-accounts.js";
 import { createOrderMetrics } from "./app/metrics.js";
@@ -20,11 +20,7 @@ const MIGRATIONS_DIR = fileURLToPath(new URL("../migrations", import.meta.url));
 const logger = createLogger("order");
 const config = loadOrderConfig();
 const stopTracing = await initTracing("order");
-const pool = createPool(
-  { connectionString: config.databaseUrl, poolSizeMax: config.poolSizeMax, statementTimeoutMs: config.statementTimeoutMs, applicationName: "kuku-order" },
-  logger,
-);
-await migrate(pool, MIGRATIONS_DIR, logger);
+const pool = await openDatabase(config, { applicationName: "kuku-order", migrationsDir: MIGRATIONS_DIR }, logger);
 
 const policies = sharedPolicies(config, logger);
 // A drill is switched on and off by writing and removing the file, while we run.

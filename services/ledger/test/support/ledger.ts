@@ -1,7 +1,7 @@
 // Starts the ledger in-process on a fresh database, with a real gRPC client.
 import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import type { Client } from "@connectrpc/connect";
+import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import { LedgerService } from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import { createLogger, createPool, createServiceClient, migrate, startServer } from "@kuku/platform";
 import { createTestDatabase } from "@kuku/platform/testing";
@@ -59,6 +59,21 @@ export async function startTestLedger(
 }
 
 export const rid = (label = "req") => `${label}-${randomUUID()}`;
+
+// Answers after which the outcome is unknown or the race was lost: a well-behaved client asks again
+// with the SAME request id, which is what makes the repeat safe and the final count exact.
+const ASK_AGAIN = new Set([Code.Aborted, Code.DeadlineExceeded, Code.Unavailable]);
+
+/** Calls until the ledger gives a definite answer, a bounded number of times. */
+export async function retryUntilAnswered<T>(call: () => Promise<T>, attemptsMax: number): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (error) {
+      if (!ASK_AGAIN.has(ConnectError.from(error).code) || attempt >= attemptsMax) throw error;
+    }
+  }
+}
 
 /** Opens a user account and funds it from the outside world. */
 export async function fundedAccount(
