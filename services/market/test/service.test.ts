@@ -158,9 +158,18 @@ t.test("WebSocket: snapshot then updates add up to the service's own state", asy
   t.equal(ws.of("snapshot")[0]!.quote.volume, "60");
   await market.exchange.trades("000004", range(200, 60_000n), 2n);
   await market.exchange.books("000004", 50, 60_000n);
-  const { quote } = await (async () => {
-    await eventually("all updates applied", async () => (await client.getQuote({ symbol: "000004" })).quote?.volume === 460n);
-    return client.getQuote({ symbol: "000004" });
+  // Trades and books come on two topics: the volume can be complete while books still arrive, so
+  // wait until the service's sequence stops moving, not only for the volume.
+  const quote = await (async () => {
+    let previous: bigint | undefined;
+    await eventually("all updates applied", async () => {
+      await new Promise((r) => setTimeout(r, 250));
+      const current = (await client.getQuote({ symbol: "000004" })).quote;
+      const settled = current?.volume === 460n && current.sequence === previous;
+      previous = current?.sequence;
+      return settled;
+    });
+    return (await client.getQuote({ symbol: "000004" })).quote;
   })();
   await eventually("the last update arrives", () => ws.of("update", "000004").at(-1)?.seq === quote!.sequence.toString());
   const replayed = replay(ws.frames, "000004");
