@@ -17,7 +17,7 @@ import { durationMsOption, intOption, type BenchCommand } from "../lib/command.j
 import { Histogram, table } from "../lib/stats.js";
 
 const CLIENTS_SCRIPT = fileURLToPath(new URL("../lib/market-clients.ts", import.meta.url));
-const TOKEN_SECRET = "bench-market-secret";
+const TOKEN_SECRET = "bench-market-secret-of-32-bytes-at-least";
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
 /** utime + stime of a process, in clock ticks (/proc/<pid>/stat fields 14 and 15). */

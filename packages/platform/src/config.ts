@@ -22,6 +22,18 @@ export function stringVar(name: string, defaultValue: string): Variable<string> 
   return { name, parse: (env) => raw(env, name) ?? defaultValue };
 }
 
+/** An HS256 key: at least 32 bytes, as RFC 7518 asks for a key as long as the hash. */
+export function secretVar(name: string, defaultValue: string): Variable<string> {
+  return {
+    name,
+    parse(env) {
+      const value = raw(env, name) ?? defaultValue;
+      if (Buffer.byteLength(value) < 32) throw new ConfigError(`${name} must be at least 32 bytes long`);
+      return value;
+    },
+  };
+}
+
 export function intVar(
   name: string,
   defaultValue: number,

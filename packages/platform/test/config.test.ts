@@ -1,5 +1,5 @@
 import t from "tap";
-import { boolVar, ConfigError, enumVar, hostPortListVar, intVar, kafkaTopicPrefixVar, loadConfig, stringVar, urlVar } from "../src/config.js";
+import { boolVar, ConfigError, enumVar, hostPortListVar, intVar, kafkaTopicPrefixVar, loadConfig, secretVar, stringVar, urlVar } from "../src/config.js";
 import { prefixedTopics } from "../src/kafka.js";
 
 const shape = {
@@ -67,4 +67,12 @@ t.test("host:port lists parse, and a bad item names the variable", async (t) => 
   for (const bad of ["a", "a:0", "a:65536", "a:1,,b:2", ":1"]) {
     t.throws(() => loadConfig(list, { KUKU_NODES: bad }), /KUKU_NODES must be a comma-separated list of host:port/, bad);
   }
+});
+
+t.test("secrets: 32 bytes at least, whether default or set", async (t) => {
+  const shape = { key: secretVar("KUKU_KEY", "d".repeat(32)) };
+  t.equal(loadConfig(shape, {}).key, "d".repeat(32));
+  t.equal(loadConfig(shape, { KUKU_KEY: "k".repeat(40) }).key, "k".repeat(40));
+  t.throws(() => loadConfig(shape, { KUKU_KEY: "short" }), /KUKU_KEY must be at least 32 bytes long/);
+  t.throws(() => loadConfig({ key: secretVar("KUKU_KEY", "too short") }, {}), /KUKU_KEY/);
 });

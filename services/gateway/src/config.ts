@@ -1,5 +1,5 @@
 import { fileURLToPath } from "node:url";
-import { ConfigError, databaseConfigShape, intVar, loadConfig, resilienceConfigShape, stringVar, urlVar, type Variable } from "@kuku/platform";
+import { databaseConfigShape, intVar, loadConfig, resilienceConfigShape, secretVar, stringVar, urlVar, type Variable } from "@kuku/platform";
 
 /** An optional dependency's URL: "none" means it is not deployed. */
 function optionalUrlVar(name: string, defaultValue: string): Variable<string | undefined> {
@@ -8,18 +8,6 @@ function optionalUrlVar(name: string, defaultValue: string): Variable<string | u
     parse(env) {
       const url = urlVar(name, defaultValue, ["http:", "https:"]);
       return env[name] === "none" ? undefined : url.parse(env);
-    },
-  };
-}
-
-/** The HS256 key: at least 32 bytes, as RFC 7518 asks for a key as long as the hash. */
-function secretVar(name: string, defaultValue: string): Variable<string> {
-  return {
-    name,
-    parse(env) {
-      const value = stringVar(name, defaultValue).parse(env);
-      if (Buffer.byteLength(value) < 32) throw new ConfigError(`${name} must be at least 32 bytes long`);
-      return value;
     },
   };
 }

@@ -1,4 +1,4 @@
-import { databaseConfigShape, intVar, kafkaTopicPrefixVar, loadConfig, stringVar, urlVar } from "@kuku/platform";
+import { databaseConfigShape, intVar, kafkaTopicPrefixVar, loadConfig, secretVar, stringVar, urlVar } from "@kuku/platform";
 
 export const marketConfigShape = {
   host: stringVar("MARKET_HOST", "127.0.0.1"),
@@ -15,7 +15,7 @@ export const marketConfigShape = {
   candleCacheTtlMs: intVar("MARKET_CANDLE_CACHE_TTL_MS", 5_000, { min: 1, max: 3_600_000 }),
   candleLocalTtlMs: intVar("MARKET_CANDLE_LOCAL_TTL_MS", 500, { min: 0, max: 60_000 }),
   /** The HS256 secret that signs WebSocket access tokens; override it outside development. */
-  wsTokenSecret: stringVar("MARKET_WS_TOKEN_SECRET", "kuku-dev-market-token-secret-change-me"),
+  wsTokenSecret: secretVar("MARKET_WS_TOKEN_SECRET", "kuku-dev-market-token-secret-change-me"),
   wsClientsMax: intVar("MARKET_WS_CLIENTS_MAX", 20_000, { min: 1, max: 1_000_000 }),
   wsSymbolsPerClientMax: intVar("MARKET_WS_SYMBOLS_PER_CLIENT_MAX", 100, { min: 1, max: 10_000 }),
   wsMessageMaxBytes: intVar("MARKET_WS_MESSAGE_MAX_BYTES", 4_096, { min: 256, max: 1_048_576 }),

@@ -13,7 +13,7 @@ import { createTestDatabase, startServiceProcess, type ServiceProcess, type Test
 
 const SERVICE_DIR = fileURLToPath(new URL("../..", import.meta.url));
 const KAFKA_BROKERS = (process.env["KAFKA_BROKERS"] ?? "127.0.0.1:9092").split(",");
-export const TOKEN_SECRET = "market-test-secret";
+export const TOKEN_SECRET = "market-test-secret-of-32-bytes-at-least";
 
 export interface MarketUnderTest {
   readonly process: ServiceProcess;
