@@ -216,3 +216,12 @@ t.test("candles are written behind to PostgreSQL and served through the cache", 
   t.match(candles[candles.length - 1], { symbol: "000006", highPriceKrw: 10_500n, lowPriceKrw: 9_900n, closePriceKrw: 10_200n });
   await t.rejects(client.listCandles({ symbol: "000006", limit: 391 }), { code: Code.InvalidArgument, message: /limit/ });
 });
+
+t.test("/metrics carries the consumer lag of the market's group, per partition", async (t) => {
+  const group = market.process.logs.map((l) => /"groupId":"([^"]+)"/.exec(l)?.[1]).find((g) => g !== undefined);
+  t.ok(group, "the consumer logged its group");
+  const body = await (await fetch(`${market.baseUrl}/metrics`)).text();
+  const lagLines = body.split("\n").filter((l) => l.startsWith("kuku_kafka_consumer_lag{") && l.includes(`group="${group}"`));
+  t.ok(lagLines.length > 0, "a lag series for the group");
+  t.ok(lagLines.every((l) => /\} \d+$/.test(l)), "each a whole number of messages");
+});

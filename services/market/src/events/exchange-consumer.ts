@@ -1,22 +1,16 @@
 // Trades and book snapshots from the exchange (its topics "exchange.trades"
 // and "exchange.book", keyed by symbol so each symbol's events stay in
-// order). A batch at a time: the lag gauge is set from each batch.
+// order). A batch at a time; the platform's kuku_kafka_consumer_lag gauge
+// is set at the end of each batch, as for every other consumer.
 import { fromBinary } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import type { Consumer, Kafka } from "kafkajs";
-import { Gauge } from "prom-client";
 import { BookEventSchema, TradeEventSchema } from "@kuku/contracts/kuku/exchange/v1/events_pb";
-import type { Logger } from "@kuku/platform";
+import { observeConsumer, type Logger } from "@kuku/platform";
 import type { BookInput, TradeInput } from "../domain/market.js";
 
 /** The exchange's topic names (its publisher's TOPICS), before any prefix. */
 export const EXCHANGE_TOPICS = { trades: "exchange.trades", book: "exchange.book" } as const;
-
-const lag = new Gauge({
-  name: "kuku_market_kafka_consumer_lag",
-  help: "Messages between the market consumer's position and the partition's end, as of its last batch",
-  labelNames: ["topic", "partition"] as const,
-});
 
 export interface MarketSink {
   trade(trade: TradeInput): void;
@@ -36,6 +30,7 @@ export async function startExchangeConsumer(
   logger: Logger,
 ): Promise<Consumer> {
   const consumer = kafka.consumer({ groupId: options.groupId, sessionTimeout: 10_000, heartbeatInterval: 1_000 });
+  observeConsumer(consumer, options.groupId);
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => logger.info({ groupId: options.groupId, memberId: payload.memberId }, "market consumer joined"));
   await consumer.connect();
   await consumer.subscribe({ topics: [options.topics.trades, options.topics.book], fromBeginning: true });
@@ -55,7 +50,6 @@ export async function startExchangeConsumer(
         }
         resolveOffset(message.offset);
       }
-      lag.set({ topic: batch.topic, partition: String(batch.partition) }, Number(batch.offsetLag()));
       await heartbeat();
     },
   });
