@@ -6,7 +6,7 @@ import * as market from "@kuku/contracts/kuku/market/v1/market_pb";
 import * as order from "@kuku/contracts/kuku/order/v1/order_pb";
 import {
   createLogger, createResilience, createServiceClient, EXCHANGE_IDEMPOTENCY, type IdempotencyTable, initTracing, LEDGER_IDEMPOTENCY,
-  MARKET_IDEMPOTENCY, openDatabase, ORDER_IDEMPOTENCY, sharedPolicies, shutdownOnSignal, startServer,
+  MARKET_IDEMPOTENCY, observeRedis, openDatabase, ORDER_IDEMPOTENCY, sharedPolicies, shutdownOnSignal, startServer,
 } from "@kuku/platform";
 import { Auth } from "./app/auth.js";
 import { Trading } from "./app/trading.js";
@@ -27,7 +27,8 @@ const config = loadGatewayConfig();
 const stopTracing = await initTracing("gateway");
 const pool = await openDatabase(config, { applicationName: "kuku-gateway", migrationsDir: MIGRATIONS_DIR }, logger);
 // Fail a command after one reconnection attempt rather than hold the call: the interceptors answer UNAVAILABLE.
-const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1 });
+// observeRedis: rate-limit and revocation commands timed (kuku_redis_command_duration_seconds) and traced.
+const redis = observeRedis(new Redis(config.redisUrl, { maxRetriesPerRequest: 1 }), "gateway");
 redis.on("error", (error: Error) => logger.warn({ message: error.message }, "redis connection error"));
 
 // Every downstream gets the platform's policies: retries for idempotent calls only, a breaker, a bulkhead.

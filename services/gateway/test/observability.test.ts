@@ -71,5 +71,6 @@ t.test("the gateway's /metrics parses and counts its RPCs", async (t) => {
   const samples = parsePrometheusText(await response.text());
   t.ok(samples.some((s) => s.name === "kuku_rpc_server_handled_total" && s.labels["rpc_method"] === "PlaceOrder" && s.labels["service"] === "gateway"));
   t.ok(samples.some((s) => s.name === "kuku_rpc_client_duration_seconds_count" && s.labels["rpc_method"] === "PlaceOrder"), "and its calls to the order service");
+  t.ok(samples.some((s) => s.name === "kuku_redis_command_duration_seconds_count" && s.labels["client"] === "gateway"), "and its rate-limit and revocation commands to Redis");
   t.ok(samples.some((s) => s.name === "nodejs_eventloop_lag_p99_seconds"));
 });
