@@ -4,7 +4,7 @@
 import t from "tap";
 import { applyFill, checkOrderInput, feeKrw, holdAmountMinor, transition, type FeeSchedule, type Order } from "../src/domain/order.js";
 import { planSettlement } from "../src/domain/settlement.js";
-import { canTransition, FILLS_FINISHED_STATES, isTerminal, TERMINAL_STATES } from "../src/domain/state-machine.js";
+import { canTransition, FILLS_FINISHED_STATES, isTerminal, ORDER_STATES, reportedState, TERMINAL_STATES } from "../src/domain/state-machine.js";
 
 const FEES: FeeSchedule = { commissionPpm: 150n, sellTaxPpm: 1_800n }; // 0.015 %, 0.18 %
 const SAMSUNG = { symbol: "005930", referencePriceKrw: 70_000n };
@@ -37,6 +37,22 @@ t.test("the lifecycle follows the table and nothing else", async (t) => {
   t.same(refused, { kind: "illegal", from: "settled", to: "filled" });
   const moved = transition(order(), "cancel_requested", NOW);
   t.equal(moved.kind === "ok" && moved.order.version, 2n, "every transition bumps the version");
+});
+
+t.test("the exchange's word moves an order only forward, and only where the table allows", async (t) => {
+  t.equal(reportedState("sent", "accepted"), "accepted");
+  t.equal(reportedState("unknown", "rejected"), "rejected");
+  t.equal(reportedState("partially_filled", "accepted"), undefined, "an older word changes nothing");
+  t.equal(reportedState("filled", "cancelled"), undefined, "a fill won the race with the cancel");
+  t.equal(reportedState("cancel_requested", "cancelled"), "cancelled");
+  t.equal(reportedState("cancel_requested", "rejected"), "cancelled", "nothing working at the exchange: the cancel is what happened");
+  t.equal(reportedState("accepted", "filled"), undefined, "fills move the state, not the status");
+  t.equal(reportedState("sent", "not_found"), undefined);
+  for (const from of ORDER_STATES.filter(isTerminal)) {
+    for (const word of ["not_found", "accepted", "partially_filled", "filled", "cancelled", "rejected", "expired"] as const) {
+      t.equal(reportedState(from, word), undefined, `${from} is final whatever the exchange says (${word})`);
+    }
+  }
 });
 
 t.test("order input is checked against KRX ticks and daily limits, naming the field", async (t) => {

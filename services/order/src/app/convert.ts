@@ -4,7 +4,7 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import * as api from "@kuku/contracts/kuku/order/v1/order_pb";
 import type { Order, OrderInput } from "../domain/order.js";
-import type { OrderState } from "../domain/state-machine.js";
+import type { OrderState, ReportedStatus } from "../domain/state-machine.js";
 
 const STATES: Record<OrderState, api.OrderState> = {
   received: api.OrderState.RECEIVED,
@@ -73,7 +73,7 @@ export function submitRequest(o: Order): exchange.SubmitOrderRequest {
 
 /** The exchange's word on an order, in domain terms. */
 export interface ExchangeReport {
-  readonly status: "not_found" | "accepted" | "partially_filled" | "filled" | "cancelled" | "rejected" | "expired";
+  readonly status: ReportedStatus;
   readonly rejectReason: string;
   readonly fills: readonly { executionId: string; quantity: bigint; priceKrw: bigint; executedAt: Date }[];
 }

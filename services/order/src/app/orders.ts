@@ -15,7 +15,7 @@ import * as orderEvents from "@kuku/contracts/kuku/order/v1/events_pb";
 import { neverSent, traceHeaders, withTransaction, type Logger } from "@kuku/platform";
 import { applyFill, checkOrderInput, holdAmountMinor, transition, type FeeSchedule, type Instrument, type Order } from "../domain/order.js";
 import { planSettlement } from "../domain/settlement.js";
-import { FILLS_FINISHED_STATES, isTerminal, type OrderState } from "../domain/state-machine.js";
+import { FILLS_FINISHED_STATES, reportedState, type OrderState } from "../domain/state-machine.js";
 import * as store from "../store/order-store.js";
 import { inputFromProto, orderToProto, reportFromProto, stateToProto, submitRequest, type ExchangeReport } from "./convert.js";
 import type { LedgerAccounts } from "./ledger-accounts.js";
@@ -154,34 +154,16 @@ export class Orders {
         await store.saveOrder(db, order, applied.order, `fill ${fill.executionId}`, this.#event(applied.order, `fill ${fill.executionId}`));
       });
     }
-    const target = this.#statusTarget(report);
     let order = await this.#change(
       orderId,
       (o) => {
-        if (target === undefined || o.state === target || isTerminal(o.state)) return undefined;
-        if (target === "accepted" && o.state !== "sent" && o.state !== "unknown") return undefined;
-        if (target === "cancelled" && o.state === "filled") return undefined;
-        return transition(o, target, new Date(), target === "rejected" ? report.rejectReason : o.rejectReason);
+        const to = reportedState(o.state, report.status);
+        return to === undefined ? undefined : transition(o, to, new Date(), to === "rejected" ? report.rejectReason : o.rejectReason);
       },
       `exchange: ${report.status}`,
     );
     order = await this.settle(order.orderId);
     return order;
-  }
-
-  #statusTarget(report: ExchangeReport): OrderState | undefined {
-    switch (report.status) {
-      case "accepted":
-        return "accepted";
-      case "cancelled":
-        return "cancelled";
-      case "rejected":
-        return "rejected";
-      case "expired":
-        return "expired";
-      default:
-        return undefined; // fills have moved the state already
-    }
   }
 
   // --- the ledger side ------------------------------------------------------------

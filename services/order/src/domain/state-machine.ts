@@ -51,3 +51,31 @@ export function isTerminal(state: OrderState): boolean {
  * covers can be released. Settlement and the reconciler's SQL both read this.
  */
 export const FILLS_FINISHED_STATES: readonly OrderState[] = ["filled", "rejected", "cancelled", "expired"];
+
+/** An order's status in the exchange's word (a SubmitOrder answer, an execution event, OrderStatus). */
+export type ReportedStatus = "not_found" | "accepted" | "partially_filled" | "filled" | "cancelled" | "rejected" | "expired";
+
+/**
+ * The state the exchange's word moves an order to; undefined when it changes
+ * nothing (fills have moved the state already, the order is past it, or the
+ * word is older than what we know).
+ */
+export function reportedState(current: OrderState, reported: ReportedStatus): OrderState | undefined {
+  const target = REPORTED_TARGET[reported];
+  if (target === undefined || current === target || isTerminal(current)) return undefined;
+  if (target === "accepted" && current !== "sent" && current !== "unknown") return undefined;
+  if (target === "cancelled" && current === "filled") return undefined;
+  // The exchange holds nothing to cancel (it fenced an id it has no order for): the user's cancel is what happened.
+  if (target === "rejected" && current === "cancel_requested") return "cancelled";
+  return target;
+}
+
+const REPORTED_TARGET: Readonly<Record<ReportedStatus, OrderState | undefined>> = {
+  not_found: undefined,
+  accepted: "accepted",
+  partially_filled: undefined,
+  filled: undefined,
+  cancelled: "cancelled",
+  rejected: "rejected",
+  expired: "expired",
+};
