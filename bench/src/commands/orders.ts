@@ -25,7 +25,8 @@ export const orders: BenchCommand = {
     const userCount = intOption(values, "users");
     const ledger = await startLedger();
     const orderDb = await createTestDatabase("bench_orders");
-    const exchangeProcess = await startServiceProcess({ cwd: `${SERVICES_DIR}exchange`, env: { EXCHANGE_PORT: "0", LOG_LEVEL: "info" } });
+    const exchangeDb = await createTestDatabase("bench_exchange");
+    const exchangeProcess = await startServiceProcess({ cwd: `${SERVICES_DIR}exchange`, env: { EXCHANGE_PORT: "0", EXCHANGE_DATABASE_URL: exchangeDb.url, LOG_LEVEL: "info" } });
     const orderProcess = await startServiceProcess({
       cwd: `${SERVICES_DIR}order`,
       env: {
@@ -78,6 +79,7 @@ export const orders: BenchCommand = {
       await orderProcess.stop("SIGTERM");
       await exchangeProcess.stop("SIGTERM");
       await orderDb.drop();
+      await exchangeDb.drop();
       await ledger.stop();
     }
   },

@@ -1,8 +1,10 @@
-import { intVar, kafkaTopicPrefixVar, loadConfig, stringVar } from "@kuku/platform";
+import { databaseConfigShape, intVar, kafkaTopicPrefixVar, loadConfig, stringVar } from "@kuku/platform";
 
 export const exchangeConfigShape = {
   host: stringVar("EXCHANGE_HOST", "127.0.0.1"),
   port: intVar("EXCHANGE_PORT", 50053, { min: 0, max: 65535 }),
+  // The journal: one writer per database (a second exchange on it fails its first write).
+  ...databaseConfigShape("EXCHANGE", { database: "kuku_exchange", poolSizeMax: 4, statementTimeoutMs: 10_000 }),
   kafkaBrokers: stringVar("KAFKA_BROKERS", "127.0.0.1:9092"),
   kafkaTopicPrefix: kafkaTopicPrefixVar(),
   marketMakerSeed: intVar("EXCHANGE_MM_SEED", 42, { min: 0, max: 2 ** 31 - 1 }),

@@ -9,18 +9,23 @@ import { Kafka, logLevel } from "kafkajs";
 import * as api from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import { ExecutionEventSchema } from "@kuku/contracts/kuku/exchange/v1/events_pb";
 import { createServiceClient } from "@kuku/platform";
-import { run, startServiceProcess, TOOLS_BIN, type ServiceProcess } from "@kuku/platform/testing";
+import { createTestDatabase, run, startServiceProcess, TOOLS_BIN, type ServiceProcess, type TestDatabase } from "@kuku/platform/testing";
 
 const SERVICE_DIR = fileURLToPath(new URL("..", import.meta.url));
 const KAFKA_BROKERS = (process.env["KAFKA_BROKERS"] ?? "127.0.0.1:9092").split(",");
 
+let db: TestDatabase;
 let service: ServiceProcess;
 let client: ReturnType<typeof createServiceClient<typeof api.ExchangeService>>;
 t.before(async () => {
-  service = await startServiceProcess({ cwd: SERVICE_DIR, env: { EXCHANGE_PORT: "0", LOG_LEVEL: "info" } });
+  db = await createTestDatabase("exchange");
+  service = await startServiceProcess({ cwd: SERVICE_DIR, env: { EXCHANGE_PORT: "0", EXCHANGE_DATABASE_URL: db.url, LOG_LEVEL: "info" } });
   client = createServiceClient(api.ExchangeService, { baseUrl: `http://127.0.0.1:${service.port}`, timeoutMs: 10_000 });
 });
-t.teardown(() => service.stop("SIGTERM"));
+t.teardown(async () => {
+  await service.stop("SIGTERM");
+  await db.drop();
+});
 
 const id = (label: string) => `${label}-${randomUUID().slice(0, 8)}`;
 const order = (clientOrderId: string, overrides: Partial<api.SubmitOrderRequest> = {}) =>

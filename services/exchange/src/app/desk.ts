@@ -1,12 +1,20 @@
-// The exchange's front desk: runs each call against the engine, applies the
-// drill's fault mode, refreshes the market maker and publishes what happened
-// before answering.
+// The exchange's front desk. Every call that changes the venue becomes a
+// command: written to the journal first (group commit: the commands that
+// arrive while one write is in flight share the next one), applied to the
+// venue only once the journal has it, published to Kafka in journal order,
+// and answered last. So whatever the exchange ever said or published, a
+// restart (or a crash at any point) rebuilds from the journal.
+import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
+import type pg from "pg";
+import { ExponentialBackoff, handleAll, retry } from "cockatiel";
 import type { Logger } from "@kuku/platform";
-import { Engine, type OrderRecord, type SubmitInput, type SubmitResult } from "../domain/engine.js";
+import type { Instrument, OrderRecord, SubmitInput, SubmitResult } from "../domain/engine.js";
 import { NO_FAULT, submitFault, type FaultSetting } from "../domain/faults.js";
-import type { MarketMaker } from "../domain/market-maker.js";
+import type { MarketMakerOptions } from "../domain/market-maker.js";
+import { Venue, type Command, type Outcome, type Publication } from "../domain/venue.js";
 import type { Publisher } from "../events/publisher.js";
+import * as journal from "../store/journal-store.js";
 
 export class ExchangeDown extends Error {
   override name = "ExchangeDown";
@@ -20,21 +28,85 @@ export class NeverAnswered extends Error {
   override name = "NeverAnswered";
 }
 
-const BOOK_DEPTH = 5;
+/** The journal cannot be written (or the venue is being rebuilt from it): nothing was answered. */
+export class JournalUnavailable extends Error {
+  override name = "JournalUnavailable";
+}
+
+/** A command before the journal gives it its time. */
+type Draft = { [K in Command["kind"]]: Omit<Extract<Command, { kind: K }>, "at"> }[Command["kind"]];
+
+interface Entry {
+  readonly draft: Draft;
+  /** 2 under the DUPLICATE fault: the executions go to Kafka twice. */
+  readonly copies: 1 | 2;
+  resolve(entered: { outcome: Outcome; published: Promise<void> }): void;
+  reject(error: Error): void;
+}
+
+export interface DeskOptions {
+  readonly pool: pg.Pool;
+  readonly logger: Logger;
+  readonly instruments: readonly Instrument[];
+  /** Used when a new session opens; a resumed session keeps the settings it was opened with. */
+  readonly marketMaker: MarketMakerOptions;
+  readonly publisherFor: (session: string) => Publisher;
+  readonly random?: () => number;
+}
+
+/** Bounds one journal write (and the statement's parameter arrays). */
+const GROUP_MAX = 500;
+const REPLAY_PAGE = 10_000;
 
 export class Desk {
   #fault: FaultSetting = NO_FAULT;
-  #bookSequence = 0n;
-  /** Publishing is serialised so that Kafka sees executions in engine order. */
+  #venue!: Venue;
+  #nextSequence = 1n;
+  /** Journal times never go back, even if the wall clock does: replay asserts it. */
+  #lastAtMs = 0;
+  readonly #pending: Entry[] = [];
+  #writing = false;
+  #recovering: Promise<void> | undefined;
+  /** Publishing is serialised so that Kafka sees events in journal order. */
   #publishing: Promise<void> = Promise.resolve();
+  #publishedThrough: bigint;
+  readonly #publisher: Publisher;
+  // A publication is retried until Kafka takes it: a maker's fill reaches its broker only this way.
+  readonly #publishRetry = retry(handleAll, { maxAttempts: Number.POSITIVE_INFINITY, backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 5_000 }) });
 
-  constructor(
-    private readonly engine: Engine,
-    private readonly marketMaker: MarketMaker,
-    private readonly publisher: Publisher,
-    private readonly logger: Logger,
-    private readonly random: () => number = Math.random,
-  ) {}
+  private constructor(
+    private readonly options: DeskOptions,
+    private readonly session: journal.SessionRecord,
+  ) {
+    this.#publisher = options.publisherFor(session.session);
+    this.#publishedThrough = session.publishedThrough;
+    this.#publishRetry.onRetry((reason) => options.logger.warn({ err: "error" in reason ? reason.error : undefined }, "publish failed; retrying"));
+  }
+
+  /** Resumes the newest session in the journal (replaying it), or opens one. */
+  static async open(options: DeskOptions): Promise<Desk> {
+    const resumed = await journal.latestSession(options.pool);
+    const session = resumed ?? (await journal.openSession(options.pool, randomBytes(4).toString("hex"), new Date(), options.marketMaker));
+    if (resumed !== undefined && JSON.stringify(resumed.marketMaker) !== JSON.stringify(options.marketMaker)) {
+      options.logger.warn({ journal: resumed.marketMaker, configured: options.marketMaker }, "resuming with the session's market-maker settings, not the configured ones");
+    }
+    const desk = new Desk(options, session);
+    // Events of commands Kafka may not have acknowledged go out again.
+    await desk.#rebuild(session.publishedThrough);
+    return desk;
+  }
+
+  get sessionId(): string {
+    return this.session.session;
+  }
+
+  get instruments(): readonly Instrument[] {
+    return this.options.instruments;
+  }
+
+  limits(symbol: string) {
+    return this.#venue.engine.limits(symbol);
+  }
 
   get fault(): FaultSetting {
     return this.#fault;
@@ -42,18 +114,28 @@ export class Desk {
 
   setFault(setting: FaultSetting): void {
     this.#fault = setting;
-    this.logger.warn({ fault: setting }, "fault mode changed");
+    this.options.logger.warn({ fault: setting }, "fault mode changed");
   }
 
   async submit(input: SubmitInput, signal: AbortSignal): Promise<SubmitResult> {
-    const fault = submitFault(this.#fault, this.random());
+    const fault = submitFault(this.#fault, (this.options.random ?? Math.random)());
     if (fault.kind === "down") throw new ExchangeDown();
     if (fault.kind === "delay") await sleep(fault.delayMs, undefined, { signal });
-    const result = this.engine.submit(input, fault.kind === "reject" ? "simulated rejection (fault mode REJECT)" : undefined);
-    if (!result.duplicate && result.order.status !== "rejected") this.marketMaker.quote(input.symbol);
-    await this.#publish(result, input.symbol, fault.kind === "duplicate" ? 2 : 1);
+    const known = this.#known(input.clientOrderId);
+    let result: SubmitResult;
+    if (known !== undefined) {
+      // Nothing changes: answer as the first time, once Kafka has what came before.
+      await this.#publishing;
+      result = { order: known, duplicate: true, executions: [] };
+    } else {
+      const refusal = fault.kind === "reject" ? "simulated rejection (fault mode REJECT)" : undefined;
+      const { outcome, published } = await this.#enter({ kind: "submit", input, ...(refusal === undefined ? {} : { refusal }) }, fault.kind === "duplicate" ? 2 : 1);
+      if (outcome.kind !== "submit") throw new Error(`invariant violated: a submit came back as ${outcome.kind}`);
+      await published;
+      result = outcome.result;
+    }
     if (fault.kind === "silent") {
-      this.logger.info({ clientOrderId: input.clientOrderId, status: result.order.status }, "entered, not answering (fault mode SILENT)");
+      this.options.logger.info({ clientOrderId: input.clientOrderId, status: result.order.status }, "entered, not answering (fault mode SILENT)");
       await new Promise<never>((_, reject) => {
         const fail = () => reject(new NeverAnswered("the caller gave up waiting (fault mode SILENT)"));
         if (signal.aborted) fail();
@@ -65,47 +147,141 @@ export class Desk {
 
   async cancel(clientOrderId: string): Promise<{ order: OrderRecord; cancelledQuantity: number }> {
     if (this.#fault.mode === "down") throw new ExchangeDown();
-    const cancelled = this.engine.cancel(clientOrderId);
-    // An id the exchange never saw is fenced: if the order arrives later, it is refused.
-    if (cancelled === undefined) return { order: this.engine.fence(clientOrderId), cancelledQuantity: 0 };
-    if (cancelled.cancelledQuantity > 0) {
-      await this.#publish({ order: cancelled.order, duplicate: false, executions: [] }, cancelled.order.symbol, 1);
-    }
-    return cancelled;
+    const known = this.#known(clientOrderId);
+    // Nothing left to cancel changes nothing: no journal write.
+    if (known !== undefined && known.remaining === 0) return { order: known, cancelledQuantity: 0 };
+    const { outcome, published } = await this.#enter({ kind: "cancel", clientOrderId }, 1);
+    if (outcome.kind !== "cancel") throw new Error(`invariant violated: a cancel came back as ${outcome.kind}`);
+    await published;
+    return outcome;
   }
 
-  /**
-   * Ends the trading day: resting DAY orders expire, and the world is told.
-   * The simulator opens the next day at once: the market maker quotes again.
-   */
-  async closeSession(): Promise<OrderRecord[]> {
+  /** Ends the trading day: resting DAY orders expire, and the world is told. */
+  async closeSession(): Promise<readonly OrderRecord[]> {
     if (this.#fault.mode === "down") throw new ExchangeDown();
-    const expired = this.engine.expireResting();
-    this.marketMaker.quoteAll();
-    await this.#enqueue(() => this.publisher.publishExpired(expired));
-    this.logger.info({ expired: expired.length }, "session closed");
-    return expired;
+    const { outcome, published } = await this.#enter({ kind: "close" }, 1);
+    if (outcome.kind !== "close") throw new Error(`invariant violated: a close came back as ${outcome.kind}`);
+    await published;
+    this.options.logger.info({ expired: outcome.expired.length }, "session closed");
+    return outcome.expired;
   }
 
   status(clientOrderId: string): OrderRecord | undefined {
     if (this.#fault.mode === "down") throw new ExchangeDown();
-    return this.engine.status(clientOrderId);
+    return this.#known(clientOrderId);
   }
 
-  async #publish(result: SubmitResult, symbol: string, copies: 1 | 2): Promise<void> {
-    const book = this.engine.book(symbol);
-    const snapshot =
-      book === undefined || result.duplicate
-        ? undefined
-        : { symbol, sequence: ++this.#bookSequence, ...book.depth(BOOK_DEPTH), at: new Date() };
-    await this.#enqueue(() => this.publisher.publish(result.executions, (id) => this.engine.status(id)!, snapshot, copies));
+  /** Records how far Kafka has got, so a restart republishes as little as it can. */
+  async close(): Promise<void> {
+    await journal.recordPublished(this.options.pool, this.session.session, this.#publishedThrough);
   }
 
-  /** Runs a publish after the ones before it, so Kafka sees events in engine order. */
-  async #enqueue(publish: () => Promise<void>): Promise<void> {
-    const published = this.#publishing.then(publish);
-    // A failed publish must not block the ones after it; the caller still sees its own failure.
-    this.#publishing = published.catch((error: unknown) => this.logger.error({ err: error }, "publish failed"));
-    await published;
+  // --- the journal ------------------------------------------------------------------
+
+  /** The venue's record of an order; refused while the venue is rebuilt (it may be behind the journal). */
+  #known(clientOrderId: string): OrderRecord | undefined {
+    if (this.#recovering !== undefined) throw new JournalUnavailable("the exchange is rebuilding from its journal");
+    return this.#venue.engine.status(clientOrderId);
+  }
+
+  #enter(draft: Draft, copies: 1 | 2): Promise<{ outcome: Outcome; published: Promise<void> }> {
+    if (this.#recovering !== undefined) return Promise.reject(new JournalUnavailable("the exchange is rebuilding from its journal"));
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ draft, copies, resolve, reject });
+      if (!this.#writing) void this.#writeGroups();
+    });
+  }
+
+  async #writeGroups(): Promise<void> {
+    this.#writing = true;
+    try {
+      while (this.#pending.length > 0) {
+        const group = this.#pending.splice(0, GROUP_MAX);
+        this.#lastAtMs = Math.max(this.#lastAtMs, Date.now());
+        const at = new Date(this.#lastAtMs);
+        const commands = group.map((e) => ({ ...e.draft, at }) as Command);
+        const first = this.#nextSequence;
+        try {
+          await journal.appendCommands(this.options.pool, this.session.session, first, commands, this.#publishedThrough);
+        } catch (error) {
+          for (const e of group) e.reject(new JournalUnavailable(`the journal write failed: ${(error as Error).message}`));
+          this.#recover(error);
+          return;
+        }
+        this.#nextSequence = first + BigInt(group.length);
+        // Applied strictly after the write and in journal order; an invariant failure here throws out of
+        // this loop on purpose (the process stops rather than serve a venue that differs from its journal).
+        group.forEach((entry, i) => {
+          const outcome = this.#venue.apply(commands[i]!);
+          entry.resolve({ outcome, published: this.#publish(first + BigInt(i), outcome.publication, entry.copies, this.#venue) });
+        });
+      }
+    } finally {
+      this.#writing = false;
+    }
+  }
+
+  /**
+   * A failed write may or may not have committed: only the journal knows. Every
+   * waiting call is refused, and the venue is rebuilt from the journal, retried
+   * until the database answers.
+   */
+  #recover(cause: unknown): void {
+    if (this.#recovering !== undefined) return;
+    this.options.logger.error({ err: cause }, "journal write failed; rebuilding the venue from the journal");
+    for (const e of this.#pending.splice(0)) e.reject(new JournalUnavailable("the exchange is rebuilding from its journal"));
+    const appliedThrough = this.#nextSequence - 1n;
+    this.#recovering = this.#rebuildRetried(appliedThrough).finally(() => (this.#recovering = undefined));
+  }
+
+  async #rebuildRetried(appliedThrough: bigint): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        // What this process already published needs no second copy; anything the lost write did commit does.
+        await this.#rebuild(appliedThrough);
+        return;
+      } catch (error) {
+        this.options.logger.warn({ err: error, attempt }, "rebuild from the journal failed; retrying");
+        await sleep(Math.min(100 * 2 ** attempt, 5_000));
+      }
+    }
+  }
+
+  /** Replays the session into a fresh venue; commands after `republishAfter` are published again. */
+  async #rebuild(republishAfter: bigint): Promise<void> {
+    const startedAt = Date.now();
+    const { session, openedAt, marketMaker } = this.session;
+    const venue = new Venue(this.options.instruments, session, marketMaker, openedAt);
+    let last = 0n;
+    let lastAtMs = openedAt.getTime();
+    for (;;) {
+      const page = await journal.readCommands(this.options.pool, session, last, REPLAY_PAGE);
+      for (const { sequence, command } of page) {
+        if (sequence !== last + 1n) throw new Error(`invariant violated: the journal skips from ${last} to ${sequence}`);
+        const { publication } = venue.apply(command);
+        if (sequence > republishAfter) void this.#publish(sequence, publication, 1, venue);
+        last = sequence;
+        lastAtMs = command.at.getTime();
+      }
+      if (page.length < REPLAY_PAGE) break;
+    }
+    this.#venue = venue;
+    this.#nextSequence = last + 1n;
+    this.#lastAtMs = Math.max(this.#lastAtMs, lastAtMs);
+    this.options.logger.info(
+      { session, commands: Number(last), republished: Number(last > republishAfter ? last - republishAfter : 0n), replayMs: Date.now() - startedAt },
+      "venue rebuilt from the journal",
+    );
+  }
+
+  /** Queues a command's events behind the ones before it; resolves once Kafka has them. */
+  #publish(sequence: bigint, publication: Publication, copies: 1 | 2, venue: Venue): Promise<void> {
+    const send = async () => {
+      await this.#publishRetry.execute(() => this.#publisher.publish(publication, (id) => venue.engine.status(id)!, copies));
+      if (sequence > this.#publishedThrough) this.#publishedThrough = sequence;
+    };
+    const published = this.#publishing.then(send);
+    this.#publishing = published;
+    return published;
   }
 }

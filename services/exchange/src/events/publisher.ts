@@ -7,8 +7,8 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { Producer } from "kafkajs";
 import { sendTraced, type TopicMessages } from "@kuku/platform";
 import * as events from "@kuku/contracts/kuku/exchange/v1/events_pb";
-import { executionId, tradeId, type Execution, type OrderRecord } from "../domain/engine.js";
-import type { BookLevelView } from "../domain/order-book.js";
+import { executionId, tradeId, type OrderRecord } from "../domain/engine.js";
+import type { Publication } from "../domain/venue.js";
 import { executionToProto, statusToProto } from "../rpc/convert.js";
 
 export const TOPICS = {
@@ -16,14 +16,6 @@ export const TOPICS = {
   trades: "exchange.trades",
   book: "exchange.book",
 } as const;
-
-export interface BookSnapshot {
-  readonly symbol: string;
-  readonly sequence: bigint;
-  readonly bids: readonly BookLevelView[];
-  readonly asks: readonly BookLevelView[];
-  readonly at: Date;
-}
 
 export type Topics = { readonly [K in keyof typeof TOPICS]: string };
 
@@ -36,15 +28,10 @@ export class Publisher {
   ) {}
 
   /**
-   * Publishes one submission's consequences and resolves once Kafka has
-   * them (acks from all in-sync replicas): the caller answers only after.
+   * Publishes one command's consequences and resolves once Kafka has them
+   * (acks from all in-sync replicas): the caller answers only after.
    */
-  async publish(
-    executions: readonly Execution[],
-    ordersById: (clientOrderId: string) => OrderRecord,
-    book: BookSnapshot | undefined,
-    copies: 1 | 2,
-  ): Promise<void> {
+  async publish({ executions, book, expired }: Publication, ordersById: (clientOrderId: string) => OrderRecord, copies: 1 | 2): Promise<void> {
     const executionMessages = executions.map((e) => {
       const order = ordersById(e.clientOrderId);
       const event = create(events.ExecutionEventSchema, {
@@ -86,21 +73,18 @@ export class Publisher {
       });
       topicMessages.push({ topic: this.topics.book, messages: [{ key: book.symbol, value: Buffer.from(toBinary(events.BookEventSchema, event)) }] });
     }
-    await sendTraced(this.producer, topicMessages);
+    if (expired.length > 0) topicMessages.push({ topic: this.topics.executions, messages: expired.map((o) => this.#expiry(o)) });
+    if (topicMessages.length > 0) await sendTraced(this.producer, topicMessages);
   }
 
-  /** Status changes without a fill (expiries): an execution event with no fill. */
-  async publishExpired(orders: readonly OrderRecord[]): Promise<void> {
-    if (orders.length === 0) return;
-    const messages = orders.map((o) => {
-      const event = create(events.ExecutionEventSchema, {
-        eventId: `${this.session}-expired-${o.clientOrderId}`,
-        status: statusToProto(o.status),
-        remainingQuantity: 0n,
-        clientOrderId: o.clientOrderId,
-      });
-      return { key: o.clientOrderId, value: Buffer.from(toBinary(events.ExecutionEventSchema, event)) };
+  /** A status change without a fill (an expiry): an execution event with no fill. */
+  #expiry(o: OrderRecord) {
+    const event = create(events.ExecutionEventSchema, {
+      eventId: `${this.session}-expired-${o.clientOrderId}`,
+      status: statusToProto(o.status),
+      remainingQuantity: 0n,
+      clientOrderId: o.clientOrderId,
     });
-    await sendTraced(this.producer, [{ topic: this.topics.executions, messages }]);
+    return { key: o.clientOrderId, value: Buffer.from(toBinary(events.ExecutionEventSchema, event)) };
   }
 }

@@ -2,8 +2,8 @@ import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import * as api from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import { serviceOf, type ServiceRegistration } from "@kuku/platform";
-import { ExchangeDown, NeverAnswered, type Desk } from "../app/desk.js";
-import type { Engine, OrderRecord } from "../domain/engine.js";
+import { ExchangeDown, JournalUnavailable, NeverAnswered, type Desk } from "../app/desk.js";
+import type { OrderRecord } from "../domain/engine.js";
 import { checkFaultSetting } from "../domain/faults.js";
 import { executionToProto, faultModeFromProto, faultModeToProto, statusToProto, submitFromProto } from "./convert.js";
 
@@ -11,7 +11,7 @@ async function mapped<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    if (error instanceof ExchangeDown) throw new ConnectError(error.message, Code.Unavailable);
+    if (error instanceof ExchangeDown || error instanceof JournalUnavailable) throw new ConnectError(error.message, Code.Unavailable);
     if (error instanceof NeverAnswered) throw new ConnectError(error.message, Code.DeadlineExceeded);
     throw error;
   }
@@ -20,7 +20,7 @@ async function mapped<T>(work: () => Promise<T>): Promise<T> {
 /** What is still working at the exchange: nothing once the order is done. */
 const working = (o: OrderRecord) => (o.status === "accepted" || o.status === "partially_filled" ? o.quantity - o.filledQuantity : 0);
 
-export function exchangeHandlers(desk: Desk, engine: Engine): ServiceRegistration {
+export function exchangeHandlers(desk: Desk): ServiceRegistration {
   return serviceOf(api.ExchangeService, {
     submitOrder: (req, ctx) =>
       mapped(async () => {
@@ -29,7 +29,7 @@ export function exchangeHandlers(desk: Desk, engine: Engine): ServiceRegistratio
           clientOrderId: order.clientOrderId,
           status: statusToProto(order.status),
           rejectReason: order.rejectReason,
-          fills: order.fills.map((e) => executionToProto(engine.session, e)),
+          fills: order.fills.map((e) => executionToProto(desk.sessionId, e)),
           remainingQuantity: BigInt(working(order)),
         });
       }),
@@ -49,7 +49,7 @@ export function exchangeHandlers(desk: Desk, engine: Engine): ServiceRegistratio
           status: statusToProto(order.status),
           filledQuantity: BigInt(order.filledQuantity),
           remainingQuantity: BigInt(working(order)),
-          fills: order.fills.map((e) => executionToProto(engine.session, e)),
+          fills: order.fills.map((e) => executionToProto(desk.sessionId, e)),
         });
       }),
     setFaultMode: async (req) => {
@@ -63,8 +63,8 @@ export function exchangeHandlers(desk: Desk, engine: Engine): ServiceRegistratio
       mapped(async () => create(api.CloseSessionResponseSchema, { expiredOrders: BigInt((await desk.closeSession()).length) })),
     listInstruments: async () =>
       create(api.ListInstrumentsResponseSchema, {
-        instruments: engine.instruments().map((i) => {
-          const limits = engine.limits(i.symbol)!;
+        instruments: desk.instruments.map((i) => {
+          const limits = desk.limits(i.symbol)!;
           return { symbol: i.symbol, name: i.name, referencePriceKrw: i.referencePriceKrw, upperLimitKrw: limits.upperLimitKrw, lowerLimitKrw: limits.lowerLimitKrw };
         }),
       }),

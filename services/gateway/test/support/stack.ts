@@ -32,14 +32,15 @@ export async function startStack(options: { gatewayEnv?: Record<string, string>;
   const orderDb = await createTestDatabase("gw_order");
   const marketDb = await createTestDatabase("gw_market");
   const gatewayDb = await createTestDatabase("gw_gateway");
-  const databases: TestDatabase[] = [ledgerDb, orderDb, marketDb, gatewayDb];
+  const exchangeDb = await createTestDatabase("gw_exchange");
+  const databases: TestDatabase[] = [ledgerDb, orderDb, marketDb, gatewayDb, exchangeDb];
   const processes: ServiceProcess[] = [];
   // Kafka topics of this stack's own: other tests' trades never reach our market service.
   const KAFKA_TOPIC_PREFIX = `gwtest-${randomUUID().slice(0, 8)}.`;
   try {
     const ledgerProcess = await startServiceProcess({ cwd: `${SERVICES}ledger`, env: { ...env, LEDGER_PORT: "0", LEDGER_DATABASE_URL: ledgerDb.url } });
     processes.push(ledgerProcess);
-    const exchangeProcess = await startServiceProcess({ cwd: `${SERVICES}exchange`, env: { ...env, EXCHANGE_PORT: "0", KAFKA_TOPIC_PREFIX } });
+    const exchangeProcess = await startServiceProcess({ cwd: `${SERVICES}exchange`, env: { ...env, EXCHANGE_PORT: "0", EXCHANGE_DATABASE_URL: exchangeDb.url, KAFKA_TOPIC_PREFIX } });
     processes.push(exchangeProcess);
     const orderProcess = await startServiceProcess({
       cwd: `${SERVICES}order`,

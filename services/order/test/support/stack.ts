@@ -26,9 +26,10 @@ export async function startStack(options: { exchangeTimeoutMs: number; reconcile
   const env = options.env ?? {};
   const ledgerDb = await createTestDatabase("stack_ledger");
   const orderDb = await createTestDatabase("stack_order");
-  const databases: TestDatabase[] = [ledgerDb, orderDb];
+  const exchangeDb = await createTestDatabase("stack_exchange");
+  const databases: TestDatabase[] = [ledgerDb, orderDb, exchangeDb];
   const ledgerProcess = await startServiceProcess({ cwd: `${SERVICES}ledger`, env: { ...env, LEDGER_PORT: "0", LEDGER_DATABASE_URL: ledgerDb.url } });
-  const exchangeProcess = await startServiceProcess({ cwd: `${SERVICES}exchange`, env: { ...env, EXCHANGE_PORT: "0" } });
+  const exchangeProcess = await startServiceProcess({ cwd: `${SERVICES}exchange`, env: { ...env, EXCHANGE_PORT: "0", EXCHANGE_DATABASE_URL: exchangeDb.url } });
   const consumerGroup = `kuku-order-test-${randomUUID()}`;
   const startOrders = async () => {
     const started = await startServiceProcess({
