@@ -10,7 +10,7 @@ const REFERENCE_KRW = 70_000n;
 const TICK_KRW = 100n; // the KRX tick for 50,000..200,000 won
 
 /** A deterministic order flow around the reference price: limits (DAY and IOC) and market orders. */
-function orderFlow(count: number, seed: number): SubmitInput[] {
+export function orderFlow(count: number, seed: number): SubmitInput[] {
   let state = seed >>> 0;
   const random = () => {
     state = (Math.imul(state, 1664525) + 1013904223) >>> 0;

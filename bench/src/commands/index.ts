@@ -1,5 +1,6 @@
 import type { BenchCommand } from "../lib/command.js";
 import { drillCommands } from "./drill.js";
+import { exchangeJournal } from "./exchange-journal.js";
 import { exchangeMatching } from "./exchange-matching.js";
 import { gatewayAuth } from "./gateway-auth.js";
 import { ledgerBulk } from "./ledger-bulk.js";
@@ -15,7 +16,7 @@ import { orders } from "./orders.js";
 
 /** Every benchmark the CLI knows, by name. */
 export const COMMANDS: readonly BenchCommand[] = [
-  ledgerTransfers, ledgerBulk, ledgerIsolation, ledgerEngines, exchangeMatching, orders, locks, locksDrill, marketFanout, marketBrokers, gatewayAuth,
+  ledgerTransfers, ledgerBulk, ledgerIsolation, ledgerEngines, exchangeMatching, exchangeJournal, orders, locks, locksDrill, marketFanout, marketBrokers, gatewayAuth,
   observability,
   ...drillCommands(),
 ];

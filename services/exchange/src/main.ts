@@ -32,6 +32,7 @@ const desk = await Desk.open({
     maxQuantity: config.marketMakerMaxQuantity,
   },
   publisherFor: (session) => new Publisher(producer, session, topics),
+  groupMax: config.journalGroupMax,
 });
 
 const server = await startServer({

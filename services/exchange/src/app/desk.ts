@@ -13,7 +13,7 @@ import type { Instrument, OrderRecord, SubmitInput, SubmitResult } from "../doma
 import { NO_FAULT, submitFault, type FaultSetting } from "../domain/faults.js";
 import type { MarketMakerOptions } from "../domain/market-maker.js";
 import { Venue, type Command, type Outcome, type Publication } from "../domain/venue.js";
-import type { Publisher } from "../events/publisher.js";
+import type { Publisher, PublishItem } from "../events/publisher.js";
 import * as journal from "../store/journal-store.js";
 
 export class ExchangeDown extends Error {
@@ -51,11 +51,11 @@ export interface DeskOptions {
   /** Used when a new session opens; a resumed session keeps the settings it was opened with. */
   readonly marketMaker: MarketMakerOptions;
   readonly publisherFor: (session: string) => Publisher;
+  /** Commands per journal write: bounds one statement's parameter arrays. */
+  readonly groupMax: number;
   readonly random?: () => number;
 }
 
-/** Bounds one journal write (and the statement's parameter arrays). */
-const GROUP_MAX = 500;
 const REPLAY_PAGE = 10_000;
 
 export class Desk {
@@ -67,8 +67,11 @@ export class Desk {
   readonly #pending: Entry[] = [];
   #writing = false;
   #recovering: Promise<void> | undefined;
-  /** Publishing is serialised so that Kafka sees events in journal order. */
-  #publishing: Promise<void> = Promise.resolve();
+  /** Events wait here in journal order; whatever is waiting when Kafka is free goes in one request. */
+  readonly #outgoing: { readonly sequence: bigint; readonly item: PublishItem; readonly sent: () => void }[] = [];
+  #sending = false;
+  /** Settles once everything queued so far is on Kafka. */
+  #lastQueued: Promise<void> = Promise.resolve();
   #publishedThrough: bigint;
   readonly #publisher: Publisher;
   // A publication is retried until Kafka takes it: a maker's fill reaches its broker only this way.
@@ -125,7 +128,7 @@ export class Desk {
     let result: SubmitResult;
     if (known !== undefined) {
       // Nothing changes: answer as the first time, once Kafka has what came before.
-      await this.#publishing;
+      await this.#lastQueued;
       result = { order: known, duplicate: true, executions: [] };
     } else {
       const refusal = fault.kind === "reject" ? "simulated rejection (fault mode REJECT)" : undefined;
@@ -196,7 +199,7 @@ export class Desk {
     this.#writing = true;
     try {
       while (this.#pending.length > 0) {
-        const group = this.#pending.splice(0, GROUP_MAX);
+        const group = this.#pending.splice(0, this.options.groupMax);
         this.#lastAtMs = Math.max(this.#lastAtMs, Date.now());
         const at = new Date(this.#lastAtMs);
         const commands = group.map((e) => ({ ...e.draft, at }) as Command);
@@ -276,12 +279,26 @@ export class Desk {
 
   /** Queues a command's events behind the ones before it; resolves once Kafka has them. */
   #publish(sequence: bigint, publication: Publication, copies: 1 | 2, venue: Venue): Promise<void> {
-    const send = async () => {
-      await this.#publishRetry.execute(() => this.#publisher.publish(publication, (id) => venue.engine.status(id)!, copies));
-      if (sequence > this.#publishedThrough) this.#publishedThrough = sequence;
-    };
-    const published = this.#publishing.then(send);
-    this.#publishing = published;
-    return published;
+    const queued = new Promise<void>((sent) => {
+      this.#outgoing.push({ sequence, item: { publication, copies, ordersById: (id) => venue.engine.status(id)! }, sent });
+    });
+    this.#lastQueued = queued;
+    if (!this.#sending) void this.#sendQueued();
+    return queued;
+  }
+
+  async #sendQueued(): Promise<void> {
+    this.#sending = true;
+    try {
+      while (this.#outgoing.length > 0) {
+        const batch = this.#outgoing.splice(0, this.options.groupMax);
+        await this.#publishRetry.execute(() => this.#publisher.publish(batch.map((o) => o.item)));
+        const last = batch.at(-1)!.sequence;
+        if (last > this.#publishedThrough) this.#publishedThrough = last;
+        for (const o of batch) o.sent();
+      }
+    } finally {
+      this.#sending = false;
+    }
   }
 }

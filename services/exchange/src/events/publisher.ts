@@ -17,6 +17,14 @@ export const TOPICS = {
   book: "exchange.book",
 } as const;
 
+/** One command's events; `copies`: 2 under the DUPLICATE fault (executions sent twice). */
+export interface PublishItem {
+  readonly publication: Publication;
+  readonly copies: 1 | 2;
+  /** The venue's records as of this command's application (status and remaining in the events). */
+  readonly ordersById: (clientOrderId: string) => OrderRecord;
+}
+
 export type Topics = { readonly [K in keyof typeof TOPICS]: string };
 
 export class Publisher {
@@ -28,10 +36,23 @@ export class Publisher {
   ) {}
 
   /**
-   * Publishes one command's consequences and resolves once Kafka has them
-   * (acks from all in-sync replicas): the caller answers only after.
+   * Publishes the consequences of several commands, in order, in one request,
+   * and resolves once Kafka has them (acks from all in-sync replicas): their
+   * callers are answered only after.
    */
-  async publish({ executions, book, expired }: Publication, ordersById: (clientOrderId: string) => OrderRecord, copies: 1 | 2): Promise<void> {
+  async publish(items: readonly PublishItem[]): Promise<void> {
+    const byTopic = new Map<string, TopicMessages["messages"][number][]>();
+    for (const item of items) {
+      for (const { topic, messages } of this.#messagesOf(item)) {
+        const into = byTopic.get(topic);
+        if (into === undefined) byTopic.set(topic, [...messages]);
+        else into.push(...messages);
+      }
+    }
+    if (byTopic.size > 0) await sendTraced(this.producer, [...byTopic].map(([topic, messages]) => ({ topic, messages })));
+  }
+
+  #messagesOf({ publication: { executions, book, expired }, copies, ordersById }: PublishItem): TopicMessages[] {
     const executionMessages = executions.map((e) => {
       const order = ordersById(e.clientOrderId);
       const event = create(events.ExecutionEventSchema, {
@@ -74,7 +95,7 @@ export class Publisher {
       topicMessages.push({ topic: this.topics.book, messages: [{ key: book.symbol, value: Buffer.from(toBinary(events.BookEventSchema, event)) }] });
     }
     if (expired.length > 0) topicMessages.push({ topic: this.topics.executions, messages: expired.map((o) => this.#expiry(o)) });
-    if (topicMessages.length > 0) await sendTraced(this.producer, topicMessages);
+    return topicMessages;
   }
 
   /** A status change without a fill (an expiry): an execution event with no fill. */
