@@ -11,7 +11,7 @@ const bench = (...args: string[]) => run(process.execPath, [CLI, ...args]);
 t.test("help lists every command; bad flags are usage errors", async (t) => {
   const help = await bench("--help");
   t.equal(help.code, 0);
-  for (const name of ["ledger transfers", "ledger bulk", "ledger isolation", "ledger engines", "exchange matching", "orders", "locks", "locks drill", "market fanout", "market brokers"]) {
+  for (const name of ["ledger transfers", "ledger bulk", "ledger isolation", "ledger engines", "exchange matching", "exchange journal", "orders", "locks", "locks drill", "market fanout", "market brokers"]) {
     t.match(help.stdout, name);
   }
   const bad = await bench("ledger", "transfers", "--concurrency", "0,x");
@@ -35,6 +35,19 @@ t.test("ledger bulk: loads, verifies and reads back the same balance", async (t)
   t.equal(r.code, 0, r.stderr);
   t.match(r.stdout, /integrity: clean \(3020 entries, 6040 postings, 21 accounts\)/);
   t.match(r.stdout, /materialised balance equals the sum of postings/);
+});
+
+t.test("exchange journal: per group size a row of figures, and every sampled order the same after kill -9", async (t) => {
+  const r = await bench("exchange", "journal", "--group", "1,50", "--duration", "1s", "--concurrency", "8");
+  t.equal(r.code, 0, r.stderr);
+  const rows = r.stdout.split("\n").filter((l) => /^\s+(1|50)\s+\d+/.test(l)).map((l) => l.trim().split(/\s{2,}/));
+  t.same(rows.map((row) => row[0]), ["1", "50"]);
+  for (const row of rows) {
+    t.equal(row[5], row[1], "every answered order is a journaled command");
+    t.ok(Number(row[6]) <= Number(row[5]), "no more commits than commands");
+    t.match(row[9], /^(\d+)\/\1$/, "the same after the restart");
+  }
+  t.equal(rows[0]?.[6], rows[0]?.[5], "group max 1: one commit per command");
 });
 
 t.test("ledger isolation: read-then-write loses updates under READ COMMITTED only", async (t) => {
