@@ -47,12 +47,14 @@ t.test("drill exchange-down: the breaker opens, half-opens and closes once lifte
   t.match(r.stdout, /invariant violations: 0/);
 });
 
-t.test("drill chaos: crash a private PostgreSQL, kill -9 ledger and order, cut the exchange link; the bank check holds", async (t) => {
-  const r = await bench("drill", "chaos", "--ops", "600", "--users", "8", "--concurrency", "8", "--nemeses", "postgres,ledger,order,link");
+t.test("drill chaos: crash a private PostgreSQL, Kafka and Redis quorum, kill -9 every service, cut the exchange link; the bank check holds", async (t) => {
+  const r = await bench("drill", "chaos", "--ops", "600", "--users", "8", "--concurrency", "8", "--nemeses", "postgres,ledger,order,exchange,link,kafka,redis");
   t.equal(r.code, 0, r.stderr);
-  t.match(r.stdout, /postgres crashed, down 2 s, kill -9 ledger, kill -9 order, link cut 2 s/);
+  t.match(r.stdout, /postgres crashed, down 2 s, kill -9 ledger, kill -9 order, kill -9 exchange, link cut 2 s, kill -9 kafka, down 2 s, leading its partitions again after \d+ ms/);
+  t.match(r.stdout, /kill -9 redis x3, down 2 s \(a ledger write: Aborted\), the ledger locks again after \d+ ms/, "the ledger refused while it could not lock, and recovered");
+  t.ok(count(r.stdout, /retries \(order service → downstream\):.*ledger (\d+)/) > 0, "policy events from the order service's /metrics, over its killed processes");
   t.match(r.stdout, /invariant violations: 0/);
-  const bad = await bench("drill", "chaos", "--nemeses", "redis");
+  const bad = await bench("drill", "chaos", "--nemeses", "disk");
   t.equal(bad.code, 2);
-  t.match(bad.stderr, /--nemeses: one or more of ledger, order, exchange, link, postgres/);
+  t.match(bad.stderr, /--nemeses: one or more of ledger, order, exchange, link, postgres, kafka, redis, got disk/);
 });

@@ -5,14 +5,16 @@
 //                       injected by the order service's client interceptor (L7)
 //   drill link-cut      toxiproxy between order and exchange/ledger: latency on the ledger link,
 //                       the exchange link cut (L4)
-//   drill chaos         rounds of: kill -9 ledger, order and (with --nemeses) exchange in turn,
-//                       cut the exchange link, crash a private PostgreSQL; a bank-test check after every round
+//   drill chaos         rounds of: kill -9 ledger, order and exchange in turn, cut the exchange link,
+//                       crash a private PostgreSQL, kill -9 a private Kafka broker and a private
+//                       Redis quorum (the ledger's locks); a bank-test check after every round
 import { copyFileSync, readdirSync, rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { durationMsOption, intOption, UsageError, type BenchCommand } from "../lib/command.js";
 import { Bank } from "../lib/drill/bank.js";
-import { policyEvents, printReport, unknownOrders, type RoundResult } from "../lib/drill/report.js";
-import { startDrillStack, type DrillStack, type ServiceName } from "../lib/drill/stack.js";
+import { until } from "../lib/drill/daemon.js";
+import { printReport, unknownOrders, type RoundResult } from "../lib/drill/report.js";
+import { startDrillStack, type DrillStack, type PrivateInfra, type ServiceName } from "../lib/drill/stack.js";
 
 const DRILLS_DIR = fileURLToPath(new URL("../../../mesh/drills/", import.meta.url));
 const SYMBOLS = ["005930", "000660"];
@@ -38,8 +40,8 @@ async function finishRound(round: number, stack: DrillStack, bank: Bank, earlier
   return { round, counts, faults, replayed, recoverMs, dayClosed, unknown: await unknownOrders(stack, orders), invariants: await bank.check() };
 }
 
-async function withStack(users: number, work: (stack: DrillStack, bank: Bank) => Promise<void>, privatePostgres = false): Promise<void> {
-  const stack = await startDrillStack({ orderEnv: ORDER_ENV, privatePostgres });
+async function withStack(users: number, work: (stack: DrillStack, bank: Bank) => Promise<void>, privateInfra: readonly PrivateInfra[] = []): Promise<void> {
+  const stack = await startDrillStack({ orderEnv: ORDER_ENV, privateInfra });
   try {
     const bank = new Bank(stack);
     await bank.open(users, SYMBOLS);
@@ -65,7 +67,7 @@ function meshDrill(name: string): BenchCommand {
         const counts = await bank.run(intOption(values, "concurrency"), () => Date.now() > endAt);
         rmSync(stack.faultFile);
         const result = await finishRound(1, stack, bank, new Set(), counts, `${name} for ${durationMs / 1000} s`, settleMs);
-        const violations = printReport(`drill ${name} — ${faultFile.replace(/.*mesh\//, "mesh/")}`, [result], policyEvents(stack.logsOf("order")));
+        const violations = printReport(`drill ${name} — ${faultFile.replace(/.*mesh\//, "mesh/")}`, [result], await stack.policyEvents());
         if (violations > 0) process.exitCode = 1;
       });
     },
@@ -90,14 +92,15 @@ const linkCut: BenchCommand = {
       await stack.toxiproxy.removeToxic("ledger", "slow");
       const counts = await load;
       const result = await finishRound(1, stack, bank, new Set(), counts, `exchange link cut ${Math.round(durationMs / 3000)} s`, settleMs);
-      const violations = printReport("drill link-cut — toxiproxy between order and exchange/ledger", [result], policyEvents(stack.logsOf("order")));
+      const violations = printReport("drill link-cut — toxiproxy between order and exchange/ledger", [result], await stack.policyEvents());
       if (violations > 0) process.exitCode = 1;
     });
   },
 };
 
-type Nemesis = ServiceName | "link" | "postgres";
-const NEMESES: readonly Nemesis[] = ["ledger", "order", "exchange", "link", "postgres"];
+type Nemesis = ServiceName | PrivateInfra | "link";
+const NEMESES: readonly Nemesis[] = ["ledger", "order", "exchange", "link", "postgres", "kafka", "redis"];
+const PRIVATE_INFRA: readonly PrivateInfra[] = ["postgres", "kafka", "redis"];
 
 const chaos: BenchCommand = {
   name: "drill chaos",
@@ -108,8 +111,10 @@ const chaos: BenchCommand = {
     ops: { type: "string", default: "2000", description: "operations per round, at least (the load lasts until every nemesis has struck)" },
     nemeses: {
       type: "string",
-      default: "ledger,order,link",
-      description: "what each round breaks, in turn: ledger, order, exchange (kill -9), link (cut 2 s), postgres (a private cluster, crashed and restarted)",
+      default: NEMESES.join(","),
+      description:
+        "what each round breaks, in turn: ledger, order, exchange (kill -9), link (cut 2 s), postgres (a private cluster, crashed), " +
+        "kafka (a private broker, kill -9), redis (the ledger's private Redlock quorum, all three kill -9); each down 2 s",
     },
   },
   async run(values) {
@@ -137,6 +142,16 @@ const chaos: BenchCommand = {
           } else if (nemesis === "postgres") {
             await stack.postgres!.crashAndRestart(2_000);
             done.push("postgres crashed, down 2 s");
+          } else if (nemesis === "kafka") {
+            const killedAt = Date.now();
+            await stack.kafka!.crashAndRestart(2_000);
+            done.push(`kill -9 kafka, down 2 s, leading its partitions again after ${Date.now() - killedAt} ms`);
+          } else if (nemesis === "redis") {
+            // The ledger must refuse writes while it cannot lock (no quorum), and lock again once Redis is back (its clients reconnect).
+            const whileDown = await stack.redis!.crashAndRestart(2_000, () => bank.probeLedgerWrite());
+            const restartedAt = Date.now();
+            await until("the ledger locks again after the Redis restart", settleMs, async () => (await bank.probeLedgerWrite()) === "FailedPrecondition");
+            done.push(`kill -9 redis x3, down 2 s (a ledger write: ${whileDown}), the ledger locks again after ${Date.now() - restartedAt} ms`);
           } else {
             await stack.restart(nemesis, "SIGKILL");
             done.push(`kill -9 ${nemesis}`);
@@ -150,9 +165,9 @@ const chaos: BenchCommand = {
         const violations = result.invariants.reduce((a, i) => a + i.violations, 0);
         console.error(`round ${round}: ${counts.ops} ops, ${result.faults}, recovered in ${result.recoverMs} ms, ${violations} violations`);
       }
-      const violations = printReport(`drill chaos — ${rounds} round(s) x ${ops} operations, ${bank.users.length} users`, results, policyEvents(stack.logsOf("order")));
+      const violations = printReport(`drill chaos — ${rounds} round(s) x ${ops} operations, ${bank.users.length} users`, results, await stack.policyEvents());
       if (violations > 0) process.exitCode = 1;
-    }, nemeses.includes("postgres"));
+    }, PRIVATE_INFRA.filter((n) => nemeses.includes(n)));
   },
 };
 

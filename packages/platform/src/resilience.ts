@@ -87,6 +87,7 @@ export function createResilience(options: ResilienceOptions): Resilience {
   breaker.onStateChange((state) => {
     m.circuitState.set({ target }, state);
     if (state === CircuitState.Open) m.circuitOpenings.inc({ target });
+    m.circuitTransitions.inc({ target, to: STATE_LABEL[state] });
     const log = state === CircuitState.Closed ? logger.info.bind(logger) : logger.warn.bind(logger);
     log({ target, circuit: CircuitState[state] }, `circuit to ${target} ${CircuitState[state].toLowerCase()}`);
   });
@@ -202,9 +203,18 @@ export class TokenBucket {
   }
 }
 
+// Label values of kuku_client_circuit_transitions_total, as Prometheus spells them.
+const STATE_LABEL: Record<CircuitState, string> = {
+  [CircuitState.Closed]: "closed",
+  [CircuitState.Open]: "open",
+  [CircuitState.HalfOpen]: "half_open",
+  [CircuitState.Isolated]: "isolated",
+};
+
 interface ResilienceMetrics {
   circuitState: Gauge<"target">;
   circuitOpenings: Counter<"target">;
+  circuitTransitions: Counter<"target" | "to">;
   retries: Counter<"target" | "method">;
   rejections: Counter<"target" | "reason">;
 }
@@ -224,6 +234,14 @@ function metrics(): ResilienceMetrics {
       name: "kuku_client_circuit_openings_total",
       help: "Times the circuit to a downstream opened",
       labelNames: ["target"],
+      registers: [register],
+    }),
+    // The gauge shows only the state at scrape time: a breaker that half-opened and closed
+    // between two scrapes (a drill's short fault) leaves its trace only here.
+    circuitTransitions: new Counter({
+      name: "kuku_client_circuit_transitions_total",
+      help: "Circuit breaker state changes per downstream, by the state entered (open, half_open, closed, isolated)",
+      labelNames: ["target", "to"],
       registers: [register],
     }),
     retries: new Counter({

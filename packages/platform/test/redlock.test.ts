@@ -1,7 +1,8 @@
 // withRedlock against the three real Redis servers: one holder at a time on
-// a resource, a clear error when the quorum is not reached in time, and
-// bounded jittered backoff.
+// a resource, a clear error when the quorum is not reached in time (soon
+// when the servers are down), and bounded jittered backoff.
 import { randomUUID } from "node:crypto";
+import { createServer, type AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import t from "tap";
 import { connectRedlock, jitteredBackoffMs, LockNotAcquiredError, withRedlock } from "../src/redlock.js";
@@ -34,6 +35,22 @@ t.test("a held resource refuses another caller once its attempts run out", async
     await t.rejects(withRedlock(few.redlock, [key], 5_000, async () => "never"), LockNotAcquiredError);
   });
   t.equal(await withRedlock(few.redlock, [key], 1_000, async () => "after release"), "after release", "free again afterwards");
+});
+
+t.test("servers that are down refuse at once: the caller hears 'not acquired' in about retryCount x retryDelay", async (t) => {
+  // Ports nobody listens on: bound, then closed again.
+  const closedPorts = await Promise.all([0, 1, 2].map(() => new Promise<number>((resolve) => {
+    const server = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  })));
+  const down = connectRedlock(closedPorts.map((port) => ({ host: "127.0.0.1", port })));
+  t.teardown(down.close);
+  const started = Date.now();
+  await t.rejects(withRedlock(down.redlock, [`platform-test:${randomUUID()}`], 1_000, async () => "never"), LockNotAcquiredError);
+  // 100 attempts 10-20 ms apart; a command waiting in an offline queue for its 200 ms timeout would make it 20 s.
+  t.ok(Date.now() - started < 5_000, `refused after ${Date.now() - started} ms`);
 });
 
 t.test("backoff is full jitter below its exponential bound and its cap", async (t) => {

@@ -182,6 +182,8 @@ t.test("the breaker opens after consecutive failures, refuses locally, half-open
   t.same(states, ["Open", "HalfOpen", "Open", "HalfOpen", "Closed"]);
   t.equal(await metric("kuku_client_circuit_state", { target }), CircuitState.Closed);
   t.equal(await metric("kuku_client_circuit_openings_total", { target }), 2);
+  const transitions = async (to: string) => metric("kuku_client_circuit_transitions_total", { target, to });
+  t.same([await transitions("open"), await transitions("half_open"), await transitions("closed")], [2, 2, 1], "every state change counted by the state entered");
 });
 
 t.test("a sampling breaker opens on the failure ratio over its window, not on a run of failures", async (t) => {

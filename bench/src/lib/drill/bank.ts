@@ -148,6 +148,21 @@ export class Bank {
     return req.side === exchange.Side.BUY ? roundToTick(reference - away, "down") : roundToTick(reference + away, "up");
   }
 
+  /**
+   * A write that takes the ledger's balance lock and is then refused for
+   * funds (a hold larger than any balance), so it changes nothing whatever
+   * the outcome. Its answer's code: FailedPrecondition when the ledger could
+   * lock, Aborted when it could not (no Redlock quorum).
+   */
+  async probeLedgerWrite(): Promise<string> {
+    try {
+      await this.stack.ledger.placeHold({ requestId: `probe-${randomUUID()}`, accountId: this.#cash.get(this.users[0]!)!, amountMinor: 2n ** 62n, reference: "drill probe" });
+      return "OK";
+    } catch (error) {
+      return Code[ConnectError.from(error).code];
+    }
+  }
+
   /** Replays every operation left in doubt with its own id until each has a definite answer. */
   async settleDoubts(timeoutMs: number): Promise<number> {
     const deadline = Date.now() + timeoutMs;

@@ -1,11 +1,14 @@
-// What a drill prints: the policies' reactions (read from the order
-// service's logs: breaker state changes, retries), the orders that were in
-// doubt and how they ended, the time to recover, and the invariants.
+// What a drill prints: the policies' reactions (the order service's
+// kuku_client_* counters from its /metrics: breaker state changes, retries),
+// the orders that were in doubt and how they ended, the time to recover, and
+// the invariants.
 import * as api from "@kuku/contracts/kuku/order/v1/order_pb";
+import type { Sample } from "@kuku/platform/testing";
 import { table } from "../stats.js";
 import type { Bank, WorkloadCounts } from "./bank.js";
 import type { DrillStack } from "./stack.js";
 
+/** Per downstream (target): how often each happened. */
 export interface PolicyEvents {
   readonly circuitOpened: Record<string, number>;
   readonly circuitHalfOpened: Record<string, number>;
@@ -13,24 +16,33 @@ export interface PolicyEvents {
   readonly retries: Record<string, number>;
 }
 
-export function policyEvents(logs: readonly string[]): PolicyEvents {
-  const events: PolicyEvents = { circuitOpened: {}, circuitHalfOpened: {}, circuitClosed: {}, retries: {} };
-  const add = (into: Record<string, number>, target: string) => (into[target] = (into[target] ?? 0) + 1);
-  for (const line of logs) {
-    if (!line.includes('"target"')) continue;
-    let record: { msg?: string; target?: string; circuit?: string };
-    try {
-      record = JSON.parse(line) as typeof record;
-    } catch {
-      continue;
+const noEvents = (): PolicyEvents => ({ circuitOpened: {}, circuitHalfOpened: {}, circuitClosed: {}, retries: {} });
+const KINDS = Object.keys(noEvents()) as (keyof PolicyEvents)[];
+
+/** One process's counters, from one scrape of its /metrics. */
+export function policyEventsOf(samples: readonly Sample[]): PolicyEvents {
+  const events = noEvents();
+  const add = (into: Record<string, number>, target: string, n: number) => (into[target] = (into[target] ?? 0) + n);
+  for (const s of samples) {
+    const target = s.labels["target"];
+    if (target === undefined || s.value === 0) continue;
+    // Retries are counted per method: summed per downstream.
+    if (s.name === "kuku_client_retries_total") add(events.retries, target, s.value);
+    else if (s.name === "kuku_client_circuit_transitions_total") {
+      const into = { open: events.circuitOpened, half_open: events.circuitHalfOpened, closed: events.circuitClosed }[s.labels["to"] ?? ""];
+      if (into !== undefined) add(into, target, s.value);
     }
-    if (record.target === undefined) continue;
-    if (record.msg === "retrying") add(events.retries, record.target);
-    else if (record.circuit === "Open") add(events.circuitOpened, record.target);
-    else if (record.circuit === "HalfOpen") add(events.circuitHalfOpened, record.target);
-    else if (record.circuit === "Closed") add(events.circuitClosed, record.target);
   }
   return events;
+}
+
+/** The sum over processes: counters start again at zero in every new process. */
+export function addPolicyEvents(all: readonly PolicyEvents[]): PolicyEvents {
+  const sum = noEvents();
+  for (const events of all) {
+    for (const kind of KINDS) for (const [target, n] of Object.entries(events[kind])) sum[kind][target] = (sum[kind][target] ?? 0) + n;
+  }
+  return sum;
 }
 
 /** Orders that went through UNKNOWN, by the state they ended in. */

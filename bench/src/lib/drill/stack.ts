@@ -2,23 +2,32 @@
 // service reaching the ledger and the exchange through a private toxiproxy
 // (links "ledger" and "exchange"). Any service can be killed (SIGKILL) and
 // started again on the same port. The order service watches `faultFile`: a
-// drill is applied by writing it, lifted by removing it.
+// drill is applied by writing it, lifted by removing it. PostgreSQL, Kafka
+// and the ledger's Redis quorum are the drill's own when asked for (so that
+// it may crash them), else the shared ones (Redis then unused: the ledger
+// keeps its default balance guard).
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Client } from "@connectrpc/connect";
 import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import * as api from "@kuku/contracts/kuku/order/v1/order_pb";
 import { createServiceClient } from "@kuku/platform";
-import { createTestDatabase, startServiceProcess, type ServiceProcess, type TestDatabase } from "@kuku/platform/testing";
+import { createTestDatabase, parsePrometheusText, startServiceProcess, type Sample, type ServiceProcess } from "@kuku/platform/testing";
+import { until } from "./daemon.js";
+import { PrivateKafka } from "./private-kafka.js";
 import { PrivatePostgres } from "./private-postgres.js";
+import { PrivateRedis } from "./private-redis.js";
+import { addPolicyEvents, policyEventsOf, type PolicyEvents } from "./report.js";
 import { Toxiproxy } from "./toxiproxy.js";
 
 const SERVICES_DIR = fileURLToPath(new URL("../../../../services/", import.meta.url));
 export type ServiceName = "ledger" | "exchange" | "order";
+/** Infrastructure the drill may run privately (and crash). */
+export type PrivateInfra = "postgres" | "kafka" | "redis";
 
 export interface DrillStack {
   readonly ledger: Client<typeof ledger.LedgerService>;
@@ -29,91 +38,115 @@ export interface DrillStack {
   readonly faultFile: string;
   /** The drill's own PostgreSQL, when asked for (it may be crashed); else the shared one. */
   readonly postgres: PrivatePostgres | undefined;
-  /** Every log line of every process of this service so far (the order service's carry the policy events). */
-  logsOf(service: ServiceName): string[];
+  /** The drill's own Kafka broker, when asked for; else the shared one. */
+  readonly kafka: PrivateKafka | undefined;
+  /** The drill's own three Redis servers, the ledger's Redlock quorum (redlock-fenced guard), when asked for. */
+  readonly redis: PrivateRedis | undefined;
+  /** The order service's breaker changes and retries so far, summed over every process it has been (from /metrics). */
+  policyEvents(): Promise<PolicyEvents>;
   /** SIGKILL (no drain) or SIGTERM, then the same service again on the same port. */
   restart(service: ServiceName, signal: NodeJS.Signals): Promise<void>;
   stop(): Promise<void>;
 }
 
-export async function startDrillStack(options: { orderEnv: Record<string, string>; privatePostgres?: boolean }): Promise<DrillStack> {
-  const faultFile = join(mkdtempSync(join(tmpdir(), "kuku-drill-")), "faults.yaml");
-  const postgres = options.privatePostgres === true ? await PrivatePostgres.start() : undefined;
-  const databases: TestDatabase[] =
-    postgres === undefined ? [await createTestDatabase("drill_ledger"), await createTestDatabase("drill_order")] : [];
-  const ledgerDb = { url: postgres === undefined ? databases[0]!.url : await postgres.createDatabase("kuku_drill_ledger") };
-  const orderDb = { url: postgres === undefined ? databases[1]!.url : await postgres.createDatabase("kuku_drill_order") };
-  const toxiproxy = await Toxiproxy.start();
+export async function startDrillStack(options: { orderEnv: Record<string, string>; privateInfra?: readonly PrivateInfra[] }): Promise<DrillStack> {
+  const own = new Set(options.privateInfra ?? []);
   const processes = new Map<ServiceName, ServiceProcess>();
-  const ports = new Map<ServiceName, number>();
-  const earlierLogs = new Map<ServiceName, string[]>([["ledger", []], ["exchange", []], ["order", []]]);
-  const consumerGroup = `kuku-order-drill-${randomUUID()}`;
-  let ledgerLink = 0;
-  let exchangeLink = 0;
-
-  const envOf = (service: ServiceName): Record<string, string> => {
-    const port = String(ports.get(service) ?? 0);
-    switch (service) {
-      case "ledger":
-        return { LEDGER_PORT: port, LEDGER_DATABASE_URL: ledgerDb.url, LOG_LEVEL: "info" };
-      case "exchange":
-        return { EXCHANGE_PORT: port, LOG_LEVEL: "info" };
-      case "order":
-        return {
-          ORDER_PORT: port, ORDER_DATABASE_URL: orderDb.url, ORDER_CONSUMER_GROUP: consumerGroup, LOG_LEVEL: "debug",
-          ORDER_LEDGER_URL: `http://127.0.0.1:${ledgerLink}`, ORDER_EXCHANGE_URL: `http://127.0.0.1:${exchangeLink}`,
-          ORDER_FAULT_FILE: faultFile, ...options.orderEnv,
-        };
-    }
+  // What has been started so far, stopped in reverse order (at the end, or when a later step fails).
+  const undo: (() => Promise<unknown>)[] = [];
+  const owned = async <T extends { stop(): Promise<unknown> }>(thing: Promise<T>): Promise<T> => {
+    const t = await thing;
+    undo.unshift(() => t.stop());
+    return t;
   };
-  const start = async (service: ServiceName) => {
-    const started = await startServiceProcess({ cwd: `${SERVICES_DIR}${service}`, env: envOf(service), startTimeoutMs: 60_000 });
-    processes.set(service, started);
-    ports.set(service, started.port);
-    return started;
+  const stopAll = async (signal: NodeJS.Signals) => {
+    for (const p of processes.values()) await p.stop(signal);
+    for (const u of undo) await u();
   };
-
   try {
+    const faultDir = mkdtempSync(join(tmpdir(), "kuku-drill-"));
+    undo.unshift(async () => rmSync(faultDir, { recursive: true, force: true }));
+    const faultFile = join(faultDir, "faults.yaml");
+    const postgres = own.has("postgres") ? await owned(PrivatePostgres.start()) : undefined;
+    const kafka = own.has("kafka") ? await owned(PrivateKafka.start()) : undefined;
+    const redis = own.has("redis") ? await owned(PrivateRedis.start()) : undefined;
+    const database = async (name: string) => {
+      if (postgres !== undefined) return postgres.createDatabase(`kuku_drill_${name}`);
+      const db = await createTestDatabase(`drill_${name}`);
+      undo.unshift(() => db.drop());
+      return db.url;
+    };
+    // The exchange's database is there for its journal (EXCHANGE_DATABASE_URL); an exchange without one ignores it.
+    const urls = { ledger: await database("ledger"), exchange: await database("exchange"), order: await database("order") };
+    const toxiproxy = await owned(Toxiproxy.start());
+    const ports = new Map<ServiceName, number>();
+    const consumerGroup = `kuku-order-drill-${randomUUID()}`;
+    const kafkaEnv: Record<string, string> = kafka === undefined ? {} : { KAFKA_BROKERS: kafka.brokers };
+    // Locks are lost with every Redis restart: the fencing token in PostgreSQL is what keeps the balances right.
+    const redisEnv: Record<string, string> = redis === undefined ? {} : { LEDGER_BALANCE_GUARD: "redlock-fenced", LEDGER_REDLOCK_NODES: redis.nodes };
+    let ledgerLink = 0;
+    let exchangeLink = 0;
+
+    const envOf = (service: ServiceName): Record<string, string> => {
+      const port = String(ports.get(service) ?? 0);
+      switch (service) {
+        case "ledger":
+          return { LEDGER_PORT: port, LEDGER_DATABASE_URL: urls.ledger, LOG_LEVEL: "info", ...redisEnv };
+        case "exchange":
+          return { EXCHANGE_PORT: port, EXCHANGE_DATABASE_URL: urls.exchange, LOG_LEVEL: "info", ...kafkaEnv };
+        case "order":
+          return {
+            ORDER_PORT: port, ORDER_DATABASE_URL: urls.order, ORDER_CONSUMER_GROUP: consumerGroup, LOG_LEVEL: "info",
+            ORDER_LEDGER_URL: `http://127.0.0.1:${ledgerLink}`, ORDER_EXCHANGE_URL: `http://127.0.0.1:${exchangeLink}`,
+            ORDER_FAULT_FILE: faultFile, ...kafkaEnv, ...options.orderEnv,
+          };
+      }
+    };
+    const start = async (service: ServiceName) => {
+      const started = await startServiceProcess({ cwd: `${SERVICES_DIR}${service}`, env: envOf(service), startTimeoutMs: 60_000 });
+      processes.set(service, started);
+      ports.set(service, started.port);
+      return started;
+    };
+    // The order service's counters die with its process: read before every kill, summed at the end.
+    const orderLifetimes: PolicyEvents[] = [];
+    const orderEvents = async () => policyEventsOf(await scrape(ports.get("order")!));
+
     await start("ledger");
     await start("exchange");
     ledgerLink = await toxiproxy.link("ledger", `127.0.0.1:${ports.get("ledger")}`);
     exchangeLink = await toxiproxy.link("exchange", `127.0.0.1:${ports.get("exchange")}`);
     const order = await start("order");
     // A new consumer group reads from the topic's end: fills are only ours once it has joined.
-    for (let waited = 0; !order.logs.some((l) => l.includes("executions consumer joined")); waited += 100) {
-      if (waited > 60_000) throw new Error("the order service did not join its consumer group");
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await until("the order service joined its consumer group", 60_000, () => order.logs.some((l) => l.includes("executions consumer joined")));
+
+    const url = (s: ServiceName) => `http://127.0.0.1:${ports.get(s)}`;
+    return {
+      ledger: createServiceClient(ledger.LedgerService, { baseUrl: url("ledger"), timeoutMs: 10_000 }),
+      exchange: createServiceClient(exchange.ExchangeService, { baseUrl: url("exchange"), timeoutMs: 10_000 }),
+      orders: createServiceClient(api.OrderService, { baseUrl: url("order"), timeoutMs: 10_000 }),
+      toxiproxy,
+      faultFile,
+      postgres,
+      kafka,
+      redis,
+      policyEvents: async () => addPolicyEvents([...orderLifetimes, await orderEvents()]),
+      async restart(service, signal) {
+        if (service === "order") orderLifetimes.push(await orderEvents());
+        await processes.get(service)!.stop(signal);
+        // Same port, so every client and link stays valid; the listening socket is gone with the process.
+        await start(service);
+      },
+      stop: () => stopAll("SIGTERM"),
+    };
   } catch (error) {
-    for (const p of processes.values()) await p.stop("SIGKILL");
-    await toxiproxy.stop();
-    for (const d of databases) await d.drop();
-    await postgres?.stop();
+    await stopAll("SIGKILL");
     throw error;
   }
+}
 
-  const url = (s: ServiceName) => `http://127.0.0.1:${ports.get(s)}`;
-  return {
-    ledger: createServiceClient(ledger.LedgerService, { baseUrl: url("ledger"), timeoutMs: 10_000 }),
-    exchange: createServiceClient(exchange.ExchangeService, { baseUrl: url("exchange"), timeoutMs: 10_000 }),
-    orders: createServiceClient(api.OrderService, { baseUrl: url("order"), timeoutMs: 10_000 }),
-    toxiproxy,
-    faultFile,
-    postgres,
-    logsOf: (service) => [...earlierLogs.get(service)!, ...(processes.get(service)?.logs ?? [])],
-    async restart(service, signal) {
-      const old = processes.get(service)!;
-      await old.stop(signal);
-      earlierLogs.get(service)!.push(...old.logs);
-      // Same port, so every client and link stays valid; the listening socket is gone with the process.
-      await start(service);
-    },
-    async stop() {
-      for (const p of processes.values()) await p.stop("SIGTERM");
-      await toxiproxy.stop();
-      for (const d of databases) await d.drop();
-      await postgres?.stop();
-      rmSync(dirname(faultFile), { recursive: true, force: true });
-    },
-  };
+async function scrape(port: number): Promise<Sample[]> {
+  const response = await fetch(`http://127.0.0.1:${port}/metrics`);
+  if (!response.ok) throw new Error(`/metrics on ${port} answered ${response.status}`);
+  return parsePrometheusText(await response.text());
 }

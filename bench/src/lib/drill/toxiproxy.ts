@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import net from "node:net";
 import { TOOLS_BIN } from "@kuku/platform/testing";
+import { until } from "./daemon.js";
 
 export interface Toxic {
   readonly name: string;
@@ -31,18 +32,13 @@ export class Toxiproxy {
     const port = await freePort();
     const child = spawn(`${TOOLS_BIN}/toxiproxy-server`, ["-host", "127.0.0.1", "-port", String(port)], { stdio: "ignore" });
     const proxy = new Toxiproxy(child, `http://127.0.0.1:${port}`);
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await proxy.#call("GET", "/version");
-        return proxy;
-      } catch (error) {
-        if (attempt >= 50) {
-          child.kill("SIGKILL");
-          throw new Error(`toxiproxy-server did not start: ${String(error)}`);
-        }
-        await new Promise((r) => setTimeout(r, 100));
-      }
+    try {
+      await until("toxiproxy-server answering", 5_000, async () => (await proxy.#call("GET", "/version"), true));
+    } catch (error) {
+      child.kill("SIGKILL");
+      throw error;
     }
+    return proxy;
   }
 
   /** A proxy listening on a free loopback port, forwarding to `upstream` (host:port). Returns its port. */
