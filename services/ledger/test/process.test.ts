@@ -10,7 +10,7 @@ import { createClient } from "@connectrpc/connect";
 import { createGrpcWebTransport } from "@connectrpc/connect-node";
 import * as api from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import { createPool, createLogger } from "@kuku/platform";
-import { createTestDatabase, run, startServiceProcess, TOOLS_BIN, type ServiceProcess } from "@kuku/platform/testing";
+import { createTestDatabase, eventually, run, startServiceProcess, TOOLS_BIN, type ServiceProcess } from "@kuku/platform/testing";
 
 const SERVICE_DIR = fileURLToPath(new URL("..", import.meta.url));
 const GRPCURL = `${TOOLS_BIN}/grpcurl`;
@@ -136,10 +136,10 @@ t.test("SIGTERM during an in-flight call: the call completes, then the process e
   await blocker.query("BEGIN");
   await blocker.query("SELECT 1 FROM balances WHERE account_id = $1 FOR UPDATE", [accountId]);
   const inFlight = grpcJsCall("Withdraw", api.WithdrawRequestSchema, api.WithdrawResponseSchema, create(api.WithdrawRequestSchema, { requestId: "sigterm-withdraw", accountId, amountMinor: 400n }));
-  await waitFor(async () => {
+  await eventually("the withdrawal waits for the balance lock", async () => {
     const { rows } = await pool.query("SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted");
     return (rows[0] as { n: number }).n > 0;
-  });
+  }, 5_000);
   service.child.kill("SIGTERM");
   await new Promise((resolve) => setTimeout(resolve, 300));
   t.equal(service.child.exitCode, null, "still running while the call is in flight");
@@ -151,11 +151,3 @@ t.test("SIGTERM during an in-flight call: the call completes, then the process e
   t.equal(await service.exited, 0, "exit code 0 after draining");
   t.match(service.logs.join("\n"), /shutting down: draining in-flight calls/);
 });
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}

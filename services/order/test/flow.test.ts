@@ -148,7 +148,7 @@ t.test("every transition reached Kafka through the outbox", async (t) => {
   const kafka = new Kafka({ clientId: "order-test", brokers: KAFKA_BROKERS, logLevel: logLevel.NOTHING });
   const consumer = kafka.consumer({ groupId: `order-test-${randomUUID()}` });
   await consumer.connect();
-  await consumer.subscribe({ topic: "order.events", fromBeginning: true });
+  await consumer.subscribe({ topic: `${stack.kafkaTopicPrefix}order.events`, fromBeginning: true });
   const states: api.OrderState[] = [];
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`saw ${states.length} events`)), 30_000);

@@ -85,7 +85,7 @@ t.test("one trace: order → ledger → exchange → Kafka → order's consumer 
   let joined = false;
   eventsConsumer.on(eventsConsumer.events.GROUP_JOIN, () => (joined = true));
   await eventsConsumer.connect();
-  await eventsConsumer.subscribe({ topic: "order.events", fromBeginning: false });
+  await eventsConsumer.subscribe({ topic: `${stack.kafkaTopicPrefix}order.events`, fromBeginning: false });
   await eventsConsumer.run({ eachMessage: async ({ message }) => void orderEvents.push(message) });
   await eventually("the test's consumer joins", async () => joined, 30_000);
 

@@ -6,27 +6,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, openSync, readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
-
-/** Thrown by a check of `until` when waiting longer is pointless (the process died). */
-export class GiveUp extends Error {
-  override name = "GiveUp";
-}
-
-/** Polls `check` until it says true; a throw counts as "not yet", except GiveUp. Fails after `timeoutMs`, naming `what`. */
-export async function until(what: string, timeoutMs: number, check: () => Promise<boolean> | boolean): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      if (await check()) return;
-    } catch (error) {
-      if (error instanceof GiveUp) throw error;
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms${last === undefined ? "" : ` (last error: ${String(last)})`}`);
-    await sleep(100);
-  }
-}
+import { eventually, GiveUp } from "@kuku/platform/testing";
 
 export class Daemon {
   #child: ChildProcess | undefined;
@@ -55,10 +35,10 @@ export class Daemon {
       child.once("error", (error) => resolve(void (gone = error.message)));
     });
     try {
-      await until(`${this.name} ready`, this.startTimeoutMs, async () => {
+      await eventually(`${this.name} ready`, async () => {
         if (gone !== undefined) throw new GiveUp(`${this.name} ${gone} before it was ready`);
         return this.ready();
-      });
+      }, this.startTimeoutMs);
     } catch (error) {
       await this.kill();
       throw new Error(`${(error as Error).message}\n${this.#logTail()}`);

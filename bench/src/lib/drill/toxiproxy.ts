@@ -2,8 +2,7 @@
 // a free port, driven through its HTTP API. Never the shared one, if any.
 import { spawn, type ChildProcess } from "node:child_process";
 import net from "node:net";
-import { TOOLS_BIN } from "@kuku/platform/testing";
-import { until } from "./daemon.js";
+import { eventually, TOOLS_BIN } from "@kuku/platform/testing";
 
 export interface Toxic {
   readonly name: string;
@@ -33,7 +32,7 @@ export class Toxiproxy {
     const child = spawn(`${TOOLS_BIN}/toxiproxy-server`, ["-host", "127.0.0.1", "-port", String(port)], { stdio: "ignore" });
     const proxy = new Toxiproxy(child, `http://127.0.0.1:${port}`);
     try {
-      await until("toxiproxy-server answering", 5_000, async () => (await proxy.#call("GET", "/version"), true));
+      await eventually("toxiproxy-server answers", async () => (await proxy.#call("GET", "/version"), true), 5_000);
     } catch (error) {
       child.kill("SIGKILL");
       throw error;

@@ -9,7 +9,7 @@ import { SignJWT } from "jose";
 import { Kafka, logLevel, Partitioners, type Producer } from "kafkajs";
 import WebSocket from "ws";
 import { BookEventSchema, TradeEventSchema } from "@kuku/contracts/kuku/exchange/v1/events_pb";
-import { createTestDatabase, startServiceProcess, type ServiceProcess, type TestDatabase } from "@kuku/platform/testing";
+import { createTestDatabase, eventually as eventuallyWithin, startServiceProcess, type ServiceProcess, type TestDatabase } from "@kuku/platform/testing";
 
 const SERVICE_DIR = fileURLToPath(new URL("../..", import.meta.url));
 const KAFKA_BROKERS = (process.env["KAFKA_BROKERS"] ?? "127.0.0.1:9092").split(",");
@@ -129,10 +129,5 @@ export class RecordingClient {
   }
 }
 
-export async function eventually(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/** The platform's poll, with the longer default the market's Kafka round trips need. */
+export const eventually = (what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000) => eventuallyWithin(what, check, timeoutMs);
