@@ -1,7 +1,8 @@
 // Pure (no Node APIs): the web console imports it too, as @kuku/platform/krx.
 // KRX market rules shared by the services that quote and check prices:
-// the tick-size ladder for KOSPI/KOSDAQ stocks in force since 2023-01-25
-// and the daily price limits of +/-30 % around the reference price.
+// the tick-size ladder for KOSPI/KOSDAQ stocks in force since 2023-01-25,
+// the daily price limits of +/-30 % around the reference price, and the
+// trading day (Korea time) a moment belongs to.
 
 const LADDER: readonly { belowKrw: bigint; tickKrw: bigint }[] = [
   { belowKrw: 2_000n, tickKrw: 1n },
@@ -44,4 +45,11 @@ export function dailyPriceLimits(referencePriceKrw: bigint): PriceLimits {
     upperLimitKrw: roundToTick(referencePriceKrw + swingKrw, "down"),
     lowerLimitKrw: roundToTick(referencePriceKrw - swingKrw, "up"),
   };
+}
+
+const KST_OFFSET_MS = 9 * 60 * 60 * 1000;
+
+/** The KRX trading day (Korea time) a moment belongs to, as YYYY-MM-DD. */
+export function tradingDay(at: Date): string {
+  return new Date(at.getTime() + KST_OFFSET_MS).toISOString().slice(0, 10);
 }

@@ -1,5 +1,5 @@
 import t from "tap";
-import { dailyPriceLimits, isOnTick, roundToTick, tickSizeKrw } from "../src/krx.js";
+import { dailyPriceLimits, isOnTick, roundToTick, tickSizeKrw, tradingDay } from "../src/krx.js";
 
 t.test("the tick ladder at its boundaries", async (t) => {
   const cases: [bigint, bigint][] = [
@@ -25,4 +25,9 @@ t.test("daily limits are +/-30 % rounded inward", async (t) => {
   t.same(dailyPriceLimits(72_000n), { upperLimitKrw: 93_600n, lowerLimitKrw: 50_400n });
   // 30 % of 10,010 = 3,003: 13,013 -> 13,010 (down), 7,007 -> 7,010 (up).
   t.same(dailyPriceLimits(10_010n), { upperLimitKrw: 13_010n, lowerLimitKrw: 7_010n });
+});
+
+t.test("the trading day turns at midnight in Seoul, 15:00 UTC", async (t) => {
+  t.equal(tradingDay(new Date("2026-11-25T14:59:59.999Z")), "2026-11-25");
+  t.equal(tradingDay(new Date("2026-11-25T15:00:00Z")), "2026-11-26");
 });

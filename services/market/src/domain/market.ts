@@ -2,6 +2,7 @@
 // Pure and synchronous: the Kafka consumer feeds it, the handlers and the
 // WebSocket hub read it. Every accepted change bumps the symbol's sequence
 // by exactly one, which is what lets a client detect a gap.
+import { tradingDay } from "@kuku/platform/krx";
 
 export interface Level {
   readonly priceKrw: bigint;
@@ -57,13 +58,6 @@ export interface MarketLimits {
   readonly depthMax: number;
   /** Recent trades kept per symbol (also the window for duplicate trade ids). */
   readonly tradesMax: number;
-}
-
-const KST_OFFSET_MS = 9 * 60 * 60 * 1000;
-
-/** The KRX trading day (Korea time) a moment belongs to, as YYYY-MM-DD. */
-export function tradingDay(at: Date): string {
-  return new Date(at.getTime() + KST_OFFSET_MS).toISOString().slice(0, 10);
 }
 
 function assert(condition: boolean, message: string): asserts condition {
