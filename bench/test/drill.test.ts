@@ -1,8 +1,13 @@
-// The drills, short: each runs the real ledger, exchange and order services
-// under the bank workload with its faults, and must end with every invariant
-// holding. The long runs and their figures: docs/adr/0014.
+// The drills, short: each runs every service for real under the bank
+// workload with its faults, and must end with every invariant holding. The
+// long runs and their figures: docs/adr/0014.
+import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { timestampNow } from "@bufbuild/protobuf/wkt";
+import { Kafka, logLevel } from "kafkajs";
 import t from "tap";
+import { TradeEventSchema } from "@kuku/contracts/kuku/exchange/v1/events_pb";
 import { run } from "@kuku/platform/testing";
 import { Bank } from "../src/lib/drill/bank.js";
 import { startDrillStack } from "../src/lib/drill/stack.js";
@@ -11,10 +16,10 @@ const CLI = fileURLToPath(new URL("../bin/kuku-bench.mjs", import.meta.url));
 const bench = (...args: string[]) => run(process.execPath, [CLI, ...args]);
 const count = (out: string, pattern: RegExp) => Number(pattern.exec(out)?.[1] ?? 0);
 
-t.test("the bank checks catch money the books do not know about", async (t) => {
+t.test("the bank checks catch money the books do not know about, and a trade the exchange never made", async (t) => {
   const stack = await startDrillStack({ orderEnv: {} });
   t.teardown(() => stack.stop());
-  const bank = new Bank(stack);
+  const bank = new Bank(stack, 5_000);
   await bank.open(3, ["005930"]);
   await bank.run(4, (c) => c.ops >= 30);
   await bank.settleDoubts(30_000);
@@ -27,12 +32,22 @@ t.test("the bank checks catch money the books do not know about", async (t) => {
   const dirty = await bank.check();
   const violated = dirty.filter((c) => c.violations > 0).map((c) => c.name);
   t.same(violated, ["conservation per asset", "no duplicate or missing fill/settlement; books per user"], "one won deposited behind the workload's back is found twice");
+
+  // One share traded on the market's topic that no order of the exchange's made.
+  const producer = new Kafka({ clientId: "drill-test", brokers: stack.kafkaBrokers.split(","), logLevel: logLevel.NOTHING }).producer();
+  await producer.connect();
+  t.teardown(() => producer.disconnect());
+  const phantom = create(TradeEventSchema, { eventId: randomUUID(), tradeId: `phantom-${randomUUID()}`, symbol: "005930", priceKrw: 70_000n, quantity: 1n, executedAt: timestampNow() });
+  await producer.send({ topic: `${stack.kafkaTopicPrefix}exchange.trades`, messages: [{ key: "005930", value: Buffer.from(toBinary(TradeEventSchema, phantom)) }] });
+  const market = (await bank.check()).find((c) => c.name === "market data = the exchange's trades")!;
+  t.equal(market.violations, 2, "the volume is one too many, and the listed trade is unknown to the exchange");
+  t.match(market.detail, /005930: 1 listed trades the exchange never made/);
 });
 
 t.test("drill exchange-flaky: retries absorb 40 % UNAVAILABLE, the breaker stays closed, invariants hold", async (t) => {
   const r = await bench("drill", "exchange-flaky", "--duration", "4s", "--users", "8", "--concurrency", "8");
   t.equal(r.code, 0, r.stderr);
-  t.ok(count(r.stdout, /retries \(order service → downstream\):.*exchange (\d+)/) > 0, "the exchange calls were retried");
+  t.ok(count(r.stdout, /retries:.*order→exchange (\d+)/) > 0, "the exchange calls were retried");
   t.match(r.stdout, /breaker openings: 0;/);
   t.match(r.stdout, /invariant violations: 0/);
 });
@@ -40,21 +55,26 @@ t.test("drill exchange-flaky: retries absorb 40 % UNAVAILABLE, the breaker stays
 t.test("drill exchange-down: the breaker opens, half-opens and closes once lifted; orders in doubt are resolved", async (t) => {
   const r = await bench("drill", "exchange-down", "--duration", "4s", "--users", "8", "--concurrency", "8");
   t.equal(r.code, 0, r.stderr);
-  t.ok(count(r.stdout, /breaker openings: exchange (\d+)/) >= 1, "opened");
-  t.ok(count(r.stdout, /closed again: exchange (\d+)/) >= 1, "closed again after the drill");
+  t.ok(count(r.stdout, /breaker openings: .*order→exchange (\d+)/) >= 1, "opened");
+  t.ok(count(r.stdout, /closed again: .*order→exchange (\d+)/) >= 1, "closed again after the drill");
   t.ok(count(r.stdout, /^\s+1\s.*\s(\d+) → /m) > 0, "orders went through UNKNOWN");
   t.match(r.stdout, /every order terminal\s+ok/);
   t.match(r.stdout, /invariant violations: 0/);
 });
 
 t.test("drill chaos: crash a private PostgreSQL, Kafka and Redis quorum, kill -9 every service, cut the exchange link; the bank check holds", async (t) => {
-  const r = await bench("drill", "chaos", "--ops", "600", "--users", "8", "--concurrency", "8", "--nemeses", "postgres,ledger,order,exchange,link,kafka,redis");
+  const r = await bench("drill", "chaos", "--ops", "600", "--users", "8", "--concurrency", "8", "--nemeses", "postgres,ledger,order,exchange,market,gateway,link,kafka,redis");
   t.equal(r.code, 0, r.stderr);
-  t.match(r.stdout, /postgres crashed, down 2 s, kill -9 ledger, kill -9 order, kill -9 exchange, link cut 2 s, kill -9 kafka, down 2 s, leading its partitions again after \d+ ms/);
+  t.match(
+    r.stdout,
+    /postgres crashed, down 2 s, kill -9 ledger, kill -9 order, kill -9 exchange, kill -9 market, kill -9 gateway, link cut 2 s, kill -9 kafka, down 2 s, leading its partitions again after \d+ ms/,
+  );
   t.match(r.stdout, /kill -9 redis x3, down 2 s \(a ledger write: Aborted\), the ledger locks again after \d+ ms/, "the ledger refused while it could not lock, and recovered");
-  t.ok(count(r.stdout, /retries \(order service → downstream\):.*ledger (\d+)/) > 0, "policy events from the order service's /metrics, over its killed processes");
+  t.ok(count(r.stdout, /^\s+1\s+\d+\s+(\d+)\s/m) > 0, "part of the workload went through the gateway");
+  t.ok(count(r.stdout, /retries:.*order→ledger (\d+)/) + count(r.stdout, /retries:.*gateway→\w+ (\d+)/) > 0, "policy events from /metrics, over the killed processes");
+  t.match(r.stdout, /market data = the exchange's trades\s+ok/);
   t.match(r.stdout, /invariant violations: 0/);
   const bad = await bench("drill", "chaos", "--nemeses", "disk");
   t.equal(bad.code, 2);
-  t.match(bad.stderr, /--nemeses: one or more of ledger, order, exchange, link, postgres, kafka, redis, got disk/);
+  t.match(bad.stderr, /--nemeses: one or more of ledger, order, exchange, market, gateway, link, postgres, kafka, redis, got disk/);
 });

@@ -5,14 +5,15 @@
 //                       injected by the order service's client interceptor (L7)
 //   drill link-cut      toxiproxy between order and exchange/ledger: latency on the ledger link,
 //                       the exchange link cut (L4)
-//   drill chaos         rounds of: kill -9 ledger, order and exchange in turn, cut the exchange link,
-//                       crash a private PostgreSQL, kill -9 a private Kafka broker and a private
-//                       Redis quorum (the ledger's locks); a bank-test check after every round
+//   drill chaos         rounds of: kill -9 ledger, order, exchange, market and gateway in turn, cut
+//                       the exchange link, crash a private PostgreSQL, kill -9 a private Kafka broker
+//                       and a private Redis quorum (the ledger's locks, the gateway's and the
+//                       market's Redis); a bank-test check after every round
 import { copyFileSync, readdirSync, rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { durationMsOption, intOption, UsageError, type BenchCommand } from "../lib/command.js";
+import { eventually } from "@kuku/platform/testing";
 import { Bank } from "../lib/drill/bank.js";
-import { until } from "../lib/drill/daemon.js";
 import { printReport, unknownOrders, type RoundResult } from "../lib/drill/report.js";
 import { startDrillStack, type DrillStack, type PrivateInfra, type ServiceName } from "../lib/drill/stack.js";
 
@@ -99,7 +100,7 @@ const linkCut: BenchCommand = {
 };
 
 type Nemesis = ServiceName | PrivateInfra | "link";
-const NEMESES: readonly Nemesis[] = ["ledger", "order", "exchange", "link", "postgres", "kafka", "redis"];
+const NEMESES: readonly Nemesis[] = ["ledger", "order", "exchange", "market", "gateway", "link", "postgres", "kafka", "redis"];
 const PRIVATE_INFRA: readonly PrivateInfra[] = ["postgres", "kafka", "redis"];
 
 const chaos: BenchCommand = {
@@ -113,8 +114,8 @@ const chaos: BenchCommand = {
       type: "string",
       default: NEMESES.join(","),
       description:
-        "what each round breaks, in turn: ledger, order, exchange (kill -9), link (cut 2 s), postgres (a private cluster, crashed), " +
-        "kafka (a private broker, kill -9), redis (the ledger's private Redlock quorum, all three kill -9); each down 2 s",
+        "what each round breaks, in turn: ledger, order, exchange, market, gateway (kill -9), link (cut 2 s), postgres (a private cluster, crashed), " +
+        "kafka (a private broker, kill -9), redis (a private three-server quorum: the ledger's Redlock locks, the gateway's and the market's Redis; all three kill -9); each down 2 s",
     },
   },
   async run(values) {
@@ -150,7 +151,7 @@ const chaos: BenchCommand = {
             // The ledger must refuse writes while it cannot lock (no quorum), and lock again once Redis is back (its clients reconnect).
             const whileDown = await stack.redis!.crashAndRestart(2_000, () => bank.probeLedgerWrite());
             const restartedAt = Date.now();
-            await until("the ledger locks again after the Redis restart", settleMs, async () => (await bank.probeLedgerWrite()) === "FailedPrecondition");
+            await eventually("the ledger locks again after the Redis restart", async () => (await bank.probeLedgerWrite()) === "FailedPrecondition", settleMs);
             done.push(`kill -9 redis x3, down 2 s (a ledger write: ${whileDown}), the ledger locks again after ${Date.now() - restartedAt} ms`);
           } else {
             await stack.restart(nemesis, "SIGKILL");

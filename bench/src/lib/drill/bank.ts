@@ -3,13 +3,19 @@
 // operation with an id so that it can be sent again; an operation whose
 // outcome is unknown (no answer) is replayed with the same id once the
 // faults are lifted, so the books the checks compare against are exact.
+// Half the users are the console's: signed up at the gateway, they order,
+// cancel and deposit through it with their token; the others call the
+// order service and the ledger directly. Transfers go to the ledger (a
+// back-office operation: the gateway has none).
 import { randomUUID } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { timestampDate } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
+import * as gateway from "@kuku/contracts/kuku/gateway/v1/gateway_pb";
 import * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import * as api from "@kuku/contracts/kuku/order/v1/order_pb";
-import { roundToTick } from "@kuku/platform";
+import { roundToTick, tradingDay } from "@kuku/platform";
 import type { DrillStack } from "./stack.js";
 
 // Answers that settle an operation's outcome; anything else (no answer, UNAVAILABLE, INTERNAL) leaves it in doubt.
@@ -17,11 +23,40 @@ const DEFINITE = new Set([Code.InvalidArgument, Code.FailedPrecondition, Code.No
 const IN_FLIGHT = new Set([api.OrderState.RECEIVED, api.OrderState.SENT, api.OrderState.UNKNOWN, api.OrderState.CANCEL_REQUESTED]);
 const TERMINAL = new Set([api.OrderState.SETTLED, api.OrderState.CANCELLED, api.OrderState.REJECTED, api.OrderState.EXPIRED]);
 const INITIAL_KRW = 50_000_000n;
+const PASSWORD = "drill password, long enough";
 
-type Op = { kind: "place"; req: api.PlaceOrderRequest } | { kind: "deposit"; req: ledger.DepositRequest; userId: string } | { kind: "transfer"; req: ledger.TransferRequest; from: string; to: string; amount: bigint };
+type Op =
+  | { kind: "place"; req: api.PlaceOrderRequest }
+  | { kind: "deposit"; userId: string; requestId: string; amount: bigint }
+  | { kind: "transfer"; req: ledger.TransferRequest; from: string; to: string; amount: bigint };
+
+/** A user of the console: a gateway account, its token renewed by logging in again when it is refused. */
+class ConsoleUser {
+  #accessToken: string;
+  readonly trading: Client<typeof gateway.TradingService>;
+
+  constructor(private readonly stack: DrillStack, readonly email: string, tokens: gateway.Tokens) {
+    this.#accessToken = tokens.accessToken;
+    this.trading = stack.gateway(gateway.TradingService, () => this.#accessToken);
+  }
+
+  /** `call` with the user's token; once more after logging in again if the token is refused (expired). */
+  async call<T>(call: (trading: Client<typeof gateway.TradingService>) => Promise<T>): Promise<T> {
+    try {
+      return await call(this.trading);
+    } catch (error) {
+      if (ConnectError.from(error).code !== Code.Unauthenticated) throw error;
+      const { tokens } = await this.stack.gateway(gateway.AuthService).logIn({ email: this.email, password: PASSWORD });
+      this.#accessToken = tokens!.accessToken;
+      return call(this.trading);
+    }
+  }
+}
 
 export interface WorkloadCounts {
   ops: number;
+  /** Of ops, those sent through the gateway. */
+  viaGateway: number;
   placed: number;
   cancels: number;
   deposits: number;
@@ -30,9 +65,16 @@ export interface WorkloadCounts {
   inDoubt: number;
 }
 
+export interface Check {
+  readonly name: string;
+  readonly violations: number;
+  readonly detail: string;
+}
+
 export class Bank {
   readonly users: string[] = [];
   readonly #cash = new Map<string, string>(); // user -> KRW account id
+  readonly #console = new Map<string, ConsoleUser>(); // the users who go through the gateway
   readonly #deposited = new Map<string, bigint>();
   readonly #transferred = new Map<string, bigint>(); // net in (+) / out (-)
   readonly #orderIds: string[] = [];
@@ -41,15 +83,33 @@ export class Bank {
   #doubts: Op[] = [];
   symbols: string[] = [];
 
-  constructor(private readonly stack: DrillStack) {}
+  constructor(
+    private readonly stack: DrillStack,
+    /** How long the market may take to have every trade at a check (a killed market replays its topics). */
+    private readonly marketCatchUpMs = 60_000,
+  ) {}
 
+  /** `userCount` users with 50,000,000 won each; every second one signs up at the gateway and uses it. */
   async open(userCount: number, symbols: readonly string[]): Promise<void> {
     this.symbols = [...symbols];
     for (let i = 0; i < userCount; i++) {
-      const userId = `drill-${randomUUID().slice(0, 8)}`;
-      const { account } = await this.stack.ledger.openAccount({ requestId: `open-${userId}-KRW`, ownerId: userId, asset: "KRW" });
-      this.#cash.set(userId, account!.accountId);
-      await this.stack.ledger.deposit({ requestId: `initial-${userId}`, accountId: account!.accountId, amountMinor: INITIAL_KRW });
+      let userId: string;
+      if (i % 2 === 1) {
+        const email = `drill-${randomUUID().slice(0, 8)}@example.com`;
+        const signedUp = await this.stack.gateway(gateway.AuthService).signUp({ email, password: PASSWORD, displayName: "drill" });
+        userId = signedUp.userId;
+        const user = new ConsoleUser(this.stack, email, signedUp.tokens!);
+        this.#console.set(userId, user);
+        await user.call((trading) => trading.depositCash({ requestId: "initial", amountKrw: INITIAL_KRW }));
+        // Sign-up opened the cash account in the ledger (owner id = user id).
+        const { balances } = await this.stack.ledger.getBalances({ ownerId: userId });
+        this.#cash.set(userId, balances.find((b) => b.asset === "KRW")!.accountId);
+      } else {
+        userId = `drill-${randomUUID().slice(0, 8)}`;
+        const { account } = await this.stack.ledger.openAccount({ requestId: `open-${userId}-KRW`, ownerId: userId, asset: "KRW" });
+        this.#cash.set(userId, account!.accountId);
+        await this.stack.ledger.deposit({ requestId: `initial-${userId}`, accountId: account!.accountId, amountMinor: INITIAL_KRW });
+      }
       this.#deposited.set(userId, INITIAL_KRW);
       this.#transferred.set(userId, 0n);
       this.users.push(userId);
@@ -58,8 +118,8 @@ export class Bank {
 
   /** Operations from `concurrency` workers until `stop` says enough (it sees the counts so far). */
   async run(concurrency: number, stop: (counts: WorkloadCounts) => boolean): Promise<WorkloadCounts> {
-    const counts: WorkloadCounts = { ops: 0, placed: 0, cancels: 0, deposits: 0, transfers: 0, refused: 0, inDoubt: 0 };
-    const pick = <T>(xs: readonly T[]) => xs[Math.floor(Math.random() * xs.length)]!;
+    const counts: WorkloadCounts = { ops: 0, viaGateway: 0, placed: 0, cancels: 0, deposits: 0, transfers: 0, refused: 0, inDoubt: 0 };
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(Math.random() * xs.length)]!;
     await Promise.all(
       Array.from({ length: concurrency }, async () => {
         while (!stop(counts)) {
@@ -72,12 +132,17 @@ export class Bank {
             counts.placed++;
           } else if (dice < 0.65) {
             counts.cancels++;
-            const orderId = this.#orderIds.length > 0 ? pick(this.#orderIds) : undefined;
-            if (orderId !== undefined) await this.stack.orders.cancelOrder({ orderId, userId: this.#ownerOf.get(orderId)! }).catch(() => undefined);
+            // One of the orders so far, cancelled by its owner; how it ended is read from the order later, whatever the answer.
+            if (this.#orderIds.length === 0) continue;
+            const orderId = pick(this.#orderIds);
+            const owner = this.#ownerOf.get(orderId)!;
+            const user = this.#console.get(owner);
+            if (user !== undefined) counts.viaGateway++;
+            const cancelled = user === undefined ? this.stack.orders.cancelOrder({ orderId, userId: owner }) : user.call((trading) => trading.cancelOrder({ orderId }));
+            await cancelled.catch(() => undefined);
             continue;
           } else if (dice < 0.8) {
-            const amount = BigInt(1 + Math.floor(Math.random() * 100_000));
-            op = { kind: "deposit", userId, req: create(ledger.DepositRequestSchema, { requestId: `dep-${randomUUID()}`, accountId: this.#cash.get(userId)!, amountMinor: amount }) };
+            op = { kind: "deposit", userId, requestId: `dep-${randomUUID()}`, amount: BigInt(1 + Math.floor(Math.random() * 100_000)) };
             counts.deposits++;
           } else {
             const to = pick(this.users.filter((u) => u !== userId));
@@ -91,6 +156,7 @@ export class Bank {
             };
             counts.transfers++;
           }
+          if (op.kind !== "transfer" && this.#console.has(userId)) counts.viaGateway++;
           const outcome = await this.#attempt(op);
           if (outcome === "refused") counts.refused++;
           if (outcome === "doubt") {
@@ -118,13 +184,26 @@ export class Bank {
   async #attempt(op: Op): Promise<"ok" | "refused" | "doubt"> {
     try {
       if (op.kind === "place") {
-        if (op.req.type === exchange.OrderType.LIMIT && op.req.limitPriceKrw === 0n) op.req.limitPriceKrw = await this.#restingPrice(op.req);
-        const { order } = await this.stack.orders.placeOrder(op.req);
+        const req = op.req;
+        if (req.type === exchange.OrderType.LIMIT && req.limitPriceKrw === 0n) req.limitPriceKrw = await this.#restingPrice(req);
+        const user = this.#console.get(req.userId);
+        // Through the gateway the user is the token's: the same order, without a user id.
+        const { order } =
+          user === undefined
+            ? await this.stack.orders.placeOrder(req)
+            : await user.call((trading) =>
+                trading.placeOrder({
+                  idempotencyKey: req.idempotencyKey, symbol: req.symbol, side: req.side, type: req.type,
+                  timeInForce: req.timeInForce, quantity: req.quantity, limitPriceKrw: req.limitPriceKrw,
+                }),
+              );
         this.#orderIds.push(order!.orderId);
         this.#ownerOf.set(order!.orderId, order!.userId);
       } else if (op.kind === "deposit") {
-        await this.stack.ledger.deposit(op.req);
-        this.#deposited.set(op.userId, this.#deposited.get(op.userId)! + op.req.amountMinor);
+        const user = this.#console.get(op.userId);
+        if (user === undefined) await this.stack.ledger.deposit({ requestId: op.requestId, accountId: this.#cash.get(op.userId)!, amountMinor: op.amount });
+        else await user.call((trading) => trading.depositCash({ requestId: op.requestId, amountKrw: op.amount }));
+        this.#deposited.set(op.userId, this.#deposited.get(op.userId)! + op.amount);
       } else {
         await this.stack.ledger.transfer(op.req);
         this.#transferred.set(op.from, this.#transferred.get(op.from)! - op.amount);
@@ -229,8 +308,8 @@ export class Bank {
   }
 
   /** Every invariant, each with the number of violations found (0 = holds). */
-  async check(): Promise<{ name: string; violations: number; detail: string }[]> {
-    const results: { name: string; violations: number; detail: string }[] = [];
+  async check(): Promise<Check[]> {
+    const results: Check[] = [];
     const integrity = await this.stack.ledger.verifyIntegrity({});
     results.push({ name: "ledger VerifyIntegrity", violations: integrity.discrepancies.length, detail: `${integrity.entriesChecked} entries, ${integrity.postingsChecked} postings` });
 
@@ -267,7 +346,11 @@ export class Bank {
       detail: `${orders.length} orders${notTerminal.length > 0 ? `; not terminal: ${summarize(notTerminal.map((o) => api.OrderState[o.state]))}` : ""}`,
     });
 
-    results.push(await this.#checkFills(orders, balances));
+    // The exchange's record of every order: the truth both the ledger and the market data are held to.
+    const truths = new Map<string, exchange.OrderStatusResponse>();
+    for (const o of orders) truths.set(o.orderId, await this.stack.exchange.orderStatus({ clientOrderId: o.orderId }));
+    results.push(await this.#checkFills(orders, truths, balances));
+    results.push(await this.#checkMarket([...truths.values()].flatMap((t) => t.fills)));
     return results;
   }
 
@@ -276,7 +359,7 @@ export class Bank {
    * in exactly one ledger entry; each user's cash and shares equal what their
    * deposits, transfers and fills say.
    */
-  async #checkFills(orders: api.Order[], balances: ledger.Balance[]): Promise<{ name: string; violations: number; detail: string }> {
+  async #checkFills(orders: api.Order[], truths: ReadonlyMap<string, exchange.OrderStatusResponse>, balances: ledger.Balance[]): Promise<Check> {
     let violations = 0;
     const problems: string[] = [];
     const settlements = new Map<string, number>(); // execution id -> ledger entries
@@ -295,7 +378,7 @@ export class Bank {
     const expectedShares = new Map<string, bigint>();
     let fills = 0;
     for (const o of orders) {
-      const truth = await this.stack.exchange.orderStatus({ clientOrderId: o.orderId });
+      const truth = truths.get(o.orderId)!;
       if (truth.filledQuantity !== o.filledQuantity) {
         violations++;
         problems.push(`order ${o.orderId}: filled ${o.filledQuantity}, exchange says ${truth.filledQuantity}`);
@@ -325,6 +408,52 @@ export class Bank {
       name: "no duplicate or missing fill/settlement; books per user",
       violations,
       detail: `${fills} executions, ${settlements.size} settled${problems.length > 0 ? `; ${problems.slice(0, 5).join("; ")}` : ""}`,
+    };
+  }
+
+  /**
+   * The market service's data agrees with the exchange's trades: per symbol,
+   * the day's volume is the sum of the day's trades, each counted once, and
+   * every recent trade it lists is one of the exchange's, listed once. Every
+   * trade has a drill order on at least one side (the market maker only
+   * rests liquidity), so the drill's fills are all the trades; a trade
+   * between two drill users is two fills of one trade id. The market reads
+   * Kafka asynchronously: it is given time to catch up, the last look counts.
+   */
+  async #checkMarket(fills: readonly exchange.Fill[]): Promise<Check> {
+    const trades = new Map<string, { symbol: string; quantity: bigint; day: string }>(); // trade id -> trade
+    for (const f of fills) {
+      // An execution id is its trade's id and the side (engine.ts: executionId).
+      const tradeId = f.executionId.replace(/-[BS]$/, "");
+      trades.set(tradeId, { symbol: f.symbol, quantity: f.quantity, day: tradingDay(timestampDate(f.executedAt!)) });
+    }
+    const expected = new Map<string, bigint>(); // symbol -> volume of the latest trading day that has trades
+    for (const symbol of this.symbols) {
+      const ofSymbol = [...trades.values()].filter((t) => t.symbol === symbol);
+      const lastDay = ofSymbol.reduce((d, t) => (t.day > d ? t.day : d), "");
+      expected.set(symbol, ofSymbol.filter((t) => t.day === lastDay).reduce((a, t) => a + t.quantity, 0n));
+    }
+    let problems: string[] = [];
+    const deadline = Date.now() + this.marketCatchUpMs;
+    do {
+      problems = [];
+      for (const symbol of this.symbols) {
+        const volume = await this.stack.market.getQuote({ symbol }).then(
+          ({ quote }) => quote!.volume,
+          (error: unknown) => (ConnectError.from(error).code === Code.NotFound ? 0n : Promise.reject(error)),
+        );
+        if (volume !== expected.get(symbol)) problems.push(`${symbol}: volume ${volume}, the exchange's trades ${expected.get(symbol)}`);
+        const { trades: listed } = await this.stack.market.listTrades({ symbol, limit: 500 });
+        const unknown = listed.filter((t) => !trades.has(t.tradeId)).length;
+        const repeated = listed.length - new Set(listed.map((t) => t.tradeId)).size;
+        if (unknown + repeated > 0) problems.push(`${symbol}: ${unknown} listed trades the exchange never made, ${repeated} listed twice`);
+      }
+      if (problems.length > 0) await new Promise((r) => setTimeout(r, 250));
+    } while (problems.length > 0 && Date.now() < deadline);
+    return {
+      name: "market data = the exchange's trades",
+      violations: problems.length,
+      detail: `${trades.size} trades${problems.length > 0 ? `; ${problems.join("; ")}` : ""}`,
     };
   }
 }

@@ -1,5 +1,6 @@
-// What a drill prints: the policies' reactions (the order service's
-// kuku_client_* counters from its /metrics: breaker state changes, retries),
+// What a drill prints: the policies' reactions (the kuku_client_* counters
+// of the order service and the gateway from their /metrics: breaker state
+// changes, retries),
 // the orders that were in doubt and how they ended, the time to recover, and
 // the invariants.
 import * as api from "@kuku/contracts/kuku/order/v1/order_pb";
@@ -8,7 +9,7 @@ import { table } from "../stats.js";
 import type { Bank, WorkloadCounts } from "./bank.js";
 import type { DrillStack } from "./stack.js";
 
-/** Per downstream (target): how often each happened. */
+/** Per link ("order→exchange"): how often each happened. */
 export interface PolicyEvents {
   readonly circuitOpened: Record<string, number>;
   readonly circuitHalfOpened: Record<string, number>;
@@ -20,9 +21,9 @@ const noEvents = (): PolicyEvents => ({ circuitOpened: {}, circuitHalfOpened: {}
 const KINDS = Object.keys(noEvents()) as (keyof PolicyEvents)[];
 
 /** One process's counters, from one scrape of its /metrics. */
-export function policyEventsOf(samples: readonly Sample[]): PolicyEvents {
+export function policyEventsOf(caller: string, samples: readonly Sample[]): PolicyEvents {
   const events = noEvents();
-  const add = (into: Record<string, number>, target: string, n: number) => (into[target] = (into[target] ?? 0) + n);
+  const add = (into: Record<string, number>, target: string, n: number) => (into[`${caller}→${target}`] = (into[`${caller}→${target}`] ?? 0) + n);
   for (const s of samples) {
     const target = s.labels["target"];
     if (target === undefined || s.value === 0) continue;
@@ -76,16 +77,16 @@ export function printReport(title: string, rounds: readonly RoundResult[], event
   console.log(title);
   console.log(
     table(
-      ["round", "ops", "orders", "cancels", "deposits", "transfers", "refused", "no answer", "faults", "replayed", "recover ms", "UNKNOWN orders → final"],
+      ["round", "ops", "via gateway", "orders", "cancels", "deposits", "transfers", "refused", "no answer", "faults", "replayed", "recover ms", "UNKNOWN orders → final"],
       rounds.map((r) => [
-        r.round, r.counts.ops, r.counts.placed, r.counts.cancels, r.counts.deposits, r.counts.transfers, r.counts.refused, r.counts.inDoubt, r.faults,
+        r.round, r.counts.ops, r.counts.viaGateway, r.counts.placed, r.counts.cancels, r.counts.deposits, r.counts.transfers, r.counts.refused, r.counts.inDoubt, r.faults,
         r.replayed, Number.isNaN(r.recoverMs) ? "NOT RECOVERED" : r.recoverMs,
         `${r.unknown.count}${r.unknown.count > 0 ? ` → ${perTarget(r.unknown.endedAs)}` : ""}`,
       ]),
     ),
   );
   console.log(`breaker openings: ${perTarget(events.circuitOpened)}; half-open: ${perTarget(events.circuitHalfOpened)}; closed again: ${perTarget(events.circuitClosed)}`);
-  console.log(`retries (order service → downstream): ${perTarget(events.retries)}`);
+  console.log(`retries: ${perTarget(events.retries)}`);
   let violations = 0;
   const names = rounds[0]?.invariants.map((i) => i.name) ?? [];
   const rows = names.map((name) => {
