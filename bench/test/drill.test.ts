@@ -62,6 +62,19 @@ t.test("drill exchange-down: the breaker opens, half-opens and closes once lifte
   t.match(r.stdout, /invariant violations: 0/);
 });
 
+t.test("drill l4: toxiproxy's timeout, reset_peer, bandwidth and a cut on the exchange link, a round each; invariants hold", async (t) => {
+  const r = await bench("drill", "l4", "--duration", "4s", "--users", "8", "--concurrency", "8");
+  t.equal(r.code, 0, r.stderr);
+  for (const fault of ["timeout 0", "reset_peer", "bandwidth", "cut: connections closed"]) t.match(r.stdout, fault);
+  const unknown = [...r.stdout.matchAll(/^\s+\d\s.*\s(\d+) → /gm)].reduce((a, m) => a + Number(m[1]), 0);
+  t.ok(unknown > 0, "orders went through UNKNOWN and were resolved");
+  t.match(r.stdout, /every order terminal\s+ok/);
+  t.match(r.stdout, /invariant violations: 0/);
+  const bad = await bench("drill", "l4", "--faults", "latency");
+  t.equal(bad.code, 2);
+  t.match(bad.stderr, /--faults: one or more of timeout, reset_peer, bandwidth, cut, got latency/);
+});
+
 t.test("drill chaos: crash a private PostgreSQL, Kafka and Redis quorum, kill -9 every service, cut the exchange link; the bank check holds", async (t) => {
   const r = await bench("drill", "chaos", "--ops", "600", "--users", "8", "--concurrency", "8", "--nemeses", "postgres,ledger,order,exchange,market,gateway,link,kafka,redis");
   t.equal(r.code, 0, r.stderr);

@@ -3,8 +3,8 @@
 // trading day is closed, and every invariant is checked.
 //   drill <mesh drill>  the fault file of mesh/drills/<name> (the same one the mesh applies),
 //                       injected by the order service's client interceptor (L7)
-//   drill link-cut      toxiproxy between order and exchange/ledger: latency on the ledger link,
-//                       the exchange link cut (L4)
+//   drill l4            toxiproxy between order and exchange/ledger: latency on the ledger link,
+//                       and on the exchange link a round each of timeout, reset_peer, bandwidth, cut
 //   drill chaos         rounds of: kill -9 ledger, order, exchange, market and gateway in turn, cut
 //                       the exchange link, crash a private PostgreSQL, kill -9 a private Kafka broker
 //                       and a private Redis quorum (the ledger's locks, the gateway's and the
@@ -16,6 +16,7 @@ import { eventually } from "@kuku/platform/testing";
 import { Bank } from "../lib/drill/bank.js";
 import { printReport, unknownOrders, type RoundResult } from "../lib/drill/report.js";
 import { startDrillStack, type DrillStack, type PrivateInfra, type ServiceName } from "../lib/drill/stack.js";
+import type { Toxic } from "../lib/drill/toxiproxy.js";
 
 const DRILLS_DIR = fileURLToPath(new URL("../../../mesh/drills/", import.meta.url));
 const SYMBOLS = ["005930", "000660"];
@@ -75,25 +76,47 @@ function meshDrill(name: string): BenchCommand {
   };
 }
 
-const linkCut: BenchCommand = {
-  name: "drill link-cut",
-  summary: "toxiproxy: 50 ms latency order → ledger, then the order → exchange link cut and restored, under load",
-  options: { ...common, duration: { type: "string", default: "15s", description: "the whole load; the cut is its middle third" } },
+/** The L4 faults of `drill l4` on the order → exchange link, in the direction of the answers: the exchange acts, the caller may not hear. */
+const L4_FAULTS: Record<string, { what: string; toxic?: Toxic }> = {
+  timeout: { what: "answers dropped, connections held open (timeout 0)", toxic: { name: "fault", type: "timeout", attributes: { timeout: 0 } } },
+  reset_peer: { what: "connections reset as answers come (reset_peer)", toxic: { name: "fault", type: "reset_peer", attributes: { timeout: 0 } } },
+  bandwidth: { what: "answers at 1 KB/s (bandwidth)", toxic: { name: "fault", type: "bandwidth", attributes: { rate: 1 } } },
+  cut: { what: "cut: connections closed, new ones refused" },
+};
+
+const l4: BenchCommand = {
+  name: "drill l4",
+  summary: "toxiproxy between order and ledger/exchange: 50 ms on the ledger link; on the exchange link a round each of timeout, reset_peer, bandwidth and a cut",
+  options: {
+    ...common,
+    duration: { type: "string", default: "15s", description: "the load of each round; the fault is its middle third" },
+    faults: { type: "string", default: Object.keys(L4_FAULTS).join(","), description: `one round each, in turn: ${Object.keys(L4_FAULTS).join(", ")}` },
+  },
   async run(values) {
     const durationMs = durationMsOption(values, "duration");
     const settleMs = durationMsOption(values, "settle-timeout");
+    const faults = String(values["faults"]).split(",").map((x) => x.trim());
+    if (faults.some((f) => L4_FAULTS[f] === undefined)) throw new UsageError(`--faults: one or more of ${Object.keys(L4_FAULTS).join(", ")}, got ${String(values["faults"])}`);
     await withStack(intOption(values, "users"), async (stack, bank) => {
-      const endAt = Date.now() + durationMs;
-      const load = bank.run(intOption(values, "concurrency"), () => Date.now() > endAt);
       await stack.toxiproxy.addToxic("ledger", { name: "slow", type: "latency", attributes: { latency: 50, jitter: 20 } });
-      await sleep(durationMs / 3);
-      await stack.toxiproxy.setEnabled("exchange", false);
-      await sleep(durationMs / 3);
-      await stack.toxiproxy.setEnabled("exchange", true);
+      const results: RoundResult[] = [];
+      const earlierRounds = new Set<string>();
+      for (const [index, name] of faults.entries()) {
+        const { what, toxic } = L4_FAULTS[name]!;
+        const endAt = Date.now() + durationMs;
+        const load = bank.run(intOption(values, "concurrency"), () => Date.now() > endAt);
+        await sleep(durationMs / 3);
+        if (toxic === undefined) await stack.toxiproxy.setEnabled("exchange", false);
+        else await stack.toxiproxy.addToxic("exchange", toxic);
+        await sleep(durationMs / 3);
+        if (toxic === undefined) await stack.toxiproxy.setEnabled("exchange", true);
+        else await stack.toxiproxy.removeToxic("exchange", toxic.name);
+        const counts = await load;
+        const faultText = `ledger +50 ms; exchange link ${what} for ${Math.round(durationMs / 3000)} s`;
+        results.push(await finishRound(index + 1, stack, bank, earlierRounds, counts, faultText, settleMs));
+      }
       await stack.toxiproxy.removeToxic("ledger", "slow");
-      const counts = await load;
-      const result = await finishRound(1, stack, bank, new Set(), counts, `exchange link cut ${Math.round(durationMs / 3000)} s`, settleMs);
-      const violations = printReport("drill link-cut — toxiproxy between order and exchange/ledger", [result], await stack.policyEvents());
+      const violations = printReport("drill l4 — toxiproxy between order and exchange/ledger", results, await stack.policyEvents());
       if (violations > 0) process.exitCode = 1;
     });
   },
@@ -175,5 +198,5 @@ const chaos: BenchCommand = {
 /** One command per drill folder in mesh/drills, plus the L4 and chaos drills. */
 export function drillCommands(): BenchCommand[] {
   const names = readdirSync(DRILLS_DIR, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
-  return [...names.map(meshDrill), linkCut, chaos];
+  return [...names.map(meshDrill), l4, chaos];
 }
