@@ -11,7 +11,7 @@ const bench = (...args: string[]) => run(process.execPath, [CLI, ...args]);
 t.test("help lists every command; bad flags are usage errors", async (t) => {
   const help = await bench("--help");
   t.equal(help.code, 0);
-  for (const name of ["ledger transfers", "ledger bulk", "ledger isolation", "ledger engines", "exchange matching", "exchange journal", "orders", "locks", "locks drill", "market fanout", "market brokers"]) {
+  for (const name of ["ledger transfers", "ledger bulk", "ledger isolation", "ledger engines", "exchange matching", "exchange journal", "orders", "locks", "locks drill", "market fanout", "market brokers", "drill exchange-flaky", "drill l4", "drill chaos"]) {
     t.match(help.stdout, name);
   }
   const bad = await bench("ledger", "transfers", "--concurrency", "0,x");

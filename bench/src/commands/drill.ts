@@ -11,7 +11,7 @@
 //                       market's Redis); a bank-test check after every round
 import { copyFileSync, readdirSync, rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { durationMsOption, intOption, UsageError, type BenchCommand } from "../lib/command.js";
+import { choiceListOption, durationMsOption, intOption, type BenchCommand } from "../lib/command.js";
 import { eventually } from "@kuku/platform/testing";
 import { Bank } from "../lib/drill/bank.js";
 import { printReport, unknownOrders, type RoundResult } from "../lib/drill/report.js";
@@ -95,8 +95,7 @@ const l4: BenchCommand = {
   async run(values) {
     const durationMs = durationMsOption(values, "duration");
     const settleMs = durationMsOption(values, "settle-timeout");
-    const faults = String(values["faults"]).split(",").map((x) => x.trim());
-    if (faults.some((f) => L4_FAULTS[f] === undefined)) throw new UsageError(`--faults: one or more of ${Object.keys(L4_FAULTS).join(", ")}, got ${String(values["faults"])}`);
+    const faults = choiceListOption(values, "faults", Object.keys(L4_FAULTS));
     await withStack(intOption(values, "users"), async (stack, bank) => {
       await stack.toxiproxy.addToxic("ledger", { name: "slow", type: "latency", attributes: { latency: 50, jitter: 20 } });
       const results: RoundResult[] = [];
@@ -145,9 +144,7 @@ const chaos: BenchCommand = {
     const rounds = intOption(values, "rounds");
     const ops = intOption(values, "ops");
     const settleMs = durationMsOption(values, "settle-timeout");
-    const nemeses = String(values["nemeses"]).split(",").map((x) => x.trim()) as Nemesis[];
-    const unknown = nemeses.filter((n) => !NEMESES.includes(n));
-    if (unknown.length > 0 || nemeses.length === 0) throw new UsageError(`--nemeses: one or more of ${NEMESES.join(", ")}, got ${String(values["nemeses"])}`);
+    const nemeses = choiceListOption(values, "nemeses", NEMESES);
     await withStack(intOption(values, "users"), async (stack, bank) => {
       const results: RoundResult[] = [];
       const earlierRounds = new Set<string>();

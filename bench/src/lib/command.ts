@@ -63,6 +63,16 @@ export function intListOption(values: Readonly<Record<string, unknown>>, flag: s
   return items.map(Number);
 }
 
+/** A comma-separated list of names out of `allowed`, e.g. --nemeses ledger,order; at least one. */
+export function choiceListOption<T extends string>(values: Readonly<Record<string, unknown>>, flag: string, allowed: readonly T[]): T[] {
+  const text = String(values[flag]);
+  const items = text.split(",").map((x) => x.trim());
+  if (items.some((x) => !(allowed as readonly string[]).includes(x))) {
+    throw new UsageError(`--${flag}: one or more of ${allowed.join(", ")}, got ${text}`);
+  }
+  return items as T[];
+}
+
 /** A duration like 500ms, 20s or 2m. */
 export function durationMsOption(values: Readonly<Record<string, unknown>>, flag: string): number {
   const text = String(values[flag]);
