@@ -111,12 +111,17 @@ t.test("one trace: order → ledger → exchange → Kafka → order's consumer 
 
   let spans: ZipkinSpan[] = [];
   const byId = (id: string | undefined) => spans.find((s) => s.id === id);
+  // The wait and the assertion must ask the same: the order's CLIENT span of SettleHold
+  // carries the same name and is exported before the ledger's SERVER span may be.
+  const buyerSettlement = (buyerConsumer: ZipkinSpan) =>
+    spans.find((s) => serviceOf(s) === "ledger" && s.kind === "SERVER" && /ledgerservice\/settlehold/i.test(s.name) && descends(spans, s, buyerConsumer));
   // Each process exports its spans in its own batches, in no particular order: wait for all of them.
   await eventually("Zipkin has the whole trace", async () => {
     spans = await readTrace(traceId);
     const buyerConsumer = byId(applied.span_id);
-    return buyerConsumer !== undefined && spans.some((s) => /ledgerservice\/settlehold/i.test(s.name) && descends(spans, s, buyerConsumer)) &&
+    return buyerConsumer !== undefined && buyerSettlement(buyerConsumer) !== undefined &&
       find(spans, "order", "SERVER", /orderservice\/placeorder/i) !== undefined && find(spans, "exchange", "PRODUCER", /publish/) !== undefined &&
+      find(spans, "exchange", "SERVER", /exchangeservice\/submitorder/i) !== undefined &&
       find(spans, "ledger", "SERVER", /ledgerservice\/placehold/i) !== undefined;
   }, 30_000);
 
@@ -135,8 +140,7 @@ t.test("one trace: order → ledger → exchange → Kafka → order's consumer 
   t.ok(consumers.length >= 1 && consumers.every((c) => c.parentId === publish!.id), "the order service's consumer spans continue the publish (context in Kafka headers)");
   const buyerConsumer = byId(applied.span_id);
   t.equal(buyerConsumer?.kind, "CONSUMER", "the log line's span is the consumer span of the buyer's execution");
-  const settle = spans.find((s) => serviceOf(s) === "ledger" && s.kind === "SERVER" && /settlehold/i.test(s.name) && descends(spans, s, buyerConsumer!));
-  t.ok(settle, "the buyer's settlement (ledger SettleHold) under that consumer span");
+  t.ok(buyerSettlement(buyerConsumer!), "the buyer's settlement (ledger SettleHold) under that consumer span");
   t.ok(find(spans, "order", "CLIENT", /^pg /) && find(spans, "ledger", "CLIENT", /^pg /), "PostgreSQL query spans from order and ledger");
 
   await eventually("the sale's order events arrive", async () => orderEvents.some((m) => m.key?.toString() === sold!.orderId), 30_000);
