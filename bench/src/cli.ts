@@ -28,7 +28,8 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     await command.run(values);
-    return 0;
+    // A command that found its checks failing has set the process's exit code.
+    return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (error) {
     if (error instanceof UsageError) {
       console.error(error.message);

@@ -2,6 +2,7 @@
 // processes. Not used by any service at run time.
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { createWriteStream } from "node:fs";
 import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
@@ -90,6 +91,8 @@ export async function startServiceProcess(options: {
   cwd: string;
   env: Record<string, string>;
   startTimeoutMs?: number;
+  /** Also append everything it writes to this file: its logs outlive it (a drill's evidence). */
+  logFile?: string;
   /** Extra node flags, e.g. --cpu-prof (not allowed in NODE_OPTIONS). */
   nodeArgs?: readonly string[];
 }): Promise<ServiceProcess> {
@@ -100,6 +103,11 @@ export async function startServiceProcess(options: {
   });
   const logs: string[] = [];
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  if (options.logFile !== undefined) {
+    const file = createWriteStream(options.logFile, { flags: "a" });
+    child.stdout!.pipe(file);
+    child.stderr!.pipe(file);
+  }
   child.stderr!.on("data", (chunk: Buffer) => logs.push(chunk.toString()));
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(

@@ -5,6 +5,7 @@
 // that stacks share the servers but never each other's data. Any service can
 // be killed and started again on the same port, so every client stays valid.
 import { randomUUID } from "node:crypto";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createTestDatabase, eventually, startServiceProcess, type ServiceProcess } from "./testing.js";
 
@@ -32,6 +33,8 @@ export interface TradingStackOptions {
   /** The URL by which `from` reaches `to` (default: `to` itself), e.g. through a proxy a drill can cut. */
   readonly link?: (from: ServiceName, to: ServiceName, url: string) => Promise<string>;
   readonly startTimeoutMs?: number;
+  /** A folder for each service's log (<service>.log, every process it has been, appended); default: logs kept in memory only. */
+  readonly logDir?: string;
 }
 
 export interface TradingStack {
@@ -92,7 +95,10 @@ export async function startTradingStack(options: TradingStackOptions): Promise<T
   };
 
   const start = async (service: ServiceName): Promise<ServiceProcess> => {
-    const started = await startServiceProcess({ cwd: `${SERVICES_DIR}${service}`, env: envOf(service), startTimeoutMs: options.startTimeoutMs ?? 60_000 });
+    const started = await startServiceProcess({
+      cwd: `${SERVICES_DIR}${service}`, env: envOf(service), startTimeoutMs: options.startTimeoutMs ?? 60_000,
+      ...(options.logDir === undefined ? {} : { logFile: join(options.logDir, `${service}.log`) }),
+    });
     processes.set(service, started);
     const readyLog = READY_LOG[service];
     if (readyLog !== undefined) {

@@ -97,6 +97,9 @@ export function printReport(title: string, rounds: readonly RoundResult[], event
   });
   const notClosed = rounds.filter((r) => !r.dayClosed).length;
   console.log(table(["invariant", "result", "violations", "detail (last round)"], rows));
+  for (const r of rounds) {
+    for (const i of r.invariants.filter((x) => x.violations > 0)) console.log(`round ${r.round}: ${i.name} VIOLATED ${i.violations}: ${i.detail}`);
+  }
   if (notClosed > 0) console.log(`${notClosed} round(s) did not reach every order terminal with holds released in time`);
   console.log(`invariant violations: ${violations}`);
   return violations;

@@ -6,8 +6,8 @@
 // it. PostgreSQL, Kafka and Redis are the drill's own when asked for (so that
 // it may crash them), else the shared ones; the drill's own Redis is three
 // servers, the ledger's Redlock quorum, the first of them also the gateway's
-// and the market's Redis.
-import { mkdtempSync, rmSync } from "node:fs";
+// and the market's Redis. Each service logs to .run/drill/<start time>/<service>.log.
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient, type Client } from "@connectrpc/connect";
@@ -18,7 +18,7 @@ import * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import * as market from "@kuku/contracts/kuku/market/v1/market_pb";
 import * as api from "@kuku/contracts/kuku/order/v1/order_pb";
 import { createServiceClient } from "@kuku/platform";
-import { parsePrometheusText, startTradingStack, type ServiceName, type TradingStack } from "@kuku/platform/testing";
+import { parsePrometheusText, REPO_ROOT, startTradingStack, type ServiceName, type TradingStack } from "@kuku/platform/testing";
 import { PrivateKafka } from "./private-kafka.js";
 import { PrivatePostgres } from "./private-postgres.js";
 import { PrivateRedis } from "./private-redis.js";
@@ -78,6 +78,10 @@ export async function startDrillStack(options: { orderEnv: Record<string, string
     const kafka = own.has("kafka") ? await owned(PrivateKafka.start()) : undefined;
     const redis = own.has("redis") ? await owned(PrivateRedis.start()) : undefined;
     const toxiproxy = await owned(Toxiproxy.start());
+    // Every service's log, kept after the drill: what a violation is explained with.
+    const logDir = join(REPO_ROOT, ".run", "drill", new Date().toISOString().replace(/[:.]/g, "-"));
+    mkdirSync(logDir, { recursive: true });
+    console.error(`service logs: ${logDir}`);
     const kafkaEnv: Record<string, string> = kafka === undefined ? {} : { KAFKA_BROKERS: kafka.brokers };
     const redisUrl = redis === undefined ? undefined : `redis://127.0.0.1:${redis.ports[0]}`;
     const stack: TradingStack = await owned(
@@ -97,6 +101,7 @@ export async function startDrillStack(options: { orderEnv: Record<string, string
           },
         },
         database: postgres === undefined ? undefined : (service) => postgres.createDatabase(`kuku_drill_${service}`),
+        logDir,
         link: async (from, to, url) => (from === "order" ? `http://127.0.0.1:${await toxiproxy.link(to, url.replace("http://", ""))}` : url),
       }),
     );
