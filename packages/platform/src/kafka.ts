@@ -2,7 +2,7 @@
 // producer (kafkajs needs one request in flight for that, ADR 0003) and
 // topics created up front instead of on first use.
 import { SpanKind, trace } from "@opentelemetry/api";
-import { Kafka, logLevel, Partitioners, type KafkaMessage, type Producer } from "kafkajs";
+import { Kafka, logLevel, Partitioners, type Consumer, type KafkaMessage, type Producer } from "kafkajs";
 import type { Logger } from "./logger.js";
 import { kafkaMetrics } from "./metrics.js";
 import { contextFromKafkaHeaders, insideTrace, inSpan, traceHeaders } from "./tracing.js";
@@ -143,4 +143,27 @@ export async function consumeTraced<T>(group: string, topic: string, message: Ka
     kafkaMetrics.consumed.inc({ group, topic, outcome: "error" });
     throw error;
   }
+}
+
+/**
+ * Consumer lag per partition (from kafkajs's end-of-batch event) and crashes.
+ * After a retriable crash kafkajs restarts the consumer in-process, from the
+ * group's committed offsets (a consumer that commits none reads its topics
+ * again from the start). After any other crash the consumer is gone for good
+ * while the process would go on serving stale state: it exits instead, so its
+ * supervisor (the kubelet, the drill) starts a fresh one.
+ */
+export function observeConsumer(consumer: Consumer, group: string, logger: Logger): void {
+  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+    kafkaMetrics.consumerLag.set({ group, topic: payload.topic, partition: String(payload.partition) }, Number(payload.offsetLag));
+  });
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    kafkaMetrics.consumerCrashes.inc({ group, restart: String(payload.restart) });
+    if (payload.restart) {
+      logger.warn({ groupId: group, err: payload.error }, "kafka consumer crashed; kafkajs restarts it");
+      return;
+    }
+    logger.fatal({ groupId: group, err: payload.error }, "kafka consumer crashed for good; exiting");
+    process.exit(1);
+  });
 }

@@ -3,7 +3,6 @@
 // business counters) come out of the same /metrics. The server serves it on
 // the service's own port (see server.ts).
 import { readFile } from "node:fs/promises";
-import type { Consumer } from "kafkajs";
 import type pg from "pg";
 import client from "prom-client";
 
@@ -123,6 +122,11 @@ export const kafkaMetrics = {
     help: "Messages behind the partition's high watermark after the last batch this consumer processed.",
     labelNames: ["group", "topic", "partition"],
   }),
+  consumerCrashes: new client.Counter({
+    name: "kuku_kafka_consumer_crashes_total",
+    help: "Consumer crashes, by whether kafkajs restarts the consumer (restart=true) or gives it up (the process then exits).",
+    labelNames: ["group", "restart"],
+  }),
   consumed: new client.Counter({
     name: "kuku_kafka_consumed_total",
     help: "Messages processed by this consumer, by outcome (ok, error: retried by kafkajs).",
@@ -140,13 +144,6 @@ export const kafkaMetrics = {
     labelNames: ["topic"],
   }),
 };
-
-/** Consumer lag per partition, from kafkajs's end-of-batch event. */
-export function observeConsumer(consumer: Consumer, group: string): void {
-  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-    kafkaMetrics.consumerLag.set({ group, topic: payload.topic, partition: String(payload.partition) }, Number(payload.offsetLag));
-  });
-}
 
 // --- Redis ---------------------------------------------------------------------------
 

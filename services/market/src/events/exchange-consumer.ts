@@ -22,6 +22,12 @@ export interface MarketSink {
  * the retained topics from the beginning and rebuilds it, so offsets are
  * never committed. That also keeps kafkajs from committing after every batch,
  * a broker round trip in front of each next batch (ADR 0009).
+ *
+ * For the same reason, when kafkajs restarts the consumer in-process after a
+ * crash (a broker restart does it), the new consumer reads every partition
+ * from the start again, into a state that already holds it: events at or
+ * below a partition's last applied offset are skipped, or volume would count
+ * every earlier trade twice (the trade id window is only `tradesMax` long).
  */
 export async function startExchangeConsumer(
   kafka: Kafka,
@@ -30,26 +36,38 @@ export async function startExchangeConsumer(
   logger: Logger,
 ): Promise<Consumer> {
   const consumer = kafka.consumer({ groupId: options.groupId, sessionTimeout: 10_000, heartbeatInterval: 1_000 });
-  observeConsumer(consumer, options.groupId);
+  observeConsumer(consumer, options.groupId, logger);
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => logger.info({ groupId: options.groupId, memberId: payload.memberId }, "market consumer joined"));
   await consumer.connect();
   await consumer.subscribe({ topics: [options.topics.trades, options.topics.book], fromBeginning: true });
+  const appliedOffsets = new Map<string, bigint>(); // "topic/partition" → the last offset applied
   await consumer.run({
     autoCommit: false,
     eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
       const isTrades = batch.topic === options.topics.trades;
+      const partitionKey = `${batch.topic}/${batch.partition}`;
+      let replayed = 0;
       for (const message of batch.messages) {
-        if (message.value === null) continue;
-        // A malformed event is logged and skipped: retrying it forever would stall the symbol's partition.
-        try {
-          if (isTrades) sink.trade(tradeFromEvent(message.value));
-          else sink.book(bookFromEvent(message.value));
-        } catch (error) {
-          if (!(error instanceof MalformedEvent)) throw error;
-          logger.warn({ topic: batch.topic, offset: message.offset, reason: error.message }, "malformed exchange event skipped");
+        const offset = BigInt(message.offset);
+        if (offset <= (appliedOffsets.get(partitionKey) ?? -1n)) {
+          replayed += 1;
+          resolveOffset(message.offset);
+          continue;
         }
+        if (message.value !== null) {
+          // A malformed event is logged and skipped: retrying it forever would stall the symbol's partition.
+          try {
+            if (isTrades) sink.trade(tradeFromEvent(message.value));
+            else sink.book(bookFromEvent(message.value));
+          } catch (error) {
+            if (!(error instanceof MalformedEvent)) throw error;
+            logger.warn({ topic: batch.topic, offset: message.offset, reason: error.message }, "malformed exchange event skipped");
+          }
+        }
+        appliedOffsets.set(partitionKey, offset);
         resolveOffset(message.offset);
       }
+      if (replayed > 0) logger.info({ topic: batch.topic, partition: batch.partition, replayed }, "events applied before the consumer restarted skipped");
       await heartbeat();
     },
   });

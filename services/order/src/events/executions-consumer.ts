@@ -26,7 +26,7 @@ export async function startExecutionsConsumer(
   // A crashed replica's partitions wait for its session to time out: keep that short.
   const consumer = kafka.consumer({ groupId, sessionTimeout: 10_000, heartbeatInterval: 1_000 });
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => logger.info({ groupId, memberId: payload.memberId }, "executions consumer joined"));
-  observeConsumer(consumer, groupId);
+  observeConsumer(consumer, groupId, logger);
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: false });
   await consumer.run({
