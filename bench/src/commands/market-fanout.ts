@@ -103,7 +103,7 @@ export const marketFanout: BenchCommand = {
     const service = await startServiceProcess({
       nodeArgs: typeof profileDir === "string" ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [],
       cwd: `${REPO_ROOT}services/market`,
-      env: { MARKET_PORT: "0", MARKET_DATABASE_URL: db.url, KAFKA_TOPIC_PREFIX: prefix, MARKET_CONSUMER_GROUP: `bench-${randomUUID()}`, MARKET_WS_TOKEN_SECRET: TOKEN_SECRET, MARKET_WS_CLIENTS_MAX: String(clients + 100), LOG_LEVEL: "info" },
+      env: { MARKET_PORT: "0", MARKET_DATABASE_URL: db.url, KAFKA_TOPIC_PREFIX: prefix, MARKET_CONSUMER_GROUP_PREFIX: "bench-market", MARKET_WS_TOKEN_SECRET: TOKEN_SECRET, MARKET_WS_CLIENTS_MAX: String(clients + 100), LOG_LEVEL: "info" },
     });
     const pid = service.child.pid!;
     const kafka = new Kafka({ clientId: "bench-market", brokers: (process.env["KAFKA_BROKERS"] ?? "127.0.0.1:9092").split(","), logLevel: logLevel.NOTHING });

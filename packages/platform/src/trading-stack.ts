@@ -81,7 +81,7 @@ export async function startTradingStack(options: TradingStackOptions): Promise<T
         ORDER_PORT: String(port("order")), ORDER_DATABASE_URL: database, KAFKA_TOPIC_PREFIX: kafkaTopicPrefix,
         ORDER_LEDGER_URL: link("order", "ledger"), ORDER_EXCHANGE_URL: link("order", "exchange"), ORDER_CONSUMER_GROUP: `kuku-order-${id}`,
       }),
-      market: () => ({ MARKET_PORT: String(port("market")), MARKET_DATABASE_URL: database, KAFKA_TOPIC_PREFIX: kafkaTopicPrefix, MARKET_CONSUMER_GROUP: `kuku-market-${id}` }),
+      market: () => ({ MARKET_PORT: String(port("market")), MARKET_DATABASE_URL: database, KAFKA_TOPIC_PREFIX: kafkaTopicPrefix, MARKET_CONSUMER_GROUP_PREFIX: `kuku-market-${id}` }),
       gateway: () => ({
         GATEWAY_PORT: String(port("gateway")), GATEWAY_DATABASE_URL: database,
         GATEWAY_LEDGER_URL: link("gateway", "ledger"), GATEWAY_ORDER_URL: link("gateway", "order"), GATEWAY_EXCHANGE_URL: link("gateway", "exchange"),

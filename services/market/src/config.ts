@@ -7,8 +7,11 @@ export const marketConfigShape = {
   redisUrl: urlVar("MARKET_REDIS_URL", "redis://127.0.0.1:6379", ["redis:", "rediss:"]),
   kafkaBrokers: stringVar("KAFKA_BROKERS", "127.0.0.1:9092"),
   kafkaTopicPrefix: kafkaTopicPrefixVar(),
-  /** Every replica keeps the whole market, so each needs a group of its own (no offsets are committed). */
-  consumerGroup: stringVar("MARKET_CONSUMER_GROUP", "kuku-market"),
+  /**
+   * Every replica keeps the whole market, so each process joins a group of its
+   * own, named this prefix plus a random suffix (no offsets are committed).
+   */
+  consumerGroupPrefix: stringVar("MARKET_CONSUMER_GROUP_PREFIX", "kuku-market"),
   depthMax: intVar("MARKET_DEPTH_MAX", 10, { min: 1, max: 100 }),
   tradesMax: intVar("MARKET_TRADES_MAX", 500, { min: 1, max: 100_000 }),
   candleFlushIntervalMs: intVar("MARKET_CANDLE_FLUSH_INTERVAL_MS", 1_000, { min: 10, max: 600_000 }),

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import type { Consumer } from "kafkajs";
@@ -81,4 +82,4 @@ shutdownOnSignal(server, logger, async () => {
   await stopTracing();
 });
 // Joining the group can wait out a crashed predecessor's session: serve meanwhile.
-consumer = await startExchangeConsumer(kafka, { groupId: config.consumerGroup, topics }, feed, logger);
+consumer = await startExchangeConsumer(kafka, { groupId: `${config.consumerGroupPrefix}-${randomUUID().slice(0, 8)}`, topics }, feed, logger);

@@ -209,6 +209,19 @@ t.test("WebSocket: a reader that falls behind gets conflated updates, sees the g
   t.equal(healthy.closed, undefined, "the healthy client is still connected");
 });
 
+t.test("two replicas, same configuration: each keeps the whole market (every partition of every topic)", async (t) => {
+  const replica = await market.replica();
+  const replicaClient = createServiceClient(api.MarketDataService, { baseUrl: `http://127.0.0.1:${replica.port}`, timeoutMs: 10_000 });
+  // Keyed by symbol over three partitions: nine symbols leave no partition out.
+  const symbols = Array.from({ length: 9 }, (_, i) => `10000${i}`);
+  for (const symbol of symbols) await market.exchange.trades(symbol, [50_000n, 50_100n], 3n);
+  for (const [name, c] of [["first", client], ["second", replicaClient]] as const) {
+    const volumes = () => Promise.all(symbols.map((symbol) => c.getQuote({ symbol }).then((r) => r.quote?.volume, () => undefined)));
+    await eventually(`the ${name} replica has every symbol's trades`, async () => (await volumes()).every((v) => v === 6n));
+    t.same(await volumes(), symbols.map(() => 6n), `the ${name} replica quotes all ${symbols.length} symbols, volume 6 each`);
+  }
+});
+
 t.test("candles are written behind to PostgreSQL and served through the cache", async (t) => {
   await market.exchange.trades("000006", [10_000n, 10_500n, 9_900n, 10_200n], 1n);
   await eventually("the candle is flushed", async () => (await client.listCandles({ symbol: "000006", limit: 5 })).candles[0]?.volume === 4n, 30_000);

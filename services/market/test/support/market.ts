@@ -20,28 +20,37 @@ export interface MarketUnderTest {
   readonly baseUrl: string;
   readonly wsUrl: string;
   readonly exchange: ExchangeStandIn;
+  /** One more market process with the same configuration, as a second pod of the Deployment. */
+  replica(): Promise<ServiceProcess>;
   stop(): Promise<void>;
 }
 
 export async function startMarket(env: Record<string, string> = {}): Promise<MarketUnderTest> {
   const prefix = `test-${randomUUID().slice(0, 8)}.`;
   const db: TestDatabase = await createTestDatabase("market");
-  const process = await startServiceProcess({
+  const start = () => startServiceProcess({
     cwd: SERVICE_DIR,
     env: {
-      MARKET_PORT: "0", MARKET_DATABASE_URL: db.url, KAFKA_TOPIC_PREFIX: prefix, MARKET_CONSUMER_GROUP: `market-test-${randomUUID()}`,
+      MARKET_PORT: "0", MARKET_DATABASE_URL: db.url, KAFKA_TOPIC_PREFIX: prefix, MARKET_CONSUMER_GROUP_PREFIX: "market-test",
       MARKET_WS_TOKEN_SECRET: TOKEN_SECRET, MARKET_CANDLE_FLUSH_INTERVAL_MS: "100", ...env,
     },
   });
+  const process = await start();
+  const replicas: ServiceProcess[] = [];
   const exchange = await ExchangeStandIn.connect(prefix);
   return {
     process,
     exchange,
     baseUrl: `http://127.0.0.1:${process.port}`,
     wsUrl: `ws://127.0.0.1:${process.port}/ws`,
+    async replica() {
+      const replica = await start();
+      replicas.push(replica);
+      return replica;
+    },
     async stop() {
       await exchange.close();
-      await process.stop("SIGTERM");
+      await Promise.all([process, ...replicas].map((p) => p.stop("SIGTERM")));
       await db.drop();
     },
   };
