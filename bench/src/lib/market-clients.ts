@@ -4,6 +4,8 @@
 //   connect {url, token, clients, symbols} -> ready {connectMs, snapshots}
 //   start -> (counters reset)      stop -> result {...}      exit
 import WebSocket from "ws";
+// The subpath alone: these client processes stay small (no tracing, no logger).
+import { forEachConcurrently } from "@kuku/platform/concurrency";
 
 type Command =
   | { cmd: "connect"; url: string; token: string; clients: number; symbols: readonly string[]; concurrency: number }
@@ -65,14 +67,8 @@ process.on("message", (message: Command) => {
   void (async () => {
     if (message.cmd === "connect") {
       const started = Date.now();
-      let next = 0;
-      const worker = async () => {
-        while (next < message.clients) {
-          const i = next++;
-          await open(message.url, message.token, message.symbols[i % message.symbols.length]!);
-        }
-      };
-      await Promise.all(Array.from({ length: message.concurrency }, worker));
+      const clients = Array.from({ length: message.clients }, (_, i) => message.symbols[i % message.symbols.length]!);
+      await forEachConcurrently(clients, message.concurrency, (symbol) => open(message.url, message.token, symbol));
       process.send!({ type: "ready", connectMs: Date.now() - started, snapshots });
     } else if (message.cmd === "start") {
       buckets = new Uint32Array(BUCKETS_MAX + 1);

@@ -22,6 +22,7 @@ export const orderConfigShape = {
   /** An Istio VirtualService file whose fault specs are applied to our calls while it exists (a local fault drill); empty: never. */
   faultFile: stringVar("ORDER_FAULT_FILE", ""),
   reconcileIntervalMs: intVar("ORDER_RECONCILE_INTERVAL_MS", 1_000, { min: 50, max: 600_000 }),
+  reconcileConcurrency: intVar("ORDER_RECONCILE_CONCURRENCY", 16, { min: 1, max: 256 }),
   relayIntervalMs: intVar("ORDER_RELAY_INTERVAL_MS", 100, { min: 10, max: 60_000 }),
   commissionPpm: intVar("ORDER_COMMISSION_PPM", 150, { min: 0, max: 100_000 }),
   sellTaxPpm: intVar("ORDER_SELL_TAX_PPM", 1_800, { min: 0, max: 100_000 }),

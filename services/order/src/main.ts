@@ -61,6 +61,7 @@ const orders = new Orders({
   instruments: new Map(instruments.map((i) => [i.symbol, { symbol: i.symbol, referencePriceKrw: i.referencePriceKrw }])),
   fees: { commissionPpm: BigInt(config.commissionPpm), sellTaxPpm: BigInt(config.sellTaxPpm) },
   exchangeTimeoutMs: config.exchangeTimeoutMs,
+  reconcileConcurrency: config.reconcileConcurrency,
   logger,
   metrics: createOrderMetrics(pool),
 });

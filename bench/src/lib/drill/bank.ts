@@ -15,7 +15,7 @@ import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import * as gateway from "@kuku/contracts/kuku/gateway/v1/gateway_pb";
 import * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import * as api from "@kuku/contracts/kuku/order/v1/order_pb";
-import { roundToTick, tradingDay } from "@kuku/platform";
+import { forEachConcurrently, roundToTick, tradingDay } from "@kuku/platform";
 import type { DrillStack } from "./stack.js";
 
 // Answers that settle an operation's outcome; anything else (no answer, UNAVAILABLE, INTERNAL) leaves it in doubt.
@@ -251,16 +251,10 @@ export class Bank {
       const pending = this.#doubts;
       this.#doubts = [];
       // 16 at a time: replaying thousands one by one would measure this client, not the recovery.
-      let next = 0;
-      await Promise.all(
-        Array.from({ length: 16 }, async () => {
-          while (next < pending.length) {
-            const op = pending[next++]!;
-            if ((await this.#attempt(op)) === "doubt") this.#doubts.push(op);
-            else replayed++;
-          }
-        }),
-      );
+      await forEachConcurrently(pending, 16, async (op) => {
+        if ((await this.#attempt(op)) === "doubt") this.#doubts.push(op);
+        else replayed++;
+      });
       if (this.#doubts.length > 0) await new Promise((r) => setTimeout(r, 250));
     }
     return replayed;

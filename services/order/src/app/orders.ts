@@ -12,7 +12,7 @@ import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import * as api from "@kuku/contracts/kuku/order/v1/order_pb";
 import * as orderEvents from "@kuku/contracts/kuku/order/v1/events_pb";
-import { neverSent, traceHeaders, withTransaction, type Logger } from "@kuku/platform";
+import { forEachConcurrently, neverSent, traceHeaders, withTransaction, type Logger } from "@kuku/platform";
 import { applyFill, checkOrderInput, holdAmountMinor, transition, type FeeSchedule, type Instrument, type Order } from "../domain/order.js";
 import { planSettlement } from "../domain/settlement.js";
 import { FILLS_FINISHED_STATES, reportedState, type OrderState } from "../domain/state-machine.js";
@@ -40,6 +40,8 @@ export interface OrdersDeps {
   readonly instruments: ReadonlyMap<string, Instrument>;
   readonly fees: FeeSchedule;
   readonly exchangeTimeoutMs: number;
+  /** Orders the reconciler works on at once: after an outage hundreds wait, each a few round trips. */
+  readonly reconcileConcurrency: number;
   readonly logger: Logger;
   readonly metrics: OrderMetrics;
 }
@@ -218,7 +220,7 @@ export class Orders {
     const stale = new Date(Date.now() - this.deps.exchangeTimeoutMs);
     const stuck = await store.ordersStuckIn(this.deps.pool, ["unknown", "sent", "received", "cancel_requested"], stale, 200);
     let resolved = 0;
-    for (const order of stuck) {
+    await forEachConcurrently(stuck, this.deps.reconcileConcurrency, async (order) => {
       try {
         if (order.state === "received") await this.#advance(order);
         else if (order.state === "cancel_requested") await this.#sendCancel(order);
@@ -227,16 +229,17 @@ export class Orders {
       } catch (error) {
         this.deps.logger.warn({ orderId: order.orderId, state: order.state, err: error }, "reconciliation attempt failed; will retry");
       }
-    }
+    });
     let settled = 0;
-    for (const orderId of await store.ordersWithLedgerWork(this.deps.pool, FILLS_FINISHED_STATES, 200)) {
+    const unsettled = await store.ordersWithLedgerWork(this.deps.pool, FILLS_FINISHED_STATES, 200);
+    await forEachConcurrently(unsettled, this.deps.reconcileConcurrency, async (orderId) => {
       try {
         await this.settle(orderId);
         settled++;
       } catch (error) {
         this.deps.logger.warn({ orderId, err: error }, "settlement attempt failed; will retry");
       }
-    }
+    });
     return { resolved, settled };
   }
 
