@@ -4,6 +4,9 @@
 # Everything else here is a step of those two.
 
 SHELL := /bin/bash
+# One Node for every script, test and service: the LTS .nvmrc pins, installed
+# into .tools/node by scripts/node.sh when the machine has another.
+export PATH := $(shell bash scripts/node.sh):$(PATH)
 .DEFAULT_GOAL := help
 
 .PHONY: help up down test deps generate build infra infra-down infra-status tracing services-up services-down bench

@@ -158,12 +158,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 function serveMetrics(res: http.ServerResponse | http2.Http2ServerResponse, logger: Logger): void {
   metricsText().then(
     ({ contentType, body }) => {
-      res.writeHead(200, { "content-type": contentType });
+      res.statusCode = 200;
+      res.setHeader("content-type", contentType);
       res.end(body);
     },
     (error: unknown) => {
       logger.error({ err: error }, "collecting metrics failed");
-      res.writeHead(500);
+      res.statusCode = 500;
       res.end();
     },
   );
