@@ -5,10 +5,10 @@ import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
-import { Kafka, logLevel } from "kafkajs";
-import t from "tap";
 import { TradeEventSchema } from "@kuku/contracts/kuku/exchange/v1/events_pb";
 import { run } from "@kuku/platform/testing";
+import { Kafka, logLevel } from "kafkajs";
+import t from "tap";
 import { Bank } from "../src/lib/drill/bank.js";
 import { startDrillStack } from "../src/lib/drill/stack.js";
 
@@ -25,20 +25,42 @@ t.test("the bank checks catch money the books do not know about, and a trade the
   await bank.settleDoubts(30_000);
   t.ok(await bank.closeDay(60_000), "every order terminal, holds released");
   const clean = await bank.check();
-  t.same(clean.filter((c) => c.violations > 0), [], "a clean run: no violation");
+  t.same(
+    clean.filter((c) => c.violations > 0),
+    [],
+    "a clean run: no violation",
+  );
 
   const { balances } = await stack.ledger.getBalances({ ownerId: bank.users[0]! });
-  await stack.ledger.deposit({ requestId: "behind-the-books", accountId: balances.find((b) => b.asset === "KRW")!.accountId, amountMinor: 1n });
+  await stack.ledger.deposit({
+    requestId: "behind-the-books",
+    accountId: balances.find((b) => b.asset === "KRW")!.accountId,
+    amountMinor: 1n,
+  });
   const dirty = await bank.check();
   const violated = dirty.filter((c) => c.violations > 0).map((c) => c.name);
-  t.same(violated, ["conservation per asset", "no duplicate or missing fill/settlement; books per user"], "one won deposited behind the workload's back is found twice");
+  t.same(
+    violated,
+    ["conservation per asset", "no duplicate or missing fill/settlement; books per user"],
+    "one won deposited behind the workload's back is found twice",
+  );
 
   // One share traded on the market's topic that no order of the exchange's made.
   const producer = new Kafka({ clientId: "drill-test", brokers: stack.kafkaBrokers.split(","), logLevel: logLevel.NOTHING }).producer();
   await producer.connect();
   t.teardown(() => producer.disconnect());
-  const phantom = create(TradeEventSchema, { eventId: randomUUID(), tradeId: `phantom-${randomUUID()}`, symbol: "005930", priceKrw: 70_000n, quantity: 1n, executedAt: timestampNow() });
-  await producer.send({ topic: `${stack.kafkaTopicPrefix}exchange.trades`, messages: [{ key: "005930", value: Buffer.from(toBinary(TradeEventSchema, phantom)) }] });
+  const phantom = create(TradeEventSchema, {
+    eventId: randomUUID(),
+    tradeId: `phantom-${randomUUID()}`,
+    symbol: "005930",
+    priceKrw: 70_000n,
+    quantity: 1n,
+    executedAt: timestampNow(),
+  });
+  await producer.send({
+    topic: `${stack.kafkaTopicPrefix}exchange.trades`,
+    messages: [{ key: "005930", value: Buffer.from(toBinary(TradeEventSchema, phantom)) }],
+  });
   const market = (await bank.check()).find((c) => c.name === "market data = the exchange's trades")!;
   t.equal(market.violations, 2, "the volume is one too many, and the listed trade is unknown to the exchange");
   t.match(market.detail, /005930: 1 listed trades the exchange never made/);
@@ -75,19 +97,40 @@ t.test("drill l4: toxiproxy's timeout, reset_peer, bandwidth and a cut on the ex
   t.match(bad.stderr, /--faults: one or more of timeout, reset_peer, bandwidth, cut, got latency/);
 });
 
-t.test("drill chaos: crash a private PostgreSQL, Kafka and Redis quorum, kill -9 every service, cut the exchange link; the bank check holds", async (t) => {
-  const r = await bench("drill", "chaos", "--ops", "600", "--users", "8", "--concurrency", "8", "--nemeses", "postgres,ledger,order,exchange,market,gateway,link,kafka,redis");
-  t.equal(r.code, 0, r.stderr);
-  t.match(
-    r.stdout,
-    /postgres crashed, down 2 s, kill -9 ledger, kill -9 order, kill -9 exchange, kill -9 market, kill -9 gateway, link cut 2 s, kill -9 kafka, down 2 s, leading its partitions again after \d+ ms/,
-  );
-  t.match(r.stdout, /kill -9 redis x3, down 2 s \(a ledger write: Aborted\), the ledger locks again after \d+ ms/, "the ledger refused while it could not lock, and recovered");
-  t.ok(count(r.stdout, /^\s+1\s+\d+\s+(\d+)\s/m) > 0, "part of the workload went through the gateway");
-  t.ok(count(r.stdout, /retries:.*order→ledger (\d+)/) + count(r.stdout, /retries:.*gateway→\w+ (\d+)/) > 0, "policy events from /metrics, over the killed processes");
-  t.match(r.stdout, /market data = the exchange's trades\s+ok/);
-  t.match(r.stdout, /invariant violations: 0/);
-  const bad = await bench("drill", "chaos", "--nemeses", "disk");
-  t.equal(bad.code, 2);
-  t.match(bad.stderr, /--nemeses: one or more of ledger, order, exchange, market, gateway, link, postgres, kafka, redis, got disk/);
-});
+t.test(
+  "drill chaos: crash a private PostgreSQL, Kafka and Redis quorum, kill -9 every service, cut the exchange link; the bank check holds",
+  async (t) => {
+    const r = await bench(
+      "drill",
+      "chaos",
+      "--ops",
+      "600",
+      "--users",
+      "8",
+      "--concurrency",
+      "8",
+      "--nemeses",
+      "postgres,ledger,order,exchange,market,gateway,link,kafka,redis",
+    );
+    t.equal(r.code, 0, r.stderr);
+    t.match(
+      r.stdout,
+      /postgres crashed, down 2 s, kill -9 ledger, kill -9 order, kill -9 exchange, kill -9 market, kill -9 gateway, link cut 2 s, kill -9 kafka, down 2 s, leading its partitions again after \d+ ms/,
+    );
+    t.match(
+      r.stdout,
+      /kill -9 redis x3, down 2 s \(a ledger write: Aborted\), the ledger locks again after \d+ ms/,
+      "the ledger refused while it could not lock, and recovered",
+    );
+    t.ok(count(r.stdout, /^\s+1\s+\d+\s+(\d+)\s/m) > 0, "part of the workload went through the gateway");
+    t.ok(
+      count(r.stdout, /retries:.*order→ledger (\d+)/) + count(r.stdout, /retries:.*gateway→\w+ (\d+)/) > 0,
+      "policy events from /metrics, over the killed processes",
+    );
+    t.match(r.stdout, /market data = the exchange's trades\s+ok/);
+    t.match(r.stdout, /invariant violations: 0/);
+    const bad = await bench("drill", "chaos", "--nemeses", "disk");
+    t.equal(bad.code, 2);
+    t.match(bad.stderr, /--nemeses: one or more of ledger, order, exchange, market, gateway, link, postgres, kafka, redis, got disk/);
+  },
+);

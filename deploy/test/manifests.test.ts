@@ -7,20 +7,26 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import t from "tap";
-import { parseAllDocuments } from "yaml";
-import { ConfigMap, Namespace, Secret, Service, ServiceAccount } from "kubernetes-models/v1";
-import { Deployment } from "kubernetes-models/apps/v1";
-import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
 import { DestinationRule, Gateway, VirtualService } from "@kubernetes-models/istio/networking.istio.io/v1beta1";
-import { PeerAuthentication } from "@kubernetes-models/istio/security.istio.io/v1beta1";
 import { AuthorizationPolicy } from "@kubernetes-models/istio/security.istio.io/v1";
+import { PeerAuthentication } from "@kubernetes-models/istio/security.istio.io/v1beta1";
 import { faultsFromIstio } from "@kuku/platform";
 import { run, TOOLS_BIN } from "@kuku/platform/testing";
+import { Deployment } from "kubernetes-models/apps/v1";
+import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
+import { ConfigMap, Namespace, Secret, Service, ServiceAccount } from "kubernetes-models/v1";
+import t from "tap";
+import { parseAllDocuments } from "yaml";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const SERVICES = { ledger: 50051, order: 50052, exchange: 50053, market: 50054, gateway: 8080 } as const;
-type Resource = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; spec?: any; data?: any };
+type Resource = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  spec?: any;
+  data?: any;
+};
 
 // apiVersion/kind → the model whose validate() checks the schema.
 const MODELS: Record<string, new (data: any) => { validate(): void }> = {
@@ -65,7 +71,10 @@ t.test("every manifest parses and validates against its schema", async (t) => {
       const name = relative(ROOT, file);
       if (Array.isArray(doc)) {
         // A JSON 6902 patch: a list of operations.
-        t.ok(doc.every((op) => ["add", "remove", "replace", "test", "move", "copy"].includes(op.op) && typeof op.path === "string"), `${name}: JSON patch`);
+        t.ok(
+          doc.every((op) => ["add", "remove", "replace", "test", "move", "copy"].includes(op.op) && typeof op.path === "string"),
+          `${name}: JSON patch`,
+        );
         jsonPatches.add(file);
         continue;
       }
@@ -98,12 +107,14 @@ t.test("kustomizations reference files and directories that exist", async (t) =>
       if (existsSync(target) && statSync(target).isFile()) t.ok(target.startsWith(dir), `${name}: ${entry} inside its root`);
     }
     for (const patch of k.patches ?? []) t.ok(existsSync(resolve(dir, patch.path)), `${name}: patch ${patch.path}`);
-    for (const gen of k.secretGenerator ?? []) t.ok(gen.literals?.length > 0 || gen.files?.length > 0, `${name}: secret ${gen.name} has content`);
+    for (const gen of k.secretGenerator ?? [])
+      t.ok(gen.literals?.length > 0 || gen.files?.length > 0, `${name}: secret ${gen.name} has content`);
   }
 });
 
 const inBase = (svc: string) => resources.filter((r) => r.file.startsWith(join(ROOT, "deploy/k8s/base", svc) + "/")).map((r) => r.resource);
-const mesh = (kind: string) => resources.filter((r) => r.file.startsWith(join(ROOT, "mesh/istio") + "/") && r.resource.kind === kind).map((r) => r.resource);
+const mesh = (kind: string) =>
+  resources.filter((r) => r.file.startsWith(join(ROOT, "mesh/istio") + "/") && r.resource.kind === kind).map((r) => r.resource);
 
 t.test("every service has its manifests, consistent with each other", async (t) => {
   const baseK = kustomizations.find((k) => k.file === join(ROOT, "deploy/k8s/base/kustomization.yaml"))!;
@@ -117,22 +128,44 @@ t.test("every service has its manifests, consistent with each other", async (t) 
     const container = pod.containers[0];
     const labels = deployment.spec.template.metadata.labels;
     t.equal(container.ports[0].containerPort, port, `${svc}: listens on ${port}`);
-    for (const probe of ["startupProbe", "readinessProbe", "livenessProbe"]) t.equal(container[probe]?.grpc?.port, port, `${svc}: ${probe} is grpc.health.v1 on ${port}`);
+    for (const probe of ["startupProbe", "readinessProbe", "livenessProbe"])
+      t.equal(container[probe]?.grpc?.port, port, `${svc}: ${probe} is grpc.health.v1 on ${port}`);
     t.ok(container.resources?.requests?.cpu && container.resources?.limits?.memory, `${svc}: resources`);
     t.equal(pod.serviceAccountName, one("ServiceAccount")!.metadata.name, `${svc}: runs as its own service account`);
-    t.ok(container.envFrom.some((e: any) => e.configMapRef?.name === one("ConfigMap")!.metadata.name), `${svc}: env from its ConfigMap`);
+    t.ok(
+      container.envFrom.some((e: any) => e.configMapRef?.name === one("ConfigMap")!.metadata.name),
+      `${svc}: env from its ConfigMap`,
+    );
     t.equal(one("ConfigMap")!.data[`${svc.toUpperCase()}_PORT`], String(port), `${svc}: ${svc.toUpperCase()}_PORT`);
     const service = one("Service")!;
     t.equal(service.spec.ports[0].port, port);
     t.equal(service.spec.ports[0].targetPort, container.ports[0].name, `${svc}: Service targets the container's named port`);
-    for (const selector of [service.spec.selector, one("PodDisruptionBudget")!.spec.selector.matchLabels, deployment.spec.selector.matchLabels]) {
-      t.ok(Object.entries(selector).every(([k, v]) => labels[k] === v), `${svc}: selector matches the pod labels`);
+    for (const selector of [
+      service.spec.selector,
+      one("PodDisruptionBudget")!.spec.selector.matchLabels,
+      deployment.spec.selector.matchLabels,
+    ]) {
+      t.ok(
+        Object.entries(selector).every(([k, v]) => labels[k] === v),
+        `${svc}: selector matches the pod labels`,
+      );
     }
     const host = `${svc}.kuku.svc.cluster.local`;
-    t.ok(mesh("DestinationRule").some((d) => d.spec.host === host && d.spec.trafficPolicy.tls.mode === "ISTIO_MUTUAL" && d.spec.trafficPolicy.outlierDetection), `${svc}: DestinationRule`);
+    t.ok(
+      mesh("DestinationRule").some(
+        (d) => d.spec.host === host && d.spec.trafficPolicy.tls.mode === "ISTIO_MUTUAL" && d.spec.trafficPolicy.outlierDetection,
+      ),
+      `${svc}: DestinationRule`,
+    );
     const vs = mesh("VirtualService").find((v) => v.spec.hosts.includes(host));
-    t.ok(vs?.spec.http.every((r: any) => r.timeout !== undefined), `${svc}: VirtualService with a timeout on every route`);
-    t.ok(mesh("AuthorizationPolicy").some((p) => p.spec.selector?.matchLabels?.["app.kubernetes.io/name"] === svc), `${svc}: AuthorizationPolicy`);
+    t.ok(
+      vs?.spec.http.every((r: any) => r.timeout !== undefined),
+      `${svc}: VirtualService with a timeout on every route`,
+    );
+    t.ok(
+      mesh("AuthorizationPolicy").some((p) => p.spec.selector?.matchLabels?.["app.kubernetes.io/name"] === svc),
+      `${svc}: AuthorizationPolicy`,
+    );
   }
 });
 
@@ -141,7 +174,9 @@ t.test("every variable a ConfigMap or Secret sets is one the service reads", asy
     // The variables the service's own configuration shape parses, by name (shapes built by
     // platform helpers, such as the resilience settings, included).
     const module = (await import(join(ROOT, "services", svc, "src/config.ts"))) as Record<string, unknown>;
-    const [shape] = Object.entries(module).filter(([name]) => name.endsWith("ConfigShape")).map(([, value]) => value as Record<string, { name: string }>);
+    const [shape] = Object.entries(module)
+      .filter(([name]) => name.endsWith("ConfigShape"))
+      .map(([, value]) => value as Record<string, { name: string }>);
     t.ok(shape, `${svc}: src/config.ts exports its configuration shape`);
     const known = new Set(Object.values(shape ?? {}).map((variable) => variable.name));
     const container = inBase(svc).find((r) => r.kind === "Deployment")!.spec.template.spec.containers[0];
@@ -154,20 +189,38 @@ t.test("every variable a ConfigMap or Secret sets is one the service reads", asy
 t.test("the mesh: mTLS STRICT, deny by default, who may call whom", async (t) => {
   t.equal(mesh("PeerAuthentication")[0]?.spec.mtls.mode, "STRICT");
   const policies = mesh("AuthorizationPolicy");
-  t.ok(policies.some((p) => Object.keys(p.spec).length === 0), "an empty ALLOW policy denies whatever is not allowed");
+  t.ok(
+    policies.some((p) => Object.keys(p.spec).length === 0),
+    "an empty ALLOW policy denies whatever is not allowed",
+  );
   const callers = (svc: string) =>
-    policies.filter((p) => p.spec.selector?.matchLabels?.["app.kubernetes.io/name"] === svc).flatMap((p) => p.spec.rules.flatMap((r: any) => r.from.flatMap((f: any) => f.source.principals)));
+    policies
+      .filter((p) => p.spec.selector?.matchLabels?.["app.kubernetes.io/name"] === svc)
+      .flatMap((p) => p.spec.rules.flatMap((r: any) => r.from.flatMap((f: any) => f.source.principals)));
   const sa = (svc: string) => `cluster.local/ns/kuku/sa/kuku-${svc}`;
   t.same(callers("ledger").sort(), [sa("gateway"), sa("order")], "ledger: gateway and order only, nothing from outside");
   t.same(callers("order"), [sa("gateway")]);
   t.same(callers("market"), [sa("gateway")]);
   t.same(callers("exchange").sort(), [sa("gateway"), sa("order")]);
   t.ok(callers("gateway")[0]?.includes("istio-ingressgateway"), "gateway: from the ingress gateway");
-  const accounts = resources.filter((r) => r.resource.kind === "ServiceAccount").map((r) => sa(r.resource.metadata.name.replace(/^kuku-/, "")));
-  for (const p of Object.keys(SERVICES).flatMap(callers).filter((x) => x.includes("/ns/kuku/"))) t.ok(accounts.includes(p), `${p} exists`);
-  const retried = mesh("VirtualService").flatMap((v) => v.spec.http).filter((r: any) => r.retries?.retryOn);
-  t.ok(retried.some((r: any) => /unavailable/.test(r.retries.retryOn)), "retries include gRPC codes");
-  t.ok(mesh("Gateway").length === 1 && mesh("VirtualService").some((v) => v.spec.gateways?.includes("kuku/kuku-ingress")), "an ingress Gateway bound to the gateway service");
+  const accounts = resources
+    .filter((r) => r.resource.kind === "ServiceAccount")
+    .map((r) => sa(r.resource.metadata.name.replace(/^kuku-/, "")));
+  for (const p of Object.keys(SERVICES)
+    .flatMap(callers)
+    .filter((x) => x.includes("/ns/kuku/")))
+    t.ok(accounts.includes(p), `${p} exists`);
+  const retried = mesh("VirtualService")
+    .flatMap((v) => v.spec.http)
+    .filter((r: any) => r.retries?.retryOn);
+  t.ok(
+    retried.some((r: any) => /unavailable/.test(r.retries.retryOn)),
+    "retries include gRPC codes",
+  );
+  t.ok(
+    mesh("Gateway").length === 1 && mesh("VirtualService").some((v) => v.spec.gateways?.includes("kuku/kuku-ingress")),
+    "an ingress Gateway bound to the gateway service",
+  );
 });
 
 t.test("every drill patches an existing VirtualService with faults the local interceptor reads", async (t) => {
@@ -180,7 +233,10 @@ t.test("every drill patches an existing VirtualService with faults the local int
     t.ok(names.has(vs!.metadata.name), `${drill}: patches VirtualService ${vs!.metadata.name}`);
     const target = vs!.spec.hosts[0].split(".")[0];
     const rules = faultsFromIstio(readFileSync(path, "utf8"), target);
-    t.ok(rules.some((r) => (r.delay?.percent ?? 0) > 0 || (r.abort?.percent ?? 0) > 0), `${drill}: a fault with a percentage for ${target}`);
+    t.ok(
+      rules.some((r) => (r.delay?.percent ?? 0) > 0 || (r.abort?.percent ?? 0) > 0),
+      `${drill}: a fault with a percentage for ${target}`,
+    );
   }
 });
 
@@ -190,7 +246,8 @@ t.test("kustomize renders every overlay and drill into valid objects", async (t)
     const r = await run(`${TOOLS_BIN}/kustomize`, ["build", join(ROOT, dir)]);
     t.equal(r.code, 0, `kustomize build ${dir} ${r.stderr}`);
     const objects = parseAllDocuments(r.stdout).map((d) => d.toJS() as Resource);
-    for (const o of objects) t.doesNotThrow(() => new MODELS[`${o.apiVersion}/${o.kind}`]!(o).validate(), `${dir}: ${o.kind} ${o.metadata.name}`);
+    for (const o of objects)
+      t.doesNotThrow(() => new MODELS[`${o.apiVersion}/${o.kind}`]!(o).validate(), `${dir}: ${o.kind} ${o.metadata.name}`);
     return objects;
   };
   const count = (objects: Resource[], kind: string) => objects.filter((o) => o.kind === kind).length;
@@ -198,17 +255,33 @@ t.test("kustomize renders every overlay and drill into valid objects", async (t)
 
   const dev = await render("deploy/k8s/overlays/dev");
   t.equal(count(dev, "Deployment"), services);
-  t.ok(dev.filter((o) => o.kind === "Deployment").every((d) => d.spec.replicas === 1), "dev: one replica each");
+  t.ok(
+    dev.filter((o) => o.kind === "Deployment").every((d) => d.spec.replicas === 1),
+    "dev: one replica each",
+  );
   const secret = dev.find((o) => o.kind === "Secret")!;
-  const refs = dev.filter((o) => o.kind === "Deployment").flatMap((d) => (d.spec.template.spec.containers[0].env ?? []).map((e: any) => e.valueFrom.secretKeyRef.name));
-  t.ok(refs.length > 0 && refs.every((n: string) => n === secret.metadata.name), `dev: deployments point at the generated secret ${secret.metadata.name}`);
-  t.ok(dev.every((o) => o.kind === "Namespace" || o.metadata.namespace === "kuku"), "dev: everything in namespace kuku");
+  const refs = dev
+    .filter((o) => o.kind === "Deployment")
+    .flatMap((d) => (d.spec.template.spec.containers[0].env ?? []).map((e: any) => e.valueFrom.secretKeyRef.name));
+  t.ok(
+    refs.length > 0 && refs.every((n: string) => n === secret.metadata.name),
+    `dev: deployments point at the generated secret ${secret.metadata.name}`,
+  );
+  t.ok(
+    dev.every((o) => o.kind === "Namespace" || o.metadata.namespace === "kuku"),
+    "dev: everything in namespace kuku",
+  );
 
   const prod = await render("deploy/k8s/overlays/prod");
   t.equal(count(prod, "Deployment"), services);
   t.equal(prod.find((o) => o.kind === "Deployment" && o.metadata.name === "ledger")!.spec.replicas, 3, "prod: three ledgers");
-  t.equal(prod.find((o) => o.kind === "ConfigMap" && o.metadata.name === "order-env")!.data.ORDER_RETRY_ATTEMPTS_MAX, "2", "prod: fewer in-process attempts behind the mesh");
-  for (const kind of ["PeerAuthentication", "DestinationRule", "VirtualService", "AuthorizationPolicy", "Gateway"]) t.ok(count(prod, kind) > 0, `prod: ${kind}`);
+  t.equal(
+    prod.find((o) => o.kind === "ConfigMap" && o.metadata.name === "order-env")!.data.ORDER_RETRY_ATTEMPTS_MAX,
+    "2",
+    "prod: fewer in-process attempts behind the mesh",
+  );
+  for (const kind of ["PeerAuthentication", "DestinationRule", "VirtualService", "AuthorizationPolicy", "Gateway"])
+    t.ok(count(prod, kind) > 0, `prod: ${kind}`);
 
   for (const drill of readdirSync(join(ROOT, "mesh/drills"))) {
     const objects = await render(`mesh/drills/${drill}`);
@@ -223,6 +296,7 @@ t.test("the compose file runs every service on its port", async (t) => {
   for (const [svc, port] of Object.entries(SERVICES)) {
     t.ok(compose.services[svc]?.ports?.includes(`${port}:${port}`), `${svc}: ${port}`);
     // Services still being built on other branches have no folder yet; once they do, their Dockerfile must be there.
-    if (existsSync(join(ROOT, "services", svc))) t.ok(existsSync(join(ROOT, compose.services[svc].build.dockerfile)), `${svc}: its Dockerfile`);
+    if (existsSync(join(ROOT, "services", svc)))
+      t.ok(existsSync(join(ROOT, compose.services[svc].build.dockerfile)), `${svc}: its Dockerfile`);
   }
 });

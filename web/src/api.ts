@@ -4,7 +4,7 @@
 // once, transparently.
 import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
-import { AuthService, TradingService, type Tokens } from "@kuku/contracts/kuku/gateway/v1/gateway_pb";
+import { AuthService, type Tokens, TradingService } from "@kuku/contracts/kuku/gateway/v1/gateway_pb";
 
 const baseUrl = (import.meta.env["VITE_GATEWAY_URL"] as string | undefined) ?? window.location.origin;
 const REFRESH_KEY = "kuku.refresh";

@@ -3,11 +3,11 @@ import type { Instrument } from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import { OrderType, Side, TimeInForce } from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import type { GetPortfolioResponse } from "@kuku/contracts/kuku/gateway/v1/gateway_pb";
 import type { OrderBook, Quote } from "@kuku/contracts/kuku/market/v1/market_pb";
-import { OrderState, type Order } from "@kuku/contracts/kuku/order/v1/order_pb";
+import { type Order, OrderState } from "@kuku/contracts/kuku/order/v1/order_pb";
 import { isOnTick, roundToTick, tickSizeKrw } from "@kuku/platform/krx";
 import { auth, Code, ConnectError, endSession, errorText, refresh, sessionUser, startSession, trading } from "./api.js";
 import { el, replace } from "./dom.js";
-import { NAMES_KO, num, OPEN_STATES, qty, sideLabel, STATE_LABELS, tifLabel, typeLabel, won } from "./labels.js";
+import { NAMES_KO, num, OPEN_STATES, qty, STATE_LABELS, sideLabel, tifLabel, typeLabel, won } from "./labels.js";
 import "./style.css";
 
 const POLL_MS = 1_500;
@@ -25,7 +25,16 @@ interface State {
   orders: Order[];
   filledSeen: Map<string, bigint>;
 }
-const state: State = { instruments: [], quotes: new Map(), marketAvailable: true, selected: "005930", book: undefined, portfolio: undefined, orders: [], filledSeen: new Map() };
+const state: State = {
+  instruments: [],
+  quotes: new Map(),
+  marketAvailable: true,
+  selected: "005930",
+  book: undefined,
+  portfolio: undefined,
+  orders: [],
+  filledSeen: new Map(),
+};
 let pollTimer: number | undefined;
 
 // ---------- toasts ----------
@@ -45,8 +54,20 @@ function renderAuth(message?: string): void {
   if (pollTimer !== undefined) clearInterval(pollTimer);
   replace(sessionBox);
   let mode: "login" | "signup" = "login";
-  const email = el("input", { type: "email", placeholder: "you@example.com", autocomplete: "username", "data-testid": "auth-email", required: true });
-  const password = el("input", { type: "password", placeholder: "10자 이상 · at least 10 characters", autocomplete: "current-password", "data-testid": "auth-password", required: true });
+  const email = el("input", {
+    type: "email",
+    placeholder: "you@example.com",
+    autocomplete: "username",
+    "data-testid": "auth-email",
+    required: true,
+  });
+  const password = el("input", {
+    type: "password",
+    placeholder: "10자 이상 · at least 10 characters",
+    autocomplete: "current-password",
+    "data-testid": "auth-password",
+    required: true,
+  });
   const displayName = el("input", { type: "text", placeholder: "홍길동", "data-testid": "auth-name" });
   const nameRow = el("label", { class: "hidden" }, "이름 Name", displayName);
   const error = el("p", { class: "error", "data-testid": "auth-error" }, message ?? "");
@@ -79,9 +100,10 @@ function renderAuth(message?: string): void {
     event.preventDefault();
     submit.disabled = true;
     error.textContent = "";
-    const done = mode === "login"
-      ? auth.logIn({ email: email.value, password: password.value })
-      : auth.signUp({ email: email.value, password: password.value, displayName: displayName.value || email.value.split("@")[0]! });
+    const done =
+      mode === "login"
+        ? auth.logIn({ email: email.value, password: password.value })
+        : auth.signUp({ email: email.value, password: password.value, displayName: displayName.value || email.value.split("@")[0]! });
     done
       .then((res) => {
         startSession(res.tokens, email.value);
@@ -90,11 +112,15 @@ function renderAuth(message?: string): void {
       .catch((e: unknown) => {
         const ce = ConnectError.from(e);
         error.textContent =
-          ce.code === Code.Unauthenticated ? "이메일 또는 비밀번호가 틀렸습니다 · E-mail or password is wrong"
-          : ce.code === Code.AlreadyExists ? "이미 가입된 이메일입니다 · This e-mail already has an account"
-          : ce.code === Code.InvalidArgument ? `입력값 확인 · Check your input: ${ce.rawMessage}`
-          : ce.code === Code.ResourceExhausted ? `잠시 후 다시 시도 · Too many attempts: ${ce.rawMessage}`
-          : errorText(e);
+          ce.code === Code.Unauthenticated
+            ? "이메일 또는 비밀번호가 틀렸습니다 · E-mail or password is wrong"
+            : ce.code === Code.AlreadyExists
+              ? "이미 가입된 이메일입니다 · This e-mail already has an account"
+              : ce.code === Code.InvalidArgument
+                ? `입력값 확인 · Check your input: ${ce.rawMessage}`
+                : ce.code === Code.ResourceExhausted
+                  ? `잠시 후 다시 시도 · Too many attempts: ${ce.rawMessage}`
+                  : errorText(e);
       })
       .finally(() => (submit.disabled = false));
   });
@@ -116,7 +142,11 @@ const views = {
 
 async function renderConsole(): Promise<void> {
   const user = sessionUser() ?? "";
-  replace(sessionBox, el("span", { "data-testid": "session-user" }, user), el("button", { class: "ghost", onclick: () => void endSession().then(() => renderAuth()) }, "로그아웃 Log out"));
+  replace(
+    sessionBox,
+    el("span", { "data-testid": "session-user" }, user),
+    el("button", { class: "ghost", onclick: () => void endSession().then(() => renderAuth()) }, "로그아웃 Log out"),
+  );
   const { instruments } = await trading.listInstruments({});
   state.instruments = instruments;
   replace(
@@ -124,12 +154,61 @@ async function renderConsole(): Promise<void> {
     el(
       "div",
       { class: "grid" },
-      el("section", { class: "card watch" }, el("h2", {}, "관심종목 ", el("small", {}, "Watchlist")), el("table", {}, el("thead", {}, el("tr", {}, el("th", {}, "종목 Name"), el("th", { class: "r" }, "현재가 Last"), el("th", { class: "r" }, "등락 Chg"))), views.watchlist)),
+      el(
+        "section",
+        { class: "card watch" },
+        el("h2", {}, "관심종목 ", el("small", {}, "Watchlist")),
+        el(
+          "table",
+          {},
+          el(
+            "thead",
+            {},
+            el("tr", {}, el("th", {}, "종목 Name"), el("th", { class: "r" }, "현재가 Last"), el("th", { class: "r" }, "등락 Chg")),
+          ),
+          views.watchlist,
+        ),
+      ),
       el("section", { class: "card" }, el("h2", {}, "시세 ", el("small", {}, "Quote & order book")), views.quote, views.book),
       ticket(),
-      el("section", { class: "card account" }, el("h2", {}, "잔고 ", el("small", {}, "Balance & positions")), views.cash, deposit(), el("table", {}, el("thead", {}, el("tr", {}, el("th", {}, "종목 Stock"), el("th", { class: "r" }, "보유 Qty"), el("th", { class: "r" }, "주문중 Held"), el("th", { class: "r" }, "현재가 Last"), el("th", { class: "r" }, "평가금액 Value"))), views.positions)),
-      el("section", { class: "card orders" }, el("h2", {}, "미체결 ", el("small", {}, "Open orders")), el("table", {}, ordersHead(true), views.open), cancelById()),
-      el("section", { class: "card history" }, el("h2", {}, "주문내역 ", el("small", {}, "Order history")), el("table", {}, ordersHead(false), views.history)),
+      el(
+        "section",
+        { class: "card account" },
+        el("h2", {}, "잔고 ", el("small", {}, "Balance & positions")),
+        views.cash,
+        deposit(),
+        el(
+          "table",
+          {},
+          el(
+            "thead",
+            {},
+            el(
+              "tr",
+              {},
+              el("th", {}, "종목 Stock"),
+              el("th", { class: "r" }, "보유 Qty"),
+              el("th", { class: "r" }, "주문중 Held"),
+              el("th", { class: "r" }, "현재가 Last"),
+              el("th", { class: "r" }, "평가금액 Value"),
+            ),
+          ),
+          views.positions,
+        ),
+      ),
+      el(
+        "section",
+        { class: "card orders" },
+        el("h2", {}, "미체결 ", el("small", {}, "Open orders")),
+        el("table", {}, ordersHead(true), views.open),
+        cancelById(),
+      ),
+      el(
+        "section",
+        { class: "card history" },
+        el("h2", {}, "주문내역 ", el("small", {}, "Order history")),
+        el("table", {}, ordersHead(false), views.history),
+      ),
     ),
   );
   selectSymbol(state.selected);
@@ -138,7 +217,23 @@ async function renderConsole(): Promise<void> {
 }
 
 function ordersHead(open: boolean) {
-  return el("thead", {}, el("tr", {}, el("th", {}, "시각 Time"), el("th", {}, "종목 Stock"), el("th", {}, "구분 Side"), el("th", {}, "유형 Type"), el("th", { class: "r" }, "수량 Qty"), el("th", { class: "r" }, "가격 Price"), el("th", { class: "r" }, "체결 Filled"), el("th", {}, "상태 State"), el("th", {}, open ? "" : "주문번호 Order no.")));
+  return el(
+    "thead",
+    {},
+    el(
+      "tr",
+      {},
+      el("th", {}, "시각 Time"),
+      el("th", {}, "종목 Stock"),
+      el("th", {}, "구분 Side"),
+      el("th", {}, "유형 Type"),
+      el("th", { class: "r" }, "수량 Qty"),
+      el("th", { class: "r" }, "가격 Price"),
+      el("th", { class: "r" }, "체결 Filled"),
+      el("th", {}, "상태 State"),
+      el("th", {}, open ? "" : "주문번호 Order no."),
+    ),
+  );
 }
 
 async function poll(): Promise<void> {
@@ -151,7 +246,8 @@ async function poll(): Promise<void> {
     renderAll();
   } catch (e) {
     const ce = ConnectError.from(e);
-    if (ce.code === Code.Unauthenticated && !(await refresh())) renderAuth("세션이 끝났습니다. 다시 로그인하세요 · Session ended; log in again");
+    if (ce.code === Code.Unauthenticated && !(await refresh()))
+      renderAuth("세션이 끝났습니다. 다시 로그인하세요 · Session ended; log in again");
   }
 }
 
@@ -160,9 +256,13 @@ async function pollMarket(): Promise<void> {
   // A symbol that has not traded yet has no quote: that is no reason to drop the others.
   const [quotes, book] = await Promise.all([
     Promise.allSettled(state.instruments.map((i) => trading.getQuote({ symbol: i.symbol }))),
-    trading.getOrderBook({ symbol: state.selected, depth: 5 }).then((r) => r.orderBook, (e: unknown) => e),
+    trading.getOrderBook({ symbol: state.selected, depth: 5 }).then(
+      (r) => r.orderBook,
+      (e: unknown) => e,
+    ),
   ]);
-  for (const q of quotes) if (q.status === "fulfilled" && q.value.quote !== undefined) state.quotes.set(q.value.quote.symbol, q.value.quote);
+  for (const q of quotes)
+    if (q.status === "fulfilled" && q.value.quote !== undefined) state.quotes.set(q.value.quote.symbol, q.value.quote);
   if (book instanceof Error) {
     // No market service behind this gateway: show reference prices instead of polling for nothing.
     if (ConnectError.from(book).code === Code.Unavailable) state.marketAvailable = false;
@@ -202,7 +302,11 @@ function renderAll(): void {
       const pct = i.referencePriceKrw > 0n ? Number((change * 10_000n) / i.referencePriceKrw) / 100 : 0;
       return el(
         "tr",
-        { class: `clickable ${i.symbol === state.selected ? "selected" : ""}`, "data-symbol": i.symbol, onclick: () => selectSymbol(i.symbol) },
+        {
+          class: `clickable ${i.symbol === state.selected ? "selected" : ""}`,
+          "data-symbol": i.symbol,
+          onclick: () => selectSymbol(i.symbol),
+        },
         el("td", {}, el("b", {}, NAMES_KO[i.symbol] ?? i.name), el("div", { class: "muted small" }, `${i.name} · ${i.symbol}`)),
         el("td", { class: `r ${tone}` }, num(last)),
         el("td", { class: `r ${tone}` }, `${change > 0n ? "▲" : change < 0n ? "▼" : ""}${pct.toFixed(2)}%`),
@@ -226,23 +330,50 @@ function renderAll(): void {
       ...(p.positions.length === 0
         ? [el("tr", {}, el("td", { colspan: "5", class: "muted" }, "보유 종목 없음 · No positions yet"))]
         : p.positions.map((x) =>
-            el("tr", { "data-symbol": x.symbol }, el("td", {}, nameOf(x.symbol)), el("td", { class: "r", "data-testid": "position-qty" }, num(x.quantity)), el("td", { class: "r" }, num(x.heldQuantity)), el("td", { class: "r" }, num(x.lastPriceKrw)), el("td", { class: "r", "data-testid": "position-value" }, won(x.valuationKrw))),
+            el(
+              "tr",
+              { "data-symbol": x.symbol },
+              el("td", {}, nameOf(x.symbol)),
+              el("td", { class: "r", "data-testid": "position-qty" }, num(x.quantity)),
+              el("td", { class: "r" }, num(x.heldQuantity)),
+              el("td", { class: "r" }, num(x.lastPriceKrw)),
+              el("td", { class: "r", "data-testid": "position-value" }, won(x.valuationKrw)),
+            ),
           )),
     );
   }
   const open = state.orders.filter((o) => OPEN_STATES.has(o.state));
-  replace(views.open, ...(open.length === 0 ? [el("tr", {}, el("td", { colspan: "9", class: "muted" }, "미체결 주문 없음 · No open orders"))] : open.map((o) => orderRow(o, true))));
-  replace(views.history, ...(state.orders.length === 0 ? [el("tr", {}, el("td", { colspan: "9", class: "muted" }, "주문 내역 없음 · No orders yet"))] : state.orders.map((o) => orderRow(o, false))));
+  replace(
+    views.open,
+    ...(open.length === 0
+      ? [el("tr", {}, el("td", { colspan: "9", class: "muted" }, "미체결 주문 없음 · No open orders"))]
+      : open.map((o) => orderRow(o, true))),
+  );
+  replace(
+    views.history,
+    ...(state.orders.length === 0
+      ? [el("tr", {}, el("td", { colspan: "9", class: "muted" }, "주문 내역 없음 · No orders yet"))]
+      : state.orders.map((o) => orderRow(o, false))),
+  );
 }
 
 function stat(label: string, value: string, testid: string) {
-  return el("div", { class: "stat" }, el("div", { class: "muted small" }, label), el("div", { class: "value", "data-testid": testid }, value));
+  return el(
+    "div",
+    { class: "stat" },
+    el("div", { class: "muted small" }, label),
+    el("div", { class: "value", "data-testid": testid }, value),
+  );
 }
 
 function orderRow(o: Order, open: boolean) {
   const label = STATE_LABELS[o.state];
   const time = o.createdAt === undefined ? "" : new Date(Number(o.createdAt.seconds) * 1000).toLocaleTimeString("ko-KR", { hour12: false });
-  const cancel = el("button", { class: "small danger", "data-testid": "cancel", onclick: () => void cancelOrder(o.orderId) }, "취소 Cancel");
+  const cancel = el(
+    "button",
+    { class: "small danger", "data-testid": "cancel", onclick: () => void cancelOrder(o.orderId) },
+    "취소 Cancel",
+  );
   return el(
     "tr",
     { "data-order-id": o.orderId, "data-state": OrderState[o.state] },
@@ -253,7 +384,13 @@ function orderRow(o: Order, open: boolean) {
     el("td", { class: "r" }, num(o.quantity)),
     el("td", { class: "r" }, o.type === OrderType.LIMIT ? num(o.limitPriceKrw) : "시장가"),
     el("td", { class: "r" }, o.filledQuantity > 0n ? `${num(o.filledQuantity)} @ ${num(o.filledNotionalKrw / o.filledQuantity)}` : "0"),
-    el("td", {}, el("span", { class: `badge ${label.tone}`, title: label.hint ?? o.rejectReason, "data-testid": "order-state" }, label.text), o.rejectReason ? el("div", { class: "muted small" }, o.rejectReason) : null, label.hint ? el("div", { class: "muted small" }, label.hint) : null),
+    el(
+      "td",
+      {},
+      el("span", { class: `badge ${label.tone}`, title: label.hint ?? o.rejectReason, "data-testid": "order-state" }, label.text),
+      o.rejectReason ? el("div", { class: "muted small" }, o.rejectReason) : null,
+      label.hint ? el("div", { class: "muted small" }, label.hint) : null,
+    ),
     el("td", {}, open ? cancel : el("code", { class: "small" }, o.orderId)),
   );
 }
@@ -264,14 +401,24 @@ async function cancelOrder(orderId: string): Promise<void> {
     toast(`취소 Cancelled · ${order === undefined ? orderId : nameOf(order.symbol)}`, "info");
   } catch (e) {
     const ce = ConnectError.from(e);
-    toast(ce.code === Code.PermissionDenied ? `거부 Refused · 본인 주문이 아닙니다 · ${ce.rawMessage}` : `취소 실패 Cancel failed · ${ce.rawMessage}`, "bad");
+    toast(
+      ce.code === Code.PermissionDenied
+        ? `거부 Refused · 본인 주문이 아닙니다 · ${ce.rawMessage}`
+        : `취소 실패 Cancel failed · ${ce.rawMessage}`,
+      "bad",
+    );
   }
   await poll();
 }
 
 function cancelById() {
   const input = el("input", { type: "text", placeholder: "주문번호 Order no. (UUID)", "data-testid": "cancel-id" });
-  const form = el("form", { class: "inline" }, input, el("button", { type: "submit", class: "small", "data-testid": "cancel-id-submit" }, "주문번호로 취소 Cancel by no."));
+  const form = el(
+    "form",
+    { class: "inline" },
+    input,
+    el("button", { type: "submit", class: "small", "data-testid": "cancel-id-submit" }, "주문번호로 취소 Cancel by no."),
+  );
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     void cancelOrder(input.value.trim());
@@ -297,7 +444,17 @@ function renderQuote(): void {
   const tone = last > i.referencePriceKrw ? "up" : last < i.referencePriceKrw ? "down" : "";
   replace(
     views.quote,
-    el("div", { class: "quote-head" }, el("div", {}, el("div", { class: "big" }, NAMES_KO[i.symbol] ?? i.name), el("div", { class: "muted small" }, `${i.name} · ${i.symbol} · KOSPI`)), el("div", { class: `big r ${tone}`, "data-testid": "quote-last" }, won(last))),
+    el(
+      "div",
+      { class: "quote-head" },
+      el(
+        "div",
+        {},
+        el("div", { class: "big" }, NAMES_KO[i.symbol] ?? i.name),
+        el("div", { class: "muted small" }, `${i.name} · ${i.symbol} · KOSPI`),
+      ),
+      el("div", { class: `big r ${tone}`, "data-testid": "quote-last" }, won(last)),
+    ),
     el(
       "div",
       { class: "quote-grid" },
@@ -308,7 +465,13 @@ function renderQuote(): void {
       stat("고가 High", q === undefined || q.highPriceKrw === 0n ? "—" : num(q.highPriceKrw), "high"),
       stat("저가 Low", q === undefined || q.lowPriceKrw === 0n ? "—" : num(q.lowPriceKrw), "low"),
     ),
-    state.marketAvailable ? null : el("p", { class: "muted small" }, "실시간 시세 미연결: 기준가로 표시합니다 · Market data service not connected: showing reference prices."),
+    state.marketAvailable
+      ? null
+      : el(
+          "p",
+          { class: "muted small" },
+          "실시간 시세 미연결: 기준가로 표시합니다 · Market data service not connected: showing reference prices.",
+        ),
   );
   const book = state.book;
   if (book === undefined || !state.marketAvailable) {
@@ -318,15 +481,51 @@ function renderQuote(): void {
   const maxQty = [...book.asks, ...book.bids].reduce((m, l) => (l.quantity > m ? l.quantity : m), 1n);
   const bar = (q: bigint, side: string) => el("div", { class: `bar ${side}`, "data-width": String(Number((q * 100n) / maxQty)) });
   const row = (price: bigint, q: bigint, side: "ask" | "bid") =>
-    el("tr", { class: side }, el("td", { class: "r" }, side === "ask" ? num(q) : ""), el("td", { class: `c ${side === "ask" ? "down" : "up"}` }, num(price)), el("td", {}, side === "bid" ? num(q) : ""), el("td", { class: "barcell" }, bar(q, side)));
-  replace(views.book, el("table", { class: "book-table", "data-testid": "order-book" }, el("thead", {}, el("tr", {}, el("th", { class: "r" }, "매도잔량 Ask qty"), el("th", { class: "c" }, "호가 Price"), el("th", {}, "매수잔량 Bid qty"), el("th", {}, ""))), el("tbody", {}, ...[...book.asks].reverse().map((l) => row(l.priceKrw, l.quantity, "ask")), ...book.bids.map((l) => row(l.priceKrw, l.quantity, "bid")))));
+    el(
+      "tr",
+      { class: side },
+      el("td", { class: "r" }, side === "ask" ? num(q) : ""),
+      el("td", { class: `c ${side === "ask" ? "down" : "up"}` }, num(price)),
+      el("td", {}, side === "bid" ? num(q) : ""),
+      el("td", { class: "barcell" }, bar(q, side)),
+    );
+  replace(
+    views.book,
+    el(
+      "table",
+      { class: "book-table", "data-testid": "order-book" },
+      el(
+        "thead",
+        {},
+        el(
+          "tr",
+          {},
+          el("th", { class: "r" }, "매도잔량 Ask qty"),
+          el("th", { class: "c" }, "호가 Price"),
+          el("th", {}, "매수잔량 Bid qty"),
+          el("th", {}, ""),
+        ),
+      ),
+      el(
+        "tbody",
+        {},
+        ...[...book.asks].reverse().map((l) => row(l.priceKrw, l.quantity, "ask")),
+        ...book.bids.map((l) => row(l.priceKrw, l.quantity, "bid")),
+      ),
+    ),
+  );
   // CSP allows no inline style attributes; widths are set through the CSSOM.
   views.book.querySelectorAll<HTMLElement>(".bar").forEach((b) => (b.style.width = `${b.dataset["width"]}%`));
 }
 
 // ---------- order ticket ----------
 let side: Side = Side.BUY;
-const typeSelect = el("select", { "data-testid": "ticket-type" }, el("option", { value: "limit" }, "지정가 Limit"), el("option", { value: "market" }, "시장가 Market"));
+const typeSelect = el(
+  "select",
+  { "data-testid": "ticket-type" },
+  el("option", { value: "limit" }, "지정가 Limit"),
+  el("option", { value: "market" }, "시장가 Market"),
+);
 const qtyInput = el("input", { type: "number", min: "1", step: "1", value: "1", "data-testid": "ticket-qty" });
 const priceInput = el("input", { type: "number", min: "1", "data-testid": "ticket-price" });
 const submitOrder = el("button", { type: "submit", class: "primary buy", "data-testid": "ticket-submit" }, "매수 Buy");
@@ -353,13 +552,35 @@ function ticket() {
     if (next > 0n) priceInput.value = String(next);
     updateTicketHint();
   };
-  const priceRow = el("label", {}, "가격 Price (원)", el("div", { class: "stepper" }, el("button", { type: "button", onclick: step(-1n), "data-testid": "price-down" }, "−"), priceInput, el("button", { type: "button", onclick: step(1n), "data-testid": "price-up" }, "+")));
+  const priceRow = el(
+    "label",
+    {},
+    "가격 Price (원)",
+    el(
+      "div",
+      { class: "stepper" },
+      el("button", { type: "button", onclick: step(-1n), "data-testid": "price-down" }, "−"),
+      priceInput,
+      el("button", { type: "button", onclick: step(1n), "data-testid": "price-up" }, "+"),
+    ),
+  );
   typeSelect.addEventListener("change", () => {
     priceRow.classList.toggle("hidden", typeSelect.value === "market");
     updateTicketHint();
   });
   for (const input of [qtyInput, priceInput]) input.addEventListener("input", updateTicketHint);
-  const form = el("form", { class: "card ticket" }, el("h2", {}, "주문 ", el("small", {}, "Order ticket")), views.ticketSymbol, el("div", { class: "tabs" }, buyTab, sellTab), el("label", {}, "주문유형 Type", typeSelect), el("label", {}, "수량 Quantity (주)", qtyInput), priceRow, views.ticketHint, submitOrder);
+  const form = el(
+    "form",
+    { class: "card ticket" },
+    el("h2", {}, "주문 ", el("small", {}, "Order ticket")),
+    views.ticketSymbol,
+    el("div", { class: "tabs" }, buyTab, sellTab),
+    el("label", {}, "주문유형 Type", typeSelect),
+    el("label", {}, "수량 Quantity (주)", qtyInput),
+    priceRow,
+    views.ticketHint,
+    submitOrder,
+  );
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     void place();
@@ -373,7 +594,8 @@ function parsePrice(): bigint | undefined {
 
 /** Checks the ticket before it is sent: the same KRX tick ladder and price limits the exchange applies. */
 function ticketProblem(): string | undefined {
-  if (!/^\d{1,9}$/.test(qtyInput.value) || BigInt(qtyInput.value) <= 0n) return "수량은 1주 이상의 정수 · Quantity must be a whole number of shares, at least 1";
+  if (!/^\d{1,9}$/.test(qtyInput.value) || BigInt(qtyInput.value) <= 0n)
+    return "수량은 1주 이상의 정수 · Quantity must be a whole number of shares, at least 1";
   if (typeSelect.value === "market") return undefined;
   const price = parsePrice();
   if (price === undefined || price <= 0n) return "가격을 입력하세요 · Enter a price";
@@ -382,7 +604,8 @@ function ticketProblem(): string | undefined {
     return `호가단위 오류: ${num(tick)}원 단위 · Not on the ${num(tick)}-won tick (try ${num(roundToTick(price, "down"))} or ${num(roundToTick(price, "up"))})`;
   }
   const i = state.instruments.find((x) => x.symbol === state.selected);
-  if (i !== undefined && (price > i.upperLimitKrw || price < i.lowerLimitKrw)) return `가격제한폭 밖 · Outside today's limits ${num(i.lowerLimitKrw)}–${num(i.upperLimitKrw)}`;
+  if (i !== undefined && (price > i.upperLimitKrw || price < i.lowerLimitKrw))
+    return `가격제한폭 밖 · Outside today's limits ${num(i.lowerLimitKrw)}–${num(i.upperLimitKrw)}`;
   return undefined;
 }
 
@@ -419,7 +642,11 @@ async function place(): Promise<void> {
       state.filledSeen.set(order.orderId, order.filledQuantity);
       if (order.filledQuantity > 0n) fillToast(order, order.filledQuantity);
       else if (order.state === OrderState.REJECTED) toast(`거부 Rejected · ${order.rejectReason}`, "bad");
-      else toast(`접수 Order placed · ${nameOf(order.symbol)} ${sideLabel(order.side)} ${qty(order.quantity)} · ${STATE_LABELS[order.state].text}`, "info");
+      else
+        toast(
+          `접수 Order placed · ${nameOf(order.symbol)} ${sideLabel(order.side)} ${qty(order.quantity)} · ${STATE_LABELS[order.state].text}`,
+          "info",
+        );
     }
   } catch (e) {
     toast(`주문 실패 Order failed · ${errorText(e)}`, "bad");
@@ -433,7 +660,14 @@ async function place(): Promise<void> {
 function deposit() {
   const amount = el("input", { type: "number", min: "1", step: "1", value: "10000000", "data-testid": "deposit-amount" });
   const submit = el("button", { type: "submit", class: "small", "data-testid": "deposit-submit" }, "입금 Deposit");
-  const form = el("form", { class: "inline" }, el("span", { class: "muted small" }, "모의 입금 Mock deposit"), amount, el("span", {}, "원"), submit);
+  const form = el(
+    "form",
+    { class: "inline" },
+    el("span", { class: "muted small" }, "모의 입금 Mock deposit"),
+    amount,
+    el("span", {}, "원"),
+    submit,
+  );
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     if (!/^\d{1,11}$/.test(amount.value)) return toast("금액 확인 · Check the amount", "bad");

@@ -11,11 +11,11 @@
 //                       market's Redis); a bank-test check after every round
 import { copyFileSync, readdirSync, rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { choiceListOption, durationMsOption, intOption, type BenchCommand } from "../lib/command.js";
 import { eventually } from "@kuku/platform/testing";
+import { type BenchCommand, choiceListOption, durationMsOption, intOption } from "../lib/command.js";
 import { Bank } from "../lib/drill/bank.js";
-import { printReport, unknownOrders, type RoundResult } from "../lib/drill/report.js";
-import { startDrillStack, type DrillStack, type PrivateInfra, type ServiceName } from "../lib/drill/stack.js";
+import { printReport, type RoundResult, unknownOrders } from "../lib/drill/report.js";
+import { type DrillStack, type PrivateInfra, type ServiceName, startDrillStack } from "../lib/drill/stack.js";
 import type { Toxic } from "../lib/drill/toxiproxy.js";
 
 const DRILLS_DIR = fileURLToPath(new URL("../../../mesh/drills/", import.meta.url));
@@ -31,7 +31,15 @@ const common = {
 } as const;
 
 /** After the faults are gone: replays, recovery, the day's close, the checks (UNKNOWN counted among this round's orders). */
-async function finishRound(round: number, stack: DrillStack, bank: Bank, earlierRounds: Set<string>, counts: RoundResult["counts"], faults: string, settleMs: number): Promise<RoundResult> {
+async function finishRound(
+  round: number,
+  stack: DrillStack,
+  bank: Bank,
+  earlierRounds: Set<string>,
+  counts: RoundResult["counts"],
+  faults: string,
+  settleMs: number,
+): Promise<RoundResult> {
   const healedAt = Date.now();
   const replayed = await bank.settleDoubts(settleMs);
   const settledMs = await bank.untilNoneInFlight(settleMs);
@@ -39,10 +47,23 @@ async function finishRound(round: number, stack: DrillStack, bank: Bank, earlier
   const dayClosed = await bank.closeDay(settleMs);
   const orders = (await bank.allOrders()).filter((o) => !earlierRounds.has(o.orderId));
   for (const o of orders) earlierRounds.add(o.orderId);
-  return { round, counts, faults, replayed, recoverMs, dayClosed, unknown: await unknownOrders(stack, orders), invariants: await bank.check() };
+  return {
+    round,
+    counts,
+    faults,
+    replayed,
+    recoverMs,
+    dayClosed,
+    unknown: await unknownOrders(stack, orders),
+    invariants: await bank.check(),
+  };
 }
 
-async function withStack(users: number, work: (stack: DrillStack, bank: Bank) => Promise<void>, privateInfra: readonly PrivateInfra[] = []): Promise<void> {
+async function withStack(
+  users: number,
+  work: (stack: DrillStack, bank: Bank) => Promise<void>,
+  privateInfra: readonly PrivateInfra[] = [],
+): Promise<void> {
   const stack = await startDrillStack({ orderEnv: ORDER_ENV, privateInfra });
   try {
     const bank = new Bank(stack);
@@ -78,19 +99,30 @@ function meshDrill(name: string): BenchCommand {
 
 /** The L4 faults of `drill l4` on the order → exchange link, in the direction of the answers: the exchange acts, the caller may not hear. */
 const L4_FAULTS: Record<string, { what: string; toxic?: Toxic }> = {
-  timeout: { what: "answers dropped, connections held open (timeout 0)", toxic: { name: "fault", type: "timeout", attributes: { timeout: 0 } } },
-  reset_peer: { what: "connections reset as answers come (reset_peer)", toxic: { name: "fault", type: "reset_peer", attributes: { timeout: 0 } } },
+  timeout: {
+    what: "answers dropped, connections held open (timeout 0)",
+    toxic: { name: "fault", type: "timeout", attributes: { timeout: 0 } },
+  },
+  reset_peer: {
+    what: "connections reset as answers come (reset_peer)",
+    toxic: { name: "fault", type: "reset_peer", attributes: { timeout: 0 } },
+  },
   bandwidth: { what: "answers at 1 KB/s (bandwidth)", toxic: { name: "fault", type: "bandwidth", attributes: { rate: 1 } } },
   cut: { what: "cut: connections closed, new ones refused" },
 };
 
 const l4: BenchCommand = {
   name: "drill l4",
-  summary: "toxiproxy between order and ledger/exchange: 50 ms on the ledger link; on the exchange link a round each of timeout, reset_peer, bandwidth and a cut",
+  summary:
+    "toxiproxy between order and ledger/exchange: 50 ms on the ledger link; on the exchange link a round each of timeout, reset_peer, bandwidth and a cut",
   options: {
     ...common,
     duration: { type: "string", default: "15s", description: "the load of each round; the fault is its middle third" },
-    faults: { type: "string", default: Object.keys(L4_FAULTS).join(","), description: `one round each, in turn: ${Object.keys(L4_FAULTS).join(", ")}` },
+    faults: {
+      type: "string",
+      default: Object.keys(L4_FAULTS).join(","),
+      description: `one round each, in turn: ${Object.keys(L4_FAULTS).join(", ")}`,
+    },
   },
   async run(values) {
     const durationMs = durationMsOption(values, "duration");
@@ -145,55 +177,74 @@ const chaos: BenchCommand = {
     const ops = intOption(values, "ops");
     const settleMs = durationMsOption(values, "settle-timeout");
     const nemeses = choiceListOption(values, "nemeses", NEMESES);
-    await withStack(intOption(values, "users"), async (stack, bank) => {
-      const results: RoundResult[] = [];
-      const earlierRounds = new Set<string>();
-      for (let round = 1; round <= rounds; round++) {
-        // The load goes on until it has done its operations AND every nemesis has struck.
-        let struck = false;
-        const load = bank.run(intOption(values, "concurrency"), (c) => struck && c.ops >= ops);
-        const done: string[] = [];
-        for (const nemesis of nemeses) {
-          await sleep(1_000);
-          if (nemesis === "link") {
-            await stack.toxiproxy.setEnabled("exchange", false);
-            await sleep(2_000);
-            await stack.toxiproxy.setEnabled("exchange", true);
-            done.push("link cut 2 s");
-          } else if (nemesis === "postgres") {
-            await stack.postgres!.crashAndRestart(2_000);
-            done.push("postgres crashed, down 2 s");
-          } else if (nemesis === "kafka") {
-            const killedAt = Date.now();
-            await stack.kafka!.crashAndRestart(2_000);
-            done.push(`kill -9 kafka, down 2 s, leading its partitions again after ${Date.now() - killedAt} ms`);
-          } else if (nemesis === "redis") {
-            // The ledger must refuse writes while it cannot lock (no quorum), and lock again once Redis is back (its clients reconnect).
-            const whileDown = await stack.redis!.crashAndRestart(2_000, () => bank.probeLedgerWrite());
-            const restartedAt = Date.now();
-            await eventually("the ledger locks again after the Redis restart", async () => (await bank.probeLedgerWrite()) === "FailedPrecondition", settleMs);
-            done.push(`kill -9 redis x3, down 2 s (a ledger write: ${whileDown}), the ledger locks again after ${Date.now() - restartedAt} ms`);
-          } else {
-            await stack.restart(nemesis, "SIGKILL");
-            done.push(`kill -9 ${nemesis}`);
+    await withStack(
+      intOption(values, "users"),
+      async (stack, bank) => {
+        const results: RoundResult[] = [];
+        const earlierRounds = new Set<string>();
+        for (let round = 1; round <= rounds; round++) {
+          // The load goes on until it has done its operations AND every nemesis has struck.
+          let struck = false;
+          const load = bank.run(intOption(values, "concurrency"), (c) => struck && c.ops >= ops);
+          const done: string[] = [];
+          for (const nemesis of nemeses) {
+            await sleep(1_000);
+            if (nemesis === "link") {
+              await stack.toxiproxy.setEnabled("exchange", false);
+              await sleep(2_000);
+              await stack.toxiproxy.setEnabled("exchange", true);
+              done.push("link cut 2 s");
+            } else if (nemesis === "postgres") {
+              await stack.postgres!.crashAndRestart(2_000);
+              done.push("postgres crashed, down 2 s");
+            } else if (nemesis === "kafka") {
+              const killedAt = Date.now();
+              await stack.kafka!.crashAndRestart(2_000);
+              done.push(`kill -9 kafka, down 2 s, leading its partitions again after ${Date.now() - killedAt} ms`);
+            } else if (nemesis === "redis") {
+              // The ledger must refuse writes while it cannot lock (no quorum), and lock again once Redis is back (its clients reconnect).
+              const whileDown = await stack.redis!.crashAndRestart(2_000, () => bank.probeLedgerWrite());
+              const restartedAt = Date.now();
+              await eventually(
+                "the ledger locks again after the Redis restart",
+                async () => (await bank.probeLedgerWrite()) === "FailedPrecondition",
+                settleMs,
+              );
+              done.push(
+                `kill -9 redis x3, down 2 s (a ledger write: ${whileDown}), the ledger locks again after ${Date.now() - restartedAt} ms`,
+              );
+            } else {
+              await stack.restart(nemesis, "SIGKILL");
+              done.push(`kill -9 ${nemesis}`);
+            }
           }
+          struck = true;
+          const counts = await load;
+          const result = await finishRound(round, stack, bank, earlierRounds, counts, done.join(", "), settleMs);
+          results.push(result);
+          // Progress on stderr, so a long run shows its rounds before the final report.
+          const violations = result.invariants.reduce((a, i) => a + i.violations, 0);
+          console.error(
+            `round ${round}: ${counts.ops} ops, ${result.faults}, recovered in ${result.recoverMs} ms, ${violations} violations`,
+          );
         }
-        struck = true;
-        const counts = await load;
-        const result = await finishRound(round, stack, bank, earlierRounds, counts, done.join(", "), settleMs);
-        results.push(result);
-        // Progress on stderr, so a long run shows its rounds before the final report.
-        const violations = result.invariants.reduce((a, i) => a + i.violations, 0);
-        console.error(`round ${round}: ${counts.ops} ops, ${result.faults}, recovered in ${result.recoverMs} ms, ${violations} violations`);
-      }
-      const violations = printReport(`drill chaos — ${rounds} round(s) x ${ops} operations, ${bank.users.length} users`, results, await stack.policyEvents());
-      if (violations > 0) process.exitCode = 1;
-    }, PRIVATE_INFRA.filter((n) => nemeses.includes(n)));
+        const violations = printReport(
+          `drill chaos — ${rounds} round(s) x ${ops} operations, ${bank.users.length} users`,
+          results,
+          await stack.policyEvents(),
+        );
+        if (violations > 0) process.exitCode = 1;
+      },
+      PRIVATE_INFRA.filter((n) => nemeses.includes(n)),
+    );
   },
 };
 
 /** One command per drill folder in mesh/drills, plus the L4 and chaos drills. */
 export function drillCommands(): BenchCommand[] {
-  const names = readdirSync(DRILLS_DIR, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+  const names = readdirSync(DRILLS_DIR, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)
+    .sort();
   return [...names.map(meshDrill), l4, chaos];
 }

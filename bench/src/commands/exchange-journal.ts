@@ -7,9 +7,9 @@ import { fileURLToPath } from "node:url";
 import { create } from "@bufbuild/protobuf";
 import * as api from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import { createServiceClient } from "@kuku/platform";
-import { createTestDatabase, startServiceProcess, type ServiceProcess } from "@kuku/platform/testing";
+import { createTestDatabase, type ServiceProcess, startServiceProcess } from "@kuku/platform/testing";
 import pg from "pg";
-import { durationMsOption, intListOption, intOption, type BenchCommand } from "../lib/command.js";
+import { type BenchCommand, durationMsOption, intListOption, intOption } from "../lib/command.js";
 import { closedLoop, ms } from "../lib/load.js";
 import { table } from "../lib/stats.js";
 import { orderFlow } from "./exchange-matching.js";
@@ -67,7 +67,10 @@ export const exchangeJournal: BenchCommand = {
           const clientOrderId = `r${run}-${next}`;
           await exchange.client.submitOrder(
             create(api.SubmitOrderRequestSchema, {
-              clientOrderId, symbol: input.symbol, quantity: BigInt(input.quantity), priceKrw: input.priceKrw,
+              clientOrderId,
+              symbol: input.symbol,
+              quantity: BigInt(input.quantity),
+              priceKrw: input.priceKrw,
               side: input.side === "buy" ? api.Side.BUY : api.Side.SELL,
               type: input.type === "market" ? api.OrderType.MARKET : api.OrderType.LIMIT,
               timeInForce: input.timeInForce === "ioc" ? api.TimeInForce.IOC : api.TimeInForce.DAY,
@@ -80,7 +83,9 @@ export const exchangeJournal: BenchCommand = {
         await admin.connect();
         // One transaction id per journal write: the group commits.
         const counts = await admin
-          .query<{ commands: string; writes: string }>("SELECT count(*) AS commands, count(DISTINCT xmin::text) AS writes FROM exchange_commands")
+          .query<{ commands: string; writes: string }>(
+            "SELECT count(*) AS commands, count(DISTINCT xmin::text) AS writes FROM exchange_commands",
+          )
           .finally(() => admin.end());
         const sample = Array.from({ length: Math.min(SAMPLE, placed.length) }, (_, i) => placed[Math.floor((i * placed.length) / SAMPLE)]!);
         const before = await Promise.all(sample.map((id) => statusOf(exchange.client, id)));
@@ -90,8 +95,16 @@ export const exchangeJournal: BenchCommand = {
         const differ = after.filter((a, i) => a !== before[i]).length;
         mismatches += differ;
         rows.push([
-          groupMax, load.latency.count, load.perSecond, ms(load.latency, 50), ms(load.latency, 99),
-          Number(counts.rows[0]!.commands), Number(counts.rows[0]!.writes), replayMs(exchange.process), exchange.readyMs, `${sample.length - differ}/${sample.length}`,
+          groupMax,
+          load.latency.count,
+          load.perSecond,
+          ms(load.latency, 50),
+          ms(load.latency, 99),
+          Number(counts.rows[0]!.commands),
+          Number(counts.rows[0]!.writes),
+          replayMs(exchange.process),
+          exchange.readyMs,
+          `${sample.length - differ}/${sample.length}`,
         ]);
       } finally {
         await exchange.process.stop("SIGTERM");
@@ -99,7 +112,23 @@ export const exchangeJournal: BenchCommand = {
       }
     }
     console.log(`exchange journal — SubmitOrder, ${concurrency} in flight, ${durationMs / 1000} s per row; then kill -9 and a restart`);
-    console.log(table(["group max", "orders", "orders/s", "p50 ms", "p99 ms", "commands", "commits", "replay ms", "restart to ready ms", "same after restart"], rows));
+    console.log(
+      table(
+        [
+          "group max",
+          "orders",
+          "orders/s",
+          "p50 ms",
+          "p99 ms",
+          "commands",
+          "commits",
+          "replay ms",
+          "restart to ready ms",
+          "same after restart",
+        ],
+        rows,
+      ),
+    );
     if (mismatches > 0) {
       console.log(`${mismatches} sampled orders read back differently after the restart`);
       process.exitCode = 1;

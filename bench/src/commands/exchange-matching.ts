@@ -2,7 +2,7 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { Engine, type SubmitInput } from "@kuku/exchange/engine";
 import { MarketMaker } from "@kuku/exchange/market-maker";
-import { intOption, type BenchCommand } from "../lib/command.js";
+import { type BenchCommand, intOption } from "../lib/command.js";
 import { Histogram, table } from "../lib/stats.js";
 
 const SYMBOL = "005930";
@@ -23,8 +23,13 @@ export function orderFlow(count: number, seed: number): SubmitInput[] {
     if (kind < 0.1) return { clientOrderId: `o-${i}`, symbol: SYMBOL, side, type: "market", timeInForce: "ioc", quantity, priceKrw: 0n };
     const offsetTicks = BigInt(Math.floor(random() * 11) - 5);
     return {
-      clientOrderId: `o-${i}`, symbol: SYMBOL, side, type: "limit", timeInForce: kind < 0.3 ? "ioc" : "day",
-      quantity, priceKrw: REFERENCE_KRW + offsetTicks * TICK_KRW,
+      clientOrderId: `o-${i}`,
+      symbol: SYMBOL,
+      side,
+      type: "limit",
+      timeInForce: kind < 0.3 ? "ioc" : "day",
+      quantity,
+      priceKrw: REFERENCE_KRW + offsetTicks * TICK_KRW,
     };
   });
 }
@@ -68,7 +73,15 @@ export const exchangeMatching: BenchCommand = {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const perSecond = Math.round(count / seconds);
       if (run > 1) best = Math.max(best, perSecond);
-      rows.push([run, count, executions, seconds.toFixed(2), perSecond, latency.percentile(50).toFixed(2), latency.percentile(99).toFixed(2)]);
+      rows.push([
+        run,
+        count,
+        executions,
+        seconds.toFixed(2),
+        perSecond,
+        latency.percentile(50).toFixed(2),
+        latency.percentile(99).toFixed(2),
+      ]);
     }
     console.log(`exchange matching — one symbol, ${count} orders per run (10 % market, 20 % IOC, 70 % DAY limits within ±5 ticks)`);
     console.log(table(["run", "orders", "executions", "seconds", "orders/s", "p50 µs", "p99 µs"], rows));

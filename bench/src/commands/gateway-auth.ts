@@ -3,11 +3,11 @@
 // does, an opaque session looked up in Redis, and the token-bucket script.
 // Also the scrypt cost per log-in at each work factor (ADR 0013, passwords).
 import { randomBytes, randomUUID } from "node:crypto";
-import { Redis } from "ioredis";
 import { PasswordHasher } from "@kuku/gateway/password";
 import { RateLimiter } from "@kuku/gateway/rate-limiter";
 import { AccessTokens } from "@kuku/gateway/tokens";
-import { intOption, type BenchCommand } from "../lib/command.js";
+import { Redis } from "ioredis";
+import { type BenchCommand, intOption } from "../lib/command.js";
 import { Histogram, microsSince, table } from "../lib/stats.js";
 
 async function measure(name: string, count: number, op: () => Promise<unknown>): Promise<(string | number)[]> {

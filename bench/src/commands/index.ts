@@ -16,7 +16,18 @@ import { orders } from "./orders.js";
 
 /** Every benchmark the CLI knows, by name. */
 export const COMMANDS: readonly BenchCommand[] = [
-  ledgerTransfers, ledgerBulk, ledgerIsolation, ledgerEngines, exchangeMatching, exchangeJournal, orders, locks, locksDrill, marketFanout, marketBrokers, gatewayAuth,
+  ledgerTransfers,
+  ledgerBulk,
+  ledgerIsolation,
+  ledgerEngines,
+  exchangeMatching,
+  exchangeJournal,
+  orders,
+  locks,
+  locksDrill,
+  marketFanout,
+  marketBrokers,
+  gatewayAuth,
   observability,
   ...drillCommands(),
 ];

@@ -1,9 +1,9 @@
 import { create } from "@bufbuild/protobuf";
 import * as api from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
-import { intOption, type BenchCommand } from "../lib/command.js";
+import { type BenchCommand, intOption } from "../lib/command.js";
 import { fundedAccounts, startLedger } from "../lib/ledger.js";
+import { analyze, type BulkEntry, derivedBalance, insertBatch, postingCount } from "../lib/ledger-bulk-store.js";
 import { benchPool } from "../lib/pool.js";
-import { analyze, derivedBalance, insertBatch, postingCount, type BulkEntry } from "../lib/ledger-bulk-store.js";
 import { Histogram, microsSince, table } from "../lib/stats.js";
 
 const FUNDING_MINOR = 1_000_000_000_000n;
@@ -80,7 +80,9 @@ export const ledgerBulk: BenchCommand = {
       const hotPostings = await postingCount(pool, hot);
       const materialised = await sample(samples, () => client.getBalances({ accountIds: [hot] }));
       const derived = await sample(Math.min(samples, 50), () => derivedBalance(pool, hot));
-      const firstPage = await sample(samples, () => client.listEntries(create(api.ListEntriesRequestSchema, { accountId: hot, pageSize: 50 })));
+      const firstPage = await sample(samples, () =>
+        client.listEntries(create(api.ListEntriesRequestSchema, { accountId: hot, pageSize: 50 })),
+      );
       // A deep page: follow the cursor 100 pages in, then time the next page.
       let token = "";
       for (let i = 0; i < 100; i++) token = (await client.listEntries({ accountId: hot, pageSize: 50, pageToken: token })).nextPageToken;
@@ -88,7 +90,9 @@ export const ledgerBulk: BenchCommand = {
       const [balance] = (await client.getBalances({ accountIds: [hot] })).balances;
       const derivedTotal = await derivedBalance(pool, hot);
 
-      console.log(`ledger bulk — ${entryCount} entries (${entryCount * 2} postings) over ${accountCount} accounts, batches of ${batchSize}, ${loaders} loaders`);
+      console.log(
+        `ledger bulk — ${entryCount} entries (${entryCount * 2} postings) over ${accountCount} accounts, batches of ${batchSize}, ${loaders} loaders`,
+      );
       console.log(
         table(
           ["step", "seconds", "rate"],

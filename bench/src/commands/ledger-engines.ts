@@ -1,5 +1,5 @@
 import { createTestDatabase } from "@kuku/platform/testing";
-import { durationMsOption, intOption, type BenchCommand } from "../lib/command.js";
+import { type BenchCommand, durationMsOption, intOption } from "../lib/command.js";
 import type { TransferEngine } from "../lib/engines/engine.js";
 import { mariadbEngine } from "../lib/engines/mariadb.js";
 import { postgresEngine } from "../lib/engines/postgres.js";
@@ -62,15 +62,25 @@ export const ledgerEngines: BenchCommand = {
           const r = await drive(engine, accounts, concurrency, durationMs);
           const exact = r.audit.totalMinor === FUNDING_MINOR * BigInt(accounts) && r.audit.mismatches === 0;
           failed ||= !exact || r.errors > 0;
-          rows.push([round, engine.name, r.latency.count, r.errors, r.perSecond,
-            (r.latency.percentile(50) / 1000).toFixed(2), (r.latency.percentile(99) / 1000).toFixed(2), exact ? "exact" : "WRONG"]);
+          rows.push([
+            round,
+            engine.name,
+            r.latency.count,
+            r.errors,
+            r.perSecond,
+            (r.latency.percentile(50) / 1000).toFixed(2),
+            (r.latency.percentile(99) / 1000).toFixed(2),
+            exact ? "exact" : "WRONG",
+          ]);
         } finally {
           await engine.close();
           await database?.drop();
         }
       }
     }
-    console.log(`ledger engines — ${accounts} accounts, ${concurrency} in flight, ${durationMs / 1000} s per run, READ COMMITTED + SELECT ... FOR UPDATE`);
+    console.log(
+      `ledger engines — ${accounts} accounts, ${concurrency} in flight, ${durationMs / 1000} s per run, READ COMMITTED + SELECT ... FOR UPDATE`,
+    );
     console.log(table(["round", "engine", "transfers", "errors", "transfers/s", "p50 ms", "p99 ms", "balances"], rows));
     if (failed) process.exitCode = 1;
   },

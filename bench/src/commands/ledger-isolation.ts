@@ -1,17 +1,17 @@
-import type pg from "pg";
 import { createTestDatabase } from "@kuku/platform/testing";
-import { intOption, type BenchCommand } from "../lib/command.js";
-import { benchPool } from "../lib/pool.js";
+import type pg from "pg";
+import { type BenchCommand, intOption } from "../lib/command.js";
 import {
   createSchema,
   debitIfCovered,
   ISOLATIONS,
+  type Isolation,
   readBalances,
   resetBalances,
   transaction,
   writeBalance,
-  type Isolation,
 } from "../lib/isolation-store.js";
+import { benchPool } from "../lib/pool.js";
 import { microsSince, table } from "../lib/stats.js";
 
 // Strategies for "debit one account if it is covered".
@@ -50,7 +50,13 @@ async function hotDebits(pool: pg.Pool, isolation: Isolation, strategy: DebitStr
   );
   const seconds = microsSince(started) / 1e6;
   const finalMinor = (await readBalances(pool, [1], false)).get(1)!;
-  return { committed, failed, retries: counters.retries, lostUpdates: Number(finalMinor - (startMinor - BigInt(committed))), perSecond: Math.round((committed + failed) / seconds) };
+  return {
+    committed,
+    failed,
+    retries: counters.retries,
+    lostUpdates: Number(finalMinor - (startMinor - BigInt(committed))),
+    perSecond: Math.round((committed + failed) / seconds),
+  };
 }
 
 /** Write skew: two withdrawals, one from each account, whose checks both read A + B. */
@@ -59,7 +65,13 @@ async function pairWithdrawals(pool: pg.Pool, isolation: Isolation, strategy: Pa
   let skewed = 0;
   let failed = 0;
   for (let trial = 0; trial < trials; trial++) {
-    await resetBalances(pool, new Map([[1, 100n], [2, 100n]]));
+    await resetBalances(
+      pool,
+      new Map([
+        [1, 100n],
+        [2, 100n],
+      ]),
+    );
     // Both transactions read before either writes (bounded wait: with
     // "lock both rows" the second one blocks on the first, by design).
     let arrived = 0;

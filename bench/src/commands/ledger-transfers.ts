@@ -1,6 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import * as api from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
-import { durationMsOption, intListOption, intOption, type BenchCommand } from "../lib/command.js";
+import { type BenchCommand, durationMsOption, intListOption, intOption } from "../lib/command.js";
 import { fundedAccounts, startLedger } from "../lib/ledger.js";
 import { pgbenchSimpleUpdateTps } from "../lib/pgbench.js";
 import { Histogram, microsSince, table } from "../lib/stats.js";
@@ -24,10 +24,13 @@ export const ledgerTransfers: BenchCommand = {
     const durationMs = durationMsOption(values, "duration");
     const accountCount = intOption(values, "accounts", 2);
     const pgbenchClients = intOption(values, "pgbench-clients");
-    const ledger = await startLedger({
-      LEDGER_ISOLATION: String(values["isolation"]),
-      LEDGER_POOL_SIZE_MAX: String(intOption(values, "pool-size")),
-    }, values["profile-dir"] as string | undefined);
+    const ledger = await startLedger(
+      {
+        LEDGER_ISOLATION: String(values["isolation"]),
+        LEDGER_POOL_SIZE_MAX: String(intOption(values, "pool-size")),
+      },
+      values["profile-dir"] as string | undefined,
+    );
     try {
       const { client } = ledger;
       const accounts = await fundedAccounts(client, accountCount, FUNDING_MINOR, "bench-transfers");
@@ -89,7 +92,9 @@ export const ledgerTransfers: BenchCommand = {
       );
       const tps = await pgbenchSimpleUpdateTps({ clients: pgbenchClients, durationS: Math.max(5, Math.round(durationMs / 1000)) });
       const best = Math.max(...rows.map((r) => Number(r[3])));
-      console.log(`pgbench -N -c ${pgbenchClients} on the same server: ${Math.round(tps)} tps; best ledger rate is ${((best / tps) * 100).toFixed(1)} % of it`);
+      console.log(
+        `pgbench -N -c ${pgbenchClients} on the same server: ${Math.round(tps)} tps; best ledger rate is ${((best / tps) * 100).toFixed(1)} % of it`,
+      );
       if (after.discrepancies.length > 0 || totalMinor !== expectedMinor) process.exitCode = 1;
     } finally {
       await ledger.stop();

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { createTestDatabase } from "@kuku/platform/testing";
-import { intOption, type BenchCommand } from "../lib/command.js";
-import { strategy, type Counters, type StrategyName } from "../lib/lock-strategies.js";
+import { type BenchCommand, intOption } from "../lib/command.js";
+import { type Counters, type StrategyName, strategy } from "../lib/lock-strategies.js";
 import * as sql from "../lib/locks-store.js";
 import { benchPool } from "../lib/pool.js";
 import { connectRedlock, REDIS_PORTS, redisPid } from "../lib/redis.js";
@@ -35,15 +35,26 @@ export const locksDrill: BenchCommand = {
         const first = await paused;
         const audit = await sql.audit(pool, START_MINOR);
         const { balanceMinor } = await sql.read(pool, 1);
-        rows.push([name, `paused holder: ${first}, second: ${second}`, `${audit.debits} debits logged, balance ${balanceMinor}`,
-          audit.mismatched === 0 ? "none" : "LOST UPDATE"]);
+        rows.push([
+          name,
+          `paused holder: ${first}, second: ${second}`,
+          `${audit.debits} debits logged, balance ${balanceMinor}`,
+          audit.mismatched === 0 ? "none" : "LOST UPDATE",
+        ]);
         if (name === "redlock-fenced" && (audit.mismatched !== 0 || first !== "fenced")) failed = true;
         if (name === "redlock" && audit.mismatched === 0) failed = true; // the drill must show the hazard
       }
       // 2. Quorum: one of three Redis servers stopped still locks; two stopped do not.
       const pids = REDIS_PORTS.map(redisPid);
       // Whatever happens to this process, the servers it stopped must run again.
-      const resumeAll = () => pids.forEach((pid) => { try { process.kill(pid, "SIGCONT"); } catch { /* already gone */ } });
+      const resumeAll = () =>
+        pids.forEach((pid) => {
+          try {
+            process.kill(pid, "SIGCONT");
+          } catch {
+            /* already gone */
+          }
+        });
       process.once("exit", resumeAll);
       for (const stopped of [1, 2]) {
         pids.slice(0, stopped).forEach((pid) => process.kill(pid, "SIGSTOP"));
@@ -57,7 +68,12 @@ export const locksDrill: BenchCommand = {
         } finally {
           pids.slice(0, stopped).forEach((pid) => process.kill(pid, "SIGCONT"));
         }
-        rows.push([`${stopped} of 3 Redis stopped`, `lock ${outcome}`, "", outcome === (stopped === 1 ? "acquired" : "refused") ? "as expected" : "UNEXPECTED"]);
+        rows.push([
+          `${stopped} of 3 Redis stopped`,
+          `lock ${outcome}`,
+          "",
+          outcome === (stopped === 1 ? "acquired" : "refused") ? "as expected" : "UNEXPECTED",
+        ]);
         if (outcome !== (stopped === 1 ? "acquired" : "refused")) failed = true;
       }
       console.log(`locks drill — lock TTL ${ttlMs} ms; the paused holder sleeps ${ttlMs * 3} ms between read and write`);

@@ -2,10 +2,10 @@
 // (LEDGER_BALANCE_GUARD), each in a ledger service started as a real process,
 // driven through gRPC with PlaceHold, the call that reserves `available`.
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError, type Client } from "@connectrpc/connect";
+import { type Client, Code, ConnectError } from "@connectrpc/connect";
 import * as api from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import type { BalanceGuardName } from "@kuku/ledger/balance-guard";
-import { fundedAccounts, startLedger, type LedgerUnderTest } from "../lib/ledger.js";
+import { fundedAccounts, type LedgerUnderTest, startLedger } from "../lib/ledger.js";
 import { closedLoop, ms } from "../lib/load.js";
 
 const START_MINOR = 1_000_000_000n;
@@ -41,7 +41,13 @@ function heldMatches(placedMinor: bigint, ok: number, unknown: number): boolean 
 type LedgerClient = Client<typeof api.LedgerService>;
 
 /** One measured run: PlaceHold of 1 won on random accounts of the set, then the invariant checks. */
-async function measure(client: LedgerClient, guard: BalanceGuardName, accountIds: readonly string[], concurrency: number, durationMs: number) {
+async function measure(
+  client: LedgerClient,
+  guard: BalanceGuardName,
+  accountIds: readonly string[],
+  concurrency: number,
+  durationMs: number,
+) {
   const accounts = accountIds.length;
   const before = await snapshot(client, accountIds);
   let aborted = 0;
@@ -65,12 +71,20 @@ async function measure(client: LedgerClient, guard: BalanceGuardName, accountIds
   const report = await client.verifyIntegrity({});
   process.stderr.write(` ${load.perSecond}/s\n`);
   return {
-    strategy: guard, accounts, concurrency, opsPerSecond: load.perSecond,
-    p50Ms: ms(load.latency, 50), p95Ms: ms(load.latency, 95), p99Ms: ms(load.latency, 99), aborted, errors,
+    strategy: guard,
+    accounts,
+    concurrency,
+    opsPerSecond: load.perSecond,
+    p50Ms: ms(load.latency, 50),
+    p95Ms: ms(load.latency, 95),
+    p99Ms: ms(load.latency, 99),
+    aborted,
+    errors,
     overdrawn: after.overdrawn,
     // Every hold that answered OK is held exactly once (one that failed otherwise may or may not have
     // been placed, an ABORTED one was not), and no money moved.
-    heldMismatch: heldMatches(after.heldMinor - before.heldMinor, load.latency.count, errors) && after.totalMinor === before.totalMinor ? 0 : 1,
+    heldMismatch:
+      heldMatches(after.heldMinor - before.heldMinor, load.latency.count, errors) && after.totalMinor === before.totalMinor ? 0 : 1,
     discrepancies: report.discrepancies.length,
   };
 }
@@ -81,18 +95,23 @@ async function measure(client: LedgerClient, guard: BalanceGuardName, accountIds
  * shared machine the load drifts over minutes, and the ratios compared are
  * the ones within a cell.
  */
-export async function runThroughLedger(guards: readonly BalanceGuardName[], o: LedgerRunOptions): Promise<Record<string, string | number>[]> {
+export async function runThroughLedger(
+  guards: readonly BalanceGuardName[],
+  o: LedgerRunOptions,
+): Promise<Record<string, string | number>[]> {
   const ledgers: LedgerUnderTest[] = [];
   try {
     for (const guard of guards) {
-      ledgers.push(await startLedger({
-        LEDGER_BALANCE_GUARD: guard,
-        LEDGER_POOL_SIZE_MAX: String(o.poolSize),
-        LEDGER_TX_ATTEMPTS_MAX: String(o.attemptsMax),
-        LEDGER_REDLOCK_TTL_MS: String(o.lockTtlMs),
-        // A queue of many holds on one row under load can pass the 10 s default.
-        LEDGER_STATEMENT_TIMEOUT_MS: "60000",
-      }));
+      ledgers.push(
+        await startLedger({
+          LEDGER_BALANCE_GUARD: guard,
+          LEDGER_POOL_SIZE_MAX: String(o.poolSize),
+          LEDGER_TX_ATTEMPTS_MAX: String(o.attemptsMax),
+          LEDGER_REDLOCK_TTL_MS: String(o.lockTtlMs),
+          // A queue of many holds on one row under load can pass the 10 s default.
+          LEDGER_STATEMENT_TIMEOUT_MS: "60000",
+        }),
+      );
     }
     const results: Record<string, string | number>[] = [];
     for (const accounts of o.accountCounts) {

@@ -1,14 +1,14 @@
 import { writeFileSync } from "node:fs";
 import { BALANCE_GUARDS } from "@kuku/ledger/balance-guard";
 import { createTestDatabase } from "@kuku/platform/testing";
-import { durationMsOption, intListOption, intOption, UsageError, type BenchCommand } from "../lib/command.js";
-import { GaveUp, STRATEGY_NAMES, strategy, type Counters, type StrategyName } from "../lib/lock-strategies.js";
+import { svgChart } from "../lib/chart.js";
+import { type BenchCommand, durationMsOption, intListOption, intOption, UsageError } from "../lib/command.js";
 import { closedLoop, ms } from "../lib/load.js";
+import { type Counters, GaveUp, STRATEGY_NAMES, type StrategyName, strategy } from "../lib/lock-strategies.js";
 import * as sql from "../lib/locks-store.js";
 import { benchPool } from "../lib/pool.js";
 import { connectRedlock } from "../lib/redis.js";
 import { table } from "../lib/stats.js";
-import { svgChart } from "../lib/chart.js";
 import { runThroughLedger } from "./locks-ledger.js";
 
 const START_MINOR = 1_000_000_000n;
@@ -46,7 +46,11 @@ function lockChart(results: readonly Record<string, string | number>[], accountC
 }
 
 /** --json: the figures, and the chart next to them. */
-function writeJson(values: Readonly<Record<string, unknown>>, figures: { results: Record<string, string | number>[]; [key: string]: unknown }, accountCounts: readonly number[]) {
+function writeJson(
+  values: Readonly<Record<string, unknown>>,
+  figures: { results: Record<string, string | number>[]; [key: string]: unknown },
+  accountCounts: readonly number[],
+) {
   if (values["json"] === undefined) return;
   const jsonPath = String(values["json"]);
   writeFileSync(jsonPath, JSON.stringify(figures, null, 2));
@@ -60,11 +64,14 @@ export const locks: BenchCommand = {
   summary: "guarding a balance: row lock vs optimistic vs atomic update vs Redlock, on a bare table or through the ledger",
   options: {
     via: {
-      type: "string", default: "direct",
-      description: "direct: debits of a bare balance table in PostgreSQL; ledger: PlaceHold through a ledger service per strategy (LEDGER_BALANCE_GUARD)",
+      type: "string",
+      default: "direct",
+      description:
+        "direct: debits of a bare balance table in PostgreSQL; ledger: PlaceHold through a ledger service per strategy (LEDGER_BALANCE_GUARD)",
     },
     strategy: {
-      type: "string", default: "all",
+      type: "string",
+      default: "all",
       description: `all or a list; direct: ${STRATEGY_NAMES.join(", ")}; ledger: ${BALANCE_GUARDS.join(", ")}`,
     },
     accounts: { type: "string", default: "1,1000", description: "accounts the operations spread over (1 = one hot account)" },
@@ -80,7 +87,8 @@ export const locks: BenchCommand = {
   },
   async run(values) {
     const via = String(values["via"]);
-    if (!(VIAS as readonly string[]).includes(via)) throw new UsageError(`--via must be one of ${VIAS.join(", ")}, got ${JSON.stringify(via)}`);
+    if (!(VIAS as readonly string[]).includes(via))
+      throw new UsageError(`--via must be one of ${VIAS.join(", ")}, got ${JSON.stringify(via)}`);
     const accountCounts = intListOption(values, "accounts");
     const concurrencies = intListOption(values, "concurrency");
     const durationMs = durationMsOption(values, "duration");
@@ -92,13 +100,42 @@ export const locks: BenchCommand = {
     if (via === "ledger") {
       const guards = strategiesOption(values["strategy"], BALANCE_GUARDS, via);
       const results = await runThroughLedger(guards, { accountCounts, concurrencies, durationMs, lockTtlMs, poolSize, attemptsMax });
-      console.log(`locks --via ledger — PlaceHold of 1 won through the ledger's gRPC path, ${durationMs / 1000} s per run; ` +
-        "integrity is checked after each run, anomalies are never hidden");
-      console.log(table(
-        ["strategy", "accounts", "conc.", "holds/s", "p50 ms", "p95 ms", "p99 ms", "aborted", "errors", "overdrawn", "held mismatch", "discrepancies"],
-        results.map((r) => [r["strategy"]!, r["accounts"]!, r["concurrency"]!, r["opsPerSecond"]!, r["p50Ms"]!, r["p95Ms"]!, r["p99Ms"]!,
-          r["aborted"]!, r["errors"]!, r["overdrawn"]!, r["heldMismatch"]!, r["discrepancies"]!]),
-      ));
+      console.log(
+        `locks --via ledger — PlaceHold of 1 won through the ledger's gRPC path, ${durationMs / 1000} s per run; ` +
+          "integrity is checked after each run, anomalies are never hidden",
+      );
+      console.log(
+        table(
+          [
+            "strategy",
+            "accounts",
+            "conc.",
+            "holds/s",
+            "p50 ms",
+            "p95 ms",
+            "p99 ms",
+            "aborted",
+            "errors",
+            "overdrawn",
+            "held mismatch",
+            "discrepancies",
+          ],
+          results.map((r) => [
+            r["strategy"]!,
+            r["accounts"]!,
+            r["concurrency"]!,
+            r["opsPerSecond"]!,
+            r["p50Ms"]!,
+            r["p95Ms"]!,
+            r["p99Ms"]!,
+            r["aborted"]!,
+            r["errors"]!,
+            r["overdrawn"]!,
+            r["heldMismatch"]!,
+            r["discrepancies"]!,
+          ]),
+        ),
+      );
       const anomalies = results.filter((r) => Number(r["overdrawn"]) + Number(r["heldMismatch"]) + Number(r["discrepancies"]) > 0);
       if (anomalies.length > 0) {
         console.log(`ANOMALIES in ${anomalies.length} run(s): see the last three columns`);
@@ -133,20 +170,58 @@ export const locks: BenchCommand = {
             const audit = await sql.audit(pool, START_MINOR);
             process.stderr.write(` ${load.perSecond}/s\n`);
             results.push({
-              strategy: name, accounts, concurrency, opsPerSecond: load.perSecond,
-              p50Ms: ms(load.latency, 50), p95Ms: ms(load.latency, 95),
-              p99Ms: ms(load.latency, 99), retries: counters.retries, lockFailures: counters.lockFailures,
-              fenced: counters.fenced, errors, overdrawn: audit.overdrawn, lostOrDoubled: audit.mismatched,
+              strategy: name,
+              accounts,
+              concurrency,
+              opsPerSecond: load.perSecond,
+              p50Ms: ms(load.latency, 50),
+              p95Ms: ms(load.latency, 95),
+              p99Ms: ms(load.latency, 99),
+              retries: counters.retries,
+              lockFailures: counters.lockFailures,
+              fenced: counters.fenced,
+              errors,
+              overdrawn: audit.overdrawn,
+              lostOrDoubled: audit.mismatched,
             });
           }
         }
       }
       console.log(`locks — debits of 1 won, ${durationMs / 1000} s per run; anomalies are counted after each run, never hidden`);
-      console.log(table(
-        ["strategy", "accounts", "conc.", "debits/s", "p50 ms", "p95 ms", "p99 ms", "retries", "lock fail", "fenced", "errors", "overdrawn", "lost/doubled"],
-        results.map((r) => [r["strategy"]!, r["accounts"]!, r["concurrency"]!, r["opsPerSecond"]!, r["p50Ms"]!, r["p95Ms"]!, r["p99Ms"]!,
-          r["retries"]!, r["lockFailures"]!, r["fenced"]!, r["errors"]!, r["overdrawn"]!, r["lostOrDoubled"]!]),
-      ));
+      console.log(
+        table(
+          [
+            "strategy",
+            "accounts",
+            "conc.",
+            "debits/s",
+            "p50 ms",
+            "p95 ms",
+            "p99 ms",
+            "retries",
+            "lock fail",
+            "fenced",
+            "errors",
+            "overdrawn",
+            "lost/doubled",
+          ],
+          results.map((r) => [
+            r["strategy"]!,
+            r["accounts"]!,
+            r["concurrency"]!,
+            r["opsPerSecond"]!,
+            r["p50Ms"]!,
+            r["p95Ms"]!,
+            r["p99Ms"]!,
+            r["retries"]!,
+            r["lockFailures"]!,
+            r["fenced"]!,
+            r["errors"]!,
+            r["overdrawn"]!,
+            r["lostOrDoubled"]!,
+          ]),
+        ),
+      );
       const anomalies = results.filter((r) => Number(r["overdrawn"]) + Number(r["lostOrDoubled"]) > 0);
       if (anomalies.length > 0) console.log(`ANOMALIES in ${anomalies.length} run(s): see the last two columns`);
       writeJson(values, { via, durationMs, lockTtlMs, results }, accountCounts);

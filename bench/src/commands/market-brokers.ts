@@ -8,10 +8,10 @@ import { randomUUID } from "node:crypto";
 import { cpus, loadavg } from "node:os";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import amqp from "amqplib";
 import { TradeEventSchema } from "@kuku/contracts/kuku/exchange/v1/events_pb";
 import { connectIdempotentProducer, createKafka, createLogger, ensureTopics } from "@kuku/platform";
-import { durationMsOption, intOption, type BenchCommand } from "../lib/command.js";
+import amqp from "amqplib";
+import { type BenchCommand, durationMsOption, intOption } from "../lib/command.js";
 import { Histogram, table } from "../lib/stats.js";
 
 interface Broker {
@@ -25,9 +25,19 @@ interface Broker {
 
 const trade = (n: number) => {
   const symbol = String(100_000 + (n % 100));
-  const value = Buffer.from(toBinary(TradeEventSchema, create(TradeEventSchema, {
-    eventId: `b-${n}`, tradeId: `b-${n}`, symbol, priceKrw: 70_000n, quantity: 1n, executedAt: timestampFromDate(new Date()),
-  })));
+  const value = Buffer.from(
+    toBinary(
+      TradeEventSchema,
+      create(TradeEventSchema, {
+        eventId: `b-${n}`,
+        tradeId: `b-${n}`,
+        symbol,
+        priceKrw: 70_000n,
+        quantity: 1n,
+        executedAt: timestampFromDate(new Date()),
+      }),
+    ),
+  );
   return { key: symbol, value };
 };
 
@@ -55,7 +65,11 @@ async function kafkaBroker(brokers: string[]): Promise<Broker> {
       await ready;
     },
     async publish(batch) {
-      await producer.send({ topic, acks: -1, messages: batch.map((m) => ({ key: m.key, value: m.value, headers: { t: String(m.sentNs) } })) });
+      await producer.send({
+        topic,
+        acks: -1,
+        messages: batch.map((m) => ({ key: m.key, value: m.value, headers: { t: String(m.sentNs) } })),
+      });
     },
     async close() {
       await consumer.disconnect();
@@ -89,7 +103,11 @@ async function rabbitBroker(url: string): Promise<Broker> {
 }
 
 /** Publishes `rate` messages per second in 10 ms slices for `durationMs`; one slice in flight at a time. */
-async function paced(broker: Broker, rate: number, durationMs: number): Promise<{ latency: Histogram; received: number; published: number }> {
+async function paced(
+  broker: Broker,
+  rate: number,
+  durationMs: number,
+): Promise<{ latency: Histogram; received: number; published: number }> {
   const latency = new Histogram();
   let received = 0;
   await broker.subscribe((sentNs) => {
@@ -137,7 +155,11 @@ export const marketBrokers: BenchCommand = {
     duration: { type: "string", default: "15s", description: "length of the latency run" },
     burst: { type: "string", default: "100000", description: "messages in the throughput run" },
     batch: { type: "string", default: "500", description: "messages per publish call in the throughput run" },
-    "amqp-url": { type: "string", default: "amqp://guest:guest@127.0.0.1:5673", description: "a RabbitMQ of your own (see ADR 0009 for starting one)" },
+    "amqp-url": {
+      type: "string",
+      default: "amqp://guest:guest@127.0.0.1:5673",
+      description: "a RabbitMQ of your own (see ADR 0009 for starting one)",
+    },
   },
   async run(values) {
     const rate = intOption(values, "rate");
@@ -159,7 +181,11 @@ export const marketBrokers: BenchCommand = {
       rows.push([pacedBroker.name, `${p.received}/${p.published}`, ms(50), ms(99), ms(99.9), `${b.received}/${burstCount}`, b.perSecond]);
     }
     console.log(table(["broker", "received (paced)", "p50 ms", "p99 ms", "p99.9 ms", "received (burst)", "burst msgs/s"], rows));
-    console.log(`paced: ${rate} msgs/s for ${durationMs / 1_000} s, 10 ms slices; burst: ${burstCount} messages in publish calls of ${batchSize}`);
-    console.log(`machine: ${cpus().length} cores, 1-min load average ${loadBefore.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end (other work shares the cores)`);
+    console.log(
+      `paced: ${rate} msgs/s for ${durationMs / 1_000} s, 10 ms slices; burst: ${burstCount} messages in publish calls of ${batchSize}`,
+    );
+    console.log(
+      `machine: ${cpus().length} cores, 1-min load average ${loadBefore.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end (other work shares the cores)`,
+    );
   },
 };

@@ -2,18 +2,18 @@
 // published to Kafka the way the exchange does, and N WebSocket clients in a
 // separate process measuring tick-to-client latency (trade time to frame
 // arrival, whole milliseconds, one machine's clock).
-import { fork, type ChildProcess } from "node:child_process";
+import { type ChildProcess, fork } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { SignJWT } from "jose";
-import { Kafka, logLevel, Partitioners, type Producer } from "kafkajs";
 import { TradeEventSchema } from "@kuku/contracts/kuku/exchange/v1/events_pb";
 import { createTestDatabase, REPO_ROOT, startServiceProcess } from "@kuku/platform/testing";
-import { durationMsOption, intOption, type BenchCommand } from "../lib/command.js";
+import { SignJWT } from "jose";
+import { Kafka, logLevel, Partitioners, type Producer } from "kafkajs";
+import { type BenchCommand, durationMsOption, intOption } from "../lib/command.js";
 import { Histogram, table } from "../lib/stats.js";
 
 const CLIENTS_SCRIPT = fileURLToPath(new URL("../lib/market-clients.ts", import.meta.url));
@@ -27,7 +27,9 @@ function cpuTicks(pid: number): number {
 }
 
 function rssBytes(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("VmRSS:"))!;
+  const line = readFileSync(`/proc/${pid}/status`, "utf8")
+    .split("\n")
+    .find((l) => l.startsWith("VmRSS:"))!;
   return Number(/(\d+)/.exec(line)![1]) * 1024;
 }
 
@@ -49,7 +51,13 @@ function request<T>(child: ChildProcess, message: object, answer: string): Promi
  * slices. `acks` records trade time to Kafka's acknowledgement (µs), the
  * part of the tick-to-client latency spent before the market service.
  */
-function startTrades(producer: Producer, topic: string, symbols: readonly string[], rate: number, acks: { current: Histogram }): { stop(): Promise<number> } {
+function startTrades(
+  producer: Producer,
+  topic: string,
+  symbols: readonly string[],
+  rate: number,
+  acks: { current: Histogram },
+): { stop(): Promise<number> } {
   let sent = 0;
   const started = Date.now();
   let inFlight = Promise.resolve();
@@ -62,12 +70,19 @@ function startTrades(producer: Producer, topic: string, symbols: readonly string
       const symbol = symbols[n % symbols.length]!;
       const tradeId = `bench-${n}`;
       const event = create(TradeEventSchema, {
-        eventId: tradeId, tradeId, symbol, priceKrw: 70_000n + BigInt(n % 10) * 100n, quantity: 1n, executedAt: timestampFromDate(now),
+        eventId: tradeId,
+        tradeId,
+        symbol,
+        priceKrw: 70_000n + BigInt(n % 10) * 100n,
+        quantity: 1n,
+        executedAt: timestampFromDate(now),
       });
       return { key: symbol, value: Buffer.from(toBinary(TradeEventSchema, event)) };
     });
     sent += due;
-    inFlight = inFlight.then(() => producer.send({ topic, messages, acks: -1 }).then(() => acks.current.record((Date.now() - now.getTime()) * 1_000)));
+    inFlight = inFlight.then(() =>
+      producer.send({ topic, messages, acks: -1 }).then(() => acks.current.record((Date.now() - now.getTime()) * 1_000)),
+    );
   }, 10);
   return {
     async stop() {
@@ -103,18 +118,36 @@ export const marketFanout: BenchCommand = {
     const service = await startServiceProcess({
       nodeArgs: typeof profileDir === "string" ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [],
       cwd: `${REPO_ROOT}services/market`,
-      env: { MARKET_PORT: "0", MARKET_DATABASE_URL: db.url, KAFKA_TOPIC_PREFIX: prefix, MARKET_CONSUMER_GROUP_PREFIX: "bench-market", MARKET_WS_TOKEN_SECRET: TOKEN_SECRET, MARKET_WS_CLIENTS_MAX: String(clients + 100), LOG_LEVEL: "info" },
+      env: {
+        MARKET_PORT: "0",
+        MARKET_DATABASE_URL: db.url,
+        KAFKA_TOPIC_PREFIX: prefix,
+        MARKET_CONSUMER_GROUP_PREFIX: "bench-market",
+        MARKET_WS_TOKEN_SECRET: TOKEN_SECRET,
+        MARKET_WS_CLIENTS_MAX: String(clients + 100),
+        LOG_LEVEL: "info",
+      },
     });
     const pid = service.child.pid!;
-    const kafka = new Kafka({ clientId: "bench-market", brokers: (process.env["KAFKA_BROKERS"] ?? "127.0.0.1:9092").split(","), logLevel: logLevel.NOTHING });
+    const kafka = new Kafka({
+      clientId: "bench-market",
+      brokers: (process.env["KAFKA_BROKERS"] ?? "127.0.0.1:9092").split(","),
+      logLevel: logLevel.NOTHING,
+    });
     const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();
     const child = fork(CLIENTS_SCRIPT, [], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
     try {
-      const token = await new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject("bench").setExpirationTime("1h").sign(new TextEncoder().encode(TOKEN_SECRET));
+      const token = await new SignJWT({})
+        .setProtectedHeader({ alg: "HS256" })
+        .setSubject("bench")
+        .setExpirationTime("1h")
+        .sign(new TextEncoder().encode(TOKEN_SECRET));
       const rssBeforeBytes = rssBytes(pid);
       const ready = await request<{ connectMs: number; snapshots: number }>(
-        child, { cmd: "connect", url: `ws://127.0.0.1:${service.port}/ws`, token, clients, symbols, concurrency: 100 }, "ready",
+        child,
+        { cmd: "connect", url: `ws://127.0.0.1:${service.port}/ws`, token, clients, symbols, concurrency: 100 },
+        "ready",
       );
       const rssConnectedBytes = rssBytes(pid);
       console.log(`${clients} clients connected and subscribed in ${ready.connectMs} ms (${ready.snapshots} snapshots)`);
@@ -129,23 +162,69 @@ export const marketFanout: BenchCommand = {
       const clientTicks0 = cpuTicks(child.pid!);
       const t0 = Date.now();
       await new Promise((r) => setTimeout(r, durationMs));
-      const result = await request<{ updates: number; framesIn: number; gaps: number; closed: number; p50Ms: number; p99Ms: number; p999Ms: number; maxMs: number }>(child, { cmd: "stop" }, "result");
+      const result = await request<{
+        updates: number;
+        framesIn: number;
+        gaps: number;
+        closed: number;
+        p50Ms: number;
+        p99Ms: number;
+        p999Ms: number;
+        maxMs: number;
+      }>(child, { cmd: "stop" }, "result");
       const seconds = (Date.now() - t0) / 1_000;
       const serverCpu = (cpuTicks(pid) - serverTicks0) / TICKS_PER_SECOND / seconds;
       const clientCpu = (cpuTicks(child.pid!) - clientTicks0) / TICKS_PER_SECOND / seconds;
       const sent = await trades.stop();
       const rssEndBytes = rssBytes(pid);
 
-      console.log(table(
-        ["clients", "symbols", "trades/s in", "msgs/s out", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "gaps", "closed", "server CPU", "clients CPU"],
-        [[clients, symbolCount, rate, Math.round(result.updates / seconds), result.p50Ms, result.p99Ms, result.p999Ms, result.maxMs, result.gaps, result.closed,
-          `${(serverCpu * 100).toFixed(0)} %`, `${(clientCpu * 100).toFixed(0)} %`]],
-      ));
-      console.log(`expected msgs/s out: ${Math.round((rate * clients) / symbolCount)} (each trade goes to clients/symbols subscribers); trades published: ${sent}`);
-      console.log(`server RSS: ${(rssBeforeBytes / 2 ** 20).toFixed(0)} MiB before clients, ${(rssConnectedBytes / 2 ** 20).toFixed(0)} MiB connected ` +
-        `(${((rssConnectedBytes - rssBeforeBytes) / clients / 1024).toFixed(1)} KiB per client), ${(rssEndBytes / 2 ** 20).toFixed(0)} MiB at the end`);
-      console.log(`Kafka publish (trade time to ack) p50 ${(acks.current.percentile(50) / 1_000).toFixed(0)} ms, p99 ${(acks.current.percentile(99) / 1_000).toFixed(0)} ms`);
-      console.log(`machine: ${cpus().length} cores, 1-min load average ${loadBefore.toFixed(1)} at the start and ${loadavg()[0]!.toFixed(1)} at the end of the measurement (other work shares the cores)`);
+      console.log(
+        table(
+          [
+            "clients",
+            "symbols",
+            "trades/s in",
+            "msgs/s out",
+            "p50 ms",
+            "p99 ms",
+            "p99.9 ms",
+            "max ms",
+            "gaps",
+            "closed",
+            "server CPU",
+            "clients CPU",
+          ],
+          [
+            [
+              clients,
+              symbolCount,
+              rate,
+              Math.round(result.updates / seconds),
+              result.p50Ms,
+              result.p99Ms,
+              result.p999Ms,
+              result.maxMs,
+              result.gaps,
+              result.closed,
+              `${(serverCpu * 100).toFixed(0)} %`,
+              `${(clientCpu * 100).toFixed(0)} %`,
+            ],
+          ],
+        ),
+      );
+      console.log(
+        `expected msgs/s out: ${Math.round((rate * clients) / symbolCount)} (each trade goes to clients/symbols subscribers); trades published: ${sent}`,
+      );
+      console.log(
+        `server RSS: ${(rssBeforeBytes / 2 ** 20).toFixed(0)} MiB before clients, ${(rssConnectedBytes / 2 ** 20).toFixed(0)} MiB connected ` +
+          `(${((rssConnectedBytes - rssBeforeBytes) / clients / 1024).toFixed(1)} KiB per client), ${(rssEndBytes / 2 ** 20).toFixed(0)} MiB at the end`,
+      );
+      console.log(
+        `Kafka publish (trade time to ack) p50 ${(acks.current.percentile(50) / 1_000).toFixed(0)} ms, p99 ${(acks.current.percentile(99) / 1_000).toFixed(0)} ms`,
+      );
+      console.log(
+        `machine: ${cpus().length} cores, 1-min load average ${loadBefore.toFixed(1)} at the start and ${loadavg()[0]!.toFixed(1)} at the end of the measurement (other work shares the cores)`,
+      );
       console.log(`goal p99 < 100 ms: ${result.p99Ms < 100 ? "met" : "NOT met"}`);
     } finally {
       child.send({ cmd: "exit" });

@@ -10,14 +10,21 @@ import type { AddressInfo } from "node:net";
 import { create } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
 import { connectNodeAdapter, createGrpcTransport } from "@connectrpc/connect-node";
-import { trace } from "@opentelemetry/api";
-import pg from "pg";
 import { DepositResponseSchema, LedgerService } from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import {
-  createLogger, createPool, createServiceClient, initTracing, serviceOf, startServer, unexpectedErrorInterceptor, validationInterceptor,
+  createLogger,
+  createPool,
+  createServiceClient,
+  initTracing,
+  serviceOf,
+  startServer,
+  unexpectedErrorInterceptor,
+  validationInterceptor,
 } from "@kuku/platform";
 import { TEST_PG_ADMIN_URL } from "@kuku/platform/testing";
-import { intOption, type BenchCommand } from "../lib/command.js";
+import { trace } from "@opentelemetry/api";
+import pg from "pg";
+import { type BenchCommand, intOption } from "../lib/command.js";
 import { Histogram, microsSince, table } from "../lib/stats.js";
 
 const ACCOUNT = "3f1c2a9e-8d6b-4c1e-9a7f-0b5e4d3c2a1f";
@@ -47,7 +54,10 @@ export const observability: BenchCommand = {
 
     // The platform server's interceptors that are not observability: the difference is what tracing and metrics cost.
     const bareServer = http2.createServer(
-      connectNodeAdapter({ routes: (router) => handlers.register(router), interceptors: [unexpectedErrorInterceptor(logger), validationInterceptor()] }),
+      connectNodeAdapter({
+        routes: (router) => handlers.register(router),
+        interceptors: [unexpectedErrorInterceptor(logger), validationInterceptor()],
+      }),
     );
     await new Promise<void>((resolve) => bareServer.listen(0, "127.0.0.1", resolve));
     const bareUrl = `http://127.0.0.1:${(bareServer.address() as AddressInfo).port}`;
@@ -55,7 +65,10 @@ export const observability: BenchCommand = {
     const platformServer = await startServer({ name: "bench", host: "127.0.0.1", port: 0, logger, services: [handlers] });
     const platformClient = createServiceClient(LedgerService, { baseUrl: `http://127.0.0.1:${platformServer.port}`, timeoutMs: 10_000 });
     const barePool = new pg.Pool({ connectionString: TEST_PG_ADMIN_URL, max: 1 });
-    const platformPool = createPool({ connectionString: TEST_PG_ADMIN_URL, poolSizeMax: 1, statementTimeoutMs: 10_000, applicationName: "bench-observability" }, logger);
+    const platformPool = createPool(
+      { connectionString: TEST_PG_ADMIN_URL, poolSizeMax: 1, statementTimeoutMs: 10_000, applicationName: "bench-observability" },
+      logger,
+    );
     const deposit = (client: typeof bareClient) => () => client.deposit({ requestId: "r", accountId: ACCOUNT, amountMinor: 1n });
 
     const rows: (string | number)[][] = [];
@@ -70,7 +83,16 @@ export const observability: BenchCommand = {
       for (let round = 0; round < rounds; round++) {
         for (const [kind, variant, call] of variants) {
           // Inside a caller's span, as a handler's calls are: the instrumented variants record child spans.
-          const run = () => (inTrace ? trace.getTracer("bench").startActiveSpan("caller", async (s) => { try { return await timed(calls, call); } finally { s.end(); } }) : timed(calls, call));
+          const run = () =>
+            inTrace
+              ? trace.getTracer("bench").startActiveSpan("caller", async (s) => {
+                  try {
+                    return await timed(calls, call);
+                  } finally {
+                    s.end();
+                  }
+                })
+              : timed(calls, call);
           const h = await run();
           samples.set(`${kind}|${variant}`, [...(samples.get(`${kind}|${variant}`) ?? []), h]);
         }
@@ -78,7 +100,13 @@ export const observability: BenchCommand = {
       for (const [key, histograms] of samples) {
         const [kind, variant] = key.split("|");
         const p50s = histograms.map((h) => h.percentile(50));
-        rows.push([tracing, kind!, variant!, (p50s.reduce((a, b) => a + b, 0) / p50s.length).toFixed(1), p50s.map((p) => p.toFixed(0)).join(" / ")]);
+        rows.push([
+          tracing,
+          kind!,
+          variant!,
+          (p50s.reduce((a, b) => a + b, 0) / p50s.length).toFixed(1),
+          p50s.map((p) => p.toFixed(0)).join(" / "),
+        ]);
       }
     };
     try {

@@ -5,7 +5,7 @@ import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import * as api from "@kuku/contracts/kuku/order/v1/order_pb";
 import { createServiceClient } from "@kuku/platform";
 import { createTestDatabase, startServiceProcess } from "@kuku/platform/testing";
-import { durationMsOption, intListOption, intOption, type BenchCommand } from "../lib/command.js";
+import { type BenchCommand, durationMsOption, intListOption, intOption } from "../lib/command.js";
 import { fundedAccounts, startLedger } from "../lib/ledger.js";
 import { Histogram, microsSince, table } from "../lib/stats.js";
 
@@ -26,11 +26,16 @@ export const orders: BenchCommand = {
     const ledger = await startLedger();
     const orderDb = await createTestDatabase("bench_orders");
     const exchangeDb = await createTestDatabase("bench_exchange");
-    const exchangeProcess = await startServiceProcess({ cwd: `${SERVICES_DIR}exchange`, env: { EXCHANGE_PORT: "0", EXCHANGE_DATABASE_URL: exchangeDb.url, LOG_LEVEL: "info" } });
+    const exchangeProcess = await startServiceProcess({
+      cwd: `${SERVICES_DIR}exchange`,
+      env: { EXCHANGE_PORT: "0", EXCHANGE_DATABASE_URL: exchangeDb.url, LOG_LEVEL: "info" },
+    });
     const orderProcess = await startServiceProcess({
       cwd: `${SERVICES_DIR}order`,
       env: {
-        ORDER_PORT: "0", LOG_LEVEL: "info", ORDER_DATABASE_URL: orderDb.url,
+        ORDER_PORT: "0",
+        LOG_LEVEL: "info",
+        ORDER_DATABASE_URL: orderDb.url,
         ORDER_LEDGER_URL: `http://127.0.0.1:${ledger.service.port}`,
         ORDER_EXCHANGE_URL: `http://127.0.0.1:${exchangeProcess.port}`,
         ORDER_CONSUMER_GROUP: `kuku-order-bench-${randomUUID()}`,
@@ -53,8 +58,13 @@ export const orders: BenchCommand = {
               const t0 = process.hrtime.bigint();
               const { order } = await client.placeOrder(
                 create(api.PlaceOrderRequestSchema, {
-                  idempotencyKey: `bench-${randomUUID()}`, userId: users[(worker + n * concurrency) % users.length]!, symbol: "005930",
-                  side: exchange.Side.BUY, type: exchange.OrderType.MARKET, timeInForce: exchange.TimeInForce.IOC, quantity: 1n,
+                  idempotencyKey: `bench-${randomUUID()}`,
+                  userId: users[(worker + n * concurrency) % users.length]!,
+                  symbol: "005930",
+                  side: exchange.Side.BUY,
+                  type: exchange.OrderType.MARKET,
+                  timeInForce: exchange.TimeInForce.IOC,
+                  quantity: 1n,
                 }),
               );
               if (order?.state === api.OrderState.SETTLED) latency.record(microsSince(t0));
@@ -64,15 +74,22 @@ export const orders: BenchCommand = {
         );
         const seconds = microsSince(started) / 1e6;
         rows.push([
-          concurrency, latency.count, Math.round(latency.count / seconds),
-          (latency.percentile(50) / 1000).toFixed(1), (latency.percentile(99) / 1000).toFixed(1),
+          concurrency,
+          latency.count,
+          Math.round(latency.count / seconds),
+          (latency.percentile(50) / 1000).toFixed(1),
+          (latency.percentile(99) / 1000).toFixed(1),
           [...notSettled].map(([s, n]) => `${s} ${n}`).join(", ") || "none",
         ]);
       }
       const integrity = await ledger.client.verifyIntegrity({});
-      console.log(`orders — market buys of 1 share by ${userCount} users, ${durationMs / 1000} s per row; latency = PlaceOrder until SETTLED`);
+      console.log(
+        `orders — market buys of 1 share by ${userCount} users, ${durationMs / 1000} s per row; latency = PlaceOrder until SETTLED`,
+      );
       console.log(table(["concurrency", "settled", "orders/s", "p50 ms", "p99 ms", "answered not settled"], rows));
-      console.log(`ledger integrity: ${integrity.discrepancies.length === 0 ? "clean" : `${integrity.discrepancies.length} DISCREPANCIES`} (${integrity.entriesChecked} entries)`);
+      console.log(
+        `ledger integrity: ${integrity.discrepancies.length === 0 ? "clean" : `${integrity.discrepancies.length} DISCREPANCIES`} (${integrity.entriesChecked} entries)`,
+      );
       console.log("goal: >= 1,000 orders/s at p99 < 50 ms");
       if (integrity.discrepancies.length > 0) process.exitCode = 1;
     } finally {

@@ -39,7 +39,10 @@ function panel(p: Panel, offsetX: number): string {
   ];
   p.series.forEach((s, i) => {
     const color = COLORS[i % COLORS.length]!;
-    const d = [...s.points].sort((a, b) => a[0] - b[0]).map(([x, y], j) => `${j === 0 ? "M" : "L"}${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(" ");
+    const d = [...s.points]
+      .sort((a, b) => a[0] - b[0])
+      .map(([x, y], j) => `${j === 0 ? "M" : "L"}${px(x).toFixed(1)},${py(y).toFixed(1)}`)
+      .join(" ");
     parts.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="2"/>`);
     parts.push(`<text x="${offsetX + W - M.right}" y="${M.top + 14 * (i + 1)}" text-anchor="end" fill="${color}">${escape(s.name)}</text>`);
   });

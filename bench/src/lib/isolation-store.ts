@@ -1,8 +1,9 @@
 // SQL of the isolation experiment (kuku-bench ledger isolation): a minimal
 // balance table, and the ways an application can debit it. Kept apart from
 // the ledger on purpose, so that the wrong ways can be run and seen failing.
+
+import { type Isolation as PgIsolation, withTransaction } from "@kuku/platform";
 import type pg from "pg";
-import { withTransaction, type Isolation as PgIsolation } from "@kuku/platform";
 
 export type Isolation = "READ COMMITTED" | "REPEATABLE READ" | "SERIALIZABLE";
 export const ISOLATIONS: readonly Isolation[] = ["READ COMMITTED", "REPEATABLE READ", "SERIALIZABLE"];
@@ -14,13 +15,17 @@ export async function createSchema(pool: pg.Pool): Promise<void> {
 
 export async function resetBalances(pool: pg.Pool, balances: ReadonlyMap<number, bigint>): Promise<void> {
   await pool.query("TRUNCATE experiment_balances");
-  await pool.query(
-    "INSERT INTO experiment_balances SELECT * FROM unnest($1::int[], $2::bigint[])",
-    [[...balances.keys()], [...balances.values()].map(String)],
-  );
+  await pool.query("INSERT INTO experiment_balances SELECT * FROM unnest($1::int[], $2::bigint[])", [
+    [...balances.keys()],
+    [...balances.values()].map(String),
+  ]);
 }
 
-export async function readBalances(db: pg.Pool | pg.PoolClient, accountIds: readonly number[], lock: boolean): Promise<Map<number, bigint>> {
+export async function readBalances(
+  db: pg.Pool | pg.PoolClient,
+  accountIds: readonly number[],
+  lock: boolean,
+): Promise<Map<number, bigint>> {
   const { rows } = await db.query<{ account_id: number; balance_minor: string }>(
     `SELECT account_id, balance_minor FROM experiment_balances WHERE account_id = ANY($1::int[])
      ORDER BY account_id ${lock ? "FOR UPDATE" : ""}`,

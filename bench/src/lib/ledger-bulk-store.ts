@@ -3,8 +3,8 @@
 // of the schema left on, so a batch that does not balance is refused exactly
 // as a service write would be.
 import { randomUUID } from "node:crypto";
-import type pg from "pg";
 import { withTransaction } from "@kuku/platform";
+import type pg from "pg";
 
 export interface BulkEntry {
   readonly requestId: string;

@@ -3,10 +3,10 @@
 // funded accounts: what the ledger benchmarks run against.
 import { fileURLToPath } from "node:url";
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError, type Client } from "@connectrpc/connect";
+import { type Client, Code, ConnectError } from "@connectrpc/connect";
 import * as api from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import { createServiceClient } from "@kuku/platform";
-import { createTestDatabase, startServiceProcess, type ServiceProcess, type TestDatabase } from "@kuku/platform/testing";
+import { createTestDatabase, type ServiceProcess, startServiceProcess, type TestDatabase } from "@kuku/platform/testing";
 
 const LEDGER_DIR = fileURLToPath(new URL("../../../services/ledger/", import.meta.url));
 

@@ -1,7 +1,7 @@
 // Ways to guard "debit this account if it is covered", behind one interface.
 import { setTimeout as sleep } from "node:timers/promises";
+import { jitteredBackoffMs, LockNotAcquiredError, type Redlock, withRedlock, withTransaction } from "@kuku/platform";
 import type pg from "pg";
-import { jitteredBackoffMs, LockNotAcquiredError, withRedlock, withTransaction, type Redlock } from "@kuku/platform";
 import * as sql from "./locks-store.js";
 
 /** "fenced": the write came from a lock holder whose lock had passed to another. */

@@ -11,7 +11,10 @@ export async function setUp(pool: pg.Pool, accounts: number, startMinor: bigint)
       fence bigint NOT NULL DEFAULT 0);
     CREATE TABLE lock_debits (debit_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, account_id int NOT NULL, amount_minor bigint NOT NULL);
     CREATE SEQUENCE lock_fence;`);
-  await pool.query("INSERT INTO lock_balances (account_id, balance_minor) SELECT g, $2 FROM generate_series(1, $1) g", [accounts, startMinor.toString()]);
+  await pool.query("INSERT INTO lock_balances (account_id, balance_minor) SELECT g, $2 FROM generate_series(1, $1) g", [
+    accounts,
+    startMinor.toString(),
+  ]);
 }
 
 export async function read(db: pg.Pool | pg.PoolClient, accountId: number, forUpdate = false) {

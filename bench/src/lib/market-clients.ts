@@ -3,9 +3,10 @@
 // the service's event loop. Driven over the IPC channel:
 //   connect {url, token, clients, symbols} -> ready {connectMs, snapshots}
 //   start -> (counters reset)      stop -> result {...}      exit
-import WebSocket from "ws";
+
 // The subpath alone: these client processes stay small (no tracing, no logger).
 import { forEachConcurrently } from "@kuku/platform/concurrency";
+import WebSocket from "ws";
 
 type Command =
   | { cmd: "connect"; url: string; token: string; clients: number; symbols: readonly string[]; concurrency: number }
@@ -74,7 +75,17 @@ process.on("message", (message: Command) => {
       buckets = new Uint32Array(BUCKETS_MAX + 1);
       updates = framesIn = gaps = closed = 0;
     } else if (message.cmd === "stop") {
-      process.send!({ type: "result", updates, framesIn, gaps, closed, p50Ms: percentile(50), p99Ms: percentile(99), p999Ms: percentile(99.9), maxMs: percentile(100) });
+      process.send!({
+        type: "result",
+        updates,
+        framesIn,
+        gaps,
+        closed,
+        p50Ms: percentile(50),
+        p99Ms: percentile(99),
+        p999Ms: percentile(99.9),
+        maxMs: percentile(100),
+      });
     } else {
       for (const ws of sockets) ws.terminate();
       process.exit(0);

@@ -1,5 +1,5 @@
-import type pg from "pg";
 import { createLogger, createPool } from "@kuku/platform";
+import type pg from "pg";
 
 const logger = createLogger("bench", "warn");
 

@@ -1,9 +1,9 @@
-import { createClient, type Client, type Interceptor } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
 import type { DescService } from "@bufbuild/protobuf";
-import { faultInjectionInterceptor, type FaultRule } from "./fault-injection.js";
-import type { Resilience } from "./resilience.js";
+import { type Client, createClient, type Interceptor } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { type FaultRule, faultInjectionInterceptor } from "./fault-injection.js";
 import { clientObservabilityInterceptor } from "./interceptors.js";
+import type { Resilience } from "./resilience.js";
 
 export interface ClientOptions {
   /** e.g. http://127.0.0.1:50051 */

@@ -9,8 +9,13 @@
  * Promise.all does (the others still run to their end), so callers that must
  * go on past a failure catch inside `work`.
  */
-export async function forEachConcurrently<T>(items: readonly T[], concurrencyMax: number, work: (item: T, index: number) => Promise<void>): Promise<void> {
-  if (!Number.isInteger(concurrencyMax) || concurrencyMax < 1) throw new RangeError(`concurrencyMax must be a positive integer, got ${concurrencyMax}`);
+export async function forEachConcurrently<T>(
+  items: readonly T[],
+  concurrencyMax: number,
+  work: (item: T, index: number) => Promise<void>,
+): Promise<void> {
+  if (!Number.isInteger(concurrencyMax) || concurrencyMax < 1)
+    throw new RangeError(`concurrencyMax must be a positive integer, got ${concurrencyMax}`);
   let next = 0;
   const worker = async () => {
     while (next < items.length) {

@@ -34,11 +34,7 @@ export function secretVar(name: string, defaultValue: string): Variable<string> 
   };
 }
 
-export function intVar(
-  name: string,
-  defaultValue: number,
-  bounds: { min: number; max: number },
-): Variable<number> {
+export function intVar(name: string, defaultValue: number, bounds: { min: number; max: number }): Variable<number> {
   return {
     name,
     parse(env) {
@@ -46,9 +42,7 @@ export function intVar(
       if (text === undefined) return defaultValue;
       const value = Number(text);
       if (!/^-?\d+$/.test(text) || !Number.isSafeInteger(value) || value < bounds.min || value > bounds.max) {
-        throw new ConfigError(
-          `${name} must be an integer from ${bounds.min} to ${bounds.max}, got ${JSON.stringify(text)}`,
-        );
+        throw new ConfigError(`${name} must be an integer from ${bounds.min} to ${bounds.max}, got ${JSON.stringify(text)}`);
       }
       return value;
     },
@@ -68,11 +62,7 @@ export function boolVar(name: string, defaultValue: boolean): Variable<boolean> 
   };
 }
 
-export function enumVar<const T extends string>(
-  name: string,
-  defaultValue: T,
-  allowed: readonly T[],
-): Variable<T> {
+export function enumVar<const T extends string>(name: string, defaultValue: T, allowed: readonly T[]): Variable<T> {
   return {
     name,
     parse(env) {
@@ -148,7 +138,8 @@ export const kafkaTopicPrefixVar = (): Variable<string> => {
     name: inner.name,
     parse(env) {
       const prefix = inner.parse(env);
-      if (!/^[A-Za-z0-9._-]*$/.test(prefix)) throw new ConfigError(`KAFKA_TOPIC_PREFIX may hold only letters, digits, '.', '_' and '-', got ${JSON.stringify(prefix)}`);
+      if (!/^[A-Za-z0-9._-]*$/.test(prefix))
+        throw new ConfigError(`KAFKA_TOPIC_PREFIX may hold only letters, digits, '.', '_' and '-', got ${JSON.stringify(prefix)}`);
       return prefix;
     },
   };

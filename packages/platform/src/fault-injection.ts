@@ -49,7 +49,11 @@ export function faultsFromIstio(yamlText: string, target: string): FaultRule[] {
  * `checkIntervalMs`); no file, no faults. A file that cannot be read keeps
  * the rules in force and is reported to `onError`.
  */
-export function watchFaultFile(path: string, target: string, options: { checkIntervalMs: number; onError: (error: unknown) => void }): () => readonly FaultRule[] {
+export function watchFaultFile(
+  path: string,
+  target: string,
+  options: { checkIntervalMs: number; onError: (error: unknown) => void },
+): () => readonly FaultRule[] {
   let rules: readonly FaultRule[] = [];
   let seenMtimeMs = -1;
   let checkedAt = -Infinity;
@@ -77,7 +81,9 @@ function ruleFrom(route: IstioRoute): FaultRule {
   }
   return {
     matches,
-    ...(delay?.fixedDelay !== undefined ? { delay: { fixedDelayMs: durationMs(delay.fixedDelay), percent: delay.percentage?.value ?? 0 } } : {}),
+    ...(delay?.fixedDelay !== undefined
+      ? { delay: { fixedDelayMs: durationMs(delay.fixedDelay), percent: delay.percentage?.value ?? 0 } }
+      : {}),
     ...(abort?.grpcStatus !== undefined ? { abort: { code: grpcCode(abort.grpcStatus), percent: abort.percentage?.value ?? 0 } } : {}),
   };
 }
@@ -114,7 +120,10 @@ export function grpcCode(name: string): Code {
  * interceptor), so the caller's policies see the faults as a real network
  * would show them.
  */
-export function faultInjectionInterceptor(faults: readonly FaultRule[] | (() => readonly FaultRule[]), random: () => number = Math.random): Interceptor {
+export function faultInjectionInterceptor(
+  faults: readonly FaultRule[] | (() => readonly FaultRule[]),
+  random: () => number = Math.random,
+): Interceptor {
   const current = typeof faults === "function" ? faults : () => faults;
   return (next) => async (req) => {
     const path = `/${req.service.typeName}/${req.method.name}`;

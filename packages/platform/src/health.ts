@@ -1,12 +1,12 @@
-import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
 import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
 import {
   Health,
+  type HealthCheckRequest,
   HealthCheckResponseSchema,
   HealthCheckResponse_ServingStatus as ServingStatus,
-  type HealthCheckRequest,
 } from "@kuku/contracts/grpc/health/v1/health_pb";
-import { serviceOf, type ServiceRegistration } from "./registration.js";
+import { type ServiceRegistration, serviceOf } from "./registration.js";
 
 export { ServingStatus };
 

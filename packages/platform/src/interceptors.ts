@@ -1,6 +1,6 @@
-import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
-import { createValidator, violationsToProto, type Violation } from "@bufbuild/protovalidate";
+import { createValidator, type Violation, violationsToProto } from "@bufbuild/protovalidate";
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { context, propagation, ROOT_CONTEXT, SpanKind } from "@opentelemetry/api";
 import type { Logger } from "pino";
 import { rpcMetrics } from "./metrics.js";
@@ -11,9 +11,7 @@ const validator = createValidator();
 function rejectInvalid(schema: DescMessage, violations: Violation[]): ConnectError {
   const [details, detailsSchema] = violationsToProto(violations);
   const summary = violations.map((v) => v.toString()).join("; ");
-  return new ConnectError(`invalid ${schema.name}: ${summary}`, Code.InvalidArgument, undefined, [
-    { desc: detailsSchema, value: details },
-  ]);
+  return new ConnectError(`invalid ${schema.name}: ${summary}`, Code.InvalidArgument, undefined, [{ desc: detailsSchema, value: details }]);
 }
 
 function check(schema: DescMessage, message: MessageShape<DescMessage>): void {
@@ -82,7 +80,11 @@ export function serverObservabilityInterceptor(): Interceptor {
     try {
       return await inSpan(
         `${req.service.typeName}/${req.method.name}`,
-        { kind: SpanKind.SERVER, parent, attributes: { "rpc.system": "grpc", "rpc.service": req.service.typeName, "rpc.method": req.method.name } },
+        {
+          kind: SpanKind.SERVER,
+          parent,
+          attributes: { "rpc.system": "grpc", "rpc.service": req.service.typeName, "rpc.method": req.method.name },
+        },
         async (span) => {
           try {
             const response = await next(req);

@@ -4,7 +4,13 @@
 // latest release (2.12.0) declares a peer @opentelemetry/api below 1.10.0,
 // which the platform uses (ADR 0015). Baggage (`uberctx-*`) is not carried.
 import {
-  isSpanContextValid, trace, TraceFlags, type Context, type TextMapGetter, type TextMapPropagator, type TextMapSetter,
+  type Context,
+  isSpanContextValid,
+  type TextMapGetter,
+  type TextMapPropagator,
+  type TextMapSetter,
+  TraceFlags,
+  trace,
 } from "@opentelemetry/api";
 
 export const UBER_TRACE_ID = "uber-trace-id";

@@ -2,10 +2,10 @@
 // producer (kafkajs needs one request in flight for that, ADR 0003) and
 // topics created up front instead of on first use.
 import { SpanKind, trace } from "@opentelemetry/api";
-import { Kafka, logLevel, Partitioners, type Consumer, type KafkaMessage, type Producer } from "kafkajs";
+import { type Consumer, Kafka, type KafkaMessage, logLevel, Partitioners, type Producer } from "kafkajs";
 import type { Logger } from "./logger.js";
 import { kafkaMetrics } from "./metrics.js";
-import { contextFromKafkaHeaders, insideTrace, inSpan, traceHeaders } from "./tracing.js";
+import { contextFromKafkaHeaders, inSpan, insideTrace, traceHeaders } from "./tracing.js";
 
 export interface KafkaOptions {
   readonly clientId: string;
@@ -33,10 +33,12 @@ export function createKafka(options: KafkaOptions, logger: Logger): Kafka {
     clientId: options.clientId,
     brokers: [...options.brokers],
     logLevel: logLevel.WARN,
-    logCreator: () => ({ level, log }) => {
-      const { message, ...extra } = log;
-      logger[levels[level] ?? "info"]({ kafka: extra }, message);
-    },
+    logCreator:
+      () =>
+      ({ level, log }) => {
+        const { message, ...extra } = log;
+        logger[levels[level] ?? "info"]({ kafka: extra }, message);
+      },
   });
 }
 
@@ -85,7 +87,10 @@ export async function sendTraced(producer: Producer, topicMessages: readonly Top
     const headers = traceHeaders();
     const started = process.hrtime.bigint();
     await producer.sendBatch({
-      topicMessages: batch.map((t) => ({ topic: t.topic, messages: t.messages.map((m) => ({ ...m, headers: { ...m.headers, ...headers } })) })),
+      topicMessages: batch.map((t) => ({
+        topic: t.topic,
+        messages: t.messages.map((m) => ({ ...m, headers: { ...m.headers, ...headers } })),
+      })),
       acks: -1,
     });
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;

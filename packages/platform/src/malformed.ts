@@ -18,7 +18,8 @@ export function malformedMessageIsInvalidArgument(handler: UniversalHandler): Un
     const contentType = res.header?.get("content-type") ?? "";
     if (res.status === 500 && contentType.startsWith("application/json")) return rewriteConnectUnary(res);
     if (res.body === undefined || !(Symbol.asyncIterator in Object(res.body))) return res;
-    if (contentType.startsWith("application/grpc-web")) return { ...res, body: rewriteGrpcWebTrailer(res.body as AsyncIterable<Uint8Array>) };
+    if (contentType.startsWith("application/grpc-web"))
+      return { ...res, body: rewriteGrpcWebTrailer(res.body as AsyncIterable<Uint8Array>) };
     if (contentType.startsWith("application/grpc") && res.trailer !== undefined) {
       return { ...res, body: rewriteGrpcTrailer(res.body as AsyncIterable<Uint8Array>, res.trailer) };
     }
@@ -40,7 +41,9 @@ async function rewriteConnectUnary(res: UniversalServerResponse): Promise<Univer
   if (error.code !== "internal" || error.message?.startsWith(PARSE_PREFIX) !== true) {
     return { ...res, body: createAsyncIterable([bytes]) };
   }
-  const body = new TextEncoder().encode(JSON.stringify({ code: "invalid_argument", message: `malformed request message: ${error.message}` }));
+  const body = new TextEncoder().encode(
+    JSON.stringify({ code: "invalid_argument", message: `malformed request message: ${error.message}` }),
+  );
   res.header?.set("content-length", String(body.byteLength));
   return { ...res, status: 400, body: createAsyncIterable([body]) };
 }
@@ -63,7 +66,12 @@ async function* rewriteGrpcWebTrailer(body: AsyncIterable<Uint8Array>): AsyncIte
       continue;
     }
     const text = new TextDecoder().decode(chunk.subarray(5));
-    const fields = new Map(text.split("\r\n").filter((l) => l.includes(":")).map((l) => [l.slice(0, l.indexOf(":")).trim().toLowerCase(), l.slice(l.indexOf(":") + 1).trim()]));
+    const fields = new Map(
+      text
+        .split("\r\n")
+        .filter((l) => l.includes(":"))
+        .map((l) => [l.slice(0, l.indexOf(":")).trim().toLowerCase(), l.slice(l.indexOf(":") + 1).trim()]),
+    );
     if (!isParseFailure(fields.get("grpc-status") ?? null, fields.get("grpc-message") ?? null)) {
       yield chunk;
       continue;

@@ -4,9 +4,9 @@ import { join } from "node:path";
 import { SpanKind } from "@opentelemetry/api";
 import pg from "pg";
 import type { Logger } from "pino";
-import { intVar, urlVar, type Config } from "./config.js";
+import { type Config, intVar, urlVar } from "./config.js";
 import { observePool, pgMetrics } from "./metrics.js";
-import { insideTrace, inSpan } from "./tracing.js";
+import { inSpan, insideTrace } from "./tracing.js";
 
 export interface PoolOptions {
   readonly connectionString: string;
@@ -62,7 +62,14 @@ function observed(query: (...args: unknown[]) => unknown, poolName: string): (..
     const operation = /^\s*(\w+)/.exec(text)?.[1]?.toUpperCase() ?? "QUERY";
     return inSpan(
       `pg ${operation}`,
-      { kind: SpanKind.CLIENT, attributes: { "db.system": "postgresql", "db.statement": text.slice(0, STATEMENT_CHARS_MAX), "db.client.connection.pool.name": poolName } },
+      {
+        kind: SpanKind.CLIENT,
+        attributes: {
+          "db.system": "postgresql",
+          "db.statement": text.slice(0, STATEMENT_CHARS_MAX),
+          "db.client.connection.pool.name": poolName,
+        },
+      },
       run,
     );
   };
@@ -135,9 +142,10 @@ export async function migrate(pool: pg.Pool, directory: string, logger: Logger):
       checksum text NOT NULL,
       applied_at timestamptz NOT NULL DEFAULT now())`);
     const done = new Map<string, string>(
-      (await client.query<{ name: string; checksum: string }>("SELECT name, checksum FROM schema_migrations")).rows.map(
-        (row) => [row.name, row.checksum],
-      ),
+      (await client.query<{ name: string; checksum: string }>("SELECT name, checksum FROM schema_migrations")).rows.map((row) => [
+        row.name,
+        row.checksum,
+      ]),
     );
     for (const name of names) {
       const sql = await readFile(join(directory, name), "utf8");
@@ -167,9 +175,15 @@ export async function migrate(pool: pg.Pool, directory: string, logger: Logger):
 }
 
 /** Every service's own database settings, named `<PREFIX>_DATABASE_URL`, `<PREFIX>_POOL_SIZE_MAX`, `<PREFIX>_STATEMENT_TIMEOUT_MS`. */
-export function databaseConfigShape(prefix: string, defaults: { readonly database: string; readonly poolSizeMax: number; readonly statementTimeoutMs: number }) {
+export function databaseConfigShape(
+  prefix: string,
+  defaults: { readonly database: string; readonly poolSizeMax: number; readonly statementTimeoutMs: number },
+) {
   return {
-    databaseUrl: urlVar(`${prefix}_DATABASE_URL`, `postgres://kuku:kuku@127.0.0.1:55432/${defaults.database}`, ["postgres:", "postgresql:"]),
+    databaseUrl: urlVar(`${prefix}_DATABASE_URL`, `postgres://kuku:kuku@127.0.0.1:55432/${defaults.database}`, [
+      "postgres:",
+      "postgresql:",
+    ]),
     poolSizeMax: intVar(`${prefix}_POOL_SIZE_MAX`, defaults.poolSizeMax, { min: 1, max: 500 }),
     statementTimeoutMs: intVar(`${prefix}_STATEMENT_TIMEOUT_MS`, defaults.statementTimeoutMs, { min: 100, max: 600_000 }),
   };
@@ -184,7 +198,12 @@ export async function openDatabase(
   logger: Logger,
 ): Promise<pg.Pool> {
   const pool = createPool(
-    { connectionString: config.databaseUrl, poolSizeMax: config.poolSizeMax, statementTimeoutMs: config.statementTimeoutMs, applicationName: options.applicationName },
+    {
+      connectionString: config.databaseUrl,
+      poolSizeMax: config.poolSizeMax,
+      statementTimeoutMs: config.statementTimeoutMs,
+      applicationName: options.applicationName,
+    },
     logger,
   );
   await migrate(pool, options.migrationsDir, logger);

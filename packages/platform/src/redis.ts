@@ -20,10 +20,17 @@ export function observeRedis<T extends RedisCommandSender>(redis: T, clientName:
   redis.sendCommand = (command, stream) => {
     const started = process.hrtime.bigint();
     const span = insideTrace()
-      ? tracer().startSpan(`redis ${command.name}`, { kind: SpanKind.CLIENT, attributes: { "db.system": "redis", "db.operation.name": command.name } }, context.active())
+      ? tracer().startSpan(
+          `redis ${command.name}`,
+          { kind: SpanKind.CLIENT, attributes: { "db.system": "redis", "db.operation.name": command.name } },
+          context.active(),
+        )
       : undefined;
     const done = (outcome: "ok" | "error") => {
-      redisMetrics.commandDuration.observe({ client: clientName, command: command.name, outcome }, Number(process.hrtime.bigint() - started) / 1e9);
+      redisMetrics.commandDuration.observe(
+        { client: clientName, command: command.name, outcome },
+        Number(process.hrtime.bigint() - started) / 1e9,
+      );
       span?.end();
     };
     command.promise.then(

@@ -21,12 +21,21 @@ export interface RedlockOptions {
   readonly retryJitterMs?: number;
 }
 
-export function connectRedlock(nodes: readonly RedisNode[], options: RedlockOptions = {}): { redlock: Redlock; close: () => Promise<void> } {
+export function connectRedlock(
+  nodes: readonly RedisNode[],
+  options: RedlockOptions = {},
+): { redlock: Redlock; close: () => Promise<void> } {
   const clients = nodes.map(({ host, port }) => {
     // No offline queue: while a server is down (connection refused) a command fails at once instead of
     // waiting out commandTimeout in the queue; with every server down that made one acquisition
     // take retryCount x commandTimeout (20 s) before the caller heard "not acquired".
-    const client = new Redis({ host, port, maxRetriesPerRequest: 1, commandTimeout: options.commandTimeoutMs ?? 200, enableOfflineQueue: false });
+    const client = new Redis({
+      host,
+      port,
+      maxRetriesPerRequest: 1,
+      commandTimeout: options.commandTimeoutMs ?? 200,
+      enableOfflineQueue: false,
+    });
     // A server down is a case Redlock handles (it counts the failures toward the quorum); not a crash.
     client.on("error", () => undefined);
     return client;
@@ -38,7 +47,15 @@ export function connectRedlock(nodes: readonly RedisNode[], options: RedlockOpti
     driftFactor: 0.01,
   });
   // quit() fails on a client whose server is down, and the client would go on reconnecting (keeping the process alive): disconnect() ends that.
-  const close = async () => void (await Promise.all(clients.map((c) => c.quit().catch(() => undefined).finally(() => c.disconnect()))));
+  const close = async () =>
+    void (await Promise.all(
+      clients.map((c) =>
+        c
+          .quit()
+          .catch(() => undefined)
+          .finally(() => c.disconnect()),
+      ),
+    ));
   return { redlock, close };
 }
 

@@ -1,9 +1,9 @@
-import { create, fromBinary, toBinary, type DescFile, type DescMessage, type DescService } from "@bufbuild/protobuf";
+import { create, type DescFile, type DescMessage, type DescService, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
+import { Code } from "@connectrpc/connect";
 import * as v1 from "@kuku/contracts/grpc/reflection/v1/reflection_pb";
 import * as v1alpha from "@kuku/contracts/grpc/reflection/v1alpha/reflection_pb";
-import { Code } from "@connectrpc/connect";
-import { serviceOf, type ServiceRegistration } from "./registration.js";
+import { type ServiceRegistration, serviceOf } from "./registration.js";
 
 /**
  * What gRPC server reflection answers from: every file that declares a

@@ -1,5 +1,5 @@
-import type { ConnectRouter, ServiceImpl } from "@connectrpc/connect";
 import type { DescService } from "@bufbuild/protobuf";
+import type { ConnectRouter, ServiceImpl } from "@connectrpc/connect";
 
 /** A service and its implementation, type-checked together. */
 export interface ServiceRegistration {

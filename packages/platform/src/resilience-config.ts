@@ -1,7 +1,7 @@
 // The policy settings every service reads for its downstream clients, named
 // `<PREFIX>_RETRY_ATTEMPTS_MAX` and so on, so the order service and the
 // gateway are tuned the same way and their manifests name the same knobs.
-import { intVar, type Config } from "./config.js";
+import { type Config, intVar } from "./config.js";
 import type { Logger } from "./logger.js";
 import type { ResilienceOptions } from "./resilience.js";
 
@@ -24,7 +24,10 @@ export function resilienceConfigShape(prefix: string) {
 export type ResilienceConfig = Config<ReturnType<typeof resilienceConfigShape>>;
 
 /** The options shared by every downstream of one service; each client adds its target, table and deadlines. */
-export function sharedPolicies(config: ResilienceConfig, logger: Logger): Pick<ResilienceOptions, "logger" | "retry" | "breaker" | "bulkhead"> {
+export function sharedPolicies(
+  config: ResilienceConfig,
+  logger: Logger,
+): Pick<ResilienceOptions, "logger" | "retry" | "breaker" | "bulkhead"> {
   return {
     logger,
     retry: { attemptsMax: config.retryAttemptsMax, delayMsInitial: config.retryDelayMsInitial, delayMsMax: config.retryDelayMsMax },

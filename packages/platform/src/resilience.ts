@@ -12,11 +12,25 @@
 // retries happen within it, never past it.
 import { Code, ConnectError, type Interceptor, type UnaryRequest } from "@connectrpc/connect";
 import {
-  BrokenCircuitError, BulkheadRejectedError, CircuitState, ConsecutiveBreaker, ExponentialBackoff, IsolatedCircuitError, SamplingBreaker,
-  TaskCancelledError, TimeoutStrategy, bulkhead, circuitBreaker, handleWhen, retry, timeout, wrap, type CircuitBreakerPolicy,
+  BrokenCircuitError,
+  BulkheadRejectedError,
+  bulkhead,
+  type CircuitBreakerPolicy,
+  CircuitState,
+  ConsecutiveBreaker,
+  circuitBreaker,
+  ExponentialBackoff,
+  handleWhen,
+  IsolatedCircuitError,
+  retry,
+  SamplingBreaker,
+  TaskCancelledError,
+  TimeoutStrategy,
+  timeout,
+  wrap,
 } from "cockatiel";
-import { Counter, Gauge, register } from "prom-client";
 import type { Logger } from "pino";
+import { Counter, Gauge, register } from "prom-client";
 
 /**
  * How a method is idempotent: "read" changes nothing; `keyField` names the
@@ -69,7 +83,12 @@ export class RateLimitedError extends Error {
 /** True when the error proves the call never left this process (open breaker, full bulkhead, rate limit). */
 export function neverSent(error: unknown): boolean {
   const cause = error instanceof ConnectError ? error.cause : error;
-  return cause instanceof BrokenCircuitError || cause instanceof IsolatedCircuitError || cause instanceof BulkheadRejectedError || cause instanceof RateLimitedError;
+  return (
+    cause instanceof BrokenCircuitError ||
+    cause instanceof IsolatedCircuitError ||
+    cause instanceof BulkheadRejectedError ||
+    cause instanceof RateLimitedError
+  );
 }
 
 export function createResilience(options: ResilienceOptions): Resilience {
@@ -81,7 +100,11 @@ export function createResilience(options: ResilienceOptions): Resilience {
     breaker:
       "consecutiveFailuresMax" in options.breaker
         ? new ConsecutiveBreaker(options.breaker.consecutiveFailuresMax)
-        : new SamplingBreaker({ threshold: options.breaker.failureRatioMax, duration: options.breaker.windowMs, minimumRps: options.breaker.callsPerSecondMin }),
+        : new SamplingBreaker({
+            threshold: options.breaker.failureRatioMax,
+            duration: options.breaker.windowMs,
+            minimumRps: options.breaker.callsPerSecondMin,
+          }),
   });
   m.circuitState.set({ target }, CircuitState.Closed);
   breaker.onStateChange((state) => {
@@ -100,7 +123,9 @@ export function createResilience(options: ResilienceOptions): Resilience {
     backoff: new ExponentialBackoff({ initialDelay: options.retry.delayMsInitial, maxDelay: options.retry.delayMsMax }),
   });
   const slots = bulkhead(options.bulkhead.concurrencyMax, options.bulkhead.queueMax);
-  retrying.onRetry((r) => logger.debug({ target, attempt: r.attempt, delayMs: r.delay, err: "error" in r ? r.error : undefined }, "retrying"));
+  retrying.onRetry((r) =>
+    logger.debug({ target, attempt: r.attempt, delayMs: r.delay, err: "error" in r ? r.error : undefined }, "retrying"),
+  );
 
   const once = (req: UnaryRequest, signal: AbortSignal, next: Parameters<Interceptor>[0]) =>
     attempt.execute(async ({ signal: attemptSignal }) => {

@@ -1,17 +1,21 @@
 import http from "node:http";
 import http2 from "node:http2";
-import net from "node:net";
 import type { AddressInfo } from "node:net";
+import net from "node:net";
 import type { Duplex } from "node:stream";
-import {
-  compressionBrotli, compressionGzip, universalRequestFromNodeRequest, universalResponseToNodeResponse, type ConnectNodeAdapterOptions,
-} from "@connectrpc/connect-node";
-import { Code, ConnectError, cors as connectCors, createConnectRouter, type ContextValues, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, type ContextValues, cors as connectCors, createConnectRouter, type Interceptor } from "@connectrpc/connect";
 import type { UniversalHandler } from "@connectrpc/connect/protocol";
-import type { Logger } from "pino";
+import {
+  type ConnectNodeAdapterOptions,
+  compressionBrotli,
+  compressionGzip,
+  universalRequestFromNodeRequest,
+  universalResponseToNodeResponse,
+} from "@connectrpc/connect-node";
 import { Health } from "@kuku/contracts/grpc/health/v1/health_pb";
 import * as reflectionV1 from "@kuku/contracts/grpc/reflection/v1/reflection_pb";
 import * as reflectionV1alpha from "@kuku/contracts/grpc/reflection/v1alpha/reflection_pb";
+import type { Logger } from "pino";
 import { HealthRegistry, ServingStatus } from "./health.js";
 import { serverObservabilityInterceptor, unexpectedErrorInterceptor, validationInterceptor } from "./interceptors.js";
 import { malformedMessageIsInvalidArgument } from "./malformed.js";
@@ -81,7 +85,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   ];
   const router = createConnectRouter({
     // Observability outermost: its span is active while the others log, and it sees the final status.
-    interceptors: [serverObservabilityInterceptor(), unexpectedErrorInterceptor(logger), validationInterceptor(), ...(options.interceptors ?? [])],
+    interceptors: [
+      serverObservabilityInterceptor(),
+      unexpectedErrorInterceptor(logger),
+      validationInterceptor(),
+      ...(options.interceptors ?? []),
+    ],
     maxTimeoutMs: options.maxTimeoutMs ?? 60_000,
     readMaxBytes: options.readMaxBytes ?? 4 * 1024 * 1024,
     shutdownSignal: cutOff.signal,

@@ -1,6 +1,6 @@
 // Helpers for integration tests against the real PostgreSQL and real service
 // processes. Not used by any service at run time.
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import { createInterface } from "node:readline";
@@ -8,7 +8,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 
-export { startTradingStack, type ServiceName, type TradingStack, type TradingStackOptions } from "./trading-stack.js";
+export { type ServiceName, startTradingStack, type TradingStack, type TradingStackOptions } from "./trading-stack.js";
 
 export const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 export const TOOLS_BIN = `${REPO_ROOT}.tools/bin`;
@@ -69,7 +69,8 @@ export async function eventually(what: string, check: () => Promise<boolean> | b
       if (error instanceof GiveUp) throw error;
       last = error;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what} (${timeoutMs} ms)${last === undefined ? "" : `; last error: ${String(last)}`}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting until ${what} (${timeoutMs} ms)${last === undefined ? "" : `; last error: ${String(last)}`}`);
     await sleep(50);
   }
 }

@@ -1,6 +1,15 @@
 import {
-  context, propagation, ROOT_CONTEXT, SpanStatusCode, trace, type SpanKind, type Attributes, type Context, type Span, type TextMapGetter,
+  type Attributes,
+  type Context,
+  context,
+  propagation,
+  ROOT_CONTEXT,
+  type Span,
+  type SpanKind,
+  SpanStatusCode,
+  type TextMapGetter,
   type TextMapSetter,
+  trace,
 } from "@opentelemetry/api";
 import { intVar } from "./config.js";
 import { JaegerPropagator } from "./jaeger-propagator.js";
@@ -29,12 +38,14 @@ export async function initTracing(
     shutdownTracing = async () => {};
     return shutdownTracing;
   }
-  const [{ TracerProvider, BatchSpanProcessor }, { resourceFromAttributes }, { AsyncLocalStorageContextManager }, core] = await Promise.all([
-    import("@opentelemetry/sdk-trace"),
-    import("@opentelemetry/resources"),
-    import("@opentelemetry/context-async-hooks"),
-    import("@opentelemetry/core"),
-  ]);
+  const [{ TracerProvider, BatchSpanProcessor }, { resourceFromAttributes }, { AsyncLocalStorageContextManager }, core] = await Promise.all(
+    [
+      import("@opentelemetry/sdk-trace"),
+      import("@opentelemetry/resources"),
+      import("@opentelemetry/context-async-hooks"),
+      import("@opentelemetry/core"),
+    ],
+  );
   const exporter =
     exporterName === "zipkin"
       ? new (await import("@opentelemetry/exporter-zipkin")).ZipkinExporter({
@@ -52,7 +63,9 @@ export async function initTracing(
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   // Inject both formats; on extract the last propagator that finds a context wins, so W3C goes last.
   propagation.setGlobalPropagator(
-    new core.CompositePropagator({ propagators: [new JaegerPropagator(), new core.W3CTraceContextPropagator(), new core.W3CBaggagePropagator()] }),
+    new core.CompositePropagator({
+      propagators: [new JaegerPropagator(), new core.W3CTraceContextPropagator(), new core.W3CBaggagePropagator()],
+    }),
   );
   trace.setGlobalTracerProvider(provider);
   shutdownTracing = () => provider.shutdown();

@@ -7,7 +7,7 @@
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createTestDatabase, eventually, startServiceProcess, type ServiceProcess } from "./testing.js";
+import { createTestDatabase, eventually, type ServiceProcess, startServiceProcess } from "./testing.js";
 
 export type ServiceName = "ledger" | "exchange" | "order" | "market" | "gateway";
 
@@ -78,13 +78,25 @@ export async function startTradingStack(options: TradingStackOptions): Promise<T
       ledger: () => ({ LEDGER_PORT: String(port("ledger")), LEDGER_DATABASE_URL: database }),
       exchange: () => ({ EXCHANGE_PORT: String(port("exchange")), EXCHANGE_DATABASE_URL: database, KAFKA_TOPIC_PREFIX: kafkaTopicPrefix }),
       order: () => ({
-        ORDER_PORT: String(port("order")), ORDER_DATABASE_URL: database, KAFKA_TOPIC_PREFIX: kafkaTopicPrefix,
-        ORDER_LEDGER_URL: link("order", "ledger"), ORDER_EXCHANGE_URL: link("order", "exchange"), ORDER_CONSUMER_GROUP: `kuku-order-${id}`,
+        ORDER_PORT: String(port("order")),
+        ORDER_DATABASE_URL: database,
+        KAFKA_TOPIC_PREFIX: kafkaTopicPrefix,
+        ORDER_LEDGER_URL: link("order", "ledger"),
+        ORDER_EXCHANGE_URL: link("order", "exchange"),
+        ORDER_CONSUMER_GROUP: `kuku-order-${id}`,
       }),
-      market: () => ({ MARKET_PORT: String(port("market")), MARKET_DATABASE_URL: database, KAFKA_TOPIC_PREFIX: kafkaTopicPrefix, MARKET_CONSUMER_GROUP_PREFIX: `kuku-market-${id}` }),
+      market: () => ({
+        MARKET_PORT: String(port("market")),
+        MARKET_DATABASE_URL: database,
+        KAFKA_TOPIC_PREFIX: kafkaTopicPrefix,
+        MARKET_CONSUMER_GROUP_PREFIX: `kuku-market-${id}`,
+      }),
       gateway: () => ({
-        GATEWAY_PORT: String(port("gateway")), GATEWAY_DATABASE_URL: database,
-        GATEWAY_LEDGER_URL: link("gateway", "ledger"), GATEWAY_ORDER_URL: link("gateway", "order"), GATEWAY_EXCHANGE_URL: link("gateway", "exchange"),
+        GATEWAY_PORT: String(port("gateway")),
+        GATEWAY_DATABASE_URL: database,
+        GATEWAY_LEDGER_URL: link("gateway", "ledger"),
+        GATEWAY_ORDER_URL: link("gateway", "order"),
+        GATEWAY_EXCHANGE_URL: link("gateway", "exchange"),
         GATEWAY_MARKET_URL: running.includes("market") ? link("gateway", "market") : "none",
         GATEWAY_REDIS_KEY_PREFIX: `kuku:stack-${id}`,
         // Stacks sign many users up: a cheaper scrypt keeps them fast; production keeps 17.
@@ -96,18 +108,22 @@ export async function startTradingStack(options: TradingStackOptions): Promise<T
 
   const start = async (service: ServiceName): Promise<ServiceProcess> => {
     const started = await startServiceProcess({
-      cwd: `${SERVICES_DIR}${service}`, env: envOf(service), startTimeoutMs: options.startTimeoutMs ?? 60_000,
+      cwd: `${SERVICES_DIR}${service}`,
+      env: envOf(service),
+      startTimeoutMs: options.startTimeoutMs ?? 60_000,
       ...(options.logDir === undefined ? {} : { logFile: join(options.logDir, `${service}.log`) }),
     });
     processes.set(service, started);
     const readyLog = READY_LOG[service];
     if (readyLog !== undefined) {
-      await eventually(`the ${service} service logged "${readyLog}"`, () => started.logs.some((l) => l.includes(readyLog)), options.startTimeoutMs ?? 60_000).catch(
-        async (error: unknown) => {
-          await started.stop("SIGKILL");
-          throw new Error(`${(error as Error).message}\n${started.logs.slice(-30).join("\n")}`);
-        },
-      );
+      await eventually(
+        `the ${service} service logged "${readyLog}"`,
+        () => started.logs.some((l) => l.includes(readyLog)),
+        options.startTimeoutMs ?? 60_000,
+      ).catch(async (error: unknown) => {
+        await started.stop("SIGKILL");
+        throw new Error(`${(error as Error).message}\n${started.logs.slice(-30).join("\n")}`);
+      });
     }
     return started;
   };
@@ -139,7 +155,11 @@ export async function startTradingStack(options: TradingStackOptions): Promise<T
 
   return {
     url: direct,
-    process: (service) => processes.get(service) ?? (() => { throw new Error(`the ${service} service is not in this stack`); })(),
+    process: (service) =>
+      processes.get(service) ??
+      (() => {
+        throw new Error(`the ${service} service is not in this stack`);
+      })(),
     databaseUrl: (service) => databaseUrls.get(service)!,
     kafkaTopicPrefix,
     async restart(service, signal = "SIGKILL") {
@@ -150,4 +170,3 @@ export async function startTradingStack(options: TradingStackOptions): Promise<T
     stop: () => stopAll("SIGTERM"),
   };
 }
-

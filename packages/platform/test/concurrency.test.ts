@@ -16,7 +16,11 @@ t.test("every item once, never more than concurrencyMax at a time", async (t) =>
     seen.push(item);
     running--;
   });
-  t.same([...seen].sort((a, b) => a - b), items, "each item once");
+  t.same(
+    [...seen].sort((a, b) => a - b),
+    items,
+    "each item once",
+  );
   t.equal(runningMax, 4, "four at a time at most, and four reached");
 });
 
@@ -25,11 +29,17 @@ t.test("fewer items than the limit, none, and a bad limit", async (t) => {
   await forEachConcurrently(["a", "b"], 16, async (item) => void seen.push(item));
   t.same(seen, ["a", "b"]);
   await forEachConcurrently([], 16, async () => t.fail("no work for no items"));
-  await t.rejects(forEachConcurrently([1], 0, async () => undefined), RangeError);
+  await t.rejects(
+    forEachConcurrently([1], 0, async () => undefined),
+    RangeError,
+  );
 });
 
 t.test("a failure rejects, as Promise.all does", async (t) => {
-  await t.rejects(forEachConcurrently([1, 2, 3], 2, async (n) => {
-    if (n === 2) throw new Error("two failed");
-  }), { message: "two failed" });
+  await t.rejects(
+    forEachConcurrently([1, 2, 3], 2, async (n) => {
+      if (n === 2) throw new Error("two failed");
+    }),
+    { message: "two failed" },
+  );
 });

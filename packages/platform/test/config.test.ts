@@ -1,5 +1,16 @@
 import t from "tap";
-import { boolVar, ConfigError, enumVar, hostPortListVar, intVar, kafkaTopicPrefixVar, loadConfig, secretVar, stringVar, urlVar } from "../src/config.js";
+import {
+  boolVar,
+  ConfigError,
+  enumVar,
+  hostPortListVar,
+  intVar,
+  kafkaTopicPrefixVar,
+  loadConfig,
+  secretVar,
+  stringVar,
+  urlVar,
+} from "../src/config.js";
 import { prefixedTopics } from "../src/kafka.js";
 
 const shape = {
@@ -55,15 +66,24 @@ t.test("KAFKA_TOPIC_PREFIX: empty by default, prefixes every topic, refuses char
   const shape = { prefix: kafkaTopicPrefixVar() };
   t.equal(loadConfig(shape, {}).prefix, "");
   const prefix = loadConfig(shape, { KAFKA_TOPIC_PREFIX: "test-1a." }).prefix;
-  t.same(prefixedTopics(prefix, { trades: "exchange.trades", book: "exchange.book" }), { trades: "test-1a.exchange.trades", book: "test-1a.exchange.book" });
+  t.same(prefixedTopics(prefix, { trades: "exchange.trades", book: "exchange.book" }), {
+    trades: "test-1a.exchange.trades",
+    book: "test-1a.exchange.book",
+  });
   t.same(prefixedTopics("", { trades: "exchange.trades" }), { trades: "exchange.trades" });
   t.throws(() => loadConfig(shape, { KAFKA_TOPIC_PREFIX: "a b/" }), ConfigError);
 });
 
 t.test("host:port lists parse, and a bad item names the variable", async (t) => {
   const list = { nodes: hostPortListVar("KUKU_NODES", "127.0.0.1:6379,127.0.0.1:6380") };
-  t.same(loadConfig(list, {}).nodes, [{ host: "127.0.0.1", port: 6379 }, { host: "127.0.0.1", port: 6380 }]);
-  t.same(loadConfig(list, { KUKU_NODES: "a:1, b:65535" }).nodes, [{ host: "a", port: 1 }, { host: "b", port: 65535 }]);
+  t.same(loadConfig(list, {}).nodes, [
+    { host: "127.0.0.1", port: 6379 },
+    { host: "127.0.0.1", port: 6380 },
+  ]);
+  t.same(loadConfig(list, { KUKU_NODES: "a:1, b:65535" }).nodes, [
+    { host: "a", port: 1 },
+    { host: "b", port: 65535 },
+  ]);
   for (const bad of ["a", "a:0", "a:65536", "a:1,,b:2", ":1"]) {
     t.throws(() => loadConfig(list, { KUKU_NODES: bad }), /KUKU_NODES must be a comma-separated list of host:port/, bad);
   }

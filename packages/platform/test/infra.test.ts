@@ -2,9 +2,9 @@
 // with an idempotent kafkajs producer, and the three independent Redis
 // instances the Redlock experiment needs for a real quorum.
 import { randomUUID } from "node:crypto";
-import t from "tap";
 import { Redis } from "ioredis";
 import { Kafka, logLevel } from "kafkajs";
+import t from "tap";
 
 const KAFKA_BROKERS = (process.env["KAFKA_BROKERS"] ?? "127.0.0.1:9092").split(",");
 const REDIS_PORTS = (process.env["REDIS_PORTS"] ?? "6379,6380,6381").split(",").map(Number);
@@ -42,7 +42,11 @@ t.test("kafkajs: an idempotent producer's messages are consumed back in order", 
       },
     });
   });
-  t.same(received, sent.map((m) => m.value), "every message, once, in order");
+  t.same(
+    received,
+    sent.map((m) => m.value),
+    "every message, once, in order",
+  );
 });
 
 t.test("ioredis reaches three independent Redis instances", async (t) => {

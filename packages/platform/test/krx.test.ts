@@ -3,8 +3,19 @@ import { dailyPriceLimits, isOnTick, roundToTick, tickSizeKrw, tradingDay } from
 
 t.test("the tick ladder at its boundaries", async (t) => {
   const cases: [bigint, bigint][] = [
-    [1n, 1n], [1_999n, 1n], [2_000n, 5n], [4_995n, 5n], [5_000n, 10n], [19_990n, 10n], [20_000n, 50n],
-    [49_950n, 50n], [50_000n, 100n], [199_900n, 100n], [200_000n, 500n], [499_500n, 500n], [500_000n, 1_000n],
+    [1n, 1n],
+    [1_999n, 1n],
+    [2_000n, 5n],
+    [4_995n, 5n],
+    [5_000n, 10n],
+    [19_990n, 10n],
+    [20_000n, 50n],
+    [49_950n, 50n],
+    [50_000n, 100n],
+    [199_900n, 100n],
+    [200_000n, 500n],
+    [499_500n, 500n],
+    [500_000n, 1_000n],
   ];
   for (const [price, tick] of cases) t.equal(tickSizeKrw(price), tick, `${price}`);
   t.throws(() => tickSizeKrw(0n), RangeError);

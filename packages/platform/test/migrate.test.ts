@@ -8,7 +8,10 @@ import { createTestDatabase } from "../src/testing.js";
 t.test("migrations apply in order, once; an edited migration is refused", async (t) => {
   const database = await createTestDatabase("migrate");
   const logger = createLogger("migrate-test", "silent");
-  const pool = createPool({ connectionString: database.url, poolSizeMax: 4, statementTimeoutMs: 10_000, applicationName: "migrate-test" }, logger);
+  const pool = createPool(
+    { connectionString: database.url, poolSizeMax: 4, statementTimeoutMs: 10_000, applicationName: "migrate-test" },
+    logger,
+  );
   t.teardown(async () => {
     await pool.end();
     await database.drop();
@@ -31,13 +34,20 @@ t.test("migrations apply in order, once; an edited migration is refused", async 
   await writeFile(join(dir, "0003_broken.sql"), "CREATE TABLE broken (;");
   await writeFile(join(dir, "0002_second.sql"), "INSERT INTO things VALUES (1), (2);");
   await t.rejects(migrate(pool, dir, logger), /migration 0003_broken.sql failed/);
-  t.equal((await pool.query("SELECT count(*)::int AS n FROM schema_migrations WHERE name = '0003_broken.sql'")).rows[0].n, 0, "a failed migration leaves no trace");
+  t.equal(
+    (await pool.query("SELECT count(*)::int AS n FROM schema_migrations WHERE name = '0003_broken.sql'")).rows[0].n,
+    0,
+    "a failed migration leaves no trace",
+  );
 });
 
 t.test("concurrent runners apply each migration once", async (t) => {
   const database = await createTestDatabase("migrate_conc");
   const logger = createLogger("migrate-test", "silent");
-  const pool = createPool({ connectionString: database.url, poolSizeMax: 6, statementTimeoutMs: 10_000, applicationName: "migrate-test" }, logger);
+  const pool = createPool(
+    { connectionString: database.url, poolSizeMax: 6, statementTimeoutMs: 10_000, applicationName: "migrate-test" },
+    logger,
+  );
   t.teardown(async () => {
     await pool.end();
     await database.drop();

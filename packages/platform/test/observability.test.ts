@@ -3,12 +3,12 @@
 // switches from /proc, and /metrics served by the platform server with RPC
 // outcomes counted per method and status.
 import { readFile } from "node:fs/promises";
-import t from "tap";
 import { create } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { ROOT_CONTEXT, trace, TraceFlags, type TextMapGetter, type TextMapSetter } from "@opentelemetry/api";
 import { DepositResponseSchema, LedgerService } from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
+import { ROOT_CONTEXT, type TextMapGetter, type TextMapSetter, TraceFlags, trace } from "@opentelemetry/api";
+import t from "tap";
 import { createLogger, JaegerPropagator, readContextSwitches, serviceOf, startServer } from "../src/index.js";
 import { parsePrometheusText } from "../src/testing.js";
 
@@ -24,19 +24,42 @@ t.test("uber-trace-id: inject writes {trace}:{span}:0:{flags}, extract reads it 
   jaeger.inject(ctx, carrier, setter);
   t.same(carrier, { "uber-trace-id": `${TRACE_ID}:${SPAN_ID}:0:01` });
   t.same(trace.getSpanContext(jaeger.extract(ROOT_CONTEXT, carrier, getter)), {
-    traceId: TRACE_ID, spanId: SPAN_ID, traceFlags: TraceFlags.SAMPLED, isRemote: true,
+    traceId: TRACE_ID,
+    spanId: SPAN_ID,
+    traceFlags: TraceFlags.SAMPLED,
+    isRemote: true,
   });
 });
 
 t.test("uber-trace-id from jaeger-client: URL-encoded, 64-bit ids, debug flag", async (t) => {
   const jaeger = new JaegerPropagator();
   const extracted = trace.getSpanContext(jaeger.extract(ROOT_CONTEXT, { "uber-trace-id": "a3ce929d0e0e4736%3Aa902b7%3A0%3A3" }, getter));
-  t.same(extracted, {
-    traceId: "0000000000000000a3ce929d0e0e4736", spanId: "0000000000a902b7", traceFlags: TraceFlags.SAMPLED, isRemote: true,
-  }, "ids left-padded; debug (2) dropped, sampled (1) kept");
-  t.equal(trace.getSpanContext(jaeger.extract(ROOT_CONTEXT, { "uber-trace-id": `${TRACE_ID}:${SPAN_ID}:0:0` }, getter))?.traceFlags, TraceFlags.NONE);
-  for (const bad of ["", "nonsense", `${TRACE_ID}:${SPAN_ID}:0`, `00000000000000000000000000000000:${SPAN_ID}:0:1`, `${TRACE_ID}:xyz:0:1`]) {
-    t.equal(trace.getSpanContext(jaeger.extract(ROOT_CONTEXT, { "uber-trace-id": bad }, getter)), undefined, `ignored: ${JSON.stringify(bad)}`);
+  t.same(
+    extracted,
+    {
+      traceId: "0000000000000000a3ce929d0e0e4736",
+      spanId: "0000000000a902b7",
+      traceFlags: TraceFlags.SAMPLED,
+      isRemote: true,
+    },
+    "ids left-padded; debug (2) dropped, sampled (1) kept",
+  );
+  t.equal(
+    trace.getSpanContext(jaeger.extract(ROOT_CONTEXT, { "uber-trace-id": `${TRACE_ID}:${SPAN_ID}:0:0` }, getter))?.traceFlags,
+    TraceFlags.NONE,
+  );
+  for (const bad of [
+    "",
+    "nonsense",
+    `${TRACE_ID}:${SPAN_ID}:0`,
+    `00000000000000000000000000000000:${SPAN_ID}:0:1`,
+    `${TRACE_ID}:xyz:0:1`,
+  ]) {
+    t.equal(
+      trace.getSpanContext(jaeger.extract(ROOT_CONTEXT, { "uber-trace-id": bad }, getter)),
+      undefined,
+      `ignored: ${JSON.stringify(bad)}`,
+    );
   }
 });
 
@@ -50,7 +73,7 @@ t.test("the Prometheus text parser reads samples and labels, and refuses malform
     { name: "z", labels: { le: "+Inf" }, value: Infinity },
   ]);
   t.throws(() => parsePrometheusText("x_total 3 oops\n"), /line 1 is not a Prometheus sample/);
-  t.throws(() => parsePrometheusText('x_total{a=1} 3\n'), /line 1 has malformed labels/);
+  t.throws(() => parsePrometheusText("x_total{a=1} 3\n"), /line 1 has malformed labels/);
 });
 
 t.test("context switches come from /proc/self/status", async (t) => {
@@ -79,9 +102,13 @@ t.test("the server serves /metrics on its own port, with RPC outcomes per method
   t.equal(response.status, 200);
   const samples = parsePrometheusText(await response.text());
   const handled = (code: string) =>
-    samples.find((s) => s.name === "kuku_rpc_server_handled_total" && s.labels["rpc_method"] === "Deposit" && s.labels["code"] === code)?.value;
+    samples.find((s) => s.name === "kuku_rpc_server_handled_total" && s.labels["rpc_method"] === "Deposit" && s.labels["code"] === code)
+      ?.value;
   t.equal(handled("OK"), 1, "the good call");
   t.equal(handled("InvalidArgument"), 1, "the refused one, under its status");
   t.ok(samples.some((s) => s.name === "kuku_rpc_server_duration_seconds_count" && s.labels["rpc_method"] === "Deposit"));
-  t.ok(samples.every((s) => s.labels["service"] === "metrics-test"), "the service label on every series");
+  t.ok(
+    samples.every((s) => s.labels["service"] === "metrics-test"),
+    "the service label on every series",
+  );
 });

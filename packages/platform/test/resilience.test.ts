@@ -5,15 +5,28 @@
 // by the local drill interceptor.
 import { rmSync, utimesSync, writeFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
-import t from "tap";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
+import {
+  DepositResponseSchema,
+  GetBalancesResponseSchema,
+  LedgerService,
+  WithdrawResponseSchema,
+} from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import { CircuitState } from "cockatiel";
 import { register } from "prom-client";
-import { DepositResponseSchema, GetBalancesResponseSchema, LedgerService, WithdrawResponseSchema } from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
+import t from "tap";
 import {
-  createLogger, createResilience, createServiceClient, faultsFromIstio, neverSent, serviceOf, startServer, type ResilienceOptions,
-  type RunningServer, watchFaultFile,
+  createLogger,
+  createResilience,
+  createServiceClient,
+  faultsFromIstio,
+  neverSent,
+  type ResilienceOptions,
+  type RunningServer,
+  serviceOf,
+  startServer,
+  watchFaultFile,
 } from "../src/index.js";
 
 const ACCOUNT = "3f1c2a9e-8d6b-4c1e-9a7f-0b5e4d3c2a1f";
@@ -90,9 +103,14 @@ function clientWith(overrides: Partial<ResilienceOptions> = {}, extra: { faults?
   return { client, resilience, target: `test-ledger-${clients}` };
 }
 const read = (c: ReturnType<typeof clientWith>["client"]) => c.getBalances({ ownerId: "alice" });
-const deposit = (c: ReturnType<typeof clientWith>["client"], requestId = "dep-1") => c.deposit({ requestId, accountId: ACCOUNT, amountMinor: 1n });
+const deposit = (c: ReturnType<typeof clientWith>["client"], requestId = "dep-1") =>
+  c.deposit({ requestId, accountId: ACCOUNT, amountMinor: 1n });
 const withdraw = (c: ReturnType<typeof clientWith>["client"]) => c.withdraw({ requestId: "wd-1", accountId: ACCOUNT, amountMinor: 1n });
-const failure = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => ConnectError.from(e));
+const failure = (p: Promise<unknown>) =>
+  p.then(
+    () => undefined,
+    (e: unknown) => ConnectError.from(e),
+  );
 async function metric(name: string, labels: Record<string, string>): Promise<number> {
   const m = await register.getSingleMetric(name)!.get();
   const v = m.values.find((x) => Object.entries(labels).every(([k, val]) => x.labels[k] === val));
@@ -183,11 +201,17 @@ t.test("the breaker opens after consecutive failures, refuses locally, half-open
   t.equal(await metric("kuku_client_circuit_state", { target }), CircuitState.Closed);
   t.equal(await metric("kuku_client_circuit_openings_total", { target }), 2);
   const transitions = async (to: string) => metric("kuku_client_circuit_transitions_total", { target, to });
-  t.same([await transitions("open"), await transitions("half_open"), await transitions("closed")], [2, 2, 1], "every state change counted by the state entered");
+  t.same(
+    [await transitions("open"), await transitions("half_open"), await transitions("closed")],
+    [2, 2, 1],
+    "every state change counted by the state entered",
+  );
 });
 
 t.test("a sampling breaker opens on the failure ratio over its window, not on a run of failures", async (t) => {
-  const { client, resilience } = clientWith({ breaker: { failureRatioMax: 0.5, windowMs: 1_000, callsPerSecondMin: 5, halfOpenAfterMs: 60_000 } });
+  const { client, resilience } = clientWith({
+    breaker: { failureRatioMax: 0.5, windowMs: 1_000, callsPerSecondMin: 5, halfOpenAfterMs: 60_000 },
+  });
   for (let i = 0; i < 40; i++) {
     server.failures = i % 4 === 0 ? [Code.Unavailable] : [];
     await failure(withdraw(client));

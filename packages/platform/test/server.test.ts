@@ -2,14 +2,14 @@
 // gRPC-Web (HTTP/1.1), validation before any handler, health Watch, both
 // reflection versions, and draining on shutdown.
 import http2 from "node:http2";
-import t from "tap";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { Health, HealthCheckResponse_ServingStatus as Status } from "@kuku/contracts/grpc/health/v1/health_pb";
 import * as reflectionV1alpha from "@kuku/contracts/grpc/reflection/v1alpha/reflection_pb";
 import { DepositResponseSchema, LedgerService } from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
-import { createLogger, serviceOf, startServer, type RunningServer } from "../src/index.js";
+import t from "tap";
+import { createLogger, type RunningServer, serviceOf, startServer } from "../src/index.js";
 
 const VALID_ACCOUNT = "3f1c2a9e-8d6b-4c1e-9a7f-0b5e4d3c2a1f";
 let handlerCalls = 0;
@@ -59,7 +59,10 @@ t.test("an invalid request is refused before any handler runs", async (t) => {
   for (const client of [grpc(), connectH1()]) {
     const error = await client.deposit({ requestId: "", accountId: "x", amountMinor: 0n }).catch((e: unknown) => ConnectError.from(e));
     t.equal((error as ConnectError).code, Code.InvalidArgument);
-    t.match((error as ConnectError).rawMessage, /request_id: .*; account_id: must be a valid UUID .*; amount_minor: must be greater than 0/);
+    t.match(
+      (error as ConnectError).rawMessage,
+      /request_id: .*; account_id: must be a valid UUID .*; amount_minor: must be greater than 0/,
+    );
     t.equal((error as ConnectError).details.length, 1, "violations are attached as details");
   }
   t.equal(handlerCalls, before, "no handler ran");
@@ -76,7 +79,11 @@ t.test("a body that is not protobuf is INVALID_ARGUMENT in Connect, gRPC-Web and
   const framed = new Uint8Array(5 + garbage.length);
   new DataView(framed.buffer).setUint32(1, garbage.length);
   framed.set(garbage, 5);
-  const grpcWeb = await fetch(`${baseUrl}${path}`, { method: "POST", headers: { "content-type": "application/grpc-web+proto" }, body: framed });
+  const grpcWeb = await fetch(`${baseUrl}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/grpc-web+proto" },
+    body: framed,
+  });
   const webBody = new TextDecoder().decode(new Uint8Array(await grpcWeb.arrayBuffer()));
   t.match(webBody, /grpc-status: 3/);
 
@@ -109,16 +116,20 @@ t.test("reflection v1alpha answers list and symbol lookups", async (t) => {
   const reflection = createClient(reflectionV1alpha.ServerReflection, createGrpcTransport({ baseUrl }));
   async function* requests() {
     yield create(reflectionV1alpha.ServerReflectionRequestSchema, { messageRequest: { case: "listServices", value: "" } });
-    yield create(reflectionV1alpha.ServerReflectionRequestSchema, { messageRequest: { case: "fileContainingSymbol", value: "kuku.ledger.v1.DepositRequest" } });
+    yield create(reflectionV1alpha.ServerReflectionRequestSchema, {
+      messageRequest: { case: "fileContainingSymbol", value: "kuku.ledger.v1.DepositRequest" },
+    });
     yield create(reflectionV1alpha.ServerReflectionRequestSchema, { messageRequest: { case: "fileContainingSymbol", value: "no.Such" } });
   }
   const answers = [];
   for await (const answer of reflection.serverReflectionInfo(requests())) answers.push(answer.messageResponse);
   t.equal(answers[0]?.case, "listServicesResponse");
-  t.same(
-    answers[0]?.case === "listServicesResponse" ? answers[0].value.service.map((s) => s.name).sort() : [],
-    ["grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection", "kuku.ledger.v1.LedgerService"],
-  );
+  t.same(answers[0]?.case === "listServicesResponse" ? answers[0].value.service.map((s) => s.name).sort() : [], [
+    "grpc.health.v1.Health",
+    "grpc.reflection.v1.ServerReflection",
+    "grpc.reflection.v1alpha.ServerReflection",
+    "kuku.ledger.v1.LedgerService",
+  ]);
   t.equal(answers[1]?.case, "fileDescriptorResponse");
   t.ok(answers[1]?.case === "fileDescriptorResponse" && answers[1].value.fileDescriptorProto.length >= 3, "the file and its imports");
   t.equal(answers[2]?.case, "errorResponse");
@@ -136,6 +147,10 @@ t.test("shutdown drains an in-flight call, then refuses new connections", async 
   releaseSlowCall();
   await inFlight;
   await stopped;
-  const refused = await fetch(`${baseUrl}/grpc.health.v1.Health/Check`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" }).catch((e: Error) => e);
+  const refused = await fetch(`${baseUrl}/grpc.health.v1.Health/Check`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: "{}",
+  }).catch((e: Error) => e);
   t.type(refused, Error, "the port is closed");
 });

@@ -1,8 +1,9 @@
 // The trading stack the services' tests, the benchmarks and the drills run
 // against: a service that needs another is refused without it, and a killed
 // service comes back on the same port with the same data.
-import t from "tap";
+
 import * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
+import t from "tap";
 import { createServiceClient } from "../src/client.js";
 import { startTradingStack } from "../src/testing.js";
 
@@ -20,6 +21,10 @@ t.test("kill -9 and restart: same port, same database", async (t) => {
   t.equal(before.child.signalCode, "SIGKILL", "the first process was killed");
   t.equal(after.port, before.port);
   const { balances } = await client.getBalances({ ownerId: "stack-test" });
-  t.same(balances.map((b) => b.accountId), [account!.accountId], "the same client finds the account opened before the kill");
+  t.same(
+    balances.map((b) => b.accountId),
+    [account!.accountId],
+    "the same client finds the account opened before the kill",
+  );
   t.throws(() => stack.process("market"), /the market service is not in this stack/);
 });

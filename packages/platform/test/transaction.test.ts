@@ -7,7 +7,10 @@ import { createTestDatabase } from "../src/testing.js";
 
 t.test("a connection lost inside a transaction fails the transaction, not the process", async (t) => {
   const database = await createTestDatabase("tx_lost");
-  const pool = createPool({ connectionString: database.url, poolSizeMax: 2, statementTimeoutMs: 10_000, applicationName: "tx-lost-test" }, createLogger("tx-test", "silent"));
+  const pool = createPool(
+    { connectionString: database.url, poolSizeMax: 2, statementTimeoutMs: 10_000, applicationName: "tx-lost-test" },
+    createLogger("tx-test", "silent"),
+  );
   t.teardown(async () => {
     await pool.end();
     await database.drop();

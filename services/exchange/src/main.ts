@@ -1,6 +1,14 @@
 import { fileURLToPath } from "node:url";
 import {
-  connectIdempotentProducer, createKafka, createLogger, ensureTopics, initTracing, openDatabase, prefixedTopics, shutdownOnSignal, startServer,
+  connectIdempotentProducer,
+  createKafka,
+  createLogger,
+  ensureTopics,
+  initTracing,
+  openDatabase,
+  prefixedTopics,
+  shutdownOnSignal,
+  startServer,
 } from "@kuku/platform";
 import { Desk } from "./app/desk.js";
 import { loadExchangeConfig } from "./config.js";

@@ -1,14 +1,26 @@
 // The matching engine and the market maker, as pure logic.
 import t from "tap";
-import { Engine, executionId, tradeId, type SubmitInput } from "../src/domain/engine.js";
+import { Engine, executionId, type SubmitInput, tradeId } from "../src/domain/engine.js";
 import { MarketMaker } from "../src/domain/market-maker.js";
 
 const SAMSUNG = { symbol: "005930", name: "Samsung Electronics", referencePriceKrw: 70_000n };
 const NOW = new Date("2026-11-25T00:00:00Z");
-const limit = (clientOrderId: string, side: "buy" | "sell", quantity: number, priceKrw: bigint, timeInForce: "day" | "ioc" = "day"): SubmitInput =>
-  ({ clientOrderId, symbol: "005930", side, type: "limit", timeInForce, quantity, priceKrw });
-const market = (clientOrderId: string, side: "buy" | "sell", quantity: number): SubmitInput =>
-  ({ clientOrderId, symbol: "005930", side, type: "market", timeInForce: "ioc", quantity, priceKrw: 0n });
+const limit = (
+  clientOrderId: string,
+  side: "buy" | "sell",
+  quantity: number,
+  priceKrw: bigint,
+  timeInForce: "day" | "ioc" = "day",
+): SubmitInput => ({ clientOrderId, symbol: "005930", side, type: "limit", timeInForce, quantity, priceKrw });
+const market = (clientOrderId: string, side: "buy" | "sell", quantity: number): SubmitInput => ({
+  clientOrderId,
+  symbol: "005930",
+  side,
+  type: "market",
+  timeInForce: "ioc",
+  quantity,
+  priceKrw: 0n,
+});
 
 t.test("price first, then time: the best and oldest resting order trades first, at its price", async (t) => {
   const engine = new Engine([SAMSUNG], "t1", () => NOW);
@@ -18,7 +30,11 @@ t.test("price first, then time: the best and oldest resting order trades first, 
   const r = engine.submit(limit("b-1", "buy", 12, 70_100n));
   t.same(
     r.executions.filter((e) => e.side === "sell").map((e) => [e.clientOrderId, e.priceKrw, e.quantity]),
-    [["s-70000-old", 70_000n, 5], ["s-70000-new", 70_000n, 5], ["s-70100", 70_100n, 2]],
+    [
+      ["s-70000-old", 70_000n, 5],
+      ["s-70000-new", 70_000n, 5],
+      ["s-70100", 70_100n, 2],
+    ],
   );
   t.equal(r.order.status, "filled");
   t.equal(r.executions.filter((e) => e.clientOrderId === "b-1").length, 3, "three trades");
@@ -48,7 +64,10 @@ t.test("market orders take any price and never rest", async (t) => {
   engine.submit(limit("s-1", "sell", 2, 70_000n));
   engine.submit(limit("s-2", "sell", 2, 75_000n));
   const r = engine.submit(market("m-1", "buy", 10));
-  t.same(r.executions.filter((e) => e.clientOrderId === "m-1").map((e) => e.priceKrw), [70_000n, 75_000n]);
+  t.same(
+    r.executions.filter((e) => e.clientOrderId === "m-1").map((e) => e.priceKrw),
+    [70_000n, 75_000n],
+  );
   t.equal(r.order.status, "cancelled", "the unfilled 6 are cancelled");
   t.equal(r.order.filledQuantity, 4);
   t.equal(engine.book("005930")?.bestPrice("sell"), undefined);
@@ -95,8 +114,14 @@ t.test("the market maker keeps both sides quoted, deterministically", async (t) 
     return { engine, maker, depth: engine.book("005930")!.depth(10) };
   };
   const a = quotes(42);
-  t.same(a.depth.bids.map((l) => l.priceKrw), [69_900n, 69_800n, 69_700n, 69_600n, 69_500n]);
-  t.same(a.depth.asks.map((l) => l.priceKrw), [70_100n, 70_200n, 70_300n, 70_400n, 70_500n]);
+  t.same(
+    a.depth.bids.map((l) => l.priceKrw),
+    [69_900n, 69_800n, 69_700n, 69_600n, 69_500n],
+  );
+  t.same(
+    a.depth.asks.map((l) => l.priceKrw),
+    [70_100n, 70_200n, 70_300n, 70_400n, 70_500n],
+  );
   t.same(quotes(42).depth, a.depth, "same seed, same book");
   t.notSame(quotes(7).depth, a.depth, "another seed, other quantities");
   const bought = a.engine.submit(market("user-1", "buy", a.depth.asks[0]!.quantity + 1));
@@ -112,7 +137,10 @@ t.test("closing the session expires what still rests, and only that", async (t) 
   engine.submit(limit("done-1", "buy", 1, 60_000n));
   engine.cancel("done-1");
   const expired = engine.expireResting();
-  t.same(expired.map((o) => o.clientOrderId), ["rest-1"]);
+  t.same(
+    expired.map((o) => o.clientOrderId),
+    ["rest-1"],
+  );
   t.equal(engine.status("rest-1")?.status, "expired");
   t.equal(engine.status("rest-1")?.filledQuantity, 2, "what filled stays filled");
   t.equal(engine.status("done-1")?.status, "cancelled");

@@ -3,13 +3,13 @@
 // whose fate is unknown is settled by rebuilding from the journal.
 import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import t from "tap";
 import { create } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
-import pg from "pg";
 import * as api from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import { createServiceClient } from "@kuku/platform";
-import { createTestDatabase, startServiceProcess, type ServiceProcess, type TestDatabase } from "@kuku/platform/testing";
+import { createTestDatabase, type ServiceProcess, startServiceProcess, type TestDatabase } from "@kuku/platform/testing";
+import pg from "pg";
+import t from "tap";
 
 const SERVICE_DIR = fileURLToPath(new URL("..", import.meta.url));
 
@@ -34,14 +34,22 @@ t.teardown(async () => {
 const id = (label: string) => `${label}-${randomUUID().slice(0, 8)}`;
 const order = (clientOrderId: string, overrides: Partial<api.SubmitOrderRequest> = {}) =>
   create(api.SubmitOrderRequestSchema, {
-    clientOrderId, symbol: "005930", side: api.Side.BUY, type: api.OrderType.MARKET,
-    timeInForce: api.TimeInForce.IOC, quantity: 10n, priceKrw: 0n, ...overrides,
+    clientOrderId,
+    symbol: "005930",
+    side: api.Side.BUY,
+    type: api.OrderType.MARKET,
+    timeInForce: api.TimeInForce.IOC,
+    quantity: 10n,
+    priceKrw: 0n,
+    ...overrides,
   });
 /** What OrderStatus says, as plain values to compare across restarts. */
 async function truth(clientOrderId: string) {
   const s = await client.orderStatus({ clientOrderId });
   return {
-    status: api.ExchangeOrderStatus[s.status], filled: s.filledQuantity, remaining: s.remainingQuantity,
+    status: api.ExchangeOrderStatus[s.status],
+    filled: s.filledQuantity,
+    remaining: s.remainingQuantity,
     fills: s.fills.map((f) => [f.executionId, f.quantity, f.priceKrw, f.executedAt?.seconds, f.executedAt?.nanos]),
   };
 }
@@ -55,7 +63,9 @@ t.test("kill -9: the exchange comes back with every order, fill and id it answer
   t.equal(first.status, api.ExchangeOrderStatus.FILLED);
   await client.submitOrder(order(resting, { type: api.OrderType.LIMIT, timeInForce: api.TimeInForce.DAY, priceKrw: 60_000n }));
   // Takes the market maker's best ask and rests the rest: partially filled and still working.
-  const taken = await client.submitOrder(order(partial, { type: api.OrderType.LIMIT, timeInForce: api.TimeInForce.DAY, priceKrw: 70_100n, quantity: 100_000n }));
+  const taken = await client.submitOrder(
+    order(partial, { type: api.OrderType.LIMIT, timeInForce: api.TimeInForce.DAY, priceKrw: 70_100n, quantity: 100_000n }),
+  );
   t.equal(taken.status, api.ExchangeOrderStatus.PARTIALLY_FILLED);
   await client.submitOrder(order(cancelled, { type: api.OrderType.LIMIT, timeInForce: api.TimeInForce.DAY, priceKrw: 60_000n }));
   await client.cancelOrder({ clientOrderId: cancelled });
@@ -70,21 +80,35 @@ t.test("kill -9: the exchange comes back with every order, fill and id it answer
 
   t.same(await Promise.all(ids.map(truth)), before, "OrderStatus is the same, fill for fill, id for id");
   t.same(await client.listInstruments({}), instrumentsBefore);
-  t.ok(service.logs.some((l) => l.includes("venue rebuilt from the journal")), "rebuilt by replay");
+  t.ok(
+    service.logs.some((l) => l.includes("venue rebuilt from the journal")),
+    "rebuilt by replay",
+  );
   const again = await client.submitOrder(order(filled));
-  t.same(again.fills.map((f) => f.executionId), first.fills.map((f) => f.executionId), "a resubmission still does not trade again");
+  t.same(
+    again.fills.map((f) => f.executionId),
+    first.fills.map((f) => f.executionId),
+    "a resubmission still does not trade again",
+  );
   t.equal((await client.submitOrder(order(fenced))).status, api.ExchangeOrderStatus.REJECTED, "the fence held across the restart");
   const cancel = await client.cancelOrder({ clientOrderId: partial });
   t.equal(cancel.status, api.ExchangeOrderStatus.CANCELLED);
   t.equal(cancel.cancelledQuantity, before[2]!.remaining, "what was working before the kill is what is cancelled now");
   // The resting order is still in the book: a seller sweeping every bid reaches it.
   const sweep = await client.submitOrder(order(id("sweep"), { side: api.Side.SELL, quantity: 1_000_000n }));
-  t.ok(sweep.fills.some((f) => f.priceKrw === 60_000n), "the resting buy at 60,000 traded after the restart");
+  t.ok(
+    sweep.fills.some((f) => f.priceKrw === 60_000n),
+    "the resting buy at 60,000 traded after the restart",
+  );
   t.equal((await truth(resting)).status, "FILLED");
   const next = await client.submitOrder(order(id("next"), { quantity: 1n }));
   const session = first.fills[0]!.executionId.split("-")[0];
   t.equal(next.fills[0]!.executionId.split("-")[0], session, "the same session: trade numbers go on, ids never repeat");
-  const allIds = [...before.flatMap((b) => b.fills.map((f) => f[0])), ...sweep.fills.map((f) => f.executionId), ...next.fills.map((f) => f.executionId)];
+  const allIds = [
+    ...before.flatMap((b) => b.fills.map((f) => f[0])),
+    ...sweep.fills.map((f) => f.executionId),
+    ...next.fills.map((f) => f.executionId),
+  ];
   t.equal(new Set(allIds).size, allIds.length, "no execution id was handed out twice");
 });
 
@@ -97,7 +121,17 @@ t.test("a journal write that fails is settled by the journal: the venue is rebui
   await admin.query(
     `INSERT INTO exchange_commands (session, sequence, kind, payload, entered_at)
      SELECT session, (SELECT max(sequence) + 1 FROM exchange_commands), 'submit', $1, now() FROM exchange_sessions`,
-    [JSON.stringify({ clientOrderId: ghost, symbol: "005930", side: "buy", type: "limit", timeInForce: "day", quantity: 5, priceKrw: "60000" })],
+    [
+      JSON.stringify({
+        clientOrderId: ghost,
+        symbol: "005930",
+        side: "buy",
+        type: "limit",
+        timeInForce: "day",
+        quantity: 5,
+        priceKrw: "60000",
+      }),
+    ],
   );
   const refused = id("refused");
   await t.rejects(client.submitOrder(order(refused)), { code: Code.Unavailable }, "the write failed, so nothing was answered");

@@ -2,14 +2,14 @@
 // maker's liquidity, the truth from OrderStatus, and every fault mode.
 import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import t from "tap";
 import { create, fromBinary } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
-import { Kafka, logLevel } from "kafkajs";
-import * as api from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import { ExecutionEventSchema } from "@kuku/contracts/kuku/exchange/v1/events_pb";
+import * as api from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import { createServiceClient } from "@kuku/platform";
-import { createTestDatabase, run, startServiceProcess, TOOLS_BIN, type ServiceProcess, type TestDatabase } from "@kuku/platform/testing";
+import { createTestDatabase, run, type ServiceProcess, startServiceProcess, type TestDatabase, TOOLS_BIN } from "@kuku/platform/testing";
+import { Kafka, logLevel } from "kafkajs";
+import t from "tap";
 
 const SERVICE_DIR = fileURLToPath(new URL("..", import.meta.url));
 const KAFKA_BROKERS = (process.env["KAFKA_BROKERS"] ?? "127.0.0.1:9092").split(",");
@@ -30,8 +30,14 @@ t.teardown(async () => {
 const id = (label: string) => `${label}-${randomUUID().slice(0, 8)}`;
 const order = (clientOrderId: string, overrides: Partial<api.SubmitOrderRequest> = {}) =>
   create(api.SubmitOrderRequestSchema, {
-    clientOrderId, symbol: "005930", side: api.Side.BUY, type: api.OrderType.MARKET,
-    timeInForce: api.TimeInForce.IOC, quantity: 10n, priceKrw: 0n, ...overrides,
+    clientOrderId,
+    symbol: "005930",
+    side: api.Side.BUY,
+    type: api.OrderType.MARKET,
+    timeInForce: api.TimeInForce.IOC,
+    quantity: 10n,
+    priceKrw: 0n,
+    ...overrides,
   });
 const setFault = (mode: api.FaultMode, percent = 100, delayMs = 0) => client.setFaultMode({ mode, percent, delayMs });
 t.afterEach(() => setFault(api.FaultMode.NONE));
@@ -78,10 +84,20 @@ t.test("a market buy fills against the market maker; a resubmission does not tra
   const clientOrderId = id("buy");
   const first = await client.submitOrder(order(clientOrderId));
   t.equal(first.status, api.ExchangeOrderStatus.FILLED);
-  t.equal(first.fills.reduce((s, f) => s + f.quantity, 0n), 10n);
-  t.ok(first.fills.every((f) => f.priceKrw >= 70_100n && f.executionId.endsWith("-B")), "bought at the ask");
+  t.equal(
+    first.fills.reduce((s, f) => s + f.quantity, 0n),
+    10n,
+  );
+  t.ok(
+    first.fills.every((f) => f.priceKrw >= 70_100n && f.executionId.endsWith("-B")),
+    "bought at the ask",
+  );
   const again = await client.submitOrder(order(clientOrderId));
-  t.same(again.fills.map((f) => f.executionId), first.fills.map((f) => f.executionId), "the same answer");
+  t.same(
+    again.fills.map((f) => f.executionId),
+    first.fills.map((f) => f.executionId),
+    "the same answer",
+  );
   const status = await client.orderStatus({ clientOrderId });
   t.equal(status.filledQuantity, 10n);
   t.equal(status.remainingQuantity, 0n);
@@ -91,7 +107,9 @@ t.test("a market buy fills against the market maker; a resubmission does not tra
 
 t.test("limit orders rest until cancelled; an unknown id is fenced by cancel", async (t) => {
   const clientOrderId = id("rest");
-  const placed = await client.submitOrder(order(clientOrderId, { type: api.OrderType.LIMIT, timeInForce: api.TimeInForce.DAY, priceKrw: 60_000n }));
+  const placed = await client.submitOrder(
+    order(clientOrderId, { type: api.OrderType.LIMIT, timeInForce: api.TimeInForce.DAY, priceKrw: 60_000n }),
+  );
   t.equal(placed.status, api.ExchangeOrderStatus.ACCEPTED);
   t.equal(placed.remainingQuantity, 10n);
   const cancelled = await client.cancelOrder({ clientOrderId });

@@ -1,5 +1,14 @@
 import { fileURLToPath } from "node:url";
-import { databaseConfigShape, intVar, loadConfig, resilienceConfigShape, secretVar, stringVar, urlVar, type Variable } from "@kuku/platform";
+import {
+  databaseConfigShape,
+  intVar,
+  loadConfig,
+  resilienceConfigShape,
+  secretVar,
+  stringVar,
+  urlVar,
+  type Variable,
+} from "@kuku/platform";
 
 /** An optional dependency's URL: "none" means it is not deployed. */
 function optionalUrlVar(name: string, defaultValue: string): Variable<string | undefined> {
@@ -14,7 +23,12 @@ function optionalUrlVar(name: string, defaultValue: string): Variable<string | u
 
 const commaList = (name: string, defaultValue: string): Variable<readonly string[]> => ({
   name,
-  parse: (env) => stringVar(name, defaultValue).parse(env).split(",").map((s) => s.trim()).filter((s) => s !== ""),
+  parse: (env) =>
+    stringVar(name, defaultValue)
+      .parse(env)
+      .split(",")
+      .map((s) => s.trim())
+      .filter((s) => s !== ""),
 });
 
 export const gatewayConfigShape = {

@@ -1,13 +1,25 @@
 import { fileURLToPath } from "node:url";
-import { Redis } from "ioredis";
 import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import * as market from "@kuku/contracts/kuku/market/v1/market_pb";
 import * as order from "@kuku/contracts/kuku/order/v1/order_pb";
 import {
-  createLogger, createResilience, createServiceClient, EXCHANGE_IDEMPOTENCY, type IdempotencyTable, initTracing, LEDGER_IDEMPOTENCY,
-  MARKET_IDEMPOTENCY, observeRedis, openDatabase, ORDER_IDEMPOTENCY, sharedPolicies, shutdownOnSignal, startServer,
+  createLogger,
+  createResilience,
+  createServiceClient,
+  EXCHANGE_IDEMPOTENCY,
+  type IdempotencyTable,
+  initTracing,
+  LEDGER_IDEMPOTENCY,
+  MARKET_IDEMPOTENCY,
+  ORDER_IDEMPOTENCY,
+  observeRedis,
+  openDatabase,
+  sharedPolicies,
+  shutdownOnSignal,
+  startServer,
 } from "@kuku/platform";
+import { Redis } from "ioredis";
 import { Auth } from "./app/auth.js";
 import { Trading } from "./app/trading.js";
 import { loadGatewayConfig } from "./config.js";
@@ -35,7 +47,12 @@ redis.on("error", (error: Error) => logger.warn({ message: error.message }, "red
 // One attempt may use the whole deadline: PlaceOrder waits out the order service's own exchange deadline
 // to answer UNKNOWN, and a shorter attempt would cut that answer off. Fast failures (UNAVAILABLE) are retried.
 const policies = sharedPolicies(config, logger);
-const client = <T extends Parameters<typeof createServiceClient>[0]>(desc: T, baseUrl: string, target: string, idempotent: IdempotencyTable) =>
+const client = <T extends Parameters<typeof createServiceClient>[0]>(
+  desc: T,
+  baseUrl: string,
+  target: string,
+  idempotent: IdempotencyTable,
+) =>
   createServiceClient(desc, {
     baseUrl,
     timeoutMs: config.downstreamTimeoutMs,

@@ -1,10 +1,10 @@
 // The gateway against real ledger, exchange and order processes: sign-up and
 // sessions, the trading calls, and that a user reaches only their own things.
 import { randomUUID } from "node:crypto";
-import t from "tap";
 import { Code, ConnectError } from "@connectrpc/connect";
 import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import * as order from "@kuku/contracts/kuku/order/v1/order_pb";
+import t from "tap";
 import { signUp, startStack } from "./support/stack.js";
 
 const stack = await startStack();
@@ -32,16 +32,29 @@ const marketBuy = (quantity: bigint) => ({
 t.test("sign-up opens the KRW account in the ledger under the gateway's user id", async (t) => {
   const user = await signUp(stack);
   const { balances } = await stack.ledger.getBalances({ ownerId: user.userId });
-  t.same(balances.map((b) => [b.asset, b.totalMinor]), [["KRW", 0n]]);
-  t.equal(await code(stack.auth().signUp({ email: user.email.toUpperCase(), password: "another password", displayName: "x" })), Code.AlreadyExists, "e-mail taken, whatever its case");
+  t.same(
+    balances.map((b) => [b.asset, b.totalMinor]),
+    [["KRW", 0n]],
+  );
+  t.equal(
+    await code(stack.auth().signUp({ email: user.email.toUpperCase(), password: "another password", displayName: "x" })),
+    Code.AlreadyExists,
+    "e-mail taken, whatever its case",
+  );
 });
 
 t.test("log-in: right password works, a wrong one and an unknown e-mail get the same answer", async (t) => {
   const user = await signUp(stack);
   const ok = await stack.auth().logIn({ email: user.email, password: user.password });
   t.equal(ok.userId, user.userId);
-  const wrong = await stack.auth().logIn({ email: user.email, password: "not the password" }).catch((e: unknown) => ConnectError.from(e));
-  const unknown = await stack.auth().logIn({ email: `nobody-${randomUUID()}@example.com`, password: "whatever1" }).catch((e: unknown) => ConnectError.from(e));
+  const wrong = await stack
+    .auth()
+    .logIn({ email: user.email, password: "not the password" })
+    .catch((e: unknown) => ConnectError.from(e));
+  const unknown = await stack
+    .auth()
+    .logIn({ email: `nobody-${randomUUID()}@example.com`, password: "whatever1" })
+    .catch((e: unknown) => ConnectError.from(e));
   t.ok(wrong instanceof ConnectError && unknown instanceof ConnectError);
   t.equal((wrong as ConnectError).code, Code.Unauthenticated);
   t.equal((wrong as ConnectError).rawMessage, (unknown as ConnectError).rawMessage);
@@ -54,7 +67,11 @@ t.test("refresh rotates; a rotated token presented again ends the session", asyn
   t.equal(await code(stack.trading(first.tokens!.accessToken).getPortfolio({})), "ok");
   // The old token again: theft is assumed and the whole family goes.
   t.equal(await code(stack.auth().refreshToken({ refreshToken: user.tokens.refreshToken })), Code.Unauthenticated);
-  t.equal(await code(stack.auth().refreshToken({ refreshToken: first.tokens!.refreshToken })), Code.Unauthenticated, "the new one is revoked too");
+  t.equal(
+    await code(stack.auth().refreshToken({ refreshToken: first.tokens!.refreshToken })),
+    Code.Unauthenticated,
+    "the new one is revoked too",
+  );
   t.equal(await code(stack.trading(first.tokens!.accessToken).getPortfolio({})), Code.Unauthenticated, "and its access tokens");
 });
 
@@ -75,7 +92,11 @@ t.test("deposit is idempotent per user and request id; buy fills and shows as a 
   t.equal((await user.trading.depositCash({ requestId, amountKrw: 10_000_000n })).cashAvailableKrw, 10_000_000n);
   t.equal((await user.trading.depositCash({ requestId, amountKrw: 10_000_000n })).cashAvailableKrw, 10_000_000n, "retried: deposited once");
   const other = await signUp(stack);
-  t.equal((await other.trading.depositCash({ requestId, amountKrw: 5_000n })).cashAvailableKrw, 5_000n, "the same request id of another user is another deposit");
+  t.equal(
+    (await other.trading.depositCash({ requestId, amountKrw: 5_000n })).cashAvailableKrw,
+    5_000n,
+    "the same request id of another user is another deposit",
+  );
 
   const { order: placed } = await user.trading.placeOrder(marketBuy(10n));
   t.equal(placed?.state, order.OrderState.SETTLED);
@@ -120,17 +141,36 @@ t.test("a user acts only on their own accounts and orders, in every RPC", async 
     });
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   };
-  const order1 = { idempotencyKey: `key-${randomUUID()}`, symbol: "005930", side: "SIDE_BUY", type: "ORDER_TYPE_MARKET", timeInForce: "TIME_IN_FORCE_IOC", quantity: "1" };
+  const order1 = {
+    idempotencyKey: `key-${randomUUID()}`,
+    symbol: "005930",
+    side: "SIDE_BUY",
+    type: "ORDER_TYPE_MARKET",
+    timeInForce: "TIME_IN_FORCE_IOC",
+    quantity: "1",
+  };
   t.equal((await smuggled("PlaceOrder", order1)).body["code"], "failed_precondition", "PlaceOrder: Bob's empty account, not Alice's cash");
   t.equal((await smuggled("CancelOrder", { orderId: resting!.orderId })).body["code"], "permission_denied", "CancelOrder");
   const listed = (await smuggled("ListOrders", {})).body["orders"] as { userId: string; state: string }[];
-  t.same(listed.map((o) => [o.userId, o.state]), [[bob.userId, "ORDER_STATE_REJECTED"]], "ListOrders: Bob's own rejected order only");
+  t.same(
+    listed.map((o) => [o.userId, o.state]),
+    [[bob.userId, "ORDER_STATE_REJECTED"]],
+    "ListOrders: Bob's own rejected order only",
+  );
   t.same((await smuggled("GetPortfolio", {})).body, {}, "GetPortfolio: Bob's (empty)");
-  t.same((await smuggled("DepositCash", { requestId: "b-1", amountKrw: "1000" })).body, { cashAvailableKrw: "1000" }, "DepositCash: into Bob's account");
+  t.same(
+    (await smuggled("DepositCash", { requestId: "b-1", amountKrw: "1000" })).body,
+    { cashAvailableKrw: "1000" },
+    "DepositCash: into Bob's account",
+  );
   // Bob's own deposit and order touch only Bob.
   t.equal((await bob.trading.getPortfolio({})).cashTotalKrw, 1_000n);
   t.same(await alice.trading.getPortfolio({}), aliceBefore, "Alice unchanged");
-  t.equal((await alice.trading.cancelOrder({ orderId: resting!.orderId })).order?.state, order.OrderState.CANCELLED, "the owner can cancel");
+  t.equal(
+    (await alice.trading.cancelOrder({ orderId: resting!.orderId })).order?.state,
+    order.OrderState.CANCELLED,
+    "the owner can cancel",
+  );
 });
 
 t.test("quotes and the order book come from the market service; positions are valued at the last trade", async (t) => {

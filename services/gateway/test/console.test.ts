@@ -3,9 +3,9 @@
 // and order processes behind it. Screenshots go to test-artifacts/console/.
 import { existsSync, mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import t, { type Test } from "tap";
-import { chromium, type Browser, type Page } from "playwright-core";
 import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
+import { type Browser, chromium, type Page } from "playwright-core";
+import t, { type Test } from "tap";
 import { startStack } from "./support/stack.js";
 
 const WEB_DIST = fileURLToPath(new URL("../../../web/dist", import.meta.url));
@@ -21,7 +21,15 @@ const stack = await startStack({ gatewayEnv: { GATEWAY_WEB_DIST: WEB_DIST } });
 const browser: Browser = await chromium.launch({
   executablePath: CHROMIUM,
   headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  args: [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+  ],
 });
 t.teardown(async () => {
   await browser.close();
@@ -84,7 +92,10 @@ t.test("sign up, deposit, buy at the market, see the fill and the position, plac
   await page.locator('[data-testid="order-history"] tr[data-state="SETTLED"]').first().waitFor();
   // Live market data: the market maker's book, and the last price moved to our trade's.
   await page.locator('[data-testid="order-book"] tr.ask').first().waitFor();
-  await page.getByTestId("quote-last").filter({ hasNotText: /^70,000원$/ }).waitFor();
+  await page
+    .getByTestId("quote-last")
+    .filter({ hasNotText: /^70,000원$/ })
+    .waitFor();
   t.pass("order book and last trade price shown");
   await shot(page, "02-filled-position");
 

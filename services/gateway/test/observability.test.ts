@@ -3,10 +3,10 @@
 // spans of gateway, order, ledger, exchange and the order service's Kafka
 // consumer; the gateway's /metrics parses.
 import { randomBytes, randomUUID } from "node:crypto";
-import t from "tap";
 import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import * as order from "@kuku/contracts/kuku/order/v1/order_pb";
 import { parsePrometheusText, REPO_ROOT, run } from "@kuku/platform/testing";
+import t from "tap";
 import { eventually, signUp, startStack } from "./support/stack.js";
 
 const ZIPKIN_URL = `http://127.0.0.1:${process.env["KUKU_ZIPKIN_PORT"] ?? "9411"}`;
@@ -33,8 +33,12 @@ t.test("one trace from the gateway to the order service's Kafka consumer", async
   const callerSpanId = randomBytes(8).toString("hex");
   const { order: placed } = await user.trading.placeOrder(
     {
-      idempotencyKey: `key-${randomUUID()}`, symbol: "005930", side: exchange.Side.BUY, type: exchange.OrderType.MARKET,
-      timeInForce: exchange.TimeInForce.IOC, quantity: 3n,
+      idempotencyKey: `key-${randomUUID()}`,
+      symbol: "005930",
+      side: exchange.Side.BUY,
+      type: exchange.OrderType.MARKET,
+      timeInForce: exchange.TimeInForce.IOC,
+      quantity: 3n,
     },
     { headers: { traceparent: `00-${traceId}-${callerSpanId}-01` } },
   );
@@ -43,19 +47,30 @@ t.test("one trace from the gateway to the order service's Kafka consumer", async
   let spans: ZipkinSpan[] = [];
   const has = (service: string, kind: string, name: RegExp) =>
     spans.find((s) => s.localEndpoint?.serviceName === service && s.kind === kind && name.test(s.name));
-  await eventually("Zipkin has the whole trace", async () => {
-    const response = await fetch(`${ZIPKIN_URL}/api/v2/trace/${traceId}`);
-    spans = response.ok ? ((await response.json()) as ZipkinSpan[]) : [];
-    return [
-      has("gateway", "SERVER", /tradingservice\/placeorder/i), has("order", "SERVER", /orderservice\/placeorder/i),
-      has("ledger", "SERVER", /placehold/i), has("exchange", "SERVER", /submitorder/i), has("order", "CONSUMER", /executions process/),
-    ].every((s) => s !== undefined);
-  }, 30_000);
+  await eventually(
+    "Zipkin has the whole trace",
+    async () => {
+      const response = await fetch(`${ZIPKIN_URL}/api/v2/trace/${traceId}`);
+      spans = response.ok ? ((await response.json()) as ZipkinSpan[]) : [];
+      return [
+        has("gateway", "SERVER", /tradingservice\/placeorder/i),
+        has("order", "SERVER", /orderservice\/placeorder/i),
+        has("ledger", "SERVER", /placehold/i),
+        has("exchange", "SERVER", /submitorder/i),
+        has("order", "CONSUMER", /executions process/),
+      ].every((s) => s !== undefined);
+    },
+    30_000,
+  );
   const gateway = has("gateway", "SERVER", /tradingservice\/placeorder/i)!;
   t.equal(gateway.parentId, callerSpanId, "the gateway continued the browser's span");
   const orderServer = has("order", "SERVER", /orderservice\/placeorder/i)!;
   const byId = new Map(spans.map((s) => [s.id, s]));
-  t.equal(byId.get(orderServer.parentId ?? "")?.localEndpoint?.serviceName, "gateway", "the order service is called by the gateway's client span");
+  t.equal(
+    byId.get(orderServer.parentId ?? "")?.localEndpoint?.serviceName,
+    "gateway",
+    "the order service is called by the gateway's client span",
+  );
   const consumer = has("order", "CONSUMER", /executions process/)!;
   t.equal(byId.get(consumer.parentId ?? "")?.kind, "PRODUCER", "the consumer continues the exchange's publish");
   t.same(
@@ -69,8 +84,18 @@ t.test("the gateway's /metrics parses and counts its RPCs", async (t) => {
   const response = await fetch(`${stack.gatewayUrl}/metrics`);
   t.equal(response.status, 200);
   const samples = parsePrometheusText(await response.text());
-  t.ok(samples.some((s) => s.name === "kuku_rpc_server_handled_total" && s.labels["rpc_method"] === "PlaceOrder" && s.labels["service"] === "gateway"));
-  t.ok(samples.some((s) => s.name === "kuku_rpc_client_duration_seconds_count" && s.labels["rpc_method"] === "PlaceOrder"), "and its calls to the order service");
-  t.ok(samples.some((s) => s.name === "kuku_redis_command_duration_seconds_count" && s.labels["client"] === "gateway"), "and its rate-limit and revocation commands to Redis");
+  t.ok(
+    samples.some(
+      (s) => s.name === "kuku_rpc_server_handled_total" && s.labels["rpc_method"] === "PlaceOrder" && s.labels["service"] === "gateway",
+    ),
+  );
+  t.ok(
+    samples.some((s) => s.name === "kuku_rpc_client_duration_seconds_count" && s.labels["rpc_method"] === "PlaceOrder"),
+    "and its calls to the order service",
+  );
+  t.ok(
+    samples.some((s) => s.name === "kuku_redis_command_duration_seconds_count" && s.labels["client"] === "gateway"),
+    "and its rate-limit and revocation commands to Redis",
+  );
   t.ok(samples.some((s) => s.name === "nodejs_eventloop_lag_p99_seconds"));
 });

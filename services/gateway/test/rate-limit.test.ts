@@ -2,9 +2,9 @@
 // per address through the gateway, RESOURCE_EXHAUSTED with Retry-After.
 import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import t from "tap";
-import { Redis } from "ioredis";
 import { createTestDatabase, startServiceProcess } from "@kuku/platform/testing";
+import { Redis } from "ioredis";
+import t from "tap";
 import { RateLimiter } from "../src/redis/rate-limiter.js";
 import { signUp, startStack } from "./support/stack.js";
 
@@ -18,7 +18,10 @@ t.test("the Lua bucket is atomic: 200 concurrent takes from a bucket of 25 admit
   const outcomes = await Promise.all(Array.from({ length: 200 }, () => limiter.take("k", { capacity: 25, refillPerSecond: 1 })));
   t.equal(outcomes.filter((o) => o.allowed).length, 25);
   const refused = outcomes.find((o) => !o.allowed);
-  t.ok(refused !== undefined && !refused.allowed && refused.retryAfterMs > 0 && refused.retryAfterMs <= 1000, "retry after at most one refill interval");
+  t.ok(
+    refused !== undefined && !refused.allowed && refused.retryAfterMs > 0 && refused.retryAfterMs <= 1000,
+    "retry after at most one refill interval",
+  );
   await new Promise((r) => setTimeout(r, 1_100));
   t.ok((await limiter.take("k", { capacity: 25, refillPerSecond: 1 })).allowed, "refilled");
 });
@@ -49,7 +52,15 @@ t.test("through the gateway: per user and per address", async (t) => {
   // A second gateway on the same database, with a small per-address bucket: guessing passwords is throttled.
   const gateway = await startServiceProcess({
     cwd: fileURLToPath(new URL("..", import.meta.url)),
-    env: { GATEWAY_PORT: "0", GATEWAY_DATABASE_URL: stack.gatewayDbUrl, GATEWAY_REDIS_KEY_PREFIX: `kuku:rltest:${randomUUID()}`, GATEWAY_RATE_IP_BURST: "5", GATEWAY_RATE_IP_PER_SECOND: "1", GATEWAY_SCRYPT_LOG2_N: "14", GATEWAY_MARKET_URL: "none" },
+    env: {
+      GATEWAY_PORT: "0",
+      GATEWAY_DATABASE_URL: stack.gatewayDbUrl,
+      GATEWAY_REDIS_KEY_PREFIX: `kuku:rltest:${randomUUID()}`,
+      GATEWAY_RATE_IP_BURST: "5",
+      GATEWAY_RATE_IP_PER_SECOND: "1",
+      GATEWAY_SCRYPT_LOG2_N: "14",
+      GATEWAY_MARKET_URL: "none",
+    },
   });
   t.teardown(() => gateway.stop());
   // All at once, so that no refill falls between them however slow scrypt is on this machine.
@@ -70,7 +81,11 @@ t.test("through the gateway: per user and per address", async (t) => {
     headers: { "content-type": "application/json", authorization: `Bearer ${alice.tokens.accessToken}` },
     body: JSON.stringify({ symbol: "005930" }),
   });
-  t.match(await quote.json(), { code: "unavailable", message: /market data is not configured/ }, "GATEWAY_MARKET_URL=none: quotes unavailable, said plainly");
+  t.match(
+    await quote.json(),
+    { code: "unavailable", message: /market data is not configured/ },
+    "GATEWAY_MARKET_URL=none: quotes unavailable, said plainly",
+  );
 });
 
 t.test("Redis down: calls fail closed with UNAVAILABLE, never unchecked", async (t) => {

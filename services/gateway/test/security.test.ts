@@ -3,11 +3,11 @@
 // of every public procedure. None may reach INTERNAL or change any state.
 import { randomUUID } from "node:crypto";
 import http from "node:http";
-import t from "tap";
 import { Code, ConnectError } from "@connectrpc/connect";
+import * as api from "@kuku/contracts/kuku/gateway/v1/gateway_pb";
 import { SignJWT, UnsecuredJWT } from "jose";
 import pg from "pg";
-import * as api from "@kuku/contracts/kuku/gateway/v1/gateway_pb";
+import t from "tap";
 import { signUp, startStack } from "./support/stack.js";
 
 const SECRET = "security-test-secret-of-at-least-32-bytes";
@@ -50,13 +50,30 @@ async function post(path: string, body: BodyInit, headers: Record<string, string
 }
 
 const key = new TextEncoder().encode(SECRET);
-const claims = (sub: string) => new SignJWT({ sid: randomUUID() }).setSubject(sub).setIssuer("kuku-gateway").setAudience("kuku-console").setIssuedAt();
+const claims = (sub: string) =>
+  new SignJWT({ sid: randomUUID() }).setSubject(sub).setIssuer("kuku-gateway").setAudience("kuku-console").setIssuedAt();
 const badTokens: Record<string, () => Promise<string>> = {
-  "alg none": async () => new UnsecuredJWT({ sid: randomUUID() }).setSubject(victim.userId).setIssuer("kuku-gateway").setAudience("kuku-console").setExpirationTime("5m").encode(),
-  "HS512 with the right key (wrong algorithm)": () => claims(victim.userId).setProtectedHeader({ alg: "HS512" }).setExpirationTime("5m").sign(key),
-  "signed with another key": () => claims(victim.userId).setProtectedHeader({ alg: "HS256" }).setExpirationTime("5m").sign(new TextEncoder().encode("x".repeat(40))),
-  expired: () => claims(victim.userId).setProtectedHeader({ alg: "HS256" }).setExpirationTime(Math.floor(Date.now() / 1000) - 60).sign(key),
-  "wrong audience": () => claims(victim.userId).setProtectedHeader({ alg: "HS256" }).setAudience("someone-else").setExpirationTime("5m").sign(key),
+  "alg none": async () =>
+    new UnsecuredJWT({ sid: randomUUID() })
+      .setSubject(victim.userId)
+      .setIssuer("kuku-gateway")
+      .setAudience("kuku-console")
+      .setExpirationTime("5m")
+      .encode(),
+  "HS512 with the right key (wrong algorithm)": () =>
+    claims(victim.userId).setProtectedHeader({ alg: "HS512" }).setExpirationTime("5m").sign(key),
+  "signed with another key": () =>
+    claims(victim.userId)
+      .setProtectedHeader({ alg: "HS256" })
+      .setExpirationTime("5m")
+      .sign(new TextEncoder().encode("x".repeat(40))),
+  expired: () =>
+    claims(victim.userId)
+      .setProtectedHeader({ alg: "HS256" })
+      .setExpirationTime(Math.floor(Date.now() / 1000) - 60)
+      .sign(key),
+  "wrong audience": () =>
+    claims(victim.userId).setProtectedHeader({ alg: "HS256" }).setAudience("someone-else").setExpirationTime("5m").sign(key),
   "victim's token with the subject edited": async () => {
     const [h, p, s] = victim.tokens.accessToken.split(".");
     const payload = JSON.parse(Buffer.from(p!, "base64url").toString()) as Record<string, unknown>;
@@ -68,7 +85,14 @@ const tradingMethods = api.TradingService.methods.map((m) => m.name);
 const validBodies: Record<string, object> = {
   DepositCash: { requestId: `r-${randomUUID()}`, amountKrw: "1000" },
   GetPortfolio: {},
-  PlaceOrder: { idempotencyKey: `k-${randomUUID()}`, symbol: "005930", side: "SIDE_BUY", type: "ORDER_TYPE_MARKET", timeInForce: "TIME_IN_FORCE_IOC", quantity: "1" },
+  PlaceOrder: {
+    idempotencyKey: `k-${randomUUID()}`,
+    symbol: "005930",
+    side: "SIDE_BUY",
+    type: "ORDER_TYPE_MARKET",
+    timeInForce: "TIME_IN_FORCE_IOC",
+    quantity: "1",
+  },
   CancelOrder: { orderId: randomUUID() },
   ListOrders: {},
   GetQuote: { symbol: "005930" },
@@ -79,7 +103,11 @@ const validBodies: Record<string, object> = {
 t.test("every TradingService call refuses missing, malformed, forged, expired and alg-none tokens", async (t) => {
   const before = await snapshot();
   t.same(Object.keys(validBodies).sort(), [...tradingMethods].sort(), "a body for every procedure");
-  const headerCases: Record<string, string | undefined> = { missing: undefined, "not bearer": "Basic dXNlcjpwYXNz", "bearer garbage": "Bearer not-a-jwt" };
+  const headerCases: Record<string, string | undefined> = {
+    missing: undefined,
+    "not bearer": "Basic dXNlcjpwYXNz",
+    "bearer garbage": "Bearer not-a-jwt",
+  };
   for (const [name, make] of Object.entries(badTokens)) headerCases[name] = `Bearer ${await make()}`;
   for (const method of tradingMethods) {
     for (const [name, authorization] of Object.entries(headerCases)) {
@@ -108,16 +136,33 @@ t.test("error messages say what is wrong with the token", async (t) => {
 t.test("oversized, malformed JSON and malformed protobuf bodies: a clear error and no state change", async (t) => {
   const before = await snapshot();
   const auth = { authorization: `Bearer ${victim.tokens.accessToken}` };
-  const big = await post("/kuku.gateway.v1.TradingService/DepositCash", JSON.stringify({ requestId: "x".repeat(100_000), amountKrw: "1" }), { "content-type": "application/json", ...auth });
+  const big = await post(
+    "/kuku.gateway.v1.TradingService/DepositCash",
+    JSON.stringify({ requestId: "x".repeat(100_000), amountKrw: "1" }),
+    { "content-type": "application/json", ...auth },
+  );
   t.equal(big.code, "resource_exhausted", "over readMaxBytes");
   t.match(big.text, /larger than configured readMaxBytes|message size/);
-  const bigSignUp = await post("/kuku.gateway.v1.AuthService/SignUp", JSON.stringify({ email: "a@b.co", password: "p".repeat(200_000), displayName: "x" }), { "content-type": "application/json" });
+  const bigSignUp = await post(
+    "/kuku.gateway.v1.AuthService/SignUp",
+    JSON.stringify({ email: "a@b.co", password: "p".repeat(200_000), displayName: "x" }),
+    { "content-type": "application/json" },
+  );
   t.equal(bigSignUp.code, "resource_exhausted", "public procedures too");
-  const json = await post("/kuku.gateway.v1.TradingService/DepositCash", '{"requestId": "x", "amountKrw": ', { "content-type": "application/json", ...auth });
+  const json = await post("/kuku.gateway.v1.TradingService/DepositCash", '{"requestId": "x", "amountKrw": ', {
+    "content-type": "application/json",
+    ...auth,
+  });
   t.equal(json.code, "invalid_argument");
-  const wrongType = await post("/kuku.gateway.v1.TradingService/DepositCash", '{"requestId": "x", "amountKrw": "ten"}', { "content-type": "application/json", ...auth });
+  const wrongType = await post("/kuku.gateway.v1.TradingService/DepositCash", '{"requestId": "x", "amountKrw": "ten"}', {
+    "content-type": "application/json",
+    ...auth,
+  });
   t.equal(wrongType.code, "invalid_argument");
-  const proto = await post("/kuku.gateway.v1.TradingService/DepositCash", new Uint8Array([0x0a, 0xff, 0xff, 0xff, 0x01]), { "content-type": "application/proto", ...auth });
+  const proto = await post("/kuku.gateway.v1.TradingService/DepositCash", new Uint8Array([0x0a, 0xff, 0xff, 0xff, 0x01]), {
+    "content-type": "application/proto",
+    ...auth,
+  });
   t.equal(proto.code, "invalid_argument");
   const fields = await victim.trading.depositCash({ requestId: "", amountKrw: -5n }).catch((e: unknown) => ConnectError.from(e));
   t.equal((fields as ConnectError).code, Code.InvalidArgument);
@@ -130,7 +175,11 @@ t.test("CORS: only the console's origin may call cross-origin", async (t) => {
   const preflight = (origin: string) =>
     fetch(`${stack.gatewayUrl}/kuku.gateway.v1.AuthService/LogIn`, {
       method: "OPTIONS",
-      headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "content-type,connect-protocol-version" },
+      headers: {
+        origin,
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "content-type,connect-protocol-version",
+      },
     });
   const allowed = await preflight("http://console.example");
   t.equal(allowed.status, 204);
@@ -139,7 +188,11 @@ t.test("CORS: only the console's origin may call cross-origin", async (t) => {
   const foreign = await preflight("http://evil.example");
   t.equal(foreign.status, 403);
   t.equal(foreign.headers.get("access-control-allow-origin"), null);
-  const simple = await post("/kuku.gateway.v1.TradingService/ListInstruments", "{}", { "content-type": "application/json", origin: "http://evil.example", authorization: `Bearer ${victim.tokens.accessToken}` });
+  const simple = await post("/kuku.gateway.v1.TradingService/ListInstruments", "{}", {
+    "content-type": "application/json",
+    origin: "http://evil.example",
+    authorization: `Bearer ${victim.tokens.accessToken}`,
+  });
   t.equal(simple.headers.get("access-control-allow-origin"), null, "no CORS header for a foreign origin: the browser hides the answer");
 });
 
@@ -183,8 +236,29 @@ t.test("fuzz: random protobuf bytes and hostile JSON against every procedure", a
   const random = prng(20261125);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
   // Values that are wrong for every field they may land in, so no fuzz case is a valid request that may change state.
-  const hostile = [null, true, -1, 0, 1.5, "", "x".repeat(3000), "1e400", "-9223372036854775809", "\u0000\ud800", "<script>", [], [1, "a"], { a: { b: {} } }, "SIDE_BOGUS", -0.0, 1e309];
-  const procedures = [...api.AuthService.methods.map((m) => ["AuthService", m] as const), ...api.TradingService.methods.map((m) => ["TradingService", m] as const)];
+  const hostile = [
+    null,
+    true,
+    -1,
+    0,
+    1.5,
+    "",
+    "x".repeat(3000),
+    "1e400",
+    "-9223372036854775809",
+    "\u0000\ud800",
+    "<script>",
+    [],
+    [1, "a"],
+    { a: { b: {} } },
+    "SIDE_BOGUS",
+    -0.0,
+    1e309,
+  ];
+  const procedures = [
+    ...api.AuthService.methods.map((m) => ["AuthService", m] as const),
+    ...api.TradingService.methods.map((m) => ["TradingService", m] as const),
+  ];
   const seen = new Map<string, number>();
   for (const [service, method] of procedures) {
     const fieldNames = method.input.fields.map((f) => f.jsonName);
@@ -204,7 +278,9 @@ t.test("fuzz: random protobuf bytes and hostile JSON against every procedure", a
       const res = await post(`/kuku.gateway.v1.${service}/${method.name}`, body, headers);
       seen.set(res.code ?? `http ${res.status}`, (seen.get(res.code ?? `http ${res.status}`) ?? 0) + 1);
       if (res.status >= 500 || res.code === "internal" || res.code === "unknown") {
-        t.fail(`${method.name} answered ${res.status} ${res.text} to ${typeof body === "string" ? body : Buffer.from(body).toString("hex")}`);
+        t.fail(
+          `${method.name} answered ${res.status} ${res.text} to ${typeof body === "string" ? body : Buffer.from(body).toString("hex")}`,
+        );
       }
     }
   }

@@ -1,6 +1,6 @@
-import t from "tap";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { AccountKind, HoldStatus } from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
+import t from "tap";
 import { countRows, fundedAccount, rid, startTestLedger, type TestLedger } from "./support/ledger.js";
 
 let env: TestLedger;
@@ -39,7 +39,11 @@ t.test("deposit and withdraw move cash from and to the outside world", async (t)
   t.equal(out.balance?.totalMinor, 750_000n);
   t.equal(out.balance?.availableMinor, 750_000n);
   t.equal(out.entry?.postings.length, 2);
-  t.equal(out.entry!.postings.reduce((s, p) => s + p.amountMinor, 0n), 0n, "the entry balances");
+  t.equal(
+    out.entry!.postings.reduce((s, p) => s + p.amountMinor, 0n),
+    0n,
+    "the entry balances",
+  );
   const external = await client.getSystemAccount({ kind: AccountKind.EXTERNAL, asset: "KRW" });
   const [balance] = (await client.getBalances({ accountIds: [external.account!.accountId] })).balances;
   t.ok(balance!.totalMinor < 0n, "the outside world's account mirrors what came in");
@@ -88,10 +92,20 @@ t.test("bad input: INVALID_ARGUMENT naming the field, nothing written", async (t
   const accountId = await fundedAccount(env.client, "erin", "KRW", 1_000n);
   const shares = await fundedAccount(env.client, "erin", "000660", 10n);
   const before = await snapshot();
-  await rejects(t, env.client.deposit({ requestId: rid(), accountId, amountMinor: 0n }), Code.InvalidArgument, /amount_minor: must be greater than 0/);
+  await rejects(
+    t,
+    env.client.deposit({ requestId: rid(), accountId, amountMinor: 0n }),
+    Code.InvalidArgument,
+    /amount_minor: must be greater than 0/,
+  );
   await rejects(t, env.client.deposit({ requestId: rid(), accountId, amountMinor: -5n }), Code.InvalidArgument, /amount_minor/);
   await rejects(t, env.client.deposit({ requestId: "", accountId, amountMinor: 5n }), Code.InvalidArgument, /request_id/);
-  await rejects(t, env.client.deposit({ requestId: rid(), accountId: "nope", amountMinor: 5n }), Code.InvalidArgument, /account_id: must be a valid UUID/);
+  await rejects(
+    t,
+    env.client.deposit({ requestId: rid(), accountId: "nope", amountMinor: 5n }),
+    Code.InvalidArgument,
+    /account_id: must be a valid UUID/,
+  );
   await rejects(t, env.client.openAccount({ requestId: rid(), ownerId: "x", asset: "USD" }), Code.InvalidArgument, /asset/);
   await rejects(
     t,
@@ -101,13 +115,25 @@ t.test("bad input: INVALID_ARGUMENT naming the field, nothing written", async (t
   );
   await rejects(
     t,
-    env.client.transfer({ requestId: rid(), legs: [{ accountId, amountMinor: -10n }, { accountId: shares, amountMinor: 10n }] }),
+    env.client.transfer({
+      requestId: rid(),
+      legs: [
+        { accountId, amountMinor: -10n },
+        { accountId: shares, amountMinor: 10n },
+      ],
+    }),
     Code.InvalidArgument,
     /^legs: legs must sum to zero per asset: KRW sums to -10, 000660 sums to 10/,
   );
   await rejects(
     t,
-    env.client.transfer({ requestId: rid(), legs: [{ accountId, amountMinor: -10n }, { accountId: shares, amountMinor: 10n, asset: "KRW" }] }),
+    env.client.transfer({
+      requestId: rid(),
+      legs: [
+        { accountId, amountMinor: -10n },
+        { accountId: shares, amountMinor: 10n, asset: "KRW" },
+      ],
+    }),
     Code.InvalidArgument,
     /^legs\[1\]\.asset: account .* holds 000660, not KRW/,
   );
@@ -128,10 +154,21 @@ t.test("a multi-leg transfer posts one balanced entry", async (t) => {
   const c = await fundedAccount(env.client, "t-c", "KRW", 0n);
   const out = await env.client.transfer({
     requestId: rid(),
-    legs: [{ accountId: a, amountMinor: -600n }, { accountId: b, amountMinor: 400n }, { accountId: c, amountMinor: 200n, asset: "KRW" }],
+    legs: [
+      { accountId: a, amountMinor: -600n },
+      { accountId: b, amountMinor: 400n },
+      { accountId: c, amountMinor: 200n, asset: "KRW" },
+    ],
     metadata: { memo: "split" },
   });
-  t.same(out.balances.map((x) => [x.accountId, x.totalMinor]).sort(), [[a, 400n], [b, 400n], [c, 200n]].sort());
+  t.same(
+    out.balances.map((x) => [x.accountId, x.totalMinor]).sort(),
+    [
+      [a, 400n],
+      [b, 400n],
+      [c, 200n],
+    ].sort(),
+  );
   t.equal(out.entry?.metadata["memo"], "split");
 });
 
@@ -146,9 +183,19 @@ t.test("holds: reserve, release part, settle a trade in one entry with fees", as
   const cashHold = await client.placeHold({ requestId: rid(), accountId: buyerCash, amountMinor: 721_000n, reference: "order-1" });
   t.equal(cashHold.balance?.heldMinor, 721_000n);
   t.equal(cashHold.balance?.availableMinor, 279_000n);
-  await rejects(t, client.withdraw({ requestId: rid(), accountId: buyerCash, amountMinor: 279_001n }), Code.FailedPrecondition, /shortfall 1$/);
+  await rejects(
+    t,
+    client.withdraw({ requestId: rid(), accountId: buyerCash, amountMinor: 279_001n }),
+    Code.FailedPrecondition,
+    /shortfall 1$/,
+  );
   const shareHold = await client.placeHold({ requestId: rid(), accountId: sellerShares, amountMinor: 10n, reference: "order-2" });
-  await rejects(t, client.placeHold({ requestId: rid(), accountId: sellerShares, amountMinor: 1n }), Code.FailedPrecondition, /shortfall 1$/);
+  await rejects(
+    t,
+    client.placeHold({ requestId: rid(), accountId: sellerShares, amountMinor: 1n }),
+    Code.FailedPrecondition,
+    /shortfall 1$/,
+  );
 
   // 10 shares at 72,000 won: buyer pays 720,000 + 100 fee, seller receives 720,000 - 150 fee.
   const settled = await client.settleHold({
@@ -173,7 +220,11 @@ t.test("holds: reserve, release part, settle a trade in one entry with fees", as
 
   await rejects(
     t,
-    client.settleHold({ requestId: rid(), debits: [{ holdId: cashHold.hold!.holdId, amountMinor: 901n }], legs: [{ accountId: sellerCash, amountMinor: 901n }] }),
+    client.settleHold({
+      requestId: rid(),
+      debits: [{ holdId: cashHold.hold!.holdId, amountMinor: 901n }],
+      legs: [{ accountId: sellerCash, amountMinor: 901n }],
+    }),
     Code.FailedPrecondition,
     /has 900 remaining, 901 requested/,
   );
@@ -182,7 +233,12 @@ t.test("holds: reserve, release part, settle a trade in one entry with fees", as
   t.equal(released.hold?.releasedMinor, 900n);
   t.equal(released.balance?.heldMinor, 0n);
   t.equal(released.balance?.availableMinor, 279_900n);
-  await rejects(t, client.releaseHold({ requestId: rid(), holdId: cashHold.hold!.holdId, amountMinor: 1n }), Code.FailedPrecondition, /has 0 remaining/);
+  await rejects(
+    t,
+    client.releaseHold({ requestId: rid(), holdId: cashHold.hold!.holdId, amountMinor: 1n }),
+    Code.FailedPrecondition,
+    /has 0 remaining/,
+  );
   const integrity = await client.verifyIntegrity({});
   t.same(integrity.discrepancies, []);
 });
@@ -214,7 +270,10 @@ t.test("PostgreSQL itself refuses unbalanced entries, history edits and overdraf
         await db.query("BEGIN");
         try {
           await db.query("INSERT INTO entries (entry_id, request_id, kind) VALUES ($1, 'manual', 3)", [entryId]);
-          await db.query("INSERT INTO postings (entry_id, account_id, asset, amount_minor) VALUES ($1, $2, 'KRW', 10)", [entryId, accountId]);
+          await db.query("INSERT INTO postings (entry_id, account_id, asset, amount_minor) VALUES ($1, $2, 'KRW', 10)", [
+            entryId,
+            accountId,
+          ]);
           await db.query("COMMIT");
         } finally {
           await db.query("ROLLBACK");

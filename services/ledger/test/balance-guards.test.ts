@@ -5,11 +5,11 @@
 // of its postings (VerifyIntegrity). Callers retry ABORTED with the SAME
 // request id, which is what makes a retry safe.
 import { fileURLToPath } from "node:url";
-import t from "tap";
-import { Code, ConnectError, type Client } from "@connectrpc/connect";
+import { type Client, Code, ConnectError } from "@connectrpc/connect";
 import { LedgerService } from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import { createServiceClient } from "@kuku/platform";
 import { createTestDatabase, startServiceProcess } from "@kuku/platform/testing";
+import t from "tap";
 import { BALANCE_GUARDS } from "../src/domain/balance-guard.js";
 import { fundedAccount, retryUntilAnswered, rid } from "./support/ledger.js";
 
@@ -76,7 +76,11 @@ for (const guard of BALANCE_GUARDS) {
       await Promise.all(Array.from({ length: 32 }, worker));
       const ok = (kind: string) => codes.filter((c, i) => c === "OK" && kinds[i] === kind).length;
       const byCode = Object.fromEntries([...new Set(codes)].map((c) => [c, codes.filter((x) => x === c).length]));
-      t.same(byCode, { OK: 142, FailedPrecondition: 58 }, "10,000 / 70 = 142 are affordable; the rest fail cleanly with insufficient funds");
+      t.same(
+        byCode,
+        { OK: 142, FailedPrecondition: 58 },
+        "10,000 / 70 = 142 are affordable; the rest fail cleanly with insufficient funds",
+      );
       const balance = await balanceOf(client, accountId);
       t.equal(balance.totalMinor, 10_000n - 70n * BigInt(ok("withdraw")), "total lost exactly the withdrawals");
       t.equal(balance.heldMinor, 70n * BigInt(ok("hold")), "held is exactly the holds placed");
@@ -125,7 +129,15 @@ for (const guard of BALANCE_GUARDS) {
           const amountMinor = BigInt(1 + Math.floor(Math.random() * 3_000));
           const requestId = rid("t");
           const code = await codeOf(
-            withRetry(() => client.transfer({ requestId, legs: [{ accountId: from, amountMinor: -amountMinor }, { accountId: to, amountMinor }] })),
+            withRetry(() =>
+              client.transfer({
+                requestId,
+                legs: [
+                  { accountId: from, amountMinor: -amountMinor },
+                  { accountId: to, amountMinor },
+                ],
+              }),
+            ),
           );
           if (code === "OK") ok++;
           else if (code !== "FailedPrecondition") throw new Error(`transfer failed with ${code}`);
@@ -134,13 +146,23 @@ for (const guard of BALANCE_GUARDS) {
       await Promise.all(Array.from({ length: 16 }, worker));
       t.ok(ok > 20, `transfers went through (${ok})`);
       const { balances } = await client.getBalances({ accountIds: accounts });
-      t.equal(balances.reduce((sum, b) => sum + b.totalMinor, 0n), 20n * 10_000n, "cash is conserved");
-      t.ok(balances.every((b) => b.availableMinor >= 0n), "no account is overdrawn");
+      t.equal(
+        balances.reduce((sum, b) => sum + b.totalMinor, 0n),
+        20n * 10_000n,
+        "cash is conserved",
+      );
+      t.ok(
+        balances.every((b) => b.availableMinor >= 0n),
+        "no account is overdrawn",
+      );
       t.same((await client.verifyIntegrity({})).discrepancies, []);
     });
 
     t.test("the service ran with this guard", async (t) => {
-      t.ok(service.logs.some((line) => line.includes(`"balanceGuard":"${guard}"`)), service.logs.find((l) => l.includes("ledger ready")));
+      t.ok(
+        service.logs.some((line) => line.includes(`"balanceGuard":"${guard}"`)),
+        service.logs.find((l) => l.includes("ledger ready")),
+      );
     });
   });
 }

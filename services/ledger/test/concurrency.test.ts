@@ -2,8 +2,9 @@
 // isolation level with the chosen locking (balance rows locked FOR UPDATE in
 // account id order). Callers retry ABORTED with the SAME request id, which
 // is what makes a retry safe.
-import t from "tap";
+
 import { Code, ConnectError } from "@connectrpc/connect";
+import t from "tap";
 import type { Isolation } from "../src/store/transactions.js";
 import { fundedAccount, retryUntilAnswered, rid, startTestLedger, type TestLedger } from "./support/ledger.js";
 
@@ -57,7 +58,13 @@ for (const isolation of ISOLATIONS) {
           const requestId = rid("t");
           try {
             await withRetry(() =>
-              client.transfer({ requestId, legs: [{ accountId: from, amountMinor: -amountMinor }, { accountId: to, amountMinor }] }),
+              client.transfer({
+                requestId,
+                legs: [
+                  { accountId: from, amountMinor: -amountMinor },
+                  { accountId: to, amountMinor },
+                ],
+              }),
             );
             outcome.ok += 1;
           } catch (error) {
@@ -70,8 +77,15 @@ for (const isolation of ISOLATIONS) {
       t.equal(outcome.ok + outcome.insufficient, 32 * transfersPerWorker, "every transfer got an answer");
       t.ok(outcome.ok > 100, `transfers went through (${outcome.ok} ok, ${outcome.insufficient} refused)`);
       const { balances } = await client.getBalances({ accountIds: accounts });
-      t.equal(balances.reduce((sum, b) => sum + b.totalMinor, 0n), 100n * 100_000n, "cash is conserved");
-      t.ok(balances.every((b) => b.availableMinor >= 0n), "no account is overdrawn");
+      t.equal(
+        balances.reduce((sum, b) => sum + b.totalMinor, 0n),
+        100n * 100_000n,
+        "cash is conserved",
+      );
+      t.ok(
+        balances.every((b) => b.availableMinor >= 0n),
+        "no account is overdrawn",
+      );
       const report = await client.verifyIntegrity({});
       t.same(report.discrepancies, [], "every balance equals the sum of its postings");
     });

@@ -2,15 +2,19 @@
 // balance write carrying an older fencing token than the last writer's is
 // refused even at the current version, and one at a stale version is
 // refused whatever its token (ADR 0008). Against the real PostgreSQL.
-import t from "tap";
+
 import { createLogger, createPool, migrate, withTransaction } from "@kuku/platform";
 import { createTestDatabase } from "@kuku/platform/testing";
+import t from "tap";
 import * as store from "../src/store/ledger-store.js";
 import { MIGRATIONS_DIR } from "./support/ledger.js";
 
 const logger = createLogger("ledger-fencing-test", "warn");
 const database = await createTestDatabase("fencing");
-const pool = createPool({ connectionString: database.url, poolSizeMax: 4, statementTimeoutMs: 10_000, applicationName: "fencing-test" }, logger);
+const pool = createPool(
+  { connectionString: database.url, poolSizeMax: 4, statementTimeoutMs: 10_000, applicationName: "fencing-test" },
+  logger,
+);
 t.teardown(async () => {
   await pool.end();
   await database.drop();
@@ -33,8 +37,6 @@ t.test("fencing tokens order the writes to a balance", async (t) => {
 
   const read = (await store.readBalances(pool, [accountId])).get(accountId)!;
   t.equal(read.heldMinor, 9n, "the refused write left no trace");
-  const stale = await withTransaction(pool, (db) =>
-    store.writeBalances(db, [{ ...read, version: read.version }], tokens[2]! + 100n),
-  );
+  const stale = await withTransaction(pool, (db) => store.writeBalances(db, [{ ...read, version: read.version }], tokens[2]! + 100n));
   t.equal(stale, 0, "a larger token at a stale version is refused too: the version check covers overlapping holders");
 });

@@ -3,14 +3,14 @@
 // over HTTP/1.1, gRPC-Web, and a graceful SIGTERM.
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import t from "tap";
-import * as grpc from "@grpc/grpc-js";
-import { create, fromBinary, toBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
+import { create, type DescMessage, fromBinary, type MessageShape, toBinary } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcWebTransport } from "@connectrpc/connect-node";
+import * as grpc from "@grpc/grpc-js";
 import * as api from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
-import { createPool, createLogger } from "@kuku/platform";
-import { createTestDatabase, eventually, run, startServiceProcess, TOOLS_BIN, type ServiceProcess } from "@kuku/platform/testing";
+import { createLogger, createPool } from "@kuku/platform";
+import { createTestDatabase, eventually, run, type ServiceProcess, startServiceProcess, TOOLS_BIN } from "@kuku/platform/testing";
+import t from "tap";
 
 const SERVICE_DIR = fileURLToPath(new URL("..", import.meta.url));
 const GRPCURL = `${TOOLS_BIN}/grpcurl`;
@@ -83,22 +83,47 @@ t.test("grpcurl health check says SERVING", async (t) => {
 });
 
 t.test("grpcurl calls work, and a malformed request names the field", async (t) => {
-  const opened = await grpcurl("-d", '{"requestId":"grpcurl-1","ownerId":"grpcurl-user","asset":"KRW"}', target, "kuku.ledger.v1.LedgerService/OpenAccount");
+  const opened = await grpcurl(
+    "-d",
+    '{"requestId":"grpcurl-1","ownerId":"grpcurl-user","asset":"KRW"}',
+    target,
+    "kuku.ledger.v1.LedgerService/OpenAccount",
+  );
   t.equal(opened.code, 0, opened.stderr);
   const accountId = (JSON.parse(opened.stdout) as { account: { accountId: string } }).account.accountId;
-  const deposited = await grpcurl("-d", JSON.stringify({ requestId: "grpcurl-2", accountId, amountMinor: "5000" }), target, "kuku.ledger.v1.LedgerService/Deposit");
+  const deposited = await grpcurl(
+    "-d",
+    JSON.stringify({ requestId: "grpcurl-2", accountId, amountMinor: "5000" }),
+    target,
+    "kuku.ledger.v1.LedgerService/Deposit",
+  );
   t.match(deposited.stdout, /"totalMinor": "5000"/);
-  const bad = await grpcurl("-d", JSON.stringify({ requestId: "grpcurl-3", accountId, amountMinor: "-1" }), target, "kuku.ledger.v1.LedgerService/Deposit");
+  const bad = await grpcurl(
+    "-d",
+    JSON.stringify({ requestId: "grpcurl-3", accountId, amountMinor: "-1" }),
+    target,
+    "kuku.ledger.v1.LedgerService/Deposit",
+  );
   t.not(bad.code, 0);
   t.match(bad.stderr, /Code: InvalidArgument/);
   t.match(bad.stderr, /amount_minor: must be greater than 0/);
 });
 
 t.test("a @grpc/grpc-js client calls the service", async (t) => {
-  const response = await grpcJsCall("OpenAccount", api.OpenAccountRequestSchema, api.OpenAccountResponseSchema, create(api.OpenAccountRequestSchema, { requestId: "grpc-js-1", ownerId: "grpc-js-user", asset: "005930" }));
+  const response = await grpcJsCall(
+    "OpenAccount",
+    api.OpenAccountRequestSchema,
+    api.OpenAccountResponseSchema,
+    create(api.OpenAccountRequestSchema, { requestId: "grpc-js-1", ownerId: "grpc-js-user", asset: "005930" }),
+  );
   t.equal(response.account?.asset, "005930");
   t.equal(response.account?.kind, api.AccountKind.USER);
-  const error = await grpcJsCall("Deposit", api.DepositRequestSchema, api.DepositResponseSchema, create(api.DepositRequestSchema, { requestId: "grpc-js-2", accountId: response.account!.accountId, amountMinor: 0n })).catch((e: grpc.ServiceError) => e);
+  const error = await grpcJsCall(
+    "Deposit",
+    api.DepositRequestSchema,
+    api.DepositResponseSchema,
+    create(api.DepositRequestSchema, { requestId: "grpc-js-2", accountId: response.account!.accountId, amountMinor: 0n }),
+  ).catch((e: grpc.ServiceError) => e);
   t.equal((error as grpc.ServiceError).code, grpc.status.INVALID_ARGUMENT);
   t.match((error as grpc.ServiceError).details, /amount_minor/);
 });
@@ -126,20 +151,42 @@ t.test("Connect JSON over HTTP/1.1 and gRPC-Web reach the same port", async (t) 
 });
 
 t.test("SIGTERM during an in-flight call: the call completes, then the process exits 0", async (t) => {
-  const opened = await grpcJsCall("OpenAccount", api.OpenAccountRequestSchema, api.OpenAccountResponseSchema, create(api.OpenAccountRequestSchema, { requestId: "sigterm-open", ownerId: "sigterm-user", asset: "KRW" }));
+  const opened = await grpcJsCall(
+    "OpenAccount",
+    api.OpenAccountRequestSchema,
+    api.OpenAccountResponseSchema,
+    create(api.OpenAccountRequestSchema, { requestId: "sigterm-open", ownerId: "sigterm-user", asset: "KRW" }),
+  );
   const accountId = opened.account!.accountId;
-  await grpcJsCall("Deposit", api.DepositRequestSchema, api.DepositResponseSchema, create(api.DepositRequestSchema, { requestId: "sigterm-fund", accountId, amountMinor: 1_000n }));
+  await grpcJsCall(
+    "Deposit",
+    api.DepositRequestSchema,
+    api.DepositResponseSchema,
+    create(api.DepositRequestSchema, { requestId: "sigterm-fund", accountId, amountMinor: 1_000n }),
+  );
 
   // Hold the balance row so that the withdrawal is provably in flight.
-  const pool = createPool({ connectionString: database.url, poolSizeMax: 2, statementTimeoutMs: 30_000, applicationName: "sigterm-test" }, createLogger("sigterm-test", "silent"));
+  const pool = createPool(
+    { connectionString: database.url, poolSizeMax: 2, statementTimeoutMs: 30_000, applicationName: "sigterm-test" },
+    createLogger("sigterm-test", "silent"),
+  );
   const blocker = await pool.connect();
   await blocker.query("BEGIN");
   await blocker.query("SELECT 1 FROM balances WHERE account_id = $1 FOR UPDATE", [accountId]);
-  const inFlight = grpcJsCall("Withdraw", api.WithdrawRequestSchema, api.WithdrawResponseSchema, create(api.WithdrawRequestSchema, { requestId: "sigterm-withdraw", accountId, amountMinor: 400n }));
-  await eventually("the withdrawal waits for the balance lock", async () => {
-    const { rows } = await pool.query("SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted");
-    return (rows[0] as { n: number }).n > 0;
-  }, 5_000);
+  const inFlight = grpcJsCall(
+    "Withdraw",
+    api.WithdrawRequestSchema,
+    api.WithdrawResponseSchema,
+    create(api.WithdrawRequestSchema, { requestId: "sigterm-withdraw", accountId, amountMinor: 400n }),
+  );
+  await eventually(
+    "the withdrawal waits for the balance lock",
+    async () => {
+      const { rows } = await pool.query("SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted");
+      return (rows[0] as { n: number }).n > 0;
+    },
+    5_000,
+  );
   service.child.kill("SIGTERM");
   await new Promise((resolve) => setTimeout(resolve, 300));
   t.equal(service.child.exitCode, null, "still running while the call is in flight");

@@ -1,10 +1,18 @@
 import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
+import {
+  createKafka,
+  createLogger,
+  ensureTopics,
+  initTracing,
+  observeRedis,
+  openDatabase,
+  prefixedTopics,
+  shutdownOnSignal,
+  startServer,
+} from "@kuku/platform";
 import { Redis } from "ioredis";
 import type { Consumer } from "kafkajs";
-import {
-  createKafka, createLogger, ensureTopics, initTracing, observeRedis, openDatabase, prefixedTopics, shutdownOnSignal, startServer,
-} from "@kuku/platform";
 import { Feed } from "./app/feed.js";
 import { LookAsideCache } from "./cache/look-aside.js";
 import { loadMarketConfig } from "./config.js";
@@ -25,9 +33,17 @@ const redis = observeRedis(new Redis(config.redisUrl, { lazyConnect: false, maxR
 redis.on("error", (error) => logger.warn({ err: error }, "redis error"));
 
 const feed = new Feed(new Market({ depthMax: config.depthMax, tradesMax: config.tradesMax }));
-const candleCache = new LookAsideCache(redis, {
-  name: "candles", redisTtlMs: config.candleCacheTtlMs, localTtlMs: config.candleLocalTtlMs, localEntriesMax: 10_000, ...candlesCodec,
-}, logger);
+const candleCache = new LookAsideCache(
+  redis,
+  {
+    name: "candles",
+    redisTtlMs: config.candleCacheTtlMs,
+    localTtlMs: config.candleLocalTtlMs,
+    localEntriesMax: 10_000,
+    ...candlesCodec,
+  },
+  logger,
+);
 
 // Write-behind: candles go to PostgreSQL in one batch per interval, never on the event path.
 let flushing = Promise.resolve();
@@ -42,19 +58,23 @@ const flushCandles = () => {
 };
 const flushTimer = setInterval(flushCandles, config.candleFlushIntervalMs);
 
-const hub = new Hub(feed, {
-  path: "/ws",
-  tokenSecret: new TextEncoder().encode(config.wsTokenSecret),
-  clientsMax: config.wsClientsMax,
-  symbolsPerClientMax: config.wsSymbolsPerClientMax,
-  messageMaxBytes: config.wsMessageMaxBytes,
-  heartbeatIntervalMs: config.wsHeartbeatIntervalMs,
-  conflateAboveBytes: config.wsConflateAboveBytes,
-  sendBufferMaxBytes: config.wsSendBufferMaxBytes,
-  slowConsumerMs: config.wsSlowConsumerMs,
-  flushIntervalMs: config.wsFlushIntervalMs,
-  snapshotTradesMax: 50,
-}, logger);
+const hub = new Hub(
+  feed,
+  {
+    path: "/ws",
+    tokenSecret: new TextEncoder().encode(config.wsTokenSecret),
+    clientsMax: config.wsClientsMax,
+    symbolsPerClientMax: config.wsSymbolsPerClientMax,
+    messageMaxBytes: config.wsMessageMaxBytes,
+    heartbeatIntervalMs: config.wsHeartbeatIntervalMs,
+    conflateAboveBytes: config.wsConflateAboveBytes,
+    sendBufferMaxBytes: config.wsSendBufferMaxBytes,
+    slowConsumerMs: config.wsSlowConsumerMs,
+    flushIntervalMs: config.wsFlushIntervalMs,
+    snapshotTradesMax: 50,
+  },
+  logger,
+);
 
 const kafka = createKafka({ clientId: "kuku-market", brokers: config.kafkaBrokers.split(",") }, logger);
 const topics = prefixedTopics(config.kafkaTopicPrefix, EXCHANGE_TOPICS);
@@ -82,4 +102,9 @@ shutdownOnSignal(server, logger, async () => {
   await stopTracing();
 });
 // Joining the group can wait out a crashed predecessor's session: serve meanwhile.
-consumer = await startExchangeConsumer(kafka, { groupId: `${config.consumerGroupPrefix}-${randomUUID().slice(0, 8)}`, topics }, feed, logger);
+consumer = await startExchangeConsumer(
+  kafka,
+  { groupId: `${config.consumerGroupPrefix}-${randomUUID().slice(0, 8)}`, topics },
+  feed,
+  logger,
+);

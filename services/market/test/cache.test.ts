@@ -2,9 +2,9 @@
 // computes once, a second replica is answered by Redis, the TTL expires, and
 // a Redis that is down degrades to computing rather than failing.
 import { randomUUID } from "node:crypto";
-import t from "tap";
-import { Redis } from "ioredis";
 import { createLogger } from "@kuku/platform";
+import { Redis } from "ioredis";
+import t from "tap";
 import { LookAsideCache, type LookAsideOptions } from "../src/cache/look-aside.js";
 
 const REDIS_URL = process.env["KUKU_TEST_REDIS_URL"] ?? "redis://127.0.0.1:6379";
@@ -13,8 +13,13 @@ const redis = new Redis(REDIS_URL);
 t.teardown(() => redis.quit());
 
 const options = (overrides: Partial<LookAsideOptions<string>> = {}): LookAsideOptions<string> => ({
-  name: `test-${randomUUID().slice(0, 8)}`, redisTtlMs: 10_000, localTtlMs: 500, localEntriesMax: 100,
-  encode: (v) => Buffer.from(v), decode: (b) => Buffer.from(b).toString(), ...overrides,
+  name: `test-${randomUUID().slice(0, 8)}`,
+  redisTtlMs: 10_000,
+  localTtlMs: 500,
+  localEntriesMax: 100,
+  encode: (v) => Buffer.from(v),
+  decode: (b) => Buffer.from(b).toString(),
+  ...overrides,
 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -29,7 +34,10 @@ t.test("1,000 concurrent cold reads of one key compute once", async (t) => {
   const answers = await Promise.all(Array.from({ length: 1_000 }, () => cache.get("005930:60", compute)));
   t.equal(computed, 1, "one computation");
   t.equal(cache.computations, 1);
-  t.ok(answers.every((a) => a === "candles"), "every reader got the value");
+  t.ok(
+    answers.every((a) => a === "candles"),
+    "every reader got the value",
+  );
 });
 
 t.test("another replica is answered from Redis; after the TTL it computes again", async (t) => {
@@ -59,7 +67,12 @@ t.test("the local layer answers hot keys without Redis, for its short TTL only",
 });
 
 t.test("with Redis unreachable every read computes, none fails", async (t) => {
-  const down = new Redis("redis://127.0.0.1:1", { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
+  const down = new Redis("redis://127.0.0.1:1", {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    retryStrategy: () => null,
+  });
   t.teardown(() => down.disconnect());
   const cache = new LookAsideCache(down, options({ localTtlMs: 0 }), logger);
   t.equal(await cache.get("k", async () => "v"), "v");

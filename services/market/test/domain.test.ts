@@ -6,23 +6,44 @@ import { Market, type TradeInput } from "../src/domain/market.js";
 
 const at = (iso: string) => new Date(iso);
 const trade = (tradeId: string, priceKrw: bigint, quantity: bigint, when = "2026-11-25T01:00:00Z"): TradeInput => ({
-  tradeId, symbol: "005930", priceKrw, quantity, executedAt: at(when),
+  tradeId,
+  symbol: "005930",
+  priceKrw,
+  quantity,
+  executedAt: at(when),
 });
 
 t.test("every accepted change bumps the sequence by one; a duplicate trade changes nothing", async (t) => {
   const market = new Market({ depthMax: 10, tradesMax: 3 });
   t.equal(market.applyTrade(trade("a", 70_000n, 5n))?.sequence, 1n);
   t.equal(market.applyTrade(trade("a", 70_000n, 5n)), undefined, "redelivered: ignored");
-  t.equal(market.applyBook({ symbol: "005930", bids: [{ priceKrw: 69_900n, quantity: 1n }], asks: [], at: at("2026-11-25T01:00:01Z") }).sequence, 2n);
+  t.equal(
+    market.applyBook({ symbol: "005930", bids: [{ priceKrw: 69_900n, quantity: 1n }], asks: [], at: at("2026-11-25T01:00:01Z") }).sequence,
+    2n,
+  );
   t.equal(market.applyTrade(trade("b", 71_000n, 1n))?.sequence, 3n);
-  t.match(market.quote("005930"), { volume: 6n, openPriceKrw: 70_000n, highPriceKrw: 71_000n, lowPriceKrw: 70_000n, lastPriceKrw: 71_000n, bestBidKrw: 69_900n, sequence: 3n });
+  t.match(market.quote("005930"), {
+    volume: 6n,
+    openPriceKrw: 70_000n,
+    highPriceKrw: 71_000n,
+    lowPriceKrw: 70_000n,
+    lastPriceKrw: 71_000n,
+    bestBidKrw: 69_900n,
+    sequence: 3n,
+  });
 });
 
 t.test("the recent-trades ring is bounded, newest first", async (t) => {
   const market = new Market({ depthMax: 10, tradesMax: 3 });
   for (const id of ["a", "b", "c", "d", "e"]) market.applyTrade(trade(id, 70_000n, 1n));
-  t.same(market.trades("005930", 10).map((x) => x.tradeId), ["e", "d", "c"]);
-  t.same(market.trades("005930", 2).map((x) => x.tradeId), ["e", "d"]);
+  t.same(
+    market.trades("005930", 10).map((x) => x.tradeId),
+    ["e", "d", "c"],
+  );
+  t.same(
+    market.trades("005930", 2).map((x) => x.tradeId),
+    ["e", "d"],
+  );
   t.ok(market.applyTrade(trade("a", 70_000n, 1n)) !== undefined, "an id that left the window is new again (the window is the ring)");
 });
 

@@ -3,10 +3,10 @@
 // from the start again (the market commits no offsets), and what the state
 // already holds must not reach it twice.
 import { randomUUID } from "node:crypto";
-import t from "tap";
-import { Kafka, logLevel } from "kafkajs";
 import { createLogger, ensureTopics, prefixedTopics } from "@kuku/platform";
 import { eventually } from "@kuku/platform/testing";
+import { Kafka, logLevel } from "kafkajs";
+import t from "tap";
 import type { BookInput, TradeInput } from "../src/domain/market.js";
 import { EXCHANGE_TOPICS, startExchangeConsumer } from "../src/events/exchange-consumer.js";
 import { ExchangeStandIn } from "./support/market.js";
@@ -17,7 +17,12 @@ t.test("after a crash and restart, every event reaches the market once", async (
   const prefix = `test-${randomUUID().slice(0, 8)}.`;
   const topics = prefixedTopics(prefix, EXCHANGE_TOPICS);
   // Few, quick retries: the thrown error below becomes a crash in about a second.
-  const kafka = new Kafka({ clientId: "market-consumer-test", brokers: KAFKA_BROKERS, logLevel: logLevel.NOTHING, retry: { retries: 1, initialRetryTime: 100 } });
+  const kafka = new Kafka({
+    clientId: "market-consumer-test",
+    brokers: KAFKA_BROKERS,
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 1, initialRetryTime: 100 },
+  });
   await ensureTopics(kafka, Object.values(topics), 3);
   const exchange = await ExchangeStandIn.connect(prefix);
   t.teardown(() => exchange.close());
@@ -34,7 +39,12 @@ t.test("after a crash and restart, every event reaches the market once", async (
     },
     book(_book: BookInput) {},
   };
-  const consumer = await startExchangeConsumer(kafka, { groupId: `market-test-${randomUUID()}`, topics }, sink, createLogger("market-test", "silent"));
+  const consumer = await startExchangeConsumer(
+    kafka,
+    { groupId: `market-test-${randomUUID()}`, topics },
+    sink,
+    createLogger("market-test", "silent"),
+  );
   consumer.on(consumer.events.CRASH, ({ payload }) => (crashes = [...crashes, { restart: payload.restart }]));
   t.teardown(() => consumer.disconnect());
 

@@ -2,20 +2,23 @@
 // Redis: gRPC reads and validation, StreamQuotes, the WebSocket protocol
 // (auth, bad messages, snapshot + updates, gaps and resync, slow consumers)
 // and candles written behind to PostgreSQL.
-import t from "tap";
+
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
-import WebSocket from "ws";
 import * as api from "@kuku/contracts/kuku/market/v1/market_pb";
 import { createServiceClient } from "@kuku/platform";
-import { eventually, RecordingClient, startMarket, token, type Frame, type MarketUnderTest } from "./support/market.js";
+import t from "tap";
+import WebSocket from "ws";
+import { eventually, type Frame, type MarketUnderTest, RecordingClient, startMarket, token } from "./support/market.js";
 
 let market: MarketUnderTest;
 let client: ReturnType<typeof createServiceClient<typeof api.MarketDataService>>;
 t.before(async () => {
   // Small buffers so that a paused reader falls behind quickly.
   market = await startMarket({
-    MARKET_WS_CONFLATE_ABOVE_BYTES: "4096", MARKET_WS_SEND_BUFFER_MAX_BYTES: "262144", MARKET_WS_SLOW_CONSUMER_MS: "3000",
+    MARKET_WS_CONFLATE_ABOVE_BYTES: "4096",
+    MARKET_WS_SEND_BUFFER_MAX_BYTES: "262144",
+    MARKET_WS_SLOW_CONSUMER_MS: "3000",
   });
   client = createServiceClient(api.MarketDataService, { baseUrl: market.baseUrl, timeoutMs: 10_000 });
 });
@@ -44,14 +47,29 @@ function replay(frames: readonly Frame[], symbol: string) {
 t.test("gRPC: quotes, books and trades from the exchange's events; validation errors", async (t) => {
   await market.exchange.books("000001", 1);
   await market.exchange.trades("000001", [70_000n, 70_500n, 69_800n, 70_100n], 5n);
-  await eventually("the trades are applied", async () => (await client.getQuote({ symbol: "000001" }).catch(() => undefined))?.quote?.volume === 20n);
+  await eventually(
+    "the trades are applied",
+    async () => (await client.getQuote({ symbol: "000001" }).catch(() => undefined))?.quote?.volume === 20n,
+  );
   const { quote } = await client.getQuote({ symbol: "000001" });
-  t.match(quote, { lastPriceKrw: 70_100n, openPriceKrw: 70_000n, highPriceKrw: 70_500n, lowPriceKrw: 69_800n, bestBidKrw: 69_900n, bestAskKrw: 70_100n, sequence: 5n });
+  t.match(quote, {
+    lastPriceKrw: 70_100n,
+    openPriceKrw: 70_000n,
+    highPriceKrw: 70_500n,
+    lowPriceKrw: 69_800n,
+    bestBidKrw: 69_900n,
+    bestAskKrw: 70_100n,
+    sequence: 5n,
+  });
   const { orderBook } = await client.getOrderBook({ symbol: "000001", depth: 3 });
   t.equal(orderBook?.bids.length, 3);
   t.equal(orderBook?.asks[0]?.priceKrw, 70_100n);
   const { trades } = await client.listTrades({ symbol: "000001", limit: 2 });
-  t.same(trades.map((x) => x.priceKrw), [70_100n, 69_800n], "newest first");
+  t.same(
+    trades.map((x) => x.priceKrw),
+    [70_100n, 69_800n],
+    "newest first",
+  );
 
   await t.rejects(client.getQuote({ symbol: "abc" }), { code: Code.InvalidArgument, message: /symbol/ });
   await t.rejects(client.getOrderBook({ symbol: "000001", depth: 11 }), { code: Code.InvalidArgument, message: /depth/ });
@@ -79,12 +97,18 @@ t.test("StreamQuotes: a snapshot, then every change in sequence", async (t) => {
   await market.exchange.trades("000002", [50_000n, 50_100n, 50_200n]);
   await reading;
   t.equal(seen.at(-1), 30n, "the stream reaches the last trade's volume");
-  t.ok(seen.every((v, i) => i === 0 || v > seen[i - 1]!), "volumes only grow");
+  t.ok(
+    seen.every((v, i) => i === 0 || v > seen[i - 1]!),
+    "volumes only grow",
+  );
 });
 
 t.test("StreamQuotes over HTTP/1.1 with the Connect and gRPC-Web protocols, as a browser's Connect-Web client calls it", async (t) => {
   await market.exchange.trades("000009", [30_000n]);
-  await eventually("the trade is applied", async () => (await client.getQuote({ symbol: "000009" }).catch(() => undefined))?.quote?.volume === 10n);
+  await eventually(
+    "the trade is applied",
+    async () => (await client.getQuote({ symbol: "000009" }).catch(() => undefined))?.quote?.volume === 10n,
+  );
   for (const [name, transport] of [
     ["connect", createConnectTransport({ baseUrl: market.baseUrl, httpVersion: "1.1" })],
     ["grpc-web", createGrpcWebTransport({ baseUrl: market.baseUrl, httpVersion: "1.1" })],
@@ -122,7 +146,10 @@ t.test("WebSocket: token required; a bad message is answered with an error frame
   ws.send({ v: 2, type: "subscribe", symbols: ["000003"] });
   ws.send({ v: 1, type: "dance" });
   await eventually("four error frames", () => ws.of("error").length === 4);
-  t.same(ws.of("error").map((f) => f["code"]), ["bad_json", "bad_symbols", "bad_version", "bad_type"]);
+  t.same(
+    ws.of("error").map((f) => f["code"]),
+    ["bad_json", "bad_symbols", "bad_version", "bad_type"],
+  );
   t.equal(ws.closed, undefined, "still connected");
   ws.send({ v: 1, type: "subscribe", symbols: ["000003"] });
   await eventually("the snapshot after the errors", () => ws.of("snapshot", "000003").length === 1);
@@ -141,7 +168,10 @@ t.test("WebSocket: after unsubscribe no more updates for that symbol arrive", as
   await market.exchange.trades("000007", [1_000n, 1_005n]);
   await market.exchange.trades("000008", [2_000n]);
   await eventually("the update of the symbol still subscribed", () => ws.of("update", "000008").length === 1);
-  await eventually("the service has the other symbol's trades", async () => (await client.getQuote({ symbol: "000007" }).catch(() => undefined))?.quote?.volume === 20n);
+  await eventually(
+    "the service has the other symbol's trades",
+    async () => (await client.getQuote({ symbol: "000007" }).catch(() => undefined))?.quote?.volume === 20n,
+  );
   // Frames arrive in order on the connection: once a later update is here, an earlier one would be too.
   await market.exchange.trades("000008", [2_005n]);
   await eventually("a later update of the subscribed symbol", () => ws.of("update", "000008").length === 2);
@@ -150,7 +180,10 @@ t.test("WebSocket: after unsubscribe no more updates for that symbol arrive", as
 
 t.test("WebSocket: snapshot then updates add up to the service's own state", async (t) => {
   await market.exchange.trades("000004", range(20, 60_000n), 3n);
-  await eventually("the first trades are applied", async () => (await client.getQuote({ symbol: "000004" }).catch(() => undefined))?.quote?.volume === 60n);
+  await eventually(
+    "the first trades are applied",
+    async () => (await client.getQuote({ symbol: "000004" }).catch(() => undefined))?.quote?.volume === 60n,
+  );
   const ws = await RecordingClient.open(market.wsUrl);
   t.teardown(() => ws.close());
   ws.send({ v: 1, type: "subscribe", symbols: ["000004"] });
@@ -178,36 +211,47 @@ t.test("WebSocket: snapshot then updates add up to the service's own state", asy
   t.equal(replayed.volume, quote!.volume, "snapshot volume + every update's trade = the service's volume");
 });
 
-t.test("WebSocket: a reader that falls behind gets conflated updates, sees the gap and resyncs; a stuck one is closed; others are unaffected", async (t) => {
-  const healthy = await RecordingClient.open(market.wsUrl);
-  const lagging = await RecordingClient.open(market.wsUrl);
-  const stuck = await RecordingClient.open(market.wsUrl);
-  t.teardown(() => [healthy, lagging, stuck].forEach((c) => c.close()));
-  for (const c of [healthy, lagging, stuck]) c.send({ v: 1, type: "subscribe", symbols: ["000005"] });
-  await eventually("three snapshots", () => [healthy, lagging, stuck].every((c) => c.of("snapshot", "000005").length === 1));
+t.test(
+  "WebSocket: a reader that falls behind gets conflated updates, sees the gap and resyncs; a stuck one is closed; others are unaffected",
+  async (t) => {
+    const healthy = await RecordingClient.open(market.wsUrl);
+    const lagging = await RecordingClient.open(market.wsUrl);
+    const stuck = await RecordingClient.open(market.wsUrl);
+    t.teardown(() => [healthy, lagging, stuck].forEach((c) => c.close()));
+    for (const c of [healthy, lagging, stuck]) c.send({ v: 1, type: "subscribe", symbols: ["000005"] });
+    await eventually("three snapshots", () => [healthy, lagging, stuck].every((c) => c.of("snapshot", "000005").length === 1));
 
-  // Stop reading: the kernel buffers fill up, then the server's send buffer.
-  lagging.ws.pause();
-  stuck.ws.pause();
-  await market.exchange.books("000005", 8_000, 80_000n);
-  await eventually("the service has applied every book", async () => (await client.getQuote({ symbol: "000005" })).quote?.sequence === 8_000n, 60_000);
-  await eventually("the healthy client has every update", () => healthy.of("update", "000005").at(-1)?.seq === "8000", 30_000);
-  t.equal(replay(healthy.frames, "000005").gapAt, undefined, "the healthy client saw no gap");
+    // Stop reading: the kernel buffers fill up, then the server's send buffer.
+    lagging.ws.pause();
+    stuck.ws.pause();
+    await market.exchange.books("000005", 8_000, 80_000n);
+    await eventually(
+      "the service has applied every book",
+      async () => (await client.getQuote({ symbol: "000005" })).quote?.sequence === 8_000n,
+      60_000,
+    );
+    await eventually("the healthy client has every update", () => healthy.of("update", "000005").at(-1)?.seq === "8000", 30_000);
+    t.equal(replay(healthy.frames, "000005").gapAt, undefined, "the healthy client saw no gap");
 
-  lagging.ws.resume();
-  await eventually("the lagging client sees the latest update", () => lagging.of("update", "000005").at(-1)?.seq === "8000", 30_000);
-  const { gapAt } = replay(lagging.frames, "000005");
-  t.not(gapAt, undefined, "conflation left a gap the client can see by the sequence numbers");
-  lagging.send({ v: 1, type: "subscribe", symbols: ["000005"] });
-  await eventually("a fresh snapshot", () => lagging.of("snapshot", "000005").length === 2);
-  t.equal(lagging.of("snapshot", "000005")[1]!.seq, "8000", "the resync snapshot is the current state");
+    lagging.ws.resume();
+    await eventually("the lagging client sees the latest update", () => lagging.of("update", "000005").at(-1)?.seq === "8000", 30_000);
+    const { gapAt } = replay(lagging.frames, "000005");
+    t.not(gapAt, undefined, "conflation left a gap the client can see by the sequence numbers");
+    lagging.send({ v: 1, type: "subscribe", symbols: ["000005"] });
+    await eventually("a fresh snapshot", () => lagging.of("snapshot", "000005").length === 2);
+    t.equal(lagging.of("snapshot", "000005")[1]!.seq, "8000", "the resync snapshot is the current state");
 
-  await eventually("the stuck client is closed", () => market.process.logs.some((l) => l.includes("closing a slow websocket consumer")), 30_000);
-  stuck.ws.resume();
-  await eventually("the stuck client sees the close", () => stuck.closed !== undefined);
-  t.ok([4008, 1006].includes(stuck.closed!.code), `closed (${stuck.closed!.code} ${stuck.closed!.reason})`);
-  t.equal(healthy.closed, undefined, "the healthy client is still connected");
-});
+    await eventually(
+      "the stuck client is closed",
+      () => market.process.logs.some((l) => l.includes("closing a slow websocket consumer")),
+      30_000,
+    );
+    stuck.ws.resume();
+    await eventually("the stuck client sees the close", () => stuck.closed !== undefined);
+    t.ok([4008, 1006].includes(stuck.closed!.code), `closed (${stuck.closed!.code} ${stuck.closed!.reason})`);
+    t.equal(healthy.closed, undefined, "the healthy client is still connected");
+  },
+);
 
 t.test("two replicas, same configuration: each keeps the whole market (every partition of every topic)", async (t) => {
   const replica = await market.replica();
@@ -215,16 +259,35 @@ t.test("two replicas, same configuration: each keeps the whole market (every par
   // Keyed by symbol over three partitions: nine symbols leave no partition out.
   const symbols = Array.from({ length: 9 }, (_, i) => `10000${i}`);
   for (const symbol of symbols) await market.exchange.trades(symbol, [50_000n, 50_100n], 3n);
-  for (const [name, c] of [["first", client], ["second", replicaClient]] as const) {
-    const volumes = () => Promise.all(symbols.map((symbol) => c.getQuote({ symbol }).then((r) => r.quote?.volume, () => undefined)));
+  for (const [name, c] of [
+    ["first", client],
+    ["second", replicaClient],
+  ] as const) {
+    const volumes = () =>
+      Promise.all(
+        symbols.map((symbol) =>
+          c.getQuote({ symbol }).then(
+            (r) => r.quote?.volume,
+            () => undefined,
+          ),
+        ),
+      );
     await eventually(`the ${name} replica has every symbol's trades`, async () => (await volumes()).every((v) => v === 6n));
-    t.same(await volumes(), symbols.map(() => 6n), `the ${name} replica quotes all ${symbols.length} symbols, volume 6 each`);
+    t.same(
+      await volumes(),
+      symbols.map(() => 6n),
+      `the ${name} replica quotes all ${symbols.length} symbols, volume 6 each`,
+    );
   }
 });
 
 t.test("candles are written behind to PostgreSQL and served through the cache", async (t) => {
   await market.exchange.trades("000006", [10_000n, 10_500n, 9_900n, 10_200n], 1n);
-  await eventually("the candle is flushed", async () => (await client.listCandles({ symbol: "000006", limit: 5 })).candles[0]?.volume === 4n, 30_000);
+  await eventually(
+    "the candle is flushed",
+    async () => (await client.listCandles({ symbol: "000006", limit: 5 })).candles[0]?.volume === 4n,
+    30_000,
+  );
   const { candles } = await client.listCandles({ symbol: "000006", limit: 5 });
   t.match(candles[candles.length - 1], { symbol: "000006", highPriceKrw: 10_500n, lowPriceKrw: 9_900n, closePriceKrw: 10_200n });
   await t.rejects(client.listCandles({ symbol: "000006", limit: 391 }), { code: Code.InvalidArgument, message: /limit/ });
@@ -236,5 +299,8 @@ t.test("/metrics carries the consumer lag of the market's group, per partition",
   const body = await (await fetch(`${market.baseUrl}/metrics`)).text();
   const lagLines = body.split("\n").filter((l) => l.startsWith("kuku_kafka_consumer_lag{") && l.includes(`group="${group}"`));
   t.ok(lagLines.length > 0, "a lag series for the group");
-  t.ok(lagLines.every((l) => /\} \d+$/.test(l)), "each a whole number of messages");
+  t.ok(
+    lagLines.every((l) => /\} \d+$/.test(l)),
+    "each a whole number of messages",
+  );
 });

@@ -1,11 +1,24 @@
 import { fileURLToPath } from "node:url";
-import type { Consumer } from "kafkajs";
 import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import {
-  connectIdempotentProducer, createKafka, createLogger, createResilience, createServiceClient, ensureTopics, EXCHANGE_IDEMPOTENCY,
-  initTracing, LEDGER_IDEMPOTENCY, openDatabase, prefixedTopics, sharedPolicies, shutdownOnSignal, startServer, watchFaultFile,
+  connectIdempotentProducer,
+  createKafka,
+  createLogger,
+  createResilience,
+  createServiceClient,
+  EXCHANGE_IDEMPOTENCY,
+  ensureTopics,
+  initTracing,
+  LEDGER_IDEMPOTENCY,
+  openDatabase,
+  prefixedTopics,
+  sharedPolicies,
+  shutdownOnSignal,
+  startServer,
+  watchFaultFile,
 } from "@kuku/platform";
+import type { Consumer } from "kafkajs";
 import { LedgerAccounts } from "./app/ledger-accounts.js";
 import { createOrderMetrics } from "./app/metrics.js";
 import { ORDER_EVENTS_TOPIC, Orders } from "./app/orders.js";
@@ -27,12 +40,21 @@ const policies = sharedPolicies(config, logger);
 const faultsFor = (target: string) =>
   config.faultFile === ""
     ? []
-    : watchFaultFile(config.faultFile, target, { checkIntervalMs: 500, onError: (err) => logger.error({ err, faultFile: config.faultFile }, "fault file ignored") });
-if (config.faultFile !== "") logger.warn({ faultFile: config.faultFile }, "fault drill: the file's faults, whenever it exists, are injected into our calls");
+    : watchFaultFile(config.faultFile, target, {
+        checkIntervalMs: 500,
+        onError: (err) => logger.error({ err, faultFile: config.faultFile }, "fault file ignored"),
+      });
+if (config.faultFile !== "")
+  logger.warn({ faultFile: config.faultFile }, "fault drill: the file's faults, whenever it exists, are injected into our calls");
 const ledgerClient = createServiceClient(ledger.LedgerService, {
   baseUrl: config.ledgerUrl,
   timeoutMs: config.ledgerTimeoutMs,
-  resilience: createResilience({ ...policies, target: "ledger", idempotent: LEDGER_IDEMPOTENCY, attemptTimeoutMs: config.ledgerAttemptTimeoutMs }),
+  resilience: createResilience({
+    ...policies,
+    target: "ledger",
+    idempotent: LEDGER_IDEMPOTENCY,
+    attemptTimeoutMs: config.ledgerAttemptTimeoutMs,
+  }),
   faults: faultsFor("ledger"),
 });
 // One attempt may use the whole exchange budget: an exchange that does not

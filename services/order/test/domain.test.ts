@@ -2,9 +2,16 @@
 // settlement legs. No I/O; the store and the flow are tested against the real
 // PostgreSQL in store.test.ts.
 import t from "tap";
-import { applyFill, checkOrderInput, feeKrw, holdAmountMinor, transition, type FeeSchedule, type Order } from "../src/domain/order.js";
+import { applyFill, checkOrderInput, type FeeSchedule, feeKrw, holdAmountMinor, type Order, transition } from "../src/domain/order.js";
 import { planSettlement } from "../src/domain/settlement.js";
-import { canTransition, FILLS_FINISHED_STATES, isTerminal, ORDER_STATES, reportedState, TERMINAL_STATES } from "../src/domain/state-machine.js";
+import {
+  canTransition,
+  FILLS_FINISHED_STATES,
+  isTerminal,
+  ORDER_STATES,
+  reportedState,
+  TERMINAL_STATES,
+} from "../src/domain/state-machine.js";
 
 const FEES: FeeSchedule = { commissionPpm: 150n, sellTaxPpm: 1_800n }; // 0.015 %, 0.18 %
 const SAMSUNG = { symbol: "005930", referencePriceKrw: 70_000n };
@@ -12,19 +19,49 @@ const NOW = new Date("2026-11-25T00:00:00Z");
 
 function order(overrides: Partial<Order> = {}): Order {
   return {
-    orderId: "o-1", userId: "u-1", symbol: "005930", side: "buy", type: "limit", timeInForce: "day",
-    quantity: 10n, limitPriceKrw: 70_000n, filledQuantity: 0n, filledNotionalKrw: 0n, feesKrw: 0n,
-    state: "accepted", rejectReason: "", holdId: "h-1", holdAmountMinor: 700_105n, holdReleased: false,
-    version: 1n, createdAt: NOW, updatedAt: NOW, ...overrides,
+    orderId: "o-1",
+    userId: "u-1",
+    symbol: "005930",
+    side: "buy",
+    type: "limit",
+    timeInForce: "day",
+    quantity: 10n,
+    limitPriceKrw: 70_000n,
+    filledQuantity: 0n,
+    filledNotionalKrw: 0n,
+    feesKrw: 0n,
+    state: "accepted",
+    rejectReason: "",
+    holdId: "h-1",
+    holdAmountMinor: 700_105n,
+    holdReleased: false,
+    version: 1n,
+    createdAt: NOW,
+    updatedAt: NOW,
+    ...overrides,
   };
 }
 
 t.test("the lifecycle follows the table and nothing else", async (t) => {
-  for (const [from, to] of [["received", "sent"], ["sent", "unknown"], ["unknown", "filled"], ["unknown", "rejected"],
-    ["accepted", "partially_filled"], ["partially_filled", "filled"], ["cancel_requested", "filled"], ["filled", "settled"]] as const) {
+  for (const [from, to] of [
+    ["received", "sent"],
+    ["sent", "unknown"],
+    ["unknown", "filled"],
+    ["unknown", "rejected"],
+    ["accepted", "partially_filled"],
+    ["partially_filled", "filled"],
+    ["cancel_requested", "filled"],
+    ["filled", "settled"],
+  ] as const) {
     t.ok(canTransition(from, to), `${from} -> ${to}`);
   }
-  for (const [from, to] of [["received", "filled"], ["filled", "cancelled"], ["settled", "filled"], ["rejected", "sent"], ["cancelled", "partially_filled"]] as const) {
+  for (const [from, to] of [
+    ["received", "filled"],
+    ["filled", "cancelled"],
+    ["settled", "filled"],
+    ["rejected", "sent"],
+    ["cancelled", "partially_filled"],
+  ] as const) {
     t.notOk(canTransition(from, to), `${from} -> ${to} is refused`);
   }
   t.same([...TERMINAL_STATES].sort(), ["cancelled", "expired", "rejected", "settled"]);
@@ -61,7 +98,10 @@ t.test("order input is checked against KRX ticks and daily limits, naming the fi
   t.match(checkOrderInput(base, undefined), { field: "symbol", reason: /not listed/ });
   t.match(checkOrderInput({ ...base, quantity: 0n }, SAMSUNG), { field: "quantity" });
   t.match(checkOrderInput({ ...base, limitPriceKrw: 70_050n }, SAMSUNG), { field: "limit_price_krw", reason: /tick 100 won/ });
-  t.match(checkOrderInput({ ...base, limitPriceKrw: 91_100n }, SAMSUNG), { field: "limit_price_krw", reason: /outside today's limits 49000\.\.91000/ });
+  t.match(checkOrderInput({ ...base, limitPriceKrw: 91_100n }, SAMSUNG), {
+    field: "limit_price_krw",
+    reason: /outside today's limits 49000\.\.91000/,
+  });
   t.match(checkOrderInput({ ...base, type: "market", limitPriceKrw: 70_000n }, SAMSUNG), { field: "limit_price_krw", reason: /market/ });
   t.equal(checkOrderInput({ ...base, type: "market", limitPriceKrw: 0n }, SAMSUNG), undefined);
 });
@@ -69,7 +109,11 @@ t.test("order input is checked against KRX ticks and daily limits, naming the fi
 t.test("holds cover the worst fill and its fee", async (t) => {
   const limitBuy = { symbol: "005930", side: "buy", type: "limit", timeInForce: "day", quantity: 10n, limitPriceKrw: 70_000n } as const;
   t.equal(holdAmountMinor(limitBuy, SAMSUNG, FEES), 700_000n + 105n, "notional + 0.015 % commission");
-  t.equal(holdAmountMinor({ ...limitBuy, type: "market", limitPriceKrw: 0n }, SAMSUNG, FEES), 910_000n + 137n, "a market buy at the upper limit (91,000)");
+  t.equal(
+    holdAmountMinor({ ...limitBuy, type: "market", limitPriceKrw: 0n }, SAMSUNG, FEES),
+    910_000n + 137n,
+    "a market buy at the upper limit (91,000)",
+  );
   t.equal(holdAmountMinor({ ...limitBuy, side: "sell" }, SAMSUNG, FEES), 10n, "a sell holds the shares");
   t.equal(feeKrw(FEES, "sell", 700_000n), 1_365n, "sells pay commission and tax, rounded up");
 });
@@ -89,12 +133,20 @@ t.test("fills accumulate; fees of the parts add up to the fee of the whole", asy
   t.ok(feesSum <= 105n, "never more than the hold reserved for fees");
   t.throws(() => applyFill(current, { executionId: "x-9", quantity: 1n, priceKrw: 69_900n }, FEES, NOW), /overfills/);
   t.same(applyFill(order({ state: "cancelled" }), { executionId: "x-1", quantity: 1n, priceKrw: 1n }, FEES, NOW), {
-    kind: "illegal", from: "cancelled", to: "partially_filled",
+    kind: "illegal",
+    from: "cancelled",
+    to: "partially_filled",
   });
 });
 
 t.test("a settlement balances per asset and debits exactly the hold's part", async (t) => {
-  const accounts = { userCashAccountId: "uc", userSharesAccountId: "us", clearingCashAccountId: "cc", clearingSharesAccountId: "cs", feesAccountId: "f" };
+  const accounts = {
+    userCashAccountId: "uc",
+    userSharesAccountId: "us",
+    clearingCashAccountId: "cc",
+    clearingSharesAccountId: "cs",
+    feesAccountId: "f",
+  };
   const cashOf = new Set(["uc", "cc", "f"]);
   const fill = { executionId: "x-1", quantity: 3n, priceKrw: 70_000n };
   for (const side of ["buy", "sell"] as const) {
@@ -106,9 +158,15 @@ t.test("a settlement balances per asset and debits exactly the hold's part", asy
     const shares = legs.filter((l) => !cashOf.has(l.accountId)).reduce((s, l) => s + l.amountMinor, 0n);
     t.equal(cash, 0n, `${side}: cash legs sum to zero`);
     t.equal(shares, 0n, `${side}: share legs sum to zero`);
-    t.ok(plan.legs.every((l) => l.amountMinor !== 0n), `${side}: no zero postings`);
+    t.ok(
+      plan.legs.every((l) => l.amountMinor !== 0n),
+      `${side}: no zero postings`,
+    );
   }
   const feeFree = planSettlement("sell", fill, 0n, accounts);
-  t.notOk(feeFree.legs.some((l) => l.accountId === "f"), "a fee-free fill has no fee leg");
+  t.notOk(
+    feeFree.legs.some((l) => l.accountId === "f"),
+    "a fee-free fill has no fee leg",
+  );
   t.throws(() => planSettlement("sell", { ...fill, quantity: 1n, priceKrw: 1n }, 5n, accounts), /exceeds proceeds/);
 });

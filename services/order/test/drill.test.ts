@@ -4,11 +4,11 @@
 // must equal the exchange's record, no hold may be left, the ledger must
 // verify clean and every won and share must be accounted for.
 import { randomUUID } from "node:crypto";
-import t from "tap";
 import { create } from "@bufbuild/protobuf";
 import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import * as api from "@kuku/contracts/kuku/order/v1/order_pb";
+import t from "tap";
 import { eventually, newUser, startStack } from "./support/stack.js";
 
 const ORDERS = Number(process.env["KUKU_DRILL_ORDERS"] ?? 1_000);
@@ -33,10 +33,14 @@ t.test(`${ORDERS} orders, 30 % never answered, the order service killed halfway`
   const requests = Array.from({ length: ORDERS }, (_, i) => {
     const limit = i % 3 === 0; // a third are DAY limits, some of which rest
     return create(api.PlaceOrderRequestSchema, {
-      idempotencyKey: `drill-${i}-${randomUUID()}`, userId: users[i % USERS]!, symbol: "005930", side: exchange.Side.BUY,
+      idempotencyKey: `drill-${i}-${randomUUID()}`,
+      userId: users[i % USERS]!,
+      symbol: "005930",
+      side: exchange.Side.BUY,
       type: limit ? exchange.OrderType.LIMIT : exchange.OrderType.MARKET,
       timeInForce: limit ? exchange.TimeInForce.DAY : exchange.TimeInForce.IOC,
-      quantity: BigInt(1 + (i % 10)), limitPriceKrw: limit ? 69_800n + BigInt(i % 4) * 100n : 0n,
+      quantity: BigInt(1 + (i % 10)),
+      limitPriceKrw: limit ? 69_800n + BigInt(i % 4) * 100n : 0n,
     });
   });
   let next = 0;
@@ -77,7 +81,8 @@ t.test(`${ORDERS} orders, 30 % never answered, the order service killed halfway`
   }
   await eventually(
     "every order is finished and its hold released",
-    async () => (await allOrders(users)).every((o) => [api.OrderState.SETTLED, api.OrderState.CANCELLED, api.OrderState.REJECTED].includes(o.state)),
+    async () =>
+      (await allOrders(users)).every((o) => [api.OrderState.SETTLED, api.OrderState.CANCELLED, api.OrderState.REJECTED].includes(o.state)),
     60_000,
   );
   const final = await allOrders(users);
@@ -105,10 +110,14 @@ t.test(`${ORDERS} orders, 30 % never answered, the order service killed halfway`
   t.comment(`final states: ${[...byState].map(([s, n]) => `${api.OrderState[s]} ${n}`).join(", ")}`);
 
   // Every won and share is accounted for.
-  await eventually("the ledger work is done", async () => {
-    const balances = (await Promise.all(users.map((u) => stack.ledger.getBalances({ ownerId: u })))).flatMap((r) => r.balances);
-    return balances.every((b) => b.heldMinor === 0n);
-  }, 60_000);
+  await eventually(
+    "the ledger work is done",
+    async () => {
+      const balances = (await Promise.all(users.map((u) => stack.ledger.getBalances({ ownerId: u })))).flatMap((r) => r.balances);
+      return balances.every((b) => b.heldMinor === 0n);
+    },
+    60_000,
+  );
   const wrongUsers: string[] = [];
   for (const userId of users) {
     const mine = final.filter((o) => o.userId === userId);
@@ -123,7 +132,11 @@ t.test(`${ORDERS} orders, 30 % never answered, the order service killed halfway`
   t.same(wrongUsers, [], "each user's cash = deposit - notional - fees of their fills, and shares = their fills");
   const clearing = await stack.ledger.getSystemAccount({ kind: ledger.AccountKind.CLEARING, asset: "005930" });
   const clearingShares = (await stack.ledger.getBalances({ accountIds: [clearing.account!.accountId] })).balances[0]!.totalMinor;
-  t.equal(-clearingShares, final.reduce((s, o) => s + o.filledQuantity, 0n), "shares delivered = shares bought");
+  t.equal(
+    -clearingShares,
+    final.reduce((s, o) => s + o.filledQuantity, 0n),
+    "shares delivered = shares bought",
+  );
   const integrity = await stack.ledger.verifyIntegrity({});
   t.same(integrity.discrepancies, [], `ledger verifies clean (${integrity.entriesChecked} entries)`);
 });

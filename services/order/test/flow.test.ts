@@ -1,13 +1,13 @@
 // The order flow across real processes: ledger, exchange and order services,
 // PostgreSQL and Kafka. Money is checked in the ledger after every scenario.
 import { randomUUID } from "node:crypto";
-import t from "tap";
 import { create, fromBinary } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
-import { Kafka, logLevel } from "kafkajs";
 import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
-import * as api from "@kuku/contracts/kuku/order/v1/order_pb";
 import { OrderEventSchema } from "@kuku/contracts/kuku/order/v1/events_pb";
+import * as api from "@kuku/contracts/kuku/order/v1/order_pb";
+import { Kafka, logLevel } from "kafkajs";
+import t from "tap";
 import { eventually, newUser as newUserIn, startStack } from "./support/stack.js";
 
 const KAFKA_BROKERS = (process.env["KAFKA_BROKERS"] ?? "127.0.0.1:9092").split(",");
@@ -28,8 +28,15 @@ async function balance(userId: string, asset: string) {
 const place = (userId: string, overrides: Partial<api.PlaceOrderRequest> = {}) =>
   orders.placeOrder(
     create(api.PlaceOrderRequestSchema, {
-      idempotencyKey: `key-${randomUUID()}`, userId, symbol: "005930", side: exchange.Side.BUY,
-      type: exchange.OrderType.MARKET, timeInForce: exchange.TimeInForce.IOC, quantity: 10n, limitPriceKrw: 0n, ...overrides,
+      idempotencyKey: `key-${randomUUID()}`,
+      userId,
+      symbol: "005930",
+      side: exchange.Side.BUY,
+      type: exchange.OrderType.MARKET,
+      timeInForce: exchange.TimeInForce.IOC,
+      quantity: 10n,
+      limitPriceKrw: 0n,
+      ...overrides,
     }),
   );
 
@@ -53,16 +60,23 @@ t.test("a market buy fills, settles through the ledger and releases the rest of 
   t.equal(cash.heldMinor, 0n, "nothing left on hold");
   t.equal((await balance(userId, "005930")).totalMinor, 10n, "owns the shares");
   const transitions = await orders.listOrderTransitions({ orderId: order!.orderId, userId });
-  t.same(transitions.transitions.map((x) => x.toState), [
-    api.OrderState.RECEIVED, api.OrderState.SENT, api.OrderState.FILLED, api.OrderState.SETTLED,
-  ]);
+  t.same(
+    transitions.transitions.map((x) => x.toState),
+    [api.OrderState.RECEIVED, api.OrderState.SENT, api.OrderState.FILLED, api.OrderState.SETTLED],
+  );
 });
 
 t.test("idempotency keys: a replay returns the same order and holds nothing twice", async (t) => {
   const userId = await newUser(10_000_000n);
   const request = create(api.PlaceOrderRequestSchema, {
-    idempotencyKey: `key-${randomUUID()}`, userId, symbol: "005930", side: exchange.Side.BUY,
-    type: exchange.OrderType.LIMIT, timeInForce: exchange.TimeInForce.DAY, quantity: 3n, limitPriceKrw: 60_000n,
+    idempotencyKey: `key-${randomUUID()}`,
+    userId,
+    symbol: "005930",
+    side: exchange.Side.BUY,
+    type: exchange.OrderType.LIMIT,
+    timeInForce: exchange.TimeInForce.DAY,
+    quantity: 3n,
+    limitPriceKrw: 60_000n,
   });
   const results = await Promise.all(Array.from({ length: 8 }, () => orders.placeOrder(request)));
   t.equal(new Set(results.map((r) => r.order!.orderId)).size, 1, "eight concurrent requests, one order");
@@ -78,7 +92,10 @@ t.test("idempotency keys: a replay returns the same order and holds nothing twic
 t.test("bad orders are refused with the field, and leave no hold", async (t) => {
   const userId = await newUser(1_000_000n);
   await t.rejects(place(userId, { quantity: 0n }), { code: Code.InvalidArgument, message: /quantity/ });
-  await t.rejects(place(userId, { type: exchange.OrderType.LIMIT, limitPriceKrw: 70_050n }), { code: Code.InvalidArgument, message: /limit_price_krw: 70050 is not on the KRX tick ladder/ });
+  await t.rejects(place(userId, { type: exchange.OrderType.LIMIT, limitPriceKrw: 70_050n }), {
+    code: Code.InvalidArgument,
+    message: /limit_price_krw: 70050 is not on the KRX tick ladder/,
+  });
   await t.rejects(place(userId, { symbol: "999999" }), { code: Code.InvalidArgument, message: /symbol: 999999 is not listed/ });
   await t.rejects(place(userId, { quantity: 1_000n }), { code: Code.FailedPrecondition, message: /insufficient cash/ });
   await t.rejects(place(userId, { side: exchange.Side.SELL }), { code: Code.FailedPrecondition, message: /insufficient 005930 shares/ });
@@ -89,7 +106,12 @@ t.test("a resting order filled later learns of it through Kafka, and settles", a
   const buyer = await newUser(10_000_000n);
   const seller = await newUser(10_000_000n);
   await place(seller, { quantity: 5n }); // the seller buys shares from the market maker first
-  const { order: bid } = await place(buyer, { type: exchange.OrderType.LIMIT, timeInForce: exchange.TimeInForce.DAY, quantity: 5n, limitPriceKrw: 70_000n });
+  const { order: bid } = await place(buyer, {
+    type: exchange.OrderType.LIMIT,
+    timeInForce: exchange.TimeInForce.DAY,
+    quantity: 5n,
+    limitPriceKrw: 70_000n,
+  });
   t.equal(bid?.state, api.OrderState.ACCEPTED, "best bid, resting");
   const { order: sold } = await place(seller, { side: exchange.Side.SELL, quantity: 5n });
   t.equal(sold?.state, api.OrderState.SETTLED);
@@ -104,7 +126,12 @@ t.test("executions delivered twice (fault DUPLICATE) fill the order once", async
   const buyer = await newUser(10_000_000n);
   const seller = await newUser(10_000_000n);
   await place(seller, { quantity: 3n });
-  const { order: bid } = await place(buyer, { type: exchange.OrderType.LIMIT, timeInForce: exchange.TimeInForce.DAY, quantity: 3n, limitPriceKrw: 70_000n });
+  const { order: bid } = await place(buyer, {
+    type: exchange.OrderType.LIMIT,
+    timeInForce: exchange.TimeInForce.DAY,
+    quantity: 3n,
+    limitPriceKrw: 70_000n,
+  });
   await exchangeClient.setFaultMode({ mode: exchange.FaultMode.DUPLICATE, percent: 100 });
   await place(seller, { side: exchange.Side.SELL, quantity: 3n });
   await eventually("the buyer's order settles", async () => (await stateOf(bid!)) === api.OrderState.SETTLED);
@@ -118,7 +145,12 @@ t.test("no answer is UNKNOWN, never assumed; the reconciler finds the truth", as
   const userId = await newUser(10_000_000n);
   await exchangeClient.setFaultMode({ mode: exchange.FaultMode.SILENT, percent: 100 });
   // A resting order produces no execution event: only the exchange's record can tell what became of it.
-  const { order: resting } = await place(userId, { type: exchange.OrderType.LIMIT, timeInForce: exchange.TimeInForce.DAY, quantity: 2n, limitPriceKrw: 65_000n });
+  const { order: resting } = await place(userId, {
+    type: exchange.OrderType.LIMIT,
+    timeInForce: exchange.TimeInForce.DAY,
+    quantity: 2n,
+    limitPriceKrw: 65_000n,
+  });
   t.equal(resting?.state, api.OrderState.UNKNOWN, "accepted by the exchange, but nobody said so");
   t.equal((await balance(userId, "KRW")).heldMinor, 130_020n, "the hold stays while in doubt");
   // A market order that trades silently: its executions may reach us through Kafka before the timeout does.
@@ -135,7 +167,11 @@ t.test("no answer is UNKNOWN, never assumed; the reconciler finds the truth", as
   await eventually("the order that never arrived is rejected", async () => (await stateOf(lost!)) === api.OrderState.REJECTED);
   const final = await orders.getOrder({ orderId: lost!.orderId, userId });
   t.match(final.order?.rejectReason, /never reached the exchange/);
-  t.equal((await exchangeClient.orderStatus({ clientOrderId: lost!.orderId })).status, exchange.ExchangeOrderStatus.REJECTED, "fenced at the exchange");
+  t.equal(
+    (await exchangeClient.orderStatus({ clientOrderId: lost!.orderId })).status,
+    exchange.ExchangeOrderStatus.REJECTED,
+    "fenced at the exchange",
+  );
   const { orders: all } = await orders.listOrders({ userId });
   t.same(all.map((o) => o.orderId).sort(), [resting!.orderId, traded!.orderId, lost!.orderId].sort(), "ListOrders shows all three");
   await orders.cancelOrder({ orderId: resting!.orderId, userId });
@@ -170,7 +206,12 @@ t.test("every transition reached Kafka through the outbox", async (t) => {
 
 t.test("a DAY order still resting at the close expires and releases its hold", async (t) => {
   const userId = await newUser(10_000_000n);
-  const { order } = await place(userId, { type: exchange.OrderType.LIMIT, timeInForce: exchange.TimeInForce.DAY, quantity: 4n, limitPriceKrw: 65_000n });
+  const { order } = await place(userId, {
+    type: exchange.OrderType.LIMIT,
+    timeInForce: exchange.TimeInForce.DAY,
+    quantity: 4n,
+    limitPriceKrw: 65_000n,
+  });
   t.equal(order?.state, api.OrderState.ACCEPTED);
   await exchangeClient.closeSession({});
   await eventually("the order expires", async () => (await stateOf(order!)) === api.OrderState.EXPIRED);

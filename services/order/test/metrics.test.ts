@@ -1,13 +1,17 @@
 // The order service's business metrics read the database at scrape time:
 // with the database gone, the scrape still answers, without those series.
-import t from "tap";
+
 import { createLogger, createPool, registry } from "@kuku/platform";
 import { createTestDatabase, parsePrometheusText } from "@kuku/platform/testing";
+import t from "tap";
 import { createOrderMetrics } from "../src/app/metrics.js";
 
 t.test("orders by state while the database is up, and a scrape that survives its loss", async (t) => {
   const db = await createTestDatabase("order_metrics");
-  const pool = createPool({ connectionString: db.url, poolSizeMax: 2, statementTimeoutMs: 5_000, applicationName: "order-metrics-test" }, createLogger("test", "silent"));
+  const pool = createPool(
+    { connectionString: db.url, poolSizeMax: 2, statementTimeoutMs: 5_000, applicationName: "order-metrics-test" },
+    createLogger("test", "silent"),
+  );
   t.teardown(() => pool.end());
   await pool.query("CREATE TABLE orders (state text NOT NULL)");
   await pool.query("INSERT INTO orders VALUES ('settled'), ('settled'), ('unknown')");
@@ -19,5 +23,8 @@ t.test("orders by state while the database is up, and a scrape that survives its
 
   await db.drop();
   t.same(await orders(), [], "no kuku_orders series without the database");
-  t.ok(parsePrometheusText(await registry.metrics()).some((s) => s.name === "kuku_pg_pool_waiting"), "the rest of the scrape is there");
+  t.ok(
+    parsePrometheusText(await registry.metrics()).some((s) => s.name === "kuku_pg_pool_waiting"),
+    "the rest of the scrape is there",
+  );
 });

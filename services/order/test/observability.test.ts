@@ -3,12 +3,12 @@
 // /metrics on every service.
 import { randomBytes, randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import t from "tap";
 import { create } from "@bufbuild/protobuf";
-import { Kafka, logLevel, type KafkaMessage } from "kafkajs";
 import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import * as api from "@kuku/contracts/kuku/order/v1/order_pb";
 import { parsePrometheusText, REPO_ROOT, run, type Sample } from "@kuku/platform/testing";
+import { Kafka, type KafkaMessage, logLevel } from "kafkajs";
+import t from "tap";
 import { eventually, newUser as newUserIn, startStack } from "./support/stack.js";
 
 const KAFKA_BROKERS = (process.env["KAFKA_BROKERS"] ?? "127.0.0.1:9092").split(",");
@@ -22,7 +22,9 @@ const stack = await startStack({
   // No reconciler round during a test: it could settle a fill before the consumer does, outside the trace.
   reconcileIntervalMs: 600_000,
   env: {
-    OTEL_TRACES_EXPORTER: "zipkin", OTEL_EXPORTER_ZIPKIN_ENDPOINT: `${ZIPKIN_URL}/api/v2/spans`, OTEL_BSP_SCHEDULE_DELAY: "200",
+    OTEL_TRACES_EXPORTER: "zipkin",
+    OTEL_EXPORTER_ZIPKIN_ENDPOINT: `${ZIPKIN_URL}/api/v2/spans`,
+    OTEL_BSP_SCHEDULE_DELAY: "200",
     // The consumer logs each applied execution at debug level: a log line inside a span.
     LOG_LEVEL: "debug",
   },
@@ -33,8 +35,15 @@ const newUser = (cashKrw: bigint) => newUserIn(stack, cashKrw);
 const place = (userId: string, overrides: Partial<api.PlaceOrderRequest>, headers?: Record<string, string>) =>
   stack.orders.placeOrder(
     create(api.PlaceOrderRequestSchema, {
-      idempotencyKey: `key-${randomUUID()}`, userId, symbol: "005930", side: exchange.Side.BUY,
-      type: exchange.OrderType.MARKET, timeInForce: exchange.TimeInForce.IOC, quantity: 5n, limitPriceKrw: 0n, ...overrides,
+      idempotencyKey: `key-${randomUUID()}`,
+      userId,
+      symbol: "005930",
+      side: exchange.Side.BUY,
+      type: exchange.OrderType.MARKET,
+      timeInForce: exchange.TimeInForce.IOC,
+      quantity: 5n,
+      limitPriceKrw: 0n,
+      ...overrides,
     }),
     { headers },
   );
@@ -73,7 +82,11 @@ t.test("one trace: order → ledger → exchange → Kafka → order's consumer 
   const buyer = await newUser(10_000_000n);
   const seller = await newUser(10_000_000n);
   await place(seller, {}); // the seller buys shares from the market maker first
-  const { order: bid } = await place(buyer, { type: exchange.OrderType.LIMIT, timeInForce: exchange.TimeInForce.DAY, limitPriceKrw: 70_000n });
+  const { order: bid } = await place(buyer, {
+    type: exchange.OrderType.LIMIT,
+    timeInForce: exchange.TimeInForce.DAY,
+    limitPriceKrw: 70_000n,
+  });
   t.equal(bid?.state, api.OrderState.ACCEPTED, "the buyer's bid rests");
 
   // Order events go out through the outbox relay, later and outside the request: a
@@ -95,8 +108,10 @@ t.test("one trace: order → ledger → exchange → Kafka → order's consumer 
   const { order: sold } = await place(seller, { side: exchange.Side.SELL }, { traceparent: `00-${traceId}-${callerSpanId}-01` });
   t.equal(sold?.state, api.OrderState.SETTLED, "the sale hit the buyer's bid");
   // The buyer learns of its fill only through Kafka, and settles from the consumer.
-  await eventually("the buyer's order settles", async () =>
-    (await stack.orders.getOrder({ orderId: bid!.orderId, userId: buyer })).order!.state === api.OrderState.SETTLED);
+  await eventually(
+    "the buyer's order settles",
+    async () => (await stack.orders.getOrder({ orderId: bid!.orderId, userId: buyer })).order!.state === api.OrderState.SETTLED,
+  );
 
   // The consumer logs each execution it applies (debug), inside its span.
   const appliedLog = () =>
@@ -114,18 +129,32 @@ t.test("one trace: order → ledger → exchange → Kafka → order's consumer 
   // The wait and the assertion must ask the same: the order's CLIENT span of SettleHold
   // carries the same name and is exported before the ledger's SERVER span may be.
   const buyerSettlement = (buyerConsumer: ZipkinSpan) =>
-    spans.find((s) => serviceOf(s) === "ledger" && s.kind === "SERVER" && /ledgerservice\/settlehold/i.test(s.name) && descends(spans, s, buyerConsumer));
+    spans.find(
+      (s) =>
+        serviceOf(s) === "ledger" && s.kind === "SERVER" && /ledgerservice\/settlehold/i.test(s.name) && descends(spans, s, buyerConsumer),
+    );
   // Each process exports its spans in its own batches, in no particular order: wait for all of them.
-  await eventually("Zipkin has the whole trace", async () => {
-    spans = await readTrace(traceId);
-    const buyerConsumer = byId(applied.span_id);
-    return buyerConsumer !== undefined && buyerSettlement(buyerConsumer) !== undefined &&
-      find(spans, "order", "SERVER", /orderservice\/placeorder/i) !== undefined && find(spans, "exchange", "PRODUCER", /publish/) !== undefined &&
-      find(spans, "exchange", "SERVER", /exchangeservice\/submitorder/i) !== undefined &&
-      find(spans, "ledger", "SERVER", /ledgerservice\/placehold/i) !== undefined;
-  }, 30_000);
+  await eventually(
+    "Zipkin has the whole trace",
+    async () => {
+      spans = await readTrace(traceId);
+      const buyerConsumer = byId(applied.span_id);
+      return (
+        buyerConsumer !== undefined &&
+        buyerSettlement(buyerConsumer) !== undefined &&
+        find(spans, "order", "SERVER", /orderservice\/placeorder/i) !== undefined &&
+        find(spans, "exchange", "PRODUCER", /publish/) !== undefined &&
+        find(spans, "exchange", "SERVER", /exchangeservice\/submitorder/i) !== undefined &&
+        find(spans, "ledger", "SERVER", /ledgerservice\/placehold/i) !== undefined
+      );
+    },
+    30_000,
+  );
 
-  t.ok(spans.every((s) => s.traceId === traceId), "every span is in the caller's trace");
+  t.ok(
+    spans.every((s) => s.traceId === traceId),
+    "every span is in the caller's trace",
+  );
   t.same(new Set(spans.map(serviceOf)), new Set(["order", "ledger", "exchange"]), "spans from order, ledger and exchange");
   const placeOrder = find(spans, "order", "SERVER", /orderservice\/placeorder/i);
   t.equal(placeOrder?.parentId, callerSpanId, "the order service continued the caller's span");
@@ -137,7 +166,10 @@ t.test("one trace: order → ledger → exchange → Kafka → order's consumer 
   t.ok(publish !== undefined && descends(spans, publish, submit!), "the exchange's Kafka publish under SubmitOrder");
   // The sale's executions for both sides went out in that publish; the order service consumes both.
   const consumers = spans.filter((s) => serviceOf(s) === "order" && s.kind === "CONSUMER");
-  t.ok(consumers.length >= 1 && consumers.every((c) => c.parentId === publish!.id), "the order service's consumer spans continue the publish (context in Kafka headers)");
+  t.ok(
+    consumers.length >= 1 && consumers.every((c) => c.parentId === publish!.id),
+    "the order service's consumer spans continue the publish (context in Kafka headers)",
+  );
   const buyerConsumer = byId(applied.span_id);
   t.equal(buyerConsumer?.kind, "CONSUMER", "the log line's span is the consumer span of the buyer's execution");
   t.ok(buyerSettlement(buyerConsumer!), "the buyer's settlement (ledger SettleHold) under that consumer span");
@@ -145,8 +177,14 @@ t.test("one trace: order → ledger → exchange → Kafka → order's consumer 
 
   await eventually("the sale's order events arrive", async () => orderEvents.some((m) => m.key?.toString() === sold!.orderId), 30_000);
   const saleEvents = orderEvents.filter((m) => m.key?.toString() === sold!.orderId);
-  t.ok(saleEvents.every((m) => m.headers?.["traceparent"]?.toString().split("-")[1] === traceId), "the relay sent the sale's events with the sale's trace context");
-  t.ok(saleEvents.every((m) => m.headers?.["uber-trace-id"]?.toString().startsWith(`${traceId}:`)), "in both formats");
+  t.ok(
+    saleEvents.every((m) => m.headers?.["traceparent"]?.toString().split("-")[1] === traceId),
+    "the relay sent the sale's events with the sale's trace context",
+  );
+  t.ok(
+    saleEvents.every((m) => m.headers?.["uber-trace-id"]?.toString().startsWith(`${traceId}:`)),
+    "in both formats",
+  );
 });
 
 t.test("a caller speaking Jaeger's uber-trace-id joins the trace too", async (t) => {
@@ -157,10 +195,16 @@ t.test("a caller speaking Jaeger's uber-trace-id joins the trace too", async (t)
   const { order } = await place(userId, {}, { "uber-trace-id": encodeURIComponent(`${traceId}:${callerSpanId}:0:1`) });
   t.equal(order?.state, api.OrderState.SETTLED, "a market buy, settled");
   let spans: ZipkinSpan[] = [];
-  await eventually("Zipkin has the trace", async () => {
-    spans = await readTrace(traceId);
-    return ["placeorder", "submitorder", "settlehold"].every((name) => spans.some((s) => s.kind === "SERVER" && s.name.toLowerCase().endsWith(`/${name}`)));
-  }, 30_000);
+  await eventually(
+    "Zipkin has the trace",
+    async () => {
+      spans = await readTrace(traceId);
+      return ["placeorder", "submitorder", "settlehold"].every((name) =>
+        spans.some((s) => s.kind === "SERVER" && s.name.toLowerCase().endsWith(`/${name}`)),
+      );
+    },
+    30_000,
+  );
   t.equal(find(spans, "order", "SERVER", /placeorder/i)?.parentId, callerSpanId, "PlaceOrder continued the Jaeger caller's span");
   t.ok(find(spans, "exchange", "SERVER", /submitorder/i), "and passed the trace on to the exchange");
 });
@@ -174,15 +218,29 @@ async function scrape(port: number): Promise<Sample[]> {
 }
 
 const RUNTIME_SERIES = [
-  "kuku_rpc_server_handled_total", "kuku_rpc_server_duration_seconds_bucket", "nodejs_eventloop_lag_p99_seconds", "nodejs_heap_size_used_bytes",
-  "nodejs_gc_duration_seconds_bucket", "nodejs_active_handles_total", "process_open_fds", "process_context_switches_total",
+  "kuku_rpc_server_handled_total",
+  "kuku_rpc_server_duration_seconds_bucket",
+  "nodejs_eventloop_lag_p99_seconds",
+  "nodejs_heap_size_used_bytes",
+  "nodejs_gc_duration_seconds_bucket",
+  "nodejs_active_handles_total",
+  "process_open_fds",
+  "process_context_switches_total",
 ];
 const SERIES: Record<"ledger" | "exchange" | "order", string[]> = {
   ledger: [...RUNTIME_SERIES, "kuku_pg_pool_connections", "kuku_pg_pool_waiting", "kuku_pg_query_duration_seconds_bucket"],
   exchange: [...RUNTIME_SERIES, "kuku_kafka_produce_duration_seconds_bucket", "kuku_kafka_produced_messages_total"],
   order: [
-    ...RUNTIME_SERIES, "kuku_pg_pool_connections", "kuku_pg_pool_waiting", "kuku_pg_query_duration_seconds_bucket", "kuku_rpc_client_duration_seconds_bucket",
-    "kuku_kafka_consumer_lag", "kuku_kafka_consumed_total", "kuku_orders", "kuku_orders_unknown_total", "kuku_settlement_lag_seconds_bucket",
+    ...RUNTIME_SERIES,
+    "kuku_pg_pool_connections",
+    "kuku_pg_pool_waiting",
+    "kuku_pg_query_duration_seconds_bucket",
+    "kuku_rpc_client_duration_seconds_bucket",
+    "kuku_kafka_consumer_lag",
+    "kuku_kafka_consumed_total",
+    "kuku_orders",
+    "kuku_orders_unknown_total",
+    "kuku_settlement_lag_seconds_bucket",
   ],
 };
 
@@ -191,17 +249,30 @@ t.test("/metrics on every service parses and carries the named series", async (t
   for (const [service, port] of Object.entries(ports) as [keyof typeof SERIES, number][]) {
     const samples = await scrape(port);
     const names = new Set(samples.map((s) => s.name));
-    t.same(SERIES[service].filter((n) => !names.has(n)), [], `${service}: every named series is there`);
-    t.ok(samples.every((s) => s.labels["service"] === service), `${service}: every series says which service`);
+    t.same(
+      SERIES[service].filter((n) => !names.has(n)),
+      [],
+      `${service}: every named series is there`,
+    );
+    t.ok(
+      samples.every((s) => s.labels["service"] === service),
+      `${service}: every series says which service`,
+    );
   }
   const order = await scrape(ports.order);
   const value = (name: string, labels: Record<string, string>) =>
     order.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
-  t.ok((value("kuku_rpc_server_handled_total", { rpc_method: "PlaceOrder", code: "OK" }) ?? 0) >= 4, "PlaceOrder calls counted by method and code");
+  t.ok(
+    (value("kuku_rpc_server_handled_total", { rpc_method: "PlaceOrder", code: "OK" }) ?? 0) >= 4,
+    "PlaceOrder calls counted by method and code",
+  );
   t.ok((value("kuku_orders", { state: "settled" }) ?? 0) >= 4, "orders by state, from the database");
   t.equal(value("kuku_orders", { state: "unknown" }), 0, "no order in doubt");
   t.ok((value("kuku_settlement_lag_seconds_count", {}) ?? 0) >= 4, "every settled fill's lag observed");
-  const switches = order.filter((s) => s.name === "process_context_switches_total").map((s) => s.labels["kind"]).sort();
+  const switches = order
+    .filter((s) => s.name === "process_context_switches_total")
+    .map((s) => s.labels["kind"])
+    .sort();
   t.same(switches, ["involuntary", "voluntary"], "context switches from /proc, both kinds");
 });
 

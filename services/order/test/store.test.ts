@@ -3,17 +3,20 @@
 // event dedupe, and an outbox that two relays can drain without overlap.
 import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import t from "tap";
-import type pg from "pg";
 import { createLogger, createPool, migrate, withTransaction } from "@kuku/platform";
 import { createTestDatabase } from "@kuku/platform/testing";
+import type pg from "pg";
+import t from "tap";
 import type { Order } from "../src/domain/order.js";
 import * as store from "../src/store/order-store.js";
 
 const MIGRATIONS = fileURLToPath(new URL("../migrations", import.meta.url));
 const database = await createTestDatabase("order_store");
 const logger = createLogger("order-test", "warn");
-const pool = createPool({ connectionString: database.url, poolSizeMax: 8, statementTimeoutMs: 10_000, applicationName: "order-test" }, logger);
+const pool = createPool(
+  { connectionString: database.url, poolSizeMax: 8, statementTimeoutMs: 10_000, applicationName: "order-test" },
+  logger,
+);
 t.teardown(async () => {
   await pool.end();
   await database.drop();
@@ -25,10 +28,26 @@ t.before(async () => {
 const NOW = new Date("2026-11-25T00:00:00Z");
 function newOrder(overrides: Partial<Order> = {}): Order {
   return {
-    orderId: randomUUID(), userId: "u-1", symbol: "005930", side: "buy", type: "limit", timeInForce: "day",
-    quantity: 10n, limitPriceKrw: 70_000n, filledQuantity: 0n, filledNotionalKrw: 0n, feesKrw: 0n,
-    state: "received", rejectReason: "", holdId: "", holdAmountMinor: 700_105n, holdReleased: false,
-    version: 0n, createdAt: NOW, updatedAt: NOW, ...overrides,
+    orderId: randomUUID(),
+    userId: "u-1",
+    symbol: "005930",
+    side: "buy",
+    type: "limit",
+    timeInForce: "day",
+    quantity: 10n,
+    limitPriceKrw: 70_000n,
+    filledQuantity: 0n,
+    filledNotionalKrw: 0n,
+    feesKrw: 0n,
+    state: "received",
+    rejectReason: "",
+    holdId: "",
+    holdAmountMinor: 700_105n,
+    holdReleased: false,
+    version: 0n,
+    createdAt: NOW,
+    updatedAt: NOW,
+    ...overrides,
   };
 }
 
@@ -36,9 +55,7 @@ const inTx = <T>(fn: (db: pg.PoolClient) => Promise<T>) => withTransaction(pool,
 
 t.test("an idempotency key admits one order per user, even when raced", async (t) => {
   const hash = Buffer.from("request-hash");
-  const results = await Promise.all(
-    Array.from({ length: 16 }, () => inTx((db) => store.insertOrder(db, newOrder(), "key-race", hash))),
-  );
+  const results = await Promise.all(Array.from({ length: 16 }, () => inTx((db) => store.insertOrder(db, newOrder(), "key-race", hash))));
   t.equal(results.filter((r) => r.kind === "inserted").length, 1, "one insert wins");
   t.equal(new Set(results.map((r) => r.order.orderId)).size, 1, "every caller gets the same order");
   const other = await inTx((db) => store.insertOrder(db, newOrder({ userId: "u-2" }), "key-race", hash));
@@ -54,16 +71,38 @@ t.test("a save writes the version, the transition and the event together, or not
     return r.order;
   });
   const sent: Order = { ...inserted, state: "sent", holdId: randomUUID(), version: 1n };
-  await inTx((db) => store.saveOrder(db, inserted, sent, "hold placed", { eventId: randomUUID(), topic: "order.events", key: inserted.orderId, payload: Buffer.from("e1"), traceHeaders: {} }));
+  await inTx((db) =>
+    store.saveOrder(db, inserted, sent, "hold placed", {
+      eventId: randomUUID(),
+      topic: "order.events",
+      key: inserted.orderId,
+      payload: Buffer.from("e1"),
+      traceHeaders: {},
+    }),
+  );
   await t.rejects(
-    inTx((db) => store.saveOrder(db, inserted, { ...sent, state: "rejected", version: 1n }, "stale writer", { eventId: randomUUID(), topic: "order.events", key: inserted.orderId, payload: Buffer.from("e2"), traceHeaders: {} })),
+    inTx((db) =>
+      store.saveOrder(db, inserted, { ...sent, state: "rejected", version: 1n }, "stale writer", {
+        eventId: randomUUID(),
+        topic: "order.events",
+        key: inserted.orderId,
+        payload: Buffer.from("e2"),
+        traceHeaders: {},
+      }),
+    ),
     store.VersionConflict,
     "a writer holding an old version is refused",
   );
   const stored = await store.getOrder(pool, inserted.orderId);
   t.equal(stored?.state, "sent");
   t.equal(stored?.version, 1n);
-  t.same((await store.transitionsOf(pool, inserted.orderId)).map((x) => [x.from, x.to]), [[null, "received"], ["received", "sent"]]);
+  t.same(
+    (await store.transitionsOf(pool, inserted.orderId)).map((x) => [x.from, x.to]),
+    [
+      [null, "received"],
+      ["received", "sent"],
+    ],
+  );
   const { rows } = await pool.query<{ n: string }>("SELECT count(*)::text AS n FROM outbox WHERE key = $1", [inserted.orderId]);
   t.equal(rows[0]?.n, "1", "the refused save left no event behind");
 });
@@ -81,7 +120,13 @@ t.test("fills and consumed events are deduplicated by id", async (t) => {
 t.test("two relays drain the outbox without publishing an event twice", async (t) => {
   await inTx(async (db) => {
     for (let i = 0; i < 40; i++) {
-      await store.insertOutbox(db, { eventId: randomUUID(), topic: "order.events", key: `k-${i}`, payload: Buffer.from(`p-${i}`), traceHeaders: {} });
+      await store.insertOutbox(db, {
+        eventId: randomUUID(),
+        topic: "order.events",
+        key: `k-${i}`,
+        payload: Buffer.from(`p-${i}`),
+        traceHeaders: {},
+      });
     }
   });
   const seen: string[] = [];
@@ -90,7 +135,10 @@ t.test("two relays drain the outbox without publishing an event twice", async (t
       const batch = await inTx(async (db) => {
         const rows = await store.claimUnpublished(db, 7);
         await new Promise((r) => setTimeout(r, 5)); // hold the row locks while "publishing"
-        await store.markPublished(db, rows.map((r) => r.seq));
+        await store.markPublished(
+          db,
+          rows.map((r) => r.seq),
+        );
         return rows;
       });
       if (batch.length === 0) return;

@@ -10,7 +10,7 @@
 import { randomUUID } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, type Client } from "@connectrpc/connect";
+import { type Client, Code, ConnectError } from "@connectrpc/connect";
 import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import * as gateway from "@kuku/contracts/kuku/gateway/v1/gateway_pb";
 import * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
@@ -19,7 +19,14 @@ import { forEachConcurrently, roundToTick, tradingDay } from "@kuku/platform";
 import type { DrillStack } from "./stack.js";
 
 // Answers that settle an operation's outcome; anything else (no answer, UNAVAILABLE, INTERNAL) leaves it in doubt.
-const DEFINITE = new Set([Code.InvalidArgument, Code.FailedPrecondition, Code.NotFound, Code.AlreadyExists, Code.PermissionDenied, Code.OutOfRange]);
+const DEFINITE = new Set([
+  Code.InvalidArgument,
+  Code.FailedPrecondition,
+  Code.NotFound,
+  Code.AlreadyExists,
+  Code.PermissionDenied,
+  Code.OutOfRange,
+]);
 const IN_FLIGHT = new Set([api.OrderState.RECEIVED, api.OrderState.SENT, api.OrderState.UNKNOWN, api.OrderState.CANCEL_REQUESTED]);
 const TERMINAL = new Set([api.OrderState.SETTLED, api.OrderState.CANCELLED, api.OrderState.REJECTED, api.OrderState.EXPIRED]);
 const INITIAL_KRW = 50_000_000n;
@@ -35,7 +42,11 @@ class ConsoleUser {
   #accessToken: string;
   readonly trading: Client<typeof gateway.TradingService>;
 
-  constructor(private readonly stack: DrillStack, readonly email: string, tokens: gateway.Tokens) {
+  constructor(
+    private readonly stack: DrillStack,
+    readonly email: string,
+    tokens: gateway.Tokens,
+  ) {
     this.#accessToken = tokens.accessToken;
     this.trading = stack.gateway(gateway.TradingService, () => this.#accessToken);
   }
@@ -138,7 +149,10 @@ export class Bank {
             const owner = this.#ownerOf.get(orderId)!;
             const user = this.#console.get(owner);
             if (user !== undefined) counts.viaGateway++;
-            const cancelled = user === undefined ? this.stack.orders.cancelOrder({ orderId, userId: owner }) : user.call((trading) => trading.cancelOrder({ orderId }));
+            const cancelled =
+              user === undefined
+                ? this.stack.orders.cancelOrder({ orderId, userId: owner })
+                : user.call((trading) => trading.cancelOrder({ orderId }));
             await cancelled.catch(() => undefined);
             continue;
           } else if (dice < 0.8) {
@@ -148,10 +162,16 @@ export class Bank {
             const to = pick(this.users.filter((u) => u !== userId));
             const amount = BigInt(1 + Math.floor(Math.random() * 1_000_000));
             op = {
-              kind: "transfer", from: userId, to, amount,
+              kind: "transfer",
+              from: userId,
+              to,
+              amount,
               req: create(ledger.TransferRequestSchema, {
                 requestId: `xfer-${randomUUID()}`,
-                legs: [{ accountId: this.#cash.get(userId)!, amountMinor: -amount, asset: "KRW" }, { accountId: this.#cash.get(to)!, amountMinor: amount, asset: "KRW" }],
+                legs: [
+                  { accountId: this.#cash.get(userId)!, amountMinor: -amount, asset: "KRW" },
+                  { accountId: this.#cash.get(to)!, amountMinor: amount, asset: "KRW" },
+                ],
               }),
             };
             counts.transfers++;
@@ -172,7 +192,10 @@ export class Bank {
   #orderRequest(userId: string, side: exchange.Side): api.PlaceOrderRequest {
     const limit = Math.random() < 0.4; // DAY limits below/above the touch rest on the book: cancels and expiries have work
     return create(api.PlaceOrderRequestSchema, {
-      idempotencyKey: `drill-${randomUUID()}`, userId, symbol: this.symbols[Math.floor(Math.random() * this.symbols.length)]!, side,
+      idempotencyKey: `drill-${randomUUID()}`,
+      userId,
+      symbol: this.symbols[Math.floor(Math.random() * this.symbols.length)]!,
+      side,
       type: limit ? exchange.OrderType.LIMIT : exchange.OrderType.MARKET,
       timeInForce: limit ? exchange.TimeInForce.DAY : exchange.TimeInForce.IOC,
       quantity: BigInt(1 + Math.floor(Math.random() * 5)),
@@ -193,15 +216,21 @@ export class Bank {
             ? await this.stack.orders.placeOrder(req)
             : await user.call((trading) =>
                 trading.placeOrder({
-                  idempotencyKey: req.idempotencyKey, symbol: req.symbol, side: req.side, type: req.type,
-                  timeInForce: req.timeInForce, quantity: req.quantity, limitPriceKrw: req.limitPriceKrw,
+                  idempotencyKey: req.idempotencyKey,
+                  symbol: req.symbol,
+                  side: req.side,
+                  type: req.type,
+                  timeInForce: req.timeInForce,
+                  quantity: req.quantity,
+                  limitPriceKrw: req.limitPriceKrw,
                 }),
               );
         this.#orderIds.push(order!.orderId);
         this.#ownerOf.set(order!.orderId, order!.userId);
       } else if (op.kind === "deposit") {
         const user = this.#console.get(op.userId);
-        if (user === undefined) await this.stack.ledger.deposit({ requestId: op.requestId, accountId: this.#cash.get(op.userId)!, amountMinor: op.amount });
+        if (user === undefined)
+          await this.stack.ledger.deposit({ requestId: op.requestId, accountId: this.#cash.get(op.userId)!, amountMinor: op.amount });
         else await user.call((trading) => trading.depositCash({ requestId: op.requestId, amountKrw: op.amount }));
         this.#deposited.set(op.userId, this.#deposited.get(op.userId)! + op.amount);
       } else {
@@ -235,7 +264,12 @@ export class Bank {
    */
   async probeLedgerWrite(): Promise<string> {
     try {
-      await this.stack.ledger.placeHold({ requestId: `probe-${randomUUID()}`, accountId: this.#cash.get(this.users[0]!)!, amountMinor: 2n ** 62n, reference: "drill probe" });
+      await this.stack.ledger.placeHold({
+        requestId: `probe-${randomUUID()}`,
+        accountId: this.#cash.get(this.users[0]!)!,
+        amountMinor: 2n ** 62n,
+        reference: "drill probe",
+      });
       return "OK";
     } catch (error) {
       return Code[ConnectError.from(error).code];
@@ -305,7 +339,11 @@ export class Bank {
   async check(): Promise<Check[]> {
     const results: Check[] = [];
     const integrity = await this.stack.ledger.verifyIntegrity({});
-    results.push({ name: "ledger VerifyIntegrity", violations: integrity.discrepancies.length, detail: `${integrity.entriesChecked} entries, ${integrity.postingsChecked} postings` });
+    results.push({
+      name: "ledger VerifyIntegrity",
+      violations: integrity.discrepancies.length,
+      detail: `${integrity.entriesChecked} entries, ${integrity.postingsChecked} postings`,
+    });
 
     const balances = await this.#balances();
     const systemIds: string[] = [];
@@ -322,7 +360,9 @@ export class Bank {
     // Money in = our deposits: the external KRW account mirrors exactly what the workload deposited (drill users only).
     const deposited = [...this.#deposited.values()].reduce((a, b) => a + b, 0n);
     const userKrw = balances.filter((b) => b.asset === "KRW").reduce((a, b) => a + b.totalMinor, 0n);
-    const clearingAndFees = system.filter((b) => b.asset === "KRW" && b.kind !== ledger.AccountKind.EXTERNAL).reduce((a, b) => a + b.totalMinor, 0n);
+    const clearingAndFees = system
+      .filter((b) => b.asset === "KRW" && b.kind !== ledger.AccountKind.EXTERNAL)
+      .reduce((a, b) => a + b.totalMinor, 0n);
     results.push({
       name: "conservation per asset",
       violations: unbalanced.length + (userKrw + clearingAndFees === deposited ? 0 : 1),
@@ -353,7 +393,11 @@ export class Bank {
    * in exactly one ledger entry; each user's cash and shares equal what their
    * deposits, transfers and fills say.
    */
-  async #checkFills(orders: api.Order[], truths: ReadonlyMap<string, exchange.OrderStatusResponse>, balances: ledger.Balance[]): Promise<Check> {
+  async #checkFills(
+    orders: api.Order[],
+    truths: ReadonlyMap<string, exchange.OrderStatusResponse>,
+    balances: ledger.Balance[],
+  ): Promise<Check> {
     let violations = 0;
     const problems: string[] = [];
     const settlements = new Map<string, number>(); // execution id -> ledger entries
@@ -392,7 +436,7 @@ export class Bank {
       expectedShares.set(key, (expectedShares.get(key) ?? 0n) + (buy ? o.filledQuantity : -o.filledQuantity));
     }
     for (const b of balances) {
-      const expected = b.asset === "KRW" ? expectedCash.get(b.ownerId) : expectedShares.get(`${b.ownerId}/${b.asset}`) ?? 0n;
+      const expected = b.asset === "KRW" ? expectedCash.get(b.ownerId) : (expectedShares.get(`${b.ownerId}/${b.asset}`) ?? 0n);
       if (expected !== b.totalMinor) {
         violations++;
         problems.push(`${b.ownerId} ${b.asset}: ${b.totalMinor}, expected ${expected}`);
@@ -425,7 +469,10 @@ export class Bank {
     for (const symbol of this.symbols) {
       const ofSymbol = [...trades.values()].filter((t) => t.symbol === symbol);
       const lastDay = ofSymbol.reduce((d, t) => (t.day > d ? t.day : d), "");
-      expected.set(symbol, ofSymbol.filter((t) => t.day === lastDay).reduce((a, t) => a + t.quantity, 0n));
+      expected.set(
+        symbol,
+        ofSymbol.filter((t) => t.day === lastDay).reduce((a, t) => a + t.quantity, 0n),
+      );
     }
     let problems: string[] = [];
     const deadline = Date.now() + this.marketCatchUpMs;

@@ -3,7 +3,7 @@
 // port: never one of the shared servers other tests use. Its output goes to
 // a log file, not to memory (a long drill restarts it hundreds of times),
 // and its tail is quoted when it does not come up.
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, openSync, readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { eventually, GiveUp } from "@kuku/platform/testing";
@@ -35,10 +35,14 @@ export class Daemon {
       child.once("error", (error) => resolve(void (gone = error.message)));
     });
     try {
-      await eventually(`${this.name} ready`, async () => {
-        if (gone !== undefined) throw new GiveUp(`${this.name} ${gone} before it was ready`);
-        return this.ready();
-      }, this.startTimeoutMs);
+      await eventually(
+        `${this.name} ready`,
+        async () => {
+          if (gone !== undefined) throw new GiveUp(`${this.name} ${gone} before it was ready`);
+          return this.ready();
+        },
+        this.startTimeoutMs,
+      );
     } catch (error) {
       await this.kill();
       throw new Error(`${(error as Error).message}\n${this.#logTail()}`);

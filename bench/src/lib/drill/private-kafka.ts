@@ -9,8 +9,8 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Kafka, logLevel } from "kafkajs";
 import { REPO_ROOT, run } from "@kuku/platform/testing";
+import { Kafka, logLevel } from "kafkajs";
 import { Daemon } from "./daemon.js";
 import { freePort } from "./toxiproxy.js";
 
@@ -31,7 +31,13 @@ function clusterId(): string {
  * only see NOT_LEADER errors).
  */
 async function ready(brokers: string): Promise<boolean> {
-  const admin = new Kafka({ clientId: "kuku-drill-probe", brokers: [brokers], logLevel: logLevel.NOTHING, connectionTimeout: 1_000, retry: { retries: 0 } }).admin();
+  const admin = new Kafka({
+    clientId: "kuku-drill-probe",
+    brokers: [brokers],
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 1_000,
+    retry: { retries: 0 },
+  }).admin();
   await admin.connect();
   try {
     const { topics } = await admin.fetchTopicMetadata();
@@ -42,7 +48,11 @@ async function ready(brokers: string): Promise<boolean> {
 }
 
 export class PrivateKafka {
-  private constructor(private readonly dir: string, private readonly broker: Daemon, readonly brokers: string) {}
+  private constructor(
+    private readonly dir: string,
+    private readonly broker: Daemon,
+    readonly brokers: string,
+  ) {}
 
   static async start(): Promise<PrivateKafka> {
     if (!existsSync(LIBS)) throw new Error(`no Kafka jars in ${LIBS} (make infra puts them there)`);
@@ -77,10 +87,26 @@ export class PrivateKafka {
     );
     // 512 MB as the shared broker: the machine also runs the shared infra and the services.
     const java = ["-Xms256m", "-Xmx512m", "-cp", `${LIBS}/*`, `-Dlog4j.configuration=file:${REPO_ROOT}deploy/local/kafka/log4j.properties`];
-    const format = await run("java", [...java, "kafka.tools.StorageTool", "format", "-t", clusterId(), "-c", properties, "--ignore-formatted"]);
+    const format = await run("java", [
+      ...java,
+      "kafka.tools.StorageTool",
+      "format",
+      "-t",
+      clusterId(),
+      "-c",
+      properties,
+      "--ignore-formatted",
+    ]);
     if (format.code !== 0) throw new Error(`kafka storage format failed:\n${format.stdout}${format.stderr}`);
     const brokers = `127.0.0.1:${port}`;
-    const broker = new Daemon(`kafka on ${port}`, "java", [...java, "kafka.Kafka", properties], join(dir, "kafka.log"), () => ready(brokers), 90_000);
+    const broker = new Daemon(
+      `kafka on ${port}`,
+      "java",
+      [...java, "kafka.Kafka", properties],
+      join(dir, "kafka.log"),
+      () => ready(brokers),
+      90_000,
+    );
     const kafka = new PrivateKafka(dir, broker, brokers);
     try {
       await broker.start();

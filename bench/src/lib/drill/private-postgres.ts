@@ -30,7 +30,10 @@ function pgTool(tool: string, args: readonly string[]): Promise<void> {
 }
 
 export class PrivatePostgres {
-  private constructor(private readonly dir: string, readonly port: number) {}
+  private constructor(
+    private readonly dir: string,
+    readonly port: number,
+  ) {}
 
   static async start(): Promise<PrivatePostgres> {
     const dir = mkdtempSync(join(tmpdir(), "kuku-drill-pg-"));
@@ -40,7 +43,10 @@ export class PrivatePostgres {
     const cluster = new PrivatePostgres(dir, port);
     // Trust on loopback: a throw-away cluster that only this process's services reach.
     await pgTool("initdb", ["-D", `${dir}/data`, "-U", "kuku", "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8"]);
-    appendFileSync(`${dir}/data/postgresql.conf`, `listen_addresses = '127.0.0.1'\nport = ${port}\nunix_socket_directories = '${dir}'\nmax_connections = 200\nfsync = on\n`);
+    appendFileSync(
+      `${dir}/data/postgresql.conf`,
+      `listen_addresses = '127.0.0.1'\nport = ${port}\nunix_socket_directories = '${dir}'\nmax_connections = 200\nfsync = on\n`,
+    );
     await cluster.#start();
     return cluster;
   }

@@ -22,7 +22,11 @@ async function answersPing(port: number): Promise<boolean> {
 }
 
 export class PrivateRedis {
-  private constructor(private readonly dir: string, private readonly servers: readonly Daemon[], readonly ports: readonly number[]) {}
+  private constructor(
+    private readonly dir: string,
+    private readonly servers: readonly Daemon[],
+    readonly ports: readonly number[],
+  ) {}
 
   static async start(count = 3): Promise<PrivateRedis> {
     const dir = mkdtempSync(join(tmpdir(), "kuku-drill-redis-"));

@@ -23,7 +23,8 @@ const KINDS = Object.keys(noEvents()) as (keyof PolicyEvents)[];
 /** One process's counters, from one scrape of its /metrics. */
 export function policyEventsOf(caller: string, samples: readonly Sample[]): PolicyEvents {
   const events = noEvents();
-  const add = (into: Record<string, number>, target: string, n: number) => (into[`${caller}→${target}`] = (into[`${caller}→${target}`] ?? 0) + n);
+  const add = (into: Record<string, number>, target: string, n: number) =>
+    (into[`${caller}→${target}`] = (into[`${caller}→${target}`] ?? 0) + n);
   for (const s of samples) {
     const target = s.labels["target"];
     if (target === undefined || s.value === 0) continue;
@@ -47,7 +48,10 @@ export function addPolicyEvents(all: readonly PolicyEvents[]): PolicyEvents {
 }
 
 /** Orders that went through UNKNOWN, by the state they ended in. */
-export async function unknownOrders(stack: DrillStack, orders: readonly api.Order[]): Promise<{ count: number; endedAs: Record<string, number> }> {
+export async function unknownOrders(
+  stack: DrillStack,
+  orders: readonly api.Order[],
+): Promise<{ count: number; endedAs: Record<string, number> }> {
   const endedAs: Record<string, number> = {};
   let count = 0;
   for (const o of orders) {
@@ -60,7 +64,10 @@ export async function unknownOrders(stack: DrillStack, orders: readonly api.Orde
   return { count, endedAs };
 }
 
-const perTarget = (r: Record<string, number>) => Object.entries(r).map(([k, n]) => `${k} ${n}`).join(", ") || "0";
+const perTarget = (r: Record<string, number>) =>
+  Object.entries(r)
+    .map(([k, n]) => `${k} ${n}`)
+    .join(", ") || "0";
 
 export interface RoundResult {
   readonly round: number;
@@ -77,15 +84,41 @@ export function printReport(title: string, rounds: readonly RoundResult[], event
   console.log(title);
   console.log(
     table(
-      ["round", "ops", "via gateway", "orders", "cancels", "deposits", "transfers", "refused", "no answer", "faults", "replayed", "recover ms", "UNKNOWN orders → final"],
+      [
+        "round",
+        "ops",
+        "via gateway",
+        "orders",
+        "cancels",
+        "deposits",
+        "transfers",
+        "refused",
+        "no answer",
+        "faults",
+        "replayed",
+        "recover ms",
+        "UNKNOWN orders → final",
+      ],
       rounds.map((r) => [
-        r.round, r.counts.ops, r.counts.viaGateway, r.counts.placed, r.counts.cancels, r.counts.deposits, r.counts.transfers, r.counts.refused, r.counts.inDoubt, r.faults,
-        r.replayed, Number.isNaN(r.recoverMs) ? "NOT RECOVERED" : r.recoverMs,
+        r.round,
+        r.counts.ops,
+        r.counts.viaGateway,
+        r.counts.placed,
+        r.counts.cancels,
+        r.counts.deposits,
+        r.counts.transfers,
+        r.counts.refused,
+        r.counts.inDoubt,
+        r.faults,
+        r.replayed,
+        Number.isNaN(r.recoverMs) ? "NOT RECOVERED" : r.recoverMs,
         `${r.unknown.count}${r.unknown.count > 0 ? ` → ${perTarget(r.unknown.endedAs)}` : ""}`,
       ]),
     ),
   );
-  console.log(`breaker openings: ${perTarget(events.circuitOpened)}; half-open: ${perTarget(events.circuitHalfOpened)}; closed again: ${perTarget(events.circuitClosed)}`);
+  console.log(
+    `breaker openings: ${perTarget(events.circuitOpened)}; half-open: ${perTarget(events.circuitHalfOpened)}; closed again: ${perTarget(events.circuitClosed)}`,
+  );
   console.log(`retries: ${perTarget(events.retries)}`);
   let violations = 0;
   const names = rounds[0]?.invariants.map((i) => i.name) ?? [];
@@ -98,7 +131,8 @@ export function printReport(title: string, rounds: readonly RoundResult[], event
   const notClosed = rounds.filter((r) => !r.dayClosed).length;
   console.log(table(["invariant", "result", "violations", "detail (last round)"], rows));
   for (const r of rounds) {
-    for (const i of r.invariants.filter((x) => x.violations > 0)) console.log(`round ${r.round}: ${i.name} VIOLATED ${i.violations}: ${i.detail}`);
+    for (const i of r.invariants.filter((x) => x.violations > 0))
+      console.log(`round ${r.round}: ${i.name} VIOLATED ${i.violations}: ${i.detail}`);
   }
   if (notClosed > 0) console.log(`${notClosed} round(s) did not reach every order terminal with holds released in time`);
   console.log(`invariant violations: ${violations}`);

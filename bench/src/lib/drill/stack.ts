@@ -10,19 +10,19 @@
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createClient, type Client } from "@connectrpc/connect";
+import { type Client, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
-import * as gateway from "@kuku/contracts/kuku/gateway/v1/gateway_pb";
+import type * as gateway from "@kuku/contracts/kuku/gateway/v1/gateway_pb";
 import * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import * as market from "@kuku/contracts/kuku/market/v1/market_pb";
 import * as api from "@kuku/contracts/kuku/order/v1/order_pb";
 import { createServiceClient } from "@kuku/platform";
-import { parsePrometheusText, REPO_ROOT, startTradingStack, type ServiceName, type TradingStack } from "@kuku/platform/testing";
+import { parsePrometheusText, REPO_ROOT, type ServiceName, startTradingStack, type TradingStack } from "@kuku/platform/testing";
 import { PrivateKafka } from "./private-kafka.js";
 import { PrivatePostgres } from "./private-postgres.js";
 import { PrivateRedis } from "./private-redis.js";
-import { addPolicyEvents, policyEventsOf, type PolicyEvents } from "./report.js";
+import { addPolicyEvents, type PolicyEvents, policyEventsOf } from "./report.js";
 import { Toxiproxy } from "./toxiproxy.js";
 
 export type { ServiceName } from "@kuku/platform/testing";
@@ -58,7 +58,10 @@ export interface DrillStack {
   stop(): Promise<void>;
 }
 
-export async function startDrillStack(options: { orderEnv: Record<string, string>; privateInfra?: readonly PrivateInfra[] }): Promise<DrillStack> {
+export async function startDrillStack(options: {
+  orderEnv: Record<string, string>;
+  privateInfra?: readonly PrivateInfra[];
+}): Promise<DrillStack> {
   const own = new Set(options.privateInfra ?? []);
   // What has been started so far, stopped in reverse order (at the end, or when a later step fails).
   const undo: (() => Promise<unknown>)[] = [];
@@ -96,26 +99,33 @@ export async function startDrillStack(options: { orderEnv: Record<string, string
           market: { ...kafkaEnv, ...(redisUrl === undefined ? {} : { MARKET_REDIS_URL: redisUrl }) },
           gateway: {
             // The whole workload comes from one address: the drill is not what the rate limits are for.
-            GATEWAY_RATE_USER_BURST: "1000000", GATEWAY_RATE_USER_PER_SECOND: "1000000", GATEWAY_RATE_IP_BURST: "1000000", GATEWAY_RATE_IP_PER_SECOND: "1000000",
+            GATEWAY_RATE_USER_BURST: "1000000",
+            GATEWAY_RATE_USER_PER_SECOND: "1000000",
+            GATEWAY_RATE_IP_BURST: "1000000",
+            GATEWAY_RATE_IP_PER_SECOND: "1000000",
             ...(redisUrl === undefined ? {} : { GATEWAY_REDIS_URL: redisUrl }),
           },
         },
         database: postgres === undefined ? undefined : (service) => postgres.createDatabase(`kuku_drill_${service}`),
         logDir,
-        link: async (from, to, url) => (from === "order" ? `http://127.0.0.1:${await toxiproxy.link(to, url.replace("http://", ""))}` : url),
+        link: async (from, to, url) =>
+          from === "order" ? `http://127.0.0.1:${await toxiproxy.link(to, url.replace("http://", ""))}` : url,
       }),
     );
 
     // Counters die with their process: read before every kill, summed at the end.
     const earlierLifetimes: PolicyEvents[] = [];
-    const eventsOf = async (caller: ServiceName) => policyEventsOf(caller, parsePrometheusText(await (await fetchOk(`${stack.url(caller)}/metrics`)).text()));
-    const client = <S extends Parameters<typeof createServiceClient>[0]>(service: S, target: ServiceName) => createServiceClient(service, { baseUrl: stack.url(target), timeoutMs: 10_000 });
+    const eventsOf = async (caller: ServiceName) =>
+      policyEventsOf(caller, parsePrometheusText(await (await fetchOk(`${stack.url(caller)}/metrics`)).text()));
+    const client = <S extends Parameters<typeof createServiceClient>[0]>(service: S, target: ServiceName) =>
+      createServiceClient(service, { baseUrl: stack.url(target), timeoutMs: 10_000 });
     const gatewayTransport = (accessToken?: () => string) =>
       createConnectTransport({
         baseUrl: stack.url("gateway"),
         httpVersion: "1.1",
         defaultTimeoutMs: 10_000,
-        interceptors: accessToken === undefined ? [] : [(next) => (req) => (req.header.set("authorization", `Bearer ${accessToken()}`), next(req))],
+        interceptors:
+          accessToken === undefined ? [] : [(next) => (req) => (req.header.set("authorization", `Bearer ${accessToken()}`), next(req))],
       });
     return {
       ledger: client(ledger.LedgerService, "ledger"),

@@ -1,6 +1,6 @@
 // A private toxiproxy-server (L4 faults between services): its own process on
 // a free port, driven through its HTTP API. Never the shared one, if any.
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import net from "node:net";
 import { eventually, TOOLS_BIN } from "@kuku/platform/testing";
 
@@ -25,7 +25,10 @@ export async function freePort(): Promise<number> {
 }
 
 export class Toxiproxy {
-  private constructor(private readonly child: ChildProcess, private readonly api: string) {}
+  private constructor(
+    private readonly child: ChildProcess,
+    private readonly api: string,
+  ) {}
 
   static async start(): Promise<Toxiproxy> {
     const port = await freePort();

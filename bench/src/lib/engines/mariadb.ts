@@ -7,15 +7,23 @@ export async function mariadbEngine(options: { host: string; port: number; poolS
   await admin.query(`CREATE DATABASE ${database}`);
   await admin.end();
   const pool = mysql.createPool({
-    host: options.host, port: options.port, user: "kuku", password: "kuku", database,
-    connectionLimit: options.poolSize, supportBigNumbers: true, bigNumberStrings: true,
+    host: options.host,
+    port: options.port,
+    user: "kuku",
+    password: "kuku",
+    database,
+    connectionLimit: options.poolSize,
+    supportBigNumbers: true,
+    bigNumberStrings: true,
   });
   let fundedMinor = 0n;
   return {
     name: "MariaDB (InnoDB)",
     async setUp(accounts, fundingMinor) {
       fundedMinor = fundingMinor;
-      await pool.query(`CREATE TABLE balances (account_id bigint PRIMARY KEY, total_minor bigint NOT NULL CHECK (total_minor >= 0)) ENGINE=InnoDB`);
+      await pool.query(
+        `CREATE TABLE balances (account_id bigint PRIMARY KEY, total_minor bigint NOT NULL CHECK (total_minor >= 0)) ENGINE=InnoDB`,
+      );
       await pool.query(`CREATE TABLE entries (entry_id bigint AUTO_INCREMENT PRIMARY KEY, request_id varchar(64) NOT NULL UNIQUE,
         created_at timestamp(6) NOT NULL DEFAULT current_timestamp(6)) ENGINE=InnoDB`);
       await pool.query(`CREATE TABLE postings (posting_id bigint AUTO_INCREMENT PRIMARY KEY,
@@ -32,12 +40,22 @@ export async function mariadbEngine(options: { host: string; port: number; poolS
           "SELECT account_id, total_minor FROM balances WHERE account_id IN (?, ?) ORDER BY account_id FOR UPDATE",
           [fromId, toId],
         );
-        const next = plan(new Map(rows.map((r) => [Number(r["account_id"]), BigInt(r["total_minor"] as string)])), fromId, toId, amountMinor);
+        const next = plan(
+          new Map(rows.map((r) => [Number(r["account_id"]), BigInt(r["total_minor"] as string)])),
+          fromId,
+          toId,
+          amountMinor,
+        );
         await db.execute("UPDATE balances SET total_minor = ? WHERE account_id = ?", [next.fromMinor.toString(), fromId]);
         await db.execute("UPDATE balances SET total_minor = ? WHERE account_id = ?", [next.toMinor.toString(), toId]);
         const [entry] = await db.execute<mysql.ResultSetHeader>("INSERT INTO entries (request_id) VALUES (?)", [requestId]);
         await db.execute("INSERT INTO postings (entry_id, account_id, amount_minor) VALUES (?, ?, ?), (?, ?, ?)", [
-          entry.insertId, fromId, (-amountMinor).toString(), entry.insertId, toId, amountMinor.toString(),
+          entry.insertId,
+          fromId,
+          (-amountMinor).toString(),
+          entry.insertId,
+          toId,
+          amountMinor.toString(),
         ]);
         await db.query("COMMIT");
         return true;

@@ -30,15 +30,26 @@ export function postgresEngine(url: string, poolSize: number, prepared: boolean)
           pool,
           async (db) => {
             const { rows } = await db.query<{ account_id: string; total_minor: string }>(
-              q("lock", "SELECT account_id, total_minor FROM balances WHERE account_id IN ($1, $2) ORDER BY account_id FOR UPDATE", [fromId, toId]),
+              q("lock", "SELECT account_id, total_minor FROM balances WHERE account_id IN ($1, $2) ORDER BY account_id FOR UPDATE", [
+                fromId,
+                toId,
+              ]),
             );
             const next = plan(new Map(rows.map((r) => [Number(r.account_id), BigInt(r.total_minor)])), fromId, toId, amountMinor);
             await db.query(q("update", "UPDATE balances SET total_minor = $2 WHERE account_id = $1", [fromId, next.fromMinor.toString()]));
             await db.query(q("update", "UPDATE balances SET total_minor = $2 WHERE account_id = $1", [toId, next.toMinor.toString()]));
-            const entry = await db.query<{ entry_id: string }>(q("entry", "INSERT INTO entries (request_id) VALUES ($1) RETURNING entry_id", [requestId]));
-            await db.query(q("postings", "INSERT INTO postings (entry_id, account_id, amount_minor) VALUES ($1, $2, $3), ($1, $4, $5)", [
-              entry.rows[0]!.entry_id, fromId, (-amountMinor).toString(), toId, amountMinor.toString(),
-            ]));
+            const entry = await db.query<{ entry_id: string }>(
+              q("entry", "INSERT INTO entries (request_id) VALUES ($1) RETURNING entry_id", [requestId]),
+            );
+            await db.query(
+              q("postings", "INSERT INTO postings (entry_id, account_id, amount_minor) VALUES ($1, $2, $3), ($1, $4, $5)", [
+                entry.rows[0]!.entry_id,
+                fromId,
+                (-amountMinor).toString(),
+                toId,
+                amountMinor.toString(),
+              ]),
+            );
             return true;
           },
           { isolation: "read committed" },
@@ -49,11 +60,14 @@ export function postgresEngine(url: string, poolSize: number, prepared: boolean)
       }
     },
     async audit() {
-      const { rows } = await pool.query<{ total: string; mismatches: string; entries: string }>(`
+      const { rows } = await pool.query<{ total: string; mismatches: string; entries: string }>(
+        `
         SELECT (SELECT sum(total_minor) FROM balances)::text AS total,
                (SELECT count(*) FROM balances b LEFT JOIN (SELECT account_id, sum(amount_minor) s FROM postings GROUP BY account_id) p
                   USING (account_id) WHERE b.total_minor <> $1::bigint + coalesce(p.s, 0))::text AS mismatches,
-               (SELECT count(*) FROM entries)::text AS entries`, [fundedMinor.toString()]);
+               (SELECT count(*) FROM entries)::text AS entries`,
+        [fundedMinor.toString()],
+      );
       return { totalMinor: BigInt(rows[0]!.total), mismatches: Number(rows[0]!.mismatches), entries: Number(rows[0]!.entries) };
     },
     close: () => pool.end(),

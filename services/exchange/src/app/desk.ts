@@ -6,13 +6,13 @@
 // restart (or a crash at any point) rebuilds from the journal.
 import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import type pg from "pg";
-import { ExponentialBackoff, handleAll, retry } from "cockatiel";
 import type { Logger } from "@kuku/platform";
+import { ExponentialBackoff, handleAll, retry } from "cockatiel";
+import type pg from "pg";
 import type { Instrument, OrderRecord, SubmitInput, SubmitResult } from "../domain/engine.js";
-import { NO_FAULT, submitFault, type FaultSetting } from "../domain/faults.js";
+import { type FaultSetting, NO_FAULT, submitFault } from "../domain/faults.js";
 import type { MarketMakerOptions } from "../domain/market-maker.js";
-import { Venue, type Command, type Outcome, type Publication } from "../domain/venue.js";
+import { type Command, type Outcome, type Publication, Venue } from "../domain/venue.js";
 import type { Publisher, PublishItem } from "../events/publisher.js";
 import * as journal from "../store/journal-store.js";
 
@@ -75,7 +75,10 @@ export class Desk {
   #publishedThrough: bigint;
   readonly #publisher: Publisher;
   // A publication is retried until Kafka takes it: a maker's fill reaches its broker only this way.
-  readonly #publishRetry = retry(handleAll, { maxAttempts: Number.POSITIVE_INFINITY, backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 5_000 }) });
+  readonly #publishRetry = retry(handleAll, {
+    maxAttempts: Number.POSITIVE_INFINITY,
+    backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 5_000 }),
+  });
 
   private constructor(
     private readonly options: DeskOptions,
@@ -83,7 +86,9 @@ export class Desk {
   ) {
     this.#publisher = options.publisherFor(session.session);
     this.#publishedThrough = session.publishedThrough;
-    this.#publishRetry.onRetry((reason) => options.logger.warn({ err: "error" in reason ? reason.error : undefined }, "publish failed; retrying"));
+    this.#publishRetry.onRetry((reason) =>
+      options.logger.warn({ err: "error" in reason ? reason.error : undefined }, "publish failed; retrying"),
+    );
   }
 
   /** Resumes the newest session in the journal (replaying it), or opens one. */
@@ -91,7 +96,10 @@ export class Desk {
     const resumed = await journal.latestSession(options.pool);
     const session = resumed ?? (await journal.openSession(options.pool, randomBytes(4).toString("hex"), new Date(), options.marketMaker));
     if (resumed !== undefined && JSON.stringify(resumed.marketMaker) !== JSON.stringify(options.marketMaker)) {
-      options.logger.warn({ journal: resumed.marketMaker, configured: options.marketMaker }, "resuming with the session's market-maker settings, not the configured ones");
+      options.logger.warn(
+        { journal: resumed.marketMaker, configured: options.marketMaker },
+        "resuming with the session's market-maker settings, not the configured ones",
+      );
     }
     const desk = new Desk(options, session);
     // Events of commands Kafka may not have acknowledged go out again.
@@ -132,13 +140,19 @@ export class Desk {
       result = { order: known, duplicate: true, executions: [] };
     } else {
       const refusal = fault.kind === "reject" ? "simulated rejection (fault mode REJECT)" : undefined;
-      const { outcome, published } = await this.#enter({ kind: "submit", input, ...(refusal === undefined ? {} : { refusal }) }, fault.kind === "duplicate" ? 2 : 1);
+      const { outcome, published } = await this.#enter(
+        { kind: "submit", input, ...(refusal === undefined ? {} : { refusal }) },
+        fault.kind === "duplicate" ? 2 : 1,
+      );
       if (outcome.kind !== "submit") throw new Error(`invariant violated: a submit came back as ${outcome.kind}`);
       await published;
       result = outcome.result;
     }
     if (fault.kind === "silent") {
-      this.options.logger.info({ clientOrderId: input.clientOrderId, status: result.order.status }, "entered, not answering (fault mode SILENT)");
+      this.options.logger.info(
+        { clientOrderId: input.clientOrderId, status: result.order.status },
+        "entered, not answering (fault mode SILENT)",
+      );
       await new Promise<never>((_, reject) => {
         const fail = () => reject(new NeverAnswered("the caller gave up waiting (fault mode SILENT)"));
         if (signal.aborted) fail();
@@ -272,7 +286,12 @@ export class Desk {
     this.#nextSequence = last + 1n;
     this.#lastAtMs = Math.max(this.#lastAtMs, lastAtMs);
     this.options.logger.info(
-      { session, commands: Number(last), republished: Number(last > republishAfter ? last - republishAfter : 0n), replayMs: Date.now() - startedAt },
+      {
+        session,
+        commands: Number(last),
+        republished: Number(last > republishAfter ? last - republishAfter : 0n),
+        replayMs: Date.now() - startedAt,
+      },
       "venue rebuilt from the journal",
     );
   }

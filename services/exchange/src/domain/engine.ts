@@ -199,8 +199,16 @@ export class Engine {
     const known = this.#orders.get(clientOrderId);
     if (known !== undefined) return known;
     const record: OrderRecord = {
-      clientOrderId, symbol: "", side: "buy", priceKrw: 0n, quantity: 0, remaining: 0, status: "rejected",
-      filledQuantity: 0, rejectReason: "cancelled before it reached the exchange", fills: NO_EXECUTIONS,
+      clientOrderId,
+      symbol: "",
+      side: "buy",
+      priceKrw: 0n,
+      quantity: 0,
+      remaining: 0,
+      status: "rejected",
+      filledQuantity: 0,
+      rejectReason: "cancelled before it reached the exchange",
+      fills: NO_EXECUTIONS,
     };
     this.#orders.set(clientOrderId, record);
     return record;

@@ -27,7 +27,10 @@ export class MarketMaker {
   readonly #random: () => number;
   #sequence = 0;
 
-  constructor(private readonly engine: Engine, private readonly options: MarketMakerOptions) {
+  constructor(
+    private readonly engine: Engine,
+    private readonly options: MarketMakerOptions,
+  ) {
     if (options.levels < 1 || options.minQuantity < 1 || options.maxQuantity < options.minQuantity) {
       throw new Error(`invalid market maker options ${JSON.stringify(options)}`);
     }
@@ -65,7 +68,12 @@ export class MarketMaker {
     const quantity = this.options.minQuantity + Math.floor(this.#random() * span);
     const result = this.engine.submit({
       clientOrderId: `mm-${symbol}-${++this.#sequence}`,
-      symbol, side, type: "limit", timeInForce: "day", quantity, priceKrw,
+      symbol,
+      side,
+      type: "limit",
+      timeInForce: "day",
+      quantity,
+      priceKrw,
     });
     if (result.order.status === "rejected") throw new Error(`market maker quote refused: ${result.order.rejectReason}`);
   }

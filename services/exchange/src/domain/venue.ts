@@ -3,8 +3,9 @@
 // session, same market-maker settings, same commands in the same order: same
 // orders, same fills, same execution ids. That is what lets a restarted (or
 // crashed) exchange rebuild itself from the journal and keep its word.
-import { MarketMaker, type MarketMakerOptions } from "./market-maker.js";
+
 import { Engine, type Execution, type Instrument, type OrderRecord, type SubmitInput, type SubmitResult } from "./engine.js";
+import { MarketMaker, type MarketMakerOptions } from "./market-maker.js";
 import type { BookLevelView } from "./order-book.js";
 
 /** Everything that changes the venue; `at` is the venue's clock while it applies. */
@@ -45,7 +46,12 @@ export class Venue {
   #bookSequence = 0n;
   #now: Date;
 
-  constructor(instruments: readonly Instrument[], readonly session: string, marketMaker: MarketMakerOptions, openedAt: Date) {
+  constructor(
+    instruments: readonly Instrument[],
+    readonly session: string,
+    marketMaker: MarketMakerOptions,
+    openedAt: Date,
+  ) {
     this.#now = openedAt;
     this.engine = new Engine(instruments, session, () => this.#now);
     this.#marketMaker = new MarketMaker(this.engine, marketMaker);
@@ -63,13 +69,19 @@ export class Venue {
         const result = this.engine.submit(command.input, command.refusal);
         if (result.duplicate) return { kind: "submit", result, publication: NOTHING };
         if (result.order.status !== "rejected") this.#marketMaker.quote(command.input.symbol);
-        return { kind: "submit", result, publication: { executions: result.executions, book: this.#snapshot(command.input.symbol), expired: [] } };
+        return {
+          kind: "submit",
+          result,
+          publication: { executions: result.executions, book: this.#snapshot(command.input.symbol), expired: [] },
+        };
       }
       case "cancel": {
         const cancelled = this.engine.cancel(command.clientOrderId);
         // An id the venue never saw is fenced: if the order arrives later, it is refused.
-        if (cancelled === undefined) return { kind: "cancel", order: this.engine.fence(command.clientOrderId), cancelledQuantity: 0, publication: NOTHING };
-        const publication = cancelled.cancelledQuantity > 0 ? { executions: [], book: this.#snapshot(cancelled.order.symbol), expired: [] } : NOTHING;
+        if (cancelled === undefined)
+          return { kind: "cancel", order: this.engine.fence(command.clientOrderId), cancelledQuantity: 0, publication: NOTHING };
+        const publication =
+          cancelled.cancelledQuantity > 0 ? { executions: [], book: this.#snapshot(cancelled.order.symbol), expired: [] } : NOTHING;
         return { kind: "cancel", ...cancelled, publication };
       }
       case "close": {

@@ -4,10 +4,10 @@
 // a duplicate delivery is recognisable by consumers.
 import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import type { Producer } from "kafkajs";
-import { sendTraced, type TopicMessages } from "@kuku/platform";
 import * as events from "@kuku/contracts/kuku/exchange/v1/events_pb";
-import { executionId, tradeId, type OrderRecord } from "../domain/engine.js";
+import { sendTraced, type TopicMessages } from "@kuku/platform";
+import type { Producer } from "kafkajs";
+import { executionId, type OrderRecord, tradeId } from "../domain/engine.js";
 import type { Publication } from "../domain/venue.js";
 import { executionToProto, statusToProto } from "../rpc/convert.js";
 
@@ -49,7 +49,11 @@ export class Publisher {
         else into.push(...messages);
       }
     }
-    if (byTopic.size > 0) await sendTraced(this.producer, [...byTopic].map(([topic, messages]) => ({ topic, messages })));
+    if (byTopic.size > 0)
+      await sendTraced(
+        this.producer,
+        [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+      );
   }
 
   #messagesOf({ publication: { executions, book, expired }, copies, ordersById }: PublishItem): TopicMessages[] {
@@ -92,7 +96,10 @@ export class Publisher {
         asks: book.asks.map((l) => ({ priceKrw: l.priceKrw, quantity: BigInt(l.quantity) })),
         updatedAt: timestampFromDate(book.at),
       });
-      topicMessages.push({ topic: this.topics.book, messages: [{ key: book.symbol, value: Buffer.from(toBinary(events.BookEventSchema, event)) }] });
+      topicMessages.push({
+        topic: this.topics.book,
+        messages: [{ key: book.symbol, value: Buffer.from(toBinary(events.BookEventSchema, event)) }],
+      });
     }
     if (expired.length > 0) topicMessages.push({ topic: this.topics.executions, messages: expired.map((o) => this.#expiry(o)) });
     return topicMessages;

@@ -2,7 +2,7 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import * as api from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
-import { executionId, type ExchangeStatus, type Execution, type SubmitInput } from "../domain/engine.js";
+import { type ExchangeStatus, type Execution, executionId, type SubmitInput } from "../domain/engine.js";
 import type { FaultMode } from "../domain/faults.js";
 
 const STATUS: Record<ExchangeStatus, api.ExchangeOrderStatus> = {

@@ -1,8 +1,8 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import * as api from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
-import { serviceOf, type ServiceRegistration } from "@kuku/platform";
-import { ExchangeDown, JournalUnavailable, NeverAnswered, type Desk } from "../app/desk.js";
+import { type ServiceRegistration, serviceOf } from "@kuku/platform";
+import { type Desk, ExchangeDown, JournalUnavailable, NeverAnswered } from "../app/desk.js";
 import type { OrderRecord } from "../domain/engine.js";
 import { checkFaultSetting } from "../domain/faults.js";
 import { executionToProto, faultModeFromProto, faultModeToProto, statusToProto, submitFromProto } from "./convert.js";
@@ -65,7 +65,13 @@ export function exchangeHandlers(desk: Desk): ServiceRegistration {
       create(api.ListInstrumentsResponseSchema, {
         instruments: desk.instruments.map((i) => {
           const limits = desk.limits(i.symbol)!;
-          return { symbol: i.symbol, name: i.name, referencePriceKrw: i.referencePriceKrw, upperLimitKrw: limits.upperLimitKrw, lowerLimitKrw: limits.lowerLimitKrw };
+          return {
+            symbol: i.symbol,
+            name: i.name,
+            referencePriceKrw: i.referencePriceKrw,
+            upperLimitKrw: limits.upperLimitKrw,
+            lowerLimitKrw: limits.lowerLimitKrw,
+          };
         }),
       }),
   });

@@ -31,7 +31,11 @@ export async function latestSession(db: Queryable): Promise<SessionRecord | unde
 }
 
 export async function openSession(db: Queryable, session: string, openedAt: Date, marketMaker: MarketMakerOptions): Promise<SessionRecord> {
-  await db.query("INSERT INTO exchange_sessions (session, opened_at, market_maker) VALUES ($1, $2, $3)", [session, openedAt, JSON.stringify(marketMaker)]);
+  await db.query("INSERT INTO exchange_sessions (session, opened_at, market_maker) VALUES ($1, $2, $3)", [
+    session,
+    openedAt,
+    JSON.stringify(marketMaker),
+  ]);
   return { session, openedAt, marketMaker, publishedThrough: 0n };
 }
 
@@ -64,19 +68,38 @@ export async function appendCommands(
      INSERT INTO exchange_commands (session, sequence, kind, payload, entered_at)
      SELECT $1, $2::bigint + ordinality - 1, kind, payload, entered_at
        FROM unnest($3::text[], $4::jsonb[], $5::timestamptz[]) WITH ORDINALITY AS c(kind, payload, entered_at, ordinality)`,
-    [session, firstSequence, commands.map((c) => c.kind), commands.map((c) => JSON.stringify(encode(c))), commands.map((c) => c.at), publishedThrough],
+    [
+      session,
+      firstSequence,
+      commands.map((c) => c.kind),
+      commands.map((c) => JSON.stringify(encode(c))),
+      commands.map((c) => c.at),
+      publishedThrough,
+    ],
   );
 }
 
 export async function recordPublished(db: Queryable, session: string, publishedThrough: bigint): Promise<void> {
-  await db.query("UPDATE exchange_sessions SET published_through = GREATEST(published_through, $2) WHERE session = $1", [session, publishedThrough]);
+  await db.query("UPDATE exchange_sessions SET published_through = GREATEST(published_through, $2) WHERE session = $1", [
+    session,
+    publishedThrough,
+  ]);
 }
 
 // --- rows -----------------------------------------------------------------------
 
 /** JSON has no bigint: the price travels as a decimal string. */
 type Payload =
-  | { clientOrderId: string; symbol: string; side: Side; type: OrderType; timeInForce: TimeInForce; quantity: number; priceKrw: string; refusal?: string }
+  | {
+      clientOrderId: string;
+      symbol: string;
+      side: Side;
+      type: OrderType;
+      timeInForce: TimeInForce;
+      quantity: number;
+      priceKrw: string;
+      refusal?: string;
+    }
   | { clientOrderId: string }
   | Record<string, never>;
 
@@ -98,7 +121,13 @@ function decode(kind: Command["kind"], payload: Payload, at: Date): Command {
     case "submit": {
       const p = payload as Extract<Payload, { priceKrw: string }>;
       const input: SubmitInput = {
-        clientOrderId: p.clientOrderId, symbol: p.symbol, side: p.side, type: p.type, timeInForce: p.timeInForce, quantity: p.quantity, priceKrw: BigInt(p.priceKrw),
+        clientOrderId: p.clientOrderId,
+        symbol: p.symbol,
+        side: p.side,
+        type: p.type,
+        timeInForce: p.timeInForce,
+        quantity: p.quantity,
+        priceKrw: BigInt(p.priceKrw),
       };
       return p.refusal === undefined ? { kind, at, input } : { kind, at, input, refusal: p.refusal };
     }

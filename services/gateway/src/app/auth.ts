@@ -1,13 +1,13 @@
 // Sign-up, log-in, refresh and log-out: sessions are refresh-token families.
 import { randomUUID } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError, type Client } from "@connectrpc/connect";
+import { type Client, Code, ConnectError } from "@connectrpc/connect";
 import * as api from "@kuku/contracts/kuku/gateway/v1/gateway_pb";
 import * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import type pg from "pg";
 import type { Logger } from "pino";
 import type { PasswordHasher } from "../domain/password.js";
-import { newRefreshToken, refreshTokenDigest, type AccessTokens } from "../domain/tokens.js";
+import { type AccessTokens, newRefreshToken, refreshTokenDigest } from "../domain/tokens.js";
 import type { Revocations } from "../redis/revocations.js";
 import * as store from "../store/user-store.js";
 

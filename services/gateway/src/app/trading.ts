@@ -2,12 +2,12 @@
 // request names a user, so no request can reach another user's accounts.
 import { createHash } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError, type Client } from "@connectrpc/connect";
-import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
+import { type Client, Code, ConnectError } from "@connectrpc/connect";
+import type * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import * as api from "@kuku/contracts/kuku/gateway/v1/gateway_pb";
-import * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
-import * as market from "@kuku/contracts/kuku/market/v1/market_pb";
-import * as order from "@kuku/contracts/kuku/order/v1/order_pb";
+import type * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
+import type * as market from "@kuku/contracts/kuku/market/v1/market_pb";
+import type * as order from "@kuku/contracts/kuku/order/v1/order_pb";
 import { openCashAccountRequest } from "./auth.js";
 import { downstream } from "./failure.js";
 
@@ -85,12 +85,18 @@ export class Trading {
   }
 
   async cancelOrder(userId: string, req: api.CancelOrderRequest, call: CallOptions): Promise<api.CancelOrderResponse> {
-    const { order: cancelled } = await downstream("order", () => this.deps.orders.cancelOrder({ orderId: req.orderId, userId }, call), notYours(req.orderId));
+    const { order: cancelled } = await downstream(
+      "order",
+      () => this.deps.orders.cancelOrder({ orderId: req.orderId, userId }, call),
+      notYours(req.orderId),
+    );
     return create(api.CancelOrderResponseSchema, { order: cancelled });
   }
 
   async listOrders(userId: string, req: api.ListOrdersRequest, call: CallOptions): Promise<api.ListOrdersResponse> {
-    const page = await downstream("order", () => this.deps.orders.listOrders({ userId, pageSize: req.pageSize, pageToken: req.pageToken }, call));
+    const page = await downstream("order", () =>
+      this.deps.orders.listOrders({ userId, pageSize: req.pageSize, pageToken: req.pageToken }, call),
+    );
     return create(api.ListOrdersResponseSchema, { orders: page.orders, nextPageToken: page.nextPageToken });
   }
 

@@ -1,6 +1,6 @@
 // Password hashing with scrypt (node:crypto). The stored form carries its
 // own parameters, so the cost can be raised later without breaking old hashes.
-import { randomBytes, scrypt as scryptCallback, timingSafeEqual, type ScryptOptions } from "node:crypto";
+import { randomBytes, type ScryptOptions, scrypt as scryptCallback, timingSafeEqual } from "node:crypto";
 
 const scrypt = (password: string, salt: Buffer, keyLength: number, options: ScryptOptions) =>
   new Promise<Buffer>((resolve, reject) =>
@@ -41,7 +41,12 @@ export class PasswordHasher {
     const N = Number(n);
     const rr = Number(r);
     const wanted = Buffer.from(expected, "base64url");
-    const key = await scrypt(password.normalize("NFKC"), Buffer.from(salt, "base64url"), wanted.length, { N, r: rr, p: Number(p), maxmem: maxmem(N, rr) });
+    const key = await scrypt(password.normalize("NFKC"), Buffer.from(salt, "base64url"), wanted.length, {
+      N,
+      r: rr,
+      p: Number(p),
+      maxmem: maxmem(N, rr),
+    });
     return timingSafeEqual(key, wanted) && stored !== undefined;
   }
 }

@@ -20,7 +20,10 @@ export type VerifyOutcome = { kind: "valid"; claims: AccessClaims } | { kind: "e
 export class AccessTokens {
   readonly #key: Uint8Array;
 
-  constructor(secret: string, readonly ttlSeconds: number) {
+  constructor(
+    secret: string,
+    readonly ttlSeconds: number,
+  ) {
     this.#key = new TextEncoder().encode(secret);
   }
 
@@ -37,7 +40,12 @@ export class AccessTokens {
 
   async verify(token: string): Promise<VerifyOutcome> {
     try {
-      const { payload } = await jwtVerify(token, this.#key, { algorithms: [ALGORITHM], issuer: ISSUER, audience: AUDIENCE, requiredClaims: ["exp", "sub", "sid"] });
+      const { payload } = await jwtVerify(token, this.#key, {
+        algorithms: [ALGORITHM],
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        requiredClaims: ["exp", "sub", "sid"],
+      });
       if (typeof payload.sid !== "string" || typeof payload.sub !== "string") return { kind: "invalid", reason: "claims missing" };
       return { kind: "valid", claims: { userId: payload.sub, sessionId: payload.sid } };
     } catch (error) {

@@ -41,7 +41,10 @@ type WithTake = Redis & { takeToken(key: string, capacity: number, refillPerSeco
 export class RateLimiter {
   readonly #redis: WithTake;
 
-  constructor(redis: Redis, private readonly keyPrefix: string) {
+  constructor(
+    redis: Redis,
+    private readonly keyPrefix: string,
+  ) {
     // defineCommand sends EVALSHA and falls back to EVAL once per connection.
     redis.defineCommand("takeToken", { numberOfKeys: 1, lua: TAKE });
     this.#redis = redis as WithTake;

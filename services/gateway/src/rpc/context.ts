@@ -1,7 +1,7 @@
 // What the gateway knows about a call beyond its message: the peer, the
 // request id it passes downstream, and (once authenticated) the user.
 import { randomUUID } from "node:crypto";
-import { createContextKey, createContextValues, type ContextValues, type HandlerContext } from "@connectrpc/connect";
+import { type ContextValues, createContextKey, createContextValues, type HandlerContext } from "@connectrpc/connect";
 
 export interface Caller {
   readonly userId: string;
@@ -15,7 +15,10 @@ export const callerKey = createContextKey<Caller | undefined>(undefined, { descr
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
 /** From the raw request: the socket's peer address (not X-Forwarded-For, which a client can forge) and a request id. */
-export function requestContext(req: { headers: Record<string, string | string[] | undefined>; socket: { remoteAddress?: string | undefined } }): ContextValues {
+export function requestContext(req: {
+  headers: Record<string, string | string[] | undefined>;
+  socket: { remoteAddress?: string | undefined };
+}): ContextValues {
   const values = createContextValues();
   values.set(peerKey, req.socket.remoteAddress ?? "unknown");
   const offered = req.headers["x-request-id"];

@@ -1,5 +1,5 @@
 import * as api from "@kuku/contracts/kuku/gateway/v1/gateway_pb";
-import { serviceOf, type ServiceRegistration } from "@kuku/platform";
+import { type ServiceRegistration, serviceOf } from "@kuku/platform";
 import type { Auth } from "../app/auth.js";
 import type { Trading } from "../app/trading.js";
 import { callerOf, downstreamOptions } from "./context.js";

@@ -34,7 +34,8 @@ export function authInterceptor(tokens: AccessTokens, revocations: Revocations):
     const outcome = await tokens.verify(match[1]!);
     if (outcome.kind === "expired") throw new ConnectError("access token expired: refresh it", Code.Unauthenticated);
     if (outcome.kind === "invalid") throw new ConnectError(`access token rejected (${outcome.reason})`, Code.Unauthenticated);
-    if (await viaRedis("session check", () => revocations.isRevoked(outcome.claims.sessionId))) throw new ConnectError("session logged out: log in again", Code.Unauthenticated);
+    if (await viaRedis("session check", () => revocations.isRevoked(outcome.claims.sessionId)))
+      throw new ConnectError("session logged out: log in again", Code.Unauthenticated);
     req.contextValues.set(callerKey, outcome.claims);
     return next(req);
   };

@@ -26,7 +26,9 @@ export async function findUserByEmail(db: Queryable, email: string): Promise<Use
     [email],
   );
   const row = rows[0];
-  return row === undefined ? undefined : { userId: row.user_id, email: row.email, displayName: row.display_name, passwordHash: row.password_hash };
+  return row === undefined
+    ? undefined
+    : { userId: row.user_id, email: row.email, displayName: row.display_name, passwordHash: row.password_hash };
 }
 
 export async function insertRefreshToken(

@@ -1,13 +1,13 @@
 // Ledger, exchange, order, market and gateway as real processes on fresh
 // databases, with Kafka topics and Redis keys of their own.
 import { randomUUID } from "node:crypto";
-import { createClient, type Client, type Interceptor } from "@connectrpc/connect";
+import { type Client, createClient, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import * as api from "@kuku/contracts/kuku/gateway/v1/gateway_pb";
 import * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import { createServiceClient } from "@kuku/platform";
-import { startTradingStack, type ServiceProcess } from "@kuku/platform/testing";
+import { type ServiceProcess, startTradingStack } from "@kuku/platform/testing";
 
 export { eventually } from "@kuku/platform/testing";
 
@@ -43,7 +43,16 @@ export async function startStack(options: { gatewayEnv?: Record<string, string>;
     trading: (accessToken) =>
       createClient(
         api.TradingService,
-        transport(accessToken === undefined ? [] : [(next) => (req) => { req.header.set("authorization", `Bearer ${accessToken}`); return next(req); }]),
+        transport(
+          accessToken === undefined
+            ? []
+            : [
+                (next) => (req) => {
+                  req.header.set("authorization", `Bearer ${accessToken}`);
+                  return next(req);
+                },
+              ],
+        ),
       ),
     stop: () => stack.stop(),
   };

@@ -2,18 +2,27 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
   AccountKind as AccountKindProto,
+  type Account as AccountProto,
   AccountSchema,
+  type Balance as BalanceProto,
   BalanceSchema,
   EntryKind as EntryKindProto,
+  type Entry as EntryProto,
   EntrySchema,
+  type Hold as HoldProto,
   HoldSchema,
   HoldStatus,
-  type Account as AccountProto,
-  type Balance as BalanceProto,
-  type Entry as EntryProto,
-  type Hold as HoldProto,
 } from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
-import { availableMinor, remainingMinor, type Account, type AccountKind, type Balance, type Entry, type EntryKind, type Hold } from "../domain/model.js";
+import {
+  type Account,
+  type AccountKind,
+  availableMinor,
+  type Balance,
+  type Entry,
+  type EntryKind,
+  type Hold,
+  remainingMinor,
+} from "../domain/model.js";
 
 export const ACCOUNT_KIND_TO_PROTO: Record<AccountKind, AccountKindProto> = {
   user: AccountKindProto.USER,

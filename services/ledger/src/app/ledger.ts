@@ -1,15 +1,23 @@
 import { createHash, randomUUID } from "node:crypto";
-import { create, fromBinary, toBinary, toJson, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
-import type pg from "pg";
-import { withRedlock, withTransaction, type Logger, type Redlock } from "@kuku/platform";
+import { create, type DescMessage, fromBinary, type MessageShape, toBinary, toJson } from "@bufbuild/protobuf";
 import * as api from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
+import { type Logger, type Redlock, withRedlock, withTransaction } from "@kuku/platform";
+import type pg from "pg";
 import { assert } from "../domain/amounts.js";
-import { balanceDeltas, guardRules, type BalanceGuardName, type GuardRules } from "../domain/balance-guard.js";
-import { insufficient, planEntry, planPlaceHold, planReleaseHold, type LegInput } from "../domain/journal.js";
-import { SYSTEM_OWNER_PREFIX, systemOwnerId, type AccountKind, type Balance, type Entry, type EntryKind, type Hold } from "../domain/model.js";
-import { invalid, type Failure, type Outcome } from "../domain/outcomes.js";
+import { type BalanceGuardName, balanceDeltas, type GuardRules, guardRules } from "../domain/balance-guard.js";
+import { insufficient, type LegInput, planEntry, planPlaceHold, planReleaseHold } from "../domain/journal.js";
+import {
+  type AccountKind,
+  type Balance,
+  type Entry,
+  type EntryKind,
+  type Hold,
+  SYSTEM_OWNER_PREFIX,
+  systemOwnerId,
+} from "../domain/model.js";
+import { type Failure, invalid, type Outcome } from "../domain/outcomes.js";
 import * as store from "../store/ledger-store.js";
-import { inTransaction, VersionConflictError, type TransactionOptions, type TransactionStats } from "../store/transactions.js";
+import { inTransaction, type TransactionOptions, type TransactionStats, VersionConflictError } from "../store/transactions.js";
 import { accountToProto, balanceToProto, entryToProto, holdToProto } from "./convert.js";
 
 /** An expected failure raised inside a transaction, so that it rolls back. */
@@ -44,7 +52,10 @@ function canonicalJson(value: unknown): string {
 }
 
 function payloadHash<D extends DescMessage>(schema: D, request: MessageShape<D>): Uint8Array {
-  return createHash("sha256").update(schema.typeName).update(canonicalJson(toJson(schema, request))).digest();
+  return createHash("sha256")
+    .update(schema.typeName)
+    .update(canonicalJson(toJson(schema, request)))
+    .digest();
 }
 
 const SYSTEM_KINDS: Record<number, Exclude<AccountKind, "user">> = {
@@ -113,9 +124,13 @@ export class Ledger {
     const accountIds = await touched();
     // Nothing found to touch (an unknown account or hold): the mutation fails with NOT_FOUND and writes no balance.
     if (accountIds.length === 0) return run(undefined);
-    return withRedlock(redlock.redlock, accountIds.map((id) => `kuku:ledger:balance:${id}`), redlock.ttlMs, async () =>
-      // The token is taken after the grant, so a later holder always carries a larger one.
-      run({ fence: await store.nextFence(this.deps.pool), accountIds: new Set(accountIds) }),
+    return withRedlock(
+      redlock.redlock,
+      accountIds.map((id) => `kuku:ledger:balance:${id}`),
+      redlock.ttlMs,
+      async () =>
+        // The token is taken after the grant, so a later holder always carries a larger one.
+        run({ fence: await store.nextFence(this.deps.pool), accountIds: new Set(accountIds) }),
     );
   }
 
@@ -128,19 +143,25 @@ export class Ledger {
   ): Promise<MessageShape<Res>> {
     const hash = payloadHash(requestSchema, request);
     const operation = requestSchema.typeName;
-    return this.#guarded(touched, (lock) => this.#transaction(async (db) => {
-      const claim = await store.claimRequest(db, request.requestId, operation, hash);
-      if (claim.kind === "replay") return fromBinary(responseSchema, claim.response);
-      if (claim.kind === "conflict") {
-        throw new LedgerFailure({ kind: "request_conflict", requestId: request.requestId, operation: claim.operation });
-      }
-      const tx: Tx = { db, at: claim.at, lock };
-      const response = await work(tx);
-      const bytes = toBinary(responseSchema, response);
-      if (tx.pending === undefined) await store.saveResponse(db, request.requestId, bytes);
-      else this.#checkWritten(await store.writeEntry(db, { ...tx.pending, response: bytes, fence: lock?.fence }), tx.pending.balances.length);
-      return response;
-    }));
+    return this.#guarded(touched, (lock) =>
+      this.#transaction(async (db) => {
+        const claim = await store.claimRequest(db, request.requestId, operation, hash);
+        if (claim.kind === "replay") return fromBinary(responseSchema, claim.response);
+        if (claim.kind === "conflict") {
+          throw new LedgerFailure({ kind: "request_conflict", requestId: request.requestId, operation: claim.operation });
+        }
+        const tx: Tx = { db, at: claim.at, lock };
+        const response = await work(tx);
+        const bytes = toBinary(responseSchema, response);
+        if (tx.pending === undefined) await store.saveResponse(db, request.requestId, bytes);
+        else
+          this.#checkWritten(
+            await store.writeEntry(db, { ...tx.pending, response: bytes, fence: lock?.fence }),
+            tx.pending.balances.length,
+          );
+        return response;
+      }),
+    );
   }
 
   /** Reads the balances a mutation plans from: locked in its transaction, or not, per the guard. */
@@ -154,9 +175,17 @@ export class Ledger {
    * conditional-delta write happens now, because the answer is the current
    * balance plus the change.
    */
-  async #writeBalances(tx: Tx, read: ReadonlyMap<string, Balance>, planned: readonly Balance[], deferred: boolean): Promise<readonly Balance[]> {
+  async #writeBalances(
+    tx: Tx,
+    read: ReadonlyMap<string, Balance>,
+    planned: readonly Balance[],
+    deferred: boolean,
+  ): Promise<readonly Balance[]> {
     if (this.#rules.distributedLock) {
-      assert(tx.lock !== undefined && planned.every((b) => tx.lock!.accountIds.has(b.accountId)), "every written balance is under the lock");
+      assert(
+        tx.lock !== undefined && planned.every((b) => tx.lock!.accountIds.has(b.accountId)),
+        "every written balance is under the lock",
+      );
     }
     if (this.#rules.write === "at-version") {
       if (!deferred) this.#checkWritten(await store.writeBalances(tx.db, planned, tx.lock?.fence), planned.length);
@@ -194,7 +223,9 @@ export class Ledger {
       const [target] = await store.balancesOf(this.deps.pool, { accountIds: [accountId] });
       if (target === undefined) return [];
       const owner = systemOwnerId("external");
-      const external = (await store.findAccount(this.deps.pool, owner, target.asset)) ?? (await store.openAccount(this.deps.pool, owner, target.asset, "external"));
+      const external =
+        (await store.findAccount(this.deps.pool, owner, target.asset)) ??
+        (await store.openAccount(this.deps.pool, owner, target.asset, "external"));
       return [accountId, external.accountId];
     };
   }
@@ -254,7 +285,13 @@ export class Ledger {
     metadata: Record<string, string>,
   ) {
     assert(tx.pending === undefined, "one entry per mutation");
-    const holds = holdDebits.length === 0 ? new Map() : await store.lockHolds(tx.db, holdDebits.map((d) => d.holdId));
+    const holds =
+      holdDebits.length === 0
+        ? new Map()
+        : await store.lockHolds(
+            tx.db,
+            holdDebits.map((d) => d.holdId),
+          );
     const accountIds = [...legs.map((l) => l.accountId), ...[...holds.values()].map((h) => h.accountId)];
     const read = await this.#load(tx, accountIds);
     const plan = unwrap(planEntry(read, holds, legs, holdDebits));
@@ -291,7 +328,12 @@ export class Ledger {
     const touched = async () => req.legs.map((l) => l.accountId);
     return this.#mutate(api.TransferRequestSchema, req, api.TransferResponseSchema, touched, async (tx) => {
       const { db } = tx;
-      const legs = req.legs.map((l, i) => ({ accountId: l.accountId, amountMinor: l.amountMinor, expectedAsset: l.asset, field: `legs[${i}]` }));
+      const legs = req.legs.map((l, i) => ({
+        accountId: l.accountId,
+        amountMinor: l.amountMinor,
+        expectedAsset: l.asset,
+        field: `legs[${i}]`,
+      }));
       const { entry, balances } = await this.#post(tx, req.requestId, "transfer", legs, [], req.metadata);
       return create(api.TransferResponseSchema, { entry: entryToProto(entry), balances: balances.map(balanceToProto) });
     });
@@ -306,32 +348,48 @@ export class Ledger {
       if (before === undefined) throw new LedgerFailure({ kind: "not_found", field: "account_id", id: req.accountId });
       const [balance] = await this.#writeBalances(tx, read, [unwrap(planPlaceHold(before, req.amountMinor))], false);
       assert(balance !== undefined, "one balance written");
-      const hold = await store.insertHold(db, { accountId: req.accountId, asset: balance.asset, amountMinor: req.amountMinor, reference: req.reference });
+      const hold = await store.insertHold(db, {
+        accountId: req.accountId,
+        asset: balance.asset,
+        amountMinor: req.amountMinor,
+        reference: req.reference,
+      });
       return create(api.PlaceHoldResponseSchema, { hold: holdToProto(hold), balance: balanceToProto(balance) });
     });
   }
 
   releaseHold(req: api.ReleaseHoldRequest): Promise<api.ReleaseHoldResponse> {
-    return this.#mutate(api.ReleaseHoldRequestSchema, req, api.ReleaseHoldResponseSchema, () => this.#holdAccounts([req.holdId]), async (tx) => {
-      const { db } = tx;
-      const hold = (await store.lockHolds(db, [req.holdId])).get(req.holdId);
-      if (hold === undefined) throw new LedgerFailure({ kind: "not_found", field: "hold_id", id: req.holdId });
-      const read = await this.#load(tx, [hold.accountId]);
-      const before = read.get(hold.accountId);
-      assert(before !== undefined, `hold ${hold.holdId} has an account`);
-      const plan = unwrap(planReleaseHold(before, hold, req.amountMinor));
-      const [balance] = await this.#writeBalances(tx, read, [plan.balance], false);
-      assert(balance !== undefined, "one balance written");
-      await store.writeHolds(db, [plan.hold]);
-      return create(api.ReleaseHoldResponseSchema, { hold: holdToProto(plan.hold), balance: balanceToProto(balance) });
-    });
+    return this.#mutate(
+      api.ReleaseHoldRequestSchema,
+      req,
+      api.ReleaseHoldResponseSchema,
+      () => this.#holdAccounts([req.holdId]),
+      async (tx) => {
+        const { db } = tx;
+        const hold = (await store.lockHolds(db, [req.holdId])).get(req.holdId);
+        if (hold === undefined) throw new LedgerFailure({ kind: "not_found", field: "hold_id", id: req.holdId });
+        const read = await this.#load(tx, [hold.accountId]);
+        const before = read.get(hold.accountId);
+        assert(before !== undefined, `hold ${hold.holdId} has an account`);
+        const plan = unwrap(planReleaseHold(before, hold, req.amountMinor));
+        const [balance] = await this.#writeBalances(tx, read, [plan.balance], false);
+        assert(balance !== undefined, "one balance written");
+        await store.writeHolds(db, [plan.hold]);
+        return create(api.ReleaseHoldResponseSchema, { hold: holdToProto(plan.hold), balance: balanceToProto(balance) });
+      },
+    );
   }
 
   settleHold(req: api.SettleHoldRequest): Promise<api.SettleHoldResponse> {
     const touched = async () => [...req.legs.map((l) => l.accountId), ...(await this.#holdAccounts(req.debits.map((d) => d.holdId)))];
     return this.#mutate(api.SettleHoldRequestSchema, req, api.SettleHoldResponseSchema, touched, async (tx) => {
       const { db } = tx;
-      const legs = req.legs.map((l, i) => ({ accountId: l.accountId, amountMinor: l.amountMinor, expectedAsset: l.asset, field: `legs[${i}]` }));
+      const legs = req.legs.map((l, i) => ({
+        accountId: l.accountId,
+        amountMinor: l.amountMinor,
+        expectedAsset: l.asset,
+        field: `legs[${i}]`,
+      }));
       const debits = req.debits.map((d, i) => ({ holdId: d.holdId, amountMinor: d.amountMinor, field: `debits[${i}]` }));
       const { entry, balances, holds } = await this.#post(tx, req.requestId, "settlement", legs, debits, req.metadata);
       return create(api.SettleHoldResponseSchema, {
@@ -398,4 +456,3 @@ function decodePageToken(token: string): bigint | undefined {
   if (match?.[1] === undefined) throw new LedgerFailure(invalid("page_token", "is not a token this service issued"));
   return BigInt(match[1]);
 }
-

@@ -1,6 +1,6 @@
 import { assert, fitsInt64 } from "./amounts.js";
-import { assertBalanceInvariants, availableMinor, remainingMinor, type Balance, type Hold, type Posting } from "./model.js";
-import { invalid, ok, type Outcome } from "./outcomes.js";
+import { assertBalanceInvariants, availableMinor, type Balance, type Hold, type Posting, remainingMinor } from "./model.js";
+import { invalid, type Outcome, ok } from "./outcomes.js";
 
 export interface LegInput {
   readonly accountId: string;

@@ -1,7 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { LedgerService } from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
-import { LockNotAcquiredError, serviceOf, type ServiceRegistration } from "@kuku/platform";
-import { LedgerFailure, LockLostError, type Ledger } from "../app/ledger.js";
+import { LockNotAcquiredError, type ServiceRegistration, serviceOf } from "@kuku/platform";
+import { type Ledger, LedgerFailure, LockLostError } from "../app/ledger.js";
 import type { Failure } from "../domain/outcomes.js";
 import { RetriesExhaustedError } from "../store/transactions.js";
 

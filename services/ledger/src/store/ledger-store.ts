@@ -5,17 +5,17 @@ import type { BalanceDelta } from "../domain/balance-guard.js";
 import type { Account, AccountKind, Balance, Entry, EntryKind, Hold, Posting } from "../domain/model.js";
 import {
   ACCOUNT_KIND_CODE,
+  type AccountRow,
   BALANCE_COLUMNS,
+  type BalanceRow,
   ENTRY_KIND_CODE,
+  type EntryRow,
   HOLD_COLUMNS,
+  type HoldRow,
   toAccount,
   toBalance,
   toEntry,
   toHold,
-  type AccountRow,
-  type BalanceRow,
-  type EntryRow,
-  type HoldRow,
 } from "./rows.js";
 
 type Queryable = pg.Pool | pg.PoolClient;
@@ -108,9 +108,12 @@ export async function openAccount(db: Queryable, ownerId: string, asset: string,
 export async function lockBalances(db: pg.PoolClient, accountIds: readonly string[]): Promise<Map<string, Balance>> {
   const ids = [...new Set(accountIds)].sort();
   const { rows } = await db.query<BalanceRow>(
-    prepared("lock_balances", `SELECT ${BALANCE_COLUMNS} FROM balances b JOIN accounts a USING (account_id)
+    prepared(
+      "lock_balances",
+      `SELECT ${BALANCE_COLUMNS} FROM balances b JOIN accounts a USING (account_id)
      WHERE b.account_id = ANY($1::uuid[]) ORDER BY b.account_id FOR UPDATE OF b`,
-    [ids]),
+      [ids],
+    ),
   );
   return new Map(rows.map((r) => [r.account_id, toBalance(r)]));
 }
@@ -118,9 +121,12 @@ export async function lockBalances(db: pg.PoolClient, accountIds: readonly strin
 /** Reads balances without locking them: the guard's write checks what the read assumed. */
 export async function readBalances(db: Queryable, accountIds: readonly string[]): Promise<Map<string, Balance>> {
   const { rows } = await db.query<BalanceRow>(
-    prepared("read_balances", `SELECT ${BALANCE_COLUMNS} FROM balances b JOIN accounts a USING (account_id)
+    prepared(
+      "read_balances",
+      `SELECT ${BALANCE_COLUMNS} FROM balances b JOIN accounts a USING (account_id)
      WHERE b.account_id = ANY($1::uuid[])`,
-    [[...new Set(accountIds)]]),
+      [[...new Set(accountIds)]],
+    ),
   );
   return new Map(rows.map((r) => [r.account_id, toBalance(r)]));
 }
@@ -138,17 +144,20 @@ const AT_VERSION = (fence: string) => `b.account_id = v.account_id AND b.version
  */
 export async function writeBalances(db: pg.PoolClient, balances: readonly Balance[], fence: bigint | undefined): Promise<number> {
   const result = await db.query(
-    prepared("write_balances", `UPDATE balances AS b SET total_minor = v.total, held_minor = v.held, version = v.version,
+    prepared(
+      "write_balances",
+      `UPDATE balances AS b SET total_minor = v.total, held_minor = v.held, version = v.version,
        fence = coalesce($5::bigint, b.fence)
      FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::bigint[]) AS v(account_id, total, held, version)
      WHERE ${AT_VERSION("$5")}`,
-    [
-      balances.map((b) => b.accountId),
-      balances.map((b) => b.totalMinor.toString()),
-      balances.map((b) => b.heldMinor.toString()),
-      balances.map((b) => b.version.toString()),
-      fence?.toString() ?? null,
-    ]),
+      [
+        balances.map((b) => b.accountId),
+        balances.map((b) => b.totalMinor.toString()),
+        balances.map((b) => b.heldMinor.toString()),
+        balances.map((b) => b.version.toString()),
+        fence?.toString() ?? null,
+      ],
+    ),
   );
   return result.rowCount ?? 0;
 }
@@ -161,17 +170,16 @@ export async function writeBalances(db: pg.PoolClient, balances: readonly Balanc
  */
 export async function applyBalanceDeltas(db: pg.PoolClient, deltas: readonly BalanceDelta[]): Promise<Map<string, Balance>> {
   const { rows } = await db.query<BalanceRow>(
-    prepared("apply_balance_deltas", `UPDATE balances AS b
+    prepared(
+      "apply_balance_deltas",
+      `UPDATE balances AS b
        SET total_minor = b.total_minor + v.total_delta, held_minor = b.held_minor + v.held_delta, version = b.version + 1
      FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS v(account_id, total_delta, held_delta), accounts a
      WHERE b.account_id = v.account_id AND a.account_id = b.account_id
        AND (b.kind <> ${ACCOUNT_KIND_CODE.user} OR b.total_minor + v.total_delta - (b.held_minor + v.held_delta) >= 0)
      RETURNING ${BALANCE_COLUMNS}`,
-    [
-      deltas.map((d) => d.accountId),
-      deltas.map((d) => d.totalDeltaMinor.toString()),
-      deltas.map((d) => d.heldDeltaMinor.toString()),
-    ]),
+      [deltas.map((d) => d.accountId), deltas.map((d) => d.totalDeltaMinor.toString()), deltas.map((d) => d.heldDeltaMinor.toString())],
+    ),
   );
   return new Map(rows.map((r) => [r.account_id, toBalance(r)]));
 }
@@ -252,8 +260,11 @@ export async function insertHold(
 ): Promise<Hold> {
   const holdId = randomUUID();
   const { rows } = await db.query<{ created_at: Date }>(
-    prepared("insert_hold", `INSERT INTO holds (hold_id, account_id, amount_minor, reference) VALUES ($1, $2, $3, $4) RETURNING created_at`,
-    [holdId, hold.accountId, hold.amountMinor.toString(), hold.reference]),
+    prepared(
+      "insert_hold",
+      `INSERT INTO holds (hold_id, account_id, amount_minor, reference) VALUES ($1, $2, $3, $4) RETURNING created_at`,
+      [holdId, hold.accountId, hold.amountMinor.toString(), hold.reference],
+    ),
   );
   const createdAt = rows[0]?.created_at;
   assert(createdAt !== undefined, "hold insert returns its time");
@@ -262,28 +273,33 @@ export async function insertHold(
 
 export async function lockHolds(db: pg.PoolClient, holdIds: readonly string[]): Promise<Map<string, Hold>> {
   const { rows } = await db.query<HoldRow>(
-    prepared("lock_holds", `SELECT ${HOLD_COLUMNS} FROM holds h JOIN accounts a USING (account_id)
+    prepared(
+      "lock_holds",
+      `SELECT ${HOLD_COLUMNS} FROM holds h JOIN accounts a USING (account_id)
      WHERE h.hold_id = ANY($1::uuid[]) ORDER BY h.hold_id FOR UPDATE OF h`,
-    [[...new Set(holdIds)].sort()]),
+      [[...new Set(holdIds)].sort()],
+    ),
   );
   return new Map(rows.map((r) => [r.hold_id, toHold(r)]));
 }
 
 export async function writeHolds(db: pg.PoolClient, holds: readonly Hold[]): Promise<void> {
   const result = await db.query(
-    prepared("write_holds", `UPDATE holds AS h SET settled_minor = v.settled, released_minor = v.released
+    prepared(
+      "write_holds",
+      `UPDATE holds AS h SET settled_minor = v.settled, released_minor = v.released
      FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS v(hold_id, settled, released)
      WHERE h.hold_id = v.hold_id`,
-    [holds.map((h) => h.holdId), holds.map((h) => h.settledMinor.toString()), holds.map((h) => h.releasedMinor.toString())]),
+      [holds.map((h) => h.holdId), holds.map((h) => h.settledMinor.toString()), holds.map((h) => h.releasedMinor.toString())],
+    ),
   );
   assert(result.rowCount === holds.length, "every written hold exists");
 }
 
 export async function getHold(db: Queryable, holdId: string): Promise<Hold | undefined> {
-  const { rows } = await db.query<HoldRow>(
-    `SELECT ${HOLD_COLUMNS} FROM holds h JOIN accounts a USING (account_id) WHERE h.hold_id = $1`,
-    [holdId],
-  );
+  const { rows } = await db.query<HoldRow>(`SELECT ${HOLD_COLUMNS} FROM holds h JOIN accounts a USING (account_id) WHERE h.hold_id = $1`, [
+    holdId,
+  ]);
   return rows[0] === undefined ? undefined : toHold(rows[0]);
 }
 
@@ -350,7 +366,14 @@ export async function verifyIntegrity(db: pg.PoolClient): Promise<IntegrityRepor
     `SELECT (SELECT count(*) FROM entries) AS entries, (SELECT count(*) FROM postings) AS postings,
             (SELECT count(*) FROM balances) AS accounts`,
   );
-  const { rows } = await db.query<{ kind: IntegrityReport["discrepancies"][number]["kind"]; entry_id: string; account_id: string; asset: string; expected: string; actual: string }>(
+  const { rows } = await db.query<{
+    kind: IntegrityReport["discrepancies"][number]["kind"];
+    entry_id: string;
+    account_id: string;
+    asset: string;
+    expected: string;
+    actual: string;
+  }>(
     `(SELECT 'unbalanced_entry' AS kind, entry_id::text, '' AS account_id, asset, '0' AS expected, sum(amount_minor)::text AS actual
         FROM postings GROUP BY entry_id, asset HAVING sum(amount_minor) <> 0)
      UNION ALL

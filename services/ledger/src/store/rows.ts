@@ -48,8 +48,7 @@ export interface BalanceRow {
   version: string;
 }
 
-export const BALANCE_COLUMNS =
-  "b.account_id, a.owner_id, a.asset, b.kind, b.total_minor, b.held_minor, b.version";
+export const BALANCE_COLUMNS = "b.account_id, a.owner_id, a.asset, b.kind, b.total_minor, b.held_minor, b.version";
 
 export const toBalance = (r: BalanceRow): Balance => ({
   accountId: r.account_id,
@@ -101,7 +100,5 @@ export const toEntry = (r: EntryRow): Entry => ({
   kind: decode(ENTRY_KIND_NAME, r.kind, "entry kind"),
   createdAt: r.created_at,
   metadata: r.metadata,
-  postings: r.postings.map(
-    (p): Posting => ({ accountId: p.account_id, asset: p.asset, amountMinor: BigInt(p.amount_minor) }),
-  ),
+  postings: r.postings.map((p): Posting => ({ accountId: p.account_id, asset: p.asset, amountMinor: BigInt(p.amount_minor) })),
 });

@@ -1,5 +1,5 @@
+import { jitteredBackoffMs, type Logger, type Isolation as PgIsolation, withTransaction } from "@kuku/platform";
 import type pg from "pg";
-import { jitteredBackoffMs, withTransaction, type Isolation as PgIsolation, type Logger } from "@kuku/platform";
 
 export type Isolation = "read_committed" | "repeatable_read" | "serializable";
 

@@ -1,7 +1,7 @@
 // Starts the ledger in-process on a fresh database, with a real gRPC client.
 import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import { Code, ConnectError, type Client } from "@connectrpc/connect";
+import { type Client, Code, ConnectError } from "@connectrpc/connect";
 import { LedgerService } from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import { createLogger, createPool, createServiceClient, migrate, startServer } from "@kuku/platform";
 import { createTestDatabase } from "@kuku/platform/testing";
@@ -34,7 +34,12 @@ export async function startTestLedger(
   const ledger = new Ledger({
     pool,
     logger,
-    transactions: { isolation: options.isolation ?? "read_committed", attemptsMax: options.attemptsMax ?? 8, backoffBaseMs: 2, backoffMaxMs: 50 },
+    transactions: {
+      isolation: options.isolation ?? "read_committed",
+      attemptsMax: options.attemptsMax ?? 8,
+      backoffBaseMs: 2,
+      backoffMaxMs: 50,
+    },
     balanceGuard: "row-lock",
   });
   const server = await startServer({

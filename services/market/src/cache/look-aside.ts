@@ -2,9 +2,10 @@
 // Redis with a TTL, then the computation. Concurrent misses on one key share
 // one computation (single flight), so a burst of cold reads — 1,000 clients
 // opening the same chart — costs one database query, not 1,000.
+
+import type { Logger } from "@kuku/platform";
 import type { Redis } from "ioredis";
 import { Counter } from "prom-client";
-import type { Logger } from "@kuku/platform";
 
 export interface LookAsideOptions<T> {
   /** Namespaces the Redis keys and labels the metrics. */

@@ -25,8 +25,13 @@ export class CandleBuilder {
     let candle = this.current.get(trade.symbol);
     if (candle === undefined || candle.startTime.getTime() < startMs) {
       candle = {
-        symbol: trade.symbol, startTime: new Date(startMs), openPriceKrw: trade.priceKrw, highPriceKrw: trade.priceKrw,
-        lowPriceKrw: trade.priceKrw, closePriceKrw: trade.priceKrw, volume: 0n,
+        symbol: trade.symbol,
+        startTime: new Date(startMs),
+        openPriceKrw: trade.priceKrw,
+        highPriceKrw: trade.priceKrw,
+        lowPriceKrw: trade.priceKrw,
+        closePriceKrw: trade.priceKrw,
+        volume: 0n,
       };
       this.current.set(trade.symbol, candle);
     } else if (candle.startTime.getTime() > startMs) {

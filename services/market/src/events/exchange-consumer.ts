@@ -4,9 +4,9 @@
 // is set at the end of each batch, as for every other consumer.
 import { fromBinary } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import type { Consumer, Kafka } from "kafkajs";
 import { BookEventSchema, TradeEventSchema } from "@kuku/contracts/kuku/exchange/v1/events_pb";
-import { observeConsumer, type Logger } from "@kuku/platform";
+import { type Logger, observeConsumer } from "@kuku/platform";
+import type { Consumer, Kafka } from "kafkajs";
 import type { BookInput, TradeInput } from "../domain/market.js";
 
 /** The exchange's topic names (its publisher's TOPICS), before any prefix. */
@@ -37,7 +37,9 @@ export async function startExchangeConsumer(
 ): Promise<Consumer> {
   const consumer = kafka.consumer({ groupId: options.groupId, sessionTimeout: 10_000, heartbeatInterval: 1_000 });
   observeConsumer(consumer, options.groupId, logger);
-  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => logger.info({ groupId: options.groupId, memberId: payload.memberId }, "market consumer joined"));
+  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) =>
+    logger.info({ groupId: options.groupId, memberId: payload.memberId }, "market consumer joined"),
+  );
   await consumer.connect();
   await consumer.subscribe({ topics: [options.topics.trades, options.topics.book], fromBeginning: true });
   const appliedOffsets = new Map<string, bigint>(); // "topic/partition" → the last offset applied
@@ -67,7 +69,8 @@ export async function startExchangeConsumer(
         appliedOffsets.set(partitionKey, offset);
         resolveOffset(message.offset);
       }
-      if (replayed > 0) logger.info({ topic: batch.topic, partition: batch.partition, replayed }, "events applied before the consumer restarted skipped");
+      if (replayed > 0)
+        logger.info({ topic: batch.topic, partition: batch.partition, replayed }, "events applied before the consumer restarted skipped");
       await heartbeat();
     },
   });
@@ -88,7 +91,8 @@ function decode<T>(parse: () => T): T {
 
 function tradeFromEvent(bytes: Uint8Array): TradeInput {
   const e = decode(() => fromBinary(TradeEventSchema, bytes));
-  if (!SYMBOL.test(e.symbol) || e.priceKrw <= 0n || e.quantity <= 0n || e.tradeId === "") throw new MalformedEvent(`trade ${e.tradeId}: bad symbol, price or quantity`);
+  if (!SYMBOL.test(e.symbol) || e.priceKrw <= 0n || e.quantity <= 0n || e.tradeId === "")
+    throw new MalformedEvent(`trade ${e.tradeId}: bad symbol, price or quantity`);
   return {
     tradeId: e.tradeId,
     symbol: e.symbol,

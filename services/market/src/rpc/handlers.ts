@@ -2,7 +2,7 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
 import * as api from "@kuku/contracts/kuku/market/v1/market_pb";
-import { serviceOf, type ServiceRegistration } from "@kuku/platform";
+import { type ServiceRegistration, serviceOf } from "@kuku/platform";
 import type { Feed } from "../app/feed.js";
 import type { LookAsideCache } from "../cache/look-aside.js";
 import type { Candle } from "../domain/candles.js";
@@ -42,7 +42,9 @@ export function marketHandlers(deps: MarketHandlerDeps): ServiceRegistration {
     },
     listTrades: (req) =>
       create(api.ListTradesResponseSchema, {
-        trades: market.trades(req.symbol, req.limit === 0 ? TRADES_DEFAULT : req.limit).map((t) => ({ ...t, executedAt: timestampFromDate(t.executedAt) })),
+        trades: market
+          .trades(req.symbol, req.limit === 0 ? TRADES_DEFAULT : req.limit)
+          .map((t) => ({ ...t, executedAt: timestampFromDate(t.executedAt) })),
       }),
     listCandles: (req) => {
       const limit = req.limit === 0 ? CANDLES_DEFAULT : req.limit;
@@ -97,8 +99,15 @@ async function* streamQuotes(feed: Feed, symbols: readonly string[], ctx: Handle
 
 function emptyQuote(symbol: string): QuoteView {
   return {
-    symbol, lastPriceKrw: 0n, openPriceKrw: 0n, highPriceKrw: 0n, lowPriceKrw: 0n, volume: 0n, bestBidKrw: 0n, bestAskKrw: 0n,
-    sequence: 0n, updatedAt: new Date(0),
+    symbol,
+    lastPriceKrw: 0n,
+    openPriceKrw: 0n,
+    highPriceKrw: 0n,
+    lowPriceKrw: 0n,
+    volume: 0n,
+    bestBidKrw: 0n,
+    bestAskKrw: 0n,
+    sequence: 0n,
+    updatedAt: new Date(0),
   };
 }
-

@@ -5,13 +5,13 @@
 // with a reason, so one slow reader never holds up the others or our memory.
 import type http from "node:http";
 import type { Duplex } from "node:stream";
-import { jwtVerify } from "jose";
-import { Gauge, Counter } from "prom-client";
-import { WebSocketServer, type WebSocket } from "ws";
 import type { Logger } from "@kuku/platform";
+import { jwtVerify } from "jose";
+import { Counter, Gauge } from "prom-client";
+import { type WebSocket, WebSocketServer } from "ws";
 import type { Feed } from "../app/feed.js";
 import type { Change } from "../domain/market.js";
-import { encode, parseClientMessage, snapshotMessage, updateMessage, type ClientMessage } from "./protocol.js";
+import { type ClientMessage, encode, parseClientMessage, snapshotMessage, updateMessage } from "./protocol.js";
 
 export interface HubOptions {
   readonly path: string;
@@ -37,7 +37,10 @@ const CLOSE_SLOW_CONSUMER = 4008;
 
 const clientsGauge = new Gauge({ name: "kuku_market_ws_clients", help: "Connected WebSocket clients" });
 const sentCounter = new Counter({ name: "kuku_market_ws_messages_sent_total", help: "WebSocket messages sent" });
-const conflatedCounter = new Counter({ name: "kuku_market_ws_messages_conflated_total", help: "WebSocket updates replaced by a newer one before sending" });
+const conflatedCounter = new Counter({
+  name: "kuku_market_ws_messages_conflated_total",
+  help: "WebSocket updates replaced by a newer one before sending",
+});
 const slowCounter = new Counter({ name: "kuku_market_ws_slow_consumers_closed_total", help: "WebSocket clients closed as slow consumers" });
 
 interface Client {
@@ -110,7 +113,14 @@ export class Hub {
 
   private accept(ws: WebSocket, subject: string): void {
     const client: Client = {
-      ws, subject, symbols: new Set(), pending: new Map(), behindSinceMs: 0, alive: true, slot: this.accepted++ % HEARTBEAT_SLOTS, lastSendMs: Date.now(),
+      ws,
+      subject,
+      symbols: new Set(),
+      pending: new Map(),
+      behindSinceMs: 0,
+      alive: true,
+      slot: this.accepted++ % HEARTBEAT_SLOTS,
+      lastSendMs: Date.now(),
     };
     this.clients.add(client);
     clientsGauge.set(this.clients.size);
@@ -121,7 +131,10 @@ export class Hub {
   }
 
   private onMessage(client: Client, text: string | undefined): void {
-    const parsed = text === undefined ? { ok: false as const, code: "bad_frame", message: "send JSON text frames" } : parseClientMessage(text, this.options.symbolsPerClientMax);
+    const parsed =
+      text === undefined
+        ? { ok: false as const, code: "bad_frame", message: "send JSON text frames" }
+        : parseClientMessage(text, this.options.symbolsPerClientMax);
     if (!parsed.ok) {
       this.sendNow(client, encode({ v: 1, type: "error", code: parsed.code, message: parsed.message }));
       return;
@@ -133,7 +146,15 @@ export class Hub {
     }
     const added = message.symbols.filter((s) => !client.symbols.has(s)).length;
     if (client.symbols.size + added > this.options.symbolsPerClientMax) {
-      this.sendNow(client, encode({ v: 1, type: "error", code: "too_many_symbols", message: `at most ${this.options.symbolsPerClientMax} symbols per connection` }));
+      this.sendNow(
+        client,
+        encode({
+          v: 1,
+          type: "error",
+          code: "too_many_symbols",
+          message: `at most ${this.options.symbolsPerClientMax} symbols per connection`,
+        }),
+      );
       return;
     }
     // Subscribing again to a symbol is how a client resyncs after a gap: it gets a fresh snapshot.

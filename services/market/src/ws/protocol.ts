@@ -18,25 +18,46 @@ export function parseClientMessage(text: string, symbolsMax: number): ParseResul
   } catch {
     return { ok: false, code: "bad_json", message: "the frame is not JSON" };
   }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return { ok: false, code: "bad_message", message: "a message is a JSON object" };
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    return { ok: false, code: "bad_message", message: "a message is a JSON object" };
   const m = value as Record<string, unknown>;
   if (m["v"] !== PROTOCOL_VERSION) return { ok: false, code: "bad_version", message: `v must be ${PROTOCOL_VERSION}` };
-  if (m["type"] !== "subscribe" && m["type"] !== "unsubscribe") return { ok: false, code: "bad_type", message: "type must be subscribe or unsubscribe" };
+  if (m["type"] !== "subscribe" && m["type"] !== "unsubscribe")
+    return { ok: false, code: "bad_type", message: "type must be subscribe or unsubscribe" };
   const symbols = m["symbols"];
   if (!Array.isArray(symbols) || symbols.length === 0 || symbols.length > symbolsMax) {
     return { ok: false, code: "bad_symbols", message: `symbols must be a list of 1 to ${symbolsMax} symbols` };
   }
   const bad = symbols.find((s) => typeof s !== "string" || !SYMBOL.test(s));
-  if (bad !== undefined) return { ok: false, code: "bad_symbols", message: `symbols: ${JSON.stringify(bad)} is not a six-character KRX code` };
+  if (bad !== undefined)
+    return { ok: false, code: "bad_symbols", message: `symbols: ${JSON.stringify(bad)} is not a six-character KRX code` };
   return { ok: true, message: { v: 1, type: m["type"], symbols: [...new Set(symbols as string[])] } };
 }
 
 export interface QuoteJson {
-  last: string; open: string; high: string; low: string; volume: string; bid: string; ask: string; at: number;
+  last: string;
+  open: string;
+  high: string;
+  low: string;
+  volume: string;
+  bid: string;
+  ask: string;
+  at: number;
 }
-export interface LevelJson { price: string; qty: string }
-export interface BookJson { bids: LevelJson[]; asks: LevelJson[] }
-export interface TradeJson { id: string; price: string; qty: string; at: number }
+export interface LevelJson {
+  price: string;
+  qty: string;
+}
+export interface BookJson {
+  bids: LevelJson[];
+  asks: LevelJson[];
+}
+export interface TradeJson {
+  id: string;
+  price: string;
+  qty: string;
+  at: number;
+}
 
 export type ServerMessage =
   | { v: 1; type: "snapshot"; symbol: string; seq: string; quote: QuoteJson | null; book: BookJson; trades: TradeJson[] }
@@ -45,25 +66,51 @@ export type ServerMessage =
   | { v: 1; type: "error"; code: string; message: string };
 
 const quoteJson = (q: QuoteView): QuoteJson => ({
-  last: q.lastPriceKrw.toString(), open: q.openPriceKrw.toString(), high: q.highPriceKrw.toString(), low: q.lowPriceKrw.toString(),
-  volume: q.volume.toString(), bid: q.bestBidKrw.toString(), ask: q.bestAskKrw.toString(), at: q.updatedAt.getTime(),
+  last: q.lastPriceKrw.toString(),
+  open: q.openPriceKrw.toString(),
+  high: q.highPriceKrw.toString(),
+  low: q.lowPriceKrw.toString(),
+  volume: q.volume.toString(),
+  bid: q.bestBidKrw.toString(),
+  ask: q.bestAskKrw.toString(),
+  at: q.updatedAt.getTime(),
 });
-const levelsJson = (levels: readonly Level[]): LevelJson[] => levels.map((l) => ({ price: l.priceKrw.toString(), qty: l.quantity.toString() }));
+const levelsJson = (levels: readonly Level[]): LevelJson[] =>
+  levels.map((l) => ({ price: l.priceKrw.toString(), qty: l.quantity.toString() }));
 const bookJson = (b: BookView): BookJson => ({ bids: levelsJson(b.bids), asks: levelsJson(b.asks) });
-const tradeJson = (t: TradeInput): TradeJson => ({ id: t.tradeId, price: t.priceKrw.toString(), qty: t.quantity.toString(), at: t.executedAt.getTime() });
+const tradeJson = (t: TradeInput): TradeJson => ({
+  id: t.tradeId,
+  price: t.priceKrw.toString(),
+  qty: t.quantity.toString(),
+  at: t.executedAt.getTime(),
+});
 
 export const encode = (message: ServerMessage): Buffer => Buffer.from(JSON.stringify(message));
 
-export function snapshotMessage(symbol: string, quote: QuoteView | undefined, book: BookView | undefined, trades: readonly TradeInput[]): ServerMessage {
+export function snapshotMessage(
+  symbol: string,
+  quote: QuoteView | undefined,
+  book: BookView | undefined,
+  trades: readonly TradeInput[],
+): ServerMessage {
   return {
-    v: 1, type: "snapshot", symbol, seq: (quote?.sequence ?? 0n).toString(), quote: quote === undefined ? null : quoteJson(quote),
-    book: book === undefined ? { bids: [], asks: [] } : bookJson(book), trades: trades.map(tradeJson),
+    v: 1,
+    type: "snapshot",
+    symbol,
+    seq: (quote?.sequence ?? 0n).toString(),
+    quote: quote === undefined ? null : quoteJson(quote),
+    book: book === undefined ? { bids: [], asks: [] } : bookJson(book),
+    trades: trades.map(tradeJson),
   };
 }
 
 export function updateMessage(change: Change): ServerMessage {
   return {
-    v: 1, type: "update", symbol: change.symbol, seq: change.sequence.toString(), quote: quoteJson(change.quote),
+    v: 1,
+    type: "update",
+    symbol: change.symbol,
+    seq: change.sequence.toString(),
+    quote: quoteJson(change.quote),
     ...(change.book === undefined ? {} : { book: bookJson(change.book) }),
     ...(change.trade === undefined ? {} : { trade: tradeJson(change.trade) }),
   };

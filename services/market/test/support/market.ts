@@ -5,11 +5,17 @@ import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { BookEventSchema, TradeEventSchema } from "@kuku/contracts/kuku/exchange/v1/events_pb";
+import {
+  createTestDatabase,
+  eventually as eventuallyWithin,
+  type ServiceProcess,
+  startServiceProcess,
+  type TestDatabase,
+} from "@kuku/platform/testing";
 import { SignJWT } from "jose";
 import { Kafka, logLevel, Partitioners, type Producer } from "kafkajs";
 import WebSocket from "ws";
-import { BookEventSchema, TradeEventSchema } from "@kuku/contracts/kuku/exchange/v1/events_pb";
-import { createTestDatabase, eventually as eventuallyWithin, startServiceProcess, type ServiceProcess, type TestDatabase } from "@kuku/platform/testing";
 
 const SERVICE_DIR = fileURLToPath(new URL("../..", import.meta.url));
 const KAFKA_BROKERS = (process.env["KAFKA_BROKERS"] ?? "127.0.0.1:9092").split(",");
@@ -28,13 +34,19 @@ export interface MarketUnderTest {
 export async function startMarket(env: Record<string, string> = {}): Promise<MarketUnderTest> {
   const prefix = `test-${randomUUID().slice(0, 8)}.`;
   const db: TestDatabase = await createTestDatabase("market");
-  const start = () => startServiceProcess({
-    cwd: SERVICE_DIR,
-    env: {
-      MARKET_PORT: "0", MARKET_DATABASE_URL: db.url, KAFKA_TOPIC_PREFIX: prefix, MARKET_CONSUMER_GROUP_PREFIX: "market-test",
-      MARKET_WS_TOKEN_SECRET: TOKEN_SECRET, MARKET_CANDLE_FLUSH_INTERVAL_MS: "100", ...env,
-    },
-  });
+  const start = () =>
+    startServiceProcess({
+      cwd: SERVICE_DIR,
+      env: {
+        MARKET_PORT: "0",
+        MARKET_DATABASE_URL: db.url,
+        KAFKA_TOPIC_PREFIX: prefix,
+        MARKET_CONSUMER_GROUP_PREFIX: "market-test",
+        MARKET_WS_TOKEN_SECRET: TOKEN_SECRET,
+        MARKET_CANDLE_FLUSH_INTERVAL_MS: "100",
+        ...env,
+      },
+    });
   const process = await start();
   const replicas: ServiceProcess[] = [];
   const exchange = await ExchangeStandIn.connect(prefix);
@@ -59,7 +71,10 @@ export async function startMarket(env: Record<string, string> = {}): Promise<Mar
 /** Publishes trade and book events the way the exchange does (protobuf, key = symbol). */
 export class ExchangeStandIn {
   private tradeCount = 0;
-  private constructor(private readonly producer: Producer, private readonly prefix: string) {}
+  private constructor(
+    private readonly producer: Producer,
+    private readonly prefix: string,
+  ) {}
 
   static async connect(prefix: string): Promise<ExchangeStandIn> {
     const kafka = new Kafka({ clientId: "market-test", brokers: KAFKA_BROKERS, logLevel: logLevel.NOTHING });
@@ -73,11 +88,22 @@ export class ExchangeStandIn {
     const ids = prices.map(() => `t-${++this.tradeCount}-${randomUUID().slice(0, 8)}`);
     const messages = prices.map((priceKrw, i) => ({
       key: symbol,
-      value: Buffer.from(toBinary(TradeEventSchema, create(TradeEventSchema, {
-        eventId: ids[i], tradeId: ids[i], symbol, priceKrw, quantity, executedAt: timestampFromDate(new Date()),
-      }))),
+      value: Buffer.from(
+        toBinary(
+          TradeEventSchema,
+          create(TradeEventSchema, {
+            eventId: ids[i],
+            tradeId: ids[i],
+            symbol,
+            priceKrw,
+            quantity,
+            executedAt: timestampFromDate(new Date()),
+          }),
+        ),
+      ),
     }));
-    for (let i = 0; i < messages.length; i += 1_000) await this.producer.send({ topic: `${this.prefix}exchange.trades`, messages: messages.slice(i, i + 1_000) });
+    for (let i = 0; i < messages.length; i += 1_000)
+      await this.producer.send({ topic: `${this.prefix}exchange.trades`, messages: messages.slice(i, i + 1_000) });
     return ids;
   }
 
@@ -85,14 +111,22 @@ export class ExchangeStandIn {
   async books(symbol: string, count: number, midKrw = 70_000n): Promise<void> {
     const messages = Array.from({ length: count }, (_, n) => ({
       key: symbol,
-      value: Buffer.from(toBinary(BookEventSchema, create(BookEventSchema, {
-        eventId: `${symbol}-book-${n}`, symbol, sequence: BigInt(n),
-        bids: Array.from({ length: 10 }, (_, i) => ({ priceKrw: midKrw - BigInt(i + 1) * 100n, quantity: BigInt(100 + n) })),
-        asks: Array.from({ length: 10 }, (_, i) => ({ priceKrw: midKrw + BigInt(i + 1) * 100n, quantity: BigInt(100 + n) })),
-        updatedAt: timestampFromDate(new Date()),
-      }))),
+      value: Buffer.from(
+        toBinary(
+          BookEventSchema,
+          create(BookEventSchema, {
+            eventId: `${symbol}-book-${n}`,
+            symbol,
+            sequence: BigInt(n),
+            bids: Array.from({ length: 10 }, (_, i) => ({ priceKrw: midKrw - BigInt(i + 1) * 100n, quantity: BigInt(100 + n) })),
+            asks: Array.from({ length: 10 }, (_, i) => ({ priceKrw: midKrw + BigInt(i + 1) * 100n, quantity: BigInt(100 + n) })),
+            updatedAt: timestampFromDate(new Date()),
+          }),
+        ),
+      ),
     }));
-    for (let i = 0; i < messages.length; i += 1_000) await this.producer.send({ topic: `${this.prefix}exchange.book`, messages: messages.slice(i, i + 1_000) });
+    for (let i = 0; i < messages.length; i += 1_000)
+      await this.producer.send({ topic: `${this.prefix}exchange.book`, messages: messages.slice(i, i + 1_000) });
   }
 
   close(): Promise<void> {
@@ -139,4 +173,5 @@ export class RecordingClient {
 }
 
 /** The platform's poll, with the longer default the market's Kafka round trips need. */
-export const eventually = (what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000) => eventuallyWithin(what, check, timeoutMs);
+export const eventually = (what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000) =>
+  eventuallyWithin(what, check, timeoutMs);

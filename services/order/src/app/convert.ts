@@ -88,7 +88,11 @@ const REPORT_STATUS: Record<number, ExchangeReport["status"]> = {
   [exchange.ExchangeOrderStatus.EXPIRED]: "expired",
 };
 
-export function reportFromProto(status: exchange.ExchangeOrderStatus, rejectReason: string, fills: readonly exchange.Fill[]): ExchangeReport {
+export function reportFromProto(
+  status: exchange.ExchangeOrderStatus,
+  rejectReason: string,
+  fills: readonly exchange.Fill[],
+): ExchangeReport {
   const mapped = REPORT_STATUS[status];
   if (mapped === undefined) throw new Error(`invariant violated: exchange status ${status} is not a status`);
   return {

@@ -37,7 +37,13 @@ export class LedgerAccounts {
       clearingCashAccountId: clearingCash,
       clearingSharesAccountId: clearingShares,
       feesAccountId: fees,
-      assetOf: new Map([[userCash, "KRW"], [clearingCash, "KRW"], [fees, "KRW"], [userShares, symbol], [clearingShares, symbol]]),
+      assetOf: new Map([
+        [userCash, "KRW"],
+        [clearingCash, "KRW"],
+        [fees, "KRW"],
+        [userShares, symbol],
+        [clearingShares, symbol],
+      ]),
     };
   }
 

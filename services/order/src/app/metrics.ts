@@ -1,7 +1,8 @@
 // The order service's business metrics, on the platform's (prom-client's
 // default) registry next to the RPC, PostgreSQL, Kafka and runtime ones.
-import type pg from "pg";
+
 import { promClient } from "@kuku/platform";
+import type pg from "pg";
 import { ORDER_STATES } from "../domain/state-machine.js";
 import { countOrdersByState } from "../store/order-store.js";
 

@@ -6,18 +6,18 @@
 import { createHash, randomUUID } from "node:crypto";
 import { create, toBinary, toJson } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, type Client } from "@connectrpc/connect";
-import type pg from "pg";
+import { type Client, Code, ConnectError } from "@connectrpc/connect";
 import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
-import * as api from "@kuku/contracts/kuku/order/v1/order_pb";
 import * as orderEvents from "@kuku/contracts/kuku/order/v1/events_pb";
-import { forEachConcurrently, neverSent, traceHeaders, withTransaction, type Logger } from "@kuku/platform";
-import { applyFill, checkOrderInput, holdAmountMinor, transition, type FeeSchedule, type Instrument, type Order } from "../domain/order.js";
+import * as api from "@kuku/contracts/kuku/order/v1/order_pb";
+import { forEachConcurrently, type Logger, neverSent, traceHeaders, withTransaction } from "@kuku/platform";
+import type pg from "pg";
+import { applyFill, checkOrderInput, type FeeSchedule, holdAmountMinor, type Instrument, type Order, transition } from "../domain/order.js";
 import { planSettlement } from "../domain/settlement.js";
-import { FILLS_FINISHED_STATES, reportedState, type OrderState } from "../domain/state-machine.js";
+import { FILLS_FINISHED_STATES, type OrderState, reportedState } from "../domain/state-machine.js";
 import * as store from "../store/order-store.js";
-import { inputFromProto, orderToProto, reportFromProto, stateToProto, submitRequest, type ExchangeReport } from "./convert.js";
+import { type ExchangeReport, inputFromProto, orderToProto, reportFromProto, stateToProto, submitRequest } from "./convert.js";
 import type { LedgerAccounts } from "./ledger-accounts.js";
 import type { OrderMetrics } from "./metrics.js";
 
@@ -27,7 +27,10 @@ const EXECUTIONS_CONSUMER = "exchange.executions";
 /** An expected failure, with the gRPC code it is answered with. */
 export class OrderFailure extends Error {
   override name = "OrderFailure";
-  constructor(readonly code: Code, message: string) {
+  constructor(
+    readonly code: Code,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -58,12 +61,25 @@ export class Orders {
     if (problem !== undefined) throw new OrderFailure(Code.InvalidArgument, `${problem.field}: ${problem.reason}`);
     const now = new Date();
     const candidate: Order = {
-      orderId: randomUUID(), userId: req.userId, ...input, filledQuantity: 0n, filledNotionalKrw: 0n, feesKrw: 0n,
-      state: "received", rejectReason: "", holdId: "", holdAmountMinor: holdAmountMinor(input, instrument!, this.deps.fees),
-      holdReleased: false, version: 0n, createdAt: now, updatedAt: now,
+      orderId: randomUUID(),
+      userId: req.userId,
+      ...input,
+      filledQuantity: 0n,
+      filledNotionalKrw: 0n,
+      feesKrw: 0n,
+      state: "received",
+      rejectReason: "",
+      holdId: "",
+      holdAmountMinor: holdAmountMinor(input, instrument!, this.deps.fees),
+      holdReleased: false,
+      version: 0n,
+      createdAt: now,
+      updatedAt: now,
     };
     // The key's payload: everything but the key itself.
-    const hash = createHash("sha256").update(JSON.stringify(toJson(api.PlaceOrderRequestSchema, { ...req, idempotencyKey: "" }))).digest();
+    const hash = createHash("sha256")
+      .update(JSON.stringify(toJson(api.PlaceOrderRequestSchema, { ...req, idempotencyKey: "" })))
+      .digest();
     const inserted = await withTransaction(this.deps.pool, async (db) => {
       const r = await store.insertOrder(db, candidate, req.idempotencyKey, hash);
       if (r.kind === "inserted") {
@@ -98,7 +114,10 @@ export class Orders {
       try {
         const { hold } = await this.deps.ledger.placeHold(
           create(ledger.PlaceHoldRequestSchema, {
-            requestId: `hold-${current.orderId}`, accountId, amountMinor: current.holdAmountMinor, reference: current.orderId,
+            requestId: `hold-${current.orderId}`,
+            accountId,
+            amountMinor: current.holdAmountMinor,
+            reference: current.orderId,
           }),
         );
         holdId = hold!.holdId;
@@ -110,7 +129,11 @@ export class Orders {
         }
         throw error; // RECEIVED stays; the reconciler places the same hold again (same request id)
       }
-      current = await this.#change(current.orderId, (o) => (o.state === "received" ? transition({ ...o, holdId }, "sent", new Date()) : undefined), "hold placed");
+      current = await this.#change(
+        current.orderId,
+        (o) => (o.state === "received" ? transition({ ...o, holdId }, "sent", new Date()) : undefined),
+        "hold placed",
+      );
     }
     if (current.state !== "sent") return current;
     let answer: exchange.SubmitOrderResponse;
@@ -122,9 +145,15 @@ export class Orders {
       // order: another replica or the reconciler may have sent it. The reconciler fences before rejecting.
       const reason = neverSent(error)
         ? `not sent by this attempt: ${(error as ConnectError).rawMessage}`
-        : error instanceof ConnectError ? `exchange did not answer: ${error.code === Code.DeadlineExceeded ? "timeout" : Code[error.code]}` : "exchange call failed";
+        : error instanceof ConnectError
+          ? `exchange did not answer: ${error.code === Code.DeadlineExceeded ? "timeout" : Code[error.code]}`
+          : "exchange call failed";
       this.deps.logger.warn({ orderId: current.orderId, err: error }, "order in doubt");
-      const changed = await this.#change(current.orderId, (o) => (o.state === "sent" ? transition(o, "unknown", new Date(), o.rejectReason) : undefined), reason);
+      const changed = await this.#change(
+        current.orderId,
+        (o) => (o.state === "sent" ? transition(o, "unknown", new Date(), o.rejectReason) : undefined),
+        reason,
+      );
       if (changed.state === "unknown") this.deps.metrics.unknown();
       return changed;
     }
@@ -194,14 +223,18 @@ export class Orders {
     const { hold } = await this.deps.ledger.getHold({ holdId: order.holdId });
     const remainingMinor = hold!.amountMinor - hold!.settledMinor - hold!.releasedMinor;
     if (remainingMinor > 0n) {
-      await this.deps.ledger.releaseHold(create(ledger.ReleaseHoldRequestSchema, { requestId: `release-${orderId}`, holdId: order.holdId }));
+      await this.deps.ledger.releaseHold(
+        create(ledger.ReleaseHoldRequestSchema, { requestId: `release-${orderId}`, holdId: order.holdId }),
+      );
     }
     order = await this.#change(
       orderId,
       (o) => {
         if (o.holdReleased) return undefined;
         const released = { ...o, holdReleased: true };
-        return o.state === "filled" ? transition(released, "settled", new Date()) : { kind: "ok", order: { ...released, version: o.version + 1n, updatedAt: new Date() } };
+        return o.state === "filled"
+          ? transition(released, "settled", new Date())
+          : { kind: "ok", order: { ...released, version: o.version + 1n, updatedAt: new Date() } };
       },
       remainingMinor > 0n ? `released ${remainingMinor} of the hold` : "hold used up",
     );
@@ -252,7 +285,11 @@ export class Orders {
     // Never arrived: fence the id at the exchange so a late arrival cannot trade, then give up on it.
     const fenced = await this.deps.exchange.cancelOrder({ clientOrderId: order.orderId }, { timeoutMs: this.deps.exchangeTimeoutMs });
     if (fenced.status === exchange.ExchangeOrderStatus.REJECTED) {
-      await this.applyReport(order.orderId, { status: "rejected", rejectReason: "never reached the exchange (fenced by the reconciler)", fills: [] });
+      await this.applyReport(order.orderId, {
+        status: "rejected",
+        rejectReason: "never reached the exchange (fenced by the reconciler)",
+        fills: [],
+      });
     }
     // Otherwise it arrived meanwhile: the next round reads its status.
   }
@@ -262,12 +299,19 @@ export class Orders {
   async cancel(req: api.CancelOrderRequest): Promise<Order> {
     const order = await this.get(req.orderId, req.userId);
     if (order.state === "accepted" || order.state === "partially_filled") {
-      const requested = await this.#change(order.orderId, (o) => transition(o, "cancel_requested", new Date()), "cancel requested by the user");
+      const requested = await this.#change(
+        order.orderId,
+        (o) => transition(o, "cancel_requested", new Date()),
+        "cancel requested by the user",
+      );
       return this.#sendCancel(requested);
     }
     if (order.state === "cancel_requested") return this.#sendCancel(order);
     if (order.state === "received" || order.state === "sent" || order.state === "unknown") {
-      throw new OrderFailure(Code.FailedPrecondition, `order_id: ${order.orderId} is on its way to the exchange (${order.state}); try again shortly`);
+      throw new OrderFailure(
+        Code.FailedPrecondition,
+        `order_id: ${order.orderId} is on its way to the exchange (${order.state}); try again shortly`,
+      );
     }
     throw new OrderFailure(Code.FailedPrecondition, `order_id: ${order.orderId} is ${order.state} and cannot be cancelled`);
   }
@@ -318,7 +362,13 @@ export class Orders {
         this.deps.logger.error({ orderId, from: result.from, to: result.to, reason }, "illegal transition refused");
         return order;
       }
-      await store.saveOrder(db, order, result.order, reason, result.order.state === order.state ? undefined : this.#event(result.order, reason));
+      await store.saveOrder(
+        db,
+        order,
+        result.order,
+        reason,
+        result.order.state === order.state ? undefined : this.#event(result.order, reason),
+      );
       return result.order;
     });
   }
@@ -326,10 +376,18 @@ export class Orders {
   #event(order: Order, reason: string): store.OutboxEvent {
     const eventId = randomUUID();
     const event = create(orderEvents.OrderEventSchema, {
-      eventId, state: stateToProto(order.state), order: orderToProto(order), reason, occurredAt: timestampFromDate(order.updatedAt),
+      eventId,
+      state: stateToProto(order.state),
+      order: orderToProto(order),
+      reason,
+      occurredAt: timestampFromDate(order.updatedAt),
     });
     return {
-      eventId, topic: ORDER_EVENTS_TOPIC, key: order.orderId, payload: toBinary(orderEvents.OrderEventSchema, event), traceHeaders: traceHeaders(),
+      eventId,
+      topic: ORDER_EVENTS_TOPIC,
+      key: order.orderId,
+      payload: toBinary(orderEvents.OrderEventSchema, event),
+      traceHeaders: traceHeaders(),
     };
   }
 }

@@ -115,12 +115,7 @@ export function transition(order: Order, to: OrderState, now: Date, rejectReason
  * the cumulative notional, so that the fees of all fills add up to the fee
  * of the whole (never more than what the hold reserved for it).
  */
-export function applyFill(
-  order: Order,
-  fill: Fill,
-  fees: FeeSchedule,
-  now: Date,
-): FillResult {
+export function applyFill(order: Order, fill: Fill, fees: FeeSchedule, now: Date): FillResult {
   const filledQuantity = order.filledQuantity + fill.quantity;
   if (fill.quantity <= 0n || filledQuantity > order.quantity) {
     throw new Error(`invariant violated: fill ${fill.executionId} of ${fill.quantity} overfills order ${order.orderId}`);

@@ -2,9 +2,9 @@
 // Each event is applied through the same idempotent path as an RPC answer,
 // and its event id is recorded in the same transaction as the fill.
 import { fromBinary } from "@bufbuild/protobuf";
-import type { Kafka } from "kafkajs";
 import { ExecutionEventSchema } from "@kuku/contracts/kuku/exchange/v1/events_pb";
-import { consumeTraced, observeConsumer, type Logger } from "@kuku/platform";
+import { consumeTraced, type Logger, observeConsumer } from "@kuku/platform";
+import type { Kafka } from "kafkajs";
 import { reportFromProto } from "../app/convert.js";
 import type { Orders } from "../app/orders.js";
 
@@ -25,7 +25,9 @@ export async function startExecutionsConsumer(
 ) {
   // A crashed replica's partitions wait for its session to time out: keep that short.
   const consumer = kafka.consumer({ groupId, sessionTimeout: 10_000, heartbeatInterval: 1_000 });
-  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => logger.info({ groupId, memberId: payload.memberId }, "executions consumer joined"));
+  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) =>
+    logger.info({ groupId, memberId: payload.memberId }, "executions consumer joined"),
+  );
   observeConsumer(consumer, groupId, logger);
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: false });

@@ -2,9 +2,10 @@
 // to Kafka in commit order, then marks them published. At-least-once: a
 // crash between send and mark sends them again, and consumers dedupe by
 // event id. SKIP LOCKED lets several replicas relay without overlap.
+
+import { type Logger, type OutgoingMessage, sendTraced, withTransaction } from "@kuku/platform";
 import type { Producer } from "kafkajs";
 import type pg from "pg";
-import { sendTraced, withTransaction, type Logger, type OutgoingMessage } from "@kuku/platform";
 import * as store from "../store/order-store.js";
 
 const BATCH_SIZE = 200;
@@ -21,15 +22,27 @@ export function relayOnce(pool: pg.Pool, producer: Producer, topicPrefix: string
         messages.push({ key: r.key, value: r.payload, headers: { ...r.trace_headers, "event-id": r.event_id } });
         byTopic.set(topic, messages);
       }
-      await sendTraced(producer, [...byTopic].map(([topic, messages]) => ({ topic, messages })));
-      await store.markPublished(db, rows.map((r) => r.seq));
+      await sendTraced(
+        producer,
+        [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+      );
+      await store.markPublished(
+        db,
+        rows.map((r) => r.seq),
+      );
     }
     return rows.length;
   });
 }
 
 /** Relays until stopped; returns the stop function. */
-export function startRelay(pool: pg.Pool, producer: Producer, topicPrefix: string, intervalMs: number, logger: Logger): () => Promise<void> {
+export function startRelay(
+  pool: pg.Pool,
+  producer: Producer,
+  topicPrefix: string,
+  intervalMs: number,
+  logger: Logger,
+): () => Promise<void> {
   let stopped = false;
   const loop = (async () => {
     while (!stopped) {

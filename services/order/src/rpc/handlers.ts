@@ -2,7 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import * as api from "@kuku/contracts/kuku/order/v1/order_pb";
-import { serviceOf, type ServiceRegistration } from "@kuku/platform";
+import { type ServiceRegistration, serviceOf } from "@kuku/platform";
 import { orderToProto, stateToProto } from "../app/convert.js";
 import { OrderFailure, type Orders } from "../app/orders.js";
 
@@ -16,12 +16,14 @@ async function mapped<T>(work: () => Promise<T>): Promise<T> {
 }
 
 // Page tokens: the last order's (created_at, order_id), opaque to clients.
-const encodeToken = (o: { createdAt: Date; orderId: string }) => Buffer.from(`${o.createdAt.toISOString()}|${o.orderId}`).toString("base64url");
+const encodeToken = (o: { createdAt: Date; orderId: string }) =>
+  Buffer.from(`${o.createdAt.toISOString()}|${o.orderId}`).toString("base64url");
 function decodeToken(token: string): { createdAt: Date; orderId: string } | undefined {
   if (token === "") return undefined;
   const [at, orderId] = Buffer.from(token, "base64url").toString().split("|");
   const createdAt = new Date(at ?? "");
-  if (orderId === undefined || Number.isNaN(createdAt.getTime())) throw new OrderFailure(Code.InvalidArgument, "page_token: not a token this service issued");
+  if (orderId === undefined || Number.isNaN(createdAt.getTime()))
+    throw new OrderFailure(Code.InvalidArgument, "page_token: not a token this service issued");
   return { createdAt, orderId };
 }
 
@@ -29,7 +31,8 @@ export function orderHandlers(orders: Orders, options: { pageSizeDefault: number
   return serviceOf(api.OrderService, {
     placeOrder: (req) => mapped(async () => create(api.PlaceOrderResponseSchema, { order: orderToProto(await orders.place(req)) })),
     cancelOrder: (req) => mapped(async () => create(api.CancelOrderResponseSchema, { order: orderToProto(await orders.cancel(req)) })),
-    getOrder: (req) => mapped(async () => create(api.GetOrderResponseSchema, { order: orderToProto(await orders.get(req.orderId, req.userId)) })),
+    getOrder: (req) =>
+      mapped(async () => create(api.GetOrderResponseSchema, { order: orderToProto(await orders.get(req.orderId, req.userId)) })),
     listOrders: (req) =>
       mapped(async () => {
         const pageSize = req.pageSize === 0 ? options.pageSizeDefault : req.pageSize;

@@ -64,8 +64,21 @@ export async function insertOrder(db: pg.PoolClient, order: Order, idempotencyKe
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)
      ON CONFLICT (user_id, idempotency_key) DO NOTHING
      RETURNING ${ORDER_COLUMNS}`,
-    [order.orderId, order.userId, idempotencyKey, requestHash, order.symbol, order.side, order.type, order.timeInForce,
-      order.quantity.toString(), order.limitPriceKrw.toString(), order.state, order.holdAmountMinor.toString(), order.createdAt],
+    [
+      order.orderId,
+      order.userId,
+      idempotencyKey,
+      requestHash,
+      order.symbol,
+      order.side,
+      order.type,
+      order.timeInForce,
+      order.quantity.toString(),
+      order.limitPriceKrw.toString(),
+      order.state,
+      order.holdAmountMinor.toString(),
+      order.createdAt,
+    ],
   );
   if (rows[0] !== undefined) return { kind: "inserted", order: toOrder(rows[0]) };
   const existing = await db.query<OrderRow & { request_hash: Buffer }>(
@@ -101,16 +114,29 @@ export async function saveOrder(
     `UPDATE orders SET filled_quantity = $3, filled_notional_krw = $4, fees_krw = $5, state = $6, reject_reason = $7,
        hold_id = $8, hold_released = $9, version = $10, updated_at = $11
      WHERE order_id = $1 AND version = $2`,
-    [before.orderId, before.version.toString(), after.filledQuantity.toString(), after.filledNotionalKrw.toString(),
-      after.feesKrw.toString(), after.state, after.rejectReason, after.holdId === "" ? null : after.holdId,
-      after.holdReleased, after.version.toString(), after.updatedAt],
+    [
+      before.orderId,
+      before.version.toString(),
+      after.filledQuantity.toString(),
+      after.filledNotionalKrw.toString(),
+      after.feesKrw.toString(),
+      after.state,
+      after.rejectReason,
+      after.holdId === "" ? null : after.holdId,
+      after.holdReleased,
+      after.version.toString(),
+      after.updatedAt,
+    ],
   );
   if (result.rowCount !== 1) throw new VersionConflict(before.orderId, before.version);
   if (before.state !== after.state) {
-    await db.query(
-      "INSERT INTO order_transitions (order_id, from_state, to_state, reason, occurred_at) VALUES ($1, $2, $3, $4, $5)",
-      [after.orderId, before.state, after.state, reason, after.updatedAt],
-    );
+    await db.query("INSERT INTO order_transitions (order_id, from_state, to_state, reason, occurred_at) VALUES ($1, $2, $3, $4, $5)", [
+      after.orderId,
+      before.state,
+      after.state,
+      reason,
+      after.updatedAt,
+    ]);
   }
   if (event !== undefined) await insertOutbox(db, event);
 }
@@ -123,10 +149,12 @@ export class VersionConflict extends Error {
 }
 
 export async function recordFirstTransition(db: pg.PoolClient, order: Order, reason: string): Promise<void> {
-  await db.query(
-    "INSERT INTO order_transitions (order_id, from_state, to_state, reason, occurred_at) VALUES ($1, NULL, $2, $3, $4)",
-    [order.orderId, order.state, reason, order.createdAt],
-  );
+  await db.query("INSERT INTO order_transitions (order_id, from_state, to_state, reason, occurred_at) VALUES ($1, NULL, $2, $3, $4)", [
+    order.orderId,
+    order.state,
+    reason,
+    order.createdAt,
+  ]);
 }
 
 /** An event for Kafka, written in the same transaction as the change it reports. */
@@ -141,7 +169,11 @@ export interface OutboxEvent {
 
 export async function insertOutbox(db: pg.PoolClient, event: OutboxEvent): Promise<void> {
   await db.query("INSERT INTO outbox (event_id, topic, key, payload, trace_headers) VALUES ($1, $2, $3, $4, $5)", [
-    event.eventId, event.topic, event.key, event.payload, Object.keys(event.traceHeaders).length === 0 ? null : event.traceHeaders,
+    event.eventId,
+    event.topic,
+    event.key,
+    event.payload,
+    Object.keys(event.traceHeaders).length === 0 ? null : event.traceHeaders,
   ]);
 }
 
@@ -170,16 +202,21 @@ export async function fillExists(db: Queryable, executionId: string): Promise<bo
 
 /** True the first time a consumer sees an event id, in the caller's transaction. */
 export async function markProcessed(db: pg.PoolClient, consumer: string, eventId: string): Promise<boolean> {
-  const result = await db.query(
-    "INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-    [consumer, eventId],
-  );
+  const result = await db.query("INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING", [
+    consumer,
+    eventId,
+  ]);
   return result.rowCount === 1;
 }
 
 export async function claimUnpublished(db: pg.PoolClient, limit: number) {
   const { rows } = await db.query<{
-    seq: string; event_id: string; topic: string; key: string; payload: Buffer; trace_headers: Record<string, string> | null;
+    seq: string;
+    event_id: string;
+    topic: string;
+    key: string;
+    payload: Buffer;
+    trace_headers: Record<string, string> | null;
   }>(
     `SELECT seq, event_id, topic, key, payload, trace_headers FROM outbox WHERE published_at IS NULL
      ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED`,
@@ -239,7 +276,12 @@ export async function unsettledFills(db: Queryable, orderId: string): Promise<St
     `SELECT execution_id, quantity, price_krw, fee_krw FROM fills WHERE order_id = $1 AND settled_at IS NULL ORDER BY executed_at, execution_id`,
     [orderId],
   );
-  return rows.map((r) => ({ executionId: r.execution_id, quantity: BigInt(r.quantity), priceKrw: BigInt(r.price_krw), feeKrw: BigInt(r.fee_krw) }));
+  return rows.map((r) => ({
+    executionId: r.execution_id,
+    quantity: BigInt(r.quantity),
+    priceKrw: BigInt(r.price_krw),
+    feeKrw: BigInt(r.fee_krw),
+  }));
 }
 
 /** Returns the settlement lag (execution to settlement) in seconds; undefined if it was settled already. */

@@ -5,7 +5,7 @@ import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import * as api from "@kuku/contracts/kuku/order/v1/order_pb";
 import { createServiceClient } from "@kuku/platform";
-import { startTradingStack, type ServiceProcess } from "@kuku/platform/testing";
+import { type ServiceProcess, startTradingStack } from "@kuku/platform/testing";
 
 export { eventually } from "@kuku/platform/testing";
 
@@ -24,11 +24,20 @@ export interface Stack {
 }
 
 /** `env` goes to all three services (e.g. the tracing exporter). */
-export async function startStack(options: { exchangeTimeoutMs: number; reconcileIntervalMs: number; env?: Record<string, string> }): Promise<Stack> {
+export async function startStack(options: {
+  exchangeTimeoutMs: number;
+  reconcileIntervalMs: number;
+  env?: Record<string, string>;
+}): Promise<Stack> {
   const stack = await startTradingStack({
     services: ["ledger", "exchange", "order"],
     env: options.env,
-    envOf: { order: { ORDER_EXCHANGE_TIMEOUT_MS: String(options.exchangeTimeoutMs), ORDER_RECONCILE_INTERVAL_MS: String(options.reconcileIntervalMs) } },
+    envOf: {
+      order: {
+        ORDER_EXCHANGE_TIMEOUT_MS: String(options.exchangeTimeoutMs),
+        ORDER_RECONCILE_INTERVAL_MS: String(options.reconcileIntervalMs),
+      },
+    },
   });
   return {
     ledger: createServiceClient(ledger.LedgerService, { baseUrl: stack.url("ledger"), timeoutMs: 10_000 }),
