@@ -112,9 +112,9 @@ t.test("kustomizations reference files and directories that exist", async (t) =>
   }
 });
 
-const inBase = (svc: string) => resources.filter((r) => r.file.startsWith(join(ROOT, "deploy/k8s/base", svc) + "/")).map((r) => r.resource);
+const inBase = (svc: string) => resources.filter((r) => r.file.startsWith(`${join(ROOT, "deploy/k8s/base", svc)}/`)).map((r) => r.resource);
 const mesh = (kind: string) =>
-  resources.filter((r) => r.file.startsWith(join(ROOT, "mesh/istio") + "/") && r.resource.kind === kind).map((r) => r.resource);
+  resources.filter((r) => r.file.startsWith(`${join(ROOT, "mesh/istio")}/`) && r.resource.kind === kind).map((r) => r.resource);
 
 t.test("every service has its manifests, consistent with each other", async (t) => {
   const baseK = kustomizations.find((k) => k.file === join(ROOT, "deploy/k8s/base/kustomization.yaml"))!;

@@ -515,7 +515,7 @@ function renderQuote(): void {
     ),
   );
   // CSP allows no inline style attributes; widths are set through the CSSOM.
-  views.book.querySelectorAll<HTMLElement>(".bar").forEach((b) => (b.style.width = `${b.dataset["width"]}%`));
+  for (const b of views.book.querySelectorAll<HTMLElement>(".bar")) b.style.width = `${b.dataset["width"]}%`;
 }
 
 // ---------- order ticket ----------

@@ -90,7 +90,10 @@ async function pairWithdrawals(pool: pg.Pool, isolation: Isolation, strategy: Pa
         if (sumMinor - 150n < 0n) return false;
         await writeBalance(db, accountId, (await readBalances(db, [accountId], false)).get(accountId)! - 150n);
         return true;
-      }).catch(() => (failed++, false));
+      }).catch(() => {
+        failed++;
+        return false;
+      });
     await Promise.all([withdraw(1), withdraw(2)]);
     const after = await readBalances(pool, [1, 2], false);
     if (after.get(1)! + after.get(2)! < 0n) skewed++;

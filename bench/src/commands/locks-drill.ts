@@ -57,7 +57,7 @@ export const locksDrill: BenchCommand = {
         });
       process.once("exit", resumeAll);
       for (const stopped of [1, 2]) {
-        pids.slice(0, stopped).forEach((pid) => process.kill(pid, "SIGSTOP"));
+        for (const pid of pids.slice(0, stopped)) process.kill(pid, "SIGSTOP");
         let outcome: string;
         try {
           const lock = await redlock.acquire([`kuku:lock:drill:${stopped}`], 1_000, { retryCount: 3, retryDelay: 50 });
@@ -66,7 +66,7 @@ export const locksDrill: BenchCommand = {
         } catch {
           outcome = "refused";
         } finally {
-          pids.slice(0, stopped).forEach((pid) => process.kill(pid, "SIGCONT"));
+          for (const pid of pids.slice(0, stopped)) process.kill(pid, "SIGCONT");
         }
         rows.push([
           `${stopped} of 3 Redis stopped`,

@@ -4,7 +4,7 @@ import { createTestDatabase } from "@kuku/platform/testing";
 import { svgChart } from "../lib/chart.js";
 import { type BenchCommand, durationMsOption, intListOption, intOption, UsageError } from "../lib/command.js";
 import { closedLoop, ms } from "../lib/load.js";
-import { type Counters, GaveUp, STRATEGY_NAMES, type StrategyName, strategy } from "../lib/lock-strategies.js";
+import { type Counters, GaveUp, STRATEGY_NAMES, strategy } from "../lib/lock-strategies.js";
 import * as sql from "../lib/locks-store.js";
 import { benchPool } from "../lib/pool.js";
 import { connectRedlock } from "../lib/redis.js";
@@ -54,7 +54,7 @@ function writeJson(
   if (values["json"] === undefined) return;
   const jsonPath = String(values["json"]);
   writeFileSync(jsonPath, JSON.stringify(figures, null, 2));
-  const svgPath = jsonPath.replace(/\.json$/, "") + ".svg";
+  const svgPath = `${jsonPath.replace(/\.json$/, "")}.svg`;
   writeFileSync(svgPath, lockChart(figures.results, accountCounts));
   console.log(`figures written to ${jsonPath}, chart to ${svgPath}`);
 }

@@ -15,10 +15,10 @@ import {
   createLogger,
   createPool,
   createServiceClient,
+  errorMappingInterceptor,
   initTracing,
   serviceOf,
   startServer,
-  unexpectedErrorInterceptor,
   validationInterceptor,
 } from "@kuku/platform";
 import { TEST_PG_ADMIN_URL } from "@kuku/platform/testing";
@@ -56,7 +56,7 @@ export const observability: BenchCommand = {
     const bareServer = http2.createServer(
       connectNodeAdapter({
         routes: (router) => handlers.register(router),
-        interceptors: [unexpectedErrorInterceptor(logger), validationInterceptor()],
+        interceptors: [errorMappingInterceptor(logger), validationInterceptor()],
       }),
     );
     await new Promise<void>((resolve) => bareServer.listen(0, "127.0.0.1", resolve));

@@ -18,7 +18,7 @@ const W = 460;
 const H = 300;
 const M = { left: 60, right: 20, top: 30, bottom: 40 };
 
-const escape = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;");
+const escapeXml = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;");
 
 function panel(p: Panel, offsetX: number): string {
   const xs = p.series.flatMap((s) => s.points.map(([x]) => x));
@@ -29,10 +29,10 @@ function panel(p: Panel, offsetX: number): string {
   const px = (x: number) => offsetX + M.left + lx(x) * (W - M.left - M.right);
   const py = (y: number) => M.top + (1 - y / yMax) * (H - M.top - M.bottom);
   const parts = [
-    `<text x="${offsetX + W / 2}" y="18" text-anchor="middle" font-weight="bold">${escape(p.title)}</text>`,
+    `<text x="${offsetX + W / 2}" y="18" text-anchor="middle" font-weight="bold">${escapeXml(p.title)}</text>`,
     `<line x1="${px(xMin)}" y1="${py(0)}" x2="${px(xMax)}" y2="${py(0)}" stroke="#333"/>`,
     `<line x1="${offsetX + M.left}" y1="${py(0)}" x2="${offsetX + M.left}" y2="${M.top}" stroke="#333"/>`,
-    `<text x="${offsetX + 12}" y="${M.top - 8}">${escape(p.yLabel)}</text>`,
+    `<text x="${offsetX + 12}" y="${M.top - 8}">${escapeXml(p.yLabel)}</text>`,
     `<text x="${offsetX + M.left - 6}" y="${py(yMax / 1.1) + 4}" text-anchor="end">${Math.round(yMax / 1.1)}</text>`,
     ...[...new Set(xs)].map((x) => `<text x="${px(x)}" y="${H - M.bottom + 16}" text-anchor="middle">${x}</text>`),
     `<text x="${offsetX + W / 2}" y="${H - 6}" text-anchor="middle">concurrency</text>`,
@@ -44,7 +44,9 @@ function panel(p: Panel, offsetX: number): string {
       .map(([x, y], j) => `${j === 0 ? "M" : "L"}${px(x).toFixed(1)},${py(y).toFixed(1)}`)
       .join(" ");
     parts.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="2"/>`);
-    parts.push(`<text x="${offsetX + W - M.right}" y="${M.top + 14 * (i + 1)}" text-anchor="end" fill="${color}">${escape(s.name)}</text>`);
+    parts.push(
+      `<text x="${offsetX + W - M.right}" y="${M.top + 14 * (i + 1)}" text-anchor="end" fill="${color}">${escapeXml(s.name)}</text>`,
+    );
   });
   return parts.join("\n");
 }

@@ -23,9 +23,9 @@ export function helpText(command: BenchCommand): string {
   for (const [flag, spec] of Object.entries(command.options)) {
     const value = spec.type === "string" ? " <value>" : "";
     const fallback = spec.default === undefined ? "" : ` (default: ${String(spec.default)})`;
-    lines.push(`  --${flag}${value}`.padEnd(28) + `${spec.description}${fallback}`);
+    lines.push(`${`  --${flag}${value}`.padEnd(28)}${spec.description}${fallback}`);
   }
-  lines.push(`  --help`.padEnd(28) + "this text");
+  lines.push(`${`  --help`.padEnd(28)}this text`);
   return lines.join("\n");
 }
 

@@ -1,6 +1,8 @@
+export * from "./assert.js";
 export * from "./client.js";
 export * from "./concurrency.js";
 export * from "./config.js";
+export * from "./errors.js";
 export * from "./fault-injection.js";
 export * from "./health.js";
 export * from "./idempotency.js";
@@ -17,4 +19,5 @@ export * from "./registration.js";
 export * from "./resilience.js";
 export * from "./resilience-config.js";
 export * from "./server.js";
+export * from "./service.js";
 export * from "./tracing.js";

@@ -3,6 +3,7 @@ import { createValidator, type Violation, violationsToProto } from "@bufbuild/pr
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { context, propagation, ROOT_CONTEXT, SpanKind } from "@opentelemetry/api";
 import type { Logger } from "pino";
+import { toConnectError } from "./errors.js";
 import { rpcMetrics } from "./metrics.js";
 import { headersGetter, headersSetter, inSpan } from "./tracing.js";
 
@@ -44,18 +45,31 @@ export function validationInterceptor(): Interceptor {
 }
 
 /**
- * Expected failures are ConnectErrors and pass through; anything else is a
- * bug: it is logged with its cause and the caller sees INTERNAL without
- * internals.
+ * The one error edge of every server: a DomainError becomes its gRPC status
+ * (errors.ts), a ConnectError passes through, anything else is a bug: logged
+ * with its cause, and the caller sees INTERNAL without internals. Errors a
+ * response stream throws after its first message are mapped the same way.
  */
-export function unexpectedErrorInterceptor(logger: Logger): Interceptor {
+export function errorMappingInterceptor(logger: Logger): Interceptor {
+  const mapped = (error: unknown, procedure: string): ConnectError => {
+    const known = toConnectError(error);
+    if (known !== undefined) return known;
+    logger.error({ err: error, procedure }, "unexpected error in handler");
+    return new ConnectError("internal error", Code.Internal);
+  };
+  async function* mapStream<T>(messages: AsyncIterable<T>, procedure: string): AsyncIterable<T> {
+    try {
+      yield* messages;
+    } catch (error) {
+      throw mapped(error, procedure);
+    }
+  }
   return (next) => async (req) => {
     try {
-      return await next(req);
+      const res = await next(req);
+      return res.stream ? { ...res, message: mapStream(res.message, req.url) } : res;
     } catch (error) {
-      if (error instanceof ConnectError) throw error;
-      logger.error({ err: error, procedure: req.url }, "unexpected error in handler");
-      throw new ConnectError("internal error", Code.Internal);
+      throw mapped(error, req.url);
     }
   };
 }

@@ -71,7 +71,7 @@ export class LockNotAcquiredError extends Error {
  * exactly why the write inside must be fenced.
  */
 export async function withRedlock<T>(redlock: Redlock, resources: readonly string[], ttlMs: number, fn: () => Promise<T>): Promise<T> {
-  let lock;
+  let lock: Awaited<ReturnType<Redlock["acquire"]>>;
   try {
     lock = await redlock.acquire([...new Set(resources)].sort(), ttlMs);
   } catch (error) {

@@ -17,7 +17,7 @@ import * as reflectionV1 from "@kuku/contracts/grpc/reflection/v1/reflection_pb"
 import * as reflectionV1alpha from "@kuku/contracts/grpc/reflection/v1alpha/reflection_pb";
 import type { Logger } from "pino";
 import { HealthRegistry, ServingStatus } from "./health.js";
-import { serverObservabilityInterceptor, unexpectedErrorInterceptor, validationInterceptor } from "./interceptors.js";
+import { errorMappingInterceptor, serverObservabilityInterceptor, validationInterceptor } from "./interceptors.js";
 import { malformedMessageIsInvalidArgument } from "./malformed.js";
 import { initMetrics, metricsText } from "./metrics.js";
 import { reflectionRegistrations } from "./reflection.js";
@@ -87,7 +87,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     // Observability outermost: its span is active while the others log, and it sees the final status.
     interceptors: [
       serverObservabilityInterceptor(),
-      unexpectedErrorInterceptor(logger),
+      errorMappingInterceptor(logger),
       validationInterceptor(),
       ...(options.interceptors ?? []),
     ],
@@ -96,7 +96,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     shutdownSignal: cutOff.signal,
     acceptCompression: [compressionGzip, compressionBrotli],
   });
-  registrations.forEach((r) => r.register(router));
+  for (const r of registrations) r.register(router);
   const handler = nodeHandler(router.handlers.map(malformedMessageIsInvalidArgument), options, logger);
   const withCors = options.corsAllowedOrigins === undefined ? handler : corsHandler(handler, options.corsAllowedOrigins);
 

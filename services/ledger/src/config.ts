@@ -1,4 +1,4 @@
-import { databaseConfigShape, enumVar, hostPortListVar, intVar, loadConfig, stringVar, urlVar } from "@kuku/platform";
+import { databaseConfigShape, enumVar, hostPortListVar, intVar, loadConfig, stringVar } from "@kuku/platform";
 import { BALANCE_GUARDS, DEFAULT_BALANCE_GUARD } from "./domain/balance-guard.js";
 
 export const ledgerConfigShape = {

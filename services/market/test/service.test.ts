@@ -217,7 +217,9 @@ t.test(
     const healthy = await RecordingClient.open(market.wsUrl);
     const lagging = await RecordingClient.open(market.wsUrl);
     const stuck = await RecordingClient.open(market.wsUrl);
-    t.teardown(() => [healthy, lagging, stuck].forEach((c) => c.close()));
+    t.teardown(() => {
+      for (const c of [healthy, lagging, stuck]) c.close();
+    });
     for (const c of [healthy, lagging, stuck]) c.send({ v: 1, type: "subscribe", symbols: ["000005"] });
     await eventually("three snapshots", () => [healthy, lagging, stuck].every((c) => c.of("snapshot", "000005").length === 1));
 

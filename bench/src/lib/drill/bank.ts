@@ -468,7 +468,7 @@ export class Bank {
     const expected = new Map<string, bigint>(); // symbol -> volume of the latest trading day that has trades
     for (const symbol of this.symbols) {
       const ofSymbol = [...trades.values()].filter((t) => t.symbol === symbol);
-      const lastDay = ofSymbol.reduce((d, t) => (t.day > d ? t.day : d), "");
+      const lastDay = ofSymbol.reduce((d, t) => Math.max(t.day, d), "");
       expected.set(
         symbol,
         ofSymbol.filter((t) => t.day === lastDay).reduce((a, t) => a + t.quantity, 0n),

@@ -30,9 +30,15 @@ export class Daemon {
     this.#child = child;
     let gone: string | undefined;
     this.#exited = new Promise((resolve) => {
-      child.once("exit", (code, signal) => resolve(void (gone = `exited with ${code ?? signal}`)));
+      child.once("exit", (code, signal) => {
+        gone = `exited with ${code ?? signal}`;
+        resolve();
+      });
       // A command that cannot be spawned never exits.
-      child.once("error", (error) => resolve(void (gone = error.message)));
+      child.once("error", (error) => {
+        gone = error.message;
+        resolve();
+      });
     });
     try {
       await eventually(

@@ -125,7 +125,14 @@ export async function startDrillStack(options: {
         httpVersion: "1.1",
         defaultTimeoutMs: 10_000,
         interceptors:
-          accessToken === undefined ? [] : [(next) => (req) => (req.header.set("authorization", `Bearer ${accessToken()}`), next(req))],
+          accessToken === undefined
+            ? []
+            : [
+                (next) => (req) => {
+                  req.header.set("authorization", `Bearer ${accessToken()}`);
+                  return next(req);
+                },
+              ],
       });
     return {
       ledger: client(ledger.LedgerService, "ledger"),

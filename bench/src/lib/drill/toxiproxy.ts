@@ -35,7 +35,14 @@ export class Toxiproxy {
     const child = spawn(`${TOOLS_BIN}/toxiproxy-server`, ["-host", "127.0.0.1", "-port", String(port)], { stdio: "ignore" });
     const proxy = new Toxiproxy(child, `http://127.0.0.1:${port}`);
     try {
-      await eventually("toxiproxy-server answers", async () => (await proxy.#call("GET", "/version"), true), 5_000);
+      await eventually(
+        "toxiproxy-server answers",
+        async () => {
+          await proxy.#call("GET", "/version");
+          return true;
+        },
+        5_000,
+      );
     } catch (error) {
       child.kill("SIGKILL");
       throw error;

@@ -29,7 +29,7 @@ export async function mariadbEngine(options: { host: string; port: number; poolS
       await pool.query(`CREATE TABLE postings (posting_id bigint AUTO_INCREMENT PRIMARY KEY,
         entry_id bigint NOT NULL REFERENCES entries (entry_id), account_id bigint NOT NULL REFERENCES balances (account_id),
         amount_minor bigint NOT NULL, KEY postings_by_account (account_id, posting_id)) ENGINE=InnoDB`);
-      await pool.query("INSERT INTO balances SELECT seq, ? FROM seq_1_to_" + String(accounts), [fundingMinor.toString()]);
+      await pool.query(`INSERT INTO balances SELECT seq, ? FROM seq_1_to_${String(accounts)}`, [fundingMinor.toString()]);
     },
     async transfer(requestId, fromId, toId, amountMinor) {
       const db = await pool.getConnection();

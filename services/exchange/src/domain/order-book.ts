@@ -75,7 +75,7 @@ export class OrderBook {
           level.head++; // cancelled while resting
           continue;
         }
-        const filled = maker.remaining < remaining ? maker.remaining : remaining;
+        const filled = Math.min(maker.remaining, remaining);
         maker.remaining -= filled;
         level.quantity -= filled;
         remaining -= filled;

@@ -304,7 +304,6 @@ export class Ledger {
 
   deposit(req: api.DepositRequest): Promise<api.DepositResponse> {
     return this.#mutate(api.DepositRequestSchema, req, api.DepositResponseSchema, this.#withExternal(req.accountId), async (tx) => {
-      const { db } = tx;
       const { entry, balances } = await this.#postExternal(tx, req.requestId, "deposit", req.accountId, req.amountMinor, req.metadata);
       return create(api.DepositResponseSchema, {
         entry: entryToProto(entry),
@@ -315,7 +314,6 @@ export class Ledger {
 
   withdraw(req: api.WithdrawRequest): Promise<api.WithdrawResponse> {
     return this.#mutate(api.WithdrawRequestSchema, req, api.WithdrawResponseSchema, this.#withExternal(req.accountId), async (tx) => {
-      const { db } = tx;
       const { entry, balances } = await this.#postExternal(tx, req.requestId, "withdrawal", req.accountId, -req.amountMinor, req.metadata);
       return create(api.WithdrawResponseSchema, {
         entry: entryToProto(entry),
@@ -327,7 +325,6 @@ export class Ledger {
   transfer(req: api.TransferRequest): Promise<api.TransferResponse> {
     const touched = async () => req.legs.map((l) => l.accountId);
     return this.#mutate(api.TransferRequestSchema, req, api.TransferResponseSchema, touched, async (tx) => {
-      const { db } = tx;
       const legs = req.legs.map((l, i) => ({
         accountId: l.accountId,
         amountMinor: l.amountMinor,
@@ -383,7 +380,6 @@ export class Ledger {
   settleHold(req: api.SettleHoldRequest): Promise<api.SettleHoldResponse> {
     const touched = async () => [...req.legs.map((l) => l.accountId), ...(await this.#holdAccounts(req.debits.map((d) => d.holdId)))];
     return this.#mutate(api.SettleHoldRequestSchema, req, api.SettleHoldResponseSchema, touched, async (tx) => {
-      const { db } = tx;
       const legs = req.legs.map((l, i) => ({
         accountId: l.accountId,
         amountMinor: l.amountMinor,

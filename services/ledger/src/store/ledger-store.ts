@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type pg from "pg";
 import { assert } from "../domain/amounts.js";
 import type { BalanceDelta } from "../domain/balance-guard.js";
-import type { Account, AccountKind, Balance, Entry, EntryKind, Hold, Posting } from "../domain/model.js";
+import type { Account, AccountKind, Balance, Entry, Hold } from "../domain/model.js";
 import {
   ACCOUNT_KIND_CODE,
   type AccountRow,

@@ -161,7 +161,10 @@ export class Hub {
     for (const s of message.symbols) {
       client.symbols.add(s);
       let set = this.bySymbol.get(s);
-      if (set === undefined) this.bySymbol.set(s, (set = new Set()));
+      if (set === undefined) {
+        set = new Set();
+        this.bySymbol.set(s, set);
+      }
       set.add(client);
       client.pending.delete(s); // the snapshot supersedes any conflated update
       this.sendNow(client, this.snapshot(s));

@@ -15,7 +15,7 @@ import { forEachConcurrently, type Logger, neverSent, traceHeaders, withTransact
 import type pg from "pg";
 import { applyFill, checkOrderInput, type FeeSchedule, holdAmountMinor, type Instrument, type Order, transition } from "../domain/order.js";
 import { planSettlement } from "../domain/settlement.js";
-import { FILLS_FINISHED_STATES, type OrderState, reportedState } from "../domain/state-machine.js";
+import { FILLS_FINISHED_STATES, reportedState } from "../domain/state-machine.js";
 import * as store from "../store/order-store.js";
 import { type ExchangeReport, inputFromProto, orderToProto, reportFromProto, stateToProto, submitRequest } from "./convert.js";
 import type { LedgerAccounts } from "./ledger-accounts.js";
