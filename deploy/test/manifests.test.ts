@@ -11,7 +11,7 @@ import { DestinationRule, Gateway, VirtualService } from "@kubernetes-models/ist
 import { AuthorizationPolicy } from "@kubernetes-models/istio/security.istio.io/v1";
 import { PeerAuthentication } from "@kubernetes-models/istio/security.istio.io/v1beta1";
 import { faultsFromIstio } from "@kuku/platform";
-import { run, TOOLS_BIN } from "@kuku/platform/testing";
+import { run, TOOLS_BIN } from "@kuku/testkit";
 import { Deployment } from "kubernetes-models/apps/v1";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
 import { ConfigMap, Namespace, Secret, Service, ServiceAccount } from "kubernetes-models/v1";

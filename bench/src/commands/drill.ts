@@ -11,7 +11,7 @@
 //                       market's Redis); a bank-test check after every round
 import { copyFileSync, readdirSync, rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { eventually } from "@kuku/platform/testing";
+import { eventually } from "@kuku/testkit";
 import { type BenchCommand, choiceListOption, durationMsOption, intOption } from "../lib/command.js";
 import { Bank } from "../lib/drill/bank.js";
 import { printReport, type RoundResult, unknownOrders } from "../lib/drill/report.js";

@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { create } from "@bufbuild/protobuf";
 import * as api from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import { createServiceClient } from "@kuku/platform";
-import { createTestDatabase, type ServiceProcess, startServiceProcess } from "@kuku/platform/testing";
+import { createTestDatabase, type ServiceProcess, startServiceProcess } from "@kuku/testkit";
 import pg from "pg";
 import { type BenchCommand, durationMsOption, intListOption, intOption } from "../lib/command.js";
 import { closedLoop, ms } from "../lib/load.js";

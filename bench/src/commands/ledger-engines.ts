@@ -1,4 +1,4 @@
-import { createTestDatabase } from "@kuku/platform/testing";
+import { createTestDatabase } from "@kuku/testkit";
 import { type BenchCommand, durationMsOption, intOption } from "../lib/command.js";
 import type { TransferEngine } from "../lib/engines/engine.js";
 import { mariadbEngine } from "../lib/engines/mariadb.js";

@@ -1,4 +1,4 @@
-import { createTestDatabase } from "@kuku/platform/testing";
+import { createTestDatabase } from "@kuku/testkit";
 import type pg from "pg";
 import { type BenchCommand, intOption } from "../lib/command.js";
 import {

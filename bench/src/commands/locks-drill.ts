@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { createTestDatabase } from "@kuku/platform/testing";
+import { createTestDatabase } from "@kuku/testkit";
 import { type BenchCommand, intOption } from "../lib/command.js";
 import { type Counters, type StrategyName, strategy } from "../lib/lock-strategies.js";
 import * as sql from "../lib/locks-store.js";

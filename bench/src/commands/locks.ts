@@ -1,6 +1,6 @@
 import { writeFileSync } from "node:fs";
 import { BALANCE_GUARDS } from "@kuku/ledger/balance-guard";
-import { createTestDatabase } from "@kuku/platform/testing";
+import { createTestDatabase } from "@kuku/testkit";
 import { svgChart } from "../lib/chart.js";
 import { type BenchCommand, durationMsOption, intListOption, intOption, UsageError } from "../lib/command.js";
 import { closedLoop, ms } from "../lib/load.js";

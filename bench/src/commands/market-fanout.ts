@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { TradeEventSchema } from "@kuku/contracts/kuku/exchange/v1/events_pb";
-import { createTestDatabase, REPO_ROOT, startServiceProcess } from "@kuku/platform/testing";
+import { createTestDatabase, REPO_ROOT, startServiceProcess } from "@kuku/testkit";
 import { SignJWT } from "jose";
 import { Kafka, logLevel, Partitioners, type Producer } from "kafkajs";
 import { type BenchCommand, durationMsOption, intOption } from "../lib/command.js";

@@ -21,7 +21,7 @@ import {
   startServer,
   validationInterceptor,
 } from "@kuku/platform";
-import { TEST_PG_ADMIN_URL } from "@kuku/platform/testing";
+import { TEST_PG_ADMIN_URL } from "@kuku/testkit";
 import { trace } from "@opentelemetry/api";
 import pg from "pg";
 import { type BenchCommand, intOption } from "../lib/command.js";

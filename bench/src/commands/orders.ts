@@ -4,7 +4,7 @@ import { create } from "@bufbuild/protobuf";
 import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import * as api from "@kuku/contracts/kuku/order/v1/order_pb";
 import { createServiceClient } from "@kuku/platform";
-import { createTestDatabase, startServiceProcess } from "@kuku/platform/testing";
+import { createTestDatabase, startServiceProcess } from "@kuku/testkit";
 import { type BenchCommand, durationMsOption, intListOption, intOption } from "../lib/command.js";
 import { fundedAccounts, startLedger } from "../lib/ledger.js";
 import { Histogram, microsSince, table } from "../lib/stats.js";

@@ -6,7 +6,7 @@ import { create } from "@bufbuild/protobuf";
 import { type Client, Code, ConnectError } from "@connectrpc/connect";
 import * as api from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import { createServiceClient } from "@kuku/platform";
-import { createTestDatabase, type ServiceProcess, startServiceProcess, type TestDatabase } from "@kuku/platform/testing";
+import { createTestDatabase, type ServiceProcess, startServiceProcess, type TestDatabase } from "@kuku/testkit";
 
 const LEDGER_DIR = fileURLToPath(new URL("../../../services/ledger/", import.meta.url));
 

@@ -7,7 +7,7 @@ import { create } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import * as api from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import { createServiceClient } from "@kuku/platform";
-import { createTestDatabase, type ServiceProcess, startServiceProcess, type TestDatabase } from "@kuku/platform/testing";
+import { createTestDatabase, type ServiceProcess, startServiceProcess, type TestDatabase } from "@kuku/testkit";
 import pg from "pg";
 import t from "tap";
 

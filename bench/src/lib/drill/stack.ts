@@ -18,14 +18,14 @@ import * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import * as market from "@kuku/contracts/kuku/market/v1/market_pb";
 import * as api from "@kuku/contracts/kuku/order/v1/order_pb";
 import { createServiceClient } from "@kuku/platform";
-import { parsePrometheusText, REPO_ROOT, type ServiceName, startTradingStack, type TradingStack } from "@kuku/platform/testing";
+import { parsePrometheusText, REPO_ROOT, type ServiceName, startTradingStack, type TradingStack } from "@kuku/testkit";
 import { PrivateKafka } from "./private-kafka.js";
 import { PrivatePostgres } from "./private-postgres.js";
 import { PrivateRedis } from "./private-redis.js";
 import { addPolicyEvents, type PolicyEvents, policyEventsOf } from "./report.js";
 import { Toxiproxy } from "./toxiproxy.js";
 
-export type { ServiceName } from "@kuku/platform/testing";
+export type { ServiceName } from "@kuku/testkit";
 export const SERVICES: readonly ServiceName[] = ["ledger", "exchange", "order", "market", "gateway"];
 /** Infrastructure the drill may run privately (and crash). */
 export type PrivateInfra = "postgres" | "kafka" | "redis";
