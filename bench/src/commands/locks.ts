@@ -3,7 +3,7 @@ import { BALANCE_GUARDS } from "@kuku/ledger/balance-guard";
 import { createTestDatabase } from "@kuku/testkit";
 import { svgChart } from "../lib/chart.js";
 import { choice, command, duration, int, intList, text, UsageError } from "../lib/command.js";
-import { closedLoop, ms } from "../lib/load.js";
+import { closedLoop, loadFigures } from "../lib/load.js";
 import { type Counters, GaveUp, STRATEGY_NAMES, type StrategyName, strategy } from "../lib/lock-strategies.js";
 import * as sql from "../lib/locks-store.js";
 import { benchPool } from "../lib/pool.js";
@@ -121,10 +121,7 @@ async function directRun(
     strategy: name,
     accounts,
     concurrency,
-    opsPerSecond: load.perSecond,
-    p50Ms: ms(load.latency, 50),
-    p95Ms: ms(load.latency, 95),
-    p99Ms: ms(load.latency, 99),
+    ...loadFigures(load),
     retries: counters.retries,
     lockFailures: counters.lockFailures,
     fenced: counters.fenced,

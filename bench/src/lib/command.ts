@@ -61,6 +61,11 @@ const required = (text: string | undefined, flag: string): string => {
   return text;
 };
 
+const listItems = (text: string | undefined, flag: string): string[] =>
+  required(text, flag)
+    .split(",")
+    .map((x) => x.trim());
+
 /** A whole number >= min, e.g. --users 20; without a default, absent means undefined. */
 export function int(description: string, fallback: number, min?: number): Option<number>;
 export function int(description: string, fallback?: undefined, min?: number): Option<number | undefined>;
@@ -85,9 +90,7 @@ export function intList(description: string, fallback: string): Option<number[]>
     description,
     default: fallback,
     parse(text, flag) {
-      const items = required(text, flag)
-        .split(",")
-        .map((x) => x.trim());
+      const items = listItems(text, flag);
       if (items.some((x) => !/^\d+$/.test(x) || Number(x) < 1)) {
         throw new UsageError(`--${flag} must be a comma-separated list of positive integers, got ${JSON.stringify(text)}`);
       }
@@ -129,9 +132,7 @@ export function choiceList<T extends string>(allowed: readonly T[], description:
     description,
     default: fallback,
     parse(text, flag) {
-      const items = required(text, flag)
-        .split(",")
-        .map((x) => x.trim());
+      const items = listItems(text, flag);
       if (items.some((x) => !(allowed as readonly string[]).includes(x))) {
         throw new UsageError(`--${flag}: one or more of ${allowed.join(", ")}, got ${text}`);
       }
