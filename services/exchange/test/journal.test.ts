@@ -32,7 +32,7 @@ t.teardown(async () => {
 });
 
 const id = (label: string) => `${label}-${randomUUID().slice(0, 8)}`;
-const order = (clientOrderId: string, overrides: Partial<api.SubmitOrderRequest> = {}) =>
+const order = (clientOrderId: string, overrides: Partial<Omit<api.SubmitOrderRequest, "$typeName" | "$unknown">> = {}) =>
   create(api.SubmitOrderRequestSchema, {
     clientOrderId,
     symbol: "005930",
