@@ -25,7 +25,7 @@ async function balance(userId: string, asset: string) {
   return { totalMinor: b?.totalMinor ?? 0n, heldMinor: b?.heldMinor ?? 0n };
 }
 
-const place = (userId: string, overrides: Partial<api.PlaceOrderRequest> = {}) =>
+const place = (userId: string, overrides: Omit<Partial<api.PlaceOrderRequest>, "$typeName" | "$unknown"> = {}) =>
   orders.placeOrder(
     create(api.PlaceOrderRequestSchema, {
       idempotencyKey: `key-${randomUUID()}`,

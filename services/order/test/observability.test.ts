@@ -32,7 +32,11 @@ const stack = await startStack({
 t.teardown(() => stack.stop());
 const newUser = (cashKrw: bigint) => newUserIn(stack, cashKrw);
 
-const place = (userId: string, overrides: Partial<api.PlaceOrderRequest>, headers?: Record<string, string>) =>
+const place = (
+  userId: string,
+  overrides: Omit<Partial<api.PlaceOrderRequest>, "$typeName" | "$unknown">,
+  headers?: Record<string, string>,
+) =>
   stack.orders.placeOrder(
     create(api.PlaceOrderRequestSchema, {
       idempotencyKey: `key-${randomUUID()}`,

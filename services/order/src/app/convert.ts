@@ -3,6 +3,7 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import * as api from "@kuku/contracts/kuku/order/v1/order_pb";
+import { assert } from "@kuku/platform/assert";
 import type { Order, OrderInput } from "../domain/order.js";
 import type { OrderState, ReportedStatus } from "../domain/state-machine.js";
 
@@ -94,7 +95,7 @@ export function reportFromProto(
   fills: readonly exchange.Fill[],
 ): ExchangeReport {
   const mapped = REPORT_STATUS[status];
-  if (mapped === undefined) throw new Error(`invariant violated: exchange status ${status} is not a status`);
+  assert(mapped !== undefined, `exchange status ${status} is not a status`);
   return {
     status: mapped,
     rejectReason,
