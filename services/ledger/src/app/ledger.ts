@@ -122,16 +122,15 @@ export class Ledger {
     return create(api.GetSystemAccountResponseSchema, { account: accountToProto(account) });
   }
 
-  /** Posts legs against the outside world's account of the same asset. */
+  /** Posts a deposit or withdrawal against the outside world's account of the same asset. */
   async #postExternal(
     tx: Tx,
-    requestId: string,
+    req: { readonly requestId: string; readonly accountId: string; readonly metadata: Record<string, string> },
     kind: EntryKind,
-    accountId: string,
     signedAmountMinor: bigint,
-    metadata: Record<string, string>,
   ) {
     const { db } = tx;
+    const { accountId } = req;
     const [target] = await store.balancesOf(db, { accountIds: [accountId] });
     if (target === undefined) throw notFound("account_id", accountId);
     if (target.kind !== "user") throw invalidArgument("account_id", "deposits and withdrawals go to user accounts");
@@ -140,7 +139,8 @@ export class Ledger {
       { accountId, amountMinor: signedAmountMinor, expectedAsset: "", field: "account_id" },
       { accountId: external.accountId, amountMinor: -signedAmountMinor, expectedAsset: "", field: "account_id" },
     ];
-    return this.#post(tx, requestId, kind, legs, [], metadata);
+    const { entry, balances } = await this.#post(tx, req.requestId, kind, legs, [], req.metadata);
+    return { entry: entryToProto(entry), balance: balanceToProto(balances.find((b) => b.accountId === accountId)!) };
   }
 
   /** Locks and plans an entry; its writes are left pending for #mutate's single statement. */
@@ -170,41 +170,16 @@ export class Ledger {
   }
 
   deposit(req: api.DepositRequest): Promise<api.DepositResponse> {
-    return this.#mutate(
-      api.DepositRequestSchema,
-      req,
-      api.DepositResponseSchema,
-      withExternal(this.deps.pool, req.accountId),
-      async (tx) => {
-        const { entry, balances } = await this.#postExternal(tx, req.requestId, "deposit", req.accountId, req.amountMinor, req.metadata);
-        return create(api.DepositResponseSchema, {
-          entry: entryToProto(entry),
-          balance: balanceToProto(balances.find((b) => b.accountId === req.accountId)!),
-        });
-      },
+    const touched = withExternal(this.deps.pool, req.accountId);
+    return this.#mutate(api.DepositRequestSchema, req, api.DepositResponseSchema, touched, async (tx) =>
+      create(api.DepositResponseSchema, await this.#postExternal(tx, req, "deposit", req.amountMinor)),
     );
   }
 
   withdraw(req: api.WithdrawRequest): Promise<api.WithdrawResponse> {
-    return this.#mutate(
-      api.WithdrawRequestSchema,
-      req,
-      api.WithdrawResponseSchema,
-      withExternal(this.deps.pool, req.accountId),
-      async (tx) => {
-        const { entry, balances } = await this.#postExternal(
-          tx,
-          req.requestId,
-          "withdrawal",
-          req.accountId,
-          -req.amountMinor,
-          req.metadata,
-        );
-        return create(api.WithdrawResponseSchema, {
-          entry: entryToProto(entry),
-          balance: balanceToProto(balances.find((b) => b.accountId === req.accountId)!),
-        });
-      },
+    const touched = withExternal(this.deps.pool, req.accountId);
+    return this.#mutate(api.WithdrawRequestSchema, req, api.WithdrawResponseSchema, touched, async (tx) =>
+      create(api.WithdrawResponseSchema, await this.#postExternal(tx, req, "withdrawal", -req.amountMinor)),
     );
   }
 

@@ -5,18 +5,14 @@ import { insufficient } from "../../domain/journal.js";
 import type { Balance } from "../../domain/model.js";
 import { failureToError } from "../../domain/outcomes.js";
 import * as store from "../../store/ledger-store.js";
-import type { BalanceGuard, EntryWrite, GuardedBalances } from "./guard.js";
+import type { EntryWrite, GuardedBalances } from "./guard.js";
 
 /**
  * Reads without a lock and writes each change as a delta whose statement
  * itself re-checks the no-overdraft rule on the current row. The answer is
  * the current balance plus the change, so the write happens at once.
  */
-export class AtomicGuard implements BalanceGuard, GuardedBalances {
-  run<T>(_touched: unknown, mutation: (balances: GuardedBalances) => Promise<T>): Promise<T> {
-    return mutation(this);
-  }
-
+export class AtomicBalances implements GuardedBalances {
   read(db: pg.PoolClient, accountIds: readonly string[]): Promise<Map<string, Balance>> {
     return store.readBalances(db, accountIds);
   }

@@ -2,11 +2,11 @@ import type { Logger, Redlock } from "@kuku/platform";
 import { assert } from "@kuku/platform/assert";
 import type pg from "pg";
 import type { BalanceGuardName } from "../../domain/balance-guard.js";
-import { AtomicGuard } from "./atomic.js";
-import type { BalanceGuard } from "./guard.js";
-import { OptimisticGuard } from "./optimistic.js";
+import { AtomicBalances } from "./atomic.js";
+import { type BalanceGuard, inTransactionGuard } from "./guard.js";
+import { OptimisticBalances } from "./optimistic.js";
 import { RedlockFencedGuard } from "./redlock-fenced.js";
-import { RowLockGuard } from "./row-lock.js";
+import { RowLockBalances } from "./row-lock.js";
 
 export interface BalanceGuardDeps {
   readonly pool: pg.Pool;
@@ -15,14 +15,15 @@ export interface BalanceGuardDeps {
   readonly redlock?: { readonly redlock: Redlock; readonly ttlMs: number } | undefined;
 }
 
+/** The guard LEDGER_BALANCE_GUARD names, built once for the life of the Ledger. */
 export function createBalanceGuard(name: BalanceGuardName, deps: BalanceGuardDeps): BalanceGuard {
   switch (name) {
     case "row-lock":
-      return new RowLockGuard();
+      return inTransactionGuard(new RowLockBalances());
     case "optimistic":
-      return new OptimisticGuard();
+      return inTransactionGuard(new OptimisticBalances());
     case "atomic":
-      return new AtomicGuard();
+      return inTransactionGuard(new AtomicBalances());
     case "redlock-fenced":
       assert(deps.redlock !== undefined, `the ${name} guard needs Redlock`);
       return new RedlockFencedGuard({ pool: deps.pool, logger: deps.logger, ...deps.redlock });

@@ -44,3 +44,8 @@ export interface GuardedBalances {
   /** Writes the entry, its deferred balances, its holds and the response. */
   writeEntry(db: pg.PoolClient, write: EntryWrite): Promise<void>;
 }
+
+/** A guard that works inside each mutation's transaction alone: every mutation gets the same balances. */
+export function inTransactionGuard(balances: GuardedBalances): BalanceGuard {
+  return { run: (_touched, mutation) => mutation(balances) };
+}
