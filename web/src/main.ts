@@ -1,9 +1,7 @@
 // The trading console: one page, plain DOM, polling the gateway.
-import type { Instrument } from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import { OrderType, Side, TimeInForce } from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
-import type { GetPortfolioResponse } from "@kuku/contracts/kuku/gateway/v1/gateway_pb";
-import type { OrderBook, Quote } from "@kuku/contracts/kuku/market/v1/market_pb";
-import { type Order, OrderState } from "@kuku/contracts/kuku/order/v1/order_pb";
+import type { GetPortfolioResponse, Instrument, Order, OrderBook, Quote } from "@kuku/contracts/kuku/gateway/v1/gateway_pb";
+import { OrderState } from "@kuku/contracts/kuku/order/v1/order_pb";
 import { isOnTick, roundToTick, tickSizeKrw } from "@kuku/platform/krx";
 import { auth, Code, ConnectError, endSession, errorText, refresh, sessionUser, startSession, trading } from "./api.js";
 import { el, replace } from "./dom.js";

@@ -10,6 +10,7 @@ import type * as market from "@kuku/contracts/kuku/market/v1/market_pb";
 import type * as order from "@kuku/contracts/kuku/order/v1/order_pb";
 import { openCashAccountRequest } from "./auth.js";
 import { downstream } from "./failure.js";
+import { instrumentView, orderBookView, orderView, quoteView } from "./views.js";
 
 export interface TradingDeps {
   readonly ledger: Client<typeof ledger.LedgerService>;
@@ -81,7 +82,7 @@ export class Trading {
         call,
       ),
     );
-    return create(api.PlaceOrderResponseSchema, { order: placed });
+    return create(api.PlaceOrderResponseSchema, { order: placed && orderView(placed) });
   }
 
   async cancelOrder(userId: string, req: api.CancelOrderRequest, call: CallOptions): Promise<api.CancelOrderResponse> {
@@ -90,30 +91,30 @@ export class Trading {
       () => this.deps.orders.cancelOrder({ orderId: req.orderId, userId }, call),
       notYours(req.orderId),
     );
-    return create(api.CancelOrderResponseSchema, { order: cancelled });
+    return create(api.CancelOrderResponseSchema, { order: cancelled && orderView(cancelled) });
   }
 
   async listOrders(userId: string, req: api.ListOrdersRequest, call: CallOptions): Promise<api.ListOrdersResponse> {
     const page = await downstream("order", () =>
       this.deps.orders.listOrders({ userId, pageSize: req.pageSize, pageToken: req.pageToken }, call),
     );
-    return create(api.ListOrdersResponseSchema, { orders: page.orders, nextPageToken: page.nextPageToken });
+    return create(api.ListOrdersResponseSchema, { orders: page.orders.map(orderView), nextPageToken: page.nextPageToken });
   }
 
   async quote(req: api.GetQuoteRequest, call: CallOptions): Promise<api.GetQuoteResponse> {
     const client = this.#market();
     const { quote } = await downstream("market", () => client.getQuote({ symbol: req.symbol }, call));
-    return create(api.GetQuoteResponseSchema, { quote });
+    return create(api.GetQuoteResponseSchema, { quote: quote && quoteView(quote) });
   }
 
   async orderBook(req: api.GetOrderBookRequest, call: CallOptions): Promise<api.GetOrderBookResponse> {
     const client = this.#market();
     const { orderBook } = await downstream("market", () => client.getOrderBook({ symbol: req.symbol, depth: req.depth }, call));
-    return create(api.GetOrderBookResponseSchema, { orderBook });
+    return create(api.GetOrderBookResponseSchema, { orderBook: orderBook && orderBookView(orderBook) });
   }
 
   async instruments(call: CallOptions): Promise<api.ListInstrumentsResponse> {
-    return create(api.ListInstrumentsResponseSchema, { instruments: [...(await this.#instrumentMap(call)).values()] });
+    return create(api.ListInstrumentsResponseSchema, { instruments: [...(await this.#instrumentMap(call)).values()].map(instrumentView) });
   }
 
   #market(): Client<typeof market.MarketDataService> {
