@@ -226,7 +226,7 @@ export class Bank {
                 }),
               );
         this.#orderIds.push(order!.orderId);
-        this.#ownerOf.set(order!.orderId, order!.userId);
+        this.#ownerOf.set(order!.orderId, req.userId);
       } else if (op.kind === "deposit") {
         const user = this.#console.get(op.userId);
         if (user === undefined)
