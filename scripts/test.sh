@@ -28,7 +28,7 @@ elif git rev-parse --verify -q HEAD~1 >/dev/null && git ls-tree -r --name-only H
   check "buf breaking (against HEAD~1)" bash scripts/buf-breaking.sh HEAD~1
 fi
 
-for pkg in packages/platform services/* bench deploy; do
+for pkg in packages/* services/* bench deploy; do
   [[ -f "$pkg/.taprc" ]] || continue
   name=$(basename "$pkg")
   echo "==> test: tap in $pkg"

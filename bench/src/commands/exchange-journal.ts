@@ -6,6 +6,7 @@
 import { fileURLToPath } from "node:url";
 import { create } from "@bufbuild/protobuf";
 import * as api from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
+import { termsToProto } from "@kuku/contracts/order-terms";
 import { createServiceClient } from "@kuku/platform";
 import { createTestDatabase, type ServiceProcess, startServiceProcess } from "@kuku/platform/testing";
 import pg from "pg";
@@ -71,9 +72,7 @@ export const exchangeJournal: BenchCommand = {
               symbol: input.symbol,
               quantity: BigInt(input.quantity),
               priceKrw: input.priceKrw,
-              side: input.side === "buy" ? api.Side.BUY : api.Side.SELL,
-              type: input.type === "market" ? api.OrderType.MARKET : api.OrderType.LIMIT,
-              timeInForce: input.timeInForce === "ioc" ? api.TimeInForce.IOC : api.TimeInForce.DAY,
+              ...termsToProto(input),
             }),
           );
           placed.push(clientOrderId);

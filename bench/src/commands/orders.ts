@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { create } from "@bufbuild/protobuf";
-import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import * as api from "@kuku/contracts/kuku/order/v1/order_pb";
+import { OrderType, Side, TimeInForce } from "@kuku/contracts/kuku/trading/v1/trading_pb";
 import { createServiceClient } from "@kuku/platform";
 import { createTestDatabase, startServiceProcess } from "@kuku/platform/testing";
 import { type BenchCommand, durationMsOption, intListOption, intOption } from "../lib/command.js";
@@ -61,9 +61,9 @@ export const orders: BenchCommand = {
                   idempotencyKey: `bench-${randomUUID()}`,
                   userId: users[(worker + n * concurrency) % users.length]!,
                   symbol: "005930",
-                  side: exchange.Side.BUY,
-                  type: exchange.OrderType.MARKET,
-                  timeInForce: exchange.TimeInForce.IOC,
+                  side: Side.BUY,
+                  type: OrderType.MARKET,
+                  timeInForce: TimeInForce.IOC,
                   quantity: 1n,
                 }),
               );

@@ -3,18 +3,7 @@ import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import * as market from "@kuku/contracts/kuku/market/v1/market_pb";
 import * as order from "@kuku/contracts/kuku/order/v1/order_pb";
-import {
-  createResilience,
-  createServiceClient,
-  EXCHANGE_IDEMPOTENCY,
-  type IdempotencyTable,
-  LEDGER_IDEMPOTENCY,
-  MARKET_IDEMPOTENCY,
-  ORDER_IDEMPOTENCY,
-  observeRedis,
-  runService,
-  sharedPolicies,
-} from "@kuku/platform";
+import { createResilience, createServiceClient, observeRedis, runService, sharedPolicies } from "@kuku/platform";
 import { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { Auth } from "./app/auth.js";
@@ -37,26 +26,21 @@ import { authInterceptor, ipRateLimitInterceptor, userRateLimitInterceptor } fro
  */
 function downstreamClients(config: GatewayConfig, logger: Logger) {
   const policies = sharedPolicies(config, logger);
-  const client = <T extends Parameters<typeof createServiceClient>[0]>(
-    desc: T,
-    baseUrl: string,
-    target: string,
-    idempotent: IdempotencyTable,
-  ) =>
+  const client = <T extends Parameters<typeof createServiceClient>[0]>(desc: T, baseUrl: string, target: string) =>
     withDownstreamErrors(
       desc,
       target,
       createServiceClient(desc, {
         baseUrl,
         timeoutMs: config.downstreamTimeoutMs,
-        resilience: createResilience({ ...policies, target, idempotent, attemptTimeoutMs: config.downstreamTimeoutMs }),
+        resilience: createResilience({ ...policies, target, attemptTimeoutMs: config.downstreamTimeoutMs }),
       }),
     );
   return {
-    ledger: client(ledger.LedgerService, config.ledgerUrl, "ledger", LEDGER_IDEMPOTENCY),
-    orders: client(order.OrderService, config.orderUrl, "order", ORDER_IDEMPOTENCY),
-    exchange: client(exchange.ExchangeService, config.exchangeUrl, "exchange", EXCHANGE_IDEMPOTENCY),
-    market: config.marketUrl === undefined ? undefined : client(market.MarketDataService, config.marketUrl, "market", MARKET_IDEMPOTENCY),
+    ledger: client(ledger.LedgerService, config.ledgerUrl, "ledger"),
+    orders: client(order.OrderService, config.orderUrl, "order"),
+    exchange: client(exchange.ExchangeService, config.exchangeUrl, "exchange"),
+    market: config.marketUrl === undefined ? undefined : client(market.MarketDataService, config.marketUrl, "market"),
   };
 }
 

@@ -2,8 +2,8 @@
 // sessions, the trading calls, and that a user reaches only their own things.
 import { randomUUID } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
-import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import * as order from "@kuku/contracts/kuku/order/v1/order_pb";
+import { OrderType, Side, TimeInForce } from "@kuku/contracts/kuku/trading/v1/trading_pb";
 import t from "tap";
 import { signUp, startStack } from "./support/stack.js";
 
@@ -22,9 +22,9 @@ async function code(promise: Promise<unknown>): Promise<Code | "ok"> {
 const marketBuy = (quantity: bigint) => ({
   idempotencyKey: `key-${randomUUID()}`,
   symbol: "005930",
-  side: exchange.Side.BUY,
-  type: exchange.OrderType.MARKET,
-  timeInForce: exchange.TimeInForce.IOC,
+  side: Side.BUY,
+  type: OrderType.MARKET,
+  timeInForce: TimeInForce.IOC,
   quantity,
   limitPriceKrw: 0n,
 });
@@ -119,8 +119,8 @@ t.test("a user acts only on their own accounts and orders, in every RPC", async 
   await alice.trading.depositCash({ requestId: "a-1", amountKrw: 50_000_000n });
   const { order: resting } = await alice.trading.placeOrder({
     ...marketBuy(1n),
-    type: exchange.OrderType.LIMIT,
-    timeInForce: exchange.TimeInForce.DAY,
+    type: OrderType.LIMIT,
+    timeInForce: TimeInForce.DAY,
     limitPriceKrw: 50_000n, // far below the market: rests
   });
   t.equal(resting?.state, order.OrderState.ACCEPTED);

@@ -6,9 +6,7 @@ import {
   createKafka,
   createResilience,
   createServiceClient,
-  EXCHANGE_IDEMPOTENCY,
   ensureTopics,
-  LEDGER_IDEMPOTENCY,
   type Logger,
   prefixedTopics,
   runService,
@@ -43,7 +41,6 @@ function downstreamClients(config: OrderConfig, logger: Logger) {
     resilience: createResilience({
       ...policies,
       target: "ledger",
-      idempotent: LEDGER_IDEMPOTENCY,
       attemptTimeoutMs: config.ledgerAttemptTimeoutMs,
     }),
     faults: faultsFor("ledger"),
@@ -57,7 +54,6 @@ function downstreamClients(config: OrderConfig, logger: Logger) {
     resilience: createResilience({
       ...policies,
       target: "exchange",
-      idempotent: EXCHANGE_IDEMPOTENCY,
       attemptTimeoutMs: config.exchangeTimeoutMs,
       rateLimit: { callsPerSecond: config.exchangeCallsPerSecond, burst: config.exchangeBurst, waitMsMax: config.exchangeRateWaitMsMax },
     }),

@@ -1,8 +1,8 @@
 // Open orders (with cancel) and the order history.
 
-import { OrderType, Side } from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import type { Order } from "@kuku/contracts/kuku/gateway/v1/gateway_pb";
 import { OrderState } from "@kuku/contracts/kuku/order/v1/order_pb";
+import { OrderType, Side } from "@kuku/contracts/kuku/trading/v1/trading_pb";
 import { Code, ConnectError, trading } from "../api.js";
 import { el, replace } from "../dom.js";
 import { num, OPEN_STATES, qty, STATE_LABELS, sideLabel, tifLabel, typeLabel, won } from "../labels.js";

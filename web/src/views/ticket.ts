@@ -1,6 +1,6 @@
 // The order ticket: checked against the KRX tick ladder and the day's price limits before it is sent.
-import { OrderType, Side, TimeInForce } from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import { OrderState } from "@kuku/contracts/kuku/order/v1/order_pb";
+import { OrderType, Side, TimeInForce } from "@kuku/contracts/kuku/trading/v1/trading_pb";
 import { isOnTick, roundToTick, tickSizeKrw } from "@kuku/platform/krx";
 import { errorText, trading } from "../api.js";
 import { el, replace } from "../dom.js";

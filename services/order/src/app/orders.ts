@@ -7,6 +7,7 @@ import { randomUUID } from "node:crypto";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import * as orderEvents from "@kuku/contracts/kuku/order/v1/events_pb";
+import { ORDER_EVENTS } from "@kuku/contracts/topics";
 import { type Logger, traceHeaders, withTransaction } from "@kuku/platform";
 import { assert } from "@kuku/platform/assert";
 import type pg from "pg";
@@ -14,7 +15,7 @@ import type { Order, TransitionResult } from "../domain/order.js";
 import * as store from "../store/order-store.js";
 import { orderToProto, stateToProto } from "./convert.js";
 
-export const ORDER_EVENTS_TOPIC = "order.events";
+export const ORDER_EVENTS_TOPIC = ORDER_EVENTS.name;
 
 /** The next version of an order (undefined: nothing to do). */
 export type OrderChange = (order: Order) => TransitionResult | undefined;

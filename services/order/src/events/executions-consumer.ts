@@ -3,12 +3,13 @@
 // and its event id is recorded in the same transaction as the fill.
 import { fromBinary } from "@bufbuild/protobuf";
 import { ExecutionEventSchema } from "@kuku/contracts/kuku/exchange/v1/events_pb";
+import { EXCHANGE_EXECUTIONS } from "@kuku/contracts/topics";
 import { consumeTraced, type Logger, observeConsumer } from "@kuku/platform";
 import type { Kafka } from "kafkajs";
 import { reportFromProto } from "../app/convert.js";
 import type { Settlement } from "../app/settlement.js";
 
-export const EXECUTIONS_TOPIC = "exchange.executions";
+export const EXECUTIONS_TOPIC = EXCHANGE_EXECUTIONS.name;
 
 /**
  * Every replica of one order service shares `groupId` (and the database).
