@@ -1,6 +1,6 @@
 // Korean first, English beside it, as on a Korean broker's screen.
-import { OrderType, Side, TimeInForce } from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import { OrderState } from "@kuku/contracts/kuku/order/v1/order_pb";
+import { OrderType, Side, TimeInForce } from "@kuku/contracts/kuku/trading/v1/trading_pb";
 
 export const NAMES_KO: Record<string, string> = {
   "005930": "삼성전자",

@@ -5,6 +5,7 @@
 // sampled before the kill reads back the same after it.
 import { create } from "@bufbuild/protobuf";
 import * as api from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
+import { termsToProto } from "@kuku/contracts/order-terms";
 import { createServiceClient } from "@kuku/platform";
 import { createTestDatabase, type ServiceProcess, startService } from "@kuku/testkit";
 import pg from "pg";
@@ -52,9 +53,7 @@ async function submitLoad(client: Client, flow: ReturnType<typeof orderFlow>, ru
         symbol: input.symbol,
         quantity: BigInt(input.quantity),
         priceKrw: input.priceKrw,
-        side: input.side === "buy" ? api.Side.BUY : api.Side.SELL,
-        type: input.type === "market" ? api.OrderType.MARKET : api.OrderType.LIMIT,
-        timeInForce: input.timeInForce === "ioc" ? api.TimeInForce.IOC : api.TimeInForce.DAY,
+        ...termsToProto(input),
       }),
     );
     placed.push(clientOrderId);

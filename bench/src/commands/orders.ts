@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
 import type { Client } from "@connectrpc/connect";
-import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import * as api from "@kuku/contracts/kuku/order/v1/order_pb";
+import { OrderType, Side, TimeInForce } from "@kuku/contracts/kuku/trading/v1/trading_pb";
 import { createServiceClient } from "@kuku/platform";
 import { startTradingStack } from "@kuku/testkit";
 import { command, duration, int, intList } from "../lib/command.js";
@@ -30,9 +30,9 @@ async function ordersAt(
             idempotencyKey: `bench-${randomUUID()}`,
             userId: users[(worker + n * concurrency) % users.length]!,
             symbol: "005930",
-            side: exchange.Side.BUY,
-            type: exchange.OrderType.MARKET,
-            timeInForce: exchange.TimeInForce.IOC,
+            side: Side.BUY,
+            type: OrderType.MARKET,
+            timeInForce: TimeInForce.IOC,
             quantity: 1n,
           }),
         );

@@ -1,64 +1,34 @@
-// Which calls of each service may be repeated, for the retry policy
-// (resilience.ts). Declared next to nothing else so that every client of a
-// service (order, gateway) retries by the same rules. `satisfies` ties each
-// entry to a real method of the generated service.
-import type { Client } from "@connectrpc/connect";
-import type { ExchangeService } from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
-import type { LedgerService } from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
-import type { MarketDataService } from "@kuku/contracts/kuku/market/v1/market_pb";
-import type { OrderService } from "@kuku/contracts/kuku/order/v1/order_pb";
-import type { Idempotency } from "./resilience.js";
-
-type TableOf<S> = Partial<Record<keyof S, Idempotency>>;
-
-/** Every ledger mutation stores its answer under its request id: a repeat gets the first answer. */
-export const LEDGER_IDEMPOTENCY = {
-  openAccount: { keyField: "requestId" },
-  deposit: { keyField: "requestId" },
-  withdraw: { keyField: "requestId" },
-  transfer: { keyField: "requestId" },
-  placeHold: { keyField: "requestId" },
-  releaseHold: { keyField: "requestId" },
-  settleHold: { keyField: "requestId" },
-  // Creates the system account on first use, the same one every time.
-  getSystemAccount: "read",
-  getBalances: "read",
-  getHold: "read",
-  listEntries: "read",
-  verifyIntegrity: "read",
-} as const satisfies TableOf<Client<typeof LedgerService>>;
+// Which calls may be repeated, for the retry policy (resilience.ts), as the
+// contract of the called service declares it: each rpc's idempotency_level,
+// and for an IDEMPOTENT one the request field marked
+// (kuku.options.v1.idempotency_key). Every client of a service (order,
+// gateway) thus retries by the same rules, the ones written next to the rpc.
+import { type DescMethod, getOption } from "@bufbuild/protobuf";
+import { MethodOptions_IdempotencyLevel as Level } from "@bufbuild/protobuf/wkt";
+import { idempotency_key } from "@kuku/contracts/kuku/options/v1/options_pb";
 
 /**
- * The exchange keeps one record per client order id: a repeated SubmitOrder
- * returns that record (it does not trade twice), and an id fenced by a
- * cancel stays refused. CancelOrder is keyed the same way. Left out on
- * purpose: CloseSession (a repeat expires orders that arrived in between)
- * and SetFaultMode (an operator's switch, not a call to hide failures of).
+ * How a method is idempotent: "read" changes nothing (NO_SIDE_EFFECTS);
+ * `keyField` names the request field (as in the generated code) that makes a
+ * repeat harmless (IDEMPOTENT). Undefined: never repeated.
  */
-export const EXCHANGE_IDEMPOTENCY = {
-  submitOrder: { keyField: "clientOrderId" },
-  cancelOrder: { keyField: "clientOrderId" },
-  orderStatus: "read",
-  listInstruments: "read",
-} as const satisfies TableOf<Client<typeof ExchangeService>>;
+export type Idempotency = "read" | { readonly keyField: string };
 
-/**
- * PlaceOrder is unique per (user, idempotency key): a repeat returns the first
- * order. A repeated CancelOrder never cancels twice; at worst it answers
- * FAILED_PRECONDITION for an order the first attempt already cancelled.
- */
-export const ORDER_IDEMPOTENCY = {
-  placeOrder: { keyField: "idempotencyKey" },
-  cancelOrder: { keyField: "orderId" },
-  getOrder: "read",
-  listOrders: "read",
-  listOrderTransitions: "read",
-} as const satisfies TableOf<Client<typeof OrderService>>;
+export function idempotencyOf(method: DescMethod): Idempotency | undefined {
+  if (method.idempotency === Level.NO_SIDE_EFFECTS) return "read";
+  if (method.idempotency !== Level.IDEMPOTENT) return undefined;
+  // The key is declared in the contract rather than guessed from a field name; an
+  // IDEMPOTENT rpc without one (the contracts' tests refuse that) is not repeated.
+  const key = method.input.fields.find((f) => getOption(f, idempotency_key));
+  return key === undefined ? undefined : { keyField: key.localName };
+}
 
-/** Market data is read-only. StreamQuotes is a stream, which the policies leave alone. */
-export const MARKET_IDEMPOTENCY = {
-  getQuote: "read",
-  getOrderBook: "read",
-  listTrades: "read",
-  listCandles: "read",
-} as const satisfies TableOf<Client<typeof MarketDataService>>;
+/** Whether this request may be sent again: declared so, and carrying its key when it needs one. */
+export function mayRepeat(method: DescMethod, message: object): boolean {
+  const how = idempotencyOf(method);
+  if (how === undefined) return false;
+  if (how === "read") return true;
+  // Declared idempotent by a key, but sent without one: a repeat would be a second request.
+  const key = (message as Record<string, unknown>)[how.keyField];
+  return typeof key === "string" && key.length > 0;
+}

@@ -23,7 +23,7 @@ export function resilienceConfigShape(prefix: string) {
 
 export type ResilienceConfig = Config<ReturnType<typeof resilienceConfigShape>>;
 
-/** The options shared by every downstream of one service; each client adds its target, table and deadlines. */
+/** The options shared by every downstream of one service; each client adds its target and deadlines. */
 export function sharedPolicies(
   config: ResilienceConfig,
   logger: Logger,

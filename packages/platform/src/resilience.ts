@@ -1,6 +1,6 @@
 // Policies on a service-to-service link, as one client interceptor:
 //
-//   bulkhead → retry (idempotent calls only) → circuit breaker → attempt timeout → rate limit → the wire
+//   bulkhead → retry (idempotent calls only, as the contract says) → circuit breaker → attempt timeout → rate limit → the wire
 //
 // The bulkhead is outermost so that a call and all its retries hold one slot:
 // it bounds the work we put on the downstream, not the attempts. Retries sit
@@ -31,21 +31,12 @@ import {
 } from "cockatiel";
 import type { Logger } from "pino";
 import { Counter, Gauge, register } from "prom-client";
-
-/**
- * How a method is idempotent: "read" changes nothing; `keyField` names the
- * request field that makes a repeat harmless (a request id, a client order
- * id). A method missing from the table is never retried.
- */
-export type Idempotency = "read" | { readonly keyField: string };
-/** By the method's local name as in the generated client (`placeHold`). */
-export type IdempotencyTable = Readonly<Record<string, Idempotency>>;
+import { mayRepeat } from "./idempotency.js";
 
 export interface ResilienceOptions {
   /** The downstream, as a metrics label and log field: "ledger", "exchange". */
   readonly target: string;
   readonly logger: Logger;
-  readonly idempotent: IdempotencyTable;
   /** One attempt's deadline; the call's own timeoutMs bounds all attempts together. */
   readonly attemptTimeoutMs: number;
   readonly retry: { readonly attemptsMax: number; readonly delayMsInitial: number; readonly delayMsMax: number };
@@ -136,7 +127,7 @@ export function createResilience(options: ResilienceOptions): Resilience {
   const interceptor: Interceptor = (next) => async (req) => {
     if (req.stream) return next(req); // streams are long-lived; no per-call policies
     const method = req.method.localName;
-    const mayRetry = isIdempotent(options.idempotent[method], req.message as unknown as Record<string, unknown>);
+    const mayRetry = mayRepeat(req.method, req.message);
     try {
       return await slots.execute(async () => {
         if (!mayRetry) return once(req, req.signal, next);
@@ -152,14 +143,6 @@ export function createResilience(options: ResilienceOptions): Resilience {
     }
   };
   return { interceptor, breaker };
-}
-
-function isIdempotent(how: Idempotency | undefined, message: Record<string, unknown>): boolean {
-  if (how === undefined) return false;
-  if (how === "read") return true;
-  // Declared idempotent by a key, but sent without one: a repeat would be a second request.
-  const key = message[how.keyField];
-  return typeof key === "string" && key.length > 0;
 }
 
 function refusalReason(error: unknown): string | undefined {

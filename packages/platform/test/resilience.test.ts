@@ -7,6 +7,7 @@ import { rmSync, utimesSync, writeFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { CloseSessionResponseSchema, ExchangeService } from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import {
   DepositResponseSchema,
   GetBalancesResponseSchema,
@@ -38,7 +39,7 @@ const server = {
   failAlways: undefined as Code | undefined,
   delayMs: 0,
   gate: undefined as Promise<void> | undefined,
-  calls: { getBalances: 0, deposit: 0, withdraw: 0 },
+  calls: { getBalances: 0, deposit: 0, withdraw: 0, closeSession: 0 },
   inFlight: 0,
 };
 function reset(): void {
@@ -46,7 +47,7 @@ function reset(): void {
   server.failAlways = undefined;
   server.delayMs = 0;
   server.gate = undefined;
-  server.calls = { getBalances: 0, deposit: 0, withdraw: 0 };
+  server.calls = { getBalances: 0, deposit: 0, withdraw: 0, closeSession: 0 };
 }
 async function serve<T>(method: keyof typeof server.calls, answer: T): Promise<T> {
   server.calls[method] += 1;
@@ -75,17 +76,18 @@ t.before(async () => {
         deposit: () => serve("deposit", create(DepositResponseSchema, {})),
         withdraw: () => serve("withdraw", create(WithdrawResponseSchema, {})),
       }),
+      serviceOf(ExchangeService, { closeSession: () => serve("closeSession", create(CloseSessionResponseSchema, {})) }),
     ],
   });
 });
 t.teardown(() => running.shutdown());
 t.beforeEach(reset);
 
-// withdraw is left out on purpose: it stands for a call that must never be repeated.
+// Which calls are retried is the contracts': GetBalances is NO_SIDE_EFFECTS, Deposit IDEMPOTENT by its
+// request id, and the exchange's CloseSession, declared neither, stands for a call that must never be repeated.
 const POLICY: ResilienceOptions = {
   target: "test-ledger",
   logger,
-  idempotent: { getBalances: "read", deposit: { keyField: "requestId" } },
   attemptTimeoutMs: 1_000,
   retry: { attemptsMax: 4, delayMsInitial: 5, delayMsMax: 20 },
   breaker: { consecutiveFailuresMax: 1_000, halfOpenAfterMs: 60_000 },
@@ -94,18 +96,22 @@ const POLICY: ResilienceOptions = {
 let clients = 0;
 function clientWith(overrides: Partial<ResilienceOptions> = {}, extra: { faults?: string; timeoutMs?: number } = {}) {
   const resilience = createResilience({ ...POLICY, target: `test-ledger-${++clients}`, ...overrides });
-  const client = createServiceClient(LedgerService, {
+  const options = {
     baseUrl: `http://127.0.0.1:${running.port}`,
     timeoutMs: extra.timeoutMs ?? 5_000,
     resilience,
     ...(extra.faults !== undefined ? { faults: faultsFromIstio(extra.faults, "ledger") } : {}),
-  });
-  return { client, resilience, target: `test-ledger-${clients}` };
+  };
+  const client = createServiceClient(LedgerService, options);
+  // The same server and policies: only for its one call that is not idempotent.
+  const exchange = createServiceClient(ExchangeService, options);
+  return { client, exchange, resilience, target: `test-ledger-${clients}` };
 }
 const read = (c: ReturnType<typeof clientWith>["client"]) => c.getBalances({ ownerId: "alice" });
 const deposit = (c: ReturnType<typeof clientWith>["client"], requestId = "dep-1") =>
   c.deposit({ requestId, accountId: ACCOUNT, amountMinor: 1n });
 const withdraw = (c: ReturnType<typeof clientWith>["client"]) => c.withdraw({ requestId: "wd-1", accountId: ACCOUNT, amountMinor: 1n });
+const closeSession = (c: ReturnType<typeof clientWith>["exchange"]) => c.closeSession({});
 const failure = (p: Promise<unknown>) =>
   p.then(
     () => undefined,
@@ -129,15 +135,33 @@ t.test("idempotent calls are retried with backoff until they succeed", async (t)
   t.equal(await metric("kuku_client_retries_total", { target, method: "deposit" }), 2);
 });
 
+const DEPOSITS_FAIL = `
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: ledger-faults }
+spec:
+  hosts: [ledger]
+  http:
+    - match: [{ uri: { exact: /kuku.ledger.v1.LedgerService/Deposit } }]
+      fault: { abort: { grpcStatus: UNAVAILABLE, percentage: { value: 100 } } }
+      route: [{ destination: { host: ledger } }]
+`;
+
 t.test("calls not declared idempotent, or without their key, are never retried", async (t) => {
-  const { client } = clientWith();
+  const { exchange } = clientWith();
   server.failures = [Code.Unavailable];
-  t.equal((await failure(withdraw(client)))?.code, Code.Unavailable);
-  t.equal(server.calls.withdraw, 1, "withdraw is not in the table: one attempt");
-  const { client: keyless } = clientWith({ idempotent: { deposit: { keyField: "metadata" } } });
-  server.failures = [Code.Unavailable];
-  t.equal((await failure(deposit(keyless)))?.code, Code.Unavailable);
-  t.equal(server.calls.deposit, 1, "declared by a key field that is not a non-empty string: one attempt");
+  t.equal((await failure(closeSession(exchange)))?.code, Code.Unavailable);
+  t.equal(server.calls.closeSession, 1, "CloseSession declares no idempotency level: one attempt");
+  // A deposit without its request id never reaches a handler (the contract requires the id): an injected failure stands in for one.
+  const { client: keyless, target } = clientWith({}, { faults: DEPOSITS_FAIL });
+  t.equal((await failure(deposit(keyless, "")))?.code, Code.Unavailable);
+  t.equal(
+    await metric("kuku_client_retries_total", { target, method: "deposit" }),
+    0,
+    "declared by a key field that is not set: one attempt",
+  );
+  t.equal((await failure(deposit(keyless, "dep-2")))?.code, Code.Unavailable);
+  t.equal(await metric("kuku_client_retries_total", { target, method: "deposit" }), 3, "the same call with its key: retried");
 });
 
 t.test("answers that a repeat cannot change are not retried", async (t) => {
@@ -175,27 +199,27 @@ t.test("a slow attempt times out and is retried; the call's deadline bounds all 
 });
 
 t.test("the breaker opens after consecutive failures, refuses locally, half-opens and closes", async (t) => {
-  const { client, resilience, target } = clientWith({ breaker: { consecutiveFailuresMax: 3, halfOpenAfterMs: 300 } });
+  const { exchange, resilience, target } = clientWith({ breaker: { consecutiveFailuresMax: 3, halfOpenAfterMs: 300 } });
   const states: string[] = [];
   resilience.breaker.onStateChange((s) => states.push(CircuitState[s]));
   server.failAlways = Code.Unavailable;
-  for (let i = 0; i < 3; i++) await failure(withdraw(client));
+  for (let i = 0; i < 3; i++) await failure(closeSession(exchange));
   t.equal(resilience.breaker.state, CircuitState.Open);
   t.equal(await metric("kuku_client_circuit_state", { target }), CircuitState.Open, "state exported");
   t.equal(await metric("kuku_client_circuit_openings_total", { target }), 1);
 
-  const refused = await failure(withdraw(client));
+  const refused = await failure(closeSession(exchange));
   t.equal(refused?.code, Code.Unavailable);
   t.ok(neverSent(refused), "an open circuit refuses without sending");
-  t.equal(server.calls.withdraw, 3, "the server saw no fourth call");
+  t.equal(server.calls.closeSession, 3, "the server saw no fourth call");
   t.equal(await metric("kuku_client_rejections_total", { target, reason: "circuit_open" }), 1);
 
   await sleep(350);
-  t.equal((await failure(withdraw(client)))?.code, Code.Unavailable, "the half-open probe fails");
+  t.equal((await failure(closeSession(exchange)))?.code, Code.Unavailable, "the half-open probe fails");
   t.equal(resilience.breaker.state, CircuitState.Open, "and opens the circuit again");
   await sleep(350);
   server.failAlways = undefined;
-  await withdraw(client);
+  await closeSession(exchange);
   t.equal(resilience.breaker.state, CircuitState.Closed, "a successful probe closes it");
   t.same(states, ["Open", "HalfOpen", "Open", "HalfOpen", "Closed"]);
   t.equal(await metric("kuku_client_circuit_state", { target }), CircuitState.Closed);
@@ -209,27 +233,27 @@ t.test("the breaker opens after consecutive failures, refuses locally, half-open
 });
 
 t.test("a sampling breaker opens on the failure ratio over its window, not on a run of failures", async (t) => {
-  const { client, resilience } = clientWith({
+  const { exchange, resilience } = clientWith({
     breaker: { failureRatioMax: 0.5, windowMs: 1_000, callsPerSecondMin: 5, halfOpenAfterMs: 60_000 },
   });
   for (let i = 0; i < 40; i++) {
     server.failures = i % 4 === 0 ? [Code.Unavailable] : [];
-    await failure(withdraw(client));
+    await failure(closeSession(exchange));
   }
   t.equal(resilience.breaker.state, CircuitState.Closed, "25 % failures: closed");
   server.failAlways = Code.Unavailable;
   let refusedAfter = 0;
   for (let i = 0; i < 40 && resilience.breaker.state === CircuitState.Closed; i++) {
-    await failure(withdraw(client));
+    await failure(closeSession(exchange));
     refusedAfter = i + 1;
   }
   t.equal(resilience.breaker.state, CircuitState.Open, `all failing: open after ${refusedAfter} calls`);
 });
 
 t.test("business answers do not open the breaker", async (t) => {
-  const { client, resilience } = clientWith({ breaker: { consecutiveFailuresMax: 2, halfOpenAfterMs: 60_000 } });
+  const { exchange, resilience } = clientWith({ breaker: { consecutiveFailuresMax: 2, halfOpenAfterMs: 60_000 } });
   server.failAlways = Code.FailedPrecondition;
-  for (let i = 0; i < 5; i++) await failure(withdraw(client));
+  for (let i = 0; i < 5; i++) await failure(closeSession(exchange));
   t.equal(resilience.breaker.state, CircuitState.Closed);
 });
 

@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { create } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import * as api from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
+import { OrderType, Side, TimeInForce } from "@kuku/contracts/kuku/trading/v1/trading_pb";
 import { createServiceClient } from "@kuku/platform";
 import { createTestDatabase, type ServiceProcess, startServiceProcess, type TestDatabase } from "@kuku/testkit";
 import pg from "pg";
@@ -32,13 +33,13 @@ t.teardown(async () => {
 });
 
 const id = (label: string) => `${label}-${randomUUID().slice(0, 8)}`;
-const order = (clientOrderId: string, overrides: Partial<api.SubmitOrderRequest> = {}) =>
+const order = (clientOrderId: string, overrides: Partial<Omit<api.SubmitOrderRequest, "$typeName" | "$unknown">> = {}) =>
   create(api.SubmitOrderRequestSchema, {
     clientOrderId,
     symbol: "005930",
-    side: api.Side.BUY,
-    type: api.OrderType.MARKET,
-    timeInForce: api.TimeInForce.IOC,
+    side: Side.BUY,
+    type: OrderType.MARKET,
+    timeInForce: TimeInForce.IOC,
     quantity: 10n,
     priceKrw: 0n,
     ...overrides,
@@ -61,13 +62,13 @@ t.test("kill -9: the exchange comes back with every order, fill and id it answer
   const cancelled = id("cancelled");
   const first = await client.submitOrder(order(filled));
   t.equal(first.status, api.ExchangeOrderStatus.FILLED);
-  await client.submitOrder(order(resting, { type: api.OrderType.LIMIT, timeInForce: api.TimeInForce.DAY, priceKrw: 60_000n }));
+  await client.submitOrder(order(resting, { type: OrderType.LIMIT, timeInForce: TimeInForce.DAY, priceKrw: 60_000n }));
   // Takes the market maker's best ask and rests the rest: partially filled and still working.
   const taken = await client.submitOrder(
-    order(partial, { type: api.OrderType.LIMIT, timeInForce: api.TimeInForce.DAY, priceKrw: 70_100n, quantity: 100_000n }),
+    order(partial, { type: OrderType.LIMIT, timeInForce: TimeInForce.DAY, priceKrw: 70_100n, quantity: 100_000n }),
   );
   t.equal(taken.status, api.ExchangeOrderStatus.PARTIALLY_FILLED);
-  await client.submitOrder(order(cancelled, { type: api.OrderType.LIMIT, timeInForce: api.TimeInForce.DAY, priceKrw: 60_000n }));
+  await client.submitOrder(order(cancelled, { type: OrderType.LIMIT, timeInForce: TimeInForce.DAY, priceKrw: 60_000n }));
   await client.cancelOrder({ clientOrderId: cancelled });
   const fenced = id("fenced");
   t.equal((await client.cancelOrder({ clientOrderId: fenced })).status, api.ExchangeOrderStatus.REJECTED);
@@ -95,7 +96,7 @@ t.test("kill -9: the exchange comes back with every order, fill and id it answer
   t.equal(cancel.status, api.ExchangeOrderStatus.CANCELLED);
   t.equal(cancel.cancelledQuantity, before[2]!.remaining, "what was working before the kill is what is cancelled now");
   // The resting order is still in the book: a seller sweeping every bid reaches it.
-  const sweep = await client.submitOrder(order(id("sweep"), { side: api.Side.SELL, quantity: 1_000_000n }));
+  const sweep = await client.submitOrder(order(id("sweep"), { side: Side.SELL, quantity: 1_000_000n }));
   t.ok(
     sweep.fills.some((f) => f.priceKrw === 60_000n),
     "the resting buy at 60,000 traded after the restart",

@@ -6,6 +6,7 @@ import { create, fromBinary } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { ExecutionEventSchema } from "@kuku/contracts/kuku/exchange/v1/events_pb";
 import * as api from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
+import { OrderType, Side, TimeInForce } from "@kuku/contracts/kuku/trading/v1/trading_pb";
 import { createServiceClient } from "@kuku/platform";
 import { createTestDatabase, run, type ServiceProcess, startServiceProcess, type TestDatabase, TOOLS_BIN } from "@kuku/testkit";
 import { Kafka, logLevel } from "kafkajs";
@@ -28,13 +29,13 @@ t.teardown(async () => {
 });
 
 const id = (label: string) => `${label}-${randomUUID().slice(0, 8)}`;
-const order = (clientOrderId: string, overrides: Partial<api.SubmitOrderRequest> = {}) =>
+const order = (clientOrderId: string, overrides: Partial<Omit<api.SubmitOrderRequest, "$typeName" | "$unknown">> = {}) =>
   create(api.SubmitOrderRequestSchema, {
     clientOrderId,
     symbol: "005930",
-    side: api.Side.BUY,
-    type: api.OrderType.MARKET,
-    timeInForce: api.TimeInForce.IOC,
+    side: Side.BUY,
+    type: OrderType.MARKET,
+    timeInForce: TimeInForce.IOC,
     quantity: 10n,
     priceKrw: 0n,
     ...overrides,
@@ -107,9 +108,7 @@ t.test("a market buy fills against the market maker; a resubmission does not tra
 
 t.test("limit orders rest until cancelled; an unknown id is fenced by cancel", async (t) => {
   const clientOrderId = id("rest");
-  const placed = await client.submitOrder(
-    order(clientOrderId, { type: api.OrderType.LIMIT, timeInForce: api.TimeInForce.DAY, priceKrw: 60_000n }),
-  );
+  const placed = await client.submitOrder(order(clientOrderId, { type: OrderType.LIMIT, timeInForce: TimeInForce.DAY, priceKrw: 60_000n }));
   t.equal(placed.status, api.ExchangeOrderStatus.ACCEPTED);
   t.equal(placed.remainingQuantity, 10n);
   const cancelled = await client.cancelOrder({ clientOrderId });
@@ -124,14 +123,14 @@ t.test("limit orders rest until cancelled; an unknown id is fenced by cancel", a
 
 t.test("bad orders: contract violations are INVALID_ARGUMENT, market rules are REJECTED with the reason", async (t) => {
   await t.rejects(client.submitOrder(order(id("bad"), { symbol: "SAMSUNG" })), { code: Code.InvalidArgument, message: /symbol/ });
-  const offTick = await client.submitOrder(order(id("tick"), { type: api.OrderType.LIMIT, priceKrw: 70_050n }));
+  const offTick = await client.submitOrder(order(id("tick"), { type: OrderType.LIMIT, priceKrw: 70_050n }));
   t.equal(offTick.status, api.ExchangeOrderStatus.REJECTED);
   t.match(offTick.rejectReason, /off the tick ladder \(tick 100\)/);
 });
 
 t.test("closing the session expires resting orders, says so on Kafka, and reopens with fresh quotes", async (t) => {
   const clientOrderId = id("day");
-  await client.submitOrder(order(clientOrderId, { type: api.OrderType.LIMIT, timeInForce: api.TimeInForce.DAY, priceKrw: 60_000n }));
+  await client.submitOrder(order(clientOrderId, { type: OrderType.LIMIT, timeInForce: TimeInForce.DAY, priceKrw: 60_000n }));
   const closed = await client.closeSession({});
   t.ok(closed.expiredOrders >= 1n, `${closed.expiredOrders} orders expired (the market maker's too)`);
   t.equal((await client.orderStatus({ clientOrderId })).status, api.ExchangeOrderStatus.EXPIRED);

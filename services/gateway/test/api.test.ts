@@ -2,8 +2,8 @@
 // sessions, the trading calls, and that a user reaches only their own things.
 import { randomUUID } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
-import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import * as order from "@kuku/contracts/kuku/order/v1/order_pb";
+import { OrderType, Side, TimeInForce } from "@kuku/contracts/kuku/trading/v1/trading_pb";
 import t from "tap";
 import { signUp, startStack } from "./support/stack.js";
 
@@ -22,9 +22,9 @@ async function code(promise: Promise<unknown>): Promise<Code | "ok"> {
 const marketBuy = (quantity: bigint) => ({
   idempotencyKey: `key-${randomUUID()}`,
   symbol: "005930",
-  side: exchange.Side.BUY,
-  type: exchange.OrderType.MARKET,
-  timeInForce: exchange.TimeInForce.IOC,
+  side: Side.BUY,
+  type: OrderType.MARKET,
+  timeInForce: TimeInForce.IOC,
   quantity,
   limitPriceKrw: 0n,
 });
@@ -100,7 +100,9 @@ t.test("deposit is idempotent per user and request id; buy fills and shows as a 
 
   const { order: placed } = await user.trading.placeOrder(marketBuy(10n));
   t.equal(placed?.state, order.OrderState.SETTLED);
-  t.equal(placed?.userId, user.userId, "placed for the token's user");
+  t.notOk("userId" in placed! || "version" in placed!, "the public view leaves out the owner and the version");
+  const { balances } = await stack.ledger.getBalances({ ownerId: user.userId });
+  t.equal(balances.find((b) => b.asset === "005930")?.totalMinor, 10n, "placed for the token's user");
   const portfolio = await user.trading.getPortfolio({});
   t.equal(portfolio.cashTotalKrw, 10_000_000n - placed!.filledNotionalKrw - placed!.feesKrw);
   const position = portfolio.positions.find((p) => p.symbol === "005930");
@@ -117,8 +119,8 @@ t.test("a user acts only on their own accounts and orders, in every RPC", async 
   await alice.trading.depositCash({ requestId: "a-1", amountKrw: 50_000_000n });
   const { order: resting } = await alice.trading.placeOrder({
     ...marketBuy(1n),
-    type: exchange.OrderType.LIMIT,
-    timeInForce: exchange.TimeInForce.DAY,
+    type: OrderType.LIMIT,
+    timeInForce: TimeInForce.DAY,
     limitPriceKrw: 50_000n, // far below the market: rests
   });
   t.equal(resting?.state, order.OrderState.ACCEPTED);
@@ -151,11 +153,20 @@ t.test("a user acts only on their own accounts and orders, in every RPC", async 
   };
   t.equal((await smuggled("PlaceOrder", order1)).body["code"], "failed_precondition", "PlaceOrder: Bob's empty account, not Alice's cash");
   t.equal((await smuggled("CancelOrder", { orderId: resting!.orderId })).body["code"], "permission_denied", "CancelOrder");
-  const listed = (await smuggled("ListOrders", {})).body["orders"] as { userId: string; state: string }[];
+  const listed = (await smuggled("ListOrders", {})).body["orders"] as { orderId: string; state: string }[];
   t.same(
-    listed.map((o) => [o.userId, o.state]),
-    [[bob.userId, "ORDER_STATE_REJECTED"]],
+    listed.map((o) => o.state),
+    ["ORDER_STATE_REJECTED"],
     "ListOrders: Bob's own rejected order only",
+  );
+  t.same(
+    listed.map((o) => o.orderId),
+    (await bob.trading.listOrders({})).orders.map((o) => o.orderId),
+    "the order Bob's token lists",
+  );
+  t.notOk(
+    listed.some((o) => "userId" in o || "version" in o),
+    "no owner or version in the public JSON",
   );
   t.same((await smuggled("GetPortfolio", {})).body, {}, "GetPortfolio: Bob's (empty)");
   t.same(

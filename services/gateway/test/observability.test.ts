@@ -3,8 +3,8 @@
 // spans of gateway, order, ledger, exchange and the order service's Kafka
 // consumer; the gateway's /metrics parses.
 import { randomBytes, randomUUID } from "node:crypto";
-import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import * as order from "@kuku/contracts/kuku/order/v1/order_pb";
+import { OrderType, Side, TimeInForce } from "@kuku/contracts/kuku/trading/v1/trading_pb";
 import { parsePrometheusText, REPO_ROOT, run } from "@kuku/testkit";
 import t from "tap";
 import { eventually, signUp, startStack } from "./support/stack.js";
@@ -35,9 +35,9 @@ t.test("one trace from the gateway to the order service's Kafka consumer", async
     {
       idempotencyKey: `key-${randomUUID()}`,
       symbol: "005930",
-      side: exchange.Side.BUY,
-      type: exchange.OrderType.MARKET,
-      timeInForce: exchange.TimeInForce.IOC,
+      side: Side.BUY,
+      type: OrderType.MARKET,
+      timeInForce: TimeInForce.IOC,
       quantity: 3n,
     },
     { headers: { traceparent: `00-${traceId}-${callerSpanId}-01` } },

@@ -37,7 +37,7 @@ async function snapshot() {
   return { users, tokens, balances: balances.map((b) => [b.asset, b.totalMinor, b.heldMinor, b.version]), orders: orders.length };
 }
 
-async function post(path: string, body: BodyInit, headers: Record<string, string>) {
+async function post(path: string, body: NonNullable<RequestInit["body"]>, headers: Record<string, string>) {
   const res = await fetch(`${stack.gatewayUrl}${path}`, { method: "POST", body, headers });
   const text = await res.text();
   let code: string | undefined;

@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { AccountKind, HoldStatus } from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
-import t from "tap";
+import t, { type Test } from "tap";
 import { countRows, fundedAccount, rid, startTestLedger, type TestLedger } from "./support/ledger.js";
 
 let env: TestLedger;
@@ -9,7 +9,7 @@ t.before(async () => {
 });
 t.teardown(() => env.close());
 
-async function rejects(t: Tap.Test, call: Promise<unknown>, code: Code, message: RegExp): Promise<ConnectError> {
+async function rejects(t: Test, call: Promise<unknown>, code: Code, message: RegExp): Promise<ConnectError> {
   const error = await call.then(
     () => t.fail("expected the call to fail") as never,
     (e: unknown) => ConnectError.from(e),
@@ -17,12 +17,6 @@ async function rejects(t: Tap.Test, call: Promise<unknown>, code: Code, message:
   t.equal(Code[error.code], Code[code], `status ${Code[code]}`);
   t.match(error.rawMessage, message);
   return error;
-}
-
-// tap's namespace type is not exported under a short name in ESM; this
-// alias keeps helper signatures readable.
-declare namespace Tap {
-  type Test = Parameters<Parameters<typeof t.test>[1]>[0];
 }
 
 /** Every table that a failed call must leave untouched. */

@@ -65,7 +65,7 @@ for (const guard of BALANCE_GUARDS) {
         for (let i = next++; i < kinds.length; i = next++) {
           const requestId = rid(kinds[i]);
           codes[i] = await codeOf(
-            withRetry(() =>
+            withRetry<unknown>(() =>
               kinds[i] === "withdraw"
                 ? client.withdraw({ requestId, accountId, amountMinor: 70n })
                 : client.placeHold({ requestId, accountId, amountMinor: 70n, reference: requestId }),
@@ -102,7 +102,7 @@ for (const guard of BALANCE_GUARDS) {
         holds.map(({ hold }, i) => {
           const requestId = rid(i % 2 === 0 ? "release" : "settle");
           const holdId = hold!.holdId;
-          return withRetry(() =>
+          return withRetry<unknown>(() =>
             i % 2 === 0
               ? client.releaseHold({ requestId, holdId })
               : client.settleHold({ requestId, debits: [{ holdId, amountMinor: 100n }], legs: [{ accountId: buyer, amountMinor: 100n }] }),
@@ -161,7 +161,7 @@ for (const guard of BALANCE_GUARDS) {
     t.test("the service ran with this guard", async (t) => {
       t.ok(
         service.logs.some((line) => line.includes(`"balanceGuard":"${guard}"`)),
-        service.logs.find((l) => l.includes("ledger ready")),
+        service.logs.find((l) => l.includes("ledger ready")) ?? "no ready line was logged",
       );
     });
   });

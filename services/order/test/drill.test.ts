@@ -8,6 +8,7 @@ import { create } from "@bufbuild/protobuf";
 import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import * as api from "@kuku/contracts/kuku/order/v1/order_pb";
+import { OrderType, Side, TimeInForce } from "@kuku/contracts/kuku/trading/v1/trading_pb";
 import t from "tap";
 import { eventually, newUser, startStack } from "./support/stack.js";
 
@@ -36,9 +37,9 @@ t.test(`${ORDERS} orders, 30 % never answered, the order service killed halfway`
       idempotencyKey: `drill-${i}-${randomUUID()}`,
       userId: users[i % USERS]!,
       symbol: "005930",
-      side: exchange.Side.BUY,
-      type: limit ? exchange.OrderType.LIMIT : exchange.OrderType.MARKET,
-      timeInForce: limit ? exchange.TimeInForce.DAY : exchange.TimeInForce.IOC,
+      side: Side.BUY,
+      type: limit ? OrderType.LIMIT : OrderType.MARKET,
+      timeInForce: limit ? TimeInForce.DAY : TimeInForce.IOC,
       quantity: BigInt(1 + (i % 10)),
       limitPriceKrw: limit ? 69_800n + BigInt(i % 4) * 100n : 0n,
     });

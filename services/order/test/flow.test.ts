@@ -6,6 +6,7 @@ import { Code } from "@connectrpc/connect";
 import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import { OrderEventSchema } from "@kuku/contracts/kuku/order/v1/events_pb";
 import * as api from "@kuku/contracts/kuku/order/v1/order_pb";
+import { OrderType, Side, TimeInForce } from "@kuku/contracts/kuku/trading/v1/trading_pb";
 import { Kafka, logLevel } from "kafkajs";
 import t from "tap";
 import { eventually, newUser as newUserIn, startStack } from "./support/stack.js";
@@ -25,15 +26,15 @@ async function balance(userId: string, asset: string) {
   return { totalMinor: b?.totalMinor ?? 0n, heldMinor: b?.heldMinor ?? 0n };
 }
 
-const place = (userId: string, overrides: Partial<api.PlaceOrderRequest> = {}) =>
+const place = (userId: string, overrides: Omit<Partial<api.PlaceOrderRequest>, "$typeName" | "$unknown"> = {}) =>
   orders.placeOrder(
     create(api.PlaceOrderRequestSchema, {
       idempotencyKey: `key-${randomUUID()}`,
       userId,
       symbol: "005930",
-      side: exchange.Side.BUY,
-      type: exchange.OrderType.MARKET,
-      timeInForce: exchange.TimeInForce.IOC,
+      side: Side.BUY,
+      type: OrderType.MARKET,
+      timeInForce: TimeInForce.IOC,
       quantity: 10n,
       limitPriceKrw: 0n,
       ...overrides,
@@ -72,9 +73,9 @@ t.test("idempotency keys: a replay returns the same order and holds nothing twic
     idempotencyKey: `key-${randomUUID()}`,
     userId,
     symbol: "005930",
-    side: exchange.Side.BUY,
-    type: exchange.OrderType.LIMIT,
-    timeInForce: exchange.TimeInForce.DAY,
+    side: Side.BUY,
+    type: OrderType.LIMIT,
+    timeInForce: TimeInForce.DAY,
     quantity: 3n,
     limitPriceKrw: 60_000n,
   });
@@ -92,13 +93,13 @@ t.test("idempotency keys: a replay returns the same order and holds nothing twic
 t.test("bad orders are refused with the field, and leave no hold", async (t) => {
   const userId = await newUser(1_000_000n);
   await t.rejects(place(userId, { quantity: 0n }), { code: Code.InvalidArgument, message: /quantity/ });
-  await t.rejects(place(userId, { type: exchange.OrderType.LIMIT, limitPriceKrw: 70_050n }), {
+  await t.rejects(place(userId, { type: OrderType.LIMIT, limitPriceKrw: 70_050n }), {
     code: Code.InvalidArgument,
     message: /limit_price_krw: 70050 is not on the KRX tick ladder/,
   });
   await t.rejects(place(userId, { symbol: "999999" }), { code: Code.InvalidArgument, message: /symbol: 999999 is not listed/ });
   await t.rejects(place(userId, { quantity: 1_000n }), { code: Code.FailedPrecondition, message: /insufficient cash/ });
-  await t.rejects(place(userId, { side: exchange.Side.SELL }), { code: Code.FailedPrecondition, message: /insufficient 005930 shares/ });
+  await t.rejects(place(userId, { side: Side.SELL }), { code: Code.FailedPrecondition, message: /insufficient 005930 shares/ });
   t.same(await balance(userId, "KRW"), { totalMinor: 1_000_000n, heldMinor: 0n });
 });
 
@@ -107,13 +108,13 @@ t.test("a resting order filled later learns of it through Kafka, and settles", a
   const seller = await newUser(10_000_000n);
   await place(seller, { quantity: 5n }); // the seller buys shares from the market maker first
   const { order: bid } = await place(buyer, {
-    type: exchange.OrderType.LIMIT,
-    timeInForce: exchange.TimeInForce.DAY,
+    type: OrderType.LIMIT,
+    timeInForce: TimeInForce.DAY,
     quantity: 5n,
     limitPriceKrw: 70_000n,
   });
   t.equal(bid?.state, api.OrderState.ACCEPTED, "best bid, resting");
-  const { order: sold } = await place(seller, { side: exchange.Side.SELL, quantity: 5n });
+  const { order: sold } = await place(seller, { side: Side.SELL, quantity: 5n });
   t.equal(sold?.state, api.OrderState.SETTLED);
   t.equal(sold?.filledNotionalKrw, 350_000n, "the seller hit our buyer's 70,000 bid");
   await eventually("the buyer's order settles", async () => (await stateOf(bid!)) === api.OrderState.SETTLED);
@@ -127,13 +128,13 @@ t.test("executions delivered twice (fault DUPLICATE) fill the order once", async
   const seller = await newUser(10_000_000n);
   await place(seller, { quantity: 3n });
   const { order: bid } = await place(buyer, {
-    type: exchange.OrderType.LIMIT,
-    timeInForce: exchange.TimeInForce.DAY,
+    type: OrderType.LIMIT,
+    timeInForce: TimeInForce.DAY,
     quantity: 3n,
     limitPriceKrw: 70_000n,
   });
   await exchangeClient.setFaultMode({ mode: exchange.FaultMode.DUPLICATE, percent: 100 });
-  await place(seller, { side: exchange.Side.SELL, quantity: 3n });
+  await place(seller, { side: Side.SELL, quantity: 3n });
   await eventually("the buyer's order settles", async () => (await stateOf(bid!)) === api.OrderState.SETTLED);
   const final = (await orders.getOrder({ orderId: bid!.orderId, userId: buyer })).order!;
   t.equal(final.filledQuantity, 3n, "filled once");
@@ -146,8 +147,8 @@ t.test("no answer is UNKNOWN, never assumed; the reconciler finds the truth", as
   await exchangeClient.setFaultMode({ mode: exchange.FaultMode.SILENT, percent: 100 });
   // A resting order produces no execution event: only the exchange's record can tell what became of it.
   const { order: resting } = await place(userId, {
-    type: exchange.OrderType.LIMIT,
-    timeInForce: exchange.TimeInForce.DAY,
+    type: OrderType.LIMIT,
+    timeInForce: TimeInForce.DAY,
     quantity: 2n,
     limitPriceKrw: 65_000n,
   });
@@ -207,8 +208,8 @@ t.test("every transition reached Kafka through the outbox", async (t) => {
 t.test("a DAY order still resting at the close expires and releases its hold", async (t) => {
   const userId = await newUser(10_000_000n);
   const { order } = await place(userId, {
-    type: exchange.OrderType.LIMIT,
-    timeInForce: exchange.TimeInForce.DAY,
+    type: OrderType.LIMIT,
+    timeInForce: TimeInForce.DAY,
     quantity: 4n,
     limitPriceKrw: 65_000n,
   });

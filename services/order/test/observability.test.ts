@@ -4,8 +4,8 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { create } from "@bufbuild/protobuf";
-import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import * as api from "@kuku/contracts/kuku/order/v1/order_pb";
+import { OrderType, Side, TimeInForce } from "@kuku/contracts/kuku/trading/v1/trading_pb";
 import { parsePrometheusText, REPO_ROOT, run, type Sample } from "@kuku/testkit";
 import { Kafka, type KafkaMessage, logLevel } from "kafkajs";
 import t from "tap";
@@ -32,15 +32,19 @@ const stack = await startStack({
 t.teardown(() => stack.stop());
 const newUser = (cashKrw: bigint) => newUserIn(stack, cashKrw);
 
-const place = (userId: string, overrides: Partial<api.PlaceOrderRequest>, headers?: Record<string, string>) =>
+const place = (
+  userId: string,
+  overrides: Omit<Partial<api.PlaceOrderRequest>, "$typeName" | "$unknown">,
+  headers?: Record<string, string>,
+) =>
   stack.orders.placeOrder(
     create(api.PlaceOrderRequestSchema, {
       idempotencyKey: `key-${randomUUID()}`,
       userId,
       symbol: "005930",
-      side: exchange.Side.BUY,
-      type: exchange.OrderType.MARKET,
-      timeInForce: exchange.TimeInForce.IOC,
+      side: Side.BUY,
+      type: OrderType.MARKET,
+      timeInForce: TimeInForce.IOC,
       quantity: 5n,
       limitPriceKrw: 0n,
       ...overrides,
@@ -83,8 +87,8 @@ t.test("one trace: order → ledger → exchange → Kafka → order's consumer 
   const seller = await newUser(10_000_000n);
   await place(seller, {}); // the seller buys shares from the market maker first
   const { order: bid } = await place(buyer, {
-    type: exchange.OrderType.LIMIT,
-    timeInForce: exchange.TimeInForce.DAY,
+    type: OrderType.LIMIT,
+    timeInForce: TimeInForce.DAY,
     limitPriceKrw: 70_000n,
   });
   t.equal(bid?.state, api.OrderState.ACCEPTED, "the buyer's bid rests");
@@ -105,7 +109,7 @@ t.test("one trace: order → ledger → exchange → Kafka → order's consumer 
   // The caller starts the trace (W3C traceparent): its ids are known to the test.
   const traceId = randomBytes(16).toString("hex");
   const callerSpanId = randomBytes(8).toString("hex");
-  const { order: sold } = await place(seller, { side: exchange.Side.SELL }, { traceparent: `00-${traceId}-${callerSpanId}-01` });
+  const { order: sold } = await place(seller, { side: Side.SELL }, { traceparent: `00-${traceId}-${callerSpanId}-01` });
   t.equal(sold?.state, api.OrderState.SETTLED, "the sale hit the buyer's bid");
   // The buyer learns of its fill only through Kafka, and settles from the consumer.
   await eventually(

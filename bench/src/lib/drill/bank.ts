@@ -11,10 +11,11 @@ import { randomUUID } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { type Client, Code, ConnectError } from "@connectrpc/connect";
-import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
+import type * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import * as gateway from "@kuku/contracts/kuku/gateway/v1/gateway_pb";
 import * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import * as api from "@kuku/contracts/kuku/order/v1/order_pb";
+import { OrderType, Side, TimeInForce } from "@kuku/contracts/kuku/trading/v1/trading_pb";
 import { forEachConcurrently, roundToTick, tradingDay } from "@kuku/platform";
 import type { DrillStack } from "./stack.js";
 
@@ -139,7 +140,7 @@ export class Bank {
           const userId = pick(this.users);
           let op: Op | undefined;
           if (dice < 0.5) {
-            op = { kind: "place", req: this.#orderRequest(userId, dice < 0.35 ? exchange.Side.BUY : exchange.Side.SELL) };
+            op = { kind: "place", req: this.#orderRequest(userId, dice < 0.35 ? Side.BUY : Side.SELL) };
             counts.placed++;
           } else if (dice < 0.65) {
             counts.cancels++;
@@ -189,15 +190,15 @@ export class Bank {
     return counts;
   }
 
-  #orderRequest(userId: string, side: exchange.Side): api.PlaceOrderRequest {
+  #orderRequest(userId: string, side: Side): api.PlaceOrderRequest {
     const limit = Math.random() < 0.4; // DAY limits below/above the touch rest on the book: cancels and expiries have work
     return create(api.PlaceOrderRequestSchema, {
       idempotencyKey: `drill-${randomUUID()}`,
       userId,
       symbol: this.symbols[Math.floor(Math.random() * this.symbols.length)]!,
       side,
-      type: limit ? exchange.OrderType.LIMIT : exchange.OrderType.MARKET,
-      timeInForce: limit ? exchange.TimeInForce.DAY : exchange.TimeInForce.IOC,
+      type: limit ? OrderType.LIMIT : OrderType.MARKET,
+      timeInForce: limit ? TimeInForce.DAY : TimeInForce.IOC,
       quantity: BigInt(1 + Math.floor(Math.random() * 5)),
       limitPriceKrw: 0n,
     });
@@ -208,7 +209,7 @@ export class Bank {
     try {
       if (op.kind === "place") {
         const req = op.req;
-        if (req.type === exchange.OrderType.LIMIT && req.limitPriceKrw === 0n) req.limitPriceKrw = await this.#restingPrice(req);
+        if (req.type === OrderType.LIMIT && req.limitPriceKrw === 0n) req.limitPriceKrw = await this.#restingPrice(req);
         const user = this.#console.get(req.userId);
         // Through the gateway the user is the token's: the same order, without a user id.
         const { order } =
@@ -226,7 +227,7 @@ export class Bank {
                 }),
               );
         this.#orderIds.push(order!.orderId);
-        this.#ownerOf.set(order!.orderId, order!.userId);
+        this.#ownerOf.set(order!.orderId, req.userId);
       } else if (op.kind === "deposit") {
         const user = this.#console.get(op.userId);
         if (user === undefined)
@@ -253,7 +254,7 @@ export class Bank {
     }
     const reference = this.#prices.get(req.symbol)!;
     const away = reference / 100n + (Math.random() < 0.5 ? reference / 100n : 0n);
-    return req.side === exchange.Side.BUY ? roundToTick(reference - away, "down") : roundToTick(reference + away, "up");
+    return req.side === Side.BUY ? roundToTick(reference - away, "down") : roundToTick(reference + away, "up");
   }
 
   /**
@@ -429,7 +430,7 @@ export class Bank {
           problems.push(`execution ${f.executionId} settled ${n} times`);
         }
       }
-      const buy = o.side === exchange.Side.BUY;
+      const buy = o.side === Side.BUY;
       const cashDelta = buy ? -(o.filledNotionalKrw + o.feesKrw) : o.filledNotionalKrw - o.feesKrw;
       expectedCash.set(o.userId, expectedCash.get(o.userId)! + cashDelta);
       const key = `${o.userId}/${o.symbol}`;

@@ -1,7 +1,8 @@
 // The simulated exchange: one order book per listed symbol, an order
 // registry by client order id (so a resubmission is answered, never matched
 // twice, and OrderStatus always tells the truth), execution and trade ids.
-import { dailyPriceLimits, isOnTick, tickSizeKrw } from "@kuku/platform";
+import { InvariantViolation } from "@kuku/platform/assert";
+import { dailyPriceLimits, isOnTick, tickSizeKrw } from "@kuku/platform/krx";
 import { OrderBook, type RestingOrder, type Side } from "./order-book.js";
 
 export type { Side };
@@ -227,7 +228,7 @@ export class Engine {
     if (record.fills === NO_EXECUTIONS) record.fills = [execution];
     else (record.fills as Execution[]).push(execution);
     record.filledQuantity += quantity;
-    if (record.filledQuantity > record.quantity) throw new Error(`invariant violated: ${record.clientOrderId} overfilled`);
+    if (record.filledQuantity > record.quantity) throw new InvariantViolation(`invariant violated: ${record.clientOrderId} overfilled`);
     record.status = record.filledQuantity === record.quantity ? "filled" : "partially_filled";
     return execution;
   }

@@ -1,7 +1,7 @@
 // A seeded market-maker bot: keeps `levels` price levels of resting
 // liquidity on both sides of every book, one tick apart, so that a user
 // trading alone gets realistic fills. Same seed, same quotes.
-import { tickSizeKrw } from "@kuku/platform";
+import { tickSizeKrw } from "@kuku/platform/krx";
 import type { Engine } from "./engine.js";
 
 /** mulberry32: a tiny deterministic PRNG; quality is irrelevant here. */

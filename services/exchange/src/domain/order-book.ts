@@ -8,6 +8,8 @@
 // 1e9 by the contract (far below 2^53), so plain numbers: bigint arithmetic
 // allocates on every operation and the hot loop would spend its time in GC.
 
+import { assert } from "@kuku/platform/assert";
+
 export type Side = "buy" | "sell";
 
 export interface RestingOrder {
@@ -35,10 +37,6 @@ export interface Match {
 export interface BookLevelView {
   readonly priceKrw: bigint;
   readonly quantity: number;
-}
-
-function assert(condition: boolean, message: string): asserts condition {
-  if (!condition) throw new Error(`invariant violated: ${message}`);
 }
 
 export class OrderBook {

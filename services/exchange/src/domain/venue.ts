@@ -4,6 +4,7 @@
 // orders, same fills, same execution ids. That is what lets a restarted (or
 // crashed) exchange rebuild itself from the journal and keep its word.
 
+import { InvariantViolation } from "@kuku/platform/assert";
 import { Engine, type Execution, type Instrument, type OrderRecord, type SubmitInput, type SubmitResult } from "./engine.js";
 import { MarketMaker, type MarketMakerOptions } from "./market-maker.js";
 import type { BookLevelView } from "./order-book.js";
@@ -61,7 +62,7 @@ export class Venue {
   apply(command: Command): Outcome {
     if (command.at.getTime() < this.#now.getTime()) {
       // The journal is in time order; an earlier time would mean commands out of order.
-      throw new Error(`invariant violated: command at ${command.at.toISOString()} after ${this.#now.toISOString()}`);
+      throw new InvariantViolation(`invariant violated: command at ${command.at.toISOString()} after ${this.#now.toISOString()}`);
     }
     this.#now = command.at;
     switch (command.kind) {

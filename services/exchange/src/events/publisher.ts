@@ -5,6 +5,7 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import * as events from "@kuku/contracts/kuku/exchange/v1/events_pb";
+import { EXCHANGE_BOOK, EXCHANGE_EXECUTIONS, EXCHANGE_TRADES } from "@kuku/contracts/topics";
 import { sendTraced, type TopicMessages } from "@kuku/platform";
 import type { Producer } from "kafkajs";
 import { executionId, type OrderRecord, tradeId } from "../domain/engine.js";
@@ -12,9 +13,9 @@ import type { Publication } from "../domain/venue.js";
 import { executionToProto, statusToProto } from "../rpc/convert.js";
 
 export const TOPICS = {
-  executions: "exchange.executions",
-  trades: "exchange.trades",
-  book: "exchange.book",
+  executions: EXCHANGE_EXECUTIONS.name,
+  trades: EXCHANGE_TRADES.name,
+  book: EXCHANGE_BOOK.name,
 } as const;
 
 /** One command's events; `copies`: 2 under the DUPLICATE fault (executions sent twice). */

@@ -2,6 +2,7 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import * as api from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
+import { sideToProto, termsFromProto } from "@kuku/contracts/order-terms";
 import { type ExchangeStatus, type Execution, executionId, type SubmitInput } from "../domain/engine.js";
 import type { FaultMode } from "../domain/faults.js";
 
@@ -21,7 +22,7 @@ export function executionToProto(session: string, e: Execution): api.Fill {
     executionId: executionId(session, e),
     clientOrderId: e.clientOrderId,
     symbol: e.symbol,
-    side: e.side === "buy" ? api.Side.BUY : api.Side.SELL,
+    side: sideToProto(e.side),
     quantity: BigInt(e.quantity),
     priceKrw: e.priceKrw,
     executedAt: timestampFromDate(e.executedAt),
@@ -33,9 +34,7 @@ export function submitFromProto(req: api.SubmitOrderRequest): SubmitInput {
   return {
     clientOrderId: req.clientOrderId,
     symbol: req.symbol,
-    side: req.side === api.Side.BUY ? "buy" : "sell",
-    type: req.type === api.OrderType.MARKET ? "market" : "limit",
-    timeInForce: req.timeInForce === api.TimeInForce.IOC ? "ioc" : "day",
+    ...termsFromProto(req),
     quantity: Number(req.quantity),
     priceKrw: req.priceKrw,
   };

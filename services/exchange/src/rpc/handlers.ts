@@ -1,66 +1,48 @@
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError } from "@connectrpc/connect";
 import * as api from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import { type ServiceRegistration, serviceOf } from "@kuku/platform";
-import { type Desk, ExchangeDown, JournalUnavailable, NeverAnswered } from "../app/desk.js";
+import type { DeskWithFaults } from "../app/faults.js";
 import type { OrderRecord } from "../domain/engine.js";
-import { checkFaultSetting } from "../domain/faults.js";
 import { executionToProto, faultModeFromProto, faultModeToProto, statusToProto, submitFromProto } from "./convert.js";
-
-async function mapped<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    if (error instanceof ExchangeDown || error instanceof JournalUnavailable) throw new ConnectError(error.message, Code.Unavailable);
-    if (error instanceof NeverAnswered) throw new ConnectError(error.message, Code.DeadlineExceeded);
-    throw error;
-  }
-}
 
 /** What is still working at the exchange: nothing once the order is done. */
 const working = (o: OrderRecord) => (o.status === "accepted" || o.status === "partially_filled" ? o.quantity - o.filledQuantity : 0);
 
-export function exchangeHandlers(desk: Desk): ServiceRegistration {
+export function exchangeHandlers(desk: DeskWithFaults): ServiceRegistration {
   return serviceOf(api.ExchangeService, {
-    submitOrder: (req, ctx) =>
-      mapped(async () => {
-        const { order } = await desk.submit(submitFromProto(req), ctx.signal);
-        return create(api.SubmitOrderResponseSchema, {
-          clientOrderId: order.clientOrderId,
-          status: statusToProto(order.status),
-          rejectReason: order.rejectReason,
-          fills: order.fills.map((e) => executionToProto(desk.sessionId, e)),
-          remainingQuantity: BigInt(working(order)),
-        });
-      }),
-    cancelOrder: (req) =>
-      mapped(async () => {
-        const { order, cancelledQuantity } = await desk.cancel(req.clientOrderId);
-        return create(api.CancelOrderResponseSchema, { status: statusToProto(order.status), cancelledQuantity: BigInt(cancelledQuantity) });
-      }),
-    orderStatus: (req) =>
-      mapped(async () => {
-        const order = desk.status(req.clientOrderId);
-        if (order === undefined) {
-          return create(api.OrderStatusResponseSchema, { clientOrderId: req.clientOrderId, status: api.ExchangeOrderStatus.NOT_FOUND });
-        }
-        return create(api.OrderStatusResponseSchema, {
-          clientOrderId: order.clientOrderId,
-          status: statusToProto(order.status),
-          filledQuantity: BigInt(order.filledQuantity),
-          remainingQuantity: BigInt(working(order)),
-          fills: order.fills.map((e) => executionToProto(desk.sessionId, e)),
-        });
-      }),
+    submitOrder: async (req, ctx) => {
+      const { order } = await desk.submit(submitFromProto(req), ctx.signal);
+      return create(api.SubmitOrderResponseSchema, {
+        clientOrderId: order.clientOrderId,
+        status: statusToProto(order.status),
+        rejectReason: order.rejectReason,
+        fills: order.fills.map((e) => executionToProto(desk.sessionId, e)),
+        remainingQuantity: BigInt(working(order)),
+      });
+    },
+    cancelOrder: async (req) => {
+      const { order, cancelledQuantity } = await desk.cancel(req.clientOrderId);
+      return create(api.CancelOrderResponseSchema, { status: statusToProto(order.status), cancelledQuantity: BigInt(cancelledQuantity) });
+    },
+    orderStatus: async (req) => {
+      const order = desk.status(req.clientOrderId);
+      if (order === undefined) {
+        return create(api.OrderStatusResponseSchema, { clientOrderId: req.clientOrderId, status: api.ExchangeOrderStatus.NOT_FOUND });
+      }
+      return create(api.OrderStatusResponseSchema, {
+        clientOrderId: order.clientOrderId,
+        status: statusToProto(order.status),
+        filledQuantity: BigInt(order.filledQuantity),
+        remainingQuantity: BigInt(working(order)),
+        fills: order.fills.map((e) => executionToProto(desk.sessionId, e)),
+      });
+    },
     setFaultMode: async (req) => {
       const setting = { mode: faultModeFromProto(req.mode), delayMs: req.delayMs, percent: req.percent };
-      const problem = checkFaultSetting(setting);
-      if (problem !== undefined) throw new ConnectError(problem, Code.InvalidArgument);
       desk.setFault(setting);
       return create(api.SetFaultModeResponseSchema, { mode: faultModeToProto(setting.mode) });
     },
-    closeSession: () =>
-      mapped(async () => create(api.CloseSessionResponseSchema, { expiredOrders: BigInt((await desk.closeSession()).length) })),
+    closeSession: async () => create(api.CloseSessionResponseSchema, { expiredOrders: BigInt((await desk.closeSession()).length) }),
     listInstruments: async () =>
       create(api.ListInstrumentsResponseSchema, {
         instruments: desk.instruments.map((i) => {

@@ -1,9 +1,10 @@
 // Sign-up, log-in, refresh and log-out: sessions are refresh-token families.
 import { randomUUID } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
-import { type Client, Code, ConnectError } from "@connectrpc/connect";
+import type { Client } from "@connectrpc/connect";
 import * as api from "@kuku/contracts/kuku/gateway/v1/gateway_pb";
 import * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
+import { DomainError } from "@kuku/platform/errors";
 import type pg from "pg";
 import type { Logger } from "pino";
 import type { PasswordHasher } from "../domain/password.js";
@@ -23,8 +24,8 @@ export interface AuthDeps {
 }
 
 // One message for a wrong password and an unknown e-mail: no account probing.
-const badCredentials = () => new ConnectError("e-mail or password is wrong", Code.Unauthenticated);
-const badRefresh = () => new ConnectError("refresh token is not valid; log in again", Code.Unauthenticated);
+const badCredentials = () => new DomainError("unauthenticated", "e-mail or password is wrong");
+const badRefresh = () => new DomainError("unauthenticated", "refresh token is not valid; log in again");
 
 /** The same request id as the order service uses, so the two open the same account once. */
 export const openCashAccountRequest = (userId: string) =>
@@ -37,7 +38,7 @@ export class Auth {
     const userId = randomUUID();
     const passwordHash = await this.deps.passwords.hash(req.password);
     const user = await store.insertUser(this.deps.pool, { userId, email: req.email, displayName: req.displayName, passwordHash });
-    if (user === undefined) throw new ConnectError("email: an account with this e-mail already exists", Code.AlreadyExists);
+    if (user === undefined) throw new DomainError("already_exists", "email: an account with this e-mail already exists");
     // The KRW account is opened here for the console to show at once; if the
     // ledger is down now, the first deposit or order opens it (idempotently).
     await this.deps.ledger

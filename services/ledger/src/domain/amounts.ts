@@ -6,8 +6,3 @@ export const INT64_MIN = -(2n ** 63n);
 export function fitsInt64(value: bigint): boolean {
   return value >= INT64_MIN && value <= INT64_MAX;
 }
-
-/** A broken invariant is a bug: crash loudly, never carry on. */
-export function assert(condition: unknown, message: string): asserts condition {
-  if (!condition) throw new Error(`invariant violated: ${message}`);
-}

@@ -1,4 +1,5 @@
-import { assert, fitsInt64 } from "./amounts.js";
+import { assert } from "@kuku/platform/assert";
+import { fitsInt64 } from "./amounts.js";
 import { assertBalanceInvariants, availableMinor, type Balance, type Hold, type Posting, remainingMinor } from "./model.js";
 import { invalid, type Outcome, ok } from "./outcomes.js";
 

@@ -1,4 +1,4 @@
-import { assert } from "./amounts.js";
+import { assert } from "@kuku/platform/assert";
 
 export const CASH_ASSET = "KRW";
 const ASSET_CODE = /^(KRW|[0-9A-Z]{6})$/;

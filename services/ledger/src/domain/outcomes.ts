@@ -1,4 +1,6 @@
-// Expected failures are values; the RPC layer maps each kind to one gRPC code.
+// Expected failures are values; each kind becomes one DomainError (failureToError),
+// thrown where the use case gives up, so that its transaction rolls back.
+import { DomainError, failedPrecondition, invalidArgument, notFound } from "@kuku/platform/errors";
 
 /** Bad input: INVALID_ARGUMENT naming the field. */
 export interface Invalid {
@@ -42,4 +44,27 @@ export interface RequestConflict {
   readonly kind: "request_conflict";
   readonly requestId: string;
   readonly operation: string;
+}
+
+/** Each failure's one error kind and message (the server maps the kind to a gRPC status). */
+export function failureToError(failure: Failure): DomainError {
+  switch (failure.kind) {
+    case "invalid":
+      return invalidArgument(failure.field, failure.reason);
+    case "not_found":
+      return notFound(failure.field, failure.id);
+    case "insufficient_funds":
+      return failedPrecondition(
+        `insufficient funds in account ${failure.accountId}: requested ${failure.requestedMinor} ${failure.asset}, ` +
+          `available ${failure.availableMinor}, shortfall ${failure.shortfallMinor}`,
+        { "kuku-shortfall-minor": failure.shortfallMinor.toString(), "kuku-asset": failure.asset },
+      );
+    case "hold_exhausted":
+      return failedPrecondition(`hold ${failure.holdId} has ${failure.remainingMinor} remaining, ${failure.requestedMinor} requested`);
+    case "request_conflict":
+      return new DomainError(
+        "already_exists",
+        `request_id: ${failure.requestId} was already used for a different ${failure.operation} payload`,
+      );
+  }
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
+import { assert } from "@kuku/platform/assert";
 import type pg from "pg";
-import { assert } from "../domain/amounts.js";
 import type { BalanceDelta } from "../domain/balance-guard.js";
 import type { Account, AccountKind, Balance, Entry, Hold } from "../domain/model.js";
 import {

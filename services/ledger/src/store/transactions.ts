@@ -1,4 +1,5 @@
 import { jitteredBackoffMs, type Logger, type Isolation as PgIsolation, withTransaction } from "@kuku/platform";
+import { DomainError } from "@kuku/platform/errors";
 import type pg from "pg";
 
 export type Isolation = "read_committed" | "repeatable_read" | "serializable";
@@ -33,10 +34,6 @@ export interface TransactionStats {
   exhausted: number;
 }
 
-export class RetriesExhaustedError extends Error {
-  override name = "RetriesExhaustedError";
-}
-
 /**
  * Runs fn in a transaction at the configured isolation level and runs it
  * again (bounded, with jittered exponential backoff) when PostgreSQL aborts
@@ -57,7 +54,8 @@ export async function inTransaction<T>(
       if (code === undefined || !RETRYABLE.has(code)) throw error;
       if (attempt >= options.attemptsMax) {
         stats.exhausted += 1;
-        throw new RetriesExhaustedError(`gave up after ${attempt} attempts: ${(error as Error).message}`, { cause: error });
+        // Nothing was written: the caller may send the same request id again.
+        throw new DomainError("aborted", `gave up after ${attempt} attempts: ${(error as Error).message}`, {}, { cause: error });
       }
       stats.retries += 1;
       logger.debug({ code, attempt }, "transaction conflict, retrying");

@@ -2,6 +2,7 @@
 // Pure and synchronous: the Kafka consumer feeds it, the handlers and the
 // WebSocket hub read it. Every accepted change bumps the symbol's sequence
 // by exactly one, which is what lets a client detect a gap.
+import { assert } from "@kuku/platform/assert";
 import { tradingDay } from "@kuku/platform/krx";
 
 export interface Level {
@@ -58,10 +59,6 @@ export interface MarketLimits {
   readonly depthMax: number;
   /** Recent trades kept per symbol (also the window for duplicate trade ids). */
   readonly tradesMax: number;
-}
-
-function assert(condition: boolean, message: string): asserts condition {
-  if (!condition) throw new Error(`invariant violated: ${message}`);
 }
 
 class SymbolState {

@@ -1,16 +1,17 @@
-// Trades and book snapshots from the exchange (its topics "exchange.trades"
-// and "exchange.book", keyed by symbol so each symbol's events stay in
+// Trades and book snapshots from the exchange (its topics EXCHANGE_TRADES
+// and EXCHANGE_BOOK, keyed by symbol so each symbol's events stay in
 // order). A batch at a time; the platform's kuku_kafka_consumer_lag gauge
 // is set at the end of each batch, as for every other consumer.
 import { fromBinary } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { BookEventSchema, TradeEventSchema } from "@kuku/contracts/kuku/exchange/v1/events_pb";
+import { EXCHANGE_BOOK, EXCHANGE_TRADES } from "@kuku/contracts/topics";
 import { type Logger, observeConsumer } from "@kuku/platform";
 import type { Consumer, Kafka } from "kafkajs";
 import type { BookInput, TradeInput } from "../domain/market.js";
 
-/** The exchange's topic names (its publisher's TOPICS), before any prefix. */
-export const EXCHANGE_TOPICS = { trades: "exchange.trades", book: "exchange.book" } as const;
+/** The exchange's topic names, before any prefix. */
+export const EXCHANGE_TOPICS = { trades: EXCHANGE_TRADES.name, book: EXCHANGE_BOOK.name } as const;
 
 export interface MarketSink {
   trade(trade: TradeInput): void;

@@ -3,6 +3,8 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import * as api from "@kuku/contracts/kuku/order/v1/order_pb";
+import { termsFromProto, termsToProto } from "@kuku/contracts/order-terms";
+import { assert } from "@kuku/platform/assert";
 import type { Order, OrderInput } from "../domain/order.js";
 import type { OrderState, ReportedStatus } from "../domain/state-machine.js";
 
@@ -21,15 +23,6 @@ const STATES: Record<OrderState, api.OrderState> = {
 };
 
 export const stateToProto = (state: OrderState): api.OrderState => STATES[state];
-
-/** Side, type and time in force, as the exchange contract (which the order contract reuses) spells them. */
-function termsToProto(o: Pick<Order, "side" | "type" | "timeInForce">) {
-  return {
-    side: o.side === "buy" ? exchange.Side.BUY : exchange.Side.SELL,
-    type: o.type === "market" ? exchange.OrderType.MARKET : exchange.OrderType.LIMIT,
-    timeInForce: o.timeInForce === "ioc" ? exchange.TimeInForce.IOC : exchange.TimeInForce.DAY,
-  };
-}
 
 export function orderToProto(o: Order): api.Order {
   return create(api.OrderSchema, {
@@ -53,9 +46,7 @@ export function orderToProto(o: Order): api.Order {
 export function inputFromProto(req: api.PlaceOrderRequest): OrderInput {
   return {
     symbol: req.symbol,
-    side: req.side === exchange.Side.BUY ? "buy" : "sell",
-    type: req.type === exchange.OrderType.MARKET ? "market" : "limit",
-    timeInForce: req.timeInForce === exchange.TimeInForce.IOC ? "ioc" : "day",
+    ...termsFromProto(req),
     quantity: req.quantity,
     limitPriceKrw: req.limitPriceKrw,
   };
@@ -94,7 +85,7 @@ export function reportFromProto(
   fills: readonly exchange.Fill[],
 ): ExchangeReport {
   const mapped = REPORT_STATUS[status];
-  if (mapped === undefined) throw new Error(`invariant violated: exchange status ${status} is not a status`);
+  assert(mapped !== undefined, `exchange status ${status} is not a status`);
   return {
     status: mapped,
     rejectReason,

@@ -1,4 +1,5 @@
-import { dailyPriceLimits, isOnTick, tickSizeKrw } from "@kuku/platform";
+import { assert } from "@kuku/platform/assert";
+import { dailyPriceLimits, isOnTick, tickSizeKrw } from "@kuku/platform/krx";
 import { canTransition, type OrderState } from "./state-machine.js";
 
 export type Side = "buy" | "sell";
@@ -117,9 +118,10 @@ export function transition(order: Order, to: OrderState, now: Date, rejectReason
  */
 export function applyFill(order: Order, fill: Fill, fees: FeeSchedule, now: Date): FillResult {
   const filledQuantity = order.filledQuantity + fill.quantity;
-  if (fill.quantity <= 0n || filledQuantity > order.quantity) {
-    throw new Error(`invariant violated: fill ${fill.executionId} of ${fill.quantity} overfills order ${order.orderId}`);
-  }
+  assert(
+    fill.quantity > 0n && filledQuantity <= order.quantity,
+    `fill ${fill.executionId} of ${fill.quantity} overfills order ${order.orderId}`,
+  );
   const filledNotionalKrw = order.filledNotionalKrw + fill.priceKrw * fill.quantity;
   const feesKrw = feeKrw(fees, order.side, filledNotionalKrw);
   const next = transition(order, filledQuantity === order.quantity ? "filled" : "partially_filled", now);

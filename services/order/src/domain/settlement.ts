@@ -1,3 +1,4 @@
+import { assert } from "@kuku/platform/assert";
 import type { Fill, Side } from "./order.js";
 
 /** The ledger accounts one settlement touches. */
@@ -35,7 +36,7 @@ export function planSettlement(side: Side, fill: Fill, fillFeeKrw: bigint, accou
       ],
     };
   }
-  if (fillFeeKrw > notionalKrw) throw new Error(`invariant violated: fee ${fillFeeKrw} exceeds proceeds ${notionalKrw}`);
+  assert(fillFeeKrw <= notionalKrw, `fee ${fillFeeKrw} exceeds proceeds ${notionalKrw}`);
   const legs = [
     { accountId: accounts.clearingSharesAccountId, amountMinor: fill.quantity },
     { accountId: accounts.clearingCashAccountId, amountMinor: -notionalKrw },

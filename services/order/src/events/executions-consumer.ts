@@ -3,12 +3,13 @@
 // and its event id is recorded in the same transaction as the fill.
 import { fromBinary } from "@bufbuild/protobuf";
 import { ExecutionEventSchema } from "@kuku/contracts/kuku/exchange/v1/events_pb";
+import { EXCHANGE_EXECUTIONS } from "@kuku/contracts/topics";
 import { consumeTraced, type Logger, observeConsumer } from "@kuku/platform";
 import type { Kafka } from "kafkajs";
 import { reportFromProto } from "../app/convert.js";
-import type { Orders } from "../app/orders.js";
+import type { Settlement } from "../app/settlement.js";
 
-export const EXECUTIONS_TOPIC = "exchange.executions";
+export const EXECUTIONS_TOPIC = EXCHANGE_EXECUTIONS.name;
 
 /**
  * Every replica of one order service shares `groupId` (and the database).
@@ -19,7 +20,7 @@ export async function startExecutionsConsumer(
   kafka: Kafka,
   groupId: string,
   topic: string,
-  orders: Orders,
+  settlement: Settlement,
   isOurs: (orderId: string) => Promise<boolean>,
   logger: Logger,
 ) {
@@ -39,7 +40,11 @@ export async function startExecutionsConsumer(
         const orderId = event.clientOrderId;
         if (!(await isOurs(orderId))) return; // the market maker's, or another broker's
         // A throw here makes kafkajs retry the message: nothing is committed past it.
-        await orders.applyReport(orderId, reportFromProto(event.status, "", event.fill === undefined ? [] : [event.fill]), event.eventId);
+        await settlement.applyReport(
+          orderId,
+          reportFromProto(event.status, "", event.fill === undefined ? [] : [event.fill]),
+          event.eventId,
+        );
         logger.debug({ orderId, eventId: event.eventId }, "execution event applied");
       }),
   });

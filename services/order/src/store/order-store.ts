@@ -1,3 +1,4 @@
+import { assert } from "@kuku/platform/assert";
 import type pg from "pg";
 import type { Fill, Order } from "../domain/order.js";
 import type { OrderState } from "../domain/state-machine.js";
@@ -86,7 +87,7 @@ export async function insertOrder(db: pg.PoolClient, order: Order, idempotencyKe
     [order.userId, idempotencyKey],
   );
   const row = existing.rows[0];
-  if (row === undefined) throw new Error(`invariant violated: key ${idempotencyKey} conflicted but cannot be read`);
+  assert(row !== undefined, `key ${idempotencyKey} conflicted but cannot be read`);
   return { kind: "exists", order: toOrder(row), requestHash: row.request_hash };
 }
 

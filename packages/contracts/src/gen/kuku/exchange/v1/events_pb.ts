@@ -8,17 +8,17 @@ import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { ExchangeOrderStatus, Fill } from "./exchange_pb.js";
 import { file_kuku_exchange_v1_exchange } from "./exchange_pb.js";
+import { file_kuku_options_v1_options } from "../../options/v1/options_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file kuku/exchange/v1/events.proto.
  */
 export const file_kuku_exchange_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("Ch1rdWt1L2V4Y2hhbmdlL3YxL2V2ZW50cy5wcm90bxIQa3VrdS5leGNoYW5nZS52MSK0AQoORXhlY3V0aW9uRXZlbnQSEAoIZXZlbnRfaWQYASABKAkSJAoEZmlsbBgCIAEoCzIWLmt1a3UuZXhjaGFuZ2UudjEuRmlsbBI1CgZzdGF0dXMYAyABKA4yJS5rdWt1LmV4Y2hhbmdlLnYxLkV4Y2hhbmdlT3JkZXJTdGF0dXMSGgoScmVtYWluaW5nX3F1YW50aXR5GAQgASgDEhcKD2NsaWVudF9vcmRlcl9pZBgFIAEoCSKWAQoKVHJhZGVFdmVudBIQCghldmVudF9pZBgBIAEoCRIQCgh0cmFkZV9pZBgCIAEoCRIOCgZzeW1ib2wYAyABKAkSEQoJcHJpY2Vfa3J3GAQgASgDEhAKCHF1YW50aXR5GAUgASgDEi8KC2V4ZWN1dGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIwCglCb29rTGV2ZWwSEQoJcHJpY2Vfa3J3GAEgASgDEhAKCHF1YW50aXR5GAIgASgDIsUBCglCb29rRXZlbnQSEAoIZXZlbnRfaWQYASABKAkSDgoGc3ltYm9sGAIgASgJEikKBGJpZHMYAyADKAsyGy5rdWt1LmV4Y2hhbmdlLnYxLkJvb2tMZXZlbBIpCgRhc2tzGAQgAygLMhsua3VrdS5leGNoYW5nZS52MS5Cb29rTGV2ZWwSEAoIc2VxdWVuY2UYBSABKAMSLgoKdXBkYXRlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBiBnByb3RvMw", [file_google_protobuf_timestamp, file_kuku_exchange_v1_exchange]);
+  fileDesc("Ch1rdWt1L2V4Y2hhbmdlL3YxL2V2ZW50cy5wcm90bxIQa3VrdS5leGNoYW5nZS52MSLgAQoORXhlY3V0aW9uRXZlbnQSEAoIZXZlbnRfaWQYASABKAkSJAoEZmlsbBgCIAEoCzIWLmt1a3UuZXhjaGFuZ2UudjEuRmlsbBI1CgZzdGF0dXMYAyABKA4yJS5rdWt1LmV4Y2hhbmdlLnYxLkV4Y2hhbmdlT3JkZXJTdGF0dXMSGgoScmVtYWluaW5nX3F1YW50aXR5GAQgASgDEhcKD2NsaWVudF9vcmRlcl9pZBgFIAEoCToqwowZJgoTZXhjaGFuZ2UuZXhlY3V0aW9ucxIPY2xpZW50X29yZGVyX2lkIrUBCgpUcmFkZUV2ZW50EhAKCGV2ZW50X2lkGAEgASgJEhAKCHRyYWRlX2lkGAIgASgJEg4KBnN5bWJvbBgDIAEoCRIRCglwcmljZV9rcncYBCABKAMSEAoIcXVhbnRpdHkYBSABKAMSLwoLZXhlY3V0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wOh3CjBkZCg9leGNoYW5nZS50cmFkZXMSBnN5bWJvbCIwCglCb29rTGV2ZWwSEQoJcHJpY2Vfa3J3GAEgASgDEhAKCHF1YW50aXR5GAIgASgDIuIBCglCb29rRXZlbnQSEAoIZXZlbnRfaWQYASABKAkSDgoGc3ltYm9sGAIgASgJEikKBGJpZHMYAyADKAsyGy5rdWt1LmV4Y2hhbmdlLnYxLkJvb2tMZXZlbBIpCgRhc2tzGAQgAygLMhsua3VrdS5leGNoYW5nZS52MS5Cb29rTGV2ZWwSEAoIc2VxdWVuY2UYBSABKAMSLgoKdXBkYXRlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXA6G8KMGRcKDWV4Y2hhbmdlLmJvb2sSBnN5bWJvbGIGcHJvdG8z", [file_google_protobuf_timestamp, file_kuku_exchange_v1_exchange, file_kuku_options_v1_options]);
 
 /**
- * Kafka topic "exchange.executions", key = client order id: one event per
- * side of every execution. Consumers dedupe by event_id.
+ * One event per side of every execution. Consumers dedupe by event_id.
  *
  * @generated from message kuku.exchange.v1.ExecutionEvent
  */
@@ -61,8 +61,6 @@ export const ExecutionEventSchema: GenMessage<ExecutionEvent> = /*@__PURE__*/
   messageDesc(file_kuku_exchange_v1_events, 0);
 
 /**
- * Kafka topic "exchange.trades", key = symbol.
- *
  * @generated from message kuku.exchange.v1.TradeEvent
  */
 export type TradeEvent = Message<"kuku.exchange.v1.TradeEvent"> & {
@@ -127,7 +125,7 @@ export const BookLevelSchema: GenMessage<BookLevel> = /*@__PURE__*/
   messageDesc(file_kuku_exchange_v1_events, 2);
 
 /**
- * Kafka topic "exchange.books", key = symbol: top of the book after a change.
+ * The top of the book after a change.
  *
  * @generated from message kuku.exchange.v1.BookEvent
  */

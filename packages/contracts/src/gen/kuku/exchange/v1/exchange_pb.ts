@@ -7,13 +7,16 @@ import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf
 import { file_buf_validate_validate } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import { file_kuku_options_v1_options } from "../../options/v1/options_pb.js";
+import type { OrderType, Side, TimeInForce } from "../../trading/v1/trading_pb.js";
+import { file_kuku_trading_v1_trading } from "../../trading/v1/trading_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file kuku/exchange/v1/exchange.proto.
  */
 export const file_kuku_exchange_v1_exchange: GenFile = /*@__PURE__*/
-  fileDesc("Ch9rdWt1L2V4Y2hhbmdlL3YxL2V4Y2hhbmdlLnByb3RvEhBrdWt1LmV4Y2hhbmdlLnYxIsEBCgRGaWxsEhQKDGV4ZWN1dGlvbl9pZBgBIAEoCRIXCg9jbGllbnRfb3JkZXJfaWQYAiABKAkSDgoGc3ltYm9sGAMgASgJEiQKBHNpZGUYBCABKA4yFi5rdWt1LmV4Y2hhbmdlLnYxLlNpZGUSEAoIcXVhbnRpdHkYBSABKAMSEQoJcHJpY2Vfa3J3GAYgASgDEi8KC2V4ZWN1dGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLGAgoSU3VibWl0T3JkZXJSZXF1ZXN0EiIKD2NsaWVudF9vcmRlcl9pZBgBIAEoCUIJukgGcgQQARhAEiQKBnN5bWJvbBgCIAEoCUIUukgRcg8yDV5bMC05QS1aXXs2fSQSMAoEc2lkZRgDIAEoDjIWLmt1a3UuZXhjaGFuZ2UudjEuU2lkZUIKukgHggEEEAEgABI1CgR0eXBlGAQgASgOMhsua3VrdS5leGNoYW5nZS52MS5PcmRlclR5cGVCCrpIB4IBBBABIAASQAoNdGltZV9pbl9mb3JjZRgFIAEoDjIdLmt1a3UuZXhjaGFuZ2UudjEuVGltZUluRm9yY2VCCrpIB4IBBBABIAASHwoIcXVhbnRpdHkYBiABKANCDbpICiIIGICU69wDIAASGgoJcHJpY2Vfa3J3GAcgASgDQge6SAQiAigAIr8BChNTdWJtaXRPcmRlclJlc3BvbnNlEhcKD2NsaWVudF9vcmRlcl9pZBgBIAEoCRI1CgZzdGF0dXMYAiABKA4yJS5rdWt1LmV4Y2hhbmdlLnYxLkV4Y2hhbmdlT3JkZXJTdGF0dXMSFQoNcmVqZWN0X3JlYXNvbhgDIAEoCRIlCgVmaWxscxgEIAMoCzIWLmt1a3UuZXhjaGFuZ2UudjEuRmlsbBIaChJyZW1haW5pbmdfcXVhbnRpdHkYBSABKAMiOAoSQ2FuY2VsT3JkZXJSZXF1ZXN0EiIKD2NsaWVudF9vcmRlcl9pZBgBIAEoCUIJukgGcgQQARhAImgKE0NhbmNlbE9yZGVyUmVzcG9uc2USNQoGc3RhdHVzGAEgASgOMiUua3VrdS5leGNoYW5nZS52MS5FeGNoYW5nZU9yZGVyU3RhdHVzEhoKEmNhbmNlbGxlZF9xdWFudGl0eRgCIAEoAyI4ChJPcmRlclN0YXR1c1JlcXVlc3QSIgoPY2xpZW50X29yZGVyX2lkGAEgASgJQgm6SAZyBBABGEAiwQEKE09yZGVyU3RhdHVzUmVzcG9uc2USFwoPY2xpZW50X29yZGVyX2lkGAEgASgJEjUKBnN0YXR1cxgCIAEoDjIlLmt1a3UuZXhjaGFuZ2UudjEuRXhjaGFuZ2VPcmRlclN0YXR1cxIXCg9maWxsZWRfcXVhbnRpdHkYAyABKAMSGgoScmVtYWluaW5nX3F1YW50aXR5GAQgASgDEiUKBWZpbGxzGAUgAygLMhYua3VrdS5leGNoYW5nZS52MS5GaWxsIocBChNTZXRGYXVsdE1vZGVSZXF1ZXN0EjUKBG1vZGUYASABKA4yGy5rdWt1LmV4Y2hhbmdlLnYxLkZhdWx0TW9kZUIKukgHggEEEAEgABIdCghkZWxheV9tcxgCIAEoBUILukgIGgYYwM8kKAASGgoHcGVyY2VudBgDIAEoBUIJukgGGgQYZCgAIkEKFFNldEZhdWx0TW9kZVJlc3BvbnNlEikKBG1vZGUYASABKA4yGy5rdWt1LmV4Y2hhbmdlLnYxLkZhdWx0TW9kZSJ5CgpJbnN0cnVtZW50Eg4KBnN5bWJvbBgBIAEoCRIMCgRuYW1lGAIgASgJEhsKE3JlZmVyZW5jZV9wcmljZV9rcncYAyABKAMSFwoPdXBwZXJfbGltaXRfa3J3GAQgASgDEhcKD2xvd2VyX2xpbWl0X2tydxgFIAEoAyIYChZMaXN0SW5zdHJ1bWVudHNSZXF1ZXN0IkwKF0xpc3RJbnN0cnVtZW50c1Jlc3BvbnNlEjEKC2luc3RydW1lbnRzGAEgAygLMhwua3VrdS5leGNoYW5nZS52MS5JbnN0cnVtZW50IhUKE0Nsb3NlU2Vzc2lvblJlcXVlc3QiLgoUQ2xvc2VTZXNzaW9uUmVzcG9uc2USFgoOZXhwaXJlZF9vcmRlcnMYASABKAMqOQoEU2lkZRIUChBTSURFX1VOU1BFQ0lGSUVEEAASDAoIU0lERV9CVVkQARINCglTSURFX1NFTEwQAipUCglPcmRlclR5cGUSGgoWT1JERVJfVFlQRV9VTlNQRUNJRklFRBAAEhQKEE9SREVSX1RZUEVfTElNSVQQARIVChFPUkRFUl9UWVBFX01BUktFVBACKloKC1RpbWVJbkZvcmNlEh0KGVRJTUVfSU5fRk9SQ0VfVU5TUEVDSUZJRUQQABIVChFUSU1FX0lOX0ZPUkNFX0RBWRABEhUKEVRJTUVfSU5fRk9SQ0VfSU9DEAIqvwIKE0V4Y2hhbmdlT3JkZXJTdGF0dXMSJQohRVhDSEFOR0VfT1JERVJfU1RBVFVTX1VOU1BFQ0lGSUVEEAASIwofRVhDSEFOR0VfT1JERVJfU1RBVFVTX05PVF9GT1VORBABEiIKHkVYQ0hBTkdFX09SREVSX1NUQVRVU19BQ0NFUFRFRBACEioKJkVYQ0hBTkdFX09SREVSX1NUQVRVU19QQVJUSUFMTFlfRklMTEVEEAMSIAocRVhDSEFOR0VfT1JERVJfU1RBVFVTX0ZJTExFRBAEEiMKH0VYQ0hBTkdFX09SREVSX1NUQVRVU19DQU5DRUxMRUQQBRIiCh5FWENIQU5HRV9PUkRFUl9TVEFUVVNfUkVKRUNURUQQBhIhCh1FWENIQU5HRV9PUkRFUl9TVEFUVVNfRVhQSVJFRBAHKq8BCglGYXVsdE1vZGUSGgoWRkFVTFRfTU9ERV9VTlNQRUNJRklFRBAAEhMKD0ZBVUxUX01PREVfTk9ORRABEhQKEEZBVUxUX01PREVfREVMQVkQAhIVChFGQVVMVF9NT0RFX1NJTEVOVBADEhgKFEZBVUxUX01PREVfRFVQTElDQVRFEAQSFQoRRkFVTFRfTU9ERV9SRUpFQ1QQBRITCg9GQVVMVF9NT0RFX0RPV04QBjLLBAoPRXhjaGFuZ2VTZXJ2aWNlEloKC1N1Ym1pdE9yZGVyEiQua3VrdS5leGNoYW5nZS52MS5TdWJtaXRPcmRlclJlcXVlc3QaJS5rdWt1LmV4Y2hhbmdlLnYxLlN1Ym1pdE9yZGVyUmVzcG9uc2USWgoLQ2FuY2VsT3JkZXISJC5rdWt1LmV4Y2hhbmdlLnYxLkNhbmNlbE9yZGVyUmVxdWVzdBolLmt1a3UuZXhjaGFuZ2UudjEuQ2FuY2VsT3JkZXJSZXNwb25zZRJaCgtPcmRlclN0YXR1cxIkLmt1a3UuZXhjaGFuZ2UudjEuT3JkZXJTdGF0dXNSZXF1ZXN0GiUua3VrdS5leGNoYW5nZS52MS5PcmRlclN0YXR1c1Jlc3BvbnNlEl0KDFNldEZhdWx0TW9kZRIlLmt1a3UuZXhjaGFuZ2UudjEuU2V0RmF1bHRNb2RlUmVxdWVzdBomLmt1a3UuZXhjaGFuZ2UudjEuU2V0RmF1bHRNb2RlUmVzcG9uc2USZgoPTGlzdEluc3RydW1lbnRzEigua3VrdS5leGNoYW5nZS52MS5MaXN0SW5zdHJ1bWVudHNSZXF1ZXN0Gikua3VrdS5leGNoYW5nZS52MS5MaXN0SW5zdHJ1bWVudHNSZXNwb25zZRJdCgxDbG9zZVNlc3Npb24SJS5rdWt1LmV4Y2hhbmdlLnYxLkNsb3NlU2Vzc2lvblJlcXVlc3QaJi5rdWt1LmV4Y2hhbmdlLnYxLkNsb3NlU2Vzc2lvblJlc3BvbnNlYgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_timestamp]);
+  fileDesc("Ch9rdWt1L2V4Y2hhbmdlL3YxL2V4Y2hhbmdlLnByb3RvEhBrdWt1LmV4Y2hhbmdlLnYxIsABCgRGaWxsEhQKDGV4ZWN1dGlvbl9pZBgBIAEoCRIXCg9jbGllbnRfb3JkZXJfaWQYAiABKAkSDgoGc3ltYm9sGAMgASgJEiMKBHNpZGUYBCABKA4yFS5rdWt1LnRyYWRpbmcudjEuU2lkZRIQCghxdWFudGl0eRgFIAEoAxIRCglwcmljZV9rcncYBiABKAMSLwoLZXhlY3V0ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIscCChJTdWJtaXRPcmRlclJlcXVlc3QSJgoPY2xpZW50X29yZGVyX2lkGAEgASgJQg26SAZyBBABGEDIjBkBEiQKBnN5bWJvbBgCIAEoCUIUukgRcg8yDV5bMC05QS1aXXs2fSQSLwoEc2lkZRgDIAEoDjIVLmt1a3UudHJhZGluZy52MS5TaWRlQgq6SAeCAQQQASAAEjQKBHR5cGUYBCABKA4yGi5rdWt1LnRyYWRpbmcudjEuT3JkZXJUeXBlQgq6SAeCAQQQASAAEj8KDXRpbWVfaW5fZm9yY2UYBSABKA4yHC5rdWt1LnRyYWRpbmcudjEuVGltZUluRm9yY2VCCrpIB4IBBBABIAASHwoIcXVhbnRpdHkYBiABKANCDbpICiIIGICU69wDIAASGgoJcHJpY2Vfa3J3GAcgASgDQge6SAQiAigAIr8BChNTdWJtaXRPcmRlclJlc3BvbnNlEhcKD2NsaWVudF9vcmRlcl9pZBgBIAEoCRI1CgZzdGF0dXMYAiABKA4yJS5rdWt1LmV4Y2hhbmdlLnYxLkV4Y2hhbmdlT3JkZXJTdGF0dXMSFQoNcmVqZWN0X3JlYXNvbhgDIAEoCRIlCgVmaWxscxgEIAMoCzIWLmt1a3UuZXhjaGFuZ2UudjEuRmlsbBIaChJyZW1haW5pbmdfcXVhbnRpdHkYBSABKAMiPAoSQ2FuY2VsT3JkZXJSZXF1ZXN0EiYKD2NsaWVudF9vcmRlcl9pZBgBIAEoCUINukgGcgQQARhAyIwZASJoChNDYW5jZWxPcmRlclJlc3BvbnNlEjUKBnN0YXR1cxgBIAEoDjIlLmt1a3UuZXhjaGFuZ2UudjEuRXhjaGFuZ2VPcmRlclN0YXR1cxIaChJjYW5jZWxsZWRfcXVhbnRpdHkYAiABKAMiOAoST3JkZXJTdGF0dXNSZXF1ZXN0EiIKD2NsaWVudF9vcmRlcl9pZBgBIAEoCUIJukgGcgQQARhAIsEBChNPcmRlclN0YXR1c1Jlc3BvbnNlEhcKD2NsaWVudF9vcmRlcl9pZBgBIAEoCRI1CgZzdGF0dXMYAiABKA4yJS5rdWt1LmV4Y2hhbmdlLnYxLkV4Y2hhbmdlT3JkZXJTdGF0dXMSFwoPZmlsbGVkX3F1YW50aXR5GAMgASgDEhoKEnJlbWFpbmluZ19xdWFudGl0eRgEIAEoAxIlCgVmaWxscxgFIAMoCzIWLmt1a3UuZXhjaGFuZ2UudjEuRmlsbCKHAQoTU2V0RmF1bHRNb2RlUmVxdWVzdBI1CgRtb2RlGAEgASgOMhsua3VrdS5leGNoYW5nZS52MS5GYXVsdE1vZGVCCrpIB4IBBBABIAASHQoIZGVsYXlfbXMYAiABKAVCC7pICBoGGMDPJCgAEhoKB3BlcmNlbnQYAyABKAVCCbpIBhoEGGQoACJBChRTZXRGYXVsdE1vZGVSZXNwb25zZRIpCgRtb2RlGAEgASgOMhsua3VrdS5leGNoYW5nZS52MS5GYXVsdE1vZGUieQoKSW5zdHJ1bWVudBIOCgZzeW1ib2wYASABKAkSDAoEbmFtZRgCIAEoCRIbChNyZWZlcmVuY2VfcHJpY2Vfa3J3GAMgASgDEhcKD3VwcGVyX2xpbWl0X2tydxgEIAEoAxIXCg9sb3dlcl9saW1pdF9rcncYBSABKAMiGAoWTGlzdEluc3RydW1lbnRzUmVxdWVzdCJMChdMaXN0SW5zdHJ1bWVudHNSZXNwb25zZRIxCgtpbnN0cnVtZW50cxgBIAMoCzIcLmt1a3UuZXhjaGFuZ2UudjEuSW5zdHJ1bWVudCIVChNDbG9zZVNlc3Npb25SZXF1ZXN0Ii4KFENsb3NlU2Vzc2lvblJlc3BvbnNlEhYKDmV4cGlyZWRfb3JkZXJzGAEgASgDKr8CChNFeGNoYW5nZU9yZGVyU3RhdHVzEiUKIUVYQ0hBTkdFX09SREVSX1NUQVRVU19VTlNQRUNJRklFRBAAEiMKH0VYQ0hBTkdFX09SREVSX1NUQVRVU19OT1RfRk9VTkQQARIiCh5FWENIQU5HRV9PUkRFUl9TVEFUVVNfQUNDRVBURUQQAhIqCiZFWENIQU5HRV9PUkRFUl9TVEFUVVNfUEFSVElBTExZX0ZJTExFRBADEiAKHEVYQ0hBTkdFX09SREVSX1NUQVRVU19GSUxMRUQQBBIjCh9FWENIQU5HRV9PUkRFUl9TVEFUVVNfQ0FOQ0VMTEVEEAUSIgoeRVhDSEFOR0VfT1JERVJfU1RBVFVTX1JFSkVDVEVEEAYSIQodRVhDSEFOR0VfT1JERVJfU1RBVFVTX0VYUElSRUQQByqvAQoJRmF1bHRNb2RlEhoKFkZBVUxUX01PREVfVU5TUEVDSUZJRUQQABITCg9GQVVMVF9NT0RFX05PTkUQARIUChBGQVVMVF9NT0RFX0RFTEFZEAISFQoRRkFVTFRfTU9ERV9TSUxFTlQQAxIYChRGQVVMVF9NT0RFX0RVUExJQ0FURRAEEhUKEUZBVUxUX01PREVfUkVKRUNUEAUSEwoPRkFVTFRfTU9ERV9ET1dOEAYy6QQKD0V4Y2hhbmdlU2VydmljZRJfCgtTdWJtaXRPcmRlchIkLmt1a3UuZXhjaGFuZ2UudjEuU3VibWl0T3JkZXJSZXF1ZXN0GiUua3VrdS5leGNoYW5nZS52MS5TdWJtaXRPcmRlclJlc3BvbnNlIgOQAgISXwoLQ2FuY2VsT3JkZXISJC5rdWt1LmV4Y2hhbmdlLnYxLkNhbmNlbE9yZGVyUmVxdWVzdBolLmt1a3UuZXhjaGFuZ2UudjEuQ2FuY2VsT3JkZXJSZXNwb25zZSIDkAICEl8KC09yZGVyU3RhdHVzEiQua3VrdS5leGNoYW5nZS52MS5PcmRlclN0YXR1c1JlcXVlc3QaJS5rdWt1LmV4Y2hhbmdlLnYxLk9yZGVyU3RhdHVzUmVzcG9uc2UiA5ACARJiCgxTZXRGYXVsdE1vZGUSJS5rdWt1LmV4Y2hhbmdlLnYxLlNldEZhdWx0TW9kZVJlcXVlc3QaJi5rdWt1LmV4Y2hhbmdlLnYxLlNldEZhdWx0TW9kZVJlc3BvbnNlIgOQAgASawoPTGlzdEluc3RydW1lbnRzEigua3VrdS5leGNoYW5nZS52MS5MaXN0SW5zdHJ1bWVudHNSZXF1ZXN0Gikua3VrdS5leGNoYW5nZS52MS5MaXN0SW5zdHJ1bWVudHNSZXNwb25zZSIDkAIBEmIKDENsb3NlU2Vzc2lvbhIlLmt1a3UuZXhjaGFuZ2UudjEuQ2xvc2VTZXNzaW9uUmVxdWVzdBomLmt1a3UuZXhjaGFuZ2UudjEuQ2xvc2VTZXNzaW9uUmVzcG9uc2UiA5ACAGIGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_timestamp, file_kuku_options_v1_options, file_kuku_trading_v1_trading]);
 
 /**
  * @generated from message kuku.exchange.v1.Fill
@@ -35,7 +38,7 @@ export type Fill = Message<"kuku.exchange.v1.Fill"> & {
   symbol: string;
 
   /**
-   * @generated from field: kuku.exchange.v1.Side side = 4;
+   * @generated from field: kuku.trading.v1.Side side = 4;
    */
   side: Side;
 
@@ -77,17 +80,17 @@ export type SubmitOrderRequest = Message<"kuku.exchange.v1.SubmitOrderRequest"> 
   symbol: string;
 
   /**
-   * @generated from field: kuku.exchange.v1.Side side = 3;
+   * @generated from field: kuku.trading.v1.Side side = 3;
    */
   side: Side;
 
   /**
-   * @generated from field: kuku.exchange.v1.OrderType type = 4;
+   * @generated from field: kuku.trading.v1.OrderType type = 4;
    */
   type: OrderType;
 
   /**
-   * @generated from field: kuku.exchange.v1.TimeInForce time_in_force = 5;
+   * @generated from field: kuku.trading.v1.TimeInForce time_in_force = 5;
    */
   timeInForce: TimeInForce;
 
@@ -393,88 +396,6 @@ export const CloseSessionResponseSchema: GenMessage<CloseSessionResponse> = /*@_
   messageDesc(file_kuku_exchange_v1_exchange, 13);
 
 /**
- * @generated from enum kuku.exchange.v1.Side
- */
-export enum Side {
-  /**
-   * @generated from enum value: SIDE_UNSPECIFIED = 0;
-   */
-  UNSPECIFIED = 0,
-
-  /**
-   * @generated from enum value: SIDE_BUY = 1;
-   */
-  BUY = 1,
-
-  /**
-   * @generated from enum value: SIDE_SELL = 2;
-   */
-  SELL = 2,
-}
-
-/**
- * Describes the enum kuku.exchange.v1.Side.
- */
-export const SideSchema: GenEnum<Side> = /*@__PURE__*/
-  enumDesc(file_kuku_exchange_v1_exchange, 0);
-
-/**
- * @generated from enum kuku.exchange.v1.OrderType
- */
-export enum OrderType {
-  /**
-   * @generated from enum value: ORDER_TYPE_UNSPECIFIED = 0;
-   */
-  UNSPECIFIED = 0,
-
-  /**
-   * @generated from enum value: ORDER_TYPE_LIMIT = 1;
-   */
-  LIMIT = 1,
-
-  /**
-   * @generated from enum value: ORDER_TYPE_MARKET = 2;
-   */
-  MARKET = 2,
-}
-
-/**
- * Describes the enum kuku.exchange.v1.OrderType.
- */
-export const OrderTypeSchema: GenEnum<OrderType> = /*@__PURE__*/
-  enumDesc(file_kuku_exchange_v1_exchange, 1);
-
-/**
- * @generated from enum kuku.exchange.v1.TimeInForce
- */
-export enum TimeInForce {
-  /**
-   * @generated from enum value: TIME_IN_FORCE_UNSPECIFIED = 0;
-   */
-  UNSPECIFIED = 0,
-
-  /**
-   * Rests on the book until the end of the trading day.
-   *
-   * @generated from enum value: TIME_IN_FORCE_DAY = 1;
-   */
-  DAY = 1,
-
-  /**
-   * Fills what it can at once; the rest is cancelled.
-   *
-   * @generated from enum value: TIME_IN_FORCE_IOC = 2;
-   */
-  IOC = 2,
-}
-
-/**
- * Describes the enum kuku.exchange.v1.TimeInForce.
- */
-export const TimeInForceSchema: GenEnum<TimeInForce> = /*@__PURE__*/
-  enumDesc(file_kuku_exchange_v1_exchange, 2);
-
-/**
  * @generated from enum kuku.exchange.v1.ExchangeOrderStatus
  */
 export enum ExchangeOrderStatus {
@@ -525,7 +446,7 @@ export enum ExchangeOrderStatus {
  * Describes the enum kuku.exchange.v1.ExchangeOrderStatus.
  */
 export const ExchangeOrderStatusSchema: GenEnum<ExchangeOrderStatus> = /*@__PURE__*/
-  enumDesc(file_kuku_exchange_v1_exchange, 3);
+  enumDesc(file_kuku_exchange_v1_exchange, 0);
 
 /**
  * @generated from enum kuku.exchange.v1.FaultMode
@@ -581,7 +502,7 @@ export enum FaultMode {
  * Describes the enum kuku.exchange.v1.FaultMode.
  */
 export const FaultModeSchema: GenEnum<FaultMode> = /*@__PURE__*/
-  enumDesc(file_kuku_exchange_v1_exchange, 4);
+  enumDesc(file_kuku_exchange_v1_exchange, 1);
 
 /**
  * ExchangeService is the simulated exchange: a price-time-priority matching
@@ -592,7 +513,9 @@ export const FaultModeSchema: GenEnum<FaultMode> = /*@__PURE__*/
 export const ExchangeService: GenService<{
   /**
    * SubmitOrder enters an order; the answer is the acknowledgement and any
-   * fills that happened immediately.
+   * fills that happened immediately. The exchange keeps one record per client
+   * order id: a repeat returns that record (it does not trade twice), and an
+   * id fenced by a cancel stays refused.
    *
    * @generated from rpc kuku.exchange.v1.ExchangeService.SubmitOrder
    */
@@ -622,7 +545,8 @@ export const ExchangeService: GenService<{
     output: typeof OrderStatusResponseSchema;
   },
   /**
-   * SetFaultMode switches a fault on for drills (admin only).
+   * SetFaultMode switches a fault on for drills (admin only). Not marked
+   * retry-safe: it is an operator's switch, not a call to hide failures of.
    *
    * @generated from rpc kuku.exchange.v1.ExchangeService.SetFaultMode
    */
@@ -644,7 +568,8 @@ export const ExchangeService: GenService<{
   },
   /**
    * CloseSession ends the trading day (admin only): every resting DAY order
-   * expires, and an execution event without a fill says so.
+   * expires, and an execution event without a fill says so. Not retry-safe:
+   * a repeat would expire the orders that arrived in between.
    *
    * @generated from rpc kuku.exchange.v1.ExchangeService.CloseSession
    */

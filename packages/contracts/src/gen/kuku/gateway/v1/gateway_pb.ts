@@ -5,19 +5,268 @@
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_buf_validate_validate } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
-import type { Instrument, OrderType, Side, TimeInForce } from "../../exchange/v1/exchange_pb.js";
-import { file_kuku_exchange_v1_exchange } from "../../exchange/v1/exchange_pb.js";
-import type { OrderBook, Quote } from "../../market/v1/market_pb.js";
-import { file_kuku_market_v1_market } from "../../market/v1/market_pb.js";
-import type { Order } from "../../order/v1/order_pb.js";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import { file_kuku_options_v1_options } from "../../options/v1/options_pb.js";
+import type { OrderState } from "../../order/v1/order_pb.js";
 import { file_kuku_order_v1_order } from "../../order/v1/order_pb.js";
+import type { OrderType, Side, TimeInForce } from "../../trading/v1/trading_pb.js";
+import { file_kuku_trading_v1_trading } from "../../trading/v1/trading_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file kuku/gateway/v1/gateway.proto.
  */
 export const file_kuku_gateway_v1_gateway: GenFile = /*@__PURE__*/
-  fileDesc("Ch1rdWt1L2dhdGV3YXkvdjEvZ2F0ZXdheS5wcm90bxIPa3VrdS5nYXRld2F5LnYxIlgKBlRva2VucxIUCgxhY2Nlc3NfdG9rZW4YASABKAkSFQoNcmVmcmVzaF90b2tlbhgCIAEoCRIhChlhY2Nlc3NfZXhwaXJlc19pbl9zZWNvbmRzGAMgASgDImkKDVNpZ25VcFJlcXVlc3QSGQoFZW1haWwYASABKAlCCrpIB3IFGP4BYAESHAoIcGFzc3dvcmQYAiABKAlCCrpIB3IFEAoYgAESHwoMZGlzcGxheV9uYW1lGAMgASgJQgm6SAZyBBABGEAiSgoOU2lnblVwUmVzcG9uc2USDwoHdXNlcl9pZBgBIAEoCRInCgZ0b2tlbnMYAiABKAsyFy5rdWt1LmdhdGV3YXkudjEuVG9rZW5zIkcKDExvZ0luUmVxdWVzdBIZCgVlbWFpbBgBIAEoCUIKukgHcgUY/gFgARIcCghwYXNzd29yZBgCIAEoCUIKukgHcgUQARiAASJJCg1Mb2dJblJlc3BvbnNlEg8KB3VzZXJfaWQYASABKAkSJwoGdG9rZW5zGAIgASgLMhcua3VrdS5nYXRld2F5LnYxLlRva2VucyI4ChNSZWZyZXNoVG9rZW5SZXF1ZXN0EiEKDXJlZnJlc2hfdG9rZW4YASABKAlCCrpIB3IFEAEYgCAiPwoUUmVmcmVzaFRva2VuUmVzcG9uc2USJwoGdG9rZW5zGAEgASgLMhcua3VrdS5nYXRld2F5LnYxLlRva2VucyIyCg1Mb2dPdXRSZXF1ZXN0EiEKDXJlZnJlc2hfdG9rZW4YASABKAlCCrpIB3IFEAEYgCAiEAoOTG9nT3V0UmVzcG9uc2UiVwoSRGVwb3NpdENhc2hSZXF1ZXN0Eh4KCnJlcXVlc3RfaWQYASABKAlCCrpIB3IFEAEYgAESIQoKYW1vdW50X2tydxgCIAEoA0INukgKIggYgMivoCUgACIxChNEZXBvc2l0Q2FzaFJlc3BvbnNlEhoKEmNhc2hfYXZhaWxhYmxlX2tydxgBIAEoAyJyCghQb3NpdGlvbhIOCgZzeW1ib2wYASABKAkSEAoIcXVhbnRpdHkYAiABKAMSFQoNaGVsZF9xdWFudGl0eRgDIAEoAxIWCg5sYXN0X3ByaWNlX2tydxgEIAEoAxIVCg12YWx1YXRpb25fa3J3GAUgASgDIhUKE0dldFBvcnRmb2xpb1JlcXVlc3QijwEKFEdldFBvcnRmb2xpb1Jlc3BvbnNlEhYKDmNhc2hfdG90YWxfa3J3GAEgASgDEhUKDWNhc2hfaGVsZF9rcncYAiABKAMSGgoSY2FzaF9hdmFpbGFibGVfa3J3GAMgASgDEiwKCXBvc2l0aW9ucxgEIAMoCzIZLmt1a3UuZ2F0ZXdheS52MS5Qb3NpdGlvbiLMAgoRUGxhY2VPcmRlclJlcXVlc3QSIwoPaWRlbXBvdGVuY3lfa2V5GAEgASgJQgq6SAdyBRAIGIABEiQKBnN5bWJvbBgCIAEoCUIUukgRcg8yDV5bMC05QS1aXXs2fSQSMAoEc2lkZRgDIAEoDjIWLmt1a3UuZXhjaGFuZ2UudjEuU2lkZUIKukgHggEEEAEgABI1CgR0eXBlGAQgASgOMhsua3VrdS5leGNoYW5nZS52MS5PcmRlclR5cGVCCrpIB4IBBBABIAASQAoNdGltZV9pbl9mb3JjZRgFIAEoDjIdLmt1a3UuZXhjaGFuZ2UudjEuVGltZUluRm9yY2VCCrpIB4IBBBABIAASHwoIcXVhbnRpdHkYBiABKANCDbpICiIIGICU69wDIAASIAoPbGltaXRfcHJpY2Vfa3J3GAcgASgDQge6SAQiAigAIjkKElBsYWNlT3JkZXJSZXNwb25zZRIjCgVvcmRlchgBIAEoCzIULmt1a3Uub3JkZXIudjEuT3JkZXIiMAoSQ2FuY2VsT3JkZXJSZXF1ZXN0EhoKCG9yZGVyX2lkGAEgASgJQgi6SAVyA7ABASI6ChNDYW5jZWxPcmRlclJlc3BvbnNlEiMKBW9yZGVyGAEgASgLMhQua3VrdS5vcmRlci52MS5PcmRlciJQChFMaXN0T3JkZXJzUmVxdWVzdBIdCglwYWdlX3NpemUYASABKAVCCrpIBxoFGPQDKAASHAoKcGFnZV90b2tlbhgCIAEoCUIIukgFcgMYgAIiUwoSTGlzdE9yZGVyc1Jlc3BvbnNlEiQKBm9yZGVycxgBIAMoCzIULmt1a3Uub3JkZXIudjEuT3JkZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjcKD0dldFF1b3RlUmVxdWVzdBIkCgZzeW1ib2wYASABKAlCFLpIEXIPMg1eWzAtOUEtWl17Nn0kIjgKEEdldFF1b3RlUmVzcG9uc2USJAoFcXVvdGUYASABKAsyFS5rdWt1Lm1hcmtldC52MS5RdW90ZSIYChZMaXN0SW5zdHJ1bWVudHNSZXF1ZXN0IkwKF0xpc3RJbnN0cnVtZW50c1Jlc3BvbnNlEjEKC2luc3RydW1lbnRzGAEgAygLMhwua3VrdS5leGNoYW5nZS52MS5JbnN0cnVtZW50IlUKE0dldE9yZGVyQm9va1JlcXVlc3QSJAoGc3ltYm9sGAEgASgJQhS6SBFyDzINXlswLTlBLVpdezZ9JBIYCgVkZXB0aBgCIAEoBUIJukgGGgQYCigAIkUKFEdldE9yZGVyQm9va1Jlc3BvbnNlEi0KCm9yZGVyX2Jvb2sYASABKAsyGS5rdWt1Lm1hcmtldC52MS5PcmRlckJvb2syyAIKC0F1dGhTZXJ2aWNlEkkKBlNpZ25VcBIeLmt1a3UuZ2F0ZXdheS52MS5TaWduVXBSZXF1ZXN0Gh8ua3VrdS5nYXRld2F5LnYxLlNpZ25VcFJlc3BvbnNlEkYKBUxvZ0luEh0ua3VrdS5nYXRld2F5LnYxLkxvZ0luUmVxdWVzdBoeLmt1a3UuZ2F0ZXdheS52MS5Mb2dJblJlc3BvbnNlElsKDFJlZnJlc2hUb2tlbhIkLmt1a3UuZ2F0ZXdheS52MS5SZWZyZXNoVG9rZW5SZXF1ZXN0GiUua3VrdS5nYXRld2F5LnYxLlJlZnJlc2hUb2tlblJlc3BvbnNlEkkKBkxvZ091dBIeLmt1a3UuZ2F0ZXdheS52MS5Mb2dPdXRSZXF1ZXN0Gh8ua3VrdS5nYXRld2F5LnYxLkxvZ091dFJlc3BvbnNlMuMFCg5UcmFkaW5nU2VydmljZRJYCgtEZXBvc2l0Q2FzaBIjLmt1a3UuZ2F0ZXdheS52MS5EZXBvc2l0Q2FzaFJlcXVlc3QaJC5rdWt1LmdhdGV3YXkudjEuRGVwb3NpdENhc2hSZXNwb25zZRJbCgxHZXRQb3J0Zm9saW8SJC5rdWt1LmdhdGV3YXkudjEuR2V0UG9ydGZvbGlvUmVxdWVzdBolLmt1a3UuZ2F0ZXdheS52MS5HZXRQb3J0Zm9saW9SZXNwb25zZRJVCgpQbGFjZU9yZGVyEiIua3VrdS5nYXRld2F5LnYxLlBsYWNlT3JkZXJSZXF1ZXN0GiMua3VrdS5nYXRld2F5LnYxLlBsYWNlT3JkZXJSZXNwb25zZRJYCgtDYW5jZWxPcmRlchIjLmt1a3UuZ2F0ZXdheS52MS5DYW5jZWxPcmRlclJlcXVlc3QaJC5rdWt1LmdhdGV3YXkudjEuQ2FuY2VsT3JkZXJSZXNwb25zZRJVCgpMaXN0T3JkZXJzEiIua3VrdS5nYXRld2F5LnYxLkxpc3RPcmRlcnNSZXF1ZXN0GiMua3VrdS5nYXRld2F5LnYxLkxpc3RPcmRlcnNSZXNwb25zZRJPCghHZXRRdW90ZRIgLmt1a3UuZ2F0ZXdheS52MS5HZXRRdW90ZVJlcXVlc3QaIS5rdWt1LmdhdGV3YXkudjEuR2V0UXVvdGVSZXNwb25zZRJkCg9MaXN0SW5zdHJ1bWVudHMSJy5rdWt1LmdhdGV3YXkudjEuTGlzdEluc3RydW1lbnRzUmVxdWVzdBooLmt1a3UuZ2F0ZXdheS52MS5MaXN0SW5zdHJ1bWVudHNSZXNwb25zZRJbCgxHZXRPcmRlckJvb2sSJC5rdWt1LmdhdGV3YXkudjEuR2V0T3JkZXJCb29rUmVxdWVzdBolLmt1a3UuZ2F0ZXdheS52MS5HZXRPcmRlckJvb2tSZXNwb25zZWIGcHJvdG8z", [file_buf_validate_validate, file_kuku_exchange_v1_exchange, file_kuku_market_v1_market, file_kuku_order_v1_order]);
+  fileDesc("Ch1rdWt1L2dhdGV3YXkvdjEvZ2F0ZXdheS5wcm90bxIPa3VrdS5nYXRld2F5LnYxIt8DCgVPcmRlchIQCghvcmRlcl9pZBgBIAEoCRIOCgZzeW1ib2wYAyABKAkSIwoEc2lkZRgEIAEoDjIVLmt1a3UudHJhZGluZy52MS5TaWRlEigKBHR5cGUYBSABKA4yGi5rdWt1LnRyYWRpbmcudjEuT3JkZXJUeXBlEjMKDXRpbWVfaW5fZm9yY2UYBiABKA4yHC5rdWt1LnRyYWRpbmcudjEuVGltZUluRm9yY2USEAoIcXVhbnRpdHkYByABKAMSFwoPbGltaXRfcHJpY2Vfa3J3GAggASgDEhcKD2ZpbGxlZF9xdWFudGl0eRgJIAEoAxIbChNmaWxsZWRfbm90aW9uYWxfa3J3GAogASgDEigKBXN0YXRlGAsgASgOMhkua3VrdS5vcmRlci52MS5PcmRlclN0YXRlEhUKDXJlamVjdF9yZWFzb24YDCABKAkSLgoKY3JlYXRlZF9hdBgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgPIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIZmVlc19rcncYECABKANKBAgCEANKBAgNEA5SB3VzZXJfaWRSB3ZlcnNpb24i9AEKBVF1b3RlEg4KBnN5bWJvbBgBIAEoCRIWCg5sYXN0X3ByaWNlX2tydxgCIAEoAxIWCg5vcGVuX3ByaWNlX2tydxgDIAEoAxIWCg5oaWdoX3ByaWNlX2tydxgEIAEoAxIVCg1sb3dfcHJpY2Vfa3J3GAUgASgDEg4KBnZvbHVtZRgGIAEoAxIUCgxiZXN0X2JpZF9rcncYByABKAMSFAoMYmVzdF9hc2tfa3J3GAggASgDEhAKCHNlcXVlbmNlGAkgASgDEi4KCnVwZGF0ZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjEKClByaWNlTGV2ZWwSEQoJcHJpY2Vfa3J3GAEgASgDEhAKCHF1YW50aXR5GAIgASgDIoMBCglPcmRlckJvb2sSDgoGc3ltYm9sGAEgASgJEikKBGJpZHMYAiADKAsyGy5rdWt1LmdhdGV3YXkudjEuUHJpY2VMZXZlbBIpCgRhc2tzGAMgAygLMhsua3VrdS5nYXRld2F5LnYxLlByaWNlTGV2ZWwSEAoIc2VxdWVuY2UYBCABKAMieQoKSW5zdHJ1bWVudBIOCgZzeW1ib2wYASABKAkSDAoEbmFtZRgCIAEoCRIbChNyZWZlcmVuY2VfcHJpY2Vfa3J3GAMgASgDEhcKD3VwcGVyX2xpbWl0X2tydxgEIAEoAxIXCg9sb3dlcl9saW1pdF9rcncYBSABKAMiWAoGVG9rZW5zEhQKDGFjY2Vzc190b2tlbhgBIAEoCRIVCg1yZWZyZXNoX3Rva2VuGAIgASgJEiEKGWFjY2Vzc19leHBpcmVzX2luX3NlY29uZHMYAyABKAMiaQoNU2lnblVwUmVxdWVzdBIZCgVlbWFpbBgBIAEoCUIKukgHcgUY/gFgARIcCghwYXNzd29yZBgCIAEoCUIKukgHcgUQChiAARIfCgxkaXNwbGF5X25hbWUYAyABKAlCCbpIBnIEEAEYQCJKCg5TaWduVXBSZXNwb25zZRIPCgd1c2VyX2lkGAEgASgJEicKBnRva2VucxgCIAEoCzIXLmt1a3UuZ2F0ZXdheS52MS5Ub2tlbnMiRwoMTG9nSW5SZXF1ZXN0EhkKBWVtYWlsGAEgASgJQgq6SAdyBRj+AWABEhwKCHBhc3N3b3JkGAIgASgJQgq6SAdyBRABGIABIkkKDUxvZ0luUmVzcG9uc2USDwoHdXNlcl9pZBgBIAEoCRInCgZ0b2tlbnMYAiABKAsyFy5rdWt1LmdhdGV3YXkudjEuVG9rZW5zIjgKE1JlZnJlc2hUb2tlblJlcXVlc3QSIQoNcmVmcmVzaF90b2tlbhgBIAEoCUIKukgHcgUQARiAICI/ChRSZWZyZXNoVG9rZW5SZXNwb25zZRInCgZ0b2tlbnMYASABKAsyFy5rdWt1LmdhdGV3YXkudjEuVG9rZW5zIjYKDUxvZ091dFJlcXVlc3QSJQoNcmVmcmVzaF90b2tlbhgBIAEoCUIOukgHcgUQARiAIMiMGQEiEAoOTG9nT3V0UmVzcG9uc2UiWwoSRGVwb3NpdENhc2hSZXF1ZXN0EiIKCnJlcXVlc3RfaWQYASABKAlCDrpIB3IFEAEYgAHIjBkBEiEKCmFtb3VudF9rcncYAiABKANCDbpICiIIGIDIr6AlIAAiMQoTRGVwb3NpdENhc2hSZXNwb25zZRIaChJjYXNoX2F2YWlsYWJsZV9rcncYASABKAMicgoIUG9zaXRpb24SDgoGc3ltYm9sGAEgASgJEhAKCHF1YW50aXR5GAIgASgDEhUKDWhlbGRfcXVhbnRpdHkYAyABKAMSFgoObGFzdF9wcmljZV9rcncYBCABKAMSFQoNdmFsdWF0aW9uX2tydxgFIAEoAyIVChNHZXRQb3J0Zm9saW9SZXF1ZXN0Io8BChRHZXRQb3J0Zm9saW9SZXNwb25zZRIWCg5jYXNoX3RvdGFsX2tydxgBIAEoAxIVCg1jYXNoX2hlbGRfa3J3GAIgASgDEhoKEmNhc2hfYXZhaWxhYmxlX2tydxgDIAEoAxIsCglwb3NpdGlvbnMYBCADKAsyGS5rdWt1LmdhdGV3YXkudjEuUG9zaXRpb24izQIKEVBsYWNlT3JkZXJSZXF1ZXN0EicKD2lkZW1wb3RlbmN5X2tleRgBIAEoCUIOukgHcgUQCBiAAciMGQESJAoGc3ltYm9sGAIgASgJQhS6SBFyDzINXlswLTlBLVpdezZ9JBIvCgRzaWRlGAMgASgOMhUua3VrdS50cmFkaW5nLnYxLlNpZGVCCrpIB4IBBBABIAASNAoEdHlwZRgEIAEoDjIaLmt1a3UudHJhZGluZy52MS5PcmRlclR5cGVCCrpIB4IBBBABIAASPwoNdGltZV9pbl9mb3JjZRgFIAEoDjIcLmt1a3UudHJhZGluZy52MS5UaW1lSW5Gb3JjZUIKukgHggEEEAEgABIfCghxdWFudGl0eRgGIAEoA0INukgKIggYgJTr3AMgABIgCg9saW1pdF9wcmljZV9rcncYByABKANCB7pIBCICKAAiOwoSUGxhY2VPcmRlclJlc3BvbnNlEiUKBW9yZGVyGAEgASgLMhYua3VrdS5nYXRld2F5LnYxLk9yZGVyIjQKEkNhbmNlbE9yZGVyUmVxdWVzdBIeCghvcmRlcl9pZBgBIAEoCUIMukgFcgOwAQHIjBkBIjwKE0NhbmNlbE9yZGVyUmVzcG9uc2USJQoFb3JkZXIYASABKAsyFi5rdWt1LmdhdGV3YXkudjEuT3JkZXIiUAoRTGlzdE9yZGVyc1JlcXVlc3QSHQoJcGFnZV9zaXplGAEgASgFQgq6SAcaBRj0AygAEhwKCnBhZ2VfdG9rZW4YAiABKAlCCLpIBXIDGIACIlUKEkxpc3RPcmRlcnNSZXNwb25zZRImCgZvcmRlcnMYASADKAsyFi5rdWt1LmdhdGV3YXkudjEuT3JkZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjcKD0dldFF1b3RlUmVxdWVzdBIkCgZzeW1ib2wYASABKAlCFLpIEXIPMg1eWzAtOUEtWl17Nn0kIjkKEEdldFF1b3RlUmVzcG9uc2USJQoFcXVvdGUYASABKAsyFi5rdWt1LmdhdGV3YXkudjEuUXVvdGUiGAoWTGlzdEluc3RydW1lbnRzUmVxdWVzdCJLChdMaXN0SW5zdHJ1bWVudHNSZXNwb25zZRIwCgtpbnN0cnVtZW50cxgBIAMoCzIbLmt1a3UuZ2F0ZXdheS52MS5JbnN0cnVtZW50IlUKE0dldE9yZGVyQm9va1JlcXVlc3QSJAoGc3ltYm9sGAEgASgJQhS6SBFyDzINXlswLTlBLVpdezZ9JBIYCgVkZXB0aBgCIAEoBUIJukgGGgQYCigAIkYKFEdldE9yZGVyQm9va1Jlc3BvbnNlEi4KCm9yZGVyX2Jvb2sYASABKAsyGi5rdWt1LmdhdGV3YXkudjEuT3JkZXJCb29rMtwCCgtBdXRoU2VydmljZRJOCgZTaWduVXASHi5rdWt1LmdhdGV3YXkudjEuU2lnblVwUmVxdWVzdBofLmt1a3UuZ2F0ZXdheS52MS5TaWduVXBSZXNwb25zZSIDkAIAEksKBUxvZ0luEh0ua3VrdS5nYXRld2F5LnYxLkxvZ0luUmVxdWVzdBoeLmt1a3UuZ2F0ZXdheS52MS5Mb2dJblJlc3BvbnNlIgOQAgASYAoMUmVmcmVzaFRva2VuEiQua3VrdS5nYXRld2F5LnYxLlJlZnJlc2hUb2tlblJlcXVlc3QaJS5rdWt1LmdhdGV3YXkudjEuUmVmcmVzaFRva2VuUmVzcG9uc2UiA5ACABJOCgZMb2dPdXQSHi5rdWt1LmdhdGV3YXkudjEuTG9nT3V0UmVxdWVzdBofLmt1a3UuZ2F0ZXdheS52MS5Mb2dPdXRSZXNwb25zZSIDkAICMosGCg5UcmFkaW5nU2VydmljZRJdCgtEZXBvc2l0Q2FzaBIjLmt1a3UuZ2F0ZXdheS52MS5EZXBvc2l0Q2FzaFJlcXVlc3QaJC5rdWt1LmdhdGV3YXkudjEuRGVwb3NpdENhc2hSZXNwb25zZSIDkAICEmAKDEdldFBvcnRmb2xpbxIkLmt1a3UuZ2F0ZXdheS52MS5HZXRQb3J0Zm9saW9SZXF1ZXN0GiUua3VrdS5nYXRld2F5LnYxLkdldFBvcnRmb2xpb1Jlc3BvbnNlIgOQAgESWgoKUGxhY2VPcmRlchIiLmt1a3UuZ2F0ZXdheS52MS5QbGFjZU9yZGVyUmVxdWVzdBojLmt1a3UuZ2F0ZXdheS52MS5QbGFjZU9yZGVyUmVzcG9uc2UiA5ACAhJdCgtDYW5jZWxPcmRlchIjLmt1a3UuZ2F0ZXdheS52MS5DYW5jZWxPcmRlclJlcXVlc3QaJC5rdWt1LmdhdGV3YXkudjEuQ2FuY2VsT3JkZXJSZXNwb25zZSIDkAICEloKCkxpc3RPcmRlcnMSIi5rdWt1LmdhdGV3YXkudjEuTGlzdE9yZGVyc1JlcXVlc3QaIy5rdWt1LmdhdGV3YXkudjEuTGlzdE9yZGVyc1Jlc3BvbnNlIgOQAgESVAoIR2V0UXVvdGUSIC5rdWt1LmdhdGV3YXkudjEuR2V0UXVvdGVSZXF1ZXN0GiEua3VrdS5nYXRld2F5LnYxLkdldFF1b3RlUmVzcG9uc2UiA5ACARJpCg9MaXN0SW5zdHJ1bWVudHMSJy5rdWt1LmdhdGV3YXkudjEuTGlzdEluc3RydW1lbnRzUmVxdWVzdBooLmt1a3UuZ2F0ZXdheS52MS5MaXN0SW5zdHJ1bWVudHNSZXNwb25zZSIDkAIBEmAKDEdldE9yZGVyQm9vaxIkLmt1a3UuZ2F0ZXdheS52MS5HZXRPcmRlckJvb2tSZXF1ZXN0GiUua3VrdS5nYXRld2F5LnYxLkdldE9yZGVyQm9va1Jlc3BvbnNlIgOQAgFiBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_timestamp, file_kuku_options_v1_options, file_kuku_order_v1_order, file_kuku_trading_v1_trading]);
+
+/**
+ * A user's order as the order service reports it, without its owner and
+ * concurrency version.
+ *
+ * @generated from message kuku.gateway.v1.Order
+ */
+export type Order = Message<"kuku.gateway.v1.Order"> & {
+  /**
+   * @generated from field: string order_id = 1;
+   */
+  orderId: string;
+
+  /**
+   * @generated from field: string symbol = 3;
+   */
+  symbol: string;
+
+  /**
+   * @generated from field: kuku.trading.v1.Side side = 4;
+   */
+  side: Side;
+
+  /**
+   * @generated from field: kuku.trading.v1.OrderType type = 5;
+   */
+  type: OrderType;
+
+  /**
+   * @generated from field: kuku.trading.v1.TimeInForce time_in_force = 6;
+   */
+  timeInForce: TimeInForce;
+
+  /**
+   * @generated from field: int64 quantity = 7;
+   */
+  quantity: bigint;
+
+  /**
+   * @generated from field: int64 limit_price_krw = 8;
+   */
+  limitPriceKrw: bigint;
+
+  /**
+   * @generated from field: int64 filled_quantity = 9;
+   */
+  filledQuantity: bigint;
+
+  /**
+   * Sum of price x quantity over fills, for the average price.
+   *
+   * @generated from field: int64 filled_notional_krw = 10;
+   */
+  filledNotionalKrw: bigint;
+
+  /**
+   * @generated from field: kuku.order.v1.OrderState state = 11;
+   */
+  state: OrderState;
+
+  /**
+   * @generated from field: string reject_reason = 12;
+   */
+  rejectReason: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp created_at = 14;
+   */
+  createdAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp updated_at = 15;
+   */
+  updatedAt?: Timestamp | undefined;
+
+  /**
+   * Commission and tax charged on the fills so far.
+   *
+   * @generated from field: int64 fees_krw = 16;
+   */
+  feesKrw: bigint;
+};
+
+/**
+ * Describes the message kuku.gateway.v1.Order.
+ * Use `create(OrderSchema)` to create a new message.
+ */
+export const OrderSchema: GenMessage<Order> = /*@__PURE__*/
+  messageDesc(file_kuku_gateway_v1_gateway, 0);
+
+/**
+ * @generated from message kuku.gateway.v1.Quote
+ */
+export type Quote = Message<"kuku.gateway.v1.Quote"> & {
+  /**
+   * @generated from field: string symbol = 1;
+   */
+  symbol: string;
+
+  /**
+   * @generated from field: int64 last_price_krw = 2;
+   */
+  lastPriceKrw: bigint;
+
+  /**
+   * @generated from field: int64 open_price_krw = 3;
+   */
+  openPriceKrw: bigint;
+
+  /**
+   * @generated from field: int64 high_price_krw = 4;
+   */
+  highPriceKrw: bigint;
+
+  /**
+   * @generated from field: int64 low_price_krw = 5;
+   */
+  lowPriceKrw: bigint;
+
+  /**
+   * @generated from field: int64 volume = 6;
+   */
+  volume: bigint;
+
+  /**
+   * @generated from field: int64 best_bid_krw = 7;
+   */
+  bestBidKrw: bigint;
+
+  /**
+   * @generated from field: int64 best_ask_krw = 8;
+   */
+  bestAskKrw: bigint;
+
+  /**
+   * Increases with every change to this symbol, so a client can spot a gap.
+   *
+   * @generated from field: int64 sequence = 9;
+   */
+  sequence: bigint;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp updated_at = 10;
+   */
+  updatedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message kuku.gateway.v1.Quote.
+ * Use `create(QuoteSchema)` to create a new message.
+ */
+export const QuoteSchema: GenMessage<Quote> = /*@__PURE__*/
+  messageDesc(file_kuku_gateway_v1_gateway, 1);
+
+/**
+ * @generated from message kuku.gateway.v1.PriceLevel
+ */
+export type PriceLevel = Message<"kuku.gateway.v1.PriceLevel"> & {
+  /**
+   * @generated from field: int64 price_krw = 1;
+   */
+  priceKrw: bigint;
+
+  /**
+   * @generated from field: int64 quantity = 2;
+   */
+  quantity: bigint;
+};
+
+/**
+ * Describes the message kuku.gateway.v1.PriceLevel.
+ * Use `create(PriceLevelSchema)` to create a new message.
+ */
+export const PriceLevelSchema: GenMessage<PriceLevel> = /*@__PURE__*/
+  messageDesc(file_kuku_gateway_v1_gateway, 2);
+
+/**
+ * @generated from message kuku.gateway.v1.OrderBook
+ */
+export type OrderBook = Message<"kuku.gateway.v1.OrderBook"> & {
+  /**
+   * @generated from field: string symbol = 1;
+   */
+  symbol: string;
+
+  /**
+   * @generated from field: repeated kuku.gateway.v1.PriceLevel bids = 2;
+   */
+  bids: PriceLevel[];
+
+  /**
+   * @generated from field: repeated kuku.gateway.v1.PriceLevel asks = 3;
+   */
+  asks: PriceLevel[];
+
+  /**
+   * @generated from field: int64 sequence = 4;
+   */
+  sequence: bigint;
+};
+
+/**
+ * Describes the message kuku.gateway.v1.OrderBook.
+ * Use `create(OrderBookSchema)` to create a new message.
+ */
+export const OrderBookSchema: GenMessage<OrderBook> = /*@__PURE__*/
+  messageDesc(file_kuku_gateway_v1_gateway, 3);
+
+/**
+ * @generated from message kuku.gateway.v1.Instrument
+ */
+export type Instrument = Message<"kuku.gateway.v1.Instrument"> & {
+  /**
+   * @generated from field: string symbol = 1;
+   */
+  symbol: string;
+
+  /**
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * Yesterday's close: the base of today's price limits.
+   *
+   * @generated from field: int64 reference_price_krw = 3;
+   */
+  referencePriceKrw: bigint;
+
+  /**
+   * Daily price limits (+/-30 %, on the tick ladder).
+   *
+   * @generated from field: int64 upper_limit_krw = 4;
+   */
+  upperLimitKrw: bigint;
+
+  /**
+   * @generated from field: int64 lower_limit_krw = 5;
+   */
+  lowerLimitKrw: bigint;
+};
+
+/**
+ * Describes the message kuku.gateway.v1.Instrument.
+ * Use `create(InstrumentSchema)` to create a new message.
+ */
+export const InstrumentSchema: GenMessage<Instrument> = /*@__PURE__*/
+  messageDesc(file_kuku_gateway_v1_gateway, 4);
 
 /**
  * @generated from message kuku.gateway.v1.Tokens
@@ -44,7 +293,7 @@ export type Tokens = Message<"kuku.gateway.v1.Tokens"> & {
  * Use `create(TokensSchema)` to create a new message.
  */
 export const TokensSchema: GenMessage<Tokens> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 0);
+  messageDesc(file_kuku_gateway_v1_gateway, 5);
 
 /**
  * @generated from message kuku.gateway.v1.SignUpRequest
@@ -71,7 +320,7 @@ export type SignUpRequest = Message<"kuku.gateway.v1.SignUpRequest"> & {
  * Use `create(SignUpRequestSchema)` to create a new message.
  */
 export const SignUpRequestSchema: GenMessage<SignUpRequest> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 1);
+  messageDesc(file_kuku_gateway_v1_gateway, 6);
 
 /**
  * @generated from message kuku.gateway.v1.SignUpResponse
@@ -93,7 +342,7 @@ export type SignUpResponse = Message<"kuku.gateway.v1.SignUpResponse"> & {
  * Use `create(SignUpResponseSchema)` to create a new message.
  */
 export const SignUpResponseSchema: GenMessage<SignUpResponse> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 2);
+  messageDesc(file_kuku_gateway_v1_gateway, 7);
 
 /**
  * @generated from message kuku.gateway.v1.LogInRequest
@@ -115,7 +364,7 @@ export type LogInRequest = Message<"kuku.gateway.v1.LogInRequest"> & {
  * Use `create(LogInRequestSchema)` to create a new message.
  */
 export const LogInRequestSchema: GenMessage<LogInRequest> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 3);
+  messageDesc(file_kuku_gateway_v1_gateway, 8);
 
 /**
  * @generated from message kuku.gateway.v1.LogInResponse
@@ -137,7 +386,7 @@ export type LogInResponse = Message<"kuku.gateway.v1.LogInResponse"> & {
  * Use `create(LogInResponseSchema)` to create a new message.
  */
 export const LogInResponseSchema: GenMessage<LogInResponse> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 4);
+  messageDesc(file_kuku_gateway_v1_gateway, 9);
 
 /**
  * @generated from message kuku.gateway.v1.RefreshTokenRequest
@@ -154,7 +403,7 @@ export type RefreshTokenRequest = Message<"kuku.gateway.v1.RefreshTokenRequest">
  * Use `create(RefreshTokenRequestSchema)` to create a new message.
  */
 export const RefreshTokenRequestSchema: GenMessage<RefreshTokenRequest> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 5);
+  messageDesc(file_kuku_gateway_v1_gateway, 10);
 
 /**
  * @generated from message kuku.gateway.v1.RefreshTokenResponse
@@ -171,7 +420,7 @@ export type RefreshTokenResponse = Message<"kuku.gateway.v1.RefreshTokenResponse
  * Use `create(RefreshTokenResponseSchema)` to create a new message.
  */
 export const RefreshTokenResponseSchema: GenMessage<RefreshTokenResponse> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 6);
+  messageDesc(file_kuku_gateway_v1_gateway, 11);
 
 /**
  * @generated from message kuku.gateway.v1.LogOutRequest
@@ -188,7 +437,7 @@ export type LogOutRequest = Message<"kuku.gateway.v1.LogOutRequest"> & {
  * Use `create(LogOutRequestSchema)` to create a new message.
  */
 export const LogOutRequestSchema: GenMessage<LogOutRequest> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 7);
+  messageDesc(file_kuku_gateway_v1_gateway, 12);
 
 /**
  * @generated from message kuku.gateway.v1.LogOutResponse
@@ -201,7 +450,7 @@ export type LogOutResponse = Message<"kuku.gateway.v1.LogOutResponse"> & {
  * Use `create(LogOutResponseSchema)` to create a new message.
  */
 export const LogOutResponseSchema: GenMessage<LogOutResponse> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 8);
+  messageDesc(file_kuku_gateway_v1_gateway, 13);
 
 /**
  * @generated from message kuku.gateway.v1.DepositCashRequest
@@ -223,7 +472,7 @@ export type DepositCashRequest = Message<"kuku.gateway.v1.DepositCashRequest"> &
  * Use `create(DepositCashRequestSchema)` to create a new message.
  */
 export const DepositCashRequestSchema: GenMessage<DepositCashRequest> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 9);
+  messageDesc(file_kuku_gateway_v1_gateway, 14);
 
 /**
  * @generated from message kuku.gateway.v1.DepositCashResponse
@@ -240,7 +489,7 @@ export type DepositCashResponse = Message<"kuku.gateway.v1.DepositCashResponse">
  * Use `create(DepositCashResponseSchema)` to create a new message.
  */
 export const DepositCashResponseSchema: GenMessage<DepositCashResponse> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 10);
+  messageDesc(file_kuku_gateway_v1_gateway, 15);
 
 /**
  * @generated from message kuku.gateway.v1.Position
@@ -279,7 +528,7 @@ export type Position = Message<"kuku.gateway.v1.Position"> & {
  * Use `create(PositionSchema)` to create a new message.
  */
 export const PositionSchema: GenMessage<Position> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 11);
+  messageDesc(file_kuku_gateway_v1_gateway, 16);
 
 /**
  * @generated from message kuku.gateway.v1.GetPortfolioRequest
@@ -292,7 +541,7 @@ export type GetPortfolioRequest = Message<"kuku.gateway.v1.GetPortfolioRequest">
  * Use `create(GetPortfolioRequestSchema)` to create a new message.
  */
 export const GetPortfolioRequestSchema: GenMessage<GetPortfolioRequest> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 12);
+  messageDesc(file_kuku_gateway_v1_gateway, 17);
 
 /**
  * @generated from message kuku.gateway.v1.GetPortfolioResponse
@@ -324,7 +573,7 @@ export type GetPortfolioResponse = Message<"kuku.gateway.v1.GetPortfolioResponse
  * Use `create(GetPortfolioResponseSchema)` to create a new message.
  */
 export const GetPortfolioResponseSchema: GenMessage<GetPortfolioResponse> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 13);
+  messageDesc(file_kuku_gateway_v1_gateway, 18);
 
 /**
  * @generated from message kuku.gateway.v1.PlaceOrderRequest
@@ -341,17 +590,17 @@ export type PlaceOrderRequest = Message<"kuku.gateway.v1.PlaceOrderRequest"> & {
   symbol: string;
 
   /**
-   * @generated from field: kuku.exchange.v1.Side side = 3;
+   * @generated from field: kuku.trading.v1.Side side = 3;
    */
   side: Side;
 
   /**
-   * @generated from field: kuku.exchange.v1.OrderType type = 4;
+   * @generated from field: kuku.trading.v1.OrderType type = 4;
    */
   type: OrderType;
 
   /**
-   * @generated from field: kuku.exchange.v1.TimeInForce time_in_force = 5;
+   * @generated from field: kuku.trading.v1.TimeInForce time_in_force = 5;
    */
   timeInForce: TimeInForce;
 
@@ -371,14 +620,14 @@ export type PlaceOrderRequest = Message<"kuku.gateway.v1.PlaceOrderRequest"> & {
  * Use `create(PlaceOrderRequestSchema)` to create a new message.
  */
 export const PlaceOrderRequestSchema: GenMessage<PlaceOrderRequest> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 14);
+  messageDesc(file_kuku_gateway_v1_gateway, 19);
 
 /**
  * @generated from message kuku.gateway.v1.PlaceOrderResponse
  */
 export type PlaceOrderResponse = Message<"kuku.gateway.v1.PlaceOrderResponse"> & {
   /**
-   * @generated from field: kuku.order.v1.Order order = 1;
+   * @generated from field: kuku.gateway.v1.Order order = 1;
    */
   order?: Order | undefined;
 };
@@ -388,7 +637,7 @@ export type PlaceOrderResponse = Message<"kuku.gateway.v1.PlaceOrderResponse"> &
  * Use `create(PlaceOrderResponseSchema)` to create a new message.
  */
 export const PlaceOrderResponseSchema: GenMessage<PlaceOrderResponse> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 15);
+  messageDesc(file_kuku_gateway_v1_gateway, 20);
 
 /**
  * @generated from message kuku.gateway.v1.CancelOrderRequest
@@ -405,14 +654,14 @@ export type CancelOrderRequest = Message<"kuku.gateway.v1.CancelOrderRequest"> &
  * Use `create(CancelOrderRequestSchema)` to create a new message.
  */
 export const CancelOrderRequestSchema: GenMessage<CancelOrderRequest> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 16);
+  messageDesc(file_kuku_gateway_v1_gateway, 21);
 
 /**
  * @generated from message kuku.gateway.v1.CancelOrderResponse
  */
 export type CancelOrderResponse = Message<"kuku.gateway.v1.CancelOrderResponse"> & {
   /**
-   * @generated from field: kuku.order.v1.Order order = 1;
+   * @generated from field: kuku.gateway.v1.Order order = 1;
    */
   order?: Order | undefined;
 };
@@ -422,7 +671,7 @@ export type CancelOrderResponse = Message<"kuku.gateway.v1.CancelOrderResponse">
  * Use `create(CancelOrderResponseSchema)` to create a new message.
  */
 export const CancelOrderResponseSchema: GenMessage<CancelOrderResponse> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 17);
+  messageDesc(file_kuku_gateway_v1_gateway, 22);
 
 /**
  * @generated from message kuku.gateway.v1.ListOrdersRequest
@@ -444,14 +693,14 @@ export type ListOrdersRequest = Message<"kuku.gateway.v1.ListOrdersRequest"> & {
  * Use `create(ListOrdersRequestSchema)` to create a new message.
  */
 export const ListOrdersRequestSchema: GenMessage<ListOrdersRequest> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 18);
+  messageDesc(file_kuku_gateway_v1_gateway, 23);
 
 /**
  * @generated from message kuku.gateway.v1.ListOrdersResponse
  */
 export type ListOrdersResponse = Message<"kuku.gateway.v1.ListOrdersResponse"> & {
   /**
-   * @generated from field: repeated kuku.order.v1.Order orders = 1;
+   * @generated from field: repeated kuku.gateway.v1.Order orders = 1;
    */
   orders: Order[];
 
@@ -466,7 +715,7 @@ export type ListOrdersResponse = Message<"kuku.gateway.v1.ListOrdersResponse"> &
  * Use `create(ListOrdersResponseSchema)` to create a new message.
  */
 export const ListOrdersResponseSchema: GenMessage<ListOrdersResponse> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 19);
+  messageDesc(file_kuku_gateway_v1_gateway, 24);
 
 /**
  * @generated from message kuku.gateway.v1.GetQuoteRequest
@@ -483,14 +732,14 @@ export type GetQuoteRequest = Message<"kuku.gateway.v1.GetQuoteRequest"> & {
  * Use `create(GetQuoteRequestSchema)` to create a new message.
  */
 export const GetQuoteRequestSchema: GenMessage<GetQuoteRequest> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 20);
+  messageDesc(file_kuku_gateway_v1_gateway, 25);
 
 /**
  * @generated from message kuku.gateway.v1.GetQuoteResponse
  */
 export type GetQuoteResponse = Message<"kuku.gateway.v1.GetQuoteResponse"> & {
   /**
-   * @generated from field: kuku.market.v1.Quote quote = 1;
+   * @generated from field: kuku.gateway.v1.Quote quote = 1;
    */
   quote?: Quote | undefined;
 };
@@ -500,7 +749,7 @@ export type GetQuoteResponse = Message<"kuku.gateway.v1.GetQuoteResponse"> & {
  * Use `create(GetQuoteResponseSchema)` to create a new message.
  */
 export const GetQuoteResponseSchema: GenMessage<GetQuoteResponse> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 21);
+  messageDesc(file_kuku_gateway_v1_gateway, 26);
 
 /**
  * @generated from message kuku.gateway.v1.ListInstrumentsRequest
@@ -513,14 +762,14 @@ export type ListInstrumentsRequest = Message<"kuku.gateway.v1.ListInstrumentsReq
  * Use `create(ListInstrumentsRequestSchema)` to create a new message.
  */
 export const ListInstrumentsRequestSchema: GenMessage<ListInstrumentsRequest> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 22);
+  messageDesc(file_kuku_gateway_v1_gateway, 27);
 
 /**
  * @generated from message kuku.gateway.v1.ListInstrumentsResponse
  */
 export type ListInstrumentsResponse = Message<"kuku.gateway.v1.ListInstrumentsResponse"> & {
   /**
-   * @generated from field: repeated kuku.exchange.v1.Instrument instruments = 1;
+   * @generated from field: repeated kuku.gateway.v1.Instrument instruments = 1;
    */
   instruments: Instrument[];
 };
@@ -530,7 +779,7 @@ export type ListInstrumentsResponse = Message<"kuku.gateway.v1.ListInstrumentsRe
  * Use `create(ListInstrumentsResponseSchema)` to create a new message.
  */
 export const ListInstrumentsResponseSchema: GenMessage<ListInstrumentsResponse> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 23);
+  messageDesc(file_kuku_gateway_v1_gateway, 28);
 
 /**
  * @generated from message kuku.gateway.v1.GetOrderBookRequest
@@ -552,14 +801,14 @@ export type GetOrderBookRequest = Message<"kuku.gateway.v1.GetOrderBookRequest">
  * Use `create(GetOrderBookRequestSchema)` to create a new message.
  */
 export const GetOrderBookRequestSchema: GenMessage<GetOrderBookRequest> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 24);
+  messageDesc(file_kuku_gateway_v1_gateway, 29);
 
 /**
  * @generated from message kuku.gateway.v1.GetOrderBookResponse
  */
 export type GetOrderBookResponse = Message<"kuku.gateway.v1.GetOrderBookResponse"> & {
   /**
-   * @generated from field: kuku.market.v1.OrderBook order_book = 1;
+   * @generated from field: kuku.gateway.v1.OrderBook order_book = 1;
    */
   orderBook?: OrderBook | undefined;
 };
@@ -569,7 +818,7 @@ export type GetOrderBookResponse = Message<"kuku.gateway.v1.GetOrderBookResponse
  * Use `create(GetOrderBookResponseSchema)` to create a new message.
  */
 export const GetOrderBookResponseSchema: GenMessage<GetOrderBookResponse> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 25);
+  messageDesc(file_kuku_gateway_v1_gateway, 30);
 
 /**
  * AuthService signs users up and in. Every other gateway call needs the
@@ -579,6 +828,8 @@ export const GetOrderBookResponseSchema: GenMessage<GetOrderBookResponse> = /*@_
  */
 export const AuthService: GenService<{
   /**
+   * A repeat creates another user: never retried.
+   *
    * @generated from rpc kuku.gateway.v1.AuthService.SignUp
    */
   signUp: {
@@ -587,6 +838,8 @@ export const AuthService: GenService<{
     output: typeof SignUpResponseSchema;
   },
   /**
+   * A repeat starts another session.
+   *
    * @generated from rpc kuku.gateway.v1.AuthService.LogIn
    */
   logIn: {
@@ -595,6 +848,8 @@ export const AuthService: GenService<{
     output: typeof LogInResponseSchema;
   },
   /**
+   * Never retried: a repeat presents the rotated token, which reuse detection answers by revoking the session.
+   *
    * @generated from rpc kuku.gateway.v1.AuthService.RefreshToken
    */
   refreshToken: {
@@ -603,6 +858,8 @@ export const AuthService: GenService<{
     output: typeof RefreshTokenResponseSchema;
   },
   /**
+   * Logging out twice is a no-op.
+   *
    * @generated from rpc kuku.gateway.v1.AuthService.LogOut
    */
   logOut: {

@@ -6,6 +6,7 @@ import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import { file_kuku_options_v1_options } from "../../options/v1/options_pb.js";
 import type { Order, OrderState } from "./order_pb.js";
 import { file_kuku_order_v1_order } from "./order_pb.js";
 import type { Message } from "@bufbuild/protobuf";
@@ -14,11 +15,11 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file kuku/order/v1/events.proto.
  */
 export const file_kuku_order_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("ChprdWt1L29yZGVyL3YxL2V2ZW50cy5wcm90bxINa3VrdS5vcmRlci52MSKuAQoKT3JkZXJFdmVudBIQCghldmVudF9pZBgBIAEoCRIoCgVzdGF0ZRgCIAEoDjIZLmt1a3Uub3JkZXIudjEuT3JkZXJTdGF0ZRIjCgVvcmRlchgDIAEoCzIULmt1a3Uub3JkZXIudjEuT3JkZXISDgoGcmVhc29uGAQgASgJEi8KC29jY3VycmVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcGIGcHJvdG8z", [file_google_protobuf_timestamp, file_kuku_order_v1_order]);
+  fileDesc("ChprdWt1L29yZGVyL3YxL2V2ZW50cy5wcm90bxINa3VrdS5vcmRlci52MSLSAQoKT3JkZXJFdmVudBIQCghldmVudF9pZBgBIAEoCRIoCgVzdGF0ZRgCIAEoDjIZLmt1a3Uub3JkZXIudjEuT3JkZXJTdGF0ZRIjCgVvcmRlchgDIAEoCzIULmt1a3Uub3JkZXIudjEuT3JkZXISDgoGcmVhc29uGAQgASgJEi8KC29jY3VycmVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcDoiwowZHgoMb3JkZXIuZXZlbnRzEg5vcmRlci5vcmRlcl9pZGIGcHJvdG8z", [file_google_protobuf_timestamp, file_kuku_options_v1_options, file_kuku_order_v1_order]);
 
 /**
- * Kafka topic "order.events", key = order id, published from the order
- * service's transactional outbox. Consumers dedupe by event_id.
+ * Published from the order service's transactional outbox. Consumers dedupe
+ * by event_id.
  *
  * @generated from message kuku.order.v1.OrderEvent
  */

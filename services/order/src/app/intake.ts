@@ -1,0 +1,159 @@
+// Intake: a new order under its idempotency key, its hold at the ledger,
+// and its trip to the exchange, taken as far as it goes now. An order left
+// RECEIVED or in doubt is picked up again by the reconciler.
+import { createHash, randomUUID } from "node:crypto";
+import { create, toJson } from "@bufbuild/protobuf";
+import type { Client } from "@connectrpc/connect";
+import type * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
+import * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
+import * as api from "@kuku/contracts/kuku/order/v1/order_pb";
+import { type Logger, withTransaction } from "@kuku/platform";
+import { assert } from "@kuku/platform/assert";
+import { DomainError, failedPrecondition, invalidArgument } from "@kuku/platform/errors";
+import type pg from "pg";
+import { checkOrderInput, type FeeSchedule, holdAmountMinor, type Instrument, type Order, transition } from "../domain/order.js";
+import * as store from "../store/order-store.js";
+import { inputFromProto, reportFromProto, submitRequest } from "./convert.js";
+import type { LedgerAccounts } from "./ledger-accounts.js";
+import type { OrderMetrics } from "./metrics.js";
+import { type OrderRecords, orderEvent } from "./orders.js";
+import type { Settlement } from "./settlement.js";
+
+/** How a failed call to the ledger or the exchange reads in the order's terms (the edge knows the transport's codes). */
+export interface CallFailures {
+  /** The ledger's refusal of a hold (the balance does not cover it), in its words; undefined for any other failure. */
+  refusal(error: unknown): string | undefined;
+  /** Why a SubmitOrder without an answer leaves the order in doubt. */
+  inDoubt(error: unknown): string;
+}
+
+export interface IntakeDeps {
+  readonly pool: pg.Pool;
+  readonly ledger: Client<typeof ledger.LedgerService>;
+  readonly exchange: Client<typeof exchange.ExchangeService>;
+  readonly accounts: LedgerAccounts;
+  readonly instruments: ReadonlyMap<string, Instrument>;
+  readonly fees: FeeSchedule;
+  readonly exchangeTimeoutMs: number;
+  readonly failures: CallFailures;
+  readonly records: OrderRecords;
+  readonly settlement: Settlement;
+  readonly logger: Logger;
+  readonly metrics: OrderMetrics;
+}
+
+export class Intake {
+  constructor(private readonly deps: IntakeDeps) {}
+
+  async place(req: api.PlaceOrderRequest): Promise<Order> {
+    const candidate = this.#candidate(req);
+    // The key's payload: everything but the key itself.
+    const hash = createHash("sha256")
+      .update(JSON.stringify(toJson(api.PlaceOrderRequestSchema, { ...req, idempotencyKey: "" })))
+      .digest();
+    const inserted = await withTransaction(this.deps.pool, async (db) => {
+      const r = await store.insertOrder(db, candidate, req.idempotencyKey, hash);
+      if (r.kind === "inserted") {
+        await store.recordFirstTransition(db, r.order, "placed");
+        await store.insertOutbox(db, orderEvent(r.order, "placed"));
+      }
+      return r;
+    });
+    if (inserted.kind === "exists") {
+      if (!inserted.requestHash.equals(hash)) {
+        throw new DomainError("already_exists", `idempotency_key: ${req.idempotencyKey} was already used for a different order`);
+      }
+      return this.#replay(inserted.order);
+    }
+    return this.advance(inserted.order);
+  }
+
+  /** The order the request asks for, checked against the market's rules. */
+  #candidate(req: api.PlaceOrderRequest): Order {
+    const input = inputFromProto(req);
+    const instrument = this.deps.instruments.get(input.symbol);
+    const problem = checkOrderInput(input, instrument);
+    if (problem !== undefined) throw invalidArgument(problem.field, problem.reason);
+    assert(instrument !== undefined, `${input.symbol} passed the checks unlisted`);
+    const now = new Date();
+    return {
+      orderId: randomUUID(),
+      userId: req.userId,
+      ...input,
+      filledQuantity: 0n,
+      filledNotionalKrw: 0n,
+      feesKrw: 0n,
+      state: "received",
+      rejectReason: "",
+      holdId: "",
+      holdAmountMinor: holdAmountMinor(input, instrument, this.deps.fees),
+      holdReleased: false,
+      version: 0n,
+      createdAt: now,
+      updatedAt: now,
+    };
+  }
+
+  /** A replay answers what the first request answered, from the order's state. */
+  #replay(order: Order): Order {
+    if (order.state === "rejected" && order.holdId === "" && order.rejectReason.startsWith("insufficient")) {
+      throw failedPrecondition(order.rejectReason);
+    }
+    return order;
+  }
+
+  /** Drives an order from RECEIVED (hold) and SENT (exchange) as far as it goes now. */
+  async advance(order: Order): Promise<Order> {
+    const current = order.state === "received" ? await this.#hold(order) : order;
+    if (current.state !== "sent") return current;
+    return this.#submit(current);
+  }
+
+  async #hold(order: Order): Promise<Order> {
+    const accountId = await this.deps.accounts.user(order.userId, order.side === "buy" ? "KRW" : order.symbol);
+    let holdId: string;
+    try {
+      const { hold } = await this.deps.ledger.placeHold(
+        create(ledger.PlaceHoldRequestSchema, {
+          requestId: `hold-${order.orderId}`,
+          accountId,
+          amountMinor: order.holdAmountMinor,
+          reference: order.orderId,
+        }),
+      );
+      holdId = hold!.holdId;
+    } catch (error) {
+      const refusal = this.deps.failures.refusal(error);
+      if (refusal === undefined) throw error; // RECEIVED stays; the reconciler places the same hold again (same request id)
+      const reason = `insufficient ${order.side === "buy" ? "cash" : `${order.symbol} shares`}: ${refusal}`;
+      await this.deps.records.change(order.orderId, (o) => transition(o, "rejected", new Date(), reason), "hold refused");
+      throw failedPrecondition(reason);
+    }
+    return this.deps.records.change(
+      order.orderId,
+      (o) => (o.state === "received" ? transition({ ...o, holdId }, "sent", new Date()) : undefined),
+      "hold placed",
+    );
+  }
+
+  async #submit(order: Order): Promise<Order> {
+    let answer: exchange.SubmitOrderResponse;
+    try {
+      answer = await this.deps.exchange.submitOrder(submitRequest(order), { timeoutMs: this.deps.exchangeTimeoutMs });
+    } catch (error) {
+      // No answer is not a "no": the order may well be trading. Only the exchange's record can tell.
+      // Even a local refusal (open circuit, full bulkhead) does not prove the exchange never saw the
+      // order: another replica or the reconciler may have sent it. The reconciler fences before rejecting.
+      const reason = this.deps.failures.inDoubt(error);
+      this.deps.logger.warn({ orderId: order.orderId, err: error }, "order in doubt");
+      const changed = await this.deps.records.change(
+        order.orderId,
+        (o) => (o.state === "sent" ? transition(o, "unknown", new Date(), o.rejectReason) : undefined),
+        reason,
+      );
+      if (changed.state === "unknown") this.deps.metrics.unknown();
+      return changed;
+    }
+    return this.deps.settlement.applyReport(order.orderId, reportFromProto(answer.status, answer.rejectReason, answer.fills));
+  }
+}

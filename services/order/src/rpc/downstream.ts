@@ -1,0 +1,15 @@
+// How failed calls to the ledger and the exchange read in the order's terms:
+// the one place in the order service that looks at their transport codes.
+import { Code, ConnectError } from "@connectrpc/connect";
+import { neverSent } from "@kuku/platform";
+import type { CallFailures } from "../app/intake.js";
+
+export const downstreamFailures: CallFailures = {
+  refusal: (error) => (error instanceof ConnectError && error.code === Code.FailedPrecondition ? error.rawMessage : undefined),
+  inDoubt: (error) =>
+    neverSent(error)
+      ? `not sent by this attempt: ${(error as ConnectError).rawMessage}`
+      : error instanceof ConnectError
+        ? `exchange did not answer: ${error.code === Code.DeadlineExceeded ? "timeout" : Code[error.code]}`
+        : "exchange call failed",
+};

@@ -1,0 +1,135 @@
+// Open orders (with cancel) and the order history.
+
+import type { Order } from "@kuku/contracts/kuku/gateway/v1/gateway_pb";
+import { OrderState } from "@kuku/contracts/kuku/order/v1/order_pb";
+import { OrderType, Side } from "@kuku/contracts/kuku/trading/v1/trading_pb";
+import { Code, ConnectError, trading } from "../api.js";
+import { el, replace } from "../dom.js";
+import { num, OPEN_STATES, qty, STATE_LABELS, sideLabel, tifLabel, typeLabel, won } from "../labels.js";
+import { nameOf, state } from "../state.js";
+import { type Panel, toast } from "./page.js";
+
+export function fillToast(o: Order, newlyFilled: bigint): void {
+  const avg = o.filledQuantity > 0n ? o.filledNotionalKrw / o.filledQuantity : 0n;
+  toast(`체결 Filled · ${nameOf(o.symbol)} ${sideLabel(o.side)} ${qty(newlyFilled)} @ ${won(avg)}`, "ok");
+}
+
+/** A toast for each order filled further since the last poll. */
+export function announceFills(orders: Order[]): void {
+  for (const o of orders) {
+    const seen = state.filledSeen.get(o.orderId);
+    if (seen !== undefined && o.filledQuantity > seen) fillToast(o, o.filledQuantity - seen);
+    state.filledSeen.set(o.orderId, o.filledQuantity);
+  }
+}
+
+async function cancelOrder(orderId: string, refresh: () => Promise<void>): Promise<void> {
+  try {
+    const { order } = await trading.cancelOrder({ orderId });
+    toast(`취소 Cancelled · ${order === undefined ? orderId : nameOf(order.symbol)}`, "info");
+  } catch (e) {
+    const ce = ConnectError.from(e);
+    toast(
+      ce.code === Code.PermissionDenied
+        ? `거부 Refused · 본인 주문이 아닙니다 · ${ce.rawMessage}`
+        : `취소 실패 Cancel failed · ${ce.rawMessage}`,
+      "bad",
+    );
+  }
+  await refresh();
+}
+
+function ordersHead(open: boolean) {
+  const columns = ["시각 Time", "종목 Stock", "구분 Side", "유형 Type", "수량 Qty", "가격 Price", "체결 Filled", "상태 State"];
+  const right = new Set(["수량 Qty", "가격 Price", "체결 Filled"]);
+  return el(
+    "thead",
+    {},
+    el("tr", {}, ...columns.map((c) => el("th", right.has(c) ? { class: "r" } : {}, c)), el("th", {}, open ? "" : "주문번호 Order no.")),
+  );
+}
+
+/** A row of either table: the open ones end in a cancel button, the history in the order number. */
+function orderRow(o: Order, cancel: (() => void) | undefined) {
+  const label = STATE_LABELS[o.state];
+  const time = o.createdAt === undefined ? "" : new Date(Number(o.createdAt.seconds) * 1000).toLocaleTimeString("ko-KR", { hour12: false });
+  return el(
+    "tr",
+    { "data-order-id": o.orderId, "data-state": OrderState[o.state] },
+    el("td", {}, time),
+    el("td", {}, nameOf(o.symbol)),
+    el("td", { class: o.side === Side.BUY ? "up" : "down" }, sideLabel(o.side)),
+    el("td", {}, `${typeLabel(o.type)} · ${tifLabel(o.timeInForce)}`),
+    el("td", { class: "r" }, num(o.quantity)),
+    el("td", { class: "r" }, o.type === OrderType.LIMIT ? num(o.limitPriceKrw) : "시장가"),
+    el("td", { class: "r" }, o.filledQuantity > 0n ? `${num(o.filledQuantity)} @ ${num(o.filledNotionalKrw / o.filledQuantity)}` : "0"),
+    el(
+      "td",
+      {},
+      el("span", { class: `badge ${label.tone}`, title: label.hint ?? o.rejectReason, "data-testid": "order-state" }, label.text),
+      o.rejectReason ? el("div", { class: "muted small" }, o.rejectReason) : null,
+      label.hint ? el("div", { class: "muted small" }, label.hint) : null,
+    ),
+    el(
+      "td",
+      {},
+      cancel === undefined
+        ? el("code", { class: "small" }, o.orderId)
+        : el("button", { class: "small danger", "data-testid": "cancel", onclick: cancel }, "취소 Cancel"),
+    ),
+  );
+}
+
+function cancelById(refresh: () => Promise<void>) {
+  const input = el("input", { type: "text", placeholder: "주문번호 Order no. (UUID)", "data-testid": "cancel-id" });
+  const form = el(
+    "form",
+    { class: "inline" },
+    input,
+    el("button", { type: "submit", class: "small", "data-testid": "cancel-id-submit" }, "주문번호로 취소 Cancel by no."),
+  );
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    void cancelOrder(input.value.trim(), refresh);
+  });
+  return form;
+}
+
+const emptyRow = (text: string) => el("tr", {}, el("td", { colspan: "9", class: "muted" }, text));
+
+export function openOrdersPanel(refresh: () => Promise<void>): Panel {
+  const rows = el("tbody", { "data-testid": "open-orders" });
+  const element = el(
+    "section",
+    { class: "card orders" },
+    el("h2", {}, "미체결 ", el("small", {}, "Open orders")),
+    el("table", {}, ordersHead(true), rows),
+    cancelById(refresh),
+  );
+  const render = () => {
+    const open = state.orders.filter((o) => OPEN_STATES.has(o.state));
+    replace(
+      rows,
+      ...(open.length === 0
+        ? [emptyRow("미체결 주문 없음 · No open orders")]
+        : open.map((o) => orderRow(o, () => void cancelOrder(o.orderId, refresh)))),
+    );
+  };
+  return { element, render };
+}
+
+export function historyPanel(): Panel {
+  const rows = el("tbody", { "data-testid": "order-history" });
+  const element = el(
+    "section",
+    { class: "card history" },
+    el("h2", {}, "주문내역 ", el("small", {}, "Order history")),
+    el("table", {}, ordersHead(false), rows),
+  );
+  const render = () =>
+    replace(
+      rows,
+      ...(state.orders.length === 0 ? [emptyRow("주문 내역 없음 · No orders yet")] : state.orders.map((o) => orderRow(o, undefined))),
+    );
+  return { element, render };
+}
