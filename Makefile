@@ -21,15 +21,17 @@ down: services-down infra-down ## stop every service and the infra
 test: deps build infra tracing ## install, build, start infra and Zipkin, run every test
 	@bash scripts/test.sh
 
-deps: ## npm dependencies (npm ci on a fresh clone)
+deps: ## the pinned Node (.nvmrc) if the machine has another, and npm dependencies (npm ci on a fresh clone)
 	@bash scripts/deps.sh
 
 generate: ## regenerate the committed TypeScript contracts from proto/
 	@npm run --silent generate
 
-build: ## type-check and compile every package
+build: ## type-check and compile every package, and type-check the tests
 	@echo "==> build: tsc -b"
 	@npx tsc -b
+	@echo "==> build: type-check the tests, bench and deploy (tsconfig.test.json)"
+	@npx tsc -p tsconfig.test.json
 	@echo "==> build: web console (vite)"
 	@npm run --silent build -w @kuku/web
 

@@ -7,15 +7,10 @@ root=$(pwd)
 mkdir -p .run/logs .run/pids
 grpcurl="$root/.tools/bin/grpcurl"
 
-# name  port  port variable — in start order (a service's dependencies first).
-SERVICES=(
-  "ledger 50051 LEDGER_PORT"
-  "exchange 50053 EXCHANGE_PORT"
-  "market 50054 MARKET_PORT"
-  "order 50052 ORDER_PORT"
-  "market 50054 MARKET_PORT"
-  "gateway 8080 GATEWAY_PORT"
-)
+# name  port  port variable, in start order (a service's dependencies first),
+# from the one list of services (packages/testkit/src/services.ts, built by make build).
+mapfile -t SERVICES < <(node packages/testkit/dist/services-cli.js)
+(( ${#SERVICES[@]} > 0 )) || { echo "!! no services listed; run make build first" >&2; exit 1; }
 
 # make up starts Zipkin (make tracing): send spans there unless told otherwise.
 export OTEL_TRACES_EXPORTER=${OTEL_TRACES_EXPORTER:-zipkin}
@@ -47,15 +42,14 @@ up() {
       exit 1
     }
   done
+  echo
+  echo "Kuku Securities is up."
+  for spec in "${SERVICES[@]}"; do
+    read -r name port _ <<<"$spec"
+    printf '  %-9s grpc/grpc-web/connect on %-17s logs: .run/logs/%s.log\n' "$name" "127.0.0.1:$port" "$name"
+    if [[ $name == market ]]; then printf '  %-9s WebSocket ws://127.0.0.1:%s/ws\n' "" "$port"; fi
+  done
   cat <<INFO
-
-Kuku Securities is up.
-  ledger    grpc/grpc-web/connect on 127.0.0.1:50051   logs: .run/logs/ledger.log
-  exchange  grpc/grpc-web/connect on 127.0.0.1:50053   logs: .run/logs/exchange.log
-  market    grpc/grpc-web/connect on 127.0.0.1:50054, WebSocket ws://127.0.0.1:50054/ws   logs: .run/logs/market.log
-  order     grpc/grpc-web/connect on 127.0.0.1:50052   logs: .run/logs/order.log
-  market    grpc/grpc-web/connect on 127.0.0.1:50054   logs: .run/logs/market.log
-  gateway   grpc/grpc-web/connect on 127.0.0.1:8080    logs: .run/logs/gateway.log
 
   Trading console (쿠쿠 증권 모의투자): http://127.0.0.1:8080/
 

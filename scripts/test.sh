@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Every test: contract checks (buf lint, buf breaking, generated code fresh),
-# then each workspace's tap suite against the real infrastructure. Ends with
-# one plain "N passed, N failed" line for CI.
+# Every test: the formatter and linter (Biome), contract checks (buf lint,
+# buf breaking, generated code fresh), then each workspace's tap suite
+# against the real infrastructure. Ends with one plain "N passed, N failed"
+# line for CI.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -16,6 +17,7 @@ check() { # name, command...
   if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); failures+=("$name"); fi
 }
 
+check "biome check (format and lint)" npx biome check .
 buf=node_modules/.bin/buf
 # First: it also writes the third-party protos (git-ignored) that buf lints against.
 check "generated code is fresh" node packages/contracts/scripts/generate.mjs --check

@@ -23,7 +23,7 @@ async function main(argv: string[]): Promise<number> {
   }
   try {
     const values = parseOptions(command, argv.slice(command.name.split(" ").length));
-    if (values["help"] === true) {
+    if (values === "help") {
       console.log(helpText(command));
       return 0;
     }

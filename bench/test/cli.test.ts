@@ -2,7 +2,7 @@
 // the harness (figures are read from real runs, see docs/benchmarks).
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { run } from "@kuku/platform/testing";
+import { run } from "@kuku/testkit";
 import t from "tap";
 
 const CLI = fileURLToPath(new URL("../bin/kuku-bench.mjs", import.meta.url));

@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
 import { TradeEventSchema } from "@kuku/contracts/kuku/exchange/v1/events_pb";
-import { run } from "@kuku/platform/testing";
+import { run } from "@kuku/testkit";
 import { Kafka, logLevel } from "kafkajs";
 import t from "tap";
 import { Bank } from "../src/lib/drill/bank.js";

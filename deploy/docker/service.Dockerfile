@@ -3,7 +3,8 @@
 # contracts and the platform library:
 #   docker build -f services/order/Dockerfile --build-arg SERVICE=order -t kuku/order .
 # Not built by the tests: this machine has no Docker engine (ADR 0003).
-ARG NODE_IMAGE=node:20-bookworm-slim
+# The Node major .nvmrc pins (every script, test and service runs on it).
+ARG NODE_IMAGE=node:26-slim
 
 FROM ${NODE_IMAGE} AS build
 ARG SERVICE

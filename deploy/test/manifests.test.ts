@@ -3,7 +3,8 @@
 // (@kubernetes-models), every kustomization pointing at files that exist,
 // every service with its full set of manifests and consistent ports,
 // labels, probes and identities, every drill readable by the local fault
-// interceptor, and the compose file naming every service.
+// interceptor; ports, variables, dependencies and who may call whom in k8s,
+// the mesh and compose checked against the one list of services (@kuku/testkit).
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -11,7 +12,7 @@ import { DestinationRule, Gateway, VirtualService } from "@kubernetes-models/ist
 import { AuthorizationPolicy } from "@kubernetes-models/istio/security.istio.io/v1";
 import { PeerAuthentication } from "@kubernetes-models/istio/security.istio.io/v1beta1";
 import { faultsFromIstio } from "@kuku/platform";
-import { run, TOOLS_BIN } from "@kuku/platform/testing";
+import { infraVariables, run, SERVICES, type ServiceName, type ServiceSpec, TOOLS_BIN, urlVariable } from "@kuku/testkit";
 import { Deployment } from "kubernetes-models/apps/v1";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
 import { ConfigMap, Namespace, Secret, Service, ServiceAccount } from "kubernetes-models/v1";
@@ -19,7 +20,10 @@ import t from "tap";
 import { parseAllDocuments } from "yaml";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-const SERVICES = { ledger: 50051, order: 50052, exchange: 50053, market: 50054, gateway: 8080 } as const;
+/** The services `spec` calls, whether it must or only when they are deployed (all of them are, here). */
+const callees = (spec: ServiceSpec): readonly ServiceName[] => [...spec.calls, ...spec.callsIfPresent];
+/** How a service reaches another inside k8s and compose: by its name, on its fixed port. */
+const serviceUrl = (name: ServiceName) => `http://${name}:${SERVICES.find((s) => s.name === name)!.port}`;
 type Resource = {
   apiVersion: string;
   kind: string;
@@ -118,7 +122,7 @@ const mesh = (kind: string) =>
 
 t.test("every service has its manifests, consistent with each other", async (t) => {
   const baseK = kustomizations.find((k) => k.file === join(ROOT, "deploy/k8s/base/kustomization.yaml"))!;
-  for (const [svc, port] of Object.entries(SERVICES)) {
+  for (const { name: svc, port } of SERVICES) {
     t.ok(baseK.k.resources.includes(svc), `${svc}: in the base kustomization`);
     const own = inBase(svc);
     const one = (kind: string) => own.find((r) => r.kind === kind);
@@ -170,7 +174,7 @@ t.test("every service has its manifests, consistent with each other", async (t) 
 });
 
 t.test("every variable a ConfigMap or Secret sets is one the service reads", async (t) => {
-  for (const svc of Object.keys(SERVICES)) {
+  for (const { name: svc } of SERVICES) {
     // The variables the service's own configuration shape parses, by name (shapes built by
     // platform helpers, such as the resilience settings, included).
     const module = (await import(join(ROOT, "services", svc, "src/config.ts"))) as Record<string, unknown>;
@@ -198,15 +202,15 @@ t.test("the mesh: mTLS STRICT, deny by default, who may call whom", async (t) =>
       .filter((p) => p.spec.selector?.matchLabels?.["app.kubernetes.io/name"] === svc)
       .flatMap((p) => p.spec.rules.flatMap((r: any) => r.from.flatMap((f: any) => f.source.principals)));
   const sa = (svc: string) => `cluster.local/ns/kuku/sa/kuku-${svc}`;
-  t.same(callers("ledger").sort(), [sa("gateway"), sa("order")], "ledger: gateway and order only, nothing from outside");
-  t.same(callers("order"), [sa("gateway")]);
-  t.same(callers("market"), [sa("gateway")]);
-  t.same(callers("exchange").sort(), [sa("gateway"), sa("order")]);
+  for (const { name } of SERVICES.filter((s) => s.name !== "gateway")) {
+    const expected = SERVICES.filter((caller) => callees(caller).includes(name)).map((caller) => sa(caller.name));
+    t.same(callers(name).sort(), expected.sort(), `${name}: called by ${expected.join(", ")} only (the list), nothing from outside`);
+  }
   t.ok(callers("gateway")[0]?.includes("istio-ingressgateway"), "gateway: from the ingress gateway");
   const accounts = resources
     .filter((r) => r.resource.kind === "ServiceAccount")
     .map((r) => sa(r.resource.metadata.name.replace(/^kuku-/, "")));
-  for (const p of Object.keys(SERVICES)
+  for (const p of SERVICES.map((s) => s.name)
     .flatMap(callers)
     .filter((x) => x.includes("/ns/kuku/")))
     t.ok(accounts.includes(p), `${p} exists`);
@@ -251,7 +255,7 @@ t.test("kustomize renders every overlay and drill into valid objects", async (t)
     return objects;
   };
   const count = (objects: Resource[], kind: string) => objects.filter((o) => o.kind === kind).length;
-  const services = Object.keys(SERVICES).length;
+  const services = SERVICES.length;
 
   const dev = await render("deploy/k8s/overlays/dev");
   t.equal(count(dev, "Deployment"), services);
@@ -291,12 +295,73 @@ t.test("kustomize renders every overlay and drill into valid objects", async (t)
   }
 });
 
-t.test("the compose file runs every service on its port", async (t) => {
+t.test("k8s sets the variables the list of services says: ports, whom each calls, its infrastructure", async (t) => {
+  for (const spec of SERVICES) {
+    const svc = spec.name;
+    const data: Record<string, string> = inBase(svc).find((r) => r.kind === "ConfigMap")!.data;
+    const secretEnv = (inBase(svc).find((r) => r.kind === "Deployment")!.spec.template.spec.containers[0].env ?? []).map(
+      (e: any) => e.name,
+    );
+    for (const to of callees(spec)) t.equal(data[urlVariable(svc, to)], serviceUrl(to), `${svc}: ${urlVariable(svc, to)}`);
+    const infra = infraVariables(svc);
+    t.equal(
+      secretEnv.includes(infra.postgres),
+      infra.postgres !== undefined,
+      `${svc}: its database URL, from the secret, iff it needs postgres`,
+    );
+    t.equal("KAFKA_BROKERS" in data, infra.kafka !== undefined, `${svc}: KAFKA_BROKERS iff it needs kafka`);
+    t.same(
+      Object.keys(data).filter((n) => n.endsWith("_REDIS_URL")),
+      infra.redis === undefined ? [] : [infra.redis],
+      `${svc}: a Redis URL iff it needs redis`,
+    );
+    const foreign = [...Object.keys(data), ...secretEnv].filter(
+      (n) => !n.startsWith(`${spec.envPrefix}_`) && n !== "KAFKA_BROKERS" && n !== "LOG_LEVEL",
+    );
+    t.same(foreign, [], `${svc}: every variable is ${spec.envPrefix}_* or shared`);
+  }
+});
+
+t.test("the compose file runs every service on its port, with the variables and dependencies the list says", async (t) => {
   const [compose] = documents(join(ROOT, "deploy/compose/docker-compose.yml")) as any[];
-  for (const [svc, port] of Object.entries(SERVICES)) {
-    t.ok(compose.services[svc]?.ports?.includes(`${port}:${port}`), `${svc}: ${port}`);
+  for (const spec of SERVICES) {
+    const svc = spec.name;
+    const own = compose.services[svc];
+    t.ok(own?.ports?.includes(`${spec.port}:${spec.port}`), `${svc}: ${spec.port}`);
     // Services still being built on other branches have no folder yet; once they do, their Dockerfile must be there.
-    if (existsSync(join(ROOT, "services", svc)))
-      t.ok(existsSync(join(ROOT, compose.services[svc].build.dockerfile)), `${svc}: its Dockerfile`);
+    if (existsSync(join(ROOT, "services", svc))) t.ok(existsSync(join(ROOT, own.build.dockerfile)), `${svc}: its Dockerfile`);
+    const environment: Record<string, string> = own.environment ?? {};
+    for (const to of callees(spec)) t.equal(environment[urlVariable(svc, to)], serviceUrl(to), `${svc}: ${urlVariable(svc, to)}`);
+    const infra = Object.entries(infraVariables(svc)).filter(([, variable]) => variable !== undefined);
+    t.same(
+      Object.keys(environment)
+        .filter((n) => n.endsWith("_DATABASE_URL") || n.endsWith("_REDIS_URL") || n === "KAFKA_BROKERS")
+        .sort(),
+      infra.map(([, variable]) => variable).sort(),
+      `${svc}: the infrastructure variables of what it needs`,
+    );
+    t.same(
+      Object.keys(own.depends_on ?? {}).sort(),
+      [...infra.map(([name]) => name), ...callees(spec)].sort(),
+      `${svc}: depends on its infrastructure and the services it calls`,
+    );
+  }
+});
+
+t.test("the list of services matches what each service's configuration reads, and its defaults", async (t) => {
+  for (const spec of SERVICES) {
+    const module = (await import(join(ROOT, "services", spec.name, "src/config.ts"))) as Record<string, unknown>;
+    const shape = Object.entries(module).find(([name]) => name.endsWith("ConfigShape"))![1] as Record<
+      string,
+      { name: string; parse(env: object): unknown }
+    >;
+    const variable = (name: string) => Object.values(shape).find((v) => v.name === name);
+    t.equal(variable(`${spec.envPrefix}_PORT`)?.parse({}), spec.port, `${spec.name}: listens on ${spec.port} by default`);
+    for (const to of callees(spec)) {
+      const url = variable(urlVariable(spec.name, to))?.parse({});
+      t.match(String(url), `:${SERVICES.find((s) => s.name === to)!.port}`, `${spec.name}: reaches ${to} on its port by default`);
+    }
+    for (const name of Object.values(infraVariables(spec.name)))
+      if (name !== undefined) t.ok(variable(name), `${spec.name}: reads ${name}`);
   }
 });

@@ -11,8 +11,8 @@
 //                       market's Redis); a bank-test check after every round
 import { copyFileSync, readdirSync, rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { eventually } from "@kuku/platform/testing";
-import { type BenchCommand, choiceListOption, durationMsOption, intOption } from "../lib/command.js";
+import { eventually } from "@kuku/testkit";
+import { type BenchCommand, choiceList, command, duration, int } from "../lib/command.js";
 import { Bank } from "../lib/drill/bank.js";
 import { printReport, type RoundResult, unknownOrders } from "../lib/drill/report.js";
 import { type DrillStack, type PrivateInfra, type ServiceName, startDrillStack } from "../lib/drill/stack.js";
@@ -25,10 +25,10 @@ const ORDER_ENV = { ORDER_EXCHANGE_TIMEOUT_MS: "1000", ORDER_RECONCILE_INTERVAL_
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const common = {
-  concurrency: { type: "string", default: "16", description: "operations in flight" },
-  users: { type: "string", default: "20", description: "users (each starts with 50,000,000 won)" },
-  "settle-timeout": { type: "string", default: "120s", description: "how long recovery, replays and the day's close may take" },
-} as const;
+  concurrency: int("operations in flight", 16),
+  users: int("users (each starts with 50,000,000 won)", 20),
+  "settle-timeout": duration("how long recovery, replays and the day's close may take", "120s"),
+};
 
 /** After the faults are gone: replays, recovery, the day's close, the checks (UNKNOWN counted among this round's orders). */
 async function finishRound(
@@ -75,26 +75,24 @@ async function withStack(
 }
 
 function meshDrill(name: string): BenchCommand {
-  return {
+  return command({
     name: `drill ${name}`,
     summary: `mesh/drills/${name}/faults.yaml applied by the order service's clients, under load`,
-    options: { ...common, duration: { type: "string", default: "15s", description: "how long the fault lasts, under load" } },
-    async run(values) {
-      const durationMs = durationMsOption(values, "duration");
-      const settleMs = durationMsOption(values, "settle-timeout");
+    options: { ...common, duration: duration("how long the fault lasts, under load", "15s") },
+    async run({ duration: durationMs, "settle-timeout": settleMs, users, concurrency }) {
       const faultFile = `${DRILLS_DIR}${name}/faults.yaml`;
-      await withStack(intOption(values, "users"), async (stack, bank) => {
+      await withStack(users, async (stack, bank) => {
         // Applying and lifting the drill, as kubectl apply -k does to the mesh: the running order service picks it up.
         copyFileSync(faultFile, stack.faultFile);
         const endAt = Date.now() + durationMs;
-        const counts = await bank.run(intOption(values, "concurrency"), () => Date.now() > endAt);
+        const counts = await bank.run(concurrency, () => Date.now() > endAt);
         rmSync(stack.faultFile);
         const result = await finishRound(1, stack, bank, new Set(), counts, `${name} for ${durationMs / 1000} s`, settleMs);
         const violations = printReport(`drill ${name} — ${faultFile.replace(/.*mesh\//, "mesh/")}`, [result], await stack.policyEvents());
         if (violations > 0) process.exitCode = 1;
       });
     },
-  };
+  });
 }
 
 /** The L4 faults of `drill l4` on the order → exchange link, in the direction of the answers: the exchange acts, the caller may not hear. */
@@ -111,31 +109,24 @@ const L4_FAULTS: Record<string, { what: string; toxic?: Toxic }> = {
   cut: { what: "cut: connections closed, new ones refused" },
 };
 
-const l4: BenchCommand = {
+const l4 = command({
   name: "drill l4",
   summary:
     "toxiproxy between order and ledger/exchange: 50 ms on the ledger link; on the exchange link a round each of timeout, reset_peer, bandwidth and a cut",
   options: {
     ...common,
-    duration: { type: "string", default: "15s", description: "the load of each round; the fault is its middle third" },
-    faults: {
-      type: "string",
-      default: Object.keys(L4_FAULTS).join(","),
-      description: `one round each, in turn: ${Object.keys(L4_FAULTS).join(", ")}`,
-    },
+    duration: duration("the load of each round; the fault is its middle third", "15s"),
+    faults: choiceList(Object.keys(L4_FAULTS), `one round each, in turn: ${Object.keys(L4_FAULTS).join(", ")}`),
   },
-  async run(values) {
-    const durationMs = durationMsOption(values, "duration");
-    const settleMs = durationMsOption(values, "settle-timeout");
-    const faults = choiceListOption(values, "faults", Object.keys(L4_FAULTS));
-    await withStack(intOption(values, "users"), async (stack, bank) => {
+  async run({ duration: durationMs, "settle-timeout": settleMs, faults, users, concurrency }) {
+    await withStack(users, async (stack, bank) => {
       await stack.toxiproxy.addToxic("ledger", { name: "slow", type: "latency", attributes: { latency: 50, jitter: 20 } });
       const results: RoundResult[] = [];
       const earlierRounds = new Set<string>();
       for (const [index, name] of faults.entries()) {
         const { what, toxic } = L4_FAULTS[name]!;
         const endAt = Date.now() + durationMs;
-        const load = bank.run(intOption(values, "concurrency"), () => Date.now() > endAt);
+        const load = bank.run(concurrency, () => Date.now() > endAt);
         await sleep(durationMs / 3);
         if (toxic === undefined) await stack.toxiproxy.setEnabled("exchange", false);
         else await stack.toxiproxy.addToxic("exchange", toxic);
@@ -151,72 +142,71 @@ const l4: BenchCommand = {
       if (violations > 0) process.exitCode = 1;
     });
   },
-};
+});
 
 type Nemesis = ServiceName | PrivateInfra | "link";
 const NEMESES: readonly Nemesis[] = ["ledger", "order", "exchange", "market", "gateway", "link", "postgres", "kafka", "redis"];
 const PRIVATE_INFRA: readonly PrivateInfra[] = ["postgres", "kafka", "redis"];
 
-const chaos: BenchCommand = {
+/** Breaks one thing for about 2 s and brings it back; says what it did. */
+async function strike(nemesis: Nemesis, stack: DrillStack, bank: Bank, settleMs: number): Promise<string> {
+  if (nemesis === "link") {
+    await stack.toxiproxy.setEnabled("exchange", false);
+    await sleep(2_000);
+    await stack.toxiproxy.setEnabled("exchange", true);
+    return "link cut 2 s";
+  }
+  if (nemesis === "postgres") {
+    await stack.postgres!.crashAndRestart(2_000);
+    return "postgres crashed, down 2 s";
+  }
+  if (nemesis === "kafka") {
+    const killedAt = Date.now();
+    await stack.kafka!.crashAndRestart(2_000);
+    return `kill -9 kafka, down 2 s, leading its partitions again after ${Date.now() - killedAt} ms`;
+  }
+  if (nemesis === "redis") {
+    // The ledger must refuse writes while it cannot lock (no quorum), and lock again once Redis is back (its clients reconnect).
+    const whileDown = await stack.redis!.crashAndRestart(2_000, () => bank.probeLedgerWrite());
+    const restartedAt = Date.now();
+    await eventually(
+      "the ledger locks again after the Redis restart",
+      async () => (await bank.probeLedgerWrite()) === "FailedPrecondition",
+      settleMs,
+    );
+    return `kill -9 redis x3, down 2 s (a ledger write: ${whileDown}), the ledger locks again after ${Date.now() - restartedAt} ms`;
+  }
+  await stack.restart(nemesis, "SIGKILL");
+  return `kill -9 ${nemesis}`;
+}
+
+const chaos = command({
   name: "drill chaos",
   summary: "bank test: concurrent orders/cancels/deposits/transfers while services are killed (-9) in turn and the exchange link is cut",
   options: {
     ...common,
-    rounds: { type: "string", default: "1", description: "rounds; each ends with a full invariant check" },
-    ops: { type: "string", default: "2000", description: "operations per round, at least (the load lasts until every nemesis has struck)" },
-    nemeses: {
-      type: "string",
-      default: NEMESES.join(","),
-      description:
-        "what each round breaks, in turn: ledger, order, exchange, market, gateway (kill -9), link (cut 2 s), postgres (a private cluster, crashed), " +
+    rounds: int("rounds; each ends with a full invariant check", 1),
+    ops: int("operations per round, at least (the load lasts until every nemesis has struck)", 2000),
+    nemeses: choiceList(
+      NEMESES,
+      "what each round breaks, in turn: ledger, order, exchange, market, gateway (kill -9), link (cut 2 s), postgres (a private cluster, crashed), " +
         "kafka (a private broker, kill -9), redis (a private three-server quorum: the ledger's Redlock locks, the gateway's and the market's Redis; all three kill -9); each down 2 s",
-    },
+    ),
   },
-  async run(values) {
-    const rounds = intOption(values, "rounds");
-    const ops = intOption(values, "ops");
-    const settleMs = durationMsOption(values, "settle-timeout");
-    const nemeses = choiceListOption(values, "nemeses", NEMESES);
+  async run({ rounds, ops, "settle-timeout": settleMs, nemeses, users, concurrency }) {
     await withStack(
-      intOption(values, "users"),
+      users,
       async (stack, bank) => {
         const results: RoundResult[] = [];
         const earlierRounds = new Set<string>();
         for (let round = 1; round <= rounds; round++) {
           // The load goes on until it has done its operations AND every nemesis has struck.
           let struck = false;
-          const load = bank.run(intOption(values, "concurrency"), (c) => struck && c.ops >= ops);
+          const load = bank.run(concurrency, (c) => struck && c.ops >= ops);
           const done: string[] = [];
           for (const nemesis of nemeses) {
             await sleep(1_000);
-            if (nemesis === "link") {
-              await stack.toxiproxy.setEnabled("exchange", false);
-              await sleep(2_000);
-              await stack.toxiproxy.setEnabled("exchange", true);
-              done.push("link cut 2 s");
-            } else if (nemesis === "postgres") {
-              await stack.postgres!.crashAndRestart(2_000);
-              done.push("postgres crashed, down 2 s");
-            } else if (nemesis === "kafka") {
-              const killedAt = Date.now();
-              await stack.kafka!.crashAndRestart(2_000);
-              done.push(`kill -9 kafka, down 2 s, leading its partitions again after ${Date.now() - killedAt} ms`);
-            } else if (nemesis === "redis") {
-              // The ledger must refuse writes while it cannot lock (no quorum), and lock again once Redis is back (its clients reconnect).
-              const whileDown = await stack.redis!.crashAndRestart(2_000, () => bank.probeLedgerWrite());
-              const restartedAt = Date.now();
-              await eventually(
-                "the ledger locks again after the Redis restart",
-                async () => (await bank.probeLedgerWrite()) === "FailedPrecondition",
-                settleMs,
-              );
-              done.push(
-                `kill -9 redis x3, down 2 s (a ledger write: ${whileDown}), the ledger locks again after ${Date.now() - restartedAt} ms`,
-              );
-            } else {
-              await stack.restart(nemesis, "SIGKILL");
-              done.push(`kill -9 ${nemesis}`);
-            }
+            done.push(await strike(nemesis, stack, bank, settleMs));
           }
           struck = true;
           const counts = await load;
@@ -238,10 +228,10 @@ const chaos: BenchCommand = {
       PRIVATE_INFRA.filter((n) => nemeses.includes(n)),
     );
   },
-};
+});
 
 /** One command per drill folder in mesh/drills, plus the L4 and chaos drills. */
-export function drillCommands(): BenchCommand[] {
+export function drillCommands(): readonly BenchCommand[] {
   const names = readdirSync(DRILLS_DIR, { withFileTypes: true })
     .filter((d) => d.isDirectory())
     .map((d) => d.name)

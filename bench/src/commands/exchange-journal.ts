@@ -3,28 +3,26 @@
 // calls from `concurrency` clients (orders/s, latency), then is killed (-9)
 // and started again: how long the replay takes, and whether every order
 // sampled before the kill reads back the same after it.
-import { fileURLToPath } from "node:url";
 import { create } from "@bufbuild/protobuf";
 import * as api from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import { termsToProto } from "@kuku/contracts/order-terms";
 import { createServiceClient } from "@kuku/platform";
-import { createTestDatabase, type ServiceProcess, startServiceProcess } from "@kuku/platform/testing";
+import { createTestDatabase, type ServiceProcess, startService } from "@kuku/testkit";
 import pg from "pg";
-import { type BenchCommand, durationMsOption, intListOption, intOption } from "../lib/command.js";
+import { command, duration, int, intList } from "../lib/command.js";
 import { closedLoop, ms } from "../lib/load.js";
 import { table } from "../lib/stats.js";
 import { orderFlow } from "./exchange-matching.js";
 
-const EXCHANGE_DIR = fileURLToPath(new URL("../../../services/exchange/", import.meta.url));
 const SAMPLE = 500;
 
 type Client = ReturnType<typeof createServiceClient<typeof api.ExchangeService>>;
 
 async function startExchange(databaseUrl: string, groupMax: number): Promise<{ process: ServiceProcess; client: Client; readyMs: number }> {
   const startedAt = Date.now();
-  const process = await startServiceProcess({
-    cwd: EXCHANGE_DIR,
-    env: { EXCHANGE_PORT: "0", EXCHANGE_DATABASE_URL: databaseUrl, EXCHANGE_JOURNAL_GROUP_MAX: String(groupMax), LOG_LEVEL: "info" },
+  const process = await startService("exchange", {
+    database: databaseUrl,
+    env: { EXCHANGE_JOURNAL_GROUP_MAX: String(groupMax), LOG_LEVEL: "info" },
     startTimeoutMs: 300_000,
   });
   const client = createServiceClient(api.ExchangeService, { baseUrl: `http://127.0.0.1:${process.port}`, timeoutMs: 30_000 });
@@ -42,18 +40,48 @@ const statusOf = async (client: Client, clientOrderId: string) => {
   return `${s.status}/${s.filledQuantity}/${s.remainingQuantity}/${s.fills.map((f) => `${f.executionId}:${f.quantity}@${f.priceKrw}`).join(",")}`;
 };
 
-export const exchangeJournal: BenchCommand = {
+/** SubmitOrder from the flow by `concurrency` callers for `durationMs`; the client order ids answered. */
+async function submitLoad(client: Client, flow: ReturnType<typeof orderFlow>, run: number, concurrency: number, durationMs: number) {
+  let next = 0;
+  const placed: string[] = [];
+  const load = await closedLoop(concurrency, durationMs, async () => {
+    const input = flow[next++ % flow.length]!;
+    const clientOrderId = `r${run}-${next}`;
+    await client.submitOrder(
+      create(api.SubmitOrderRequestSchema, {
+        clientOrderId,
+        symbol: input.symbol,
+        quantity: BigInt(input.quantity),
+        priceKrw: input.priceKrw,
+        ...termsToProto(input),
+      }),
+    );
+    placed.push(clientOrderId);
+    return true;
+  });
+  return { load, placed };
+}
+
+/** Commands journaled, and the writes that committed them: one transaction id per journal write. */
+async function journalCounts(databaseUrl: string): Promise<{ commands: number; writes: number }> {
+  const admin = new pg.Client({ connectionString: databaseUrl });
+  await admin.connect();
+  const counts = await admin
+    .query<{ commands: string; writes: string }>("SELECT count(*) AS commands, count(DISTINCT xmin::text) AS writes FROM exchange_commands")
+    .finally(() => admin.end());
+  return { commands: Number(counts.rows[0]!.commands), writes: Number(counts.rows[0]!.writes) };
+}
+
+export const exchangeJournal = command({
   name: "exchange journal",
   summary: "SubmitOrder through the exchange's journal (group commit vs one write per command), then kill -9 and the replay",
   options: {
-    group: { type: "string", default: "1,500", description: "EXCHANGE_JOURNAL_GROUP_MAX values, comma-separated" },
-    concurrency: { type: "string", default: "64", description: "calls in flight" },
-    duration: { type: "string", default: "10s", description: "load per group size" },
+    group: intList("EXCHANGE_JOURNAL_GROUP_MAX values, comma-separated", "1,500"),
+    concurrency: int("calls in flight", 64),
+    duration: duration("load per group size", "10s"),
   },
   async run(values) {
-    const groups = intListOption(values, "group");
-    const concurrency = intOption(values, "concurrency");
-    const durationMs = durationMsOption(values, "duration");
+    const { group: groups, concurrency, duration: durationMs } = values;
     const flow = orderFlow(2_000_000, 7);
     const rows: (string | number)[][] = [];
     let mismatches = 0;
@@ -61,31 +89,8 @@ export const exchangeJournal: BenchCommand = {
       const db = await createTestDatabase("bench_exchange_journal");
       let exchange = await startExchange(db.url, groupMax);
       try {
-        let next = 0;
-        const placed: string[] = [];
-        const load = await closedLoop(concurrency, durationMs, async () => {
-          const input = flow[next++ % flow.length]!;
-          const clientOrderId = `r${run}-${next}`;
-          await exchange.client.submitOrder(
-            create(api.SubmitOrderRequestSchema, {
-              clientOrderId,
-              symbol: input.symbol,
-              quantity: BigInt(input.quantity),
-              priceKrw: input.priceKrw,
-              ...termsToProto(input),
-            }),
-          );
-          placed.push(clientOrderId);
-          return true;
-        });
-        const admin = new pg.Client({ connectionString: db.url });
-        await admin.connect();
-        // One transaction id per journal write: the group commits.
-        const counts = await admin
-          .query<{ commands: string; writes: string }>(
-            "SELECT count(*) AS commands, count(DISTINCT xmin::text) AS writes FROM exchange_commands",
-          )
-          .finally(() => admin.end());
+        const { load, placed } = await submitLoad(exchange.client, flow, run, concurrency, durationMs);
+        const counts = await journalCounts(db.url);
         const sample = Array.from({ length: Math.min(SAMPLE, placed.length) }, (_, i) => placed[Math.floor((i * placed.length) / SAMPLE)]!);
         const before = await Promise.all(sample.map((id) => statusOf(exchange.client, id)));
         await exchange.process.stop("SIGKILL");
@@ -99,8 +104,8 @@ export const exchangeJournal: BenchCommand = {
           load.perSecond,
           ms(load.latency, 50),
           ms(load.latency, 99),
-          Number(counts.rows[0]!.commands),
-          Number(counts.rows[0]!.writes),
+          counts.commands,
+          counts.writes,
           replayMs(exchange.process),
           exchange.readyMs,
           `${sample.length - differ}/${sample.length}`,
@@ -133,4 +138,4 @@ export const exchangeJournal: BenchCommand = {
       process.exitCode = 1;
     }
   },
-};
+});

@@ -2,7 +2,7 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { Engine, type SubmitInput } from "@kuku/exchange/engine";
 import { MarketMaker } from "@kuku/exchange/market-maker";
-import { type BenchCommand, intOption } from "../lib/command.js";
+import { command, int } from "../lib/command.js";
 import { Histogram, table } from "../lib/stats.js";
 
 const SYMBOL = "005930";
@@ -34,18 +34,17 @@ export function orderFlow(count: number, seed: number): SubmitInput[] {
   });
 }
 
-export const exchangeMatching: BenchCommand = {
+export const exchangeMatching = command({
   name: "exchange matching",
   summary: "in-process matching engine throughput (orders/s) and per-order latency",
   options: {
-    orders: { type: "string", default: "1000000", description: "orders submitted per run" },
-    runs: { type: "string", default: "3", description: "runs (the first warms the JIT up)" },
-    seed: { type: "string", default: "1", description: "order flow seed" },
+    orders: int("orders submitted per run", 1000000),
+    runs: int("runs (the first warms the JIT up)", 3),
+    seed: int("order flow seed", 1, 0),
   },
   async run(values) {
-    const count = intOption(values, "orders");
-    const runs = intOption(values, "runs");
-    const flow = orderFlow(count, intOption(values, "seed", 0));
+    const { orders: count, runs } = values;
+    const flow = orderFlow(count, values.seed);
     const rows: (string | number)[][] = [];
     let best = 0;
     // Each run starts from a collected heap, not with the last run's million orders.
@@ -87,4 +86,4 @@ export const exchangeMatching: BenchCommand = {
     console.log(table(["run", "orders", "executions", "seconds", "orders/s", "p50 µs", "p99 µs"], rows));
     console.log(`best after warm-up: ${best} orders/s (goal 500,000)`);
   },
-};
+});

@@ -7,7 +7,7 @@ import { PasswordHasher } from "@kuku/gateway/password";
 import { RateLimiter } from "@kuku/gateway/rate-limiter";
 import { AccessTokens } from "@kuku/gateway/tokens";
 import { Redis } from "ioredis";
-import { type BenchCommand, intOption } from "../lib/command.js";
+import { command, int, text } from "../lib/command.js";
 import { Histogram, microsSince, table } from "../lib/stats.js";
 
 async function measure(name: string, count: number, op: () => Promise<unknown>): Promise<(string | number)[]> {
@@ -23,17 +23,17 @@ async function measure(name: string, count: number, op: () => Promise<unknown>):
   return [name, Math.round(count / seconds), latency.percentile(50).toFixed(1), latency.percentile(99).toFixed(1)];
 }
 
-export const gatewayAuth: BenchCommand = {
+export const gatewayAuth = command({
   name: "gateway auth",
   summary: "per-request cost of JWT vs opaque-session checks, the rate-limit script, and scrypt per log-in",
   options: {
-    requests: { type: "string", default: "20000", description: "sequential checks per variant" },
-    logins: { type: "string", default: "5", description: "scrypt verifications per work factor" },
-    "redis-url": { type: "string", default: "redis://127.0.0.1:6379", description: "Redis for revocations, sessions and buckets" },
+    requests: int("sequential checks per variant", 20000),
+    logins: int("scrypt verifications per work factor", 5),
+    "redis-url": text("Redis for revocations, sessions and buckets", "redis://127.0.0.1:6379"),
   },
   async run(values) {
-    const count = intOption(values, "requests");
-    const redis = new Redis(String(values["redis-url"]));
+    const { requests: count, logins } = values;
+    const redis = new Redis(values["redis-url"]);
     const prefix = `kuku:bench:auth:${randomUUID()}`;
     try {
       const tokens = new AccessTokens(randomBytes(32).toString("hex"), 900);
@@ -51,7 +51,6 @@ export const gatewayAuth: BenchCommand = {
         await measure("token bucket Lua script (EVALSHA)", count, () => limiter.take("bench", { capacity: 1e9, refillPerSecond: 1e9 })),
       ];
       console.log(table(["check", "per second (1 client)", "p50 µs", "p99 µs"], rows));
-      const logins = intOption(values, "logins");
       const scryptRows: (string | number)[][] = [];
       for (const log2N of [14, 15, 16, 17]) {
         const hasher = new PasswordHasher(log2N);
@@ -71,4 +70,4 @@ export const gatewayAuth: BenchCommand = {
       redis.disconnect();
     }
   },
-};
+});

@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import * as api from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
-import { type BenchCommand, intOption } from "../lib/command.js";
-import { fundedAccounts, startLedger } from "../lib/ledger.js";
+import { command, int } from "../lib/command.js";
+import { fundedAccounts, type LedgerUnderTest, startLedger } from "../lib/ledger.js";
 import { analyze, type BulkEntry, derivedBalance, insertBatch, postingCount } from "../lib/ledger-bulk-store.js";
 import { benchPool } from "../lib/pool.js";
 import { Histogram, microsSince, table } from "../lib/stats.js";
@@ -20,57 +20,76 @@ async function sample(count: number, fn: () => Promise<unknown>): Promise<Histog
 
 const ms = (micros: number) => (micros / 1000).toFixed(2);
 
-export const ledgerBulk: BenchCommand = {
+/**
+ * Loads `entryCount` entries straight into the ledger's tables, `loaders`
+ * batches at a time, a share of them on the hot account (accounts[0]): the seconds it took.
+ */
+async function bulkLoad(
+  pool: ReturnType<typeof benchPool>,
+  accounts: readonly string[],
+  load: { entryCount: number; batchSize: number; hotPercent: number; loaders: number },
+): Promise<number> {
+  const hot = accounts[0]!;
+  const pick = () => accounts[1 + Math.floor(Math.random() * (accounts.length - 1))]!;
+  let next = 0;
+  const makeBatch = (): BulkEntry[] => {
+    const batch: BulkEntry[] = [];
+    while (batch.length < load.batchSize && next < load.entryCount) {
+      const from = Math.random() * 100 < load.hotPercent ? hot : pick();
+      let to = pick();
+      while (to === from) to = pick();
+      const amountMinor = BigInt(1 + Math.floor(Math.random() * 10_000));
+      batch.push({
+        requestId: `bulk-${next++}`,
+        postings: [
+          { accountId: from, amountMinor: -amountMinor },
+          { accountId: to, amountMinor },
+        ],
+      });
+    }
+    return batch;
+  };
+  const loadStarted = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: load.loaders }, async () => {
+      for (let batch = makeBatch(); batch.length > 0; batch = makeBatch()) await insertBatch(pool, batch, "KRW");
+    }),
+  );
+  return microsSince(loadStarted) / 1e6;
+}
+
+/** Latencies of the reads of the hot account: its materialised balance, the derived sum, a first and a deep page of entries. */
+async function timeReads(client: LedgerUnderTest["client"], pool: ReturnType<typeof benchPool>, hot: string, samples: number) {
+  const materialised = await sample(samples, () => client.getBalances({ accountIds: [hot] }));
+  const derived = await sample(Math.min(samples, 50), () => derivedBalance(pool, hot));
+  const firstPage = await sample(samples, () => client.listEntries(create(api.ListEntriesRequestSchema, { accountId: hot, pageSize: 50 })));
+  // A deep page: follow the cursor 100 pages in, then time the next page.
+  let token = "";
+  for (let i = 0; i < 100; i++) token = (await client.listEntries({ accountId: hot, pageSize: 50, pageToken: token })).nextPageToken;
+  const deepPage = await sample(samples, () => client.listEntries({ accountId: hot, pageSize: 50, pageToken: token }));
+  return { materialised, derived, firstPage, deepPage };
+}
+
+export const ledgerBulk = command({
   name: "ledger bulk",
   summary: "load N journal entries in batches, VerifyIntegrity over them, then reads on a hot account",
   options: {
-    entries: { type: "string", default: "1000000", description: "journal entries to load (two postings each)" },
-    accounts: { type: "string", default: "10000", description: "accounts the entries touch" },
-    "hot-share": { type: "string", default: "15", description: "percent of entries that touch the one hot account" },
-    batch: { type: "string", default: "5000", description: "entries per transaction" },
-    loaders: { type: "string", default: "2", description: "batches loading in parallel" },
-    samples: { type: "string", default: "200", description: "timed calls per read kind" },
+    entries: int("journal entries to load (two postings each)", 1000000),
+    accounts: int("accounts the entries touch", 10000, 2),
+    "hot-share": int("percent of entries that touch the one hot account", 15, 0),
+    batch: int("entries per transaction", 5000),
+    loaders: int("batches loading in parallel", 2),
+    samples: int("timed calls per read kind", 200),
   },
   async run(values) {
-    const entryCount = intOption(values, "entries");
-    const accountCount = intOption(values, "accounts", 2);
-    const hotPercent = intOption(values, "hot-share", 0);
-    const batchSize = intOption(values, "batch");
-    const loaders = intOption(values, "loaders");
-    const samples = intOption(values, "samples");
+    const { entries: entryCount, accounts: accountCount, "hot-share": hotPercent, batch: batchSize, loaders, samples } = values;
     const ledger = await startLedger({ LEDGER_STATEMENT_TIMEOUT_MS: "60000" });
     const pool = benchPool(ledger.database.url, loaders + 1);
     try {
       const { client } = ledger;
       const accounts = await fundedAccounts(client, accountCount, FUNDING_MINOR, "bench-bulk");
       const hot = accounts[0]!;
-      const pick = () => accounts[1 + Math.floor(Math.random() * (accounts.length - 1))]!;
-
-      let next = 0;
-      const makeBatch = (): BulkEntry[] => {
-        const batch: BulkEntry[] = [];
-        while (batch.length < batchSize && next < entryCount) {
-          const from = Math.random() * 100 < hotPercent ? hot : pick();
-          let to = pick();
-          while (to === from) to = pick();
-          const amountMinor = BigInt(1 + Math.floor(Math.random() * 10_000));
-          batch.push({
-            requestId: `bulk-${next++}`,
-            postings: [
-              { accountId: from, amountMinor: -amountMinor },
-              { accountId: to, amountMinor },
-            ],
-          });
-        }
-        return batch;
-      };
-      const loadStarted = process.hrtime.bigint();
-      await Promise.all(
-        Array.from({ length: loaders }, async () => {
-          for (let batch = makeBatch(); batch.length > 0; batch = makeBatch()) await insertBatch(pool, batch, "KRW");
-        }),
-      );
-      const loadS = microsSince(loadStarted) / 1e6;
+      const loadS = await bulkLoad(pool, accounts, { entryCount, batchSize, hotPercent, loaders });
       await analyze(pool);
 
       const verifyStarted = process.hrtime.bigint();
@@ -78,15 +97,7 @@ export const ledgerBulk: BenchCommand = {
       const verifyS = microsSince(verifyStarted) / 1e6;
 
       const hotPostings = await postingCount(pool, hot);
-      const materialised = await sample(samples, () => client.getBalances({ accountIds: [hot] }));
-      const derived = await sample(Math.min(samples, 50), () => derivedBalance(pool, hot));
-      const firstPage = await sample(samples, () =>
-        client.listEntries(create(api.ListEntriesRequestSchema, { accountId: hot, pageSize: 50 })),
-      );
-      // A deep page: follow the cursor 100 pages in, then time the next page.
-      let token = "";
-      for (let i = 0; i < 100; i++) token = (await client.listEntries({ accountId: hot, pageSize: 50, pageToken: token })).nextPageToken;
-      const deepPage = await sample(samples, () => client.listEntries({ accountId: hot, pageSize: 50, pageToken: token }));
+      const { materialised, derived, firstPage, deepPage } = await timeReads(client, pool, hot, samples);
       const [balance] = (await client.getBalances({ accountIds: [hot] })).balances;
       const derivedTotal = await derivedBalance(pool, hot);
 
@@ -127,4 +138,4 @@ export const ledgerBulk: BenchCommand = {
       await ledger.stop();
     }
   },
-};
+});

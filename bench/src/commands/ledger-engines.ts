@@ -1,5 +1,5 @@
-import { createTestDatabase } from "@kuku/platform/testing";
-import { type BenchCommand, durationMsOption, intOption } from "../lib/command.js";
+import { createTestDatabase } from "@kuku/testkit";
+import { command, duration, int } from "../lib/command.js";
 import type { TransferEngine } from "../lib/engines/engine.js";
 import { mariadbEngine } from "../lib/engines/mariadb.js";
 import { postgresEngine } from "../lib/engines/postgres.js";
@@ -35,21 +35,18 @@ async function drive(engine: TransferEngine, accounts: number, concurrency: numb
   return { latency, errors, perSecond: Math.round(latency.count / seconds), audit };
 }
 
-export const ledgerEngines: BenchCommand = {
+export const ledgerEngines = command({
   name: "ledger engines",
   summary: "the same double-entry transfer on PostgreSQL and MariaDB (needs deploy/local/mariadb-up.sh)",
   options: {
-    concurrency: { type: "string", default: "32", description: "transfers in flight" },
-    duration: { type: "string", default: "10s", description: "measured time per engine" },
-    accounts: { type: "string", default: "1000", description: "accounts transfers pick from" },
-    "mariadb-port": { type: "string", default: "53306", description: "where mariadb-up.sh started MariaDB" },
-    rounds: { type: "string", default: "2", description: "alternating rounds per engine (noise shows as spread)" },
+    concurrency: int("transfers in flight", 32),
+    duration: duration("measured time per engine", "10s"),
+    accounts: int("accounts transfers pick from", 1000, 2),
+    "mariadb-port": int("where mariadb-up.sh started MariaDB", 53306),
+    rounds: int("alternating rounds per engine (noise shows as spread)", 2),
   },
   async run(values) {
-    const concurrency = intOption(values, "concurrency");
-    const durationMs = durationMsOption(values, "duration");
-    const accounts = intOption(values, "accounts", 2);
-    const rounds = intOption(values, "rounds");
+    const { concurrency, duration: durationMs, accounts, rounds } = values;
     const rows: (string | number)[][] = [];
     let failed = false;
     for (let round = 1; round <= rounds; round++) {
@@ -57,7 +54,7 @@ export const ledgerEngines: BenchCommand = {
         const database = name.startsWith("PostgreSQL") ? await createTestDatabase("engines") : undefined;
         const engine = database
           ? postgresEngine(database.url, concurrency, name.endsWith("prepared"))
-          : await mariadbEngine({ host: "127.0.0.1", port: intOption(values, "mariadb-port"), poolSize: concurrency });
+          : await mariadbEngine({ host: "127.0.0.1", port: values["mariadb-port"], poolSize: concurrency });
         try {
           const r = await drive(engine, accounts, concurrency, durationMs);
           const exact = r.audit.totalMinor === FUNDING_MINOR * BigInt(accounts) && r.audit.mismatches === 0;
@@ -84,4 +81,4 @@ export const ledgerEngines: BenchCommand = {
     console.log(table(["round", "engine", "transfers", "errors", "transfers/s", "p50 ms", "p99 ms", "balances"], rows));
     if (failed) process.exitCode = 1;
   },
-};
+});

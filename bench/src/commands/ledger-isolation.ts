@@ -1,6 +1,6 @@
-import { createTestDatabase } from "@kuku/platform/testing";
+import { createTestDatabase } from "@kuku/testkit";
 import type pg from "pg";
-import { type BenchCommand, intOption } from "../lib/command.js";
+import { command, int } from "../lib/command.js";
 import {
   createSchema,
   debitIfCovered,
@@ -101,18 +101,16 @@ async function pairWithdrawals(pool: pg.Pool, isolation: Isolation, strategy: Pa
   return { skewed, failed, retries: counters.retries };
 }
 
-export const ledgerIsolation: BenchCommand = {
+export const ledgerIsolation = command({
   name: "ledger isolation",
   summary: "which anomalies each isolation level and locking strategy lets through, and the retries it costs",
   options: {
-    workers: { type: "string", default: "32", description: "concurrent debits of the one hot account" },
-    debits: { type: "string", default: "50", description: "debits per worker" },
-    trials: { type: "string", default: "100", description: "write-skew trials (pairs of withdrawals)" },
+    workers: int("concurrent debits of the one hot account", 32),
+    debits: int("debits per worker", 50),
+    trials: int("write-skew trials (pairs of withdrawals)", 100),
   },
   async run(values) {
-    const workers = intOption(values, "workers");
-    const perWorker = intOption(values, "debits");
-    const trials = intOption(values, "trials");
+    const { workers, debits: perWorker, trials } = values;
     const database = await createTestDatabase("isolation");
     const pool = benchPool(database.url, workers + 2);
     try {
@@ -140,4 +138,4 @@ export const ledgerIsolation: BenchCommand = {
       await database.drop();
     }
   },
-};
+});

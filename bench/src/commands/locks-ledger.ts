@@ -6,7 +6,7 @@ import { type Client, Code, ConnectError } from "@connectrpc/connect";
 import * as api from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import type { BalanceGuardName } from "@kuku/ledger/balance-guard";
 import { fundedAccounts, type LedgerUnderTest, startLedger } from "../lib/ledger.js";
-import { closedLoop, ms } from "../lib/load.js";
+import { closedLoop, loadFigures } from "../lib/load.js";
 
 const START_MINOR = 1_000_000_000n;
 /** GetBalancesRequest.account_ids takes at most 100 ids. */
@@ -74,10 +74,7 @@ async function measure(
     strategy: guard,
     accounts,
     concurrency,
-    opsPerSecond: load.perSecond,
-    p50Ms: ms(load.latency, 50),
-    p95Ms: ms(load.latency, 95),
-    p99Ms: ms(load.latency, 99),
+    ...loadFigures(load),
     aborted,
     errors,
     overdrawn: after.overdrawn,

@@ -11,7 +11,7 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { TradeEventSchema } from "@kuku/contracts/kuku/exchange/v1/events_pb";
 import { connectIdempotentProducer, createKafka, createLogger, ensureTopics } from "@kuku/platform";
 import amqp from "amqplib";
-import { type BenchCommand, durationMsOption, intOption } from "../lib/command.js";
+import { command, duration, int, text } from "../lib/command.js";
 import { Histogram, table } from "../lib/stats.js";
 
 interface Broker {
@@ -147,27 +147,20 @@ async function burst(broker: Broker, count: number, batchSize: number): Promise<
   return { perSecond: Math.round(received / (Number(process.hrtime.bigint() - started) / 1e9)), received };
 }
 
-export const marketBrokers: BenchCommand = {
+export const marketBrokers = command({
   name: "market brokers",
   summary: "the market stream over Kafka vs RabbitMQ: latency at a set rate, and burst throughput",
   options: {
-    rate: { type: "string", default: "1000", description: "messages per second for the latency run" },
-    duration: { type: "string", default: "15s", description: "length of the latency run" },
-    burst: { type: "string", default: "100000", description: "messages in the throughput run" },
-    batch: { type: "string", default: "500", description: "messages per publish call in the throughput run" },
-    "amqp-url": {
-      type: "string",
-      default: "amqp://guest:guest@127.0.0.1:5673",
-      description: "a RabbitMQ of your own (see ADR 0009 for starting one)",
-    },
+    rate: int("messages per second for the latency run", 1000),
+    duration: duration("length of the latency run", "15s"),
+    burst: int("messages in the throughput run", 100000),
+    batch: int("messages per publish call in the throughput run", 500),
+    "amqp-url": text("a RabbitMQ of your own (see ADR 0009 for starting one)", "amqp://guest:guest@127.0.0.1:5673"),
   },
   async run(values) {
-    const rate = intOption(values, "rate");
-    const durationMs = durationMsOption(values, "duration");
-    const burstCount = intOption(values, "burst");
-    const batchSize = intOption(values, "batch");
+    const { rate, duration: durationMs, burst: burstCount, batch: batchSize } = values;
     const kafkaBrokers = (process.env["KAFKA_BROKERS"] ?? "127.0.0.1:9092").split(",");
-    const makers = [() => kafkaBroker(kafkaBrokers), () => rabbitBroker(String(values["amqp-url"]))];
+    const makers = [() => kafkaBroker(kafkaBrokers), () => rabbitBroker(values["amqp-url"])];
     const rows: (string | number)[][] = [];
     const loadBefore = loadavg()[0]!;
     for (const make of makers) {
@@ -188,4 +181,4 @@ export const marketBrokers: BenchCommand = {
       `machine: ${cpus().length} cores, 1-min load average ${loadBefore.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end (other work shares the cores)`,
     );
   },
-};
+});

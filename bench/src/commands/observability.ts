@@ -21,10 +21,10 @@ import {
   startServer,
   validationInterceptor,
 } from "@kuku/platform";
-import { TEST_PG_ADMIN_URL } from "@kuku/platform/testing";
+import { TEST_PG_ADMIN_URL } from "@kuku/testkit";
 import { trace } from "@opentelemetry/api";
 import pg from "pg";
-import { type BenchCommand, intOption } from "../lib/command.js";
+import { command, int } from "../lib/command.js";
 import { Histogram, microsSince, table } from "../lib/stats.js";
 
 const ACCOUNT = "3f1c2a9e-8d6b-4c1e-9a7f-0b5e4d3c2a1f";
@@ -39,16 +39,54 @@ async function timed(calls: number, call: () => Promise<unknown>): Promise<Histo
   return latency;
 }
 
-export const observability: BenchCommand = {
+/** [call, variant, one call]. */
+type Variant = readonly [string, string, () => Promise<unknown>];
+
+/** Every variant, `rounds` times in turn, `calls` calls each: a row per variant, with its p50 per round. */
+async function phase(
+  variants: readonly Variant[],
+  options: { calls: number; rounds: number; tracing: string; inTrace: boolean },
+): Promise<(string | number)[][]> {
+  const samples = new Map<string, Histogram[]>();
+  for (let round = 0; round < options.rounds; round++) {
+    for (const [kind, variant, call] of variants) {
+      // Inside a caller's span, as a handler's calls are: the instrumented variants record child spans.
+      const run = () =>
+        options.inTrace
+          ? trace.getTracer("bench").startActiveSpan("caller", async (s) => {
+              try {
+                return await timed(options.calls, call);
+              } finally {
+                s.end();
+              }
+            })
+          : timed(options.calls, call);
+      const h = await run();
+      samples.set(`${kind}|${variant}`, [...(samples.get(`${kind}|${variant}`) ?? []), h]);
+    }
+  }
+  return [...samples].map(([key, histograms]) => {
+    const [kind, variant] = key.split("|");
+    const p50s = histograms.map((h) => h.percentile(50));
+    return [
+      options.tracing,
+      kind!,
+      variant!,
+      (p50s.reduce((a, b) => a + b, 0) / p50s.length).toFixed(1),
+      p50s.map((p) => p.toFixed(0)).join(" / "),
+    ];
+  });
+}
+
+export const observability = command({
   name: "observability",
   summary: "per-call cost of the platform's tracing and metrics: RPC and PostgreSQL query, bare vs. instrumented, tracing off and on",
   options: {
-    calls: { type: "string", default: "3000", description: "sequential calls per round and variant" },
-    rounds: { type: "string", default: "3", description: "alternating rounds per phase" },
+    calls: int("sequential calls per round and variant", 3000),
+    rounds: int("alternating rounds per phase", 3),
   },
   async run(values) {
-    const calls = intOption(values, "calls");
-    const rounds = intOption(values, "rounds");
+    const { calls, rounds } = values;
     const logger = createLogger("bench-observability", "silent");
     const handlers = serviceOf(LedgerService, { deposit: async () => create(DepositResponseSchema, {}) });
 
@@ -71,50 +109,18 @@ export const observability: BenchCommand = {
     );
     const deposit = (client: typeof bareClient) => () => client.deposit({ requestId: "r", accountId: ACCOUNT, amountMinor: 1n });
 
-    const rows: (string | number)[][] = [];
-    const phase = async (tracing: string, inTrace: boolean) => {
-      const variants = [
-        ["RPC", "without observability", deposit(bareClient)],
-        ["RPC", "platform", deposit(platformClient)],
-        ["query", "bare pg.Pool", () => barePool.query("SELECT 1")],
-        ["query", "createPool", () => platformPool.query("SELECT 1")],
-      ] as const;
-      const samples = new Map<string, Histogram[]>();
-      for (let round = 0; round < rounds; round++) {
-        for (const [kind, variant, call] of variants) {
-          // Inside a caller's span, as a handler's calls are: the instrumented variants record child spans.
-          const run = () =>
-            inTrace
-              ? trace.getTracer("bench").startActiveSpan("caller", async (s) => {
-                  try {
-                    return await timed(calls, call);
-                  } finally {
-                    s.end();
-                  }
-                })
-              : timed(calls, call);
-          const h = await run();
-          samples.set(`${kind}|${variant}`, [...(samples.get(`${kind}|${variant}`) ?? []), h]);
-        }
-      }
-      for (const [key, histograms] of samples) {
-        const [kind, variant] = key.split("|");
-        const p50s = histograms.map((h) => h.percentile(50));
-        rows.push([
-          tracing,
-          kind!,
-          variant!,
-          (p50s.reduce((a, b) => a + b, 0) / p50s.length).toFixed(1),
-          p50s.map((p) => p.toFixed(0)).join(" / "),
-        ]);
-      }
-    };
+    const variants: readonly Variant[] = [
+      ["RPC", "without observability", deposit(bareClient)],
+      ["RPC", "platform", deposit(platformClient)],
+      ["query", "bare pg.Pool", () => barePool.query("SELECT 1")],
+      ["query", "createPool", () => platformPool.query("SELECT 1")],
+    ];
     try {
       await timed(500, deposit(bareClient)); // warm-up: JIT, connections
       await timed(500, deposit(platformClient));
-      await phase("off", false);
+      const rows = await phase(variants, { calls, rounds, tracing: "off", inTrace: false });
       await initTracing("bench-observability", { OTEL_TRACES_EXPORTER: "zipkin" });
-      await phase("zipkin", true);
+      rows.push(...(await phase(variants, { calls, rounds, tracing: "zipkin", inTrace: true })));
       console.log(`observability — ${calls} sequential calls per variant and round, ${rounds} rounds alternating; p50 in µs`);
       console.log(table(["tracing", "call", "variant", "mean p50 µs", "p50 per round"], rows));
       console.log("RPC: unary Deposit to a handler that does nothing; query: SELECT 1 on one connection");
@@ -125,4 +131,4 @@ export const observability: BenchCommand = {
       await platformPool.end();
     }
   },
-};
+});

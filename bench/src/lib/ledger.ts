@@ -1,14 +1,11 @@
 // A ledger service started as a real process on a fresh database (log level
 // info: the harness waits for its "serving" line), with
 // funded accounts: what the ledger benchmarks run against.
-import { fileURLToPath } from "node:url";
 import { create } from "@bufbuild/protobuf";
 import { type Client, Code, ConnectError } from "@connectrpc/connect";
 import * as api from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import { createServiceClient } from "@kuku/platform";
-import { createTestDatabase, type ServiceProcess, startServiceProcess, type TestDatabase } from "@kuku/platform/testing";
-
-const LEDGER_DIR = fileURLToPath(new URL("../../../services/ledger/", import.meta.url));
+import { createTestDatabase, type ServiceProcess, startService, type TestDatabase } from "@kuku/testkit";
 
 export interface LedgerUnderTest {
   readonly database: TestDatabase;
@@ -19,9 +16,9 @@ export interface LedgerUnderTest {
 
 export async function startLedger(env: Record<string, string> = {}, profileDir?: string): Promise<LedgerUnderTest> {
   const database = await createTestDatabase("bench");
-  const service = await startServiceProcess({
-    cwd: LEDGER_DIR,
-    env: { LEDGER_PORT: "0", LEDGER_DATABASE_URL: database.url, LOG_LEVEL: "info", ...env },
+  const service = await startService("ledger", {
+    database: database.url,
+    env: { LOG_LEVEL: "info", ...env },
     // A V8 CPU profile of the service, written when it exits (open it in Chrome DevTools).
     nodeArgs: profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${profileDir}`],
   }).catch(async (error: unknown) => {

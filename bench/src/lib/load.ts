@@ -27,3 +27,11 @@ export async function closedLoop(concurrency: number, durationMs: number, op: ()
 
 /** Milliseconds with two decimals, from the histogram's microseconds. */
 export const ms = (latency: Histogram, p: number) => +(latency.percentile(p) / 1000).toFixed(2);
+
+/** What every run of the locks benchmarks reports of its load: the rate and the latency percentiles in ms. */
+export const loadFigures = (load: LoadResult) => ({
+  opsPerSecond: load.perSecond,
+  p50Ms: ms(load.latency, 50),
+  p95Ms: ms(load.latency, 95),
+  p99Ms: ms(load.latency, 99),
+});

@@ -1,7 +1,7 @@
 // pgbench's simple-update workload (-N) on the same PostgreSQL server: the
 // ceiling a ledger transfer is compared with (one short write transaction).
 import { readdirSync } from "node:fs";
-import { createTestDatabase, run } from "@kuku/platform/testing";
+import { createTestDatabase, run } from "@kuku/testkit";
 
 function pgbenchPath(): string {
   const versions = readdirSync("/usr/lib/postgresql").sort((a, b) => Number(b) - Number(a));

@@ -1,7 +1,7 @@
 // The three independent Redis servers `make infra` starts, as a Redlock quorum.
 import { readFileSync } from "node:fs";
 import { connectRedlock as connect, type Redlock } from "@kuku/platform";
-import { REPO_ROOT } from "@kuku/platform/testing";
+import { REPO_ROOT } from "@kuku/testkit";
 
 export const REDIS_PORTS = (process.env["REDIS_PORTS"] ?? "6379,6380,6381").split(",").map(Number);
 

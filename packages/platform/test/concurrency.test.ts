@@ -28,7 +28,9 @@ t.test("fewer items than the limit, none, and a bad limit", async (t) => {
   const seen: string[] = [];
   await forEachConcurrently(["a", "b"], 16, async (item) => void seen.push(item));
   t.same(seen, ["a", "b"]);
-  await forEachConcurrently([], 16, async () => t.fail("no work for no items"));
+  await forEachConcurrently([], 16, async () => {
+    t.fail("no work for no items");
+  });
   await t.rejects(
     forEachConcurrently([1], 0, async () => undefined),
     RangeError,

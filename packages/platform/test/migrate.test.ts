@@ -1,9 +1,9 @@
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createTestDatabase } from "@kuku/testkit";
 import t from "tap";
 import { createLogger, createPool, migrate } from "../src/index.js";
-import { createTestDatabase } from "../src/testing.js";
 
 t.test("migrations apply in order, once; an edited migration is refused", async (t) => {
   const database = await createTestDatabase("migrate");

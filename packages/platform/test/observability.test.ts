@@ -7,10 +7,10 @@ import { create } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { DepositResponseSchema, LedgerService } from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
+import { parsePrometheusText } from "@kuku/testkit";
 import { ROOT_CONTEXT, type TextMapGetter, type TextMapSetter, TraceFlags, trace } from "@opentelemetry/api";
 import t from "tap";
 import { createLogger, JaegerPropagator, readContextSwitches, serviceOf, startServer } from "../src/index.js";
-import { parsePrometheusText } from "../src/testing.js";
 
 const getter: TextMapGetter<Record<string, string>> = { keys: (c) => Object.keys(c), get: (c, k) => c[k] };
 const setter: TextMapSetter<Record<string, string>> = { set: (c, k, v) => (c[k] = v) };

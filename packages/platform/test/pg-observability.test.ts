@@ -2,12 +2,12 @@
 // OpenTelemetry SDK in this process: pool.query and transactions on a
 // checked-out client each give one span per query, in the caller's trace.
 
+import { parsePrometheusText, TEST_PG_ADMIN_URL } from "@kuku/testkit";
 import { context, trace } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { type ReadableSpan, type SpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
 import t from "tap";
 import { createLogger, createPool, registry, withTransaction } from "../src/index.js";
-import { parsePrometheusText, TEST_PG_ADMIN_URL } from "../src/testing.js";
 
 const ended: ReadableSpan[] = [];
 const collect: SpanProcessor = {

@@ -1,13 +1,13 @@
 // observeRedis on a real Redis (the project's, port 6379) with the real
 // OpenTelemetry SDK in this process, its spans collected by a span processor.
 import { randomUUID } from "node:crypto";
+import { parsePrometheusText } from "@kuku/testkit";
 import { context, trace } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { type ReadableSpan, type SpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
 import { Redis } from "ioredis";
 import t from "tap";
 import { observeRedis, registry } from "../src/index.js";
-import { parsePrometheusText } from "../src/testing.js";
 
 const ended: ReadableSpan[] = [];
 const collect: SpanProcessor = {

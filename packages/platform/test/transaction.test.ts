@@ -1,9 +1,10 @@
 // withTransaction when the server drops the connection between two queries
 // (a crash or a failover): the caller gets the error, the process lives on,
 // the broken client is not reused.
+
+import { createTestDatabase } from "@kuku/testkit";
 import t from "tap";
 import { createLogger, createPool, withTransaction } from "../src/index.js";
-import { createTestDatabase } from "../src/testing.js";
 
 t.test("a connection lost inside a transaction fails the transaction, not the process", async (t) => {
   const database = await createTestDatabase("tx_lost");

@@ -8,7 +8,7 @@ import { Code } from "@connectrpc/connect";
 import * as api from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import { OrderType, Side, TimeInForce } from "@kuku/contracts/kuku/trading/v1/trading_pb";
 import { createServiceClient } from "@kuku/platform";
-import { createTestDatabase, type ServiceProcess, startServiceProcess, type TestDatabase } from "@kuku/platform/testing";
+import { createTestDatabase, type ServiceProcess, startServiceProcess, type TestDatabase } from "@kuku/testkit";
 import pg from "pg";
 import t from "tap";
 

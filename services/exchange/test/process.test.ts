@@ -8,7 +8,7 @@ import { ExecutionEventSchema } from "@kuku/contracts/kuku/exchange/v1/events_pb
 import * as api from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import { OrderType, Side, TimeInForce } from "@kuku/contracts/kuku/trading/v1/trading_pb";
 import { createServiceClient } from "@kuku/platform";
-import { createTestDatabase, run, type ServiceProcess, startServiceProcess, type TestDatabase, TOOLS_BIN } from "@kuku/platform/testing";
+import { createTestDatabase, run, type ServiceProcess, startServiceProcess, type TestDatabase, TOOLS_BIN } from "@kuku/testkit";
 import { Kafka, logLevel } from "kafkajs";
 import t from "tap";
 

@@ -5,7 +5,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import * as order from "@kuku/contracts/kuku/order/v1/order_pb";
 import { OrderType, Side, TimeInForce } from "@kuku/contracts/kuku/trading/v1/trading_pb";
-import { parsePrometheusText, REPO_ROOT, run } from "@kuku/platform/testing";
+import { parsePrometheusText, REPO_ROOT, run } from "@kuku/testkit";
 import t from "tap";
 import { eventually, signUp, startStack } from "./support/stack.js";
 

@@ -2,7 +2,7 @@
 // per address through the gateway, RESOURCE_EXHAUSTED with Retry-After.
 import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import { createTestDatabase, startServiceProcess } from "@kuku/platform/testing";
+import { createTestDatabase, startServiceProcess } from "@kuku/testkit";
 import { Redis } from "ioredis";
 import t from "tap";
 import { RateLimiter } from "../src/redis/rate-limiter.js";

@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { type Client, Code, ConnectError } from "@connectrpc/connect";
 import { LedgerService } from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import { createServiceClient } from "@kuku/platform";
-import { createTestDatabase, startServiceProcess } from "@kuku/platform/testing";
+import { createTestDatabase, startServiceProcess } from "@kuku/testkit";
 import t from "tap";
 import { BALANCE_GUARDS } from "../src/domain/balance-guard.js";
 import { fundedAccount, retryUntilAnswered, rid } from "./support/ledger.js";

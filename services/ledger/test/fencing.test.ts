@@ -4,7 +4,7 @@
 // refused whatever its token (ADR 0008). Against the real PostgreSQL.
 
 import { createLogger, createPool, migrate, withTransaction } from "@kuku/platform";
-import { createTestDatabase } from "@kuku/platform/testing";
+import { createTestDatabase } from "@kuku/testkit";
 import t from "tap";
 import * as store from "../src/store/ledger-store.js";
 import { MIGRATIONS_DIR } from "./support/ledger.js";

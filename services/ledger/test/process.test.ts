@@ -9,7 +9,7 @@ import { createGrpcWebTransport } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import * as api from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import { createLogger, createPool } from "@kuku/platform";
-import { createTestDatabase, eventually, run, type ServiceProcess, startServiceProcess, TOOLS_BIN } from "@kuku/platform/testing";
+import { createTestDatabase, eventually, run, type ServiceProcess, startServiceProcess, TOOLS_BIN } from "@kuku/testkit";
 import t from "tap";
 
 const SERVICE_DIR = fileURLToPath(new URL("..", import.meta.url));

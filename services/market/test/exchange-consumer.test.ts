@@ -4,7 +4,7 @@
 // already holds must not reach it twice.
 import { randomUUID } from "node:crypto";
 import { createLogger, ensureTopics, prefixedTopics } from "@kuku/platform";
-import { eventually } from "@kuku/platform/testing";
+import { eventually } from "@kuku/testkit";
 import { Kafka, logLevel } from "kafkajs";
 import t from "tap";
 import type { BookInput, TradeInput } from "../src/domain/market.js";

@@ -2,7 +2,7 @@
 // with the database gone, the scrape still answers, without those series.
 
 import { createLogger, createPool, registry } from "@kuku/platform";
-import { createTestDatabase, parsePrometheusText } from "@kuku/platform/testing";
+import { createTestDatabase, parsePrometheusText } from "@kuku/testkit";
 import t from "tap";
 import { createOrderMetrics } from "../src/app/metrics.js";
 

@@ -6,7 +6,7 @@ import { readFile } from "node:fs/promises";
 import { create } from "@bufbuild/protobuf";
 import * as api from "@kuku/contracts/kuku/order/v1/order_pb";
 import { OrderType, Side, TimeInForce } from "@kuku/contracts/kuku/trading/v1/trading_pb";
-import { parsePrometheusText, REPO_ROOT, run, type Sample } from "@kuku/platform/testing";
+import { parsePrometheusText, REPO_ROOT, run, type Sample } from "@kuku/testkit";
 import { Kafka, type KafkaMessage, logLevel } from "kafkajs";
 import t from "tap";
 import { eventually, newUser as newUserIn, startStack } from "./support/stack.js";

@@ -4,7 +4,7 @@
 import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { createLogger, createPool, migrate, withTransaction } from "@kuku/platform";
-import { createTestDatabase } from "@kuku/platform/testing";
+import { createTestDatabase } from "@kuku/testkit";
 import type pg from "pg";
 import t from "tap";
 import type { Order } from "../src/domain/order.js";

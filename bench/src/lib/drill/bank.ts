@@ -469,7 +469,11 @@ export class Bank {
     const expected = new Map<string, bigint>(); // symbol -> volume of the latest trading day that has trades
     for (const symbol of this.symbols) {
       const ofSymbol = [...trades.values()].filter((t) => t.symbol === symbol);
-      const lastDay = ofSymbol.reduce((d, t) => Math.max(t.day, d), "");
+      // Days are ISO dates (YYYY-MM-DD): the latest sorts last.
+      const lastDay = ofSymbol
+        .map((t) => t.day)
+        .sort()
+        .at(-1);
       expected.set(
         symbol,
         ofSymbol.filter((t) => t.day === lastDay).reduce((a, t) => a + t.quantity, 0n),

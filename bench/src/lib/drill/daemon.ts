@@ -6,7 +6,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, openSync, readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
-import { eventually, GiveUp } from "@kuku/platform/testing";
+import { eventually, GiveUp } from "@kuku/testkit";
 
 export class Daemon {
   #child: ChildProcess | undefined;

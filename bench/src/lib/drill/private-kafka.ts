@@ -9,7 +9,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { REPO_ROOT, run } from "@kuku/platform/testing";
+import { REPO_ROOT, run } from "@kuku/testkit";
 import { Kafka, logLevel } from "kafkajs";
 import { Daemon } from "./daemon.js";
 import { freePort } from "./toxiproxy.js";

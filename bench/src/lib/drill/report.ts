@@ -4,7 +4,7 @@
 // the orders that were in doubt and how they ended, the time to recover, and
 // the invariants.
 import * as api from "@kuku/contracts/kuku/order/v1/order_pb";
-import type { Sample } from "@kuku/platform/testing";
+import type { Sample } from "@kuku/testkit";
 import { table } from "../stats.js";
 import type { Bank, WorkloadCounts } from "./bank.js";
 import type { DrillStack } from "./stack.js";

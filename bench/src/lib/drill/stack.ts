@@ -18,19 +18,26 @@ import * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import * as market from "@kuku/contracts/kuku/market/v1/market_pb";
 import * as api from "@kuku/contracts/kuku/order/v1/order_pb";
 import { createServiceClient } from "@kuku/platform";
-import { parsePrometheusText, REPO_ROOT, type ServiceName, startTradingStack, type TradingStack } from "@kuku/platform/testing";
+import {
+  parsePrometheusText,
+  REPO_ROOT,
+  SERVICE_NAMES,
+  SERVICES,
+  type ServiceName,
+  startTradingStack,
+  type TradingStack,
+} from "@kuku/testkit";
 import { PrivateKafka } from "./private-kafka.js";
 import { PrivatePostgres } from "./private-postgres.js";
 import { PrivateRedis } from "./private-redis.js";
 import { addPolicyEvents, type PolicyEvents, policyEventsOf } from "./report.js";
 import { Toxiproxy } from "./toxiproxy.js";
 
-export type { ServiceName } from "@kuku/platform/testing";
-export const SERVICES: readonly ServiceName[] = ["ledger", "exchange", "order", "market", "gateway"];
+export type { ServiceName } from "@kuku/testkit";
 /** Infrastructure the drill may run privately (and crash). */
 export type PrivateInfra = "postgres" | "kafka" | "redis";
-/** The services whose clients run the platform's policies: their kuku_client_* counters are the drill's policy events. */
-const CALLERS: readonly ServiceName[] = ["order", "gateway"];
+/** The services that call others: their clients run the platform's policies, whose kuku_client_* counters are the drill's policy events. */
+const CALLERS: readonly ServiceName[] = SERVICES.filter((s) => s.calls.length > 0).map((s) => s.name);
 
 export interface DrillStack {
   readonly ledger: Client<typeof ledger.LedgerService>;
@@ -89,7 +96,7 @@ export async function startDrillStack(options: {
     const redisUrl = redis === undefined ? undefined : `redis://127.0.0.1:${redis.ports[0]}`;
     const stack: TradingStack = await owned(
       startTradingStack({
-        services: SERVICES,
+        services: SERVICE_NAMES,
         env: { LOG_LEVEL: "info" },
         envOf: {
           // Locks are lost with every Redis restart: the fencing token in PostgreSQL is what keeps the balances right.

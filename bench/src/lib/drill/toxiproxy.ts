@@ -2,7 +2,7 @@
 // a free port, driven through its HTTP API. Never the shared one, if any.
 import { type ChildProcess, spawn } from "node:child_process";
 import net from "node:net";
-import { eventually, TOOLS_BIN } from "@kuku/platform/testing";
+import { eventually, TOOLS_BIN } from "@kuku/testkit";
 
 export interface Toxic {
   readonly name: string;

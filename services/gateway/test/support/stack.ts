@@ -7,9 +7,9 @@ import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import * as api from "@kuku/contracts/kuku/gateway/v1/gateway_pb";
 import * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import { createServiceClient } from "@kuku/platform";
-import { type ServiceProcess, startTradingStack } from "@kuku/platform/testing";
+import { type ServiceProcess, startTradingStack } from "@kuku/testkit";
 
-export { eventually } from "@kuku/platform/testing";
+export { eventually } from "@kuku/testkit";
 
 export interface Stack {
   readonly gatewayUrl: string;

@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import { type Client, Code, ConnectError } from "@connectrpc/connect";
 import { LedgerService } from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import { createLogger, createPool, createServiceClient, migrate, startServer } from "@kuku/platform";
-import { createTestDatabase } from "@kuku/platform/testing";
+import { createTestDatabase } from "@kuku/testkit";
 import type pg from "pg";
 import { Ledger } from "../../src/app/ledger.js";
 import { ledgerHandlers } from "../../src/rpc/handlers.js";

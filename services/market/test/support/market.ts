@@ -12,7 +12,7 @@ import {
   type ServiceProcess,
   startServiceProcess,
   type TestDatabase,
-} from "@kuku/platform/testing";
+} from "@kuku/testkit";
 import { SignJWT } from "jose";
 import { Kafka, logLevel, Partitioners, type Producer } from "kafkajs";
 import WebSocket from "ws";

@@ -3,9 +3,9 @@
 // service comes back on the same port with the same data.
 
 import * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
+import { createServiceClient } from "@kuku/platform";
 import t from "tap";
-import { createServiceClient } from "../src/client.js";
-import { startTradingStack } from "../src/testing.js";
+import { startTradingStack } from "../src/index.js";
 
 t.test("a service without what it calls is refused before anything starts", async (t) => {
   await t.rejects(startTradingStack({ services: ["order", "ledger"] }), /the order service needs the exchange service in the stack/);

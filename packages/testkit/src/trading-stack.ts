@@ -6,20 +6,10 @@
 // be killed and started again on the same port, so every client stays valid.
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { createTestDatabase, eventually, type ServiceProcess, startServiceProcess } from "./testing.js";
-
-export type ServiceName = "ledger" | "exchange" | "order" | "market" | "gateway";
-
-/** Start order: every service after the ones it calls. */
-const START_ORDER: readonly ServiceName[] = ["ledger", "exchange", "order", "market", "gateway"];
-const SERVICES_DIR = fileURLToPath(new URL("../../../services/", import.meta.url));
-
-/** A log line each service writes once it is ready for the stack's callers, beyond serving. */
-const READY_LOG: Partial<Record<ServiceName, string>> = {
-  // A new consumer group reads from the topic's end: fills are only the service's once it has joined.
-  order: "executions consumer joined",
-};
+import { createTestDatabase } from "./database.js";
+import { eventually } from "./eventually.js";
+import { type ServiceProcess, startService } from "./process.js";
+import { infraVariables, SERVICES, type ServiceName, service as spec, urlVariable } from "./services.js";
 
 export interface TradingStackOptions {
   /** Which services run; the gateway without the market answers quotes UNAVAILABLE. */
@@ -47,20 +37,40 @@ export interface TradingStack {
   stop(): Promise<void>;
 }
 
-const DEPENDS_ON: Record<ServiceName, readonly ServiceName[]> = {
-  ledger: [],
-  exchange: [],
-  order: ["ledger", "exchange"],
-  market: [],
-  gateway: ["ledger", "order", "exchange"],
-};
+/** The services `service` reaches in this stack: every one it calls, and those it calls if present that run. */
+const callees = (service: ServiceName, running: readonly ServiceName[]): ServiceName[] => [
+  ...spec(service).calls,
+  ...spec(service).callsIfPresent.filter((s) => running.includes(s)),
+];
+
+/** What keeps stacks that share the servers apart, beyond their databases and topic prefix. */
+const isolation = (id: string): Partial<Record<ServiceName, Record<string, string>>> => ({
+  order: { ORDER_CONSUMER_GROUP: `kuku-order-${id}` },
+  market: { MARKET_CONSUMER_GROUP_PREFIX: `kuku-market-${id}` },
+  gateway: {
+    GATEWAY_REDIS_KEY_PREFIX: `kuku:stack-${id}`,
+    // Stacks sign many users up: a cheaper scrypt keeps them fast; production keeps 17.
+    GATEWAY_SCRYPT_LOG2_N: "14",
+  },
+});
+
+/** Waits for the service's ready line, if it has one; a service that never writes it is killed. */
+async function untilReady(service: ServiceName, started: ServiceProcess, timeoutMs: number): Promise<void> {
+  const readyLog = spec(service).readyLog;
+  if (readyLog === undefined) return;
+  await eventually(`the ${service} service logged "${readyLog}"`, () => started.logs.some((l) => l.includes(readyLog)), timeoutMs).catch(
+    async (error: unknown) => {
+      await started.stop("SIGKILL");
+      throw new Error(`${(error as Error).message}\n${started.logs.slice(-30).join("\n")}`);
+    },
+  );
+}
 
 export async function startTradingStack(options: TradingStackOptions): Promise<TradingStack> {
-  const running = START_ORDER.filter((s) => options.services.includes(s));
+  const running = SERVICES.map((s) => s.name).filter((s) => options.services.includes(s));
   for (const service of running) {
-    for (const needed of DEPENDS_ON[service]) {
-      if (!running.includes(needed)) throw new Error(`the ${service} service needs the ${needed} service in the stack`);
-    }
+    const missing = spec(service).calls.find((s) => !running.includes(s));
+    if (missing !== undefined) throw new Error(`the ${service} service needs the ${missing} service in the stack`);
   }
   const id = randomUUID().slice(0, 8);
   const kafkaTopicPrefix = `stack-${id}.`;
@@ -70,61 +80,25 @@ export async function startTradingStack(options: TradingStackOptions): Promise<T
   const drops: (() => Promise<void>)[] = [];
   const port = (s: ServiceName) => processes.get(s)?.port ?? 0;
   const direct = (s: ServiceName) => `http://127.0.0.1:${port(s)}`;
-  const link = (from: ServiceName, to: ServiceName) => links.get(`${from}>${to}`)!;
 
   const envOf = (service: ServiceName): Record<string, string> => {
-    const database = databaseUrls.get(service)!;
-    const own: Record<ServiceName, () => Record<string, string>> = {
-      ledger: () => ({ LEDGER_PORT: String(port("ledger")), LEDGER_DATABASE_URL: database }),
-      exchange: () => ({ EXCHANGE_PORT: String(port("exchange")), EXCHANGE_DATABASE_URL: database, KAFKA_TOPIC_PREFIX: kafkaTopicPrefix }),
-      order: () => ({
-        ORDER_PORT: String(port("order")),
-        ORDER_DATABASE_URL: database,
-        KAFKA_TOPIC_PREFIX: kafkaTopicPrefix,
-        ORDER_LEDGER_URL: link("order", "ledger"),
-        ORDER_EXCHANGE_URL: link("order", "exchange"),
-        ORDER_CONSUMER_GROUP: `kuku-order-${id}`,
-      }),
-      market: () => ({
-        MARKET_PORT: String(port("market")),
-        MARKET_DATABASE_URL: database,
-        KAFKA_TOPIC_PREFIX: kafkaTopicPrefix,
-        MARKET_CONSUMER_GROUP_PREFIX: `kuku-market-${id}`,
-      }),
-      gateway: () => ({
-        GATEWAY_PORT: String(port("gateway")),
-        GATEWAY_DATABASE_URL: database,
-        GATEWAY_LEDGER_URL: link("gateway", "ledger"),
-        GATEWAY_ORDER_URL: link("gateway", "order"),
-        GATEWAY_EXCHANGE_URL: link("gateway", "exchange"),
-        GATEWAY_MARKET_URL: running.includes("market") ? link("gateway", "market") : "none",
-        GATEWAY_REDIS_KEY_PREFIX: `kuku:stack-${id}`,
-        // Stacks sign many users up: a cheaper scrypt keeps them fast; production keeps 17.
-        GATEWAY_SCRYPT_LOG2_N: "14",
-      }),
-    };
-    return { ...options.env, ...own[service](), ...options.envOf?.[service] };
+    const urls: Record<string, string> = {};
+    for (const to of spec(service).calls) urls[urlVariable(service, to)] = links.get(`${service}>${to}`)!;
+    for (const to of spec(service).callsIfPresent) urls[urlVariable(service, to)] = links.get(`${service}>${to}`) ?? "none";
+    const kafka: Record<string, string> = infraVariables(service).kafka === undefined ? {} : { KAFKA_TOPIC_PREFIX: kafkaTopicPrefix };
+    return { ...options.env, ...kafka, ...urls, ...isolation(id)[service], ...options.envOf?.[service] };
   };
 
   const start = async (service: ServiceName): Promise<ServiceProcess> => {
-    const started = await startServiceProcess({
-      cwd: `${SERVICES_DIR}${service}`,
+    const started = await startService(service, {
+      port: port(service),
+      database: databaseUrls.get(service)!,
       env: envOf(service),
       startTimeoutMs: options.startTimeoutMs ?? 60_000,
       ...(options.logDir === undefined ? {} : { logFile: join(options.logDir, `${service}.log`) }),
     });
     processes.set(service, started);
-    const readyLog = READY_LOG[service];
-    if (readyLog !== undefined) {
-      await eventually(
-        `the ${service} service logged "${readyLog}"`,
-        () => started.logs.some((l) => l.includes(readyLog)),
-        options.startTimeoutMs ?? 60_000,
-      ).catch(async (error: unknown) => {
-        await started.stop("SIGKILL");
-        throw new Error(`${(error as Error).message}\n${started.logs.slice(-30).join("\n")}`);
-      });
-    }
+    await untilReady(service, started, options.startTimeoutMs ?? 60_000);
     return started;
   };
 
@@ -143,7 +117,7 @@ export async function startTradingStack(options: TradingStackOptions): Promise<T
       }
     }
     for (const service of running) {
-      for (const to of [...DEPENDS_ON[service], ...(service === "gateway" && running.includes("market") ? ["market" as const] : [])]) {
+      for (const to of callees(service, running)) {
         links.set(`${service}>${to}`, options.link === undefined ? direct(to) : await options.link(service, to, direct(to)));
       }
       await start(service);

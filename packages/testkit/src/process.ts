@@ -1,0 +1,111 @@
+// Built services and command line tools as child processes.
+import { type ChildProcess, spawn } from "node:child_process";
+import { createWriteStream } from "node:fs";
+import { createInterface } from "node:readline";
+import { REPO_ROOT } from "./paths.js";
+import { envName, infraVariables, type ServiceName } from "./services.js";
+
+export interface ServiceProcess {
+  readonly child: ChildProcess;
+  readonly port: number;
+  readonly logs: string[];
+  /** Resolves with the exit code once the process has ended. */
+  readonly exited: Promise<number | null>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/**
+ * Starts a built service (node dist/main.js) and resolves once it logs that
+ * it is serving, with the port it bound (pass port 0 in its env).
+ */
+export async function startServiceProcess(options: {
+  cwd: string;
+  env: Record<string, string>;
+  startTimeoutMs?: number;
+  /** Also append everything it writes to this file: its logs outlive it (a drill's evidence). */
+  logFile?: string;
+  /** Extra node flags, e.g. --cpu-prof (not allowed in NODE_OPTIONS). */
+  nodeArgs?: readonly string[];
+}): Promise<ServiceProcess> {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), "dist/main.js"], {
+    cwd: options.cwd,
+    env: { ...process.env, ...options.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const logs: string[] = [];
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  if (options.logFile !== undefined) {
+    const file = createWriteStream(options.logFile, { flags: "a" });
+    child.stdout!.pipe(file);
+    child.stderr!.pipe(file);
+  }
+  child.stderr!.on("data", (chunk: Buffer) => logs.push(chunk.toString()));
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`service in ${options.cwd} did not start:\n${logs.join("")}`)),
+      options.startTimeoutMs ?? 20_000,
+    );
+    void exited.then((code) => reject(new Error(`service exited with ${code} before serving:\n${logs.join("")}`)));
+    createInterface({ input: child.stdout! }).on("line", (line) => {
+      logs.push(line);
+      try {
+        const record = JSON.parse(line) as { msg?: string; port?: number };
+        if (record.msg === "serving" && typeof record.port === "number") {
+          clearTimeout(timer);
+          resolve(record.port);
+        }
+      } catch {
+        // not a log record; kept in logs
+      }
+    });
+  });
+  return {
+    child,
+    port,
+    logs,
+    exited,
+    async stop(signal = "SIGTERM") {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** Runs a command line tool and collects its output; never throws on exit code. */
+export function run(
+  command: string,
+  args: readonly string[],
+  input?: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    child.once("error", reject);
+    child.once("close", (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(input ?? "");
+  });
+}
+
+/**
+ * One built service of the list (services/<name>/dist/main.js) on `port`
+ * (default: any free one) and `database`, with `env` over those.
+ */
+export function startService(
+  name: ServiceName,
+  options: { port?: number; database?: string } & Omit<Parameters<typeof startServiceProcess>[0], "cwd">,
+): Promise<ServiceProcess> {
+  const { port = 0, database, env, ...rest } = options;
+  const databaseVariable = infraVariables(name).postgres;
+  return startServiceProcess({
+    ...rest,
+    cwd: `${REPO_ROOT}services/${name}`,
+    env: {
+      [envName(name, "PORT")]: String(port),
+      ...(database === undefined || databaseVariable === undefined ? {} : { [databaseVariable]: database }),
+      ...env,
+    },
+  });
+}
