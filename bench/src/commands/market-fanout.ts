@@ -96,16 +96,16 @@ async function measure(run: Fanout, service: ServiceProcess, workers: ClientWork
   const acks = { current: new Histogram() };
   const trades = startTrades(producer, topic, run.symbols, run.rate, acks);
   await new Promise((r) => setTimeout(r, run.warmupMs));
-  const t0 = Date.now();
-  trades.published.window = { start: t0, end: Infinity };
-  workers.tell({ cmd: "start", t0 });
+  // The window is set ahead, so every worker knows it before its first trade can arrive: a trade counts by its timestamp.
+  const t0 = Date.now() + 500;
+  const t1 = t0 + run.durationMs;
+  trades.published.window = { start: t0, end: t1 };
+  workers.tell({ cmd: "start", t0, t1 });
+  await new Promise((r) => setTimeout(r, t0 - Date.now()));
   acks.current = new Histogram();
   const loadBefore = loadavg()[0]!;
   const cpu0 = { server: cpuSeconds(pid), clients: workers.cpuSeconds() };
-  await new Promise((r) => setTimeout(r, run.durationMs));
-  const t1 = Date.now();
-  trades.published.window = { start: t0, end: t1 };
-  workers.tell({ cmd: "end", t1 });
+  await new Promise((r) => setTimeout(r, t1 - Date.now()));
   const seconds = (t1 - t0) / 1_000;
   const cpu = { server: cpuSeconds(pid) - cpu0.server, clients: workers.cpuSeconds() - cpu0.clients };
   const loadAfter = loadavg()[0]!;

@@ -3,7 +3,7 @@
 // generator shares neither the benchmark's nor the service's event loop, nor
 // one core. Driven over the IPC channel:
 //   connect {url, token, symbols, concurrency, slow} -> ready {connectMs, snapshots}
-//   start {t0} -> (counters reset)      end {t1}      final {expected} -> result {...}      exit
+//   start {t0, t1} -> (counters reset)      final {expected} -> result {...}      exit
 // A trade counts when its timestamp falls in [t0, t1), whenever its frame arrives.
 
 // The subpath alone: these client processes stay small (no tracing, no logger).
@@ -12,8 +12,7 @@ import WebSocket from "ws";
 
 type Command =
   | { cmd: "connect"; url: string; token: string; symbols: readonly string[]; concurrency: number; slow: readonly string[] }
-  | { cmd: "start"; t0: number }
-  | { cmd: "end"; t1: number }
+  | { cmd: "start"; t0: number; t1: number }
   | { cmd: "final"; expected: Record<string, number>; waitMs: number }
   | { cmd: "exit" };
 
@@ -128,7 +127,6 @@ process.on("message", (message: Command) => {
       buckets = new Uint32Array(BUCKETS_MAX + 1);
       delivered = frames = gaps = resyncs = closed = slowClosed = 0;
       t0 = message.t0;
-    } else if (message.cmd === "end") {
       t1 = message.t1;
     } else if (message.cmd === "final") {
       const finalReached = await atFinal(message.expected, message.waitMs);
