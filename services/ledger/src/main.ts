@@ -22,6 +22,7 @@ await runService({
         backoffMaxMs: config.transactionBackoffMaxMs,
       },
       balanceGuard: config.balanceGuard,
+      batchItemsMax: config.batchItemsMax,
       ...(redis === undefined ? {} : { redlock: { redlock: redis.redlock, ttlMs: config.redlockTtlMs } }),
     });
     return {

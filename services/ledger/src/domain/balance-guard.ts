@@ -4,7 +4,9 @@
 import { assert } from "@kuku/platform/assert";
 import type { Balance } from "./model.js";
 
-export const BALANCE_GUARDS = ["row-lock", "optimistic", "atomic", "redlock-fenced"] as const;
+// batched: every balance mutation goes through one writer that applies what
+// has queued in one transaction (group commit, ADR 0017).
+export const BALANCE_GUARDS = ["row-lock", "optimistic", "atomic", "redlock-fenced", "batched"] as const;
 export type BalanceGuardName = (typeof BALANCE_GUARDS)[number];
 
 /** ADR 0008: money is guarded inside PostgreSQL, every row the rule reads locked in the transaction. */
