@@ -16,6 +16,8 @@ export const ledgerConfigShape = {
   redlockTtlMs: intVar("LEDGER_REDLOCK_TTL_MS", 2_000, { min: 10, max: 60_000 }),
   // Mutations per group-commit transaction at most (ADR 0017).
   batchItemsMax: intVar("LEDGER_BATCH_ITEMS_MAX", 256, { min: 1, max: 8_190 }),
+  // Group-commit transactions in flight at once, each on its own connection.
+  batchWriters: intVar("LEDGER_BATCH_WRITERS", 4, { min: 1, max: 64 }),
   pageSizeDefault: intVar("LEDGER_PAGE_SIZE_DEFAULT", 50, { min: 1, max: 500 }),
   drainTimeoutMs: intVar("LEDGER_DRAIN_TIMEOUT_MS", 10_000, { min: 0, max: 600_000 }),
 };

@@ -23,6 +23,7 @@ await runService({
       },
       balanceGuard: config.balanceGuard,
       batchItemsMax: config.batchItemsMax,
+      batchWriters: config.batchWriters,
       ...(redis === undefined ? {} : { redlock: { redlock: redis.redlock, ttlMs: config.redlockTtlMs } }),
     });
     return {

@@ -137,6 +137,18 @@ t.test("linked chains succeed or fail together", async (t) => {
   t.same((await ledger.client.verifyIntegrity({})).discrepancies, []);
 });
 
+t.test("a batch's operations apply in their order, whichever writer takes them", async (t) => {
+  const accountId = await fundedAccount(ledger.client, "ordered", "KRW", 0n);
+  const operations = Array.from({ length: 300 }, (_, i) =>
+    i % 2 === 0
+      ? op({ case: "deposit", value: create(api.DepositRequestSchema, { requestId: rid("in"), accountId, amountMinor: 5n }) })
+      : op({ case: "withdraw", value: create(api.WithdrawRequestSchema, { requestId: rid("out"), accountId, amountMinor: 5n }) }),
+  );
+  const { results } = await ledger.client.submitBatch({ batchId: rid("ordered"), operations });
+  t.equal(results.filter((r) => r.result.case !== "error").length, 300, "each withdrawal found the deposit before it");
+  t.equal((await balanceOf(accountId)).totalMinor, 0n);
+});
+
 t.test("200 concurrent withdrawals on one account: exactly the affordable number", async (t) => {
   const accountId = await fundedAccount(ledger.client, "hot", "KRW", 10_000n);
   const outcomes = await Promise.allSettled(

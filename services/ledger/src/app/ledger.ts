@@ -35,6 +35,7 @@ function unwrap<T>(outcome: Outcome<T>): T {
 }
 
 const DEFAULT_BATCH_ITEMS_MAX = 256;
+const DEFAULT_BATCH_WRITERS = 4;
 
 const SYSTEM_KINDS: Record<number, Exclude<AccountKind, "user">> = {
   [api.AccountKind.EXTERNAL]: "external",
@@ -64,6 +65,8 @@ export interface LedgerDeps {
   readonly redlock?: { readonly redlock: Redlock; readonly ttlMs: number };
   /** Items per group-commit transaction at most (ADR 0017). */
   readonly batchItemsMax?: number;
+  /** Group-commit transactions in flight at once. */
+  readonly batchWriters?: number;
 }
 
 /**
@@ -90,6 +93,7 @@ export class Ledger {
       logger: deps.logger,
       transactions: deps.transactions,
       itemsMax: deps.batchItemsMax ?? DEFAULT_BATCH_ITEMS_MAX,
+      writers: deps.batchWriters ?? DEFAULT_BATCH_WRITERS,
     });
   }
 

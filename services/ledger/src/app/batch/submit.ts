@@ -38,14 +38,12 @@ function refusedChain(chain: readonly BatchOperation[], isLast: boolean): ItemRe
   }));
 }
 
-/** Queues every valid chain at once (so they share batches) and answers one result per operation, in order. */
+/** Queues every valid chain as one submission (applied in order) and answers one result per operation, in order. */
 export async function submitBatch(writer: BatchWriter, operations: readonly BatchOperation[]): Promise<ItemResult[]> {
   const chains = chainsOf(operations);
-  const results = await Promise.all(
-    chains.map((chain, i) => {
-      const refused = refusedChain(chain, i === chains.length - 1);
-      return refused !== undefined ? refused : writer.submit(chain.map((o) => o.item as BatchItem));
-    }),
-  );
-  return results.flat();
+  const refused = chains.map((chain, i) => refusedChain(chain, i === chains.length - 1));
+  const valid = chains.filter((_, i) => refused[i] === undefined).map((chain) => chain.map((o) => o.item as BatchItem));
+  const applied = valid.length === 0 ? [] : await writer.submit(valid);
+  let next = 0;
+  return refused.flatMap((r) => r ?? applied[next++]!);
 }

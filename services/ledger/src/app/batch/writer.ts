@@ -1,7 +1,10 @@
-// Group commit (ADR 0017): concurrent mutations queue; ONE writer takes
-// whatever has queued (bounded) as soon as the previous batch committed and
+// Group commit (ADR 0017): concurrent mutations queue; a writer takes
+// whatever has queued (bounded) as soon as its previous batch committed and
 // applies it in ONE transaction. Nothing waits for a timer: alone, a
-// mutation is a batch of one.
+// mutation is a batch of one. A few writers run at once, so that one
+// batch's round trips and commit overlap another's; every batch locks its
+// rows in one fixed order (holds, then balances, each by id), so they queue
+// on a shared row and never deadlock.
 import { type DescMessage, fromBinary, type MessageShape, toBinary } from "@bufbuild/protobuf";
 import { jitteredBackoffMs, type Logger, withTransaction } from "@kuku/platform";
 import { assert } from "@kuku/platform/assert";
@@ -37,6 +40,8 @@ export interface BatchWriterDeps {
   readonly transactions: TransactionOptions;
   /** Items per transaction at most (a longer chain is a batch of its own). */
   readonly itemsMax: number;
+  /** Batches in flight at once, each on its own connection. */
+  readonly writers: number;
 }
 
 export interface BatchStats {
@@ -48,48 +53,60 @@ export interface BatchStats {
 
 export class BatchWriter {
   readonly stats: BatchStats = { batches: 0, items: 0, splits: 0 };
-  readonly #queue: Chain[] = [];
-  #writing = false;
+  /** Submissions waiting, each a list of chains that stay together and in order. */
+  readonly #queue: Chain[][] = [];
+  #writing = 0;
   /** The outside world's account per asset: opened once, never changes. */
   readonly #externals = new Map<string, string>();
 
   constructor(private readonly deps: BatchWriterDeps) {}
 
-  /** Queues a chain; resolves with one result per item once its batch committed (or failed). */
-  submit(items: readonly BatchItem[]): Promise<ItemResult[]> {
-    return new Promise((answer) => {
-      this.#queue.push({ items, answer });
-      if (!this.#writing) void this.#drain();
+  /**
+   * Queues chains that are taken into batches together and applied in their
+   * order (one SubmitBatch); resolves with one result per item of each chain
+   * once its batch committed (or failed).
+   */
+  submit(chains: readonly (readonly BatchItem[])[]): Promise<ItemResult[][]> {
+    return new Promise((resolve) => {
+      const results: ItemResult[][] = [];
+      let left = chains.length;
+      const answer = (i: number) => (chainResults: ItemResult[]) => {
+        results[i] = chainResults;
+        if (--left === 0) resolve(results);
+      };
+      this.#queue.push(chains.map((items, i) => ({ items, answer: answer(i) })));
+      if (this.#writing < this.deps.writers) void this.#drain();
     });
   }
 
   /** One mutation: its response, or its error thrown. */
   async one<S extends DescMessage>(item: BatchItem<S>): Promise<MessageShape<S>> {
-    const [result] = await this.submit([item]);
+    const [[result] = []] = await this.submit([[item]]);
     assert(result !== undefined, "one result per item");
     if (!result.ok) throw result.error;
     return result.response as MessageShape<S>;
   }
 
   async #drain(): Promise<void> {
-    this.#writing = true;
+    this.#writing += 1;
     try {
       while (this.#queue.length > 0) await this.#write(this.#take());
     } finally {
-      this.#writing = false;
+      this.#writing -= 1;
     }
   }
 
-  /** Whole chains from the head of the queue, up to itemsMax items (at least one chain). */
+  /** Whole submissions from the head of the queue, up to itemsMax items (at least one submission). */
   #take(): Chain[] {
     let count = 0;
     let items = 0;
-    for (const chain of this.#queue) {
-      if (count > 0 && items + chain.items.length > this.deps.itemsMax) break;
+    for (const submission of this.#queue) {
+      const size = submission.reduce((n, c) => n + c.items.length, 0);
+      if (count > 0 && items + size > this.deps.itemsMax) break;
       count++;
-      items += chain.items.length;
+      items += size;
     }
-    return this.#queue.splice(0, count);
+    return this.#queue.splice(0, count).flat();
   }
 
   /**
@@ -123,6 +140,7 @@ export class BatchWriter {
     }
   }
 
+  /** In order, one half after the other: a submission's chains apply in the order given. */
   async #split(chains: readonly Chain[]): Promise<void> {
     this.stats.splits += 1;
     const half = Math.ceil(chains.length / 2);
