@@ -4,7 +4,7 @@
 import { assert } from "@kuku/platform/assert";
 import type pg from "pg";
 import type { Balance, Entry, Hold } from "../domain/model.js";
-import { ENTRY_KIND_CODE } from "./rows.js";
+import { BALANCE_COLUMNS, type BalanceRow, ENTRY_KIND_CODE, toBalance } from "./rows.js";
 
 export interface StoredRequest {
   readonly operation: string;
@@ -14,26 +14,36 @@ export interface StoredRequest {
 
 /**
  * The transaction's time, the requests already answered among the batch's
- * request ids, and the assets of accounts (immutable, so read without a lock).
+ * request ids, the assets of accounts (immutable, so read without a lock),
+ * and the balances of `lockIds`, locked in id order: one round trip.
  */
 export async function readBatchStart(
   db: pg.PoolClient,
   requestIds: readonly string[],
-  accountIds: readonly string[],
-): Promise<{ at: Date; stored: Map<string, StoredRequest>; assets: Map<string, string> }> {
+  assetAccountIds: readonly string[],
+  lockIds: readonly string[],
+): Promise<{ at: Date; stored: Map<string, StoredRequest>; assets: Map<string, string>; balances: Map<string, Balance> }> {
   const { rows } = await db.query<{
     at: Date;
     requests: { request_id: string; operation: string; payload_hash: string; response: string | null }[];
     assets: { account_id: string; asset: string }[];
+    balances: BalanceRow[];
   }>({
     name: "batch_start",
-    text: `SELECT now() AS at,
+    text: `WITH locked AS (
+         SELECT ${BALANCE_COLUMNS} FROM balances b JOIN accounts a USING (account_id)
+         WHERE b.account_id = ANY($3::uuid[]) ORDER BY b.account_id FOR UPDATE OF b)
+       SELECT now() AS at,
        (SELECT coalesce(json_agg(json_build_object('request_id', request_id, 'operation', operation,
                  'payload_hash', encode(payload_hash, 'base64'), 'response', encode(response, 'base64'))), '[]')
           FROM requests WHERE request_id = ANY($1::text[])) AS requests,
        (SELECT coalesce(json_agg(json_build_object('account_id', account_id, 'asset', asset)), '[]')
-          FROM accounts WHERE account_id = ANY($2::uuid[])) AS assets`,
-    values: [requestIds, accountIds],
+          FROM accounts WHERE account_id = ANY($2::uuid[])) AS assets,
+       -- As text: a bigint in JSON would lose precision past 2^53.
+       (SELECT coalesce(json_agg(json_build_object('account_id', account_id, 'owner_id', owner_id, 'asset', asset, 'kind', kind,
+                 'total_minor', total_minor::text, 'held_minor', held_minor::text, 'version', version::text)), '[]')
+          FROM locked) AS balances`,
+    values: [requestIds, assetAccountIds, [...new Set(lockIds)]],
   });
   const row = rows[0];
   assert(row !== undefined, "the batch start returns one row");
@@ -47,7 +57,12 @@ export async function readBatchStart(
       response: Buffer.from(r.response, "base64"),
     });
   }
-  return { at: row.at, stored, assets: new Map(row.assets.map((a) => [a.account_id, a.asset])) };
+  return {
+    at: new Date(row.at),
+    stored,
+    assets: new Map(row.assets.map((a) => [a.account_id, a.asset])),
+    balances: new Map(row.balances.map((b) => [b.account_id, toBalance(b)])),
+  };
 }
 
 export interface BatchWrite {

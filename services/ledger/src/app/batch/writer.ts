@@ -10,7 +10,7 @@ import { jitteredBackoffMs, type Logger, withTransaction } from "@kuku/platform"
 import { assert } from "@kuku/platform/assert";
 import { DomainError, failedPrecondition } from "@kuku/platform/errors";
 import type pg from "pg";
-import { systemOwnerId } from "../../domain/model.js";
+import { type Hold, systemOwnerId } from "../../domain/model.js";
 import { failureToError } from "../../domain/outcomes.js";
 import { RunningState } from "../../domain/running-state.js";
 import { readBatchStart, type StoredRequest, writeBatch } from "../../store/batch-store.js";
@@ -148,21 +148,12 @@ export class BatchWriter {
     await this.#write(chains.slice(half));
   }
 
-  /** Locks what the batch touches in a fixed order, applies it in memory, writes it in one statement. */
+  /** Locks what the batch touches, applies it in memory, writes it in one statement. */
   async #apply(db: pg.PoolClient, chains: readonly Chain[]): Promise<ItemResult[][]> {
     const items = chains.flatMap((c) => c.items);
-    const start = await readBatchStart(
-      db,
-      items.map((i) => i.requestId),
-      items.flatMap((i) => i.externalFor ?? []),
-    );
-    const externals = await this.#externalAccounts(new Set(start.assets.values()));
-    const holdIds = items.flatMap((i) => i.holdIds);
-    // Holds, then balances, each in id order: as the unary path, so no two writers wait on each other in a cycle.
-    const holds = holdIds.length === 0 ? new Map() : await store.lockHolds(db, holdIds);
-    const accountIds = [...items.flatMap((i) => i.accountIds), ...[...holds.values()].map((h) => h.accountId), ...externals.values()];
-    const state = new RunningState(await store.lockBalances(db, accountIds), holds);
-    const ctx: BatchContext = { state, at: start.at, external: (asset) => externals.get(asset)! };
+    const start = await this.#start(db, items);
+    const state = new RunningState(start.balances, start.holds);
+    const ctx: BatchContext = { state, at: start.at, external: (asset) => this.#externals.get(asset)! };
     const answered = new Map(start.stored);
     const written: Written = { entries: [], requests: [] };
     const results = chains.map((chain) => applyChain(ctx, chain.items, answered, written));
@@ -172,14 +163,46 @@ export class BatchWriter {
     return results;
   }
 
-  async #externalAccounts(assets: ReadonlySet<string>): Promise<Map<string, string>> {
+  /**
+   * Reads the batch's start and locks its rows: holds, then balances, each
+   * in id order, as the unary path does, so no two writers wait on each
+   * other in a cycle. Without holds, and with the outside world's accounts
+   * known (every one is locked when anything posts against one), that is
+   * one round trip.
+   */
+  async #start(db: pg.PoolClient, items: readonly BatchItem[]) {
+    const requestIds = items.map((i) => i.requestId);
+    const externalFor = items.flatMap((i) => i.externalFor ?? []);
+    const named = items.flatMap((i) => i.accountIds);
+    const holdIds = items.flatMap((i) => i.holdIds);
+    if (holdIds.length === 0) {
+      const externals = externalFor.length === 0 ? [] : [...this.#externals.values()];
+      const start = await readBatchStart(db, requestIds, externalFor, [...named, ...externals]);
+      const missing = await this.#openExternals(new Set(start.assets.values()));
+      if (missing.length === 0) return { ...start, holds: new Map<string, Hold>() };
+      // An asset's first posting against the outside world: its account is locked last (a deadlock this may cause is retried).
+      const more = await store.lockBalances(db, missing);
+      return { ...start, balances: new Map([...start.balances, ...more]), holds: new Map<string, Hold>() };
+    }
+    const start = await readBatchStart(db, requestIds, externalFor, []);
+    await this.#openExternals(new Set(start.assets.values()));
+    const externals = [...new Set(start.assets.values())].map((asset) => this.#externals.get(asset)!);
+    const holds = await store.lockHolds(db, holdIds);
+    const balances = await store.lockBalances(db, [...named, ...[...holds.values()].map((h) => h.accountId), ...externals]);
+    return { ...start, balances, holds };
+  }
+
+  /** Opens the outside world's accounts of assets not seen before; returns their ids. */
+  async #openExternals(assets: ReadonlySet<string>): Promise<string[]> {
+    const opened: string[] = [];
     for (const asset of assets) {
       if (this.#externals.has(asset)) continue;
       // Committed on its own: an account is a fact that no rollback of a batch should undo.
       const account = await store.openAccount(this.deps.pool, systemOwnerId("external"), asset, "external");
       this.#externals.set(asset, account.accountId);
+      opened.push(account.accountId);
     }
-    return new Map([...assets].map((a) => [a, this.#externals.get(a)!]));
+    return opened;
   }
 }
 
