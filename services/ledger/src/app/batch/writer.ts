@@ -178,10 +178,12 @@ export class BatchWriter {
     if (holdIds.length === 0) {
       const externals = externalFor.length === 0 ? [] : [...this.#externals.values()];
       const start = await readBatchStart(db, requestIds, externalFor, [...named, ...externals]);
-      const missing = await this.#openExternals(new Set(start.assets.values()));
-      if (missing.length === 0) return { ...start, holds: new Map<string, Hold>() };
-      // An asset's first posting against the outside world: its account is locked last (a deadlock this may cause is retried).
-      const more = await store.lockBalances(db, missing);
+      await this.#openExternals(new Set(start.assets.values()));
+      // An asset's first posting against the outside world (or one another writer just saw first): its account is locked
+      // last, out of order (a deadlock this may cause is retried).
+      const unlocked = [...new Set(start.assets.values())].map((a) => this.#externals.get(a)!).filter((id) => !start.balances.has(id));
+      if (unlocked.length === 0) return { ...start, holds: new Map<string, Hold>() };
+      const more = await store.lockBalances(db, unlocked);
       return { ...start, balances: new Map([...start.balances, ...more]), holds: new Map<string, Hold>() };
     }
     const start = await readBatchStart(db, requestIds, externalFor, []);
@@ -192,17 +194,14 @@ export class BatchWriter {
     return { ...start, balances, holds };
   }
 
-  /** Opens the outside world's accounts of assets not seen before; returns their ids. */
-  async #openExternals(assets: ReadonlySet<string>): Promise<string[]> {
-    const opened: string[] = [];
+  /** Opens the outside world's accounts of assets not seen before. */
+  async #openExternals(assets: ReadonlySet<string>): Promise<void> {
     for (const asset of assets) {
       if (this.#externals.has(asset)) continue;
       // Committed on its own: an account is a fact that no rollback of a batch should undo.
       const account = await store.openAccount(this.deps.pool, systemOwnerId("external"), asset, "external");
       this.#externals.set(asset, account.accountId);
-      opened.push(account.accountId);
     }
-    return opened;
   }
 }
 
