@@ -149,6 +149,21 @@ t.test("a batch's operations apply in their order, whichever writer takes them",
   t.equal((await balanceOf(accountId)).totalMinor, 0n);
 });
 
+t.test("concurrent first deposits of an asset: every writer locks its outside-world account", async (t) => {
+  const opened = await Promise.all(
+    Array.from({ length: 64 }, (_, i) => ledger.client.openAccount({ requestId: rid("o"), ownerId: `first-${i}`, asset: "000660" })),
+  );
+  const deposits = await Promise.allSettled(
+    opened.map(({ account }) => ledger.client.deposit({ requestId: rid("first"), accountId: account!.accountId, amountMinor: 3n })),
+  );
+  t.same(
+    deposits.filter((d) => d.status === "rejected").map((d) => String((d as PromiseRejectedResult).reason)),
+    [],
+    "every deposit applied",
+  );
+  t.same((await ledger.client.verifyIntegrity({})).discrepancies, []);
+});
+
 t.test("200 concurrent withdrawals on one account: exactly the affordable number", async (t) => {
   const accountId = await fundedAccount(ledger.client, "hot", "KRW", 10_000n);
   const outcomes = await Promise.allSettled(
