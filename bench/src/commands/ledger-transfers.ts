@@ -102,8 +102,12 @@ async function measureGuard(
     for (const concurrency of values.concurrency) rows.push([guard, ...(await transfersAt(concurrency, values.duration, run))]);
     // Exact balances: every balance equals its postings, and money is conserved.
     const after = await client.verifyIntegrity({});
-    const balances = await Promise.all(accounts.map((accountId) => client.getBalances({ accountIds: [accountId] })));
-    const totalMinor = balances.reduce((sum, r) => sum + r.balances[0]!.totalMinor, 0n);
+    let totalMinor = 0n;
+    // GetBalances takes at most 100 ids; one call per chunk, not thousands of streams at once.
+    for (let i = 0; i < accounts.length; i += 100) {
+      const { balances } = await client.getBalances({ accountIds: accounts.slice(i, i + 100) });
+      totalMinor += balances.reduce((sum, b) => sum + b.totalMinor, 0n);
+    }
     const expectedMinor = FUNDING_MINOR * BigInt(values.accounts);
     console.log(
       `${guard} integrity: ${after.discrepancies.length === 0 ? "clean" : `${after.discrepancies.length} DISCREPANCIES`} ` +
