@@ -63,7 +63,7 @@ export interface LedgerDeps {
   readonly balanceGuard: BalanceGuardName;
   /** Required by the redlock-fenced guard. */
   readonly redlock?: { readonly redlock: Redlock; readonly ttlMs: number };
-  /** Items per group-commit transaction at most (ADR 0017). */
+  /** Items per group-commit transaction at most (ADR 0018). */
   readonly batchItemsMax?: number;
   /** Group-commit transactions in flight at once. */
   readonly batchWriters?: number;

@@ -5,12 +5,12 @@ import { assert } from "@kuku/platform/assert";
 import type { Balance } from "./model.js";
 
 // batched: every balance mutation goes through one writer that applies what
-// has queued in one transaction (group commit, ADR 0017).
+// has queued in one transaction (group commit, ADR 0018).
 export const BALANCE_GUARDS = ["row-lock", "optimistic", "atomic", "redlock-fenced", "batched"] as const;
 export type BalanceGuardName = (typeof BALANCE_GUARDS)[number];
 
 /**
- * ADR 0008 and 0017: money is guarded inside PostgreSQL, every row the rule
+ * ADR 0008 and 0018: money is guarded inside PostgreSQL, every row the rule
  * reads locked in the transaction; the group commit does that for a whole
  * batch at once.
  */

@@ -1,5 +1,5 @@
 // A batch's balances and holds as its operations apply one after another in
-// memory (group commit, ADR 0017). Each operation is checked against the
+// memory (group commit, ADR 0018). Each operation is checked against the
 // balances its predecessors in the batch left, exactly as if they had been
 // committed one by one; a chain that fails is undone as a whole.
 import { assert } from "@kuku/platform/assert";

@@ -1,4 +1,4 @@
-// The group commit's statements (ADR 0017): a batch of mutations reads what
+// The group commit's statements (ADR 0018): a batch of mutations reads what
 // it needs in two or three statements and writes everything in ONE, with
 // set-based inserts and updates from arrays.
 import { assert } from "@kuku/platform/assert";

@@ -1,4 +1,4 @@
-// Each mutation as an item of the group commit (ADR 0017): what it locks,
+// Each mutation as an item of the group commit (ADR 0018): what it locks,
 // and how it applies to the batch's running balances in memory, by the same
 // domain planners the unary path uses. A refusal is thrown as a DomainError
 // and answers this item alone.

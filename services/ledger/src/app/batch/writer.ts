@@ -1,4 +1,4 @@
-// Group commit (ADR 0017): concurrent mutations queue; a writer takes
+// Group commit (ADR 0018): concurrent mutations queue; a writer takes
 // whatever has queued (bounded) as soon as its previous batch committed and
 // applies it in ONE transaction. Nothing waits for a timer: alone, a
 // mutation is a batch of one. A few writers run at once, so that one
