@@ -99,7 +99,8 @@ async function measureGuard(
     const before = await client.verifyIntegrity({});
     let sequence = 0;
     const run = { client, accounts, batch: values.batch, requestId: () => `bench-transfer-${sequence++}` };
-    for (const concurrency of values.concurrency) rows.push([guard, ...(await transfersAt(concurrency, values.duration, run))]);
+    // The guard last: the first column stays the in-flight count, as before there was a choice.
+    for (const concurrency of values.concurrency) rows.push([...(await transfersAt(concurrency, values.duration, run)), guard]);
     // Exact balances: every balance equals its postings, and money is conserved.
     const after = await client.verifyIntegrity({});
     let totalMinor = 0n;
@@ -151,11 +152,11 @@ export const ledgerTransfers = command({
     console.log(
       `ledger transfers — ${values.accounts} accounts, ${values.duration / 1000} s per row, ${call}, isolation ${values.isolation}`,
     );
-    console.log(table(["guard", "in flight", "ok", "failed", "transfers/s", "p50 ms", "p99 ms"], rows));
+    console.log(table(["in flight", "ok", "failed", "transfers/s", "p50 ms", "p99 ms", "guard"], rows));
     const clients = values["pgbench-clients"];
     const tps = await pgbenchSimpleUpdateTps({ clients, durationS: Math.max(5, Math.round(values.duration / 1000)) });
     for (const guard of values.guard) {
-      const best = Math.max(...rows.filter((r) => r[0] === guard).map((r) => Number(r[4])));
+      const best = Math.max(...rows.filter((r) => r[6] === guard).map((r) => Number(r[3])));
       console.log(
         `pgbench -N -c ${clients} on the same server: ${Math.round(tps)} tps; best ${guard} rate is ${((best / tps) * 100).toFixed(1)} % of it`,
       );
