@@ -126,8 +126,8 @@ t.test("locks --via ledger: every balance guard through the ledger service, inte
   t.equal(r.code, 0, r.stderr);
   const json = JSON.parse(readFileSync(`${dir}/ledger.json`, "utf8")) as { via: string; results: unknown[] };
   t.equal(json.via, "ledger");
-  t.equal(json.results.length, 4, "four guards x one concurrency");
-  for (const name of ["row-lock", "optimistic", "atomic", "redlock-fenced"]) {
+  t.equal(json.results.length, 5, "five guards x one concurrency");
+  for (const name of ["row-lock", "optimistic", "atomic", "redlock-fenced", "batched"]) {
     const row = r.stdout
       .split("\n")
       .find((l) => l.trim().startsWith(`${name} `))

@@ -1,45 +1,65 @@
 import { create } from "@bufbuild/protobuf";
 import * as api from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
-import { command, duration, int, intList, text } from "../lib/command.js";
+import { BALANCE_GUARDS, type BalanceGuardName, DEFAULT_BALANCE_GUARD } from "@kuku/ledger/balance-guard";
+import { choiceList, command, duration, int, intList, text } from "../lib/command.js";
 import { fundedAccounts, type LedgerUnderTest, startLedger } from "../lib/ledger.js";
 import { pgbenchSimpleUpdateTps } from "../lib/pgbench.js";
 import { Histogram, microsSince, table } from "../lib/stats.js";
 
 const FUNDING_MINOR = 1_000_000_000_000n;
 
+type LedgerClient = LedgerUnderTest["client"];
+
+/** A random transfer between two different accounts. */
+function randomTransfer(accounts: readonly string[], requestId: string): api.TransferRequest {
+  const from = accounts[Math.floor(Math.random() * accounts.length)]!;
+  let to = from;
+  while (to === from) to = accounts[Math.floor(Math.random() * accounts.length)]!;
+  const amountMinor = BigInt(1 + Math.floor(Math.random() * 10_000));
+  return create(api.TransferRequestSchema, {
+    requestId,
+    legs: [
+      { accountId: from, asset: "KRW", amountMinor: -amountMinor },
+      { accountId: to, asset: "KRW", amountMinor },
+    ],
+  });
+}
+
+/** One call: a unary Transfer (batch 1) or a SubmitBatch of `batch` transfers; how many transfers were applied. */
+async function call(client: LedgerClient, accounts: readonly string[], batch: number, requestId: () => string): Promise<number> {
+  if (batch === 1) {
+    await client.transfer(randomTransfer(accounts, requestId()));
+    return 1;
+  }
+  const operations = Array.from({ length: batch }, () =>
+    create(api.BatchOperationSchema, { operation: { case: "transfer", value: randomTransfer(accounts, requestId()) } }),
+  );
+  const { results } = await client.submitBatch({ batchId: requestId(), operations });
+  return results.filter((r) => r.result.case === "transfer").length;
+}
+
 /** Random transfers between `accounts` from `concurrency` callers for `durationMs`: one row of figures. */
 async function transfersAt(
   concurrency: number,
   durationMs: number,
-  client: LedgerUnderTest["client"],
-  accounts: readonly string[],
-  requestId: () => string,
+  run: { client: LedgerClient; accounts: readonly string[]; batch: number; requestId: () => string },
 ): Promise<(string | number)[]> {
   const latency = new Histogram();
   let failed = 0;
+  let applied = 0;
   const endAt = Date.now() + durationMs;
   const started = process.hrtime.bigint();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (Date.now() < endAt) {
-        const from = accounts[Math.floor(Math.random() * accounts.length)]!;
-        let to = from;
-        while (to === from) to = accounts[Math.floor(Math.random() * accounts.length)]!;
-        const amountMinor = BigInt(1 + Math.floor(Math.random() * 10_000));
         const t0 = process.hrtime.bigint();
         try {
-          await client.transfer(
-            create(api.TransferRequestSchema, {
-              requestId: requestId(),
-              legs: [
-                { accountId: from, asset: "KRW", amountMinor: -amountMinor },
-                { accountId: to, asset: "KRW", amountMinor },
-              ],
-            }),
-          );
+          const ok = await call(run.client, run.accounts, run.batch, run.requestId);
+          applied += ok;
+          failed += run.batch - ok;
           latency.record(microsSince(t0));
         } catch {
-          failed++;
+          failed += run.batch;
         }
       }
     }),
@@ -47,62 +67,100 @@ async function transfersAt(
   const seconds = microsSince(started) / 1e6;
   return [
     concurrency,
-    latency.count,
+    applied,
     failed,
-    Math.round(latency.count / seconds),
+    Math.round(applied / seconds),
     (latency.percentile(50) / 1000).toFixed(2),
     (latency.percentile(99) / 1000).toFixed(2),
   ];
 }
 
+/** Every row of one guard's ledger, then its integrity line; false when the balances are not exact. */
+async function measureGuard(
+  guard: BalanceGuardName,
+  values: {
+    concurrency: number[];
+    duration: number;
+    accounts: number;
+    batch: number;
+    isolation: string;
+    poolSize: number;
+    profileDir?: string;
+  },
+  rows: (string | number)[][],
+): Promise<boolean> {
+  const ledger = await startLedger(
+    { LEDGER_BALANCE_GUARD: guard, LEDGER_ISOLATION: values.isolation, LEDGER_POOL_SIZE_MAX: String(values.poolSize) },
+    values.profileDir,
+  );
+  try {
+    const { client } = ledger;
+    const accounts = await fundedAccounts(client, values.accounts, FUNDING_MINOR, "bench-transfers");
+    const before = await client.verifyIntegrity({});
+    let sequence = 0;
+    const run = { client, accounts, batch: values.batch, requestId: () => `bench-transfer-${sequence++}` };
+    // The guard last: the first column stays the in-flight count, as before there was a choice.
+    for (const concurrency of values.concurrency) rows.push([...(await transfersAt(concurrency, values.duration, run)), guard]);
+    // Exact balances: every balance equals its postings, and money is conserved.
+    const after = await client.verifyIntegrity({});
+    let totalMinor = 0n;
+    // GetBalances takes at most 100 ids; one call per chunk, not thousands of streams at once.
+    for (let i = 0; i < accounts.length; i += 100) {
+      const { balances } = await client.getBalances({ accountIds: accounts.slice(i, i + 100) });
+      totalMinor += balances.reduce((sum, b) => sum + b.totalMinor, 0n);
+    }
+    const expectedMinor = FUNDING_MINOR * BigInt(values.accounts);
+    console.log(
+      `${guard} integrity: ${after.discrepancies.length === 0 ? "clean" : `${after.discrepancies.length} DISCREPANCIES`} ` +
+        `(${after.entriesChecked} entries, was ${before.entriesChecked}); ` +
+        `sum of balances ${totalMinor === expectedMinor ? "conserved" : `NOT conserved: ${totalMinor} != ${expectedMinor}`}`,
+    );
+    return after.discrepancies.length === 0 && totalMinor === expectedMinor;
+  } finally {
+    await ledger.stop();
+  }
+}
+
 export const ledgerTransfers = command({
   name: "ledger transfers",
-  summary: "transfers/s and latency through gRPC at several concurrencies, beside pgbench's ceiling",
+  summary: "transfers/s and latency through gRPC at several concurrencies, per balance guard, beside pgbench's ceiling",
   options: {
-    concurrency: intList("in-flight transfers, comma-separated", "8,32,128"),
+    concurrency: intList("in-flight calls, comma-separated", "8,32,128"),
     duration: duration("measured time per concurrency", "10s"),
     accounts: int("accounts transfers pick from at random", 1000, 2),
+    guard: choiceList(BALANCE_GUARDS, "LEDGER_BALANCE_GUARD of the service, a list is measured guard after guard", DEFAULT_BALANCE_GUARD),
+    batch: int("transfers per call: 1 is the unary Transfer, more is one SubmitBatch of that many", 1),
     isolation: text("LEDGER_ISOLATION of the service", "read_committed"),
     "pool-size": int("LEDGER_POOL_SIZE_MAX of the service", 24),
     "pgbench-clients": int("pgbench -N clients for the ceiling", 24),
     "profile-dir": text("write a V8 CPU profile of the ledger process here"),
   },
   async run(values) {
-    const { concurrency: concurrencies, duration: durationMs, accounts: accountCount, "pgbench-clients": pgbenchClients } = values;
-    const ledger = await startLedger(
-      { LEDGER_ISOLATION: values.isolation, LEDGER_POOL_SIZE_MAX: String(values["pool-size"]) },
-      values["profile-dir"],
+    const rows: (string | number)[][] = [];
+    let exact = true;
+    const options = {
+      concurrency: values.concurrency,
+      duration: values.duration,
+      accounts: values.accounts,
+      batch: values.batch,
+      isolation: values.isolation,
+      poolSize: values["pool-size"],
+      ...(values["profile-dir"] === undefined ? {} : { profileDir: values["profile-dir"] }),
+    };
+    for (const guard of values.guard) exact = (await measureGuard(guard, options, rows)) && exact;
+    const call = values.batch === 1 ? "unary Transfer" : `SubmitBatch of ${values.batch}`;
+    console.log(
+      `ledger transfers — ${values.accounts} accounts, ${values.duration / 1000} s per row, ${call}, isolation ${values.isolation}`,
     );
-    try {
-      const { client } = ledger;
-      const accounts = await fundedAccounts(client, accountCount, FUNDING_MINOR, "bench-transfers");
-      const before = await client.verifyIntegrity({});
-      const rows: (string | number)[][] = [];
-      let sequence = 0;
-      for (const concurrency of concurrencies) {
-        rows.push(await transfersAt(concurrency, durationMs, client, accounts, () => `bench-transfer-${sequence++}`));
-      }
-      // Exact balances: every balance equals its postings, and money is conserved.
-      const after = await client.verifyIntegrity({});
-      const balances = await Promise.all(accounts.map((accountId) => client.getBalances({ accountIds: [accountId] })));
-      const totalMinor = balances.reduce((sum, r) => sum + r.balances[0]!.totalMinor, 0n);
-      const expectedMinor = FUNDING_MINOR * BigInt(accountCount);
-
-      console.log(`ledger transfers — ${accountCount} accounts, ${durationMs / 1000} s per row, isolation ${values.isolation}`);
-      console.log(table(["concurrency", "ok", "failed", "transfers/s", "p50 ms", "p99 ms"], rows));
+    console.log(table(["in flight", "ok", "failed", "transfers/s", "p50 ms", "p99 ms", "guard"], rows));
+    const clients = values["pgbench-clients"];
+    const tps = await pgbenchSimpleUpdateTps({ clients, durationS: Math.max(5, Math.round(values.duration / 1000)) });
+    for (const guard of values.guard) {
+      const best = Math.max(...rows.filter((r) => r[6] === guard).map((r) => Number(r[3])));
       console.log(
-        `integrity: ${after.discrepancies.length === 0 ? "clean" : `${after.discrepancies.length} DISCREPANCIES`} ` +
-          `(${after.entriesChecked} entries, was ${before.entriesChecked}); ` +
-          `sum of balances ${totalMinor === expectedMinor ? "conserved" : `NOT conserved: ${totalMinor} != ${expectedMinor}`}`,
+        `pgbench -N -c ${clients} on the same server: ${Math.round(tps)} tps; best ${guard} rate is ${((best / tps) * 100).toFixed(1)} % of it`,
       );
-      const tps = await pgbenchSimpleUpdateTps({ clients: pgbenchClients, durationS: Math.max(5, Math.round(durationMs / 1000)) });
-      const best = Math.max(...rows.map((r) => Number(r[3])));
-      console.log(
-        `pgbench -N -c ${pgbenchClients} on the same server: ${Math.round(tps)} tps; best ledger rate is ${((best / tps) * 100).toFixed(1)} % of it`,
-      );
-      if (after.discrepancies.length > 0 || totalMinor !== expectedMinor) process.exitCode = 1;
-    } finally {
-      await ledger.stop();
     }
+    if (!exact) process.exitCode = 1;
   },
 });

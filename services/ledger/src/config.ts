@@ -14,6 +14,10 @@ export const ledgerConfigShape = {
   // Only the redlock-fenced guard uses these: three independent Redis servers, a 2-of-3 quorum.
   redlockNodes: hostPortListVar("LEDGER_REDLOCK_NODES", "127.0.0.1:6379,127.0.0.1:6380,127.0.0.1:6381"),
   redlockTtlMs: intVar("LEDGER_REDLOCK_TTL_MS", 2_000, { min: 10, max: 60_000 }),
+  // Mutations per group-commit transaction at most (ADR 0018).
+  batchItemsMax: intVar("LEDGER_BATCH_ITEMS_MAX", 256, { min: 1, max: 8_190 }),
+  // Group-commit transactions in flight at once, each on its own connection.
+  batchWriters: intVar("LEDGER_BATCH_WRITERS", 4, { min: 1, max: 64 }),
   pageSizeDefault: intVar("LEDGER_PAGE_SIZE_DEFAULT", 50, { min: 1, max: 500 }),
   drainTimeoutMs: intVar("LEDGER_DRAIN_TIMEOUT_MS", 10_000, { min: 0, max: 600_000 }),
 };

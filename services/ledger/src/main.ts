@@ -22,6 +22,8 @@ await runService({
         backoffMaxMs: config.transactionBackoffMaxMs,
       },
       balanceGuard: config.balanceGuard,
+      batchItemsMax: config.batchItemsMax,
+      batchWriters: config.batchWriters,
       ...(redis === undefined ? {} : { redlock: { redlock: redis.redlock, ttlMs: config.redlockTtlMs } }),
     });
     return {

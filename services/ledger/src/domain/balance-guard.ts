@@ -4,11 +4,17 @@
 import { assert } from "@kuku/platform/assert";
 import type { Balance } from "./model.js";
 
-export const BALANCE_GUARDS = ["row-lock", "optimistic", "atomic", "redlock-fenced"] as const;
+// batched: every balance mutation goes through one writer that applies what
+// has queued in one transaction (group commit, ADR 0018).
+export const BALANCE_GUARDS = ["row-lock", "optimistic", "atomic", "redlock-fenced", "batched"] as const;
 export type BalanceGuardName = (typeof BALANCE_GUARDS)[number];
 
-/** ADR 0008: money is guarded inside PostgreSQL, every row the rule reads locked in the transaction. */
-export const DEFAULT_BALANCE_GUARD: BalanceGuardName = "row-lock";
+/**
+ * ADR 0008 and 0018: money is guarded inside PostgreSQL, every row the rule
+ * reads locked in the transaction; the group commit does that for a whole
+ * batch at once.
+ */
+export const DEFAULT_BALANCE_GUARD: BalanceGuardName = "batched";
 
 export interface BalanceDelta {
   readonly accountId: string;

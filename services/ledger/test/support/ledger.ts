@@ -7,8 +7,14 @@ import { createLogger, createPool, createServiceClient, migrate, startServer } f
 import { createTestDatabase } from "@kuku/testkit";
 import type pg from "pg";
 import { Ledger } from "../../src/app/ledger.js";
+import { BALANCE_GUARDS, type BalanceGuardName } from "../../src/domain/balance-guard.js";
 import { ledgerHandlers } from "../../src/rpc/handlers.js";
 import type { Isolation } from "../../src/store/transactions.js";
+
+// The in-process tests run under row-lock unless LEDGER_BALANCE_GUARD names another guard (e.g. batched).
+const TEST_GUARD = (BALANCE_GUARDS as readonly string[]).includes(process.env["LEDGER_BALANCE_GUARD"] ?? "")
+  ? (process.env["LEDGER_BALANCE_GUARD"] as BalanceGuardName)
+  : "row-lock";
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL("../../migrations", import.meta.url));
 
@@ -40,7 +46,7 @@ export async function startTestLedger(
       backoffBaseMs: 2,
       backoffMaxMs: 50,
     },
-    balanceGuard: "row-lock",
+    balanceGuard: TEST_GUARD,
   });
   const server = await startServer({
     name: "ledger",

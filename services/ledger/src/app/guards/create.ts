@@ -19,6 +19,8 @@ export interface BalanceGuardDeps {
 export function createBalanceGuard(name: BalanceGuardName, deps: BalanceGuardDeps): BalanceGuard {
   switch (name) {
     case "row-lock":
+    // Balances go through the batch writer (src/app/batch); what is left (opening accounts) writes none.
+    case "batched":
       return inTransactionGuard(new RowLockBalances());
     case "optimistic":
       return inTransactionGuard(new OptimisticBalances());

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file kuku/ledger/v1/ledger.proto.
  */
 export const file_kuku_ledger_v1_ledger: GenFile = /*@__PURE__*/
-  fileDesc("ChtrdWt1L2xlZGdlci92MS9sZWRnZXIucHJvdG8SDmt1a3UubGVkZ2VyLnYxIpkBCgdBY2NvdW50EhIKCmFjY291bnRfaWQYASABKAkSEAoIb3duZXJfaWQYAiABKAkSDQoFYXNzZXQYAyABKAkSKQoEa2luZBgEIAEoDjIbLmt1a3UubGVkZ2VyLnYxLkFjY291bnRLaW5kEi4KCmNyZWF0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIrwBCgdCYWxhbmNlEhIKCmFjY291bnRfaWQYASABKAkSEAoIb3duZXJfaWQYAiABKAkSDQoFYXNzZXQYAyABKAkSKQoEa2luZBgEIAEoDjIbLmt1a3UubGVkZ2VyLnYxLkFjY291bnRLaW5kEhMKC3RvdGFsX21pbm9yGAUgASgDEhIKCmhlbGRfbWlub3IYBiABKAMSFwoPYXZhaWxhYmxlX21pbm9yGAcgASgDEg8KB3ZlcnNpb24YCCABKAMiQgoHUG9zdGluZxISCgphY2NvdW50X2lkGAEgASgJEg0KBWFzc2V0GAIgASgJEhQKDGFtb3VudF9taW5vchgDIAEoAyKZAgoFRW50cnkSEAoIZW50cnlfaWQYASABKAkSEgoKcmVxdWVzdF9pZBgCIAEoCRInCgRraW5kGAMgASgOMhkua3VrdS5sZWRnZXIudjEuRW50cnlLaW5kEi4KCmNyZWF0ZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEikKCHBvc3RpbmdzGAUgAygLMhcua3VrdS5sZWRnZXIudjEuUG9zdGluZxI1CghtZXRhZGF0YRgGIAMoCzIjLmt1a3UubGVkZ2VyLnYxLkVudHJ5Lk1ldGFkYXRhRW50cnkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIocCCgRIb2xkEg8KB2hvbGRfaWQYASABKAkSEgoKYWNjb3VudF9pZBgCIAEoCRINCgVhc3NldBgDIAEoCRIUCgxhbW91bnRfbWlub3IYBCABKAMSFQoNc2V0dGxlZF9taW5vchgFIAEoAxIWCg5yZWxlYXNlZF9taW5vchgGIAEoAxIXCg9yZW1haW5pbmdfbWlub3IYByABKAMSKgoGc3RhdHVzGAggASgOMhoua3VrdS5sZWRnZXIudjEuSG9sZFN0YXR1cxIRCglyZWZlcmVuY2UYCSABKAkSLgoKY3JlYXRlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAigQEKEk9wZW5BY2NvdW50UmVxdWVzdBIiCgpyZXF1ZXN0X2lkGAEgASgJQg66SAdyBRABGIAByIwZARIcCghvd25lcl9pZBgCIAEoCUIKukgHcgUQARiAARIpCgVhc3NldBgDIAEoCUIaukgXchUyE14oS1JXfFswLTlBLVpdezZ9KSQiPwoTT3BlbkFjY291bnRSZXNwb25zZRIoCgdhY2NvdW50GAEgASgLMhcua3VrdS5sZWRnZXIudjEuQWNjb3VudCLsAQoORGVwb3NpdFJlcXVlc3QSIgoKcmVxdWVzdF9pZBgBIAEoCUIOukgHcgUQARiAAciMGQESHAoKYWNjb3VudF9pZBgCIAEoCUIIukgFcgOwAQESHQoMYW1vdW50X21pbm9yGAMgASgDQge6SAQiAiAAEkgKCG1ldGFkYXRhGAQgAygLMiwua3VrdS5sZWRnZXIudjEuRGVwb3NpdFJlcXVlc3QuTWV0YWRhdGFFbnRyeUIIukgFmgECEBAaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBImEKD0RlcG9zaXRSZXNwb25zZRIkCgVlbnRyeRgBIAEoCzIVLmt1a3UubGVkZ2VyLnYxLkVudHJ5EigKB2JhbGFuY2UYAiABKAsyFy5rdWt1LmxlZGdlci52MS5CYWxhbmNlIu4BCg9XaXRoZHJhd1JlcXVlc3QSIgoKcmVxdWVzdF9pZBgBIAEoCUIOukgHcgUQARiAAciMGQESHAoKYWNjb3VudF9pZBgCIAEoCUIIukgFcgOwAQESHQoMYW1vdW50X21pbm9yGAMgASgDQge6SAQiAiAAEkkKCG1ldGFkYXRhGAQgAygLMi0ua3VrdS5sZWRnZXIudjEuV2l0aGRyYXdSZXF1ZXN0Lk1ldGFkYXRhRW50cnlCCLpIBZoBAhAQGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJiChBXaXRoZHJhd1Jlc3BvbnNlEiQKBWVudHJ5GAEgASgLMhUua3VrdS5sZWRnZXIudjEuRW50cnkSKAoHYmFsYW5jZRgCIAEoCzIXLmt1a3UubGVkZ2VyLnYxLkJhbGFuY2UidgoLVHJhbnNmZXJMZWcSHAoKYWNjb3VudF9pZBgBIAEoCUIIukgFcgOwAQESHQoMYW1vdW50X21pbm9yGAIgASgDQge6SAQiAjgAEioKBWFzc2V0GAMgASgJQhu6SBhyFjIUXih8S1JXfFswLTlBLVpdezZ9KSQi6AEKD1RyYW5zZmVyUmVxdWVzdBIiCgpyZXF1ZXN0X2lkGAEgASgJQg66SAdyBRABGIAByIwZARI1CgRsZWdzGAIgAygLMhsua3VrdS5sZWRnZXIudjEuVHJhbnNmZXJMZWdCCrpIB5IBBAgCEEASSQoIbWV0YWRhdGEYAyADKAsyLS5rdWt1LmxlZGdlci52MS5UcmFuc2ZlclJlcXVlc3QuTWV0YWRhdGFFbnRyeUIIukgFmgECEBAaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBImMKEFRyYW5zZmVyUmVzcG9uc2USJAoFZW50cnkYASABKAsyFS5rdWt1LmxlZGdlci52MS5FbnRyeRIpCghiYWxhbmNlcxgCIAMoCzIXLmt1a3UubGVkZ2VyLnYxLkJhbGFuY2UikAEKEFBsYWNlSG9sZFJlcXVlc3QSIgoKcmVxdWVzdF9pZBgBIAEoCUIOukgHcgUQARiAAciMGQESHAoKYWNjb3VudF9pZBgCIAEoCUIIukgFcgOwAQESHQoMYW1vdW50X21pbm9yGAMgASgDQge6SAQiAiAAEhsKCXJlZmVyZW5jZRgEIAEoCUIIukgFcgMYgAEiYQoRUGxhY2VIb2xkUmVzcG9uc2USIgoEaG9sZBgBIAEoCzIULmt1a3UubGVkZ2VyLnYxLkhvbGQSKAoHYmFsYW5jZRgCIAEoCzIXLmt1a3UubGVkZ2VyLnYxLkJhbGFuY2UiiAEKElJlbGVhc2VIb2xkUmVxdWVzdBIiCgpyZXF1ZXN0X2lkGAEgASgJQg66SAdyBRABGIAByIwZARIZCgdob2xkX2lkGAIgASgJQgi6SAVyA7ABARIiCgxhbW91bnRfbWlub3IYAyABKANCB7pIBCICIABIAIgBAUIPCg1fYW1vdW50X21pbm9yImMKE1JlbGVhc2VIb2xkUmVzcG9uc2USIgoEaG9sZBgBIAEoCzIULmt1a3UubGVkZ2VyLnYxLkhvbGQSKAoHYmFsYW5jZRgCIAEoCzIXLmt1a3UubGVkZ2VyLnYxLkJhbGFuY2UiRQoJSG9sZERlYml0EhkKB2hvbGRfaWQYASABKAlCCLpIBXIDsAEBEh0KDGFtb3VudF9taW5vchgCIAEoA0IHukgEIgIgACKjAgoRU2V0dGxlSG9sZFJlcXVlc3QSIgoKcmVxdWVzdF9pZBgBIAEoCUIOukgHcgUQARiAAciMGQESNQoGZGViaXRzGAIgAygLMhkua3VrdS5sZWRnZXIudjEuSG9sZERlYml0Qgq6SAeSAQQIARAQEjUKBGxlZ3MYAyADKAsyGy5rdWt1LmxlZGdlci52MS5UcmFuc2ZlckxlZ0IKukgHkgEECAEQEBJLCghtZXRhZGF0YRgEIAMoCzIvLmt1a3UubGVkZ2VyLnYxLlNldHRsZUhvbGRSZXF1ZXN0Lk1ldGFkYXRhRW50cnlCCLpIBZoBAhAQGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKKAQoSU2V0dGxlSG9sZFJlc3BvbnNlEiQKBWVudHJ5GAEgASgLMhUua3VrdS5sZWRnZXIudjEuRW50cnkSIwoFaG9sZHMYAiADKAsyFC5rdWt1LmxlZGdlci52MS5Ib2xkEikKCGJhbGFuY2VzGAMgAygLMhcua3VrdS5sZWRnZXIudjEuQmFsYW5jZSJ/ChdHZXRTeXN0ZW1BY2NvdW50UmVxdWVzdBI5CgRraW5kGAEgASgOMhsua3VrdS5sZWRnZXIudjEuQWNjb3VudEtpbmRCDrpIC4IBCBABGAIYAxgEEikKBWFzc2V0GAIgASgJQhq6SBdyFTITXihLUld8WzAtOUEtWl17Nn0pJCJEChhHZXRTeXN0ZW1BY2NvdW50UmVzcG9uc2USKAoHYWNjb3VudBgBIAEoCzIXLmt1a3UubGVkZ2VyLnYxLkFjY291bnQi4gEKEkdldEJhbGFuY2VzUmVxdWVzdBIkCgthY2NvdW50X2lkcxgBIAMoCUIPukgMkgEJEGQiBXIDsAEBEhoKCG93bmVyX2lkGAIgASgJQgi6SAVyAxiAATqJAbpIhQEaggEKFWdldF9iYWxhbmNlcy5zZWxlY3RvchIyZXhhY3RseSBvbmUgb2YgYWNjb3VudF9pZHMgb3Igb3duZXJfaWQgbXVzdCBiZSBzZXQaNShzaXplKHRoaXMuYWNjb3VudF9pZHMpID4gMCkgIT0gKHRoaXMub3duZXJfaWQgIT0gJycpIkAKE0dldEJhbGFuY2VzUmVzcG9uc2USKQoIYmFsYW5jZXMYASADKAsyFy5rdWt1LmxlZGdlci52MS5CYWxhbmNlIisKDkdldEhvbGRSZXF1ZXN0EhkKB2hvbGRfaWQYASABKAlCCLpIBXIDsAEBIjUKD0dldEhvbGRSZXNwb25zZRIiCgRob2xkGAEgASgLMhQua3VrdS5sZWRnZXIudjEuSG9sZCJvChJMaXN0RW50cmllc1JlcXVlc3QSHAoKYWNjb3VudF9pZBgBIAEoCUIIukgFcgOwAQESHQoJcGFnZV9zaXplGAIgASgFQgq6SAcaBRj0AygAEhwKCnBhZ2VfdG9rZW4YAyABKAlCCLpIBXIDGIACIlYKE0xpc3RFbnRyaWVzUmVzcG9uc2USJgoHZW50cmllcxgBIAMoCzIVLmt1a3UubGVkZ2VyLnYxLkVudHJ5EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIYChZWZXJpZnlJbnRlZ3JpdHlSZXF1ZXN0In4KC0Rpc2NyZXBhbmN5EgwKBGtpbmQYASABKAkSEAoIZW50cnlfaWQYAiABKAkSEgoKYWNjb3VudF9pZBgDIAEoCRINCgVhc3NldBgEIAEoCRIWCg5leHBlY3RlZF9taW5vchgFIAEoAxIUCgxhY3R1YWxfbWlub3IYBiABKAMirwEKF1ZlcmlmeUludGVncml0eVJlc3BvbnNlEhcKD2VudHJpZXNfY2hlY2tlZBgBIAEoAxIYChBwb3N0aW5nc19jaGVja2VkGAIgASgDEhgKEGFjY291bnRzX2NoZWNrZWQYAyABKAMSMgoNZGlzY3JlcGFuY2llcxgEIAMoCzIbLmt1a3UubGVkZ2VyLnYxLkRpc2NyZXBhbmN5EhMKC2R1cmF0aW9uX21zGAUgASgDKo8BCgtBY2NvdW50S2luZBIcChhBQ0NPVU5UX0tJTkRfVU5TUEVDSUZJRUQQABIVChFBQ0NPVU5UX0tJTkRfVVNFUhABEhkKFUFDQ09VTlRfS0lORF9FWFRFUk5BTBACEhkKFUFDQ09VTlRfS0lORF9DTEVBUklORxADEhUKEUFDQ09VTlRfS0lORF9GRUVTEAQqpwEKCUVudHJ5S2luZBIaChZFTlRSWV9LSU5EX1VOU1BFQ0lGSUVEEAASFgoSRU5UUllfS0lORF9ERVBPU0lUEAESGQoVRU5UUllfS0lORF9XSVRIRFJBV0FMEAISFwoTRU5UUllfS0lORF9UUkFOU0ZFUhADEhkKFUVOVFJZX0tJTkRfU0VUVExFTUVOVBAEEhcKE0VOVFJZX0tJTkRfUkVWRVJTQUwQBSpXCgpIb2xkU3RhdHVzEhsKF0hPTERfU1RBVFVTX1VOU1BFQ0lGSUVEEAASFAoQSE9MRF9TVEFUVVNfT1BFThABEhYKEkhPTERfU1RBVFVTX0NMT1NFRBACMtMICg1MZWRnZXJTZXJ2aWNlElsKC09wZW5BY2NvdW50EiIua3VrdS5sZWRnZXIudjEuT3BlbkFjY291bnRSZXF1ZXN0GiMua3VrdS5sZWRnZXIudjEuT3BlbkFjY291bnRSZXNwb25zZSIDkAICEk8KB0RlcG9zaXQSHi5rdWt1LmxlZGdlci52MS5EZXBvc2l0UmVxdWVzdBofLmt1a3UubGVkZ2VyLnYxLkRlcG9zaXRSZXNwb25zZSIDkAICElIKCFdpdGhkcmF3Eh8ua3VrdS5sZWRnZXIudjEuV2l0aGRyYXdSZXF1ZXN0GiAua3VrdS5sZWRnZXIudjEuV2l0aGRyYXdSZXNwb25zZSIDkAICElIKCFRyYW5zZmVyEh8ua3VrdS5sZWRnZXIudjEuVHJhbnNmZXJSZXF1ZXN0GiAua3VrdS5sZWRnZXIudjEuVHJhbnNmZXJSZXNwb25zZSIDkAICElUKCVBsYWNlSG9sZBIgLmt1a3UubGVkZ2VyLnYxLlBsYWNlSG9sZFJlcXVlc3QaIS5rdWt1LmxlZGdlci52MS5QbGFjZUhvbGRSZXNwb25zZSIDkAICElsKC1JlbGVhc2VIb2xkEiIua3VrdS5sZWRnZXIudjEuUmVsZWFzZUhvbGRSZXF1ZXN0GiMua3VrdS5sZWRnZXIudjEuUmVsZWFzZUhvbGRSZXNwb25zZSIDkAICElgKClNldHRsZUhvbGQSIS5rdWt1LmxlZGdlci52MS5TZXR0bGVIb2xkUmVxdWVzdBoiLmt1a3UubGVkZ2VyLnYxLlNldHRsZUhvbGRSZXNwb25zZSIDkAICEmoKEEdldFN5c3RlbUFjY291bnQSJy5rdWt1LmxlZGdlci52MS5HZXRTeXN0ZW1BY2NvdW50UmVxdWVzdBooLmt1a3UubGVkZ2VyLnYxLkdldFN5c3RlbUFjY291bnRSZXNwb25zZSIDkAIBElsKC0dldEJhbGFuY2VzEiIua3VrdS5sZWRnZXIudjEuR2V0QmFsYW5jZXNSZXF1ZXN0GiMua3VrdS5sZWRnZXIudjEuR2V0QmFsYW5jZXNSZXNwb25zZSIDkAIBEk8KB0dldEhvbGQSHi5rdWt1LmxlZGdlci52MS5HZXRIb2xkUmVxdWVzdBofLmt1a3UubGVkZ2VyLnYxLkdldEhvbGRSZXNwb25zZSIDkAIBElsKC0xpc3RFbnRyaWVzEiIua3VrdS5sZWRnZXIudjEuTGlzdEVudHJpZXNSZXF1ZXN0GiMua3VrdS5sZWRnZXIudjEuTGlzdEVudHJpZXNSZXNwb25zZSIDkAIBEmcKD1ZlcmlmeUludGVncml0eRImLmt1a3UubGVkZ2VyLnYxLlZlcmlmeUludGVncml0eVJlcXVlc3QaJy5rdWt1LmxlZGdlci52MS5WZXJpZnlJbnRlZ3JpdHlSZXNwb25zZSIDkAIBYgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_timestamp, file_kuku_options_v1_options]);
+  fileDesc("ChtrdWt1L2xlZGdlci92MS9sZWRnZXIucHJvdG8SDmt1a3UubGVkZ2VyLnYxIpkBCgdBY2NvdW50EhIKCmFjY291bnRfaWQYASABKAkSEAoIb3duZXJfaWQYAiABKAkSDQoFYXNzZXQYAyABKAkSKQoEa2luZBgEIAEoDjIbLmt1a3UubGVkZ2VyLnYxLkFjY291bnRLaW5kEi4KCmNyZWF0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIrwBCgdCYWxhbmNlEhIKCmFjY291bnRfaWQYASABKAkSEAoIb3duZXJfaWQYAiABKAkSDQoFYXNzZXQYAyABKAkSKQoEa2luZBgEIAEoDjIbLmt1a3UubGVkZ2VyLnYxLkFjY291bnRLaW5kEhMKC3RvdGFsX21pbm9yGAUgASgDEhIKCmhlbGRfbWlub3IYBiABKAMSFwoPYXZhaWxhYmxlX21pbm9yGAcgASgDEg8KB3ZlcnNpb24YCCABKAMiQgoHUG9zdGluZxISCgphY2NvdW50X2lkGAEgASgJEg0KBWFzc2V0GAIgASgJEhQKDGFtb3VudF9taW5vchgDIAEoAyKZAgoFRW50cnkSEAoIZW50cnlfaWQYASABKAkSEgoKcmVxdWVzdF9pZBgCIAEoCRInCgRraW5kGAMgASgOMhkua3VrdS5sZWRnZXIudjEuRW50cnlLaW5kEi4KCmNyZWF0ZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEikKCHBvc3RpbmdzGAUgAygLMhcua3VrdS5sZWRnZXIudjEuUG9zdGluZxI1CghtZXRhZGF0YRgGIAMoCzIjLmt1a3UubGVkZ2VyLnYxLkVudHJ5Lk1ldGFkYXRhRW50cnkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIocCCgRIb2xkEg8KB2hvbGRfaWQYASABKAkSEgoKYWNjb3VudF9pZBgCIAEoCRINCgVhc3NldBgDIAEoCRIUCgxhbW91bnRfbWlub3IYBCABKAMSFQoNc2V0dGxlZF9taW5vchgFIAEoAxIWCg5yZWxlYXNlZF9taW5vchgGIAEoAxIXCg9yZW1haW5pbmdfbWlub3IYByABKAMSKgoGc3RhdHVzGAggASgOMhoua3VrdS5sZWRnZXIudjEuSG9sZFN0YXR1cxIRCglyZWZlcmVuY2UYCSABKAkSLgoKY3JlYXRlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAigQEKEk9wZW5BY2NvdW50UmVxdWVzdBIiCgpyZXF1ZXN0X2lkGAEgASgJQg66SAdyBRABGIAByIwZARIcCghvd25lcl9pZBgCIAEoCUIKukgHcgUQARiAARIpCgVhc3NldBgDIAEoCUIaukgXchUyE14oS1JXfFswLTlBLVpdezZ9KSQiPwoTT3BlbkFjY291bnRSZXNwb25zZRIoCgdhY2NvdW50GAEgASgLMhcua3VrdS5sZWRnZXIudjEuQWNjb3VudCLsAQoORGVwb3NpdFJlcXVlc3QSIgoKcmVxdWVzdF9pZBgBIAEoCUIOukgHcgUQARiAAciMGQESHAoKYWNjb3VudF9pZBgCIAEoCUIIukgFcgOwAQESHQoMYW1vdW50X21pbm9yGAMgASgDQge6SAQiAiAAEkgKCG1ldGFkYXRhGAQgAygLMiwua3VrdS5sZWRnZXIudjEuRGVwb3NpdFJlcXVlc3QuTWV0YWRhdGFFbnRyeUIIukgFmgECEBAaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBImEKD0RlcG9zaXRSZXNwb25zZRIkCgVlbnRyeRgBIAEoCzIVLmt1a3UubGVkZ2VyLnYxLkVudHJ5EigKB2JhbGFuY2UYAiABKAsyFy5rdWt1LmxlZGdlci52MS5CYWxhbmNlIu4BCg9XaXRoZHJhd1JlcXVlc3QSIgoKcmVxdWVzdF9pZBgBIAEoCUIOukgHcgUQARiAAciMGQESHAoKYWNjb3VudF9pZBgCIAEoCUIIukgFcgOwAQESHQoMYW1vdW50X21pbm9yGAMgASgDQge6SAQiAiAAEkkKCG1ldGFkYXRhGAQgAygLMi0ua3VrdS5sZWRnZXIudjEuV2l0aGRyYXdSZXF1ZXN0Lk1ldGFkYXRhRW50cnlCCLpIBZoBAhAQGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJiChBXaXRoZHJhd1Jlc3BvbnNlEiQKBWVudHJ5GAEgASgLMhUua3VrdS5sZWRnZXIudjEuRW50cnkSKAoHYmFsYW5jZRgCIAEoCzIXLmt1a3UubGVkZ2VyLnYxLkJhbGFuY2UidgoLVHJhbnNmZXJMZWcSHAoKYWNjb3VudF9pZBgBIAEoCUIIukgFcgOwAQESHQoMYW1vdW50X21pbm9yGAIgASgDQge6SAQiAjgAEioKBWFzc2V0GAMgASgJQhu6SBhyFjIUXih8S1JXfFswLTlBLVpdezZ9KSQi6AEKD1RyYW5zZmVyUmVxdWVzdBIiCgpyZXF1ZXN0X2lkGAEgASgJQg66SAdyBRABGIAByIwZARI1CgRsZWdzGAIgAygLMhsua3VrdS5sZWRnZXIudjEuVHJhbnNmZXJMZWdCCrpIB5IBBAgCEEASSQoIbWV0YWRhdGEYAyADKAsyLS5rdWt1LmxlZGdlci52MS5UcmFuc2ZlclJlcXVlc3QuTWV0YWRhdGFFbnRyeUIIukgFmgECEBAaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBImMKEFRyYW5zZmVyUmVzcG9uc2USJAoFZW50cnkYASABKAsyFS5rdWt1LmxlZGdlci52MS5FbnRyeRIpCghiYWxhbmNlcxgCIAMoCzIXLmt1a3UubGVkZ2VyLnYxLkJhbGFuY2UikAEKEFBsYWNlSG9sZFJlcXVlc3QSIgoKcmVxdWVzdF9pZBgBIAEoCUIOukgHcgUQARiAAciMGQESHAoKYWNjb3VudF9pZBgCIAEoCUIIukgFcgOwAQESHQoMYW1vdW50X21pbm9yGAMgASgDQge6SAQiAiAAEhsKCXJlZmVyZW5jZRgEIAEoCUIIukgFcgMYgAEiYQoRUGxhY2VIb2xkUmVzcG9uc2USIgoEaG9sZBgBIAEoCzIULmt1a3UubGVkZ2VyLnYxLkhvbGQSKAoHYmFsYW5jZRgCIAEoCzIXLmt1a3UubGVkZ2VyLnYxLkJhbGFuY2UiiAEKElJlbGVhc2VIb2xkUmVxdWVzdBIiCgpyZXF1ZXN0X2lkGAEgASgJQg66SAdyBRABGIAByIwZARIZCgdob2xkX2lkGAIgASgJQgi6SAVyA7ABARIiCgxhbW91bnRfbWlub3IYAyABKANCB7pIBCICIABIAIgBAUIPCg1fYW1vdW50X21pbm9yImMKE1JlbGVhc2VIb2xkUmVzcG9uc2USIgoEaG9sZBgBIAEoCzIULmt1a3UubGVkZ2VyLnYxLkhvbGQSKAoHYmFsYW5jZRgCIAEoCzIXLmt1a3UubGVkZ2VyLnYxLkJhbGFuY2UiRQoJSG9sZERlYml0EhkKB2hvbGRfaWQYASABKAlCCLpIBXIDsAEBEh0KDGFtb3VudF9taW5vchgCIAEoA0IHukgEIgIgACKjAgoRU2V0dGxlSG9sZFJlcXVlc3QSIgoKcmVxdWVzdF9pZBgBIAEoCUIOukgHcgUQARiAAciMGQESNQoGZGViaXRzGAIgAygLMhkua3VrdS5sZWRnZXIudjEuSG9sZERlYml0Qgq6SAeSAQQIARAQEjUKBGxlZ3MYAyADKAsyGy5rdWt1LmxlZGdlci52MS5UcmFuc2ZlckxlZ0IKukgHkgEECAEQEBJLCghtZXRhZGF0YRgEIAMoCzIvLmt1a3UubGVkZ2VyLnYxLlNldHRsZUhvbGRSZXF1ZXN0Lk1ldGFkYXRhRW50cnlCCLpIBZoBAhAQGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKKAQoSU2V0dGxlSG9sZFJlc3BvbnNlEiQKBWVudHJ5GAEgASgLMhUua3VrdS5sZWRnZXIudjEuRW50cnkSIwoFaG9sZHMYAiADKAsyFC5rdWt1LmxlZGdlci52MS5Ib2xkEikKCGJhbGFuY2VzGAMgAygLMhcua3VrdS5sZWRnZXIudjEuQmFsYW5jZSKoAwoOQmF0Y2hPcGVyYXRpb24SOQoHZGVwb3NpdBgBIAEoCzIeLmt1a3UubGVkZ2VyLnYxLkRlcG9zaXRSZXF1ZXN0Qga6SAPYAQNIABI7Cgh3aXRoZHJhdxgCIAEoCzIfLmt1a3UubGVkZ2VyLnYxLldpdGhkcmF3UmVxdWVzdEIGukgD2AEDSAASOwoIdHJhbnNmZXIYAyABKAsyHy5rdWt1LmxlZGdlci52MS5UcmFuc2ZlclJlcXVlc3RCBrpIA9gBA0gAEj4KCnBsYWNlX2hvbGQYBCABKAsyIC5rdWt1LmxlZGdlci52MS5QbGFjZUhvbGRSZXF1ZXN0Qga6SAPYAQNIABJCCgxyZWxlYXNlX2hvbGQYBSABKAsyIi5rdWt1LmxlZGdlci52MS5SZWxlYXNlSG9sZFJlcXVlc3RCBrpIA9gBA0gAEkAKC3NldHRsZV9ob2xkGAYgASgLMiEua3VrdS5sZWRnZXIudjEuU2V0dGxlSG9sZFJlcXVlc3RCBrpIA9gBA0gAEg4KBmxpbmtlZBgHIAEoCEILCglvcGVyYXRpb24idwoSU3VibWl0QmF0Y2hSZXF1ZXN0EiAKCGJhdGNoX2lkGAEgASgJQg66SAdyBRABGIAByIwZARI/CgpvcGVyYXRpb25zGAIgAygLMh4ua3VrdS5sZWRnZXIudjEuQmF0Y2hPcGVyYXRpb25CC7pICJIBBQgBEP4/IpgBCgpCYXRjaEVycm9yEgwKBGNvZGUYASABKAUSDwoHbWVzc2FnZRgCIAEoCRI6CghtZXRhZGF0YRgDIAMoCzIoLmt1a3UubGVkZ2VyLnYxLkJhdGNoRXJyb3IuTWV0YWRhdGFFbnRyeRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEilQMKC0JhdGNoUmVzdWx0EisKBWVycm9yGAEgASgLMhoua3VrdS5sZWRnZXIudjEuQmF0Y2hFcnJvckgAEjIKB2RlcG9zaXQYAiABKAsyHy5rdWt1LmxlZGdlci52MS5EZXBvc2l0UmVzcG9uc2VIABI0Cgh3aXRoZHJhdxgDIAEoCzIgLmt1a3UubGVkZ2VyLnYxLldpdGhkcmF3UmVzcG9uc2VIABI0Cgh0cmFuc2ZlchgEIAEoCzIgLmt1a3UubGVkZ2VyLnYxLlRyYW5zZmVyUmVzcG9uc2VIABI3CgpwbGFjZV9ob2xkGAUgASgLMiEua3VrdS5sZWRnZXIudjEuUGxhY2VIb2xkUmVzcG9uc2VIABI7CgxyZWxlYXNlX2hvbGQYBiABKAsyIy5rdWt1LmxlZGdlci52MS5SZWxlYXNlSG9sZFJlc3BvbnNlSAASOQoLc2V0dGxlX2hvbGQYByABKAsyIi5rdWt1LmxlZGdlci52MS5TZXR0bGVIb2xkUmVzcG9uc2VIAEIICgZyZXN1bHQiQwoTU3VibWl0QmF0Y2hSZXNwb25zZRIsCgdyZXN1bHRzGAEgAygLMhsua3VrdS5sZWRnZXIudjEuQmF0Y2hSZXN1bHQifwoXR2V0U3lzdGVtQWNjb3VudFJlcXVlc3QSOQoEa2luZBgBIAEoDjIbLmt1a3UubGVkZ2VyLnYxLkFjY291bnRLaW5kQg66SAuCAQgQARgCGAMYBBIpCgVhc3NldBgCIAEoCUIaukgXchUyE14oS1JXfFswLTlBLVpdezZ9KSQiRAoYR2V0U3lzdGVtQWNjb3VudFJlc3BvbnNlEigKB2FjY291bnQYASABKAsyFy5rdWt1LmxlZGdlci52MS5BY2NvdW50IuIBChJHZXRCYWxhbmNlc1JlcXVlc3QSJAoLYWNjb3VudF9pZHMYASADKAlCD7pIDJIBCRBkIgVyA7ABARIaCghvd25lcl9pZBgCIAEoCUIIukgFcgMYgAE6iQG6SIUBGoIBChVnZXRfYmFsYW5jZXMuc2VsZWN0b3ISMmV4YWN0bHkgb25lIG9mIGFjY291bnRfaWRzIG9yIG93bmVyX2lkIG11c3QgYmUgc2V0GjUoc2l6ZSh0aGlzLmFjY291bnRfaWRzKSA+IDApICE9ICh0aGlzLm93bmVyX2lkICE9ICcnKSJAChNHZXRCYWxhbmNlc1Jlc3BvbnNlEikKCGJhbGFuY2VzGAEgAygLMhcua3VrdS5sZWRnZXIudjEuQmFsYW5jZSIrCg5HZXRIb2xkUmVxdWVzdBIZCgdob2xkX2lkGAEgASgJQgi6SAVyA7ABASI1Cg9HZXRIb2xkUmVzcG9uc2USIgoEaG9sZBgBIAEoCzIULmt1a3UubGVkZ2VyLnYxLkhvbGQibwoSTGlzdEVudHJpZXNSZXF1ZXN0EhwKCmFjY291bnRfaWQYASABKAlCCLpIBXIDsAEBEh0KCXBhZ2Vfc2l6ZRgCIAEoBUIKukgHGgUY9AMoABIcCgpwYWdlX3Rva2VuGAMgASgJQgi6SAVyAxiAAiJWChNMaXN0RW50cmllc1Jlc3BvbnNlEiYKB2VudHJpZXMYASADKAsyFS5rdWt1LmxlZGdlci52MS5FbnRyeRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiGAoWVmVyaWZ5SW50ZWdyaXR5UmVxdWVzdCJ+CgtEaXNjcmVwYW5jeRIMCgRraW5kGAEgASgJEhAKCGVudHJ5X2lkGAIgASgJEhIKCmFjY291bnRfaWQYAyABKAkSDQoFYXNzZXQYBCABKAkSFgoOZXhwZWN0ZWRfbWlub3IYBSABKAMSFAoMYWN0dWFsX21pbm9yGAYgASgDIq8BChdWZXJpZnlJbnRlZ3JpdHlSZXNwb25zZRIXCg9lbnRyaWVzX2NoZWNrZWQYASABKAMSGAoQcG9zdGluZ3NfY2hlY2tlZBgCIAEoAxIYChBhY2NvdW50c19jaGVja2VkGAMgASgDEjIKDWRpc2NyZXBhbmNpZXMYBCADKAsyGy5rdWt1LmxlZGdlci52MS5EaXNjcmVwYW5jeRITCgtkdXJhdGlvbl9tcxgFIAEoAyqPAQoLQWNjb3VudEtpbmQSHAoYQUNDT1VOVF9LSU5EX1VOU1BFQ0lGSUVEEAASFQoRQUNDT1VOVF9LSU5EX1VTRVIQARIZChVBQ0NPVU5UX0tJTkRfRVhURVJOQUwQAhIZChVBQ0NPVU5UX0tJTkRfQ0xFQVJJTkcQAxIVChFBQ0NPVU5UX0tJTkRfRkVFUxAEKqcBCglFbnRyeUtpbmQSGgoWRU5UUllfS0lORF9VTlNQRUNJRklFRBAAEhYKEkVOVFJZX0tJTkRfREVQT1NJVBABEhkKFUVOVFJZX0tJTkRfV0lUSERSQVdBTBACEhcKE0VOVFJZX0tJTkRfVFJBTlNGRVIQAxIZChVFTlRSWV9LSU5EX1NFVFRMRU1FTlQQBBIXChNFTlRSWV9LSU5EX1JFVkVSU0FMEAUqVwoKSG9sZFN0YXR1cxIbChdIT0xEX1NUQVRVU19VTlNQRUNJRklFRBAAEhQKEEhPTERfU1RBVFVTX09QRU4QARIWChJIT0xEX1NUQVRVU19DTE9TRUQQAjKwCQoNTGVkZ2VyU2VydmljZRJbCgtPcGVuQWNjb3VudBIiLmt1a3UubGVkZ2VyLnYxLk9wZW5BY2NvdW50UmVxdWVzdBojLmt1a3UubGVkZ2VyLnYxLk9wZW5BY2NvdW50UmVzcG9uc2UiA5ACAhJPCgdEZXBvc2l0Eh4ua3VrdS5sZWRnZXIudjEuRGVwb3NpdFJlcXVlc3QaHy5rdWt1LmxlZGdlci52MS5EZXBvc2l0UmVzcG9uc2UiA5ACAhJSCghXaXRoZHJhdxIfLmt1a3UubGVkZ2VyLnYxLldpdGhkcmF3UmVxdWVzdBogLmt1a3UubGVkZ2VyLnYxLldpdGhkcmF3UmVzcG9uc2UiA5ACAhJSCghUcmFuc2ZlchIfLmt1a3UubGVkZ2VyLnYxLlRyYW5zZmVyUmVxdWVzdBogLmt1a3UubGVkZ2VyLnYxLlRyYW5zZmVyUmVzcG9uc2UiA5ACAhJVCglQbGFjZUhvbGQSIC5rdWt1LmxlZGdlci52MS5QbGFjZUhvbGRSZXF1ZXN0GiEua3VrdS5sZWRnZXIudjEuUGxhY2VIb2xkUmVzcG9uc2UiA5ACAhJbCgtSZWxlYXNlSG9sZBIiLmt1a3UubGVkZ2VyLnYxLlJlbGVhc2VIb2xkUmVxdWVzdBojLmt1a3UubGVkZ2VyLnYxLlJlbGVhc2VIb2xkUmVzcG9uc2UiA5ACAhJYCgpTZXR0bGVIb2xkEiEua3VrdS5sZWRnZXIudjEuU2V0dGxlSG9sZFJlcXVlc3QaIi5rdWt1LmxlZGdlci52MS5TZXR0bGVIb2xkUmVzcG9uc2UiA5ACAhJbCgtTdWJtaXRCYXRjaBIiLmt1a3UubGVkZ2VyLnYxLlN1Ym1pdEJhdGNoUmVxdWVzdBojLmt1a3UubGVkZ2VyLnYxLlN1Ym1pdEJhdGNoUmVzcG9uc2UiA5ACAhJqChBHZXRTeXN0ZW1BY2NvdW50Eicua3VrdS5sZWRnZXIudjEuR2V0U3lzdGVtQWNjb3VudFJlcXVlc3QaKC5rdWt1LmxlZGdlci52MS5HZXRTeXN0ZW1BY2NvdW50UmVzcG9uc2UiA5ACARJbCgtHZXRCYWxhbmNlcxIiLmt1a3UubGVkZ2VyLnYxLkdldEJhbGFuY2VzUmVxdWVzdBojLmt1a3UubGVkZ2VyLnYxLkdldEJhbGFuY2VzUmVzcG9uc2UiA5ACARJPCgdHZXRIb2xkEh4ua3VrdS5sZWRnZXIudjEuR2V0SG9sZFJlcXVlc3QaHy5rdWt1LmxlZGdlci52MS5HZXRIb2xkUmVzcG9uc2UiA5ACARJbCgtMaXN0RW50cmllcxIiLmt1a3UubGVkZ2VyLnYxLkxpc3RFbnRyaWVzUmVxdWVzdBojLmt1a3UubGVkZ2VyLnYxLkxpc3RFbnRyaWVzUmVzcG9uc2UiA5ACARJnCg9WZXJpZnlJbnRlZ3JpdHkSJi5rdWt1LmxlZGdlci52MS5WZXJpZnlJbnRlZ3JpdHlSZXF1ZXN0Gicua3VrdS5sZWRnZXIudjEuVmVyaWZ5SW50ZWdyaXR5UmVzcG9uc2UiA5ACAWIGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_timestamp, file_kuku_options_v1_options]);
 
 /**
  * @generated from message kuku.ledger.v1.Account
@@ -675,6 +675,207 @@ export const SettleHoldResponseSchema: GenMessage<SettleHoldResponse> = /*@__PUR
   messageDesc(file_kuku_ledger_v1_ledger, 20);
 
 /**
+ * One mutation of a batch. Each is validated on its own (its rules are
+ * skipped on the whole request), so a bad one fails alone.
+ *
+ * @generated from message kuku.ledger.v1.BatchOperation
+ */
+export type BatchOperation = Message<"kuku.ledger.v1.BatchOperation"> & {
+  /**
+   * @generated from oneof kuku.ledger.v1.BatchOperation.operation
+   */
+  operation: {
+    /**
+     * @generated from field: kuku.ledger.v1.DepositRequest deposit = 1;
+     */
+    value: DepositRequest;
+    case: "deposit";
+  } | {
+    /**
+     * @generated from field: kuku.ledger.v1.WithdrawRequest withdraw = 2;
+     */
+    value: WithdrawRequest;
+    case: "withdraw";
+  } | {
+    /**
+     * @generated from field: kuku.ledger.v1.TransferRequest transfer = 3;
+     */
+    value: TransferRequest;
+    case: "transfer";
+  } | {
+    /**
+     * @generated from field: kuku.ledger.v1.PlaceHoldRequest place_hold = 4;
+     */
+    value: PlaceHoldRequest;
+    case: "placeHold";
+  } | {
+    /**
+     * @generated from field: kuku.ledger.v1.ReleaseHoldRequest release_hold = 5;
+     */
+    value: ReleaseHoldRequest;
+    case: "releaseHold";
+  } | {
+    /**
+     * @generated from field: kuku.ledger.v1.SettleHoldRequest settle_hold = 6;
+     */
+    value: SettleHoldRequest;
+    case: "settleHold";
+  } | { case: undefined; value?: undefined };
+
+  /**
+   * Links this operation to the next one: a chain (linked operations and the
+   * first unlinked one after them) is applied all or nothing.
+   *
+   * @generated from field: bool linked = 7;
+   */
+  linked: boolean;
+};
+
+/**
+ * Describes the message kuku.ledger.v1.BatchOperation.
+ * Use `create(BatchOperationSchema)` to create a new message.
+ */
+export const BatchOperationSchema: GenMessage<BatchOperation> = /*@__PURE__*/
+  messageDesc(file_kuku_ledger_v1_ledger, 21);
+
+/**
+ * @generated from message kuku.ledger.v1.SubmitBatchRequest
+ */
+export type SubmitBatchRequest = Message<"kuku.ledger.v1.SubmitBatchRequest"> & {
+  /**
+   * Names the batch in logs; a retry sends the same one. The operations'
+   * request_ids are what make the retry harmless.
+   *
+   * @generated from field: string batch_id = 1;
+   */
+  batchId: string;
+
+  /**
+   * @generated from field: repeated kuku.ledger.v1.BatchOperation operations = 2;
+   */
+  operations: BatchOperation[];
+};
+
+/**
+ * Describes the message kuku.ledger.v1.SubmitBatchRequest.
+ * Use `create(SubmitBatchRequestSchema)` to create a new message.
+ */
+export const SubmitBatchRequestSchema: GenMessage<SubmitBatchRequest> = /*@__PURE__*/
+  messageDesc(file_kuku_ledger_v1_ledger, 22);
+
+/**
+ * Why one operation of a batch was not applied: the gRPC status its unary
+ * call would have answered.
+ *
+ * @generated from message kuku.ledger.v1.BatchError
+ */
+export type BatchError = Message<"kuku.ledger.v1.BatchError"> & {
+  /**
+   * A google.rpc.Code value (9 FAILED_PRECONDITION, 5 NOT_FOUND, ...).
+   *
+   * @generated from field: int32 code = 1;
+   */
+  code: number;
+
+  /**
+   * @generated from field: string message = 2;
+   */
+  message: string;
+
+  /**
+   * As the unary call's trailers (e.g. kuku-shortfall-minor).
+   *
+   * @generated from field: map<string, string> metadata = 3;
+   */
+  metadata: { [key: string]: string };
+};
+
+/**
+ * Describes the message kuku.ledger.v1.BatchError.
+ * Use `create(BatchErrorSchema)` to create a new message.
+ */
+export const BatchErrorSchema: GenMessage<BatchError> = /*@__PURE__*/
+  messageDesc(file_kuku_ledger_v1_ledger, 23);
+
+/**
+ * The answer to one operation, in the order of the request.
+ *
+ * @generated from message kuku.ledger.v1.BatchResult
+ */
+export type BatchResult = Message<"kuku.ledger.v1.BatchResult"> & {
+  /**
+   * @generated from oneof kuku.ledger.v1.BatchResult.result
+   */
+  result: {
+    /**
+     * @generated from field: kuku.ledger.v1.BatchError error = 1;
+     */
+    value: BatchError;
+    case: "error";
+  } | {
+    /**
+     * @generated from field: kuku.ledger.v1.DepositResponse deposit = 2;
+     */
+    value: DepositResponse;
+    case: "deposit";
+  } | {
+    /**
+     * @generated from field: kuku.ledger.v1.WithdrawResponse withdraw = 3;
+     */
+    value: WithdrawResponse;
+    case: "withdraw";
+  } | {
+    /**
+     * @generated from field: kuku.ledger.v1.TransferResponse transfer = 4;
+     */
+    value: TransferResponse;
+    case: "transfer";
+  } | {
+    /**
+     * @generated from field: kuku.ledger.v1.PlaceHoldResponse place_hold = 5;
+     */
+    value: PlaceHoldResponse;
+    case: "placeHold";
+  } | {
+    /**
+     * @generated from field: kuku.ledger.v1.ReleaseHoldResponse release_hold = 6;
+     */
+    value: ReleaseHoldResponse;
+    case: "releaseHold";
+  } | {
+    /**
+     * @generated from field: kuku.ledger.v1.SettleHoldResponse settle_hold = 7;
+     */
+    value: SettleHoldResponse;
+    case: "settleHold";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message kuku.ledger.v1.BatchResult.
+ * Use `create(BatchResultSchema)` to create a new message.
+ */
+export const BatchResultSchema: GenMessage<BatchResult> = /*@__PURE__*/
+  messageDesc(file_kuku_ledger_v1_ledger, 24);
+
+/**
+ * @generated from message kuku.ledger.v1.SubmitBatchResponse
+ */
+export type SubmitBatchResponse = Message<"kuku.ledger.v1.SubmitBatchResponse"> & {
+  /**
+   * @generated from field: repeated kuku.ledger.v1.BatchResult results = 1;
+   */
+  results: BatchResult[];
+};
+
+/**
+ * Describes the message kuku.ledger.v1.SubmitBatchResponse.
+ * Use `create(SubmitBatchResponseSchema)` to create a new message.
+ */
+export const SubmitBatchResponseSchema: GenMessage<SubmitBatchResponse> = /*@__PURE__*/
+  messageDesc(file_kuku_ledger_v1_ledger, 25);
+
+/**
  * @generated from message kuku.ledger.v1.GetSystemAccountRequest
  */
 export type GetSystemAccountRequest = Message<"kuku.ledger.v1.GetSystemAccountRequest"> & {
@@ -694,7 +895,7 @@ export type GetSystemAccountRequest = Message<"kuku.ledger.v1.GetSystemAccountRe
  * Use `create(GetSystemAccountRequestSchema)` to create a new message.
  */
 export const GetSystemAccountRequestSchema: GenMessage<GetSystemAccountRequest> = /*@__PURE__*/
-  messageDesc(file_kuku_ledger_v1_ledger, 21);
+  messageDesc(file_kuku_ledger_v1_ledger, 26);
 
 /**
  * @generated from message kuku.ledger.v1.GetSystemAccountResponse
@@ -711,7 +912,7 @@ export type GetSystemAccountResponse = Message<"kuku.ledger.v1.GetSystemAccountR
  * Use `create(GetSystemAccountResponseSchema)` to create a new message.
  */
 export const GetSystemAccountResponseSchema: GenMessage<GetSystemAccountResponse> = /*@__PURE__*/
-  messageDesc(file_kuku_ledger_v1_ledger, 22);
+  messageDesc(file_kuku_ledger_v1_ledger, 27);
 
 /**
  * @generated from message kuku.ledger.v1.GetBalancesRequest
@@ -735,7 +936,7 @@ export type GetBalancesRequest = Message<"kuku.ledger.v1.GetBalancesRequest"> & 
  * Use `create(GetBalancesRequestSchema)` to create a new message.
  */
 export const GetBalancesRequestSchema: GenMessage<GetBalancesRequest> = /*@__PURE__*/
-  messageDesc(file_kuku_ledger_v1_ledger, 23);
+  messageDesc(file_kuku_ledger_v1_ledger, 28);
 
 /**
  * @generated from message kuku.ledger.v1.GetBalancesResponse
@@ -752,7 +953,7 @@ export type GetBalancesResponse = Message<"kuku.ledger.v1.GetBalancesResponse"> 
  * Use `create(GetBalancesResponseSchema)` to create a new message.
  */
 export const GetBalancesResponseSchema: GenMessage<GetBalancesResponse> = /*@__PURE__*/
-  messageDesc(file_kuku_ledger_v1_ledger, 24);
+  messageDesc(file_kuku_ledger_v1_ledger, 29);
 
 /**
  * @generated from message kuku.ledger.v1.GetHoldRequest
@@ -769,7 +970,7 @@ export type GetHoldRequest = Message<"kuku.ledger.v1.GetHoldRequest"> & {
  * Use `create(GetHoldRequestSchema)` to create a new message.
  */
 export const GetHoldRequestSchema: GenMessage<GetHoldRequest> = /*@__PURE__*/
-  messageDesc(file_kuku_ledger_v1_ledger, 25);
+  messageDesc(file_kuku_ledger_v1_ledger, 30);
 
 /**
  * @generated from message kuku.ledger.v1.GetHoldResponse
@@ -786,7 +987,7 @@ export type GetHoldResponse = Message<"kuku.ledger.v1.GetHoldResponse"> & {
  * Use `create(GetHoldResponseSchema)` to create a new message.
  */
 export const GetHoldResponseSchema: GenMessage<GetHoldResponse> = /*@__PURE__*/
-  messageDesc(file_kuku_ledger_v1_ledger, 26);
+  messageDesc(file_kuku_ledger_v1_ledger, 31);
 
 /**
  * @generated from message kuku.ledger.v1.ListEntriesRequest
@@ -815,7 +1016,7 @@ export type ListEntriesRequest = Message<"kuku.ledger.v1.ListEntriesRequest"> & 
  * Use `create(ListEntriesRequestSchema)` to create a new message.
  */
 export const ListEntriesRequestSchema: GenMessage<ListEntriesRequest> = /*@__PURE__*/
-  messageDesc(file_kuku_ledger_v1_ledger, 27);
+  messageDesc(file_kuku_ledger_v1_ledger, 32);
 
 /**
  * @generated from message kuku.ledger.v1.ListEntriesResponse
@@ -839,7 +1040,7 @@ export type ListEntriesResponse = Message<"kuku.ledger.v1.ListEntriesResponse"> 
  * Use `create(ListEntriesResponseSchema)` to create a new message.
  */
 export const ListEntriesResponseSchema: GenMessage<ListEntriesResponse> = /*@__PURE__*/
-  messageDesc(file_kuku_ledger_v1_ledger, 28);
+  messageDesc(file_kuku_ledger_v1_ledger, 33);
 
 /**
  * @generated from message kuku.ledger.v1.VerifyIntegrityRequest
@@ -852,7 +1053,7 @@ export type VerifyIntegrityRequest = Message<"kuku.ledger.v1.VerifyIntegrityRequ
  * Use `create(VerifyIntegrityRequestSchema)` to create a new message.
  */
 export const VerifyIntegrityRequestSchema: GenMessage<VerifyIntegrityRequest> = /*@__PURE__*/
-  messageDesc(file_kuku_ledger_v1_ledger, 29);
+  messageDesc(file_kuku_ledger_v1_ledger, 34);
 
 /**
  * @generated from message kuku.ledger.v1.Discrepancy
@@ -896,7 +1097,7 @@ export type Discrepancy = Message<"kuku.ledger.v1.Discrepancy"> & {
  * Use `create(DiscrepancySchema)` to create a new message.
  */
 export const DiscrepancySchema: GenMessage<Discrepancy> = /*@__PURE__*/
-  messageDesc(file_kuku_ledger_v1_ledger, 30);
+  messageDesc(file_kuku_ledger_v1_ledger, 35);
 
 /**
  * @generated from message kuku.ledger.v1.VerifyIntegrityResponse
@@ -933,7 +1134,7 @@ export type VerifyIntegrityResponse = Message<"kuku.ledger.v1.VerifyIntegrityRes
  * Use `create(VerifyIntegrityResponseSchema)` to create a new message.
  */
 export const VerifyIntegrityResponseSchema: GenMessage<VerifyIntegrityResponse> = /*@__PURE__*/
-  messageDesc(file_kuku_ledger_v1_ledger, 31);
+  messageDesc(file_kuku_ledger_v1_ledger, 36);
 
 /**
  * AccountKind separates customer accounts, which can never be overdrawn, from
@@ -1132,6 +1333,22 @@ export const LedgerService: GenService<{
     methodKind: "unary";
     input: typeof SettleHoldRequestSchema;
     output: typeof SettleHoldResponseSchema;
+  },
+  /**
+   * SubmitBatch applies many mutations in one call, each with its own
+   * request_id and its own answer, in order (TigerBeetle's create_transfers):
+   * a refusal answers that operation alone, unless it is part of a linked
+   * chain, which succeeds or fails as a whole. Operations are checked one by
+   * one (an invalid operation is that operation's INVALID_ARGUMENT). A repeat
+   * of the call is harmless: every operation's request_id answers its first
+   * result, as the unary calls do.
+   *
+   * @generated from rpc kuku.ledger.v1.LedgerService.SubmitBatch
+   */
+  submitBatch: {
+    methodKind: "unary";
+    input: typeof SubmitBatchRequestSchema;
+    output: typeof SubmitBatchResponseSchema;
   },
   /**
    * GetSystemAccount returns the platform's account of a kind for an asset
