@@ -9,8 +9,10 @@ const SYMBOL = "005930";
 const REFERENCE_KRW = 70_000n;
 const TICK_KRW = 100n; // the KRX tick for 50,000..200,000 won
 
+type ClassicInput = SubmitInput & { readonly type: "limit" | "market"; readonly timeInForce: "day" | "ioc" };
+
 /** A deterministic order flow around the reference price: limits (DAY and IOC) and market orders. */
-export function orderFlow(count: number, seed: number): SubmitInput[] {
+export function orderFlow(count: number, seed: number): ClassicInput[] {
   let state = seed >>> 0;
   const random = () => {
     state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
@@ -52,7 +54,10 @@ export const exchangeMatching = command({
     const collect = runInNewContext("gc") as () => void;
     for (let run = 1; run <= runs; run++) {
       collect();
-      const engine = new Engine([{ symbol: SYMBOL, name: "Samsung Electronics", referencePriceKrw: REFERENCE_KRW }], `bench${run}`);
+      const engine = new Engine(
+        [{ symbol: SYMBOL, name: "Samsung Electronics", referencePriceKrw: REFERENCE_KRW, market: "KOSPI" }],
+        `bench${run}`,
+      );
       const maker = new MarketMaker(engine, { seed: 42, levels: 10, minQuantity: 100, maxQuantity: 1_000 });
       maker.quoteAll();
       const latency = new Histogram();

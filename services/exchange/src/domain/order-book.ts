@@ -91,6 +91,33 @@ export class OrderBook {
     return matches;
   }
 
+  /** How much of `quantity` the opposite side could fill now up to `limitPriceKrw` (a FOK's test). */
+  available(side: Side, quantity: number, limitPriceKrw: bigint | undefined): number {
+    const opposite: Side = side === "buy" ? "sell" : "buy";
+    const prices = this.#prices[opposite];
+    let found = 0;
+    for (let i = prices.length - 1; i >= 0 && found < quantity; i--) {
+      const priceKrw = prices[i]!;
+      if (limitPriceKrw !== undefined && (side === "buy" ? priceKrw > limitPriceKrw : priceKrw < limitPriceKrw)) break;
+      found += this.#levels[opposite].get(priceKrw)!.quantity;
+    }
+    return Math.min(found, quantity);
+  }
+
+  /**
+   * Puts `next` in `previous`'s place in the queue, keeping its time priority
+   * (an amendment that only lowers the quantity); `next.remaining` may be smaller.
+   */
+  replace(previous: RestingOrder, next: RestingOrder): void {
+    const level = this.#levels[previous.side].get(previous.priceKrw);
+    assert(level !== undefined && next.priceKrw === previous.priceKrw && next.side === previous.side, "a replacement keeps side and price");
+    const at = level.queue.indexOf(previous, level.head);
+    assert(at >= 0 && next.remaining > 0 && next.remaining <= previous.remaining, "a replacement rests and does not grow");
+    level.queue[at] = next;
+    level.quantity -= previous.remaining - next.remaining;
+    previous.remaining = 0;
+  }
+
   /** Rests an order at the back of its price level. */
   rest(order: RestingOrder): void {
     assert(order.remaining > 0, "a resting order has quantity left");
