@@ -7,6 +7,7 @@ import { InvariantViolation } from "@kuku/platform/assert";
 import { dailyPriceLimits, isOnTick, type PriceLimits, roundToTick, tickSizeKrw } from "@kuku/platform/krx";
 import { uncrossingPrice } from "./auction.js";
 import { OrderBook, type RestingOrder, type Side } from "./order-book.js";
+import { StopBook } from "./stop-book.js";
 
 export type { Side };
 
@@ -113,8 +114,8 @@ export interface Listing {
   viExtended: boolean;
   /** Market orders collected for the next uncrossing, oldest first (they outrank every limit). */
   readonly auctionMarket: { readonly buy: OrderRecord[]; readonly sell: OrderRecord[] };
-  /** Waiting stop orders, the next to trigger last: buy stops by stop price descending, sell ascending. */
-  readonly stops: { readonly buy: OrderRecord[]; readonly sell: OrderRecord[] };
+  /** Waiting stop orders. */
+  readonly stops: StopBook<OrderRecord>;
 }
 
 /** `session`: the engine's, which trade numbers restart with. */
@@ -173,7 +174,7 @@ export class Engine {
         viUntilMs: 0,
         viExtended: false,
         auctionMarket: { buy: [], sell: [] },
-        stops: { buy: [], sell: [] },
+        stops: new StopBook((o) => o.terms.stopPriceKrw!),
       });
     }
   }
@@ -471,8 +472,7 @@ export class Engine {
   /** Takes a working order out of wherever it waits; returns the quantity removed. */
   #withdraw(listing: Listing, record: OrderRecord): number {
     if (record.status === "waiting") {
-      const stops = listing.stops[record.side];
-      stops.splice(stops.indexOf(record), 1);
+      listing.stops.remove(record);
       return record.quantity;
     }
     if (record.priceKrw !== 0n) return listing.book.cancel(record);
@@ -497,33 +497,20 @@ export class Engine {
 
   #holdStop(listing: Listing, record: OrderRecord): void {
     record.status = "waiting";
-    const stops = listing.stops[record.side];
-    const stop = record.terms.stopPriceKrw!;
-    // Buy stops trigger lowest first, sell stops highest first: the next to trigger is last; ties keep arrival order.
-    let at = stops.length;
-    while (at > 0 && (record.side === "buy" ? stops[at - 1]!.terms.stopPriceKrw! < stop : stops[at - 1]!.terms.stopPriceKrw! > stop)) at--;
-    stops.splice(at, 0, record);
+    listing.stops.add(record);
   }
 
   /** Enters every stop the last trade has reached, and those their own trades reach, in trigger order. */
   #triggerStops(listing: Listing, out: Execution[]): void {
-    while (listing.mode !== "closed") {
-      const next = this.#nextTriggered(listing);
+    while (listing.mode !== "closed" && listing.lastPriceKrw !== undefined) {
+      const next = listing.stops.next("buy", listing.lastPriceKrw) ?? listing.stops.next("sell", listing.lastPriceKrw);
       if (next === undefined) return;
-      listing.stops[next.side].pop();
+      listing.stops.remove(next);
       next.status = "accepted";
       next.priceKrw = next.terms.type === "stop" ? 0n : next.terms.priceKrw;
       if (listing.mode === "auction") this.#collect(listing, next);
       else this.#match(listing, next, out);
     }
-  }
-
-  #nextTriggered(listing: Listing): OrderRecord | undefined {
-    for (const side of ["buy", "sell"] as const) {
-      const candidate = listing.stops[side].at(-1);
-      if (candidate !== undefined && this.#stopReached(listing, candidate)) return candidate;
-    }
-    return undefined;
   }
 
   /** The worst price a market order may fill at: the collar around the last price, within today's limits. */
