@@ -12,6 +12,21 @@ import { assert } from "@kuku/platform/assert";
 
 export type Side = "buy" | "sell";
 
+/**
+ * Where `priceKrw` belongs in `prices`, sorted with the best last: ascending
+ * when `ascending` (bids: the highest is best), else descending. Binary search.
+ */
+export function sortedIndex(prices: readonly bigint[], priceKrw: bigint, ascending: boolean): number {
+  let lo = 0;
+  let hi = prices.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ascending ? priceKrw > prices[mid]! : priceKrw < prices[mid]!) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 export interface RestingOrder {
   readonly clientOrderId: string;
   readonly side: Side;
@@ -45,11 +60,6 @@ export class OrderBook {
   readonly #prices = { buy: [] as bigint[], sell: [] as bigint[] };
 
   constructor(readonly symbol: string) {}
-
-  /** Whether a price is at least as good as the best price on `side`'s ordering. */
-  static #better(side: Side, a: bigint, b: bigint): boolean {
-    return side === "buy" ? a > b : a < b;
-  }
 
   /**
    * Takes liquidity from the opposite side for an incoming order, best price
@@ -162,17 +172,8 @@ export class OrderBook {
     return prices[prices.length - 1];
   }
 
-  // Binary search in an array sorted worst → best.
   #indexOf(side: Side, priceKrw: bigint): number {
-    const prices = this.#prices[side];
-    let lo = 0;
-    let hi = prices.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (OrderBook.#better(side, priceKrw, prices[mid]!)) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    return sortedIndex(this.#prices[side], priceKrw, side === "buy");
   }
 
   #insertPrice(side: Side, priceKrw: bigint): void {

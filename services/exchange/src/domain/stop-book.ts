@@ -2,7 +2,7 @@
 // next to trigger is found in O(1) and a new stop is filed in O(log n) over
 // the distinct stop prices (few: they sit on the tick ladder), so thousands of
 // resting stops cost the matching path nothing.
-import type { Side } from "./order-book.js";
+import { type Side, sortedIndex } from "./order-book.js";
 
 export class StopBook<T extends { readonly side: Side }> {
   readonly #byPrice = { buy: new Map<bigint, T[]>(), sell: new Map<bigint, T[]>() };
@@ -46,16 +46,8 @@ export class StopBook<T extends { readonly side: Side }> {
     this.#prices[side].splice(this.#indexOf(side, priceKrw), 1);
   }
 
-  // Binary search in an array sorted with the next to trigger last.
+  // Buy stops trigger lowest first, so their prices descend; sell stops' ascend.
   #indexOf(side: Side, priceKrw: bigint): number {
-    const prices = this.#prices[side];
-    let lo = 0;
-    let hi = prices.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (side === "buy" ? prices[mid]! > priceKrw : prices[mid]! < priceKrw) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    return sortedIndex(this.#prices[side], priceKrw, side === "sell");
   }
 }
