@@ -1,4 +1,4 @@
--- The venue's schedule, clock and engine settings (ADR 0018), fixed when a
+-- The venue's schedule, clock and engine settings (ADR 0019), fixed when a
 -- session opens so that a replay maps every command to the venue time and the
 -- rules it had the first time. Sessions from before were always open on the real clock.
 ALTER TABLE exchange_sessions

@@ -16,7 +16,7 @@ export const exchangeConfigShape = {
   marketMakerMaxQuantity: intVar("EXCHANGE_MM_MAX_QUANTITY", 1_000, { min: 1, max: 1_000_000 }),
   // The trading day: "krx" (pre-open auction, continuous, closing auction, closed nights, weekends and
   // holidays) or "always-open" (continuous at every hour, closed only by CloseSession), the default so that
-  // tests, drills and benchmarks trade at any wall-clock time. Fixed per journal session (ADR 0018).
+  // tests, drills and benchmarks trade at any wall-clock time. Fixed per journal session (ADR 0019).
   sessionSchedule: enumVar("EXCHANGE_SESSION_SCHEDULE", "always-open", ["always-open", "krx"] as const),
   // The venue clock of a new session: where it starts ("" = now, else an ISO time such as
   // 2026-12-01T08:29:00+09:00) and how fast it runs (390 = a 6.5-hour day in a minute).
