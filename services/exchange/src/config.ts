@@ -27,6 +27,12 @@ export const exchangeConfigShape = {
   marketCollarPercent: intVar("EXCHANGE_MARKET_COLLAR_PERCENT", -1, { min: -1, max: 30 }),
   // Volatility interruptions (static and dynamic VI); on by default under the KRX schedule only.
   volatilityInterruption: enumVar("EXCHANGE_VI", "auto", ["auto", "on", "off"] as const),
+  // Background traders around a seeded price process (ADR 0019): orders per round, 0 = off (the default,
+  // so that benchmarks and drills measure only their own orders), and the round's venue interval.
+  backgroundOrdersPerTick: intVar("EXCHANGE_BACKGROUND_ORDERS_PER_TICK", 0, { min: 0, max: 1_000 }),
+  backgroundIntervalMs: intVar("EXCHANGE_BACKGROUND_INTERVAL_MS", 1_000, { min: 10, max: 3_600_000 }),
+  backgroundSeed: intVar("EXCHANGE_BACKGROUND_SEED", 7, { min: 0, max: 2 ** 31 - 1 }),
+  backgroundDailyVolatilityBp: intVar("EXCHANGE_BACKGROUND_DAILY_VOLATILITY_BP", 200, { min: 0, max: 3_000 }),
   drainTimeoutMs: intVar("EXCHANGE_DRAIN_TIMEOUT_MS", 10_000, { min: 0, max: 600_000 }),
 };
 
@@ -45,5 +51,15 @@ export function venueSettings(config: ExchangeConfig, openedAt: Date): VenueSett
     schedule: config.sessionSchedule,
     clock: { wallAnchorMs: openedAt.getTime(), venueAnchorMs: startMs, speed: config.clockSpeed },
     engine: { collarPercent, volatilityInterruption: vi },
+    ...(config.backgroundOrdersPerTick === 0
+      ? {}
+      : {
+          background: {
+            seed: config.backgroundSeed,
+            intervalMs: config.backgroundIntervalMs,
+            ordersPerTick: config.backgroundOrdersPerTick,
+            dailyVolatilityBp: config.backgroundDailyVolatilityBp,
+          },
+        }),
   };
 }

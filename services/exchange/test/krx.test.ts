@@ -330,3 +330,29 @@ t.test(
     );
   },
 );
+
+t.test("the background flow: a living tape, the same byte for byte for the same seed and user orders", async (t) => {
+  const tape = (seed: number) => {
+    const settings: VenueSettings = {
+      schedule: "always-open",
+      clock: { wallAnchorMs: 0, venueAnchorMs: NOW.getTime(), speed: 1 },
+      engine: {},
+      background: { seed, intervalMs: 1_000, ordersPerTick: 5, dailyVolatilityBp: 400 },
+    };
+    const venue = new Venue([SAMSUNG], "bg1", { seed: 1, levels: 3, minQuantity: 10, maxQuantity: 50 }, new Date(0), settings);
+    const lines: string[] = [];
+    for (let minute = 1; minute <= 60; minute++) {
+      const at = new Date(minute * 60_000);
+      const input = order(`user-${minute}`, minute % 2 === 0 ? "buy" : "sell", 3, 0n);
+      const { publication } = venue.apply(minute % 10 === 0 ? { kind: "submit", at, input } : { kind: "clock", at });
+      lines.push(JSON.stringify(publication, (_, v) => (typeof v === "bigint" ? v.toString() : v)));
+    }
+    return lines.join("\n");
+  };
+  const first = tape(7);
+  t.equal(tape(7), first, "same seed, same user orders: the same tape");
+  t.not(tape(8), first, "another seed, another tape");
+  const prices = new Set([...first.matchAll(/"priceKrw":"(\d+)"/g)].map((m) => m[1]));
+  t.ok(prices.size >= 10, `the price moves (${prices.size} distinct trade and book prices in an hour)`);
+  t.match(first, /"clientOrderId":"bg-005930-\d+"/, "background traders trade");
+});

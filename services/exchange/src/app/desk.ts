@@ -42,6 +42,8 @@ export interface SubmitDrill {
 /** setTimeout's longest delay; a longer wait is re-armed when it fires. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const CLOCK_RETRY_MS = 1_000;
+/** The venue clock is let run at most this often: an accelerated background flow catches up several rounds at once. */
+const CLOCK_MIN_MS = 20;
 
 export class Desk {
   #timer: NodeJS.Timeout | undefined;
@@ -148,7 +150,7 @@ export class Desk {
     if (this.#timer !== undefined && wallMs >= this.#armedForWallMs) return;
     clearTimeout(this.#timer);
     this.#armedForWallMs = wallMs;
-    this.#timer = setTimeout(() => void this.#tick(), Math.min(MAX_TIMER_MS, Math.max(0, wallMs - Date.now() + 1)));
+    this.#timer = setTimeout(() => void this.#tick(), Math.min(MAX_TIMER_MS, Math.max(CLOCK_MIN_MS, wallMs - Date.now() + 1)));
   }
 
   /** Lets the venue's clock run through the journal, like any other command. */

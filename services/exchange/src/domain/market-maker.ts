@@ -5,7 +5,7 @@ import { tickSizeKrw } from "@kuku/platform/krx";
 import type { Engine } from "./engine.js";
 
 /** mulberry32: a tiny deterministic PRNG; quality is irrelevant here. */
-function prng(seed: number): () => number {
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -8,6 +8,7 @@
 // so a replay meets them exactly where the first run did.
 
 import { InvariantViolation } from "@kuku/platform/assert";
+import { BackgroundFlow, type BackgroundFlowOptions } from "./background.js";
 import { type MarketPhase, type PhaseSpan, phaseAt, type ScheduleName } from "./calendar.js";
 import { REAL_CLOCK, type VenueClockSettings, venueTimeMs } from "./clock.js";
 import {
@@ -38,6 +39,8 @@ export interface VenueSettings {
   readonly schedule: ScheduleName;
   readonly clock: VenueClockSettings;
   readonly engine: Partial<EngineOptions>;
+  /** Background traders; absent (the default) for none. */
+  readonly background?: BackgroundFlowOptions;
 }
 
 export const ALWAYS_OPEN: VenueSettings = Object.freeze({ schedule: "always-open", clock: REAL_CLOCK, engine: {} });
@@ -82,6 +85,9 @@ export class Venue {
   #atMs: number;
   #now: Date;
   #span: PhaseSpan;
+  readonly #flow: BackgroundFlow | undefined;
+  /** When the background flow's next round is due (venue ms); Infinity without a flow. */
+  #nextFlowMs = Number.POSITIVE_INFINITY;
   /** The trading day an operator closed early: its remaining phases stay closed. */
   #closedDay: string | undefined;
   // What the schedule did since the last command, told with the next one.
@@ -104,6 +110,11 @@ export class Venue {
     this.#span = phaseAt(settings.schedule, this.#now.getTime());
     this.#setModes(this.#span.phase);
     this.#marketMaker.quoteAll();
+    const background = settings.background;
+    if (background !== undefined && background.ordersPerTick > 0) {
+      this.#flow = new BackgroundFlow(this.engine, background);
+      this.#nextFlowMs = this.#now.getTime() + background.intervalMs;
+    }
   }
 
   /** The venue's time as of the last command. */
@@ -117,7 +128,7 @@ export class Venue {
 
   /** When the schedule or a VI next changes something (venue ms); Infinity when never. */
   nextChangeMs(): number {
-    return Math.min(this.#span.untilMs, this.engine.nextViEndMs());
+    return Math.min(this.#span.untilMs, this.engine.nextViEndMs(), this.#nextFlowMs);
   }
 
   phaseOf(symbol: string): SymbolPhase {
@@ -163,17 +174,34 @@ export class Venue {
     }
   }
 
-  /** Runs the schedule and the VI timers up to `toMs`, each transition at its own time. */
+  /** Runs the schedule, the VI timers and the background flow up to `toMs`, each event at its own time. */
   #advance(toMs: number): void {
     for (;;) {
       const viEndMs = this.engine.nextViEndMs();
-      const nextMs = Math.min(this.#span.untilMs, viEndMs);
+      const nextMs = Math.min(this.#span.untilMs, viEndMs, this.#nextFlowMs);
       if (nextMs > toMs) break;
       this.#now = new Date(nextMs);
-      if (viEndMs <= this.#span.untilMs) this.#endVolatilityAuctions(nextMs);
-      else this.#enter(phaseAt(this.#settings.schedule, nextMs));
+      if (viEndMs === nextMs && viEndMs <= this.#span.untilMs) this.#endVolatilityAuctions(nextMs);
+      else if (this.#span.untilMs === nextMs) this.#enter(phaseAt(this.#settings.schedule, nextMs));
+      else this.#flowRound();
     }
     if (toMs > this.#now.getTime()) this.#now = new Date(toMs);
+  }
+
+  /** The background traders' round; none while the market is closed (the next comes when it opens). */
+  #flowRound(): void {
+    const interval = this.#settings.background!.intervalMs;
+    if (this.#span.phase === "closed") {
+      this.#nextFlowMs = Math.max(this.#nextFlowMs + interval, this.#span.untilMs);
+      return;
+    }
+    const { executions, symbols } = this.#flow!.tick();
+    this.#pendingExecutions.push(...executions);
+    for (const symbol of symbols) {
+      this.#marketMaker.quote(symbol);
+      this.#pendingBooks.add(symbol);
+    }
+    this.#nextFlowMs += interval;
   }
 
   #endVolatilityAuctions(atMs: number): void {
