@@ -53,3 +53,25 @@ const KST_OFFSET_MS = 9 * 60 * 60 * 1000;
 export function tradingDay(at: Date): string {
   return new Date(at.getTime() + KST_OFFSET_MS).toISOString().slice(0, 10);
 }
+
+export type KrxMarket = "KOSPI" | "KOSDAQ";
+
+/**
+ * The sell-side securities transaction tax (증권거래세, with the rural
+ * development tax on KOSPI) per market, in parts per million of the sale,
+ * by the trading day it applies from: the statutory schedule that lowered it
+ * through 2025 and restored it for 2026. Newest first.
+ */
+const SELL_TAX_SCHEDULE: readonly { from: string; ppm: Record<KrxMarket, bigint> }[] = [
+  { from: "2026-01-01", ppm: { KOSPI: 2_000n, KOSDAQ: 2_000n } },
+  { from: "2025-01-01", ppm: { KOSPI: 1_500n, KOSDAQ: 1_500n } },
+  { from: "2024-01-01", ppm: { KOSPI: 1_800n, KOSDAQ: 1_800n } },
+  { from: "2023-01-01", ppm: { KOSPI: 2_000n, KOSDAQ: 2_000n } },
+];
+
+/** The sell-side tax rate in force on `day` (YYYY-MM-DD, Korea time) for `market`. */
+export function sellTaxPpm(market: KrxMarket, day: string): bigint {
+  const row = SELL_TAX_SCHEDULE.find((r) => day >= r.from);
+  if (row === undefined) throw new RangeError(`no sell tax rate known for ${day}`);
+  return row.ppm[market];
+}

@@ -1,5 +1,5 @@
 import t from "tap";
-import { dailyPriceLimits, isOnTick, roundToTick, tickSizeKrw, tradingDay } from "../src/krx.js";
+import { dailyPriceLimits, isOnTick, roundToTick, sellTaxPpm, tickSizeKrw, tradingDay } from "../src/krx.js";
 
 t.test("the tick ladder at its boundaries", async (t) => {
   const cases: [bigint, bigint][] = [
@@ -41,4 +41,11 @@ t.test("daily limits are +/-30 % rounded inward", async (t) => {
 t.test("the trading day turns at midnight in Seoul, 15:00 UTC", async (t) => {
   t.equal(tradingDay(new Date("2026-11-25T14:59:59.999Z")), "2026-11-25");
   t.equal(tradingDay(new Date("2026-11-25T15:00:00Z")), "2026-11-26");
+});
+
+t.test("the sell-side tax comes from the dated table, per market", async (t) => {
+  t.equal(sellTaxPpm("KOSPI", "2024-12-31"), 1_800n);
+  t.equal(sellTaxPpm("KOSDAQ", "2025-01-01"), 1_500n, "a new rate applies from its first day");
+  t.equal(sellTaxPpm("KOSPI", "2026-12-01"), 2_000n);
+  t.throws(() => sellTaxPpm("KOSPI", "2022-12-31"), RangeError, "no guess before the table starts");
 });

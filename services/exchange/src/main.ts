@@ -2,7 +2,7 @@ import { fileURLToPath } from "node:url";
 import { connectIdempotentProducer, createKafka, ensureTopics, prefixedTopics, runService } from "@kuku/platform";
 import { Desk } from "./app/desk.js";
 import { DeskWithFaults } from "./app/faults.js";
-import { loadExchangeConfig } from "./config.js";
+import { loadExchangeConfig, venueSettings } from "./config.js";
 import { INSTRUMENTS } from "./domain/instruments.js";
 import { Publisher, TOPICS } from "./events/publisher.js";
 import { exchangeHandlers } from "./rpc/handlers.js";
@@ -28,6 +28,7 @@ await runService({
         minQuantity: config.marketMakerMinQuantity,
         maxQuantity: config.marketMakerMaxQuantity,
       },
+      venueFor: (openedAt) => venueSettings(config, openedAt),
       publisherFor: (session) => new Publisher(producer, session, topics),
       groupMax: config.journalGroupMax,
     });

@@ -3,7 +3,7 @@ import t from "tap";
 import { Engine, executionId, type SubmitInput, tradeId } from "../src/domain/engine.js";
 import { MarketMaker } from "../src/domain/market-maker.js";
 
-const SAMSUNG = { symbol: "005930", name: "Samsung Electronics", referencePriceKrw: 70_000n };
+const SAMSUNG = { symbol: "005930", name: "Samsung Electronics", referencePriceKrw: 70_000n, market: "KOSPI" } as const;
 const NOW = new Date("2026-11-25T00:00:00Z");
 const limit = (
   clientOrderId: string,
@@ -136,7 +136,7 @@ t.test("closing the session expires what still rests, and only that", async (t) 
   engine.submit(limit("s-1", "sell", 2, 69_000n)); // partially fills rest-1
   engine.submit(limit("done-1", "buy", 1, 60_000n));
   engine.cancel("done-1");
-  const expired = engine.expireResting();
+  const expired = engine.closeDay();
   t.same(
     expired.map((o) => o.clientOrderId),
     ["rest-1"],

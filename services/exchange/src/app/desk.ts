@@ -8,8 +8,11 @@ import { randomBytes } from "node:crypto";
 import type { Logger } from "@kuku/platform";
 import { assert } from "@kuku/platform/assert";
 import type pg from "pg";
-import type { Instrument, OrderRecord, SubmitInput, SubmitResult } from "../domain/engine.js";
+import type { PhaseSpan } from "../domain/calendar.js";
+import { wallTimeMs } from "../domain/clock.js";
+import type { Instrument, Listing, OrderRecord, SubmitInput, SubmitResult } from "../domain/engine.js";
 import type { MarketMakerOptions } from "../domain/market-maker.js";
+import type { SymbolPhase, VenueSettings } from "../domain/venue.js";
 import type { Publisher } from "../events/publisher.js";
 import * as journal from "../store/journal-store.js";
 import { JournalWriter } from "./journal-writer.js";
@@ -21,6 +24,8 @@ export interface DeskOptions {
   readonly instruments: readonly Instrument[];
   /** Used when a new session opens; a resumed session keeps the settings it was opened with. */
   readonly marketMaker: MarketMakerOptions;
+  /** The venue's schedule, clock and rules for a session opened at `openedAt`; a resumed session keeps its own. */
+  readonly venueFor: (openedAt: Date) => VenueSettings;
   readonly publisherFor: (session: string) => Publisher;
   /** Commands per journal write and per Kafka request: bounds one statement's parameter arrays. */
   readonly groupMax: number;
@@ -34,7 +39,17 @@ export interface SubmitDrill {
   readonly copies?: 1 | 2;
 }
 
+/** setTimeout's longest delay; a longer wait is re-armed when it fires. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+const CLOCK_RETRY_MS = 1_000;
+/** The venue clock is let run at most this often: an accelerated background flow catches up several rounds at once. */
+const CLOCK_MIN_MS = 20;
+
 export class Desk {
+  #timer: NodeJS.Timeout | undefined;
+  #armedForWallMs = Number.POSITIVE_INFINITY;
+  #closed = false;
+
   private constructor(
     private readonly options: DeskOptions,
     private readonly session: journal.SessionRecord,
@@ -46,13 +61,11 @@ export class Desk {
   static async open(options: DeskOptions): Promise<Desk> {
     const { pool, logger } = options;
     const resumed = await journal.latestSession(pool);
-    const session = resumed ?? (await journal.openSession(pool, randomBytes(4).toString("hex"), new Date(), options.marketMaker));
-    if (resumed !== undefined && JSON.stringify(resumed.marketMaker) !== JSON.stringify(options.marketMaker)) {
-      logger.warn(
-        { journal: resumed.marketMaker, configured: options.marketMaker },
-        "resuming with the session's market-maker settings, not the configured ones",
-      );
-    }
+    const openedAt = new Date();
+    const session =
+      resumed ??
+      (await journal.openSession(pool, randomBytes(4).toString("hex"), openedAt, options.marketMaker, options.venueFor(openedAt)));
+    if (resumed !== undefined) warnIfReconfigured(resumed, options, logger);
     const queue = new PublishQueue(options.publisherFor(session.session), logger, options.groupMax, session.publishedThrough);
     const writer = await JournalWriter.resume({
       pool,
@@ -62,7 +75,10 @@ export class Desk {
       groupMax: options.groupMax,
       queue,
     });
-    return new Desk(options, session, queue, writer);
+    const desk = new Desk(options, session, queue, writer);
+    desk.#arm();
+    logger.info({ phase: writer.venue.phase, venueTime: writer.venue.now.toISOString() }, "venue open");
+    return desk;
   }
 
   get sessionId(): string {
@@ -73,8 +89,15 @@ export class Desk {
     return this.options.instruments;
   }
 
-  limits(symbol: string) {
-    return this.writer.venue.engine.limits(symbol);
+  /** The venue's phase of the day (and its trading day). */
+  get phase(): PhaseSpan {
+    return this.writer.venue.phase;
+  }
+
+  /** Every symbol's state for the day, with its phase as a trader sees it. */
+  listings(): { listing: Readonly<Listing>; phase: SymbolPhase }[] {
+    const venue = this.writer.venue;
+    return [...venue.engine.listings()].map((listing) => ({ listing, phase: venue.phaseOf(listing.instrument.symbol) }));
   }
 
   async submit(input: SubmitInput, drill: SubmitDrill = {}): Promise<SubmitResult> {
@@ -89,6 +112,7 @@ export class Desk {
       drill.copies ?? 1,
     );
     assert(outcome.kind === "submit", `a submit came back as ${outcome.kind}`);
+    this.#arm(); // the order may have started a VI
     await published;
     return outcome.result;
   }
@@ -107,6 +131,7 @@ export class Desk {
   async closeSession(): Promise<readonly OrderRecord[]> {
     const { outcome, published } = await this.writer.enter({ kind: "close" }, 1);
     assert(outcome.kind === "close", `a close came back as ${outcome.kind}`);
+    this.#arm();
     await published;
     this.options.logger.info({ expired: outcome.expired.length }, "session closed");
     return outcome.expired;
@@ -116,8 +141,55 @@ export class Desk {
     return this.writer.known(clientOrderId);
   }
 
+  /** Keeps one timer for the venue's next scheduled change (an auction, a VI's end, the close). */
+  #arm(): void {
+    if (this.#closed) return;
+    const nextMs = this.writer.venue.nextChangeMs();
+    if (!Number.isFinite(nextMs)) return;
+    const wallMs = wallTimeMs(this.session.venue.clock, nextMs);
+    if (this.#timer !== undefined && wallMs >= this.#armedForWallMs) return;
+    clearTimeout(this.#timer);
+    this.#armedForWallMs = wallMs;
+    this.#timer = setTimeout(() => void this.#tick(), Math.min(MAX_TIMER_MS, Math.max(CLOCK_MIN_MS, wallMs - Date.now() + 1)));
+  }
+
+  /** Lets the venue's clock run through the journal, like any other command. */
+  async #tick(): Promise<void> {
+    this.#timer = undefined;
+    this.#armedForWallMs = Number.POSITIVE_INFINITY;
+    try {
+      const { published } = await this.writer.enter({ kind: "clock" }, 1);
+      await published;
+      this.#arm();
+    } catch (error) {
+      this.options.logger.warn({ err: error }, "the venue clock could not run; retrying");
+      if (!this.#closed) this.#timer = setTimeout(() => void this.#tick(), CLOCK_RETRY_MS);
+    }
+  }
+
   /** Records how far Kafka has got, so a restart republishes as little as it can. */
   async close(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#timer);
     await journal.recordPublished(this.options.pool, this.session.session, this.queue.publishedThrough);
+  }
+}
+
+/** A resumed session keeps the settings it was opened with (replay needs them); say so when the configuration differs. */
+function warnIfReconfigured(resumed: journal.SessionRecord, options: DeskOptions, logger: Logger): void {
+  if (JSON.stringify(resumed.marketMaker) !== JSON.stringify(options.marketMaker)) {
+    logger.warn(
+      { journal: resumed.marketMaker, configured: options.marketMaker },
+      "resuming with the session's market-maker settings, not the configured ones",
+    );
+  }
+  const configured = options.venueFor(resumed.openedAt);
+  const { schedule, engine, clock } = resumed.venue;
+  if (
+    schedule !== configured.schedule ||
+    clock.speed !== configured.clock.speed ||
+    JSON.stringify(engine) !== JSON.stringify(configured.engine)
+  ) {
+    logger.warn({ journal: resumed.venue, configured }, "resuming with the session's schedule, clock and rules, not the configured ones");
   }
 }

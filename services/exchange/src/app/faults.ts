@@ -4,7 +4,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "@kuku/platform";
 import { DomainError } from "@kuku/platform/errors";
-import type { Instrument, OrderRecord, SubmitInput, SubmitResult } from "../domain/engine.js";
+import type { OrderRecord, SubmitInput, SubmitResult } from "../domain/engine.js";
 import { checkFaultSetting, type FaultSetting, NO_FAULT, submitFault } from "../domain/faults.js";
 import type { Desk } from "./desk.js";
 
@@ -27,12 +27,12 @@ export class DeskWithFaults {
     return this.desk.sessionId;
   }
 
-  get instruments(): readonly Instrument[] {
-    return this.desk.instruments;
+  get phase() {
+    return this.desk.phase;
   }
 
-  limits(symbol: string) {
-    return this.desk.limits(symbol);
+  listings() {
+    return this.desk.listings();
   }
 
   setFault(setting: FaultSetting): void {

@@ -75,6 +75,11 @@ export class JournalWriter {
     return this.#venue.engine.status(clientOrderId);
   }
 
+  /** Whether the venue is being rebuilt (nothing can be entered meanwhile). */
+  get rebuilding(): boolean {
+    return this.#recovering !== undefined;
+  }
+
   /** Journals the command, then applies it; resolves with its outcome once both are done. */
   enter(draft: Draft, copies: 1 | 2): Promise<Entered> {
     if (this.#recovering !== undefined) return Promise.reject(journalUnavailable(REBUILDING));
@@ -143,8 +148,8 @@ export class JournalWriter {
   /** Replays the session into a fresh venue; commands after `republishAfter` are published again. */
   async #rebuild(republishAfter: bigint): Promise<void> {
     const startedAt = Date.now();
-    const { session, openedAt, marketMaker } = this.options.session;
-    const venue = new Venue(this.options.instruments, session, marketMaker, openedAt);
+    const { session, openedAt, marketMaker, venue: settings } = this.options.session;
+    const venue = new Venue(this.options.instruments, session, marketMaker, openedAt, settings);
     let last = 0n;
     let lastAtMs = openedAt.getTime();
     for (;;) {

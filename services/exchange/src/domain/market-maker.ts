@@ -5,7 +5,7 @@ import { tickSizeKrw } from "@kuku/platform/krx";
 import type { Engine } from "./engine.js";
 
 /** mulberry32: a tiny deterministic PRNG; quality is irrelevant here. */
-function prng(seed: number): () => number {
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -37,21 +37,21 @@ export class MarketMaker {
     this.#random = prng(options.seed);
   }
 
-  /** Tops every side of `symbol`'s book back up to the configured depth. */
+  /** Tops every side of `symbol`'s book back up to the configured depth; nothing while the symbol is closed. */
   quote(symbol: string): void {
-    const book = this.engine.book(symbol);
-    const instrument = this.engine.instrument(symbol);
-    const limits = this.engine.limits(symbol);
-    if (book === undefined || instrument === undefined || limits === undefined) throw new Error(`${symbol} is not listed`);
-    const { bids, asks } = book.depth(this.options.levels);
-    // Quote around the current best prices, or the reference price in an empty book.
-    let bidKrw = bids.at(-1)?.priceKrw ?? asks[0]?.priceKrw ?? instrument.referencePriceKrw;
+    const listing = this.engine.listing(symbol);
+    if (listing === undefined) throw new Error(`${symbol} is not listed`);
+    if (listing.mode === "closed") return;
+    const { limits, referencePriceKrw } = listing;
+    const { bids, asks } = listing.book.depth(this.options.levels);
+    // Quote around the current best prices, or today's reference price in an empty book.
+    let bidKrw = bids.at(-1)?.priceKrw ?? asks[0]?.priceKrw ?? referencePriceKrw;
     for (let n = bids.length; n < this.options.levels; n++) {
       bidKrw -= tickSizeKrw(bidKrw - 1n);
       if (bidKrw < limits.lowerLimitKrw) break;
       this.#place(symbol, "buy", bidKrw);
     }
-    let askKrw = asks.at(-1)?.priceKrw ?? bids[0]?.priceKrw ?? instrument.referencePriceKrw;
+    let askKrw = asks.at(-1)?.priceKrw ?? bids[0]?.priceKrw ?? referencePriceKrw;
     for (let n = asks.length; n < this.options.levels; n++) {
       askKrw += tickSizeKrw(askKrw);
       if (askKrw > limits.upperLimitKrw) break;

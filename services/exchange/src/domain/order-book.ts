@@ -12,6 +12,21 @@ import { assert } from "@kuku/platform/assert";
 
 export type Side = "buy" | "sell";
 
+/**
+ * Where `priceKrw` belongs in `prices`, sorted with the best last: ascending
+ * when `ascending` (bids: the highest is best), else descending. Binary search.
+ */
+export function sortedIndex(prices: readonly bigint[], priceKrw: bigint, ascending: boolean): number {
+  let lo = 0;
+  let hi = prices.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ascending ? priceKrw > prices[mid]! : priceKrw < prices[mid]!) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 export interface RestingOrder {
   readonly clientOrderId: string;
   readonly side: Side;
@@ -45,11 +60,6 @@ export class OrderBook {
   readonly #prices = { buy: [] as bigint[], sell: [] as bigint[] };
 
   constructor(readonly symbol: string) {}
-
-  /** Whether a price is at least as good as the best price on `side`'s ordering. */
-  static #better(side: Side, a: bigint, b: bigint): boolean {
-    return side === "buy" ? a > b : a < b;
-  }
 
   /**
    * Takes liquidity from the opposite side for an incoming order, best price
@@ -89,6 +99,33 @@ export class OrderBook {
       }
     }
     return matches;
+  }
+
+  /** How much of `quantity` the opposite side could fill now up to `limitPriceKrw` (a FOK's test). */
+  available(side: Side, quantity: number, limitPriceKrw: bigint | undefined): number {
+    const opposite: Side = side === "buy" ? "sell" : "buy";
+    const prices = this.#prices[opposite];
+    let found = 0;
+    for (let i = prices.length - 1; i >= 0 && found < quantity; i--) {
+      const priceKrw = prices[i]!;
+      if (limitPriceKrw !== undefined && (side === "buy" ? priceKrw > limitPriceKrw : priceKrw < limitPriceKrw)) break;
+      found += this.#levels[opposite].get(priceKrw)!.quantity;
+    }
+    return Math.min(found, quantity);
+  }
+
+  /**
+   * Puts `next` in `previous`'s place in the queue, keeping its time priority
+   * (an amendment that only lowers the quantity); `next.remaining` may be smaller.
+   */
+  replace(previous: RestingOrder, next: RestingOrder): void {
+    const level = this.#levels[previous.side].get(previous.priceKrw);
+    assert(level !== undefined && next.priceKrw === previous.priceKrw && next.side === previous.side, "a replacement keeps side and price");
+    const at = level.queue.indexOf(previous, level.head);
+    assert(at >= 0 && next.remaining > 0 && next.remaining <= previous.remaining, "a replacement rests and does not grow");
+    level.queue[at] = next;
+    level.quantity -= previous.remaining - next.remaining;
+    previous.remaining = 0;
   }
 
   /** Rests an order at the back of its price level. */
@@ -135,17 +172,8 @@ export class OrderBook {
     return prices[prices.length - 1];
   }
 
-  // Binary search in an array sorted worst → best.
   #indexOf(side: Side, priceKrw: bigint): number {
-    const prices = this.#prices[side];
-    let lo = 0;
-    let hi = prices.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (OrderBook.#better(side, priceKrw, prices[mid]!)) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    return sortedIndex(this.#prices[side], priceKrw, side === "buy");
   }
 
   #insertPrice(side: Side, priceKrw: bigint): void {

@@ -10,7 +10,7 @@ import { sendTraced, type TopicMessages } from "@kuku/platform";
 import type { Producer } from "kafkajs";
 import { executionId, type OrderRecord, tradeId } from "../domain/engine.js";
 import type { Publication } from "../domain/venue.js";
-import { executionToProto, statusToProto } from "../rpc/convert.js";
+import { executionToProto, phaseToProto, statusToProto } from "../rpc/convert.js";
 
 export const TOPICS = {
   executions: EXCHANGE_EXECUTIONS.name,
@@ -57,7 +57,7 @@ export class Publisher {
       );
   }
 
-  #messagesOf({ publication: { executions, book, expired }, copies, ordersById }: PublishItem): TopicMessages[] {
+  #messagesOf({ publication: { executions, books, expired }, copies, ordersById }: PublishItem): TopicMessages[] {
     const executionMessages = executions.map((e) => {
       const order = ordersById(e.clientOrderId);
       const event = create(events.ExecutionEventSchema, {
@@ -88,18 +88,22 @@ export class Publisher {
       if (executionMessages.length > 0) topicMessages.push({ topic: this.topics.executions, messages: executionMessages });
     }
     if (tradeMessages.length > 0) topicMessages.push({ topic: this.topics.trades, messages: tradeMessages });
-    if (book !== undefined) {
-      const event = create(events.BookEventSchema, {
-        eventId: `${book.symbol}-book-${book.sequence}`,
-        symbol: book.symbol,
-        sequence: book.sequence,
-        bids: book.bids.map((l) => ({ priceKrw: l.priceKrw, quantity: BigInt(l.quantity) })),
-        asks: book.asks.map((l) => ({ priceKrw: l.priceKrw, quantity: BigInt(l.quantity) })),
-        updatedAt: timestampFromDate(book.at),
-      });
+    if (books.length > 0) {
       topicMessages.push({
         topic: this.topics.book,
-        messages: [{ key: book.symbol, value: Buffer.from(toBinary(events.BookEventSchema, event)) }],
+        messages: books.map((book) => {
+          const event = create(events.BookEventSchema, {
+            eventId: `${book.symbol}-book-${book.sequence}`,
+            symbol: book.symbol,
+            sequence: book.sequence,
+            bids: book.bids.map((l) => ({ priceKrw: l.priceKrw, quantity: BigInt(l.quantity) })),
+            asks: book.asks.map((l) => ({ priceKrw: l.priceKrw, quantity: BigInt(l.quantity) })),
+            updatedAt: timestampFromDate(book.at),
+            phase: phaseToProto(book.phase),
+            ...(book.viUntil === undefined ? {} : { viUntil: timestampFromDate(book.viUntil) }),
+          });
+          return { key: book.symbol, value: Buffer.from(toBinary(events.BookEventSchema, event)) };
+        }),
       });
     }
     if (expired.length > 0) topicMessages.push({ topic: this.topics.executions, messages: expired.map((o) => this.#expiry(o)) });

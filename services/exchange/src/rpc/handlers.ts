@@ -1,12 +1,14 @@
 import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import * as api from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import { type ServiceRegistration, serviceOf } from "@kuku/platform";
+import { sellTaxPpm } from "@kuku/platform/krx";
 import type { DeskWithFaults } from "../app/faults.js";
-import type { OrderRecord } from "../domain/engine.js";
-import { executionToProto, faultModeFromProto, faultModeToProto, statusToProto, submitFromProto } from "./convert.js";
+import { isWorking, type OrderRecord } from "../domain/engine.js";
+import { executionToProto, faultModeFromProto, faultModeToProto, phaseToProto, statusToProto, submitFromProto } from "./convert.js";
 
-/** What is still working at the exchange: nothing once the order is done. */
-const working = (o: OrderRecord) => (o.status === "accepted" || o.status === "partially_filled" ? o.quantity - o.filledQuantity : 0);
+/** What is still working at the exchange (a waiting stop included): nothing once the order is done. */
+const working = (o: OrderRecord) => (isWorking(o) ? o.quantity - o.filledQuantity : 0);
 
 export function exchangeHandlers(desk: DeskWithFaults): ServiceRegistration {
   return serviceOf(api.ExchangeService, {
@@ -43,18 +45,23 @@ export function exchangeHandlers(desk: DeskWithFaults): ServiceRegistration {
       return create(api.SetFaultModeResponseSchema, { mode: faultModeToProto(setting.mode) });
     },
     closeSession: async () => create(api.CloseSessionResponseSchema, { expiredOrders: BigInt((await desk.closeSession()).length) }),
-    listInstruments: async () =>
-      create(api.ListInstrumentsResponseSchema, {
-        instruments: desk.instruments.map((i) => {
-          const limits = desk.limits(i.symbol)!;
-          return {
-            symbol: i.symbol,
-            name: i.name,
-            referencePriceKrw: i.referencePriceKrw,
-            upperLimitKrw: limits.upperLimitKrw,
-            lowerLimitKrw: limits.lowerLimitKrw,
-          };
-        }),
-      }),
+    listInstruments: async () => {
+      const { tradingDay } = desk.phase;
+      return create(api.ListInstrumentsResponseSchema, {
+        instruments: desk.listings().map(({ listing, phase }) => ({
+          symbol: listing.instrument.symbol,
+          name: listing.instrument.name,
+          referencePriceKrw: listing.referencePriceKrw,
+          upperLimitKrw: listing.limits.upperLimitKrw,
+          lowerLimitKrw: listing.limits.lowerLimitKrw,
+          market: listing.instrument.market,
+          phase: phaseToProto(phase),
+          ...(listing.viUntilMs === 0 ? {} : { viUntil: timestampFromDate(new Date(listing.viUntilMs)) }),
+          lastPriceKrw: listing.lastPriceKrw ?? 0n,
+          tradingDay,
+          sellTaxPpm: sellTaxPpm(listing.instrument.market, tradingDay),
+        })),
+      });
+    },
   });
 }

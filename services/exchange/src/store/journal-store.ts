@@ -2,7 +2,7 @@
 import type pg from "pg";
 import type { OrderType, Side, SubmitInput, TimeInForce } from "../domain/engine.js";
 import type { MarketMakerOptions } from "../domain/market-maker.js";
-import type { Command } from "../domain/venue.js";
+import type { Command, VenueSettings } from "../domain/venue.js";
 
 type Queryable = pg.Pool | pg.PoolClient;
 
@@ -10,6 +10,8 @@ export interface SessionRecord {
   readonly session: string;
   readonly openedAt: Date;
   readonly marketMaker: MarketMakerOptions;
+  /** The schedule, clock and engine rules the session was opened with. */
+  readonly venue: VenueSettings;
   /** Commands up to this sequence have had their events acknowledged by Kafka. */
   readonly publishedThrough: bigint;
 }
@@ -21,22 +23,39 @@ export interface JournaledCommand {
 
 /** The session to resume: the newest one. */
 export async function latestSession(db: Queryable): Promise<SessionRecord | undefined> {
-  const { rows } = await db.query<{ session: string; opened_at: Date; market_maker: MarketMakerOptions; published_through: string }>(
-    "SELECT session, opened_at, market_maker, published_through FROM exchange_sessions ORDER BY opened_at DESC, session LIMIT 1",
-  );
+  const { rows } = await db.query<{
+    session: string;
+    opened_at: Date;
+    market_maker: MarketMakerOptions;
+    venue: VenueSettings;
+    published_through: string;
+  }>("SELECT session, opened_at, market_maker, venue, published_through FROM exchange_sessions ORDER BY opened_at DESC, session LIMIT 1");
   const row = rows[0];
   return row === undefined
     ? undefined
-    : { session: row.session, openedAt: row.opened_at, marketMaker: row.market_maker, publishedThrough: BigInt(row.published_through) };
+    : {
+        session: row.session,
+        openedAt: row.opened_at,
+        marketMaker: row.market_maker,
+        venue: row.venue,
+        publishedThrough: BigInt(row.published_through),
+      };
 }
 
-export async function openSession(db: Queryable, session: string, openedAt: Date, marketMaker: MarketMakerOptions): Promise<SessionRecord> {
-  await db.query("INSERT INTO exchange_sessions (session, opened_at, market_maker) VALUES ($1, $2, $3)", [
+export async function openSession(
+  db: Queryable,
+  session: string,
+  openedAt: Date,
+  marketMaker: MarketMakerOptions,
+  venue: VenueSettings,
+): Promise<SessionRecord> {
+  await db.query("INSERT INTO exchange_sessions (session, opened_at, market_maker, venue) VALUES ($1, $2, $3, $4)", [
     session,
     openedAt,
     JSON.stringify(marketMaker),
+    JSON.stringify(venue),
   ]);
-  return { session, openedAt, marketMaker, publishedThrough: 0n };
+  return { session, openedAt, marketMaker, venue, publishedThrough: 0n };
 }
 
 /** The session's commands after `afterSequence`, in order, at most `limit` of them. */
@@ -98,6 +117,8 @@ type Payload =
       timeInForce: TimeInForce;
       quantity: number;
       priceKrw: string;
+      stopPriceKrw?: string;
+      amends?: string;
       refusal?: string;
     }
   | { clientOrderId: string }
@@ -107,11 +128,17 @@ function encode(command: Command): Payload {
   switch (command.kind) {
     case "submit": {
       const { input, refusal } = command;
-      return { ...input, priceKrw: input.priceKrw.toString(), ...(refusal === undefined ? {} : { refusal }) };
+      return {
+        ...input,
+        priceKrw: input.priceKrw.toString(),
+        ...(input.stopPriceKrw === undefined ? {} : { stopPriceKrw: input.stopPriceKrw.toString() }),
+        ...(refusal === undefined ? {} : { refusal }),
+      };
     }
     case "cancel":
       return { clientOrderId: command.clientOrderId };
     case "close":
+    case "clock":
       return {};
   }
 }
@@ -128,12 +155,15 @@ function decode(kind: Command["kind"], payload: Payload, at: Date): Command {
         timeInForce: p.timeInForce,
         quantity: p.quantity,
         priceKrw: BigInt(p.priceKrw),
+        ...(p.stopPriceKrw === undefined ? {} : { stopPriceKrw: BigInt(p.stopPriceKrw) }),
+        ...(p.amends === undefined ? {} : { amends: p.amends }),
       };
       return p.refusal === undefined ? { kind, at, input } : { kind, at, input, refusal: p.refusal };
     }
     case "cancel":
       return { kind, at, clientOrderId: (payload as { clientOrderId: string }).clientOrderId };
     case "close":
+    case "clock":
       return { kind, at };
   }
 }

@@ -6,7 +6,7 @@ import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
-import type { ExchangeOrderStatus, Fill } from "./exchange_pb.js";
+import type { ExchangeOrderStatus, Fill, TradingPhase } from "./exchange_pb.js";
 import { file_kuku_exchange_v1_exchange } from "./exchange_pb.js";
 import { file_kuku_options_v1_options } from "../../options/v1/options_pb.js";
 import type { Message } from "@bufbuild/protobuf";
@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file kuku/exchange/v1/events.proto.
  */
 export const file_kuku_exchange_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("Ch1rdWt1L2V4Y2hhbmdlL3YxL2V2ZW50cy5wcm90bxIQa3VrdS5leGNoYW5nZS52MSLgAQoORXhlY3V0aW9uRXZlbnQSEAoIZXZlbnRfaWQYASABKAkSJAoEZmlsbBgCIAEoCzIWLmt1a3UuZXhjaGFuZ2UudjEuRmlsbBI1CgZzdGF0dXMYAyABKA4yJS5rdWt1LmV4Y2hhbmdlLnYxLkV4Y2hhbmdlT3JkZXJTdGF0dXMSGgoScmVtYWluaW5nX3F1YW50aXR5GAQgASgDEhcKD2NsaWVudF9vcmRlcl9pZBgFIAEoCToqwowZJgoTZXhjaGFuZ2UuZXhlY3V0aW9ucxIPY2xpZW50X29yZGVyX2lkIrUBCgpUcmFkZUV2ZW50EhAKCGV2ZW50X2lkGAEgASgJEhAKCHRyYWRlX2lkGAIgASgJEg4KBnN5bWJvbBgDIAEoCRIRCglwcmljZV9rcncYBCABKAMSEAoIcXVhbnRpdHkYBSABKAMSLwoLZXhlY3V0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wOh3CjBkZCg9leGNoYW5nZS50cmFkZXMSBnN5bWJvbCIwCglCb29rTGV2ZWwSEQoJcHJpY2Vfa3J3GAEgASgDEhAKCHF1YW50aXR5GAIgASgDIuIBCglCb29rRXZlbnQSEAoIZXZlbnRfaWQYASABKAkSDgoGc3ltYm9sGAIgASgJEikKBGJpZHMYAyADKAsyGy5rdWt1LmV4Y2hhbmdlLnYxLkJvb2tMZXZlbBIpCgRhc2tzGAQgAygLMhsua3VrdS5leGNoYW5nZS52MS5Cb29rTGV2ZWwSEAoIc2VxdWVuY2UYBSABKAMSLgoKdXBkYXRlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXA6G8KMGRcKDWV4Y2hhbmdlLmJvb2sSBnN5bWJvbGIGcHJvdG8z", [file_google_protobuf_timestamp, file_kuku_exchange_v1_exchange, file_kuku_options_v1_options]);
+  fileDesc("Ch1rdWt1L2V4Y2hhbmdlL3YxL2V2ZW50cy5wcm90bxIQa3VrdS5leGNoYW5nZS52MSLgAQoORXhlY3V0aW9uRXZlbnQSEAoIZXZlbnRfaWQYASABKAkSJAoEZmlsbBgCIAEoCzIWLmt1a3UuZXhjaGFuZ2UudjEuRmlsbBI1CgZzdGF0dXMYAyABKA4yJS5rdWt1LmV4Y2hhbmdlLnYxLkV4Y2hhbmdlT3JkZXJTdGF0dXMSGgoScmVtYWluaW5nX3F1YW50aXR5GAQgASgDEhcKD2NsaWVudF9vcmRlcl9pZBgFIAEoCToqwowZJgoTZXhjaGFuZ2UuZXhlY3V0aW9ucxIPY2xpZW50X29yZGVyX2lkIrUBCgpUcmFkZUV2ZW50EhAKCGV2ZW50X2lkGAEgASgJEhAKCHRyYWRlX2lkGAIgASgJEg4KBnN5bWJvbBgDIAEoCRIRCglwcmljZV9rcncYBCABKAMSEAoIcXVhbnRpdHkYBSABKAMSLwoLZXhlY3V0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wOh3CjBkZCg9leGNoYW5nZS50cmFkZXMSBnN5bWJvbCIwCglCb29rTGV2ZWwSEQoJcHJpY2Vfa3J3GAEgASgDEhAKCHF1YW50aXR5GAIgASgDIr8CCglCb29rRXZlbnQSEAoIZXZlbnRfaWQYASABKAkSDgoGc3ltYm9sGAIgASgJEikKBGJpZHMYAyADKAsyGy5rdWt1LmV4Y2hhbmdlLnYxLkJvb2tMZXZlbBIpCgRhc2tzGAQgAygLMhsua3VrdS5leGNoYW5nZS52MS5Cb29rTGV2ZWwSEAoIc2VxdWVuY2UYBSABKAMSLgoKdXBkYXRlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLQoFcGhhc2UYByABKA4yHi5rdWt1LmV4Y2hhbmdlLnYxLlRyYWRpbmdQaGFzZRIsCgh2aV91bnRpbBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXA6G8KMGRcKDWV4Y2hhbmdlLmJvb2sSBnN5bWJvbGIGcHJvdG8z", [file_google_protobuf_timestamp, file_kuku_exchange_v1_exchange, file_kuku_options_v1_options]);
 
 /**
  * One event per side of every execution. Consumers dedupe by event_id.
@@ -161,6 +161,18 @@ export type BookEvent = Message<"kuku.exchange.v1.BookEvent"> & {
    * @generated from field: google.protobuf.Timestamp updated_at = 6;
    */
   updatedAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: kuku.exchange.v1.TradingPhase phase = 7;
+   */
+  phase: TradingPhase;
+
+  /**
+   * When a running volatility interruption's auction ends.
+   *
+   * @generated from field: google.protobuf.Timestamp vi_until = 8;
+   */
+  viUntil?: Timestamp | undefined;
 };
 
 /**

@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file kuku/exchange/v1/exchange.proto.
  */
 export const file_kuku_exchange_v1_exchange: GenFile = /*@__PURE__*/
-  fileDesc("Ch9rdWt1L2V4Y2hhbmdlL3YxL2V4Y2hhbmdlLnByb3RvEhBrdWt1LmV4Y2hhbmdlLnYxIsABCgRGaWxsEhQKDGV4ZWN1dGlvbl9pZBgBIAEoCRIXCg9jbGllbnRfb3JkZXJfaWQYAiABKAkSDgoGc3ltYm9sGAMgASgJEiMKBHNpZGUYBCABKA4yFS5rdWt1LnRyYWRpbmcudjEuU2lkZRIQCghxdWFudGl0eRgFIAEoAxIRCglwcmljZV9rcncYBiABKAMSLwoLZXhlY3V0ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIscCChJTdWJtaXRPcmRlclJlcXVlc3QSJgoPY2xpZW50X29yZGVyX2lkGAEgASgJQg26SAZyBBABGEDIjBkBEiQKBnN5bWJvbBgCIAEoCUIUukgRcg8yDV5bMC05QS1aXXs2fSQSLwoEc2lkZRgDIAEoDjIVLmt1a3UudHJhZGluZy52MS5TaWRlQgq6SAeCAQQQASAAEjQKBHR5cGUYBCABKA4yGi5rdWt1LnRyYWRpbmcudjEuT3JkZXJUeXBlQgq6SAeCAQQQASAAEj8KDXRpbWVfaW5fZm9yY2UYBSABKA4yHC5rdWt1LnRyYWRpbmcudjEuVGltZUluRm9yY2VCCrpIB4IBBBABIAASHwoIcXVhbnRpdHkYBiABKANCDbpICiIIGICU69wDIAASGgoJcHJpY2Vfa3J3GAcgASgDQge6SAQiAigAIr8BChNTdWJtaXRPcmRlclJlc3BvbnNlEhcKD2NsaWVudF9vcmRlcl9pZBgBIAEoCRI1CgZzdGF0dXMYAiABKA4yJS5rdWt1LmV4Y2hhbmdlLnYxLkV4Y2hhbmdlT3JkZXJTdGF0dXMSFQoNcmVqZWN0X3JlYXNvbhgDIAEoCRIlCgVmaWxscxgEIAMoCzIWLmt1a3UuZXhjaGFuZ2UudjEuRmlsbBIaChJyZW1haW5pbmdfcXVhbnRpdHkYBSABKAMiPAoSQ2FuY2VsT3JkZXJSZXF1ZXN0EiYKD2NsaWVudF9vcmRlcl9pZBgBIAEoCUINukgGcgQQARhAyIwZASJoChNDYW5jZWxPcmRlclJlc3BvbnNlEjUKBnN0YXR1cxgBIAEoDjIlLmt1a3UuZXhjaGFuZ2UudjEuRXhjaGFuZ2VPcmRlclN0YXR1cxIaChJjYW5jZWxsZWRfcXVhbnRpdHkYAiABKAMiOAoST3JkZXJTdGF0dXNSZXF1ZXN0EiIKD2NsaWVudF9vcmRlcl9pZBgBIAEoCUIJukgGcgQQARhAIsEBChNPcmRlclN0YXR1c1Jlc3BvbnNlEhcKD2NsaWVudF9vcmRlcl9pZBgBIAEoCRI1CgZzdGF0dXMYAiABKA4yJS5rdWt1LmV4Y2hhbmdlLnYxLkV4Y2hhbmdlT3JkZXJTdGF0dXMSFwoPZmlsbGVkX3F1YW50aXR5GAMgASgDEhoKEnJlbWFpbmluZ19xdWFudGl0eRgEIAEoAxIlCgVmaWxscxgFIAMoCzIWLmt1a3UuZXhjaGFuZ2UudjEuRmlsbCKHAQoTU2V0RmF1bHRNb2RlUmVxdWVzdBI1CgRtb2RlGAEgASgOMhsua3VrdS5leGNoYW5nZS52MS5GYXVsdE1vZGVCCrpIB4IBBBABIAASHQoIZGVsYXlfbXMYAiABKAVCC7pICBoGGMDPJCgAEhoKB3BlcmNlbnQYAyABKAVCCbpIBhoEGGQoACJBChRTZXRGYXVsdE1vZGVSZXNwb25zZRIpCgRtb2RlGAEgASgOMhsua3VrdS5leGNoYW5nZS52MS5GYXVsdE1vZGUieQoKSW5zdHJ1bWVudBIOCgZzeW1ib2wYASABKAkSDAoEbmFtZRgCIAEoCRIbChNyZWZlcmVuY2VfcHJpY2Vfa3J3GAMgASgDEhcKD3VwcGVyX2xpbWl0X2tydxgEIAEoAxIXCg9sb3dlcl9saW1pdF9rcncYBSABKAMiGAoWTGlzdEluc3RydW1lbnRzUmVxdWVzdCJMChdMaXN0SW5zdHJ1bWVudHNSZXNwb25zZRIxCgtpbnN0cnVtZW50cxgBIAMoCzIcLmt1a3UuZXhjaGFuZ2UudjEuSW5zdHJ1bWVudCIVChNDbG9zZVNlc3Npb25SZXF1ZXN0Ii4KFENsb3NlU2Vzc2lvblJlc3BvbnNlEhYKDmV4cGlyZWRfb3JkZXJzGAEgASgDKr8CChNFeGNoYW5nZU9yZGVyU3RhdHVzEiUKIUVYQ0hBTkdFX09SREVSX1NUQVRVU19VTlNQRUNJRklFRBAAEiMKH0VYQ0hBTkdFX09SREVSX1NUQVRVU19OT1RfRk9VTkQQARIiCh5FWENIQU5HRV9PUkRFUl9TVEFUVVNfQUNDRVBURUQQAhIqCiZFWENIQU5HRV9PUkRFUl9TVEFUVVNfUEFSVElBTExZX0ZJTExFRBADEiAKHEVYQ0hBTkdFX09SREVSX1NUQVRVU19GSUxMRUQQBBIjCh9FWENIQU5HRV9PUkRFUl9TVEFUVVNfQ0FOQ0VMTEVEEAUSIgoeRVhDSEFOR0VfT1JERVJfU1RBVFVTX1JFSkVDVEVEEAYSIQodRVhDSEFOR0VfT1JERVJfU1RBVFVTX0VYUElSRUQQByqvAQoJRmF1bHRNb2RlEhoKFkZBVUxUX01PREVfVU5TUEVDSUZJRUQQABITCg9GQVVMVF9NT0RFX05PTkUQARIUChBGQVVMVF9NT0RFX0RFTEFZEAISFQoRRkFVTFRfTU9ERV9TSUxFTlQQAxIYChRGQVVMVF9NT0RFX0RVUExJQ0FURRAEEhUKEUZBVUxUX01PREVfUkVKRUNUEAUSEwoPRkFVTFRfTU9ERV9ET1dOEAYy6QQKD0V4Y2hhbmdlU2VydmljZRJfCgtTdWJtaXRPcmRlchIkLmt1a3UuZXhjaGFuZ2UudjEuU3VibWl0T3JkZXJSZXF1ZXN0GiUua3VrdS5leGNoYW5nZS52MS5TdWJtaXRPcmRlclJlc3BvbnNlIgOQAgISXwoLQ2FuY2VsT3JkZXISJC5rdWt1LmV4Y2hhbmdlLnYxLkNhbmNlbE9yZGVyUmVxdWVzdBolLmt1a3UuZXhjaGFuZ2UudjEuQ2FuY2VsT3JkZXJSZXNwb25zZSIDkAICEl8KC09yZGVyU3RhdHVzEiQua3VrdS5leGNoYW5nZS52MS5PcmRlclN0YXR1c1JlcXVlc3QaJS5rdWt1LmV4Y2hhbmdlLnYxLk9yZGVyU3RhdHVzUmVzcG9uc2UiA5ACARJiCgxTZXRGYXVsdE1vZGUSJS5rdWt1LmV4Y2hhbmdlLnYxLlNldEZhdWx0TW9kZVJlcXVlc3QaJi5rdWt1LmV4Y2hhbmdlLnYxLlNldEZhdWx0TW9kZVJlc3BvbnNlIgOQAgASawoPTGlzdEluc3RydW1lbnRzEigua3VrdS5leGNoYW5nZS52MS5MaXN0SW5zdHJ1bWVudHNSZXF1ZXN0Gikua3VrdS5leGNoYW5nZS52MS5MaXN0SW5zdHJ1bWVudHNSZXNwb25zZSIDkAIBEmIKDENsb3NlU2Vzc2lvbhIlLmt1a3UuZXhjaGFuZ2UudjEuQ2xvc2VTZXNzaW9uUmVxdWVzdBomLmt1a3UuZXhjaGFuZ2UudjEuQ2xvc2VTZXNzaW9uUmVzcG9uc2UiA5ACAGIGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_timestamp, file_kuku_options_v1_options, file_kuku_trading_v1_trading]);
+  fileDesc("Ch9rdWt1L2V4Y2hhbmdlL3YxL2V4Y2hhbmdlLnByb3RvEhBrdWt1LmV4Y2hhbmdlLnYxIsABCgRGaWxsEhQKDGV4ZWN1dGlvbl9pZBgBIAEoCRIXCg9jbGllbnRfb3JkZXJfaWQYAiABKAkSDgoGc3ltYm9sGAMgASgJEiMKBHNpZGUYBCABKA4yFS5rdWt1LnRyYWRpbmcudjEuU2lkZRIQCghxdWFudGl0eRgFIAEoAxIRCglwcmljZV9rcncYBiABKAMSLwoLZXhlY3V0ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIpEDChJTdWJtaXRPcmRlclJlcXVlc3QSJgoPY2xpZW50X29yZGVyX2lkGAEgASgJQg26SAZyBBABGEDIjBkBEiQKBnN5bWJvbBgCIAEoCUIUukgRcg8yDV5bMC05QS1aXXs2fSQSLwoEc2lkZRgDIAEoDjIVLmt1a3UudHJhZGluZy52MS5TaWRlQgq6SAeCAQQQASAAEjQKBHR5cGUYBCABKA4yGi5rdWt1LnRyYWRpbmcudjEuT3JkZXJUeXBlQgq6SAeCAQQQASAAEj8KDXRpbWVfaW5fZm9yY2UYBSABKA4yHC5rdWt1LnRyYWRpbmcudjEuVGltZUluRm9yY2VCCrpIB4IBBBABIAASHwoIcXVhbnRpdHkYBiABKANCDbpICiIIGICU69wDIAASGgoJcHJpY2Vfa3J3GAcgASgDQge6SAQiAigAEh8KDnN0b3BfcHJpY2Vfa3J3GAggASgDQge6SAQiAigAEicKFmFtZW5kc19jbGllbnRfb3JkZXJfaWQYCSABKAlCB7pIBHICGEAivwEKE1N1Ym1pdE9yZGVyUmVzcG9uc2USFwoPY2xpZW50X29yZGVyX2lkGAEgASgJEjUKBnN0YXR1cxgCIAEoDjIlLmt1a3UuZXhjaGFuZ2UudjEuRXhjaGFuZ2VPcmRlclN0YXR1cxIVCg1yZWplY3RfcmVhc29uGAMgASgJEiUKBWZpbGxzGAQgAygLMhYua3VrdS5leGNoYW5nZS52MS5GaWxsEhoKEnJlbWFpbmluZ19xdWFudGl0eRgFIAEoAyI8ChJDYW5jZWxPcmRlclJlcXVlc3QSJgoPY2xpZW50X29yZGVyX2lkGAEgASgJQg26SAZyBBABGEDIjBkBImgKE0NhbmNlbE9yZGVyUmVzcG9uc2USNQoGc3RhdHVzGAEgASgOMiUua3VrdS5leGNoYW5nZS52MS5FeGNoYW5nZU9yZGVyU3RhdHVzEhoKEmNhbmNlbGxlZF9xdWFudGl0eRgCIAEoAyI4ChJPcmRlclN0YXR1c1JlcXVlc3QSIgoPY2xpZW50X29yZGVyX2lkGAEgASgJQgm6SAZyBBABGEAiwQEKE09yZGVyU3RhdHVzUmVzcG9uc2USFwoPY2xpZW50X29yZGVyX2lkGAEgASgJEjUKBnN0YXR1cxgCIAEoDjIlLmt1a3UuZXhjaGFuZ2UudjEuRXhjaGFuZ2VPcmRlclN0YXR1cxIXCg9maWxsZWRfcXVhbnRpdHkYAyABKAMSGgoScmVtYWluaW5nX3F1YW50aXR5GAQgASgDEiUKBWZpbGxzGAUgAygLMhYua3VrdS5leGNoYW5nZS52MS5GaWxsIocBChNTZXRGYXVsdE1vZGVSZXF1ZXN0EjUKBG1vZGUYASABKA4yGy5rdWt1LmV4Y2hhbmdlLnYxLkZhdWx0TW9kZUIKukgHggEEEAEgABIdCghkZWxheV9tcxgCIAEoBUILukgIGgYYwM8kKAASGgoHcGVyY2VudBgDIAEoBUIJukgGGgQYZCgAIkEKFFNldEZhdWx0TW9kZVJlc3BvbnNlEikKBG1vZGUYASABKA4yGy5rdWt1LmV4Y2hhbmdlLnYxLkZhdWx0TW9kZSKpAgoKSW5zdHJ1bWVudBIOCgZzeW1ib2wYASABKAkSDAoEbmFtZRgCIAEoCRIbChNyZWZlcmVuY2VfcHJpY2Vfa3J3GAMgASgDEhcKD3VwcGVyX2xpbWl0X2tydxgEIAEoAxIXCg9sb3dlcl9saW1pdF9rcncYBSABKAMSDgoGbWFya2V0GAYgASgJEi0KBXBoYXNlGAcgASgOMh4ua3VrdS5leGNoYW5nZS52MS5UcmFkaW5nUGhhc2USLAoIdmlfdW50aWwYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhYKDmxhc3RfcHJpY2Vfa3J3GAkgASgDEhMKC3RyYWRpbmdfZGF5GAogASgJEhQKDHNlbGxfdGF4X3BwbRgLIAEoAyIYChZMaXN0SW5zdHJ1bWVudHNSZXF1ZXN0IkwKF0xpc3RJbnN0cnVtZW50c1Jlc3BvbnNlEjEKC2luc3RydW1lbnRzGAEgAygLMhwua3VrdS5leGNoYW5nZS52MS5JbnN0cnVtZW50IhUKE0Nsb3NlU2Vzc2lvblJlcXVlc3QiLgoUQ2xvc2VTZXNzaW9uUmVzcG9uc2USFgoOZXhwaXJlZF9vcmRlcnMYASABKAMq4gIKE0V4Y2hhbmdlT3JkZXJTdGF0dXMSJQohRVhDSEFOR0VfT1JERVJfU1RBVFVTX1VOU1BFQ0lGSUVEEAASIwofRVhDSEFOR0VfT1JERVJfU1RBVFVTX05PVF9GT1VORBABEiIKHkVYQ0hBTkdFX09SREVSX1NUQVRVU19BQ0NFUFRFRBACEioKJkVYQ0hBTkdFX09SREVSX1NUQVRVU19QQVJUSUFMTFlfRklMTEVEEAMSIAocRVhDSEFOR0VfT1JERVJfU1RBVFVTX0ZJTExFRBAEEiMKH0VYQ0hBTkdFX09SREVSX1NUQVRVU19DQU5DRUxMRUQQBRIiCh5FWENIQU5HRV9PUkRFUl9TVEFUVVNfUkVKRUNURUQQBhIhCh1FWENIQU5HRV9PUkRFUl9TVEFUVVNfRVhQSVJFRBAHEiEKHUVYQ0hBTkdFX09SREVSX1NUQVRVU19XQUlUSU5HEAgq0gEKDFRyYWRpbmdQaGFzZRIdChlUUkFESU5HX1BIQVNFX1VOU1BFQ0lGSUVEEAASGAoUVFJBRElOR19QSEFTRV9DTE9TRUQQARIiCh5UUkFESU5HX1BIQVNFX1BSRV9PUEVOX0FVQ1RJT04QAhIcChhUUkFESU5HX1BIQVNFX0NPTlRJTlVPVVMQAxIhCh1UUkFESU5HX1BIQVNFX0NMT1NJTkdfQVVDVElPThAEEiQKIFRSQURJTkdfUEhBU0VfVk9MQVRJTElUWV9BVUNUSU9OEAUqrwEKCUZhdWx0TW9kZRIaChZGQVVMVF9NT0RFX1VOU1BFQ0lGSUVEEAASEwoPRkFVTFRfTU9ERV9OT05FEAESFAoQRkFVTFRfTU9ERV9ERUxBWRACEhUKEUZBVUxUX01PREVfU0lMRU5UEAMSGAoURkFVTFRfTU9ERV9EVVBMSUNBVEUQBBIVChFGQVVMVF9NT0RFX1JFSkVDVBAFEhMKD0ZBVUxUX01PREVfRE9XThAGMukECg9FeGNoYW5nZVNlcnZpY2USXwoLU3VibWl0T3JkZXISJC5rdWt1LmV4Y2hhbmdlLnYxLlN1Ym1pdE9yZGVyUmVxdWVzdBolLmt1a3UuZXhjaGFuZ2UudjEuU3VibWl0T3JkZXJSZXNwb25zZSIDkAICEl8KC0NhbmNlbE9yZGVyEiQua3VrdS5leGNoYW5nZS52MS5DYW5jZWxPcmRlclJlcXVlc3QaJS5rdWt1LmV4Y2hhbmdlLnYxLkNhbmNlbE9yZGVyUmVzcG9uc2UiA5ACAhJfCgtPcmRlclN0YXR1cxIkLmt1a3UuZXhjaGFuZ2UudjEuT3JkZXJTdGF0dXNSZXF1ZXN0GiUua3VrdS5leGNoYW5nZS52MS5PcmRlclN0YXR1c1Jlc3BvbnNlIgOQAgESYgoMU2V0RmF1bHRNb2RlEiUua3VrdS5leGNoYW5nZS52MS5TZXRGYXVsdE1vZGVSZXF1ZXN0GiYua3VrdS5leGNoYW5nZS52MS5TZXRGYXVsdE1vZGVSZXNwb25zZSIDkAIAEmsKD0xpc3RJbnN0cnVtZW50cxIoLmt1a3UuZXhjaGFuZ2UudjEuTGlzdEluc3RydW1lbnRzUmVxdWVzdBopLmt1a3UuZXhjaGFuZ2UudjEuTGlzdEluc3RydW1lbnRzUmVzcG9uc2UiA5ACARJiCgxDbG9zZVNlc3Npb24SJS5rdWt1LmV4Y2hhbmdlLnYxLkNsb3NlU2Vzc2lvblJlcXVlc3QaJi5rdWt1LmV4Y2hhbmdlLnYxLkNsb3NlU2Vzc2lvblJlc3BvbnNlIgOQAgBiBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_timestamp, file_kuku_options_v1_options, file_kuku_trading_v1_trading]);
 
 /**
  * @generated from message kuku.exchange.v1.Fill
@@ -100,11 +100,26 @@ export type SubmitOrderRequest = Message<"kuku.exchange.v1.SubmitOrderRequest"> 
   quantity: bigint;
 
   /**
-   * Required for limit orders, zero for market orders.
+   * Required for limit, conditional and stop-limit orders; zero for the others.
    *
    * @generated from field: int64 price_krw = 7;
    */
   priceKrw: bigint;
+
+  /**
+   * Stop and stop-limit orders: the last trade price that triggers them; zero otherwise.
+   *
+   * @generated from field: int64 stop_price_krw = 8;
+   */
+  stopPriceKrw: bigint;
+
+  /**
+   * An amendment (정정): the working order this one replaces, same symbol and side.
+   * A quantity decrease at the same price keeps its time priority; any other change loses it.
+   *
+   * @generated from field: string amends_client_order_id = 9;
+   */
+  amendsClientOrderId: string;
 };
 
 /**
@@ -326,6 +341,46 @@ export type Instrument = Message<"kuku.exchange.v1.Instrument"> & {
    * @generated from field: int64 lower_limit_krw = 5;
    */
   lowerLimitKrw: bigint;
+
+  /**
+   * "KOSPI" or "KOSDAQ".
+   *
+   * @generated from field: string market = 6;
+   */
+  market: string;
+
+  /**
+   * @generated from field: kuku.exchange.v1.TradingPhase phase = 7;
+   */
+  phase: TradingPhase;
+
+  /**
+   * When a running volatility interruption's auction ends.
+   *
+   * @generated from field: google.protobuf.Timestamp vi_until = 8;
+   */
+  viUntil?: Timestamp | undefined;
+
+  /**
+   * Today's last trade; zero before the first.
+   *
+   * @generated from field: int64 last_price_krw = 9;
+   */
+  lastPriceKrw: bigint;
+
+  /**
+   * The KRX trading day (Korea time, YYYY-MM-DD) the venue is in.
+   *
+   * @generated from field: string trading_day = 10;
+   */
+  tradingDay: string;
+
+  /**
+   * The sell-side transaction tax for the market on that day, in parts per million.
+   *
+   * @generated from field: int64 sell_tax_ppm = 11;
+   */
+  sellTaxPpm: bigint;
 };
 
 /**
@@ -440,6 +495,13 @@ export enum ExchangeOrderStatus {
    * @generated from enum value: EXCHANGE_ORDER_STATUS_EXPIRED = 7;
    */
   EXPIRED = 7,
+
+  /**
+   * A stop order held by the venue until its stop price trades.
+   *
+   * @generated from enum value: EXCHANGE_ORDER_STATUS_WAITING = 8;
+   */
+  WAITING = 8,
 }
 
 /**
@@ -447,6 +509,50 @@ export enum ExchangeOrderStatus {
  */
 export const ExchangeOrderStatusSchema: GenEnum<ExchangeOrderStatus> = /*@__PURE__*/
   enumDesc(file_kuku_exchange_v1_exchange, 0);
+
+/**
+ * How a symbol trades right now (KRX's day: pre-open auction, continuous,
+ * closing auction, closed; a volatility interruption is a 2-minute auction).
+ *
+ * @generated from enum kuku.exchange.v1.TradingPhase
+ */
+export enum TradingPhase {
+  /**
+   * @generated from enum value: TRADING_PHASE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: TRADING_PHASE_CLOSED = 1;
+   */
+  CLOSED = 1,
+
+  /**
+   * @generated from enum value: TRADING_PHASE_PRE_OPEN_AUCTION = 2;
+   */
+  PRE_OPEN_AUCTION = 2,
+
+  /**
+   * @generated from enum value: TRADING_PHASE_CONTINUOUS = 3;
+   */
+  CONTINUOUS = 3,
+
+  /**
+   * @generated from enum value: TRADING_PHASE_CLOSING_AUCTION = 4;
+   */
+  CLOSING_AUCTION = 4,
+
+  /**
+   * @generated from enum value: TRADING_PHASE_VOLATILITY_AUCTION = 5;
+   */
+  VOLATILITY_AUCTION = 5,
+}
+
+/**
+ * Describes the enum kuku.exchange.v1.TradingPhase.
+ */
+export const TradingPhaseSchema: GenEnum<TradingPhase> = /*@__PURE__*/
+  enumDesc(file_kuku_exchange_v1_exchange, 1);
 
 /**
  * @generated from enum kuku.exchange.v1.FaultMode
@@ -502,7 +608,7 @@ export enum FaultMode {
  * Describes the enum kuku.exchange.v1.FaultMode.
  */
 export const FaultModeSchema: GenEnum<FaultMode> = /*@__PURE__*/
-  enumDesc(file_kuku_exchange_v1_exchange, 1);
+  enumDesc(file_kuku_exchange_v1_exchange, 2);
 
 /**
  * ExchangeService is the simulated exchange: a price-time-priority matching

@@ -9,7 +9,7 @@ import { enumDesc, fileDesc } from "@bufbuild/protobuf/codegenv2";
  * Describes the file kuku/trading/v1/trading.proto.
  */
 export const file_kuku_trading_v1_trading: GenFile = /*@__PURE__*/
-  fileDesc("Ch1rdWt1L3RyYWRpbmcvdjEvdHJhZGluZy5wcm90bxIPa3VrdS50cmFkaW5nLnYxKjkKBFNpZGUSFAoQU0lERV9VTlNQRUNJRklFRBAAEgwKCFNJREVfQlVZEAESDQoJU0lERV9TRUxMEAIqVAoJT3JkZXJUeXBlEhoKFk9SREVSX1RZUEVfVU5TUEVDSUZJRUQQABIUChBPUkRFUl9UWVBFX0xJTUlUEAESFQoRT1JERVJfVFlQRV9NQVJLRVQQAipaCgtUaW1lSW5Gb3JjZRIdChlUSU1FX0lOX0ZPUkNFX1VOU1BFQ0lGSUVEEAASFQoRVElNRV9JTl9GT1JDRV9EQVkQARIVChFUSU1FX0lOX0ZPUkNFX0lPQxACYgZwcm90bzM");
+  fileDesc("Ch1rdWt1L3RyYWRpbmcvdjEvdHJhZGluZy5wcm90bxIPa3VrdS50cmFkaW5nLnYxKjkKBFNpZGUSFAoQU0lERV9VTlNQRUNJRklFRBAAEgwKCFNJREVfQlVZEAESDQoJU0lERV9TRUxMEAIq4wEKCU9yZGVyVHlwZRIaChZPUkRFUl9UWVBFX1VOU1BFQ0lGSUVEEAASFAoQT1JERVJfVFlQRV9MSU1JVBABEhUKEU9SREVSX1RZUEVfTUFSS0VUEAISHAoYT1JERVJfVFlQRV9CRVNUX09QUE9TSVRFEAMSHQoZT1JERVJfVFlQRV9CRVNUX1NBTUVfU0lERRAEEiAKHE9SREVSX1RZUEVfQ09ORElUSU9OQUxfTElNSVQQBRITCg9PUkRFUl9UWVBFX1NUT1AQBhIZChVPUkRFUl9UWVBFX1NUT1BfTElNSVQQByqIAQoLVGltZUluRm9yY2USHQoZVElNRV9JTl9GT1JDRV9VTlNQRUNJRklFRBAAEhUKEVRJTUVfSU5fRk9SQ0VfREFZEAESFQoRVElNRV9JTl9GT1JDRV9JT0MQAhIVChFUSU1FX0lOX0ZPUkNFX0ZPSxADEhUKEVRJTUVfSU5fRk9SQ0VfR1RDEARiBnByb3RvMw");
 
 /**
  * @generated from enum kuku.trading.v1.Side
@@ -55,6 +55,41 @@ export enum OrderType {
    * @generated from enum value: ORDER_TYPE_MARKET = 2;
    */
   MARKET = 2,
+
+  /**
+   * 최유리 지정가: a limit at the best opposite price when it arrives (continuous trading only).
+   *
+   * @generated from enum value: ORDER_TYPE_BEST_OPPOSITE = 3;
+   */
+  BEST_OPPOSITE = 3,
+
+  /**
+   * 최우선 지정가: a limit at the best same-side price when it arrives (continuous trading only).
+   *
+   * @generated from enum value: ORDER_TYPE_BEST_SAME_SIDE = 4;
+   */
+  BEST_SAME_SIDE = 4,
+
+  /**
+   * 조건부 지정가: a limit until the closing auction, a market order in it.
+   *
+   * @generated from enum value: ORDER_TYPE_CONDITIONAL_LIMIT = 5;
+   */
+  CONDITIONAL_LIMIT = 5,
+
+  /**
+   * Held by the venue until the last trade reaches the stop price, then a market order.
+   *
+   * @generated from enum value: ORDER_TYPE_STOP = 6;
+   */
+  STOP = 6,
+
+  /**
+   * Held by the venue until the last trade reaches the stop price, then a limit order.
+   *
+   * @generated from enum value: ORDER_TYPE_STOP_LIMIT = 7;
+   */
+  STOP_LIMIT = 7,
 }
 
 /**
@@ -85,6 +120,20 @@ export enum TimeInForce {
    * @generated from enum value: TIME_IN_FORCE_IOC = 2;
    */
   IOC = 2,
+
+  /**
+   * Fills entirely at once or not at all.
+   *
+   * @generated from enum value: TIME_IN_FORCE_FOK = 3;
+   */
+  FOK = 3,
+
+  /**
+   * Rests across trading days until filled or cancelled (re-checked against each day's limits).
+   *
+   * @generated from enum value: TIME_IN_FORCE_GTC = 4;
+   */
+  GTC = 4,
 }
 
 /**
