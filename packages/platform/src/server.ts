@@ -39,6 +39,8 @@ export interface ServerOptions {
   readonly services: readonly ServiceRegistration[];
   /** Run after the validation interceptor, around every handler. */
   readonly interceptors?: readonly Interceptor[];
+  /** The built-in interceptors to run, in their fixed order; all when unset (the RPC benchmark switches them one at a time). */
+  readonly builtIns?: readonly BuiltInInterceptor[];
   /** Longest deadline a caller may ask for. */
   readonly maxTimeoutMs?: number;
   readonly readMaxBytes?: number;
@@ -56,6 +58,8 @@ export interface ServerOptions {
   /** Browser origins allowed to call cross-origin; none when unset (same-origin only). */
   readonly corsAllowedOrigins?: readonly string[];
 }
+
+export type BuiltInInterceptor = "observability" | "errorMapping" | "validation";
 
 export interface RunningServer {
   readonly port: number;
@@ -83,12 +87,18 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     health.registration(),
     ...reflectionRegistrations([...appServices, Health, reflectionV1.ServerReflection, reflectionV1alpha.ServerReflection]),
   ];
+  // Observability outermost: its span is active while the others log, and it sees the final status.
+  const builtIns: Record<BuiltInInterceptor, () => Interceptor> = {
+    observability: serverObservabilityInterceptor,
+    errorMapping: () => errorMappingInterceptor(logger),
+    validation: validationInterceptor,
+  };
+  const on = new Set(options.builtIns ?? Object.keys(builtIns));
   const router = createConnectRouter({
-    // Observability outermost: its span is active while the others log, and it sees the final status.
     interceptors: [
-      serverObservabilityInterceptor(),
-      errorMappingInterceptor(logger),
-      validationInterceptor(),
+      ...Object.entries(builtIns)
+        .filter(([name]) => on.has(name))
+        .map(([, make]) => make()),
       ...(options.interceptors ?? []),
     ],
     maxTimeoutMs: options.maxTimeoutMs ?? 60_000,
