@@ -26,6 +26,7 @@ t.test("help lists every command; bad flags are usage errors", async (t) => {
     "drill exchange-flaky",
     "drill l4",
     "drill chaos",
+    "rpc",
   ]) {
     t.match(help.stdout, name);
   }
@@ -176,4 +177,43 @@ t.test("market fanout: clients in their own process receive every trade's update
   t.equal(r.code, 0, r.stderr);
   t.match(r.stdout, /20 clients connected and subscribed in \d+ ms \(20 snapshots\)/);
   t.match(r.stdout, /^\s+20\s+2\s+20\s+\d+\s+\d+\s+\d+\s+\d+\s+\d+\s+0\s+0\s/m, "no gaps, no closed clients");
+});
+
+t.test("rpc: every server and client pair, each interceptor alone, the ledger; a positive rate and no errors in every row", async (t) => {
+  const r = await bench("rpc", "--duration", "300ms", "--warmup", "100ms", "--concurrency", "4");
+  t.equal(r.code, 0, r.stderr);
+  const rows = r.stdout
+    .split("\n")
+    .map((l) => l.trim().split(/\s{2,}/))
+    .filter((cells) => /^(connect|grpc-js|platform|ledger)/.test(cells[0] ?? "") && cells.length === 10);
+  t.same(
+    rows.map(([server, client]) => `${server}/${client}`),
+    [
+      "connect/connect",
+      "connect/grpc-js",
+      "connect/ghz",
+      "grpc-js/connect",
+      "grpc-js/grpc-js",
+      "grpc-js/ghz",
+      "platform/ghz",
+      "platform+metrics/ghz",
+      "platform+tracing/ghz",
+      "platform+errors/ghz",
+      "platform+validation/ghz",
+      "platform+faults/ghz",
+      "platform+all/ghz",
+      "platform+all/platform",
+      "ledger/ghz",
+    ],
+  );
+  for (const [server, client, rate, , , , errors, cpuPerCall] of rows) {
+    t.ok(Number(rate) > 0, `${server}/${client}: a positive rate`);
+    t.equal(errors, "0", `${server}/${client}: no errors`);
+    t.ok(Number(cpuPerCall) >= 0, `${server}/${client}: server CPU per call`);
+  }
+  t.match(r.stdout, /1-min load average \d+\.\d+ at the start/);
+  t.match(r.stdout, /ledger GetBalances \(goal >= 2x 1097\/s\): \d+\/s/);
+  const bad = await bench("rpc", "--rows", "connect/curl");
+  t.equal(bad.code, 2);
+  t.match(bad.stderr, /--rows: one or more of connect\/connect/);
 });

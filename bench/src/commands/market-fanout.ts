@@ -4,7 +4,6 @@
 // arrival, whole milliseconds, one machine's clock).
 import { type ChildProcess, fork } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { create, toBinary } from "@bufbuild/protobuf";
@@ -14,24 +13,11 @@ import { createTestDatabase, type ServiceProcess, startService } from "@kuku/tes
 import { SignJWT } from "jose";
 import { Kafka, logLevel, Partitioners, type Producer } from "kafkajs";
 import { command, duration, int, text } from "../lib/command.js";
+import { cpuTicks, rssBytes, TICKS_PER_SECOND } from "../lib/proc.js";
 import { Histogram, table } from "../lib/stats.js";
 
 const CLIENTS_SCRIPT = fileURLToPath(new URL("../lib/market-clients.ts", import.meta.url));
 const TOKEN_SECRET = "bench-market-secret-of-32-bytes-at-least";
-const TICKS_PER_SECOND = 100; // USER_HZ on Linux
-
-/** utime + stime of a process, in clock ticks (/proc/<pid>/stat fields 14 and 15). */
-function cpuTicks(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  return Number(fields[11]) + Number(fields[12]);
-}
-
-function rssBytes(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, "utf8")
-    .split("\n")
-    .find((l) => l.startsWith("VmRSS:"))!;
-  return Number(/(\d+)/.exec(line)![1]) * 1024;
-}
 
 function request<T>(child: ChildProcess, message: object, answer: string): Promise<T> {
   return new Promise((resolve, reject) => {
