@@ -161,35 +161,57 @@ async function measureRound(rows: readonly Row[], settings: Settings): Promise<F
   return figures;
 }
 
-/** Per row, the round with the median rate, and every round's rate. */
-function medians(rounds: readonly (readonly Figures[])[]): { figures: Figures; rates: number[] }[] {
+/** Server CPU time per successful call, in µs. */
+const cpuMicrosPerCall = (m: Measured) => (m.ok === 0 ? Number.NaN : Math.round((m.serverTicks / TICKS_PER_SECOND / m.ok) * 1e6));
+
+interface RowResult {
+  /** The round with the median rate. */
+  readonly figures: Figures;
+  readonly rounds: readonly Figures[];
+}
+
+function medians(rounds: readonly (readonly Figures[])[]): RowResult[] {
   return rounds[0]!.map((_, i) => {
     const ofRow = rounds.map((round) => round[i]!);
     const sorted = [...ofRow].sort((a, b) => a.perSecond - b.perSecond);
-    return { figures: sorted[Math.floor((sorted.length - 1) / 2)]!, rates: ofRow.map((f) => f.perSecond) };
+    return { figures: sorted[Math.floor((sorted.length - 1) / 2)]!, rounds: ofRow };
   });
 }
 
-function report(results: readonly { figures: Figures; rates: number[] }[], settings: Settings, loadBefore: number): void {
-  const rows = results.map(({ figures: { row, perSecond, measured: m, load }, rates }) => {
-    const cpuSeconds = m.serverTicks / TICKS_PER_SECOND;
-    return [
-      row.server,
-      row.client,
-      perSecond,
-      rates.join(" / "),
-      m.p50Ms.toFixed(2),
-      m.p99Ms.toFixed(2),
-      m.errors,
-      m.ok === 0 ? "-" : Math.round((cpuSeconds * 1e6) / m.ok),
-      `${Math.round((100 * cpuSeconds) / m.seconds)}%`,
-      load.toFixed(2),
-    ];
-  });
+function report(results: readonly RowResult[], settings: Settings, loadBefore: number): void {
+  // With more than one round, each round's figure next to the median round's.
+  const perRound = settings.rounds > 1;
+  const rounds = (of: readonly Figures[], figure: (f: Figures) => number) => (perRound ? [of.map(figure).join(" / ")] : []);
+  const rows = results.map(({ figures: { row, perSecond, measured: m, load }, rounds: of }) => [
+    row.server,
+    row.client,
+    perSecond,
+    ...rounds(of, (f) => f.perSecond),
+    m.p50Ms.toFixed(2),
+    m.p99Ms.toFixed(2),
+    m.errors,
+    cpuMicrosPerCall(m),
+    ...rounds(of, (f) => cpuMicrosPerCall(f.measured)),
+    `${Math.round((100 * m.serverTicks) / TICKS_PER_SECOND / m.seconds)}%`,
+    load.toFixed(2),
+  ]);
   console.log(
     `rpc — unary calls, ${settings.concurrency} in flight on one HTTP/2 connection, ${settings.durationMs / 1000} s per row after ${settings.warmupMs / 1000} s of warm-up, ${settings.rounds} round(s) (figures from the median round); Node ${process.version}`,
   );
-  const headers = ["server", "client", "calls/s", "per round", "p50 ms", "p99 ms", "errors", "server CPU µs/call", "server CPU", "load 1m"];
+  const each = perRound ? ["per round"] : [];
+  const headers = [
+    "server",
+    "client",
+    "calls/s",
+    ...each,
+    "p50 ms",
+    "p99 ms",
+    "errors",
+    "server CPU µs/call",
+    ...each,
+    "server CPU",
+    "load 1m",
+  ];
   console.log(table(headers, rows));
   console.log(
     `machine: ${cpus().length} cores (${cpus()[0]?.model.trim()}), 1-min load average ${loadBefore.toFixed(2)} at the start, ${loadavg()[0]!.toFixed(2)} at the end (other work shares the cores); server CPU: user+system time of the server's process over the measured window (100% = one core)`,
