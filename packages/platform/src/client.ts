@@ -1,7 +1,7 @@
 import type { DescService } from "@bufbuild/protobuf";
 import { type Client, createClient, type Interceptor } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
 import { type FaultRule, faultInjectionInterceptor } from "./fault-injection.js";
+import { createGrpcJsTransport } from "./grpc-js-transport.js";
 import { clientObservabilityInterceptor } from "./interceptors.js";
 import type { Resilience } from "./resilience.js";
 
@@ -17,10 +17,10 @@ export interface ClientOptions {
   readonly faults?: readonly FaultRule[] | (() => readonly FaultRule[]);
 }
 
-/** A service-to-service client: gRPC over HTTP/2 with a default deadline, traced and timed. */
+/** A service-to-service client: gRPC over HTTP/2 (a shared @grpc/grpc-js channel per target) with a default deadline, traced and timed. */
 export function createServiceClient<T extends DescService>(service: T, options: ClientOptions): Client<T> {
   if (!(options.timeoutMs > 0)) throw new Error(`timeoutMs must be positive, got ${options.timeoutMs}`);
-  const transport = createGrpcTransport({
+  const transport = createGrpcJsTransport({
     baseUrl: options.baseUrl,
     defaultTimeoutMs: options.timeoutMs,
     // The first interceptor is the outermost: a span per attempt, inside the retries; injected faults innermost.

@@ -1,3 +1,4 @@
+import { once } from "node:events";
 import http from "node:http";
 import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
@@ -16,6 +17,7 @@ import { Health } from "@kuku/contracts/grpc/health/v1/health_pb";
 import * as reflectionV1 from "@kuku/contracts/grpc/reflection/v1/reflection_pb";
 import * as reflectionV1alpha from "@kuku/contracts/grpc/reflection/v1alpha/reflection_pb";
 import type { Logger } from "pino";
+import { type GrpcJsServer, startGrpcJsServer } from "./grpc-js-server.js";
 import { HealthRegistry, ServingStatus } from "./health.js";
 import { errorMappingInterceptor, serverObservabilityInterceptor, validationInterceptor } from "./interceptors.js";
 import { malformedMessageIsInvalidArgument } from "./malformed.js";
@@ -57,6 +59,15 @@ export interface ServerOptions {
   readonly contextValues?: (req: NodeServerRequest) => ContextValues;
   /** Browser origins allowed to call cross-origin; none when unset (same-origin only). */
   readonly corsAllowedOrigins?: readonly string[];
+  /**
+   * Who serves gRPC over HTTP/2: "connect" (connect-node, the default) or
+   * "grpc-js" (@grpc/grpc-js, for service-to-service ports: several times
+   * the calls per second). Either way HTTP/1.1 (Connect, gRPC-Web, /metrics)
+   * goes to Connect, and the same implementations run through the same
+   * interceptors. grpc-js serves only the gRPC protocol on HTTP/2, so
+   * contextValues (taken from a Node request) need "connect".
+   */
+  readonly grpcServer?: "connect" | "grpc-js";
 }
 
 export type BuiltInInterceptor = "observability" | "errorMapping" | "validation";
@@ -87,6 +98,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     health.registration(),
     ...reflectionRegistrations([...appServices, Health, reflectionV1.ServerReflection, reflectionV1alpha.ServerReflection]),
   ];
+  if (options.grpcServer === "grpc-js" && options.contextValues !== undefined) {
+    throw new Error('contextValues are taken from Node requests: they need grpcServer "connect"');
+  }
   // Observability outermost: its span is active while the others log, and it sees the final status.
   const builtIns: Record<BuiltInInterceptor, () => Interceptor> = {
     observability: serverObservabilityInterceptor,
@@ -94,15 +108,18 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     validation: validationInterceptor,
   };
   const on = new Set(options.builtIns ?? Object.keys(builtIns));
+  const interceptors = [
+    ...Object.entries(builtIns)
+      .filter(([name]) => on.has(name))
+      .map(([, make]) => make()),
+    ...(options.interceptors ?? []),
+  ];
+  const maxTimeoutMs = options.maxTimeoutMs ?? 60_000;
+  const readMaxBytes = options.readMaxBytes ?? 4 * 1024 * 1024;
   const router = createConnectRouter({
-    interceptors: [
-      ...Object.entries(builtIns)
-        .filter(([name]) => on.has(name))
-        .map(([, make]) => make()),
-      ...(options.interceptors ?? []),
-    ],
-    maxTimeoutMs: options.maxTimeoutMs ?? 60_000,
-    readMaxBytes: options.readMaxBytes ?? 4 * 1024 * 1024,
+    interceptors,
+    maxTimeoutMs,
+    readMaxBytes,
     shutdownSignal: cutOff.signal,
     acceptCompression: [compressionGzip, compressionBrotli],
   });
@@ -112,12 +129,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   let inFlight = 0;
   let drained: (() => void) | undefined;
-  const counted = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => {
+  const callEnded = () => {
+    inFlight -= 1;
+    if (inFlight === 0) drained?.();
+  };
+  const track = () => {
     inFlight += 1;
-    res.once("close", () => {
-      inFlight -= 1;
-      if (inFlight === 0) drained?.();
-    });
+    return callEnded;
+  };
+  const counted = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => {
+    res.once("close", track());
     if (req.method === "GET" && req.url === "/metrics") serveMetrics(res, logger);
     else withCors(req, res);
   };
@@ -131,10 +152,21 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     session.once("close", () => sessions.delete(session));
   });
 
+  const grpcJs: GrpcJsServer | undefined =
+    options.grpcServer === "grpc-js"
+      ? startGrpcJsServer({ registrations, interceptors, maxTimeoutMs, readMaxBytes, shutdownSignal: cutOff.signal, track })
+      : undefined;
+  const http2Connection = grpcJs === undefined ? (socket: net.Socket) => h2.emit("connection", socket) : grpcJs.inject;
+
+  const http2Sockets = new Set<net.Socket>();
   const tcp = net.createServer((socket) => {
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
-    route(socket, h1, h2);
+    route(socket, h1, (http2Socket) => {
+      http2Sockets.add(http2Socket);
+      http2Socket.once("close", () => http2Sockets.delete(http2Socket));
+      http2Connection(http2Socket);
+    });
   });
   await new Promise<void>((resolve, reject) => {
     tcp.once("error", reject);
@@ -143,7 +175,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const port = (tcp.address() as AddressInfo).port;
   health.set("", ServingStatus.SERVING);
   for (const desc of appServices) health.set(desc.typeName, ServingStatus.SERVING);
-  logger.info({ host: options.host, port, services: appServices.map((d) => d.typeName) }, "serving");
+  logger.info(
+    { host: options.host, port, grpcServer: options.grpcServer ?? "connect", services: appServices.map((d) => d.typeName) },
+    "serving",
+  );
 
   let shuttingDown: Promise<void> | undefined;
   const shutdown = () => {
@@ -152,8 +187,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       health.close();
       tcp.close();
       for (const session of sessions) session.close();
-      const allDone = inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => (drained = resolve));
       const drainTimeoutMs = options.drainTimeoutMs ?? 10_000;
+      grpcJs?.drain();
+      const callsDone = inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => (drained = resolve));
+      // A closing HTTP/2 session closes its socket once its last stream is flushed: only then is every answer out.
+      const allDone = Promise.all([callsDone, ...[...http2Sockets].map((socket) => once(socket, "close"))]);
       const timedOut = await Promise.race([
         allDone.then(() => false),
         new Promise<boolean>((resolve) => setTimeout(() => resolve(true), drainTimeoutMs).unref()),
@@ -161,6 +199,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       if (timedOut) {
         logger.warn({ inFlight, drainTimeoutMs }, "drain timed out: cancelling the remaining calls");
         cutOff.abort();
+        grpcJs?.close();
       }
       for (const socket of sockets) socket.destroy();
       logger.info("stopped");
@@ -244,7 +283,7 @@ function corsHandler(handler: NodeHandlerFn, allowedOrigins: readonly string[]):
   };
 }
 
-function route(socket: net.Socket, h1: http.Server, h2: http2.Http2Server): void {
+function route(socket: net.Socket, h1: http.Server, http2Connection: (socket: net.Socket) => void): void {
   let head = Buffer.alloc(0);
   const onData = (chunk: Buffer) => {
     head = Buffer.concat([head, chunk]);
@@ -257,7 +296,7 @@ function route(socket: net.Socket, h1: http.Server, h2: http2.Http2Server): void
     if (isHttp2) {
       // The HTTP/2 session reads the unshifted bytes itself on its first
       // tick; resuming here would flow them to nobody.
-      h2.emit("connection", socket);
+      http2Connection(socket);
     } else {
       h1.emit("connection", socket);
       socket.resume();

@@ -35,6 +35,8 @@ await runService({
     onStop(() => desk.close());
     return {
       services: [exchangeHandlers(new DeskWithFaults(desk, logger))],
+      // Called only by services: gRPC on HTTP/2 served by grpc-js (ADR 0002).
+      server: { grpcServer: "grpc-js" },
       ready: { instruments: INSTRUMENTS.length, session: desk.sessionId },
     };
   },

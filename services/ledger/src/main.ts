@@ -26,6 +26,8 @@ await runService({
     });
     return {
       services: [ledgerHandlers(ledger, { pageSizeDefault: config.pageSizeDefault })],
+      // Called only by services: gRPC on HTTP/2 served by grpc-js (ADR 0002).
+      server: { grpcServer: "grpc-js" },
       ready: { isolation: config.isolation, balanceGuard: config.balanceGuard },
     };
   },

@@ -95,6 +95,8 @@ await runService({
 
     return {
       services: [orderHandlers(app, { pageSizeDefault: config.pageSizeDefault })],
+      // Called only by services: gRPC on HTTP/2 served by grpc-js (ADR 0002).
+      server: { grpcServer: "grpc-js" },
       ready: { instruments: instruments.length },
       // Joining the consumer group can wait out a crashed predecessor's session, so
       // it does not hold up serving: until it joins, the reconciler covers fills.

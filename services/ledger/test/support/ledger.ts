@@ -44,6 +44,7 @@ export async function startTestLedger(
   });
   const server = await startServer({
     name: "ledger",
+    grpcServer: "grpc-js",
     host: "127.0.0.1",
     port: 0,
     logger,
