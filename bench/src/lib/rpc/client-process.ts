@@ -1,7 +1,7 @@
 // A Node client of `kuku-bench rpc`, in a process of its own (forked by the
 // command): `concurrency` calls of grpc.health.v1.Health/Check in flight over
 // one HTTP/2 connection, through connect's gRPC transport, @grpc/grpc-js, or
-// the platform's service client (connect plus its interceptors). The spec
+// the platform's service client (its interceptors on its own transport). The spec
 // comes as JSON in argv[2]; it sends {measuring} after the warm-up, then
 // {result} and exits.
 import { create } from "@bufbuild/protobuf";

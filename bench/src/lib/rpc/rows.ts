@@ -6,7 +6,14 @@ export type ServerSpec =
   | { readonly kind: "connect" }
   | { readonly kind: "grpc-js" }
   /** The platform's startServer; tracing means the SDK exporting every span to Zipkin. */
-  | { readonly kind: "platform"; readonly builtIns: readonly BuiltInInterceptor[]; readonly faults: boolean; readonly tracing: boolean }
+  | {
+      readonly kind: "platform";
+      readonly builtIns: readonly BuiltInInterceptor[];
+      readonly faults: boolean;
+      readonly tracing: boolean;
+      /** Who serves gRPC on HTTP/2 behind the platform's port. */
+      readonly grpcServer: "connect" | "grpc-js";
+    }
   /** The real ledger service on a fresh database, called with GetBalances. */
   | { readonly kind: "ledger" };
 
@@ -31,11 +38,15 @@ export interface Row {
 }
 
 const ALL: readonly BuiltInInterceptor[] = ["observability", "errorMapping", "validation"];
-const platform = (builtIns: readonly BuiltInInterceptor[], extra: { faults?: boolean; tracing?: boolean } = {}): ServerSpec => ({
+const platform = (
+  builtIns: readonly BuiltInInterceptor[],
+  extra: { faults?: boolean; tracing?: boolean; grpcServer?: "connect" | "grpc-js" } = {},
+): ServerSpec => ({
   kind: "platform",
   builtIns,
   faults: extra.faults ?? false,
   tracing: extra.tracing ?? false,
+  grpcServer: extra.grpcServer ?? "connect",
 });
 
 const servers: Record<string, ServerSpec> = {
@@ -49,6 +60,14 @@ const servers: Record<string, ServerSpec> = {
   "platform+validation": platform(["validation"]),
   "platform+faults": platform([], { faults: true }),
   "platform+all": platform(ALL),
+  // The same behind grpc-js (startServer's grpcServer option).
+  "platform-grpcjs": platform([], { grpcServer: "grpc-js" }),
+  "platform-grpcjs+metrics": platform(["observability"], { grpcServer: "grpc-js" }),
+  "platform-grpcjs+tracing": platform(["observability"], { tracing: true, grpcServer: "grpc-js" }),
+  "platform-grpcjs+errors": platform(["errorMapping"], { grpcServer: "grpc-js" }),
+  "platform-grpcjs+validation": platform(["validation"], { grpcServer: "grpc-js" }),
+  "platform-grpcjs+faults": platform([], { faults: true, grpcServer: "grpc-js" }),
+  "platform-grpcjs+all": platform(ALL, { grpcServer: "grpc-js" }),
   ledger: { kind: "ledger" },
 };
 
@@ -68,7 +87,17 @@ export const ROWS: readonly Row[] = [
   row("platform+validation", "ghz"),
   row("platform+faults", "ghz"),
   row("platform+all", "ghz"),
+  row("platform+all", "connect"),
   row("platform+all", "platform"),
+  row("platform-grpcjs", "ghz"),
+  row("platform-grpcjs+metrics", "ghz"),
+  row("platform-grpcjs+tracing", "ghz"),
+  row("platform-grpcjs+errors", "ghz"),
+  row("platform-grpcjs+validation", "ghz"),
+  row("platform-grpcjs+faults", "ghz"),
+  row("platform-grpcjs+all", "ghz"),
+  row("platform-grpcjs+all", "grpc-js"),
+  row("platform-grpcjs+all", "platform"),
   row("ledger", "ghz"),
 ];
 

@@ -49,6 +49,7 @@ async function platform(spec: Extract<ServerSpec, { kind: "platform" }>): Promis
     logger,
     services: [],
     builtIns: spec.builtIns,
+    grpcServer: spec.grpcServer,
     interceptors: spec.faults ? [faultInjectionInterceptor(faults)] : [],
   });
   return server.port;
