@@ -248,7 +248,7 @@ export const rpc = command({
   summary: "the RPC layer per call: bare connect-node and grpc-js, the platform's server per interceptor, the ledger's GetBalances",
   options: {
     rows: choiceList(ROW_NAMES, "rows to run, as <server>/<client>"),
-    duration: duration("measured time per row", "4s"),
+    duration: duration("measured time per row", "3s"),
     warmup: duration("time per row before measuring (JIT, connections), not counted", "1s"),
     concurrency: int("calls in flight per client, on one HTTP/2 connection", 32),
     rounds: int("times every row is run, in turn (load from other work falls on all rows)", 1),
