@@ -180,7 +180,7 @@ t.test("market fanout: clients in their own process receive every trade's update
 });
 
 t.test("rpc: every server and client pair, each interceptor alone, the ledger; a positive rate and no errors in every row", async (t) => {
-  const r = await bench("rpc", "--duration", "300ms", "--warmup", "100ms", "--concurrency", "4");
+  const r = await bench("rpc", "--duration", "1s", "--warmup", "200ms", "--concurrency", "4");
   t.equal(r.code, 0, r.stderr);
   const rows = r.stdout
     .split("\n")
