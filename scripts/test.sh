@@ -26,7 +26,8 @@ check "buf lint" "$buf" lint
 # previous commit, so a change that lands on main is still checked.
 if [[ "$(git rev-parse --abbrev-ref HEAD 2>/dev/null)" != main ]] && git rev-parse --verify -q main >/dev/null; then
   check "buf breaking (against main)" bash scripts/buf-breaking.sh main
-elif git rev-parse --verify -q HEAD~1 >/dev/null && git ls-tree -r --name-only HEAD~1 | grep -q '^proto/.*\.proto$'; then
+# (No `git ls-tree | grep -q` here: under pipefail grep's early exit fails the pipe and the check was skipped.)
+elif git rev-parse --verify -q HEAD~1 >/dev/null && [[ -n $(git ls-tree -r --name-only HEAD~1 -- proto | grep '\.proto$') ]]; then
   check "buf breaking (against HEAD~1)" bash scripts/buf-breaking.sh HEAD~1
 fi
 

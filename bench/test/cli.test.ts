@@ -172,11 +172,16 @@ t.test("locks drill: a paused holder loses an update without fencing, not with i
   t.match(r.stdout, /2 of 3 Redis stopped +lock refused +as expected/);
 });
 
-t.test("market fanout: clients in their own process receive every trade's update", async (t) => {
+t.test("market fanout: clients in worker processes receive every trade's update", async (t) => {
   const r = await bench("market", "fanout", "--clients", "20", "--symbols", "2", "--rate", "20", "--duration", "2s", "--warmup", "1s");
   t.equal(r.code, 0, r.stderr);
   t.match(r.stdout, /20 clients connected and subscribed in \d+ ms \(20 snapshots\)/);
-  t.match(r.stdout, /^\s+20\s+2\s+20\s+\d+\s+\d+\s+\d+\s+\d+\s+\d+\s+0\s+0\s/m, "no gaps, no closed clients");
+  t.match(
+    r.stdout,
+    /^\s+20\s+2\s+20\s+100\.00 %\s+\d+\s+\d+\s+\d+\s+\d+\s+\d+\s+0\s+0\s+0\s/m,
+    "all delivered, no gaps, no closed clients, no resyncs",
+  );
+  t.match(r.stdout, /final state: 20 of 20 clients ended at their symbol's last sequence/);
 });
 
 t.test("rpc: every server and client pair, each interceptor alone, the ledger; a positive rate and no errors in every row", async (t) => {

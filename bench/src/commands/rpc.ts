@@ -12,7 +12,7 @@ import { Health } from "@kuku/contracts/grpc/health/v1/health_pb";
 import { LedgerService } from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import { choiceList, command, duration, int, text } from "../lib/command.js";
 import { fundedAccounts, startLedger } from "../lib/ledger.js";
-import { cpuTicks, TICKS_PER_SECOND } from "../lib/proc.js";
+import { cpuSeconds } from "../lib/proc.js";
 import { ghz, writeProtoset } from "../lib/rpc/ghz.js";
 import { type ClientRun, ROW_NAMES, ROWS, type Row, type ServerSpec } from "../lib/rpc/rows.js";
 import { table } from "../lib/stats.js";
@@ -31,14 +31,14 @@ interface Settings {
   readonly workDir: string;
 }
 
-/** What a row's client measured, and the server's CPU ticks over the same window. */
+/** What a row's client measured, and the server's CPU time over the same window. */
 interface Measured {
   readonly ok: number;
   readonly errors: number;
   readonly seconds: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
-  readonly serverTicks: number;
+  readonly serverCpuSeconds: number;
 }
 
 /** A running server: its pid (for its CPU time), its port, what ghz calls on it. */
@@ -114,17 +114,17 @@ async function viaNodeClient(row: Row, server: ServerUnderTest, settings: Settin
   };
   const child = forkTs(CLIENT_SCRIPT, run);
   await message(child, "measuring");
-  const ticks = cpuTicks(server.pid);
-  const result = await message<Omit<Measured, "serverTicks">>(child, "result");
-  return { ...result, serverTicks: cpuTicks(server.pid) - ticks };
+  const cpu = cpuSeconds(server.pid);
+  const result = await message<Omit<Measured, "serverCpuSeconds">>(child, "result");
+  return { ...result, serverCpuSeconds: cpuSeconds(server.pid) - cpu };
 }
 
 async function viaGhz(server: ServerUnderTest, settings: Settings): Promise<Measured> {
   const run = { port: server.port, ...server.ghz, concurrency: settings.concurrency };
   if (settings.warmupMs > 0) await ghz({ ...run, durationMs: settings.warmupMs });
-  const ticks = cpuTicks(server.pid);
+  const cpu = cpuSeconds(server.pid);
   const result = await ghz({ ...run, durationMs: settings.durationMs });
-  return { ...result, serverTicks: cpuTicks(server.pid) - ticks };
+  return { ...result, serverCpuSeconds: cpuSeconds(server.pid) - cpu };
 }
 
 /** The rows in the order asked, those on one server together. */
@@ -162,7 +162,7 @@ async function measureRound(rows: readonly Row[], settings: Settings): Promise<F
 }
 
 /** Server CPU time per successful call, in µs. */
-const cpuMicrosPerCall = (m: Measured) => (m.ok === 0 ? Number.NaN : Math.round((m.serverTicks / TICKS_PER_SECOND / m.ok) * 1e6));
+const cpuMicrosPerCall = (m: Measured) => (m.ok === 0 ? Number.NaN : Math.round((m.serverCpuSeconds / m.ok) * 1e6));
 
 interface RowResult {
   /** The round with the median rate. */
@@ -192,7 +192,7 @@ function report(results: readonly RowResult[], settings: Settings, loadBefore: n
     m.errors,
     cpuMicrosPerCall(m),
     ...rounds(of, (f) => cpuMicrosPerCall(f.measured)),
-    `${Math.round((100 * m.serverTicks) / TICKS_PER_SECOND / m.seconds)}%`,
+    `${Math.round((100 * m.serverCpuSeconds) / m.seconds)}%`,
     load.toFixed(2),
   ]);
   console.log(

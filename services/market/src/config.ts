@@ -23,10 +23,13 @@ export const marketConfigShape = {
   wsSymbolsPerClientMax: intVar("MARKET_WS_SYMBOLS_PER_CLIENT_MAX", 100, { min: 1, max: 10_000 }),
   wsMessageMaxBytes: intVar("MARKET_WS_MESSAGE_MAX_BYTES", 4_096, { min: 256, max: 1_048_576 }),
   wsHeartbeatIntervalMs: intVar("MARKET_WS_HEARTBEAT_INTERVAL_MS", 15_000, { min: 100, max: 600_000 }),
-  wsConflateAboveBytes: intVar("MARKET_WS_CONFLATE_ABOVE_BYTES", 64 * 1024, { min: 0, max: 64 * 1024 * 1024 }),
+  /** The fan-out tick: changes within it are conflated into one frame per client. */
+  wsTickMs: intVar("MARKET_WS_TICK_MS", 20, { min: 1, max: 1_000 }),
+  /** Trades one symbol's update carries per tick; a larger burst keeps the newest (the quote still counts all). */
+  wsTickTradesMax: intVar("MARKET_WS_TICK_TRADES_MAX", 500, { min: 1, max: 100_000 }),
+  wsSkipAboveBytes: intVar("MARKET_WS_SKIP_ABOVE_BYTES", 64 * 1024, { min: 0, max: 64 * 1024 * 1024 }),
   wsSendBufferMaxBytes: intVar("MARKET_WS_SEND_BUFFER_MAX_BYTES", 1024 * 1024, { min: 1024, max: 256 * 1024 * 1024 }),
   wsSlowConsumerMs: intVar("MARKET_WS_SLOW_CONSUMER_MS", 5_000, { min: 10, max: 600_000 }),
-  wsFlushIntervalMs: intVar("MARKET_WS_FLUSH_INTERVAL_MS", 20, { min: 1, max: 10_000 }),
   drainTimeoutMs: intVar("MARKET_DRAIN_TIMEOUT_MS", 10_000, { min: 0, max: 600_000 }),
 };
 

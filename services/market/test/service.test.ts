@@ -1,22 +1,33 @@
 // The market service as a real process on the real Kafka, PostgreSQL and
 // Redis: gRPC reads and validation, StreamQuotes, the WebSocket protocol
-// (auth, bad messages, snapshot + updates, gaps and resync, slow consumers)
+// (auth, bad messages, text frames matching the document, snapshot + tick
+// updates with no gap, resync by snapshot and closing of slow consumers)
 // and candles written behind to PostgreSQL.
 
+import { readFileSync } from "node:fs";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import * as api from "@kuku/contracts/kuku/market/v1/market_pb";
 import { createServiceClient } from "@kuku/platform";
 import t from "tap";
 import WebSocket from "ws";
-import { eventually, type Frame, type MarketUnderTest, RecordingClient, startMarket, token } from "./support/market.js";
+import {
+  eventually,
+  type Frame,
+  type MarketUnderTest,
+  metric,
+  RecordingClient,
+  startMarket,
+  token,
+  type Update,
+} from "./support/market.js";
 
 let market: MarketUnderTest;
 let client: ReturnType<typeof createServiceClient<typeof api.MarketDataService>>;
 t.before(async () => {
   // Small buffers so that a paused reader falls behind quickly.
   market = await startMarket({
-    MARKET_WS_CONFLATE_ABOVE_BYTES: "4096",
+    MARKET_WS_SKIP_ABOVE_BYTES: "4096",
     MARKET_WS_SEND_BUFFER_MAX_BYTES: "262144",
     MARKET_WS_SLOW_CONSUMER_MS: "3000",
   });
@@ -26,22 +37,30 @@ t.teardown(() => market.stop());
 
 const range = (n: number, from: bigint) => Array.from({ length: n }, (_, i) => from + BigInt(i % 7) * 100n);
 
-/** Applies updates to a snapshot the way a client should, stopping at the first gap. */
+/**
+ * Applies a symbol's snapshots and tick updates the way a client should: a
+ * snapshot is a new baseline, an update must start right after the last
+ * sequence. Records the first gap.
+ */
 function replay(frames: readonly Frame[], symbol: string) {
-  const snapshot = frames.find((f) => f.type === "snapshot" && f.symbol === symbol)!;
-  let seq = BigInt(snapshot.seq!);
-  let volume = BigInt(snapshot.quote?.volume ?? "0");
+  let seq: bigint | undefined;
+  let volume = 0n;
   let gapAt: bigint | undefined;
-  for (const f of frames.slice(frames.indexOf(snapshot) + 1)) {
-    if (f.type !== "update" || f.symbol !== symbol) continue;
-    if (BigInt(f.seq!) !== seq + 1n) {
-      gapAt ??= seq;
-      break;
+  let snapshots = 0;
+  for (const f of frames) {
+    if (f.type === "snapshot" && f.symbol === symbol) {
+      seq = BigInt(f.seq!);
+      volume = BigInt(f["quote"]?.volume ?? "0");
+      snapshots += 1;
     }
-    seq = BigInt(f.seq!);
-    if (f["trade"] !== undefined) volume += BigInt(f["trade"].qty);
+    if (f.type !== "tick" || seq === undefined) continue;
+    for (const u of (f["updates"] as Update[]).filter((x) => x.symbol === symbol)) {
+      if (BigInt(u.from) !== seq + 1n) gapAt ??= seq;
+      seq = BigInt(u.seq);
+      volume += u.trades.reduce((sum, x) => sum + BigInt(x.qty), 0n);
+    }
   }
-  return { seq, volume, gapAt };
+  return { seq, volume, gapAt, snapshots };
 }
 
 t.test("gRPC: quotes, books and trades from the exchange's events; validation errors", async (t) => {
@@ -167,15 +186,15 @@ t.test("WebSocket: after unsubscribe no more updates for that symbol arrive", as
   await eventually("the resync snapshot", () => ws.of("snapshot", "000008").length === 2);
   await market.exchange.trades("000007", [1_000n, 1_005n]);
   await market.exchange.trades("000008", [2_000n]);
-  await eventually("the update of the symbol still subscribed", () => ws.of("update", "000008").length === 1);
+  await eventually("the update of the symbol still subscribed", () => ws.updates("000008").length === 1);
   await eventually(
     "the service has the other symbol's trades",
     async () => (await client.getQuote({ symbol: "000007" }).catch(() => undefined))?.quote?.volume === 20n,
   );
   // Frames arrive in order on the connection: once a later update is here, an earlier one would be too.
   await market.exchange.trades("000008", [2_005n]);
-  await eventually("a later update of the subscribed symbol", () => ws.of("update", "000008").length === 2);
-  t.equal(ws.of("update", "000007").length, 0, "nothing for the unsubscribed symbol");
+  await eventually("a later update of the subscribed symbol", () => ws.updates("000008").at(-1)?.seq === "2");
+  t.equal(ws.updates("000007").length, 0, "nothing for the unsubscribed symbol");
 });
 
 t.test("WebSocket: snapshot then updates add up to the service's own state", async (t) => {
@@ -204,7 +223,7 @@ t.test("WebSocket: snapshot then updates add up to the service's own state", asy
     });
     return (await client.getQuote({ symbol: "000004" })).quote;
   })();
-  await eventually("the last update arrives", () => ws.of("update", "000004").at(-1)?.seq === quote!.sequence.toString());
+  await eventually("the last update arrives", () => ws.updates("000004").at(-1)?.seq === quote!.sequence.toString());
   const replayed = replay(ws.frames, "000004");
   t.equal(replayed.gapAt, undefined, "no gap for a client that keeps up");
   t.equal(replayed.seq, quote!.sequence);
@@ -212,48 +231,138 @@ t.test("WebSocket: snapshot then updates add up to the service's own state", asy
 });
 
 t.test(
-  "WebSocket: a reader that falls behind gets conflated updates, sees the gap and resyncs; a stuck one is closed; others are unaffected",
+  "WebSocket: a reader over its bound is skipped, then resynced by snapshot; a stuck one is closed; the others miss nothing",
   async (t) => {
-    const healthy = await RecordingClient.open(market.wsUrl);
-    const lagging = await RecordingClient.open(market.wsUrl);
-    const stuck = await RecordingClient.open(market.wsUrl);
+    const symbols = Array.from({ length: 100 }, (_, i) => String(200_000 + i));
+    const [healthy, lagging, stuck] = await Promise.all([0, 1, 2].map(() => RecordingClient.open(market.wsUrl)));
     t.teardown(() => {
-      for (const c of [healthy, lagging, stuck]) c.close();
+      for (const c of [healthy!, lagging!, stuck!]) c.close();
     });
-    for (const c of [healthy, lagging, stuck]) c.send({ v: 1, type: "subscribe", symbols: ["000005"] });
-    await eventually("three snapshots", () => [healthy, lagging, stuck].every((c) => c.of("snapshot", "000005").length === 1));
+    for (const c of [healthy!, lagging!, stuck!]) c.send({ v: 1, type: "subscribe", symbols });
+    await eventually("every snapshot", () => [healthy!, lagging!, stuck!].every((c) => c.of("snapshot").length === symbols.length));
 
-    // Stop reading: the kernel buffers fill up, then the server's send buffer.
-    lagging.ws.pause();
-    stuck.ws.pause();
-    await market.exchange.books("000005", 8_000, 80_000n);
+    // Stop reading, then send rounds of one full book per symbol about a tick apart: each tick frame
+    // carries ~100 books (~100 KB), so a paused reader fills the kernel's buffers, then passes its bound.
+    lagging!.ws.pause();
+    stuck!.ws.pause();
+    const stuckClosed = () => market.process.logs.some((l) => l.includes("closing a slow websocket consumer"));
+    let rounds = 0;
+    let resumed = false;
+    while (!stuckClosed() && rounds < 3_000) {
+      await market.exchange.bookRound(symbols, rounds++);
+      if (!resumed && (await metric(market.baseUrl, "kuku_market_ws_frames_skipped_total")) > 0) {
+        lagging!.ws.resume();
+        resumed = true;
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    t.ok(resumed, "the paused readers went over their bound and were skipped");
+    t.ok(stuckClosed(), "the stuck reader was closed");
+    const last = BigInt(rounds);
     await eventually(
       "the service has applied every book",
-      async () => (await client.getQuote({ symbol: "000005" })).quote?.sequence === 8_000n,
+      async () => (await client.getQuote({ symbol: symbols.at(-1)! })).quote?.sequence === last,
       60_000,
     );
-    await eventually("the healthy client has every update", () => healthy.of("update", "000005").at(-1)?.seq === "8000", 30_000);
-    t.equal(replay(healthy.frames, "000005").gapAt, undefined, "the healthy client saw no gap");
-
-    lagging.ws.resume();
-    await eventually("the lagging client sees the latest update", () => lagging.of("update", "000005").at(-1)?.seq === "8000", 30_000);
-    const { gapAt } = replay(lagging.frames, "000005");
-    t.not(gapAt, undefined, "conflation left a gap the client can see by the sequence numbers");
-    lagging.send({ v: 1, type: "subscribe", symbols: ["000005"] });
-    await eventually("a fresh snapshot", () => lagging.of("snapshot", "000005").length === 2);
-    t.equal(lagging.of("snapshot", "000005")[1]!.seq, "8000", "the resync snapshot is the current state");
-
-    await eventually(
-      "the stuck client is closed",
-      () => market.process.logs.some((l) => l.includes("closing a slow websocket consumer")),
-      30_000,
+    for (const [name, c] of [
+      ["healthy", healthy!],
+      ["lagging", lagging!],
+    ] as const) {
+      await eventually(`the ${name} client reaches every symbol's final state`, () =>
+        symbols.every((s) => replay(c.frames, s).seq === last),
+      );
+      t.ok(
+        symbols.every((s) => replay(c.frames, s).gapAt === undefined),
+        `${name}: no gap in any symbol`,
+      );
+    }
+    t.ok(
+      symbols.every((s) => replay(healthy!.frames, s).snapshots === 1),
+      "the healthy client was never resynced",
     );
-    stuck.ws.resume();
-    await eventually("the stuck client sees the close", () => stuck.closed !== undefined);
-    t.ok([4008, 1006].includes(stuck.closed!.code), `closed (${stuck.closed!.code} ${stuck.closed!.reason})`);
-    t.equal(healthy.closed, undefined, "the healthy client is still connected");
+    t.ok(
+      symbols.every((s) => replay(lagging!.frames, s).snapshots >= 2),
+      "the lagging client was resynced by a snapshot of every symbol",
+    );
+    t.ok((await metric(market.baseUrl, "kuku_market_ws_resyncs_total")) >= 1, "the resync is counted");
+
+    stuck!.ws.resume();
+    await eventually("the stuck client sees the close", () => stuck!.closed !== undefined);
+    t.ok([4008, 1006].includes(stuck!.closed!.code), `closed (${stuck!.closed!.code} ${stuck!.closed!.reason})`);
+    t.equal(healthy!.closed, undefined, "the healthy client is still connected");
+    t.equal(lagging!.closed, undefined, "the lagging client is still connected");
   },
 );
+
+t.test("WebSocket: text frames only, each matching the schema documented in docs/market-websocket.md", async (t) => {
+  const documented = documentedExamples();
+  await market.exchange.books("000010", 1);
+  await market.exchange.trades("000010", [40_000n], 2n);
+  await eventually(
+    "the first events are applied",
+    async () => (await client.getQuote({ symbol: "000010" }).catch(() => undefined))?.quote?.volume === 2n,
+  );
+  const ws = await RecordingClient.open(market.wsUrl);
+  t.teardown(() => ws.close());
+  ws.send({ v: 1, type: "subscribe", symbols: ["000010"] });
+  await eventually("the snapshot", () => ws.of("snapshot", "000010").length === 1);
+  await market.exchange.books("000010", 1);
+  await market.exchange.trades("000010", [40_100n, 40_200n], 1n);
+  await eventually("a book update and a trade update", () => {
+    const updates = ws.updates("000010");
+    return updates.some((u) => u.book !== undefined) && updates.reduce((n, u) => n + u.trades.length, 0) === 2;
+  });
+  ws.send({ v: 1, type: "dance" });
+  await eventually("the error frame", () => ws.of("error").length === 1);
+  t.equal(ws.binaryFrames, 0, "no binary frame");
+  for (const frame of ws.frames) {
+    const example = documented.get(frame.type);
+    t.ok(example, `${frame.type} is documented`);
+    t.same(nonConforming(frame, example, "$"), [], `${frame.type} matches the documented example`);
+  }
+});
+
+/** The server's example messages in the document, by type. */
+function documentedExamples(): Map<string, unknown> {
+  const doc = readFileSync(new URL("../../../docs/market-websocket.md", import.meta.url), "utf8");
+  const examples = new Map<string, unknown>();
+  for (const [, block] of doc.matchAll(/```json\n([\s\S]*?)```/g))
+    for (const text of block!.split(/\n(?=\{)/)) {
+      const message = JSON.parse(text) as { type: string };
+      if (!examples.has(message.type)) examples.set(message.type, message);
+    }
+  return examples;
+}
+
+/** Keys the document's examples show but a real frame may leave out. */
+const OPTIONAL = new Set(["book", "tradesOmitted"]);
+
+/** Where `real` departs from the documented example: unknown keys, missing keys, other kinds of values. */
+function nonConforming(real: unknown, example: unknown, path: string): string[] {
+  const kind = (v: unknown) =>
+    typeof v === "string" ? (/^-?\d+$/.test(v) ? "decimal" : "string") : Array.isArray(v) ? "array" : v === null ? "null" : typeof v;
+  if (kind(real) !== kind(example)) return [`${path}: ${kind(real)}, documented ${kind(example)}`];
+  if (Array.isArray(real)) {
+    const [first] = example as unknown[];
+    return first === undefined ? [] : real.flatMap((x, i) => nonConforming(x, first, `${path}[${i}]`));
+  }
+  if (kind(real) !== "object") return [];
+  const r = real as Record<string, unknown>;
+  const e = example as Record<string, unknown>;
+  const unknownKeys = Object.keys(r)
+    .filter((k) => !(k in e))
+    .map((k) => `${path}.${k}: not documented`);
+  const missing = Object.keys(e)
+    .filter((k) => !(k in r) && !OPTIONAL.has(k))
+    .map((k) => `${path}.${k}: missing`);
+  return [
+    ...unknownKeys,
+    ...missing,
+    ...Object.keys(r)
+      .filter((k) => k in e)
+      .flatMap((k) => nonConforming(r[k], e[k], `${path}.${k}`)),
+  ];
+}
 
 t.test("two replicas, same configuration: each keeps the whole market (every partition of every topic)", async (t) => {
   const replica = await market.replica();

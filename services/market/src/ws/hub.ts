@@ -1,17 +1,29 @@
-// WebSocket fan-out (docs/market-websocket.md). Each change is encoded once
-// and the same Buffer goes to every subscriber of its symbol. A client whose
-// socket falls behind gets conflated updates (the latest per symbol wins);
-// one that stays behind, or whose send buffer passes its bound, is closed
-// with a reason, so one slow reader never holds up the others or our memory.
+// WebSocket fan-out (docs/market-websocket.md, ADR 0011). Changes are
+// conflated per symbol and sent on a short tick: every `tickMs` each symbol
+// that changed is encoded once, each group of clients with the same symbols
+// gets one text frame built once, and each client one socket write. A client
+// whose socket is over its bound is skipped, resynced by snapshot once it
+// drains, and closed if it stays behind: one slow reader never holds up the
+// others or our memory.
 import type http from "node:http";
 import type { Duplex } from "node:stream";
 import type { Logger } from "@kuku/platform";
 import { jwtVerify } from "jose";
 import { Counter, Gauge } from "prom-client";
-import { type WebSocket, WebSocketServer } from "ws";
+import { WebSocket, WebSocketServer } from "ws";
 import type { Feed } from "../app/feed.js";
-import type { Change } from "../domain/market.js";
-import { type ClientMessage, encode, parseClientMessage, snapshotMessage, updateMessage } from "./protocol.js";
+import { Conflator, type SymbolTick } from "../domain/conflation.js";
+import { textFrame } from "./frame.js";
+import { type Group, Groups } from "./groups.js";
+import {
+  type ClientMessage,
+  encode,
+  encodeTick,
+  encodeUpdate,
+  parseClientMessage,
+  type ServerMessage,
+  snapshotMessage,
+} from "./protocol.js";
 
 export interface HubOptions {
   readonly path: string;
@@ -22,34 +34,45 @@ export interface HubOptions {
   /** Largest frame a client may send. */
   readonly messageMaxBytes: number;
   readonly heartbeatIntervalMs: number;
-  /** Above this many unsent bytes a client's updates are conflated. */
-  readonly conflateAboveBytes: number;
+  /** The fan-out tick: at most one update frame per client per tick. */
+  readonly tickMs: number;
+  /** Above this many unsent bytes a client is skipped, then resynced by snapshot. */
+  readonly skipAboveBytes: number;
   /** Above this many unsent bytes the client is closed. */
   readonly sendBufferMaxBytes: number;
-  /** A client still conflating after this long is closed. */
+  /** A client still behind after this long is closed. */
   readonly slowConsumerMs: number;
-  readonly flushIntervalMs: number;
   readonly snapshotTradesMax: number;
+  /** Trades one symbol's update carries per tick (a burst keeps the newest). */
+  readonly tickTradesMax: number;
 }
 
 /** Close codes in the private range (4000-4999), reasons in plain words. */
 const CLOSE_SLOW_CONSUMER = 4008;
 
 const clientsGauge = new Gauge({ name: "kuku_market_ws_clients", help: "Connected WebSocket clients" });
-const sentCounter = new Counter({ name: "kuku_market_ws_messages_sent_total", help: "WebSocket messages sent" });
-const conflatedCounter = new Counter({
-  name: "kuku_market_ws_messages_conflated_total",
-  help: "WebSocket updates replaced by a newer one before sending",
+const framesCounter = new Counter({ name: "kuku_market_ws_frames_sent_total", help: "WebSocket tick and snapshot frames sent" });
+const skippedCounter = new Counter({
+  name: "kuku_market_ws_frames_skipped_total",
+  help: "WebSocket tick frames not sent to a client over its send-buffer bound (it is resynced by snapshot)",
+});
+const resyncCounter = new Counter({
+  name: "kuku_market_ws_resyncs_total",
+  help: "WebSocket clients resynced by snapshot after falling behind",
 });
 const slowCounter = new Counter({ name: "kuku_market_ws_slow_consumers_closed_total", help: "WebSocket clients closed as slow consumers" });
 
 interface Client {
   readonly ws: WebSocket;
+  /** The upgraded socket: tick frames, already framed, are written to it directly. */
+  readonly socket: Duplex;
   readonly subject: string;
   readonly symbols: Set<string>;
-  /** Latest unsent update per symbol while the socket is behind. */
-  readonly pending: Map<string, Buffer>;
-  behindSinceMs: number;
+  /** Subscribed since the last tick: they join their group, with a snapshot, at the next one. */
+  readonly joining: Set<string>;
+  group: Group<Client> | undefined;
+  /** Set while the client is skipped for being over its bound. */
+  behindSinceMs: number | undefined;
   alive: boolean;
   /** Which tenth of the heartbeat interval this client's ping falls in. */
   readonly slot: number;
@@ -62,9 +85,12 @@ const HEARTBEAT_SLOTS = 10;
 export class Hub {
   private readonly wss: WebSocketServer;
   private readonly clients = new Set<Client>();
-  private readonly bySymbol = new Map<string, Set<Client>>();
+  private readonly groups = new Groups<Client>();
+  private readonly conflator: Conflator;
+  private readonly joiners = new Set<Client>();
   private readonly behind = new Set<Client>();
-  private readonly snapshots = new Map<string, { seq: bigint; bytes: Buffer }>();
+  /** The snapshot frame at a symbol's current sequence, built once for everyone who needs it. */
+  private readonly snapshots = new Map<string, { seq: bigint; frame: Buffer }>();
   private readonly timers: NodeJS.Timeout[];
   private readonly stopListening: () => void;
   private accepted = 0;
@@ -76,9 +102,10 @@ export class Hub {
     private readonly logger: Logger,
   ) {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: options.messageMaxBytes, clientTracking: false });
-    this.stopListening = feed.listen((change) => this.publish(change));
+    this.conflator = new Conflator(options.tickTradesMax);
+    this.stopListening = feed.listen((change) => this.conflator.add(change));
     this.timers = [
-      setInterval(() => this.flush(), options.flushIntervalMs),
+      setInterval(() => this.tick(), options.tickMs),
       setInterval(() => this.heartbeat(), options.heartbeatIntervalMs / HEARTBEAT_SLOTS),
     ];
   }
@@ -108,16 +135,18 @@ export class Hub {
     } catch {
       return refuse(socket, 401, "Unauthorized");
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, subject));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, socket, subject));
   }
 
-  private accept(ws: WebSocket, subject: string): void {
+  private accept(ws: WebSocket, socket: Duplex, subject: string): void {
     const client: Client = {
       ws,
+      socket,
       subject,
       symbols: new Set(),
-      pending: new Map(),
-      behindSinceMs: 0,
+      joining: new Set(),
+      group: undefined,
+      behindSinceMs: undefined,
       alive: true,
       slot: this.accepted++ % HEARTBEAT_SLOTS,
       lastSendMs: Date.now(),
@@ -136,98 +165,141 @@ export class Hub {
         ? { ok: false as const, code: "bad_frame", message: "send JSON text frames" }
         : parseClientMessage(text, this.options.symbolsPerClientMax);
     if (!parsed.ok) {
-      this.sendNow(client, encode({ v: 1, type: "error", code: parsed.code, message: parsed.message }));
+      this.sendNow(client, { v: 1, type: "error", code: parsed.code, message: parsed.message });
       return;
     }
     const message: ClientMessage = parsed.message;
     if (message.type === "unsubscribe") {
-      for (const s of message.symbols) this.unsubscribe(client, s);
+      this.unsubscribe(client, message.symbols);
       return;
     }
-    const added = message.symbols.filter((s) => !client.symbols.has(s)).length;
-    if (client.symbols.size + added > this.options.symbolsPerClientMax) {
-      this.sendNow(
-        client,
-        encode({
-          v: 1,
-          type: "error",
-          code: "too_many_symbols",
-          message: `at most ${this.options.symbolsPerClientMax} symbols per connection`,
-        }),
-      );
+    const added = message.symbols.filter((s) => !client.symbols.has(s) && !client.joining.has(s)).length;
+    if (client.symbols.size + client.joining.size + added > this.options.symbolsPerClientMax) {
+      const limit = `at most ${this.options.symbolsPerClientMax} symbols per connection`;
+      this.sendNow(client, { v: 1, type: "error", code: "too_many_symbols", message: limit });
       return;
     }
     // Subscribing again to a symbol is how a client resyncs after a gap: it gets a fresh snapshot.
-    for (const s of message.symbols) {
-      client.symbols.add(s);
-      let set = this.bySymbol.get(s);
-      if (set === undefined) {
-        set = new Set();
-        this.bySymbol.set(s, set);
+    for (const s of message.symbols) client.joining.add(s);
+    this.joiners.add(client);
+  }
+
+  /** Errors and heartbeats: rare, sent at once through `ws` as text. */
+  private sendNow(client: Client, message: ServerMessage): void {
+    if (client.ws.readyState === WebSocket.OPEN) client.ws.send(JSON.stringify(message));
+  }
+
+  /**
+   * Everything that reached the feed since the last tick is in this tick's
+   * updates, and joins and resyncs take their snapshots after it: a client's
+   * next update starts right after its snapshot's sequence.
+   */
+  private tick(): void {
+    const now = Date.now();
+    const updates = this.conflator.drain();
+    if (updates.size > 0) this.fanOut(updates, now);
+    for (const client of this.behind) this.serveBehind(client, now);
+    for (const client of this.joiners) this.join(client, now);
+    this.joiners.clear();
+  }
+
+  private fanOut(updates: ReadonlyMap<string, SymbolTick>, now: number): void {
+    const encoded = new Map<string, string>();
+    let sent = 0;
+    let skipped = 0;
+    for (const group of this.groups.following(updates.keys())) {
+      const parts: string[] = [];
+      for (const s of group.symbols) {
+        const update = updates.get(s);
+        if (update === undefined) continue;
+        let text = encoded.get(s);
+        if (text === undefined) {
+          text = encodeUpdate(update);
+          encoded.set(s, text);
+        }
+        parts.push(text);
       }
-      set.add(client);
-      client.pending.delete(s); // the snapshot supersedes any conflated update
-      this.sendNow(client, this.snapshot(s));
+      const frame = textFrame(encodeTick(parts));
+      for (const client of group.clients) {
+        if (this.write(client, frame, now)) sent += 1;
+        else skipped += 1;
+      }
+    }
+    framesCounter.inc(sent); // once per tick, not per client: this loop is the hot path
+    skippedCounter.inc(skipped);
+  }
+
+  /**
+   * One socket write of a frame built once. Safe next to `ws`'s own sends:
+   * without permessage-deflate (off on this server) and without Blob data,
+   * `ws` writes each frame synchronously and queues nothing of its own.
+   */
+  private write(client: Client, frame: Buffer, now: number): boolean {
+    if (client.behindSinceMs !== undefined || client.ws.readyState !== WebSocket.OPEN) return false;
+    const buffered = client.ws.bufferedAmount;
+    if (buffered > this.options.skipAboveBytes) {
+      client.behindSinceMs = now;
+      this.behind.add(client);
+      return false;
+    }
+    if (buffered + frame.length > this.options.sendBufferMaxBytes) {
+      this.closeSlow(client, `slow consumer: more than ${this.options.sendBufferMaxBytes} bytes unsent`);
+      return false;
+    }
+    client.socket.write(frame);
+    client.lastSendMs = now;
+    return true;
+  }
+
+  /** A client that drained gets a snapshot of every symbol (its new baseline); one behind for too long is closed. */
+  private serveBehind(client: Client, now: number): void {
+    if (client.ws.bufferedAmount <= this.options.skipAboveBytes) {
+      this.behind.delete(client);
+      client.behindSinceMs = undefined;
+      resyncCounter.inc();
+      this.sendSnapshots(client, client.symbols, now);
+    } else if (now - client.behindSinceMs! > this.options.slowConsumerMs) {
+      this.closeSlow(client, `slow consumer: behind for more than ${this.options.slowConsumerMs} ms`);
     }
   }
 
-  /** The snapshot for the symbol's current sequence, encoded once for everyone who asks at it. */
+  private join(client: Client, now: number): void {
+    if (!this.clients.has(client)) return;
+    const symbols = [...client.joining];
+    client.joining.clear();
+    const before = client.symbols.size;
+    for (const s of symbols) client.symbols.add(s);
+    if (client.symbols.size !== before) client.group = this.groups.move(client, client.group, client.symbols);
+    // A client behind gets every symbol's snapshot when it drains.
+    if (client.behindSinceMs === undefined) this.sendSnapshots(client, symbols, now);
+  }
+
+  private sendSnapshots(client: Client, symbols: Iterable<string>, now: number): void {
+    if (client.ws.readyState !== WebSocket.OPEN) return;
+    client.socket.cork(); // several snapshots, one write
+    for (const s of symbols) {
+      const frame = this.snapshot(s);
+      if (client.ws.bufferedAmount + frame.length > this.options.sendBufferMaxBytes) {
+        this.closeSlow(client, `slow consumer: more than ${this.options.sendBufferMaxBytes} bytes unsent`);
+        break;
+      }
+      client.socket.write(frame);
+      framesCounter.inc();
+    }
+    client.socket.uncork();
+    client.lastSendMs = now;
+  }
+
   private snapshot(symbol: string): Buffer {
     const market = this.feed.market;
     const quote = market.quote(symbol);
     const seq = quote?.sequence ?? 0n;
     const cached = this.snapshots.get(symbol);
-    if (cached !== undefined && cached.seq === seq) return cached.bytes;
-    const bytes = encode(snapshotMessage(symbol, quote, market.book(symbol, 10), market.trades(symbol, this.options.snapshotTradesMax)));
-    this.snapshots.set(symbol, { seq, bytes });
-    return bytes;
-  }
-
-  private publish(change: Change): void {
-    const subscribers = this.bySymbol.get(change.symbol);
-    if (subscribers === undefined || subscribers.size === 0) return;
-    const bytes = encode(updateMessage(change));
-    let sent = 0;
-    for (const client of subscribers) if (this.deliver(client, change.symbol, bytes)) sent += 1;
-    sentCounter.inc(sent); // once per update, not once per client: this loop is the hot path
-  }
-
-  /** True if sent now, false if held back (conflated) or the client was closed. */
-  private deliver(client: Client, symbol: string, bytes: Buffer): boolean {
-    if (client.pending.size === 0 && client.ws.bufferedAmount <= this.options.conflateAboveBytes) return this.sendNow(client, bytes);
-    if (client.pending.has(symbol)) conflatedCounter.inc();
-    client.pending.set(symbol, bytes);
-    if (!this.behind.has(client)) {
-      client.behindSinceMs = Date.now();
-      this.behind.add(client);
-    }
-    return false;
-  }
-
-  private sendNow(client: Client, bytes: Buffer): boolean {
-    if (client.ws.readyState !== client.ws.OPEN) return false;
-    if (client.ws.bufferedAmount + bytes.length > this.options.sendBufferMaxBytes) {
-      this.closeSlow(client, `slow consumer: more than ${this.options.sendBufferMaxBytes} bytes unsent`);
-      return false;
-    }
-    client.ws.send(bytes);
-    client.lastSendMs = Date.now();
-    return true;
-  }
-
-  /** Sends the conflated updates of clients that caught up; closes those behind for too long. */
-  private flush(): void {
-    const now = Date.now();
-    for (const client of this.behind) {
-      if (client.ws.bufferedAmount <= this.options.conflateAboveBytes) {
-        this.behind.delete(client);
-        const updates = [...client.pending.values()];
-        client.pending.clear();
-        for (const bytes of updates) if (this.sendNow(client, bytes)) sentCounter.inc();
-      } else if (now - client.behindSinceMs > this.options.slowConsumerMs) {
-        this.closeSlow(client, `slow consumer: behind for more than ${this.options.slowConsumerMs} ms`);
-      }
-    }
+    if (cached !== undefined && cached.seq === seq) return cached.frame;
+    const trades = market.trades(symbol, this.options.snapshotTradesMax);
+    const frame = textFrame(encode(snapshotMessage(symbol, quote, market.book(symbol, 10), trades)));
+    this.snapshots.set(symbol, { seq, frame });
+    return frame;
   }
 
   private closeSlow(client: Client, reason: string): void {
@@ -248,7 +320,6 @@ export class Hub {
   private heartbeat(): void {
     const slot = this.heartbeatTick++ % HEARTBEAT_SLOTS;
     const now = Date.now();
-    const bytes = encode({ v: 1, type: "heartbeat", at: now });
     for (const client of this.clients) {
       if (client.slot !== slot) continue;
       if (!client.alive) {
@@ -257,31 +328,33 @@ export class Hub {
       }
       client.alive = false;
       client.ws.ping();
-      if (client.pending.size === 0 && now - client.lastSendMs >= this.options.heartbeatIntervalMs) this.sendNow(client, bytes);
+      if (client.behindSinceMs === undefined && now - client.lastSendMs >= this.options.heartbeatIntervalMs)
+        this.sendNow(client, { v: 1, type: "heartbeat", at: now });
     }
   }
 
-  private unsubscribe(client: Client, symbol: string): void {
-    client.symbols.delete(symbol);
-    client.pending.delete(symbol);
-    this.leave(client, symbol);
+  private unsubscribe(client: Client, symbols: readonly string[]): void {
+    for (const s of symbols) {
+      client.symbols.delete(s);
+      client.joining.delete(s);
+    }
+    client.group = this.groups.move(client, client.group, client.symbols);
+    this.forgetUnfollowed(symbols);
   }
 
   private drop(client: Client): void {
     if (!this.clients.delete(client)) return;
-    for (const s of client.symbols) this.leave(client, s);
+    this.groups.move(client, client.group, new Set());
+    client.group = undefined;
+    this.forgetUnfollowed(client.symbols);
     this.behind.delete(client);
+    this.joiners.delete(client);
     clientsGauge.set(this.clients.size);
   }
 
-  /** The last subscriber of a symbol takes its entries along: clients cannot grow our maps by trying symbols. */
-  private leave(client: Client, symbol: string): void {
-    const set = this.bySymbol.get(symbol);
-    set?.delete(client);
-    if (set?.size === 0) {
-      this.bySymbol.delete(symbol);
-      this.snapshots.delete(symbol);
-    }
+  /** Snapshots of symbols nobody follows go: clients cannot grow our maps by trying symbols. */
+  private forgetUnfollowed(symbols: Iterable<string>): void {
+    for (const s of symbols) if (!this.groups.follows(s)) this.snapshots.delete(s);
   }
 }
 

@@ -1,7 +1,8 @@
 // The WebSocket message schema, version 1 (docs/market-websocket.md). JSON
 // text frames; int64 figures (won, shares, sequences) travel as decimal
 // strings because JSON numbers lose precision past 2^53; times are epoch ms.
-import type { BookView, Change, Level, QuoteView, TradeInput } from "../domain/market.js";
+import type { SymbolTick } from "../domain/conflation.js";
+import type { BookView, Level, QuoteView, TradeInput } from "../domain/market.js";
 
 export const PROTOCOL_VERSION = 1;
 const SYMBOL = /^[0-9A-Z]{6}$/;
@@ -59,9 +60,20 @@ export interface TradeJson {
   at: number;
 }
 
+/** One symbol's changes `from`..`seq` within a tick. */
+export interface UpdateJson {
+  symbol: string;
+  from: string;
+  seq: string;
+  quote: QuoteJson;
+  book?: BookJson;
+  trades: TradeJson[];
+  tradesOmitted?: number;
+}
+
 export type ServerMessage =
   | { v: 1; type: "snapshot"; symbol: string; seq: string; quote: QuoteJson | null; book: BookJson; trades: TradeJson[] }
-  | { v: 1; type: "update"; symbol: string; seq: string; quote: QuoteJson; book?: BookJson; trade?: TradeJson }
+  | { v: 1; type: "tick"; updates: UpdateJson[] }
   | { v: 1; type: "heartbeat"; at: number }
   | { v: 1; type: "error"; code: string; message: string };
 
@@ -104,14 +116,19 @@ export function snapshotMessage(
   };
 }
 
-export function updateMessage(change: Change): ServerMessage {
-  return {
-    v: 1,
-    type: "update",
-    symbol: change.symbol,
-    seq: change.sequence.toString(),
-    quote: quoteJson(change.quote),
-    ...(change.book === undefined ? {} : { book: bookJson(change.book) }),
-    ...(change.trade === undefined ? {} : { trade: tradeJson(change.trade) }),
+/** One entry of a tick frame's `updates`, as JSON text: encoded once per symbol per tick. */
+export function encodeUpdate(tick: SymbolTick): string {
+  const update: UpdateJson = {
+    symbol: tick.symbol,
+    from: tick.from.toString(),
+    seq: tick.seq.toString(),
+    quote: quoteJson(tick.quote),
+    ...(tick.book === undefined ? {} : { book: bookJson(tick.book) }),
+    trades: tick.trades.map(tradeJson),
+    ...(tick.tradesOmitted === 0 ? {} : { tradesOmitted: tick.tradesOmitted }),
   };
+  return JSON.stringify(update);
 }
+
+/** A tick frame from updates already encoded by `encodeUpdate` (the same text as `encode` of the message). */
+export const encodeTick = (updates: readonly string[]): Buffer => Buffer.from(`{"v":1,"type":"tick","updates":[${updates.join(",")}]}`);

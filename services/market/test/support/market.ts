@@ -109,29 +109,46 @@ export class ExchangeStandIn {
 
   /** `count` book events, each a full 10-level book around `midKrw`. */
   async books(symbol: string, count: number, midKrw = 70_000n): Promise<void> {
-    const messages = Array.from({ length: count }, (_, n) => ({
-      key: symbol,
-      value: Buffer.from(
-        toBinary(
-          BookEventSchema,
-          create(BookEventSchema, {
-            eventId: `${symbol}-book-${n}`,
-            symbol,
-            sequence: BigInt(n),
-            bids: Array.from({ length: 10 }, (_, i) => ({ priceKrw: midKrw - BigInt(i + 1) * 100n, quantity: BigInt(100 + n) })),
-            asks: Array.from({ length: 10 }, (_, i) => ({ priceKrw: midKrw + BigInt(i + 1) * 100n, quantity: BigInt(100 + n) })),
-            updatedAt: timestampFromDate(new Date()),
-          }),
-        ),
-      ),
-    }));
+    const messages = Array.from({ length: count }, (_, n) => bookMessage(symbol, n, midKrw));
     for (let i = 0; i < messages.length; i += 1_000)
       await this.producer.send({ topic: `${this.prefix}exchange.book`, messages: messages.slice(i, i + 1_000) });
+  }
+
+  /** One book event per symbol, the `round`-th of each, in one send. */
+  async bookRound(symbols: readonly string[], round: number, midKrw = 70_000n): Promise<void> {
+    await this.producer.send({ topic: `${this.prefix}exchange.book`, messages: symbols.map((s) => bookMessage(s, round, midKrw)) });
   }
 
   close(): Promise<void> {
     return this.producer.disconnect();
   }
+}
+
+/** The `n`-th book event of a symbol: a full 10-level book around `midKrw`. */
+function bookMessage(symbol: string, n: number, midKrw: bigint) {
+  return {
+    key: symbol,
+    value: Buffer.from(
+      toBinary(
+        BookEventSchema,
+        create(BookEventSchema, {
+          eventId: `${symbol}-book-${n}`,
+          symbol,
+          sequence: BigInt(n),
+          bids: Array.from({ length: 10 }, (_, i) => ({ priceKrw: midKrw - BigInt(i + 1) * 100n, quantity: BigInt(100 + n) })),
+          asks: Array.from({ length: 10 }, (_, i) => ({ priceKrw: midKrw + BigInt(i + 1) * 100n, quantity: BigInt(100 + n) })),
+          updatedAt: timestampFromDate(new Date()),
+        }),
+      ),
+    ),
+  };
+}
+
+/** An unlabelled counter or gauge of the service's /metrics (only the default labels), 0 when absent. */
+export async function metric(baseUrl: string, name: string): Promise<number> {
+  const body = await (await fetch(`${baseUrl}/metrics`)).text();
+  const line = body.split("\n").find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+  return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(" ") + 1));
 }
 
 export const token = (subject = "tester", secret = TOKEN_SECRET) =>
@@ -140,12 +157,27 @@ export const token = (subject = "tester", secret = TOKEN_SECRET) =>
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Frame = { v: number; type: string; symbol?: string; seq?: string; [key: string]: any };
 
+/** One symbol's entry in a tick frame (docs/market-websocket.md). */
+export type Update = {
+  symbol: string;
+  from: string;
+  seq: string;
+  quote: Record<string, unknown>;
+  book?: unknown;
+  trades: { qty: string }[];
+};
+
 /** A WebSocket client that keeps every frame it receives. */
 export class RecordingClient {
   readonly frames: Frame[] = [];
+  /** Binary frames received (the protocol sends text only). */
+  binaryFrames = 0;
   closed: { code: number; reason: string } | undefined;
   private constructor(readonly ws: WebSocket) {
-    ws.on("message", (data) => this.frames.push(JSON.parse(data.toString()) as Frame));
+    ws.on("message", (data, isBinary) => {
+      if (isBinary) this.binaryFrames += 1;
+      this.frames.push(JSON.parse(data.toString()) as Frame);
+    });
     ws.on("close", (code, reason) => (this.closed = { code, reason: reason.toString() }));
     ws.on("error", () => undefined);
   }
@@ -165,6 +197,11 @@ export class RecordingClient {
 
   of(type: string, symbol?: string): Frame[] {
     return this.frames.filter((f) => f.type === type && (symbol === undefined || f.symbol === symbol));
+  }
+
+  /** The updates of one symbol, out of the tick frames, in order. */
+  updates(symbol: string): Update[] {
+    return this.of("tick").flatMap((f) => (f["updates"] as Update[]).filter((u) => u.symbol === symbol));
   }
 
   close(): void {
