@@ -49,6 +49,11 @@ export interface GrpcJsServer {
   close(): void;
 }
 
+// The reason a finished call's context is aborted with (its deadline timer and signal
+// listeners released): one shared object, where abort() without a reason would build
+// a DOMException and its stack on every call.
+const CALL_ENDED = new ConnectError("the call ended", Code.Canceled);
+
 /** A request body that is not protobuf: the caller's fault, answered before any interceptor (as on the Connect path). */
 class Malformed {
   constructor(readonly error: unknown) {}
@@ -103,8 +108,8 @@ function implSpecs(registrations: readonly ServiceRegistration[]): MethodImplSpe
 type Message = MessageShape<DescMessage>;
 type Request = Message | Malformed;
 type AnyCall = ServerUnaryCall<Request, Message> | ServerDuplexStream<Request, Message>;
-/** Connect's handler context, with the abort its own handlers call when a call ends. */
-type CallContext = ReturnType<typeof createHandlerContext>;
+/** Connect's handler context, with the abort its own handlers call when a call ends, and ours to call then. */
+type CallContext = ReturnType<typeof createHandlerContext> & { end(reason?: unknown): void };
 
 /** Connect's handler context for a grpc-js call: headers, deadline, cancellation, the server's shutdown. */
 function contextOf(spec: MethodImplSpec, call: AnyCall, options: GrpcJsServerOptions): CallContext | ConnectError {
@@ -125,10 +130,16 @@ function contextOf(spec: MethodImplSpec, call: AnyCall, options: GrpcJsServerOpt
     shutdownSignal: options.shutdownSignal,
     requestHeader: metadataToRecord(call.metadata),
   });
-  (call as ServerUnaryCall<Request, Message>).once("cancelled", () =>
-    context.abort(new ConnectError("the caller cancelled the call", Code.Canceled)),
-  );
-  return context;
+  // grpc-js reports every stream's close as "cancelled", finished calls' too: listen only while the call runs.
+  const onCancelled = () => context.abort(new ConnectError("the caller cancelled the call", Code.Canceled));
+  const events = call as ServerUnaryCall<Request, Message>;
+  events.once("cancelled", onCancelled);
+  return Object.assign(context, {
+    end(reason: unknown = CALL_ENDED) {
+      events.off("cancelled", onCancelled);
+      context.abort(reason);
+    },
+  });
 }
 
 function asConnectError(error: unknown): ConnectError {
@@ -158,12 +169,12 @@ function unaryHandler(spec: MethodImplSpec & { kind: "unary" }, options: GrpcJsS
         sendHeader(call, context);
         const trailer = isEmpty(context.responseTrailer) ? undefined : headersToMetadata(context.responseTrailer);
         callback(null, message, trailer);
-        context.abort(); // ends the deadline timer and the signal's listeners
+        context.end();
         done();
       },
       (error: unknown) => {
         callback(statusFromError(asConnectError(error), context.responseTrailer));
-        context.abort(error);
+        context.end(error);
         done();
       },
     );
@@ -202,10 +213,10 @@ async function respond(call: ServerDuplexStream<Request, Message>, context: Call
     }
     if (!headerSent) sendHeader(call, context);
     call.end(isEmpty(context.responseTrailer) ? undefined : headersToMetadata(context.responseTrailer));
-    context.abort();
+    context.end();
   } catch (error) {
     if (!call.cancelled) call.emit("error", statusFromError(asConnectError(error), context.responseTrailer));
-    context.abort(error);
+    context.end(error);
   }
 }
 

@@ -5,9 +5,12 @@
 // HTTP/2 client (ADR 0002). Serialisation is protobuf-es on the generated
 // descriptors.
 import type { DescMessage, DescMethod, DescMethodStreaming, DescMethodUnary, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
-import { fromBinary } from "@bufbuild/protobuf";
+import { create, fromBinary } from "@bufbuild/protobuf";
 import {
+  Code,
+  ConnectError,
   type ContextValues,
+  createContextKey,
   createContextValues,
   type Interceptor,
   type StreamResponse,
@@ -15,7 +18,7 @@ import {
   type UnaryRequest,
   type UnaryResponse,
 } from "@connectrpc/connect";
-import { createMethodUrl, runStreamingCall, runUnaryCall } from "@connectrpc/connect/protocol";
+import { createMethodUrl, runStreamingCall } from "@connectrpc/connect/protocol";
 import { Client, type ClientDuplexStream, credentials, type Metadata, type StatusObject } from "@grpc/grpc-js";
 import { errorFromStatus, headersToMetadata, metadataToRecord, serializerOf } from "./grpc-js-status.js";
 
@@ -63,11 +66,58 @@ function codecOf(method: DescMethod): Codec {
   return codec;
 }
 
+type UnaryFn = (req: UnaryRequest) => Promise<UnaryResponse>;
+
+// The call's absolute deadline, for the wire: it rides along the request through the interceptors.
+const DEADLINE = createContextKey(Number.POSITIVE_INFINITY, { description: "grpc-js deadline" });
+// What a finished call's signal is aborted with: one shared object, where abort() without a
+// reason builds a DOMException and its stack on every call.
+const CALL_ENDED = new ConnectError("the call ended", Code.Canceled);
+
+/**
+ * Connect's runUnaryCall, minus its per-call costs (measured, ADR 0002): the
+ * interceptor chain is composed once per transport instead of per call, one
+ * AbortController instead of two, and a finished call's signal is aborted
+ * with a shared reason. The semantics are runUnaryCall's: the input
+ * normalised, the signal aborted at the deadline or by the caller, and a
+ * failure reported as the abort reason when the signal was aborted first.
+ */
+function runUnary(chain: UnaryFn, req: Omit<UnaryRequest, "signal">, callerSignal: AbortSignal | undefined, timeoutMs: number | undefined) {
+  const controller = new AbortController();
+  const timer =
+    timeoutMs === undefined
+      ? undefined
+      : setTimeout(() => controller.abort(new ConnectError("the operation timed out", Code.DeadlineExceeded)), timeoutMs);
+  const onCallerAbort = () => controller.abort(callerSignal?.reason);
+  if (callerSignal?.aborted) onCallerAbort();
+  else callerSignal?.addEventListener("abort", onCallerAbort, { once: true });
+  const finish = (reason: unknown) => {
+    clearTimeout(timer);
+    callerSignal?.removeEventListener("abort", onCallerAbort);
+    controller.abort(reason);
+  };
+  return chain({ ...req, message: create(req.method.input, req.message), signal: controller.signal }).then(
+    (res) => {
+      finish(CALL_ENDED);
+      return res;
+    },
+    (reason: unknown) => {
+      const error = controller.signal.aborted ? ConnectError.from(controller.signal.reason, Code.Canceled) : ConnectError.from(reason);
+      finish(error);
+      throw error;
+    },
+  );
+}
+
 const deadlineOf = (timeoutMs: number | undefined) => (timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + timeoutMs);
 
 export function createGrpcJsTransport(options: GrpcJsTransportOptions): Transport {
   const channel = channelFor(options.baseUrl);
   const interceptors = options.interceptors === undefined ? undefined : [...options.interceptors];
+  const unaryChain = (interceptors ?? []).reduceRight<UnaryFn>(
+    (next, interceptor) => interceptor(next as Parameters<Interceptor>[0]) as UnaryFn,
+    (req) => unaryCall(channel, req, req.contextValues.get(DEADLINE)),
+  );
   const timeoutOf = (timeoutMs: number | undefined) => {
     const ms = timeoutMs ?? options.defaultTimeoutMs;
     return ms === undefined || ms <= 0 ? undefined : ms;
@@ -82,24 +132,20 @@ export function createGrpcJsTransport(options: GrpcJsTransportOptions): Transpor
       contextValues?: ContextValues,
     ): Promise<UnaryResponse<I, O>> {
       const timeout = timeoutOf(timeoutMs);
+      const values = contextValues ?? createContextValues();
       // One deadline for the call: every retry inside it sends what is left of it (grpc-timeout).
-      const deadline = deadlineOf(timeout);
-      return runUnaryCall<I, O>({
-        interceptors,
-        signal,
-        timeoutMs: timeout,
-        req: {
-          stream: false,
-          service: method.parent,
-          method,
-          requestMethod: "POST",
-          url: createMethodUrl(options.baseUrl, method),
-          header: new Headers(header),
-          contextValues: contextValues ?? createContextValues(),
-          message: message as MessageShape<I>,
-        },
-        next: (req) => unaryCall(channel, req, deadline),
-      });
+      values.set(DEADLINE, deadlineOf(timeout));
+      const req = {
+        stream: false as const,
+        service: method.parent,
+        method,
+        requestMethod: "POST",
+        url: createMethodUrl(options.baseUrl, method),
+        header: new Headers(header),
+        contextValues: values,
+        message: message as MessageShape<I>,
+      };
+      return runUnary(unaryChain, req as Omit<UnaryRequest, "signal">, signal, timeout) as Promise<UnaryResponse<I, O>>;
     },
     stream<I extends DescMessage, O extends DescMessage>(
       method: DescMethodStreaming<I, O>,

@@ -1,11 +1,11 @@
-import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
+import type { DescMessage, DescMethod, MessageShape } from "@bufbuild/protobuf";
 import { createValidator, type Violation, violationsToProto } from "@bufbuild/protovalidate";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
-import { context, propagation, ROOT_CONTEXT, SpanKind } from "@opentelemetry/api";
+import { type Attributes, context, propagation, ROOT_CONTEXT, SpanKind } from "@opentelemetry/api";
 import type { Logger } from "pino";
 import { toConnectError } from "./errors.js";
 import { rpcMetrics } from "./metrics.js";
-import { headersGetter, headersSetter, inSpan } from "./tracing.js";
+import { activeTracer, headersGetter, headersSetter, inSpan } from "./tracing.js";
 
 const validator = createValidator();
 
@@ -79,68 +79,112 @@ function codeName(error: unknown): string {
   return error === undefined ? "OK" : Code[error instanceof ConnectError ? error.code : Code.Internal];
 }
 
+type Histogram = typeof rpcMetrics.serverDuration;
+type Counter = typeof rpcMetrics.serverHandled;
+
+/**
+ * What a method's telemetry needs, built on its first call and kept: the span
+ * name and attributes, and per status code the metric series with their
+ * labels bound (prom-client's labels() children), so that a call allocates
+ * no label objects.
+ */
+class MethodTelemetry {
+  readonly spanName: string;
+  readonly attributes: Attributes;
+  readonly #byCode = new Map<
+    string,
+    { readonly handled?: ReturnType<Counter["labels"]>; readonly duration: ReturnType<Histogram["labels"]> }
+  >();
+
+  constructor(
+    private readonly method: DescMethod,
+    private readonly duration: Histogram,
+    private readonly handled?: Counter,
+  ) {
+    this.spanName = `${method.parent.typeName}/${method.name}`;
+    this.attributes = { "rpc.system": "grpc", "rpc.service": method.parent.typeName, "rpc.method": method.name };
+  }
+
+  /** Records one call that took `seconds` and ended with `error` (undefined: OK). */
+  record(error: unknown, seconds: number): void {
+    const code = codeName(error);
+    let series = this.#byCode.get(code);
+    if (series === undefined) {
+      const labels = [this.method.parent.typeName, this.method.name, code] as const;
+      series = { handled: this.handled?.labels(...labels), duration: this.duration.labels(...labels) };
+      this.#byCode.set(code, series);
+    }
+    series.handled?.inc();
+    series.duration.observe(seconds);
+  }
+}
+
+function telemetryOf(cache: WeakMap<DescMethod, MethodTelemetry>, method: DescMethod, make: (method: DescMethod) => MethodTelemetry) {
+  let telemetry = cache.get(method);
+  if (telemetry === undefined) {
+    telemetry = make(method);
+    cache.set(method, telemetry);
+  }
+  return telemetry;
+}
+
 /**
  * The outermost server interceptor: a SERVER span continuing the caller's
  * trace (W3C traceparent or Jaeger uber-trace-id in the request headers),
  * and the RPC rate, errors and duration per method. For a streaming
  * response both cover the call up to its first response, not the stream.
+ * Without a tracing SDK the span work is skipped: it would be a no-op.
  */
 export function serverObservabilityInterceptor(): Interceptor {
+  const cache = new WeakMap<DescMethod, MethodTelemetry>();
+  const make = (method: DescMethod) => new MethodTelemetry(method, rpcMetrics.serverDuration, rpcMetrics.serverHandled);
   return (next) => async (req) => {
-    const labels = { rpc_service: req.service.typeName, rpc_method: req.method.name };
-    const parent = propagation.extract(ROOT_CONTEXT, req.header, headersGetter);
-    const started = process.hrtime.bigint();
+    const telemetry = telemetryOf(cache, req.method, make);
+    const started = performance.now();
     let failure: unknown;
     try {
-      return await inSpan(
-        `${req.service.typeName}/${req.method.name}`,
-        {
-          kind: SpanKind.SERVER,
-          parent,
-          attributes: { "rpc.system": "grpc", "rpc.service": req.service.typeName, "rpc.method": req.method.name },
-        },
-        async (span) => {
-          try {
-            const response = await next(req);
-            span.setAttribute("rpc.grpc.status_code", 0); // OK: Connect's Code has no member for it
-            return response;
-          } catch (error) {
-            span.setAttribute("rpc.grpc.status_code", error instanceof ConnectError ? error.code : Code.Internal);
-            throw error;
-          }
-        },
-      );
+      const tracer = activeTracer();
+      if (tracer === undefined) return await next(req);
+      const parent = propagation.extract(ROOT_CONTEXT, req.header, headersGetter);
+      return await inSpan(telemetry.spanName, { kind: SpanKind.SERVER, parent, attributes: telemetry.attributes, tracer }, async (span) => {
+        try {
+          const response = await next(req);
+          span.setAttribute("rpc.grpc.status_code", 0); // OK: Connect's Code has no member for it
+          return response;
+        } catch (error) {
+          span.setAttribute("rpc.grpc.status_code", error instanceof ConnectError ? error.code : Code.Internal);
+          throw error;
+        }
+      });
     } catch (error) {
       failure = error;
       throw error;
     } finally {
-      const code = codeName(failure);
-      rpcMetrics.serverHandled.inc({ ...labels, code });
-      rpcMetrics.serverDuration.observe({ ...labels, code }, Number(process.hrtime.bigint() - started) / 1e9);
+      telemetry.record(failure, (performance.now() - started) / 1e3);
     }
   };
 }
 
 /** A CLIENT span per call whose context goes out in the request headers, and the call's duration. */
 export function clientObservabilityInterceptor(): Interceptor {
+  const cache = new WeakMap<DescMethod, MethodTelemetry>();
+  const make = (method: DescMethod) => new MethodTelemetry(method, rpcMetrics.clientDuration);
   return (next) => async (req) => {
-    const labels = { rpc_service: req.service.typeName, rpc_method: req.method.name };
-    const started = process.hrtime.bigint();
+    const telemetry = telemetryOf(cache, req.method, make);
+    const started = performance.now();
     let failure: unknown;
     try {
-      return await inSpan(
-        `${req.service.typeName}/${req.method.name}`,
-        { kind: SpanKind.CLIENT, attributes: { "rpc.system": "grpc", "rpc.service": req.service.typeName, "rpc.method": req.method.name } },
-        () => {
-          propagation.inject(context.active(), req.header, headersSetter);
-          return next(req);
-        },
-      );
+      const tracer = activeTracer();
+      if (tracer === undefined) return await next(req);
+      return await inSpan(telemetry.spanName, { kind: SpanKind.CLIENT, attributes: telemetry.attributes, tracer }, () => {
+        propagation.inject(context.active(), req.header, headersSetter);
+        return next(req);
+      });
     } catch (error) {
       failure = error;
       throw error;
     } finally {
-      rpcMetrics.clientDuration.observe({ ...labels, code: codeName(failure) }, Number(process.hrtime.bigint() - started) / 1e9);
+      telemetry.record(failure, (performance.now() - started) / 1e3);
     }
   };
 }

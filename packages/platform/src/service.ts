@@ -1,5 +1,6 @@
 import type pg from "pg";
 import type { Logger } from "pino";
+import { enumVar } from "./config.js";
 import { createLogger } from "./logger.js";
 import { type DatabaseConfig, openDatabase } from "./pg.js";
 import { type ServerOptions, shutdownOnSignal, startServer } from "./server.js";
@@ -59,6 +60,8 @@ export async function runService<C extends ServiceConfig>(spec: ServiceSpec<C>):
     logger,
     drainTimeoutMs: config.drainTimeoutMs,
     ...wiring.server,
+    // KUKU_GRPC_SERVER=connect|grpc-js overrides the service's choice: a way back without a build, and both measured on one build.
+    grpcServer: enumVar("KUKU_GRPC_SERVER", wiring.server?.grpcServer ?? "connect", ["connect", "grpc-js"]).parse(process.env),
     services: wiring.services,
   });
   logger.info({ port: server.port, ...wiring.ready }, `${spec.name} ready`);

@@ -2,6 +2,7 @@ import {
   type Attributes,
   type Context,
   context,
+  ProxyTracerProvider,
   propagation,
   ROOT_CONTEXT,
   type Span,
@@ -9,9 +10,10 @@ import {
   SpanStatusCode,
   type TextMapGetter,
   type TextMapSetter,
+  type Tracer,
   trace,
 } from "@opentelemetry/api";
-import { intVar } from "./config.js";
+import { ConfigError, intVar } from "./config.js";
 import { JaegerPropagator } from "./jaeger-propagator.js";
 
 let shutdownTracing: (() => Promise<void>) | undefined;
@@ -38,14 +40,17 @@ export async function initTracing(
     shutdownTracing = async () => {};
     return shutdownTracing;
   }
-  const [{ TracerProvider, BatchSpanProcessor }, { resourceFromAttributes }, { AsyncLocalStorageContextManager }, core] = await Promise.all(
-    [
-      import("@opentelemetry/sdk-trace"),
-      import("@opentelemetry/resources"),
-      import("@opentelemetry/context-async-hooks"),
-      import("@opentelemetry/core"),
-    ],
-  );
+  const [
+    { TracerProvider, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler },
+    { resourceFromAttributes },
+    { AsyncLocalStorageContextManager },
+    core,
+  ] = await Promise.all([
+    import("@opentelemetry/sdk-trace"),
+    import("@opentelemetry/resources"),
+    import("@opentelemetry/context-async-hooks"),
+    import("@opentelemetry/core"),
+  ]);
   const exporter =
     exporterName === "zipkin"
       ? new (await import("@opentelemetry/exporter-zipkin")).ZipkinExporter({
@@ -58,6 +63,8 @@ export async function initTracing(
   const scheduledDelayMillis = intVar("OTEL_BSP_SCHEDULE_DELAY", 1_000, { min: 10, max: 60_000 }).parse(env);
   const provider = new TracerProvider({
     resource: resourceFromAttributes({ "service.name": serviceName }),
+    // A caller's decision is kept (its trace stays whole); new traces are sampled at the ratio.
+    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(samplingRatio(env)) }),
     spanProcessors: [new BatchSpanProcessor({ exporter, scheduledDelayMillis })],
   });
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
@@ -72,7 +79,31 @@ export async function initTracing(
   return shutdownTracing;
 }
 
-export const tracer = () => trace.getTracer("@kuku/platform");
+/**
+ * OTEL_TRACES_SAMPLER_ARG: the share of new traces recorded, 0 to 1 (the
+ * parentbased_traceidratio sampler's argument); 1, every trace, when unset.
+ */
+export function samplingRatio(env: Record<string, string | undefined>): number {
+  const text = env["OTEL_TRACES_SAMPLER_ARG"] ?? "";
+  const ratio = text === "" ? 1 : Number(text);
+  if (!(ratio >= 0 && ratio <= 1))
+    throw new ConfigError(`OTEL_TRACES_SAMPLER_ARG must be a ratio from 0 to 1, got ${JSON.stringify(text)}`);
+  return ratio;
+}
+
+const TRACER_NAME = "@kuku/platform";
+
+export const tracer = () => trace.getTracer(TRACER_NAME);
+
+/**
+ * The platform's tracer once an SDK is installed; undefined before (or
+ * without) one, when spans and propagation are no-ops, so that hot paths can
+ * skip building them.
+ */
+export function activeTracer(): Tracer | undefined {
+  const provider = trace.getTracerProvider();
+  return provider instanceof ProxyTracerProvider ? provider.getDelegateTracer(TRACER_NAME) : provider.getTracer(TRACER_NAME);
+}
 
 /**
  * Runs fn inside a new span and ends it when fn settles; a throw marks the
@@ -80,11 +111,11 @@ export const tracer = () => trace.getTracer("@kuku/platform");
  */
 export async function inSpan<T>(
   name: string,
-  options: { kind: SpanKind; attributes?: Attributes; parent?: Context },
+  options: { kind: SpanKind; attributes?: Attributes; parent?: Context; tracer?: Tracer },
   fn: (span: Span) => Promise<T>,
 ): Promise<T> {
   const parent = options.parent ?? context.active();
-  const span = tracer().startSpan(name, { kind: options.kind, attributes: options.attributes }, parent);
+  const span = (options.tracer ?? tracer()).startSpan(name, { kind: options.kind, attributes: options.attributes }, parent);
   try {
     return await context.with(trace.setSpan(parent, span), () => fn(span));
   } catch (error) {
