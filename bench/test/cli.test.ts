@@ -26,6 +26,7 @@ t.test("help lists every command; bad flags are usage errors", async (t) => {
     "drill exchange-flaky",
     "drill l4",
     "drill chaos",
+    "rpc",
   ]) {
     t.match(help.stdout, name);
   }
@@ -181,4 +182,53 @@ t.test("market fanout: clients in worker processes receive every trade's update"
     "all delivered, no gaps, no closed clients, no resyncs",
   );
   t.match(r.stdout, /final state: 20 of 20 clients ended at their symbol's last sequence/);
+});
+
+t.test("rpc: every server and client pair, each interceptor alone, the ledger; a positive rate and no errors in every row", async (t) => {
+  const r = await bench("rpc", "--duration", "1s", "--warmup", "200ms", "--concurrency", "4");
+  t.equal(r.code, 0, r.stderr);
+  const rows = r.stdout
+    .split("\n")
+    .map((l) => l.trim().split(/\s{2,}/))
+    .filter((cells) => /^(connect|grpc-js|platform|ledger)/.test(cells[0] ?? "") && cells.length === 9);
+  t.same(
+    rows.map(([server, client]) => `${server}/${client}`),
+    [
+      "connect/connect",
+      "connect/grpc-js",
+      "connect/ghz",
+      "grpc-js/connect",
+      "grpc-js/grpc-js",
+      "grpc-js/ghz",
+      "platform/ghz",
+      "platform+metrics/ghz",
+      "platform+tracing/ghz",
+      "platform+errors/ghz",
+      "platform+validation/ghz",
+      "platform+faults/ghz",
+      "platform+all/ghz",
+      "platform+all/connect",
+      "platform+all/platform",
+      "platform-grpcjs/ghz",
+      "platform-grpcjs+metrics/ghz",
+      "platform-grpcjs+tracing/ghz",
+      "platform-grpcjs+errors/ghz",
+      "platform-grpcjs+validation/ghz",
+      "platform-grpcjs+faults/ghz",
+      "platform-grpcjs+all/ghz",
+      "platform-grpcjs+all/grpc-js",
+      "platform-grpcjs+all/platform",
+      "ledger/ghz",
+    ],
+  );
+  for (const [server, client, rate, , , errors, cpuPerCall] of rows) {
+    t.ok(Number(rate) > 0, `${server}/${client}: a positive rate`);
+    t.equal(errors, "0", `${server}/${client}: no errors`);
+    t.ok(Number(cpuPerCall) >= 0, `${server}/${client}: server CPU per call`);
+  }
+  t.match(r.stdout, /1-min load average \d+\.\d+ at the start/);
+  t.match(r.stdout, /ledger GetBalances \(goal >= 2x 1097\/s\): \d+\/s/);
+  const bad = await bench("rpc", "--rows", "connect/curl");
+  t.equal(bad.code, 2);
+  t.match(bad.stderr, /--rows: one or more of connect\/connect/);
 });

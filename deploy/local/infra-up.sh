@@ -2,7 +2,7 @@
 # Installs (first run) and starts the platform's real infrastructure on this
 # machine, without Docker: PostgreSQL and three Redis servers from Debian
 # packages, a single-node KRaft Kafka from Maven Central jars on the machine's
-# Java 17, and the Go tools (grpcurl, toxiproxy, kustomize). Idempotent: a second run
+# Java 17, and the Go tools (grpcurl, toxiproxy, kustomize, ghz). Idempotent: a second run
 # finds everything up and only says so.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -147,7 +147,7 @@ PROPS
 
 # --- Go tools ---------------------------------------------------------------
 install_go_tools() {
-  command -v go >/dev/null || fail "go not found (needed to install grpcurl, toxiproxy and kustomize)"
+  command -v go >/dev/null || fail "go not found (needed to install grpcurl, toxiproxy, kustomize and ghz)"
   if [[ -x $TOOLS/bin/grpcurl ]]; then
     step "grpcurl: already installed"
   else
@@ -171,6 +171,16 @@ install_go_tools() {
   else
     step "kustomize: go install $KUSTOMIZE_VERSION"
     GOBIN="$TOOLS/bin" go install "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION"
+  fi
+  install_ghz
+}
+
+install_ghz() {
+  if [[ -x $TOOLS/bin/ghz ]]; then
+    step "ghz: already installed"
+  else
+    step "ghz: go install $GHZ_VERSION"
+    GOBIN="$TOOLS/bin" go install "github.com/bojand/ghz/cmd/ghz@$GHZ_VERSION"
   fi
 }
 

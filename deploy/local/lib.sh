@@ -21,6 +21,8 @@ KAFKA_LIBS="$TOOLS/kafka/libs"
 
 GRPCURL_VERSION=v1.9.3
 TOXIPROXY_VERSION=v2.12.0
+# gRPC load generator for `kuku-bench rpc`: an external client that is not Node.
+GHZ_VERSION=v0.121.0
 # Renders deploy/k8s and mesh/ in the manifest test; v5.7+ needs a newer Go than the machine's 1.26.
 KUSTOMIZE_VERSION=v5.6.0
 

@@ -13,6 +13,7 @@ import { marketBrokers } from "./market-brokers.js";
 import { marketFanout } from "./market-fanout.js";
 import { observability } from "./observability.js";
 import { orders } from "./orders.js";
+import { rpc } from "./rpc.js";
 
 /** Every benchmark the CLI knows, by name. */
 export const COMMANDS: readonly BenchCommand[] = [
@@ -29,5 +30,6 @@ export const COMMANDS: readonly BenchCommand[] = [
   marketBrokers,
   gatewayAuth,
   observability,
+  rpc,
   ...drillCommands(),
 ];

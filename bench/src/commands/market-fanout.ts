@@ -12,7 +12,8 @@ import { createTestDatabase, type ServiceProcess, startService } from "@kuku/tes
 import { SignJWT } from "jose";
 import { Kafka, logLevel, Partitioners, type Producer } from "kafkajs";
 import { command, duration, int, text } from "../lib/command.js";
-import { ClientWorkers, cpuSeconds, rssBytes } from "../lib/market-workers.js";
+import { ClientWorkers } from "../lib/market-workers.js";
+import { cpuSeconds, rssBytes } from "../lib/proc.js";
 import { Histogram, table } from "../lib/stats.js";
 
 const TOKEN_SECRET = "bench-market-secret-of-32-bytes-at-least";

@@ -2,25 +2,10 @@
 // market-clients.ts): forking, spreading the clients over them, asking all
 // at once and merging what they report.
 import { type ChildProcess, fork } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { cpuSeconds } from "./proc.js";
 
 const CLIENTS_SCRIPT = fileURLToPath(new URL("./market-clients.ts", import.meta.url));
-const TICKS_PER_SECOND = 100; // USER_HZ on Linux
-
-/** utime + stime of a process, in seconds (/proc/<pid>/stat fields 14 and 15). */
-export function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
-}
-
-export function rssBytes(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, "utf8")
-    .split("\n")
-    .find((l) => l.startsWith("VmRSS:"))!;
-  return Number(/(\d+)/.exec(line)![1]) * 1024;
-}
-
 function request<T>(child: ChildProcess, message: object, answer: string): Promise<T> {
   return new Promise((resolve, reject) => {
     const onMessage = (m: { type: string; message?: string }) => {

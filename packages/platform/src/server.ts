@@ -41,6 +41,8 @@ export interface ServerOptions {
   readonly services: readonly ServiceRegistration[];
   /** Run after the validation interceptor, around every handler. */
   readonly interceptors?: readonly Interceptor[];
+  /** The built-in interceptors to run, in their fixed order; all when unset (the RPC benchmark switches them one at a time). */
+  readonly builtIns?: readonly BuiltInInterceptor[];
   /** Longest deadline a caller may ask for. */
   readonly maxTimeoutMs?: number;
   readonly readMaxBytes?: number;
@@ -67,6 +69,8 @@ export interface ServerOptions {
    */
   readonly grpcServer?: "connect" | "grpc-js";
 }
+
+export type BuiltInInterceptor = "observability" | "errorMapping" | "validation";
 
 export interface RunningServer {
   readonly port: number;
@@ -98,10 +102,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     throw new Error('contextValues are taken from Node requests: they need grpcServer "connect"');
   }
   // Observability outermost: its span is active while the others log, and it sees the final status.
+  const builtIns: Record<BuiltInInterceptor, () => Interceptor> = {
+    observability: serverObservabilityInterceptor,
+    errorMapping: () => errorMappingInterceptor(logger),
+    validation: validationInterceptor,
+  };
+  const on = new Set(options.builtIns ?? Object.keys(builtIns));
   const interceptors = [
-    serverObservabilityInterceptor(),
-    errorMappingInterceptor(logger),
-    validationInterceptor(),
+    ...Object.entries(builtIns)
+      .filter(([name]) => on.has(name))
+      .map(([, make]) => make()),
     ...(options.interceptors ?? []),
   ];
   const maxTimeoutMs = options.maxTimeoutMs ?? 60_000;

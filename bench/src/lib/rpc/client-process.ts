@@ -1,0 +1,66 @@
+// A Node client of `kuku-bench rpc`, in a process of its own (forked by the
+// command): `concurrency` calls of grpc.health.v1.Health/Check in flight over
+// one HTTP/2 connection, through connect's gRPC transport, @grpc/grpc-js, or
+// the platform's service client (its interceptors on its own transport). The spec
+// comes as JSON in argv[2]; it sends {measuring} after the warm-up, then
+// {result} and exits.
+import { create } from "@bufbuild/protobuf";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import * as grpc from "@grpc/grpc-js";
+import { Health, HealthCheckRequestSchema } from "@kuku/contracts/grpc/health/v1/health_pb";
+import { createServiceClient } from "@kuku/platform";
+import { closedLoop, ms } from "../load.js";
+import { unaryDefinition } from "./grpc-js.js";
+import type { ClientRun } from "./rows.js";
+
+type Check = () => Promise<unknown>;
+
+function connectCheck(baseUrl: string): Check {
+  const client = createClient(Health, createGrpcTransport({ baseUrl }));
+  const request = create(HealthCheckRequestSchema);
+  return () => client.check(request);
+}
+
+function platformCheck(baseUrl: string): Check {
+  const client = createServiceClient(Health, { baseUrl, timeoutMs: 10_000 });
+  const request = create(HealthCheckRequestSchema);
+  return () => client.check(request);
+}
+
+function grpcJsCheck(address: string): Check {
+  const client = new grpc.Client(address, grpc.credentials.createInsecure());
+  const method = unaryDefinition(Health.method.check);
+  const request = create(HealthCheckRequestSchema);
+  return () =>
+    new Promise((resolve, reject) =>
+      client.makeUnaryRequest(method.path, method.requestSerialize, method.responseDeserialize, request, (error, response) =>
+        error ? reject(error) : resolve(response),
+      ),
+    );
+}
+
+const spec = JSON.parse(process.argv[2] ?? "{}") as ClientRun;
+const address = `127.0.0.1:${spec.port}`;
+const check =
+  spec.client === "connect"
+    ? connectCheck(`http://${address}`)
+    : spec.client === "platform"
+      ? platformCheck(`http://${address}`)
+      : grpcJsCheck(address);
+let errors = 0;
+const once = () =>
+  check().then(
+    () => true,
+    () => {
+      errors += 1;
+      return false;
+    },
+  );
+await closedLoop(spec.concurrency, spec.warmupMs, once);
+errors = 0;
+process.send?.({ measuring: true });
+const load = await closedLoop(spec.concurrency, spec.durationMs, once);
+const result = { ok: load.latency.count, errors, seconds: load.seconds, p50Ms: ms(load.latency, 50), p99Ms: ms(load.latency, 99) };
+// The open connection would keep us alive: exit once the result is out.
+process.send?.({ result }, () => process.exit(0));
