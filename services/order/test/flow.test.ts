@@ -98,6 +98,9 @@ t.test("bad orders are refused with the field, and leave no hold", async (t) => 
     message: /limit_price_krw: 70050 is not on the KRX tick ladder/,
   });
   await t.rejects(place(userId, { symbol: "999999" }), { code: Code.InvalidArgument, message: /symbol: 999999 is not listed/ });
+  // The venue knows stops and GTC; the order path does not hold or settle them yet, so it refuses them rather than send a plain limit.
+  await t.rejects(place(userId, { type: OrderType.STOP }), { code: Code.InvalidArgument, message: /type/ });
+  await t.rejects(place(userId, { timeInForce: TimeInForce.GTC }), { code: Code.InvalidArgument, message: /time_in_force/ });
   await t.rejects(place(userId, { quantity: 1_000n }), { code: Code.FailedPrecondition, message: /insufficient cash/ });
   await t.rejects(place(userId, { side: Side.SELL }), { code: Code.FailedPrecondition, message: /insufficient 005930 shares/ });
   t.same(await balance(userId, "KRW"), { totalMinor: 1_000_000n, heldMinor: 0n });
