@@ -21,6 +21,8 @@ t.test("each service's retry-safe calls, as its contract declares them", async (
     placeHold: byRequestId,
     releaseHold: byRequestId,
     settleHold: byRequestId,
+    // Each operation inside carries its own request id too (what makes a repeat harmless).
+    submitBatch: { keyField: "batchId" },
     getSystemAccount: "read",
     getBalances: "read",
     getHold: "read",

@@ -164,6 +164,22 @@ t.test("concurrent first deposits of an asset: every writer locks its outside-wo
   t.same((await ledger.client.verifyIntegrity({})).discrepancies, []);
 });
 
+t.test("one request sent many times at once, affordable once: every copy answers the first result", async (t) => {
+  // A copy in a batch that waited for another writer's lock read the answered requests before that writer committed;
+  // it must still answer the first result, not refuse for the money the first copy took (found by the order service's
+  // settlements, which PlaceOrder and the executions consumer both send).
+  const accountId = await fundedAccount(ledger.client, "copies", "KRW", 100n);
+  const requestId = rid("copies");
+  const answers = await Promise.allSettled(
+    Array.from({ length: 24 }, () => ledger.client.withdraw({ requestId, accountId, amountMinor: 100n })),
+  );
+  const refused = answers.filter((a) => a.status === "rejected").map((a) => ConnectError.from(a.reason).rawMessage);
+  t.same(refused, [], "no copy refused");
+  const entryIds = new Set(answers.flatMap((a) => (a.status === "fulfilled" ? [a.value.entry?.entryId] : [])));
+  t.equal(entryIds.size, 1, "every copy answers the same entry");
+  t.equal((await balanceOf(accountId)).totalMinor, 0n, "applied once");
+});
+
 t.test("200 concurrent withdrawals on one account: exactly the affordable number", async (t) => {
   const accountId = await fundedAccount(ledger.client, "hot", "KRW", 10_000n);
   const outcomes = await Promise.allSettled(

@@ -65,6 +65,21 @@ export async function readBatchStart(
   };
 }
 
+/** The requests among `requestIds` answered so far, read in a statement of its own (so after the batch's locks). */
+export async function readRequests(db: pg.PoolClient, requestIds: readonly string[]): Promise<Map<string, StoredRequest>> {
+  const { rows } = await db.query<{ request_id: string; operation: string; payload_hash: Buffer; response: Buffer | null }>({
+    name: "batch_requests_again",
+    text: "SELECT request_id, operation, payload_hash, response FROM requests WHERE request_id = ANY($1::text[])",
+    values: [requestIds],
+  });
+  const stored = new Map<string, StoredRequest>();
+  for (const r of rows) {
+    assert(r.response !== null, `request ${r.request_id} committed without a response`);
+    stored.set(r.request_id, { operation: r.operation, payloadHash: r.payload_hash, response: r.response });
+  }
+  return stored;
+}
+
 export interface BatchWrite {
   readonly at: Date;
   readonly balances: readonly { balance: Balance; readVersion: bigint }[];

@@ -10,10 +10,10 @@ import { jitteredBackoffMs, type Logger, withTransaction } from "@kuku/platform"
 import { assert } from "@kuku/platform/assert";
 import { DomainError, failedPrecondition } from "@kuku/platform/errors";
 import type pg from "pg";
-import { type Hold, systemOwnerId } from "../../domain/model.js";
+import { type Balance, type Hold, systemOwnerId } from "../../domain/model.js";
 import { failureToError } from "../../domain/outcomes.js";
 import { RunningState } from "../../domain/running-state.js";
-import { readBatchStart, type StoredRequest, writeBatch } from "../../store/batch-store.js";
+import { readBatchStart, readRequests, type StoredRequest, writeBatch } from "../../store/batch-store.js";
 import * as store from "../../store/ledger-store.js";
 import type { TransactionOptions } from "../../store/transactions.js";
 import type { BatchContext, BatchItem } from "./operations.js";
@@ -152,15 +152,37 @@ export class BatchWriter {
   async #apply(db: pg.PoolClient, chains: readonly Chain[]): Promise<ItemResult[][]> {
     const items = chains.flatMap((c) => c.items);
     const start = await this.#start(db, items);
-    const state = new RunningState(start.balances, start.holds);
-    const ctx: BatchContext = { state, at: start.at, external: (asset) => this.#externals.get(asset)! };
-    const answered = new Map(start.stored);
-    const written: Written = { entries: [], requests: [] };
-    const results = chains.map((chain) => applyChain(ctx, chain.items, answered, written));
+    let run = this.#evaluate(start, chains, start.stored);
+    // The start read the answered requests before its locks were granted: one that another writer committed while this
+    // one waited is invisible to it. A write of it would meet the requests' unique key (and be retried as a replay), but a
+    // refusal would not: the replay of a settled fill would be refused instead of answered. So look again, under the locks.
+    const unseen = chains.flatMap((c, i) => c.items.filter((item, j) => !run.results[i]![j]!.ok && !start.stored.has(item.requestId)));
+    if (unseen.length > 0) {
+      const late = await readRequests(
+        db,
+        unseen.map((item) => item.requestId),
+      );
+      if (late.size > 0) run = this.#evaluate(start, chains, new Map([...start.stored, ...late]));
+    }
+    const { state, written, results } = run;
     const { updated, placed } = state.changedHolds();
     await writeBatch(db, { at: start.at, balances: state.changedBalances(), updatedHolds: updated, placedHolds: placed, ...written });
     this.stats.items += items.length;
     return results;
+  }
+
+  /** The batch's chains applied in memory, in order, from the locked rows and the requests answered before it. */
+  #evaluate(
+    start: { readonly at: Date; readonly balances: ReadonlyMap<string, Balance>; readonly holds: ReadonlyMap<string, Hold> },
+    chains: readonly Chain[],
+    stored: ReadonlyMap<string, StoredRequest>,
+  ) {
+    const state = new RunningState(start.balances, start.holds);
+    const ctx: BatchContext = { state, at: start.at, external: (asset) => this.#externals.get(asset)! };
+    const answered = new Map(stored);
+    const written: Written = { entries: [], requests: [] };
+    const results = chains.map((chain) => applyChain(ctx, chain.items, answered, written));
+    return { state, written, results };
   }
 
   /**
