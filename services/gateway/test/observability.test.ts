@@ -39,6 +39,7 @@ t.test("one trace from the gateway to the order service's Kafka consumer", async
       type: OrderType.MARKET,
       timeInForce: TimeInForce.IOC,
       quantity: 3n,
+      waitSettledMs: 15_000,
     },
     { headers: { traceparent: `00-${traceId}-${callerSpanId}-01` } },
   );

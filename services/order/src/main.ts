@@ -99,14 +99,13 @@ await runService({
       // Joining the consumer group can wait out a crashed predecessor's session, so
       // it does not hold up serving: until it joins, the reconciler covers fills.
       async afterServing() {
-        consumer = await startExecutionsConsumer(
-          kafka,
-          config.consumerGroup,
-          topics.executions,
-          app.settlement,
-          (clientOrderId) => app.queries.isOurs(clientOrderId),
+        consumer = await startExecutionsConsumer(kafka, {
+          groupId: config.consumerGroup,
+          topic: topics.executions,
+          settlement: app.settlement,
+          oursAmong: (clientOrderIds) => app.queries.oursAmong(clientOrderIds),
           logger,
-        );
+        });
       },
     };
   },

@@ -41,6 +41,10 @@ const place = (userId: string, overrides: Omit<Partial<api.PlaceOrderRequest>, "
     }),
   );
 
+/** The old answer, asked for: PlaceOrder waits until the order is settled or resting. */
+const placeSettled = (userId: string, overrides: Omit<Partial<api.PlaceOrderRequest>, "$typeName" | "$unknown"> = {}) =>
+  place(userId, { waitSettledMs: 15_000, ...overrides });
+
 const stateOf = async (order: api.Order) => (await orders.getOrder({ orderId: order.orderId, userId: order.userId })).order!.state;
 
 t.afterEach(async () => {
@@ -49,9 +53,14 @@ t.afterEach(async () => {
   if (integrity.discrepancies.length > 0) throw new Error(`ledger discrepancies: ${JSON.stringify(integrity.discrepancies)}`);
 });
 
-t.test("a market buy fills, settles through the ledger and releases the rest of its hold", async (t) => {
+t.test("a market buy is answered at acceptance, then settles through the ledger and releases the rest of its hold", async (t) => {
   const userId = await newUser(10_000_000n);
-  const { order } = await place(userId);
+  const { order: accepted } = await place(userId);
+  // The executions consumer may have settled it already, in the moment between the exchange's publish and its answer.
+  t.ok([api.OrderState.FILLED, api.OrderState.SETTLED].includes(accepted!.state), "answered with the exchange's immediate fill");
+  t.equal(accepted?.filledQuantity, 10n);
+  await eventually("the order settles", async () => (await stateOf(accepted!)) === api.OrderState.SETTLED);
+  const order = (await orders.getOrder({ orderId: accepted!.orderId, userId })).order;
   t.equal(order?.state, api.OrderState.SETTLED);
   t.equal(order?.filledQuantity, 10n);
   const notionalKrw = order!.filledNotionalKrw;
@@ -65,6 +74,36 @@ t.test("a market buy fills, settles through the ledger and releases the rest of 
     transitions.transitions.map((x) => x.toState),
     [api.OrderState.RECEIVED, api.OrderState.SENT, api.OrderState.FILLED, api.OrderState.SETTLED],
   );
+});
+
+t.test("asked to wait, PlaceOrder answers the settled order (the old behaviour)", async (t) => {
+  const userId = await newUser(10_000_000n);
+  const request = create(api.PlaceOrderRequestSchema, {
+    idempotencyKey: `key-${randomUUID()}`,
+    userId,
+    symbol: "005930",
+    side: Side.BUY,
+    type: OrderType.MARKET,
+    timeInForce: TimeInForce.IOC,
+    quantity: 2n,
+    waitSettledMs: 15_000,
+  });
+  const { order } = await orders.placeOrder(request);
+  t.equal(order?.state, api.OrderState.SETTLED);
+  const cash = await balance(userId, "KRW");
+  t.equal(cash.totalMinor, 10_000_000n - order!.filledNotionalKrw - order!.feesKrw, "paid notional + fee, exactly");
+  t.equal(cash.heldMinor, 0n, "nothing left on hold");
+  t.equal((await balance(userId, "005930")).totalMinor, 2n, "owns the shares");
+  const replay = await orders.placeOrder({ ...request, waitSettledMs: 0 });
+  t.equal(replay.order?.orderId, order!.orderId, "a replay that waits differently is the same request");
+  const { order: resting } = await placeSettled(userId, {
+    type: OrderType.LIMIT,
+    timeInForce: TimeInForce.DAY,
+    quantity: 1n,
+    limitPriceKrw: 65_000n,
+  });
+  t.equal(resting?.state, api.OrderState.ACCEPTED, "a resting order is answered once it rests, not after the wait");
+  await orders.cancelOrder({ orderId: resting!.orderId, userId });
 });
 
 t.test("idempotency keys: a replay returns the same order and holds nothing twice", async (t) => {
@@ -106,7 +145,7 @@ t.test("bad orders are refused with the field, and leave no hold", async (t) => 
 t.test("a resting order filled later learns of it through Kafka, and settles", async (t) => {
   const buyer = await newUser(10_000_000n);
   const seller = await newUser(10_000_000n);
-  await place(seller, { quantity: 5n }); // the seller buys shares from the market maker first
+  await placeSettled(seller, { quantity: 5n }); // the seller buys shares from the market maker first (settled: the sale holds them)
   const { order: bid } = await place(buyer, {
     type: OrderType.LIMIT,
     timeInForce: TimeInForce.DAY,
@@ -115,8 +154,8 @@ t.test("a resting order filled later learns of it through Kafka, and settles", a
   });
   t.equal(bid?.state, api.OrderState.ACCEPTED, "best bid, resting");
   const { order: sold } = await place(seller, { side: Side.SELL, quantity: 5n });
-  t.equal(sold?.state, api.OrderState.SETTLED);
   t.equal(sold?.filledNotionalKrw, 350_000n, "the seller hit our buyer's 70,000 bid");
+  await eventually("the seller's order settles", async () => (await stateOf(sold!)) === api.OrderState.SETTLED);
   await eventually("the buyer's order settles", async () => (await stateOf(bid!)) === api.OrderState.SETTLED);
   t.equal((await balance(buyer, "005930")).totalMinor, 5n);
   t.same(await balance(buyer, "KRW"), { totalMinor: 10_000_000n - 350_000n - 53n, heldMinor: 0n }, "350,000 + 53 won fee");
@@ -126,7 +165,7 @@ t.test("a resting order filled later learns of it through Kafka, and settles", a
 t.test("executions delivered twice (fault DUPLICATE) fill the order once", async (t) => {
   const buyer = await newUser(10_000_000n);
   const seller = await newUser(10_000_000n);
-  await place(seller, { quantity: 3n });
+  await placeSettled(seller, { quantity: 3n });
   const { order: bid } = await place(buyer, {
     type: OrderType.LIMIT,
     timeInForce: TimeInForce.DAY,

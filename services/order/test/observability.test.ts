@@ -85,7 +85,7 @@ function descends(spans: ZipkinSpan[], span: ZipkinSpan, ancestor: ZipkinSpan): 
 t.test("one trace: order → ledger → exchange → Kafka → order's consumer → settlement in the ledger", async (t) => {
   const buyer = await newUser(10_000_000n);
   const seller = await newUser(10_000_000n);
-  await place(seller, {}); // the seller buys shares from the market maker first
+  await place(seller, { waitSettledMs: 15_000 }); // the seller buys shares from the market maker first (settled: the sale holds them)
   const { order: bid } = await place(buyer, {
     type: OrderType.LIMIT,
     timeInForce: TimeInForce.DAY,
@@ -110,7 +110,11 @@ t.test("one trace: order → ledger → exchange → Kafka → order's consumer 
   const traceId = randomBytes(16).toString("hex");
   const callerSpanId = randomBytes(8).toString("hex");
   const { order: sold } = await place(seller, { side: Side.SELL }, { traceparent: `00-${traceId}-${callerSpanId}-01` });
-  t.equal(sold?.state, api.OrderState.SETTLED, "the sale hit the buyer's bid");
+  t.equal(sold?.filledQuantity, 5n, "the sale hit the buyer's bid");
+  await eventually(
+    "the sale settles",
+    async () => (await stack.orders.getOrder({ orderId: sold!.orderId, userId: seller })).order!.state === api.OrderState.SETTLED,
+  );
   // The buyer learns of its fill only through Kafka, and settles from the consumer.
   await eventually(
     "the buyer's order settles",
@@ -196,7 +200,11 @@ t.test("a caller speaking Jaeger's uber-trace-id joins the trace too", async (t)
   const traceId = randomBytes(16).toString("hex");
   const callerSpanId = randomBytes(8).toString("hex");
   // jaeger-client URL-encodes the colons.
-  const { order } = await place(userId, {}, { "uber-trace-id": encodeURIComponent(`${traceId}:${callerSpanId}:0:1`) });
+  const { order } = await place(
+    userId,
+    { waitSettledMs: 15_000 },
+    { "uber-trace-id": encodeURIComponent(`${traceId}:${callerSpanId}:0:1`) },
+  );
   t.equal(order?.state, api.OrderState.SETTLED, "a market buy, settled");
   let spans: ZipkinSpan[] = [];
   await eventually(

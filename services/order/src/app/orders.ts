@@ -38,19 +38,29 @@ export class OrderRecords {
    * returns the new one. An illegal transition is logged and not applied.
    */
   change(orderId: string, next: OrderChange, reason: string): Promise<Order> {
+    return this.locked(orderId, (db, order) => this.changeLocked(db, order, next, reason));
+  }
+
+  /** Runs `work` on the order, read under its row lock, in one transaction. */
+  locked<T>(orderId: string, work: (db: pg.PoolClient, order: Order) => Promise<T>): Promise<T> {
     return withTransaction(this.pool, async (db) => {
       const order = await store.getOrder(db, orderId, { forUpdate: true });
       assert(order !== undefined, `order ${orderId} vanished`);
-      const result = next(order);
-      if (result === undefined) return order;
-      if (result.kind === "illegal") {
-        this.logger.error({ orderId, from: result.from, to: result.to, reason }, "illegal transition refused");
-        return order;
-      }
-      const event = result.order.state === order.state ? undefined : orderEvent(result.order, reason);
-      await store.saveOrder(db, order, result.order, reason, event);
-      return result.order;
+      return work(db, order);
     });
+  }
+
+  /** `change` inside `locked`: several changes of one order can share one transaction. */
+  async changeLocked(db: pg.PoolClient, order: Order, next: OrderChange, reason: string): Promise<Order> {
+    const result = next(order);
+    if (result === undefined) return order;
+    if (result.kind === "illegal") {
+      this.logger.error({ orderId: order.orderId, from: result.from, to: result.to, reason }, "illegal transition refused");
+      return order;
+    }
+    const event = result.order.state === order.state ? undefined : orderEvent(result.order, reason);
+    await store.saveOrder(db, order, result.order, reason, event);
+    return result.order;
   }
 }
 

@@ -99,6 +99,12 @@ export async function getOrder(db: Queryable, orderId: string, options: { forUpd
   return rows[0] === undefined ? undefined : toOrder(rows[0]);
 }
 
+/** Those of `orderIds` that are orders here. */
+export async function existingOrderIds(db: Queryable, orderIds: readonly string[]): Promise<string[]> {
+  const { rows } = await db.query<{ order_id: string }>("SELECT order_id FROM orders WHERE order_id = ANY($1::uuid[])", [orderIds]);
+  return rows.map((r) => r.order_id);
+}
+
 /**
  * Writes the order's new version, its transition and its outbox event in
  * the caller's transaction. The version check turns a concurrent writer's
