@@ -13,6 +13,7 @@ import { marketBrokers } from "./market-brokers.js";
 import { marketFanout } from "./market-fanout.js";
 import { observability } from "./observability.js";
 import { orders } from "./orders.js";
+import { surge } from "./surge.js";
 
 /** Every benchmark the CLI knows, by name. */
 export const COMMANDS: readonly BenchCommand[] = [
@@ -23,6 +24,7 @@ export const COMMANDS: readonly BenchCommand[] = [
   exchangeMatching,
   exchangeJournal,
   orders,
+  surge,
   locks,
   locksDrill,
   marketFanout,
