@@ -196,7 +196,7 @@ export const surge = command({
   },
   async run(values) {
     const profileDir = values["cpu-prof"];
-    const profile = (service: string) =>
+    const profile = (service: string): Record<string, string> =>
       profileDir === "" ? {} : { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir} --cpu-prof-name=${service}.cpuprofile` };
     // Every user places orders/s / users: the per-user and per-address buckets (one address: ghz's) must not be what is measured.
     const unlimited = { capacity: 1_000_000, perSecond: 1_000_000 };

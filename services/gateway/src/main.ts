@@ -18,6 +18,7 @@ import { requestContext } from "./rpc/context.js";
 import { withDownstreamErrors } from "./rpc/downstream.js";
 import { authHandlers, tradingHandlers } from "./rpc/handlers.js";
 import { admissionInterceptor } from "./rpc/interceptors.js";
+import { VerifiedTokens } from "./rpc/verified-tokens.js";
 
 /**
  * Every downstream gets the platform's policies: retries for idempotent calls only, a breaker, a bulkhead.
@@ -72,7 +73,7 @@ await runService({
       services: [authHandlers(auth), tradingHandlers(new Trading(clients), { downstreamTimeoutMs: config.downstreamTimeoutMs })],
       server: {
         interceptors: [
-          admissionInterceptor(accessTokens, limiter, {
+          admissionInterceptor(new VerifiedTokens(accessTokens), limiter, {
             ip: { capacity: config.ipBurst, refillPerSecond: config.ipRefillPerSecond },
             user: { capacity: config.userBurst, refillPerSecond: config.userRefillPerSecond },
           }),

@@ -3,9 +3,10 @@
 // address's bucket, the token, the session, the user's bucket.
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import * as api from "@kuku/contracts/kuku/gateway/v1/gateway_pb";
-import type { AccessTokens, VerifyOutcome } from "../domain/tokens.js";
+import type { VerifyOutcome } from "../domain/tokens.js";
 import type { BucketLimits, RateLimiter } from "../redis/rate-limiter.js";
 import { callerKey, peerKey } from "./context.js";
+import type { VerifiedTokens } from "./verified-tokens.js";
 
 /**
  * Redis answers every call (buckets, revoked sessions). When it cannot, the
@@ -22,7 +23,7 @@ async function viaRedis<T>(call: () => Promise<T>): Promise<T> {
 const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)$/;
 
 /** The bearer token's verdict, checked locally (HS256): the refusal to throw, or the claims. */
-async function readToken(tokens: AccessTokens, header: string | null): Promise<ConnectError | (VerifyOutcome & { kind: "valid" })> {
+async function readToken(tokens: VerifiedTokens, header: string | null): Promise<ConnectError | (VerifyOutcome & { kind: "valid" })> {
   if (header === null) return new ConnectError("missing access token: send authorization: Bearer <token>", Code.Unauthenticated);
   const match = BEARER.exec(header);
   if (match === null) return new ConnectError("malformed authorization header: expected Bearer <token>", Code.Unauthenticated);
@@ -51,7 +52,7 @@ export interface AdmissionLimits {
  * token; the user it names becomes the caller. AuthService is public, and
  * like a call without a valid token spends only an address token.
  */
-export function admissionInterceptor(tokens: AccessTokens, limiter: RateLimiter, limits: AdmissionLimits): Interceptor {
+export function admissionInterceptor(tokens: VerifiedTokens, limiter: RateLimiter, limits: AdmissionLimits): Interceptor {
   return (next) => async (req) => {
     const ipKey = `ip:${req.contextValues.get(peerKey)}`;
     const token =
