@@ -9,7 +9,7 @@ import type { Client } from "@connectrpc/connect";
 import type * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import * as api from "@kuku/contracts/kuku/order/v1/order_pb";
-import { type Logger, withTransaction } from "@kuku/platform";
+import type { Logger } from "@kuku/platform";
 import { assert } from "@kuku/platform/assert";
 import { DomainError, failedPrecondition, invalidArgument } from "@kuku/platform/errors";
 import type pg from "pg";
@@ -61,13 +61,9 @@ export class Intake {
     const hash = createHash("sha256")
       .update(JSON.stringify(toJson(api.PlaceOrderRequestSchema, { ...req, idempotencyKey: "", waitSettledMs: 0 })))
       .digest();
-    const inserted = await withTransaction(this.deps.pool, async (db) => {
-      const r = await store.insertOrder(db, candidate, req.idempotencyKey, hash);
-      if (r.kind === "inserted") {
-        await store.recordFirstTransition(db, r.order, "placed");
-        await store.insertOutbox(db, orderEvent(r.order, "placed"));
-      }
-      return r;
+    const inserted = await store.insertOrder(this.deps.pool, candidate, req.idempotencyKey, hash, {
+      reason: "placed",
+      event: orderEvent(candidate, "placed"),
     });
     if (inserted.kind === "exists" && !inserted.requestHash.equals(hash)) {
       throw new DomainError("already_exists", `idempotency_key: ${req.idempotencyKey} was already used for a different order`);

@@ -1,5 +1,6 @@
-// The order records every use case shares: one order read, or changed under
-// its row lock with its transition and its outbox event in one transaction.
+// The order records every use case shares: one order read, or changed with
+// its transition and its outbox event in one statement, guarded by the
+// order's version (or, for several steps at once, under its row lock).
 // The database transaction covers our own tables; calls to the ledger and
 // the exchange carry idempotent ids (request ids, client order id = order
 // id), so any step of any use case can run again.
@@ -16,6 +17,9 @@ import * as store from "../store/order-store.js";
 import { orderToProto, stateToProto } from "./convert.js";
 
 export const ORDER_EVENTS_TOPIC = ORDER_EVENTS.name;
+
+/** A change that keeps meeting concurrent writers is tried this often: each retry means another writer succeeded. */
+const CHANGE_ATTEMPTS_MAX = 50;
 
 /** The next version of an order (undefined: nothing to do). */
 export type OrderChange = (order: Order) => TransitionResult | undefined;
@@ -34,11 +38,20 @@ export class OrderRecords {
   }
 
   /**
-   * Changes one order under its row lock: `next` gets the current version and
-   * returns the new one. An illegal transition is logged and not applied.
+   * Changes one order: `next` gets the current version and returns the new
+   * one, written only if the order is still at that version (else read again
+   * and retried), so two round trips, no transaction held open. An illegal
+   * transition is logged and not applied.
    */
-  change(orderId: string, next: OrderChange, reason: string): Promise<Order> {
-    return this.locked(orderId, (db, order) => this.changeLocked(db, order, next, reason));
+  async change(orderId: string, next: OrderChange, reason: string): Promise<Order> {
+    for (let attempt = 1; ; attempt++) {
+      const order = await this.get(orderId);
+      try {
+        return await this.#apply(this.pool, order, next, reason);
+      } catch (error) {
+        if (!(error instanceof store.VersionConflict) || attempt === CHANGE_ATTEMPTS_MAX) throw error;
+      }
+    }
   }
 
   /** Runs `work` on the order, read under its row lock, in one transaction. */
@@ -51,7 +64,11 @@ export class OrderRecords {
   }
 
   /** `change` inside `locked`: several changes of one order can share one transaction. */
-  async changeLocked(db: pg.PoolClient, order: Order, next: OrderChange, reason: string): Promise<Order> {
+  changeLocked(db: pg.PoolClient, order: Order, next: OrderChange, reason: string): Promise<Order> {
+    return this.#apply(db, order, next, reason);
+  }
+
+  async #apply(db: pg.Pool | pg.PoolClient, order: Order, next: OrderChange, reason: string): Promise<Order> {
     const result = next(order);
     if (result === undefined) return order;
     if (result.kind === "illegal") {
