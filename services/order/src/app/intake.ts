@@ -147,11 +147,12 @@ export class Intake {
       const refusal = this.deps.failures.refusal(error);
       if (refusal === undefined) throw error; // RECEIVED stays; the reconciler places the same hold again (same request id)
       const reason = `insufficient ${order.side === "buy" ? "cash" : `${order.symbol} shares`}: ${refusal}`;
-      await this.deps.records.change(order.orderId, (o) => transition(o, "rejected", new Date(), reason), "hold refused");
+      await this.deps.records.change(order.orderId, order, (o) => transition(o, "rejected", new Date(), reason), "hold refused");
       throw failedPrecondition(reason);
     }
     return this.deps.records.change(
       order.orderId,
+      order,
       (o) => (o.state === "received" ? transition({ ...o, holdId }, "sent", new Date()) : undefined),
       "hold placed",
     );
@@ -169,6 +170,7 @@ export class Intake {
       this.deps.logger.warn({ orderId: order.orderId, err: error }, "order in doubt");
       const changed = await this.deps.records.change(
         order.orderId,
+        order,
         (o) => (o.state === "sent" ? transition(o, "unknown", new Date(), o.rejectReason) : undefined),
         reason,
       );

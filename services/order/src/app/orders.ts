@@ -38,14 +38,16 @@ export class OrderRecords {
   }
 
   /**
-   * Changes one order: `next` gets the current version and returns the new
+   * Changes one order: `next` gets the current version (`known`, if the
+   * caller has it) and returns the new
    * one, written only if the order is still at that version (else read again
    * and retried), so two round trips, no transaction held open. An illegal
    * transition is logged and not applied.
    */
-  async change(orderId: string, next: OrderChange, reason: string): Promise<Order> {
+  async change(orderId: string, known: Order | undefined, next: OrderChange, reason: string): Promise<Order> {
     for (let attempt = 1; ; attempt++) {
-      const order = await this.get(orderId);
+      // A caller that has just read the order saves the first read; a conflict reads again.
+      const order = attempt === 1 && known !== undefined ? known : await this.get(orderId);
       try {
         return await this.#apply(this.pool, order, next, reason);
       } catch (error) {

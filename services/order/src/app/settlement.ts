@@ -44,7 +44,11 @@ export class Settlement {
    * with its transition and outbox event, in ONE transaction under the
    * order's row lock. Safe to apply any number of times, in any order.
    */
-  record(orderId: string, report: ExchangeReport, eventId?: string): Promise<Order> {
+  async record(orderId: string, report: ExchangeReport, eventId?: string): Promise<Order> {
+    // Most execution events repeat what the SubmitOrder answer already recorded: two reads
+    // tell, without a transaction. Anything new is recorded under the row lock.
+    const known = await this.#alreadyRecorded(orderId, report);
+    if (known !== undefined) return known;
     return this.deps.records.locked(orderId, async (db, locked) => {
       let order = locked;
       const fresh = eventId === undefined || (await store.markProcessed(db, EXECUTIONS_CONSUMER, eventId));
@@ -59,6 +63,17 @@ export class Settlement {
         `exchange: ${report.status}`,
       );
     });
+  }
+
+  /** The order, when every fill of the report is recorded and its status moves the order nowhere. */
+  async #alreadyRecorded(orderId: string, report: ExchangeReport): Promise<Order | undefined> {
+    const order = await this.deps.records.get(orderId);
+    if (reportedState(order.state, report.status) !== undefined) return undefined;
+    const recorded = await store.existingFills(
+      this.deps.pool,
+      report.fills.map((f) => f.executionId),
+    );
+    return recorded.size === report.fills.length ? order : undefined;
   }
 
   async #applyFill(db: pg.PoolClient, order: Order, fill: ExchangeReport["fills"][number]): Promise<Order> {
@@ -119,6 +134,7 @@ export class Settlement {
     }
     return this.deps.records.change(
       order.orderId,
+      order,
       (o) => {
         if (o.holdReleased) return undefined;
         const released = { ...o, holdReleased: true };

@@ -211,6 +211,15 @@ export async function insertFill(db: pg.PoolClient, orderId: string, fill: Fill,
   return result.rowCount === 1;
 }
 
+/** Which of these executions are recorded fills. */
+export async function existingFills(db: Queryable, executionIds: readonly string[]): Promise<ReadonlySet<string>> {
+  if (executionIds.length === 0) return new Set();
+  const { rows } = await db.query<{ execution_id: string }>("SELECT execution_id FROM fills WHERE execution_id = ANY($1::text[])", [
+    executionIds,
+  ]);
+  return new Set(rows.map((r) => r.execution_id));
+}
+
 export async function fillExists(db: Queryable, executionId: string): Promise<boolean> {
   const { rowCount } = await db.query("SELECT 1 FROM fills WHERE execution_id = $1", [executionId]);
   return rowCount === 1;
