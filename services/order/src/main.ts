@@ -78,7 +78,11 @@ await runService({
       instruments: new Map(instruments.map((i) => [i.symbol, { symbol: i.symbol, referencePriceKrw: i.referencePriceKrw }])),
       fees: { commissionPpm: BigInt(config.commissionPpm), sellTaxPpm: BigInt(config.sellTaxPpm) },
       exchangeTimeoutMs: config.exchangeTimeoutMs,
-      reconcile: { intervalMs: config.reconcileIntervalMs, concurrency: config.reconcileConcurrency },
+      reconcile: {
+        intervalMs: config.reconcileIntervalMs,
+        concurrency: config.reconcileConcurrency,
+        settleGraceMs: config.reconcileSettleGraceMs,
+      },
       logger,
     });
 

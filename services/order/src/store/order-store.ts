@@ -279,15 +279,24 @@ export async function ordersStuckIn(db: Queryable, states: readonly OrderState[]
   return rows.map(toOrder);
 }
 
-/** Orders with unsettled fills, or in a state after which their leftover hold can go. */
-export async function ordersWithLedgerWork(db: Queryable, releasableStates: readonly OrderState[], limit: number): Promise<string[]> {
+/**
+ * Orders with unsettled fills, or in a state after which their leftover hold
+ * can go, untouched since `quietSince`: work the executions consumer should
+ * have done by then (younger work is its own, not to be done twice).
+ */
+export async function ordersWithLedgerWork(
+  db: Queryable,
+  releasableStates: readonly OrderState[],
+  quietSince: Date,
+  limit: number,
+): Promise<string[]> {
   const { rows } = await db.query<{ order_id: string }>(
-    `SELECT DISTINCT order_id FROM fills WHERE settled_at IS NULL
+    `SELECT DISTINCT order_id FROM fills WHERE settled_at IS NULL AND executed_at < $2
      UNION
      SELECT order_id FROM orders
-       WHERE hold_id IS NOT NULL AND NOT hold_released AND state = ANY($1::text[])
-     LIMIT $2`,
-    [releasableStates, limit],
+       WHERE hold_id IS NOT NULL AND NOT hold_released AND state = ANY($1::text[]) AND updated_at < $2
+     LIMIT $3`,
+    [releasableStates, quietSince, limit],
   );
   return rows.map((r) => r.order_id);
 }
