@@ -17,7 +17,7 @@ import { benchPool } from "../lib/pool.js";
 import { table } from "../lib/stats.js";
 
 const SCENARIO = fileURLToPath(new URL("../../load/place-order.json", import.meta.url));
-const DEPOSIT_KRW = 1_000_000_000_000n;
+const DEPOSIT_KRW = 10_000_000_000n;
 /** Orders in these states have nothing left to happen to them but a fill of a resting order. */
 const SETTLED_OR_RESTING = ["settled", "rejected", "cancelled", "expired", "accepted", "partially_filled"];
 
@@ -54,9 +54,9 @@ async function fundedUsers(baseUrl: string, count: number): Promise<string[]> {
 
 /** ghz's metadata: the users' tokens in turn, request by request (a Go template with sprig's functions). */
 function tokensMetadata(tokens: readonly string[]): string {
-  return JSON.stringify({
-    authorization: `Bearer {{ index (splitList " " "${tokens.join(" ")}") (mod .RequestNumber ${tokens.length}) }}`,
-  });
+  // ghz runs the template over the JSON text itself: Go's raw strings (backquotes) need no JSON escaping.
+  const list = `\`${tokens.join(" ")}\``;
+  return JSON.stringify({ authorization: `Bearer {{ index (splitList \` \` ${list}) (mod .RequestNumber ${tokens.length}) }}` });
 }
 
 /** One open-loop run at `rate` orders/s: a line from a tenth of it over `rampMs`, then `holdMs` at it. */
@@ -202,7 +202,7 @@ export const surge = command({
     const unlimited = { capacity: 1_000_000, perSecond: 1_000_000 };
     const stack = await startTradingStack({
       services: ["ledger", "exchange", "order", "gateway"],
-      env: { LOG_LEVEL: "warn" },
+      env: { LOG_LEVEL: "info" },
       envOf: {
         order: profile("order"),
         gateway: {

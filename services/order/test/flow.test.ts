@@ -1,7 +1,7 @@
 // The order flow across real processes: ledger, exchange and order services,
 // PostgreSQL and Kafka. Money is checked in the ledger after every scenario.
 import { randomUUID } from "node:crypto";
-import { create, fromBinary } from "@bufbuild/protobuf";
+import { fromBinary } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import { OrderEventSchema } from "@kuku/contracts/kuku/order/v1/events_pb";
@@ -9,7 +9,7 @@ import * as api from "@kuku/contracts/kuku/order/v1/order_pb";
 import { OrderType, Side, TimeInForce } from "@kuku/contracts/kuku/trading/v1/trading_pb";
 import { Kafka, logLevel } from "kafkajs";
 import t from "tap";
-import { eventually, newUser as newUserIn, startStack } from "./support/stack.js";
+import { eventually, newUser as newUserIn, type OrderOverrides, orderRequest, startStack } from "./support/stack.js";
 
 const KAFKA_BROKERS = (process.env["KAFKA_BROKERS"] ?? "127.0.0.1:9092").split(",");
 
@@ -26,24 +26,10 @@ async function balance(userId: string, asset: string) {
   return { totalMinor: b?.totalMinor ?? 0n, heldMinor: b?.heldMinor ?? 0n };
 }
 
-const place = (userId: string, overrides: Omit<Partial<api.PlaceOrderRequest>, "$typeName" | "$unknown"> = {}) =>
-  orders.placeOrder(
-    create(api.PlaceOrderRequestSchema, {
-      idempotencyKey: `key-${randomUUID()}`,
-      userId,
-      symbol: "005930",
-      side: Side.BUY,
-      type: OrderType.MARKET,
-      timeInForce: TimeInForce.IOC,
-      quantity: 10n,
-      limitPriceKrw: 0n,
-      ...overrides,
-    }),
-  );
+const place = (userId: string, overrides: OrderOverrides = {}) => orders.placeOrder(orderRequest(userId, overrides));
 
 /** The old answer, asked for: PlaceOrder waits until the order is settled or resting. */
-const placeSettled = (userId: string, overrides: Omit<Partial<api.PlaceOrderRequest>, "$typeName" | "$unknown"> = {}) =>
-  place(userId, { waitSettledMs: 15_000, ...overrides });
+const placeSettled = (userId: string, overrides: OrderOverrides = {}) => place(userId, { waitSettledMs: 15_000, ...overrides });
 
 const stateOf = async (order: api.Order) => (await orders.getOrder({ orderId: order.orderId, userId: order.userId })).order!.state;
 
@@ -78,16 +64,7 @@ t.test("a market buy is answered at acceptance, then settles through the ledger 
 
 t.test("asked to wait, PlaceOrder answers the settled order (the old behaviour)", async (t) => {
   const userId = await newUser(10_000_000n);
-  const request = create(api.PlaceOrderRequestSchema, {
-    idempotencyKey: `key-${randomUUID()}`,
-    userId,
-    symbol: "005930",
-    side: Side.BUY,
-    type: OrderType.MARKET,
-    timeInForce: TimeInForce.IOC,
-    quantity: 2n,
-    waitSettledMs: 15_000,
-  });
+  const request = orderRequest(userId, { quantity: 2n, waitSettledMs: 15_000 });
   const { order } = await orders.placeOrder(request);
   t.equal(order?.state, api.OrderState.SETTLED);
   const cash = await balance(userId, "KRW");
@@ -108,16 +85,7 @@ t.test("asked to wait, PlaceOrder answers the settled order (the old behaviour)"
 
 t.test("idempotency keys: a replay returns the same order and holds nothing twice", async (t) => {
   const userId = await newUser(10_000_000n);
-  const request = create(api.PlaceOrderRequestSchema, {
-    idempotencyKey: `key-${randomUUID()}`,
-    userId,
-    symbol: "005930",
-    side: Side.BUY,
-    type: OrderType.LIMIT,
-    timeInForce: TimeInForce.DAY,
-    quantity: 3n,
-    limitPriceKrw: 60_000n,
-  });
+  const request = orderRequest(userId, { type: OrderType.LIMIT, timeInForce: TimeInForce.DAY, quantity: 3n, limitPriceKrw: 60_000n });
   const results = await Promise.all(Array.from({ length: 8 }, () => orders.placeOrder(request)));
   t.equal(new Set(results.map((r) => r.order!.orderId)).size, 1, "eight concurrent requests, one order");
   await eventually("the order rests at the exchange", async () => (await stateOf(results[0]!.order!)) === api.OrderState.ACCEPTED);

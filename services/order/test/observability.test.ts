@@ -3,13 +3,12 @@
 // /metrics on every service.
 import { randomBytes, randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import { create } from "@bufbuild/protobuf";
 import * as api from "@kuku/contracts/kuku/order/v1/order_pb";
 import { OrderType, Side, TimeInForce } from "@kuku/contracts/kuku/trading/v1/trading_pb";
 import { parsePrometheusText, REPO_ROOT, run, type Sample } from "@kuku/testkit";
 import { Kafka, type KafkaMessage, logLevel } from "kafkajs";
 import t from "tap";
-import { eventually, newUser as newUserIn, startStack } from "./support/stack.js";
+import { eventually, newUser as newUserIn, type OrderOverrides, orderRequest, startStack } from "./support/stack.js";
 
 const KAFKA_BROKERS = (process.env["KAFKA_BROKERS"] ?? "127.0.0.1:9092").split(",");
 const ZIPKIN_URL = `http://127.0.0.1:${process.env["KUKU_ZIPKIN_PORT"] ?? "9411"}`;
@@ -32,25 +31,8 @@ const stack = await startStack({
 t.teardown(() => stack.stop());
 const newUser = (cashKrw: bigint) => newUserIn(stack, cashKrw);
 
-const place = (
-  userId: string,
-  overrides: Omit<Partial<api.PlaceOrderRequest>, "$typeName" | "$unknown">,
-  headers?: Record<string, string>,
-) =>
-  stack.orders.placeOrder(
-    create(api.PlaceOrderRequestSchema, {
-      idempotencyKey: `key-${randomUUID()}`,
-      userId,
-      symbol: "005930",
-      side: Side.BUY,
-      type: OrderType.MARKET,
-      timeInForce: TimeInForce.IOC,
-      quantity: 5n,
-      limitPriceKrw: 0n,
-      ...overrides,
-    }),
-    { headers },
-  );
+const place = (userId: string, overrides: OrderOverrides, headers?: Record<string, string>) =>
+  stack.orders.placeOrder(orderRequest(userId, { quantity: 5n, ...overrides }), { headers });
 
 interface ZipkinSpan {
   traceId: string;

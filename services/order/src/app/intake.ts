@@ -55,7 +55,8 @@ export interface IntakeDeps {
 export class Intake {
   constructor(private readonly deps: IntakeDeps) {}
 
-  async place(req: api.PlaceOrderRequest): Promise<Order> {
+  /** `waitMs`: how long to wait for the order to settle (0: answer at acceptance); at most the request's wait_settled_ms. */
+  async place(req: api.PlaceOrderRequest, waitMs = req.waitSettledMs): Promise<Order> {
     const candidate = this.#candidate(req);
     // The key's payload: everything but the key itself.
     const hash = createHash("sha256")
@@ -69,7 +70,7 @@ export class Intake {
       throw new DomainError("already_exists", `idempotency_key: ${req.idempotencyKey} was already used for a different order`);
     }
     const placed = inserted.kind === "exists" ? this.#replay(inserted.order) : await this.advance(inserted.order);
-    return req.waitSettledMs > 0 ? this.#untilSettled(placed, req.waitSettledMs) : placed;
+    return waitMs > 0 ? this.#untilSettled(placed, waitMs) : placed;
   }
 
   /**
