@@ -14,7 +14,8 @@ t.test("surge: ghz's summary, every order settled, fill -> SETTLED figures, ledg
   t.equal(r.code, 0, r.stderr);
   t.match(r.stdout, /^\s+20\s+\d+\s+\d+\s+\d+\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+\S+/m, "ghz's row for 20 orders/s");
   const settled = r.stdout.split("\n").find((l) => /^\s+20\s+\d+\s+[\d.]+\s+\d+\s+[\d.]+\s+[\d.]+/.test(l));
-  t.ok(settled !== undefined, `every order settled or resting, with fill -> SETTLED figures:\n${r.stdout}`);
+  t.comment(r.stdout);
+  t.ok(settled !== undefined, "every order settled or resting, with fill -> SETTLED figures");
   t.notMatch(r.stdout, /NOT DONE/);
   t.match(r.stdout, /VerifyIntegrity clean .* bank check: 0 violations/);
 });
