@@ -41,6 +41,7 @@ export const gatewayAuth = command({
       const sessionKey = `${prefix}:session:${randomBytes(32).toString("base64url")}`;
       await redis.set(sessionKey, JSON.stringify({ userId: randomUUID() }), "EX", 600);
       const limiter = new RateLimiter(redis, prefix);
+      const unlimited = { capacity: 1e9, refillPerSecond: 1e9 };
       const rows = [
         await measure("JWT HS256 verify (stateless)", count, () => tokens.verify(token)),
         await measure("JWT verify + Redis revocation EXISTS (gateway)", count, async () => {
@@ -49,6 +50,22 @@ export const gatewayAuth = command({
         }),
         await measure("opaque session: Redis GET", count, () => redis.get(sessionKey)),
         await measure("token bucket Lua script (EVALSHA)", count, () => limiter.take("bench", { capacity: 1e9, refillPerSecond: 1e9 })),
+        // A TradingService call's whole admission, before (three round trips) and now (one script).
+        await measure("verify + IP bucket + EXISTS + user bucket (3 trips, before)", count, async () => {
+          await limiter.take("ip:bench", unlimited);
+          const outcome = await tokens.verify(token);
+          if (outcome.kind === "valid") await redis.exists(`${prefix}:revoked:${outcome.claims.sessionId}`);
+          await limiter.take("user:bench", unlimited);
+        }),
+        await measure("verify + one admission script (first call of a token)", count, async () => {
+          const outcome = await tokens.verify(token);
+          if (outcome.kind === "valid")
+            await limiter.admit("ip:bench", outcome.claims.sessionId, "user:bench", { ip: unlimited, user: unlimited });
+        }),
+        // The gateway remembers a verified token until it expires (rpc/verified-tokens.ts): its next calls cost the script alone.
+        await measure("one admission script (a known token: gateway now)", count, () =>
+          limiter.admit("ip:bench", "session", "user:bench", { ip: unlimited, user: unlimited }),
+        ),
       ];
       console.log(table(["check", "per second (1 client)", "p50 µs", "p99 µs"], rows));
       const scryptRows: (string | number)[][] = [];

@@ -14,6 +14,7 @@ import { marketFanout } from "./market-fanout.js";
 import { observability } from "./observability.js";
 import { orders } from "./orders.js";
 import { rpc } from "./rpc.js";
+import { surge } from "./surge.js";
 
 /** Every benchmark the CLI knows, by name. */
 export const COMMANDS: readonly BenchCommand[] = [
@@ -24,6 +25,7 @@ export const COMMANDS: readonly BenchCommand[] = [
   exchangeMatching,
   exchangeJournal,
   orders,
+  surge,
   locks,
   locksDrill,
   marketFanout,

@@ -17,7 +17,8 @@ import { Revocations } from "./redis/revocations.js";
 import { requestContext } from "./rpc/context.js";
 import { withDownstreamErrors } from "./rpc/downstream.js";
 import { authHandlers, tradingHandlers } from "./rpc/handlers.js";
-import { authInterceptor, ipRateLimitInterceptor, userRateLimitInterceptor } from "./rpc/interceptors.js";
+import { admissionInterceptor } from "./rpc/interceptors.js";
+import { VerifiedTokens } from "./rpc/verified-tokens.js";
 
 /**
  * Every downstream gets the platform's policies: retries for idempotent calls only, a breaker, a bulkhead.
@@ -72,9 +73,10 @@ await runService({
       services: [authHandlers(auth), tradingHandlers(new Trading(clients), { downstreamTimeoutMs: config.downstreamTimeoutMs })],
       server: {
         interceptors: [
-          ipRateLimitInterceptor(limiter, { capacity: config.ipBurst, refillPerSecond: config.ipRefillPerSecond }),
-          authInterceptor(accessTokens, revocations),
-          userRateLimitInterceptor(limiter, { capacity: config.userBurst, refillPerSecond: config.userRefillPerSecond }),
+          admissionInterceptor(new VerifiedTokens(accessTokens), limiter, {
+            ip: { capacity: config.ipBurst, refillPerSecond: config.ipRefillPerSecond },
+            user: { capacity: config.userBurst, refillPerSecond: config.userRefillPerSecond },
+          }),
         ],
         contextValues: requestContext,
         corsAllowedOrigins: config.corsAllowedOrigins,

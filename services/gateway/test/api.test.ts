@@ -5,7 +5,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import * as order from "@kuku/contracts/kuku/order/v1/order_pb";
 import { OrderType, Side, TimeInForce } from "@kuku/contracts/kuku/trading/v1/trading_pb";
 import t from "tap";
-import { signUp, startStack } from "./support/stack.js";
+import { signUp, startStack, untilSettled } from "./support/stack.js";
 
 const stack = await startStack();
 t.teardown(() => stack.stop());
@@ -98,8 +98,10 @@ t.test("deposit is idempotent per user and request id; buy fills and shows as a 
     "the same request id of another user is another deposit",
   );
 
-  const { order: placed } = await user.trading.placeOrder(marketBuy(10n));
-  t.equal(placed?.state, order.OrderState.SETTLED);
+  const { order: accepted } = await user.trading.placeOrder(marketBuy(10n));
+  t.equal(accepted?.filledQuantity, 10n, "answered at acceptance, filled");
+  const placed = await untilSettled(user.trading, accepted!.orderId);
+  t.equal(placed.state, order.OrderState.SETTLED);
   t.notOk("userId" in placed! || "version" in placed!, "the public view leaves out the owner and the version");
   const { balances } = await stack.ledger.getBalances({ ownerId: user.userId });
   t.equal(balances.find((b) => b.asset === "005930")?.totalMinor, 10n, "placed for the token's user");
@@ -187,7 +189,8 @@ t.test("a user acts only on their own accounts and orders, in every RPC", async 
 t.test("quotes and the order book come from the market service; positions are valued at the last trade", async (t) => {
   const user = await signUp(stack);
   await user.trading.depositCash({ requestId: "d", amountKrw: 5_000_000n });
-  const { order: bought } = await user.trading.placeOrder(marketBuy(5n));
+  const { order: accepted } = await user.trading.placeOrder(marketBuy(5n));
+  const bought = await untilSettled(user.trading, accepted!.orderId);
   const tradePriceKrw = bought!.filledNotionalKrw / bought!.filledQuantity;
   // The trade reaches the market service through Kafka: wait for it in the quote.
   let quote = (await user.trading.getQuote({ symbol: "005930" })).quote;

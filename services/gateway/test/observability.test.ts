@@ -7,7 +7,7 @@ import * as order from "@kuku/contracts/kuku/order/v1/order_pb";
 import { OrderType, Side, TimeInForce } from "@kuku/contracts/kuku/trading/v1/trading_pb";
 import { parsePrometheusText, REPO_ROOT, run } from "@kuku/testkit";
 import t from "tap";
-import { eventually, signUp, startStack } from "./support/stack.js";
+import { eventually, signUp, startStack, untilSettled } from "./support/stack.js";
 
 const ZIPKIN_URL = `http://127.0.0.1:${process.env["KUKU_ZIPKIN_PORT"] ?? "9411"}`;
 const started = await run("bash", [`${REPO_ROOT}deploy/local/tracing-up.sh`]);
@@ -42,7 +42,7 @@ t.test("one trace from the gateway to the order service's Kafka consumer", async
     },
     { headers: { traceparent: `00-${traceId}-${callerSpanId}-01` } },
   );
-  t.equal(placed?.state, order.OrderState.SETTLED);
+  t.equal((await untilSettled(user.trading, placed!.orderId)).state, order.OrderState.SETTLED);
 
   let spans: ZipkinSpan[] = [];
   const has = (service: string, kind: string, name: RegExp) =>

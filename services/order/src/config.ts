@@ -23,6 +23,12 @@ export const orderConfigShape = {
   faultFile: stringVar("ORDER_FAULT_FILE", ""),
   reconcileIntervalMs: intVar("ORDER_RECONCILE_INTERVAL_MS", 1_000, { min: 50, max: 600_000 }),
   reconcileConcurrency: intVar("ORDER_RECONCILE_CONCURRENCY", 16, { min: 1, max: 256 }),
+  /**
+   * Fills and releases younger than this are the executions consumer's work; the reconciler
+   * finishes older ones. Settling alongside a consumer that is merely busy doubles the ledger
+   * calls just when the system is busiest.
+   */
+  reconcileSettleGraceMs: intVar("ORDER_RECONCILE_SETTLE_GRACE_MS", 5_000, { min: 0, max: 600_000 }),
   relayIntervalMs: intVar("ORDER_RELAY_INTERVAL_MS", 100, { min: 10, max: 60_000 }),
   commissionPpm: intVar("ORDER_COMMISSION_PPM", 150, { min: 0, max: 100_000 }),
   sellTaxPpm: intVar("ORDER_SELL_TAX_PPM", 1_800, { min: 0, max: 100_000 }),

@@ -78,7 +78,11 @@ await runService({
       instruments: new Map(instruments.map((i) => [i.symbol, { symbol: i.symbol, referencePriceKrw: i.referencePriceKrw }])),
       fees: { commissionPpm: BigInt(config.commissionPpm), sellTaxPpm: BigInt(config.sellTaxPpm) },
       exchangeTimeoutMs: config.exchangeTimeoutMs,
-      reconcile: { intervalMs: config.reconcileIntervalMs, concurrency: config.reconcileConcurrency },
+      reconcile: {
+        intervalMs: config.reconcileIntervalMs,
+        concurrency: config.reconcileConcurrency,
+        settleGraceMs: config.reconcileSettleGraceMs,
+      },
       logger,
     });
 
@@ -101,14 +105,13 @@ await runService({
       // Joining the consumer group can wait out a crashed predecessor's session, so
       // it does not hold up serving: until it joins, the reconciler covers fills.
       async afterServing() {
-        consumer = await startExecutionsConsumer(
-          kafka,
-          config.consumerGroup,
-          topics.executions,
-          app.settlement,
-          (clientOrderId) => app.queries.isOurs(clientOrderId),
+        consumer = await startExecutionsConsumer(kafka, {
+          groupId: config.consumerGroup,
+          topic: topics.executions,
+          settlement: app.settlement,
+          oursAmong: (clientOrderIds) => app.queries.oursAmong(clientOrderIds),
           logger,
-        );
+        });
       },
     };
   },

@@ -1,7 +1,7 @@
 // The order flow across real processes: ledger, exchange and order services,
 // PostgreSQL and Kafka. Money is checked in the ledger after every scenario.
 import { randomUUID } from "node:crypto";
-import { create, fromBinary } from "@bufbuild/protobuf";
+import { fromBinary } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import { OrderEventSchema } from "@kuku/contracts/kuku/order/v1/events_pb";
@@ -9,7 +9,7 @@ import * as api from "@kuku/contracts/kuku/order/v1/order_pb";
 import { OrderType, Side, TimeInForce } from "@kuku/contracts/kuku/trading/v1/trading_pb";
 import { Kafka, logLevel } from "kafkajs";
 import t from "tap";
-import { eventually, newUser as newUserIn, startStack } from "./support/stack.js";
+import { eventually, newUser as newUserIn, type OrderOverrides, orderRequest, startStack } from "./support/stack.js";
 
 const KAFKA_BROKERS = (process.env["KAFKA_BROKERS"] ?? "127.0.0.1:9092").split(",");
 
@@ -26,20 +26,10 @@ async function balance(userId: string, asset: string) {
   return { totalMinor: b?.totalMinor ?? 0n, heldMinor: b?.heldMinor ?? 0n };
 }
 
-const place = (userId: string, overrides: Omit<Partial<api.PlaceOrderRequest>, "$typeName" | "$unknown"> = {}) =>
-  orders.placeOrder(
-    create(api.PlaceOrderRequestSchema, {
-      idempotencyKey: `key-${randomUUID()}`,
-      userId,
-      symbol: "005930",
-      side: Side.BUY,
-      type: OrderType.MARKET,
-      timeInForce: TimeInForce.IOC,
-      quantity: 10n,
-      limitPriceKrw: 0n,
-      ...overrides,
-    }),
-  );
+const place = (userId: string, overrides: OrderOverrides = {}) => orders.placeOrder(orderRequest(userId, overrides));
+
+/** The old answer, asked for: PlaceOrder waits until the order is settled or resting. */
+const placeSettled = (userId: string, overrides: OrderOverrides = {}) => place(userId, { waitSettledMs: 15_000, ...overrides });
 
 const stateOf = async (order: api.Order) => (await orders.getOrder({ orderId: order.orderId, userId: order.userId })).order!.state;
 
@@ -49,9 +39,14 @@ t.afterEach(async () => {
   if (integrity.discrepancies.length > 0) throw new Error(`ledger discrepancies: ${JSON.stringify(integrity.discrepancies)}`);
 });
 
-t.test("a market buy fills, settles through the ledger and releases the rest of its hold", async (t) => {
+t.test("a market buy is answered at acceptance, then settles through the ledger and releases the rest of its hold", async (t) => {
   const userId = await newUser(10_000_000n);
-  const { order } = await place(userId);
+  const { order: accepted } = await place(userId);
+  // The executions consumer may have settled it already, in the moment between the exchange's publish and its answer.
+  t.ok([api.OrderState.FILLED, api.OrderState.SETTLED].includes(accepted!.state), "answered with the exchange's immediate fill");
+  t.equal(accepted?.filledQuantity, 10n);
+  await eventually("the order settles", async () => (await stateOf(accepted!)) === api.OrderState.SETTLED);
+  const order = (await orders.getOrder({ orderId: accepted!.orderId, userId })).order;
   t.equal(order?.state, api.OrderState.SETTLED);
   t.equal(order?.filledQuantity, 10n);
   const notionalKrw = order!.filledNotionalKrw;
@@ -67,18 +62,30 @@ t.test("a market buy fills, settles through the ledger and releases the rest of 
   );
 });
 
-t.test("idempotency keys: a replay returns the same order and holds nothing twice", async (t) => {
+t.test("asked to wait, PlaceOrder answers the settled order (the old behaviour)", async (t) => {
   const userId = await newUser(10_000_000n);
-  const request = create(api.PlaceOrderRequestSchema, {
-    idempotencyKey: `key-${randomUUID()}`,
-    userId,
-    symbol: "005930",
-    side: Side.BUY,
+  const request = orderRequest(userId, { quantity: 2n, waitSettledMs: 15_000 });
+  const { order } = await orders.placeOrder(request);
+  t.equal(order?.state, api.OrderState.SETTLED);
+  const cash = await balance(userId, "KRW");
+  t.equal(cash.totalMinor, 10_000_000n - order!.filledNotionalKrw - order!.feesKrw, "paid notional + fee, exactly");
+  t.equal(cash.heldMinor, 0n, "nothing left on hold");
+  t.equal((await balance(userId, "005930")).totalMinor, 2n, "owns the shares");
+  const replay = await orders.placeOrder({ ...request, waitSettledMs: 0 });
+  t.equal(replay.order?.orderId, order!.orderId, "a replay that waits differently is the same request");
+  const { order: resting } = await placeSettled(userId, {
     type: OrderType.LIMIT,
     timeInForce: TimeInForce.DAY,
-    quantity: 3n,
-    limitPriceKrw: 60_000n,
+    quantity: 1n,
+    limitPriceKrw: 65_000n,
   });
+  t.equal(resting?.state, api.OrderState.ACCEPTED, "a resting order is answered once it rests, not after the wait");
+  await orders.cancelOrder({ orderId: resting!.orderId, userId });
+});
+
+t.test("idempotency keys: a replay returns the same order and holds nothing twice", async (t) => {
+  const userId = await newUser(10_000_000n);
+  const request = orderRequest(userId, { type: OrderType.LIMIT, timeInForce: TimeInForce.DAY, quantity: 3n, limitPriceKrw: 60_000n });
   const results = await Promise.all(Array.from({ length: 8 }, () => orders.placeOrder(request)));
   t.equal(new Set(results.map((r) => r.order!.orderId)).size, 1, "eight concurrent requests, one order");
   await eventually("the order rests at the exchange", async () => (await stateOf(results[0]!.order!)) === api.OrderState.ACCEPTED);
@@ -109,7 +116,7 @@ t.test("bad orders are refused with the field, and leave no hold", async (t) => 
 t.test("a resting order filled later learns of it through Kafka, and settles", async (t) => {
   const buyer = await newUser(10_000_000n);
   const seller = await newUser(10_000_000n);
-  await place(seller, { quantity: 5n }); // the seller buys shares from the market maker first
+  await placeSettled(seller, { quantity: 5n }); // the seller buys shares from the market maker first (settled: the sale holds them)
   const { order: bid } = await place(buyer, {
     type: OrderType.LIMIT,
     timeInForce: TimeInForce.DAY,
@@ -118,8 +125,8 @@ t.test("a resting order filled later learns of it through Kafka, and settles", a
   });
   t.equal(bid?.state, api.OrderState.ACCEPTED, "best bid, resting");
   const { order: sold } = await place(seller, { side: Side.SELL, quantity: 5n });
-  t.equal(sold?.state, api.OrderState.SETTLED);
   t.equal(sold?.filledNotionalKrw, 350_000n, "the seller hit our buyer's 70,000 bid");
+  await eventually("the seller's order settles", async () => (await stateOf(sold!)) === api.OrderState.SETTLED);
   await eventually("the buyer's order settles", async () => (await stateOf(bid!)) === api.OrderState.SETTLED);
   t.equal((await balance(buyer, "005930")).totalMinor, 5n);
   t.same(await balance(buyer, "KRW"), { totalMinor: 10_000_000n - 350_000n - 53n, heldMinor: 0n }, "350,000 + 53 won fee");
@@ -129,7 +136,7 @@ t.test("a resting order filled later learns of it through Kafka, and settles", a
 t.test("executions delivered twice (fault DUPLICATE) fill the order once", async (t) => {
   const buyer = await newUser(10_000_000n);
   const seller = await newUser(10_000_000n);
-  await place(seller, { quantity: 3n });
+  await placeSettled(seller, { quantity: 3n });
   const { order: bid } = await place(buyer, {
     type: OrderType.LIMIT,
     timeInForce: TimeInForce.DAY,

@@ -3,13 +3,12 @@
 // /metrics on every service.
 import { randomBytes, randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import { create } from "@bufbuild/protobuf";
 import * as api from "@kuku/contracts/kuku/order/v1/order_pb";
 import { OrderType, Side, TimeInForce } from "@kuku/contracts/kuku/trading/v1/trading_pb";
 import { parsePrometheusText, REPO_ROOT, run, type Sample } from "@kuku/testkit";
 import { Kafka, type KafkaMessage, logLevel } from "kafkajs";
 import t from "tap";
-import { eventually, newUser as newUserIn, startStack } from "./support/stack.js";
+import { eventually, newUser as newUserIn, type OrderOverrides, orderRequest, startStack } from "./support/stack.js";
 
 const KAFKA_BROKERS = (process.env["KAFKA_BROKERS"] ?? "127.0.0.1:9092").split(",");
 const ZIPKIN_URL = `http://127.0.0.1:${process.env["KUKU_ZIPKIN_PORT"] ?? "9411"}`;
@@ -32,25 +31,8 @@ const stack = await startStack({
 t.teardown(() => stack.stop());
 const newUser = (cashKrw: bigint) => newUserIn(stack, cashKrw);
 
-const place = (
-  userId: string,
-  overrides: Omit<Partial<api.PlaceOrderRequest>, "$typeName" | "$unknown">,
-  headers?: Record<string, string>,
-) =>
-  stack.orders.placeOrder(
-    create(api.PlaceOrderRequestSchema, {
-      idempotencyKey: `key-${randomUUID()}`,
-      userId,
-      symbol: "005930",
-      side: Side.BUY,
-      type: OrderType.MARKET,
-      timeInForce: TimeInForce.IOC,
-      quantity: 5n,
-      limitPriceKrw: 0n,
-      ...overrides,
-    }),
-    { headers },
-  );
+const place = (userId: string, overrides: OrderOverrides, headers?: Record<string, string>) =>
+  stack.orders.placeOrder(orderRequest(userId, { quantity: 5n, ...overrides }), { headers });
 
 interface ZipkinSpan {
   traceId: string;
@@ -85,7 +67,7 @@ function descends(spans: ZipkinSpan[], span: ZipkinSpan, ancestor: ZipkinSpan): 
 t.test("one trace: order → ledger → exchange → Kafka → order's consumer → settlement in the ledger", async (t) => {
   const buyer = await newUser(10_000_000n);
   const seller = await newUser(10_000_000n);
-  await place(seller, {}); // the seller buys shares from the market maker first
+  await place(seller, { waitSettledMs: 15_000 }); // the seller buys shares from the market maker first (settled: the sale holds them)
   const { order: bid } = await place(buyer, {
     type: OrderType.LIMIT,
     timeInForce: TimeInForce.DAY,
@@ -110,7 +92,11 @@ t.test("one trace: order → ledger → exchange → Kafka → order's consumer 
   const traceId = randomBytes(16).toString("hex");
   const callerSpanId = randomBytes(8).toString("hex");
   const { order: sold } = await place(seller, { side: Side.SELL }, { traceparent: `00-${traceId}-${callerSpanId}-01` });
-  t.equal(sold?.state, api.OrderState.SETTLED, "the sale hit the buyer's bid");
+  t.equal(sold?.filledQuantity, 5n, "the sale hit the buyer's bid");
+  await eventually(
+    "the sale settles",
+    async () => (await stack.orders.getOrder({ orderId: sold!.orderId, userId: seller })).order!.state === api.OrderState.SETTLED,
+  );
   // The buyer learns of its fill only through Kafka, and settles from the consumer.
   await eventually(
     "the buyer's order settles",
@@ -196,7 +182,11 @@ t.test("a caller speaking Jaeger's uber-trace-id joins the trace too", async (t)
   const traceId = randomBytes(16).toString("hex");
   const callerSpanId = randomBytes(8).toString("hex");
   // jaeger-client URL-encodes the colons.
-  const { order } = await place(userId, {}, { "uber-trace-id": encodeURIComponent(`${traceId}:${callerSpanId}:0:1`) });
+  const { order } = await place(
+    userId,
+    { waitSettledMs: 15_000 },
+    { "uber-trace-id": encodeURIComponent(`${traceId}:${callerSpanId}:0:1`) },
+  );
   t.equal(order?.state, api.OrderState.SETTLED, "a market buy, settled");
   let spans: ZipkinSpan[] = [];
   await eventually(

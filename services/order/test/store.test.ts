@@ -51,25 +51,36 @@ function newOrder(overrides: Partial<Order> = {}): Order {
   };
 }
 
+const placed = (orderId: string) => ({
+  reason: "placed",
+  event: { eventId: randomUUID(), topic: "order.events", key: orderId, payload: Buffer.from("placed"), traceHeaders: {} },
+});
+
 const inTx = <T>(fn: (db: pg.PoolClient) => Promise<T>) => withTransaction(pool, fn);
 
 t.test("an idempotency key admits one order per user, even when raced", async (t) => {
   const hash = Buffer.from("request-hash");
-  const results = await Promise.all(Array.from({ length: 16 }, () => inTx((db) => store.insertOrder(db, newOrder(), "key-race", hash))));
+  const results = await Promise.all(
+    Array.from({ length: 16 }, () =>
+      inTx((db) => {
+        const order = newOrder();
+        return store.insertOrder(db, order, "key-race", hash, placed(order.orderId));
+      }),
+    ),
+  );
   t.equal(results.filter((r) => r.kind === "inserted").length, 1, "one insert wins");
   t.equal(new Set(results.map((r) => r.order.orderId)).size, 1, "every caller gets the same order");
-  const other = await inTx((db) => store.insertOrder(db, newOrder({ userId: "u-2" }), "key-race", hash));
+  const second = newOrder({ userId: "u-2" });
+  const other = await store.insertOrder(pool, second, "key-race", hash, placed(second.orderId));
   t.equal(other.kind, "inserted", "keys are per user");
   const exists = results.find((r) => r.kind === "exists");
   t.same(exists?.kind === "exists" && exists.requestHash, hash, "the stored request hash tells a replay from a conflict");
 });
 
 t.test("a save writes the version, the transition and the event together, or nothing", async (t) => {
-  const inserted = await inTx(async (db) => {
-    const r = await store.insertOrder(db, newOrder(), `key-${randomUUID()}`, Buffer.from("h"));
-    await store.recordFirstTransition(db, r.order, "placed");
-    return r.order;
-  });
+  const candidate = newOrder();
+  const first = await store.insertOrder(pool, candidate, `key-${randomUUID()}`, Buffer.from("h"), placed(candidate.orderId));
+  const inserted = first.order;
   const sent: Order = { ...inserted, state: "sent", holdId: randomUUID(), version: 1n };
   await inTx((db) =>
     store.saveOrder(db, inserted, sent, "hold placed", {
@@ -104,11 +115,12 @@ t.test("a save writes the version, the transition and the event together, or not
     ],
   );
   const { rows } = await pool.query<{ n: string }>("SELECT count(*)::text AS n FROM outbox WHERE key = $1", [inserted.orderId]);
-  t.equal(rows[0]?.n, "1", "the refused save left no event behind");
+  t.equal(rows[0]?.n, "2", "placed and sent: the refused save left no event behind");
 });
 
 t.test("fills and consumed events are deduplicated by id", async (t) => {
-  const o = await inTx(async (db) => (await store.insertOrder(db, newOrder(), `key-${randomUUID()}`, Buffer.from("h"))).order);
+  const candidate = newOrder();
+  const o = (await store.insertOrder(pool, candidate, `key-${randomUUID()}`, Buffer.from("h"), placed(candidate.orderId))).order;
   const fill = { executionId: `x-${randomUUID()}`, quantity: 3n, priceKrw: 70_000n };
   t.ok(await inTx((db) => store.insertFill(db, o.orderId, fill, 32n, NOW)), "first delivery recorded");
   t.notOk(await inTx((db) => store.insertFill(db, o.orderId, fill, 32n, NOW)), "redelivery ignored");
@@ -118,17 +130,13 @@ t.test("fills and consumed events are deduplicated by id", async (t) => {
 });
 
 t.test("two relays drain the outbox without publishing an event twice", async (t) => {
-  await inTx(async (db) => {
-    for (let i = 0; i < 40; i++) {
-      await store.insertOutbox(db, {
-        eventId: randomUUID(),
-        topic: "order.events",
-        key: `k-${i}`,
-        payload: Buffer.from(`p-${i}`),
-        traceHeaders: {},
-      });
-    }
-  });
+  for (let i = 0; i < 40; i++) {
+    await pool.query("INSERT INTO outbox (event_id, topic, key, payload) VALUES ($1, 'order.events', $2, $3)", [
+      randomUUID(),
+      `k-${i}`,
+      Buffer.from(`p-${i}`),
+    ]);
+  }
   const seen: string[] = [];
   const relay = async () => {
     for (;;) {

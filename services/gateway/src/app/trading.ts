@@ -79,6 +79,7 @@ export class Trading {
         timeInForce: req.timeInForce,
         quantity: req.quantity,
         limitPriceKrw: req.limitPriceKrw,
+        waitSettledMs: req.waitSettledMs,
       },
       call,
     );

@@ -1,7 +1,10 @@
 // Signed-out sessions. An access token is valid until it expires, so log-out
 // records its session id here for as long as a token of it can live; the
-// auth interceptor refuses tokens of a listed session.
+// admission script (rate-limiter.ts) refuses tokens of a listed session.
 import type { Redis } from "ioredis";
+
+/** Where a revoked session is marked. */
+export const revokedKey = (keyPrefix: string, sessionId: string) => `${keyPrefix}:revoked:${sessionId}`;
 
 export class Revocations {
   constructor(
@@ -11,10 +14,6 @@ export class Revocations {
   ) {}
 
   async revoke(sessionId: string): Promise<void> {
-    await this.redis.set(`${this.keyPrefix}:revoked:${sessionId}`, "1", "EX", this.accessTokenTtlSeconds + 60);
-  }
-
-  async isRevoked(sessionId: string): Promise<boolean> {
-    return (await this.redis.exists(`${this.keyPrefix}:revoked:${sessionId}`)) === 1;
+    await this.redis.set(revokedKey(this.keyPrefix, sessionId), "1", "EX", this.accessTokenTtlSeconds + 60);
   }
 }

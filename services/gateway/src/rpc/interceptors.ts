@@ -1,44 +1,36 @@
-// Authentication and rate limits, around every gateway call.
+// Authentication and rate limits, around every gateway call: checked in one
+// Redis round trip (rate-limiter.ts), in the order they always had: the
+// address's bucket, the token, the session, the user's bucket.
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import * as api from "@kuku/contracts/kuku/gateway/v1/gateway_pb";
-import type { AccessTokens } from "../domain/tokens.js";
+import type { VerifyOutcome } from "../domain/tokens.js";
 import type { BucketLimits, RateLimiter } from "../redis/rate-limiter.js";
-import type { Revocations } from "../redis/revocations.js";
 import { callerKey, peerKey } from "./context.js";
+import type { VerifiedTokens } from "./verified-tokens.js";
 
 /**
  * Redis answers every call (buckets, revoked sessions). When it cannot, the
  * call fails closed: UNAVAILABLE, which clients may retry, never unchecked.
  */
-async function viaRedis<T>(what: string, call: () => Promise<T>): Promise<T> {
+async function viaRedis<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {
-    throw new ConnectError(`${what} unavailable, try again`, Code.Unavailable, undefined, undefined, error);
+    throw new ConnectError("rate limiter unavailable, try again", Code.Unavailable, undefined, undefined, error);
   }
 }
 
 const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)$/;
 
-/**
- * Every TradingService call needs a valid, unexpired, unrevoked HS256 access
- * token; the user it names becomes the caller. AuthService is public.
- */
-export function authInterceptor(tokens: AccessTokens, revocations: Revocations): Interceptor {
-  return (next) => async (req) => {
-    if (req.service.typeName !== api.TradingService.typeName) return next(req);
-    const header = req.header.get("authorization");
-    if (header === null) throw new ConnectError("missing access token: send authorization: Bearer <token>", Code.Unauthenticated);
-    const match = BEARER.exec(header);
-    if (match === null) throw new ConnectError("malformed authorization header: expected Bearer <token>", Code.Unauthenticated);
-    const outcome = await tokens.verify(match[1]!);
-    if (outcome.kind === "expired") throw new ConnectError("access token expired: refresh it", Code.Unauthenticated);
-    if (outcome.kind === "invalid") throw new ConnectError(`access token rejected (${outcome.reason})`, Code.Unauthenticated);
-    if (await viaRedis("session check", () => revocations.isRevoked(outcome.claims.sessionId)))
-      throw new ConnectError("session logged out: log in again", Code.Unauthenticated);
-    req.contextValues.set(callerKey, outcome.claims);
-    return next(req);
-  };
+/** The bearer token's verdict, checked locally (HS256): the refusal to throw, or the claims. */
+async function readToken(tokens: VerifiedTokens, header: string | null): Promise<ConnectError | (VerifyOutcome & { kind: "valid" })> {
+  if (header === null) return new ConnectError("missing access token: send authorization: Bearer <token>", Code.Unauthenticated);
+  const match = BEARER.exec(header);
+  if (match === null) return new ConnectError("malformed authorization header: expected Bearer <token>", Code.Unauthenticated);
+  const outcome = await tokens.verify(match[1]!);
+  if (outcome.kind === "expired") return new ConnectError("access token expired: refresh it", Code.Unauthenticated);
+  if (outcome.kind === "invalid") return new ConnectError(`access token rejected (${outcome.reason})`, Code.Unauthenticated);
+  return outcome;
 }
 
 function exhausted(what: string, retryAfterMs: number): ConnectError {
@@ -48,23 +40,35 @@ function exhausted(what: string, retryAfterMs: number): ConnectError {
   });
 }
 
-/** Before authentication: one bucket per peer address, so credential guessing is throttled too. */
-export function ipRateLimitInterceptor(limiter: RateLimiter, limits: BucketLimits): Interceptor {
-  return (next) => async (req) => {
-    const outcome = await viaRedis("rate limiter", () => limiter.take(`ip:${req.contextValues.get(peerKey)}`, limits));
-    if (!outcome.allowed) throw exhausted("address", outcome.retryAfterMs);
-    return next(req);
-  };
+export interface AdmissionLimits {
+  /** Per peer address, on every call: credential guessing is throttled too. */
+  readonly ip: BucketLimits;
+  /** Per user, whatever address they come from. */
+  readonly user: BucketLimits;
 }
 
-/** After authentication: one bucket per user, whatever address they come from. */
-export function userRateLimitInterceptor(limiter: RateLimiter, limits: BucketLimits): Interceptor {
+/**
+ * Every TradingService call needs a valid, unexpired, unrevoked HS256 access
+ * token; the user it names becomes the caller. AuthService is public, and
+ * like a call without a valid token spends only an address token.
+ */
+export function admissionInterceptor(tokens: VerifiedTokens, limiter: RateLimiter, limits: AdmissionLimits): Interceptor {
   return (next) => async (req) => {
-    const caller = req.contextValues.get(callerKey);
-    if (caller !== undefined) {
-      const outcome = await viaRedis("rate limiter", () => limiter.take(`user:${caller.userId}`, limits));
-      if (!outcome.allowed) throw exhausted("user", outcome.retryAfterMs);
+    const ipKey = `ip:${req.contextValues.get(peerKey)}`;
+    const token =
+      req.service.typeName === api.TradingService.typeName ? await readToken(tokens, req.header.get("authorization")) : undefined;
+    if (token === undefined || token instanceof ConnectError) {
+      const outcome = await viaRedis(() => limiter.take(ipKey, limits.ip));
+      if (!outcome.allowed) throw exhausted("address", outcome.retryAfterMs);
+      if (token !== undefined) throw token;
+      return next(req);
     }
+    const { claims } = token;
+    const verdict = await viaRedis(() => limiter.admit(ipKey, claims.sessionId, `user:${claims.userId}`, limits));
+    if (verdict.kind === "address_exhausted") throw exhausted("address", verdict.retryAfterMs);
+    if (verdict.kind === "revoked") throw new ConnectError("session logged out: log in again", Code.Unauthenticated);
+    if (verdict.kind === "user_exhausted") throw exhausted("user", verdict.retryAfterMs);
+    req.contextValues.set(callerKey, claims);
     return next(req);
   };
 }

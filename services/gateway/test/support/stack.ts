@@ -6,8 +6,9 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import * as api from "@kuku/contracts/kuku/gateway/v1/gateway_pb";
 import * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
+import * as order from "@kuku/contracts/kuku/order/v1/order_pb";
 import { createServiceClient } from "@kuku/platform";
-import { type ServiceProcess, startTradingStack } from "@kuku/testkit";
+import { eventually, type ServiceProcess, startTradingStack } from "@kuku/testkit";
 
 export { eventually } from "@kuku/testkit";
 
@@ -66,4 +67,14 @@ export async function signUp(stack: Stack, name = "user") {
   const password = "correct horse battery";
   const res = await stack.auth().signUp({ email, password, displayName: name });
   return { email, password, userId: res.userId, tokens: res.tokens!, trading: stack.trading(res.tokens!.accessToken) };
+}
+
+/** PlaceOrder answers at acceptance: the order as the user's list shows it once it is SETTLED. */
+export async function untilSettled(trading: Client<typeof api.TradingService>, orderId: string): Promise<api.Order> {
+  let settled: api.Order | undefined;
+  await eventually("the order settles", async () => {
+    settled = (await trading.listOrders({})).orders.find((o) => o.orderId === orderId && o.state === order.OrderState.SETTLED);
+    return settled !== undefined;
+  });
+  return settled!;
 }

@@ -25,6 +25,7 @@ export class Cancellation {
     if (order.state === "accepted" || order.state === "partially_filled") {
       const requested = await this.deps.records.change(
         order.orderId,
+        order,
         (o) => transition(o, "cancel_requested", new Date()),
         "cancel requested by the user",
       );

@@ -1,23 +1,33 @@
 // Intake: a new order under its idempotency key, its hold at the ledger,
-// and its trip to the exchange, taken as far as it goes now. An order left
-// RECEIVED or in doubt is picked up again by the reconciler.
+// and its trip to the exchange, taken as far as it goes now, and answered
+// there: settlement follows from the executions consumer (or, on request,
+// is waited for). An order left RECEIVED or in doubt is picked up again by
+// the reconciler.
 import { createHash, randomUUID } from "node:crypto";
 import { create, toJson } from "@bufbuild/protobuf";
 import type { Client } from "@connectrpc/connect";
 import type * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import * as api from "@kuku/contracts/kuku/order/v1/order_pb";
-import { type Logger, withTransaction } from "@kuku/platform";
+import type { Logger } from "@kuku/platform";
 import { assert } from "@kuku/platform/assert";
 import { DomainError, failedPrecondition, invalidArgument } from "@kuku/platform/errors";
 import type pg from "pg";
 import { checkOrderInput, type FeeSchedule, holdAmountMinor, type Instrument, type Order, transition } from "../domain/order.js";
+import { isTerminal } from "../domain/state-machine.js";
 import * as store from "../store/order-store.js";
 import { inputFromProto, reportFromProto, submitRequest } from "./convert.js";
 import type { LedgerAccounts } from "./ledger-accounts.js";
 import type { OrderMetrics } from "./metrics.js";
 import { type OrderRecords, orderEvent } from "./orders.js";
 import type { Settlement } from "./settlement.js";
+
+/** How often a PlaceOrder asked to wait looks at its order again. */
+const SETTLED_POLL_MS = 20;
+
+/** Nothing left for the ledger: terminal with its hold released, or resting with its known fills settled (settle just ran). */
+const settledOrResting = (o: Order) =>
+  isTerminal(o.state) ? o.holdReleased || o.holdId === "" : o.state === "accepted" || o.state === "partially_filled";
 
 /** How a failed call to the ledger or the exchange reads in the order's terms (the edge knows the transport's codes). */
 export interface CallFailures {
@@ -45,27 +55,39 @@ export interface IntakeDeps {
 export class Intake {
   constructor(private readonly deps: IntakeDeps) {}
 
-  async place(req: api.PlaceOrderRequest): Promise<Order> {
+  /** `waitMs`: how long to wait for the order to settle (0: answer at acceptance); at most the request's wait_settled_ms. */
+  async place(req: api.PlaceOrderRequest, waitMs = req.waitSettledMs): Promise<Order> {
     const candidate = this.#candidate(req);
     // The key's payload: everything but the key itself.
     const hash = createHash("sha256")
-      .update(JSON.stringify(toJson(api.PlaceOrderRequestSchema, { ...req, idempotencyKey: "" })))
+      .update(JSON.stringify(toJson(api.PlaceOrderRequestSchema, { ...req, idempotencyKey: "", waitSettledMs: 0 })))
       .digest();
-    const inserted = await withTransaction(this.deps.pool, async (db) => {
-      const r = await store.insertOrder(db, candidate, req.idempotencyKey, hash);
-      if (r.kind === "inserted") {
-        await store.recordFirstTransition(db, r.order, "placed");
-        await store.insertOutbox(db, orderEvent(r.order, "placed"));
-      }
-      return r;
+    const inserted = await store.insertOrder(this.deps.pool, candidate, req.idempotencyKey, hash, {
+      reason: "placed",
+      event: orderEvent(candidate, "placed"),
     });
-    if (inserted.kind === "exists") {
-      if (!inserted.requestHash.equals(hash)) {
-        throw new DomainError("already_exists", `idempotency_key: ${req.idempotencyKey} was already used for a different order`);
-      }
-      return this.#replay(inserted.order);
+    if (inserted.kind === "exists" && !inserted.requestHash.equals(hash)) {
+      throw new DomainError("already_exists", `idempotency_key: ${req.idempotencyKey} was already used for a different order`);
     }
-    return this.advance(inserted.order);
+    const placed = inserted.kind === "exists" ? this.#replay(inserted.order) : await this.advance(inserted.order);
+    return waitMs > 0 ? this.#untilSettled(placed, waitMs) : placed;
+  }
+
+  /**
+   * The old answer, on request: the ledger work done in-line, then the order
+   * polled until it is settled or resting, or the wait is over. Whatever it
+   * is then is the answer: a wait that ran out is not an error.
+   */
+  async #untilSettled(order: Order, waitMs: number): Promise<Order> {
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const current = await this.deps.settlement.settle(order.orderId).catch((error: unknown) => {
+        this.deps.logger.warn({ orderId: order.orderId, err: error }, "settlement in-line failed; the consumer or the reconciler retries");
+        return this.deps.records.get(order.orderId);
+      });
+      if (settledOrResting(current) || Date.now() >= deadline) return current;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(SETTLED_POLL_MS, Math.max(1, deadline - Date.now()))));
+    }
   }
 
   /** The order the request asks for, checked against the market's rules. */
@@ -126,11 +148,12 @@ export class Intake {
       const refusal = this.deps.failures.refusal(error);
       if (refusal === undefined) throw error; // RECEIVED stays; the reconciler places the same hold again (same request id)
       const reason = `insufficient ${order.side === "buy" ? "cash" : `${order.symbol} shares`}: ${refusal}`;
-      await this.deps.records.change(order.orderId, (o) => transition(o, "rejected", new Date(), reason), "hold refused");
+      await this.deps.records.change(order.orderId, order, (o) => transition(o, "rejected", new Date(), reason), "hold refused");
       throw failedPrecondition(reason);
     }
     return this.deps.records.change(
       order.orderId,
+      order,
       (o) => (o.state === "received" ? transition({ ...o, holdId }, "sent", new Date()) : undefined),
       "hold placed",
     );
@@ -148,12 +171,22 @@ export class Intake {
       this.deps.logger.warn({ orderId: order.orderId, err: error }, "order in doubt");
       const changed = await this.deps.records.change(
         order.orderId,
+        order,
         (o) => (o.state === "sent" ? transition(o, "unknown", new Date(), o.rejectReason) : undefined),
         reason,
       );
       if (changed.state === "unknown") this.deps.metrics.unknown();
       return changed;
     }
-    return this.deps.settlement.applyReport(order.orderId, reportFromProto(answer.status, answer.rejectReason, answer.fills));
+    const recorded = await this.deps.settlement.record(order.orderId, reportFromProto(answer.status, answer.rejectReason, answer.fills));
+    // Fills reach the executions consumer, which settles them (and releases a
+    // filled order's rest). A refusal or a cancelled remainder has no event
+    // of its own: its release starts here, and the reconciler backs it up.
+    if (recorded.state === "rejected" || recorded.state === "cancelled" || recorded.state === "expired") {
+      this.deps.settlement.settle(order.orderId).catch((error: unknown) => {
+        this.deps.logger.warn({ orderId: order.orderId, err: error }, "release failed; the reconciler retries");
+      });
+    }
+    return recorded;
   }
 }

@@ -24,7 +24,7 @@ export interface OrderAppDeps {
   readonly fees: FeeSchedule;
   /** How long SubmitOrder may take before the order is in doubt. */
   readonly exchangeTimeoutMs: number;
-  readonly reconcile: { readonly intervalMs: number; readonly concurrency: number };
+  readonly reconcile: { readonly intervalMs: number; readonly concurrency: number; readonly settleGraceMs: number };
   readonly logger: Logger;
 }
 

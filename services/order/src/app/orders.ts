@@ -1,5 +1,6 @@
-// The order records every use case shares: one order read, or changed under
-// its row lock with its transition and its outbox event in one transaction.
+// The order records every use case shares: one order read, or changed with
+// its transition and its outbox event in one statement, guarded by the
+// order's version (or, for several steps at once, under its row lock).
 // The database transaction covers our own tables; calls to the ledger and
 // the exchange carry idempotent ids (request ids, client order id = order
 // id), so any step of any use case can run again.
@@ -16,6 +17,9 @@ import * as store from "../store/order-store.js";
 import { orderToProto, stateToProto } from "./convert.js";
 
 export const ORDER_EVENTS_TOPIC = ORDER_EVENTS.name;
+
+/** A change that keeps meeting concurrent writers is tried this often: each retry means another writer succeeded. */
+const CHANGE_ATTEMPTS_MAX = 50;
 
 /** The next version of an order (undefined: nothing to do). */
 export type OrderChange = (order: Order) => TransitionResult | undefined;
@@ -34,23 +38,48 @@ export class OrderRecords {
   }
 
   /**
-   * Changes one order under its row lock: `next` gets the current version and
-   * returns the new one. An illegal transition is logged and not applied.
+   * Changes one order: `next` gets the current version (`known`, if the
+   * caller has it) and returns the new
+   * one, written only if the order is still at that version (else read again
+   * and retried), so two round trips, no transaction held open. An illegal
+   * transition is logged and not applied.
    */
-  change(orderId: string, next: OrderChange, reason: string): Promise<Order> {
+  async change(orderId: string, known: Order | undefined, next: OrderChange, reason: string): Promise<Order> {
+    for (let attempt = 1; ; attempt++) {
+      // A caller that has just read the order saves the first read; a conflict reads again.
+      const order = attempt === 1 && known !== undefined ? known : await this.get(orderId);
+      try {
+        return await this.#apply(this.pool, order, next, reason);
+      } catch (error) {
+        if (!(error instanceof store.VersionConflict) || attempt === CHANGE_ATTEMPTS_MAX) throw error;
+      }
+    }
+  }
+
+  /** Runs `work` on the order, read under its row lock, in one transaction. */
+  locked<T>(orderId: string, work: (db: pg.PoolClient, order: Order) => Promise<T>): Promise<T> {
     return withTransaction(this.pool, async (db) => {
       const order = await store.getOrder(db, orderId, { forUpdate: true });
       assert(order !== undefined, `order ${orderId} vanished`);
-      const result = next(order);
-      if (result === undefined) return order;
-      if (result.kind === "illegal") {
-        this.logger.error({ orderId, from: result.from, to: result.to, reason }, "illegal transition refused");
-        return order;
-      }
-      const event = result.order.state === order.state ? undefined : orderEvent(result.order, reason);
-      await store.saveOrder(db, order, result.order, reason, event);
-      return result.order;
+      return work(db, order);
     });
+  }
+
+  /** `change` inside `locked`: several changes of one order can share one transaction. */
+  changeLocked(db: pg.PoolClient, order: Order, next: OrderChange, reason: string): Promise<Order> {
+    return this.#apply(db, order, next, reason);
+  }
+
+  async #apply(db: pg.Pool | pg.PoolClient, order: Order, next: OrderChange, reason: string): Promise<Order> {
+    const result = next(order);
+    if (result === undefined) return order;
+    if (result.kind === "illegal") {
+      this.logger.error({ orderId: order.orderId, from: result.from, to: result.to, reason }, "illegal transition refused");
+      return order;
+    }
+    const event = result.order.state === order.state ? undefined : orderEvent(result.order, reason);
+    await store.saveOrder(db, order, result.order, reason, event);
+    return result.order;
   }
 }
 

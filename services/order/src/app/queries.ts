@@ -26,8 +26,9 @@ export class Queries {
     return store.transitionsOf(this.pool, orderId);
   }
 
-  /** Whether an exchange client order id is one of our orders (not the market maker's, nor another broker's). */
-  async isOurs(clientOrderId: string): Promise<boolean> {
-    return UUID.test(clientOrderId) && (await store.getOrder(this.pool, clientOrderId)) !== undefined;
+  /** Which exchange client order ids are our orders (not the market maker's, nor another broker's): one query for a batch. */
+  async oursAmong(clientOrderIds: readonly string[]): Promise<ReadonlySet<string>> {
+    const candidates = clientOrderIds.filter((id) => UUID.test(id));
+    return candidates.length === 0 ? new Set() : new Set(await store.existingOrderIds(this.pool, candidates));
   }
 }

@@ -24,6 +24,8 @@ export interface ReconcilerDeps {
   /** Orders worked on at once: after an outage hundreds wait, each a few round trips. */
   readonly concurrency: number;
   readonly intervalMs: number;
+  /** Ledger work younger than this is the executions consumer's; older work is finished here. */
+  readonly settleGraceMs: number;
   readonly intake: Intake;
   readonly cancellation: Cancellation;
   readonly settlement: Settlement;
@@ -81,7 +83,8 @@ export class Reconciler {
   }
 
   async #settleLeftovers(): Promise<number> {
-    const unsettled = await store.ordersWithLedgerWork(this.deps.pool, FILLS_FINISHED_STATES, BATCH_SIZE);
+    const quietSince = new Date(Date.now() - this.deps.settleGraceMs);
+    const unsettled = await store.ordersWithLedgerWork(this.deps.pool, FILLS_FINISHED_STATES, quietSince, BATCH_SIZE);
     let settled = 0;
     await forEachConcurrently(unsettled, this.deps.concurrency, async (orderId) => {
       try {

@@ -1,13 +1,14 @@
-// What the exchange says about an order, and the ledger side of it: new
-// fills, then the status, then settling the fills against the order's hold
-// and releasing what the hold no longer needs.
+// What the exchange says about an order, and the ledger side of it: the
+// exchange's word (new fills, then the status) recorded in one transaction,
+// then the fills settled against the order's hold and what the hold no
+// longer needs released.
 import { create } from "@bufbuild/protobuf";
 import type { Client } from "@connectrpc/connect";
 import * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
-import { type Logger, withTransaction } from "@kuku/platform";
+import type { Logger } from "@kuku/platform";
 import { assert } from "@kuku/platform/assert";
 import type pg from "pg";
-import { applyFill, type FeeSchedule, type Order, transition } from "../domain/order.js";
+import { applyFill, type FeeSchedule, holdUsedMinor, type Order, transition } from "../domain/order.js";
 import { planSettlement } from "../domain/settlement.js";
 import { FILLS_FINISHED_STATES, reportedState } from "../domain/state-machine.js";
 import * as store from "../store/order-store.js";
@@ -31,41 +32,63 @@ export interface SettlementDeps {
 export class Settlement {
   constructor(private readonly deps: SettlementDeps) {}
 
-  /**
-   * Applies the exchange's word on an order (a SubmitOrder answer, an
-   * execution event, an OrderStatus): new fills, then the status, then the
-   * ledger work. Safe to apply any number of times, in any order.
-   */
+  /** Records the exchange's word on an order and does the ledger work it calls for. */
   async applyReport(orderId: string, report: ExchangeReport, eventId?: string): Promise<Order> {
-    for (const fill of report.fills) await this.#applyFill(orderId, fill, eventId);
-    const order = await this.deps.records.change(
-      orderId,
-      (o) => {
-        const to = reportedState(o.state, report.status);
-        return to === undefined ? undefined : transition(o, to, new Date(), to === "rejected" ? report.rejectReason : o.rejectReason);
-      },
-      `exchange: ${report.status}`,
-    );
-    return this.settle(order.orderId);
+    await this.record(orderId, report, eventId);
+    return this.settle(orderId);
   }
 
-  #applyFill(orderId: string, fill: ExchangeReport["fills"][number], eventId: string | undefined): Promise<void> {
-    return withTransaction(this.deps.pool, async (db) => {
-      const order = await store.getOrder(db, orderId, { forUpdate: true });
-      if (order === undefined) return;
-      if (eventId !== undefined && !(await store.markProcessed(db, EXECUTIONS_CONSUMER, eventId))) return;
-      // Known fills first: a fill seen again must not be judged against the order it already changed.
-      if (await store.fillExists(db, fill.executionId)) return;
-      const applied = applyFill(order, fill, this.deps.fees, new Date());
-      if (applied.kind !== "ok") {
-        this.deps.logger.error({ orderId, fill: fill.executionId, from: applied.from }, "fill refused by the state machine");
-        return;
-      }
-      const inserted = await store.insertFill(db, orderId, fill, applied.fillFeeKrw, fill.executedAt);
-      assert(inserted, `fill ${fill.executionId} appeared under the order's row lock`);
-      const reason = `fill ${fill.executionId}`;
-      await store.saveOrder(db, order, applied.order, reason, orderEvent(applied.order, reason));
+  /**
+   * Records the exchange's word on an order (a SubmitOrder answer, an
+   * execution event, an OrderStatus): new fills, then the status, each step
+   * with its transition and outbox event, in ONE transaction under the
+   * order's row lock. Safe to apply any number of times, in any order.
+   */
+  async record(orderId: string, report: ExchangeReport, eventId?: string): Promise<Order> {
+    // Most execution events repeat what the SubmitOrder answer already recorded: two reads
+    // tell, without a transaction. Anything new is recorded under the row lock.
+    const known = await this.#alreadyRecorded(orderId, report);
+    if (known !== undefined) return known;
+    return this.deps.records.locked(orderId, async (db, locked) => {
+      let order = locked;
+      const fresh = eventId === undefined || (await store.markProcessed(db, EXECUTIONS_CONSUMER, eventId));
+      for (const fill of fresh ? report.fills : []) order = await this.#applyFill(db, order, fill);
+      return this.deps.records.changeLocked(
+        db,
+        order,
+        (o) => {
+          const to = reportedState(o.state, report.status);
+          return to === undefined ? undefined : transition(o, to, new Date(), to === "rejected" ? report.rejectReason : o.rejectReason);
+        },
+        `exchange: ${report.status}`,
+      );
     });
+  }
+
+  /** The order, when every fill of the report is recorded and its status moves the order nowhere. */
+  async #alreadyRecorded(orderId: string, report: ExchangeReport): Promise<Order | undefined> {
+    const order = await this.deps.records.get(orderId);
+    if (reportedState(order.state, report.status) !== undefined) return undefined;
+    const recorded = await store.existingFills(
+      this.deps.pool,
+      report.fills.map((f) => f.executionId),
+    );
+    return recorded.size === report.fills.length ? order : undefined;
+  }
+
+  async #applyFill(db: pg.PoolClient, order: Order, fill: ExchangeReport["fills"][number]): Promise<Order> {
+    // Known fills first: a fill seen again must not be judged against the order it already changed.
+    if (await store.fillExists(db, fill.executionId)) return order;
+    const applied = applyFill(order, fill, this.deps.fees, new Date());
+    if (applied.kind !== "ok") {
+      this.deps.logger.error({ orderId: order.orderId, fill: fill.executionId, from: applied.from }, "fill refused by the state machine");
+      return order;
+    }
+    const inserted = await store.insertFill(db, order.orderId, fill, applied.fillFeeKrw, fill.executedAt);
+    assert(inserted, `fill ${fill.executionId} appeared under the order's row lock`);
+    const reason = `fill ${fill.executionId}`;
+    await store.saveOrder(db, order, applied.order, reason, orderEvent(applied.order, reason));
+    return applied.order;
   }
 
   /** Settles every unsettled fill, then releases what the hold no longer needs. */
@@ -95,9 +118,15 @@ export class Settlement {
     }
   }
 
+  /**
+   * Releases the hold's remainder. No fill can come any more and every fill
+   * is settled, so what the hold still covers follows from the order alone:
+   * no GetHold round trip to decide. A release seen again is the same
+   * request id: the ledger answers it without releasing twice.
+   */
   async #releaseHold(order: Order): Promise<Order> {
-    const { hold } = await this.deps.ledger.getHold({ holdId: order.holdId });
-    const remainingMinor = hold!.amountMinor - hold!.settledMinor - hold!.releasedMinor;
+    const remainingMinor = order.holdAmountMinor - holdUsedMinor(order);
+    assert(remainingMinor >= 0n, `order ${order.orderId} used ${holdUsedMinor(order)} of a hold of ${order.holdAmountMinor}`);
     if (remainingMinor > 0n) {
       await this.deps.ledger.releaseHold(
         create(ledger.ReleaseHoldRequestSchema, { requestId: `release-${order.orderId}`, holdId: order.holdId }),
@@ -105,6 +134,7 @@ export class Settlement {
     }
     return this.deps.records.change(
       order.orderId,
+      order,
       (o) => {
         if (o.holdReleased) return undefined;
         const released = { ...o, holdReleased: true };

@@ -98,6 +98,15 @@ export function holdAmountMinor(input: OrderInput, instrument: Instrument, fees:
   return notionalKrw + feeKrw(fees, "buy", notionalKrw);
 }
 
+/**
+ * What the order's fills took from its hold: for a buy, the notional and the
+ * fees (the fees of all fills add up to the fee of the whole); for a sell,
+ * the shares (its fee comes out of the proceeds).
+ */
+export function holdUsedMinor(order: Order): bigint {
+  return order.side === "buy" ? order.filledNotionalKrw + order.feesKrw : order.filledQuantity;
+}
+
 export type TransitionResult =
   | { readonly kind: "ok"; readonly order: Order }
   | { readonly kind: "illegal"; readonly from: OrderState; readonly to: OrderState };

@@ -17,13 +17,22 @@ function decodeToken(token: string): { createdAt: Date; orderId: string } | unde
   return { createdAt, orderId };
 }
 
+/** Time kept back from the caller's deadline for the answer's way back. */
+const ANSWER_MARGIN_MS = 100;
+
 // DomainErrors thrown by the use cases reach the caller through the server's error mapping.
 export function orderHandlers(
   { intake, cancellation, queries }: Pick<OrderApp, "intake" | "cancellation" | "queries">,
   options: { pageSizeDefault: number },
 ): ServiceRegistration {
   return serviceOf(api.OrderService, {
-    placeOrder: async (req) => create(api.PlaceOrderResponseSchema, { order: orderToProto(await intake.place(req)) }),
+    // A wait for settlement ends in time to answer within the caller's deadline.
+    placeOrder: async (req, ctx) =>
+      create(api.PlaceOrderResponseSchema, {
+        order: orderToProto(
+          await intake.place(req, Math.min(req.waitSettledMs, (ctx.timeoutMs() ?? Number.POSITIVE_INFINITY) - ANSWER_MARGIN_MS)),
+        ),
+      }),
     cancelOrder: async (req) => create(api.CancelOrderResponseSchema, { order: orderToProto(await cancellation.cancel(req)) }),
     getOrder: async (req) => create(api.GetOrderResponseSchema, { order: orderToProto(await queries.get(req.orderId, req.userId)) }),
     listOrders: async (req) => {

@@ -55,16 +55,30 @@ const toOrder = (r: OrderRow): Order => ({
 export type InsertResult = { kind: "inserted"; order: Order } | { kind: "exists"; order: Order; requestHash: Buffer };
 
 /**
- * Inserts a new order under its idempotency key. A concurrent insert of the
- * same key waits on the unique index and then finds the winner's order.
+ * Inserts a new order under its idempotency key with its first transition
+ * and its outbox event: one statement (its data-modifying parts commit
+ * together), one round trip. A concurrent insert of the same key waits on
+ * the unique index and then finds the winner's order.
  */
-export async function insertOrder(db: pg.PoolClient, order: Order, idempotencyKey: string, requestHash: Uint8Array): Promise<InsertResult> {
+export async function insertOrder(
+  db: Queryable,
+  order: Order,
+  idempotencyKey: string,
+  requestHash: Uint8Array,
+  placed: { readonly reason: string; readonly event: OutboxEvent },
+): Promise<InsertResult> {
   const { rows } = await db.query<OrderRow>(
-    `INSERT INTO orders (order_id, user_id, idempotency_key, request_hash, symbol, side, type, time_in_force, quantity,
-       limit_price_krw, state, hold_amount_minor, created_at, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)
-     ON CONFLICT (user_id, idempotency_key) DO NOTHING
-     RETURNING ${ORDER_COLUMNS}`,
+    `WITH o AS (
+       INSERT INTO orders (order_id, user_id, idempotency_key, request_hash, symbol, side, type, time_in_force, quantity,
+         limit_price_krw, state, hold_amount_minor, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)
+       ON CONFLICT (user_id, idempotency_key) DO NOTHING
+       RETURNING ${ORDER_COLUMNS}),
+     t AS (
+       INSERT INTO order_transitions (order_id, from_state, to_state, reason, occurred_at)
+       SELECT order_id, NULL, state, $14, created_at FROM o),
+     e AS (${OUTBOX_INSERT_FROM("o", 15)})
+     SELECT * FROM o`,
     [
       order.orderId,
       order.userId,
@@ -79,6 +93,8 @@ export async function insertOrder(db: pg.PoolClient, order: Order, idempotencyKe
       order.state,
       order.holdAmountMinor.toString(),
       order.createdAt,
+      placed.reason,
+      ...outboxValues(placed.event),
     ],
   );
   if (rows[0] !== undefined) return { kind: "inserted", order: toOrder(rows[0]) };
@@ -91,6 +107,23 @@ export async function insertOrder(db: pg.PoolClient, order: Order, idempotencyKe
   return { kind: "exists", order: toOrder(row), requestHash: row.request_hash };
 }
 
+/** An outbox row's insert from the CTE `source` (nothing when it has no row), its five values from $`first`; a NULL event id inserts nothing. */
+const OUTBOX_INSERT_FROM = (source: string, first: number) =>
+  `INSERT INTO outbox (event_id, topic, key, payload, trace_headers)
+   SELECT $${first}::uuid, $${first + 1}::text, $${first + 2}::text, $${first + 3}::bytea, $${first + 4}::jsonb FROM ${source}
+   WHERE $${first}::uuid IS NOT NULL`;
+
+const outboxValues = (event: OutboxEvent | undefined) =>
+  event === undefined
+    ? [null, null, null, null, null]
+    : [
+        event.eventId,
+        event.topic,
+        event.key,
+        event.payload,
+        Object.keys(event.traceHeaders).length === 0 ? null : JSON.stringify(event.traceHeaders),
+      ];
+
 export async function getOrder(db: Queryable, orderId: string, options: { forUpdate?: boolean } = {}): Promise<Order | undefined> {
   const { rows } = await db.query<OrderRow>(
     `SELECT ${ORDER_COLUMNS} FROM orders WHERE order_id = $1${options.forUpdate === true ? " FOR UPDATE" : ""}`,
@@ -99,22 +132,30 @@ export async function getOrder(db: Queryable, orderId: string, options: { forUpd
   return rows[0] === undefined ? undefined : toOrder(rows[0]);
 }
 
+/** Those of `orderIds` that are orders here. */
+export async function existingOrderIds(db: Queryable, orderIds: readonly string[]): Promise<string[]> {
+  const { rows } = await db.query<{ order_id: string }>("SELECT order_id FROM orders WHERE order_id = ANY($1::uuid[])", [orderIds]);
+  return rows.map((r) => r.order_id);
+}
+
 /**
  * Writes the order's new version, its transition and its outbox event in
- * the caller's transaction. The version check turns a concurrent writer's
- * change into a conflict instead of a lost update.
+ * ONE statement (in the caller's transaction, or alone: its parts commit
+ * together). The version check turns a concurrent writer's change into a
+ * conflict instead of a lost update, and then nothing is written.
  */
-export async function saveOrder(
-  db: pg.PoolClient,
-  before: Order,
-  after: Order,
-  reason: string,
-  event: OutboxEvent | undefined,
-): Promise<void> {
-  const result = await db.query(
-    `UPDATE orders SET filled_quantity = $3, filled_notional_krw = $4, fees_krw = $5, state = $6, reject_reason = $7,
-       hold_id = $8, hold_released = $9, version = $10, updated_at = $11
-     WHERE order_id = $1 AND version = $2`,
+export async function saveOrder(db: Queryable, before: Order, after: Order, reason: string, event: OutboxEvent | undefined): Promise<void> {
+  const { rows } = await db.query<{ n: number }>(
+    `WITH u AS (
+       UPDATE orders SET filled_quantity = $3, filled_notional_krw = $4, fees_krw = $5, state = $6, reject_reason = $7,
+         hold_id = $8, hold_released = $9, version = $10, updated_at = $11
+       WHERE order_id = $1 AND version = $2
+       RETURNING order_id),
+     t AS (
+       INSERT INTO order_transitions (order_id, from_state, to_state, reason, occurred_at)
+       SELECT order_id, $12::text, $6::text, $13, $11 FROM u WHERE $12::text <> $6::text),
+     e AS (${OUTBOX_INSERT_FROM("u", 14)})
+     SELECT count(*)::int AS n FROM u`,
     [
       before.orderId,
       before.version.toString(),
@@ -127,19 +168,12 @@ export async function saveOrder(
       after.holdReleased,
       after.version.toString(),
       after.updatedAt,
+      before.state,
+      reason,
+      ...outboxValues(event),
     ],
   );
-  if (result.rowCount !== 1) throw new VersionConflict(before.orderId, before.version);
-  if (before.state !== after.state) {
-    await db.query("INSERT INTO order_transitions (order_id, from_state, to_state, reason, occurred_at) VALUES ($1, $2, $3, $4, $5)", [
-      after.orderId,
-      before.state,
-      after.state,
-      reason,
-      after.updatedAt,
-    ]);
-  }
-  if (event !== undefined) await insertOutbox(db, event);
+  if (rows[0]?.n !== 1) throw new VersionConflict(before.orderId, before.version);
 }
 
 export class VersionConflict extends Error {
@@ -147,15 +181,6 @@ export class VersionConflict extends Error {
   constructor(orderId: string, version: bigint) {
     super(`order ${orderId} changed since version ${version}`);
   }
-}
-
-export async function recordFirstTransition(db: pg.PoolClient, order: Order, reason: string): Promise<void> {
-  await db.query("INSERT INTO order_transitions (order_id, from_state, to_state, reason, occurred_at) VALUES ($1, NULL, $2, $3, $4)", [
-    order.orderId,
-    order.state,
-    reason,
-    order.createdAt,
-  ]);
 }
 
 /** An event for Kafka, written in the same transaction as the change it reports. */
@@ -166,16 +191,6 @@ export interface OutboxEvent {
   readonly payload: Uint8Array;
   /** The writer's trace context as Kafka headers; empty when tracing is off. */
   readonly traceHeaders: Readonly<Record<string, string>>;
-}
-
-export async function insertOutbox(db: pg.PoolClient, event: OutboxEvent): Promise<void> {
-  await db.query("INSERT INTO outbox (event_id, topic, key, payload, trace_headers) VALUES ($1, $2, $3, $4, $5)", [
-    event.eventId,
-    event.topic,
-    event.key,
-    event.payload,
-    Object.keys(event.traceHeaders).length === 0 ? null : event.traceHeaders,
-  ]);
 }
 
 export async function transitionsOf(db: Queryable, orderId: string) {
@@ -194,6 +209,15 @@ export async function insertFill(db: pg.PoolClient, orderId: string, fill: Fill,
     [fill.executionId, orderId, fill.quantity.toString(), fill.priceKrw.toString(), feeKrw.toString(), executedAt],
   );
   return result.rowCount === 1;
+}
+
+/** Which of these executions are recorded fills. */
+export async function existingFills(db: Queryable, executionIds: readonly string[]): Promise<ReadonlySet<string>> {
+  if (executionIds.length === 0) return new Set();
+  const { rows } = await db.query<{ execution_id: string }>("SELECT execution_id FROM fills WHERE execution_id = ANY($1::text[])", [
+    executionIds,
+  ]);
+  return new Set(rows.map((r) => r.execution_id));
 }
 
 export async function fillExists(db: Queryable, executionId: string): Promise<boolean> {
@@ -255,15 +279,24 @@ export async function ordersStuckIn(db: Queryable, states: readonly OrderState[]
   return rows.map(toOrder);
 }
 
-/** Orders with unsettled fills, or in a state after which their leftover hold can go. */
-export async function ordersWithLedgerWork(db: Queryable, releasableStates: readonly OrderState[], limit: number): Promise<string[]> {
+/**
+ * Orders with unsettled fills, or in a state after which their leftover hold
+ * can go, untouched since `quietSince`: work the executions consumer should
+ * have done by then (younger work is its own, not to be done twice).
+ */
+export async function ordersWithLedgerWork(
+  db: Queryable,
+  releasableStates: readonly OrderState[],
+  quietSince: Date,
+  limit: number,
+): Promise<string[]> {
   const { rows } = await db.query<{ order_id: string }>(
-    `SELECT DISTINCT order_id FROM fills WHERE settled_at IS NULL
+    `SELECT DISTINCT order_id FROM fills WHERE settled_at IS NULL AND executed_at < $2
      UNION
      SELECT order_id FROM orders
-       WHERE hold_id IS NOT NULL AND NOT hold_released AND state = ANY($1::text[])
-     LIMIT $2`,
-    [releasableStates, limit],
+       WHERE hold_id IS NOT NULL AND NOT hold_released AND state = ANY($1::text[]) AND updated_at < $2
+     LIMIT $3`,
+    [releasableStates, quietSince, limit],
   );
   return rows.map((r) => r.order_id);
 }

@@ -1,9 +1,11 @@
 // Ledger, exchange and order services as real processes on fresh databases:
 // what the flow tests and the UNKNOWN drill run against.
 import { randomUUID } from "node:crypto";
+import { create } from "@bufbuild/protobuf";
 import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import * as api from "@kuku/contracts/kuku/order/v1/order_pb";
+import { OrderType, Side, TimeInForce } from "@kuku/contracts/kuku/trading/v1/trading_pb";
 import { createServiceClient } from "@kuku/platform";
 import { type ServiceProcess, startTradingStack } from "@kuku/testkit";
 
@@ -60,3 +62,19 @@ export async function newUser(stack: Stack, cashKrw: bigint): Promise<string> {
   await stack.ledger.deposit({ requestId: `deposit-${userId}`, accountId: account!.accountId, amountMinor: cashKrw });
   return userId;
 }
+
+export type OrderOverrides = Omit<Partial<api.PlaceOrderRequest>, "$typeName" | "$unknown">;
+
+/** A market buy of 10 shares of 005930 under a fresh key, unless `overrides` say otherwise. */
+export const orderRequest = (userId: string, overrides: OrderOverrides = {}) =>
+  create(api.PlaceOrderRequestSchema, {
+    idempotencyKey: `key-${randomUUID()}`,
+    userId,
+    symbol: "005930",
+    side: Side.BUY,
+    type: OrderType.MARKET,
+    timeInForce: TimeInForce.IOC,
+    quantity: 10n,
+    limitPriceKrw: 0n,
+    ...overrides,
+  });
