@@ -3,7 +3,7 @@
 export { createTestDatabase, TEST_PG_ADMIN_URL, type TestDatabase } from "./database.js";
 export { eventually, GiveUp } from "./eventually.js";
 export { REPO_ROOT, TOOLS_BIN } from "./paths.js";
-export { run, type ServiceProcess, startService, startServiceProcess } from "./process.js";
+export { run, type ServiceProcess, startRefused, startService, startServiceProcess, TEST_SECRETS } from "./process.js";
 export { parsePrometheusText, type Sample } from "./prometheus.js";
 export * from "./services.js";
 export { startTradingStack, type TradingStack, type TradingStackOptions } from "./trading-stack.js";
