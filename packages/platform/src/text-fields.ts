@@ -3,7 +3,8 @@
 // lone surrogate (JSON "\ud800") cannot be encoded as UTF-8 downstream. The
 // binary codecs already refuse invalid UTF-8 (proto3 strings are verified);
 // lengths are protovalidate rules in the protos.
-import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
+import { type DescField, type DescMessage, getOption, type MessageShape } from "@bufbuild/protobuf";
+import { field as fieldRules, Ignore } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 
 type Fields = Record<string, unknown>;
@@ -16,8 +17,22 @@ function problem(text: string): string | undefined {
   return undefined;
 }
 
+class TextProblem extends Error {}
+
 function refuse(path: string, reason: string): never {
-  throw new ConnectError(`${path}: ${reason}`, Code.InvalidArgument);
+  throw new TextProblem(`${path}: ${reason}`);
+}
+
+// A field the protos leave to the handler (SubmitBatch's operations, each one
+// answered on its own) is checked there, with textProblemOf.
+const handlerChecked = new WeakMap<DescField, boolean>();
+function handlerChecks(field: DescField): boolean {
+  let known = handlerChecked.get(field);
+  if (known === undefined) {
+    known = getOption(field, fieldRules).ignore === Ignore.ALWAYS;
+    handlerChecked.set(field, known);
+  }
+  return known;
 }
 
 function checkText(path: string, value: unknown): void {
@@ -26,10 +41,27 @@ function checkText(path: string, value: unknown): void {
   if (reason !== undefined) refuse(path, reason);
 }
 
+/** What is wrong with a message's text (e.g. `display_name: contains a NUL byte`), or undefined. */
+export function textProblemOf(schema: DescMessage, message: MessageShape<DescMessage>): string | undefined {
+  try {
+    walk(schema, message, "");
+    return undefined;
+  } catch (error) {
+    if (error instanceof TextProblem) return error.message;
+    throw error;
+  }
+}
+
 /** Walks a message's string fields, recursively: nested messages, oneofs, repeated and map values and map keys. */
-export function checkTextFields(schema: DescMessage, message: MessageShape<DescMessage>, prefix = ""): void {
+export function checkTextFields(schema: DescMessage, message: MessageShape<DescMessage>): void {
+  const problem = textProblemOf(schema, message);
+  if (problem !== undefined) throw new ConnectError(problem, Code.InvalidArgument);
+}
+
+function walk(schema: DescMessage, message: MessageShape<DescMessage>, prefix: string): void {
   const fields = message as unknown as Fields;
   for (const field of schema.fields) {
+    if (handlerChecks(field)) continue;
     const path = `${prefix}${field.name}`;
     const value = field.oneof === undefined ? fields[field.localName] : oneofValue(fields, field.oneof.localName, field.localName);
     if (value === undefined) continue;
@@ -40,19 +72,18 @@ export function checkTextFields(schema: DescMessage, message: MessageShape<DescM
       case "message":
         // Wrapper types (google.protobuf.StringValue) arrive unboxed.
         if (typeof value === "string") checkText(path, value);
-        else checkTextFields(field.message, value as MessageShape<DescMessage>, `${path}.`);
+        else walk(field.message, value as MessageShape<DescMessage>, `${path}.`);
         break;
       case "list":
         (value as unknown[]).forEach((item, i) => {
-          if (field.listKind === "message") checkTextFields(field.message, item as MessageShape<DescMessage>, `${path}[${i}].`);
+          if (field.listKind === "message") walk(field.message, item as MessageShape<DescMessage>, `${path}[${i}].`);
           else checkText(`${path}[${i}]`, item);
         });
         break;
       case "map":
         for (const [key, item] of Object.entries(value as Fields)) {
           checkText(`${path} key`, key);
-          if (field.mapKind === "message")
-            checkTextFields(field.message, item as MessageShape<DescMessage>, `${path}[${JSON.stringify(key)}].`);
+          if (field.mapKind === "message") walk(field.message, item as MessageShape<DescMessage>, `${path}[${JSON.stringify(key)}].`);
           else checkText(`${path}[${JSON.stringify(key)}]`, item);
         }
         break;
