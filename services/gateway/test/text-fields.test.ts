@@ -7,25 +7,15 @@ import { fromJson, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import * as api from "@kuku/contracts/kuku/gateway/v1/gateway_pb";
 import { hostileTextCases, sendHostile } from "@kuku/testkit";
-import pg from "pg";
 import t from "tap";
-import { signUp, startStack } from "./support/stack.js";
+import { signUp, startStack, stateOf } from "./support/stack.js";
 
 const stack = await startStack({ gatewayEnv: { GATEWAY_RATE_IP_BURST: "100000", GATEWAY_RATE_USER_BURST: "100000" } });
 t.teardown(() => stack.stop());
 const victim = await signUp(stack, "victim");
 await victim.trading.depositCash({ requestId: "seed", amountKrw: 1_000_000n });
 
-async function snapshot() {
-  const db = new pg.Client({ connectionString: stack.gatewayDbUrl });
-  await db.connect();
-  const users = (await db.query("SELECT count(*)::int AS n FROM users")).rows[0].n as number;
-  const tokens = (await db.query("SELECT count(*)::int AS n FROM refresh_tokens")).rows[0].n as number;
-  await db.end();
-  const { balances } = await stack.ledger.getBalances({ ownerId: victim.userId });
-  const { orders } = await victim.trading.listOrders({});
-  return { users, tokens, balances: balances.map((b) => [b.asset, b.totalMinor, b.heldMinor, b.version]), orders: orders.length };
-}
+const snapshot = () => stateOf(stack, victim);
 
 const fail = (e: unknown) => ConnectError.from(e);
 
