@@ -15,6 +15,16 @@ mapfile -t SERVICES < <(node packages/testkit/dist/services-cli.js)
 # make up starts Zipkin (make tracing): send spans there unless told otherwise.
 export OTEL_TRACES_EXPORTER=${OTEL_TRACES_EXPORTER:-zipkin}
 
+# Secrets: generated once per checkout and kept across make down/up (sessions
+# survive a restart), never the defaults in the source (those need KUKU_ENV=development).
+secrets=.run/secrets.env
+if [[ ! -s $secrets ]]; then
+  (umask 077 && for var in GATEWAY_JWT_SECRET MARKET_WS_TOKEN_SECRET; do
+    echo "$var=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')"
+  done >"$secrets")
+fi
+set -a && . "$secrets" && set +a
+
 alive() { [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
 up() {

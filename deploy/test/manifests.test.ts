@@ -268,9 +268,10 @@ t.test("kustomize renders every overlay and drill into valid objects", async (t)
     .filter((o) => o.kind === "Deployment")
     .flatMap((d) => (d.spec.template.spec.containers[0].env ?? []).map((e: any) => e.valueFrom.secretKeyRef.name));
   t.ok(
-    refs.length > 0 && refs.every((n: string) => n === secret.metadata.name),
-    `dev: deployments point at the generated secret ${secret.metadata.name}`,
+    refs.length > 0 && refs.every((n: string) => n === secret.metadata.name || n === "kuku-signing-keys"),
+    `dev: deployments point at the generated secret ${secret.metadata.name} or the signing keys made per cluster`,
   );
+  t.notOk(JSON.stringify(secret).includes("SECRET"), "dev: no signing key in git, not even a development one");
   t.ok(
     dev.every((o) => o.kind === "Namespace" || o.metadata.namespace === "kuku"),
     "dev: everything in namespace kuku",

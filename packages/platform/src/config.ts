@@ -1,6 +1,7 @@
 // Typed configuration from environment variables. Every variable has a
-// default that works for a local run; a bad value fails start-up with an
-// error naming the variable, never a silent fallback.
+// default that works for a local run (secrets only in development mode); a
+// bad value fails start-up with an error naming the variable, never a silent
+// fallback.
 
 export class ConfigError extends Error {
   override name = "ConfigError";
@@ -22,13 +23,32 @@ export function stringVar(name: string, defaultValue: string): Variable<string> 
   return { name, parse: (env) => raw(env, name) ?? defaultValue };
 }
 
-/** An HS256 key: at least 32 bytes, as RFC 7518 asks for a key as long as the hash. */
-export function secretVar(name: string, defaultValue: string): Variable<string> {
+/** KUKU_ENV=development: the one switch, for every service, that lets a secret fall back to its development default. */
+export const DEVELOPMENT_ENV = { name: "KUKU_ENV", value: "development" } as const;
+
+// Secrets the source has published (every secretVar default): never accepted outside development mode.
+const knownDefaults = new Set<string>(["kuku-local-development-secret-do-not-deploy", "kuku-dev-market-token-secret-change-me"]);
+
+/**
+ * An HS256 key: at least 32 bytes, as RFC 7518 asks for a key as long as the
+ * hash. Outside development mode (KUKU_ENV=development) it must be set and
+ * must not be a default written in the source: a default secret lets anyone
+ * who reads the source sign tokens.
+ */
+export function secretVar(name: string, developmentDefault: string): Variable<string> {
+  knownDefaults.add(developmentDefault);
   return {
     name,
     parse(env) {
-      const value = raw(env, name) ?? defaultValue;
+      const development = env[DEVELOPMENT_ENV.name] === DEVELOPMENT_ENV.value;
+      const set = raw(env, name);
+      const hint = `(or ${DEVELOPMENT_ENV.name}=${DEVELOPMENT_ENV.value} for a local run)`;
+      if (set === undefined && !development) throw new ConfigError(`${name} is required: set a generated secret ${hint}`);
+      const value = set ?? developmentDefault;
       if (Buffer.byteLength(value) < 32) throw new ConfigError(`${name} must be at least 32 bytes long`);
+      if (knownDefaults.has(value) && !development) {
+        throw new ConfigError(`${name} is a default secret published in the source: set a generated one ${hint}`);
+      }
       return value;
     },
   };

@@ -20,4 +20,5 @@ export * from "./resilience.js";
 export * from "./resilience-config.js";
 export * from "./server.js";
 export * from "./service.js";
+export { checkTextFields, textFieldsInterceptor, textProblemOf } from "./text-fields.js";
 export * from "./tracing.js";

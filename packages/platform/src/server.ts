@@ -24,6 +24,7 @@ import { malformedMessageIsInvalidArgument } from "./malformed.js";
 import { initMetrics, metricsText } from "./metrics.js";
 import { reflectionRegistrations } from "./reflection.js";
 import type { ServiceRegistration } from "./registration.js";
+import { textFieldsInterceptor } from "./text-fields.js";
 
 /** A plain Node request handler, for HTTP/1.1 and HTTP/2 alike. */
 export type NodeHandlerFn = NonNullable<ConnectNodeAdapterOptions["fallback"]>;
@@ -41,6 +42,11 @@ export interface ServerOptions {
   readonly services: readonly ServiceRegistration[];
   /** Run after the validation interceptor, around every handler. */
   readonly interceptors?: readonly Interceptor[];
+  /**
+   * Run before validation (e.g. authentication, rate limiting): an anonymous
+   * or over-budget caller is refused before it gets field-level answers.
+   */
+  readonly gateInterceptors?: readonly Interceptor[];
   /** The built-in interceptors to run, in their fixed order; all when unset (the RPC benchmark switches them one at a time). */
   readonly builtIns?: readonly BuiltInInterceptor[];
   /** Longest deadline a caller may ask for. */
@@ -70,7 +76,7 @@ export interface ServerOptions {
   readonly grpcServer?: "connect" | "grpc-js";
 }
 
-export type BuiltInInterceptor = "observability" | "errorMapping" | "validation";
+export type BuiltInInterceptor = "observability" | "errorMapping" | "validation" | "textFields";
 
 export interface RunningServer {
   readonly port: number;
@@ -102,16 +108,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     throw new Error('contextValues are taken from Node requests: they need grpcServer "connect"');
   }
   // Observability outermost: its span is active while the others log, and it sees the final status.
-  const builtIns: Record<BuiltInInterceptor, () => Interceptor> = {
-    observability: serverObservabilityInterceptor,
-    errorMapping: () => errorMappingInterceptor(logger),
-    validation: validationInterceptor,
-  };
-  const on = new Set(options.builtIns ?? Object.keys(builtIns));
+  // Then the gate (who may call, how often), then the checks of the request's content.
+  const on = new Set<BuiltInInterceptor>(options.builtIns ?? ["observability", "errorMapping", "validation", "textFields"]);
+  const builtIn = (name: BuiltInInterceptor, make: () => Interceptor): Interceptor[] => (on.has(name) ? [make()] : []);
   const interceptors = [
-    ...Object.entries(builtIns)
-      .filter(([name]) => on.has(name))
-      .map(([, make]) => make()),
+    ...builtIn("observability", serverObservabilityInterceptor),
+    ...builtIn("errorMapping", () => errorMappingInterceptor(logger)),
+    ...(options.gateInterceptors ?? []),
+    ...builtIn("validation", validationInterceptor),
+    ...builtIn("textFields", textFieldsInterceptor),
     ...(options.interceptors ?? []),
   ];
   const maxTimeoutMs = options.maxTimeoutMs ?? 60_000;

@@ -90,9 +90,21 @@ t.test("host:port lists parse, and a bad item names the variable", async (t) => 
 });
 
 t.test("secrets: 32 bytes at least, whether default or set", async (t) => {
+  const dev = { KUKU_ENV: "development" };
   const shape = { key: secretVar("KUKU_KEY", "d".repeat(32)) };
-  t.equal(loadConfig(shape, {}).key, "d".repeat(32));
+  t.equal(loadConfig(shape, dev).key, "d".repeat(32));
   t.equal(loadConfig(shape, { KUKU_KEY: "k".repeat(40) }).key, "k".repeat(40));
   t.throws(() => loadConfig(shape, { KUKU_KEY: "short" }), /KUKU_KEY must be at least 32 bytes long/);
-  t.throws(() => loadConfig({ key: secretVar("KUKU_KEY", "too short") }, {}), /KUKU_KEY/);
+  t.throws(() => loadConfig(shape, { ...dev, KUKU_KEY: "short" }), /KUKU_KEY must be at least 32 bytes long/);
+  t.throws(() => loadConfig({ key: secretVar("KUKU_KEY", "too short") }, dev), /KUKU_KEY/);
+});
+
+t.test("secrets: no default outside development mode", async (t) => {
+  const shape = { key: secretVar("KUKU_KEY", "d".repeat(32)) };
+  t.throws(() => loadConfig(shape, {}), /KUKU_KEY is required: set a generated secret \(or KUKU_ENV=development/);
+  t.throws(() => loadConfig(shape, { KUKU_ENV: "production" }), /KUKU_KEY is required/);
+  t.throws(() => loadConfig(shape, { KUKU_KEY: "d".repeat(32) }), /KUKU_KEY is a default secret published in the source/);
+  // Another service's published default is refused too.
+  t.throws(() => loadConfig(shape, { KUKU_KEY: "kuku-dev-market-token-secret-change-me" }), /KUKU_KEY is a default secret/);
+  t.equal(loadConfig(shape, { KUKU_ENV: "development", KUKU_KEY: "d".repeat(32) }).key, "d".repeat(32));
 });

@@ -2,8 +2,9 @@
 // PostgreSQL, Kafka and Redis and real service processes. No service uses it at run time.
 export { createTestDatabase, TEST_PG_ADMIN_URL, type TestDatabase } from "./database.js";
 export { eventually, GiveUp } from "./eventually.js";
+export { HOSTILE_TEXT, type HostileCase, hostileTextCases, sendHostile } from "./hostile-text.js";
 export { REPO_ROOT, TOOLS_BIN } from "./paths.js";
-export { run, type ServiceProcess, startService, startServiceProcess } from "./process.js";
+export { run, type ServiceProcess, startRefused, startService, startServiceProcess, TEST_SECRETS } from "./process.js";
 export { parsePrometheusText, type Sample } from "./prometheus.js";
 export * from "./services.js";
 export { startTradingStack, type TradingStack, type TradingStackOptions } from "./trading-stack.js";

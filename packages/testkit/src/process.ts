@@ -1,5 +1,6 @@
 // Built services and command line tools as child processes.
 import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import { createInterface } from "node:readline";
 import { REPO_ROOT } from "./paths.js";
@@ -71,6 +72,23 @@ export async function startServiceProcess(options: {
   };
 }
 
+/**
+ * Starts a service that must refuse to start (a bad configuration): resolves
+ * with what it printed once it exited non-zero; rejects if it serves.
+ */
+export async function startRefused(name: ServiceName, env: Record<string, string>): Promise<string> {
+  let started: ServiceProcess;
+  try {
+    started = await startService(name, { env });
+  } catch (error) {
+    const message = String((error as Error).message);
+    if (/^service exited with [1-9]\d* before serving/.test(message)) return message;
+    throw error;
+  }
+  await started.stop();
+  throw new Error(`${name} started with ${JSON.stringify(env)}`);
+}
+
 /** Runs a command line tool and collects its output; never throws on exit code. */
 export function run(
   command: string,
@@ -90,6 +108,16 @@ export function run(
 }
 
 /**
+ * Secrets generated once per test process, never the development defaults:
+ * a service restarted in the same test keeps accepting the tokens it issued.
+ * A test that signs its own tokens passes its secret in `env`.
+ */
+export const TEST_SECRETS: Readonly<Record<string, string>> = {
+  GATEWAY_JWT_SECRET: randomBytes(32).toString("base64url"),
+  MARKET_WS_TOKEN_SECRET: randomBytes(32).toString("base64url"),
+};
+
+/**
  * One built service of the list (services/<name>/dist/main.js) on `port`
  * (default: any free one) and `database`, with `env` over those.
  */
@@ -104,6 +132,7 @@ export function startService(
     cwd: `${REPO_ROOT}services/${name}`,
     env: {
       [envName(name, "PORT")]: String(port),
+      ...TEST_SECRETS,
       ...(database === undefined || databaseVariable === undefined ? {} : { [databaseVariable]: database }),
       ...env,
     },

@@ -72,7 +72,8 @@ await runService({
     return {
       services: [authHandlers(auth), tradingHandlers(new Trading(clients), { downstreamTimeoutMs: config.downstreamTimeoutMs })],
       server: {
-        interceptors: [
+        // Authenticate and meter before validating: anonymous callers get no field-level answers, unmetered.
+        gateInterceptors: [
           admissionInterceptor(new VerifiedTokens(accessTokens), limiter, {
             ip: { capacity: config.ipBurst, refillPerSecond: config.ipRefillPerSecond },
             user: { capacity: config.userBurst, refillPerSecond: config.userRefillPerSecond },

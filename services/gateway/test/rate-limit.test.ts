@@ -2,7 +2,7 @@
 // per address through the gateway, RESOURCE_EXHAUSTED with Retry-After.
 import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import { createTestDatabase, startServiceProcess } from "@kuku/testkit";
+import { createTestDatabase, startServiceProcess, TEST_SECRETS } from "@kuku/testkit";
 import { Redis } from "ioredis";
 import t from "tap";
 import { RateLimiter } from "../src/redis/rate-limiter.js";
@@ -53,6 +53,7 @@ t.test("through the gateway: per user and per address", async (t) => {
   const gateway = await startServiceProcess({
     cwd: fileURLToPath(new URL("..", import.meta.url)),
     env: {
+      ...TEST_SECRETS,
       GATEWAY_PORT: "0",
       GATEWAY_DATABASE_URL: stack.gatewayDbUrl,
       GATEWAY_REDIS_KEY_PREFIX: `kuku:rltest:${randomUUID()}`,
@@ -94,7 +95,13 @@ t.test("Redis down: calls fail closed with UNAVAILABLE, never unchecked", async 
   // Port 1: nothing listens there.
   const gateway = await startServiceProcess({
     cwd: fileURLToPath(new URL("..", import.meta.url)),
-    env: { GATEWAY_PORT: "0", GATEWAY_DATABASE_URL: db.url, GATEWAY_REDIS_URL: "redis://127.0.0.1:1", GATEWAY_MARKET_URL: "none" },
+    env: {
+      ...TEST_SECRETS,
+      GATEWAY_PORT: "0",
+      GATEWAY_DATABASE_URL: db.url,
+      GATEWAY_REDIS_URL: "redis://127.0.0.1:1",
+      GATEWAY_MARKET_URL: "none",
+    },
   });
   t.teardown(() => gateway.stop());
   const res = await fetch(`http://127.0.0.1:${gateway.port}/kuku.gateway.v1.AuthService/LogIn`, {

@@ -6,9 +6,8 @@ import http from "node:http";
 import { Code, ConnectError } from "@connectrpc/connect";
 import * as api from "@kuku/contracts/kuku/gateway/v1/gateway_pb";
 import { SignJWT, UnsecuredJWT } from "jose";
-import pg from "pg";
 import t from "tap";
-import { signUp, startStack } from "./support/stack.js";
+import { signUp, startStack, stateOf } from "./support/stack.js";
 
 const SECRET = "security-test-secret-of-at-least-32-bytes";
 const stack = await startStack({
@@ -25,17 +24,7 @@ t.teardown(() => stack.stop());
 const victim = await signUp(stack, "victim");
 await victim.trading.depositCash({ requestId: "seed", amountKrw: 1_000_000n });
 
-/** Everything a stray call could change: the victim's money and orders, and the user count. */
-async function snapshot() {
-  const db = new pg.Client({ connectionString: stack.gatewayDbUrl });
-  await db.connect();
-  const users = (await db.query("SELECT count(*)::int AS n FROM users")).rows[0].n as number;
-  const tokens = (await db.query("SELECT count(*)::int AS n FROM refresh_tokens")).rows[0].n as number;
-  await db.end();
-  const { balances } = await stack.ledger.getBalances({ ownerId: victim.userId });
-  const { orders } = await victim.trading.listOrders({});
-  return { users, tokens, balances: balances.map((b) => [b.asset, b.totalMinor, b.heldMinor, b.version]), orders: orders.length };
-}
+const snapshot = () => stateOf(stack, victim);
 
 async function post(path: string, body: NonNullable<RequestInit["body"]>, headers: Record<string, string>) {
   const res = await fetch(`${stack.gatewayUrl}${path}`, { method: "POST", body, headers });

@@ -252,6 +252,9 @@ t.test("history pages newest first with a stable cursor", async (t) => {
   t.same(seen, [7n, 6n, 5n, 4n, 3n, 2n, 1n]);
   t.equal(pages, 3);
   await rejects(t, env.client.listEntries({ accountId, pageToken: "bogus" }), Code.InvalidArgument, /^page_token: /);
+  // Past PostgreSQL's bigint: refused before the cast could fail as INTERNAL.
+  const overflow = Buffer.from("p9999999999999999999").toString("base64url");
+  await rejects(t, env.client.listEntries({ accountId, pageToken: overflow }), Code.InvalidArgument, /^page_token: /);
 });
 
 t.test("PostgreSQL itself refuses unbalanced entries, history edits and overdrafts", async (t) => {

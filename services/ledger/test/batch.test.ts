@@ -46,7 +46,7 @@ async function balanceOf(accountId: string) {
 const op = (operation: api.BatchOperation["operation"], linked = false) => create(api.BatchOperationSchema, { operation, linked });
 const errorOf = (r: api.BatchResult | undefined) => (r?.result.case === "error" ? r.result.value : undefined);
 
-t.test("a batch answers every operation: applied, refused, replayed, invalid, and refused by the database", async (t) => {
+t.test("a batch answers every operation: applied, refused, replayed, invalid, and text the database would refuse", async (t) => {
   const accountId = await fundedAccount(ledger.client, "mixed", "KRW", 1_000n);
   const replayed = rid("earlier");
   const earlier = await ledger.client.withdraw({ requestId: replayed, accountId, amountMinor: 100n });
@@ -60,7 +60,7 @@ t.test("a batch answers every operation: applied, refused, replayed, invalid, an
       op({ case: "withdraw", value: create(api.WithdrawRequestSchema, { requestId: twice, accountId, amountMinor: 10n }) }),
       op({ case: "withdraw", value: create(api.WithdrawRequestSchema, { requestId: twice, accountId, amountMinor: 10n }) }),
       op({ case: "withdraw", value: create(api.WithdrawRequestSchema, { requestId: rid("bad"), accountId, amountMinor: 0n }) }),
-      // jsonb refuses a NUL character: only the database finds this one wrong.
+      // jsonb refuses a NUL character: the edge's text check refuses this operation alone, before the database.
       op({
         case: "deposit",
         value: create(api.DepositRequestSchema, { requestId: rid("nul"), accountId, amountMinor: 7n, metadata: { note: "a\u0000b" } }),
@@ -85,7 +85,8 @@ t.test("a batch answers every operation: applied, refused, replayed, invalid, an
   );
   t.equal(errorOf(results[5])?.code, Code.InvalidArgument, "an invalid operation is its own INVALID_ARGUMENT");
   t.match(errorOf(results[5])?.message, /amount_minor: must be greater than 0/);
-  t.equal(errorOf(results[6])?.code, Code.Internal, "the operation the database refused is isolated");
+  t.equal(errorOf(results[6])?.code, Code.InvalidArgument, "a NUL byte is its operation's own INVALID_ARGUMENT, never INTERNAL");
+  t.equal(errorOf(results[6])?.message, 'metadata["note"]: contains a NUL byte');
   t.equal(results[7]?.result.case, "withdraw", "the operations after it are answered");
   t.equal((await balanceOf(accountId)).totalMinor, 1_000n - 100n + 50n - 10n - 40n, "exactly the applied ones moved money");
   const { rows } = await pool.query("SELECT count(*)::int AS n FROM entries e JOIN postings p USING (entry_id) WHERE p.account_id = $1", [

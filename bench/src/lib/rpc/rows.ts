@@ -37,7 +37,7 @@ export interface Row {
   readonly client: ClientKind;
 }
 
-const ALL: readonly BuiltInInterceptor[] = ["observability", "errorMapping", "validation"];
+const ALL: readonly BuiltInInterceptor[] = ["observability", "errorMapping", "validation", "textFields"];
 const platform = (
   builtIns: readonly BuiltInInterceptor[],
   extra: { faults?: boolean; tracing?: boolean; grpcServer?: "connect" | "grpc-js" } = {},

@@ -9,6 +9,7 @@ import * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import * as order from "@kuku/contracts/kuku/order/v1/order_pb";
 import { createServiceClient } from "@kuku/platform";
 import { eventually, type ServiceProcess, startTradingStack } from "@kuku/testkit";
+import pg from "pg";
 
 export { eventually } from "@kuku/testkit";
 
@@ -77,4 +78,16 @@ export async function untilSettled(trading: Client<typeof api.TradingService>, o
     return settled !== undefined;
   });
   return settled!;
+}
+
+/** Everything a stray call could change: the user's money and orders, and the user and session counts. */
+export async function stateOf(stack: Stack, user: { userId: string; trading: Client<typeof api.TradingService> }) {
+  const db = new pg.Client({ connectionString: stack.gatewayDbUrl });
+  await db.connect();
+  const users = (await db.query("SELECT count(*)::int AS n FROM users")).rows[0].n as number;
+  const tokens = (await db.query("SELECT count(*)::int AS n FROM refresh_tokens")).rows[0].n as number;
+  await db.end();
+  const { balances } = await stack.ledger.getBalances({ ownerId: user.userId });
+  const { orders } = await user.trading.listOrders({});
+  return { users, tokens, balances: balances.map((b) => [b.asset, b.totalMinor, b.heldMinor, b.version]), orders: orders.length };
 }

@@ -5,6 +5,7 @@ import { create, type DescMessage } from "@bufbuild/protobuf";
 import { createValidator } from "@bufbuild/protovalidate";
 import { Code } from "@connectrpc/connect";
 import * as api from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
+import { textProblemOf } from "@kuku/platform";
 import { codeOf, DomainError } from "@kuku/platform/errors";
 import * as ops from "../app/batch/operations.js";
 import { type BatchOperation, submitBatch } from "../app/batch/submit.js";
@@ -16,7 +17,11 @@ const validator = createValidator();
 function itemOf(operation: api.BatchOperation["operation"], index: number): ops.BatchItem | DomainError {
   const check = (schema: DescMessage, message: Parameters<typeof validator.validate>[1]): DomainError | undefined => {
     const result = validator.validate(schema, message);
-    if (result.kind === "valid") return undefined;
+    if (result.kind === "valid") {
+      // The platform's text check leaves operations to us (ignore = IGNORE_ALWAYS), as validation does.
+      const text = textProblemOf(schema, message);
+      return text === undefined ? undefined : new DomainError("invalid_argument", text);
+    }
     if (result.kind === "error") throw result.error;
     return new DomainError("invalid_argument", `invalid ${schema.name}: ${result.violations.map((v) => v.toString()).join("; ")}`);
   };

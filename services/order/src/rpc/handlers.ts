@@ -7,14 +7,21 @@ import { orderToProto, stateToProto } from "../app/convert.js";
 import type { OrderApp } from "../app/order-app.js";
 
 // Page tokens: the last order's (created_at, order_id), opaque to clients.
+// A token is checked to be exactly what encodeToken writes before it reaches
+// SQL: a crafted one (bad uuid, out-of-range date) is the caller's error, not
+// a failed cast (INTERNAL).
+const TOKEN = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)\|([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
 const encodeToken = (o: { createdAt: Date; orderId: string }) =>
   Buffer.from(`${o.createdAt.toISOString()}|${o.orderId}`).toString("base64url");
 function decodeToken(token: string): { createdAt: Date; orderId: string } | undefined {
   if (token === "") return undefined;
-  const [at, orderId] = Buffer.from(token, "base64url").toString().split("|");
-  const createdAt = new Date(at ?? "");
-  if (orderId === undefined || Number.isNaN(createdAt.getTime())) throw invalidArgument("page_token", "not a token this service issued");
-  return { createdAt, orderId };
+  const match = TOKEN.exec(Buffer.from(token, "base64url").toString());
+  const createdAt = new Date(match?.[1] ?? "");
+  // Round-trips only for a real calendar date (no 2024-02-30T25:00).
+  if (match?.[2] === undefined || Number.isNaN(createdAt.getTime()) || createdAt.toISOString() !== match[1]) {
+    throw invalidArgument("page_token", "not a token this service issued");
+  }
+  return { createdAt, orderId: match[2] };
 }
 
 /** Time kept back from the caller's deadline for the answer's way back. */

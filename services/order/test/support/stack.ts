@@ -18,6 +18,8 @@ export interface Stack {
   readonly orders: ReturnType<typeof createServiceClient<typeof api.OrderService>>;
   readonly orderProcess: ServiceProcess;
   readonly ports: { readonly ledger: number; readonly exchange: number };
+  /** For raw HTTP requests (hostile bodies no client would encode). */
+  readonly urls: { readonly ledger: string; readonly order: string };
   /** The stack's Kafka topics are "<prefix>order.events" and so on. */
   readonly kafkaTopicPrefix: string;
   /** Kills the order service (SIGKILL: no drain) and starts it again on the same database. */
@@ -49,6 +51,7 @@ export async function startStack(options: {
       return stack.process("order");
     },
     ports: { ledger: stack.process("ledger").port, exchange: stack.process("exchange").port },
+    urls: { ledger: stack.url("ledger"), order: stack.url("order") },
     kafkaTopicPrefix: stack.kafkaTopicPrefix,
     restartOrders: async () => void (await stack.restart("order", "SIGKILL")),
     stop: () => stack.stop(),
