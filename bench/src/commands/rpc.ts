@@ -35,6 +35,8 @@ interface Settings {
 interface Measured {
   readonly ok: number;
   readonly errors: number;
+  /** Each kind of error counted in `errors`, by its message. */
+  readonly errorsByMessage: Readonly<Record<string, number>>;
   readonly seconds: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
@@ -217,6 +219,10 @@ function report(results: readonly RowResult[], settings: Settings, loadBefore: n
     `machine: ${cpus().length} cores (${cpus()[0]?.model.trim()}), 1-min load average ${loadBefore.toFixed(2)} at the start, ${loadavg()[0]!.toFixed(2)} at the end (other work shares the cores); server CPU: user+system time of the server's process over the measured window (100% = one core)`,
   );
   for (const line of goals(results.map((r) => r.figures))) console.log(line);
+  for (const { figures: f } of results) {
+    for (const [message, count] of Object.entries(f.measured.errorsByMessage))
+      console.log(`errors in ${f.row.name}: ${count} × ${message}`);
+  }
 }
 
 /** The issue's goals, for the rows that were run. */

@@ -48,19 +48,28 @@ const check =
     : spec.client === "platform"
       ? platformCheck(`http://${address}`)
       : grpcJsCheck(address);
-let errors = 0;
+let errorsByMessage: Record<string, number> = {};
 const once = () =>
   check().then(
     () => true,
-    () => {
-      errors += 1;
+    (err: unknown) => {
+      const message = err instanceof Error ? err.message : String(err);
+      errorsByMessage[message] = (errorsByMessage[message] ?? 0) + 1;
       return false;
     },
   );
 await closedLoop(spec.concurrency, spec.warmupMs, once);
-errors = 0;
+errorsByMessage = {};
 process.send?.({ measuring: true });
 const load = await closedLoop(spec.concurrency, spec.durationMs, once);
-const result = { ok: load.latency.count, errors, seconds: load.seconds, p50Ms: ms(load.latency, 50), p99Ms: ms(load.latency, 99) };
+const errors = Object.values(errorsByMessage).reduce((sum, n) => sum + n, 0);
+const result = {
+  ok: load.latency.count,
+  errors,
+  errorsByMessage,
+  seconds: load.seconds,
+  p50Ms: ms(load.latency, 50),
+  p99Ms: ms(load.latency, 99),
+};
 // The open connection would keep us alive: exit once the result is out.
 process.send?.({ result }, () => process.exit(0));

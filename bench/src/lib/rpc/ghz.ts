@@ -35,6 +35,8 @@ export interface GhzResult {
   readonly seconds: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
+  /** ghz's message for each kind of error counted in `errors`, with its count. */
+  readonly errorsByMessage: Readonly<Record<string, number>>;
 }
 
 interface GhzReport {
@@ -70,9 +72,12 @@ export async function ghz(options: GhzRun): Promise<GhzResult> {
   const report = JSON.parse(out.stdout) as GhzReport;
   const ok = report.statusCodeDistribution?.["OK"] ?? 0;
   // When the time is up ghz closes its connection under the calls still in flight: not the server's errors.
-  const cutOff = Object.entries(report.errorDistribution ?? {})
-    .filter(([error]) => CUT_OFF.some((re) => re.test(error)))
-    .reduce((sum, [, count]) => sum + count, 0);
+  const errorsByMessage = Object.fromEntries(
+    Object.entries(report.errorDistribution ?? {}).filter(([error]) => !CUT_OFF.some((re) => re.test(error))),
+  );
+  const cutOff =
+    Object.values(report.errorDistribution ?? {}).reduce((sum, count) => sum + count, 0) -
+    Object.values(errorsByMessage).reduce((sum, count) => sum + count, 0);
   const latency = (p: number) => (report.latencyDistribution?.find((d) => d.percentage === p)?.latency ?? Number.NaN) / 1e6;
-  return { ok, errors: report.count - ok - cutOff, seconds: report.total / 1e9, p50Ms: latency(50), p99Ms: latency(99) };
+  return { ok, errors: report.count - ok - cutOff, errorsByMessage, seconds: report.total / 1e9, p50Ms: latency(50), p99Ms: latency(99) };
 }
