@@ -223,7 +223,8 @@ t.test("rpc: every server and client pair, each interceptor alone, the ledger; a
   );
   for (const [server, client, rate, , , errors, cpuPerCall] of rows) {
     t.ok(Number(rate) > 0, `${server}/${client}: a positive rate`);
-    t.equal(errors, "0", `${server}/${client}: no errors`);
+    const why = r.stdout.split("\n").filter((l) => l.startsWith(`errors in ${server}/${client}:`));
+    t.equal(errors, "0", `${server}/${client}: no errors ${why.join("; ")}`);
     t.ok(Number(cpuPerCall) >= 0, `${server}/${client}: server CPU per call`);
   }
   t.match(r.stdout, /1-min load average \d+\.\d+ at the start/);
