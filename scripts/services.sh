@@ -73,7 +73,8 @@ Try it (no .proto files needed, the services speak reflection):
       127.0.0.1:8080 kuku.gateway.v1.AuthService/SignUp
 
 Traces: http://127.0.0.1:9411/zipkin/ (exporter: $OTEL_TRACES_EXPORTER)
-Metrics: curl 127.0.0.1:50052/metrics (every service, on its own port)
+Metrics and health: curl 127.0.0.1:9052/metrics, /healthz, /readyz (each service on its admin port:
+  ledger 9051, order 9052, exchange 9053, market 9054, gateway 9080; loopback only)
 
 Stop everything with: make down
 INFO

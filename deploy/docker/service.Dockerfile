@@ -30,6 +30,7 @@ WORKDIR /app
 COPY --from=build --chown=node:node /out ./
 USER node
 WORKDIR /app/services/${SERVICE}
-# Every service listens on one port for gRPC, gRPC-Web and Connect; probes use
-# grpc.health.v1. In a container it binds all interfaces (<SERVICE>_HOST=0.0.0.0).
-CMD ["sh", "-c", "export \"$(echo \"$SERVICE\" | tr a-z A-Z)_HOST=0.0.0.0\" && exec node dist/main.js"]
+# Every service listens on one port for gRPC, gRPC-Web and Connect, and on an
+# admin port for /metrics and HTTP health; in a container both bind all
+# interfaces (<SERVICE>_HOST, <SERVICE>_ADMIN_HOST=0.0.0.0).
+CMD ["sh", "-c", "P=$(echo \"$SERVICE\" | tr a-z A-Z) && export \"${P}_HOST=0.0.0.0\" \"${P}_ADMIN_HOST=0.0.0.0\" && exec node dist/main.js"]

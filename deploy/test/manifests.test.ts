@@ -14,6 +14,7 @@ import { PeerAuthentication } from "@kubernetes-models/istio/security.istio.io/v
 import { faultsFromIstio } from "@kuku/platform";
 import { infraVariables, run, SERVICES, type ServiceName, type ServiceSpec, TOOLS_BIN, urlVariable } from "@kuku/testkit";
 import { Deployment } from "kubernetes-models/apps/v1";
+import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
 import { ConfigMap, Namespace, Secret, Service, ServiceAccount } from "kubernetes-models/v1";
 import t from "tap";
@@ -41,6 +42,7 @@ const MODELS: Record<string, new (data: any) => { validate(): void }> = {
   "v1/Service": Service,
   "apps/v1/Deployment": Deployment,
   "policy/v1/PodDisruptionBudget": PodDisruptionBudget,
+  "networking.k8s.io/v1/NetworkPolicy": NetworkPolicy,
   "networking.istio.io/v1beta1/DestinationRule": DestinationRule,
   "networking.istio.io/v1beta1/VirtualService": VirtualService,
   "networking.istio.io/v1beta1/Gateway": Gateway,
@@ -122,7 +124,7 @@ const mesh = (kind: string) =>
 
 t.test("every service has its manifests, consistent with each other", async (t) => {
   const baseK = kustomizations.find((k) => k.file === join(ROOT, "deploy/k8s/base/kustomization.yaml"))!;
-  for (const { name: svc, port } of SERVICES) {
+  for (const { name: svc, port, adminPort } of SERVICES) {
     t.ok(baseK.k.resources.includes(svc), `${svc}: in the base kustomization`);
     const own = inBase(svc);
     const one = (kind: string) => own.find((r) => r.kind === kind);
@@ -132,8 +134,20 @@ t.test("every service has its manifests, consistent with each other", async (t) 
     const container = pod.containers[0];
     const labels = deployment.spec.template.metadata.labels;
     t.equal(container.ports[0].containerPort, port, `${svc}: listens on ${port}`);
-    for (const probe of ["startupProbe", "readinessProbe", "livenessProbe"])
-      t.equal(container[probe]?.grpc?.port, port, `${svc}: ${probe} is grpc.health.v1 on ${port}`);
+    const admin = container.ports.find((p: any) => p.name === "admin");
+    t.equal(admin?.containerPort, adminPort, `${svc}: its admin listener on ${adminPort}`);
+    t.equal(one("ConfigMap")!.data[`${svc.toUpperCase()}_ADMIN_PORT`], String(adminPort), `${svc}: ${svc.toUpperCase()}_ADMIN_PORT`);
+    for (const [probe, path] of [
+      ["startupProbe", "/readyz"],
+      ["readinessProbe", "/readyz"],
+      ["livenessProbe", "/healthz"],
+    ] as const)
+      t.same(container[probe]?.httpGet, { path, port: "admin" }, `${svc}: ${probe} is GET ${path} on the admin port`);
+    t.same(
+      deployment.spec.template.metadata.annotations,
+      { "prometheus.io/scrape": "true", "prometheus.io/port": String(adminPort), "prometheus.io/path": "/metrics" },
+      `${svc}: scraped on its admin port`,
+    );
     t.ok(container.resources?.requests?.cpu && container.resources?.limits?.memory, `${svc}: resources`);
     t.equal(pod.serviceAccountName, one("ServiceAccount")!.metadata.name, `${svc}: runs as its own service account`);
     t.ok(
@@ -142,7 +156,11 @@ t.test("every service has its manifests, consistent with each other", async (t) 
     );
     t.equal(one("ConfigMap")!.data[`${svc.toUpperCase()}_PORT`], String(port), `${svc}: ${svc.toUpperCase()}_PORT`);
     const service = one("Service")!;
-    t.equal(service.spec.ports[0].port, port);
+    t.same(
+      service.spec.ports.map((p: any) => p.port),
+      [port],
+      `${svc}: the Service publishes ${port} only, never the admin port`,
+    );
     t.equal(service.spec.ports[0].targetPort, container.ports[0].name, `${svc}: Service targets the container's named port`);
     for (const selector of [
       service.spec.selector,
@@ -172,6 +190,41 @@ t.test("every service has its manifests, consistent with each other", async (t) 
     );
   }
 });
+
+t.test(
+  "NetworkPolicies: deny by default; each port admits exactly its callers in the list; admin ports only Prometheus's namespace",
+  async (t) => {
+    const policies = resources
+      .filter((r) => r.file === join(ROOT, "deploy/k8s/base/network-policies.yaml"))
+      .map((r) => r.resource)
+      .filter((r) => r.kind === "NetworkPolicy");
+    t.ok(
+      policies.some((p) => Object.keys(p.spec.podSelector).length === 0 && p.spec.policyTypes.includes("Ingress") && !p.spec.ingress),
+      "a policy selecting every pod and admitting nothing",
+    );
+    const monitoring = { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } } };
+    for (const spec of SERVICES) {
+      const own = policies.find((p) => p.spec.podSelector.matchLabels?.["app.kubernetes.io/name"] === spec.name);
+      const rulesOn = (port: number) => (own?.spec.ingress ?? []).filter((r: any) => r.ports.some((p: any) => p.port === port));
+      const [main, ...moreMain] = rulesOn(spec.port);
+      const callers = SERVICES.filter((caller) => callees(caller).includes(spec.name)).map((caller) => caller.name);
+      if (spec.public) t.equal(main?.from, undefined, `${spec.name}: ${spec.port} from anywhere (it is the public edge)`);
+      else {
+        t.same(
+          (main?.from ?? []).map((f: any) => f.podSelector?.matchLabels?.["app.kubernetes.io/name"]).sort(),
+          [...callers].sort(),
+          `${spec.name}: ${spec.port} from ${callers.join(", ")} only`,
+        );
+      }
+      t.same(moreMain, [], `${spec.name}: one rule on ${spec.port}`);
+      t.same(
+        rulesOn(spec.adminPort).map((r: any) => r.from),
+        [[monitoring]],
+        `${spec.name}: admin ${spec.adminPort} from the monitoring namespace only`,
+      );
+    }
+  },
+);
 
 t.test("every variable a ConfigMap or Secret sets is one the service reads", async (t) => {
   for (const { name: svc } of SERVICES) {
@@ -328,7 +381,8 @@ t.test("the compose file runs every service on its port, with the variables and 
   for (const spec of SERVICES) {
     const svc = spec.name;
     const own = compose.services[svc];
-    t.ok(own?.ports?.includes(`${spec.port}:${spec.port}`), `${svc}: ${spec.port}`);
+    const published = spec.public ? `${spec.port}:${spec.port}` : `127.0.0.1:${spec.port}:${spec.port}`;
+    t.same(own?.ports, [published, `127.0.0.1:${spec.adminPort}:${spec.adminPort}`], `${svc}: ${published}, admin on loopback`);
     // Services still being built on other branches have no folder yet; once they do, their Dockerfile must be there.
     if (existsSync(join(ROOT, "services", svc))) t.ok(existsSync(join(ROOT, own.build.dockerfile)), `${svc}: its Dockerfile`);
     const environment: Record<string, string> = own.environment ?? {};

@@ -1,3 +1,4 @@
+export * from "./admin.js";
 export * from "./assert.js";
 export * from "./client.js";
 export * from "./concurrency.js";

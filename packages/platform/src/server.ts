@@ -17,11 +17,12 @@ import { Health } from "@kuku/contracts/grpc/health/v1/health_pb";
 import * as reflectionV1 from "@kuku/contracts/grpc/reflection/v1/reflection_pb";
 import * as reflectionV1alpha from "@kuku/contracts/grpc/reflection/v1alpha/reflection_pb";
 import type { Logger } from "pino";
+import { type AdminListener, startAdminListener } from "./admin.js";
 import { type GrpcJsServer, startGrpcJsServer } from "./grpc-js-server.js";
 import { HealthRegistry, ServingStatus } from "./health.js";
 import { errorMappingInterceptor, serverObservabilityInterceptor, validationInterceptor } from "./interceptors.js";
 import { malformedMessageIsInvalidArgument } from "./malformed.js";
-import { initMetrics, metricsText } from "./metrics.js";
+import { initMetrics } from "./metrics.js";
 import { reflectionRegistrations } from "./reflection.js";
 import type { ServiceRegistration } from "./registration.js";
 import { textFieldsInterceptor } from "./text-fields.js";
@@ -68,18 +69,22 @@ export interface ServerOptions {
   /**
    * Who serves gRPC over HTTP/2: "connect" (connect-node, the default) or
    * "grpc-js" (@grpc/grpc-js, for service-to-service ports: several times
-   * the calls per second). Either way HTTP/1.1 (Connect, gRPC-Web, /metrics)
+   * the calls per second). Either way HTTP/1.1 (Connect, gRPC-Web)
    * goes to Connect, and the same implementations run through the same
    * interceptors. grpc-js serves only the gRPC protocol on HTTP/2, so
    * contextValues (taken from a Node request) need "connect".
    */
   readonly grpcServer?: "connect" | "grpc-js";
+  /** Where /metrics, /healthz and /readyz are served (port 0 picks one); nowhere when unset. Never on the public port. */
+  readonly admin?: { readonly host: string; readonly port: number };
 }
 
 export type BuiltInInterceptor = "observability" | "errorMapping" | "validation" | "textFields";
 
 export interface RunningServer {
   readonly port: number;
+  /** The admin listener's port, when one was asked for. */
+  readonly adminPort: number | undefined;
   readonly health: HealthRegistry;
   /** Graceful: stop accepting, drain in-flight calls, then close. */
   shutdown(): Promise<void>;
@@ -144,8 +149,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   };
   const counted = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => {
     res.once("close", track());
-    if (req.method === "GET" && req.url === "/metrics") serveMetrics(res, logger);
-    else withCors(req, res);
+    withCors(req, res);
   };
   const h1 = http.createServer(counted);
   if (options.onUpgrade !== undefined) h1.on("upgrade", options.onUpgrade);
@@ -178,10 +182,18 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     tcp.listen(options.port, options.host, () => resolve());
   });
   const port = (tcp.address() as AddressInfo).port;
+  const admin: AdminListener | undefined =
+    options.admin === undefined ? undefined : await startAdminListener({ ...options.admin, health, logger });
   health.set("", ServingStatus.SERVING);
   for (const desc of appServices) health.set(desc.typeName, ServingStatus.SERVING);
   logger.info(
-    { host: options.host, port, grpcServer: options.grpcServer ?? "connect", services: appServices.map((d) => d.typeName) },
+    {
+      host: options.host,
+      port,
+      adminPort: admin?.port,
+      grpcServer: options.grpcServer ?? "connect",
+      services: appServices.map((d) => d.typeName),
+    },
     "serving",
   );
 
@@ -207,30 +219,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         grpcJs?.close();
       }
       for (const socket of sockets) socket.destroy();
+      // Last: /readyz answered 503 through the drain, and the final metrics stayed readable.
+      await admin?.close();
       logger.info("stopped");
     })();
     return shuttingDown;
   };
-  return { port, health, shutdown };
-}
-
-/**
- * Prometheus scrapes GET /metrics on the service's own port: no second port
- * to allocate, publish and probe per service (tests run on port 0).
- */
-function serveMetrics(res: http.ServerResponse | http2.Http2ServerResponse, logger: Logger): void {
-  metricsText().then(
-    ({ contentType, body }) => {
-      res.statusCode = 200;
-      res.setHeader("content-type", contentType);
-      res.end(body);
-    },
-    (error: unknown) => {
-      logger.error({ err: error }, "collecting metrics failed");
-      res.statusCode = 500;
-      res.end();
-    },
-  );
+  return { port, adminPort: admin?.port, health, shutdown };
 }
 
 /**

@@ -10,6 +10,9 @@ import { initTracing } from "./tracing.js";
 export interface ServiceConfig extends DatabaseConfig {
   readonly host: string;
   readonly port: number;
+  /** The admin listener (/metrics, /healthz, /readyz): see adminConfigShape. */
+  readonly adminHost: string;
+  readonly adminPort: number;
   readonly drainTimeoutMs: number;
 }
 
@@ -57,6 +60,7 @@ export async function runService<C extends ServiceConfig>(spec: ServiceSpec<C>):
     name: spec.name,
     host: config.host,
     port: config.port,
+    admin: { host: config.adminHost, port: config.adminPort },
     logger,
     drainTimeoutMs: config.drainTimeoutMs,
     ...wiring.server,
@@ -64,7 +68,7 @@ export async function runService<C extends ServiceConfig>(spec: ServiceSpec<C>):
     grpcServer: enumVar("KUKU_GRPC_SERVER", wiring.server?.grpcServer ?? "connect", ["connect", "grpc-js"]).parse(process.env),
     services: wiring.services,
   });
-  logger.info({ port: server.port, ...wiring.ready }, `${spec.name} ready`);
+  logger.info({ port: server.port, adminPort: server.adminPort, ...wiring.ready }, `${spec.name} ready`);
   shutdownOnSignal(server, logger, async () => {
     for (const stop of stops.reverse()) await stop();
     await pool.end();

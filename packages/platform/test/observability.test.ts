@@ -86,11 +86,12 @@ t.test("context switches come from /proc/self/status", async (t) => {
   t.match(await readFile("/proc/self/status", "utf8"), /nonvoluntary_ctxt_switches/);
 });
 
-t.test("the server serves /metrics on its own port, with RPC outcomes per method and status code", async (t) => {
+t.test("the admin listener serves /metrics with RPC outcomes per method and status code; the public port does not", async (t) => {
   const server = await startServer({
     name: "metrics-test",
     host: "127.0.0.1",
     port: 0,
+    admin: { host: "127.0.0.1", port: 0 },
     logger: createLogger("metrics-test", "silent"),
     services: [serviceOf(LedgerService, { deposit: async () => create(DepositResponseSchema, {}) })],
   });
@@ -98,7 +99,9 @@ t.test("the server serves /metrics on its own port, with RPC outcomes per method
   const client = createClient(LedgerService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${server.port}` }));
   await client.deposit({ requestId: "r1", accountId: "3f1c2a9e-8d6b-4c1e-9a7f-0b5e4d3c2a1f", amountMinor: 1n });
   await client.deposit({ requestId: "", accountId: "x", amountMinor: 0n }).catch(() => undefined);
-  const response = await fetch(`http://127.0.0.1:${server.port}/metrics`);
+  t.equal((await fetch(`http://127.0.0.1:${server.port}/metrics`)).status, 404, "not on the public port");
+  t.not(server.adminPort, server.port);
+  const response = await fetch(`http://127.0.0.1:${server.adminPort}/metrics`);
   t.equal(response.status, 200);
   const samples = parsePrometheusText(await response.text());
   const handled = (code: string) =>
@@ -111,4 +114,40 @@ t.test("the server serves /metrics on its own port, with RPC outcomes per method
     samples.every((s) => s.labels["service"] === "metrics-test"),
     "the service label on every series",
   );
+});
+
+t.test("the admin listener: /healthz while the process runs, /readyz 200 while serving and 503 once a drain starts", async (t) => {
+  let release: () => void = () => {};
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const server = await startServer({
+    name: "admin-test",
+    host: "127.0.0.1",
+    port: 0,
+    admin: { host: "127.0.0.1", port: 0 },
+    drainTimeoutMs: 5_000,
+    logger: createLogger("admin-test", "silent"),
+    services: [
+      serviceOf(LedgerService, {
+        deposit: async () => {
+          await held;
+          return create(DepositResponseSchema, {});
+        },
+      }),
+    ],
+  });
+  const admin = `http://127.0.0.1:${server.adminPort}`;
+  t.equal((await fetch(`${admin}/healthz`)).status, 200);
+  t.equal((await fetch(`${admin}/readyz`)).status, 200);
+  t.equal((await fetch(`${admin}/nothing`)).status, 404);
+  t.equal((await fetch(`${admin}/metrics`, { method: "POST" })).status, 405);
+  const client = createClient(LedgerService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${server.port}` }));
+  const inFlight = client.deposit({ requestId: "r1", accountId: "3f1c2a9e-8d6b-4c1e-9a7f-0b5e4d3c2a1f", amountMinor: 1n });
+  await new Promise((r) => setTimeout(r, 100));
+  const stopped = server.shutdown();
+  t.equal((await fetch(`${admin}/readyz`)).status, 503, "not ready while draining");
+  t.equal((await fetch(`${admin}/healthz`)).status, 200, "still alive while draining");
+  release();
+  await inFlight;
+  await stopped;
+  await t.rejects(fetch(`${admin}/healthz`), "closed once stopped");
 });

@@ -4,20 +4,26 @@ import { randomBytes } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import { createInterface } from "node:readline";
 import { REPO_ROOT } from "./paths.js";
-import { envName, infraVariables, type ServiceName } from "./services.js";
+import { envName, infraVariables, SERVICES, type ServiceName } from "./services.js";
 
 export interface ServiceProcess {
   readonly child: ChildProcess;
   readonly port: number;
+  /** Its admin listener (/metrics, /healthz, /readyz); undefined for a process that serves none. */
+  readonly adminPort: number | undefined;
   readonly logs: string[];
   /** Resolves with the exit code once the process has ended. */
   readonly exited: Promise<number | null>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+// Processes that share the machine (tests in parallel, `make up`) never share
+// an admin port: each binds any free one unless its env names one.
+const ADMIN_PORTS_ANY = Object.fromEntries(SERVICES.map((s) => [`${s.envPrefix}_ADMIN_PORT`, "0"]));
+
 /**
  * Starts a built service (node dist/main.js) and resolves once it logs that
- * it is serving, with the port it bound (pass port 0 in its env).
+ * it is serving, with the ports it bound (pass port 0 in its env).
  */
 export async function startServiceProcess(options: {
   cwd: string;
@@ -30,7 +36,7 @@ export async function startServiceProcess(options: {
 }): Promise<ServiceProcess> {
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), "dist/main.js"], {
     cwd: options.cwd,
-    env: { ...process.env, ...options.env },
+    env: { ...process.env, ...ADMIN_PORTS_ANY, ...options.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const logs: string[] = [];
@@ -41,7 +47,7 @@ export async function startServiceProcess(options: {
     child.stderr!.pipe(file);
   }
   child.stderr!.on("data", (chunk: Buffer) => logs.push(chunk.toString()));
-  const port = await new Promise<number>((resolve, reject) => {
+  const { port, adminPort } = await new Promise<{ port: number; adminPort: number | undefined }>((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new Error(`service in ${options.cwd} did not start:\n${logs.join("")}`)),
       options.startTimeoutMs ?? 20_000,
@@ -50,10 +56,10 @@ export async function startServiceProcess(options: {
     createInterface({ input: child.stdout! }).on("line", (line) => {
       logs.push(line);
       try {
-        const record = JSON.parse(line) as { msg?: string; port?: number };
+        const record = JSON.parse(line) as { msg?: string; port?: number; adminPort?: number };
         if (record.msg === "serving" && typeof record.port === "number") {
           clearTimeout(timer);
-          resolve(record.port);
+          resolve({ port: record.port, adminPort: record.adminPort });
         }
       } catch {
         // not a log record; kept in logs
@@ -63,6 +69,7 @@ export async function startServiceProcess(options: {
   return {
     child,
     port,
+    adminPort,
     logs,
     exited,
     async stop(signal = "SIGTERM") {

@@ -10,6 +10,10 @@ export interface ServiceSpec {
   readonly name: ServiceName;
   /** The fixed port of make up, compose and k8s; tests and stacks bind any free port. */
   readonly port: number;
+  /** Its admin listener's fixed port (/metrics, /healthz, /readyz): never published beyond the host or the pod. */
+  readonly adminPort: number;
+  /** Reached from outside the host (compose publishes it on every interface, the ingress routes it); the rest on loopback only. */
+  readonly public: boolean;
   /** Every variable the service reads is <envPrefix>_<NAME>, except the shared KAFKA_* ones. */
   readonly envPrefix: string;
   /** The services it calls (<PREFIX>_<CALLEE>_URL), each started before it; it is refused without them. */
@@ -24,11 +28,22 @@ export interface ServiceSpec {
 
 /** In start order: every service after the ones it calls. */
 export const SERVICES: readonly ServiceSpec[] = [
-  { name: "ledger", port: 50051, envPrefix: "LEDGER", calls: [], callsIfPresent: [], needs: ["postgres"] },
-  { name: "exchange", port: 50053, envPrefix: "EXCHANGE", calls: [], callsIfPresent: [], needs: ["postgres", "kafka"] },
+  { name: "ledger", port: 50051, adminPort: 9051, public: false, envPrefix: "LEDGER", calls: [], callsIfPresent: [], needs: ["postgres"] },
+  {
+    name: "exchange",
+    port: 50053,
+    adminPort: 9053,
+    public: false,
+    envPrefix: "EXCHANGE",
+    calls: [],
+    callsIfPresent: [],
+    needs: ["postgres", "kafka"],
+  },
   {
     name: "order",
     port: 50052,
+    adminPort: 9052,
+    public: false,
     envPrefix: "ORDER",
     calls: ["ledger", "exchange"],
     callsIfPresent: [],
@@ -36,10 +51,21 @@ export const SERVICES: readonly ServiceSpec[] = [
     // A new consumer group reads from the topic's end: fills are only the service's once it has joined.
     readyLog: "executions consumer joined",
   },
-  { name: "market", port: 50054, envPrefix: "MARKET", calls: [], callsIfPresent: [], needs: ["postgres", "kafka", "redis"] },
+  {
+    name: "market",
+    port: 50054,
+    adminPort: 9054,
+    public: false,
+    envPrefix: "MARKET",
+    calls: [],
+    callsIfPresent: [],
+    needs: ["postgres", "kafka", "redis"],
+  },
   {
     name: "gateway",
     port: 8080,
+    adminPort: 9080,
+    public: true,
     envPrefix: "GATEWAY",
     calls: ["ledger", "order", "exchange"],
     // Without the market, quotes answer UNAVAILABLE and valuation uses the reference price.

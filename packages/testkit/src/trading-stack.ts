@@ -29,6 +29,8 @@ export interface TradingStackOptions {
 
 export interface TradingStack {
   url(service: ServiceName): string;
+  /** The service's admin listener (/metrics, /healthz, /readyz); a restarted service has a new one. */
+  adminUrl(service: ServiceName): string;
   process(service: ServiceName): ServiceProcess;
   databaseUrl(service: ServiceName): string;
   readonly kafkaTopicPrefix: string;
@@ -129,6 +131,7 @@ export async function startTradingStack(options: TradingStackOptions): Promise<T
 
   return {
     url: direct,
+    adminUrl: (service) => `http://127.0.0.1:${processes.get(service)?.adminPort}`,
     process: (service) =>
       processes.get(service) ??
       (() => {

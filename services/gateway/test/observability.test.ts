@@ -81,7 +81,9 @@ t.test("one trace from the gateway to the order service's Kafka consumer", async
 });
 
 t.test("the gateway's /metrics parses and counts its RPCs", async (t) => {
-  const response = await fetch(`${stack.gatewayUrl}/metrics`);
+  // The public port hands unknown paths to the console's files: whatever it answers, never the metrics.
+  t.notMatch(await (await fetch(`${stack.gatewayUrl}/metrics`)).text(), /kuku_rpc_server_handled_total/, "never on the public port");
+  const response = await fetch(`http://127.0.0.1:${stack.gateway.adminPort}/metrics`);
   t.equal(response.status, 200);
   const samples = parsePrometheusText(await response.text());
   t.ok(

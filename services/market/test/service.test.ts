@@ -250,7 +250,7 @@ t.test(
     let resumed = false;
     while (!stuckClosed() && rounds < 3_000) {
       await market.exchange.bookRound(symbols, rounds++);
-      if (!resumed && (await metric(market.baseUrl, "kuku_market_ws_frames_skipped_total")) > 0) {
+      if (!resumed && (await metric(market.adminUrl, "kuku_market_ws_frames_skipped_total")) > 0) {
         lagging!.ws.resume();
         resumed = true;
       }
@@ -284,7 +284,7 @@ t.test(
       symbols.every((s) => replay(lagging!.frames, s).snapshots >= 2),
       "the lagging client was resynced by a snapshot of every symbol",
     );
-    t.ok((await metric(market.baseUrl, "kuku_market_ws_resyncs_total")) >= 1, "the resync is counted");
+    t.ok((await metric(market.adminUrl, "kuku_market_ws_resyncs_total")) >= 1, "the resync is counted");
 
     stuck!.ws.resume();
     await eventually("the stuck client sees the close", () => stuck!.closed !== undefined);
@@ -407,7 +407,7 @@ t.test("candles are written behind to PostgreSQL and served through the cache", 
 t.test("/metrics carries the consumer lag of the market's group, per partition", async (t) => {
   const group = market.process.logs.map((l) => /"groupId":"([^"]+)"/.exec(l)?.[1]).find((g) => g !== undefined);
   t.ok(group, "the consumer logged its group");
-  const body = await (await fetch(`${market.baseUrl}/metrics`)).text();
+  const body = await (await fetch(`${market.adminUrl}/metrics`)).text();
   const lagLines = body.split("\n").filter((l) => l.startsWith("kuku_kafka_consumer_lag{") && l.includes(`group="${group}"`));
   t.ok(lagLines.length > 0, "a lag series for the group");
   t.ok(

@@ -1,8 +1,18 @@
-import { databaseConfigShape, intVar, kafkaTopicPrefixVar, loadConfig, resilienceConfigShape, stringVar, urlVar } from "@kuku/platform";
+import {
+  adminConfigShape,
+  databaseConfigShape,
+  intVar,
+  kafkaTopicPrefixVar,
+  loadConfig,
+  resilienceConfigShape,
+  stringVar,
+  urlVar,
+} from "@kuku/platform";
 
 export const orderConfigShape = {
   host: stringVar("ORDER_HOST", "127.0.0.1"),
   port: intVar("ORDER_PORT", 50052, { min: 0, max: 65535 }),
+  ...adminConfigShape("ORDER", 9052),
   ...databaseConfigShape("ORDER", { database: "kuku_order", poolSizeMax: 24, statementTimeoutMs: 10_000 }),
   ledgerUrl: urlVar("ORDER_LEDGER_URL", "http://127.0.0.1:50051", ["http:", "https:"]),
   exchangeUrl: urlVar("ORDER_EXCHANGE_URL", "http://127.0.0.1:50053", ["http:", "https:"]),

@@ -203,8 +203,9 @@ t.test("a caller speaking Jaeger's uber-trace-id joins the trace too", async (t)
   t.ok(find(spans, "exchange", "SERVER", /submitorder/i), "and passed the trace on to the exchange");
 });
 
-async function scrape(port: number): Promise<Sample[]> {
-  const response = await fetch(`http://127.0.0.1:${port}/metrics`);
+/** The service's admin listener; its public port serves no /metrics. */
+async function scrape(adminPort: number): Promise<Sample[]> {
+  const response = await fetch(`http://127.0.0.1:${adminPort}/metrics`);
   if (!response.ok) throw new Error(`/metrics answered ${response.status}`);
   const contentType = response.headers.get("content-type") ?? "";
   if (!contentType.startsWith("text/plain; version=0.0.4")) throw new Error(`/metrics served ${contentType}`);
@@ -239,7 +240,7 @@ const SERIES: Record<"ledger" | "exchange" | "order", string[]> = {
 };
 
 t.test("/metrics on every service parses and carries the named series", async (t) => {
-  const ports = { ledger: stack.ports.ledger, exchange: stack.ports.exchange, order: stack.orderProcess.port };
+  const ports = { ledger: stack.adminPorts.ledger, exchange: stack.adminPorts.exchange, order: stack.orderProcess.adminPort! };
   for (const [service, port] of Object.entries(ports) as [keyof typeof SERIES, number][]) {
     const samples = await scrape(port);
     const names = new Set(samples.map((s) => s.name));
@@ -284,7 +285,7 @@ t.test("the Grafana dashboard asks only for series the services export", async (
   t.ok(exprs.length >= 20, `${exprs.length} queries`);
   const asked = new Set(exprs.flatMap((e) => e.match(/\b(kuku|nodejs|process)_[a-z0-9_]+/g) ?? []));
   const exported = new Set<string>();
-  for (const port of [stack.ports.ledger, stack.ports.exchange, stack.orderProcess.port]) {
+  for (const port of [stack.adminPorts.ledger, stack.adminPorts.exchange, stack.orderProcess.adminPort!]) {
     for (const s of await scrape(port)) exported.add(s.name);
   }
   const missing = [...asked].filter((name) => !exported.has(name) && !SERIES_FROM_ELSEWHERE.has(name.replace(/_(bucket|sum|count)$/, "")));

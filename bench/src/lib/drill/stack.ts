@@ -123,7 +123,7 @@ export async function startDrillStack(options: {
     // Counters die with their process: read before every kill, summed at the end.
     const earlierLifetimes: PolicyEvents[] = [];
     const eventsOf = async (caller: ServiceName) =>
-      policyEventsOf(caller, parsePrometheusText(await (await fetchOk(`${stack.url(caller)}/metrics`)).text()));
+      policyEventsOf(caller, parsePrometheusText(await (await fetchOk(`${stack.adminUrl(caller)}/metrics`)).text()));
     const client = <S extends Parameters<typeof createServiceClient>[0]>(service: S, target: ServiceName) =>
       createServiceClient(service, { baseUrl: stack.url(target), timeoutMs: 10_000 });
     const gatewayTransport = (accessToken?: () => string) =>

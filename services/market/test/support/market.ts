@@ -24,6 +24,8 @@ export const TOKEN_SECRET = "market-test-secret-of-32-bytes-at-least";
 export interface MarketUnderTest {
   readonly process: ServiceProcess;
   readonly baseUrl: string;
+  /** Its admin listener: /metrics, /healthz, /readyz. */
+  readonly adminUrl: string;
   readonly wsUrl: string;
   readonly exchange: ExchangeStandIn;
   /** One more market process with the same configuration, as a second pod of the Deployment. */
@@ -54,6 +56,7 @@ export async function startMarket(env: Record<string, string> = {}): Promise<Mar
     process,
     exchange,
     baseUrl: `http://127.0.0.1:${process.port}`,
+    adminUrl: `http://127.0.0.1:${process.adminPort}`,
     wsUrl: `ws://127.0.0.1:${process.port}/ws`,
     async replica() {
       const replica = await start();
@@ -145,8 +148,8 @@ function bookMessage(symbol: string, n: number, midKrw: bigint) {
 }
 
 /** An unlabelled counter or gauge of the service's /metrics (only the default labels), 0 when absent. */
-export async function metric(baseUrl: string, name: string): Promise<number> {
-  const body = await (await fetch(`${baseUrl}/metrics`)).text();
+export async function metric(adminUrl: string, name: string): Promise<number> {
+  const body = await (await fetch(`${adminUrl}/metrics`)).text();
   const line = body.split("\n").find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
   return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(" ") + 1));
 }

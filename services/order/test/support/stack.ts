@@ -18,6 +18,8 @@ export interface Stack {
   readonly orders: ReturnType<typeof createServiceClient<typeof api.OrderService>>;
   readonly orderProcess: ServiceProcess;
   readonly ports: { readonly ledger: number; readonly exchange: number };
+  /** Their admin listeners (/metrics); the order service's is orderProcess.adminPort. */
+  readonly adminPorts: { readonly ledger: number; readonly exchange: number };
   /** For raw HTTP requests (hostile bodies no client would encode). */
   readonly urls: { readonly ledger: string; readonly order: string };
   /** The stack's Kafka topics are "<prefix>order.events" and so on. */
@@ -51,6 +53,7 @@ export async function startStack(options: {
       return stack.process("order");
     },
     ports: { ledger: stack.process("ledger").port, exchange: stack.process("exchange").port },
+    adminPorts: { ledger: stack.process("ledger").adminPort!, exchange: stack.process("exchange").adminPort! },
     urls: { ledger: stack.url("ledger"), order: stack.url("order") },
     kafkaTopicPrefix: stack.kafkaTopicPrefix,
     restartOrders: async () => void (await stack.restart("order", "SIGKILL")),
