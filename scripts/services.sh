@@ -23,7 +23,14 @@ if [[ ! -s $secrets ]]; then
     echo "$var=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')"
   done >"$secrets")
 fi
-set -a && . "$secrets" && set +a
+# Service identity keys (ADR 0021), added once to a checkout's secrets (also to one made before them).
+if ! grep -q '^KUKU_IDENTITY_TRUST=' "$secrets"; then
+  (umask 077 && node scripts/identity-keys.mjs >>"$secrets")
+fi
+# Every service gets the shared secrets; an identity key goes only to its own service (below),
+# and the operator's to no service: scripts/operator-token.mjs reads it for grpcurl.
+set -a && . <(grep -v '_IDENTITY_KEY=' "$secrets") && set +a
+identity_key() { grep "^$1_IDENTITY_KEY=" "$secrets" | cut -d= -f2-; }
 
 alive() { [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
@@ -34,7 +41,10 @@ up() {
     if alive "$pidfile"; then echo "==> $name: already running (pid $(cat "$pidfile"))"; continue; fi
     echo "==> $name: starting on 127.0.0.1:$port"
     # exec: the recorded pid is node's own, and no shell keeps our stdout open.
-    (cd "services/$name" && exec env "$var=$port" nohup node dist/main.js </dev/null >>"$root/.run/logs/$name.log" 2>&1) &
+    prefix=${var%_PORT}
+    key=$(identity_key "$prefix")
+    (cd "services/$name" && exec env "$var=$port" "${prefix}_IDENTITY_KEY=$key" \
+      nohup node dist/main.js </dev/null >>"$root/.run/logs/$name.log" 2>&1) &
     echo $! >"$pidfile"
     for _ in $(seq 1 100); do
       if "$grpcurl" -plaintext -max-time 1 "127.0.0.1:$port" grpc.health.v1.Health/Check 2>/dev/null | grep -q SERVING; then
@@ -66,8 +76,10 @@ up() {
 Try it (no .proto files needed, the services speak reflection):
   .tools/bin/grpcurl -plaintext 127.0.0.1:50051 list
   .tools/bin/grpcurl -plaintext -d '{"requestId":"hello-1","ownerId":"me","asset":"KRW"}' \\
+      -H "authorization: Bearer \$(node scripts/operator-token.mjs kuku.ledger.v1.LedgerService)" \\
       127.0.0.1:50051 kuku.ledger.v1.LedgerService/OpenAccount
   .tools/bin/grpcurl -plaintext -d '{"clientOrderId":"hello-1","symbol":"005930","side":"SIDE_BUY","type":"ORDER_TYPE_MARKET","timeInForce":"TIME_IN_FORCE_IOC","quantity":"10"}' \\
+      -H "authorization: Bearer \$(node scripts/operator-token.mjs kuku.exchange.v1.ExchangeService)" \\
       127.0.0.1:50053 kuku.exchange.v1.ExchangeService/SubmitOrder
   .tools/bin/grpcurl -plaintext -d '{"email":"me@example.com","password":"correct horse battery","displayName":"me"}' \\
       127.0.0.1:8080 kuku.gateway.v1.AuthService/SignUp

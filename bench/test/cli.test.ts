@@ -27,6 +27,7 @@ t.test("help lists every command; bad flags are usage errors", async (t) => {
     "drill l4",
     "drill chaos",
     "rpc",
+    "identity",
   ]) {
     t.match(help.stdout, name);
   }
@@ -35,6 +36,14 @@ t.test("help lists every command; bad flags are usage errors", async (t) => {
   t.match(bad.stderr, /--concurrency must be a comma-separated list of positive integers/);
   const unknown = await bench("ledger", "nothing");
   t.equal(unknown.code, 2);
+});
+
+t.test("identity: the four rows, each with a positive rate", async (t) => {
+  const r = await bench("identity", "--calls", "300");
+  t.equal(r.code, 0, r.stderr);
+  for (const row of ["no identity", "cached: a known token", "mint a token", "first sight of a token"]) {
+    t.match(r.stdout, new RegExp(`${row}.*\\s[1-9]\\d*\\s+\\d+\\.\\d\\s+\\d+\\.\\d`), row);
+  }
 });
 
 t.test("ledger transfers: rows per concurrency, exact balances, pgbench ceiling", async (t) => {

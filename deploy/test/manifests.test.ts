@@ -8,10 +8,15 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { DescService } from "@bufbuild/protobuf";
 import { DestinationRule, Gateway, VirtualService } from "@kubernetes-models/istio/networking.istio.io/v1beta1";
 import { AuthorizationPolicy } from "@kubernetes-models/istio/security.istio.io/v1";
 import { PeerAuthentication } from "@kubernetes-models/istio/security.istio.io/v1beta1";
-import { faultsFromIstio } from "@kuku/platform";
+import * as exchangeApi from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
+import * as ledgerApi from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
+import * as marketApi from "@kuku/contracts/kuku/market/v1/market_pb";
+import * as orderApi from "@kuku/contracts/kuku/order/v1/order_pb";
+import { callersOf, faultsFromIstio, OPERATOR } from "@kuku/platform";
 import { infraVariables, run, SERVICES, type ServiceName, type ServiceSpec, TOOLS_BIN, urlVariable } from "@kuku/testkit";
 import { Deployment } from "kubernetes-models/apps/v1";
 import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1";
@@ -226,6 +231,29 @@ t.test(
   },
 );
 
+t.test(
+  "the contracts' callers of each rpc agree with the list of services (which the mesh and NetworkPolicies are checked against)",
+  async (t) => {
+    const served: Record<string, DescService> = {
+      ledger: ledgerApi.LedgerService,
+      order: orderApi.OrderService,
+      exchange: exchangeApi.ExchangeService,
+      market: marketApi.MarketDataService,
+    };
+    for (const spec of SERVICES.filter((s) => !s.public)) {
+      const service = served[spec.name]!;
+      const named = new Set(service.methods.flatMap((m) => callersOf(m) ?? []).filter((c) => c !== OPERATOR));
+      const listed = SERVICES.filter((caller) => callees(caller).includes(spec.name)).map((caller) => caller.name);
+      t.same([...named].sort(), [...listed].sort(), `${spec.name}: its rpcs name exactly the services that call it`);
+      t.same(
+        service.methods.filter((m) => callersOf(m) === undefined).map((m) => m.name),
+        [],
+        `${spec.name}: every rpc names its callers`,
+      );
+    }
+  },
+);
+
 t.test("every variable a ConfigMap or Secret sets is one the service reads", async (t) => {
   for (const { name: svc } of SERVICES) {
     // The variables the service's own configuration shape parses, by name (shapes built by
@@ -321,8 +349,8 @@ t.test("kustomize renders every overlay and drill into valid objects", async (t)
     .filter((o) => o.kind === "Deployment")
     .flatMap((d) => (d.spec.template.spec.containers[0].env ?? []).map((e: any) => e.valueFrom.secretKeyRef.name));
   t.ok(
-    refs.length > 0 && refs.every((n: string) => n === secret.metadata.name || n === "kuku-signing-keys"),
-    `dev: deployments point at the generated secret ${secret.metadata.name} or the signing keys made per cluster`,
+    refs.length > 0 && refs.every((n: string) => [secret.metadata.name, "kuku-signing-keys", "kuku-identity"].includes(n)),
+    `dev: deployments point at the generated secret ${secret.metadata.name} or the signing and identity keys made per cluster`,
   );
   t.notOk(JSON.stringify(secret).includes("SECRET"), "dev: no signing key in git, not even a development one");
   t.ok(
@@ -364,13 +392,17 @@ t.test("k8s sets the variables the list of services says: ports, whom each calls
       `${svc}: its database URL, from the secret, iff it needs postgres`,
     );
     t.equal("KAFKA_BROKERS" in data, infra.kafka !== undefined, `${svc}: KAFKA_BROKERS iff it needs kafka`);
+    t.ok(
+      [`${spec.envPrefix}_IDENTITY_KEY`, "KUKU_IDENTITY_TRUST"].every((n) => secretEnv.includes(n)),
+      `${svc}: its identity key and the trust list, from the kuku-identity secret`,
+    );
     t.same(
       Object.keys(data).filter((n) => n.endsWith("_REDIS_URL")),
       infra.redis === undefined ? [] : [infra.redis],
       `${svc}: a Redis URL iff it needs redis`,
     );
     const foreign = [...Object.keys(data), ...secretEnv].filter(
-      (n) => !n.startsWith(`${spec.envPrefix}_`) && n !== "KAFKA_BROKERS" && n !== "LOG_LEVEL",
+      (n) => !n.startsWith(`${spec.envPrefix}_`) && !["KAFKA_BROKERS", "LOG_LEVEL", "KUKU_IDENTITY_TRUST"].includes(n),
     );
     t.same(foreign, [], `${svc}: every variable is ${spec.envPrefix}_* or shared`);
   }
@@ -386,6 +418,10 @@ t.test("the compose file runs every service on its port, with the variables and 
     // Services still being built on other branches have no folder yet; once they do, their Dockerfile must be there.
     if (existsSync(join(ROOT, "services", svc))) t.ok(existsSync(join(ROOT, own.build.dockerfile)), `${svc}: its Dockerfile`);
     const environment: Record<string, string> = own.environment ?? {};
+    t.ok(
+      [`${spec.envPrefix}_IDENTITY_KEY`, "KUKU_IDENTITY_TRUST"].every((n) => /^\$\{\w+:\?/.test(environment[n] ?? "")),
+      `${svc}: its identity key and the trust list, required`,
+    );
     for (const to of callees(spec)) t.equal(environment[urlVariable(svc, to)], serviceUrl(to), `${svc}: ${urlVariable(svc, to)}`);
     const infra = Object.entries(infraVariables(svc)).filter(([, variable]) => variable !== undefined);
     t.same(

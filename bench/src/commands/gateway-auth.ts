@@ -8,20 +8,7 @@ import { RateLimiter } from "@kuku/gateway/rate-limiter";
 import { AccessTokens } from "@kuku/gateway/tokens";
 import { Redis } from "ioredis";
 import { command, int, text } from "../lib/command.js";
-import { Histogram, microsSince, table } from "../lib/stats.js";
-
-async function measure(name: string, count: number, op: () => Promise<unknown>): Promise<(string | number)[]> {
-  for (let i = 0; i < Math.min(1_000, count); i++) await op(); // warm-up: JIT and connections
-  const latency = new Histogram();
-  const started = process.hrtime.bigint();
-  for (let i = 0; i < count; i++) {
-    const t0 = process.hrtime.bigint();
-    await op();
-    latency.record(microsSince(t0));
-  }
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  return [name, Math.round(count / seconds), latency.percentile(50).toFixed(1), latency.percentile(99).toFixed(1)];
-}
+import { Histogram, measureSequential as measure, microsSince, table } from "../lib/stats.js";
 
 export const gatewayAuth = command({
   name: "gateway auth",

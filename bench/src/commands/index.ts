@@ -3,6 +3,7 @@ import { drillCommands } from "./drill.js";
 import { exchangeJournal } from "./exchange-journal.js";
 import { exchangeMatching } from "./exchange-matching.js";
 import { gatewayAuth } from "./gateway-auth.js";
+import { identity } from "./identity.js";
 import { ledgerBulk } from "./ledger-bulk.js";
 import { ledgerEngines } from "./ledger-engines.js";
 import { ledgerIsolation } from "./ledger-isolation.js";
@@ -31,6 +32,7 @@ export const COMMANDS: readonly BenchCommand[] = [
   marketFanout,
   marketBrokers,
   gatewayAuth,
+  identity,
   observability,
   rpc,
   ...drillCommands(),

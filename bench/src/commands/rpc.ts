@@ -10,6 +10,7 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
 import { Health } from "@kuku/contracts/grpc/health/v1/health_pb";
 import { LedgerService } from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
+import { operatorAuthorization } from "@kuku/testkit";
 import { choiceList, command, duration, int, text } from "../lib/command.js";
 import { fundedAccounts, startLedger } from "../lib/ledger.js";
 import { cpuSeconds } from "../lib/proc.js";
@@ -47,7 +48,12 @@ interface Measured {
 interface ServerUnderTest {
   readonly pid: number;
   readonly port: number;
-  readonly ghz: { readonly protoset: string; readonly method: Parameters<typeof writeProtoset>[1]; readonly data: object };
+  readonly ghz: {
+    readonly protoset: string;
+    readonly method: Parameters<typeof writeProtoset>[1];
+    readonly data: object;
+    readonly metadata?: Readonly<Record<string, string>>;
+  };
   stop(): Promise<void>;
 }
 
@@ -101,7 +107,13 @@ async function startLedgerService(settings: Settings): Promise<ServerUnderTest> 
   return {
     pid: ledger.service.child.pid!,
     port: ledger.service.port,
-    ghz: { protoset, method: LedgerService.method.getBalances, data: { accountIds: [accountId] } },
+    ghz: {
+      protoset,
+      method: LedgerService.method.getBalances,
+      data: { accountIds: [accountId] },
+      // The operator's token: one per run, well inside its five minutes (the service verifies it once).
+      metadata: { authorization: await operatorAuthorization(LedgerService.typeName) },
+    },
     stop: () => ledger.stop(),
   };
 }

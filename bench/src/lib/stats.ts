@@ -29,3 +29,17 @@ export function table(headers: readonly string[], rows: readonly (readonly (stri
   const line = (r: readonly (string | number)[]) => r.map((c, i) => String(c).padStart(widths[i]!)).join("  ");
   return [line(headers), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
 }
+
+/** `count` sequential runs of `op` after a warm-up: a table row of name, ops/s, p50 µs, p99 µs. */
+export async function measureSequential(name: string, count: number, op: () => Promise<unknown>): Promise<(string | number)[]> {
+  for (let i = 0; i < Math.min(1_000, count); i++) await op(); // warm-up: JIT and connections
+  const latency = new Histogram();
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < count; i++) {
+    const t0 = process.hrtime.bigint();
+    await op();
+    latency.record(microsSince(t0));
+  }
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  return [name, Math.round(count / seconds), latency.percentile(50).toFixed(1), latency.percentile(99).toFixed(1)];
+}

@@ -2,6 +2,7 @@ import type { DescService } from "@bufbuild/protobuf";
 import { type Client, createClient, type Interceptor } from "@connectrpc/connect";
 import { type FaultRule, faultInjectionInterceptor } from "./fault-injection.js";
 import { createGrpcJsTransport } from "./grpc-js-transport.js";
+import { getDefaultIdentity, identityClientInterceptor, type ServiceIdentity } from "./identity.js";
 import { clientObservabilityInterceptor } from "./interceptors.js";
 import type { Resilience } from "./resilience.js";
 
@@ -15,11 +16,14 @@ export interface ClientOptions {
   readonly resilience?: Resilience;
   /** A fault drill's rules (or where to get the current ones), applied closest to the wire so that the policies above see the faults. */
   readonly faults?: readonly FaultRule[] | (() => readonly FaultRule[]);
+  /** Who the calls come from; default: the process's (set by runService, or the testkit's operator). */
+  readonly identity?: ServiceIdentity;
 }
 
 /** A service-to-service client: gRPC over HTTP/2 (a shared @grpc/grpc-js channel per target) with a default deadline, traced and timed. */
 export function createServiceClient<T extends DescService>(service: T, options: ClientOptions): Client<T> {
   if (!(options.timeoutMs > 0)) throw new Error(`timeoutMs must be positive, got ${options.timeoutMs}`);
+  const identity = options.identity ?? getDefaultIdentity();
   const transport = createGrpcJsTransport({
     baseUrl: options.baseUrl,
     defaultTimeoutMs: options.timeoutMs,
@@ -28,6 +32,7 @@ export function createServiceClient<T extends DescService>(service: T, options: 
       ...(options.interceptors ?? []),
       ...(options.resilience !== undefined ? [options.resilience.interceptor] : []),
       clientObservabilityInterceptor(),
+      ...(identity === undefined ? [] : [identityClientInterceptor(identity)]),
       ...(options.faults !== undefined ? [faultInjectionInterceptor(options.faults)] : []),
     ],
   });

@@ -7,6 +7,7 @@ export * from "./errors.js";
 export * from "./fault-injection.js";
 export * from "./health.js";
 export * from "./idempotency.js";
+export * from "./identity.js";
 export * from "./interceptors.js";
 export * from "./jaeger-propagator.js";
 export * from "./kafka.js";

@@ -1,6 +1,7 @@
 import type pg from "pg";
 import type { Logger } from "pino";
 import { enumVar } from "./config.js";
+import { identityServerInterceptor, loadIdentity, setDefaultIdentity } from "./identity.js";
 import { createLogger } from "./logger.js";
 import { type DatabaseConfig, openDatabase } from "./pg.js";
 import { type ServerOptions, shutdownOnSignal, startServer } from "./server.js";
@@ -13,6 +14,9 @@ export interface ServiceConfig extends DatabaseConfig {
   /** The admin listener (/metrics, /healthz, /readyz): see adminConfigShape. */
   readonly adminHost: string;
   readonly adminPort: number;
+  /** See identityConfigShape. */
+  readonly identityKey: string | undefined;
+  readonly identityTrust: string | undefined;
   readonly drainTimeoutMs: number;
 }
 
@@ -52,6 +56,10 @@ export interface ServiceSpec<C extends ServiceConfig> {
 export async function runService<C extends ServiceConfig>(spec: ServiceSpec<C>): Promise<void> {
   const logger = createLogger(spec.name);
   const config = spec.loadConfig();
+  const identity = loadIdentity(spec.name, config);
+  if (identity === undefined) logger.warn("development mode without identity keys: every caller is trusted");
+  // Its clients present this identity; its server checks every caller's.
+  setDefaultIdentity(identity);
   const stopTracing = await initTracing(spec.name);
   const pool = await openDatabase(config, { applicationName: `kuku-${spec.name}`, migrationsDir: spec.migrationsDir }, logger);
   const stops: (() => Promise<unknown> | unknown)[] = [];
@@ -64,6 +72,10 @@ export async function runService<C extends ServiceConfig>(spec: ServiceSpec<C>):
     logger,
     drainTimeoutMs: config.drainTimeoutMs,
     ...wiring.server,
+    gateInterceptors: [
+      ...(identity === undefined ? [] : [identityServerInterceptor(identity)]),
+      ...(wiring.server?.gateInterceptors ?? []),
+    ],
     // KUKU_GRPC_SERVER=connect|grpc-js overrides the service's choice: a way back without a build, and both measured on one build.
     grpcServer: enumVar("KUKU_GRPC_SERVER", wiring.server?.grpcServer ?? "connect", ["connect", "grpc-js"]).parse(process.env),
     services: wiring.services,

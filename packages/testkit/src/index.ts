@@ -4,7 +4,17 @@ export { createTestDatabase, TEST_PG_ADMIN_URL, type TestDatabase } from "./data
 export { eventually, GiveUp } from "./eventually.js";
 export { HOSTILE_TEXT, type HostileCase, hostileTextCases, sendHostile } from "./hostile-text.js";
 export { REPO_ROOT, TOOLS_BIN } from "./paths.js";
-export { run, type ServiceProcess, startRefused, startService, startServiceProcess, TEST_SECRETS } from "./process.js";
+export {
+  operatorAuthorization,
+  run,
+  type ServiceProcess,
+  startRefused,
+  startService,
+  startServiceProcess,
+  TEST_IDENTITY_TRUST,
+  TEST_SECRETS,
+  testIdentity,
+} from "./process.js";
 export { parsePrometheusText, type Sample } from "./prometheus.js";
 export * from "./services.js";
 export { startTradingStack, type TradingStack, type TradingStackOptions } from "./trading-stack.js";

@@ -2,7 +2,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createWriteStream } from "node:fs";
+import { basename } from "node:path";
 import { createInterface } from "node:readline";
+import { generateIdentityKeys, identityFrom, mintToken, OPERATOR, type ServiceIdentity, setDefaultIdentity } from "@kuku/platform";
 import { REPO_ROOT } from "./paths.js";
 import { envName, infraVariables, SERVICES, type ServiceName } from "./services.js";
 
@@ -15,6 +17,28 @@ export interface ServiceProcess {
   /** Resolves with the exit code once the process has ended. */
   readonly exited: Promise<number | null>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/**
+ * Identity keys generated once per test process for every service and the
+ * operator. The services a test starts get their own key and the trust list;
+ * the test process itself calls as the operator (the identity of tools), so
+ * every service client it makes presents the operator's token.
+ */
+const IDENTITY_KEYS = generateIdentityKeys([...SERVICES.map((s) => s.name), OPERATOR]);
+export const TEST_IDENTITY_TRUST = IDENTITY_KEYS.trust;
+export const testIdentity = (name: ServiceName | typeof OPERATOR): ServiceIdentity =>
+  identityFrom(name, IDENTITY_KEYS.keys[name]!, IDENTITY_KEYS.trust);
+setDefaultIdentity(testIdentity(OPERATOR));
+/** The operator's `authorization` header value for raw calls (grpcurl -H, fetch) to a service, e.g. "kuku.ledger.v1.LedgerService". */
+export const operatorAuthorization = async (serviceTypeName: string): Promise<string> =>
+  `Bearer ${await mintToken(testIdentity(OPERATOR), serviceTypeName)}`;
+
+/** What a service process of the list needs to prove who it is and check its callers. */
+function identityEnv(cwd: string): Record<string, string> {
+  const spec = SERVICES.find((s) => s.name === basename(cwd));
+  if (spec === undefined) return {};
+  return { [`${spec.envPrefix}_IDENTITY_KEY`]: IDENTITY_KEYS.keys[spec.name]!, KUKU_IDENTITY_TRUST: IDENTITY_KEYS.trust };
 }
 
 // Processes that share the machine (tests in parallel, `make up`) never share
@@ -36,7 +60,7 @@ export async function startServiceProcess(options: {
 }): Promise<ServiceProcess> {
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), "dist/main.js"], {
     cwd: options.cwd,
-    env: { ...process.env, ...ADMIN_PORTS_ANY, ...options.env },
+    env: { ...process.env, ...ADMIN_PORTS_ANY, ...identityEnv(options.cwd), ...options.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const logs: string[] = [];

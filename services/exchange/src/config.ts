@@ -1,10 +1,20 @@
-import { adminConfigShape, databaseConfigShape, enumVar, intVar, kafkaTopicPrefixVar, loadConfig, stringVar } from "@kuku/platform";
+import {
+  adminConfigShape,
+  databaseConfigShape,
+  enumVar,
+  identityConfigShape,
+  intVar,
+  kafkaTopicPrefixVar,
+  loadConfig,
+  stringVar,
+} from "@kuku/platform";
 import type { VenueSettings } from "./domain/venue.js";
 
 export const exchangeConfigShape = {
   host: stringVar("EXCHANGE_HOST", "127.0.0.1"),
   port: intVar("EXCHANGE_PORT", 50053, { min: 0, max: 65535 }),
   ...adminConfigShape("EXCHANGE", 9053),
+  ...identityConfigShape("EXCHANGE"),
   // The journal: one writer per database (a second exchange on it fails its first write).
   ...databaseConfigShape("EXCHANGE", { database: "kuku_exchange", poolSizeMax: 4, statementTimeoutMs: 10_000 }),
   // Commands per journal write (group commit); 1 writes each command on its own (kuku-bench exchange journal).

@@ -2,6 +2,7 @@ import { fileURLToPath } from "node:url";
 import {
   adminConfigShape,
   databaseConfigShape,
+  identityConfigShape,
   intVar,
   loadConfig,
   resilienceConfigShape,
@@ -36,6 +37,7 @@ export const gatewayConfigShape = {
   host: stringVar("GATEWAY_HOST", "127.0.0.1"),
   port: intVar("GATEWAY_PORT", 8080, { min: 0, max: 65535 }),
   ...adminConfigShape("GATEWAY", 9080),
+  ...identityConfigShape("GATEWAY"),
   ...databaseConfigShape("GATEWAY", { database: "kuku_gateway", poolSizeMax: 10, statementTimeoutMs: 5_000 }),
   redisUrl: urlVar("GATEWAY_REDIS_URL", "redis://127.0.0.1:6379", ["redis:", "rediss:"]),
   ledgerUrl: urlVar("GATEWAY_LEDGER_URL", "http://127.0.0.1:50051", ["http:", "https:"]),

@@ -1,10 +1,20 @@
-import { adminConfigShape, databaseConfigShape, enumVar, hostPortListVar, intVar, loadConfig, stringVar } from "@kuku/platform";
+import {
+  adminConfigShape,
+  databaseConfigShape,
+  enumVar,
+  hostPortListVar,
+  identityConfigShape,
+  intVar,
+  loadConfig,
+  stringVar,
+} from "@kuku/platform";
 import { BALANCE_GUARDS, DEFAULT_BALANCE_GUARD } from "./domain/balance-guard.js";
 
 export const ledgerConfigShape = {
   host: stringVar("LEDGER_HOST", "127.0.0.1"),
   port: intVar("LEDGER_PORT", 50051, { min: 0, max: 65535 }),
   ...adminConfigShape("LEDGER", 9051),
+  ...identityConfigShape("LEDGER"),
   ...databaseConfigShape("LEDGER", { database: "kuku_ledger", poolSizeMax: 24, statementTimeoutMs: 10_000 }),
   isolation: enumVar("LEDGER_ISOLATION", "read_committed", ["read_committed", "repeatable_read", "serializable"]),
   transactionAttemptsMax: intVar("LEDGER_TX_ATTEMPTS_MAX", 8, { min: 1, max: 100 }),

@@ -8,8 +8,17 @@ import { createClient } from "@connectrpc/connect";
 import { createGrpcWebTransport } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import * as api from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
-import { createLogger, createPool } from "@kuku/platform";
-import { createTestDatabase, eventually, run, type ServiceProcess, startServiceProcess, TOOLS_BIN } from "@kuku/testkit";
+import { createLogger, createPool, identityClientInterceptor, OPERATOR } from "@kuku/platform";
+import {
+  createTestDatabase,
+  eventually,
+  operatorAuthorization,
+  run,
+  type ServiceProcess,
+  startServiceProcess,
+  TOOLS_BIN,
+  testIdentity,
+} from "@kuku/testkit";
 import t from "tap";
 
 const SERVICE_DIR = fileURLToPath(new URL("..", import.meta.url));
@@ -32,7 +41,8 @@ t.teardown(async () => {
 
 async function grpcurl(...args: string[]) {
   t.ok(existsSync(GRPCURL), `grpcurl is installed at ${GRPCURL} (run make infra)`);
-  return run(GRPCURL, ["-plaintext", ...args]);
+  // As the README shows: the operator's token for the ledger's rpcs (reflection and health need none).
+  return run(GRPCURL, ["-plaintext", "-H", `authorization: ${await operatorAuthorization(api.LedgerService.typeName)}`, ...args]);
 }
 
 /** A @grpc/grpc-js unary call with protobuf-es doing the (de)serialising. */
@@ -44,12 +54,28 @@ function grpcJsCall<I extends DescMessage, O extends DescMessage>(
 ): Promise<MessageShape<O>> {
   const Client = grpc.makeGenericClientConstructor({}, "LedgerService");
   const client = new Client(target, grpc.credentials.createInsecure());
+  return operatorAuthorization(api.LedgerService.typeName).then((authorization) =>
+    grpcJsUnary(client, method, input, output, request, authorization),
+  );
+}
+
+function grpcJsUnary<I extends DescMessage, O extends DescMessage>(
+  client: grpc.Client,
+  method: string,
+  input: I,
+  output: O,
+  request: MessageShape<I>,
+  authorization: string,
+): Promise<MessageShape<O>> {
+  const metadata = new grpc.Metadata();
+  metadata.set("authorization", authorization);
   return new Promise((resolve, reject) => {
     client.makeUnaryRequest(
       `/kuku.ledger.v1.LedgerService/${method}`,
       (message: MessageShape<I>) => Buffer.from(toBinary(input, message)),
       (bytes: Buffer) => fromBinary(output, bytes),
       request,
+      metadata,
       (error, response) => {
         client.close();
         if (error) reject(error);
@@ -129,9 +155,10 @@ t.test("a @grpc/grpc-js client calls the service", async (t) => {
 });
 
 t.test("Connect JSON over HTTP/1.1 and gRPC-Web reach the same port", async (t) => {
+  const authorization = await operatorAuthorization(api.LedgerService.typeName);
   const response = await fetch(`http://${target}/kuku.ledger.v1.LedgerService/OpenAccount`, {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: { "content-type": "application/json", authorization },
     body: JSON.stringify({ requestId: "connect-1", ownerId: "connect-user", asset: "KRW" }),
   });
   t.equal(response.status, 200);
@@ -139,13 +166,20 @@ t.test("Connect JSON over HTTP/1.1 and gRPC-Web reach the same port", async (t) 
   t.equal(body.account.ownerId, "connect-user");
   const bad = await fetch(`http://${target}/kuku.ledger.v1.LedgerService/OpenAccount`, {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: { "content-type": "application/json", authorization },
     body: JSON.stringify({ requestId: "connect-2", ownerId: "connect-user", asset: "usd" }),
   });
   t.equal(bad.status, 400);
   t.match(await bad.json(), { code: "invalid_argument", message: /asset/ });
 
-  const web = createClient(api.LedgerService, createGrpcWebTransport({ baseUrl: `http://${target}`, httpVersion: "1.1" }));
+  const web = createClient(
+    api.LedgerService,
+    createGrpcWebTransport({
+      baseUrl: `http://${target}`,
+      httpVersion: "1.1",
+      interceptors: [identityClientInterceptor(testIdentity(OPERATOR))],
+    }),
+  );
   const balances = await web.getBalances({ ownerId: "connect-user" });
   t.equal(balances.balances.length, 1);
 });

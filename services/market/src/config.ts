@@ -1,6 +1,7 @@
 import {
   adminConfigShape,
   databaseConfigShape,
+  identityConfigShape,
   intVar,
   kafkaTopicPrefixVar,
   loadConfig,
@@ -13,6 +14,7 @@ export const marketConfigShape = {
   host: stringVar("MARKET_HOST", "127.0.0.1"),
   port: intVar("MARKET_PORT", 50054, { min: 0, max: 65535 }),
   ...adminConfigShape("MARKET", 9054),
+  ...identityConfigShape("MARKET"),
   ...databaseConfigShape("MARKET", { database: "kuku_market", poolSizeMax: 8, statementTimeoutMs: 10_000 }),
   redisUrl: urlVar("MARKET_REDIS_URL", "redis://127.0.0.1:6379", ["redis:", "rediss:"]),
   kafkaBrokers: stringVar("KAFKA_BROKERS", "127.0.0.1:9092"),

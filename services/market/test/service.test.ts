@@ -8,7 +8,8 @@ import { readFileSync } from "node:fs";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import * as api from "@kuku/contracts/kuku/market/v1/market_pb";
-import { createServiceClient } from "@kuku/platform";
+import { createServiceClient, identityClientInterceptor, OPERATOR } from "@kuku/platform";
+import { testIdentity } from "@kuku/testkit";
 import t from "tap";
 import WebSocket from "ws";
 import {
@@ -123,14 +124,16 @@ t.test("StreamQuotes: a snapshot, then every change in sequence", async (t) => {
 });
 
 t.test("StreamQuotes over HTTP/1.1 with the Connect and gRPC-Web protocols, as a browser's Connect-Web client calls it", async (t) => {
+  // The protocols a browser speaks, with the service identity every caller of the market needs.
+  const asOperator = [identityClientInterceptor(testIdentity(OPERATOR))];
   await market.exchange.trades("000009", [30_000n]);
   await eventually(
     "the trade is applied",
     async () => (await client.getQuote({ symbol: "000009" }).catch(() => undefined))?.quote?.volume === 10n,
   );
   for (const [name, transport] of [
-    ["connect", createConnectTransport({ baseUrl: market.baseUrl, httpVersion: "1.1" })],
-    ["grpc-web", createGrpcWebTransport({ baseUrl: market.baseUrl, httpVersion: "1.1" })],
+    ["connect", createConnectTransport({ baseUrl: market.baseUrl, httpVersion: "1.1", interceptors: asOperator })],
+    ["grpc-web", createGrpcWebTransport({ baseUrl: market.baseUrl, httpVersion: "1.1", interceptors: asOperator })],
   ] as const) {
     const browserLike = createClient(api.MarketDataService, transport);
     const abort = new AbortController();

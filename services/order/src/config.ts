@@ -1,6 +1,7 @@
 import {
   adminConfigShape,
   databaseConfigShape,
+  identityConfigShape,
   intVar,
   kafkaTopicPrefixVar,
   loadConfig,
@@ -13,6 +14,7 @@ export const orderConfigShape = {
   host: stringVar("ORDER_HOST", "127.0.0.1"),
   port: intVar("ORDER_PORT", 50052, { min: 0, max: 65535 }),
   ...adminConfigShape("ORDER", 9052),
+  ...identityConfigShape("ORDER"),
   ...databaseConfigShape("ORDER", { database: "kuku_order", poolSizeMax: 24, statementTimeoutMs: 10_000 }),
   ledgerUrl: urlVar("ORDER_LEDGER_URL", "http://127.0.0.1:50051", ["http:", "https:"]),
   exchangeUrl: urlVar("ORDER_EXCHANGE_URL", "http://127.0.0.1:50053", ["http:", "https:"]),

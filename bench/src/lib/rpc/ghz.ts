@@ -25,6 +25,8 @@ export interface GhzRun {
   readonly method: DescMethod;
   /** The request in the protobuf JSON mapping. */
   readonly data: object;
+  /** Request metadata, e.g. the operator's authorization for an internal service. */
+  readonly metadata?: Readonly<Record<string, string>>;
   readonly concurrency: number;
   readonly durationMs: number;
 }
@@ -56,6 +58,7 @@ export async function ghz(options: GhzRun): Promise<GhzResult> {
     `--protoset=${options.protoset}`,
     `--call=${options.method.parent.typeName}/${options.method.name}`,
     `--data=${JSON.stringify(options.data)}`,
+    ...(options.metadata === undefined ? [] : [`--metadata=${JSON.stringify(options.metadata)}`]),
     `--concurrency=${options.concurrency}`,
     "--connections=1",
     `--duration=${options.durationMs}ms`,

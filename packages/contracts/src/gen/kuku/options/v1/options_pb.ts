@@ -4,7 +4,7 @@
 
 import type { GenExtension, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { extDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
-import type { FieldOptions, MessageOptions } from "@bufbuild/protobuf/wkt";
+import type { FieldOptions, MessageOptions, MethodOptions } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_descriptor } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file kuku/options/v1/options.proto.
  */
 export const file_kuku_options_v1_options: GenFile = /*@__PURE__*/
-  fileDesc("Ch1rdWt1L29wdGlvbnMvdjEvb3B0aW9ucy5wcm90bxIPa3VrdS5vcHRpb25zLnYxIiIKBVRvcGljEgwKBG5hbWUYASABKAkSCwoDa2V5GAIgASgJOk8KBXRvcGljEh8uZ29vZ2xlLnByb3RvYnVmLk1lc3NhZ2VPcHRpb25zGMiRAyABKAsyFi5rdWt1Lm9wdGlvbnMudjEuVG9waWNSBXRvcGljOkgKD2lkZW1wb3RlbmN5X2tleRIdLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE9wdGlvbnMYyZEDIAEoCFIOaWRlbXBvdGVuY3lLZXliBnByb3RvMw", [file_google_protobuf_descriptor]);
+  fileDesc("Ch1rdWt1L29wdGlvbnMvdjEvb3B0aW9ucy5wcm90bxIPa3VrdS5vcHRpb25zLnYxIiIKBVRvcGljEgwKBG5hbWUYASABKAkSCwoDa2V5GAIgASgJOk8KBXRvcGljEh8uZ29vZ2xlLnByb3RvYnVmLk1lc3NhZ2VPcHRpb25zGMiRAyABKAsyFi5rdWt1Lm9wdGlvbnMudjEuVG9waWNSBXRvcGljOkgKD2lkZW1wb3RlbmN5X2tleRIdLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE9wdGlvbnMYyZEDIAEoCFIOaWRlbXBvdGVuY3lLZXk6OgoHY2FsbGVycxIeLmdvb2dsZS5wcm90b2J1Zi5NZXRob2RPcHRpb25zGMqRAyADKAlSB2NhbGxlcnNiBnByb3RvMw", [file_google_protobuf_descriptor]);
 
 /**
  * Where an event message is published on Kafka.
@@ -62,4 +62,19 @@ export const topic: GenExtension<MessageOptions, Topic> = /*@__PURE__*/
  */
 export const idempotency_key: GenExtension<FieldOptions, boolean> = /*@__PURE__*/
   extDesc(file_kuku_options_v1_options, 1);
+
+/**
+ * The services that may call this rpc, by their name in the list of
+ * services (packages/testkit/src/services.ts). Each service checks it on
+ * every call against the caller's verified identity (the platform's
+ * identity.ts), and the mesh's AuthorizationPolicy states the same
+ * (deploy/test compares them). "operator" (kuku-bench, the drills, tests, a
+ * person with grpcurl) may call every rpc that has this option; an rpc whose
+ * only caller is "operator" is administrative. An rpc without the option is
+ * public: the gateway's own, health and reflection.
+ *
+ * @generated from extension: repeated string callers = 51402;
+ */
+export const callers: GenExtension<MethodOptions, string[]> = /*@__PURE__*/
+  extDesc(file_kuku_options_v1_options, 2);
 
