@@ -53,6 +53,9 @@ const isolation = (id: string): Partial<Record<ServiceName, Record<string, strin
     GATEWAY_REDIS_KEY_PREFIX: `kuku:stack-${id}`,
     // Stacks sign many users up: a cheaper scrypt keeps them fast; production keeps 17.
     GATEWAY_SCRYPT_LOG2_N: "14",
+    // ... all from one address, many at once: the per-address hashing budget is for strangers, not the harness.
+    GATEWAY_HASH_PER_ADDRESS_MAX: "64",
+    GATEWAY_HASH_QUEUE_MAX: "1000",
   },
 });
 

@@ -51,6 +51,13 @@ export const gatewayConfigShape = {
   jwtSecret: secretVar("GATEWAY_JWT_SECRET", "kuku-local-development-secret-do-not-deploy"),
   /** scrypt cost as log2(N); 17 is OWASP's minimum with r=8, p=1. */
   scryptLog2N: intVar("GATEWAY_SCRYPT_LOG2_N", 17, { min: 10, max: 20 }),
+  /** Password hashes at once (one per core: ~1 s of CPU and 128 MiB each at log2N 17), waiting, and per address (ADR 0013). */
+  hashConcurrencyMax: intVar("GATEWAY_HASH_CONCURRENCY_MAX", 2, { min: 1, max: 64 }),
+  hashQueueMax: intVar("GATEWAY_HASH_QUEUE_MAX", 8, { min: 0, max: 1_000 }),
+  hashPerAddressMax: intVar("GATEWAY_HASH_PER_ADDRESS_MAX", 1, { min: 1, max: 64 }),
+  /** Wrong passwords an account may take before its log-in backs off (1 s, doubling, up to the maximum). */
+  loginFreeFailures: intVar("GATEWAY_LOGIN_FREE_FAILURES", 5, { min: 1, max: 1_000 }),
+  loginBackoffMaxSeconds: intVar("GATEWAY_LOGIN_BACKOFF_MAX_SECONDS", 900, { min: 1, max: 86_400 }),
   accessTokenTtlSeconds: intVar("GATEWAY_ACCESS_TOKEN_TTL_SECONDS", 900, { min: 1, max: 86_400 }),
   refreshTokenTtlSeconds: intVar("GATEWAY_REFRESH_TOKEN_TTL_SECONDS", 30 * 86_400, { min: 60, max: 365 * 86_400 }),
   /** Token buckets: capacity is the burst, refill the sustained rate per second. */

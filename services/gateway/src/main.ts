@@ -7,11 +7,13 @@ import { createResilience, createServiceClient, observeRedis, runService, shared
 import { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { Auth } from "./app/auth.js";
+import { HashBudget } from "./app/hash-budget.js";
 import { Trading } from "./app/trading.js";
 import { type GatewayConfig, loadGatewayConfig } from "./config.js";
 import { PasswordHasher } from "./domain/password.js";
 import { AccessTokens } from "./domain/tokens.js";
 import { staticFiles } from "./http/static-files.js";
+import { LoginFailures } from "./redis/login-failures.js";
 import { RateLimiter } from "./redis/rate-limiter.js";
 import { Revocations } from "./redis/revocations.js";
 import { requestContext } from "./rpc/context.js";
@@ -62,6 +64,15 @@ await runService({
     const auth = new Auth({
       pool,
       passwords: new PasswordHasher(config.scryptLog2N),
+      hashBudget: new HashBudget({
+        concurrencyMax: config.hashConcurrencyMax,
+        queueMax: config.hashQueueMax,
+        perAddressMax: config.hashPerAddressMax,
+      }),
+      loginFailures: new LoginFailures(redis, config.redisKeyPrefix, {
+        freeFailures: config.loginFreeFailures,
+        backoffMaxSeconds: config.loginBackoffMaxSeconds,
+      }),
       accessTokens,
       refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
       revocations,

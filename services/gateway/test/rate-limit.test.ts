@@ -60,6 +60,9 @@ t.test("through the gateway: per user and per address", async (t) => {
       GATEWAY_RATE_IP_BURST: "5",
       GATEWAY_RATE_IP_PER_SECOND: "1",
       GATEWAY_SCRYPT_LOG2_N: "14",
+      // The address's bucket alone: its hashing budget (login-abuse.test.ts) would refuse more of them first.
+      GATEWAY_HASH_PER_ADDRESS_MAX: "8",
+      GATEWAY_HASH_QUEUE_MAX: "16",
       GATEWAY_MARKET_URL: "none",
     },
   });

@@ -8,13 +8,18 @@ import { DomainError } from "@kuku/platform/errors";
 import type pg from "pg";
 import type { Logger } from "pino";
 import type { PasswordHasher } from "../domain/password.js";
+import { passwordProblem } from "../domain/password-policy.js";
 import { type AccessTokens, newRefreshToken, refreshTokenDigest } from "../domain/tokens.js";
+import type { LoginFailures } from "../redis/login-failures.js";
 import type { Revocations } from "../redis/revocations.js";
 import * as store from "../store/user-store.js";
+import type { HashBudget } from "./hash-budget.js";
 
 export interface AuthDeps {
   readonly pool: pg.Pool;
   readonly passwords: PasswordHasher;
+  readonly hashBudget: HashBudget;
+  readonly loginFailures: LoginFailures;
   readonly accessTokens: AccessTokens;
   readonly refreshTokenTtlSeconds: number;
   readonly revocations: Revocations;
@@ -25,6 +30,7 @@ export interface AuthDeps {
 
 // One message for a wrong password and an unknown e-mail: no account probing.
 const badCredentials = () => new DomainError("unauthenticated", "e-mail or password is wrong");
+const emailTaken = () => new DomainError("already_exists", "email: an account with this e-mail already exists");
 const badRefresh = () => new DomainError("unauthenticated", "refresh token is not valid; log in again");
 
 /** The same request id as the order service uses, so the two open the same account once. */
@@ -34,11 +40,16 @@ export const openCashAccountRequest = (userId: string) =>
 export class Auth {
   constructor(private readonly deps: AuthDeps) {}
 
-  async signUp(req: api.SignUpRequest): Promise<api.SignUpResponse> {
+  /** `address`: the caller's, for the hashing budget. */
+  async signUp(req: api.SignUpRequest, address: string): Promise<api.SignUpResponse> {
+    const problem = passwordProblem(req.password, [req.email, req.displayName]);
+    if (problem !== undefined) throw new DomainError("invalid_argument", problem);
+    // Checked before hashing, so that probing taken e-mails costs the gateway a query, not a hash.
+    if ((await store.findUserByEmail(this.deps.pool, req.email)) !== undefined) throw emailTaken();
     const userId = randomUUID();
-    const passwordHash = await this.deps.passwords.hash(req.password);
+    const passwordHash = await this.deps.hashBudget.run(address, () => this.deps.passwords.hash(req.password));
     const user = await store.insertUser(this.deps.pool, { userId, email: req.email, displayName: req.displayName, passwordHash });
-    if (user === undefined) throw new DomainError("already_exists", "email: an account with this e-mail already exists");
+    if (user === undefined) throw emailTaken();
     // The KRW account is opened here for the console to show at once; if the
     // ledger is down now, the first deposit or order opens it (idempotently).
     await this.deps.ledger
@@ -47,10 +58,16 @@ export class Auth {
     return create(api.SignUpResponseSchema, { userId, tokens: await this.#startSession(userId) });
   }
 
-  async logIn(req: api.LogInRequest): Promise<api.LogInResponse> {
+  /** `address`: the caller's, for the hashing budget. */
+  async logIn(req: api.LogInRequest, address: string): Promise<api.LogInResponse> {
+    await this.deps.loginFailures.check(req.email);
     const user = await store.findUserByEmail(this.deps.pool, req.email);
-    const ok = await this.deps.passwords.verify(req.password, user?.passwordHash);
-    if (!ok || user === undefined) throw badCredentials();
+    const ok = await this.deps.hashBudget.run(address, () => this.deps.passwords.verify(req.password, user?.passwordHash));
+    if (!ok || user === undefined) {
+      await this.deps.loginFailures.recordFailure(req.email);
+      throw badCredentials();
+    }
+    await this.deps.loginFailures.clear(req.email);
     return create(api.LogInResponseSchema, { userId: user.userId, tokens: await this.#startSession(user.userId) });
   }
 

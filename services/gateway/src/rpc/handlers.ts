@@ -2,12 +2,12 @@ import * as api from "@kuku/contracts/kuku/gateway/v1/gateway_pb";
 import { type ServiceRegistration, serviceOf } from "@kuku/platform";
 import type { Auth } from "../app/auth.js";
 import type { Trading } from "../app/trading.js";
-import { callerOf, downstreamOptions } from "./context.js";
+import { callerOf, downstreamOptions, peerKey } from "./context.js";
 
 export function authHandlers(auth: Auth): ServiceRegistration {
   return serviceOf(api.AuthService, {
-    signUp: (req) => auth.signUp(req),
-    logIn: (req) => auth.logIn(req),
+    signUp: (req, ctx) => auth.signUp(req, ctx.values.get(peerKey)),
+    logIn: (req, ctx) => auth.logIn(req, ctx.values.get(peerKey)),
     refreshToken: (req) => auth.refresh(req),
     logOut: (req) => auth.logOut(req),
   });
