@@ -1,6 +1,7 @@
 import { fileURLToPath } from "node:url";
 import {
   adminConfigShape,
+  ConfigError,
   databaseConfigShape,
   identityConfigShape,
   intVar,
@@ -33,6 +34,19 @@ const commaList = (name: string, defaultValue: string): Variable<readonly string
       .filter((s) => s !== ""),
 });
 
+/** A comma-separated list of HS256 keys, each at least 32 bytes; empty by default. */
+function secretListVar(name: string): Variable<string[]> {
+  return {
+    name,
+    parse(env) {
+      const items = (env[name] ?? "").split(",").filter((s) => s !== "");
+      const short = items.findIndex((s) => Buffer.byteLength(s) < 32);
+      if (short >= 0) throw new ConfigError(`${name}: key ${short + 1} must be at least 32 bytes long`);
+      return items;
+    },
+  };
+}
+
 export const gatewayConfigShape = {
   host: stringVar("GATEWAY_HOST", "127.0.0.1"),
   port: intVar("GATEWAY_PORT", 8080, { min: 0, max: 65535 }),
@@ -49,6 +63,8 @@ export const gatewayConfigShape = {
   ...resilienceConfigShape("GATEWAY"),
   /** The development default is public; every real deployment sets its own. */
   jwtSecret: secretVar("GATEWAY_JWT_SECRET", "kuku-local-development-secret-do-not-deploy"),
+  /** Keys rotated out (comma-separated), still verifying the tokens they signed: keep each for one access-token lifetime. */
+  jwtPreviousSecrets: secretListVar("GATEWAY_JWT_PREVIOUS_SECRETS"),
   /** scrypt cost as log2(N); 17 is OWASP's minimum with r=8, p=1. */
   scryptLog2N: intVar("GATEWAY_SCRYPT_LOG2_N", 17, { min: 10, max: 20 }),
   /** Password hashes at once (one per core: ~1 s of CPU and 128 MiB each at log2N 17), waiting, and per address (ADR 0013). */

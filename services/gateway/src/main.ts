@@ -58,7 +58,7 @@ await runService({
     redis.on("error", (error: Error) => logger.warn({ message: error.message }, "redis connection error"));
     onStop(() => redis.disconnect());
     const clients = downstreamClients(config, logger);
-    const accessTokens = new AccessTokens(config.jwtSecret, config.accessTokenTtlSeconds);
+    const accessTokens = new AccessTokens(config.jwtSecret, config.accessTokenTtlSeconds, config.jwtPreviousSecrets);
     const revocations = new Revocations(redis, config.redisKeyPrefix, config.accessTokenTtlSeconds);
     const limiter = new RateLimiter(redis, config.redisKeyPrefix);
     const auth = new Auth({

@@ -1,5 +1,8 @@
 // Access tokens are short-lived HS256 JWTs (jose); refresh tokens are random
 // opaque strings stored only as SHA-256 digests, rotated on every use.
+// Signing keys rotate without logging anyone out: each token names its key
+// (`kid`, a digest of the key, never the key), the current key signs, and
+// the previous keys still verify the tokens they signed until those expire.
 import { createHash, randomBytes } from "node:crypto";
 import { errors, jwtVerify, SignJWT } from "jose";
 
@@ -15,21 +18,34 @@ export interface AccessClaims {
   readonly sessionId: string;
 }
 
+// Verifies nothing: a token naming a key this gateway does not hold fails its signature check.
+const UNKNOWN_KEY = new TextEncoder().encode(randomBytes(32).toString("hex"));
+
 export type VerifyOutcome = { kind: "valid"; claims: AccessClaims } | { kind: "expired" } | { kind: "invalid"; reason: string };
+
+/** A key's id: a digest, so that a token's header says which key without saying anything about it. */
+export const keyId = (secret: string): string => createHash("sha256").update(`kuku-gateway-jwt:${secret}`).digest("base64url").slice(0, 16);
 
 export class AccessTokens {
   readonly #key: Uint8Array;
+  readonly #kid: string;
+  /** Every key that verifies, the current one included, by id. */
+  readonly #keys: ReadonlyMap<string, Uint8Array>;
 
+  /** `previousSecrets`: keys rotated out, still verifying the tokens they signed (keep them one access-token lifetime). */
   constructor(
     secret: string,
     readonly ttlSeconds: number,
+    previousSecrets: readonly string[] = [],
   ) {
     this.#key = new TextEncoder().encode(secret);
+    this.#kid = keyId(secret);
+    this.#keys = new Map([secret, ...previousSecrets].map((s) => [keyId(s), new TextEncoder().encode(s)]));
   }
 
   issue(claims: AccessClaims): Promise<string> {
     return new SignJWT({ sid: claims.sessionId })
-      .setProtectedHeader({ alg: ALGORITHM, typ: "JWT" })
+      .setProtectedHeader({ alg: ALGORITHM, typ: "JWT", kid: this.#kid })
       .setSubject(claims.userId)
       .setIssuer(ISSUER)
       .setAudience(AUDIENCE)
@@ -40,7 +56,9 @@ export class AccessTokens {
 
   async verify(token: string): Promise<VerifyOutcome> {
     try {
-      const { payload } = await jwtVerify(token, this.#key, {
+      // A token without a kid is from before keys had ids: only the current key may verify it.
+      const key = (header: { kid?: string }) => (header.kid === undefined ? this.#key : this.#keys.get(header.kid)) ?? UNKNOWN_KEY;
+      const { payload } = await jwtVerify(token, key, {
         algorithms: [ALGORITHM],
         issuer: ISSUER,
         audience: AUDIENCE,
