@@ -58,8 +58,21 @@ t.test("ledger transfers: rows per concurrency, exact balances, pgbench ceiling"
 t.test("ledger bulk: loads, verifies and reads back the same balance", async (t) => {
   const r = await bench("ledger", "bulk", "--entries", "3000", "--accounts", "20", "--batch", "500", "--samples", "5");
   t.equal(r.code, 0, r.stderr);
-  t.match(r.stdout, /integrity: clean \(3020 entries, 6040 postings, 21 accounts\)/);
+  t.match(r.stdout, /integrity: clean \(3020 entries, 6040 postings, 21 accounts\); sum of balances conserved/);
   t.match(r.stdout, /materialised balance equals the sum of postings/);
+});
+
+t.test("ledger bulk: through SubmitBatch by default, straight SQL on request; both verified", async (t) => {
+  const args = ["--entries", "1200", "--accounts", "10", "--batch", "300", "--samples", "2"];
+  const service = await bench("ledger", "bulk", ...args);
+  t.equal(service.code, 0, service.stderr);
+  t.match(service.stdout, /SubmitBatch calls of 300, 2 loaders/);
+  t.match(service.stdout, /load \+ verify\s+[\d.]+\s+\(the goal is 1000000 entries via the service\)/);
+  t.match(service.stdout, /integrity: clean \(1210 entries, 2420 postings, 11 accounts\); sum of balances conserved/);
+  const sql = await bench("ledger", "bulk", "--via", "sql", ...args);
+  t.equal(sql.code, 0, sql.stderr);
+  t.match(sql.stdout, /SQL transactions of 300, 2 loaders/);
+  t.match(sql.stdout, /integrity: clean \(1210 entries, 2420 postings, 11 accounts\); sum of balances conserved/);
 });
 
 t.test("exchange journal: per group size a row of figures, and every sampled order the same after kill -9", async (t) => {

@@ -6,6 +6,8 @@ import { type Client, Code, ConnectError } from "@connectrpc/connect";
 import * as api from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import { createServiceClient } from "@kuku/platform";
 import { createTestDatabase, type ServiceProcess, startService, type TestDatabase } from "@kuku/testkit";
+import { benchPool } from "./pool.js";
+import { cpuSeconds } from "./proc.js";
 
 export interface LedgerUnderTest {
   readonly database: TestDatabase;
@@ -76,4 +78,33 @@ async function retryAborted<T>(call: () => Promise<T>): Promise<T> {
       if (!(error instanceof ConnectError && error.code === Code.Aborted) || attempt >= 20) throw error;
     }
   }
+}
+
+export interface CpuMeters {
+  /** CPU seconds so far of the ledger process, of its database's PostgreSQL backends, and of this process. */
+  read(): Promise<{ ledger: number; postgres: number; client: number }>;
+}
+
+/**
+ * CPU meters of a ledger under test. PostgreSQL runs on this machine: its
+ * backends serving the ledger's database are read from /proc (a backend
+ * that ends between two reads takes its CPU time with it).
+ */
+export function cpuMeters(ledger: LedgerUnderTest): CpuMeters {
+  const pid = ledger.service.child.pid!;
+  return {
+    async read() {
+      const pool = benchPool(ledger.database.url, 1);
+      try {
+        const { rows } = await pool.query<{ pid: number }>(
+          "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        );
+        const postgres = rows.reduce((sum, r) => sum + cpuSeconds(r.pid), 0);
+        const { user, system } = process.cpuUsage();
+        return { ledger: cpuSeconds(pid), postgres, client: (user + system) / 1e6 };
+      } finally {
+        await pool.end();
+      }
+    },
+  };
 }

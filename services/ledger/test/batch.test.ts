@@ -138,6 +138,93 @@ t.test("linked chains succeed or fail together", async (t) => {
   t.same((await ledger.client.verifyIntegrity({})).discrepancies, []);
 });
 
+t.test("an amount that would overflow a balance is that operation's INVALID_ARGUMENT, named by its field", async (t) => {
+  // An asset of its own: its outside-world account goes to nearly -2^63 and must not meet the other tests' deposits.
+  // Transfers between user accounts conserve their sum, so only a system account (which may go negative) can pay
+  // a user account past 2^63 - 1.
+  const asset = "900015";
+  const int64Max = 2n ** 63n - 1n;
+  const rich = await fundedAccount(ledger.client, "overflow-rich", asset, int64Max - 100n);
+  const payer = (await ledger.client.getSystemAccount({ kind: api.AccountKind.CLEARING, asset })).account!.accountId;
+  const pay = (amountMinor: bigint) =>
+    op({
+      case: "transfer",
+      value: create(api.TransferRequestSchema, {
+        requestId: rid("pay"),
+        legs: [
+          { accountId: payer, amountMinor: -amountMinor },
+          { accountId: rich, amountMinor },
+        ],
+      }),
+    });
+  const { results } = await ledger.client.submitBatch({
+    batchId: rid("overflow"),
+    operations: [
+      op({ case: "deposit", value: create(api.DepositRequestSchema, { requestId: rid("d"), accountId: rich, amountMinor: 101n }) }),
+      pay(101n),
+      pay(100n),
+      pay(1n),
+    ],
+  });
+  t.same(
+    results.map((r) => r.result.case),
+    ["error", "error", "transfer", "error"],
+  );
+  t.equal(errorOf(results[0])?.code, Code.InvalidArgument);
+  t.equal(errorOf(results[0])?.message, `amount_minor: balance of ${rich} would overflow a signed 64-bit integer`);
+  t.equal(errorOf(results[1])?.message, `legs[1].amount_minor: balance of ${rich} would overflow a signed 64-bit integer`);
+  t.equal(
+    errorOf(results[3])?.message,
+    `legs[1].amount_minor: balance of ${rich} would overflow a signed 64-bit integer`,
+    "after the batch's own transfer filled it",
+  );
+  t.equal((await balanceOf(rich)).totalMinor, int64Max, "filled to the last unit, not past it");
+  t.equal((await balanceOf(payer)).totalMinor, -100n);
+  t.same((await ledger.client.verifyIntegrity({})).discrepancies, []);
+});
+
+t.test("an operation the database refuses is isolated: it alone fails, every other one is answered", async (t) => {
+  // A rule only PostgreSQL enforces (as a constraint an operator adds would be): the service's checks all pass, the
+  // batch's write fails, and the writer splits the batch until the refused operation stands alone.
+  await pool.query("ALTER TABLE entries ADD CONSTRAINT test_refused_by_the_database CHECK (NOT metadata ? 'refused')");
+  t.teardown(() => pool.query("ALTER TABLE entries DROP CONSTRAINT IF EXISTS test_refused_by_the_database"));
+  const accountId = await fundedAccount(ledger.client, "db-refuses", "KRW", 1_000n);
+  const deposit = (amountMinor: bigint, metadata: Record<string, string> = {}) =>
+    op({ case: "deposit", value: create(api.DepositRequestSchema, { requestId: rid("dep"), accountId, amountMinor, metadata }) });
+  const withdraw = (amountMinor: bigint) =>
+    op({ case: "withdraw", value: create(api.WithdrawRequestSchema, { requestId: rid("wd"), accountId, amountMinor }) });
+  const operations = [
+    deposit(1n),
+    withdraw(2n),
+    deposit(4n),
+    deposit(8n, { refused: "yes" }),
+    withdraw(16n),
+    withdraw(5_000n),
+    deposit(32n),
+  ];
+  const { results } = await ledger.client.submitBatch({ batchId: rid("db-refuses"), operations });
+  t.same(
+    results.map((r) => r.result.case),
+    ["deposit", "withdraw", "deposit", "error", "withdraw", "error", "deposit"],
+    "one answer per operation",
+  );
+  t.same(
+    { code: errorOf(results[3])?.code, message: errorOf(results[3])?.message },
+    { code: Code.Internal, message: "internal error" },
+    "the refused one: INTERNAL, no internals",
+  );
+  t.equal(errorOf(results[5])?.code, Code.FailedPrecondition, "a business refusal stays that operation's own answer");
+  t.equal((await balanceOf(accountId)).totalMinor, 1_000n + 1n - 2n + 4n - 16n + 32n, "every other operation applied, once");
+  const refusedId = operations[3]!.operation.value!.requestId;
+  const stored = await pool.query("SELECT count(*)::int AS n FROM requests WHERE request_id = $1", [refusedId]);
+  t.equal(stored.rows[0].n, 0, "nothing of the refused operation was written: its request id can be sent again");
+  await pool.query("ALTER TABLE entries DROP CONSTRAINT test_refused_by_the_database");
+  const again = await ledger.client.submitBatch({ batchId: rid("again"), operations: [operations[3]!] });
+  t.equal(again.results[0]?.result.case, "deposit", "sent again once the database accepts it, it applies");
+  t.equal((await balanceOf(accountId)).totalMinor, 1_000n + 1n - 2n + 4n - 16n + 32n + 8n);
+  t.same((await ledger.client.verifyIntegrity({})).discrepancies, []);
+});
+
 t.test("a batch's operations apply in their order, whichever writer takes them", async (t) => {
   const accountId = await fundedAccount(ledger.client, "ordered", "KRW", 0n);
   const operations = Array.from({ length: 300 }, (_, i) =>

@@ -160,8 +160,14 @@ export class Ledger {
     if (target.kind !== "user") throw invalidArgument("account_id", "deposits and withdrawals go to user accounts");
     const external = await store.openAccount(db, systemOwnerId("external"), target.asset, "external");
     const legs: LegInput[] = [
-      { accountId, amountMinor: signedAmountMinor, expectedAsset: "", field: "account_id" },
-      { accountId: external.accountId, amountMinor: -signedAmountMinor, expectedAsset: "", field: "account_id" },
+      { accountId, amountMinor: signedAmountMinor, expectedAsset: "", field: "account_id", amountField: "amount_minor" },
+      {
+        accountId: external.accountId,
+        amountMinor: -signedAmountMinor,
+        expectedAsset: "",
+        field: "account_id",
+        amountField: "amount_minor",
+      },
     ];
     const { entry, balances } = await this.#post(tx, req.requestId, kind, legs, [], req.metadata);
     return { entry: entryToProto(entry), balance: balanceToProto(balances.find((b) => b.accountId === accountId)!) };

@@ -10,6 +10,8 @@ export interface LegInput {
   readonly expectedAsset: string;
   /** Where the leg came from in the request, for error messages. */
   readonly field: string;
+  /** The request field its amount came from, when not `${field}.amount_minor` (a deposit's amount_minor). */
+  readonly amountField?: string;
 }
 
 export interface HoldDebitInput {
@@ -42,6 +44,8 @@ export function planEntry(
   const totalDelta = new Map<string, bigint>();
   const heldDelta = new Map<string, bigint>();
   const add = (map: Map<string, bigint>, key: string, delta: bigint) => map.set(key, (map.get(key) ?? 0n) + delta);
+  // The first amount that moves each account: what an overflow of its balance is blamed on.
+  const amountFields = new Map<string, string>();
 
   for (const leg of legs) {
     const balance = balances.get(leg.accountId);
@@ -52,6 +56,7 @@ export function planEntry(
     }
     postings.push({ accountId: leg.accountId, asset: balance.asset, amountMinor: leg.amountMinor });
     add(totalDelta, leg.accountId, leg.amountMinor);
+    if (!amountFields.has(leg.accountId)) amountFields.set(leg.accountId, leg.amountField ?? `${leg.field}.amount_minor`);
   }
 
   const holdsAfter: Hold[] = [];
@@ -85,7 +90,10 @@ export function planEntry(
       heldMinor: before.heldMinor + (heldDelta.get(accountId) ?? 0n),
       version: before.version + 1n,
     };
-    if (!fitsInt64(after.totalMinor)) return invalid("legs", `balance of ${accountId} would overflow`);
+    // Checked here, before any database: PostgreSQL would refuse the row with "bigint out of range" and fail the batch.
+    if (!fitsInt64(after.totalMinor)) {
+      return invalid(amountFields.get(accountId) ?? "legs", `balance of ${accountId} would overflow a signed 64-bit integer`);
+    }
     if (after.kind === "user" && availableMinor(after) < 0n) {
       const requested = -delta + (heldDelta.get(accountId) ?? 0n);
       return insufficient(before, requested);

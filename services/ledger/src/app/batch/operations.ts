@@ -85,8 +85,14 @@ function postExternal(ctx: BatchContext, req: ExternalRequest, kind: EntryKind, 
   if (target === undefined) throw notFound("account_id", req.accountId);
   if (target.kind !== "user") throw invalidArgument("account_id", "deposits and withdrawals go to user accounts");
   const legs: LegInput[] = [
-    { accountId: req.accountId, amountMinor: signedAmountMinor, expectedAsset: "", field: "account_id" },
-    { accountId: ctx.external(target.asset), amountMinor: -signedAmountMinor, expectedAsset: "", field: "account_id" },
+    { accountId: req.accountId, amountMinor: signedAmountMinor, expectedAsset: "", field: "account_id", amountField: "amount_minor" },
+    {
+      accountId: ctx.external(target.asset),
+      amountMinor: -signedAmountMinor,
+      expectedAsset: "",
+      field: "account_id",
+      amountField: "amount_minor",
+    },
   ];
   const { entry, balances } = post(ctx, req.requestId, kind, legs, [], req.metadata);
   return { entry, balance: balanceToProto(balances.find((b) => b.accountId === req.accountId)!) };
