@@ -108,7 +108,7 @@ async function applyBatch(topic: string, messages: readonly KafkaMessage[], opti
   const orderIds = [...new Set([...byOrder.keys(), last.event.clientOrderId])];
   await consumeTraced(groupId, topic, last.message, async () => {
     await record(last);
-    await settlement.settleOrders(orderIds);
-    logger.debug({ orderIds }, "batch settled");
+    const { applied, refused } = await settlement.settleOrders(orderIds);
+    logger.debug({ orderIds, applied, refused }, "batch settled");
   });
 }
