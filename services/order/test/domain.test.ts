@@ -3,7 +3,7 @@
 // PostgreSQL in store.test.ts.
 import t from "tap";
 import { applyFill, checkOrderInput, type FeeSchedule, feeKrw, holdAmountMinor, type Order, transition } from "../src/domain/order.js";
-import { planSettlement } from "../src/domain/settlement.js";
+import { ledgerWorkOf, planSettlement } from "../src/domain/settlement.js";
 import {
   canTransition,
   FILLS_FINISHED_STATES,
@@ -169,4 +169,43 @@ t.test("a settlement balances per asset and debits exactly the hold's part", asy
     "a fee-free fill has no fee leg",
   );
   t.throws(() => planSettlement("sell", { ...fill, quantity: 1n, priceKrw: 1n }, 5n, accounts), /exceeds proceeds/);
+});
+
+t.test("an order's ledger work: its unsettled fills, then the rest of its hold once no fill can come", async (t) => {
+  const accounts = {
+    userCashAccountId: "uc",
+    userSharesAccountId: "us",
+    clearingCashAccountId: "cc",
+    clearingSharesAccountId: "cs",
+    feesAccountId: "f",
+  };
+  const fill = { executionId: "x-1", quantity: 3n, priceKrw: 69_900n, feeKrw: 32n };
+  t.equal(ledgerWorkOf(order(), [], accounts), undefined, "resting, nothing filled: nothing to do");
+  const resting = ledgerWorkOf(order({ state: "partially_filled" }), [fill], accounts);
+  t.same(
+    [resting?.fills.map((f) => f.executionId), resting?.finishesHold, resting?.releaseMinor],
+    [["x-1"], false, 0n],
+    "partially filled, still working: the fill, no release",
+  );
+  // Filled below its limit: 10 x 69,900 + fees leaves 1,000 won and the fee difference on the hold.
+  const filled = order({ state: "filled", filledQuantity: 10n, filledNotionalKrw: 699_000n, feesKrw: 105n });
+  const done = ledgerWorkOf(filled, [fill], accounts);
+  t.same([done?.finishesHold, done?.releaseMinor], [true, 700_105n - 699_105n], "filled: the fill, then the release of what is left");
+  t.same(
+    [ledgerWorkOf(order({ state: "filled", filledQuantity: 10n, filledNotionalKrw: 700_000n, feesKrw: 105n }), [], accounts)?.releaseMinor],
+    [0n],
+    "a hold used up: nothing to release, but the hold is done with",
+  );
+  t.same(
+    [ledgerWorkOf(order({ state: "cancelled" }), [], undefined)?.releaseMinor],
+    [700_105n],
+    "cancelled unfilled: the whole hold goes back, no accounts needed",
+  );
+  t.equal(ledgerWorkOf(order({ state: "cancelled", holdReleased: true }), [], undefined), undefined, "released already: nothing");
+  t.equal(ledgerWorkOf(order({ state: "rejected", holdId: "" }), [], undefined), undefined, "never held: nothing");
+  t.throws(
+    () => ledgerWorkOf(order({ state: "filled", filledNotionalKrw: 800_000n }), [], undefined),
+    /used 800000 of a hold of 700105/,
+    "a hold overdrawn by the order's own figures is a bug, not a release",
+  );
 });
