@@ -175,7 +175,10 @@ t.test("a batch where one settlement is refused: the others settle, the refused 
   await eventually("the other bids settle", async () =>
     (await Promise.all(others.map((o) => stateOf(stack, o)))).every((o) => o.state === api.OrderState.SETTLED),
   );
-  const victimBatch = logsOf(stack).find((r) => r.msg === "batch settled" && r.orderIds.includes(victim.orderId));
+  // Logged once the batch's answer is recorded, refusal included: a moment after the others are SETTLED.
+  const batchOf = () => logsOf(stack).find((r) => r.msg === "batch settled" && r.orderIds.includes(victim.orderId));
+  await eventually("the victim's batch is settled", async () => batchOf() !== undefined);
+  const victimBatch = batchOf();
   t.ok(victimBatch !== undefined && victimBatch.orderIds.length >= 2, "the victim was settled in a batch with others");
   t.equal(victimBatch?.refused, 1, "in that batch, the ledger refused the victim's chain alone");
   t.equal(victimBatch?.applied, victimBatch!.orderIds.length - 1, "and applied every other order's");

@@ -140,10 +140,10 @@ export class Settlement {
   /** Each order's ledger work as a chain of operations. */
   async #chains(orderIds: readonly string[]): Promise<Chain[]> {
     if (orderIds.length === 0) return [];
-    const [orders, unsettled] = await Promise.all([
-      store.getOrders(this.deps.pool, orderIds),
-      store.unsettledFillsOf(this.deps.pool, orderIds),
-    ]);
+    // Orders first, then their fills: a fill is recorded with the order's change, so the fills read
+    // after the order include every fill the order counts, and a release never frees what one needs.
+    const orders = await store.getOrders(this.deps.pool, orderIds);
+    const unsettled = await store.unsettledFillsOf(this.deps.pool, orderIds);
     const chains = await Promise.all(
       orders.map(async (order): Promise<Chain | undefined> => {
         const fills = unsettled.get(order.orderId) ?? [];
