@@ -3,7 +3,7 @@
 // PostgreSQL in store.test.ts.
 import t from "tap";
 import { applyFill, checkOrderInput, type FeeSchedule, feeKrw, holdAmountMinor, type Order, transition } from "../src/domain/order.js";
-import { planSettlement } from "../src/domain/settlement.js";
+import { ledgerWorkOf, planSettlement } from "../src/domain/settlement.js";
 import {
   canTransition,
   FILLS_FINISHED_STATES,
@@ -14,6 +14,13 @@ import {
 } from "../src/domain/state-machine.js";
 
 const FEES: FeeSchedule = { commissionPpm: 150n, sellTaxPpm: 1_800n }; // 0.015 %, 0.18 %
+const ACCOUNTS = {
+  userCashAccountId: "uc",
+  userSharesAccountId: "us",
+  clearingCashAccountId: "cc",
+  clearingSharesAccountId: "cs",
+  feesAccountId: "f",
+};
 const SAMSUNG = { symbol: "005930", referencePriceKrw: 70_000n };
 const NOW = new Date("2026-11-25T00:00:00Z");
 
@@ -140,18 +147,11 @@ t.test("fills accumulate; fees of the parts add up to the fee of the whole", asy
 });
 
 t.test("a settlement balances per asset and debits exactly the hold's part", async (t) => {
-  const accounts = {
-    userCashAccountId: "uc",
-    userSharesAccountId: "us",
-    clearingCashAccountId: "cc",
-    clearingSharesAccountId: "cs",
-    feesAccountId: "f",
-  };
   const cashOf = new Set(["uc", "cc", "f"]);
   const fill = { executionId: "x-1", quantity: 3n, priceKrw: 70_000n };
   for (const side of ["buy", "sell"] as const) {
     const fee = feeKrw(FEES, side, 210_000n);
-    const plan = planSettlement(side, fill, fee, accounts);
+    const plan = planSettlement(side, fill, fee, ACCOUNTS);
     const heldAccount = side === "buy" ? "uc" : "us";
     const legs = [...plan.legs, { accountId: heldAccount, amountMinor: -plan.holdDebitMinor }];
     const cash = legs.filter((l) => cashOf.has(l.accountId)).reduce((s, l) => s + l.amountMinor, 0n);
@@ -163,10 +163,42 @@ t.test("a settlement balances per asset and debits exactly the hold's part", asy
       `${side}: no zero postings`,
     );
   }
-  const feeFree = planSettlement("sell", fill, 0n, accounts);
+  const feeFree = planSettlement("sell", fill, 0n, ACCOUNTS);
   t.notOk(
     feeFree.legs.some((l) => l.accountId === "f"),
     "a fee-free fill has no fee leg",
   );
-  t.throws(() => planSettlement("sell", { ...fill, quantity: 1n, priceKrw: 1n }, 5n, accounts), /exceeds proceeds/);
+  t.throws(() => planSettlement("sell", { ...fill, quantity: 1n, priceKrw: 1n }, 5n, ACCOUNTS), /exceeds proceeds/);
+});
+
+t.test("an order's ledger work: its unsettled fills, then the rest of its hold once no fill can come", async (t) => {
+  const fill = { executionId: "x-1", quantity: 3n, priceKrw: 69_900n, feeKrw: 32n };
+  t.equal(ledgerWorkOf(order(), [], ACCOUNTS), undefined, "resting, nothing filled: nothing to do");
+  const resting = ledgerWorkOf(order({ state: "partially_filled" }), [fill], ACCOUNTS);
+  t.same(
+    [resting?.fills.map((f) => f.executionId), resting?.finishesHold, resting?.releaseMinor],
+    [["x-1"], false, 0n],
+    "partially filled, still working: the fill, no release",
+  );
+  // Filled below its limit: 10 x 69,900 + fees leaves 1,000 won and the fee difference on the hold.
+  const filled = order({ state: "filled", filledQuantity: 10n, filledNotionalKrw: 699_000n, feesKrw: 105n });
+  const done = ledgerWorkOf(filled, [fill], ACCOUNTS);
+  t.same([done?.finishesHold, done?.releaseMinor], [true, 700_105n - 699_105n], "filled: the fill, then the release of what is left");
+  t.same(
+    [ledgerWorkOf(order({ state: "filled", filledQuantity: 10n, filledNotionalKrw: 700_000n, feesKrw: 105n }), [], ACCOUNTS)?.releaseMinor],
+    [0n],
+    "a hold used up: nothing to release, but the hold is done with",
+  );
+  t.same(
+    [ledgerWorkOf(order({ state: "cancelled" }), [], undefined)?.releaseMinor],
+    [700_105n],
+    "cancelled unfilled: the whole hold goes back, no accounts needed",
+  );
+  t.equal(ledgerWorkOf(order({ state: "cancelled", holdReleased: true }), [], undefined), undefined, "released already: nothing");
+  t.equal(ledgerWorkOf(order({ state: "rejected", holdId: "" }), [], undefined), undefined, "never held: nothing");
+  t.throws(
+    () => ledgerWorkOf(order({ state: "filled", filledNotionalKrw: 800_000n }), [], undefined),
+    /used 800000 of a hold of 700105/,
+    "a hold overdrawn by the order's own figures is a bug, not a release",
+  );
 });

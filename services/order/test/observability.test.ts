@@ -64,7 +64,7 @@ function descends(spans: ZipkinSpan[], span: ZipkinSpan, ancestor: ZipkinSpan): 
   return false;
 }
 
-t.test("one trace: order → ledger → exchange → Kafka → order's consumer → settlement in the ledger", async (t) => {
+t.test("one trace: order → ledger → exchange → Kafka → order's consumer → batch settlement in the ledger", async (t) => {
   const buyer = await newUser(10_000_000n);
   const seller = await newUser(10_000_000n);
   await place(seller, { waitSettledMs: 15_000 }); // the seller buys shares from the market maker first (settled: the sale holds them)
@@ -103,25 +103,31 @@ t.test("one trace: order → ledger → exchange → Kafka → order's consumer 
     async () => (await stack.orders.getOrder({ orderId: bid!.orderId, userId: buyer })).order!.state === api.OrderState.SETTLED,
   );
 
-  // The consumer logs each execution it applies (debug), inside its span.
-  const appliedLog = () =>
+  // The consumer logs each execution it applies, and each batch it settles (debug), inside their spans.
+  const logRecords = () =>
     stack.orderProcess.logs
       .flatMap((line) => line.split("\n"))
       .filter((line) => line.startsWith("{"))
-      .map((line) => JSON.parse(line) as { msg?: string; orderId?: string; trace_id?: string; span_id?: string })
-      .find((r) => r.msg === "execution event applied" && r.orderId === bid!.orderId);
-  await eventually("the consumer logs the buyer's execution", async () => appliedLog() !== undefined);
+      .map((line) => JSON.parse(line) as { msg?: string; orderId?: string; orderIds?: string[]; trace_id?: string; span_id?: string });
+  const appliedLog = () => logRecords().find((r) => r.msg === "execution event applied" && r.orderId === bid!.orderId);
+  // The buyer's fill is settled with the rest of its Kafka batch, in one SubmitBatch under the span of the batch's last event.
+  const settledLog = () => logRecords().find((r) => r.msg === "batch settled" && r.orderIds?.includes(bid!.orderId) === true);
+  await eventually("the consumer logs the buyer's execution and its batch's settlement", async () => settledLog() !== undefined);
   const applied = appliedLog()!;
   t.equal(applied.trace_id, traceId, "the consumer's log line carries the trace id");
+  t.equal(settledLog()!.trace_id, traceId, "so does the settlement's");
 
   let spans: ZipkinSpan[] = [];
   const byId = (id: string | undefined) => spans.find((s) => s.id === id);
-  // The wait and the assertion must ask the same: the order's CLIENT span of SettleHold
+  // The wait and the assertion must ask the same: the order's CLIENT span of SubmitBatch
   // carries the same name and is exported before the ledger's SERVER span may be.
-  const buyerSettlement = (buyerConsumer: ZipkinSpan) =>
+  const batchSettlement = (settlingConsumer: ZipkinSpan) =>
     spans.find(
       (s) =>
-        serviceOf(s) === "ledger" && s.kind === "SERVER" && /ledgerservice\/settlehold/i.test(s.name) && descends(spans, s, buyerConsumer),
+        serviceOf(s) === "ledger" &&
+        s.kind === "SERVER" &&
+        /ledgerservice\/submitbatch/i.test(s.name) &&
+        descends(spans, s, settlingConsumer),
     );
   // Each process exports its spans in its own batches, in no particular order: wait for all of them.
   await eventually(
@@ -129,9 +135,11 @@ t.test("one trace: order → ledger → exchange → Kafka → order's consumer 
     async () => {
       spans = await readTrace(traceId);
       const buyerConsumer = byId(applied.span_id);
+      const settlingConsumer = byId(settledLog()!.span_id);
       return (
         buyerConsumer !== undefined &&
-        buyerSettlement(buyerConsumer) !== undefined &&
+        settlingConsumer !== undefined &&
+        batchSettlement(settlingConsumer) !== undefined &&
         find(spans, "order", "SERVER", /orderservice\/placeorder/i) !== undefined &&
         find(spans, "exchange", "PRODUCER", /publish/) !== undefined &&
         find(spans, "exchange", "SERVER", /exchangeservice\/submitorder/i) !== undefined &&
@@ -162,7 +170,9 @@ t.test("one trace: order → ledger → exchange → Kafka → order's consumer 
   );
   const buyerConsumer = byId(applied.span_id);
   t.equal(buyerConsumer?.kind, "CONSUMER", "the log line's span is the consumer span of the buyer's execution");
-  t.ok(buyerSettlement(buyerConsumer!), "the buyer's settlement (ledger SettleHold) under that consumer span");
+  const settlingConsumer = byId(settledLog()!.span_id);
+  t.ok(consumers.includes(settlingConsumer!), "the buyer's batch was settled inside a consumer span of that publish");
+  t.ok(batchSettlement(settlingConsumer!), "the buyer's settlement (ledger SubmitBatch) under that consumer span");
   t.ok(find(spans, "order", "CLIENT", /^pg /) && find(spans, "ledger", "CLIENT", /^pg /), "PostgreSQL query spans from order and ledger");
 
   await eventually("the sale's order events arrive", async () => orderEvents.some((m) => m.key?.toString() === sold!.orderId), 30_000);
@@ -193,7 +203,7 @@ t.test("a caller speaking Jaeger's uber-trace-id joins the trace too", async (t)
     "Zipkin has the trace",
     async () => {
       spans = await readTrace(traceId);
-      return ["placeorder", "submitorder", "settlehold"].every((name) =>
+      return ["placeorder", "submitorder", "submitbatch"].every((name) =>
         spans.some((s) => s.kind === "SERVER" && s.name.toLowerCase().endsWith(`/${name}`)),
       );
     },
@@ -236,6 +246,8 @@ const SERIES: Record<"ledger" | "exchange" | "order", string[]> = {
     "kuku_orders",
     "kuku_orders_unknown_total",
     "kuku_settlement_lag_seconds_bucket",
+    "kuku_orders_settlement_refused",
+    "kuku_settlement_refusals_total",
   ],
 };
 

@@ -35,6 +35,12 @@ export interface CallFailures {
   refusal(error: unknown): string | undefined;
   /** Why a SubmitOrder without an answer leaves the order in doubt. */
   inDoubt(error: unknown): string;
+  /**
+   * Whether a SubmitBatch operation's error (a google.rpc.Code) is the
+   * ledger's refusal, which the same request gets again, rather than a
+   * failure to apply it now (worth sending again at once).
+   */
+  isRefusal(code: number): boolean;
 }
 
 export interface IntakeDeps {

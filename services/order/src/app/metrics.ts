@@ -4,13 +4,15 @@
 import { promClient } from "@kuku/platform";
 import type pg from "pg";
 import { ORDER_STATES } from "../domain/state-machine.js";
-import { countOrdersByState } from "../store/order-store.js";
+import { countOrdersByState, countSettlementRefused } from "../store/order-store.js";
 
 export interface OrderMetrics {
   /** An order went UNKNOWN: the exchange did not answer in time. */
   unknown(): void;
   /** A fill was settled in the ledger, `lagS` seconds after its execution. */
   settled(lagS: number): void;
+  /** The ledger refused an order's settlement (its fills' settles and its release, a linked chain). */
+  settlementRefused(): void;
 }
 
 export function createOrderMetrics(pool: pg.Pool): OrderMetrics {
@@ -41,5 +43,20 @@ export function createOrderMetrics(pool: pg.Pool): OrderMetrics {
     help: "Time from a fill's execution at the exchange to its settlement in the ledger.",
     buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
   });
-  return { unknown: () => unknown.inc(), settled: (lagS) => settlementLag.observe(lagS) };
+  new promClient.Gauge({
+    name: "kuku_orders_settlement_refused",
+    help: "Orders whose settlement the ledger refused and that no later try has settled (read from the database).",
+    async collect() {
+      try {
+        this.set(await countSettlementRefused(pool));
+      } catch {
+        this.reset();
+      }
+    },
+  });
+  const refused = new promClient.Counter({
+    name: "kuku_settlement_refusals_total",
+    help: "Settlements of an order (its fills and its release, one linked chain) the ledger refused; each retry that is refused again counts.",
+  });
+  return { unknown: () => unknown.inc(), settled: (lagS) => settlementLag.observe(lagS), settlementRefused: () => refused.inc() };
 }

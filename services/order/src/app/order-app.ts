@@ -41,7 +41,7 @@ export function createOrderApp(deps: OrderAppDeps): OrderApp {
   const records = new OrderRecords(pool, logger);
   const accounts = new LedgerAccounts(ledger);
   const metrics = createOrderMetrics(pool);
-  const settlement = new Settlement({ pool, ledger, accounts, fees, records, logger, metrics });
+  const settlement = new Settlement({ pool, ledger, accounts, fees, records, failures: deps.failures, logger, metrics });
   const intake = new Intake({ ...deps, accounts, records, settlement, metrics });
   const queries = new Queries(pool);
   const cancellation = new Cancellation({ exchange, exchangeTimeoutMs, records, settlement, queries });

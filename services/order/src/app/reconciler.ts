@@ -82,19 +82,16 @@ export class Reconciler {
     return resolved;
   }
 
+  /** The leftover ledger work of a round, in one SubmitBatch (a refused order is recorded, and tried again a grace period later). */
   async #settleLeftovers(): Promise<number> {
     const quietSince = new Date(Date.now() - this.deps.settleGraceMs);
     const unsettled = await store.ordersWithLedgerWork(this.deps.pool, FILLS_FINISHED_STATES, quietSince, BATCH_SIZE);
-    let settled = 0;
-    await forEachConcurrently(unsettled, this.deps.concurrency, async (orderId) => {
-      try {
-        await this.deps.settlement.settle(orderId);
-        settled++;
-      } catch (error) {
-        this.deps.logger.warn({ orderId, err: error }, "settlement attempt failed; will retry");
-      }
-    });
-    return settled;
+    try {
+      return (await this.deps.settlement.settleOrders(unsettled)).applied;
+    } catch (error) {
+      this.deps.logger.warn({ orders: unsettled.length, err: error }, "settlement attempt failed; will retry");
+      return 0;
+    }
   }
 
   async #resolveInDoubt(order: Order): Promise<void> {

@@ -1,18 +1,20 @@
 // What the exchange says about an order, and the ledger side of it: the
 // exchange's word (new fills, then the status) recorded in one transaction,
 // then the fills settled against the order's hold and what the hold no
-// longer needs released.
+// longer needs released, for many orders in one ledger SubmitBatch.
+import { createHash } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
 import type { Client } from "@connectrpc/connect";
 import * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
-import type { Logger } from "@kuku/platform";
+import { forEachConcurrently, type Logger } from "@kuku/platform";
 import { assert } from "@kuku/platform/assert";
 import type pg from "pg";
-import { applyFill, type FeeSchedule, holdUsedMinor, type Order, transition } from "../domain/order.js";
-import { planSettlement } from "../domain/settlement.js";
-import { FILLS_FINISHED_STATES, reportedState } from "../domain/state-machine.js";
+import { applyFill, type FeeSchedule, type Order, transition } from "../domain/order.js";
+import { type LedgerWork, ledgerWorkOf } from "../domain/settlement.js";
+import { reportedState } from "../domain/state-machine.js";
 import * as store from "../store/order-store.js";
 import type { ExchangeReport } from "./convert.js";
+import type { CallFailures } from "./intake.js";
 import type { LedgerAccounts } from "./ledger-accounts.js";
 import type { OrderMetrics } from "./metrics.js";
 import { type OrderRecords, orderEvent } from "./orders.js";
@@ -25,6 +27,7 @@ export interface SettlementDeps {
   readonly accounts: LedgerAccounts;
   readonly fees: FeeSchedule;
   readonly records: OrderRecords;
+  readonly failures: Pick<CallFailures, "isRefusal">;
   readonly logger: Logger;
   readonly metrics: OrderMetrics;
 }
@@ -91,47 +94,100 @@ export class Settlement {
     return applied.order;
   }
 
-  /** Settles every unsettled fill, then releases what the hold no longer needs. */
+  /** Settles the order's fills and releases what its hold no longer needs (see `settleOrders`); the order after. */
   async settle(orderId: string): Promise<Order> {
-    const order = await this.deps.records.get(orderId);
-    await this.#settleFills(order);
-    if (!FILLS_FINISHED_STATES.includes(order.state) || order.holdReleased || order.holdId === "") return order;
-    return this.#releaseHold(order);
-  }
-
-  async #settleFills(order: Order): Promise<void> {
-    const fills = await store.unsettledFills(this.deps.pool, order.orderId);
-    if (fills.length === 0) return;
-    const accounts = await this.deps.accounts.forSettlement(order.userId, order.symbol);
-    for (const fill of fills) {
-      const plan = planSettlement(order.side, fill, fill.feeKrw, accounts);
-      await this.deps.ledger.settleHold(
-        create(ledger.SettleHoldRequestSchema, {
-          requestId: `settle-${fill.executionId}`,
-          debits: [{ holdId: order.holdId, amountMinor: plan.holdDebitMinor }],
-          legs: plan.legs.map((l) => ({ accountId: l.accountId, asset: accounts.assetOf.get(l.accountId)!, amountMinor: l.amountMinor })),
-          metadata: { order_id: order.orderId, execution_id: fill.executionId },
-        }),
-      );
-      const lagS = await store.markFillSettled(this.deps.pool, fill.executionId);
-      if (lagS !== undefined) this.deps.metrics.settled(lagS);
-    }
+    await this.settleOrders([orderId]);
+    return this.deps.records.get(orderId);
   }
 
   /**
-   * Releases the hold's remainder. No fill can come any more and every fill
-   * is settled, so what the hold still covers follows from the order alone:
-   * no GetHold round trip to decide. A release seen again is the same
-   * request id: the ledger answers it without releasing twice.
+   * The ledger work of these orders (their unsettled fills, and the rest of
+   * the holds of orders no fill can reach any more) in ONE SubmitBatch: one
+   * linked chain per order, so an order's settles and its release go
+   * through together or not at all, and one order's refusal leaves the
+   * others applied. Request ids are the fills' and the orders' own, so work
+   * sent again (a redelivered batch, the reconciler, a crash between the
+   * ledger's answer and our record of it) is answered with its first result
+   * and moves nothing twice. A refused chain is recorded on its order and
+   * retried by the reconciler; a chain the ledger could not apply (a
+   * transient error) throws once the rest is recorded, so that it is sent
+   * again.
    */
-  async #releaseHold(order: Order): Promise<Order> {
-    const remainingMinor = order.holdAmountMinor - holdUsedMinor(order);
-    assert(remainingMinor >= 0n, `order ${order.orderId} used ${holdUsedMinor(order)} of a hold of ${order.holdAmountMinor}`);
-    if (remainingMinor > 0n) {
-      await this.deps.ledger.releaseHold(
-        create(ledger.ReleaseHoldRequestSchema, { requestId: `release-${order.orderId}`, holdId: order.holdId }),
-      );
+  async settleOrders(orderIds: readonly string[]): Promise<{ applied: number; refused: number }> {
+    const chains = await this.#chains(orderIds);
+    const answers: ChainAnswer[] = [];
+    for (const group of groupsOf(chains)) answers.push(...(await this.#submit(group)));
+    const applied = answers.filter((a) => a.outcome === "applied").map((a) => a.chain);
+    const lags = await store.markSettled(
+      this.deps.pool,
+      applied.flatMap((c) => c.work.fills.map((f) => f.executionId)),
+      applied.map((c) => c.order.orderId),
+    );
+    for (const lagS of lags) this.deps.metrics.settled(lagS);
+    await forEachConcurrently(
+      applied.filter((c) => c.work.finishesHold),
+      ORDERS_IN_FLIGHT,
+      (c) => this.#markReleased(c.order, c.work.releaseMinor).then(() => undefined),
+    );
+    const refused = answers.filter((a) => a.outcome === "refused");
+    if (refused.length > 0) await this.#recordRefusals(refused);
+    const failed = answers.find((a) => a.outcome === "failed");
+    if (failed !== undefined)
+      throw new Error(`the ledger did not apply the settlement of order ${failed.chain.order.orderId}: ${failed.reason}`);
+    return { applied: applied.length, refused: refused.length };
+  }
+
+  /** Each order's ledger work as a chain of operations. */
+  async #chains(orderIds: readonly string[]): Promise<Chain[]> {
+    if (orderIds.length === 0) return [];
+    // Orders first, then their fills: a fill is recorded with the order's change, so the fills read
+    // after the order include every fill the order counts, and a release never frees what one needs.
+    const orders = await store.getOrders(this.deps.pool, orderIds);
+    const unsettled = await store.unsettledFillsOf(this.deps.pool, orderIds);
+    const chains = await Promise.all(
+      orders.map(async (order): Promise<Chain | undefined> => {
+        const fills = unsettled.get(order.orderId) ?? [];
+        const accounts = fills.length === 0 ? undefined : await this.deps.accounts.forSettlement(order.userId, order.symbol);
+        const work = ledgerWorkOf(order, fills, accounts);
+        return work === undefined ? undefined : { order, work, operations: operationsOf(order, work, accounts?.assetOf) };
+      }),
+    );
+    return chains.filter((c) => c !== undefined);
+  }
+
+  /** One SubmitBatch for these chains (a chain without operations, a hold used up, needs no call); each chain's answer. */
+  async #submit(chains: readonly Chain[]): Promise<ChainAnswer[]> {
+    const operations = chains.flatMap((c) => c.operations);
+    if (operations.length === 0) return chains.map((chain) => ({ chain, outcome: "applied", reason: "" }));
+    const { results } = await this.deps.ledger.submitBatch(
+      create(ledger.SubmitBatchRequestSchema, { batchId: batchIdOf(operations), operations }),
+    );
+    assert(results.length === operations.length, `SubmitBatch answered ${results.length} results for ${operations.length} operations`);
+    let next = 0;
+    return chains.map((chain) => {
+      const errors = chain.operations.flatMap((operation) => {
+        const result = results[next++]!.result;
+        return result.case === "error" ? [{ requestId: operation.operation.value!.requestId, error: result.value }] : [];
+      });
+      if (errors.length === 0) return { chain, outcome: "applied", reason: "" };
+      const reason = errors.map((e) => `${e.requestId}: ${e.error.message}`).join("; ");
+      const transient = errors.some((e) => !this.deps.failures.isRefusal(e.error.code));
+      return { chain, outcome: transient ? "failed" : "refused", reason };
+    });
+  }
+
+  /** Refusals stay visible (the order's row, the gauge, an error in the log) until a later try goes through. */
+  async #recordRefusals(refused: readonly ChainAnswer[]): Promise<void> {
+    const refusals = refused.map((a) => ({ orderId: a.chain.order.orderId, reason: a.reason.slice(0, REFUSAL_TEXT_MAX) }));
+    await store.recordSettlementRefusals(this.deps.pool, refusals);
+    for (const r of refusals) {
+      this.deps.metrics.settlementRefused();
+      this.deps.logger.error(r, "the ledger refused an order's settlement; the reconciler tries again");
     }
+  }
+
+  /** The hold is done with: marked released, and a filled order SETTLED. */
+  #markReleased(order: Order, releasedMinor: bigint): Promise<Order> {
     return this.deps.records.change(
       order.orderId,
       order,
@@ -142,7 +198,73 @@ export class Settlement {
           ? transition(released, "settled", new Date())
           : { kind: "ok", order: { ...released, version: o.version + 1n, updatedAt: new Date() } };
       },
-      remainingMinor > 0n ? `released ${remainingMinor} of the hold` : "hold used up",
+      releasedMinor > 0n ? `released ${releasedMinor} of the hold` : "hold used up",
     );
   }
 }
+
+/** One order's ledger work and its operations (linked, but for the last). */
+interface Chain {
+  readonly order: Order;
+  readonly work: LedgerWork;
+  readonly operations: readonly ledger.BatchOperation[];
+}
+
+interface ChainAnswer {
+  readonly chain: Chain;
+  readonly outcome: "applied" | "refused" | "failed";
+  readonly reason: string;
+}
+
+/** A SubmitBatch takes at most this many operations (its proto's max_items). */
+const BATCH_OPERATIONS_MAX = 8190;
+/** Orders marked released at once after a batch: the pool (24) keeps room for the rest of the service. */
+const ORDERS_IN_FLIGHT = 16;
+const REFUSAL_TEXT_MAX = 2000;
+
+/**
+ * The order's settles, then its release, each under the request id it has
+ * always had (`settle-<execution>`, `release-<order>`, the same payloads as
+ * the unary calls), so the ledger knows a repeat whichever way it came.
+ * Fees and tax are legs of their fill's settle: one entry, already atomic.
+ */
+function operationsOf(order: Order, work: LedgerWork, assetOf: ReadonlyMap<string, string> | undefined): ledger.BatchOperation[] {
+  const operations: ledger.BatchOperation["operation"][] = work.fills.map(({ executionId, plan }) => ({
+    case: "settleHold",
+    value: create(ledger.SettleHoldRequestSchema, {
+      requestId: `settle-${executionId}`,
+      debits: [{ holdId: order.holdId, amountMinor: plan.holdDebitMinor }],
+      legs: plan.legs.map((l) => ({ accountId: l.accountId, asset: assetOf!.get(l.accountId)!, amountMinor: l.amountMinor })),
+      metadata: { order_id: order.orderId, execution_id: executionId },
+    }),
+  }));
+  if (work.releaseMinor > 0n) {
+    operations.push({
+      case: "releaseHold",
+      value: create(ledger.ReleaseHoldRequestSchema, { requestId: `release-${order.orderId}`, holdId: order.holdId }),
+    });
+  }
+  return operations.map((operation, i) => create(ledger.BatchOperationSchema, { operation, linked: i < operations.length - 1 }));
+}
+
+/** Chains in groups of at most BATCH_OPERATIONS_MAX operations, never splitting a chain. */
+function groupsOf(chains: readonly Chain[]): Chain[][] {
+  const groups: Chain[][] = [[]];
+  let size = 0;
+  for (const chain of chains) {
+    if (size + chain.operations.length > BATCH_OPERATIONS_MAX && size > 0) {
+      groups.push([]);
+      size = 0;
+    }
+    groups.at(-1)!.push(chain);
+    size += chain.operations.length;
+  }
+  return groups.filter((g) => g.length > 0);
+}
+
+/** Names the batch in the ledger's logs after its operations: the same work sent again has the same name. */
+const batchIdOf = (operations: readonly ledger.BatchOperation[]) =>
+  `settle-${createHash("sha256")
+    .update(operations.map((o) => o.operation.value!.requestId).join(","))
+    .digest("hex")
+    .slice(0, 32)}`;

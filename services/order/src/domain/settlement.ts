@@ -1,5 +1,6 @@
 import { assert } from "@kuku/platform/assert";
-import type { Fill, Side } from "./order.js";
+import { type Fill, holdUsedMinor, type Order, type Side } from "./order.js";
+import { FILLS_FINISHED_STATES } from "./state-machine.js";
 
 /** The ledger accounts one settlement touches. */
 export interface SettlementAccounts {
@@ -45,4 +46,40 @@ export function planSettlement(side: Side, fill: Fill, fillFeeKrw: bigint, accou
   ];
   // The ledger refuses zero postings: a fee-free fill has no fee leg.
   return { holdDebitMinor: fill.quantity, legs: legs.filter((l) => l.amountMinor !== 0n) };
+}
+
+/**
+ * What the ledger must do for one order now: settle its unsettled fills,
+ * then, once no fill can reach the order any more, release what its hold
+ * still covers. The ledger applies it as one linked chain, all or nothing:
+ * a release must never go through while a fill it would have paid for is
+ * refused.
+ */
+export interface LedgerWork {
+  readonly fills: readonly { readonly executionId: string; readonly plan: SettlementPlan }[];
+  /** No fill can come any more: once this work is applied the order's hold is done with. */
+  readonly finishesHold: boolean;
+  /** What the hold still covers after every fill (only when `finishesHold`; 0: nothing to release). */
+  readonly releaseMinor: bigint;
+}
+
+/**
+ * The ledger work of an order with these unsettled fills; undefined when
+ * there is none. What the hold still covers follows from the order's own
+ * figures (every fill is recorded on it), so no GetHold decides a release.
+ */
+export function ledgerWorkOf(
+  order: Order,
+  unsettled: readonly (Fill & { readonly feeKrw: bigint })[],
+  /** Needed only when there are fills to settle. */
+  accounts: SettlementAccounts | undefined,
+): LedgerWork | undefined {
+  const finishesHold = FILLS_FINISHED_STATES.includes(order.state) && !order.holdReleased && order.holdId !== "";
+  if (unsettled.length === 0 && !finishesHold) return undefined;
+  assert(order.holdId !== "", `order ${order.orderId} has fills but no hold`);
+  assert(unsettled.length === 0 || accounts !== undefined, `order ${order.orderId}: fills to settle, and no accounts`);
+  const fills = unsettled.map((f) => ({ executionId: f.executionId, plan: planSettlement(order.side, f, f.feeKrw, accounts!) }));
+  const releaseMinor = finishesHold ? order.holdAmountMinor - holdUsedMinor(order) : 0n;
+  assert(releaseMinor >= 0n, `order ${order.orderId} used ${holdUsedMinor(order)} of a hold of ${order.holdAmountMinor}`);
+  return { fills, finishesHold, releaseMinor };
 }

@@ -2,9 +2,10 @@
 // taker's too, but settlement starts here) and expiries. Kafka hands them
 // over in batches: the orders of a batch are worked on concurrently, each
 // order's events in their order, recorded through the same idempotent path
-// as an RPC answer (the event id in the same transaction as the fill), and
-// each order settled once per batch. The batch's offsets are committed only
-// when all of it is done; a batch seen again changes nothing.
+// as an RPC answer (the event id in the same transaction as the fill); then
+// the whole batch is settled in one ledger SubmitBatch. The batch's offsets
+// are committed only after the ledger answered and its answer is recorded;
+// a batch seen again changes nothing.
 import { fromBinary } from "@bufbuild/protobuf";
 import { type ExecutionEvent, ExecutionEventSchema } from "@kuku/contracts/kuku/exchange/v1/events_pb";
 import { EXCHANGE_EXECUTIONS } from "@kuku/contracts/topics";
@@ -16,9 +17,9 @@ import type { Settlement } from "../app/settlement.js";
 export const EXECUTIONS_TOPIC = EXCHANGE_EXECUTIONS.name;
 
 /**
- * Orders of one batch worked on at once: each is two or three database
- * transactions and one or two ledger calls, so this many keep the pool
- * (24) and the ledger busy without queueing behind each other.
+ * Orders of one batch recorded at once: each is a read or two, or one
+ * transaction, so this many keep the pool (24) busy without queueing
+ * behind each other.
  */
 const ORDERS_IN_FLIGHT = 16;
 
@@ -67,35 +68,47 @@ export async function startExecutionsConsumer(kafka: Kafka, options: ExecutionsC
   return consumer;
 }
 
-/** One batch: the events of our orders grouped per order, the orders concurrently. */
+/**
+ * One batch: the events of our orders recorded, grouped per order, the
+ * orders concurrently; then the ledger work of all of them in ONE
+ * SubmitBatch, inside the span of the batch's last event of ours.
+ */
 async function applyBatch(topic: string, messages: readonly KafkaMessage[], options: ExecutionsConsumerOptions): Promise<void> {
   const { groupId, settlement, logger } = options;
   const events = messages.map((message) => ({ message, event: fromBinary(ExecutionEventSchema, message.value!) }));
   const ours = await options.oursAmong([...new Set(events.map((e) => e.event.clientOrderId))]);
+  // Not the market maker's, nor another broker's.
+  const ourEvents = events.filter((e) => ours.has(e.event.clientOrderId));
+  const last = ourEvents.pop();
+  if (last === undefined) return;
   const byOrder = new Map<string, { message: KafkaMessage; event: ExecutionEvent }[]>();
-  for (const e of events) {
-    if (!ours.has(e.event.clientOrderId)) continue; // the market maker's, or another broker's
+  for (const e of ourEvents) {
     const list = byOrder.get(e.event.clientOrderId);
     if (list === undefined) byOrder.set(e.event.clientOrderId, [e]);
     else list.push(e);
   }
+  const record = async ({ event }: { event: ExecutionEvent }) => {
+    // Without a fill (an expiry) the event carries only the status.
+    const report = reportFromProto(event.status, "", event.fill === undefined ? [] : [event.fill]);
+    await settlement.record(event.clientOrderId, report, event.eventId);
+    logger.debug({ orderId: event.clientOrderId, eventId: event.eventId }, "execution event applied");
+  };
   const failures: unknown[] = [];
-  await forEachConcurrently([...byOrder], ORDERS_IN_FLIGHT, async ([orderId, orderEvents]) => {
+  await forEachConcurrently([...byOrder.values()], ORDERS_IN_FLIGHT, async (orderEvents) => {
     try {
-      for (const [i, { message, event }] of orderEvents.entries()) {
-        // Without a fill (an expiry) the event carries only the status.
-        const report = reportFromProto(event.status, "", event.fill === undefined ? [] : [event.fill]);
-        await consumeTraced(groupId, topic, message, async () => {
-          await settlement.record(orderId, report, event.eventId);
-          // Settled once, after the order's last event of the batch, inside that event's span.
-          if (i === orderEvents.length - 1) await settlement.settle(orderId);
-          logger.debug({ orderId, eventId: event.eventId }, "execution event applied");
-        });
+      for (const e of orderEvents) {
+        await consumeTraced(groupId, topic, e.message, () => record(e));
       }
     } catch (error) {
       failures.push(error);
     }
   });
-  // The others are done (and stay done: their replay is a no-op); the failed ones are tried again.
+  // Nothing is settled while an event is unrecorded: the batch comes again, and what was recorded stays recorded.
   if (failures.length > 0) throw failures[0];
+  const orderIds = [...new Set([...byOrder.keys(), last.event.clientOrderId])];
+  await consumeTraced(groupId, topic, last.message, async () => {
+    await record(last);
+    const { applied, refused } = await settlement.settleOrders(orderIds);
+    logger.debug({ orderIds, applied, refused }, "batch settled");
+  });
 }

@@ -4,7 +4,18 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { neverSent } from "@kuku/platform";
 import type { CallFailures } from "../app/intake.js";
 
+/** What the ledger answers a request it will answer the same way every time. */
+const REFUSALS: ReadonlySet<Code> = new Set([
+  Code.InvalidArgument,
+  Code.NotFound,
+  Code.AlreadyExists,
+  Code.FailedPrecondition,
+  Code.OutOfRange,
+  Code.PermissionDenied,
+]);
+
 export const downstreamFailures: CallFailures = {
+  isRefusal: (code) => REFUSALS.has(code),
   refusal: (error) => (error instanceof ConnectError && error.code === Code.FailedPrecondition ? error.rawMessage : undefined),
   inDoubt: (error) =>
     neverSent(error)

@@ -282,7 +282,9 @@ export async function ordersStuckIn(db: Queryable, states: readonly OrderState[]
 /**
  * Orders with unsettled fills, or in a state after which their leftover hold
  * can go, untouched since `quietSince`: work the executions consumer should
- * have done by then (younger work is its own, not to be done twice).
+ * have done by then (younger work is its own, not to be done twice). An
+ * order whose settlement the ledger refused waits as long again after each
+ * refusal before it is tried again.
  */
 export async function ordersWithLedgerWork(
   db: Queryable,
@@ -291,41 +293,75 @@ export async function ordersWithLedgerWork(
   limit: number,
 ): Promise<string[]> {
   const { rows } = await db.query<{ order_id: string }>(
-    `SELECT DISTINCT order_id FROM fills WHERE settled_at IS NULL AND executed_at < $2
+    `SELECT DISTINCT f.order_id FROM fills f JOIN orders o USING (order_id)
+       WHERE f.settled_at IS NULL AND f.executed_at < $2 AND (o.settlement_refused_at IS NULL OR o.settlement_refused_at < $2)
      UNION
      SELECT order_id FROM orders
        WHERE hold_id IS NOT NULL AND NOT hold_released AND state = ANY($1::text[]) AND updated_at < $2
+         AND (settlement_refused_at IS NULL OR settlement_refused_at < $2)
      LIMIT $3`,
     [releasableStates, quietSince, limit],
   );
   return rows.map((r) => r.order_id);
 }
 
+export async function getOrders(db: Queryable, orderIds: readonly string[]): Promise<Order[]> {
+  const { rows } = await db.query<OrderRow>(`SELECT ${ORDER_COLUMNS} FROM orders WHERE order_id = ANY($1::uuid[])`, [orderIds]);
+  return rows.map(toOrder);
+}
+
 export interface StoredFill extends Fill {
   readonly feeKrw: bigint;
 }
 
-export async function unsettledFills(db: Queryable, orderId: string): Promise<StoredFill[]> {
-  const { rows } = await db.query<{ execution_id: string; quantity: string; price_krw: string; fee_krw: string }>(
-    `SELECT execution_id, quantity, price_krw, fee_krw FROM fills WHERE order_id = $1 AND settled_at IS NULL ORDER BY executed_at, execution_id`,
-    [orderId],
+/** The unsettled fills of these orders, per order, in the order they were executed. */
+export async function unsettledFillsOf(db: Queryable, orderIds: readonly string[]): Promise<Map<string, StoredFill[]>> {
+  const { rows } = await db.query<{ order_id: string; execution_id: string; quantity: string; price_krw: string; fee_krw: string }>(
+    `SELECT order_id, execution_id, quantity, price_krw, fee_krw FROM fills
+     WHERE order_id = ANY($1::uuid[]) AND settled_at IS NULL ORDER BY executed_at, execution_id`,
+    [orderIds],
   );
-  return rows.map((r) => ({
-    executionId: r.execution_id,
-    quantity: BigInt(r.quantity),
-    priceKrw: BigInt(r.price_krw),
-    feeKrw: BigInt(r.fee_krw),
-  }));
+  const byOrder = new Map<string, StoredFill[]>();
+  for (const r of rows) {
+    const fill = { executionId: r.execution_id, quantity: BigInt(r.quantity), priceKrw: BigInt(r.price_krw), feeKrw: BigInt(r.fee_krw) };
+    const list = byOrder.get(r.order_id);
+    if (list === undefined) byOrder.set(r.order_id, [fill]);
+    else list.push(fill);
+  }
+  return byOrder;
 }
 
-/** Returns the settlement lag (execution to settlement) in seconds; undefined if it was settled already. */
-export async function markFillSettled(db: Queryable, executionId: string): Promise<number | undefined> {
+/**
+ * Marks these fills settled and forgets the settlement refusals of these
+ * orders (the ledger took their work), in one statement. Returns the
+ * settlement lag (execution to settlement) in seconds of each fill not
+ * settled before.
+ */
+export async function markSettled(db: Queryable, executionIds: readonly string[], orderIds: readonly string[]): Promise<number[]> {
   const { rows } = await db.query<{ lag_s: string }>(
-    `UPDATE fills SET settled_at = now() WHERE execution_id = $1 AND settled_at IS NULL
+    `WITH r AS (
+       UPDATE orders SET settlement_refusal = NULL, settlement_refused_at = NULL
+       WHERE order_id = ANY($2::uuid[]) AND settlement_refusal IS NOT NULL)
+     UPDATE fills SET settled_at = now() WHERE execution_id = ANY($1::text[]) AND settled_at IS NULL
      RETURNING extract(epoch FROM settled_at - executed_at) AS lag_s`,
-    [executionId],
+    [executionIds, orderIds],
   );
-  return rows[0] === undefined ? undefined : Number(rows[0].lag_s);
+  return rows.map((r) => Number(r.lag_s));
+}
+
+/** Records what the ledger refused of each order's settlement (one statement for all). */
+export async function recordSettlementRefusals(db: Queryable, refusals: readonly { orderId: string; reason: string }[]): Promise<void> {
+  await db.query(
+    `UPDATE orders o SET settlement_refusal = r.reason, settlement_refused_at = now(), settlement_refusals = o.settlement_refusals + 1
+     FROM unnest($1::uuid[], $2::text[]) AS r(order_id, reason) WHERE o.order_id = r.order_id`,
+    [refusals.map((r) => r.orderId), refusals.map((r) => r.reason)],
+  );
+}
+
+/** Orders whose settlement the ledger refused and that are not settled since (for the gauge). */
+export async function countSettlementRefused(db: Queryable): Promise<number> {
+  const { rows } = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM orders WHERE settlement_refusal IS NOT NULL");
+  return rows[0]?.n ?? 0;
 }
 
 /** How many orders are in each state (for the orders-by-state gauge). */

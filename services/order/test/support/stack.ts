@@ -24,6 +24,8 @@ export interface Stack {
   readonly urls: { readonly ledger: string; readonly order: string };
   /** The stack's Kafka topics are "<prefix>order.events" and so on. */
   readonly kafkaTopicPrefix: string;
+  /** The order service's own database (a test plays a crash or an operator's mistake on it). */
+  readonly orderDatabaseUrl: string;
   /** Kills the order service (SIGKILL: no drain) and starts it again on the same database. */
   restartOrders(): Promise<void>;
   stop(): Promise<void>;
@@ -34,6 +36,8 @@ export async function startStack(options: {
   exchangeTimeoutMs: number;
   reconcileIntervalMs: number;
   env?: Record<string, string>;
+  /** More environment for the order service alone. */
+  orderEnv?: Record<string, string>;
 }): Promise<Stack> {
   const stack = await startTradingStack({
     services: ["ledger", "exchange", "order"],
@@ -42,6 +46,7 @@ export async function startStack(options: {
       order: {
         ORDER_EXCHANGE_TIMEOUT_MS: String(options.exchangeTimeoutMs),
         ORDER_RECONCILE_INTERVAL_MS: String(options.reconcileIntervalMs),
+        ...options.orderEnv,
       },
     },
   });
@@ -56,6 +61,7 @@ export async function startStack(options: {
     adminPorts: { ledger: stack.process("ledger").adminPort!, exchange: stack.process("exchange").adminPort! },
     urls: { ledger: stack.url("ledger"), order: stack.url("order") },
     kafkaTopicPrefix: stack.kafkaTopicPrefix,
+    orderDatabaseUrl: stack.databaseUrl("order"),
     restartOrders: async () => void (await stack.restart("order", "SIGKILL")),
     stop: () => stack.stop(),
   };
