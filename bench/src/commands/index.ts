@@ -14,6 +14,7 @@ import { marketFanout } from "./market-fanout.js";
 import { observability } from "./observability.js";
 import { orders } from "./orders.js";
 import { rpc } from "./rpc.js";
+import { rpcFormats } from "./rpc-formats.js";
 import { surge } from "./surge.js";
 
 /** Every benchmark the CLI knows, by name. */
@@ -33,5 +34,6 @@ export const COMMANDS: readonly BenchCommand[] = [
   gatewayAuth,
   observability,
   rpc,
+  rpcFormats,
   ...drillCommands(),
 ];

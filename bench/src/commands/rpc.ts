@@ -4,7 +4,6 @@
 // then each one alone, then the built-in ones together; and the ledger's
 // GetBalances through the real service. Servers and Node clients each run in
 // a process of their own, so a server's CPU time per call is its own.
-import { type ChildProcess, fork } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
@@ -13,6 +12,7 @@ import { LedgerService } from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import { choiceList, command, duration, int, text } from "../lib/command.js";
 import { fundedAccounts, startLedger } from "../lib/ledger.js";
 import { cpuSeconds } from "../lib/proc.js";
+import { disconnectAndWait, forkTs, message } from "../lib/rpc/fork.js";
 import { ghz, writeProtoset } from "../lib/rpc/ghz.js";
 import { type ClientRun, ROW_NAMES, ROWS, type Row, type ServerSpec } from "../lib/rpc/rows.js";
 import { table } from "../lib/stats.js";
@@ -51,31 +51,8 @@ interface ServerUnderTest {
   stop(): Promise<void>;
 }
 
-function forkTs(script: string, spec: object, profileDir?: string): ChildProcess {
-  const profile = profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${profileDir}`];
-  return fork(script, [JSON.stringify(spec)], {
-    execArgv: ["--import", "tsx", ...profile],
-    stdio: ["ignore", "inherit", "inherit", "ipc"],
-  });
-}
-
-/** The next IPC message carrying `key`; rejects if the process exits first. */
-function message<T>(child: ChildProcess, key: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const onMessage = (m: Record<string, unknown>) => {
-      if (!(key in m)) return;
-      child.off("exit", onExit);
-      child.off("message", onMessage);
-      resolve(m[key] as T);
-    };
-    const onExit = (code: number | null) => reject(new Error(`${child.spawnfile} exited with ${code} before sending ${key}`));
-    child.on("message", onMessage);
-    child.once("exit", onExit);
-  });
-}
-
 async function startForked(spec: Exclude<ServerSpec, { kind: "ledger" }>, settings: Settings): Promise<ServerUnderTest> {
-  const child = forkTs(SERVER_SCRIPT, spec, settings.profileDir);
+  const child = forkTs(SERVER_SCRIPT, spec, { profileDir: settings.profileDir });
   const port = await message<number>(child, "port");
   const protoset = `${settings.workDir}/health.protoset`;
   writeProtoset(protoset, Health.method.check);
@@ -83,12 +60,7 @@ async function startForked(spec: Exclude<ServerSpec, { kind: "ledger" }>, settin
     pid: child.pid!,
     port,
     ghz: { protoset, method: Health.method.check, data: {} },
-    async stop() {
-      // Disconnecting lets it exit normally, so that --cpu-prof writes its profile.
-      const exited = new Promise((resolve) => child.once("exit", resolve));
-      child.disconnect();
-      await exited;
-    },
+    stop: () => disconnectAndWait(child),
   };
 }
 
