@@ -3,6 +3,7 @@ import { drillCommands } from "./drill.js";
 import { exchangeJournal } from "./exchange-journal.js";
 import { exchangeMatching } from "./exchange-matching.js";
 import { gatewayAuth } from "./gateway-auth.js";
+import { gatewayHop } from "./gateway-hop.js";
 import { ledgerBulk } from "./ledger-bulk.js";
 import { ledgerEngines } from "./ledger-engines.js";
 import { ledgerIsolation } from "./ledger-isolation.js";
@@ -32,6 +33,7 @@ export const COMMANDS: readonly BenchCommand[] = [
   marketFanout,
   marketBrokers,
   gatewayAuth,
+  gatewayHop,
   observability,
   rpc,
   rpcFormats,
