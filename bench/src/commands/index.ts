@@ -16,6 +16,7 @@ import { observability } from "./observability.js";
 import { orders } from "./orders.js";
 import { rpc } from "./rpc.js";
 import { rpcFormats } from "./rpc-formats.js";
+import { runtimeGc } from "./runtime-gc.js";
 import { surge } from "./surge.js";
 
 /** Every benchmark the CLI knows, by name. */
@@ -37,5 +38,6 @@ export const COMMANDS: readonly BenchCommand[] = [
   observability,
   rpc,
   rpcFormats,
+  runtimeGc,
   ...drillCommands(),
 ];
