@@ -17,6 +17,7 @@ import { orders } from "./orders.js";
 import { rpc } from "./rpc.js";
 import { rpcFormats } from "./rpc-formats.js";
 import { runtimeGc } from "./runtime-gc.js";
+import { runtimeKernel } from "./runtime-kernel.js";
 import { surge } from "./surge.js";
 
 /** Every benchmark the CLI knows, by name. */
@@ -39,5 +40,6 @@ export const COMMANDS: readonly BenchCommand[] = [
   rpc,
   rpcFormats,
   runtimeGc,
+  runtimeKernel,
   ...drillCommands(),
 ];
