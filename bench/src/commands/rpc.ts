@@ -12,6 +12,7 @@ import { LedgerService } from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import { choiceList, command, duration, int, text } from "../lib/command.js";
 import { fundedAccounts, startLedger } from "../lib/ledger.js";
 import { cpuSeconds } from "../lib/proc.js";
+import type { CallFigures } from "../lib/rpc/client-loop.js";
 import { disconnectAndWait, forkTs, message } from "../lib/rpc/fork.js";
 import { ghz, writeProtoset } from "../lib/rpc/ghz.js";
 import { type ClientRun, ROW_NAMES, ROWS, type Row, type ServerSpec } from "../lib/rpc/rows.js";
@@ -32,14 +33,7 @@ interface Settings {
 }
 
 /** What a row's client measured, and the server's CPU time over the same window. */
-interface Measured {
-  readonly ok: number;
-  readonly errors: number;
-  /** Each kind of error counted in `errors`, by its message. */
-  readonly errorsByMessage: Readonly<Record<string, number>>;
-  readonly seconds: number;
-  readonly p50Ms: number;
-  readonly p99Ms: number;
+interface Measured extends CallFigures {
   readonly serverCpuSeconds: number;
 }
 
@@ -89,7 +83,7 @@ async function viaNodeClient(row: Row, server: ServerUnderTest, settings: Settin
   const child = forkTs(CLIENT_SCRIPT, run);
   await message(child, "measuring");
   const cpu = cpuSeconds(server.pid);
-  const result = await message<Omit<Measured, "serverCpuSeconds">>(child, "result");
+  const result = await message<CallFigures>(child, "result");
   return { ...result, serverCpuSeconds: cpuSeconds(server.pid) - cpu };
 }
 

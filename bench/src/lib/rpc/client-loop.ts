@@ -11,8 +11,8 @@ export interface LoopSpec {
   readonly durationMs: number;
 }
 
-/** What a client process reports. */
-export interface ClientResult {
+/** What a client saw of its calls over the measured window. */
+export interface CallFigures {
   readonly ok: number;
   readonly errors: number;
   /** Each kind of error counted in `errors`, by its message. */
@@ -20,6 +20,10 @@ export interface ClientResult {
   readonly seconds: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
+}
+
+/** What a client process reports. */
+export interface ClientResult extends CallFigures {
   /** The client process's user+system CPU time over the window. */
   readonly clientCpuSeconds: number;
   /** Bytes this process read and wrote over the window (/proc/self/io): its calls on the wire, once warm. */
