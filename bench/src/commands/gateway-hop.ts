@@ -13,7 +13,7 @@ import * as gateway from "@kuku/contracts/kuku/gateway/v1/gateway_pb";
 import { LedgerService } from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import { OrderService } from "@kuku/contracts/kuku/order/v1/order_pb";
 import { type ServiceName, startTradingStack, type TradingStack } from "@kuku/testkit";
-import { choiceList, command, duration, int } from "../lib/command.js";
+import { choiceList, command, duration, int, text } from "../lib/command.js";
 import { closedLoop, ms } from "../lib/load.js";
 import { cpuSeconds } from "../lib/proc.js";
 import { table } from "../lib/stats.js";
@@ -178,11 +178,18 @@ export const gatewayHop = command({
     duration: duration("measured time per row", "5s"),
     warmup: duration("time per row before measuring (JIT, connections), not counted", "1s"),
     concurrency: int("calls in flight", 16),
+    "cpu-prof-dir": text("write a V8 CPU profile of the gateway process here (node bin/cpuprofile-top.mjs reads it)"),
   },
   async run(values) {
     const loadBefore = loadavg()[0]!;
     const settings: Settings = { concurrency: values.concurrency, durationMs: values.duration, warmupMs: values.warmup };
-    const stack = await startTradingStack({ services: ["ledger", "exchange", "order", "gateway"], envOf: { gateway: UNLIMITED_GATEWAY } });
+    const profileDir = values["cpu-prof-dir"];
+    // The stack starts services with their environment only: the profile is asked for through NODE_OPTIONS.
+    const profile: Record<string, string> = profileDir === undefined ? {} : { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` };
+    const stack = await startTradingStack({
+      services: ["ledger", "exchange", "order", "gateway"],
+      envOf: { gateway: { ...UNLIMITED_GATEWAY, ...profile } },
+    });
     try {
       const user = await signedUpUser(stack);
       const figures: Figures[] = [];

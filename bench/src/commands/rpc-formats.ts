@@ -8,7 +8,7 @@
 import { randomUUID } from "node:crypto";
 import { cpus, loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
-import { choiceList, command, duration, int } from "../lib/command.js";
+import { choiceList, command, duration, int, text } from "../lib/command.js";
 import { fundedAccounts, startLedger } from "../lib/ledger.js";
 import { cpuSeconds } from "../lib/proc.js";
 import type { ClientResult } from "../lib/rpc/client-loop.js";
@@ -34,14 +34,14 @@ interface Server {
   stop(): Promise<void>;
 }
 
-async function startServer(row: FormatRow): Promise<Server> {
+async function startServer(row: FormatRow, profileDir: string | undefined): Promise<Server> {
   if (row.server === "ledger") {
-    const ledger = await startLedger();
+    const ledger = await startLedger({}, profileDir);
     // PlaceHold reserves 100 won a call: enough for any run.
     const [accountId] = await fundedAccounts(ledger.client, 1, 1_000_000_000_000n, `rpc-formats-${process.pid}`);
     return { pid: ledger.service.child.pid!, port: ledger.service.port, accountId: accountId!, stop: () => ledger.stop() };
   }
-  const child = forkTs(SERVER_SCRIPT, { kind: row.server });
+  const child = forkTs(SERVER_SCRIPT, { kind: row.server }, { profileDir });
   const port = await message<number>(child, "port");
   return { pid: child.pid!, port, accountId: randomUUID(), stop: () => disconnectAndWait(child) };
 }
@@ -119,6 +119,7 @@ export const rpcFormats = command({
     duration: duration("measured time per row", "3s"),
     warmup: duration("time per row before measuring (JIT, connections), not counted", "1s"),
     concurrency: int("calls in flight per client (one HTTP/2 connection; HTTP/1.1 opens one per call in flight)", 32),
+    "cpu-prof-dir": text("write a V8 CPU profile of every server process here"),
   },
   async run(values) {
     const loadBefore = loadavg()[0]!;
@@ -127,7 +128,7 @@ export const rpcFormats = command({
     const figures: Figures[] = [];
     // One server per kind, every row and method on it in turn.
     for (const kind of new Set(rows.map((r) => r.server))) {
-      const server = await startServer(rows.find((r) => r.server === kind)!);
+      const server = await startServer(rows.find((r) => r.server === kind)!, values["cpu-prof-dir"]);
       try {
         for (const method of values.methods) {
           for (const row of rows.filter((r) => r.server === kind)) {
