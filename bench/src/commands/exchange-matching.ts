@@ -71,7 +71,7 @@ export function krxOrderFlow(count: number, seed: number): SubmitInput[] {
 }
 
 /** One run of a flow through a fresh engine and market maker. */
-function runFlow(flow: readonly SubmitInput[], run: number) {
+export function runFlow(flow: readonly SubmitInput[], run: number) {
   const engine = new Engine(
     [{ symbol: SYMBOL, name: "Samsung Electronics", referencePriceKrw: REFERENCE_KRW, market: "KOSPI" }],
     `bench${run}`,

@@ -3,6 +3,7 @@ import { drillCommands } from "./drill.js";
 import { exchangeJournal } from "./exchange-journal.js";
 import { exchangeMatching } from "./exchange-matching.js";
 import { gatewayAuth } from "./gateway-auth.js";
+import { gatewayHop } from "./gateway-hop.js";
 import { identity } from "./identity.js";
 import { ledgerBulk } from "./ledger-bulk.js";
 import { ledgerEngines } from "./ledger-engines.js";
@@ -15,6 +16,9 @@ import { marketFanout } from "./market-fanout.js";
 import { observability } from "./observability.js";
 import { orders } from "./orders.js";
 import { rpc } from "./rpc.js";
+import { rpcFormats } from "./rpc-formats.js";
+import { runtimeGc } from "./runtime-gc.js";
+import { runtimeKernel } from "./runtime-kernel.js";
 import { surge } from "./surge.js";
 
 /** Every benchmark the CLI knows, by name. */
@@ -32,8 +36,12 @@ export const COMMANDS: readonly BenchCommand[] = [
   marketFanout,
   marketBrokers,
   gatewayAuth,
+  gatewayHop,
   identity,
   observability,
   rpc,
+  rpcFormats,
+  runtimeGc,
+  runtimeKernel,
   ...drillCommands(),
 ];

@@ -1,13 +1,21 @@
 import { create } from "@bufbuild/protobuf";
 import * as api from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import { BALANCE_GUARDS, type BalanceGuardName, DEFAULT_BALANCE_GUARD } from "@kuku/ledger/balance-guard";
-import { choiceList, command, duration, int, intList, text } from "../lib/command.js";
+import { choiceList, command, duration, int, intList, text, UsageError } from "../lib/command.js";
 import { type CpuMeters, cpuMeters, fundedAccounts, type LedgerUnderTest, startLedger } from "../lib/ledger.js";
 import { closedLoop } from "../lib/load.js";
 import { pgbenchSimpleUpdateTps } from "../lib/pgbench.js";
 import { table } from "../lib/stats.js";
 
 const FUNDING_MINOR = 1_000_000_000_000n;
+/**
+ * The ledger's LEDGER_BATCH_WRITERS default. A batch writer holding its
+ * transaction's connection opens a new asset's external account on a second
+ * one (services/ledger/src/app/batch/writer.ts, #openExternals), so a pool no
+ * larger than the writers can deadlock on the first deposits: measured with
+ * --pool-size 2, the ledger hung with two connections idle in transaction.
+ */
+const BATCH_WRITERS = 4;
 
 type LedgerClient = LedgerUnderTest["client"];
 
@@ -100,8 +108,10 @@ async function measureGuard(
     const before = await client.verifyIntegrity({});
     let sequence = 0;
     const run = { client, accounts, batch: values.batch, requestId: () => `bench-transfer-${sequence++}`, cpu: cpuMeters(ledger) };
-    // The guard last: the first column stays the in-flight count, as before there was a choice.
-    for (const concurrency of values.concurrency) rows.push([...(await transfersAt(concurrency, values.duration, run)), guard]);
+    // The guard and the pool last: the first column stays the in-flight count, as before there was a choice.
+    for (const concurrency of values.concurrency) {
+      rows.push([...(await transfersAt(concurrency, values.duration, run)), guard, values.poolSize]);
+    }
     // Exact balances: every balance equals its postings, and money is conserved.
     const after = await client.verifyIntegrity({});
     let totalMinor = 0n;
@@ -112,7 +122,7 @@ async function measureGuard(
     }
     const expectedMinor = FUNDING_MINOR * BigInt(values.accounts);
     console.log(
-      `${guard} integrity: ${after.discrepancies.length === 0 ? "clean" : `${after.discrepancies.length} DISCREPANCIES`} ` +
+      `${guard} (pool ${values.poolSize}) integrity: ${after.discrepancies.length === 0 ? "clean" : `${after.discrepancies.length} DISCREPANCIES`} ` +
         `(${after.entriesChecked} entries, was ${before.entriesChecked}); ` +
         `sum of balances ${totalMinor === expectedMinor ? "conserved" : `NOT conserved: ${totalMinor} != ${expectedMinor}`}`,
     );
@@ -120,6 +130,26 @@ async function measureGuard(
   } finally {
     await ledger.stop();
   }
+}
+
+/** Of a pool sweep, per guard and in-flight count: the smallest pool within 5 % of the best rate, the knee of the curve. */
+// Where a row keeps its figures (see the table's headers).
+const [RATE, P99, GUARD, POOL] = [3, 5, 9, 10];
+
+function knees(rows: readonly (string | number)[][]): string[] {
+  const lines: string[] = [];
+  for (const guard of new Set(rows.map((r) => r[GUARD]))) {
+    for (const inFlight of new Set(rows.map((r) => r[0]))) {
+      const sweep = rows.filter((r) => r[GUARD] === guard && r[0] === inFlight).sort((a, b) => Number(a[POOL]) - Number(b[POOL]));
+      const best = Math.max(...sweep.map((r) => Number(r[RATE])));
+      const knee = sweep.find((r) => Number(r[RATE]) >= 0.95 * best)!;
+      const curve = sweep.map((r) => `${r[POOL]}: ${r[RATE]}/s p99 ${r[P99]} ms`).join(", ");
+      lines.push(
+        `pool knee, ${guard}, ${inFlight} in flight: pool ${knee[POOL]} (${knee[RATE]}/s, within 5 % of the best ${best}/s) — ${curve}`,
+      );
+    }
+  }
+  return lines;
 }
 
 export const ledgerTransfers = command({
@@ -132,11 +162,17 @@ export const ledgerTransfers = command({
     guard: choiceList(BALANCE_GUARDS, "LEDGER_BALANCE_GUARD of the service, a list is measured guard after guard", DEFAULT_BALANCE_GUARD),
     batch: int("transfers per call: 1 is the unary Transfer, more is one SubmitBatch of that many", 1),
     isolation: text("LEDGER_ISOLATION of the service", "read_committed"),
-    "pool-size": int("LEDGER_POOL_SIZE_MAX of the service", 24),
+    "pool-size": intList("LEDGER_POOL_SIZE_MAX of the service; a list is a sweep, a fresh ledger per size", "24"),
     "pgbench-clients": int("pgbench -N clients for the ceiling", 24),
     "profile-dir": text("write a V8 CPU profile of the ledger process here"),
   },
   async run(values) {
+    const tooSmall = values["pool-size"].filter((size) => size <= BATCH_WRITERS);
+    if (values.guard.includes("batched") && tooSmall.length > 0) {
+      throw new UsageError(
+        `--pool-size ${tooSmall.join(",")}: the batched guard needs more connections than its ${BATCH_WRITERS} batch writers (it can deadlock otherwise)`,
+      );
+    }
     const rows: (string | number)[][] = [];
     let exact = true;
     const options = {
@@ -145,18 +181,23 @@ export const ledgerTransfers = command({
       accounts: values.accounts,
       batch: values.batch,
       isolation: values.isolation,
-      poolSize: values["pool-size"],
       ...(values["profile-dir"] === undefined ? {} : { profileDir: values["profile-dir"] }),
     };
-    for (const guard of values.guard) exact = (await measureGuard(guard, options, rows)) && exact;
+    for (const guard of values.guard) {
+      for (const poolSize of values["pool-size"]) exact = (await measureGuard(guard, { ...options, poolSize }, rows)) && exact;
+    }
     const call = values.batch === 1 ? "unary Transfer" : `SubmitBatch of ${values.batch}`;
     console.log(
       `ledger transfers — ${values.accounts} accounts, ${values.duration / 1000} s per row, ${call}, isolation ${values.isolation}`,
     );
     console.log(
-      table(["in flight", "ok", "failed", "transfers/s", "p50 ms", "p99 ms", "ledger cpu ms", "pg cpu ms", "client cpu ms", "guard"], rows),
+      table(
+        ["in flight", "ok", "failed", "transfers/s", "p50 ms", "p99 ms", "ledger cpu ms", "pg cpu ms", "client cpu ms", "guard", "pool"],
+        rows,
+      ),
     );
     console.log("cpu ms: CPU time per applied transfer of the ledger process, its PostgreSQL backends, and this client");
+    if (values["pool-size"].length > 1) for (const line of knees(rows)) console.log(line);
     const clients = values["pgbench-clients"];
     const tps = await pgbenchSimpleUpdateTps({ clients, durationS: Math.max(5, Math.round(values.duration / 1000)) });
     for (const guard of values.guard) {

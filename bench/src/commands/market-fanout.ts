@@ -14,6 +14,7 @@ import { Kafka, logLevel, Partitioners, type Producer } from "kafkajs";
 import { command, duration, int, text } from "../lib/command.js";
 import { ClientWorkers } from "../lib/market-workers.js";
 import { cpuSeconds, rssBytes } from "../lib/proc.js";
+import { GC_HEADERS, gcCells, gcSummary, parseSemiSpace, parseTraceGc, semiSpaceFlags } from "../lib/runtime/gc.js";
 import { Histogram, table } from "../lib/stats.js";
 
 const TOKEN_SECRET = "bench-market-secret-of-32-bytes-at-least";
@@ -205,6 +206,7 @@ export const marketFanout = command({
     tick: int("the service's fan-out tick, ms (MARKET_WS_TICK_MS)", 20),
     "slow-clients": int("extra clients that stop reading after their snapshot (to be closed without delaying the others)", 0, 0),
     "cpu-prof-dir": text("write a V8 CPU profile of the market service into this directory"),
+    "semi-space-mb": text("V8 --max-semi-space-size of the service in MiB, or default; given, its GC pauses are traced and reported"),
   },
   async run(values) {
     const { clients, rate, duration: durationMs, warmup: warmupMs } = values;
@@ -212,8 +214,10 @@ export const marketFanout = command({
     const prefix = `bench-${randomUUID().slice(0, 8)}.`;
     const db = await createTestDatabase("bench_market");
     const profileDir = values["cpu-prof-dir"];
+    const semiSpace = values["semi-space-mb"];
+    const gcArgs = semiSpace === undefined ? [] : ["--trace-gc", ...semiSpaceFlags(parseSemiSpace(semiSpace, "semi-space-mb"))];
     const service = await startService("market", {
-      nodeArgs: profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${profileDir}`],
+      nodeArgs: [...(profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${profileDir}`]), ...gcArgs],
       database: db.url,
       env: {
         KAFKA_TOPIC_PREFIX: prefix,
@@ -235,7 +239,15 @@ export const marketFanout = command({
     try {
       const run = { clients, slowClients: values["slow-clients"], symbols, rate, durationMs, warmupMs };
       console.log(`tick ${values.tick} ms, ${values.processes} client processes`);
+      const logsBefore = service.logs.length;
+      const started = process.hrtime.bigint();
       report(run, await measure(run, service, workers, producer, `${prefix}exchange.trades`));
+      if (semiSpace !== undefined) {
+        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+        const gc = gcSummary(parseTraceGc(service.logs.slice(logsBefore)), seconds);
+        console.log(`service GC, semi-space ${semiSpace} (--trace-gc, warm-up and window):`);
+        console.log(table([...GC_HEADERS], [gcCells(gc)]));
+      }
     } finally {
       workers.exit();
       await producer.disconnect();

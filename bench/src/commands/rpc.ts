@@ -4,7 +4,6 @@
 // then each one alone, then the built-in ones together; and the ledger's
 // GetBalances through the real service. Servers and Node clients each run in
 // a process of their own, so a server's CPU time per call is its own.
-import { type ChildProcess, fork } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
@@ -14,6 +13,8 @@ import { operatorAuthorization } from "@kuku/testkit";
 import { choiceList, command, duration, int, text } from "../lib/command.js";
 import { fundedAccounts, startLedger } from "../lib/ledger.js";
 import { cpuSeconds } from "../lib/proc.js";
+import type { CallFigures } from "../lib/rpc/client-loop.js";
+import { disconnectAndWait, forkTs, message } from "../lib/rpc/fork.js";
 import { ghz, writeProtoset } from "../lib/rpc/ghz.js";
 import { type ClientRun, ROW_NAMES, ROWS, type Row, type ServerSpec } from "../lib/rpc/rows.js";
 import { table } from "../lib/stats.js";
@@ -33,14 +34,7 @@ interface Settings {
 }
 
 /** What a row's client measured, and the server's CPU time over the same window. */
-interface Measured {
-  readonly ok: number;
-  readonly errors: number;
-  /** Each kind of error counted in `errors`, by its message. */
-  readonly errorsByMessage: Readonly<Record<string, number>>;
-  readonly seconds: number;
-  readonly p50Ms: number;
-  readonly p99Ms: number;
+interface Measured extends CallFigures {
   readonly serverCpuSeconds: number;
 }
 
@@ -57,31 +51,8 @@ interface ServerUnderTest {
   stop(): Promise<void>;
 }
 
-function forkTs(script: string, spec: object, profileDir?: string): ChildProcess {
-  const profile = profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${profileDir}`];
-  return fork(script, [JSON.stringify(spec)], {
-    execArgv: ["--import", "tsx", ...profile],
-    stdio: ["ignore", "inherit", "inherit", "ipc"],
-  });
-}
-
-/** The next IPC message carrying `key`; rejects if the process exits first. */
-function message<T>(child: ChildProcess, key: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const onMessage = (m: Record<string, unknown>) => {
-      if (!(key in m)) return;
-      child.off("exit", onExit);
-      child.off("message", onMessage);
-      resolve(m[key] as T);
-    };
-    const onExit = (code: number | null) => reject(new Error(`${child.spawnfile} exited with ${code} before sending ${key}`));
-    child.on("message", onMessage);
-    child.once("exit", onExit);
-  });
-}
-
 async function startForked(spec: Exclude<ServerSpec, { kind: "ledger" }>, settings: Settings): Promise<ServerUnderTest> {
-  const child = forkTs(SERVER_SCRIPT, spec, settings.profileDir);
+  const child = forkTs(SERVER_SCRIPT, spec, { profileDir: settings.profileDir });
   const port = await message<number>(child, "port");
   const protoset = `${settings.workDir}/health.protoset`;
   writeProtoset(protoset, Health.method.check);
@@ -89,12 +60,7 @@ async function startForked(spec: Exclude<ServerSpec, { kind: "ledger" }>, settin
     pid: child.pid!,
     port,
     ghz: { protoset, method: Health.method.check, data: {} },
-    async stop() {
-      // Disconnecting lets it exit normally, so that --cpu-prof writes its profile.
-      const exited = new Promise((resolve) => child.once("exit", resolve));
-      child.disconnect();
-      await exited;
-    },
+    stop: () => disconnectAndWait(child),
   };
 }
 
@@ -129,7 +95,7 @@ async function viaNodeClient(row: Row, server: ServerUnderTest, settings: Settin
   const child = forkTs(CLIENT_SCRIPT, run);
   await message(child, "measuring");
   const cpu = cpuSeconds(server.pid);
-  const result = await message<Omit<Measured, "serverCpuSeconds">>(child, "result");
+  const result = await message<CallFigures>(child, "result");
   return { ...result, serverCpuSeconds: cpuSeconds(server.pid) - cpu };
 }
 

@@ -17,3 +17,14 @@ export function rssBytes(pid: number): number {
     .find((l) => l.startsWith("VmRSS:"))!;
   return Number(/(\d+)/.exec(line)![1]) * 1024;
 }
+
+/**
+ * Bytes a process passed to read and write system calls (/proc/<pid>/io
+ * rchar + wchar): for a warm client whose only traffic is its calls, what
+ * those calls put on the wire, both ways (headers and framing included).
+ */
+export function ioBytes(pid: number): number {
+  const io = readFileSync(`/proc/${pid}/io`, "utf8");
+  const field = (name: string) => Number(new RegExp(`^${name}: (\\d+)$`, "m").exec(io)![1]);
+  return field("rchar") + field("wchar");
+}

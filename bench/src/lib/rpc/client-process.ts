@@ -3,15 +3,15 @@
 // one HTTP/2 connection, through connect's gRPC transport, @grpc/grpc-js, or
 // the platform's service client (its interceptors on its own transport). The spec
 // comes as JSON in argv[2]; it sends {measuring} after the warm-up, then
-// {result} and exits.
+// {result} and exits (client-loop.ts).
 import { create } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import { Health, HealthCheckRequestSchema } from "@kuku/contracts/grpc/health/v1/health_pb";
 import { createServiceClient } from "@kuku/platform";
-import { closedLoop, ms } from "../load.js";
-import { unaryDefinition } from "./grpc-js.js";
+import { runClientLoop } from "./client-loop.js";
+import { unaryCall, unaryDefinition } from "./grpc-js.js";
 import type { ClientRun } from "./rows.js";
 
 type Check = () => Promise<unknown>;
@@ -32,12 +32,7 @@ function grpcJsCheck(address: string): Check {
   const client = new grpc.Client(address, grpc.credentials.createInsecure());
   const method = unaryDefinition(Health.method.check);
   const request = create(HealthCheckRequestSchema);
-  return () =>
-    new Promise((resolve, reject) =>
-      client.makeUnaryRequest(method.path, method.requestSerialize, method.responseDeserialize, request, (error, response) =>
-        error ? reject(error) : resolve(response),
-      ),
-    );
+  return () => unaryCall(client, method, request);
 }
 
 const spec = JSON.parse(process.argv[2] ?? "{}") as ClientRun;
@@ -48,28 +43,4 @@ const check =
     : spec.client === "platform"
       ? platformCheck(`http://${address}`)
       : grpcJsCheck(address);
-let errorsByMessage: Record<string, number> = {};
-const once = () =>
-  check().then(
-    () => true,
-    (err: unknown) => {
-      const message = err instanceof Error ? err.message : String(err);
-      errorsByMessage[message] = (errorsByMessage[message] ?? 0) + 1;
-      return false;
-    },
-  );
-await closedLoop(spec.concurrency, spec.warmupMs, once);
-errorsByMessage = {};
-process.send?.({ measuring: true });
-const load = await closedLoop(spec.concurrency, spec.durationMs, once);
-const errors = Object.values(errorsByMessage).reduce((sum, n) => sum + n, 0);
-const result = {
-  ok: load.latency.count,
-  errors,
-  errorsByMessage,
-  seconds: load.seconds,
-  p50Ms: ms(load.latency, 50),
-  p99Ms: ms(load.latency, 99),
-};
-// The open connection would keep us alive: exit once the result is out.
-process.send?.({ result }, () => process.exit(0));
+await runClientLoop(spec, check);
