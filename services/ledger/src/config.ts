@@ -1,5 +1,6 @@
 import {
   adminConfigShape,
+  ConfigError,
   databaseConfigShape,
   enumVar,
   hostPortListVar,
@@ -33,5 +34,15 @@ export const ledgerConfigShape = {
   drainTimeoutMs: intVar("LEDGER_DRAIN_TIMEOUT_MS", 10_000, { min: 0, max: 600_000 }),
 };
 
-export const loadLedgerConfig = (env: Record<string, string | undefined> = process.env) => loadConfig(ledgerConfigShape, env);
+export const loadLedgerConfig = (env: Record<string, string | undefined> = process.env) => {
+  const config = loadConfig(ledgerConfigShape, env);
+  // A batch writer holds its transaction's connection and opens an asset's external account on another:
+  // with no connection beyond the writers', every writer waits for one and none comes back.
+  if (config.balanceGuard === "batched" && config.poolSizeMax <= config.batchWriters) {
+    throw new ConfigError(
+      `LEDGER_POOL_SIZE_MAX (${config.poolSizeMax}) must exceed LEDGER_BATCH_WRITERS (${config.batchWriters}) with the batched guard`,
+    );
+  }
+  return config;
+};
 export type LedgerConfig = ReturnType<typeof loadLedgerConfig>;

@@ -15,6 +15,7 @@ import {
   operatorAuthorization,
   run,
   type ServiceProcess,
+  startRefused,
   startServiceProcess,
   TOOLS_BIN,
   testIdentity,
@@ -231,4 +232,9 @@ t.test("SIGTERM during an in-flight call: the call completes, then the process e
   t.equal(response.balance?.totalMinor, 600n, "the in-flight withdrawal completed");
   t.equal(await service.exited, 0, "exit code 0 after draining");
   t.match(service.logs.join("\n"), /shutting down: draining in-flight calls/);
+});
+
+t.test("the batched guard refuses to start with no connection beyond its writers' (it would deadlock on a new asset)", async (t) => {
+  const refused = await startRefused("ledger", { LEDGER_POOL_SIZE_MAX: "4", LEDGER_BATCH_WRITERS: "4", LEDGER_BALANCE_GUARD: "batched" });
+  t.match(refused, /LEDGER_POOL_SIZE_MAX \(4\) must exceed LEDGER_BATCH_WRITERS \(4\) with the batched guard/);
 });

@@ -198,7 +198,7 @@ t.test("a batch where one settlement is refused: the others settle, the refused 
     "and in the error log",
   );
   const metric = async (name: string) =>
-    parsePrometheusText(await (await fetch(`http://127.0.0.1:${stack.orderProcess.port}/metrics`)).text()).find((s) => s.name === name)
+    parsePrometheusText(await (await fetch(`http://127.0.0.1:${stack.orderProcess.adminPort}/metrics`)).text()).find((s) => s.name === name)
       ?.value;
   t.equal(await metric("kuku_orders_settlement_refused"), 1, "one order's settlement stands refused");
   t.ok(((await metric("kuku_settlement_refusals_total")) ?? 0) >= 1, "refusals counted");
