@@ -4,7 +4,9 @@ import { randomBytes } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import { basename } from "node:path";
 import { createInterface } from "node:readline";
-import { generateIdentityKeys, identityFrom, mintToken, OPERATOR, type ServiceIdentity, setDefaultIdentity } from "@kuku/platform";
+// The narrow module, not the barrel: a test of the platform's own sources must not load a second copy of
+// its metrics (prom-client's registry is per process).
+import { generateIdentityKeys, identityFrom, mintToken, OPERATOR, type ServiceIdentity, setDefaultIdentity } from "@kuku/platform/identity";
 import { REPO_ROOT } from "./paths.js";
 import { envName, infraVariables, SERVICES, type ServiceName } from "./services.js";
 
