@@ -72,6 +72,8 @@ export const SERVICES: readonly ServiceSpec[] = [
     callsIfPresent: ["market"],
     // Kafka: order.events, which it turns into each user's order update stream.
     needs: ["postgres", "kafka", "redis"],
+    // Order updates reach the streams once its consumer has joined.
+    readyLog: "order events consumer joined",
   },
 ];
 
