@@ -40,7 +40,7 @@ return id
 `;
 
 /** A stream id as [ms, seq] for comparison. */
-export function streamIdParts(id: string): [bigint, bigint] {
+function streamIdParts(id: string): [bigint, bigint] {
   const [ms, seq] = id.split("-");
   return [BigInt(ms!), BigInt(seq ?? "0")];
 }
