@@ -1,5 +1,5 @@
 // The signed-in user's order updates, pushed by the gateway (StreamOrderUpdates,
-// ADR 0021) instead of polled: one stream call, resumed from its last cursor
+// ADR 0022) instead of polled: one stream call, resumed from its last cursor
 // whenever it breaks, so nothing is missed and nothing comes twice.
 import type { OrderUpdate } from "@kuku/contracts/kuku/gateway/v1/gateway_pb";
 import { Code, ConnectError, refresh, trading } from "./api.js";

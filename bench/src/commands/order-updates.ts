@@ -1,4 +1,4 @@
-// kuku-bench order-updates: the gateway's order update stream (ADR 0021).
+// kuku-bench order-updates: the gateway's order update stream (ADR 0022).
 // What a connected user costs the gateway, against what the console's old
 // ListOrders poll every 1.5 s cost it (and the order service behind it), and
 // how long an order event takes from its commit in the order service to a
@@ -133,7 +133,7 @@ async function redisBytes(redisUrl: string, keyPrefix: string): Promise<{ perEnt
 
 export const orderUpdates = command({
   name: "order-updates",
-  summary: "the order update stream (ADR 0021): push latency, and the cost of a connected user against polling ListOrders",
+  summary: "the order update stream (ADR 0022): push latency, and the cost of a connected user against polling ListOrders",
   options: {
     users: int("users, each with one open stream (or one ListOrders poller)", 200),
     orders: int("market buys placed while the streams are open", 300),

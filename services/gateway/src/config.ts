@@ -60,7 +60,7 @@ export const gatewayConfigShape = {
   exchangeUrl: urlVar("GATEWAY_EXCHANGE_URL", "http://127.0.0.1:50053", ["http:", "https:"]),
   /** "none": GetQuote and GetOrderBook answer UNAVAILABLE and valuation uses the reference price. */
   marketUrl: optionalUrlVar("GATEWAY_MARKET_URL", "http://127.0.0.1:50054"),
-  /** order.events, the source of the order update streams (ADR 0021). */
+  /** order.events, the source of the order update streams (ADR 0022). */
   kafkaBrokers: stringVar("KAFKA_BROKERS", "127.0.0.1:9092"),
   kafkaTopicPrefix: kafkaTopicPrefixVar(),
   /** One group for every gateway replica: each event is appended to its user's log by one of them. */

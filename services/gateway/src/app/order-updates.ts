@@ -1,4 +1,4 @@
-// The signed-in user's order updates (ADR 0021): what came after the
+// The signed-in user's order updates (ADR 0022): what came after the
 // client's cursor from the user's log, then each new update as the log
 // grows. The cursor names its user, so no cursor opens another user's log.
 import { create, fromBinary } from "@bufbuild/protobuf";

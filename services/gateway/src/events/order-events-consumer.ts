@@ -1,4 +1,4 @@
-// order.events into each user's update log (ADR 0021). Every gateway
+// order.events into each user's update log (ADR 0022). Every gateway
 // replica shares one consumer group, so each event is consumed by one of
 // them; its batch's offsets are committed only after Redis took the batch,
 // and a redelivered event is dropped by its id (redis/order-update-log.ts).

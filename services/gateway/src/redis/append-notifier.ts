@@ -97,7 +97,7 @@ export class AppendNotifier {
       .catch((error: Error) => this.logger.warn({ message: error.message, channel: name }, "unsubscribe failed"));
   }
 
-  /** Stream calls being served here: the cost gauge of ADR 0021. */
+  /** Stream calls being served here: the cost gauge of ADR 0022. */
   get watching(): number {
     let n = 0;
     for (const channel of this.#channels.values()) n += channel.watchers.size;

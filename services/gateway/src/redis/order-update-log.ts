@@ -1,4 +1,4 @@
-// Each user's order updates as a Redis Stream (ADR 0021): appended once per
+// Each user's order updates as a Redis Stream (ADR 0022): appended once per
 // event by whichever gateway consumes it from order.events, read by every
 // gateway that holds one of the user's stream calls. The stream's entry id is
 // the update's position; a pub/sub message per append wakes the readers.

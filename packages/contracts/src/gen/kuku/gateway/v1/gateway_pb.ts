@@ -1118,7 +1118,7 @@ export const TradingService: GenService<{
     output: typeof GetOrderBookResponseSchema;
   },
   /**
-   * The signed-in user's order events as they happen (ADR 0021): first what
+   * The signed-in user's order events as they happen (ADR 0022): first what
    * came after the cursor, then each new one. A client that reconnects
    * passes the cursor of the last update it got and misses nothing.
    *
