@@ -18,3 +18,26 @@ export function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs =
 export function replace(target: Element, ...children: Child[]): void {
   target.replaceChildren(...children.filter((c): c is Node | string => c !== false && c !== null && c !== undefined));
 }
+
+/** `run`, one call at a time: calls made while one is in flight share one more run after it. */
+export function oneAtATime(run: () => Promise<void>): () => Promise<void> {
+  let inFlight: Promise<void> | undefined;
+  let next: Promise<void> | undefined;
+  const start = (): Promise<void> => {
+    inFlight = run().finally(() => (inFlight = undefined));
+    return inFlight;
+  };
+  return () => {
+    if (inFlight === undefined) return start();
+    next ??= inFlight
+      .then(
+        () => undefined,
+        () => undefined,
+      )
+      .then(() => {
+        next = undefined;
+        return start();
+      });
+    return next;
+  };
+}

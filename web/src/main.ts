@@ -1,4 +1,5 @@
-// The trading console: one page, plain DOM, polling the gateway. Log-in
+// The trading console: one page, plain DOM, order updates pushed by the
+// gateway, the portfolio and market data polled. Log-in
 // until there is a session, the console while there is one.
 import { refresh, sessionUser } from "./api.js";
 import { renderAuth } from "./views/auth.js";

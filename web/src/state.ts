@@ -1,5 +1,5 @@
 // The console's one state: what the gateway last answered and what the user
-// chose. Views read it and render; the poll and the user's actions write it.
+// chose. Views read it and render; the order stream, the poll and the user's actions write it.
 import type { GetPortfolioResponse, Instrument, Order, OrderBook, Quote } from "@kuku/contracts/kuku/gateway/v1/gateway_pb";
 import { NAMES_KO } from "./labels.js";
 
@@ -13,8 +13,6 @@ export interface State {
   book: OrderBook | undefined;
   portfolio: GetPortfolioResponse | undefined;
   orders: Order[];
-  /** Each order's filled quantity when last seen, so a fill is announced once. */
-  filledSeen: Map<string, bigint>;
 }
 
 export const state: State = {
@@ -25,7 +23,6 @@ export const state: State = {
   book: undefined,
   portfolio: undefined,
   orders: [],
-  filledSeen: new Map(),
 };
 
 export const instrumentOf = (symbol: string): Instrument | undefined => state.instruments.find((i) => i.symbol === symbol);

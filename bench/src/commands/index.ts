@@ -14,6 +14,7 @@ import { locksDrill } from "./locks-drill.js";
 import { marketBrokers } from "./market-brokers.js";
 import { marketFanout } from "./market-fanout.js";
 import { observability } from "./observability.js";
+import { orderUpdates } from "./order-updates.js";
 import { orders } from "./orders.js";
 import { rpc } from "./rpc.js";
 import { rpcFormats } from "./rpc-formats.js";
@@ -30,6 +31,7 @@ export const COMMANDS: readonly BenchCommand[] = [
   exchangeMatching,
   exchangeJournal,
   orders,
+  orderUpdates,
   surge,
   locks,
   locksDrill,

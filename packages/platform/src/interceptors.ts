@@ -4,6 +4,7 @@ import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { type Attributes, context, propagation, ROOT_CONTEXT, SpanKind } from "@opentelemetry/api";
 import type { Logger } from "pino";
 import { toConnectError } from "./errors.js";
+import { malformedAsInvalidArgument } from "./malformed.js";
 import { rpcMetrics } from "./metrics.js";
 import { activeTracer, headersGetter, headersSetter, inSpan } from "./tracing.js";
 
@@ -22,10 +23,19 @@ function check(schema: DescMessage, message: MessageShape<DescMessage>): void {
   if (result.kind === "error") throw result.error;
 }
 
+/** A streamed request's messages are parsed as they are read, here: a malformed one is the caller's INVALID_ARGUMENT (malformed.ts). */
 async function* checkEach(schema: DescMessage, messages: AsyncIterable<MessageShape<DescMessage>>) {
-  for await (const message of messages) {
-    check(schema, message);
-    yield message;
+  const reading = messages[Symbol.asyncIterator]();
+  for (;;) {
+    let next: IteratorResult<MessageShape<DescMessage>>;
+    try {
+      next = await reading.next();
+    } catch (error) {
+      throw malformedAsInvalidArgument(error);
+    }
+    if (next.done === true) return;
+    check(schema, next.value);
+    yield next.value;
   }
 }
 

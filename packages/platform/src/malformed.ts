@@ -3,7 +3,7 @@
 // bytes are the caller's fault: INVALID_ARGUMENT, like malformed JSON. The
 // parse happens before any interceptor sees the call, so the status is
 // rewritten on the way out, in the form each protocol carries it.
-import { Code } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import type { UniversalHandler, UniversalServerResponse } from "@connectrpc/connect/protocol";
 import { createAsyncIterable, readAllBytes } from "@connectrpc/connect/protocol";
 
@@ -33,6 +33,16 @@ export function malformedMessageIsInvalidArgument(handler: UniversalHandler): Un
     allowedMethods: handler.allowedMethods,
     supportedContentType: handler.supportedContentType,
   });
+}
+
+/**
+ * A streamed request's messages are parsed as the handler reads them, inside
+ * the interceptors (interceptors.ts, validation): the same rewrite, of the
+ * thrown error, for every protocol at once.
+ */
+export function malformedAsInvalidArgument(error: unknown): unknown {
+  if (!(error instanceof ConnectError) || error.code !== Code.Internal || !error.rawMessage.startsWith(PARSE_PREFIX)) return error;
+  return new ConnectError(`malformed request message: ${error.rawMessage}`, Code.InvalidArgument);
 }
 
 async function rewriteConnectUnary(res: UniversalServerResponse): Promise<UniversalServerResponse> {

@@ -3,6 +3,7 @@
 // binary message, and a string far beyond any length rule. Every case is sent
 // over HTTP/1.1 (Connect JSON or binary) to the service's own port.
 import type { DescMethod } from "@bufbuild/protobuf";
+import { connectCall } from "./connect-call.js";
 
 export const HOSTILE_TEXT = {
   nul: "ab\u0000cd",
@@ -12,6 +13,8 @@ export const HOSTILE_TEXT = {
 
 export interface HostileCase {
   readonly procedure: string;
+  /** A server-streaming procedure: its request goes enveloped (connect-call.ts). */
+  readonly streaming: boolean;
   readonly field: string;
   readonly kind: string;
   readonly contentType: "application/json" | "application/proto";
@@ -36,6 +39,7 @@ const varint = (n: number): number[] => {
  */
 export function hostileTextCases(method: DescMethod, base: { json: Record<string, unknown>; binary: Uint8Array }): HostileCase[] {
   const procedure = `/${method.parent.typeName}/${method.name}`;
+  const streaming = method.methodKind === "server_streaming";
   const cases: HostileCase[] = [];
   for (const field of method.input.fields) {
     const isText = field.scalar === 9; // ScalarType.STRING
@@ -44,6 +48,7 @@ export function hostileTextCases(method: DescMethod, base: { json: Record<string
       const value = field.fieldKind === "list" ? [text] : text;
       cases.push({
         procedure,
+        streaming,
         field: field.name,
         kind,
         contentType: "application/json",
@@ -53,7 +58,7 @@ export function hostileTextCases(method: DescMethod, base: { json: Record<string
     // A later occurrence of a field overrides (or, repeated, adds to) the base's.
     const invalid = [0x61, 0xff, 0xfe, 0xc0, 0x80];
     const bytes = Uint8Array.from([...base.binary, ...varint((field.number << 3) | 2), invalid.length, ...invalid]);
-    cases.push({ procedure, field: field.name, kind: "invalid UTF-8", contentType: "application/proto", body: bytes });
+    cases.push({ procedure, streaming, field: field.name, kind: "invalid UTF-8", contentType: "application/proto", body: bytes });
   }
   return cases;
 }
@@ -64,17 +69,7 @@ export async function sendHostile(
   c: HostileCase,
   headers: Record<string, string> = {},
 ): Promise<{ status: number; code: string | undefined; message: string }> {
-  const res = await fetch(`${baseUrl}${c.procedure}`, {
-    method: "POST",
-    body: c.body,
-    headers: { ...headers, "content-type": c.contentType },
-  });
-  const text = await res.text();
-  if (res.ok) return { status: res.status, code: undefined, message: "" };
-  try {
-    const error = JSON.parse(text) as { code?: string; message?: string };
-    return { status: res.status, code: error.code, message: error.message ?? "" };
-  } catch {
-    return { status: res.status, code: undefined, message: text };
-  }
+  const codec = c.contentType === "application/json" ? "json" : "proto";
+  const { status, code, message } = await connectCall(`${baseUrl}${c.procedure}`, c.body, { codec, streaming: c.streaming, headers });
+  return { status, code, message };
 }

@@ -1,5 +1,6 @@
 // Helpers for integration tests, benchmarks and drills against the real
 // PostgreSQL, Kafka and Redis and real service processes. No service uses it at run time.
+export { type ConnectAnswer, connectCall } from "./connect-call.js";
 export { createTestDatabase, TEST_PG_ADMIN_URL, type TestDatabase } from "./database.js";
 export { eventually, GiveUp } from "./eventually.js";
 export { HOSTILE_TEXT, type HostileCase, hostileTextCases, sendHostile } from "./hostile-text.js";

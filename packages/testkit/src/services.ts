@@ -70,7 +70,10 @@ export const SERVICES: readonly ServiceSpec[] = [
     calls: ["ledger", "order", "exchange"],
     // Without the market, quotes answer UNAVAILABLE and valuation uses the reference price.
     callsIfPresent: ["market"],
-    needs: ["postgres", "redis"],
+    // Kafka: order.events, which it turns into each user's order update stream.
+    needs: ["postgres", "kafka", "redis"],
+    // Order updates reach the streams once its consumer has joined.
+    readyLog: "order events consumer joined",
   },
 ];
 

@@ -50,6 +50,7 @@ const isolation = (id: string): Partial<Record<ServiceName, Record<string, strin
   order: { ORDER_CONSUMER_GROUP: `kuku-order-${id}` },
   market: { MARKET_CONSUMER_GROUP_PREFIX: `kuku-market-${id}` },
   gateway: {
+    GATEWAY_CONSUMER_GROUP: `kuku-gateway-${id}`,
     GATEWAY_REDIS_KEY_PREFIX: `kuku:stack-${id}`,
     // Stacks sign many users up: a cheaper scrypt keeps them fast; production keeps 17.
     GATEWAY_SCRYPT_LOG2_N: "14",

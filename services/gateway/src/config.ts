@@ -5,6 +5,7 @@ import {
   databaseConfigShape,
   identityConfigShape,
   intVar,
+  kafkaTopicPrefixVar,
   loadConfig,
   resilienceConfigShape,
   secretVar,
@@ -59,6 +60,16 @@ export const gatewayConfigShape = {
   exchangeUrl: urlVar("GATEWAY_EXCHANGE_URL", "http://127.0.0.1:50053", ["http:", "https:"]),
   /** "none": GetQuote and GetOrderBook answer UNAVAILABLE and valuation uses the reference price. */
   marketUrl: optionalUrlVar("GATEWAY_MARKET_URL", "http://127.0.0.1:50054"),
+  /** order.events, the source of the order update streams (ADR 0022). */
+  kafkaBrokers: stringVar("KAFKA_BROKERS", "127.0.0.1:9092"),
+  kafkaTopicPrefix: kafkaTopicPrefixVar(),
+  /** One group for every gateway replica: each event is appended to its user's log by one of them. */
+  consumerGroup: stringVar("GATEWAY_CONSUMER_GROUP", "kuku-gateway"),
+  /** How long an update stays resumable, and how long its event id is remembered against redelivery. */
+  orderUpdatesWindowSeconds: intVar("GATEWAY_ORDER_UPDATES_WINDOW_SECONDS", 86_400, { min: 60, max: 30 * 86_400 }),
+  orderUpdatesPerUserMax: intVar("GATEWAY_ORDER_UPDATES_PER_USER_MAX", 1_000, { min: 10, max: 100_000 }),
+  orderUpdatesHeartbeatMs: intVar("GATEWAY_ORDER_UPDATES_HEARTBEAT_MS", 15_000, { min: 100, max: 300_000 }),
+  orderUpdateStreamsPerUserMax: intVar("GATEWAY_ORDER_UPDATE_STREAMS_PER_USER_MAX", 8, { min: 1, max: 1_000 }),
   downstreamTimeoutMs: intVar("GATEWAY_DOWNSTREAM_TIMEOUT_MS", 5_000, { min: 50, max: 60_000 }),
   ...resilienceConfigShape("GATEWAY"),
   /** The development default is public; every real deployment sets its own. */

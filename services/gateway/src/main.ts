@@ -3,17 +3,31 @@ import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import * as market from "@kuku/contracts/kuku/market/v1/market_pb";
 import * as order from "@kuku/contracts/kuku/order/v1/order_pb";
-import { createResilience, createServiceClient, observeRedis, runService, sharedPolicies } from "@kuku/platform";
+import {
+  createKafka,
+  createResilience,
+  createServiceClient,
+  ensureTopics,
+  observeRedis,
+  prefixedTopics,
+  runService,
+  sharedPolicies,
+} from "@kuku/platform";
 import { Redis } from "ioredis";
+import type { Consumer } from "kafkajs";
 import type { Logger } from "pino";
 import { Auth } from "./app/auth.js";
 import { HashBudget } from "./app/hash-budget.js";
+import { OrderUpdates } from "./app/order-updates.js";
 import { Trading } from "./app/trading.js";
 import { type GatewayConfig, loadGatewayConfig } from "./config.js";
 import { PasswordHasher } from "./domain/password.js";
 import { AccessTokens } from "./domain/tokens.js";
+import { ORDER_EVENTS_TOPIC, startOrderEventsConsumer } from "./events/order-events-consumer.js";
 import { staticFiles } from "./http/static-files.js";
+import { AppendNotifier } from "./redis/append-notifier.js";
 import { LoginFailures } from "./redis/login-failures.js";
+import { OrderUpdateLog } from "./redis/order-update-log.js";
 import { RateLimiter } from "./redis/rate-limiter.js";
 import { Revocations } from "./redis/revocations.js";
 import { requestContext } from "./rpc/context.js";
@@ -45,6 +59,27 @@ function downstreamClients(config: GatewayConfig, logger: Logger) {
     exchange: client(exchange.ExchangeService, config.exchangeUrl, "exchange"),
     market: config.marketUrl === undefined ? undefined : client(market.MarketDataService, config.marketUrl, "market"),
   };
+}
+
+/**
+ * The users' order update logs, their wakeups (a subscriber connection of
+ * its own) and the stream calls. A stopping gateway ends its streams first,
+ * so the drain does not wait for them: their clients resume elsewhere.
+ */
+function orderUpdates(config: GatewayConfig, redis: Redis, logger: Logger, onStop: (stop: () => unknown) => void) {
+  const log = new OrderUpdateLog(redis, config.redisKeyPrefix, {
+    windowSeconds: config.orderUpdatesWindowSeconds,
+    entriesPerUserMax: config.orderUpdatesPerUserMax,
+  });
+  const subscriber = new Redis(config.redisUrl);
+  subscriber.on("error", (error: Error) => logger.warn({ message: error.message }, "redis subscriber connection error"));
+  onStop(() => subscriber.disconnect());
+  const streams = new OrderUpdates(log, new AppendNotifier(subscriber, logger), {
+    heartbeatMs: config.orderUpdatesHeartbeatMs,
+    streamsPerUserMax: config.orderUpdateStreamsPerUserMax,
+  });
+  for (const signal of ["SIGTERM", "SIGINT"] as const) process.once(signal, () => streams.close());
+  return { log, streams };
 }
 
 await runService({
@@ -80,8 +115,17 @@ await runService({
       ledgerTimeoutMs: config.downstreamTimeoutMs,
       logger,
     });
+    const updates = orderUpdates(config, redis, logger, onStop);
+    const kafka = createKafka({ clientId: "kuku-gateway", brokers: config.kafkaBrokers.split(",") }, logger);
+    const topics = prefixedTopics(config.kafkaTopicPrefix, { orderEvents: ORDER_EVENTS_TOPIC });
+    await ensureTopics(kafka, [topics.orderEvents], 3);
+    let consumer: Consumer | undefined;
+    onStop(() => consumer?.disconnect());
     return {
-      services: [authHandlers(auth), tradingHandlers(new Trading(clients), { downstreamTimeoutMs: config.downstreamTimeoutMs })],
+      services: [
+        authHandlers(auth),
+        tradingHandlers(new Trading(clients), updates.streams, { downstreamTimeoutMs: config.downstreamTimeoutMs }),
+      ],
       server: {
         // Authenticate and meter before validating: anonymous callers get no field-level answers, unmetered.
         gateInterceptors: [
@@ -97,6 +141,16 @@ await runService({
         ...(config.webDistDir === "" ? {} : { fallback: staticFiles(config.webDistDir) }),
       },
       ready: { market: config.marketUrl ?? "not configured", web: config.webDistDir || "not served" },
+      // Joining the group can wait out a crashed predecessor's session: serve meanwhile.
+      async afterServing() {
+        consumer = await startOrderEventsConsumer(kafka, {
+          groupId: config.consumerGroup,
+          topic: topics.orderEvents,
+          append: (batch) => updates.log.append(batch),
+          windowSeconds: config.orderUpdatesWindowSeconds,
+          logger,
+        });
+      },
     };
   },
 });

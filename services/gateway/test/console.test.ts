@@ -1,12 +1,16 @@
 // The web console in real Chromium (Debian's, driven by playwright-core)
 // against the gateway serving the built web/dist, and real ledger, exchange
 // and order processes behind it. Screenshots go to test-artifacts/console/.
+
+import { randomUUID } from "node:crypto";
 import { existsSync, mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
+import type * as api from "@kuku/contracts/kuku/gateway/v1/gateway_pb";
+import { OrderType, Side, TimeInForce } from "@kuku/contracts/kuku/trading/v1/trading_pb";
 import { type Browser, chromium, type Page } from "playwright-core";
 import t, { type Test } from "tap";
-import { startStack } from "./support/stack.js";
+import { eventually, signUp, startStack, untilSettled } from "./support/stack.js";
 
 const WEB_DIST = fileURLToPath(new URL("../../../web/dist", import.meta.url));
 const ARTIFACTS = fileURLToPath(new URL("../test-artifacts/console/", import.meta.url));
@@ -152,6 +156,99 @@ t.test("an order in doubt shows as UNKNOWN, then its resolution", async (t) => {
   } finally {
     await stack.exchange.setFaultMode({ mode: exchange.FaultMode.NONE });
   }
+  await closeConsole(t, page);
+});
+
+/** The gateway's answer to a call the page made, by method name (Connect's JSON over HTTP). */
+const isCall = (method: string) => (url: URL | string) => String(url).endsWith(`/kuku.gateway.v1.TradingService/${method}`);
+
+t.test("a click retried after a timeout is the same order: one order, one key", async (t) => {
+  const page = await openConsole();
+  const email = `retry-${Date.now()}@example.com`;
+  await signUpIn(page, email);
+  await page.getByTestId("deposit-amount").fill("1000000");
+  await page.getByTestId("deposit-submit").click();
+  await page.getByTestId("cash-available").filter({ hasText: "1,000,000원" }).waitFor();
+  // The first PlaceOrder reaches the gateway and is placed, but its answer never reaches the page.
+  const keys: string[] = [];
+  await page.route(isCall("PlaceOrder"), async (route) => {
+    keys.push(JSON.parse(route.request().postData() ?? "{}").idempotencyKey);
+    if (keys.length > 1) return route.continue();
+    await route.fetch();
+    await route.abort("timedout");
+  });
+  await page.getByTestId("ticket-type").selectOption("limit");
+  await page.getByTestId("ticket-qty").fill("2");
+  await page.getByTestId("ticket-price").fill("50000");
+  await page.getByTestId("ticket-submit").click();
+  await page.getByTestId("toast").filter({ hasText: "응답 없음" }).waitFor();
+  await shot(page, "10-no-answer");
+  await page.getByTestId("ticket-submit").click();
+  await page.getByTestId("toast").filter({ hasText: "접수 Order placed" }).waitFor();
+  t.equal(keys.length, 2, "clicked twice");
+  t.equal(keys[0], keys[1], "with the same idempotency key");
+  const { tokens } = await stack.auth().logIn({ email, password: PASSWORD });
+  const { orders } = await stack.trading(tokens!.accessToken).listOrders({});
+  t.equal(orders.length, 1, "one order placed");
+  await page.locator(`[data-testid="open-orders"] tr[data-order-id="${orders[0]!.orderId}"]`).waitFor();
+  t.equal(await page.locator('[data-testid="open-orders"] tr[data-order-id]').count(), 1, "and one shown");
+  // A new click on the same form is a new order: the answer came, the key was spent.
+  await page.getByTestId("ticket-submit").click();
+  await eventually("a second order", async () => (await stack.trading(tokens!.accessToken).listOrders({})).orders.length === 2);
+  t.not(keys[2], keys[0], "with a key of its own");
+  await closeConsole(t, page);
+});
+
+t.test("another user's fill arrives on the stream, without a reload or a poll for orders", async (t) => {
+  const page = await openConsole();
+  const listCalls: string[] = [];
+  page.on("request", (r) => isCall("ListOrders")(r.url()) && listCalls.push(r.url()));
+  await signUpIn(page, `buyer-${Date.now()}@example.com`);
+  await page.getByTestId("deposit-amount").fill("10000000");
+  await page.getByTestId("deposit-submit").click();
+  await page.getByTestId("cash-available").filter({ hasText: "10,000,000원" }).waitFor();
+  const instrument = (await stack.trading((await signUp(stack, "ref")).tokens.accessToken).listInstruments({})).instruments.find(
+    (i) => i.symbol === "005930",
+  )!;
+  // A bid at the reference price: inside the market maker's spread, it rests.
+  await page.getByTestId("ticket-type").selectOption("limit");
+  await page.getByTestId("ticket-qty").fill("3");
+  await page.getByTestId("ticket-price").fill(String(instrument.referencePriceKrw));
+  await page.getByTestId("ticket-submit").click();
+  const bid = page.locator('[data-testid="open-orders"] tr[data-state="ACCEPTED"]');
+  await bid.waitFor();
+  const orderId = (await bid.getAttribute("data-order-id"))!;
+
+  // Another user, through the API: buys 3 shares from the market maker, then sells them into the bid.
+  const seller = await signUp(stack, "seller");
+  await seller.trading.depositCash({ requestId: randomUUID(), amountKrw: 10_000_000n });
+  const order = (side: Side, type: OrderType, limitPriceKrw: bigint): api.PlaceOrderRequest =>
+    ({
+      idempotencyKey: `key-${randomUUID()}`,
+      symbol: "005930",
+      side,
+      type,
+      timeInForce: type === OrderType.MARKET ? TimeInForce.IOC : TimeInForce.DAY,
+      quantity: 3n,
+      limitPriceKrw,
+    }) as api.PlaceOrderRequest;
+  const bought = (await seller.trading.placeOrder(order(Side.BUY, OrderType.MARKET, 0n))).order!;
+  await untilSettled(seller.trading, bought.orderId);
+  const listsBefore = listCalls.length;
+  const sold = Date.now();
+  await seller.trading.placeOrder(order(Side.SELL, OrderType.LIMIT, instrument.referencePriceKrw));
+  const fill = page.getByTestId("toast").filter({ hasText: `3주 @ ${instrument.referencePriceKrw.toLocaleString("ko-KR")}원` });
+  await fill.waitFor();
+  const seenAfterMs = Date.now() - sold;
+  t.match(
+    await fill.textContent(),
+    /체결 Filled · 삼성전자 005930 매수 Buy 3주 @ [\d,]+원 · 수수료 Fee [\d,]+원/,
+    "the fill, at its own price",
+  );
+  await page.locator(`[data-testid="order-history"] tr[data-order-id="${orderId}"][data-state="SETTLED"]`).waitFor();
+  t.ok(seenAfterMs < 5_000, `the fill showed ${seenAfterMs} ms after the sell was placed`);
+  t.equal(listCalls.length, listsBefore, "no order list polled: the stream brought it");
+  await shot(page, "11-fill-pushed");
   await closeConsole(t, page);
 });
 

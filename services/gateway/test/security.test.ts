@@ -5,6 +5,7 @@ import { randomUUID } from "node:crypto";
 import http from "node:http";
 import { Code, ConnectError } from "@connectrpc/connect";
 import * as api from "@kuku/contracts/kuku/gateway/v1/gateway_pb";
+import { connectCall } from "@kuku/testkit";
 import { SignJWT, UnsecuredJWT } from "jose";
 import t from "tap";
 import { signUp, startStack, stateOf } from "./support/stack.js";
@@ -26,7 +27,20 @@ await victim.trading.depositCash({ requestId: "seed", amountKrw: 1_000_000n });
 
 const snapshot = () => stateOf(stack, victim);
 
+/** The server-streaming procedures' paths: their requests go enveloped (application/connect+json, +proto). */
+const streamingPaths = new Set(
+  [...api.AuthService.methods, ...api.TradingService.methods]
+    .filter((m) => m.methodKind === "server_streaming")
+    .map((m) => `/${m.parent.typeName}/${m.name}`),
+);
+
 async function post(path: string, body: NonNullable<RequestInit["body"]>, headers: Record<string, string>) {
+  if (streamingPaths.has(path)) {
+    const { "content-type": contentType, ...rest } = headers;
+    const codec = contentType === "application/proto" ? "proto" : "json";
+    const answer = await connectCall(`${stack.gatewayUrl}${path}`, body as string | Uint8Array, { codec, streaming: true, headers: rest });
+    return { ...answer, headers: new Headers() };
+  }
   const res = await fetch(`${stack.gatewayUrl}${path}`, { method: "POST", body, headers });
   const text = await res.text();
   let code: string | undefined;
@@ -87,6 +101,7 @@ const validBodies: Record<string, object> = {
   GetQuote: { symbol: "005930" },
   ListInstruments: {},
   GetOrderBook: { symbol: "005930" },
+  StreamOrderUpdates: {},
 };
 
 t.test("every TradingService call refuses missing, malformed, forged, expired and alg-none tokens", async (t) => {

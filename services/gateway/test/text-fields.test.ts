@@ -82,6 +82,7 @@ const bases: Record<string, Record<string, unknown>> = {
   ListOrders: { pageSize: 10 },
   GetQuote: { symbol: "005930" },
   GetOrderBook: { symbol: "005930", depth: 5 },
+  StreamOrderUpdates: { afterCursor: "" },
 };
 
 t.test("fuzz: hostile text in every text field of every public procedure, JSON and binary", async (t) => {

@@ -2,7 +2,16 @@
 // settlement legs. No I/O; the store and the flow are tested against the real
 // PostgreSQL in store.test.ts.
 import t from "tap";
-import { applyFill, checkOrderInput, type FeeSchedule, feeKrw, holdAmountMinor, type Order, transition } from "../src/domain/order.js";
+import {
+  applyFill,
+  chargesOfFill,
+  checkOrderInput,
+  type FeeSchedule,
+  feeKrw,
+  holdAmountMinor,
+  type Order,
+  transition,
+} from "../src/domain/order.js";
 import { ledgerWorkOf, planSettlement } from "../src/domain/settlement.js";
 import {
   canTransition,
@@ -144,6 +153,29 @@ t.test("fills accumulate; fees of the parts add up to the fee of the whole", asy
     from: "cancelled",
     to: "partially_filled",
   });
+});
+
+t.test("each fill's commission and tax: never negative, and they add up to its fee", async (t) => {
+  // Notionals where one rounding of commission + tax together would leave a fill a negative commission.
+  for (const prices of [
+    [69_900n, 70_000n, 70_100n],
+    [982_191n, 1_167n, 7n],
+    [3n, 1n, 1_000_003n],
+  ]) {
+    let current = order({ side: "sell" });
+    let taxSum = 0n;
+    for (const [i, priceKrw] of prices.entries()) {
+      const r = applyFill(current, { executionId: `x-${i}`, quantity: i === 2 ? 8n : 1n, priceKrw }, FEES, NOW);
+      if (r.kind !== "ok") throw new Error("fill refused");
+      const charges = chargesOfFill(FEES, "sell", current.filledNotionalKrw, r.order.filledNotionalKrw);
+      t.ok(charges.feeKrw >= 0n && charges.taxKrw >= 0n, `fill ${i} of ${prices.join(",")}: nothing negative`);
+      t.equal(charges.feeKrw + charges.taxKrw, r.fillFeeKrw, "commission + tax is the fill's fee");
+      taxSum += charges.taxKrw;
+      current = r.order;
+    }
+    t.equal(taxSum, (current.filledNotionalKrw * FEES.sellTaxPpm + 999_999n) / 1_000_000n, "the fills' taxes are the tax of the whole");
+  }
+  t.same(chargesOfFill(FEES, "buy", 0n, 700_000n), { feeKrw: 105n, taxKrw: 0n }, "buys pay no tax");
 });
 
 t.test("a settlement balances per asset and debits exactly the hold's part", async (t) => {

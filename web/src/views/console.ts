@@ -1,8 +1,10 @@
-// The signed-in console: its panels, and the poll that refreshes the state they show.
+// The signed-in console: its panels, the order updates pushed to it, and the
+// poll that refreshes the portfolio and the market data.
 import { Code, ConnectError, endSession, refresh as refreshSession, sessionUser, trading } from "../api.js";
-import { el, replace } from "../dom.js";
+import { el, oneAtATime, replace } from "../dom.js";
 import { state } from "../state.js";
-import { announceFills, historyPanel, openOrdersPanel } from "./orders.js";
+import { OrderFeed } from "../updates.js";
+import { applyUpdate, historyPanel, openOrdersPanel } from "./orders.js";
 import { type Panel, page } from "./page.js";
 import { portfolioPanel } from "./portfolio.js";
 import { quotePanel } from "./quote.js";
@@ -11,10 +13,13 @@ import { watchlistPanel } from "./watchlist.js";
 
 const POLL_MS = 1_500;
 let pollTimer: number | undefined;
+let feed: OrderFeed | undefined;
 
 export function stopPolling(): void {
   if (pollTimer !== undefined) clearInterval(pollTimer);
   pollTimer = undefined;
+  feed?.stop();
+  feed = undefined;
 }
 
 async function pollMarket(): Promise<void> {
@@ -47,31 +52,32 @@ export async function renderConsole(onSessionEnd: (message?: string) => void): P
   );
   const { instruments } = await trading.listInstruments({});
   state.instruments = instruments;
-  const poll = async (): Promise<void> => {
+  const sessionEnded = () => onSessionEnd("세션이 끝났습니다. 다시 로그인하세요 · Session ended; log in again");
+  // Orders come from the stream (OrderFeed); the portfolio and the market data are polled.
+  const poll = async (market = true): Promise<void> => {
     try {
-      const [portfolio, orders] = await Promise.all([trading.getPortfolio({}), trading.listOrders({ pageSize: 100 })]);
-      state.portfolio = portfolio;
-      state.orders = orders.orders;
-      await pollMarket();
-      announceFills(orders.orders);
+      state.portfolio = await trading.getPortfolio({});
+      if (market) await pollMarket();
       renderAll();
     } catch (e) {
-      if (ConnectError.from(e).code === Code.Unauthenticated && !(await refreshSession()))
-        onSessionEnd("세션이 끝났습니다. 다시 로그인하세요 · Session ended; log in again");
+      if (ConnectError.from(e).code === Code.Unauthenticated && !(await refreshSession())) sessionEnded();
     }
   };
+  // One at a time: on a slow gateway, ticks and updates wait for the call in flight instead of piling up.
+  const tick = oneAtATime(() => poll(true));
+  const refreshPortfolio = oneAtATime(() => poll(false));
   const select = (symbol: string) => {
     state.selected = symbol;
     state.book = undefined;
     ticket.selected();
     renderAll();
   };
-  const ticket = new Ticket(poll);
+  const ticket = new Ticket();
   const [watchlist, quote, portfolio, open, history] = [
     watchlistPanel(select),
     quotePanel(),
-    portfolioPanel(poll),
-    openOrdersPanel(poll),
+    portfolioPanel(refreshPortfolio),
+    openOrdersPanel(refreshPortfolio),
     historyPanel(),
   ];
   const panels: Panel[] = [watchlist, quote, portfolio, open, history];
@@ -83,6 +89,19 @@ export async function renderConsole(onSessionEnd: (message?: string) => void): P
     el("div", { class: "grid" }, watchlist.element, quote.element, ticket.element, portfolio.element, open.element, history.element),
   );
   select(state.selected);
-  await poll();
-  pollTimer = window.setInterval(() => void poll(), POLL_MS);
+  feed = new OrderFeed({
+    reload: async () => {
+      state.orders = (await trading.listOrders({ pageSize: 100 })).orders;
+      renderAll();
+    },
+    update: (update) => {
+      applyUpdate(update);
+      renderAll();
+      // A hold, a fill or a release moved cash or shares: show them now, not at the next poll.
+      void refreshPortfolio();
+    },
+    ended: sessionEnded,
+  });
+  await Promise.all([feed.start(), tick()]);
+  pollTimer = window.setInterval(() => void tick(), POLL_MS);
 }

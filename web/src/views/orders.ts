@@ -1,6 +1,6 @@
 // Open orders (with cancel) and the order history.
 
-import type { Order } from "@kuku/contracts/kuku/gateway/v1/gateway_pb";
+import type { Order, OrderUpdate } from "@kuku/contracts/kuku/gateway/v1/gateway_pb";
 import { OrderState } from "@kuku/contracts/kuku/order/v1/order_pb";
 import { OrderType, Side } from "@kuku/contracts/kuku/trading/v1/trading_pb";
 import { Code, ConnectError, trading } from "../api.js";
@@ -9,18 +9,26 @@ import { num, OPEN_STATES, qty, STATE_LABELS, sideLabel, tifLabel, typeLabel, wo
 import { nameOf, state } from "../state.js";
 import { type Panel, toast } from "./page.js";
 
-export function fillToast(o: Order, newlyFilled: bigint): void {
-  const avg = o.filledQuantity > 0n ? o.filledNotionalKrw / o.filledQuantity : 0n;
-  toast(`체결 Filled · ${nameOf(o.symbol)} ${sideLabel(o.side)} ${qty(newlyFilled)} @ ${won(avg)}`, "ok");
+/** A toast for what the user did not just see happen: each fill (at its own price), and an order in doubt or resolved. */
+function announce(u: OrderUpdate, o: Order): void {
+  const what = `${nameOf(o.symbol)} ${sideLabel(o.side)}`;
+  if (u.fill !== undefined) {
+    const charges = u.fill.feeKrw + u.fill.taxKrw;
+    toast(`체결 Filled · ${what} ${qty(u.fill.quantity)} @ ${won(u.fill.priceKrw)} · 수수료 Fee ${won(charges)}`, "ok");
+  } else if (u.state === OrderState.UNKNOWN) toast(`${STATE_LABELS[u.state].text} · ${what} ${qty(o.quantity)}`, "bad");
+  else if (u.previousState === OrderState.UNKNOWN) toast(`확인완료 Resolved · ${what} · ${STATE_LABELS[u.state].text}`, "info");
+  else if (u.state === OrderState.REJECTED) toast(`거부 Rejected · ${what} · ${o.rejectReason}`, "bad");
+  else if (u.state === OrderState.EXPIRED && o.filledQuantity < o.quantity) toast(`만료 Expired · ${what}`, "info");
 }
 
-/** A toast for each order filled further since the last poll. */
-export function announceFills(orders: Order[]): void {
-  for (const o of orders) {
-    const seen = state.filledSeen.get(o.orderId);
-    if (seen !== undefined && o.filledQuantity > seen) fillToast(o, o.filledQuantity - seen);
-    state.filledSeen.set(o.orderId, o.filledQuantity);
-  }
+/** An update from the stream: the order as it now stands (newest first, as the list), announced. */
+export function applyUpdate(u: OrderUpdate): void {
+  const o = u.order;
+  if (o === undefined) return;
+  const i = state.orders.findIndex((x) => x.orderId === o.orderId);
+  if (i === -1) state.orders.unshift(o);
+  else state.orders[i] = o;
+  announce(u, o);
 }
 
 async function cancelOrder(orderId: string, refresh: () => Promise<void>): Promise<void> {

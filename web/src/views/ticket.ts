@@ -2,11 +2,10 @@
 import { OrderState } from "@kuku/contracts/kuku/order/v1/order_pb";
 import { OrderType, Side, TimeInForce } from "@kuku/contracts/kuku/trading/v1/trading_pb";
 import { isOnTick, roundToTick, tickSizeKrw } from "@kuku/platform/krx";
-import { errorText, trading } from "../api.js";
+import { Code, ConnectError, errorText, trading } from "../api.js";
 import { el, replace } from "../dom.js";
 import { num, qty, STATE_LABELS, sideLabel, won } from "../labels.js";
 import { instrumentOf, lastPrice, nameOf, state } from "../state.js";
-import { fillToast } from "./orders.js";
 import { toast } from "./page.js";
 
 export class Ticket {
@@ -23,8 +22,10 @@ export class Ticket {
   readonly #price = el("input", { type: "number", min: "1", "data-testid": "ticket-price" });
   readonly #hint = el("p", { class: "hint", "data-testid": "ticket-hint" });
   readonly #submit = el("button", { type: "submit", class: "primary buy", "data-testid": "ticket-submit" }, "매수 Buy");
+  /** The draft last sent without an answer, and its key. */
+  #pending: { draft: string; key: string } | undefined;
 
-  constructor(private readonly refresh: () => Promise<void>) {
+  constructor() {
     const priceRow = el(
       "label",
       {},
@@ -128,36 +129,71 @@ export class Ticket {
     this.#hint.textContent = `${market ? "예상 Est." : "주문금액 Amount"} ${won(BigInt(this.#qty.value) * price)} · 호가단위 Tick ${num(tickSizeKrw(price > 0n ? price : 1n))}원`;
   }
 
+  /** The order the form describes now. */
+  #draft() {
+    const market = this.#type.value === "market";
+    return {
+      symbol: state.selected,
+      side: this.#side,
+      type: market ? OrderType.MARKET : OrderType.LIMIT,
+      // A market order never rests; a limit order rests for the day.
+      timeInForce: market ? TimeInForce.IOC : TimeInForce.DAY,
+      quantity: BigInt(this.#qty.value),
+      limitPriceKrw: market ? 0n : this.#parsePrice()!,
+    };
+  }
+
+  /**
+   * The draft's idempotency key: made for the first click on this draft and
+   * kept until the gateway answers, so a click again after a timeout or a
+   * dropped connection is the same order, never a second one.
+   */
+  #keyFor(draft: object): string {
+    const described = JSON.stringify(draft, (_k, v) => (typeof v === "bigint" ? String(v) : v));
+    if (this.#pending?.draft !== described) this.#pending = { draft: described, key: crypto.randomUUID() };
+    return this.#pending.key;
+  }
+
   async #place(): Promise<void> {
     if (this.#problem() !== undefined) return;
     this.#submit.disabled = true;
-    const market = this.#type.value === "market";
+    const draft = this.#draft();
     try {
-      const { order } = await trading.placeOrder({
-        idempotencyKey: crypto.randomUUID(),
-        symbol: state.selected,
-        side: this.#side,
-        type: market ? OrderType.MARKET : OrderType.LIMIT,
-        // A market order never rests; a limit order rests for the day.
-        timeInForce: market ? TimeInForce.IOC : TimeInForce.DAY,
-        quantity: BigInt(this.#qty.value),
-        limitPriceKrw: market ? 0n : this.#parsePrice()!,
-      });
-      if (order !== undefined) {
-        state.filledSeen.set(order.orderId, order.filledQuantity);
-        if (order.filledQuantity > 0n) fillToast(order, order.filledQuantity);
-        else if (order.state === OrderState.REJECTED) toast(`거부 Rejected · ${order.rejectReason}`, "bad");
-        else
-          toast(
-            `접수 Order placed · ${nameOf(order.symbol)} ${sideLabel(order.side)} ${qty(order.quantity)} · ${STATE_LABELS[order.state].text}`,
-            "info",
-          );
-      }
+      const { order } = await trading.placeOrder({ ...draft, idempotencyKey: this.#keyFor(draft) }, { timeoutMs: PLACE_TIMEOUT_MS });
+      this.#pending = undefined;
+      // Fills, rejections and an order in doubt are announced by the order stream (views/orders.ts).
+      if (order !== undefined && order.filledQuantity === 0n && !QUIET_STATES.has(order.state))
+        toast(
+          `접수 Order placed · ${nameOf(order.symbol)} ${sideLabel(order.side)} ${qty(order.quantity)} · ${STATE_LABELS[order.state].text}`,
+          "info",
+        );
     } catch (e) {
-      toast(`주문 실패 Order failed · ${errorText(e)}`, "bad");
+      if (ANSWERED.has(ConnectError.from(e).code)) {
+        this.#pending = undefined;
+        toast(`주문 실패 Order failed · ${errorText(e)}`, "bad");
+      } else {
+        toast(`응답 없음 · 다시 누르면 같은 주문으로 재시도 · No answer: click again to retry the same order · ${errorText(e)}`, "bad");
+      }
     } finally {
       this.#submit.disabled = false;
     }
-    await this.refresh();
   }
 }
+
+/** Past this, the click counts as unanswered (the order may still have been placed): the same key goes again on a retry. */
+const PLACE_TIMEOUT_MS = 10_000;
+
+/** Answers that settle the click: the order was refused, and a new click is a new order. Anything else may have placed it. */
+const ANSWERED = new Set([
+  Code.InvalidArgument,
+  Code.FailedPrecondition,
+  Code.AlreadyExists,
+  Code.PermissionDenied,
+  Code.NotFound,
+  Code.OutOfRange,
+  Code.Unauthenticated,
+  Code.ResourceExhausted,
+]);
+
+/** States the stream announces itself. */
+const QUIET_STATES = new Set([OrderState.REJECTED, OrderState.UNKNOWN]);

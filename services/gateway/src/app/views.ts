@@ -4,6 +4,7 @@ import { create } from "@bufbuild/protobuf";
 import type * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import * as api from "@kuku/contracts/kuku/gateway/v1/gateway_pb";
 import type * as market from "@kuku/contracts/kuku/market/v1/market_pb";
+import type * as orderEvents from "@kuku/contracts/kuku/order/v1/events_pb";
 import type * as order from "@kuku/contracts/kuku/order/v1/order_pb";
 
 /** Without its owner (always the caller) and its concurrency version. */
@@ -51,4 +52,24 @@ export const instrumentView = (i: exchange.Instrument): api.Instrument =>
     referencePriceKrw: i.referencePriceKrw,
     upperLimitKrw: i.upperLimitKrw,
     lowerLimitKrw: i.lowerLimitKrw,
+  });
+
+/** An order event as its owner sees it. */
+export const orderUpdateView = (e: orderEvents.OrderEvent): api.OrderUpdate =>
+  create(api.OrderUpdateSchema, {
+    eventId: e.eventId,
+    state: e.state,
+    previousState: e.previousState,
+    order: e.order && orderView(e.order),
+    fill: e.fill && {
+      executionId: e.fill.executionId,
+      quantity: e.fill.quantity,
+      priceKrw: e.fill.priceKrw,
+      feeKrw: e.fill.feeKrw,
+      taxKrw: e.fill.taxKrw,
+      executedAt: e.fill.executedAt,
+    },
+    reason: e.reason,
+    occurredAt: e.occurredAt,
+    orderSequence: e.order?.version ?? 0n,
   });

@@ -20,6 +20,10 @@ export interface Stack {
   /** For fault injection (SetFaultMode). */
   readonly exchange: Client<typeof exchange.ExchangeService>;
   readonly gatewayDbUrl: string;
+  /** The Kafka topic prefix of this stack (its order.events is `${prefix}order.events`). */
+  readonly kafkaTopicPrefix: string;
+  /** SIGKILLs the gateway and starts it again on the same port, Redis keys and consumer group; `meanwhile` runs while it is down. */
+  restartGateway(meanwhile?: () => Promise<void>): Promise<void>;
   auth(): Client<typeof api.AuthService>;
   /** A TradingService client that sends this access token (or none). */
   trading(accessToken?: string): Client<typeof api.TradingService>;
@@ -37,8 +41,16 @@ export async function startStack(options: { gatewayEnv?: Record<string, string>;
   const transport = (interceptors: Interceptor[]) => createConnectTransport({ baseUrl: gatewayUrl, httpVersion: "1.1", interceptors });
   return {
     gatewayUrl,
-    gateway: stack.process("gateway"),
     gatewayDbUrl: stack.databaseUrl("gateway"),
+    kafkaTopicPrefix: stack.kafkaTopicPrefix,
+    get gateway() {
+      return stack.process("gateway");
+    },
+    async restartGateway(meanwhile) {
+      await stack.process("gateway").stop("SIGKILL");
+      await meanwhile?.();
+      await stack.restart("gateway");
+    },
     ledger: createServiceClient(ledger.LedgerService, { baseUrl: stack.url("ledger"), timeoutMs: 10_000 }),
     exchange: createServiceClient(exchange.ExchangeService, { baseUrl: stack.url("exchange"), timeoutMs: 10_000 }),
     auth: () => createClient(api.AuthService, transport([])),

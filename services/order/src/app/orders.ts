@@ -12,7 +12,8 @@ import { ORDER_EVENTS } from "@kuku/contracts/topics";
 import { type Logger, traceHeaders, withTransaction } from "@kuku/platform";
 import { assert } from "@kuku/platform/assert";
 import type pg from "pg";
-import type { Order, TransitionResult } from "../domain/order.js";
+import type { Fill, Order, TransitionResult } from "../domain/order.js";
+import type { OrderState } from "../domain/state-machine.js";
 import * as store from "../store/order-store.js";
 import { orderToProto, stateToProto } from "./convert.js";
 
@@ -77,21 +78,30 @@ export class OrderRecords {
       this.logger.error({ orderId: order.orderId, from: result.from, to: result.to, reason }, "illegal transition refused");
       return order;
     }
-    const event = result.order.state === order.state ? undefined : orderEvent(result.order, reason);
+    const event = result.order.state === order.state ? undefined : orderEvent(result.order, reason, { previousState: order.state });
     await store.saveOrder(db, order, result.order, reason, event);
     return result.order;
   }
 }
 
+/** What an event says besides the order: the state it left (none for a new order) and the fill it reports. */
+export interface EventDetail {
+  readonly previousState?: OrderState;
+  readonly fill?: Fill & { readonly feeKrw: bigint; readonly taxKrw: bigint; readonly executedAt: Date };
+}
+
 /** The outbox event announcing an order's new state. */
-export function orderEvent(order: Order, reason: string): store.OutboxEvent {
+export function orderEvent(order: Order, reason: string, detail: EventDetail = {}): store.OutboxEvent {
   const eventId = randomUUID();
+  const { previousState, fill } = detail;
   const event = create(orderEvents.OrderEventSchema, {
     eventId,
     state: stateToProto(order.state),
     order: orderToProto(order),
     reason,
     occurredAt: timestampFromDate(order.updatedAt),
+    ...(previousState === undefined ? {} : { previousState: stateToProto(previousState) }),
+    fill: fill && { ...fill, executedAt: timestampFromDate(fill.executedAt) },
   });
   return {
     eventId,

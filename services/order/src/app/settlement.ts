@@ -9,7 +9,7 @@ import * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import { forEachConcurrently, type Logger } from "@kuku/platform";
 import { assert } from "@kuku/platform/assert";
 import type pg from "pg";
-import { applyFill, type FeeSchedule, type Order, transition } from "../domain/order.js";
+import { applyFill, chargesOfFill, type FeeSchedule, type Order, transition } from "../domain/order.js";
 import { type LedgerWork, ledgerWorkOf } from "../domain/settlement.js";
 import { reportedState } from "../domain/state-machine.js";
 import * as store from "../store/order-store.js";
@@ -90,7 +90,10 @@ export class Settlement {
     const inserted = await store.insertFill(db, order.orderId, fill, applied.fillFeeKrw, fill.executedAt);
     assert(inserted, `fill ${fill.executionId} appeared under the order's row lock`);
     const reason = `fill ${fill.executionId}`;
-    await store.saveOrder(db, order, applied.order, reason, orderEvent(applied.order, reason));
+    const charges = chargesOfFill(this.deps.fees, order.side, order.filledNotionalKrw, applied.order.filledNotionalKrw);
+    assert(charges.feeKrw + charges.taxKrw === applied.fillFeeKrw, `fill ${fill.executionId}: commission and tax split the fee`);
+    const event = orderEvent(applied.order, reason, { previousState: order.state, fill: { ...fill, ...charges } });
+    await store.saveOrder(db, order, applied.order, reason, event);
     return applied.order;
   }
 

@@ -51,9 +51,28 @@ export interface FeeSchedule {
 const PPM = 1_000_000n;
 const ceilDiv = (a: bigint, b: bigint) => (a + b - 1n) / b;
 
+/**
+ * What a notional costs: the commission and (on sells) the securities
+ * transaction tax, each rounded up on its own, so that a fill's share of
+ * each is known (chargesOfFill) and the two add up to feeKrw.
+ */
+export function chargesKrw(schedule: FeeSchedule, side: Side, notionalKrw: bigint): { commissionKrw: bigint; taxKrw: bigint } {
+  return {
+    commissionKrw: ceilDiv(notionalKrw * schedule.commissionPpm, PPM),
+    taxKrw: side === "sell" ? ceilDiv(notionalKrw * schedule.sellTaxPpm, PPM) : 0n,
+  };
+}
+
 export function feeKrw(schedule: FeeSchedule, side: Side, notionalKrw: bigint): bigint {
-  const ppm = schedule.commissionPpm + (side === "sell" ? schedule.sellTaxPpm : 0n);
-  return ceilDiv(notionalKrw * ppm, PPM);
+  const { commissionKrw, taxKrw } = chargesKrw(schedule, side, notionalKrw);
+  return commissionKrw + taxKrw;
+}
+
+/** One fill's commission and tax: what it added to each, the order's filled notional going from `beforeKrw` to `afterKrw`. */
+export function chargesOfFill(schedule: FeeSchedule, side: Side, beforeKrw: bigint, afterKrw: bigint): { feeKrw: bigint; taxKrw: bigint } {
+  const before = chargesKrw(schedule, side, beforeKrw);
+  const after = chargesKrw(schedule, side, afterKrw);
+  return { feeKrw: after.commissionKrw - before.commissionKrw, taxKrw: after.taxKrw - before.taxKrw };
 }
 
 export type OrderInput = Pick<Order, "symbol" | "side" | "type" | "timeInForce" | "quantity" | "limitPriceKrw">;

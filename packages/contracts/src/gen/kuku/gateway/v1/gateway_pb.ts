@@ -18,7 +18,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file kuku/gateway/v1/gateway.proto.
  */
 export const file_kuku_gateway_v1_gateway: GenFile = /*@__PURE__*/
-  fileDesc("Ch1rdWt1L2dhdGV3YXkvdjEvZ2F0ZXdheS5wcm90bxIPa3VrdS5nYXRld2F5LnYxIt8DCgVPcmRlchIQCghvcmRlcl9pZBgBIAEoCRIOCgZzeW1ib2wYAyABKAkSIwoEc2lkZRgEIAEoDjIVLmt1a3UudHJhZGluZy52MS5TaWRlEigKBHR5cGUYBSABKA4yGi5rdWt1LnRyYWRpbmcudjEuT3JkZXJUeXBlEjMKDXRpbWVfaW5fZm9yY2UYBiABKA4yHC5rdWt1LnRyYWRpbmcudjEuVGltZUluRm9yY2USEAoIcXVhbnRpdHkYByABKAMSFwoPbGltaXRfcHJpY2Vfa3J3GAggASgDEhcKD2ZpbGxlZF9xdWFudGl0eRgJIAEoAxIbChNmaWxsZWRfbm90aW9uYWxfa3J3GAogASgDEigKBXN0YXRlGAsgASgOMhkua3VrdS5vcmRlci52MS5PcmRlclN0YXRlEhUKDXJlamVjdF9yZWFzb24YDCABKAkSLgoKY3JlYXRlZF9hdBgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgPIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIZmVlc19rcncYECABKANKBAgCEANKBAgNEA5SB3VzZXJfaWRSB3ZlcnNpb24i9AEKBVF1b3RlEg4KBnN5bWJvbBgBIAEoCRIWCg5sYXN0X3ByaWNlX2tydxgCIAEoAxIWCg5vcGVuX3ByaWNlX2tydxgDIAEoAxIWCg5oaWdoX3ByaWNlX2tydxgEIAEoAxIVCg1sb3dfcHJpY2Vfa3J3GAUgASgDEg4KBnZvbHVtZRgGIAEoAxIUCgxiZXN0X2JpZF9rcncYByABKAMSFAoMYmVzdF9hc2tfa3J3GAggASgDEhAKCHNlcXVlbmNlGAkgASgDEi4KCnVwZGF0ZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjEKClByaWNlTGV2ZWwSEQoJcHJpY2Vfa3J3GAEgASgDEhAKCHF1YW50aXR5GAIgASgDIoMBCglPcmRlckJvb2sSDgoGc3ltYm9sGAEgASgJEikKBGJpZHMYAiADKAsyGy5rdWt1LmdhdGV3YXkudjEuUHJpY2VMZXZlbBIpCgRhc2tzGAMgAygLMhsua3VrdS5nYXRld2F5LnYxLlByaWNlTGV2ZWwSEAoIc2VxdWVuY2UYBCABKAMieQoKSW5zdHJ1bWVudBIOCgZzeW1ib2wYASABKAkSDAoEbmFtZRgCIAEoCRIbChNyZWZlcmVuY2VfcHJpY2Vfa3J3GAMgASgDEhcKD3VwcGVyX2xpbWl0X2tydxgEIAEoAxIXCg9sb3dlcl9saW1pdF9rcncYBSABKAMiWAoGVG9rZW5zEhQKDGFjY2Vzc190b2tlbhgBIAEoCRIVCg1yZWZyZXNoX3Rva2VuGAIgASgJEiEKGWFjY2Vzc19leHBpcmVzX2luX3NlY29uZHMYAyABKAMiaQoNU2lnblVwUmVxdWVzdBIZCgVlbWFpbBgBIAEoCUIKukgHcgUY/gFgARIcCghwYXNzd29yZBgCIAEoCUIKukgHcgUQChiAARIfCgxkaXNwbGF5X25hbWUYAyABKAlCCbpIBnIEEAEYQCJKCg5TaWduVXBSZXNwb25zZRIPCgd1c2VyX2lkGAEgASgJEicKBnRva2VucxgCIAEoCzIXLmt1a3UuZ2F0ZXdheS52MS5Ub2tlbnMiRwoMTG9nSW5SZXF1ZXN0EhkKBWVtYWlsGAEgASgJQgq6SAdyBRj+AWABEhwKCHBhc3N3b3JkGAIgASgJQgq6SAdyBRABGIABIkkKDUxvZ0luUmVzcG9uc2USDwoHdXNlcl9pZBgBIAEoCRInCgZ0b2tlbnMYAiABKAsyFy5rdWt1LmdhdGV3YXkudjEuVG9rZW5zIjgKE1JlZnJlc2hUb2tlblJlcXVlc3QSIQoNcmVmcmVzaF90b2tlbhgBIAEoCUIKukgHcgUQARiAICI/ChRSZWZyZXNoVG9rZW5SZXNwb25zZRInCgZ0b2tlbnMYASABKAsyFy5rdWt1LmdhdGV3YXkudjEuVG9rZW5zIjYKDUxvZ091dFJlcXVlc3QSJQoNcmVmcmVzaF90b2tlbhgBIAEoCUIOukgHcgUQARiAIMiMGQEiEAoOTG9nT3V0UmVzcG9uc2UiWwoSRGVwb3NpdENhc2hSZXF1ZXN0EiIKCnJlcXVlc3RfaWQYASABKAlCDrpIB3IFEAEYgAHIjBkBEiEKCmFtb3VudF9rcncYAiABKANCDbpICiIIGIDIr6AlIAAiMQoTRGVwb3NpdENhc2hSZXNwb25zZRIaChJjYXNoX2F2YWlsYWJsZV9rcncYASABKAMicgoIUG9zaXRpb24SDgoGc3ltYm9sGAEgASgJEhAKCHF1YW50aXR5GAIgASgDEhUKDWhlbGRfcXVhbnRpdHkYAyABKAMSFgoObGFzdF9wcmljZV9rcncYBCABKAMSFQoNdmFsdWF0aW9uX2tydxgFIAEoAyIVChNHZXRQb3J0Zm9saW9SZXF1ZXN0Io8BChRHZXRQb3J0Zm9saW9SZXNwb25zZRIWCg5jYXNoX3RvdGFsX2tydxgBIAEoAxIVCg1jYXNoX2hlbGRfa3J3GAIgASgDEhoKEmNhc2hfYXZhaWxhYmxlX2tydxgDIAEoAxIsCglwb3NpdGlvbnMYBCADKAsyGS5rdWt1LmdhdGV3YXkudjEuUG9zaXRpb24i9QIKEVBsYWNlT3JkZXJSZXF1ZXN0EicKD2lkZW1wb3RlbmN5X2tleRgBIAEoCUIOukgHcgUQCBiAAciMGQESJAoGc3ltYm9sGAIgASgJQhS6SBFyDzINXlswLTlBLVpdezZ9JBIvCgRzaWRlGAMgASgOMhUua3VrdS50cmFkaW5nLnYxLlNpZGVCCrpIB4IBBBABIAASNgoEdHlwZRgEIAEoDjIaLmt1a3UudHJhZGluZy52MS5PcmRlclR5cGVCDLpICYIBBhABGAEYAhJBCg10aW1lX2luX2ZvcmNlGAUgASgOMhwua3VrdS50cmFkaW5nLnYxLlRpbWVJbkZvcmNlQgy6SAmCAQYQARgBGAISHwoIcXVhbnRpdHkYBiABKANCDbpICiIIGICU69wDIAASIAoPbGltaXRfcHJpY2Vfa3J3GAcgASgDQge6SAQiAigAEiIKD3dhaXRfc2V0dGxlZF9tcxgIIAEoDUIJukgGKgQYsOoBIjsKElBsYWNlT3JkZXJSZXNwb25zZRIlCgVvcmRlchgBIAEoCzIWLmt1a3UuZ2F0ZXdheS52MS5PcmRlciI0ChJDYW5jZWxPcmRlclJlcXVlc3QSHgoIb3JkZXJfaWQYASABKAlCDLpIBXIDsAEByIwZASI8ChNDYW5jZWxPcmRlclJlc3BvbnNlEiUKBW9yZGVyGAEgASgLMhYua3VrdS5nYXRld2F5LnYxLk9yZGVyIlAKEUxpc3RPcmRlcnNSZXF1ZXN0Eh0KCXBhZ2Vfc2l6ZRgBIAEoBUIKukgHGgUY9AMoABIcCgpwYWdlX3Rva2VuGAIgASgJQgi6SAVyAxiAAiJVChJMaXN0T3JkZXJzUmVzcG9uc2USJgoGb3JkZXJzGAEgAygLMhYua3VrdS5nYXRld2F5LnYxLk9yZGVyEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSI3Cg9HZXRRdW90ZVJlcXVlc3QSJAoGc3ltYm9sGAEgASgJQhS6SBFyDzINXlswLTlBLVpdezZ9JCI5ChBHZXRRdW90ZVJlc3BvbnNlEiUKBXF1b3RlGAEgASgLMhYua3VrdS5nYXRld2F5LnYxLlF1b3RlIhgKFkxpc3RJbnN0cnVtZW50c1JlcXVlc3QiSwoXTGlzdEluc3RydW1lbnRzUmVzcG9uc2USMAoLaW5zdHJ1bWVudHMYASADKAsyGy5rdWt1LmdhdGV3YXkudjEuSW5zdHJ1bWVudCJVChNHZXRPcmRlckJvb2tSZXF1ZXN0EiQKBnN5bWJvbBgBIAEoCUIUukgRcg8yDV5bMC05QS1aXXs2fSQSGAoFZGVwdGgYAiABKAVCCbpIBhoEGAooACJGChRHZXRPcmRlckJvb2tSZXNwb25zZRIuCgpvcmRlcl9ib29rGAEgASgLMhoua3VrdS5nYXRld2F5LnYxLk9yZGVyQm9vazLcAgoLQXV0aFNlcnZpY2USTgoGU2lnblVwEh4ua3VrdS5nYXRld2F5LnYxLlNpZ25VcFJlcXVlc3QaHy5rdWt1LmdhdGV3YXkudjEuU2lnblVwUmVzcG9uc2UiA5ACABJLCgVMb2dJbhIdLmt1a3UuZ2F0ZXdheS52MS5Mb2dJblJlcXVlc3QaHi5rdWt1LmdhdGV3YXkudjEuTG9nSW5SZXNwb25zZSIDkAIAEmAKDFJlZnJlc2hUb2tlbhIkLmt1a3UuZ2F0ZXdheS52MS5SZWZyZXNoVG9rZW5SZXF1ZXN0GiUua3VrdS5nYXRld2F5LnYxLlJlZnJlc2hUb2tlblJlc3BvbnNlIgOQAgASTgoGTG9nT3V0Eh4ua3VrdS5nYXRld2F5LnYxLkxvZ091dFJlcXVlc3QaHy5rdWt1LmdhdGV3YXkudjEuTG9nT3V0UmVzcG9uc2UiA5ACAjKLBgoOVHJhZGluZ1NlcnZpY2USXQoLRGVwb3NpdENhc2gSIy5rdWt1LmdhdGV3YXkudjEuRGVwb3NpdENhc2hSZXF1ZXN0GiQua3VrdS5nYXRld2F5LnYxLkRlcG9zaXRDYXNoUmVzcG9uc2UiA5ACAhJgCgxHZXRQb3J0Zm9saW8SJC5rdWt1LmdhdGV3YXkudjEuR2V0UG9ydGZvbGlvUmVxdWVzdBolLmt1a3UuZ2F0ZXdheS52MS5HZXRQb3J0Zm9saW9SZXNwb25zZSIDkAIBEloKClBsYWNlT3JkZXISIi5rdWt1LmdhdGV3YXkudjEuUGxhY2VPcmRlclJlcXVlc3QaIy5rdWt1LmdhdGV3YXkudjEuUGxhY2VPcmRlclJlc3BvbnNlIgOQAgISXQoLQ2FuY2VsT3JkZXISIy5rdWt1LmdhdGV3YXkudjEuQ2FuY2VsT3JkZXJSZXF1ZXN0GiQua3VrdS5nYXRld2F5LnYxLkNhbmNlbE9yZGVyUmVzcG9uc2UiA5ACAhJaCgpMaXN0T3JkZXJzEiIua3VrdS5nYXRld2F5LnYxLkxpc3RPcmRlcnNSZXF1ZXN0GiMua3VrdS5nYXRld2F5LnYxLkxpc3RPcmRlcnNSZXNwb25zZSIDkAIBElQKCEdldFF1b3RlEiAua3VrdS5nYXRld2F5LnYxLkdldFF1b3RlUmVxdWVzdBohLmt1a3UuZ2F0ZXdheS52MS5HZXRRdW90ZVJlc3BvbnNlIgOQAgESaQoPTGlzdEluc3RydW1lbnRzEicua3VrdS5nYXRld2F5LnYxLkxpc3RJbnN0cnVtZW50c1JlcXVlc3QaKC5rdWt1LmdhdGV3YXkudjEuTGlzdEluc3RydW1lbnRzUmVzcG9uc2UiA5ACARJgCgxHZXRPcmRlckJvb2sSJC5rdWt1LmdhdGV3YXkudjEuR2V0T3JkZXJCb29rUmVxdWVzdBolLmt1a3UuZ2F0ZXdheS52MS5HZXRPcmRlckJvb2tSZXNwb25zZSIDkAIBYgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_timestamp, file_kuku_options_v1_options, file_kuku_order_v1_order, file_kuku_trading_v1_trading]);
+  fileDesc("Ch1rdWt1L2dhdGV3YXkvdjEvZ2F0ZXdheS5wcm90bxIPa3VrdS5nYXRld2F5LnYxIt8DCgVPcmRlchIQCghvcmRlcl9pZBgBIAEoCRIOCgZzeW1ib2wYAyABKAkSIwoEc2lkZRgEIAEoDjIVLmt1a3UudHJhZGluZy52MS5TaWRlEigKBHR5cGUYBSABKA4yGi5rdWt1LnRyYWRpbmcudjEuT3JkZXJUeXBlEjMKDXRpbWVfaW5fZm9yY2UYBiABKA4yHC5rdWt1LnRyYWRpbmcudjEuVGltZUluRm9yY2USEAoIcXVhbnRpdHkYByABKAMSFwoPbGltaXRfcHJpY2Vfa3J3GAggASgDEhcKD2ZpbGxlZF9xdWFudGl0eRgJIAEoAxIbChNmaWxsZWRfbm90aW9uYWxfa3J3GAogASgDEigKBXN0YXRlGAsgASgOMhkua3VrdS5vcmRlci52MS5PcmRlclN0YXRlEhUKDXJlamVjdF9yZWFzb24YDCABKAkSLgoKY3JlYXRlZF9hdBgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgPIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIZmVlc19rcncYECABKANKBAgCEANKBAgNEA5SB3VzZXJfaWRSB3ZlcnNpb24i9AEKBVF1b3RlEg4KBnN5bWJvbBgBIAEoCRIWCg5sYXN0X3ByaWNlX2tydxgCIAEoAxIWCg5vcGVuX3ByaWNlX2tydxgDIAEoAxIWCg5oaWdoX3ByaWNlX2tydxgEIAEoAxIVCg1sb3dfcHJpY2Vfa3J3GAUgASgDEg4KBnZvbHVtZRgGIAEoAxIUCgxiZXN0X2JpZF9rcncYByABKAMSFAoMYmVzdF9hc2tfa3J3GAggASgDEhAKCHNlcXVlbmNlGAkgASgDEi4KCnVwZGF0ZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjEKClByaWNlTGV2ZWwSEQoJcHJpY2Vfa3J3GAEgASgDEhAKCHF1YW50aXR5GAIgASgDIoMBCglPcmRlckJvb2sSDgoGc3ltYm9sGAEgASgJEikKBGJpZHMYAiADKAsyGy5rdWt1LmdhdGV3YXkudjEuUHJpY2VMZXZlbBIpCgRhc2tzGAMgAygLMhsua3VrdS5nYXRld2F5LnYxLlByaWNlTGV2ZWwSEAoIc2VxdWVuY2UYBCABKAMieQoKSW5zdHJ1bWVudBIOCgZzeW1ib2wYASABKAkSDAoEbmFtZRgCIAEoCRIbChNyZWZlcmVuY2VfcHJpY2Vfa3J3GAMgASgDEhcKD3VwcGVyX2xpbWl0X2tydxgEIAEoAxIXCg9sb3dlcl9saW1pdF9rcncYBSABKAMiWAoGVG9rZW5zEhQKDGFjY2Vzc190b2tlbhgBIAEoCRIVCg1yZWZyZXNoX3Rva2VuGAIgASgJEiEKGWFjY2Vzc19leHBpcmVzX2luX3NlY29uZHMYAyABKAMiaQoNU2lnblVwUmVxdWVzdBIZCgVlbWFpbBgBIAEoCUIKukgHcgUY/gFgARIcCghwYXNzd29yZBgCIAEoCUIKukgHcgUQChiAARIfCgxkaXNwbGF5X25hbWUYAyABKAlCCbpIBnIEEAEYQCJKCg5TaWduVXBSZXNwb25zZRIPCgd1c2VyX2lkGAEgASgJEicKBnRva2VucxgCIAEoCzIXLmt1a3UuZ2F0ZXdheS52MS5Ub2tlbnMiRwoMTG9nSW5SZXF1ZXN0EhkKBWVtYWlsGAEgASgJQgq6SAdyBRj+AWABEhwKCHBhc3N3b3JkGAIgASgJQgq6SAdyBRABGIABIkkKDUxvZ0luUmVzcG9uc2USDwoHdXNlcl9pZBgBIAEoCRInCgZ0b2tlbnMYAiABKAsyFy5rdWt1LmdhdGV3YXkudjEuVG9rZW5zIjgKE1JlZnJlc2hUb2tlblJlcXVlc3QSIQoNcmVmcmVzaF90b2tlbhgBIAEoCUIKukgHcgUQARiAICI/ChRSZWZyZXNoVG9rZW5SZXNwb25zZRInCgZ0b2tlbnMYASABKAsyFy5rdWt1LmdhdGV3YXkudjEuVG9rZW5zIjYKDUxvZ091dFJlcXVlc3QSJQoNcmVmcmVzaF90b2tlbhgBIAEoCUIOukgHcgUQARiAIMiMGQEiEAoOTG9nT3V0UmVzcG9uc2UiWwoSRGVwb3NpdENhc2hSZXF1ZXN0EiIKCnJlcXVlc3RfaWQYASABKAlCDrpIB3IFEAEYgAHIjBkBEiEKCmFtb3VudF9rcncYAiABKANCDbpICiIIGIDIr6AlIAAiMQoTRGVwb3NpdENhc2hSZXNwb25zZRIaChJjYXNoX2F2YWlsYWJsZV9rcncYASABKAMicgoIUG9zaXRpb24SDgoGc3ltYm9sGAEgASgJEhAKCHF1YW50aXR5GAIgASgDEhUKDWhlbGRfcXVhbnRpdHkYAyABKAMSFgoObGFzdF9wcmljZV9rcncYBCABKAMSFQoNdmFsdWF0aW9uX2tydxgFIAEoAyIVChNHZXRQb3J0Zm9saW9SZXF1ZXN0Io8BChRHZXRQb3J0Zm9saW9SZXNwb25zZRIWCg5jYXNoX3RvdGFsX2tydxgBIAEoAxIVCg1jYXNoX2hlbGRfa3J3GAIgASgDEhoKEmNhc2hfYXZhaWxhYmxlX2tydxgDIAEoAxIsCglwb3NpdGlvbnMYBCADKAsyGS5rdWt1LmdhdGV3YXkudjEuUG9zaXRpb24i9QIKEVBsYWNlT3JkZXJSZXF1ZXN0EicKD2lkZW1wb3RlbmN5X2tleRgBIAEoCUIOukgHcgUQCBiAAciMGQESJAoGc3ltYm9sGAIgASgJQhS6SBFyDzINXlswLTlBLVpdezZ9JBIvCgRzaWRlGAMgASgOMhUua3VrdS50cmFkaW5nLnYxLlNpZGVCCrpIB4IBBBABIAASNgoEdHlwZRgEIAEoDjIaLmt1a3UudHJhZGluZy52MS5PcmRlclR5cGVCDLpICYIBBhABGAEYAhJBCg10aW1lX2luX2ZvcmNlGAUgASgOMhwua3VrdS50cmFkaW5nLnYxLlRpbWVJbkZvcmNlQgy6SAmCAQYQARgBGAISHwoIcXVhbnRpdHkYBiABKANCDbpICiIIGICU69wDIAASIAoPbGltaXRfcHJpY2Vfa3J3GAcgASgDQge6SAQiAigAEiIKD3dhaXRfc2V0dGxlZF9tcxgIIAEoDUIJukgGKgQYsOoBIjsKElBsYWNlT3JkZXJSZXNwb25zZRIlCgVvcmRlchgBIAEoCzIWLmt1a3UuZ2F0ZXdheS52MS5PcmRlciI0ChJDYW5jZWxPcmRlclJlcXVlc3QSHgoIb3JkZXJfaWQYASABKAlCDLpIBXIDsAEByIwZASI8ChNDYW5jZWxPcmRlclJlc3BvbnNlEiUKBW9yZGVyGAEgASgLMhYua3VrdS5nYXRld2F5LnYxLk9yZGVyIlAKEUxpc3RPcmRlcnNSZXF1ZXN0Eh0KCXBhZ2Vfc2l6ZRgBIAEoBUIKukgHGgUY9AMoABIcCgpwYWdlX3Rva2VuGAIgASgJQgi6SAVyAxiAAiJVChJMaXN0T3JkZXJzUmVzcG9uc2USJgoGb3JkZXJzGAEgAygLMhYua3VrdS5nYXRld2F5LnYxLk9yZGVyEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSI3Cg9HZXRRdW90ZVJlcXVlc3QSJAoGc3ltYm9sGAEgASgJQhS6SBFyDzINXlswLTlBLVpdezZ9JCI5ChBHZXRRdW90ZVJlc3BvbnNlEiUKBXF1b3RlGAEgASgLMhYua3VrdS5nYXRld2F5LnYxLlF1b3RlIhgKFkxpc3RJbnN0cnVtZW50c1JlcXVlc3QiSwoXTGlzdEluc3RydW1lbnRzUmVzcG9uc2USMAoLaW5zdHJ1bWVudHMYASADKAsyGy5rdWt1LmdhdGV3YXkudjEuSW5zdHJ1bWVudCJVChNHZXRPcmRlckJvb2tSZXF1ZXN0EiQKBnN5bWJvbBgBIAEoCUIUukgRcg8yDV5bMC05QS1aXXs2fSQSGAoFZGVwdGgYAiABKAVCCbpIBhoEGAooACJGChRHZXRPcmRlckJvb2tSZXNwb25zZRIuCgpvcmRlcl9ib29rGAEgASgLMhoua3VrdS5nYXRld2F5LnYxLk9yZGVyQm9vayI7ChlTdHJlYW1PcmRlclVwZGF0ZXNSZXF1ZXN0Eh4KDGFmdGVyX2N1cnNvchgBIAEoCUIIukgFcgMYgAEiWgoaU3RyZWFtT3JkZXJVcGRhdGVzUmVzcG9uc2USLAoGdXBkYXRlGAEgASgLMhwua3VrdS5nYXRld2F5LnYxLk9yZGVyVXBkYXRlEg4KBmN1cnNvchgCIAEoCSKnAgoLT3JkZXJVcGRhdGUSEAoIZXZlbnRfaWQYAiABKAkSKAoFc3RhdGUYAyABKA4yGS5rdWt1Lm9yZGVyLnYxLk9yZGVyU3RhdGUSMQoOcHJldmlvdXNfc3RhdGUYBCABKA4yGS5rdWt1Lm9yZGVyLnYxLk9yZGVyU3RhdGUSJQoFb3JkZXIYBSABKAsyFi5rdWt1LmdhdGV3YXkudjEuT3JkZXISIwoEZmlsbBgGIAEoCzIVLmt1a3UuZ2F0ZXdheS52MS5GaWxsEg4KBnJlYXNvbhgHIAEoCRIvCgtvY2N1cnJlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOb3JkZXJfc2VxdWVuY2UYCSABKANKBAgBEAIilAEKBEZpbGwSFAoMZXhlY3V0aW9uX2lkGAEgASgJEhAKCHF1YW50aXR5GAIgASgDEhEKCXByaWNlX2tydxgDIAEoAxIPCgdmZWVfa3J3GAQgASgDEg8KB3RheF9rcncYBSABKAMSLwoLZXhlY3V0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wMtwCCgtBdXRoU2VydmljZRJOCgZTaWduVXASHi5rdWt1LmdhdGV3YXkudjEuU2lnblVwUmVxdWVzdBofLmt1a3UuZ2F0ZXdheS52MS5TaWduVXBSZXNwb25zZSIDkAIAEksKBUxvZ0luEh0ua3VrdS5nYXRld2F5LnYxLkxvZ0luUmVxdWVzdBoeLmt1a3UuZ2F0ZXdheS52MS5Mb2dJblJlc3BvbnNlIgOQAgASYAoMUmVmcmVzaFRva2VuEiQua3VrdS5nYXRld2F5LnYxLlJlZnJlc2hUb2tlblJlcXVlc3QaJS5rdWt1LmdhdGV3YXkudjEuUmVmcmVzaFRva2VuUmVzcG9uc2UiA5ACABJOCgZMb2dPdXQSHi5rdWt1LmdhdGV3YXkudjEuTG9nT3V0UmVxdWVzdBofLmt1a3UuZ2F0ZXdheS52MS5Mb2dPdXRSZXNwb25zZSIDkAICMoEHCg5UcmFkaW5nU2VydmljZRJdCgtEZXBvc2l0Q2FzaBIjLmt1a3UuZ2F0ZXdheS52MS5EZXBvc2l0Q2FzaFJlcXVlc3QaJC5rdWt1LmdhdGV3YXkudjEuRGVwb3NpdENhc2hSZXNwb25zZSIDkAICEmAKDEdldFBvcnRmb2xpbxIkLmt1a3UuZ2F0ZXdheS52MS5HZXRQb3J0Zm9saW9SZXF1ZXN0GiUua3VrdS5nYXRld2F5LnYxLkdldFBvcnRmb2xpb1Jlc3BvbnNlIgOQAgESWgoKUGxhY2VPcmRlchIiLmt1a3UuZ2F0ZXdheS52MS5QbGFjZU9yZGVyUmVxdWVzdBojLmt1a3UuZ2F0ZXdheS52MS5QbGFjZU9yZGVyUmVzcG9uc2UiA5ACAhJdCgtDYW5jZWxPcmRlchIjLmt1a3UuZ2F0ZXdheS52MS5DYW5jZWxPcmRlclJlcXVlc3QaJC5rdWt1LmdhdGV3YXkudjEuQ2FuY2VsT3JkZXJSZXNwb25zZSIDkAICEloKCkxpc3RPcmRlcnMSIi5rdWt1LmdhdGV3YXkudjEuTGlzdE9yZGVyc1JlcXVlc3QaIy5rdWt1LmdhdGV3YXkudjEuTGlzdE9yZGVyc1Jlc3BvbnNlIgOQAgESVAoIR2V0UXVvdGUSIC5rdWt1LmdhdGV3YXkudjEuR2V0UXVvdGVSZXF1ZXN0GiEua3VrdS5nYXRld2F5LnYxLkdldFF1b3RlUmVzcG9uc2UiA5ACARJpCg9MaXN0SW5zdHJ1bWVudHMSJy5rdWt1LmdhdGV3YXkudjEuTGlzdEluc3RydW1lbnRzUmVxdWVzdBooLmt1a3UuZ2F0ZXdheS52MS5MaXN0SW5zdHJ1bWVudHNSZXNwb25zZSIDkAIBEmAKDEdldE9yZGVyQm9vaxIkLmt1a3UuZ2F0ZXdheS52MS5HZXRPcmRlckJvb2tSZXF1ZXN0GiUua3VrdS5nYXRld2F5LnYxLkdldE9yZGVyQm9va1Jlc3BvbnNlIgOQAgESdAoSU3RyZWFtT3JkZXJVcGRhdGVzEioua3VrdS5nYXRld2F5LnYxLlN0cmVhbU9yZGVyVXBkYXRlc1JlcXVlc3QaKy5rdWt1LmdhdGV3YXkudjEuU3RyZWFtT3JkZXJVcGRhdGVzUmVzcG9uc2UiA5ACATABYgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_timestamp, file_kuku_options_v1_options, file_kuku_order_v1_order, file_kuku_trading_v1_trading]);
 
 /**
  * A user's order as the order service reports it, without its owner and
@@ -832,6 +832,168 @@ export const GetOrderBookResponseSchema: GenMessage<GetOrderBookResponse> = /*@_
   messageDesc(file_kuku_gateway_v1_gateway, 30);
 
 /**
+ * @generated from message kuku.gateway.v1.StreamOrderUpdatesRequest
+ */
+export type StreamOrderUpdatesRequest = Message<"kuku.gateway.v1.StreamOrderUpdatesRequest"> & {
+  /**
+   * The cursor of the last update received; empty: only what happens from now on.
+   * A cursor names its user: another user's is refused with PERMISSION_DENIED.
+   *
+   * @generated from field: string after_cursor = 1;
+   */
+  afterCursor: string;
+};
+
+/**
+ * Describes the message kuku.gateway.v1.StreamOrderUpdatesRequest.
+ * Use `create(StreamOrderUpdatesRequestSchema)` to create a new message.
+ */
+export const StreamOrderUpdatesRequestSchema: GenMessage<StreamOrderUpdatesRequest> = /*@__PURE__*/
+  messageDesc(file_kuku_gateway_v1_gateway, 31);
+
+/**
+ * One message of the stream: an order update, or none (the first message,
+ * once the stream is in place, and a heartbeat when it is idle, which keeps
+ * proxies from closing the call).
+ *
+ * @generated from message kuku.gateway.v1.StreamOrderUpdatesResponse
+ */
+export type StreamOrderUpdatesResponse = Message<"kuku.gateway.v1.StreamOrderUpdatesResponse"> & {
+  /**
+   * @generated from field: kuku.gateway.v1.OrderUpdate update = 1;
+   */
+  update?: OrderUpdate | undefined;
+
+  /**
+   * Opaque: the position after this message. Pass the last one received as
+   * after_cursor to resume there.
+   *
+   * @generated from field: string cursor = 2;
+   */
+  cursor: string;
+};
+
+/**
+ * Describes the message kuku.gateway.v1.StreamOrderUpdatesResponse.
+ * Use `create(StreamOrderUpdatesResponseSchema)` to create a new message.
+ */
+export const StreamOrderUpdatesResponseSchema: GenMessage<StreamOrderUpdatesResponse> = /*@__PURE__*/
+  messageDesc(file_kuku_gateway_v1_gateway, 32);
+
+/**
+ * One event of one of the user's orders.
+ *
+ * @generated from message kuku.gateway.v1.OrderUpdate
+ */
+export type OrderUpdate = Message<"kuku.gateway.v1.OrderUpdate"> & {
+  /**
+   * The order service's event id: the same event never comes twice.
+   *
+   * @generated from field: string event_id = 2;
+   */
+  eventId: string;
+
+  /**
+   * The state the order moved to (a fill into PARTIALLY_FILLED may repeat it)
+   * and the state it came from (UNKNOWN: this update resolves it).
+   *
+   * @generated from field: kuku.order.v1.OrderState state = 3;
+   */
+  state: OrderState;
+
+  /**
+   * @generated from field: kuku.order.v1.OrderState previous_state = 4;
+   */
+  previousState: OrderState;
+
+  /**
+   * The order after the event.
+   *
+   * @generated from field: kuku.gateway.v1.Order order = 5;
+   */
+  order?: Order | undefined;
+
+  /**
+   * The execution, when the event reports one: its own price, quantity, fee and tax.
+   *
+   * @generated from field: kuku.gateway.v1.Fill fill = 6;
+   */
+  fill?: Fill | undefined;
+
+  /**
+   * Why, in words: "placed", "fill ...", "exchange: cancelled", ...
+   *
+   * @generated from field: string reason = 7;
+   */
+  reason: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp occurred_at = 8;
+   */
+  occurredAt?: Timestamp | undefined;
+
+  /**
+   * Grows with each event of the same order: a client can drop a stale one.
+   *
+   * @generated from field: int64 order_sequence = 9;
+   */
+  orderSequence: bigint;
+};
+
+/**
+ * Describes the message kuku.gateway.v1.OrderUpdate.
+ * Use `create(OrderUpdateSchema)` to create a new message.
+ */
+export const OrderUpdateSchema: GenMessage<OrderUpdate> = /*@__PURE__*/
+  messageDesc(file_kuku_gateway_v1_gateway, 33);
+
+/**
+ * @generated from message kuku.gateway.v1.Fill
+ */
+export type Fill = Message<"kuku.gateway.v1.Fill"> & {
+  /**
+   * @generated from field: string execution_id = 1;
+   */
+  executionId: string;
+
+  /**
+   * @generated from field: int64 quantity = 2;
+   */
+  quantity: bigint;
+
+  /**
+   * @generated from field: int64 price_krw = 3;
+   */
+  priceKrw: bigint;
+
+  /**
+   * Commission on this fill.
+   *
+   * @generated from field: int64 fee_krw = 4;
+   */
+  feeKrw: bigint;
+
+  /**
+   * Securities transaction tax on this fill (sells only).
+   *
+   * @generated from field: int64 tax_krw = 5;
+   */
+  taxKrw: bigint;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp executed_at = 6;
+   */
+  executedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message kuku.gateway.v1.Fill.
+ * Use `create(FillSchema)` to create a new message.
+ */
+export const FillSchema: GenMessage<Fill> = /*@__PURE__*/
+  messageDesc(file_kuku_gateway_v1_gateway, 34);
+
+/**
  * AuthService signs users up and in. Every other gateway call needs the
  * access token it issues, as "authorization: Bearer <token>".
  *
@@ -954,6 +1116,18 @@ export const TradingService: GenService<{
     methodKind: "unary";
     input: typeof GetOrderBookRequestSchema;
     output: typeof GetOrderBookResponseSchema;
+  },
+  /**
+   * The signed-in user's order events as they happen (ADR 0022): first what
+   * came after the cursor, then each new one. A client that reconnects
+   * passes the cursor of the last update it got and misses nothing.
+   *
+   * @generated from rpc kuku.gateway.v1.TradingService.StreamOrderUpdates
+   */
+  streamOrderUpdates: {
+    methodKind: "server_streaming";
+    input: typeof StreamOrderUpdatesRequestSchema;
+    output: typeof StreamOrderUpdatesResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_kuku_gateway_v1_gateway, 1);

@@ -15,11 +15,12 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file kuku/order/v1/events.proto.
  */
 export const file_kuku_order_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("ChprdWt1L29yZGVyL3YxL2V2ZW50cy5wcm90bxINa3VrdS5vcmRlci52MSLSAQoKT3JkZXJFdmVudBIQCghldmVudF9pZBgBIAEoCRIoCgVzdGF0ZRgCIAEoDjIZLmt1a3Uub3JkZXIudjEuT3JkZXJTdGF0ZRIjCgVvcmRlchgDIAEoCzIULmt1a3Uub3JkZXIudjEuT3JkZXISDgoGcmVhc29uGAQgASgJEi8KC29jY3VycmVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcDoiwowZHgoMb3JkZXIuZXZlbnRzEg5vcmRlci5vcmRlcl9pZGIGcHJvdG8z", [file_google_protobuf_timestamp, file_kuku_options_v1_options, file_kuku_order_v1_order]);
+  fileDesc("ChprdWt1L29yZGVyL3YxL2V2ZW50cy5wcm90bxINa3VrdS5vcmRlci52MSKtAgoKT3JkZXJFdmVudBIQCghldmVudF9pZBgBIAEoCRIoCgVzdGF0ZRgCIAEoDjIZLmt1a3Uub3JkZXIudjEuT3JkZXJTdGF0ZRIjCgVvcmRlchgDIAEoCzIULmt1a3Uub3JkZXIudjEuT3JkZXISDgoGcmVhc29uGAQgASgJEi8KC29jY3VycmVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIxCg5wcmV2aW91c19zdGF0ZRgGIAEoDjIZLmt1a3Uub3JkZXIudjEuT3JkZXJTdGF0ZRImCgRmaWxsGAcgASgLMhgua3VrdS5vcmRlci52MS5PcmRlckZpbGw6IsKMGR4KDG9yZGVyLmV2ZW50cxIOb3JkZXIub3JkZXJfaWQimQEKCU9yZGVyRmlsbBIUCgxleGVjdXRpb25faWQYASABKAkSEAoIcXVhbnRpdHkYAiABKAMSEQoJcHJpY2Vfa3J3GAMgASgDEg8KB2ZlZV9rcncYBCABKAMSDwoHdGF4X2tydxgFIAEoAxIvCgtleGVjdXRlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBiBnByb3RvMw", [file_google_protobuf_timestamp, file_kuku_options_v1_options, file_kuku_order_v1_order]);
 
 /**
  * Published from the order service's transactional outbox. Consumers dedupe
- * by event_id.
+ * by event_id; order.version orders one order's events (it grows with every
+ * change of the order).
  *
  * @generated from message kuku.order.v1.OrderEvent
  */
@@ -52,6 +53,22 @@ export type OrderEvent = Message<"kuku.order.v1.OrderEvent"> & {
    * @generated from field: google.protobuf.Timestamp occurred_at = 5;
    */
   occurredAt?: Timestamp | undefined;
+
+  /**
+   * The state before the move (UNSPECIFIED for a new order): tells, for
+   * one, an UNKNOWN order's resolution from an ordinary move.
+   *
+   * @generated from field: kuku.order.v1.OrderState previous_state = 6;
+   */
+  previousState: OrderState;
+
+  /**
+   * The execution this event reports, when it reports one: a fill moves an
+   * order from PARTIALLY_FILLED to PARTIALLY_FILLED too.
+   *
+   * @generated from field: kuku.order.v1.OrderFill fill = 7;
+   */
+  fill?: OrderFill | undefined;
 };
 
 /**
@@ -60,4 +77,53 @@ export type OrderEvent = Message<"kuku.order.v1.OrderEvent"> & {
  */
 export const OrderEventSchema: GenMessage<OrderEvent> = /*@__PURE__*/
   messageDesc(file_kuku_order_v1_events, 0);
+
+/**
+ * One execution of the order: its own price and quantity, and what it cost.
+ * fee_krw + tax_krw is what the fill added to order.fees_krw.
+ *
+ * @generated from message kuku.order.v1.OrderFill
+ */
+export type OrderFill = Message<"kuku.order.v1.OrderFill"> & {
+  /**
+   * @generated from field: string execution_id = 1;
+   */
+  executionId: string;
+
+  /**
+   * @generated from field: int64 quantity = 2;
+   */
+  quantity: bigint;
+
+  /**
+   * @generated from field: int64 price_krw = 3;
+   */
+  priceKrw: bigint;
+
+  /**
+   * The broker's commission on this fill.
+   *
+   * @generated from field: int64 fee_krw = 4;
+   */
+  feeKrw: bigint;
+
+  /**
+   * The securities transaction tax on this fill (sells only).
+   *
+   * @generated from field: int64 tax_krw = 5;
+   */
+  taxKrw: bigint;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp executed_at = 6;
+   */
+  executedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message kuku.order.v1.OrderFill.
+ * Use `create(OrderFillSchema)` to create a new message.
+ */
+export const OrderFillSchema: GenMessage<OrderFill> = /*@__PURE__*/
+  messageDesc(file_kuku_order_v1_events, 1);
 
