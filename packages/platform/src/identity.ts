@@ -122,10 +122,15 @@ export function mintToken(identity: ServiceIdentity, audience: string, ttlSecond
     .sign(identity.privateKey);
 }
 
-/** Client side: `authorization: Bearer <token>` for the called service, a token per service reused until near its expiry. */
+/**
+ * Client side: `authorization: Bearer <token>` for the called service, a token per service reused until near its
+ * expiry; only on rpcs that name their callers, so that a public rpc's own authorization (a user's access token at
+ * the gateway) goes through untouched.
+ */
 export function identityClientInterceptor(identity: ServiceIdentity): Interceptor {
   const tokens = new Map<string, { token: Promise<string>; renewAtMs: number }>();
   return (next) => async (req) => {
+    if (callersOf(req.method) === undefined) return next(req);
     const audience = req.service.typeName;
     let cached = tokens.get(audience);
     if (cached === undefined || Date.now() >= cached.renewAtMs) {
