@@ -87,6 +87,7 @@ async function measure(run: Fanout, service: ServiceProcess, workers: ClientWork
   const token = await new SignJWT({})
     .setProtectedHeader({ alg: "HS256" })
     .setSubject("bench")
+    .setAudience("kuku-market") // the feed's audience (docs/market-websocket.md)
     .setExpirationTime("1h")
     .sign(new TextEncoder().encode(TOKEN_SECRET));
   const rssBeforeBytes = rssBytes(pid);

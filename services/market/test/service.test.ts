@@ -10,6 +10,7 @@ import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/conn
 import * as api from "@kuku/contracts/kuku/market/v1/market_pb";
 import { createServiceClient, identityClientInterceptor, OPERATOR } from "@kuku/platform";
 import { testIdentity } from "@kuku/testkit";
+import { SignJWT } from "jose";
 import t from "tap";
 import WebSocket from "ws";
 import {
@@ -19,6 +20,7 @@ import {
   metric,
   RecordingClient,
   startMarket,
+  TOKEN_SECRET,
   token,
   type Update,
 } from "./support/market.js";
@@ -156,7 +158,12 @@ t.test("StreamQuotes over HTTP/1.1 with the Connect and gRPC-Web protocols, as a
 });
 
 t.test("WebSocket: token required; a bad message is answered with an error frame and the connection stays", async (t) => {
-  for (const bad of ["", await token("someone", "not-the-secret")]) {
+  const secret = new TextEncoder().encode(TOKEN_SECRET);
+  const signed = (build: (jwt: SignJWT) => SignJWT) => build(new SignJWT({}).setProtectedHeader({ alg: "HS256" })).sign(secret);
+  const neverExpires = await signed((jwt) => jwt.setSubject("someone").setAudience("kuku-market"));
+  const forAnotherAudience = await signed((jwt) => jwt.setSubject("someone").setAudience("kuku-console").setExpirationTime("10m"));
+  const noSubject = await signed((jwt) => jwt.setAudience("kuku-market").setExpirationTime("10m"));
+  for (const bad of ["", await token("someone", "not-the-secret"), neverExpires, forAnotherAudience, noSubject]) {
     const ws = new WebSocket(`${market.wsUrl}?token=${bad}`);
     const status = await new Promise<number>((resolve) => ws.once("unexpected-response", (_req, res) => resolve(res.statusCode ?? 0)));
     t.equal(status, 401, "refused without a valid token");

@@ -25,6 +25,9 @@ import {
   snapshotMessage,
 } from "./protocol.js";
 
+/** The `aud` every market WebSocket token carries (docs/market-websocket.md). */
+export const MARKET_TOKEN_AUDIENCE = "kuku-market";
+
 export interface HubOptions {
   readonly path: string;
   /** HS256 secret for the access tokens (query parameter `token`). */
@@ -130,7 +133,13 @@ export class Hub {
     if (this.clients.size >= this.options.clientsMax) return refuse(socket, 503, "Service Unavailable");
     let subject: string;
     try {
-      const { payload } = await jwtVerify(url.searchParams.get("token") ?? "", this.options.tokenSecret, { algorithms: ["HS256"] });
+      // A token for this feed only (its audience), that expires, naming its holder: a token minted for
+      // anything else, or one that would never expire, is refused.
+      const { payload } = await jwtVerify(url.searchParams.get("token") ?? "", this.options.tokenSecret, {
+        algorithms: ["HS256"],
+        audience: MARKET_TOKEN_AUDIENCE,
+        requiredClaims: ["sub", "exp"],
+      });
       subject = payload.sub ?? "";
     } catch {
       return refuse(socket, 401, "Unauthorized");

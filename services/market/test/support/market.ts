@@ -16,6 +16,7 @@ import {
 import { SignJWT } from "jose";
 import { Kafka, logLevel, Partitioners, type Producer } from "kafkajs";
 import WebSocket from "ws";
+import { MARKET_TOKEN_AUDIENCE } from "../../src/ws/hub.js";
 
 const SERVICE_DIR = fileURLToPath(new URL("../..", import.meta.url));
 const KAFKA_BROKERS = (process.env["KAFKA_BROKERS"] ?? "127.0.0.1:9092").split(",");
@@ -155,7 +156,12 @@ export async function metric(adminUrl: string, name: string): Promise<number> {
 }
 
 export const token = (subject = "tester", secret = TOKEN_SECRET) =>
-  new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject(subject).setExpirationTime("10m").sign(new TextEncoder().encode(secret));
+  new SignJWT({})
+    .setProtectedHeader({ alg: "HS256" })
+    .setSubject(subject)
+    .setAudience(MARKET_TOKEN_AUDIENCE)
+    .setExpirationTime("10m")
+    .sign(new TextEncoder().encode(secret));
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Frame = { v: number; type: string; symbol?: string; seq?: string; [key: string]: any };
