@@ -6,28 +6,14 @@
 // downstream needed for these), real PostgreSQL and Redis.
 import { randomUUID } from "node:crypto";
 import http from "node:http";
-import { fileURLToPath } from "node:url";
-import { createTestDatabase, type ServiceProcess, startServiceProcess, TEST_SECRETS } from "@kuku/testkit";
+import { createTestDatabase } from "@kuku/testkit";
 import t from "tap";
+import { startGatewayAlone } from "./support/stack.js";
 
 const db = await createTestDatabase("gw_login_abuse");
 t.teardown(() => db.drop());
 
-async function startGateway(env: Record<string, string>): Promise<ServiceProcess> {
-  const gateway = await startServiceProcess({
-    cwd: fileURLToPath(new URL("..", import.meta.url)),
-    env: {
-      ...TEST_SECRETS,
-      GATEWAY_PORT: "0",
-      GATEWAY_DATABASE_URL: db.url,
-      GATEWAY_REDIS_KEY_PREFIX: `kuku:abuse:${randomUUID()}`,
-      GATEWAY_MARKET_URL: "none",
-      ...env,
-    },
-  });
-  t.teardown(() => gateway.stop());
-  return gateway;
-}
+const startGateway = (env: Record<string, string>) => startGatewayAlone(t, db.url, env);
 
 /** A Connect JSON call from `localAddress` (any of 127.0.0.0/8 is this host): what a client at that address sees. */
 function call(port: number, method: string, body: object, localAddress = "127.0.0.1") {

@@ -1,12 +1,11 @@
 // Token buckets in the shared Redis: atomic under concurrency, per user and
 // per address through the gateway, RESOURCE_EXHAUSTED with Retry-After.
 import { randomUUID } from "node:crypto";
-import { fileURLToPath } from "node:url";
-import { createTestDatabase, startServiceProcess, TEST_SECRETS } from "@kuku/testkit";
+import { createTestDatabase } from "@kuku/testkit";
 import { Redis } from "ioredis";
 import t from "tap";
 import { RateLimiter } from "../src/redis/rate-limiter.js";
-import { signUp, startStack } from "./support/stack.js";
+import { signUp, startGatewayAlone, startStack } from "./support/stack.js";
 
 const REDIS_URL = process.env["KUKU_TEST_REDIS_URL"] ?? "redis://127.0.0.1:6379";
 
@@ -50,23 +49,14 @@ t.test("through the gateway: per user and per address", async (t) => {
   t.ok((await alice.trading.getPortfolio({})) !== undefined, "a token came back after a second");
 
   // A second gateway on the same database, with a small per-address bucket: guessing passwords is throttled.
-  const gateway = await startServiceProcess({
-    cwd: fileURLToPath(new URL("..", import.meta.url)),
-    env: {
-      ...TEST_SECRETS,
-      GATEWAY_PORT: "0",
-      GATEWAY_DATABASE_URL: stack.gatewayDbUrl,
-      GATEWAY_REDIS_KEY_PREFIX: `kuku:rltest:${randomUUID()}`,
-      GATEWAY_RATE_IP_BURST: "5",
-      GATEWAY_RATE_IP_PER_SECOND: "1",
-      GATEWAY_SCRYPT_LOG2_N: "14",
-      // The address's bucket alone: its hashing budget (login-abuse.test.ts) would refuse more of them first.
-      GATEWAY_HASH_PER_ADDRESS_MAX: "8",
-      GATEWAY_HASH_QUEUE_MAX: "16",
-      GATEWAY_MARKET_URL: "none",
-    },
+  const gateway = await startGatewayAlone(t, stack.gatewayDbUrl, {
+    GATEWAY_RATE_IP_BURST: "5",
+    GATEWAY_RATE_IP_PER_SECOND: "1",
+    GATEWAY_SCRYPT_LOG2_N: "14",
+    // The address's bucket alone: its hashing budget (login-abuse.test.ts) would refuse more of them first.
+    GATEWAY_HASH_PER_ADDRESS_MAX: "8",
+    GATEWAY_HASH_QUEUE_MAX: "16",
   });
-  t.teardown(() => gateway.stop());
   // All at once, so that no refill falls between them however slow scrypt is on this machine.
   const codes = await Promise.all(
     Array.from({ length: 7 }, async (_, i) => {
@@ -96,17 +86,7 @@ t.test("Redis down: calls fail closed with UNAVAILABLE, never unchecked", async 
   const db = await createTestDatabase("gw_noredis");
   t.teardown(() => db.drop());
   // Port 1: nothing listens there.
-  const gateway = await startServiceProcess({
-    cwd: fileURLToPath(new URL("..", import.meta.url)),
-    env: {
-      ...TEST_SECRETS,
-      GATEWAY_PORT: "0",
-      GATEWAY_DATABASE_URL: db.url,
-      GATEWAY_REDIS_URL: "redis://127.0.0.1:1",
-      GATEWAY_MARKET_URL: "none",
-    },
-  });
-  t.teardown(() => gateway.stop());
+  const gateway = await startGatewayAlone(t, db.url, { GATEWAY_REDIS_URL: "redis://127.0.0.1:1" });
   const res = await fetch(`http://127.0.0.1:${gateway.port}/kuku.gateway.v1.AuthService/LogIn`, {
     method: "POST",
     headers: { "content-type": "application/json" },

@@ -8,7 +8,7 @@ import * as api from "@kuku/contracts/kuku/gateway/v1/gateway_pb";
 import * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import * as order from "@kuku/contracts/kuku/order/v1/order_pb";
 import { createServiceClient } from "@kuku/platform";
-import { eventually, type ServiceProcess, startTradingStack } from "@kuku/testkit";
+import { eventually, type ServiceProcess, startService, startTradingStack } from "@kuku/testkit";
 import pg from "pg";
 
 export { eventually } from "@kuku/testkit";
@@ -102,4 +102,17 @@ export async function stateOf(stack: Stack, user: { userId: string; trading: Cli
   const { balances } = await stack.ledger.getBalances({ ownerId: user.userId });
   const { orders } = await user.trading.listOrders({});
   return { users, tokens, balances: balances.map((b) => [b.asset, b.totalMinor, b.heldMinor, b.version]), orders: orders.length };
+}
+
+/**
+ * A gateway process on its own, on `databaseUrl` (its auth needs no downstream), with Redis keys of its own and no
+ * market; `env` over those. Stopped when the test ends.
+ */
+export async function startGatewayAlone(t: { teardown(fn: () => unknown): void }, databaseUrl: string, env: Record<string, string> = {}) {
+  const gateway = await startService("gateway", {
+    database: databaseUrl,
+    env: { GATEWAY_REDIS_KEY_PREFIX: `kuku:gwtest:${randomUUID()}`, GATEWAY_MARKET_URL: "none", ...env },
+  });
+  t.teardown(() => gateway.stop());
+  return gateway;
 }
