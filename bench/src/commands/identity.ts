@@ -4,27 +4,16 @@
 // interceptor's per-call cost once the token is known, against a call with
 // no identity at all (a public rpc passes through it untouched).
 import { create, type DescMethod } from "@bufbuild/protobuf";
-import { createContextValues, type Interceptor, type UnaryRequest, type UnaryResponse } from "@connectrpc/connect";
+import type { Interceptor, UnaryResponse } from "@connectrpc/connect";
 import { Health } from "@kuku/contracts/grpc/health/v1/health_pb";
-import { GetBalancesRequestSchema, GetBalancesResponseSchema, LedgerService } from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
+import { GetBalancesResponseSchema, LedgerService } from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import { generateIdentityKeys, identityFrom, identityServerInterceptor, mintToken, OPERATOR } from "@kuku/platform";
+import { unaryRequestOf } from "@kuku/testkit";
 import { command, int } from "../lib/command.js";
 import { measureSequential as measure, table } from "../lib/stats.js";
 
-function request(method: DescMethod, authorization: string | undefined): UnaryRequest {
-  const header = new Headers(authorization === undefined ? {} : { authorization });
-  return {
-    stream: false,
-    service: method.parent,
-    method,
-    requestMethod: "POST",
-    url: `http://bench/${method.parent.typeName}/${method.name}`,
-    signal: new AbortController().signal,
-    header,
-    contextValues: createContextValues(),
-    message: create(GetBalancesRequestSchema, {}),
-  } as UnaryRequest;
-}
+const request = (method: DescMethod, authorization: string | undefined) =>
+  unaryRequestOf(method, authorization === undefined ? {} : { authorization });
 
 export const identity = command({
   name: "identity",

@@ -1,11 +1,12 @@
 // The identity interceptors on their own (the real-process checks are in
 // services/order/test/identity.test.ts): which calls carry a service token,
 // and what the server makes of the tokens it is shown.
-import { create, type DescMethod } from "@bufbuild/protobuf";
-import { Code, ConnectError, createContextValues, type UnaryRequest, type UnaryResponse } from "@connectrpc/connect";
+import type { DescMethod } from "@bufbuild/protobuf";
+import { Code, ConnectError, type UnaryRequest, type UnaryResponse } from "@connectrpc/connect";
 import { Health } from "@kuku/contracts/grpc/health/v1/health_pb";
 import { TradingService } from "@kuku/contracts/kuku/gateway/v1/gateway_pb";
 import { LedgerService } from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
+import { unaryRequestOf } from "@kuku/testkit";
 import t from "tap";
 import {
   callersOf,
@@ -22,19 +23,8 @@ import { createLogger } from "../src/logger.js";
 const { keys, trust } = generateIdentityKeys(["ledger", "order", "gateway", OPERATOR]);
 const as = (name: string) => identityFrom(name, keys[name]!, trust);
 
-function request(method: DescMethod, authorization?: string): UnaryRequest {
-  return {
-    stream: false,
-    service: method.parent,
-    method,
-    requestMethod: "POST",
-    url: `http://test/${method.parent.typeName}/${method.name}`,
-    signal: new AbortController().signal,
-    header: new Headers(authorization === undefined ? {} : { authorization }),
-    contextValues: createContextValues(),
-    message: create(method.input),
-  } as UnaryRequest;
-}
+const request = (method: DescMethod, authorization?: string) =>
+  unaryRequestOf(method, authorization === undefined ? {} : { authorization });
 const answer = { stream: false } as unknown as UnaryResponse;
 
 t.test("the client sends its token on rpcs that name callers, and leaves a public rpc's authorization alone", async (t) => {

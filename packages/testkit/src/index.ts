@@ -19,3 +19,4 @@ export {
 export { parsePrometheusText, type Sample } from "./prometheus.js";
 export * from "./services.js";
 export { startTradingStack, type TradingStack, type TradingStackOptions } from "./trading-stack.js";
+export { unaryRequestOf } from "./unary-request.js";
