@@ -245,6 +245,23 @@ t.test(
       const named = new Set(service.methods.flatMap((m) => callersOf(m) ?? []).filter((c) => c !== OPERATOR));
       const listed = SERVICES.filter((caller) => callees(caller).includes(spec.name)).map((caller) => caller.name);
       t.same([...named].sort(), [...listed].sort(), `${spec.name}: its rpcs name exactly the services that call it`);
+      // The mesh admits each caller to exactly the methods that name it.
+      const policy = mesh("AuthorizationPolicy").find((p) => p.spec.selector?.matchLabels?.["app.kubernetes.io/name"] === spec.name);
+      const meshPaths = new Map<string, string[]>();
+      for (const rule of policy?.spec.rules ?? []) {
+        const paths: string[] = rule.to?.flatMap((to: any) => to.operation.paths) ?? ["(every method)"];
+        for (const principal of rule.from.flatMap((f: any) => f.source.principals)) {
+          meshPaths.set(principal, [...(meshPaths.get(principal) ?? []), ...paths].sort());
+        }
+      }
+      for (const caller of named) {
+        const contract = service.methods.filter((m) => callersOf(m)!.includes(caller)).map((m) => `/${service.typeName}/${m.name}`);
+        t.same(
+          meshPaths.get(`cluster.local/ns/kuku/sa/kuku-${caller}`),
+          contract.sort(),
+          `${spec.name}: the mesh admits ${caller} to exactly the ${contract.length} rpcs that name it`,
+        );
+      }
       t.same(
         service.methods.filter((m) => callersOf(m) === undefined).map((m) => m.name),
         [],
