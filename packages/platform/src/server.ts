@@ -25,6 +25,7 @@ import { malformedMessageIsInvalidArgument } from "./malformed.js";
 import { initMetrics } from "./metrics.js";
 import { reflectionRegistrations } from "./reflection.js";
 import type { ServiceRegistration } from "./registration.js";
+import { strictInt64Json } from "./strict-int64.js";
 import { textFieldsInterceptor } from "./text-fields.js";
 
 /** A plain Node request handler, for HTTP/1.1 and HTTP/2 alike. */
@@ -138,7 +139,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     acceptCompression: [compressionGzip, compressionBrotli],
   });
   for (const r of registrations) r.register(router);
-  const handler = nodeHandler(router.handlers.map(malformedMessageIsInvalidArgument), options, logger);
+  const handler = nodeHandler(
+    router.handlers.map((h) => malformedMessageIsInvalidArgument(strictInt64Json(h, readMaxBytes))),
+    options,
+    logger,
+  );
   const withCors = options.corsAllowedOrigins === undefined ? handler : corsHandler(handler, options.corsAllowedOrigins);
 
   let inFlight = 0;
