@@ -222,6 +222,7 @@ t.test("rpc: every server and client pair, each interceptor alone, the ledger; a
       "grpc-js/connect",
       "grpc-js/grpc-js",
       "grpc-js/ghz",
+      "grpc-js-mtls/grpc-js-mtls",
       "platform/ghz",
       "platform+metrics/ghz",
       "platform+tracing/ghz",
@@ -251,6 +252,10 @@ t.test("rpc: every server and client pair, each interceptor alone, the ledger; a
   }
   t.match(r.stdout, /1-min load average \d+\.\d+ at the start/);
   t.match(r.stdout, /ledger GetBalances \(goal >= 2x 1097\/s\): \d+\/s/);
+  t.match(
+    r.stdout,
+    /mutual TLS per call \(ADR 0021\): grpc-js-mtls\/grpc-js-mtls \d+\/s, \d+ µs server CPU\/call vs grpc-js\/grpc-js \d+\/s/,
+  );
   const bad = await bench("rpc", "--rows", "connect/curl");
   t.equal(bad.code, 2);
   t.match(bad.stderr, /--rows: one or more of connect\/connect/);

@@ -4,7 +4,7 @@
 // then each one alone, then the built-in ones together; and the ledger's
 // GetBalances through the real service. Servers and Node clients each run in
 // a process of their own, so a server's CPU time per call is its own.
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
 import { Health } from "@kuku/contracts/grpc/health/v1/health_pb";
@@ -16,6 +16,7 @@ import { cpuSeconds } from "../lib/proc.js";
 import type { CallFigures } from "../lib/rpc/client-loop.js";
 import { disconnectAndWait, forkTs, message } from "../lib/rpc/fork.js";
 import { ghz, writeProtoset } from "../lib/rpc/ghz.js";
+import { makeMtlsCertificates } from "../lib/rpc/mtls.js";
 import { type ClientRun, ROW_NAMES, ROWS, type Row, type ServerSpec } from "../lib/rpc/rows.js";
 import { table } from "../lib/stats.js";
 
@@ -52,7 +53,8 @@ interface ServerUnderTest {
 }
 
 async function startForked(spec: Exclude<ServerSpec, { kind: "ledger" }>, settings: Settings): Promise<ServerUnderTest> {
-  const child = forkTs(SERVER_SCRIPT, spec, { profileDir: settings.profileDir });
+  const tls = spec.kind === "grpc-js-mtls" ? { tlsDir: await mtlsDir(settings) } : {};
+  const child = forkTs(SERVER_SCRIPT, { ...spec, ...tls }, { profileDir: settings.profileDir });
   const port = await message<number>(child, "port");
   const protoset = `${settings.workDir}/health.protoset`;
   writeProtoset(protoset, Health.method.check);
@@ -84,6 +86,12 @@ async function startLedgerService(settings: Settings): Promise<ServerUnderTest> 
   };
 }
 
+/** The mTLS row's certificates, made once per run in the work dir. */
+async function mtlsDir(settings: Settings): Promise<string> {
+  if (!existsSync(`${settings.workDir}/ca.pem`)) await makeMtlsCertificates(settings.workDir);
+  return settings.workDir;
+}
+
 async function viaNodeClient(row: Row, server: ServerUnderTest, settings: Settings): Promise<Measured> {
   const run: ClientRun = {
     client: row.client as ClientRun["client"],
@@ -91,6 +99,7 @@ async function viaNodeClient(row: Row, server: ServerUnderTest, settings: Settin
     concurrency: settings.concurrency,
     warmupMs: settings.warmupMs,
     durationMs: settings.durationMs,
+    ...(row.client === "grpc-js-mtls" ? { tlsDir: await mtlsDir(settings) } : {}),
   };
   const child = forkTs(CLIENT_SCRIPT, run);
   await message(child, "measuring");
@@ -224,6 +233,15 @@ function goals(figures: readonly Figures[]): string[] {
     if (withAll !== undefined && without !== undefined) {
       lines.push(`platform's interceptors (goal <= 15 %): ${all} is ${Math.round(100 * (1 - withAll / without))} % below ${bare}`);
     }
+  }
+  const [plain, mtls] = [
+    figures.find((f) => f.row.name === "grpc-js/grpc-js"),
+    figures.find((f) => f.row.name === "grpc-js-mtls/grpc-js-mtls"),
+  ];
+  if (plain !== undefined && mtls !== undefined) {
+    lines.push(
+      `mutual TLS per call (ADR 0021): grpc-js-mtls/grpc-js-mtls ${mtls.perSecond}/s, ${cpuMicrosPerCall(mtls.measured)} µs server CPU/call vs grpc-js/grpc-js ${plain.perSecond}/s, ${cpuMicrosPerCall(plain.measured)} µs`,
+    );
   }
   const ledger = rate("ledger/ghz");
   if (ledger !== undefined) {

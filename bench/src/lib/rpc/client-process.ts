@@ -12,6 +12,7 @@ import { Health, HealthCheckRequestSchema } from "@kuku/contracts/grpc/health/v1
 import { createServiceClient } from "@kuku/platform";
 import { runClientLoop } from "./client-loop.js";
 import { unaryCall, unaryDefinition } from "./grpc-js.js";
+import { MTLS_SERVER_NAME, mtlsFiles } from "./mtls.js";
 import type { ClientRun } from "./rows.js";
 
 type Check = () => Promise<unknown>;
@@ -28,8 +29,8 @@ function platformCheck(baseUrl: string): Check {
   return () => client.check(request);
 }
 
-function grpcJsCheck(address: string): Check {
-  const client = new grpc.Client(address, grpc.credentials.createInsecure());
+function grpcJsCheck(address: string, credentials = grpc.credentials.createInsecure(), options: grpc.ClientOptions = {}): Check {
+  const client = new grpc.Client(address, credentials, options);
   const method = unaryDefinition(Health.method.check);
   const request = create(HealthCheckRequestSchema);
   return () => unaryCall(client, method, request);
@@ -37,10 +38,17 @@ function grpcJsCheck(address: string): Check {
 
 const spec = JSON.parse(process.argv[2] ?? "{}") as ClientRun;
 const address = `127.0.0.1:${spec.port}`;
+function mtlsCredentials(tlsDir: string): grpc.ChannelCredentials {
+  const { ca, key, cert } = mtlsFiles(tlsDir, "client");
+  return grpc.credentials.createSsl(ca, key, cert);
+}
+
 const check =
   spec.client === "connect"
     ? connectCheck(`http://${address}`)
     : spec.client === "platform"
       ? platformCheck(`http://${address}`)
-      : grpcJsCheck(address);
+      : spec.client === "grpc-js-mtls"
+        ? grpcJsCheck(address, mtlsCredentials(spec.tlsDir!), { "grpc.ssl_target_name_override": MTLS_SERVER_NAME })
+        : grpcJsCheck(address);
 await runClientLoop(spec, check);

@@ -5,6 +5,8 @@ import type { BuiltInInterceptor } from "@kuku/platform";
 export type ServerSpec =
   | { readonly kind: "connect" }
   | { readonly kind: "grpc-js" }
+  /** The bare grpc-js server over mutual TLS (certificates in tlsDir, made by the command). */
+  | { readonly kind: "grpc-js-mtls"; readonly tlsDir?: string }
   /** The platform's startServer; tracing means the SDK exporting every span to Zipkin. */
   | {
       readonly kind: "platform";
@@ -18,7 +20,7 @@ export type ServerSpec =
   | { readonly kind: "ledger" };
 
 /** A Node client on connect's gRPC transport, on @grpc/grpc-js, on the platform's service client; or ghz. */
-export type ClientKind = "connect" | "grpc-js" | "platform" | "ghz";
+export type ClientKind = "connect" | "grpc-js" | "grpc-js-mtls" | "platform" | "ghz";
 
 /** What a Node client process is told to do. */
 export interface ClientRun {
@@ -27,6 +29,8 @@ export interface ClientRun {
   readonly concurrency: number;
   readonly warmupMs: number;
   readonly durationMs: number;
+  /** For grpc-js-mtls: where the CA and the client's certificate are. */
+  readonly tlsDir?: string;
 }
 
 export interface Row {
@@ -52,6 +56,7 @@ const platform = (
 const servers: Record<string, ServerSpec> = {
   connect: { kind: "connect" },
   "grpc-js": { kind: "grpc-js" },
+  "grpc-js-mtls": { kind: "grpc-js-mtls" },
   // The platform's server with no interceptor, then each one alone, then the built-in ones as the services run them.
   platform: platform([]),
   "platform+metrics": platform(["observability"]),
@@ -80,6 +85,7 @@ export const ROWS: readonly Row[] = [
   row("grpc-js", "connect"),
   row("grpc-js", "grpc-js"),
   row("grpc-js", "ghz"),
+  row("grpc-js-mtls", "grpc-js-mtls"),
   row("platform", "ghz"),
   row("platform+metrics", "ghz"),
   row("platform+tracing", "ghz"),

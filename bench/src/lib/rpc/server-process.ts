@@ -12,6 +12,7 @@ import * as grpc from "@grpc/grpc-js";
 import { Health, HealthCheckResponse_ServingStatus, HealthCheckResponseSchema } from "@kuku/contracts/grpc/health/v1/health_pb";
 import { createLogger, faultInjectionInterceptor, initTracing, startServer, watchFaultFile } from "@kuku/platform";
 import { unaryDefinition } from "./grpc-js.js";
+import { mtlsFiles } from "./mtls.js";
 import type { ServerSpec } from "./rows.js";
 
 const serving = () => create(HealthCheckResponseSchema, { status: HealthCheckResponse_ServingStatus.SERVING });
@@ -22,14 +23,14 @@ async function bareConnect(): Promise<number> {
   return (server.address() as AddressInfo).port;
 }
 
-function bareGrpcJs(): Promise<number> {
+function bareGrpcJs(credentials = grpc.ServerCredentials.createInsecure()): Promise<number> {
   const server = new grpc.Server();
   server.addService(
     { check: unaryDefinition(Health.method.check) },
     { check: (_call: unknown, callback: grpc.sendUnaryData<unknown>) => callback(null, serving()) },
   );
   return new Promise((resolve, reject) =>
-    server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (error, port) => (error ? reject(error) : resolve(port))),
+    server.bindAsync("127.0.0.1:0", credentials, (error, port) => (error ? reject(error) : resolve(port))),
   );
 }
 
@@ -57,6 +58,18 @@ async function platform(spec: Extract<ServerSpec, { kind: "platform" }>): Promis
 
 const spec = JSON.parse(process.argv[2] ?? "{}") as ServerSpec;
 if (spec.kind === "ledger") throw new Error("the ledger runs as its own service");
-const port = await (spec.kind === "connect" ? bareConnect() : spec.kind === "grpc-js" ? bareGrpcJs() : platform(spec));
+/** Mutual TLS: the client must present a certificate of the same CA. */
+function mtlsCredentials(tlsDir: string): grpc.ServerCredentials {
+  const { ca, key, cert } = mtlsFiles(tlsDir, "server");
+  return grpc.ServerCredentials.createSsl(ca, [{ private_key: key, cert_chain: cert }], true);
+}
+
+const port = await (spec.kind === "connect"
+  ? bareConnect()
+  : spec.kind === "grpc-js"
+    ? bareGrpcJs()
+    : spec.kind === "grpc-js-mtls"
+      ? bareGrpcJs(mtlsCredentials(spec.tlsDir!))
+      : platform(spec));
 process.on("disconnect", () => process.exit(0));
 process.send?.({ port });
