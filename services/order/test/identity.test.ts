@@ -14,6 +14,7 @@ import * as order from "@kuku/contracts/kuku/order/v1/order_pb";
 import { callersOf, generateIdentityKeys, identityClientInterceptor, identityFrom, OPERATOR, type ServiceIdentity } from "@kuku/platform";
 import {
   createTestDatabase,
+  envName,
   SERVICE_NAMES,
   type ServiceName,
   startRefused,
@@ -87,8 +88,8 @@ t.test("health and reflection stay public: grpc health checks need no identity",
 });
 
 t.test("a service without its identity key refuses to start, unless in development mode", async (t) => {
-  for (const name of ["ledger", "order"] as const) {
-    const refused = await startRefused(name, { [`${name.toUpperCase()}_IDENTITY_KEY`]: "" });
+  for (const name of SERVICE_NAMES) {
+    const refused = await startRefused(name, { [envName(name, "IDENTITY_KEY")]: "", KUKU_ENV: "" });
     t.match(refused, /needs its identity key and KUKU_IDENTITY_TRUST/, `${name}: refused`);
   }
   const wrongKey = await startRefused("ledger", { LEDGER_IDENTITY_KEY: generateIdentityKeys(["ledger"]).keys["ledger"]! });
