@@ -46,8 +46,11 @@ export function strictInt64Json(handler: UniversalHandler, readMaxBytes: number)
   const input = handler.method.input;
   const wrapped = async (req: UniversalServerRequest): Promise<UniversalServerResponse> => {
     const json = req.method === "POST" && (req.header.get("content-type") ?? "").startsWith("application/json");
-    if (!json || !(Symbol.asyncIterator in Object(req.body))) return handler(req);
-    const bytes = await readAllBytes(req.body as AsyncIterable<Uint8Array>, readMaxBytes);
+    // Only a body of a stated length within the limit is read here; anything else is connect's to refuse as it does.
+    const length = Number(req.header.get("content-length") ?? Number.NaN);
+    const readable = Number.isInteger(length) && length <= readMaxBytes && Symbol.asyncIterator in Object(req.body);
+    if (!json || !readable) return handler(req);
+    const bytes = await readAllBytes(req.body as AsyncIterable<Uint8Array>, readMaxBytes, length);
     let parsed: unknown;
     try {
       parsed = JSON.parse(new TextDecoder().decode(bytes));
