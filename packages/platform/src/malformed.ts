@@ -25,6 +25,14 @@ export function malformedMessageIsInvalidArgument(handler: UniversalHandler): Un
     }
     return res;
   };
+  return asHandlerOf(handler, wrapped);
+}
+
+/** `wrapped` with the routing facts of the handler it wraps, so the router serves it in its place. */
+export function asHandlerOf(
+  handler: UniversalHandler,
+  wrapped: (req: Parameters<UniversalHandler>[0]) => Promise<UniversalServerResponse>,
+): UniversalHandler {
   return Object.assign(wrapped, {
     method: handler.method,
     service: handler.service,

@@ -6,6 +6,7 @@
 import { type DescField, type DescMessage, ScalarType } from "@bufbuild/protobuf";
 import type { UniversalHandler, UniversalServerRequest, UniversalServerResponse } from "@connectrpc/connect/protocol";
 import { createAsyncIterable, readAllBytes } from "@connectrpc/connect/protocol";
+import { asHandlerOf } from "./malformed.js";
 
 const INT64 = new Set([ScalarType.INT64, ScalarType.SINT64, ScalarType.SFIXED64]);
 const UINT64 = new Set([ScalarType.UINT64, ScalarType.FIXED64]);
@@ -68,12 +69,5 @@ export function strictInt64Json(handler: UniversalHandler, readMaxBytes: number)
       body: createAsyncIterable([body]),
     };
   };
-  return Object.assign(wrapped, {
-    method: handler.method,
-    service: handler.service,
-    requestPath: handler.requestPath,
-    protocolNames: handler.protocolNames,
-    allowedMethods: handler.allowedMethods,
-    supportedContentType: handler.supportedContentType,
-  });
+  return asHandlerOf(handler, wrapped);
 }
