@@ -59,7 +59,10 @@ interface Figures {
   readonly load: number;
 }
 
-async function measure(row: FormatRow, method: FormatMethod, server: Server, loop: FormatClientRun): Promise<Figures> {
+/** What every row's client is told alike; measure() adds the row's own client, server and method. */
+type Loop = Omit<FormatClientRun, "client" | "port" | "method" | "accountId" | "authorization">;
+
+async function measure(row: FormatRow, method: FormatMethod, server: Server, loop: Loop): Promise<Figures> {
   const child = forkTs(CLIENT_SCRIPT, {
     ...loop,
     client: row.client,
@@ -78,7 +81,7 @@ async function measure(row: FormatRow, method: FormatMethod, server: Server, loo
 
 const perCall = (value: number, f: Figures) => (f.result.ok === 0 ? Number.NaN : Math.round(value / f.result.ok));
 
-function report(figures: readonly Figures[], loop: Omit<FormatClientRun, "client" | "port" | "method" | "accountId">, loadBefore: number) {
+function report(figures: readonly Figures[], loop: Loop, loadBefore: number) {
   console.log(
     `rpc-formats — unary calls, ${loop.concurrency} in flight, ${loop.durationMs / 1000} s per row after ${loop.warmupMs / 1000} s of warm-up; Node ${process.version}`,
   );
@@ -144,16 +147,7 @@ export const rpcFormats = command({
       try {
         for (const method of values.methods) {
           for (const row of rows.filter((r) => r.server === kind)) {
-            figures.push(
-              await measure(row, method, server, {
-                ...loop,
-                client: row.client,
-                port: server.port,
-                method,
-                accountId: server.accountId,
-                authorization: server.authorization,
-              }),
-            );
+            figures.push(await measure(row, method, server, loop));
           }
         }
       } finally {
