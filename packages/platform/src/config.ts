@@ -23,6 +23,11 @@ export function stringVar(name: string, defaultValue: string): Variable<string> 
   return { name, parse: (env) => raw(env, name) ?? defaultValue };
 }
 
+/** A string with no default: undefined when unset or empty. */
+export function optionalStringVar(name: string): Variable<string | undefined> {
+  return { name, parse: (env) => raw(env, name) };
+}
+
 /** KUKU_ENV=development: the one switch, for every service, that lets a secret fall back to its development default. */
 export const DEVELOPMENT_ENV = { name: "KUKU_ENV", value: "development" } as const;
 
@@ -45,13 +50,35 @@ export function secretVar(name: string, developmentDefault: string): Variable<st
       const hint = `(or ${DEVELOPMENT_ENV.name}=${DEVELOPMENT_ENV.value} for a local run)`;
       if (set === undefined && !development) throw new ConfigError(`${name} is required: set a generated secret ${hint}`);
       const value = set ?? developmentDefault;
-      if (Buffer.byteLength(value) < 32) throw new ConfigError(`${name} must be at least 32 bytes long`);
-      if (knownDefaults.has(value) && !development) {
-        throw new ConfigError(`${name} is a default secret published in the source: set a generated one ${hint}`);
-      }
+      checkSecret(name, value, development);
       return value;
     },
   };
+}
+
+/**
+ * HS256 keys rotated out, comma-separated, each held to secretVar's rules
+ * (at least 32 bytes, no published default outside development mode); empty
+ * by default.
+ */
+export function secretListVar(name: string): Variable<readonly string[]> {
+  return {
+    name,
+    parse(env) {
+      const development = env[DEVELOPMENT_ENV.name] === DEVELOPMENT_ENV.value;
+      const items = (raw(env, name) ?? "").split(",").filter((s) => s !== "");
+      for (const [i, item] of items.entries()) checkSecret(`${name}: key ${i + 1}`, item, development);
+      return items;
+    },
+  };
+}
+
+function checkSecret(what: string, value: string, development: boolean): void {
+  if (Buffer.byteLength(value) < 32) throw new ConfigError(`${what} must be at least 32 bytes long`);
+  if (knownDefaults.has(value) && !development) {
+    const hint = `(or ${DEVELOPMENT_ENV.name}=${DEVELOPMENT_ENV.value} for a local run)`;
+    throw new ConfigError(`${what} is a default secret published in the source: set a generated one ${hint}`);
+  }
 }
 
 export function intVar(name: string, defaultValue: number, bounds: { min: number; max: number }): Variable<number> {

@@ -10,7 +10,7 @@ import { type DescMethod, getOption } from "@bufbuild/protobuf";
 import type { Interceptor } from "@connectrpc/connect";
 import { callers as callersOption } from "@kuku/contracts/kuku/options/v1/options_pb";
 import { jwtVerify, SignJWT } from "jose";
-import { ConfigError, DEVELOPMENT_ENV, type Variable } from "./config.js";
+import { ConfigError, DEVELOPMENT_ENV, optionalStringVar } from "./config.js";
 import { DomainError } from "./errors.js";
 
 /** The identity of people and tools (kuku-bench, drills, tests, grpcurl): may call every rpc that names callers. */
@@ -53,11 +53,7 @@ export function generateIdentityKeys(names: readonly string[]): { readonly keys:
  * unless KUKU_ENV=development, where leaving both unset turns the checks off.
  */
 export function identityConfigShape(prefix: string) {
-  return { identityKey: optionalVar(`${prefix}_IDENTITY_KEY`), identityTrust: optionalVar("KUKU_IDENTITY_TRUST") };
-}
-
-function optionalVar(name: string): Variable<string | undefined> {
-  return { name, parse: (env) => (env[name] === "" ? undefined : env[name]) };
+  return { identityKey: optionalStringVar(`${prefix}_IDENTITY_KEY`), identityTrust: optionalStringVar("KUKU_IDENTITY_TRUST") };
 }
 
 /** The service's identity from its configuration; undefined only in development mode with neither variable set. */

@@ -1,13 +1,13 @@
 import { fileURLToPath } from "node:url";
 import {
   adminConfigShape,
-  ConfigError,
   databaseConfigShape,
   identityConfigShape,
   intVar,
   kafkaTopicPrefixVar,
   loadConfig,
   resilienceConfigShape,
+  secretListVar,
   secretVar,
   stringVar,
   urlVar,
@@ -34,19 +34,6 @@ const commaList = (name: string, defaultValue: string): Variable<readonly string
       .map((s) => s.trim())
       .filter((s) => s !== ""),
 });
-
-/** A comma-separated list of HS256 keys, each at least 32 bytes; empty by default. */
-function secretListVar(name: string): Variable<string[]> {
-  return {
-    name,
-    parse(env) {
-      const items = (env[name] ?? "").split(",").filter((s) => s !== "");
-      const short = items.findIndex((s) => Buffer.byteLength(s) < 32);
-      if (short >= 0) throw new ConfigError(`${name}: key ${short + 1} must be at least 32 bytes long`);
-      return items;
-    },
-  };
-}
 
 export const gatewayConfigShape = {
   host: stringVar("GATEWAY_HOST", "127.0.0.1"),

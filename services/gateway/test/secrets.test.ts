@@ -47,7 +47,9 @@ t.test("the JWT key rotates without logging anyone out: old tokens verify until 
   t.same((await retired.verify(fresh)).kind, "valid");
 });
 
-t.test("GATEWAY_JWT_PREVIOUS_SECRETS: each key at least 32 bytes", async (t) => {
+t.test("GATEWAY_JWT_PREVIOUS_SECRETS: each key at least 32 bytes and never the published default", async (t) => {
   const refused = await startRefused("gateway", { GATEWAY_JWT_PREVIOUS_SECRETS: "a key that is long enough 0123456789,short" });
   t.match(refused, /GATEWAY_JWT_PREVIOUS_SECRETS: key 2 must be at least 32 bytes long/);
+  const published = await startRefused("gateway", { ...production, GATEWAY_JWT_PREVIOUS_SECRETS: DEFAULT });
+  t.match(published, /GATEWAY_JWT_PREVIOUS_SECRETS: key 1 is a default secret published in the source/);
 });
