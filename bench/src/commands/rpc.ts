@@ -13,7 +13,7 @@ import { operatorAuthorization } from "@kuku/testkit";
 import { choiceList, command, duration, int, text } from "../lib/command.js";
 import { fundedAccounts, startLedger } from "../lib/ledger.js";
 import { cpuSeconds } from "../lib/proc.js";
-import type { CallFigures } from "../lib/rpc/client-loop.js";
+import type { CallFigures, ClientResult } from "../lib/rpc/client-loop.js";
 import { disconnectAndWait, forkTs, message } from "../lib/rpc/fork.js";
 import { ghz, writeProtoset } from "../lib/rpc/ghz.js";
 import { makeMtlsCertificates } from "../lib/rpc/mtls.js";
@@ -37,6 +37,8 @@ interface Settings {
 /** What a row's client measured, and the server's CPU time over the same window. */
 interface Measured extends CallFigures {
   readonly serverCpuSeconds: number;
+  /** A Node client's own CPU time over the window; undefined for ghz (a Go process, not the hop's client). */
+  readonly clientCpuSeconds?: number;
 }
 
 /** A running server: its pid (for its CPU time), its port, what ghz calls on it. */
@@ -104,7 +106,7 @@ async function viaNodeClient(row: Row, server: ServerUnderTest, settings: Settin
   const child = forkTs(CLIENT_SCRIPT, run);
   await message(child, "measuring");
   const cpu = cpuSeconds(server.pid);
-  const result = await message<CallFigures>(child, "result");
+  const result = await message<ClientResult>(child, "result");
   return { ...result, serverCpuSeconds: cpuSeconds(server.pid) - cpu };
 }
 
@@ -152,6 +154,9 @@ async function measureRound(rows: readonly Row[], settings: Settings): Promise<F
 
 /** Server CPU time per successful call, in µs. */
 const cpuMicrosPerCall = (m: Measured) => (m.ok === 0 ? Number.NaN : Math.round((m.serverCpuSeconds / m.ok) * 1e6));
+/** A Node client's CPU time per successful call, in µs; "-" for ghz. */
+const clientMicrosPerCall = (m: Measured) =>
+  m.clientCpuSeconds === undefined ? "-" : m.ok === 0 ? Number.NaN : Math.round((m.clientCpuSeconds / m.ok) * 1e6);
 
 interface RowResult {
   /** The round with the median rate. */
@@ -182,6 +187,7 @@ function report(results: readonly RowResult[], settings: Settings, loadBefore: n
     cpuMicrosPerCall(m),
     ...rounds(of, (f) => cpuMicrosPerCall(f.measured)),
     `${Math.round((100 * m.serverCpuSeconds) / m.seconds)}%`,
+    clientMicrosPerCall(m),
     load.toFixed(2),
   ]);
   console.log(
@@ -199,11 +205,12 @@ function report(results: readonly RowResult[], settings: Settings, loadBefore: n
     "server CPU µs/call",
     ...each,
     "server CPU",
+    "client CPU µs/call",
     "load 1m",
   ];
   console.log(table(headers, rows));
   console.log(
-    `machine: ${cpus().length} cores (${cpus()[0]?.model.trim()}), 1-min load average ${loadBefore.toFixed(2)} at the start, ${loadavg()[0]!.toFixed(2)} at the end (other work shares the cores); server CPU: user+system time of the server's process over the measured window (100% = one core)`,
+    `machine: ${cpus().length} cores (${cpus()[0]?.model.trim()}), 1-min load average ${loadBefore.toFixed(2)} at the start, ${loadavg()[0]!.toFixed(2)} at the end (other work shares the cores); server CPU: user+system time of the server's process over the measured window (100% = one core); client CPU: the Node client process's, per call`,
   );
   for (const line of goals(results.map((r) => r.figures))) console.log(line);
   for (const { figures: f } of results) {

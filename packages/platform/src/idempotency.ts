@@ -14,7 +14,17 @@ import { idempotency_key } from "@kuku/contracts/kuku/options/v1/options_pb";
  */
 export type Idempotency = "read" | { readonly keyField: string };
 
+// Read once per method: the retry policy asks on every call, and getOption parses the field's extension each time.
+const byMethod = new WeakMap<DescMethod, Idempotency | undefined>();
+
 export function idempotencyOf(method: DescMethod): Idempotency | undefined {
+  if (byMethod.has(method)) return byMethod.get(method);
+  const how = readIdempotency(method);
+  byMethod.set(method, how);
+  return how;
+}
+
+function readIdempotency(method: DescMethod): Idempotency | undefined {
   if (method.idempotency === Level.NO_SIDE_EFFECTS) return "read";
   if (method.idempotency !== Level.IDEMPOTENT) return undefined;
   // The key is declared in the contract rather than guessed from a field name; an

@@ -296,3 +296,43 @@ t.test("VerifyIntegrity finds a balance that disagrees with its postings", async
   await env.pool.query("UPDATE balances SET total_minor = total_minor - 7 WHERE account_id = $1", [accountId]);
   t.same((await env.client.verifyIntegrity({})).discrepancies, []);
 });
+
+t.test("concurrent GetBalances share queries and each answers its own selector, after every finished write", async (t) => {
+  const { client } = env;
+  const owners = Array.from({ length: 8 }, (_, i) => `reads-${i}`);
+  const cash = await Promise.all(owners.map((owner, i) => fundedAccount(client, owner, "KRW", 1_000n * BigInt(i + 1))));
+  const shares = await Promise.all(owners.map((owner, i) => fundedAccount(client, owner, "005930", BigInt(i + 1))));
+  const missing = "00000000-0000-4000-8000-000000000000";
+  const started = env.ledger.balanceReads.queries;
+  // 96 calls at once: by owner, by one account, by two accounts (one given twice), and one unknown account among them.
+  const calls = owners.flatMap((owner, i) => [
+    client.getBalances({ ownerId: owner }).then((r) => ({ kind: "owner", i, r })),
+    client.getBalances({ accountIds: [cash[i]!] }).then((r) => ({ kind: "one", i, r })),
+    client.getBalances({ accountIds: [shares[i]!, cash[i]!, shares[i]!] }).then((r) => ({ kind: "two", i, r })),
+  ]);
+  const unknown = client.getBalances({ accountIds: [cash[0]!, missing] }).then(
+    () => "answered",
+    (e: unknown) => ConnectError.from(e).code,
+  );
+  const answers = await Promise.all([...calls, ...calls, ...calls, ...calls]);
+  t.equal(await unknown, Code.NotFound, "an unknown account among known ones is NOT_FOUND for that call only");
+  for (const { kind, i, r } of answers) {
+    const got = r.balances.map((b) => [b.asset, b.accountId, b.totalMinor]);
+    const krw = ["KRW", cash[i]!, 1_000n * BigInt(i + 1)];
+    const stock = ["005930", shares[i]!, BigInt(i + 1)];
+    // Sorted by asset, then account: "005930" before "KRW".
+    t.same(got, kind === "one" ? [krw] : [stock, krw], `${kind} ${i}`);
+  }
+  const queries = env.ledger.balanceReads.queries - started;
+  t.ok(queries < answers.length, `${answers.length + 1} calls took ${queries} queries`);
+
+  // A call made after a write finished sees it (or later writes), however reads are grouped.
+  const reads = Array.from({ length: 20 }, async (_, k) => {
+    const written = await client.deposit({ requestId: rid(), accountId: cash[k % owners.length]!, amountMinor: 1n });
+    const read = await client.getBalances({ accountIds: [cash[k % owners.length]!] });
+    return { written: written.balance!.totalMinor, read: read.balances[0]!.totalMinor };
+  });
+  for (const [k, { written, read }] of (await Promise.all(reads)).entries()) {
+    t.ok(read >= written, `read ${k} sees its own deposit (${read} >= ${written})`);
+  }
+});

@@ -313,6 +313,19 @@ export async function balancesOf(db: Queryable, selector: { accountIds: readonly
   return rows.map(toBalance);
 }
 
+/** The balances of these accounts and of these owners' accounts, in one query (the coalesced reads of GetBalances). */
+export async function balancesOfAny(db: Queryable, accountIds: readonly string[], ownerIds: readonly string[]): Promise<Balance[]> {
+  const { rows } = await db.query<BalanceRow>(
+    prepared(
+      "balances_of_any",
+      `SELECT ${BALANCE_COLUMNS} FROM balances b JOIN accounts a USING (account_id)
+     WHERE b.account_id = ANY($1::uuid[]) OR a.owner_id = ANY($2::text[])`,
+      [accountIds, ownerIds],
+    ),
+  );
+  return rows.map(toBalance);
+}
+
 /**
  * One page of an account's entries, newest first. The cursor is the last
  * posting id seen: stable under concurrent inserts, unlike an offset.
