@@ -276,3 +276,34 @@ t.test("a wrong password is refused with a clear message", async (t) => {
   await shot(page, "09-wrong-password");
   await closeConsole(t, page);
 });
+
+t.test("the chart shows the traded minute and day, and the console fits a laptop and a phone", async (t) => {
+  const page = await openConsole();
+  await signUpIn(page, `chart-${Date.now()}@example.com`);
+  const chart = page.getByTestId("price-chart");
+  // Alice's market buy above traded 005930: its minute is written behind by the market service, then drawn.
+  await page.locator('[data-testid="price-chart"][data-candles]:not([data-candles="0"])').waitFor();
+  // The quote has arrived (a volume, not "—"): the last price is the last trade's, not the reference price.
+  await page.getByTestId("volume").filter({ hasText: /^[\d,]+$/ }).waitFor();
+  const last = (await page.getByTestId("quote-last").textContent())!.replace(/[^\d]/g, "");
+  await page.locator(`[data-testid="price-chart"][data-last-close="${last}"]`).waitFor();
+  t.pass(`the latest one-minute candle closes at the last price (${last})`);
+  t.ok((await chart.locator("canvas").count()) > 0, "drawn on a canvas");
+  await page.getByTestId("chart-ONE_DAY").click();
+  await page.locator('[data-testid="chart-ONE_DAY"].active').waitFor();
+  await page.locator(`[data-testid="price-chart"][data-last-close="${last}"]`).waitFor();
+  t.pass("the daily candle closes at the last price too");
+  await shot(page, "20-chart-daily");
+
+  for (const [width, height, name] of [
+    [1280, 800, "21-laptop"],
+    [390, 844, "22-phone"],
+  ] as const) {
+    await page.setViewportSize({ width, height });
+    await page.getByTestId("ticket-submit").waitFor();
+    const overflow = (await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")) as number;
+    t.ok(overflow <= 0, `${name}: no sideways scrolling of the page (${overflow} px over)`);
+    await shot(page, name);
+  }
+  await closeConsole(t, page);
+});

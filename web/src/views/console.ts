@@ -4,6 +4,7 @@ import { Code, ConnectError, endSession, refresh as refreshSession, sessionUser,
 import { el, oneAtATime, replace } from "../dom.js";
 import { state } from "../state.js";
 import { OrderFeed } from "../updates.js";
+import { chartPanel } from "./chart.js";
 import { applyUpdate, historyPanel, openOrdersPanel } from "./orders.js";
 import { type Panel, page } from "./page.js";
 import { portfolioPanel } from "./portfolio.js";
@@ -73,20 +74,31 @@ export async function renderConsole(onSessionEnd: (message?: string) => void): P
     renderAll();
   };
   const ticket = new Ticket();
-  const [watchlist, quote, portfolio, open, history] = [
+  const [watchlist, quote, chart, portfolio, open, history] = [
     watchlistPanel(select),
     quotePanel(),
+    chartPanel(),
     portfolioPanel(refreshPortfolio),
     openOrdersPanel(refreshPortfolio),
     historyPanel(),
   ];
-  const panels: Panel[] = [watchlist, quote, portfolio, open, history];
+  const panels: Panel[] = [watchlist, quote, chart, portfolio, open, history];
   const renderAll = () => {
     for (const panel of panels) panel.render();
   };
   replace(
     page.app,
-    el("div", { class: "grid" }, watchlist.element, quote.element, ticket.element, portfolio.element, open.element, history.element),
+    el(
+      "div",
+      { class: "grid" },
+      watchlist.element,
+      quote.element,
+      ticket.element,
+      chart.element,
+      portfolio.element,
+      open.element,
+      history.element,
+    ),
   );
   select(state.selected);
   feed = new OrderFeed({

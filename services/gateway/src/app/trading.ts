@@ -10,7 +10,7 @@ import type * as market from "@kuku/contracts/kuku/market/v1/market_pb";
 import type * as order from "@kuku/contracts/kuku/order/v1/order_pb";
 import { DomainError } from "@kuku/platform/errors";
 import { openCashAccountRequest } from "./auth.js";
-import { instrumentView, orderBookView, orderView, quoteView } from "./views.js";
+import { candleView, instrumentView, orderBookView, orderView, quoteView } from "./views.js";
 
 /** Clients whose failures arrive as domain errors (rpc/downstream.ts). */
 export interface TradingDeps {
@@ -108,6 +108,11 @@ export class Trading {
     const client = this.#market();
     const { orderBook } = await client.getOrderBook({ symbol: req.symbol, depth: req.depth }, call);
     return create(api.GetOrderBookResponseSchema, { orderBook: orderBook && orderBookView(orderBook) });
+  }
+
+  async candles(req: api.ListCandlesRequest, call: CallOptions): Promise<api.ListCandlesResponse> {
+    const { candles } = await this.#market().listCandles({ symbol: req.symbol, limit: req.limit, interval: req.interval }, call);
+    return create(api.ListCandlesResponseSchema, { candles: candles.map(candleView) });
   }
 
   async instruments(call: CallOptions): Promise<api.ListInstrumentsResponse> {

@@ -45,6 +45,16 @@ const levelView = (l: market.PriceLevel): api.PriceLevel => create(api.PriceLeve
 export const orderBookView = (b: market.OrderBook): api.OrderBook =>
   create(api.OrderBookSchema, { symbol: b.symbol, bids: b.bids.map(levelView), asks: b.asks.map(levelView), sequence: b.sequence });
 
+export const candleView = (c: market.Candle): api.Candle =>
+  create(api.CandleSchema, {
+    startTime: c.startTime,
+    openPriceKrw: c.openPriceKrw,
+    highPriceKrw: c.highPriceKrw,
+    lowPriceKrw: c.lowPriceKrw,
+    closePriceKrw: c.closePriceKrw,
+    volume: c.volume,
+  });
+
 export const instrumentView = (i: exchange.Instrument): api.Instrument =>
   create(api.InstrumentSchema, {
     symbol: i.symbol,

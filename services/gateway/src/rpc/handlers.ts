@@ -24,6 +24,7 @@ export function tradingHandlers(trading: Trading, updates: OrderUpdates, options
     listOrders: (req, ctx) => trading.listOrders(callerOf(ctx).userId, req, call(ctx)),
     getQuote: (req, ctx) => trading.quote(req, call(ctx)),
     getOrderBook: (req, ctx) => trading.orderBook(req, call(ctx)),
+    listCandles: (req, ctx) => trading.candles(req, call(ctx)),
     listInstruments: (_req, ctx) => trading.instruments(call(ctx)),
     streamOrderUpdates: (req, ctx) => updates.stream(callerOf(ctx).userId, req.afterCursor, ctx.signal),
   });
