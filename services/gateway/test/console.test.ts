@@ -284,7 +284,10 @@ t.test("the chart shows the traded minute and day, and the console fits a laptop
   // Alice's market buy above traded 005930: its minute is written behind by the market service, then drawn.
   await page.locator('[data-testid="price-chart"][data-candles]:not([data-candles="0"])').waitFor();
   // The quote has arrived (a volume, not "—"): the last price is the last trade's, not the reference price.
-  await page.getByTestId("volume").filter({ hasText: /^[\d,]+$/ }).waitFor();
+  await page
+    .getByTestId("volume")
+    .filter({ hasText: /^[\d,]+$/ })
+    .waitFor();
   const last = (await page.getByTestId("quote-last").textContent())!.replace(/[^\d]/g, "");
   await page.locator(`[data-testid="price-chart"][data-last-close="${last}"]`).waitFor();
   t.pass(`the latest one-minute candle closes at the last price (${last})`);
