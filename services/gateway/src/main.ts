@@ -16,11 +16,14 @@ import {
 import { Redis } from "ioredis";
 import type { Consumer } from "kafkajs";
 import type { Logger } from "pino";
+import { Accounts } from "./app/accounts.js";
 import { Auth } from "./app/auth.js";
 import { HashBudget } from "./app/hash-budget.js";
+import { MarketStreamAccess } from "./app/market-stream.js";
 import { OrderUpdates } from "./app/order-updates.js";
 import { Trading } from "./app/trading.js";
 import { type GatewayConfig, loadGatewayConfig } from "./config.js";
+import { MarketTokens } from "./domain/market-token.js";
 import { PasswordHasher } from "./domain/password.js";
 import { AccessTokens } from "./domain/tokens.js";
 import { ORDER_EVENTS_TOPIC, startOrderEventsConsumer } from "./events/order-events-consumer.js";
@@ -32,7 +35,7 @@ import { RateLimiter } from "./redis/rate-limiter.js";
 import { Revocations } from "./redis/revocations.js";
 import { requestContext } from "./rpc/context.js";
 import { withDownstreamErrors } from "./rpc/downstream.js";
-import { authHandlers, tradingHandlers } from "./rpc/handlers.js";
+import { accountHandlers, authHandlers, tradingHandlers } from "./rpc/handlers.js";
 import { admissionInterceptor } from "./rpc/interceptors.js";
 import { VerifiedTokens } from "./rpc/verified-tokens.js";
 
@@ -116,6 +119,19 @@ await runService({
       logger,
     });
     const updates = orderUpdates(config, redis, logger, onStop);
+    const accounts = new Accounts({
+      pool,
+      ledger: clients.ledger,
+      orders: clients.orders,
+      cashCapKrw: BigInt(config.paperCashCapKrw),
+      accountsPerUserMax: config.paperAccountsPerUserMax,
+      resetSettleTimeoutMs: config.resetSettleTimeoutMs,
+    });
+    const marketStream = new MarketStreamAccess(
+      new MarketTokens(config.marketTokenSecret, config.marketTokenTtlSeconds),
+      config.marketWebSocketUrl,
+    );
+    const downstream = { downstreamTimeoutMs: config.downstreamTimeoutMs };
     const kafka = createKafka({ clientId: "kuku-gateway", brokers: config.kafkaBrokers.split(",") }, logger);
     const topics = prefixedTopics(config.kafkaTopicPrefix, { orderEvents: ORDER_EVENTS_TOPIC });
     await ensureTopics(kafka, [topics.orderEvents], 3);
@@ -124,7 +140,8 @@ await runService({
     return {
       services: [
         authHandlers(auth),
-        tradingHandlers(new Trading(clients), updates.streams, { downstreamTimeoutMs: config.downstreamTimeoutMs }),
+        tradingHandlers(new Trading(clients, { cashCapKrw: accounts.cashCapKrw }), updates.streams, accounts, downstream),
+        accountHandlers(accounts, marketStream, downstream),
       ],
       server: {
         // Authenticate and meter before validating: anonymous callers get no field-level answers, unmetered.
