@@ -85,6 +85,18 @@ function orderUpdates(config: GatewayConfig, redis: Redis, logger: Logger, onSto
   return { log, streams };
 }
 
+/** Where browsers open the market's WebSocket (ADR 0023); undefined without a market. */
+function marketWebSocketUrl(config: GatewayConfig): string | undefined {
+  if (config.marketWebSocketUrl !== undefined) return config.marketWebSocketUrl;
+  if (config.marketUrl === undefined) return undefined;
+  const url = new URL("/ws", config.marketUrl);
+  url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+  return url.toString();
+}
+
+/** The market WebSocket's origin when it is not the console's own (a path is). */
+const connectSources = (url: string | undefined): string[] => (url === undefined || url.startsWith("/") ? [] : [new URL(url).origin]);
+
 await runService({
   name: "gateway",
   loadConfig: () => loadGatewayConfig(),
@@ -129,7 +141,7 @@ await runService({
     });
     const marketStream = new MarketStreamAccess(
       new MarketTokens(config.marketTokenSecret, config.marketTokenTtlSeconds),
-      config.marketWebSocketUrl,
+      marketWebSocketUrl(config),
     );
     const downstream = { downstreamTimeoutMs: config.downstreamTimeoutMs };
     const kafka = createKafka({ clientId: "kuku-gateway", brokers: config.kafkaBrokers.split(",") }, logger);
@@ -155,7 +167,9 @@ await runService({
         corsAllowedOrigins: config.corsAllowedOrigins,
         readMaxBytes: config.readMaxBytes,
         maxTimeoutMs: 30_000,
-        ...(config.webDistDir === "" ? {} : { fallback: staticFiles(config.webDistDir) }),
+        ...(config.webDistDir === ""
+          ? {}
+          : { fallback: staticFiles(config.webDistDir, { connectSources: connectSources(marketWebSocketUrl(config)) }) }),
       },
       ready: { market: config.marketUrl ?? "not configured", web: config.webDistDir || "not served" },
       // Joining the group can wait out a crashed predecessor's session: serve meanwhile.
