@@ -5,41 +5,12 @@
 // or a dropped connection, resubscribes for a fresh snapshot.
 import { create } from "@bufbuild/protobuf";
 import { OrderBookSchema, QuoteSchema } from "@kuku/contracts/kuku/gateway/v1/gateway_pb";
+import type { BookJson, LevelJson, QuoteJson, ServerMessage, TradeJson } from "@kuku/contracts/market-ws";
 import { accounts } from "./api.js";
 import { state, type Trade } from "./state.js";
 
 const RETRY_MS = [250, 1_000, 2_000, 5_000];
 const TRADES_KEPT = 30;
-
-interface WireQuote {
-  last: string;
-  open: string;
-  high: string;
-  low: string;
-  volume: string;
-  bid: string;
-  ask: string;
-  at: number;
-}
-interface WireLevel {
-  price: string;
-  qty: string;
-}
-interface WireTrade {
-  id: string;
-  price: string;
-  qty: string;
-  at: number;
-}
-interface WireEntry {
-  symbol: string;
-  seq: string;
-  from?: string;
-  quote: WireQuote | null;
-  book?: { bids: WireLevel[]; asks: WireLevel[] };
-  trades?: WireTrade[];
-}
-type Frame = ({ type: "snapshot" } & WireEntry) | { type: "tick"; updates: WireEntry[] } | { type: "heartbeat" | "error" };
 
 /** The socket's address: the gateway gives ws(s):// or a path on the console's origin. */
 function socketUrl(url: string, token: string): string {
@@ -47,8 +18,16 @@ function socketUrl(url: string, token: string): string {
   return `${base}?token=${encodeURIComponent(token)}`;
 }
 
-const toTrade = (t: WireTrade): Trade => ({ id: t.id, priceKrw: BigInt(t.price), quantity: BigInt(t.qty), atMs: t.at });
-const levels = (side: WireLevel[]) => side.map((l) => ({ priceKrw: BigInt(l.price), quantity: BigInt(l.qty) }));
+/** What a snapshot and a tick entry have in common. */
+interface Entry {
+  symbol: string;
+  seq: string;
+  quote: QuoteJson | null;
+  book?: BookJson;
+}
+
+const toTrade = (t: TradeJson): Trade => ({ id: t.id, priceKrw: BigInt(t.price), quantity: BigInt(t.qty), atMs: t.at });
+const levels = (side: LevelJson[]) => side.map((l) => ({ priceKrw: BigInt(l.price), quantity: BigInt(l.qty) }));
 
 export class MarketFeed {
   #socket: WebSocket | undefined;
@@ -82,7 +61,7 @@ export class MarketFeed {
         this.#seq.clear();
         socket.send(JSON.stringify({ v: 1, type: "subscribe", symbols: this.symbols() }));
       };
-      socket.onmessage = (event) => this.#onFrame(JSON.parse(String(event.data)) as Frame);
+      socket.onmessage = (event) => this.#onFrame(JSON.parse(String(event.data)) as ServerMessage);
       socket.onclose = () => this.#retry();
     } catch {
       this.#retry();
@@ -99,17 +78,17 @@ export class MarketFeed {
     setTimeout(() => void this.#connect(), RETRY_MS[Math.min(this.#failures, RETRY_MS.length) - 1]);
   }
 
-  #onFrame(frame: Frame): void {
+  #onFrame(frame: ServerMessage): void {
     if (frame.type === "snapshot") {
-      state.trades.set(frame.symbol, (frame.trades ?? []).slice(0, TRADES_KEPT).map(toTrade));
+      state.trades.set(frame.symbol, frame.trades.slice(0, TRADES_KEPT).map(toTrade));
       this.#apply(frame);
     } else if (frame.type === "tick") {
       for (const entry of frame.updates) {
         const last = this.#seq.get(entry.symbol);
         // Already in the snapshot; or a gap, after which a fresh snapshot replaces the symbol's state.
         if (last !== undefined && BigInt(entry.seq) <= last) continue;
-        if (last !== undefined && BigInt(entry.from ?? "0") !== last + 1n) this.#resubscribe(entry.symbol);
-        const added = [...(entry.trades ?? [])].reverse().map(toTrade);
+        if (last !== undefined && BigInt(entry.from) !== last + 1n) this.#resubscribe(entry.symbol);
+        const added = [...entry.trades].reverse().map(toTrade);
         state.trades.set(entry.symbol, [...added, ...(state.trades.get(entry.symbol) ?? [])].slice(0, TRADES_KEPT));
         this.#apply(entry);
       }
@@ -118,7 +97,7 @@ export class MarketFeed {
     this.changed();
   }
 
-  #apply(entry: WireEntry): void {
+  #apply(entry: Entry): void {
     this.#seq.set(entry.symbol, BigInt(entry.seq));
     const q = entry.quote;
     if (q !== null) {
