@@ -77,6 +77,10 @@ t.test("a second account is its own: funded with its starting cash, orders and p
   await user.accounts.createAccount({ requestId: "create-3", name: "Third", startingCashKrw: 1n });
   const tooMany = await failure(user.accounts.createAccount({ requestId: "create-4", name: "Fourth", startingCashKrw: 1n }));
   t.equal(tooMany?.code, Code.FailedPrecondition, "at most the configured number of accounts");
+  t.equal((await user.accounts.createAccount(req)).account?.accountId, second, "a repeat still answers its account at the limit");
+  const blank = await failure(user.accounts.createAccount({ requestId: "create-5", name: "   ", startingCashKrw: 1n }));
+  t.equal(blank?.code, Code.InvalidArgument);
+  t.match(blank?.rawMessage, /^name: /);
 });
 
 t.test("the paper-money policy: starting cash and deposits within the cap, refusals name the field and change nothing", async (t) => {

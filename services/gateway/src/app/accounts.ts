@@ -10,7 +10,7 @@ import * as api from "@kuku/contracts/kuku/gateway/v1/accounts_pb";
 import * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import type * as order from "@kuku/contracts/kuku/order/v1/order_pb";
 import { OrderState } from "@kuku/contracts/kuku/order/v1/order_pb";
-import { DomainError, failedPrecondition } from "@kuku/platform/errors";
+import { DomainError, failedPrecondition, invalidArgument } from "@kuku/platform/errors";
 import type pg from "pg";
 import { CASH, checkStartingCash, type Leg, resetLegs } from "../domain/paper-money.js";
 import * as store from "../store/account-store.js";
@@ -77,24 +77,11 @@ export class Accounts {
 
   async create(userId: string, req: api.CreateAccountRequest, call: CallOptions): Promise<api.CreateAccountResponse> {
     checkStartingCash(req.startingCashKrw, this.deps.cashCapKrw);
-    await store.ensurePrimary(this.deps.pool, userId, PRIMARY_NAME);
-    if ((await store.countAccounts(this.deps.pool, userId)) >= this.deps.accountsPerUserMax) {
-      throw failedPrecondition(`at most ${this.deps.accountsPerUserMax} paper accounts per user`);
-    }
     const name = req.name.trim();
-    const outcome = await store.insertAccount(this.deps.pool, {
-      accountId: randomUUID(),
-      userId,
-      name,
-      startingCashKrw: req.startingCashKrw,
-      requestId: req.requestId,
-    });
-    if (outcome.kind === "name_taken") {
-      throw new DomainError("already_exists", `name: you already have an account named "${name}"`, { field: "name" });
-    }
+    if (name === "") throw invalidArgument("name", "must not be blank");
     // Funded after the row exists, keyed by the account: a repeat (or a retry
     // after a failure here) funds it once, with the cash it was created with.
-    const { account } = outcome;
+    const account = (await store.findCreated(this.deps.pool, userId, req.requestId)) ?? (await this.#insert(userId, name, req));
     const cash = await this.#cashAccountId(account.accountId, call);
     await this.deps.ledger.deposit(
       {
@@ -106,6 +93,24 @@ export class Accounts {
       call,
     );
     return create(api.CreateAccountResponseSchema, { account: accountView(account) });
+  }
+
+  async #insert(userId: string, name: string, req: api.CreateAccountRequest): Promise<store.PaperAccountRow> {
+    await store.ensurePrimary(this.deps.pool, userId, PRIMARY_NAME);
+    if ((await store.countAccounts(this.deps.pool, userId)) >= this.deps.accountsPerUserMax) {
+      throw failedPrecondition(`at most ${this.deps.accountsPerUserMax} paper accounts per user`);
+    }
+    const outcome = await store.insertAccount(this.deps.pool, {
+      accountId: randomUUID(),
+      userId,
+      name,
+      startingCashKrw: req.startingCashKrw,
+      requestId: req.requestId,
+    });
+    if (outcome.kind === "name_taken") {
+      throw new DomainError("already_exists", `name: you already have an account named "${name}"`, { field: "name" });
+    }
+    return outcome.account;
   }
 
   async reset(userId: string, req: api.ResetAccountRequest, call: CallOptions): Promise<api.ResetAccountResponse> {

@@ -69,11 +69,18 @@ export async function insertAccount(
     [account.accountId, account.userId, account.name, account.startingCashKrw.toString(), account.requestId],
   );
   if (rows[0] !== undefined) return { kind: "inserted", account: fromRow(rows[0]) };
-  const earlier = await db.query<Row>(`SELECT ${COLUMNS} FROM paper_accounts WHERE user_id = $1 AND create_request_id = $2`, [
-    account.userId,
-    account.requestId,
+  // A concurrent repeat of the request won the insert: its account.
+  const earlier = await findCreated(db, account.userId, account.requestId);
+  return earlier === undefined ? { kind: "name_taken" } : { kind: "repeated", account: earlier };
+}
+
+/** The account a CreateAccount request made, if it did. */
+export async function findCreated(db: Queryable, userId: string, requestId: string): Promise<PaperAccountRow | undefined> {
+  const { rows } = await db.query<Row>(`SELECT ${COLUMNS} FROM paper_accounts WHERE user_id = $1 AND create_request_id = $2`, [
+    userId,
+    requestId,
   ]);
-  return earlier.rows[0] === undefined ? { kind: "name_taken" } : { kind: "repeated", account: fromRow(earlier.rows[0]) };
+  return rows[0] && fromRow(rows[0]);
 }
 
 export async function countAccounts(db: Queryable, userId: string): Promise<number> {
