@@ -310,3 +310,89 @@ t.test("the chart shows the traded minute and day, and the console fits a laptop
   }
   await closeConsole(t, page);
 });
+
+t.test("reset brings the account back to its starting cash with its open orders cancelled; a second account is its own", async (t) => {
+  const page = await openConsole();
+  await signUpIn(page, `reset-${Date.now()}@example.com`);
+  await page.getByTestId("deposit-amount").fill("3000000");
+  await page.getByTestId("deposit-submit").click();
+  await page.getByTestId("cash-available").filter({ hasText: "3,000,000원" }).waitFor();
+  await page.getByTestId("ticket-type").selectOption("limit");
+  await page.getByTestId("ticket-qty").fill("2");
+  await page.getByTestId("ticket-price").fill("50000");
+  await page.getByTestId("ticket-submit").click();
+  const resting = page.locator('[data-testid="open-orders"] tr[data-state="ACCEPTED"]');
+  await resting.waitFor();
+  const orderId = await resting.getAttribute("data-order-id");
+  // The order holds its price, quantity and fee estimate.
+  await page
+    .getByTestId("cash-held")
+    .filter({ hasText: /^1\d\d,\d{3}원$/ })
+    .waitFor();
+
+  await page.getByTestId("account-reset-open").click();
+  await page.getByTestId("reset-cash").fill("5000000");
+  await shot(page, "12-reset-dialog");
+  await page.getByTestId("account-reset-submit").click();
+  await page.getByTestId("toast").filter({ hasText: "초기화 완료 Reset" }).waitFor();
+  await page.getByTestId("cash-total").filter({ hasText: "5,000,000원" }).waitFor();
+  await page.getByTestId("cash-held").filter({ hasText: /^0원$/ }).waitFor();
+  await page.locator(`[data-testid="order-history"] tr[data-order-id="${orderId}"][data-state="CANCELLED"]`).waitFor();
+  t.equal(await page.locator('[data-testid="open-orders"] tr[data-order-id]').count(), 0, "no open orders left");
+  t.pass("the account holds its starting cash, its open order cancelled, its history kept");
+  await shot(page, "13-after-reset");
+
+  await page.getByTestId("account-new").click();
+  await page.getByTestId("account-name").fill("Swing");
+  await page.getByTestId("account-start").fill("2000000");
+  await page.getByTestId("account-create-submit").click();
+  await page.getByTestId("cash-total").filter({ hasText: "2,000,000원" }).waitFor();
+  t.equal(await page.locator('[data-testid="order-history"] tr[data-order-id]').count(), 0, "the new account has no orders");
+  t.match(await page.getByTestId("account-select").locator("option:checked").textContent(), /^Swing/);
+  await page.getByTestId("account-select").selectOption({ index: 0 });
+  await page.getByTestId("cash-total").filter({ hasText: "5,000,000원" }).waitFor();
+  await page.locator(`[data-testid="order-history"] tr[data-order-id="${orderId}"]`).waitFor();
+  t.pass("switching back shows the first account's cash and orders");
+  await shot(page, "14-accounts");
+  await closeConsole(t, page);
+});
+
+t.test("quotes, the book and trades update live from the market's WebSocket, without a reload or a poll", async (t) => {
+  const page = await openConsole();
+  const polls: string[] = [];
+  page.on("request", (r) => ["GetQuote", "GetOrderBook", "GetPortfolio"].some((m) => isCall(m)(r.url())) && polls.push(r.url()));
+  const sockets: string[] = [];
+  page.on("websocket", (ws) => sockets.push(ws.url()));
+  await signUpIn(page, `watcher-${Date.now()}@example.com`);
+  await page.locator('[data-testid="order-book"] tr.bid').first().waitFor();
+  t.equal((await page.locator('[data-testid="order-book"] tr.ask').count()) > 0, true, "the market maker's asks are shown");
+  t.match(sockets[0], /^ws:\/\/127\.0\.0\.1:\d+\/ws\?token=/, "one WebSocket to the market, with a token");
+  const before = polls.length;
+  await new Promise((r) => setTimeout(r, 3_000));
+  t.equal(polls.length, before, "nothing polled while idle");
+
+  const firstTrade = await page.locator('[data-testid="trades"] tr').first().getAttribute("data-trade");
+  const buyer = await signUp(stack, "mover");
+  await buyer.trading.depositCash({ requestId: randomUUID(), amountKrw: 10_000_000n });
+  const { order: bought } = await buyer.trading.placeOrder({
+    idempotencyKey: `key-${randomUUID()}`,
+    symbol: "005930",
+    side: Side.BUY,
+    type: OrderType.MARKET,
+    timeInForce: TimeInForce.IOC,
+    quantity: 7n,
+    limitPriceKrw: 0n,
+  });
+  const price = (bought!.filledNotionalKrw / bought!.filledQuantity).toLocaleString("ko-KR");
+  const newest = page.locator('[data-testid="trades"] tr').first();
+  await eventually("the trade reaches the page", async () => (await newest.getAttribute("data-trade")) !== firstTrade);
+  t.match(await newest.textContent(), new RegExp(`${price}.*\\d`), "the trade's price, as the stream sent it");
+  await page
+    .getByTestId("quote-last")
+    .filter({ hasText: `${price}원` })
+    .waitFor();
+  t.equal(sockets.length, 1, "on the same socket, without a reload");
+  t.equal(polls.length, before, "and without a poll");
+  await shot(page, "15-live-quotes");
+  await closeConsole(t, page);
+});

@@ -5,6 +5,7 @@
 // limiting: an anonymous caller learns nothing about its fields.
 import { fromJson, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { AccountService } from "@kuku/contracts/kuku/gateway/v1/accounts_pb";
 import * as api from "@kuku/contracts/kuku/gateway/v1/gateway_pb";
 import { hostileTextCases, sendHostile } from "@kuku/testkit";
 import t from "tap";
@@ -83,13 +84,15 @@ const bases: Record<string, Record<string, unknown>> = {
   GetQuote: { symbol: "005930" },
   GetOrderBook: { symbol: "005930", depth: 5 },
   StreamOrderUpdates: { afterCursor: "" },
+  CreateAccount: { requestId: "fuzz-account", name: "fuzz", startingCashKrw: "1000" },
+  ResetAccount: { requestId: "fuzz-reset", startingCashKrw: "1000" },
 };
 
 t.test("fuzz: hostile text in every text field of every public procedure, JSON and binary", async (t) => {
   const before = await snapshot();
   const seen = new Map<string, number>();
   let sent = 0;
-  for (const method of [...api.AuthService.methods, ...api.TradingService.methods]) {
+  for (const method of [...api.AuthService.methods, ...api.TradingService.methods, ...AccountService.methods]) {
     const json = bases[method.name] ?? {};
     const binary = toBinary(method.input, fromJson(method.input, json as never));
     for (const c of hostileTextCases(method, { json, binary })) {

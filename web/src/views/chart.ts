@@ -51,7 +51,7 @@ const volumeBar = (c: Candle, interval: CandleInterval): HistogramData => ({
 
 export function chartPanel(): Panel {
   let interval: CandleInterval = CandleInterval.ONE_MINUTE;
-  // What the chart shows: a symbol, an interval and the quote sequence the candles were read at.
+  // What the chart shows: a symbol, an interval and the day's volume the candles were read at.
   let shown = "";
   const canvas = el("div", { class: "chart", "data-testid": "price-chart" });
   const tabs = INTERVALS.map(({ interval: value, label }) =>
@@ -85,7 +85,8 @@ export function chartPanel(): Panel {
 
   const load = oneAtATime(async () => {
     const symbol = state.selected;
-    const key = `${symbol}:${interval}:${state.quotes.get(symbol)?.sequence ?? 0n}`;
+    // The day's volume moves with every trade and only then: book changes do not read candles again.
+    const key = `${symbol}:${interval}:${state.quotes.get(symbol)?.volume ?? 0n}`;
     if (key === shown || !state.marketAvailable) return;
     const { candles } = await trading.listCandles({ symbol, interval, limit: CANDLES_MAX });
     chart.applyOptions({ timeScale: { timeVisible: interval !== CandleInterval.ONE_DAY } });

@@ -1,5 +1,8 @@
 // The console's use cases. The user is always the authenticated caller: no
 // request names a user, so no request can reach another user's accounts.
+// `userId` below is the owner of the paper account the call acts on, which
+// rpc/handlers.ts resolves from the caller and the request's account_id
+// (app/accounts.ts): the user's own id for their first account.
 import { createHash } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
 import type { Client } from "@connectrpc/connect";
@@ -9,6 +12,7 @@ import type * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import type * as market from "@kuku/contracts/kuku/market/v1/market_pb";
 import type * as order from "@kuku/contracts/kuku/order/v1/order_pb";
 import { DomainError } from "@kuku/platform/errors";
+import { checkDeposit } from "../domain/paper-money.js";
 import { openCashAccountRequest } from "./auth.js";
 import { candleView, instrumentView, orderBookView, orderView, quoteView } from "./views.js";
 
@@ -35,10 +39,19 @@ const notYours = (orderId: string) => new DomainError("permission_denied", `orde
 export class Trading {
   #instruments: Promise<Map<string, exchange.Instrument>> | undefined;
 
-  constructor(private readonly deps: TradingDeps) {}
+  constructor(
+    private readonly deps: TradingDeps,
+    private readonly policy: { readonly cashCapKrw: bigint },
+  ) {}
 
+  /**
+   * Paper money within the cap (domain/paper-money.ts). Two deposits at once
+   * may both pass the check: the cap bounds paper money, not integrity.
+   */
   async deposit(userId: string, req: api.DepositCashRequest, call: CallOptions): Promise<api.DepositCashResponse> {
     const accountId = await this.#cashAccount(userId, call);
+    const { balances } = await this.deps.ledger.getBalances({ accountIds: [accountId] }, call);
+    checkDeposit(balances[0]?.totalMinor ?? 0n, req.amountKrw, this.policy.cashCapKrw);
     // The client's request id is unique per user only: namespace it, and hash
     // it to fit the ledger's 128 characters.
     const requestId = `gw-deposit-${createHash("sha256").update(`${userId}\n${req.requestId}`).digest("base64url")}`;
