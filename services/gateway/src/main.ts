@@ -18,6 +18,7 @@ import type { Consumer } from "kafkajs";
 import type { Logger } from "pino";
 import { Auth } from "./app/auth.js";
 import { HashBudget } from "./app/hash-budget.js";
+import { History } from "./app/history.js";
 import { OrderUpdates } from "./app/order-updates.js";
 import { Trading } from "./app/trading.js";
 import { type GatewayConfig, loadGatewayConfig } from "./config.js";
@@ -124,7 +125,7 @@ await runService({
     return {
       services: [
         authHandlers(auth),
-        tradingHandlers(new Trading(clients), updates.streams, { downstreamTimeoutMs: config.downstreamTimeoutMs }),
+        tradingHandlers(new Trading(clients), new History(clients), updates.streams, { downstreamTimeoutMs: config.downstreamTimeoutMs }),
       ],
       server: {
         // Authenticate and meter before validating: anonymous callers get no field-level answers, unmetered.

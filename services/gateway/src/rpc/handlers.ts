@@ -1,6 +1,7 @@
 import * as api from "@kuku/contracts/kuku/gateway/v1/gateway_pb";
 import { type ServiceRegistration, serviceOf } from "@kuku/platform";
 import type { Auth } from "../app/auth.js";
+import type { History } from "../app/history.js";
 import type { OrderUpdates } from "../app/order-updates.js";
 import type { Trading } from "../app/trading.js";
 import { callerOf, downstreamOptions, peerKey } from "./context.js";
@@ -14,7 +15,12 @@ export function authHandlers(auth: Auth): ServiceRegistration {
   });
 }
 
-export function tradingHandlers(trading: Trading, updates: OrderUpdates, options: { downstreamTimeoutMs: number }): ServiceRegistration {
+export function tradingHandlers(
+  trading: Trading,
+  history: History,
+  updates: OrderUpdates,
+  options: { downstreamTimeoutMs: number },
+): ServiceRegistration {
   const call = (ctx: Parameters<typeof callerOf>[0]) => downstreamOptions(ctx, options.downstreamTimeoutMs);
   return serviceOf(api.TradingService, {
     depositCash: (req, ctx) => trading.deposit(callerOf(ctx).userId, req, call(ctx)),
@@ -26,5 +32,9 @@ export function tradingHandlers(trading: Trading, updates: OrderUpdates, options
     getOrderBook: (req, ctx) => trading.orderBook(req, call(ctx)),
     listInstruments: (_req, ctx) => trading.instruments(call(ctx)),
     streamOrderUpdates: (req, ctx) => updates.stream(callerOf(ctx).userId, req.afterCursor, ctx.signal),
+    getOrder: (req, ctx) => history.getOrder(callerOf(ctx).userId, req, call(ctx)),
+    listFills: (req, ctx) => history.listFills(callerOf(ctx).userId, req, call(ctx)),
+    getStatement: (req, ctx) => history.statement(callerOf(ctx).userId, req, call(ctx)),
+    getFeeSchedule: (_req, ctx) => history.feeSchedule(call(ctx)),
   });
 }
