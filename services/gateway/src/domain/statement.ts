@@ -64,9 +64,11 @@ export function statementRows(account: StatementAccount, newestFirst: readonly J
   return rows.reverse();
 }
 
-/** Every account's rows in one statement, oldest first (the journal's order within an instant). */
+/**
+ * Every account's rows in one statement, oldest first. The sort is stable and
+ * by time only: entries of one ledger transaction share their instant, and
+ * within an account the journal's own order (which the balances follow) stays.
+ */
 export function mergeRows(perAccount: readonly StatementRow[][]): StatementRow[] {
-  return perAccount
-    .flat()
-    .sort((a, b) => a.occurredAt.getTime() - b.occurredAt.getTime() || (a.entryId < b.entryId ? -1 : a.entryId > b.entryId ? 1 : 0));
+  return perAccount.flat().sort((a, b) => a.occurredAt.getTime() - b.occurredAt.getTime());
 }
