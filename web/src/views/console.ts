@@ -4,10 +4,12 @@ import { Code, ConnectError, endSession, refresh as refreshSession, sessionUser,
 import { el, oneAtATime, replace } from "../dom.js";
 import { state } from "../state.js";
 import { OrderFeed } from "../updates.js";
+import { inquiryPanel } from "./inquiry.js";
 import { applyUpdate, historyPanel, openOrdersPanel } from "./orders.js";
 import { type Panel, page } from "./page.js";
 import { portfolioPanel } from "./portfolio.js";
 import { quotePanel } from "./quote.js";
+import { statementPanel } from "./statement.js";
 import { Ticket } from "./ticket.js";
 import { watchlistPanel } from "./watchlist.js";
 
@@ -86,7 +88,18 @@ export async function renderConsole(onSessionEnd: (message?: string) => void): P
   };
   replace(
     page.app,
-    el("div", { class: "grid" }, watchlist.element, quote.element, ticket.element, portfolio.element, open.element, history.element),
+    el(
+      "div",
+      { class: "grid" },
+      watchlist.element,
+      quote.element,
+      ticket.element,
+      portfolio.element,
+      open.element,
+      history.element,
+      inquiryPanel().element,
+      statementPanel().element,
+    ),
   );
   select(state.selected);
   feed = new OrderFeed({
