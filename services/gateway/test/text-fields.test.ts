@@ -83,6 +83,9 @@ const bases: Record<string, Record<string, unknown>> = {
   GetQuote: { symbol: "005930" },
   GetOrderBook: { symbol: "005930", depth: 5 },
   StreamOrderUpdates: { afterCursor: "" },
+  GetOrder: { orderId: "3f1c2a9e-8d6b-4c1e-9a7f-0b5e4d3c2a1f" },
+  ListFills: { pageSize: 10 },
+  GetStatement: { from: "2026-01-01T00:00:00Z", before: "2026-02-01T00:00:00Z" },
 };
 
 t.test("fuzz: hostile text in every text field of every public procedure, JSON and binary", async (t) => {
