@@ -1,19 +1,8 @@
-// Pure rules of the read side and the split settlement: the moving-average
-// cost basis and realised P&L (ADR 0023), and a fill's commission and tax as
-// postings of their own. No I/O.
+// Pure rules of the read side: the moving-average cost basis and realised
+// P&L (ADR 0023). No I/O.
 import t from "tap";
 import type { Side } from "../src/domain/order.js";
 import { type CostFill, positionCosts } from "../src/domain/position-costs.js";
-import { planFill } from "../src/domain/settlement.js";
-
-const ACCOUNTS = {
-  userCashAccountId: "uc",
-  userSharesAccountId: "us",
-  clearingCashAccountId: "cc",
-  clearingSharesAccountId: "cs",
-  feesAccountId: "f",
-};
-const CASH = new Set(["uc", "cc", "f"]);
 
 let n = 0;
 const fill = (side: Side, quantity: bigint, priceKrw: bigint, feeKrw: bigint, taxKrw = 0n, symbol = "005930"): CostFill => ({
@@ -74,67 +63,4 @@ t.test("shares sold beyond what the fills bought carry no cost", async (t) => {
   const { positions, realized } = positionCosts([fill("sell", 2n, 10_000n, 3n, 36n)]);
   t.equal(realized[0]!.costBasisKrw, 0n);
   t.equal(positions[0]!.quantity, -2n, "the fills' quantity, which the gateway compares with the ledger's");
-});
-
-t.test("a fill's commission and tax are postings of their own; a fill from before the split settles as it did", async (t) => {
-  const x = { executionId: "x-1", quantity: 3n, priceKrw: 70_000n };
-  const sell = planFill("sell", x, { feeKrw: 32n, taxKrw: 378n }, ACCOUNTS);
-  t.same(sell.trade.legs.find((l) => l.accountId === "uc")?.amountMinor, 210_000n, "the trade credits the whole proceeds");
-  t.notOk(
-    sell.trade.legs.some((l) => l.accountId === "f"),
-    "the trade has no fee leg",
-  );
-  t.same(
-    sell.charges.map((c) => [c.charge, c.holdDebitMinor, c.legs]),
-    [
-      [
-        "fee",
-        0n,
-        [
-          { accountId: "uc", amountMinor: -32n },
-          { accountId: "f", amountMinor: 32n },
-        ],
-      ],
-      [
-        "tax",
-        0n,
-        [
-          { accountId: "uc", amountMinor: -378n },
-          { accountId: "f", amountMinor: 378n },
-        ],
-      ],
-    ],
-    "commission and tax each out of the proceeds",
-  );
-  const buy = planFill("buy", x, { feeKrw: 32n, taxKrw: 0n }, ACCOUNTS);
-  t.equal(buy.trade.holdDebitMinor, 210_000n, "the trade takes the notional from the hold");
-  t.same(
-    buy.charges.map((c) => [c.charge, c.holdDebitMinor, c.legs]),
-    [["fee", 32n, [{ accountId: "f", amountMinor: 32n }]]],
-    "the commission from the hold; no zero tax posting",
-  );
-  for (const plan of [sell, buy]) {
-    for (const entry of [plan.trade, ...plan.charges]) {
-      const held =
-        plan === sell && entry === plan.trade
-          ? { accountId: "us", amountMinor: -entry.holdDebitMinor }
-          : { accountId: "uc", amountMinor: -entry.holdDebitMinor };
-      const legs = [...entry.legs, held].filter((l) => l.amountMinor !== 0n);
-      t.equal(
-        legs.filter((l) => CASH.has(l.accountId)).reduce((s, l) => s + l.amountMinor, 0n),
-        0n,
-        "each entry's cash sums to zero",
-      );
-      t.equal(
-        legs.filter((l) => !CASH.has(l.accountId)).reduce((s, l) => s + l.amountMinor, 0n),
-        0n,
-        "and its shares",
-      );
-    }
-  }
-  const legacy = planFill("sell", x, { feeKrw: 410n }, ACCOUNTS);
-  t.same(legacy.charges, [], "before the split: no separate postings");
-  t.same(legacy.trade.legs.find((l) => l.accountId === "f")?.amountMinor, 410n, "the combined fee stays a leg of the trade");
-  t.throws(() => planFill("buy", x, { feeKrw: 32n, taxKrw: 1n }, ACCOUNTS), /a buy pays no tax/);
-  t.throws(() => planFill("sell", { ...x, quantity: 1n, priceKrw: 1n }, { feeKrw: 1n, taxKrw: 1n }, ACCOUNTS), /exceed proceeds/);
 });

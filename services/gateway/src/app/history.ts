@@ -10,7 +10,7 @@ import * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import type * as order from "@kuku/contracts/kuku/order/v1/order_pb";
 import { DomainError, failedPrecondition, invalidArgument } from "@kuku/platform/errors";
 import { type JournalEntry, mergeRows, type StatementAccount, statementRows } from "../domain/statement.js";
-import type { CallOptions } from "./trading.js";
+import { type CallOptions, notYours } from "./trading.js";
 import { orderView } from "./views.js";
 
 export interface HistoryDeps {
@@ -24,7 +24,6 @@ const STATEMENT_ROWS_MAX = 10_000;
 const LEDGER_PAGE = 500;
 const DAY_MS = 86_400_000;
 
-const notYours = (orderId: string) => new DomainError("permission_denied", `order_id: ${orderId} is not an order of yours`);
 const mapNotFound = (orderId: string) => (error: unknown) => {
   throw error instanceof DomainError && error.kind === "not_found" ? notYours(orderId) : error;
 };

@@ -32,7 +32,7 @@ export interface CallOptions {
 
 // Another user's order and an order that does not exist look the same: the
 // caller learns only that it is not theirs, never whether it exists.
-const notYours = (orderId: string) => new DomainError("permission_denied", `order_id: ${orderId} is not an order of yours`);
+export const notYours = (orderId: string) => new DomainError("permission_denied", `order_id: ${orderId} is not an order of yours`);
 
 export class Trading {
   #instruments: Promise<Map<string, exchange.Instrument>> | undefined;
