@@ -61,7 +61,7 @@ export class Trading {
     const shares = balances
       .filter((b) => b.asset !== "KRW")
       .map((b) => ({ symbol: b.asset, quantity: b.totalMinor, heldQuantity: b.heldMinor }));
-    const symbols = [...new Set([...shares.filter((s) => s.quantity !== 0n).map((s) => s.symbol)])];
+    const symbols = shares.filter((s) => s.quantity !== 0n).map((s) => s.symbol);
     const prices = new Map(await Promise.all(symbols.map(async (s) => [s, await this.#lastPrice(s, call)] as const)));
     const positions = valuePositions(shares, costs.positions, (symbol) => prices.get(symbol) ?? 0n);
     const cashTotalKrw = cash?.totalMinor ?? 0n;

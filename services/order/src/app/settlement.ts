@@ -227,11 +227,11 @@ const REFUSAL_TEXT_MAX = 2000;
 
 /**
  * The order's settles, each followed by its fill's commission and tax as
- * entries of their own, then its release, each under the request id it has
- * always had (`settle-<execution>`, `fee-<execution>`, `tax-<execution>`,
- * `release-<order>`), so the ledger knows a repeat whichever way it came.
- * All of them one linked chain: a fill's charges go through with it or not
- * at all.
+ * entries of their own (ADR 0023), then its release, each under a request id
+ * that names what it settles (`settle-<execution>`, `fee-<execution>`,
+ * `tax-<execution>`, `release-<order>`), so the ledger knows a repeat
+ * whichever way it came. All of them one linked chain: a fill's charges go
+ * through with it or not at all.
  */
 function operationsOf(order: Order, work: LedgerWork, assetOf: ReadonlyMap<string, string> | undefined): ledger.BatchOperation[] {
   const legsOf = (legs: readonly { accountId: string; amountMinor: bigint }[]) =>
