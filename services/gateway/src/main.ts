@@ -19,6 +19,7 @@ import type { Logger } from "pino";
 import { Accounts } from "./app/accounts.js";
 import { Auth } from "./app/auth.js";
 import { HashBudget } from "./app/hash-budget.js";
+import { History } from "./app/history.js";
 import { MarketStreamAccess } from "./app/market-stream.js";
 import { OrderUpdates } from "./app/order-updates.js";
 import { Trading } from "./app/trading.js";
@@ -152,7 +153,7 @@ await runService({
     return {
       services: [
         authHandlers(auth),
-        tradingHandlers(new Trading(clients, { cashCapKrw: accounts.cashCapKrw }), updates.streams, accounts, downstream),
+        tradingHandlers(new Trading(clients, { cashCapKrw: accounts.cashCapKrw }), new History(clients), updates.streams, accounts, downstream),
         accountHandlers(accounts, marketStream, downstream),
       ],
       server: {

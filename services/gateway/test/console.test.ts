@@ -3,7 +3,7 @@
 // and order processes behind it. Screenshots go to test-artifacts/console/.
 
 import { randomUUID } from "node:crypto";
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import type * as api from "@kuku/contracts/kuku/gateway/v1/gateway_pb";
@@ -396,3 +396,86 @@ t.test("quotes, the book and trades update live from the market's WebSocket, wit
   await shot(page, "15-live-quotes");
   await closeConsole(t, page);
 });
+
+t.test("P&L figures match a hand computation; the order's detail; the statement and its CSV", async (t) => {
+  const page = await openConsole();
+  const email = `pnl-${Date.now()}@example.com`;
+  await signUpIn(page, email);
+  await page.getByTestId("deposit-amount").fill("10000000");
+  await page.getByTestId("deposit-submit").click();
+  await page.getByTestId("cash-available").filter({ hasText: "10,000,000원" }).waitFor();
+  await page.getByTestId("ticket-type").selectOption("market");
+  await page.getByTestId("ticket-qty").fill("10");
+  await page.getByTestId("ticket-submit").click();
+  const position = page.locator('[data-testid="positions"] tr[data-symbol="005930"]');
+  await position.getByTestId("position-qty").filter({ hasText: /^10$/ }).waitFor();
+  // The same user through the API: sells 4 at the market, then reads the fills for the hand computation.
+  const { tokens } = await stack.auth().logIn({ email, password: PASSWORD });
+  const user = stack.trading(tokens!.accessToken);
+  const sell = (await user.placeOrder({ ...marketOrder(Side.SELL, 4n) })).order!;
+  await untilSettled(user, sell.orderId);
+  await position.getByTestId("position-qty").filter({ hasText: /^6$/ }).waitFor();
+  const { fills } = await user.listFills({});
+  const buys = fills.filter((f) => f.side === Side.BUY);
+  const sells = fills.filter((f) => f.side === Side.SELL);
+  const bought = buys.reduce((s, f) => s + f.fill!.priceKrw * f.fill!.quantity + f.fill!.feeKrw, 0n);
+  const taken = (bought * 4n) / 10n;
+  const realized = sells.reduce((s, f) => s + f.fill!.priceKrw * f.fill!.quantity - f.fill!.feeKrw - f.fill!.taxKrw, 0n) - taken;
+  const cost = bought - taken;
+  const text = (id: string) => position.getByTestId(id).textContent();
+  await position
+    .getByTestId("position-realized")
+    .filter({ hasText: wonText(realized) })
+    .waitFor();
+  t.equal(await text("position-cost"), wonText(cost), "cost basis: buys with commission, less the sold share (moving average)");
+  t.equal(await text("position-avg"), numText((cost * 2n + 6n) / 12n), "average cost, rounded to the won");
+  const last = BigInt((await text("position-last"))!.replaceAll(",", ""));
+  t.equal(await text("position-value"), wonText(6n * last));
+  t.equal(await text("position-pnl"), wonText(6n * last - cost, true), "unrealised = value - cost");
+  t.equal(await text("position-realized"), wonText(realized, true), "realised = proceeds - fee - tax - cost taken");
+  t.equal(await page.getByTestId("total-pnl").textContent(), wonText(realized + 6n * last - cost, true), "총손익 = realised + unrealised");
+  await shot(page, "12-portfolio-pnl");
+
+  await page.getByTestId("inquiry-search").click();
+  await page.locator(`[data-testid="inquiry-results"] tr[data-order-id="${sell.orderId}"]`).click();
+  const tax = sells.reduce((s, f) => s + f.fill!.taxKrw, 0n);
+  t.ok(tax > 0n, "the sell paid tax");
+  await page.getByTestId("detail-tax").first().waitFor();
+  t.equal(await page.getByTestId("detail-tax").first().textContent(), wonText(sells[0]!.fill!.taxKrw), "the fill's tax, apart");
+  t.match(await page.getByTestId("detail-transitions").textContent(), /결제완료 Settled/);
+  await shot(page, "13-order-detail");
+
+  await page.getByTestId("statement-search").click();
+  await page.locator('[data-testid="statement-rows"] tr[data-kind="tax"]').first().waitFor();
+  t.ok((await page.locator('[data-testid="statement-rows"] tr[data-kind="fee"]').count()) >= 2, "commissions on rows of their own");
+  const downloading = page.waitForEvent("download");
+  await page.getByTestId("statement-csv").click();
+  const csv = readFileSync((await (await downloading).path())!, "utf8").replace(/^\uFEFF/, "");
+  const [header, ...lines] = csv.trimEnd().split("\r\n");
+  t.equal(header, "occurred_at_kst,kind,asset,amount,balance_after,order_id,execution_id,entry_id");
+  const cash = lines.map((l) => l.split(",").map((f) => f.slice(1, -1))).filter((f) => f[2] === "KRW");
+  const portfolio = await user.getPortfolio({});
+  t.equal(
+    cash.reduce((s, f) => s + BigInt(f[3]!), 0n),
+    portfolio.cashTotalKrw,
+    "the CSV's cash rows add up to the cash",
+  );
+  t.equal(cash.at(-1)?.[4], String(portfolio.cashTotalKrw), "and its last balance is the cash");
+  await shot(page, "14-statement");
+  await closeConsole(t, page);
+});
+
+function marketOrder(side: Side, quantity: bigint): api.PlaceOrderRequest {
+  return {
+    idempotencyKey: `key-${randomUUID()}`,
+    symbol: "005930",
+    side,
+    type: OrderType.MARKET,
+    timeInForce: TimeInForce.IOC,
+    quantity,
+    limitPriceKrw: 0n,
+  } as api.PlaceOrderRequest;
+}
+
+const numText = (n: bigint) => n.toLocaleString("ko-KR");
+const wonText = (n: bigint, signed = false) => `${signed && n > 0n ? "+" : ""}${numText(n)}원`;

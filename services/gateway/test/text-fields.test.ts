@@ -86,6 +86,9 @@ const bases: Record<string, Record<string, unknown>> = {
   StreamOrderUpdates: { afterCursor: "" },
   CreateAccount: { requestId: "fuzz-account", name: "fuzz", startingCashKrw: "1000" },
   ResetAccount: { requestId: "fuzz-reset", startingCashKrw: "1000" },
+  GetOrder: { orderId: "3f1c2a9e-8d6b-4c1e-9a7f-0b5e4d3c2a1f" },
+  ListFills: { pageSize: 10 },
+  GetStatement: { from: "2026-01-01T00:00:00Z", before: "2026-02-01T00:00:00Z" },
 };
 
 t.test("fuzz: hostile text in every text field of every public procedure, JSON and binary", async (t) => {

@@ -9,10 +9,12 @@ import { state } from "../state.js";
 import { OrderFeed } from "../updates.js";
 import { accountsBar, loadAccounts } from "./accounts.js";
 import { chartPanel } from "./chart.js";
+import { inquiryPanel } from "./inquiry.js";
 import { applyUpdate, historyPanel, openOrdersPanel } from "./orders.js";
 import { type Panel, page } from "./page.js";
 import { portfolioPanel } from "./portfolio.js";
 import { quotePanel } from "./quote.js";
+import { statementPanel } from "./statement.js";
 import { Ticket } from "./ticket.js";
 import { tradesPanel } from "./trades.js";
 import { watchlistPanel } from "./watchlist.js";
@@ -95,6 +97,8 @@ export async function renderConsole(onSessionEnd: (message?: string) => void): P
       open.element,
       history.element,
       trades.element,
+      inquiryPanel().element,
+      statementPanel().element,
     ),
   );
   select(state.selected);

@@ -24,6 +24,21 @@ export const orderView = (o: order.Order): api.Order =>
     createdAt: o.createdAt,
     updatedAt: o.updatedAt,
     feesKrw: o.feesKrw,
+    taxKrw: o.taxKrw,
+  });
+
+export const realizedTradeView = (r: order.RealizedTrade): api.RealizedTrade =>
+  create(api.RealizedTradeSchema, {
+    executionId: r.executionId,
+    orderId: r.orderId,
+    symbol: r.symbol,
+    quantity: r.quantity,
+    priceKrw: r.priceKrw,
+    feeKrw: r.feeKrw,
+    taxKrw: r.taxKrw,
+    costBasisKrw: r.costBasisKrw,
+    realizedPnlKrw: r.realizedPnlKrw,
+    executedAt: r.executedAt,
   });
 
 export const quoteView = (q: market.Quote): api.Quote =>

@@ -3,6 +3,7 @@ import * as api from "@kuku/contracts/kuku/gateway/v1/gateway_pb";
 import { type ServiceRegistration, serviceOf } from "@kuku/platform";
 import type { Accounts } from "../app/accounts.js";
 import type { Auth } from "../app/auth.js";
+import type { History } from "../app/history.js";
 import type { MarketStreamAccess } from "../app/market-stream.js";
 import type { OrderUpdates } from "../app/order-updates.js";
 import type { Trading } from "../app/trading.js";
@@ -22,6 +23,7 @@ type Ctx = Parameters<typeof callerOf>[0];
 /** Every trading call acts on one of the caller's paper accounts: `owner` is that account's owner id. */
 export function tradingHandlers(
   trading: Trading,
+  history: History,
   updates: OrderUpdates,
   accounts: Accounts,
   options: { downstreamTimeoutMs: number },
@@ -41,6 +43,10 @@ export function tradingHandlers(
     streamOrderUpdates: async function* (req, ctx) {
       yield* updates.stream(await owner(ctx, req.accountId), req.afterCursor, ctx.signal);
     },
+    getOrder: async (req, ctx) => history.getOrder(await owner(ctx, req.accountId), req, call(ctx)),
+    listFills: async (req, ctx) => history.listFills(await owner(ctx, req.accountId), req, call(ctx)),
+    getStatement: async (req, ctx) => history.statement(await owner(ctx, req.accountId), req, call(ctx)),
+    getFeeSchedule: (_req, ctx) => history.feeSchedule(call(ctx)),
   });
 }
 
