@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import * as api from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import { createLogger, createServiceClient } from "@kuku/platform";
 import { createTestDatabase, eventually, startServiceProcess } from "@kuku/testkit";
-import t from "tap";
+import t, { type Test } from "tap";
 import {
   decode,
   type ExecutionReport,
@@ -21,6 +21,7 @@ import {
   type NewOrder,
   RECORD_BYTES,
   RecordReader,
+  simulatorVenue,
 } from "../src/edge/legacy/index.js";
 
 const logger = createLogger("legacy-test", "silent");
@@ -117,7 +118,7 @@ const newOrder = (i: number): Omit<NewOrder, "type" | "seq"> => ({
   priceKrw: 70_000n,
 });
 
-async function scratch(t: Tap.Test): Promise<string> {
+async function scratch(t: Test): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), "kuku-legacy-"));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   return dir;
@@ -227,7 +228,6 @@ t.test(
     });
     const client = createServiceClient(api.ExchangeService, { baseUrl: `http://127.0.0.1:${service.port}`, timeoutMs: 10_000 });
     const dir = await scratch(t);
-    const { simulatorVenue } = await import("../src/edge/legacy/index.js");
     const gateway = await LegacyGateway.start({
       dir: join(dir, "gw"),
       port: 0,
@@ -251,7 +251,7 @@ t.test(
       await service.stop("SIGTERM");
       await db.drop();
     });
-    const orders = Array.from({ length: 20 }, (_, i) => ({
+    const orders: Omit<NewOrder, "type" | "seq">[] = Array.from({ length: 20 }, (_, i) => ({
       ...newOrder(i),
       orderType: "M" as const,
       timeInForce: "I" as const,
