@@ -1,4 +1,4 @@
-// kuku-bench exchange legacy: orders through the legacy link of ADR 0023 (the
+// kuku-bench exchange legacy: orders through the legacy link of ADR 0025 (the
 // member's spool, a relay that loses records, the exchange-side gateway and
 // the simulator behind it) against SubmitOrder called directly: orders/s,
 // latency from submit to the execution report, what the session layer did

@@ -6,6 +6,7 @@ import { exchangeMatching } from "./exchange-matching.js";
 import { gatewayAuth } from "./gateway-auth.js";
 import { gatewayHop } from "./gateway-hop.js";
 import { identity } from "./identity.js";
+import { infraFootprint } from "./infra-footprint.js";
 import { ledgerBulk } from "./ledger-bulk.js";
 import { ledgerEngines } from "./ledger-engines.js";
 import { ledgerIsolation } from "./ledger-isolation.js";
@@ -49,5 +50,6 @@ export const COMMANDS: readonly BenchCommand[] = [
   rpcFormats,
   runtimeGc,
   runtimeKernel,
+  infraFootprint,
   ...drillCommands(),
 ];
