@@ -1,4 +1,5 @@
 import type { BenchCommand } from "../lib/command.js";
+import { architectureMonolith } from "./architecture-monolith.js";
 import { drillCommands } from "./drill.js";
 import { exchangeJournal } from "./exchange-journal.js";
 import { exchangeLegacy } from "./exchange-legacy.js";
@@ -51,5 +52,6 @@ export const COMMANDS: readonly BenchCommand[] = [
   runtimeGc,
   runtimeKernel,
   infraFootprint,
+  architectureMonolith,
   ...drillCommands(),
 ];
