@@ -171,7 +171,7 @@ export const architectureMonolith = command({
     );
     console.log(table(["form", "orders", "orders/s", "p50 ms", "p99 ms", "CPU µs per order (Node processes)"], rows));
     console.log(
-      `exchange killed (-9) in the three-process form: for 3 s the ledger answered ${crash.ok} GetBalances and failed ${crash.failed}; every order failed (no hold without a venue answer is settled). ` +
+      `exchange killed (-9) in the three-process form: for 3 s the ledger answered ${crash.ok} GetBalances and failed ${crash.failed}; every order tried meanwhile failed at the exchange step, its hold placed and not settled. ` +
         "In the one-process form the same crash ends the ledger with it.",
     );
     console.log(
