@@ -130,11 +130,11 @@ function reportsBy(reports: ExecutionReport[]): Map<string, number> {
   return counts;
 }
 
-t.test("session: records lost on the link are found as gaps and resent; every order is answered once", async (t) => {
+/** A gateway in front of `venue`, a link losing lossPercent % of sequenced records, a member reporting into `reports`. */
+async function linkThrough(t: Test, venue: LegacyVenue, lossPercent: number) {
   const dir = await scratch(t);
-  const venue = countingVenue();
   const gateway = await LegacyGateway.start({ dir: join(dir, "gw"), port: 0, venue, logger, heartbeatMs: HEARTBEAT_MS });
-  const link = await FaultyLink.start(gateway.port, 20);
+  const link = await FaultyLink.start(gateway.port, lossPercent);
   const reports: ExecutionReport[] = [];
   const member = await LegacyMember.start({
     dir: join(dir, "member"),
@@ -148,6 +148,12 @@ t.test("session: records lost on the link are found as gaps and resent; every or
     await link.close();
     await gateway.close();
   });
+  return { gateway, link, member, reports };
+}
+
+t.test("session: records lost on the link are found as gaps and resent; every order is answered once", async (t) => {
+  const venue = countingVenue();
+  const { gateway, link, member, reports } = await linkThrough(t, venue, 20);
   for (let i = 0; i < 40; i++) await member.submit(newOrder(i));
   await eventually("every order answered", () => reportsBy(reports).size === 40, 20_000);
   t.equal(reportsBy(reports).size, 40, "every order answered");
@@ -227,30 +233,11 @@ t.test(
       env: { EXCHANGE_PORT: "0", EXCHANGE_DATABASE_URL: db.url, LOG_LEVEL: "info" },
     });
     const client = createServiceClient(api.ExchangeService, { baseUrl: `http://127.0.0.1:${service.port}`, timeoutMs: 10_000 });
-    const dir = await scratch(t);
-    const gateway = await LegacyGateway.start({
-      dir: join(dir, "gw"),
-      port: 0,
-      venue: simulatorVenue(client),
-      logger,
-      heartbeatMs: HEARTBEAT_MS,
-    });
-    const link = await FaultyLink.start(gateway.port, 10);
-    const reports: ExecutionReport[] = [];
-    const member = await LegacyMember.start({
-      dir: join(dir, "member"),
-      port: link.port,
-      logger,
-      heartbeatMs: HEARTBEAT_MS,
-      onReport: (r) => reports.push(r),
-    });
     t.teardown(async () => {
-      await member.close();
-      await link.close();
-      await gateway.close();
       await service.stop("SIGTERM");
       await db.drop();
     });
+    const { member, reports } = await linkThrough(t, simulatorVenue(client), 10);
     const orders: Omit<NewOrder, "type" | "seq">[] = Array.from({ length: 20 }, (_, i) => ({
       ...newOrder(i),
       orderType: "M" as const,

@@ -1,4 +1,4 @@
-// The legacy link's wire format (docs/adr/0023): fixed-length 96-byte ASCII
+// The legacy link's wire format (docs/adr/0025): fixed-length 96-byte ASCII
 // records, as KRX-era member gateways speak them. A record is a 2-letter type,
 // a 10-digit sequence number, an 81-byte body laid out per type (numbers
 // right-aligned and zero-padded, text left-aligned and space-padded, the rest

@@ -1,4 +1,4 @@
-// The legacy link (ADR 0023): codec, spool, session, the exchange-side gateway, the member side and a faulty link for drills.
+// The legacy link (ADR 0025): codec, spool, session, the exchange-side gateway, the member side and a faulty link for drills.
 export * from "./codec.js";
 export * from "./gateway.js";
 export * from "./link.js";

@@ -1,5 +1,5 @@
 // A stand-in for the relay between the networks (the store-and-forward hop of
-// ADR 0023) for tests and drills: it forwards whole records both ways and can
+// ADR 0025) for tests and drills: it forwards whole records both ways and can
 // lose sequenced records at random (seeded, so a run repeats) or cut every
 // connection, as a flaky line does. Losing every n-th record instead can
 // starve a resend forever: when a resend is a multiple of n long, the same
