@@ -34,13 +34,14 @@ async function query<R extends pg.QueryResultRow>(url: string, sql: string, para
 
 const withDatabase = (adminUrl: string, name: string) => Object.assign(new URL(adminUrl), { pathname: `/${name}` }).toString();
 
+/** Prepared transactions' global ids are cluster-wide: each run's order ids carry the run's suffix. */
 async function throughput(urls: Urls, method: Method, accounts: number, concurrency: number, durationMs: number): Promise<LoadResult> {
   const order = new pg.Pool({ connectionString: urls.order, max: concurrency });
   const ledger = new pg.Pool({ connectionString: urls.ledger, max: concurrency });
   let next = 0;
   try {
     return await closedLoop(concurrency, durationMs, async () => {
-      const t = { orderId: `${method}-${next++}`, account: `a${1 + Math.floor(Math.random() * accounts)}`, amount: 100n };
+      const t = { orderId: `${urls.run}-${method}-${next++}`, account: `a${1 + Math.floor(Math.random() * accounts)}`, amount: 100n };
       const [o, l] = await Promise.all([order.connect(), ledger.connect()]);
       try {
         if (method === "2pc") {
@@ -64,6 +65,8 @@ async function throughput(urls: Urls, method: Method, accounts: number, concurre
 interface Urls {
   readonly order: string;
   readonly ledger: string;
+  /** This run's suffix, in every order id. */
+  readonly run: string;
 }
 
 /** Runs the killable coordinator up to its pause point and kills it there. */
@@ -106,7 +109,7 @@ interface KillRow {
 }
 
 async function killScenario(urls: Urls, method: Method, recoverAfterMs: number): Promise<KillRow> {
-  const orderId = `kill-${method}`;
+  const orderId = `${urls.run}-kill-${method}`;
   const account = method === "2pc" ? "a1" : "a2";
   await killMidway(urls, method, orderId, account);
   const ledger = new pg.Client({ connectionString: urls.ledger });
@@ -184,7 +187,7 @@ export const orders2pc = command({
     const adminUrl = server?.adminUrl ?? TEST_PG_ADMIN_URL;
     const suffix = randomBytes(4).toString("hex");
     const names = { order: `kuku_bench_2pc_order_${suffix}`, ledger: `kuku_bench_2pc_ledger_${suffix}` };
-    const urls = { order: withDatabase(adminUrl, names.order), ledger: withDatabase(adminUrl, names.ledger) };
+    const urls = { order: withDatabase(adminUrl, names.order), ledger: withDatabase(adminUrl, names.ledger), run: suffix };
     const rows: (string | number)[][] = [];
     const kills: KillRow[] = [];
     let verdict = "";
@@ -200,7 +203,7 @@ export const orders2pc = command({
       verdict = await consistent(urls, values.accounts);
     } finally {
       // Whatever happened above, no prepared transaction outlives the run.
-      for (const url of Object.values(urls))
+      for (const url of [urls.order, urls.ledger])
         for (const { gid } of await query<{ gid: string }>(
           url,
           "SELECT gid FROM pg_prepared_xacts WHERE database = current_database()",
