@@ -20,6 +20,8 @@ import { table } from "../lib/stats.js";
 import * as tx from "../lib/two-phase.js";
 
 type Method = "saga" | "2pc";
+/** Each method runs this long, unmeasured, before either is measured: the first would otherwise pay for a cold cluster. */
+const WARMUP_MS = 2_000;
 const CHILD = fileURLToPath(new URL("../lib/two-phase-child.ts", import.meta.url));
 
 async function query<R extends pg.QueryResultRow>(url: string, sql: string, params: unknown[] = []): Promise<R[]> {
@@ -35,13 +37,20 @@ async function query<R extends pg.QueryResultRow>(url: string, sql: string, para
 const withDatabase = (adminUrl: string, name: string) => Object.assign(new URL(adminUrl), { pathname: `/${name}` }).toString();
 
 /** Prepared transactions' global ids are cluster-wide: each run's order ids carry the run's suffix. */
-async function throughput(urls: Urls, method: Method, accounts: number, concurrency: number, durationMs: number): Promise<LoadResult> {
+async function throughput(
+  urls: Urls,
+  method: Method,
+  label: string,
+  accounts: number,
+  concurrency: number,
+  durationMs: number,
+): Promise<LoadResult> {
   const order = new pg.Pool({ connectionString: urls.order, max: concurrency });
   const ledger = new pg.Pool({ connectionString: urls.ledger, max: concurrency });
   let next = 0;
   try {
     return await closedLoop(concurrency, durationMs, async () => {
-      const t = { orderId: `${urls.run}-${method}-${next++}`, account: `a${1 + Math.floor(Math.random() * accounts)}`, amount: 100n };
+      const t = { orderId: `${urls.run}-${label}-${next++}`, account: `a${1 + Math.floor(Math.random() * accounts)}`, amount: 100n };
       const [o, l] = await Promise.all([order.connect(), ledger.connect()]);
       try {
         if (method === "2pc") {
@@ -194,8 +203,10 @@ export const orders2pc = command({
     try {
       for (const name of Object.values(names)) await query(adminUrl, `CREATE DATABASE ${name}`);
       await tx.createSchemas(urls.order, urls.ledger, values.accounts);
+      for (const method of ["saga", "2pc"] as const)
+        await throughput(urls, method, `${method}-warm`, values.accounts, values.concurrency, WARMUP_MS);
       for (const method of ["saga", "2pc"] as const) {
-        const load = await throughput(urls, method, values.accounts, values.concurrency, values.duration);
+        const load = await throughput(urls, method, method, values.accounts, values.concurrency, values.duration);
         rows.push([method, load.latency.count, load.perSecond, ms(load.latency, 50), ms(load.latency, 99), method === "2pc" ? 4 : 3]);
         console.error(`  ${method}: ${load.perSecond}/s`);
       }
