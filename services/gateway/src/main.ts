@@ -153,7 +153,13 @@ await runService({
     return {
       services: [
         authHandlers(auth),
-        tradingHandlers(new Trading(clients, { cashCapKrw: accounts.cashCapKrw }), new History(clients), updates.streams, accounts, downstream),
+        tradingHandlers(
+          new Trading(clients, { cashCapKrw: accounts.cashCapKrw }),
+          new History(clients),
+          updates.streams,
+          accounts,
+          downstream,
+        ),
         accountHandlers(accounts, marketStream, downstream),
       ],
       server: {
