@@ -69,6 +69,11 @@ export class Accounts {
     return accountId;
   }
 
+  /** When the owner's account was last reset: its P&L counts the fills settled since. */
+  resetAtOf(owner: string): Promise<Date | undefined> {
+    return store.resetAtOf(this.deps.pool, owner);
+  }
+
   async list(userId: string): Promise<api.ListAccountsResponse> {
     await store.ensurePrimary(this.deps.pool, userId, PRIMARY_NAME);
     const rows = await store.listAccounts(this.deps.pool, userId);

@@ -5,7 +5,7 @@
 // (app/accounts.ts): the user's own id for their first account.
 import { createHash } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
-import { timestampDate } from "@bufbuild/protobuf/wkt";
+import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { Client } from "@connectrpc/connect";
 import type * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import * as api from "@kuku/contracts/kuku/gateway/v1/gateway_pb";
@@ -64,11 +64,14 @@ export class Trading {
     return create(api.DepositCashResponseSchema, { cashAvailableKrw: balance?.availableMinor ?? 0n });
   }
 
-  /** The ledger's cash and shares, valued, against the fills' cost basis (ADR 0024). */
-  async portfolio(userId: string, call: CallOptions): Promise<api.GetPortfolioResponse> {
+  /**
+   * The ledger's cash and shares, valued, against the fills' cost basis (ADR
+   * 0024): those settled since `resetAt`, when the account was last reset.
+   */
+  async portfolio(userId: string, resetAt: Date | undefined, call: CallOptions): Promise<api.GetPortfolioResponse> {
     const [{ balances }, costs] = await Promise.all([
       this.deps.ledger.getBalances({ ownerId: userId }, call),
-      this.deps.orders.getPositionCosts({ userId }, call),
+      this.deps.orders.getPositionCosts({ userId, ...(resetAt === undefined ? {} : { settledFrom: timestampFromDate(resetAt) }) }, call),
     ]);
     const cash = balances.find((b) => b.asset === "KRW");
     const shares = balances

@@ -32,7 +32,10 @@ export function tradingHandlers(
   const owner = (ctx: Ctx, accountId: string) => accounts.ownerOf(callerOf(ctx).userId, accountId);
   return serviceOf(api.TradingService, {
     depositCash: async (req, ctx) => trading.deposit(await owner(ctx, req.accountId), req, call(ctx)),
-    getPortfolio: async (req, ctx) => trading.portfolio(await owner(ctx, req.accountId), call(ctx)),
+    getPortfolio: async (req, ctx) => {
+      const account = await owner(ctx, req.accountId);
+      return trading.portfolio(account, await accounts.resetAtOf(account), call(ctx));
+    },
     placeOrder: async (req, ctx) => trading.placeOrder(await owner(ctx, req.accountId), req, call(ctx)),
     cancelOrder: async (req, ctx) => trading.cancelOrder(await owner(ctx, req.accountId), req, call(ctx)),
     listOrders: async (req, ctx) => trading.listOrders(await owner(ctx, req.accountId), req, call(ctx)),

@@ -88,6 +88,12 @@ export async function countAccounts(db: Queryable, userId: string): Promise<numb
   return rows[0]?.n ?? 0;
 }
 
+/** When the account was last reset; undefined if never (or unknown to the gateway). */
+export async function resetAtOf(db: Queryable, accountId: string): Promise<Date | undefined> {
+  const { rows } = await db.query<{ reset_at: Date | null }>("SELECT reset_at FROM paper_accounts WHERE account_id = $1", [accountId]);
+  return rows[0]?.reset_at ?? undefined;
+}
+
 export async function markReset(db: Queryable, accountId: string, startingCashKrw: bigint): Promise<PaperAccountRow> {
   const { rows } = await db.query<Row>(
     `UPDATE paper_accounts SET starting_cash_krw = $2, reset_at = now() WHERE account_id = $1 RETURNING ${COLUMNS}`,

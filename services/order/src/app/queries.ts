@@ -52,8 +52,8 @@ export class Queries {
   }
 
   /** Cost basis and realised P&L from the user's settled fills (moving average). */
-  async positionCosts(userId: string) {
-    const fills = await store.settledFillsOfUser(this.pool, userId);
+  async positionCosts(userId: string, settledFrom?: Date) {
+    const fills = await store.settledFillsOfUser(this.pool, userId, settledFrom);
     return positionCosts(fills.map((f) => ({ ...f, taxKrw: f.taxKrw ?? 0n })));
   }
 

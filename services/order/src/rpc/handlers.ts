@@ -99,7 +99,7 @@ export function orderHandlers(
       });
     },
     getPositionCosts: async (req) => {
-      const { positions, realized } = await queries.positionCosts(req.userId);
+      const { positions, realized } = await queries.positionCosts(req.userId, req.settledFrom && timestampDate(req.settledFrom));
       return create(api.GetPositionCostsResponseSchema, { positions, realized: realized.reverse().map(realizedToProto) });
     },
     getFeeSchedule: () =>

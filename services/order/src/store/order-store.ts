@@ -480,12 +480,13 @@ export async function listFills(
   return rows.map(toUserFill);
 }
 
-/** Every settled fill of a user, in execution order: what the ledger's shares and cash have taken. */
-export async function settledFillsOfUser(db: Queryable, userId: string): Promise<UserFill[]> {
+/** Every settled fill of a user (since `settledFrom`, if given), in execution order: what the ledger's shares and cash have taken. */
+export async function settledFillsOfUser(db: Queryable, userId: string, settledFrom?: Date): Promise<UserFill[]> {
   const { rows } = await db.query<UserFillRow>(
     `SELECT ${USER_FILL_COLUMNS} FROM fills f JOIN orders o USING (order_id)
-     WHERE o.user_id = $1 AND f.settled_at IS NOT NULL ORDER BY f.executed_at, f.execution_id`,
-    [userId],
+     WHERE o.user_id = $1 AND f.settled_at IS NOT NULL AND ($2::timestamptz IS NULL OR f.settled_at >= $2)
+     ORDER BY f.executed_at, f.execution_id`,
+    [userId, settledFrom ?? null],
   );
   return rows.map(toUserFill);
 }
