@@ -12,12 +12,14 @@ import { ledgerTransfers } from "./ledger-transfers.js";
 import { locks } from "./locks.js";
 import { locksDrill } from "./locks-drill.js";
 import { marketBrokers } from "./market-brokers.js";
+import { marketCache } from "./market-cache.js";
 import { marketFanout } from "./market-fanout.js";
 import { observability } from "./observability.js";
 import { orderUpdates } from "./order-updates.js";
 import { orders } from "./orders.js";
 import { rpc } from "./rpc.js";
 import { rpcFormats } from "./rpc-formats.js";
+import { rpcNetwork } from "./rpc-network.js";
 import { runtimeGc } from "./runtime-gc.js";
 import { runtimeKernel } from "./runtime-kernel.js";
 import { surge } from "./surge.js";
@@ -37,12 +39,14 @@ export const COMMANDS: readonly BenchCommand[] = [
   locksDrill,
   marketFanout,
   marketBrokers,
+  marketCache,
   gatewayAuth,
   gatewayHop,
   identity,
   observability,
   rpc,
   rpcFormats,
+  rpcNetwork,
   runtimeGc,
   runtimeKernel,
   ...drillCommands(),
