@@ -17,11 +17,14 @@ import { marketFanout } from "./market-fanout.js";
 import { observability } from "./observability.js";
 import { orderUpdates } from "./order-updates.js";
 import { orders } from "./orders.js";
+import { ordersPool } from "./orders-pool.js";
+import { reads } from "./reads.js";
 import { rpc } from "./rpc.js";
 import { rpcFormats } from "./rpc-formats.js";
 import { rpcNetwork } from "./rpc-network.js";
 import { runtimeGc } from "./runtime-gc.js";
 import { runtimeKernel } from "./runtime-kernel.js";
+import { soak } from "./soak.js";
 import { surge } from "./surge.js";
 
 /** Every benchmark the CLI knows, by name. */
@@ -33,8 +36,11 @@ export const COMMANDS: readonly BenchCommand[] = [
   exchangeMatching,
   exchangeJournal,
   orders,
+  ordersPool,
   orderUpdates,
   surge,
+  reads,
+  soak,
   locks,
   locksDrill,
   marketFanout,
