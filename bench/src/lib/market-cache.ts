@@ -39,6 +39,9 @@ export async function startReplicas(count: number, databaseUrl: string, env: Rec
     const process = await startService("market", {
       database: databaseUrl,
       env: { KAFKA_TOPIC_PREFIX: prefix, MARKET_CONSUMER_GROUP_PREFIX: "bench-cache", LOG_LEVEL: "info", ...env },
+    }).catch(async (error: unknown) => {
+      await stopReplicas(replicas); // the ones already serving
+      throw error;
     });
     const client = createServiceClient(api.MarketDataService, { baseUrl: `http://127.0.0.1:${process.port}`, timeoutMs: 30_000 });
     replicas.push({ process, client });
