@@ -74,3 +74,15 @@ t.test("orders pool: a row and a clean ledger per size, the knee named", async (
   }
   t.match(r.stdout, /pool knee \(smallest within 5 % of the best, \d+ orders\/s\): (4|8)/);
 });
+
+t.test("market fanout --no-delay off: the service started with Nagle's algorithm on still delivers every update", async (t) => {
+  const r = await bench(
+    "market",
+    "fanout",
+    ...["--clients", "10", "--symbols", "1", "--rate", "10", "--duration", "1s", "--warmup", "500ms", "--no-delay", "off"],
+  );
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stdout, /service TCP_NODELAY off/);
+  t.match(r.stdout, /0 gaps met/);
+  t.match(r.stdout, /final state: 10 of 10 clients ended at their symbol's last sequence/);
+});
