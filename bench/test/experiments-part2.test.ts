@@ -1,19 +1,8 @@
 // The issue-20 experiments of part 2 still run end to end, on tiny sizes:
 // their rows, positive figures, no errors. Their figures are read from real
 // runs (docs/adr/0010, docs/benchmarks/runtime.md and load.md).
-import { fileURLToPath } from "node:url";
-import { run } from "@kuku/testkit";
 import t from "tap";
-
-const CLI = fileURLToPath(new URL("../bin/kuku-bench.mjs", import.meta.url));
-const bench = (...args: string[]) => run(process.execPath, [CLI, ...args]);
-
-/** The table rows whose first cell matches, split on runs of two or more spaces. */
-const rowsOf = (stdout: string, first: RegExp) =>
-  stdout
-    .split("\n")
-    .map((l) => l.trim().split(/\s{2,}/))
-    .filter((cells) => first.test(cells[0] ?? ""));
+import { bench, rowsOf } from "./support/cli.js";
 
 t.test("help lists the experiments", async (t) => {
   const help = await bench("--help");
