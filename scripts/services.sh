@@ -30,6 +30,8 @@ fi
 # Every service gets the shared secrets; an identity key goes only to its own service (below),
 # and the operator's to no service: scripts/operator-token.mjs reads it for grpcurl.
 set -a && . <(grep -v '_IDENTITY_KEY=' "$secrets") && set +a
+# The gateway mints the market WebSocket's tokens with the market's key (ADR 0023).
+export GATEWAY_MARKET_TOKEN_SECRET=$MARKET_WS_TOKEN_SECRET
 identity_key() { grep "^$1_IDENTITY_KEY=" "$secrets" | cut -d= -f2-; }
 
 alive() { [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }

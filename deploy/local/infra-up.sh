@@ -56,6 +56,11 @@ max_connections = 300
 shared_buffers = 256MB
 CONF
   fi
+  # Two-phase commit (kuku-bench orders 2pc, ADR 0007) needs prepared transactions; only a restart
+  # changes the setting, so an older cluster gets the line here and one restart below (once: idempotent).
+  if ! grep -q '^max_prepared_transactions' "$PG_DATA/postgresql.conf"; then
+    echo "max_prepared_transactions = 64" >>"$PG_DATA/postgresql.conf"
+  fi
   if as_pg "$bin/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1; then
     step "postgres: already running on 127.0.0.1:$PG_PORT"
   else
@@ -65,6 +70,12 @@ CONF
   fi
   wait_until 30 postgres "$PG_DIR/postgres.log" as_pg "$bin/pg_isready" -q -h "$PG_DIR" -p "$PG_PORT"
   local psql=(as_pg "$bin/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_DIR" -p "$PG_PORT" -U postgres -d postgres)
+  if [[ $("${psql[@]}" -tA -c "SHOW max_prepared_transactions") == 0 ]]; then
+    step "postgres: restarting once to apply max_prepared_transactions = 64"
+    as_pg "$bin/pg_ctl" -D "$PG_DATA" -l "$PG_DIR/postgres.log" -w -t 60 restart >/dev/null \
+      || { tail -n 30 "$PG_DIR/postgres.log" >&2; fail "postgres did not restart"; }
+    wait_until 30 postgres "$PG_DIR/postgres.log" as_pg "$bin/pg_isready" -q -h "$PG_DIR" -p "$PG_PORT"
+  fi
   "${psql[@]}" -c "DO \$\$ BEGIN
       IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'kuku') THEN
         CREATE ROLE kuku LOGIN CREATEDB PASSWORD 'kuku';

@@ -124,6 +124,14 @@ t.test("kustomizations reference files and directories that exist", async (t) =>
 });
 
 const inBase = (svc: string) => resources.filter((r) => r.file.startsWith(`${join(ROOT, "deploy/k8s/base", svc)}/`)).map((r) => r.resource);
+
+// The services browsers reach directly, and where: the market's WebSocket (ADR 0023).
+const BROWSER_WEBSOCKET: Record<string, string | undefined> = { market: "/ws" };
+const INGRESS_PRINCIPAL = "cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account";
+const INGRESS_PODS = {
+  namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "istio-system" } },
+  podSelector: { matchLabels: { istio: "ingressgateway" } },
+};
 const mesh = (kind: string) =>
   resources.filter((r) => r.file.startsWith(`${join(ROOT, "mesh/istio")}/`) && r.resource.kind === kind).map((r) => r.resource);
 
@@ -211,7 +219,15 @@ t.test(
     for (const spec of SERVICES) {
       const own = policies.find((p) => p.spec.podSelector.matchLabels?.["app.kubernetes.io/name"] === spec.name);
       const rulesOn = (port: number) => (own?.spec.ingress ?? []).filter((r: any) => r.ports.some((p: any) => p.port === port));
-      const [main, ...moreMain] = rulesOn(spec.port);
+      const fromIngress = (r: any) =>
+        r.from?.some((f: any) => f.namespaceSelector?.matchLabels?.["kubernetes.io/metadata.name"] === "istio-system");
+      const browsers = rulesOn(spec.port).filter(fromIngress);
+      t.same(
+        browsers.map((r: any) => r.from),
+        BROWSER_WEBSOCKET[spec.name] === undefined ? [] : [[INGRESS_PODS]],
+        `${spec.name}: ${BROWSER_WEBSOCKET[spec.name] === undefined ? "nothing" : "its browser WebSocket"} from the ingress gateway's pods`,
+      );
+      const [main, ...moreMain] = rulesOn(spec.port).filter((r: any) => !fromIngress(r));
       const callers = SERVICES.filter((caller) => callees(caller).includes(spec.name)).map((caller) => caller.name);
       if (spec.public) t.equal(main?.from, undefined, `${spec.name}: ${spec.port} from anywhere (it is the public edge)`);
       else {
@@ -302,8 +318,30 @@ t.test("the mesh: mTLS STRICT, deny by default, who may call whom", async (t) =>
   const sa = (svc: string) => `cluster.local/ns/kuku/sa/kuku-${svc}`;
   for (const { name } of SERVICES.filter((s) => s.name !== "gateway")) {
     const expected = SERVICES.filter((caller) => callees(caller).includes(name)).map((caller) => sa(caller.name));
-    t.same(callers(name).sort(), expected.sort(), `${name}: called by ${expected.join(", ")} only (the list), nothing from outside`);
+    const inside = callers(name).filter((p) => p !== INGRESS_PRINCIPAL);
+    t.same(inside.sort(), expected.sort(), `${name}: called by ${expected.join(", ")} only (the list)`);
+    // From outside, only a browser WebSocket's upgrade on its one path.
+    const outside = policies
+      .filter((p) => p.spec.selector?.matchLabels?.["app.kubernetes.io/name"] === name)
+      .flatMap((p) => p.spec.rules)
+      .filter((r: any) => r.from.some((f: any) => f.source.principals.includes(INGRESS_PRINCIPAL)));
+    const path = BROWSER_WEBSOCKET[name];
+    t.same(
+      outside.map((r: any) => r.to),
+      path === undefined ? [] : [[{ operation: { methods: ["GET"], paths: [path] } }]],
+      `${name}: ${path === undefined ? "nothing" : `GET ${path} only`} from the ingress gateway`,
+    );
   }
+  const route = mesh("VirtualService")
+    .flatMap((v) => v.spec.http)
+    .find((r: any) => r.route.some((d: any) => d.destination.host === "market.kuku.svc.cluster.local") && r.rewrite);
+  t.same(
+    [route?.match?.[0]?.gateways, route?.rewrite?.uri, route?.timeout],
+    [["kuku/kuku-ingress"], BROWSER_WEBSOCKET["market"], "0s"],
+    "the ingress routes the console's /market/ws to the market's WebSocket, untimed",
+  );
+  const gatewayEnv = inBase("gateway").find((r) => r.kind === "ConfigMap")!.data;
+  t.equal(gatewayEnv.GATEWAY_MARKET_WS_URL, route?.match?.[0]?.uri?.prefix, "the gateway tells browsers that path");
   t.ok(callers("gateway")[0]?.includes("istio-ingressgateway"), "gateway: from the ingress gateway");
   const accounts = resources
     .filter((r) => r.resource.kind === "ServiceAccount")

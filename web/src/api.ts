@@ -4,6 +4,7 @@
 // once, transparently.
 import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
+import { AccountService } from "@kuku/contracts/kuku/gateway/v1/accounts_pb";
 import { AuthService, type Tokens, TradingService } from "@kuku/contracts/kuku/gateway/v1/gateway_pb";
 
 const baseUrl = (import.meta.env["VITE_GATEWAY_URL"] as string | undefined) ?? window.location.origin;
@@ -64,7 +65,28 @@ const bearer: Interceptor = (next) => async (req) => {
   }
 };
 
-export const trading = createClient(TradingService, createConnectTransport({ baseUrl, interceptors: [bearer] }));
+let accountId = "";
+
+/** The paper account every trading call acts on from now on ("" the user's first). */
+export function useAccount(id: string): void {
+  accountId = id;
+}
+
+// Every trading request names the chosen account, so no view has to.
+const onAccount: Interceptor = (next) => (req) => {
+  if (req.method.input.field["accountId"] === undefined) return next(req);
+  if (!req.stream) return next({ ...req, message: { ...req.message, accountId } as typeof req.message });
+  const messages = req.message;
+  return next({
+    ...req,
+    message: (async function* () {
+      for await (const m of messages) yield { ...m, accountId } as typeof m;
+    })(),
+  });
+};
+
+export const trading = createClient(TradingService, createConnectTransport({ baseUrl, interceptors: [bearer, onAccount] }));
+export const accounts = createClient(AccountService, createConnectTransport({ baseUrl, interceptors: [bearer] }));
 
 export function errorText(error: unknown): string {
   const e = ConnectError.from(error);

@@ -42,3 +42,11 @@ const krw = new Intl.NumberFormat("ko-KR");
 export const won = (amount: bigint) => `${krw.format(amount)}원`;
 export const qty = (n: bigint) => `${krw.format(n)}주`;
 export const num = (n: bigint) => krw.format(n);
+/** A P&L amount with its sign. */
+export const signedWon = (amount: bigint) => `${amount > 0n ? "+" : ""}${krw.format(amount)}원`;
+/** Basis points as a signed percentage with two decimals. */
+export function pct(bp: bigint): string {
+  const sign = bp < 0n ? "-" : bp > 0n ? "+" : "";
+  const abs = bp < 0n ? -bp : bp;
+  return `${sign}${abs / 100n}.${(abs % 100n).toString().padStart(2, "0")}%`;
+}

@@ -1,13 +1,13 @@
 // The trading console: one page, plain DOM, order updates pushed by the
-// gateway, the portfolio and market data polled. Log-in
+// gateway, market data by the market's WebSocket, nothing polled. Log-in
 // until there is a session, the console while there is one.
 import { refresh, sessionUser } from "./api.js";
 import { renderAuth } from "./views/auth.js";
-import { renderConsole, stopPolling } from "./views/console.js";
+import { renderConsole, stopConsole } from "./views/console.js";
 import "./style.css";
 
 function showAuth(message?: string): void {
-  stopPolling();
+  stopConsole();
   renderAuth(showConsole, message);
 }
 

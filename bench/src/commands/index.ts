@@ -1,10 +1,13 @@
 import type { BenchCommand } from "../lib/command.js";
+import { architectureMonolith } from "./architecture-monolith.js";
 import { drillCommands } from "./drill.js";
 import { exchangeJournal } from "./exchange-journal.js";
+import { exchangeLegacy } from "./exchange-legacy.js";
 import { exchangeMatching } from "./exchange-matching.js";
 import { gatewayAuth } from "./gateway-auth.js";
 import { gatewayHop } from "./gateway-hop.js";
 import { identity } from "./identity.js";
+import { infraFootprint } from "./infra-footprint.js";
 import { ledgerBulk } from "./ledger-bulk.js";
 import { ledgerEngines } from "./ledger-engines.js";
 import { ledgerIsolation } from "./ledger-isolation.js";
@@ -17,6 +20,7 @@ import { marketFanout } from "./market-fanout.js";
 import { observability } from "./observability.js";
 import { orderUpdates } from "./order-updates.js";
 import { orders } from "./orders.js";
+import { orders2pc } from "./orders-2pc.js";
 import { ordersPool } from "./orders-pool.js";
 import { reads } from "./reads.js";
 import { rpc } from "./rpc.js";
@@ -35,7 +39,9 @@ export const COMMANDS: readonly BenchCommand[] = [
   ledgerEngines,
   exchangeMatching,
   exchangeJournal,
+  exchangeLegacy,
   orders,
+  orders2pc,
   ordersPool,
   orderUpdates,
   surge,
@@ -55,5 +61,7 @@ export const COMMANDS: readonly BenchCommand[] = [
   rpcNetwork,
   runtimeGc,
   runtimeKernel,
+  infraFootprint,
+  architectureMonolith,
   ...drillCommands(),
 ];

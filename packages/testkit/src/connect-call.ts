@@ -39,11 +39,20 @@ function errorOf(status: number, text: string): ConnectAnswer {
 export async function connectCall(url: string, body: string | Uint8Array, options: ConnectCallOptions): Promise<ConnectAnswer> {
   const contentType = options.streaming ? `application/connect+${options.codec}` : `application/${options.codec}`;
   const abort = new AbortController();
-  const res = await fetch(url, {
-    method: "POST",
-    body: options.streaming ? envelope(body) : body,
-    headers: { ...options.headers, "content-type": contentType },
-    signal: abort.signal,
+  const send = () =>
+    fetch(url, {
+      method: "POST",
+      body: options.streaming ? envelope(body) : body,
+      headers: { ...options.headers, "content-type": contentType },
+      signal: abort.signal,
+    });
+  // A stream refused for its oversized request is answered before its body is
+  // read, and the server then closes that connection; the pool may already
+  // have given it to this call. Once, on a fresh connection: a server that
+  // really resets calls still fails.
+  const res = await send().catch((error: unknown) => {
+    if ((error as { cause?: { code?: string } }).cause?.code !== "ECONNRESET") throw error;
+    return send();
   });
   if (!options.streaming || !res.ok || res.body === null) {
     const text = await res.text();

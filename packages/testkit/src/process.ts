@@ -149,9 +149,12 @@ export function run(
  * a service restarted in the same test keeps accepting the tokens it issued.
  * A test that signs its own tokens passes its secret in `env`.
  */
+const MARKET_WS_TOKEN_SECRET = randomBytes(32).toString("base64url");
 export const TEST_SECRETS: Readonly<Record<string, string>> = {
   GATEWAY_JWT_SECRET: randomBytes(32).toString("base64url"),
-  MARKET_WS_TOKEN_SECRET: randomBytes(32).toString("base64url"),
+  MARKET_WS_TOKEN_SECRET,
+  // The gateway mints the market's WebSocket tokens: the same key.
+  GATEWAY_MARKET_TOKEN_SECRET: MARKET_WS_TOKEN_SECRET,
 };
 
 /**

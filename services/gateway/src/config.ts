@@ -35,6 +35,18 @@ const commaList = (name: string, defaultValue: string): Variable<readonly string
       .filter((s) => s !== ""),
 });
 
+/** A ws:// or wss:// URL, or an absolute path on the console's origin; unset: undefined. */
+function webSocketUrlVar(name: string): Variable<string | undefined> {
+  return {
+    name,
+    parse(env) {
+      const value = env[name];
+      if (value === undefined || value === "") return undefined;
+      return value.startsWith("/") && !value.startsWith("//") ? value : urlVar(name, value, ["ws:", "wss:"]).parse(env);
+    },
+  };
+}
+
 export const gatewayConfigShape = {
   host: stringVar("GATEWAY_HOST", "127.0.0.1"),
   port: intVar("GATEWAY_PORT", 8080, { min: 0, max: 65535 }),
@@ -57,6 +69,19 @@ export const gatewayConfigShape = {
   orderUpdatesPerUserMax: intVar("GATEWAY_ORDER_UPDATES_PER_USER_MAX", 1_000, { min: 10, max: 100_000 }),
   orderUpdatesHeartbeatMs: intVar("GATEWAY_ORDER_UPDATES_HEARTBEAT_MS", 15_000, { min: 100, max: 300_000 }),
   orderUpdateStreamsPerUserMax: intVar("GATEWAY_ORDER_UPDATE_STREAMS_PER_USER_MAX", 8, { min: 1, max: 1_000 }),
+  /** Paper money (domain/paper-money.ts): the most cash an account may start with or hold through deposits. */
+  paperCashCapKrw: intVar("GATEWAY_PAPER_CASH_CAP_KRW", 10_000_000_000, { min: 1, max: 1_000_000_000_000_000 }),
+  paperAccountsPerUserMax: intVar("GATEWAY_PAPER_ACCOUNTS_PER_USER_MAX", 10, { min: 1, max: 1_000 }),
+  /** How long a reset waits for the holds of the orders it cancelled to be released. */
+  resetSettleTimeoutMs: intVar("GATEWAY_RESET_SETTLE_TIMEOUT_MS", 10_000, { min: 100, max: 60_000 }),
+  /** Signs the market WebSocket's tokens: the market service's MARKET_WS_TOKEN_SECRET (ADR 0023). */
+  marketTokenSecret: secretVar("GATEWAY_MARKET_TOKEN_SECRET", "kuku-dev-market-token-secret-change-me"),
+  marketTokenTtlSeconds: intVar("GATEWAY_MARKET_TOKEN_TTL_SECONDS", 60, { min: 5, max: 3_600 }),
+  /**
+   * Where browsers open the market WebSocket: ws(s):// or a path on the console's origin (the ingress routes /market/ws).
+   * Unset: /ws at GATEWAY_MARKET_URL's host, which suits a browser on the same host as the market.
+   */
+  marketWebSocketUrl: webSocketUrlVar("GATEWAY_MARKET_WS_URL"),
   downstreamTimeoutMs: intVar("GATEWAY_DOWNSTREAM_TIMEOUT_MS", 5_000, { min: 50, max: 60_000 }),
   ...resilienceConfigShape("GATEWAY"),
   /** The development default is public; every real deployment sets its own. */

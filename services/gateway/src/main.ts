@@ -16,11 +16,15 @@ import {
 import { Redis } from "ioredis";
 import type { Consumer } from "kafkajs";
 import type { Logger } from "pino";
+import { Accounts } from "./app/accounts.js";
 import { Auth } from "./app/auth.js";
 import { HashBudget } from "./app/hash-budget.js";
+import { History } from "./app/history.js";
+import { MarketStreamAccess } from "./app/market-stream.js";
 import { OrderUpdates } from "./app/order-updates.js";
 import { Trading } from "./app/trading.js";
 import { type GatewayConfig, loadGatewayConfig } from "./config.js";
+import { MarketTokens } from "./domain/market-token.js";
 import { PasswordHasher } from "./domain/password.js";
 import { AccessTokens } from "./domain/tokens.js";
 import { ORDER_EVENTS_TOPIC, startOrderEventsConsumer } from "./events/order-events-consumer.js";
@@ -32,7 +36,7 @@ import { RateLimiter } from "./redis/rate-limiter.js";
 import { Revocations } from "./redis/revocations.js";
 import { requestContext } from "./rpc/context.js";
 import { withDownstreamErrors } from "./rpc/downstream.js";
-import { authHandlers, tradingHandlers } from "./rpc/handlers.js";
+import { accountHandlers, authHandlers, tradingHandlers } from "./rpc/handlers.js";
 import { admissionInterceptor } from "./rpc/interceptors.js";
 import { VerifiedTokens } from "./rpc/verified-tokens.js";
 
@@ -82,6 +86,18 @@ function orderUpdates(config: GatewayConfig, redis: Redis, logger: Logger, onSto
   return { log, streams };
 }
 
+/** Where browsers open the market's WebSocket (ADR 0023); undefined without a market. */
+function marketWebSocketUrl(config: GatewayConfig): string | undefined {
+  if (config.marketWebSocketUrl !== undefined) return config.marketWebSocketUrl;
+  if (config.marketUrl === undefined) return undefined;
+  const url = new URL("/ws", config.marketUrl);
+  url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+  return url.toString();
+}
+
+/** The market WebSocket's origin when it is not the console's own (a path is). */
+const connectSources = (url: string | undefined): string[] => (url === undefined || url.startsWith("/") ? [] : [new URL(url).origin]);
+
 await runService({
   name: "gateway",
   loadConfig: () => loadGatewayConfig(),
@@ -116,6 +132,19 @@ await runService({
       logger,
     });
     const updates = orderUpdates(config, redis, logger, onStop);
+    const accounts = new Accounts({
+      pool,
+      ledger: clients.ledger,
+      orders: clients.orders,
+      cashCapKrw: BigInt(config.paperCashCapKrw),
+      accountsPerUserMax: config.paperAccountsPerUserMax,
+      resetSettleTimeoutMs: config.resetSettleTimeoutMs,
+    });
+    const marketStream = new MarketStreamAccess(
+      new MarketTokens(config.marketTokenSecret, config.marketTokenTtlSeconds),
+      marketWebSocketUrl(config),
+    );
+    const downstream = { downstreamTimeoutMs: config.downstreamTimeoutMs };
     const kafka = createKafka({ clientId: "kuku-gateway", brokers: config.kafkaBrokers.split(",") }, logger);
     const topics = prefixedTopics(config.kafkaTopicPrefix, { orderEvents: ORDER_EVENTS_TOPIC });
     await ensureTopics(kafka, [topics.orderEvents], 3);
@@ -124,7 +153,14 @@ await runService({
     return {
       services: [
         authHandlers(auth),
-        tradingHandlers(new Trading(clients), updates.streams, { downstreamTimeoutMs: config.downstreamTimeoutMs }),
+        tradingHandlers(
+          new Trading(clients, { cashCapKrw: accounts.cashCapKrw }),
+          new History(clients),
+          updates.streams,
+          accounts,
+          downstream,
+        ),
+        accountHandlers(accounts, marketStream, downstream),
       ],
       server: {
         // Authenticate and meter before validating: anonymous callers get no field-level answers, unmetered.
@@ -138,7 +174,9 @@ await runService({
         corsAllowedOrigins: config.corsAllowedOrigins,
         readMaxBytes: config.readMaxBytes,
         maxTimeoutMs: 30_000,
-        ...(config.webDistDir === "" ? {} : { fallback: staticFiles(config.webDistDir) }),
+        ...(config.webDistDir === ""
+          ? {}
+          : { fallback: staticFiles(config.webDistDir, { connectSources: connectSources(marketWebSocketUrl(config)) }) }),
       },
       ready: { market: config.marketUrl ?? "not configured", web: config.webDistDir || "not served" },
       // Joining the group can wait out a crashed predecessor's session: serve meanwhile.

@@ -3,7 +3,7 @@
 import { randomUUID } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
 import * as order from "@kuku/contracts/kuku/order/v1/order_pb";
-import { OrderType, Side, TimeInForce } from "@kuku/contracts/kuku/trading/v1/trading_pb";
+import { CandleInterval, OrderType, Side, TimeInForce } from "@kuku/contracts/kuku/trading/v1/trading_pb";
 import t from "tap";
 import { signUp, startStack, untilSettled } from "./support/stack.js";
 
@@ -204,4 +204,14 @@ t.test("quotes and the order book come from the market service; positions are va
   const position = (await user.trading.getPortfolio({})).positions.find((p) => p.symbol === "005930");
   t.equal(position?.lastPriceKrw, tradePriceKrw);
   t.equal(position?.valuationKrw, position!.quantity * tradePriceKrw);
+  // The chart's candles: the trade's minute and its day, once the market service has written them behind.
+  const latestClose = async (interval: CandleInterval) => {
+    const { candles } = await user.trading.listCandles({ symbol: "005930", interval, limit: 5 });
+    return candles.at(-1)?.closePriceKrw;
+  };
+  for (let i = 0; i < 100 && (await latestClose(CandleInterval.ONE_MINUTE)) !== tradePriceKrw; i += 1) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  t.equal(await latestClose(CandleInterval.ONE_MINUTE), tradePriceKrw, "the one-minute candle closes at the fill's price");
+  t.equal(await latestClose(CandleInterval.ONE_DAY), tradePriceKrw, "so does the day's");
 });

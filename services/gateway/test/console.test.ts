@@ -3,7 +3,7 @@
 // and order processes behind it. Screenshots go to test-artifacts/console/.
 
 import { randomUUID } from "node:crypto";
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import type * as api from "@kuku/contracts/kuku/gateway/v1/gateway_pb";
@@ -276,3 +276,206 @@ t.test("a wrong password is refused with a clear message", async (t) => {
   await shot(page, "09-wrong-password");
   await closeConsole(t, page);
 });
+
+t.test("the chart shows the traded minute and day, and the console fits a laptop and a phone", async (t) => {
+  const page = await openConsole();
+  await signUpIn(page, `chart-${Date.now()}@example.com`);
+  const chart = page.getByTestId("price-chart");
+  // Alice's market buy above traded 005930: its minute is written behind by the market service, then drawn.
+  await page.locator('[data-testid="price-chart"][data-candles]:not([data-candles="0"])').waitFor();
+  // The quote has arrived (a volume, not "—"): the last price is the last trade's, not the reference price.
+  await page
+    .getByTestId("volume")
+    .filter({ hasText: /^[\d,]+$/ })
+    .waitFor();
+  const last = (await page.getByTestId("quote-last").textContent())!.replace(/[^\d]/g, "");
+  await page.locator(`[data-testid="price-chart"][data-last-close="${last}"]`).waitFor();
+  t.pass(`the latest one-minute candle closes at the last price (${last})`);
+  t.ok((await chart.locator("canvas").count()) > 0, "drawn on a canvas");
+  await page.getByTestId("chart-ONE_DAY").click();
+  await page.locator('[data-testid="chart-ONE_DAY"].active').waitFor();
+  await page.locator(`[data-testid="price-chart"][data-last-close="${last}"]`).waitFor();
+  t.pass("the daily candle closes at the last price too");
+  await shot(page, "20-chart-daily");
+
+  for (const [width, height, name] of [
+    [1280, 800, "21-laptop"],
+    [390, 844, "22-phone"],
+  ] as const) {
+    await page.setViewportSize({ width, height });
+    await page.getByTestId("ticket-submit").waitFor();
+    const overflow = (await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")) as number;
+    t.ok(overflow <= 0, `${name}: no sideways scrolling of the page (${overflow} px over)`);
+    await shot(page, name);
+  }
+  await closeConsole(t, page);
+});
+
+t.test("reset brings the account back to its starting cash with its open orders cancelled; a second account is its own", async (t) => {
+  const page = await openConsole();
+  await signUpIn(page, `reset-${Date.now()}@example.com`);
+  await page.getByTestId("deposit-amount").fill("3000000");
+  await page.getByTestId("deposit-submit").click();
+  await page.getByTestId("cash-available").filter({ hasText: "3,000,000원" }).waitFor();
+  await page.getByTestId("ticket-type").selectOption("limit");
+  await page.getByTestId("ticket-qty").fill("2");
+  await page.getByTestId("ticket-price").fill("50000");
+  await page.getByTestId("ticket-submit").click();
+  const resting = page.locator('[data-testid="open-orders"] tr[data-state="ACCEPTED"]');
+  await resting.waitFor();
+  const orderId = await resting.getAttribute("data-order-id");
+  // The order holds its price, quantity and fee estimate.
+  await page
+    .getByTestId("cash-held")
+    .filter({ hasText: /^1\d\d,\d{3}원$/ })
+    .waitFor();
+
+  await page.getByTestId("account-reset-open").click();
+  await page.getByTestId("reset-cash").fill("5000000");
+  await shot(page, "12-reset-dialog");
+  await page.getByTestId("account-reset-submit").click();
+  await page.getByTestId("toast").filter({ hasText: "초기화 완료 Reset" }).waitFor();
+  await page.getByTestId("cash-total").filter({ hasText: "5,000,000원" }).waitFor();
+  await page.getByTestId("cash-held").filter({ hasText: /^0원$/ }).waitFor();
+  await page.locator(`[data-testid="order-history"] tr[data-order-id="${orderId}"][data-state="CANCELLED"]`).waitFor();
+  t.equal(await page.locator('[data-testid="open-orders"] tr[data-order-id]').count(), 0, "no open orders left");
+  t.pass("the account holds its starting cash, its open order cancelled, its history kept");
+  await shot(page, "13-after-reset");
+
+  await page.getByTestId("account-new").click();
+  await page.getByTestId("account-name").fill("Swing");
+  await page.getByTestId("account-start").fill("2000000");
+  await page.getByTestId("account-create-submit").click();
+  await page.getByTestId("cash-total").filter({ hasText: "2,000,000원" }).waitFor();
+  t.equal(await page.locator('[data-testid="order-history"] tr[data-order-id]').count(), 0, "the new account has no orders");
+  t.match(await page.getByTestId("account-select").locator("option:checked").textContent(), /^Swing/);
+  await page.getByTestId("account-select").selectOption({ index: 0 });
+  await page.getByTestId("cash-total").filter({ hasText: "5,000,000원" }).waitFor();
+  await page.locator(`[data-testid="order-history"] tr[data-order-id="${orderId}"]`).waitFor();
+  t.pass("switching back shows the first account's cash and orders");
+  await shot(page, "14-accounts");
+  await closeConsole(t, page);
+});
+
+t.test("quotes, the book and trades update live from the market's WebSocket, without a reload or a poll", async (t) => {
+  const page = await openConsole();
+  const polls: string[] = [];
+  page.on("request", (r) => ["GetQuote", "GetOrderBook", "GetPortfolio"].some((m) => isCall(m)(r.url())) && polls.push(r.url()));
+  const sockets: string[] = [];
+  page.on("websocket", (ws) => sockets.push(ws.url()));
+  await signUpIn(page, `watcher-${Date.now()}@example.com`);
+  await page.locator('[data-testid="order-book"] tr.bid').first().waitFor();
+  t.equal((await page.locator('[data-testid="order-book"] tr.ask').count()) > 0, true, "the market maker's asks are shown");
+  t.match(sockets[0], /^ws:\/\/127\.0\.0\.1:\d+\/ws\?token=/, "one WebSocket to the market, with a token");
+  const before = polls.length;
+  await new Promise((r) => setTimeout(r, 3_000));
+  t.equal(polls.length, before, "nothing polled while idle");
+
+  const firstTrade = await page.locator('[data-testid="trades"] tr').first().getAttribute("data-trade");
+  const buyer = await signUp(stack, "mover");
+  await buyer.trading.depositCash({ requestId: randomUUID(), amountKrw: 10_000_000n });
+  const { order: bought } = await buyer.trading.placeOrder({
+    idempotencyKey: `key-${randomUUID()}`,
+    symbol: "005930",
+    side: Side.BUY,
+    type: OrderType.MARKET,
+    timeInForce: TimeInForce.IOC,
+    quantity: 7n,
+    limitPriceKrw: 0n,
+  });
+  const price = (bought!.filledNotionalKrw / bought!.filledQuantity).toLocaleString("ko-KR");
+  const newest = page.locator('[data-testid="trades"] tr').first();
+  await eventually("the trade reaches the page", async () => (await newest.getAttribute("data-trade")) !== firstTrade);
+  t.match(await newest.textContent(), new RegExp(`${price}.*\\d`), "the trade's price, as the stream sent it");
+  await page
+    .getByTestId("quote-last")
+    .filter({ hasText: `${price}원` })
+    .waitFor();
+  t.equal(sockets.length, 1, "on the same socket, without a reload");
+  t.equal(polls.length, before, "and without a poll");
+  await shot(page, "15-live-quotes");
+  await closeConsole(t, page);
+});
+
+t.test("P&L figures match a hand computation; the order's detail; the statement and its CSV", async (t) => {
+  const page = await openConsole();
+  const email = `pnl-${Date.now()}@example.com`;
+  await signUpIn(page, email);
+  await page.getByTestId("deposit-amount").fill("10000000");
+  await page.getByTestId("deposit-submit").click();
+  await page.getByTestId("cash-available").filter({ hasText: "10,000,000원" }).waitFor();
+  await page.getByTestId("ticket-type").selectOption("market");
+  await page.getByTestId("ticket-qty").fill("10");
+  await page.getByTestId("ticket-submit").click();
+  const position = page.locator('[data-testid="positions"] tr[data-symbol="005930"]');
+  await position.getByTestId("position-qty").filter({ hasText: /^10$/ }).waitFor();
+  // The same user through the API: sells 4 at the market, then reads the fills for the hand computation.
+  const { tokens } = await stack.auth().logIn({ email, password: PASSWORD });
+  const user = stack.trading(tokens!.accessToken);
+  const sell = (await user.placeOrder({ ...marketOrder(Side.SELL, 4n) })).order!;
+  await untilSettled(user, sell.orderId);
+  await position.getByTestId("position-qty").filter({ hasText: /^6$/ }).waitFor();
+  const { fills } = await user.listFills({});
+  const buys = fills.filter((f) => f.side === Side.BUY);
+  const sells = fills.filter((f) => f.side === Side.SELL);
+  const bought = buys.reduce((s, f) => s + f.fill!.priceKrw * f.fill!.quantity + f.fill!.feeKrw, 0n);
+  const taken = (bought * 4n) / 10n;
+  const realized = sells.reduce((s, f) => s + f.fill!.priceKrw * f.fill!.quantity - f.fill!.feeKrw - f.fill!.taxKrw, 0n) - taken;
+  const cost = bought - taken;
+  const text = (id: string) => position.getByTestId(id).textContent();
+  await position
+    .getByTestId("position-realized")
+    .filter({ hasText: wonText(realized) })
+    .waitFor();
+  t.equal(await text("position-cost"), wonText(cost), "cost basis: buys with commission, less the sold share (moving average)");
+  t.equal(await text("position-avg"), numText((cost * 2n + 6n) / 12n), "average cost, rounded to the won");
+  const last = BigInt((await text("position-last"))!.replaceAll(",", ""));
+  t.equal(await text("position-value"), wonText(6n * last));
+  t.equal(await text("position-pnl"), wonText(6n * last - cost, true), "unrealised = value - cost");
+  t.equal(await text("position-realized"), wonText(realized, true), "realised = proceeds - fee - tax - cost taken");
+  t.equal(await page.getByTestId("total-pnl").textContent(), wonText(realized + 6n * last - cost, true), "총손익 = realised + unrealised");
+  await shot(page, "12-portfolio-pnl");
+
+  await page.getByTestId("inquiry-search").click();
+  await page.locator(`[data-testid="inquiry-results"] tr[data-order-id="${sell.orderId}"]`).click();
+  const tax = sells.reduce((s, f) => s + f.fill!.taxKrw, 0n);
+  t.ok(tax > 0n, "the sell paid tax");
+  await page.getByTestId("detail-tax").first().waitFor();
+  t.equal(await page.getByTestId("detail-tax").first().textContent(), wonText(sells[0]!.fill!.taxKrw), "the fill's tax, apart");
+  t.match(await page.getByTestId("detail-transitions").textContent(), /결제완료 Settled/);
+  await shot(page, "13-order-detail");
+
+  await page.getByTestId("statement-search").click();
+  await page.locator('[data-testid="statement-rows"] tr[data-kind="tax"]').first().waitFor();
+  t.ok((await page.locator('[data-testid="statement-rows"] tr[data-kind="fee"]').count()) >= 2, "commissions on rows of their own");
+  const downloading = page.waitForEvent("download");
+  await page.getByTestId("statement-csv").click();
+  const csv = readFileSync((await (await downloading).path())!, "utf8").replace(/^\uFEFF/, "");
+  const [header, ...lines] = csv.trimEnd().split("\r\n");
+  t.equal(header, "occurred_at_kst,kind,asset,amount,balance_after,order_id,execution_id,entry_id");
+  const cash = lines.map((l) => l.split(",").map((f) => f.slice(1, -1))).filter((f) => f[2] === "KRW");
+  const portfolio = await user.getPortfolio({});
+  t.equal(
+    cash.reduce((s, f) => s + BigInt(f[3]!), 0n),
+    portfolio.cashTotalKrw,
+    "the CSV's cash rows add up to the cash",
+  );
+  t.equal(cash.at(-1)?.[4], String(portfolio.cashTotalKrw), "and its last balance is the cash");
+  await shot(page, "14-statement");
+  await closeConsole(t, page);
+});
+
+function marketOrder(side: Side, quantity: bigint): api.PlaceOrderRequest {
+  return {
+    idempotencyKey: `key-${randomUUID()}`,
+    symbol: "005930",
+    side,
+    type: OrderType.MARKET,
+    timeInForce: TimeInForce.IOC,
+    quantity,
+    limitPriceKrw: 0n,
+  } as api.PlaceOrderRequest;
+}
+
+const numText = (n: bigint) => n.toLocaleString("ko-KR");
+const wonText = (n: bigint, signed = false) => `${signed && n > 0n ? "+" : ""}${numText(n)}원`;

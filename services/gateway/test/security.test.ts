@@ -102,6 +102,10 @@ const validBodies: Record<string, object> = {
   ListInstruments: {},
   GetOrderBook: { symbol: "005930" },
   StreamOrderUpdates: {},
+  GetOrder: { orderId: randomUUID() },
+  ListFills: {},
+  GetStatement: { from: "2026-01-01T00:00:00Z", before: "2026-02-01T00:00:00Z" },
+  GetFeeSchedule: {},
 };
 
 t.test("every TradingService call refuses missing, malformed, forged, expired and alg-none tokens", async (t) => {

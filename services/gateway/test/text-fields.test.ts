@@ -5,6 +5,7 @@
 // limiting: an anonymous caller learns nothing about its fields.
 import { fromJson, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { AccountService } from "@kuku/contracts/kuku/gateway/v1/accounts_pb";
 import * as api from "@kuku/contracts/kuku/gateway/v1/gateway_pb";
 import { hostileTextCases, sendHostile } from "@kuku/testkit";
 import t from "tap";
@@ -83,13 +84,18 @@ const bases: Record<string, Record<string, unknown>> = {
   GetQuote: { symbol: "005930" },
   GetOrderBook: { symbol: "005930", depth: 5 },
   StreamOrderUpdates: { afterCursor: "" },
+  CreateAccount: { requestId: "fuzz-account", name: "fuzz", startingCashKrw: "1000" },
+  ResetAccount: { requestId: "fuzz-reset", startingCashKrw: "1000" },
+  GetOrder: { orderId: "3f1c2a9e-8d6b-4c1e-9a7f-0b5e4d3c2a1f" },
+  ListFills: { pageSize: 10 },
+  GetStatement: { from: "2026-01-01T00:00:00Z", before: "2026-02-01T00:00:00Z" },
 };
 
 t.test("fuzz: hostile text in every text field of every public procedure, JSON and binary", async (t) => {
   const before = await snapshot();
   const seen = new Map<string, number>();
   let sent = 0;
-  for (const method of [...api.AuthService.methods, ...api.TradingService.methods]) {
+  for (const method of [...api.AuthService.methods, ...api.TradingService.methods, ...AccountService.methods]) {
     const json = bases[method.name] ?? {};
     const binary = toBinary(method.input, fromJson(method.input, json as never));
     for (const c of hostileTextCases(method, { json, binary })) {

@@ -67,7 +67,14 @@ await runService({
     onStop(() => hub.close());
 
     return {
-      services: [marketHandlers({ feed, candleCache, latestCandles: (symbol, limit) => store.latestCandles(pool, symbol, limit) })],
+      services: [
+        marketHandlers({
+          feed,
+          candleCache,
+          latestCandles: (symbol, limit) => store.latestCandles(pool, symbol, limit),
+          latestDailyCandles: (symbol, limit) => store.latestDailyCandles(pool, symbol, limit),
+        }),
+      ],
       server: { onUpgrade: hub.onUpgrade },
       ready: { ws: "/ws" },
       // Joining the group can wait out a crashed predecessor's session: serve meanwhile.

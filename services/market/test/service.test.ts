@@ -5,12 +5,15 @@
 // and candles written behind to PostgreSQL.
 
 import { readFileSync } from "node:fs";
+import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import * as api from "@kuku/contracts/kuku/market/v1/market_pb";
+import { CandleInterval } from "@kuku/contracts/kuku/trading/v1/trading_pb";
 import { createServiceClient, identityClientInterceptor, OPERATOR } from "@kuku/platform";
 import { testIdentity } from "@kuku/testkit";
 import { SignJWT } from "jose";
+import pg from "pg";
 import t from "tap";
 import WebSocket from "ws";
 import {
@@ -412,6 +415,55 @@ t.test("candles are written behind to PostgreSQL and served through the cache", 
   const { candles } = await client.listCandles({ symbol: "000006", limit: 5 });
   t.match(candles[candles.length - 1], { symbol: "000006", highPriceKrw: 10_500n, lowPriceKrw: 9_900n, closePriceKrw: 10_200n });
   await t.rejects(client.listCandles({ symbol: "000006", limit: 391 }), { code: Code.InvalidArgument, message: /limit/ });
+});
+
+t.test("daily candles: one per Korea-time day, from its first minute's open to its last minute's close", async (t) => {
+  const db = new pg.Client({ connectionString: market.databaseUrl });
+  await db.connect();
+  t.teardown(() => db.end());
+  // [UTC start, open, high, low, close, volume]: 23:59 KST on Nov 30 is the 30th's last minute, 00:00 KST on Dec 1 the 1st's first.
+  const minutes: [string, number, number, number, number, number][] = [
+    ["2026-11-30T00:00:00Z", 50_000, 50_500, 49_900, 50_200, 10],
+    ["2026-11-30T06:29:00Z", 50_200, 51_000, 50_100, 50_900, 7],
+    ["2026-11-30T14:59:00Z", 50_900, 50_950, 50_800, 50_850, 2],
+    ["2026-11-30T15:00:00Z", 51_000, 51_200, 50_000, 50_100, 5],
+    ["2026-12-01T01:00:00Z", 50_100, 52_000, 49_000, 51_500, 8],
+  ];
+  for (const [at, ...figures] of minutes) {
+    await db.query(
+      `INSERT INTO candles (symbol, start_time, open_price_krw, high_price_krw, low_price_krw, close_price_krw, volume)
+       VALUES ('000777', $1, $2, $3, $4, $5, $6)`,
+      [at, ...figures],
+    );
+  }
+  const { candles } = await client.listCandles({ symbol: "000777", limit: 10, interval: CandleInterval.ONE_DAY });
+  t.same(
+    candles.map((c) => [
+      timestampDate(c.startTime!).toISOString(),
+      c.openPriceKrw,
+      c.highPriceKrw,
+      c.lowPriceKrw,
+      c.closePriceKrw,
+      c.volume,
+    ]),
+    [
+      ["2026-11-29T15:00:00.000Z", 50_000n, 51_000n, 49_900n, 50_850n, 19n],
+      ["2026-11-30T15:00:00.000Z", 51_000n, 52_000n, 49_000n, 51_500n, 13n],
+    ],
+    "two KST days, each starting at KST midnight",
+  );
+  const [latest] = (await client.listCandles({ symbol: "000777", limit: 1, interval: CandleInterval.ONE_DAY })).candles;
+  t.equal(latest?.closePriceKrw, 51_500n, "limit 1 is the latest day");
+  const oneMinute = await client.listCandles({ symbol: "000777", limit: 2, interval: CandleInterval.ONE_MINUTE });
+  t.same(
+    oneMinute.candles.map((c) => c.volume),
+    [5n, 8n],
+    "one-minute candles as before",
+  );
+  await t.rejects(client.listCandles({ symbol: "000777", interval: 9 as CandleInterval }), {
+    code: Code.InvalidArgument,
+    message: /interval/,
+  });
 });
 
 t.test("/metrics carries the consumer lag of the market's group, per partition", async (t) => {

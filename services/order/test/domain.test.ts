@@ -12,7 +12,7 @@ import {
   type Order,
   transition,
 } from "../src/domain/order.js";
-import { ledgerWorkOf, planSettlement } from "../src/domain/settlement.js";
+import { ledgerWorkOf, planFill, planSettlement } from "../src/domain/settlement.js";
 import {
   canTransition,
   FILLS_FINISHED_STATES,
@@ -233,4 +233,69 @@ t.test("an order's ledger work: its unsettled fills, then the rest of its hold o
     /used 800000 of a hold of 700105/,
     "a hold overdrawn by the order's own figures is a bug, not a release",
   );
+});
+
+const CASH_ACCOUNTS = new Set(["uc", "cc", "f"]);
+
+t.test("a fill's commission and tax are postings of their own; a fill from before the split settles as it did", async (t) => {
+  const x = { executionId: "x-1", quantity: 3n, priceKrw: 70_000n };
+  const sell = planFill("sell", x, { feeKrw: 32n, taxKrw: 378n }, ACCOUNTS);
+  t.same(sell.trade.legs.find((l) => l.accountId === "uc")?.amountMinor, 210_000n, "the trade credits the whole proceeds");
+  t.notOk(
+    sell.trade.legs.some((l) => l.accountId === "f"),
+    "the trade has no fee leg",
+  );
+  t.same(
+    sell.charges.map((c) => [c.charge, c.holdDebitMinor, c.legs]),
+    [
+      [
+        "fee",
+        0n,
+        [
+          { accountId: "uc", amountMinor: -32n },
+          { accountId: "f", amountMinor: 32n },
+        ],
+      ],
+      [
+        "tax",
+        0n,
+        [
+          { accountId: "uc", amountMinor: -378n },
+          { accountId: "f", amountMinor: 378n },
+        ],
+      ],
+    ],
+    "commission and tax each out of the proceeds",
+  );
+  const buy = planFill("buy", x, { feeKrw: 32n, taxKrw: 0n }, ACCOUNTS);
+  t.equal(buy.trade.holdDebitMinor, 210_000n, "the trade takes the notional from the hold");
+  t.same(
+    buy.charges.map((c) => [c.charge, c.holdDebitMinor, c.legs]),
+    [["fee", 32n, [{ accountId: "f", amountMinor: 32n }]]],
+    "the commission from the hold; no zero tax posting",
+  );
+  for (const plan of [sell, buy]) {
+    for (const entry of [plan.trade, ...plan.charges]) {
+      const held =
+        plan === sell && entry === plan.trade
+          ? { accountId: "us", amountMinor: -entry.holdDebitMinor }
+          : { accountId: "uc", amountMinor: -entry.holdDebitMinor };
+      const legs = [...entry.legs, held].filter((l) => l.amountMinor !== 0n);
+      t.equal(
+        legs.filter((l) => CASH_ACCOUNTS.has(l.accountId)).reduce((s, l) => s + l.amountMinor, 0n),
+        0n,
+        "each entry's cash sums to zero",
+      );
+      t.equal(
+        legs.filter((l) => !CASH_ACCOUNTS.has(l.accountId)).reduce((s, l) => s + l.amountMinor, 0n),
+        0n,
+        "and its shares",
+      );
+    }
+  }
+  const legacy = planFill("sell", x, { feeKrw: 410n }, ACCOUNTS);
+  t.same(legacy.charges, [], "before the split: no separate postings");
+  t.same(legacy.trade.legs.find((l) => l.accountId === "f")?.amountMinor, 410n, "the combined fee stays a leg of the trade");
+  t.throws(() => planFill("buy", x, { feeKrw: 32n, taxKrw: 1n }, ACCOUNTS), /a buy pays no tax/);
+  t.throws(() => planFill("sell", { ...x, quantity: 1n, priceKrw: 1n }, { feeKrw: 1n, taxKrw: 1n }, ACCOUNTS), /exceed proceeds/);
 });

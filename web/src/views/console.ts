@@ -1,46 +1,46 @@
-// The signed-in console: its panels, the order updates pushed to it, and the
-// poll that refreshes the portfolio and the market data.
+// The signed-in console: its panels, and the two streams that keep them
+// current without polling: the user's order updates from the gateway (the
+// portfolio is read again when one moves cash or shares) and quotes, books
+// and trades from the market's WebSocket.
 import { Code, ConnectError, endSession, refresh as refreshSession, sessionUser, trading } from "../api.js";
 import { el, oneAtATime, replace } from "../dom.js";
+import { MarketFeed } from "../market-feed.js";
 import { state } from "../state.js";
 import { OrderFeed } from "../updates.js";
+import { accountsBar, loadAccounts } from "./accounts.js";
+import { chartPanel } from "./chart.js";
+import { inquiryPanel } from "./inquiry.js";
 import { applyUpdate, historyPanel, openOrdersPanel } from "./orders.js";
 import { type Panel, page } from "./page.js";
 import { portfolioPanel } from "./portfolio.js";
 import { quotePanel } from "./quote.js";
+import { statementPanel } from "./statement.js";
 import { Ticket } from "./ticket.js";
+import { tradesPanel } from "./trades.js";
 import { watchlistPanel } from "./watchlist.js";
 
-const POLL_MS = 1_500;
-let pollTimer: number | undefined;
 let feed: OrderFeed | undefined;
+let market: MarketFeed | undefined;
 
-export function stopPolling(): void {
-  if (pollTimer !== undefined) clearInterval(pollTimer);
-  pollTimer = undefined;
+/** Ends both streams (log-out, or the session ended). */
+export function stopConsole(): void {
   feed?.stop();
   feed = undefined;
+  market?.stop();
+  market = undefined;
 }
 
-async function pollMarket(): Promise<void> {
-  if (!state.marketAvailable) return;
-  // A symbol that has not traded yet has no quote: that is no reason to drop the others.
-  const [quotes, book] = await Promise.all([
-    Promise.allSettled(state.instruments.map((i) => trading.getQuote({ symbol: i.symbol }))),
-    trading.getOrderBook({ symbol: state.selected, depth: 5 }).then(
-      (r) => r.orderBook,
-      (e: unknown) => e,
-    ),
-  ]);
-  for (const q of quotes)
-    if (q.status === "fulfilled" && q.value.quote !== undefined) state.quotes.set(q.value.quote.symbol, q.value.quote);
-  if (book instanceof Error) {
-    // No market service behind this gateway: show reference prices instead of polling for nothing.
-    if (ConnectError.from(book).code === Code.Unavailable) state.marketAvailable = false;
-    state.book = undefined;
-  } else {
-    state.book = book as typeof state.book;
-  }
+/** Renders at most once per frame, however many ticks arrive. */
+function perFrame(render: () => void): () => void {
+  let queued = false;
+  return () => {
+    if (queued) return;
+    queued = true;
+    requestAnimationFrame(() => {
+      queued = false;
+      render();
+    });
+  };
 }
 
 /** The console for the signed-in user; `onSessionEnd` when they log out or the session cannot be refreshed. */
@@ -50,58 +50,85 @@ export async function renderConsole(onSessionEnd: (message?: string) => void): P
     el("span", { "data-testid": "session-user" }, sessionUser() ?? ""),
     el("button", { class: "ghost", onclick: () => void endSession().then(() => onSessionEnd()) }, "로그아웃 Log out"),
   );
-  const { instruments } = await trading.listInstruments({});
+  const [{ instruments }] = await Promise.all([trading.listInstruments({}), loadAccounts()]);
   state.instruments = instruments;
   const sessionEnded = () => onSessionEnd("세션이 끝났습니다. 다시 로그인하세요 · Session ended; log in again");
-  // Orders come from the stream (OrderFeed); the portfolio and the market data are polled.
-  const poll = async (market = true): Promise<void> => {
+  const readPortfolio = oneAtATime(async () => {
     try {
       state.portfolio = await trading.getPortfolio({});
-      if (market) await pollMarket();
       renderAll();
     } catch (e) {
       if (ConnectError.from(e).code === Code.Unauthenticated && !(await refreshSession())) sessionEnded();
     }
-  };
-  // One at a time: on a slow gateway, ticks and updates wait for the call in flight instead of piling up.
-  const tick = oneAtATime(() => poll(true));
-  const refreshPortfolio = oneAtATime(() => poll(false));
+  });
   const select = (symbol: string) => {
     state.selected = symbol;
-    state.book = undefined;
+    state.book = state.books.get(symbol);
     ticket.selected();
     renderAll();
   };
   const ticket = new Ticket();
-  const [watchlist, quote, portfolio, open, history] = [
-    watchlistPanel(select),
-    quotePanel(),
-    portfolioPanel(refreshPortfolio),
-    openOrdersPanel(refreshPortfolio),
-    historyPanel(),
-  ];
-  const panels: Panel[] = [watchlist, quote, portfolio, open, history];
-  const renderAll = () => {
-    for (const panel of panels) panel.render();
+  const panels = {
+    accounts: accountsBar(() => followAccount()),
+    watchlist: watchlistPanel(select),
+    quote: quotePanel(),
+    chart: chartPanel(),
+    portfolio: portfolioPanel(readPortfolio),
+    open: openOrdersPanel(readPortfolio),
+    history: historyPanel(),
+    trades: tradesPanel(),
   };
+  const all: Panel[] = Object.values(panels);
+  const renderAll = () => {
+    for (const panel of all) panel.render();
+  };
+  const { watchlist, quote, chart, portfolio, open, history, trades } = panels;
   replace(
     page.app,
-    el("div", { class: "grid" }, watchlist.element, quote.element, ticket.element, portfolio.element, open.element, history.element),
+    panels.accounts.element,
+    el(
+      "div",
+      { class: "grid" },
+      watchlist.element,
+      quote.element,
+      ticket.element,
+      chart.element,
+      portfolio.element,
+      open.element,
+      history.element,
+      trades.element,
+      inquiryPanel().element,
+      statementPanel().element,
+    ),
   );
   select(state.selected);
-  feed = new OrderFeed({
-    reload: async () => {
-      state.orders = (await trading.listOrders({ pageSize: 100 })).orders;
-      renderAll();
-    },
-    update: (update) => {
-      applyUpdate(update);
-      renderAll();
-      // A hold, a fill or a release moved cash or shares: show them now, not at the next poll.
-      void refreshPortfolio();
-    },
-    ended: sessionEnded,
-  });
-  await Promise.all([feed.start(), tick()]);
-  pollTimer = window.setInterval(() => void tick(), POLL_MS);
+  // Orders and the portfolio are the chosen account's: a switch (or a reset) reads them again and follows its stream.
+  const followAccount = async () => {
+    feed?.stop();
+    state.orders = [];
+    feed = new OrderFeed({
+      reload: async () => {
+        state.orders = (await trading.listOrders({ pageSize: 100 })).orders;
+        renderAll();
+      },
+      update: (update) => {
+        applyUpdate(update);
+        renderAll();
+        // A hold, a fill or a release moved cash or shares: show them now.
+        void readPortfolio();
+      },
+      ended: sessionEnded,
+    });
+    await Promise.all([feed.start(), readPortfolio()]);
+  };
+  market = new MarketFeed(
+    () => state.instruments.map((i) => i.symbol),
+    perFrame(() => {
+      watchlist.render();
+      quote.render();
+      trades.render();
+    }),
+  );
+  market.start();
+  await followAccount();
 }

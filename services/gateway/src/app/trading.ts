@@ -1,7 +1,11 @@
 // The console's use cases. The user is always the authenticated caller: no
 // request names a user, so no request can reach another user's accounts.
+// `userId` below is the owner of the paper account the call acts on, which
+// rpc/handlers.ts resolves from the caller and the request's account_id
+// (app/accounts.ts): the user's own id for their first account.
 import { createHash } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
+import { timestampDate } from "@bufbuild/protobuf/wkt";
 import type { Client } from "@connectrpc/connect";
 import type * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import * as api from "@kuku/contracts/kuku/gateway/v1/gateway_pb";
@@ -9,8 +13,10 @@ import type * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import type * as market from "@kuku/contracts/kuku/market/v1/market_pb";
 import type * as order from "@kuku/contracts/kuku/order/v1/order_pb";
 import { DomainError } from "@kuku/platform/errors";
+import { checkDeposit } from "../domain/paper-money.js";
+import { dailyRealized, totalsOf, valuePositions } from "../domain/portfolio.js";
 import { openCashAccountRequest } from "./auth.js";
-import { instrumentView, orderBookView, orderView, quoteView } from "./views.js";
+import { candleView, instrumentView, orderBookView, orderView, quoteView, realizedTradeView } from "./views.js";
 
 /** Clients whose failures arrive as domain errors (rpc/downstream.ts). */
 export interface TradingDeps {
@@ -30,15 +36,24 @@ export interface CallOptions {
 
 // Another user's order and an order that does not exist look the same: the
 // caller learns only that it is not theirs, never whether it exists.
-const notYours = (orderId: string) => new DomainError("permission_denied", `order_id: ${orderId} is not an order of yours`);
+export const notYours = (orderId: string) => new DomainError("permission_denied", `order_id: ${orderId} is not an order of yours`);
 
 export class Trading {
   #instruments: Promise<Map<string, exchange.Instrument>> | undefined;
 
-  constructor(private readonly deps: TradingDeps) {}
+  constructor(
+    private readonly deps: TradingDeps,
+    private readonly policy: { readonly cashCapKrw: bigint },
+  ) {}
 
+  /**
+   * Paper money within the cap (domain/paper-money.ts). Two deposits at once
+   * may both pass the check: the cap bounds paper money, not integrity.
+   */
   async deposit(userId: string, req: api.DepositCashRequest, call: CallOptions): Promise<api.DepositCashResponse> {
     const accountId = await this.#cashAccount(userId, call);
+    const { balances } = await this.deps.ledger.getBalances({ accountIds: [accountId] }, call);
+    checkDeposit(balances[0]?.totalMinor ?? 0n, req.amountKrw, this.policy.cashCapKrw);
     // The client's request id is unique per user only: namespace it, and hash
     // it to fit the ledger's 128 characters.
     const requestId = `gw-deposit-${createHash("sha256").update(`${userId}\n${req.requestId}`).digest("base64url")}`;
@@ -49,22 +64,29 @@ export class Trading {
     return create(api.DepositCashResponseSchema, { cashAvailableKrw: balance?.availableMinor ?? 0n });
   }
 
+  /** The ledger's cash and shares, valued, against the fills' cost basis (ADR 0024). */
   async portfolio(userId: string, call: CallOptions): Promise<api.GetPortfolioResponse> {
-    const { balances } = await this.deps.ledger.getBalances({ ownerId: userId }, call);
+    const [{ balances }, costs] = await Promise.all([
+      this.deps.ledger.getBalances({ ownerId: userId }, call),
+      this.deps.orders.getPositionCosts({ userId }, call),
+    ]);
     const cash = balances.find((b) => b.asset === "KRW");
-    const held = balances.filter((b) => b.asset !== "KRW" && (b.totalMinor !== 0n || b.heldMinor !== 0n));
-    const prices = await Promise.all(held.map((b) => this.#lastPrice(b.asset, call)));
+    const shares = balances
+      .filter((b) => b.asset !== "KRW")
+      .map((b) => ({ symbol: b.asset, quantity: b.totalMinor, heldQuantity: b.heldMinor }));
+    const symbols = shares.filter((s) => s.quantity !== 0n).map((s) => s.symbol);
+    const prices = new Map(await Promise.all(symbols.map(async (s) => [s, await this.#lastPrice(s, call)] as const)));
+    const positions = valuePositions(shares, costs.positions, (symbol) => prices.get(symbol) ?? 0n);
+    const cashTotalKrw = cash?.totalMinor ?? 0n;
+    const realized = costs.realized.map((r) => ({ ...r, executedAt: r.executedAt ? timestampDate(r.executedAt) : new Date(0) }));
     return create(api.GetPortfolioResponseSchema, {
-      cashTotalKrw: cash?.totalMinor ?? 0n,
+      cashTotalKrw,
       cashHeldKrw: cash?.heldMinor ?? 0n,
       cashAvailableKrw: cash?.availableMinor ?? 0n,
-      positions: held.map((b, i) => ({
-        symbol: b.asset,
-        quantity: b.totalMinor,
-        heldQuantity: b.heldMinor,
-        lastPriceKrw: prices[i]!,
-        valuationKrw: b.totalMinor * prices[i]!,
-      })),
+      positions,
+      ...totalsOf(cashTotalKrw, positions),
+      dailyRealized: dailyRealized(realized),
+      realizedTrades: costs.realized.map(realizedTradeView),
     });
   }
 
@@ -94,7 +116,8 @@ export class Trading {
   }
 
   async listOrders(userId: string, req: api.ListOrdersRequest, call: CallOptions): Promise<api.ListOrdersResponse> {
-    const page = await this.deps.orders.listOrders({ userId, pageSize: req.pageSize, pageToken: req.pageToken }, call);
+    const { pageSize, pageToken, states, createdFrom, createdBefore } = req;
+    const page = await this.deps.orders.listOrders({ userId, pageSize, pageToken, states, createdFrom, createdBefore }, call);
     return create(api.ListOrdersResponseSchema, { orders: page.orders.map(orderView), nextPageToken: page.nextPageToken });
   }
 
@@ -108,6 +131,11 @@ export class Trading {
     const client = this.#market();
     const { orderBook } = await client.getOrderBook({ symbol: req.symbol, depth: req.depth }, call);
     return create(api.GetOrderBookResponseSchema, { orderBook: orderBook && orderBookView(orderBook) });
+  }
+
+  async candles(req: api.ListCandlesRequest, call: CallOptions): Promise<api.ListCandlesResponse> {
+    const { candles } = await this.#market().listCandles({ symbol: req.symbol, limit: req.limit, interval: req.interval }, call);
+    return create(api.ListCandlesResponseSchema, { candles: candles.map(candleView) });
   }
 
   async instruments(call: CallOptions): Promise<api.ListInstrumentsResponse> {

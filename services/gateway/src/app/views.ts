@@ -24,6 +24,21 @@ export const orderView = (o: order.Order): api.Order =>
     createdAt: o.createdAt,
     updatedAt: o.updatedAt,
     feesKrw: o.feesKrw,
+    taxKrw: o.taxKrw,
+  });
+
+export const realizedTradeView = (r: order.RealizedTrade): api.RealizedTrade =>
+  create(api.RealizedTradeSchema, {
+    executionId: r.executionId,
+    orderId: r.orderId,
+    symbol: r.symbol,
+    quantity: r.quantity,
+    priceKrw: r.priceKrw,
+    feeKrw: r.feeKrw,
+    taxKrw: r.taxKrw,
+    costBasisKrw: r.costBasisKrw,
+    realizedPnlKrw: r.realizedPnlKrw,
+    executedAt: r.executedAt,
   });
 
 export const quoteView = (q: market.Quote): api.Quote =>
@@ -44,6 +59,16 @@ const levelView = (l: market.PriceLevel): api.PriceLevel => create(api.PriceLeve
 
 export const orderBookView = (b: market.OrderBook): api.OrderBook =>
   create(api.OrderBookSchema, { symbol: b.symbol, bids: b.bids.map(levelView), asks: b.asks.map(levelView), sequence: b.sequence });
+
+export const candleView = (c: market.Candle): api.Candle =>
+  create(api.CandleSchema, {
+    startTime: c.startTime,
+    openPriceKrw: c.openPriceKrw,
+    highPriceKrw: c.highPriceKrw,
+    lowPriceKrw: c.lowPriceKrw,
+    closePriceKrw: c.closePriceKrw,
+    volume: c.volume,
+  });
 
 export const instrumentView = (i: exchange.Instrument): api.Instrument =>
   create(api.InstrumentSchema, {

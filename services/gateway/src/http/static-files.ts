@@ -16,16 +16,18 @@ const TYPES: Record<string, string> = {
   ".woff2": "font/woff2",
 };
 
-const SECURITY_HEADERS = {
+// The console loads only its own scripts and talks only to this origin and,
+// for live quotes, to the market's WebSocket when that has an origin of its own (ADR 0023).
+const securityHeaders = (connectSources: readonly string[]) => ({
   "x-content-type-options": "nosniff",
   "referrer-policy": "no-referrer",
   "x-frame-options": "DENY",
-  // The console loads only its own scripts and talks only to this origin.
-  "content-security-policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'",
-};
+  "content-security-policy": `default-src 'self'; connect-src ${["'self'", ...connectSources].join(" ")}; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'`,
+});
 
-export function staticFiles(root: string): NodeHandlerFn {
+export function staticFiles(root: string, options: { connectSources?: readonly string[] } = {}): NodeHandlerFn {
   const base = normalize(root + sep);
+  const SECURITY_HEADERS = securityHeaders(options.connectSources ?? []);
   return (req, res) => {
     void (async () => {
       if (req.method !== "GET" && req.method !== "HEAD") {

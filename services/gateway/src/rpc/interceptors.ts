@@ -2,6 +2,7 @@
 // Redis round trip (rate-limiter.ts), in the order they always had: the
 // address's bucket, the token, the session, the user's bucket.
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { AccountService } from "@kuku/contracts/kuku/gateway/v1/accounts_pb";
 import * as api from "@kuku/contracts/kuku/gateway/v1/gateway_pb";
 import type { VerifyOutcome } from "../domain/tokens.js";
 import type { BucketLimits, RateLimiter } from "../redis/rate-limiter.js";
@@ -20,6 +21,8 @@ async function viaRedis<T>(call: () => Promise<T>): Promise<T> {
   }
 }
 
+// The services that act for a signed-in user; AuthService is public.
+const SIGNED_IN = new Set([api.TradingService.typeName, AccountService.typeName]);
 const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)$/;
 
 /** The bearer token's verdict, checked locally (HS256): the refusal to throw, or the claims. */
@@ -48,15 +51,14 @@ export interface AdmissionLimits {
 }
 
 /**
- * Every TradingService call needs a valid, unexpired, unrevoked HS256 access
+ * Every TradingService and AccountService call needs a valid, unexpired, unrevoked HS256 access
  * token; the user it names becomes the caller. AuthService is public, and
  * like a call without a valid token spends only an address token.
  */
 export function admissionInterceptor(tokens: VerifiedTokens, limiter: RateLimiter, limits: AdmissionLimits): Interceptor {
   return (next) => async (req) => {
     const ipKey = `ip:${req.contextValues.get(peerKey)}`;
-    const token =
-      req.service.typeName === api.TradingService.typeName ? await readToken(tokens, req.header.get("authorization")) : undefined;
+    const token = SIGNED_IN.has(req.service.typeName) ? await readToken(tokens, req.header.get("authorization")) : undefined;
     if (token === undefined || token instanceof ConnectError) {
       const outcome = await viaRedis(() => limiter.take(ipKey, limits.ip));
       if (!outcome.allowed) throw exhausted("address", outcome.retryAfterMs);

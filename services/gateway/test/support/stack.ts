@@ -4,6 +4,7 @@ import { randomUUID } from "node:crypto";
 import { type Client, createClient, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
+import * as accountsApi from "@kuku/contracts/kuku/gateway/v1/accounts_pb";
 import * as api from "@kuku/contracts/kuku/gateway/v1/gateway_pb";
 import * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import * as order from "@kuku/contracts/kuku/order/v1/order_pb";
@@ -27,6 +28,8 @@ export interface Stack {
   auth(): Client<typeof api.AuthService>;
   /** A TradingService client that sends this access token (or none). */
   trading(accessToken?: string): Client<typeof api.TradingService>;
+  /** An AccountService client that sends this access token (or none). */
+  accounts(accessToken?: string): Client<typeof accountsApi.AccountService>;
   stop(): Promise<void>;
 }
 
@@ -39,6 +42,15 @@ export async function startStack(options: { gatewayEnv?: Record<string, string>;
   });
   const gatewayUrl = stack.url("gateway");
   const transport = (interceptors: Interceptor[]) => createConnectTransport({ baseUrl: gatewayUrl, httpVersion: "1.1", interceptors });
+  const bearer = (accessToken: string | undefined): Interceptor[] =>
+    accessToken === undefined
+      ? []
+      : [
+          (next) => (req) => {
+            req.header.set("authorization", `Bearer ${accessToken}`);
+            return next(req);
+          },
+        ];
   return {
     gatewayUrl,
     gatewayDbUrl: stack.databaseUrl("gateway"),
@@ -54,20 +66,8 @@ export async function startStack(options: { gatewayEnv?: Record<string, string>;
     ledger: createServiceClient(ledger.LedgerService, { baseUrl: stack.url("ledger"), timeoutMs: 10_000 }),
     exchange: createServiceClient(exchange.ExchangeService, { baseUrl: stack.url("exchange"), timeoutMs: 10_000 }),
     auth: () => createClient(api.AuthService, transport([])),
-    trading: (accessToken) =>
-      createClient(
-        api.TradingService,
-        transport(
-          accessToken === undefined
-            ? []
-            : [
-                (next) => (req) => {
-                  req.header.set("authorization", `Bearer ${accessToken}`);
-                  return next(req);
-                },
-              ],
-        ),
-      ),
+    trading: (accessToken) => createClient(api.TradingService, transport(bearer(accessToken))),
+    accounts: (accessToken) => createClient(accountsApi.AccountService, transport(bearer(accessToken))),
     stop: () => stack.stop(),
   };
 }

@@ -2,6 +2,7 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
 import * as api from "@kuku/contracts/kuku/market/v1/market_pb";
+import { CandleInterval } from "@kuku/contracts/kuku/trading/v1/trading_pb";
 import { type ServiceRegistration, serviceOf } from "@kuku/platform";
 import type { Feed } from "../app/feed.js";
 import type { LookAsideCache } from "../cache/look-aside.js";
@@ -12,6 +13,7 @@ export interface MarketHandlerDeps {
   readonly feed: Feed;
   readonly candleCache: LookAsideCache<api.ListCandlesResponse>;
   readonly latestCandles: (symbol: string, limit: number) => Promise<Candle[]>;
+  readonly latestDailyCandles: (symbol: string, limit: number) => Promise<Candle[]>;
 }
 
 const DEPTH_DEFAULT = 10;
@@ -48,9 +50,11 @@ export function marketHandlers(deps: MarketHandlerDeps): ServiceRegistration {
       }),
     listCandles: (req) => {
       const limit = req.limit === 0 ? CANDLES_DEFAULT : req.limit;
-      return deps.candleCache.get(`${req.symbol}:${limit}`, async () =>
+      const daily = req.interval === CandleInterval.ONE_DAY;
+      const read = daily ? deps.latestDailyCandles : deps.latestCandles;
+      return deps.candleCache.get(`${req.symbol}:${limit}${daily ? ":day" : ""}`, async () =>
         create(api.ListCandlesResponseSchema, {
-          candles: (await deps.latestCandles(req.symbol, limit)).map((c) => ({ ...c, startTime: timestampFromDate(c.startTime) })),
+          candles: (await read(req.symbol, limit)).map((c) => ({ ...c, startTime: timestampFromDate(c.startTime) })),
         }),
       );
     },

@@ -33,13 +33,42 @@ interface CandleRow {
   volume: string;
 }
 
-/** The latest `limit` candles of a symbol, oldest first. */
+/** The latest `limit` one-minute candles of a symbol, oldest first. */
 export async function latestCandles(db: pg.Pool, symbol: string, limit: number): Promise<Candle[]> {
   const { rows } = await db.query<CandleRow>(
     `SELECT * FROM (SELECT * FROM candles WHERE symbol = $1 ORDER BY start_time DESC LIMIT $2) latest ORDER BY start_time`,
     [symbol, limit],
   );
-  return rows.map((r) => ({
+  return rows.map(toCandle);
+}
+
+/**
+ * The latest `limit` daily candles of a symbol, oldest first, built from its
+ * minutes: a day is a calendar day in Korea time (KRX trades 08:30-15:30 KST,
+ * so a day never straddles midnight there), opened by its first minute's open
+ * and closed by its last minute's close.
+ */
+export async function latestDailyCandles(db: pg.Pool, symbol: string, limit: number): Promise<Candle[]> {
+  const { rows } = await db.query<CandleRow>(
+    `WITH minutes AS (
+       SELECT *, date_trunc('day', start_time AT TIME ZONE 'Asia/Seoul') AS day FROM candles WHERE symbol = $1),
+     days AS (
+       SELECT day, min(start_time) AS first_minute, max(start_time) AS last_minute,
+              max(high_price_krw) AS high_price_krw, min(low_price_krw) AS low_price_krw, sum(volume) AS volume
+       FROM minutes GROUP BY day ORDER BY day DESC LIMIT $2)
+     SELECT $1 AS symbol, d.day AT TIME ZONE 'Asia/Seoul' AS start_time,
+            o.open_price_krw, d.high_price_krw, d.low_price_krw, c.close_price_krw, d.volume
+     FROM days d
+     JOIN candles o ON o.symbol = $1 AND o.start_time = d.first_minute
+     JOIN candles c ON c.symbol = $1 AND c.start_time = d.last_minute
+     ORDER BY d.day`,
+    [symbol, limit],
+  );
+  return rows.map(toCandle);
+}
+
+function toCandle(r: CandleRow): Candle {
+  return {
     symbol: r.symbol,
     startTime: r.start_time,
     openPriceKrw: BigInt(r.open_price_krw),
@@ -47,5 +76,5 @@ export async function latestCandles(db: pg.Pool, symbol: string, limit: number):
     lowPriceKrw: BigInt(r.low_price_krw),
     closePriceKrw: BigInt(r.close_price_krw),
     volume: BigInt(r.volume),
-  }));
+  };
 }

@@ -1,13 +1,15 @@
 // The WebSocket message schema, version 1 (docs/market-websocket.md). JSON
 // text frames; int64 figures (won, shares, sequences) travel as decimal
 // strings because JSON numbers lose precision past 2^53; times are epoch ms.
+import type { BookJson, ClientMessage, LevelJson, QuoteJson, ServerMessage, TradeJson, UpdateJson } from "@kuku/contracts/market-ws";
 import type { SymbolTick } from "../domain/conflation.js";
 import type { BookView, Level, QuoteView, TradeInput } from "../domain/market.js";
 
+// The message types are the contract's, shared with browsers' clients.
+export type { ClientMessage, ServerMessage } from "@kuku/contracts/market-ws";
+
 export const PROTOCOL_VERSION = 1;
 const SYMBOL = /^[0-9A-Z]{6}$/;
-
-export type ClientMessage = { v: 1; type: "subscribe" | "unsubscribe"; symbols: string[] };
 
 export type ParseResult = { ok: true; message: ClientMessage } | { ok: false; code: string; message: string };
 
@@ -34,48 +36,6 @@ export function parseClientMessage(text: string, symbolsMax: number): ParseResul
     return { ok: false, code: "bad_symbols", message: `symbols: ${JSON.stringify(bad)} is not a six-character KRX code` };
   return { ok: true, message: { v: 1, type: m["type"], symbols: [...new Set(symbols as string[])] } };
 }
-
-export interface QuoteJson {
-  last: string;
-  open: string;
-  high: string;
-  low: string;
-  volume: string;
-  bid: string;
-  ask: string;
-  at: number;
-}
-export interface LevelJson {
-  price: string;
-  qty: string;
-}
-export interface BookJson {
-  bids: LevelJson[];
-  asks: LevelJson[];
-}
-export interface TradeJson {
-  id: string;
-  price: string;
-  qty: string;
-  at: number;
-}
-
-/** One symbol's changes `from`..`seq` within a tick. */
-export interface UpdateJson {
-  symbol: string;
-  from: string;
-  seq: string;
-  quote: QuoteJson;
-  book?: BookJson;
-  trades: TradeJson[];
-  tradesOmitted?: number;
-}
-
-export type ServerMessage =
-  | { v: 1; type: "snapshot"; symbol: string; seq: string; quote: QuoteJson | null; book: BookJson; trades: TradeJson[] }
-  | { v: 1; type: "tick"; updates: UpdateJson[] }
-  | { v: 1; type: "heartbeat"; at: number }
-  | { v: 1; type: "error"; code: string; message: string };
 
 const quoteJson = (q: QuoteView): QuoteJson => ({
   last: q.lastPriceKrw.toString(),

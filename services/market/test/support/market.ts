@@ -28,6 +28,8 @@ export interface MarketUnderTest {
   /** Its admin listener: /metrics, /healthz, /readyz. */
   readonly adminUrl: string;
   readonly wsUrl: string;
+  /** The service's own database (for tests that lay down history the feed cannot replay). */
+  readonly databaseUrl: string;
   readonly exchange: ExchangeStandIn;
   /** One more market process with the same configuration, as a second pod of the Deployment. */
   replica(): Promise<ServiceProcess>;
@@ -59,6 +61,7 @@ export async function startMarket(env: Record<string, string> = {}): Promise<Mar
     baseUrl: `http://127.0.0.1:${process.port}`,
     adminUrl: `http://127.0.0.1:${process.adminPort}`,
     wsUrl: `ws://127.0.0.1:${process.port}/ws`,
+    databaseUrl: db.url,
     async replica() {
       const replica = await start();
       replicas.push(replica);

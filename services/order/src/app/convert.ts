@@ -3,10 +3,12 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import * as api from "@kuku/contracts/kuku/order/v1/order_pb";
-import { termsFromProto, termsToProto } from "@kuku/contracts/order-terms";
+import { sideToProto, termsFromProto, termsToProto } from "@kuku/contracts/order-terms";
 import { assert } from "@kuku/platform/assert";
 import type { Order, OrderInput } from "../domain/order.js";
+import type { RealizedTrade } from "../domain/position-costs.js";
 import type { OrderState, ReportedStatus } from "../domain/state-machine.js";
+import type { UserFill } from "../store/order-store.js";
 
 const STATES: Record<OrderState, api.OrderState> = {
   received: api.OrderState.RECEIVED,
@@ -24,7 +26,46 @@ const STATES: Record<OrderState, api.OrderState> = {
 
 export const stateToProto = (state: OrderState): api.OrderState => STATES[state];
 
-export function orderToProto(o: Order): api.Order {
+const STATE_OF = new Map(Object.entries(STATES).map(([state, proto]) => [proto, state as OrderState]));
+/** A defined state (the request's rules refused any other). */
+export function stateFromProto(state: api.OrderState): OrderState {
+  const known = STATE_OF.get(state);
+  assert(known !== undefined, `order state ${state} is not a state`);
+  return known;
+}
+
+export function fillToProto(f: UserFill): api.Fill {
+  return create(api.FillSchema, {
+    executionId: f.executionId,
+    orderId: f.orderId,
+    symbol: f.symbol,
+    side: sideToProto(f.side),
+    quantity: f.quantity,
+    priceKrw: f.priceKrw,
+    feeKrw: f.feeKrw,
+    taxKrw: f.taxKrw ?? 0n,
+    executedAt: timestampFromDate(f.executedAt),
+    settled: f.settled,
+  });
+}
+
+export function realizedToProto(r: RealizedTrade): api.RealizedTrade {
+  return create(api.RealizedTradeSchema, {
+    executionId: r.fill.executionId,
+    orderId: r.fill.orderId,
+    symbol: r.fill.symbol,
+    quantity: r.fill.quantity,
+    priceKrw: r.fill.priceKrw,
+    feeKrw: r.fill.feeKrw,
+    taxKrw: r.fill.taxKrw,
+    costBasisKrw: r.costBasisKrw,
+    realizedPnlKrw: r.realizedPnlKrw,
+    executedAt: timestampFromDate(r.fill.executedAt),
+  });
+}
+
+/** The order; `taxKrw` is the tax within its fees, where the caller read it. */
+export function orderToProto(o: Order, taxKrw = 0n): api.Order {
   return create(api.OrderSchema, {
     orderId: o.orderId,
     userId: o.userId,
@@ -35,6 +76,7 @@ export function orderToProto(o: Order): api.Order {
     filledQuantity: o.filledQuantity,
     filledNotionalKrw: o.filledNotionalKrw,
     feesKrw: o.feesKrw,
+    taxKrw,
     state: stateToProto(o.state),
     rejectReason: o.rejectReason,
     version: o.version,

@@ -43,7 +43,7 @@ export function createOrderApp(deps: OrderAppDeps): OrderApp {
   const metrics = createOrderMetrics(pool);
   const settlement = new Settlement({ pool, ledger, accounts, fees, records, failures: deps.failures, logger, metrics });
   const intake = new Intake({ ...deps, accounts, records, settlement, metrics });
-  const queries = new Queries(pool);
+  const queries = new Queries(pool, fees);
   const cancellation = new Cancellation({ exchange, exchangeTimeoutMs, records, settlement, queries });
   const reconciler = new Reconciler({ pool, exchange, exchangeTimeoutMs, ...deps.reconcile, intake, cancellation, settlement, logger });
   return { intake, settlement, cancellation, queries, reconciler };

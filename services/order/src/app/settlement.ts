@@ -10,7 +10,7 @@ import { forEachConcurrently, type Logger } from "@kuku/platform";
 import { assert } from "@kuku/platform/assert";
 import type pg from "pg";
 import { applyFill, chargesOfFill, type FeeSchedule, type Order, transition } from "../domain/order.js";
-import { type LedgerWork, ledgerWorkOf } from "../domain/settlement.js";
+import { type ChargePlan, type LedgerWork, ledgerWorkOf } from "../domain/settlement.js";
 import { reportedState } from "../domain/state-machine.js";
 import * as store from "../store/order-store.js";
 import type { ExchangeReport } from "./convert.js";
@@ -87,11 +87,11 @@ export class Settlement {
       this.deps.logger.error({ orderId: order.orderId, fill: fill.executionId, from: applied.from }, "fill refused by the state machine");
       return order;
     }
-    const inserted = await store.insertFill(db, order.orderId, fill, applied.fillFeeKrw, fill.executedAt);
-    assert(inserted, `fill ${fill.executionId} appeared under the order's row lock`);
-    const reason = `fill ${fill.executionId}`;
     const charges = chargesOfFill(this.deps.fees, order.side, order.filledNotionalKrw, applied.order.filledNotionalKrw);
     assert(charges.feeKrw + charges.taxKrw === applied.fillFeeKrw, `fill ${fill.executionId}: commission and tax split the fee`);
+    const inserted = await store.insertFill(db, order.orderId, fill, charges, fill.executedAt);
+    assert(inserted, `fill ${fill.executionId} appeared under the order's row lock`);
+    const reason = `fill ${fill.executionId}`;
     const event = orderEvent(applied.order, reason, { previousState: order.state, fill: { ...fill, ...charges } });
     await store.saveOrder(db, order, applied.order, reason, event);
     return applied.order;
@@ -226,21 +226,28 @@ const ORDERS_IN_FLIGHT = 16;
 const REFUSAL_TEXT_MAX = 2000;
 
 /**
- * The order's settles, then its release, each under the request id it has
- * always had (`settle-<execution>`, `release-<order>`, the same payloads as
- * the unary calls), so the ledger knows a repeat whichever way it came.
- * Fees and tax are legs of their fill's settle: one entry, already atomic.
+ * The order's settles, each followed by its fill's commission and tax as
+ * entries of their own (ADR 0024), then its release, each under a request id
+ * that names what it settles (`settle-<execution>`, `fee-<execution>`,
+ * `tax-<execution>`, `release-<order>`), so the ledger knows a repeat
+ * whichever way it came. All of them one linked chain: a fill's charges go
+ * through with it or not at all.
  */
 function operationsOf(order: Order, work: LedgerWork, assetOf: ReadonlyMap<string, string> | undefined): ledger.BatchOperation[] {
-  const operations: ledger.BatchOperation["operation"][] = work.fills.map(({ executionId, plan }) => ({
-    case: "settleHold",
-    value: create(ledger.SettleHoldRequestSchema, {
-      requestId: `settle-${executionId}`,
-      debits: [{ holdId: order.holdId, amountMinor: plan.holdDebitMinor }],
-      legs: plan.legs.map((l) => ({ accountId: l.accountId, asset: assetOf!.get(l.accountId)!, amountMinor: l.amountMinor })),
-      metadata: { order_id: order.orderId, execution_id: executionId },
-    }),
-  }));
+  const legsOf = (legs: readonly { accountId: string; amountMinor: bigint }[]) =>
+    legs.map((l) => ({ accountId: l.accountId, asset: assetOf!.get(l.accountId)!, amountMinor: l.amountMinor }));
+  const operations: ledger.BatchOperation["operation"][] = work.fills.flatMap(({ executionId, plan }) => [
+    {
+      case: "settleHold" as const,
+      value: create(ledger.SettleHoldRequestSchema, {
+        requestId: `settle-${executionId}`,
+        debits: [{ holdId: order.holdId, amountMinor: plan.trade.holdDebitMinor }],
+        legs: legsOf(plan.trade.legs),
+        metadata: { order_id: order.orderId, execution_id: executionId },
+      }),
+    },
+    ...plan.charges.map((c) => chargeOperation(order, executionId, c, legsOf(c.legs))),
+  ]);
   if (work.releaseMinor > 0n) {
     operations.push({
       case: "releaseHold",
@@ -248,6 +255,28 @@ function operationsOf(order: Order, work: LedgerWork, assetOf: ReadonlyMap<strin
     });
   }
   return operations.map((operation, i) => create(ledger.BatchOperationSchema, { operation, linked: i < operations.length - 1 }));
+}
+
+/** A buy's charge is settled from its hold; a sell's is a transfer out of the proceeds. */
+function chargeOperation(
+  order: Order,
+  executionId: string,
+  plan: ChargePlan,
+  legs: { accountId: string; asset: string; amountMinor: bigint }[],
+): ledger.BatchOperation["operation"] {
+  const requestId = `${plan.charge}-${executionId}`;
+  const metadata = { order_id: order.orderId, execution_id: executionId, charge: plan.charge };
+  return plan.holdDebitMinor > 0n
+    ? {
+        case: "settleHold",
+        value: create(ledger.SettleHoldRequestSchema, {
+          requestId,
+          debits: [{ holdId: order.holdId, amountMinor: plan.holdDebitMinor }],
+          legs,
+          metadata,
+        }),
+      }
+    : { case: "transfer", value: create(ledger.TransferRequestSchema, { requestId, legs, metadata }) };
 }
 
 /** Chains in groups of at most BATCH_OPERATIONS_MAX operations, never splitting a chain. */

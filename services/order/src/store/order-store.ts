@@ -201,12 +201,31 @@ export async function transitionsOf(db: Queryable, orderId: string) {
   return rows.map((r) => ({ from: r.from_state, to: r.to_state, reason: r.reason, occurredAt: r.occurred_at }));
 }
 
-/** Records a fill unless its execution id is known; true when it is new. */
-export async function insertFill(db: pg.PoolClient, orderId: string, fill: Fill, feeKrw: bigint, executedAt: Date): Promise<boolean> {
+/**
+ * Records a fill unless its execution id is known; true when it is new.
+ * `charges` is the commission and the tax apart, or (a bigint) both together,
+ * as fills were recorded before the split.
+ */
+export async function insertFill(
+  db: pg.PoolClient,
+  orderId: string,
+  fill: Fill,
+  charges: bigint | { feeKrw: bigint; taxKrw: bigint },
+  executedAt: Date,
+): Promise<boolean> {
+  const { feeKrw, taxKrw } = typeof charges === "bigint" ? { feeKrw: charges, taxKrw: null } : charges;
   const result = await db.query(
-    `INSERT INTO fills (execution_id, order_id, quantity, price_krw, fee_krw, executed_at) VALUES ($1, $2, $3, $4, $5, $6)
+    `INSERT INTO fills (execution_id, order_id, quantity, price_krw, fee_krw, tax_krw, executed_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
      ON CONFLICT (execution_id) DO NOTHING`,
-    [fill.executionId, orderId, fill.quantity.toString(), fill.priceKrw.toString(), feeKrw.toString(), executedAt],
+    [
+      fill.executionId,
+      orderId,
+      fill.quantity.toString(),
+      fill.priceKrw.toString(),
+      feeKrw.toString(),
+      taxKrw?.toString() ?? null,
+      executedAt,
+    ],
   );
   return result.rowCount === 1;
 }
@@ -254,18 +273,29 @@ export async function markPublished(db: pg.PoolClient, seqs: readonly string[]):
   await db.query("UPDATE outbox SET published_at = now() WHERE seq = ANY($1::bigint[])", [seqs]);
 }
 
-/** A user's orders, newest first, after the (created_at, order_id) cursor. */
+/** A user's orders, newest first, after the (created_at, order_id) cursor, within the filter (none: all). */
 export async function listOrders(
   db: Queryable,
   userId: string,
   before: { createdAt: Date; orderId: string } | undefined,
   pageSize: number,
+  filter: OrderFilter = { states: [], createdFrom: undefined, createdBefore: undefined },
 ): Promise<Order[]> {
   const { rows } = await db.query<OrderRow>(
     `SELECT ${ORDER_COLUMNS} FROM orders
      WHERE user_id = $1 AND ($2::timestamptz IS NULL OR (created_at, order_id) < ($2, $3::uuid))
+       AND (cardinality($5::text[]) = 0 OR state = ANY($5::text[]))
+       AND ($6::timestamptz IS NULL OR created_at >= $6) AND ($7::timestamptz IS NULL OR created_at < $7)
      ORDER BY created_at DESC, order_id DESC LIMIT $4`,
-    [userId, before?.createdAt ?? null, before?.orderId ?? null, pageSize],
+    [
+      userId,
+      before?.createdAt ?? null,
+      before?.orderId ?? null,
+      pageSize,
+      filter.states,
+      filter.createdFrom ?? null,
+      filter.createdBefore ?? null,
+    ],
   );
   return rows.map(toOrder);
 }
@@ -311,19 +341,38 @@ export async function getOrders(db: Queryable, orderIds: readonly string[]): Pro
 }
 
 export interface StoredFill extends Fill {
+  /** The commission; commission and tax together when `taxKrw` is undefined (a fill recorded before the split). */
   readonly feeKrw: bigint;
+  readonly taxKrw: bigint | undefined;
 }
+
+interface FillRow {
+  order_id: string;
+  execution_id: string;
+  quantity: string;
+  price_krw: string;
+  fee_krw: string;
+  tax_krw: string | null;
+}
+
+const toStoredFill = (r: FillRow): StoredFill => ({
+  executionId: r.execution_id,
+  quantity: BigInt(r.quantity),
+  priceKrw: BigInt(r.price_krw),
+  feeKrw: BigInt(r.fee_krw),
+  taxKrw: r.tax_krw === null ? undefined : BigInt(r.tax_krw),
+});
 
 /** The unsettled fills of these orders, per order, in the order they were executed. */
 export async function unsettledFillsOf(db: Queryable, orderIds: readonly string[]): Promise<Map<string, StoredFill[]>> {
-  const { rows } = await db.query<{ order_id: string; execution_id: string; quantity: string; price_krw: string; fee_krw: string }>(
-    `SELECT order_id, execution_id, quantity, price_krw, fee_krw FROM fills
+  const { rows } = await db.query<FillRow>(
+    `SELECT order_id, execution_id, quantity, price_krw, fee_krw, tax_krw FROM fills
      WHERE order_id = ANY($1::uuid[]) AND settled_at IS NULL ORDER BY executed_at, execution_id`,
     [orderIds],
   );
   const byOrder = new Map<string, StoredFill[]>();
   for (const r of rows) {
-    const fill = { executionId: r.execution_id, quantity: BigInt(r.quantity), priceKrw: BigInt(r.price_krw), feeKrw: BigInt(r.fee_krw) };
+    const fill = toStoredFill(r);
     const list = byOrder.get(r.order_id);
     if (list === undefined) byOrder.set(r.order_id, [fill]);
     else list.push(fill);
@@ -368,4 +417,90 @@ export async function countSettlementRefused(db: Queryable): Promise<number> {
 export async function countOrdersByState(db: Queryable): Promise<Map<OrderState, number>> {
   const { rows } = await db.query<{ state: OrderState; n: string }>("SELECT state, count(*) AS n FROM orders GROUP BY state");
   return new Map(rows.map((r) => [r.state, Number(r.n)]));
+}
+
+/** A fill with its order's owner, symbol and side, as the read side shows it. */
+export interface UserFill extends StoredFill {
+  readonly orderId: string;
+  readonly symbol: string;
+  readonly side: Order["side"];
+  readonly executedAt: Date;
+  readonly settled: boolean;
+}
+
+interface UserFillRow extends FillRow {
+  symbol: string;
+  side: Order["side"];
+  executed_at: Date;
+  settled: boolean;
+}
+
+const USER_FILL_COLUMNS =
+  "f.order_id, f.execution_id, f.quantity, f.price_krw, f.fee_krw, f.tax_krw, o.symbol, o.side, f.executed_at, f.settled_at IS NOT NULL AS settled";
+
+const toUserFill = (r: UserFillRow): UserFill => ({
+  ...toStoredFill(r),
+  orderId: r.order_id,
+  symbol: r.symbol,
+  side: r.side,
+  executedAt: r.executed_at,
+  settled: r.settled,
+});
+
+export interface FillFilter {
+  readonly orderId: string | undefined;
+  readonly executedFrom: Date | undefined;
+  readonly executedBefore: Date | undefined;
+}
+
+/** A user's fills, newest first, after the (executed_at, execution_id) cursor. */
+export async function listFills(
+  db: Queryable,
+  userId: string,
+  filter: FillFilter,
+  before: { executedAt: Date; executionId: string } | undefined,
+  pageSize: number,
+): Promise<UserFill[]> {
+  const { rows } = await db.query<UserFillRow>(
+    `SELECT ${USER_FILL_COLUMNS} FROM fills f JOIN orders o USING (order_id)
+     WHERE o.user_id = $1 AND ($2::uuid IS NULL OR f.order_id = $2)
+       AND ($3::timestamptz IS NULL OR f.executed_at >= $3) AND ($4::timestamptz IS NULL OR f.executed_at < $4)
+       AND ($5::timestamptz IS NULL OR (f.executed_at, f.execution_id) < ($5, $6::text))
+     ORDER BY f.executed_at DESC, f.execution_id DESC LIMIT $7`,
+    [
+      userId,
+      filter.orderId ?? null,
+      filter.executedFrom ?? null,
+      filter.executedBefore ?? null,
+      before?.executedAt ?? null,
+      before?.executionId ?? null,
+      pageSize,
+    ],
+  );
+  return rows.map(toUserFill);
+}
+
+/** Every settled fill of a user, in execution order: what the ledger's shares and cash have taken. */
+export async function settledFillsOfUser(db: Queryable, userId: string): Promise<UserFill[]> {
+  const { rows } = await db.query<UserFillRow>(
+    `SELECT ${USER_FILL_COLUMNS} FROM fills f JOIN orders o USING (order_id)
+     WHERE o.user_id = $1 AND f.settled_at IS NOT NULL ORDER BY f.executed_at, f.execution_id`,
+    [userId],
+  );
+  return rows.map(toUserFill);
+}
+
+/** The tax within each of these orders' fees: the sum of their fills' (0 for fills from before the split). */
+export async function taxesOf(db: Queryable, orderIds: readonly string[]): Promise<Map<string, bigint>> {
+  const { rows } = await db.query<{ order_id: string; tax_krw: string }>(
+    "SELECT order_id, coalesce(sum(tax_krw), 0) AS tax_krw FROM fills WHERE order_id = ANY($1::uuid[]) GROUP BY order_id",
+    [orderIds],
+  );
+  return new Map(rows.map((r) => [r.order_id, BigInt(r.tax_krw)]));
+}
+
+export interface OrderFilter {
+  readonly states: readonly OrderState[];
+  readonly createdFrom: Date | undefined;
+  readonly createdBefore: Date | undefined;
 }

@@ -10,7 +10,7 @@ import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import { file_kuku_options_v1_options } from "../../options/v1/options_pb.js";
 import type { OrderState } from "../../order/v1/order_pb.js";
 import { file_kuku_order_v1_order } from "../../order/v1/order_pb.js";
-import type { OrderType, Side, TimeInForce } from "../../trading/v1/trading_pb.js";
+import type { CandleInterval, OrderType, Side, TimeInForce } from "../../trading/v1/trading_pb.js";
 import { file_kuku_trading_v1_trading } from "../../trading/v1/trading_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -18,7 +18,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file kuku/gateway/v1/gateway.proto.
  */
 export const file_kuku_gateway_v1_gateway: GenFile = /*@__PURE__*/
-  fileDesc("Ch1rdWt1L2dhdGV3YXkvdjEvZ2F0ZXdheS5wcm90bxIPa3VrdS5nYXRld2F5LnYxIt8DCgVPcmRlchIQCghvcmRlcl9pZBgBIAEoCRIOCgZzeW1ib2wYAyABKAkSIwoEc2lkZRgEIAEoDjIVLmt1a3UudHJhZGluZy52MS5TaWRlEigKBHR5cGUYBSABKA4yGi5rdWt1LnRyYWRpbmcudjEuT3JkZXJUeXBlEjMKDXRpbWVfaW5fZm9yY2UYBiABKA4yHC5rdWt1LnRyYWRpbmcudjEuVGltZUluRm9yY2USEAoIcXVhbnRpdHkYByABKAMSFwoPbGltaXRfcHJpY2Vfa3J3GAggASgDEhcKD2ZpbGxlZF9xdWFudGl0eRgJIAEoAxIbChNmaWxsZWRfbm90aW9uYWxfa3J3GAogASgDEigKBXN0YXRlGAsgASgOMhkua3VrdS5vcmRlci52MS5PcmRlclN0YXRlEhUKDXJlamVjdF9yZWFzb24YDCABKAkSLgoKY3JlYXRlZF9hdBgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgPIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIZmVlc19rcncYECABKANKBAgCEANKBAgNEA5SB3VzZXJfaWRSB3ZlcnNpb24i9AEKBVF1b3RlEg4KBnN5bWJvbBgBIAEoCRIWCg5sYXN0X3ByaWNlX2tydxgCIAEoAxIWCg5vcGVuX3ByaWNlX2tydxgDIAEoAxIWCg5oaWdoX3ByaWNlX2tydxgEIAEoAxIVCg1sb3dfcHJpY2Vfa3J3GAUgASgDEg4KBnZvbHVtZRgGIAEoAxIUCgxiZXN0X2JpZF9rcncYByABKAMSFAoMYmVzdF9hc2tfa3J3GAggASgDEhAKCHNlcXVlbmNlGAkgASgDEi4KCnVwZGF0ZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjEKClByaWNlTGV2ZWwSEQoJcHJpY2Vfa3J3GAEgASgDEhAKCHF1YW50aXR5GAIgASgDIoMBCglPcmRlckJvb2sSDgoGc3ltYm9sGAEgASgJEikKBGJpZHMYAiADKAsyGy5rdWt1LmdhdGV3YXkudjEuUHJpY2VMZXZlbBIpCgRhc2tzGAMgAygLMhsua3VrdS5nYXRld2F5LnYxLlByaWNlTGV2ZWwSEAoIc2VxdWVuY2UYBCABKAMieQoKSW5zdHJ1bWVudBIOCgZzeW1ib2wYASABKAkSDAoEbmFtZRgCIAEoCRIbChNyZWZlcmVuY2VfcHJpY2Vfa3J3GAMgASgDEhcKD3VwcGVyX2xpbWl0X2tydxgEIAEoAxIXCg9sb3dlcl9saW1pdF9rcncYBSABKAMiWAoGVG9rZW5zEhQKDGFjY2Vzc190b2tlbhgBIAEoCRIVCg1yZWZyZXNoX3Rva2VuGAIgASgJEiEKGWFjY2Vzc19leHBpcmVzX2luX3NlY29uZHMYAyABKAMiaQoNU2lnblVwUmVxdWVzdBIZCgVlbWFpbBgBIAEoCUIKukgHcgUY/gFgARIcCghwYXNzd29yZBgCIAEoCUIKukgHcgUQChiAARIfCgxkaXNwbGF5X25hbWUYAyABKAlCCbpIBnIEEAEYQCJKCg5TaWduVXBSZXNwb25zZRIPCgd1c2VyX2lkGAEgASgJEicKBnRva2VucxgCIAEoCzIXLmt1a3UuZ2F0ZXdheS52MS5Ub2tlbnMiRwoMTG9nSW5SZXF1ZXN0EhkKBWVtYWlsGAEgASgJQgq6SAdyBRj+AWABEhwKCHBhc3N3b3JkGAIgASgJQgq6SAdyBRABGIABIkkKDUxvZ0luUmVzcG9uc2USDwoHdXNlcl9pZBgBIAEoCRInCgZ0b2tlbnMYAiABKAsyFy5rdWt1LmdhdGV3YXkudjEuVG9rZW5zIjgKE1JlZnJlc2hUb2tlblJlcXVlc3QSIQoNcmVmcmVzaF90b2tlbhgBIAEoCUIKukgHcgUQARiAICI/ChRSZWZyZXNoVG9rZW5SZXNwb25zZRInCgZ0b2tlbnMYASABKAsyFy5rdWt1LmdhdGV3YXkudjEuVG9rZW5zIjYKDUxvZ091dFJlcXVlc3QSJQoNcmVmcmVzaF90b2tlbhgBIAEoCUIOukgHcgUQARiAIMiMGQEiEAoOTG9nT3V0UmVzcG9uc2UiWwoSRGVwb3NpdENhc2hSZXF1ZXN0EiIKCnJlcXVlc3RfaWQYASABKAlCDrpIB3IFEAEYgAHIjBkBEiEKCmFtb3VudF9rcncYAiABKANCDbpICiIIGIDIr6AlIAAiMQoTRGVwb3NpdENhc2hSZXNwb25zZRIaChJjYXNoX2F2YWlsYWJsZV9rcncYASABKAMicgoIUG9zaXRpb24SDgoGc3ltYm9sGAEgASgJEhAKCHF1YW50aXR5GAIgASgDEhUKDWhlbGRfcXVhbnRpdHkYAyABKAMSFgoObGFzdF9wcmljZV9rcncYBCABKAMSFQoNdmFsdWF0aW9uX2tydxgFIAEoAyIVChNHZXRQb3J0Zm9saW9SZXF1ZXN0Io8BChRHZXRQb3J0Zm9saW9SZXNwb25zZRIWCg5jYXNoX3RvdGFsX2tydxgBIAEoAxIVCg1jYXNoX2hlbGRfa3J3GAIgASgDEhoKEmNhc2hfYXZhaWxhYmxlX2tydxgDIAEoAxIsCglwb3NpdGlvbnMYBCADKAsyGS5rdWt1LmdhdGV3YXkudjEuUG9zaXRpb24i9QIKEVBsYWNlT3JkZXJSZXF1ZXN0EicKD2lkZW1wb3RlbmN5X2tleRgBIAEoCUIOukgHcgUQCBiAAciMGQESJAoGc3ltYm9sGAIgASgJQhS6SBFyDzINXlswLTlBLVpdezZ9JBIvCgRzaWRlGAMgASgOMhUua3VrdS50cmFkaW5nLnYxLlNpZGVCCrpIB4IBBBABIAASNgoEdHlwZRgEIAEoDjIaLmt1a3UudHJhZGluZy52MS5PcmRlclR5cGVCDLpICYIBBhABGAEYAhJBCg10aW1lX2luX2ZvcmNlGAUgASgOMhwua3VrdS50cmFkaW5nLnYxLlRpbWVJbkZvcmNlQgy6SAmCAQYQARgBGAISHwoIcXVhbnRpdHkYBiABKANCDbpICiIIGICU69wDIAASIAoPbGltaXRfcHJpY2Vfa3J3GAcgASgDQge6SAQiAigAEiIKD3dhaXRfc2V0dGxlZF9tcxgIIAEoDUIJukgGKgQYsOoBIjsKElBsYWNlT3JkZXJSZXNwb25zZRIlCgVvcmRlchgBIAEoCzIWLmt1a3UuZ2F0ZXdheS52MS5PcmRlciI0ChJDYW5jZWxPcmRlclJlcXVlc3QSHgoIb3JkZXJfaWQYASABKAlCDLpIBXIDsAEByIwZASI8ChNDYW5jZWxPcmRlclJlc3BvbnNlEiUKBW9yZGVyGAEgASgLMhYua3VrdS5nYXRld2F5LnYxLk9yZGVyIlAKEUxpc3RPcmRlcnNSZXF1ZXN0Eh0KCXBhZ2Vfc2l6ZRgBIAEoBUIKukgHGgUY9AMoABIcCgpwYWdlX3Rva2VuGAIgASgJQgi6SAVyAxiAAiJVChJMaXN0T3JkZXJzUmVzcG9uc2USJgoGb3JkZXJzGAEgAygLMhYua3VrdS5nYXRld2F5LnYxLk9yZGVyEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSI3Cg9HZXRRdW90ZVJlcXVlc3QSJAoGc3ltYm9sGAEgASgJQhS6SBFyDzINXlswLTlBLVpdezZ9JCI5ChBHZXRRdW90ZVJlc3BvbnNlEiUKBXF1b3RlGAEgASgLMhYua3VrdS5nYXRld2F5LnYxLlF1b3RlIhgKFkxpc3RJbnN0cnVtZW50c1JlcXVlc3QiSwoXTGlzdEluc3RydW1lbnRzUmVzcG9uc2USMAoLaW5zdHJ1bWVudHMYASADKAsyGy5rdWt1LmdhdGV3YXkudjEuSW5zdHJ1bWVudCJVChNHZXRPcmRlckJvb2tSZXF1ZXN0EiQKBnN5bWJvbBgBIAEoCUIUukgRcg8yDV5bMC05QS1aXXs2fSQSGAoFZGVwdGgYAiABKAVCCbpIBhoEGAooACJGChRHZXRPcmRlckJvb2tSZXNwb25zZRIuCgpvcmRlcl9ib29rGAEgASgLMhoua3VrdS5nYXRld2F5LnYxLk9yZGVyQm9vayI7ChlTdHJlYW1PcmRlclVwZGF0ZXNSZXF1ZXN0Eh4KDGFmdGVyX2N1cnNvchgBIAEoCUIIukgFcgMYgAEiWgoaU3RyZWFtT3JkZXJVcGRhdGVzUmVzcG9uc2USLAoGdXBkYXRlGAEgASgLMhwua3VrdS5nYXRld2F5LnYxLk9yZGVyVXBkYXRlEg4KBmN1cnNvchgCIAEoCSKnAgoLT3JkZXJVcGRhdGUSEAoIZXZlbnRfaWQYAiABKAkSKAoFc3RhdGUYAyABKA4yGS5rdWt1Lm9yZGVyLnYxLk9yZGVyU3RhdGUSMQoOcHJldmlvdXNfc3RhdGUYBCABKA4yGS5rdWt1Lm9yZGVyLnYxLk9yZGVyU3RhdGUSJQoFb3JkZXIYBSABKAsyFi5rdWt1LmdhdGV3YXkudjEuT3JkZXISIwoEZmlsbBgGIAEoCzIVLmt1a3UuZ2F0ZXdheS52MS5GaWxsEg4KBnJlYXNvbhgHIAEoCRIvCgtvY2N1cnJlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOb3JkZXJfc2VxdWVuY2UYCSABKANKBAgBEAIilAEKBEZpbGwSFAoMZXhlY3V0aW9uX2lkGAEgASgJEhAKCHF1YW50aXR5GAIgASgDEhEKCXByaWNlX2tydxgDIAEoAxIPCgdmZWVfa3J3GAQgASgDEg8KB3RheF9rcncYBSABKAMSLwoLZXhlY3V0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wMtwCCgtBdXRoU2VydmljZRJOCgZTaWduVXASHi5rdWt1LmdhdGV3YXkudjEuU2lnblVwUmVxdWVzdBofLmt1a3UuZ2F0ZXdheS52MS5TaWduVXBSZXNwb25zZSIDkAIAEksKBUxvZ0luEh0ua3VrdS5nYXRld2F5LnYxLkxvZ0luUmVxdWVzdBoeLmt1a3UuZ2F0ZXdheS52MS5Mb2dJblJlc3BvbnNlIgOQAgASYAoMUmVmcmVzaFRva2VuEiQua3VrdS5nYXRld2F5LnYxLlJlZnJlc2hUb2tlblJlcXVlc3QaJS5rdWt1LmdhdGV3YXkudjEuUmVmcmVzaFRva2VuUmVzcG9uc2UiA5ACABJOCgZMb2dPdXQSHi5rdWt1LmdhdGV3YXkudjEuTG9nT3V0UmVxdWVzdBofLmt1a3UuZ2F0ZXdheS52MS5Mb2dPdXRSZXNwb25zZSIDkAICMoEHCg5UcmFkaW5nU2VydmljZRJdCgtEZXBvc2l0Q2FzaBIjLmt1a3UuZ2F0ZXdheS52MS5EZXBvc2l0Q2FzaFJlcXVlc3QaJC5rdWt1LmdhdGV3YXkudjEuRGVwb3NpdENhc2hSZXNwb25zZSIDkAICEmAKDEdldFBvcnRmb2xpbxIkLmt1a3UuZ2F0ZXdheS52MS5HZXRQb3J0Zm9saW9SZXF1ZXN0GiUua3VrdS5nYXRld2F5LnYxLkdldFBvcnRmb2xpb1Jlc3BvbnNlIgOQAgESWgoKUGxhY2VPcmRlchIiLmt1a3UuZ2F0ZXdheS52MS5QbGFjZU9yZGVyUmVxdWVzdBojLmt1a3UuZ2F0ZXdheS52MS5QbGFjZU9yZGVyUmVzcG9uc2UiA5ACAhJdCgtDYW5jZWxPcmRlchIjLmt1a3UuZ2F0ZXdheS52MS5DYW5jZWxPcmRlclJlcXVlc3QaJC5rdWt1LmdhdGV3YXkudjEuQ2FuY2VsT3JkZXJSZXNwb25zZSIDkAICEloKCkxpc3RPcmRlcnMSIi5rdWt1LmdhdGV3YXkudjEuTGlzdE9yZGVyc1JlcXVlc3QaIy5rdWt1LmdhdGV3YXkudjEuTGlzdE9yZGVyc1Jlc3BvbnNlIgOQAgESVAoIR2V0UXVvdGUSIC5rdWt1LmdhdGV3YXkudjEuR2V0UXVvdGVSZXF1ZXN0GiEua3VrdS5nYXRld2F5LnYxLkdldFF1b3RlUmVzcG9uc2UiA5ACARJpCg9MaXN0SW5zdHJ1bWVudHMSJy5rdWt1LmdhdGV3YXkudjEuTGlzdEluc3RydW1lbnRzUmVxdWVzdBooLmt1a3UuZ2F0ZXdheS52MS5MaXN0SW5zdHJ1bWVudHNSZXNwb25zZSIDkAIBEmAKDEdldE9yZGVyQm9vaxIkLmt1a3UuZ2F0ZXdheS52MS5HZXRPcmRlckJvb2tSZXF1ZXN0GiUua3VrdS5nYXRld2F5LnYxLkdldE9yZGVyQm9va1Jlc3BvbnNlIgOQAgESdAoSU3RyZWFtT3JkZXJVcGRhdGVzEioua3VrdS5nYXRld2F5LnYxLlN0cmVhbU9yZGVyVXBkYXRlc1JlcXVlc3QaKy5rdWt1LmdhdGV3YXkudjEuU3RyZWFtT3JkZXJVcGRhdGVzUmVzcG9uc2UiA5ACATABYgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_timestamp, file_kuku_options_v1_options, file_kuku_order_v1_order, file_kuku_trading_v1_trading]);
+  fileDesc("Ch1rdWt1L2dhdGV3YXkvdjEvZ2F0ZXdheS5wcm90bxIPa3VrdS5nYXRld2F5LnYxIvADCgVPcmRlchIQCghvcmRlcl9pZBgBIAEoCRIOCgZzeW1ib2wYAyABKAkSIwoEc2lkZRgEIAEoDjIVLmt1a3UudHJhZGluZy52MS5TaWRlEigKBHR5cGUYBSABKA4yGi5rdWt1LnRyYWRpbmcudjEuT3JkZXJUeXBlEjMKDXRpbWVfaW5fZm9yY2UYBiABKA4yHC5rdWt1LnRyYWRpbmcudjEuVGltZUluRm9yY2USEAoIcXVhbnRpdHkYByABKAMSFwoPbGltaXRfcHJpY2Vfa3J3GAggASgDEhcKD2ZpbGxlZF9xdWFudGl0eRgJIAEoAxIbChNmaWxsZWRfbm90aW9uYWxfa3J3GAogASgDEigKBXN0YXRlGAsgASgOMhkua3VrdS5vcmRlci52MS5PcmRlclN0YXRlEhUKDXJlamVjdF9yZWFzb24YDCABKAkSLgoKY3JlYXRlZF9hdBgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgPIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIZmVlc19rcncYECABKAMSDwoHdGF4X2tydxgRIAEoA0oECAIQA0oECA0QDlIHdXNlcl9pZFIHdmVyc2lvbiL0AQoFUXVvdGUSDgoGc3ltYm9sGAEgASgJEhYKDmxhc3RfcHJpY2Vfa3J3GAIgASgDEhYKDm9wZW5fcHJpY2Vfa3J3GAMgASgDEhYKDmhpZ2hfcHJpY2Vfa3J3GAQgASgDEhUKDWxvd19wcmljZV9rcncYBSABKAMSDgoGdm9sdW1lGAYgASgDEhQKDGJlc3RfYmlkX2tydxgHIAEoAxIUCgxiZXN0X2Fza19rcncYCCABKAMSEAoIc2VxdWVuY2UYCSABKAMSLgoKdXBkYXRlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiMQoKUHJpY2VMZXZlbBIRCglwcmljZV9rcncYASABKAMSEAoIcXVhbnRpdHkYAiABKAMigwEKCU9yZGVyQm9vaxIOCgZzeW1ib2wYASABKAkSKQoEYmlkcxgCIAMoCzIbLmt1a3UuZ2F0ZXdheS52MS5QcmljZUxldmVsEikKBGFza3MYAyADKAsyGy5rdWt1LmdhdGV3YXkudjEuUHJpY2VMZXZlbBIQCghzZXF1ZW5jZRgEIAEoAyJ5CgpJbnN0cnVtZW50Eg4KBnN5bWJvbBgBIAEoCRIMCgRuYW1lGAIgASgJEhsKE3JlZmVyZW5jZV9wcmljZV9rcncYAyABKAMSFwoPdXBwZXJfbGltaXRfa3J3GAQgASgDEhcKD2xvd2VyX2xpbWl0X2tydxgFIAEoAyJYCgZUb2tlbnMSFAoMYWNjZXNzX3Rva2VuGAEgASgJEhUKDXJlZnJlc2hfdG9rZW4YAiABKAkSIQoZYWNjZXNzX2V4cGlyZXNfaW5fc2Vjb25kcxgDIAEoAyJpCg1TaWduVXBSZXF1ZXN0EhkKBWVtYWlsGAEgASgJQgq6SAdyBRj+AWABEhwKCHBhc3N3b3JkGAIgASgJQgq6SAdyBRAKGIABEh8KDGRpc3BsYXlfbmFtZRgDIAEoCUIJukgGcgQQARhAIkoKDlNpZ25VcFJlc3BvbnNlEg8KB3VzZXJfaWQYASABKAkSJwoGdG9rZW5zGAIgASgLMhcua3VrdS5nYXRld2F5LnYxLlRva2VucyJHCgxMb2dJblJlcXVlc3QSGQoFZW1haWwYASABKAlCCrpIB3IFGP4BYAESHAoIcGFzc3dvcmQYAiABKAlCCrpIB3IFEAEYgAEiSQoNTG9nSW5SZXNwb25zZRIPCgd1c2VyX2lkGAEgASgJEicKBnRva2VucxgCIAEoCzIXLmt1a3UuZ2F0ZXdheS52MS5Ub2tlbnMiOAoTUmVmcmVzaFRva2VuUmVxdWVzdBIhCg1yZWZyZXNoX3Rva2VuGAEgASgJQgq6SAdyBRABGIAgIj8KFFJlZnJlc2hUb2tlblJlc3BvbnNlEicKBnRva2VucxgBIAEoCzIXLmt1a3UuZ2F0ZXdheS52MS5Ub2tlbnMiNgoNTG9nT3V0UmVxdWVzdBIlCg1yZWZyZXNoX3Rva2VuGAEgASgJQg66SAdyBRABGIAgyIwZASIQCg5Mb2dPdXRSZXNwb25zZSK5AQoSRGVwb3NpdENhc2hSZXF1ZXN0EiIKCnJlcXVlc3RfaWQYASABKAlCDrpIB3IFEAEYgAHIjBkBEiEKCmFtb3VudF9rcncYAiABKANCDbpICiIIGIDIr6AlIAASXAoKYWNjb3VudF9pZBgDIAEoCUJIukhFckMyQV4oWzAtOWEtZl17OH0tWzAtOWEtZl17NH0tWzAtOWEtZl17NH0tWzAtOWEtZl17NH0tWzAtOWEtZl17MTJ9KT8kIjEKE0RlcG9zaXRDYXNoUmVzcG9uc2USGgoSY2FzaF9hdmFpbGFibGVfa3J3GAEgASgDIoYCCghQb3NpdGlvbhIOCgZzeW1ib2wYASABKAkSEAoIcXVhbnRpdHkYAiABKAMSFQoNaGVsZF9xdWFudGl0eRgDIAEoAxIWCg5sYXN0X3ByaWNlX2tydxgEIAEoAxIVCg12YWx1YXRpb25fa3J3GAUgASgDEhYKDmNvc3RfYmFzaXNfa3J3GAYgASgDEhgKEGF2ZXJhZ2VfY29zdF9rcncYByABKAMSGgoSdW5yZWFsaXplZF9wbmxfa3J3GAggASgDEhEKCXJldHVybl9icBgJIAEoAxIYChByZWFsaXplZF9wbmxfa3J3GAogASgDEhcKD2Nvc3RfcmVjb25jaWxlZBgLIAEoCCLxAQoNUmVhbGl6ZWRUcmFkZRIUCgxleGVjdXRpb25faWQYASABKAkSEAoIb3JkZXJfaWQYAiABKAkSDgoGc3ltYm9sGAMgASgJEhAKCHF1YW50aXR5GAQgASgDEhEKCXByaWNlX2tydxgFIAEoAxIPCgdmZWVfa3J3GAYgASgDEg8KB3RheF9rcncYByABKAMSFgoOY29zdF9iYXNpc19rcncYCCABKAMSGAoQcmVhbGl6ZWRfcG5sX2tydxgJIAEoAxIvCgtleGVjdXRlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiawoQRGFpbHlSZWFsaXplZFBubBIMCgRkYXRlGAEgASgJEhgKEHJlYWxpemVkX3BubF9rcncYAiABKAMSDwoHZmVlX2tydxgDIAEoAxIPCgd0YXhfa3J3GAQgASgDEg0KBXNlbGxzGAUgASgFInMKE0dldFBvcnRmb2xpb1JlcXVlc3QSXAoKYWNjb3VudF9pZBgBIAEoCUJIukhFckMyQV4oWzAtOWEtZl17OH0tWzAtOWEtZl17NH0tWzAtOWEtZl17NH0tWzAtOWEtZl17NH0tWzAtOWEtZl17MTJ9KT8kIpwDChRHZXRQb3J0Zm9saW9SZXNwb25zZRIWCg5jYXNoX3RvdGFsX2tydxgBIAEoAxIVCg1jYXNoX2hlbGRfa3J3GAIgASgDEhoKEmNhc2hfYXZhaWxhYmxlX2tydxgDIAEoAxIsCglwb3NpdGlvbnMYBCADKAsyGS5rdWt1LmdhdGV3YXkudjEuUG9zaXRpb24SGAoQbWFya2V0X3ZhbHVlX2tydxgFIAEoAxIWCg5jb3N0X2Jhc2lzX2tydxgGIAEoAxIaChJ1bnJlYWxpemVkX3BubF9rcncYByABKAMSGAoQcmVhbGl6ZWRfcG5sX2tydxgIIAEoAxIVCg10b3RhbF9wbmxfa3J3GAkgASgDEhgKEHRvdGFsX2Fzc2V0c19rcncYCiABKAMSOQoOZGFpbHlfcmVhbGl6ZWQYCyADKAsyIS5rdWt1LmdhdGV3YXkudjEuRGFpbHlSZWFsaXplZFBubBI3Cg9yZWFsaXplZF90cmFkZXMYDCADKAsyHi5rdWt1LmdhdGV3YXkudjEuUmVhbGl6ZWRUcmFkZSLTAwoRUGxhY2VPcmRlclJlcXVlc3QSJwoPaWRlbXBvdGVuY3lfa2V5GAEgASgJQg66SAdyBRAIGIAByIwZARIkCgZzeW1ib2wYAiABKAlCFLpIEXIPMg1eWzAtOUEtWl17Nn0kEi8KBHNpZGUYAyABKA4yFS5rdWt1LnRyYWRpbmcudjEuU2lkZUIKukgHggEEEAEgABI2CgR0eXBlGAQgASgOMhoua3VrdS50cmFkaW5nLnYxLk9yZGVyVHlwZUIMukgJggEGEAEYARgCEkEKDXRpbWVfaW5fZm9yY2UYBSABKA4yHC5rdWt1LnRyYWRpbmcudjEuVGltZUluRm9yY2VCDLpICYIBBhABGAEYAhIfCghxdWFudGl0eRgGIAEoA0INukgKIggYgJTr3AMgABIgCg9saW1pdF9wcmljZV9rcncYByABKANCB7pIBCICKAASIgoPd2FpdF9zZXR0bGVkX21zGAggASgNQgm6SAYqBBiw6gESXAoKYWNjb3VudF9pZBgJIAEoCUJIukhFckMyQV4oWzAtOWEtZl17OH0tWzAtOWEtZl17NH0tWzAtOWEtZl17NH0tWzAtOWEtZl17NH0tWzAtOWEtZl17MTJ9KT8kIjsKElBsYWNlT3JkZXJSZXNwb25zZRIlCgVvcmRlchgBIAEoCzIWLmt1a3UuZ2F0ZXdheS52MS5PcmRlciKSAQoSQ2FuY2VsT3JkZXJSZXF1ZXN0Eh4KCG9yZGVyX2lkGAEgASgJQgy6SAVyA7ABAciMGQESXAoKYWNjb3VudF9pZBgCIAEoCUJIukhFckMyQV4oWzAtOWEtZl17OH0tWzAtOWEtZl17NH0tWzAtOWEtZl17NH0tWzAtOWEtZl17NH0tWzAtOWEtZl17MTJ9KT8kIjwKE0NhbmNlbE9yZGVyUmVzcG9uc2USJQoFb3JkZXIYASABKAsyFi5rdWt1LmdhdGV3YXkudjEuT3JkZXIi0gIKEUxpc3RPcmRlcnNSZXF1ZXN0Eh0KCXBhZ2Vfc2l6ZRgBIAEoBUIKukgHGgUY9AMoABIcCgpwYWdlX3Rva2VuGAIgASgJQgi6SAVyAxiAAhJcCgphY2NvdW50X2lkGAMgASgJQki6SEVyQzJBXihbMC05YS1mXXs4fS1bMC05YS1mXXs0fS1bMC05YS1mXXs0fS1bMC05YS1mXXs0fS1bMC05YS1mXXsxMn0pPyQSPAoGc3RhdGVzGAQgAygOMhkua3VrdS5vcmRlci52MS5PcmRlclN0YXRlQhG6SA6SAQsQCyIHggEEEAEgABIwCgxjcmVhdGVkX2Zyb20YBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjIKDmNyZWF0ZWRfYmVmb3JlGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJVChJMaXN0T3JkZXJzUmVzcG9uc2USJgoGb3JkZXJzGAEgAygLMhYua3VrdS5nYXRld2F5LnYxLk9yZGVyEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSI3Cg9HZXRRdW90ZVJlcXVlc3QSJAoGc3ltYm9sGAEgASgJQhS6SBFyDzINXlswLTlBLVpdezZ9JCI5ChBHZXRRdW90ZVJlc3BvbnNlEiUKBXF1b3RlGAEgASgLMhYua3VrdS5nYXRld2F5LnYxLlF1b3RlIhgKFkxpc3RJbnN0cnVtZW50c1JlcXVlc3QiSwoXTGlzdEluc3RydW1lbnRzUmVzcG9uc2USMAoLaW5zdHJ1bWVudHMYASADKAsyGy5rdWt1LmdhdGV3YXkudjEuSW5zdHJ1bWVudCJVChNHZXRPcmRlckJvb2tSZXF1ZXN0EiQKBnN5bWJvbBgBIAEoCUIUukgRcg8yDV5bMC05QS1aXXs2fSQSGAoFZGVwdGgYAiABKAVCCbpIBhoEGAooACJGChRHZXRPcmRlckJvb2tSZXNwb25zZRIuCgpvcmRlcl9ib29rGAEgASgLMhoua3VrdS5nYXRld2F5LnYxLk9yZGVyQm9vayKoAQoGQ2FuZGxlEi4KCnN0YXJ0X3RpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhYKDm9wZW5fcHJpY2Vfa3J3GAIgASgDEhYKDmhpZ2hfcHJpY2Vfa3J3GAMgASgDEhUKDWxvd19wcmljZV9rcncYBCABKAMSFwoPY2xvc2VfcHJpY2Vfa3J3GAUgASgDEg4KBnZvbHVtZRgGIAEoAyKSAQoSTGlzdENhbmRsZXNSZXF1ZXN0EiQKBnN5bWJvbBgBIAEoCUIUukgRcg8yDV5bMC05QS1aXXs2fSQSGQoFbGltaXQYAiABKAVCCrpIBxoFGIYDKAASOwoIaW50ZXJ2YWwYAyABKA4yHy5rdWt1LnRyYWRpbmcudjEuQ2FuZGxlSW50ZXJ2YWxCCLpIBYIBAhABIj8KE0xpc3RDYW5kbGVzUmVzcG9uc2USKAoHY2FuZGxlcxgBIAMoCzIXLmt1a3UuZ2F0ZXdheS52MS5DYW5kbGUimQEKGVN0cmVhbU9yZGVyVXBkYXRlc1JlcXVlc3QSHgoMYWZ0ZXJfY3Vyc29yGAEgASgJQgi6SAVyAxiAARJcCgphY2NvdW50X2lkGAIgASgJQki6SEVyQzJBXihbMC05YS1mXXs4fS1bMC05YS1mXXs0fS1bMC05YS1mXXs0fS1bMC05YS1mXXs0fS1bMC05YS1mXXsxMn0pPyQiWgoaU3RyZWFtT3JkZXJVcGRhdGVzUmVzcG9uc2USLAoGdXBkYXRlGAEgASgLMhwua3VrdS5nYXRld2F5LnYxLk9yZGVyVXBkYXRlEg4KBmN1cnNvchgCIAEoCSKnAgoLT3JkZXJVcGRhdGUSEAoIZXZlbnRfaWQYAiABKAkSKAoFc3RhdGUYAyABKA4yGS5rdWt1Lm9yZGVyLnYxLk9yZGVyU3RhdGUSMQoOcHJldmlvdXNfc3RhdGUYBCABKA4yGS5rdWt1Lm9yZGVyLnYxLk9yZGVyU3RhdGUSJQoFb3JkZXIYBSABKAsyFi5rdWt1LmdhdGV3YXkudjEuT3JkZXISIwoEZmlsbBgGIAEoCzIVLmt1a3UuZ2F0ZXdheS52MS5GaWxsEg4KBnJlYXNvbhgHIAEoCRIvCgtvY2N1cnJlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOb3JkZXJfc2VxdWVuY2UYCSABKANKBAgBEAIilAEKBEZpbGwSFAoMZXhlY3V0aW9uX2lkGAEgASgJEhAKCHF1YW50aXR5GAIgASgDEhEKCXByaWNlX2tydxgDIAEoAxIPCgdmZWVfa3J3GAQgASgDEg8KB3RheF9rcncYBSABKAMSLwoLZXhlY3V0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIosBCg9HZXRPcmRlclJlcXVlc3QSGgoIb3JkZXJfaWQYASABKAlCCLpIBXIDsAEBElwKCmFjY291bnRfaWQYAiABKAlCSLpIRXJDMkFeKFswLTlhLWZdezh9LVswLTlhLWZdezR9LVswLTlhLWZdezR9LVswLTlhLWZdezR9LVswLTlhLWZdezEyfSk/JCKuAQoPT3JkZXJUcmFuc2l0aW9uEi0KCmZyb21fc3RhdGUYASABKA4yGS5rdWt1Lm9yZGVyLnYxLk9yZGVyU3RhdGUSKwoIdG9fc3RhdGUYAiABKA4yGS5rdWt1Lm9yZGVyLnYxLk9yZGVyU3RhdGUSDgoGcmVhc29uGAMgASgJEi8KC29jY3VycmVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKbAQoQR2V0T3JkZXJSZXNwb25zZRIlCgVvcmRlchgBIAEoCzIWLmt1a3UuZ2F0ZXdheS52MS5PcmRlchIpCgVmaWxscxgCIAMoCzIaLmt1a3UuZ2F0ZXdheS52MS5PcmRlckZpbGwSNQoLdHJhbnNpdGlvbnMYAyADKAsyIC5rdWt1LmdhdGV3YXkudjEuT3JkZXJUcmFuc2l0aW9uIogBCglPcmRlckZpbGwSEAoIb3JkZXJfaWQYASABKAkSDgoGc3ltYm9sGAIgASgJEiMKBHNpZGUYAyABKA4yFS5rdWt1LnRyYWRpbmcudjEuU2lkZRIjCgRmaWxsGAQgASgLMhUua3VrdS5nYXRld2F5LnYxLkZpbGwSDwoHc2V0dGxlZBgFIAEoCCK0AgoQTGlzdEZpbGxzUmVxdWVzdBIdCghvcmRlcl9pZBgBIAEoCUILukgI2AEBcgOwAQESMQoNZXhlY3V0ZWRfZnJvbRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMwoPZXhlY3V0ZWRfYmVmb3JlGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIdCglwYWdlX3NpemUYBCABKAVCCrpIBxoFGPQDKAASHAoKcGFnZV90b2tlbhgFIAEoCUIIukgFcgMYgAISXAoKYWNjb3VudF9pZBgGIAEoCUJIukhFckMyQV4oWzAtOWEtZl17OH0tWzAtOWEtZl17NH0tWzAtOWEtZl17NH0tWzAtOWEtZl17NH0tWzAtOWEtZl17MTJ9KT8kIlcKEUxpc3RGaWxsc1Jlc3BvbnNlEikKBWZpbGxzGAEgAygLMhoua3VrdS5nYXRld2F5LnYxLk9yZGVyRmlsbBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAki2QEKE0dldFN0YXRlbWVudFJlcXVlc3QSMAoEZnJvbRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCBrpIA8gBARIyCgZiZWZvcmUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQga6SAPIAQESXAoKYWNjb3VudF9pZBgDIAEoCUJIukhFckMyQV4oWzAtOWEtZl17OH0tWzAtOWEtZl17NH0tWzAtOWEtZl17NH0tWzAtOWEtZl17NH0tWzAtOWEtZl17MTJ9KT8kIr0BCgxTdGF0ZW1lbnRSb3cSEAoIZW50cnlfaWQYASABKAkSLwoLb2NjdXJyZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgwKBGtpbmQYAyABKAkSDQoFYXNzZXQYBCABKAkSDgoGYW1vdW50GAUgASgDEhUKDWJhbGFuY2VfYWZ0ZXIYBiABKAMSEAoIb3JkZXJfaWQYByABKAkSFAoMZXhlY3V0aW9uX2lkGAggASgJIkMKFEdldFN0YXRlbWVudFJlc3BvbnNlEisKBHJvd3MYASADKAsyHS5rdWt1LmdhdGV3YXkudjEuU3RhdGVtZW50Um93IhcKFUdldEZlZVNjaGVkdWxlUmVxdWVzdCJGChZHZXRGZWVTY2hlZHVsZVJlc3BvbnNlEhYKDmNvbW1pc3Npb25fcHBtGAEgASgDEhQKDHNlbGxfdGF4X3BwbRgCIAEoAzLcAgoLQXV0aFNlcnZpY2USTgoGU2lnblVwEh4ua3VrdS5nYXRld2F5LnYxLlNpZ25VcFJlcXVlc3QaHy5rdWt1LmdhdGV3YXkudjEuU2lnblVwUmVzcG9uc2UiA5ACABJLCgVMb2dJbhIdLmt1a3UuZ2F0ZXdheS52MS5Mb2dJblJlcXVlc3QaHi5rdWt1LmdhdGV3YXkudjEuTG9nSW5SZXNwb25zZSIDkAIAEmAKDFJlZnJlc2hUb2tlbhIkLmt1a3UuZ2F0ZXdheS52MS5SZWZyZXNoVG9rZW5SZXF1ZXN0GiUua3VrdS5nYXRld2F5LnYxLlJlZnJlc2hUb2tlblJlc3BvbnNlIgOQAgASTgoGTG9nT3V0Eh4ua3VrdS5nYXRld2F5LnYxLkxvZ091dFJlcXVlc3QaHy5rdWt1LmdhdGV3YXkudjEuTG9nT3V0UmVzcG9uc2UiA5ACAjLZCgoOVHJhZGluZ1NlcnZpY2USXQoLRGVwb3NpdENhc2gSIy5rdWt1LmdhdGV3YXkudjEuRGVwb3NpdENhc2hSZXF1ZXN0GiQua3VrdS5nYXRld2F5LnYxLkRlcG9zaXRDYXNoUmVzcG9uc2UiA5ACAhJgCgxHZXRQb3J0Zm9saW8SJC5rdWt1LmdhdGV3YXkudjEuR2V0UG9ydGZvbGlvUmVxdWVzdBolLmt1a3UuZ2F0ZXdheS52MS5HZXRQb3J0Zm9saW9SZXNwb25zZSIDkAIBEloKClBsYWNlT3JkZXISIi5rdWt1LmdhdGV3YXkudjEuUGxhY2VPcmRlclJlcXVlc3QaIy5rdWt1LmdhdGV3YXkudjEuUGxhY2VPcmRlclJlc3BvbnNlIgOQAgISXQoLQ2FuY2VsT3JkZXISIy5rdWt1LmdhdGV3YXkudjEuQ2FuY2VsT3JkZXJSZXF1ZXN0GiQua3VrdS5nYXRld2F5LnYxLkNhbmNlbE9yZGVyUmVzcG9uc2UiA5ACAhJaCgpMaXN0T3JkZXJzEiIua3VrdS5nYXRld2F5LnYxLkxpc3RPcmRlcnNSZXF1ZXN0GiMua3VrdS5nYXRld2F5LnYxLkxpc3RPcmRlcnNSZXNwb25zZSIDkAIBElQKCEdldFF1b3RlEiAua3VrdS5nYXRld2F5LnYxLkdldFF1b3RlUmVxdWVzdBohLmt1a3UuZ2F0ZXdheS52MS5HZXRRdW90ZVJlc3BvbnNlIgOQAgESaQoPTGlzdEluc3RydW1lbnRzEicua3VrdS5nYXRld2F5LnYxLkxpc3RJbnN0cnVtZW50c1JlcXVlc3QaKC5rdWt1LmdhdGV3YXkudjEuTGlzdEluc3RydW1lbnRzUmVzcG9uc2UiA5ACARJgCgxHZXRPcmRlckJvb2sSJC5rdWt1LmdhdGV3YXkudjEuR2V0T3JkZXJCb29rUmVxdWVzdBolLmt1a3UuZ2F0ZXdheS52MS5HZXRPcmRlckJvb2tSZXNwb25zZSIDkAIBEl0KC0xpc3RDYW5kbGVzEiMua3VrdS5nYXRld2F5LnYxLkxpc3RDYW5kbGVzUmVxdWVzdBokLmt1a3UuZ2F0ZXdheS52MS5MaXN0Q2FuZGxlc1Jlc3BvbnNlIgOQAgESVAoIR2V0T3JkZXISIC5rdWt1LmdhdGV3YXkudjEuR2V0T3JkZXJSZXF1ZXN0GiEua3VrdS5nYXRld2F5LnYxLkdldE9yZGVyUmVzcG9uc2UiA5ACARJXCglMaXN0RmlsbHMSIS5rdWt1LmdhdGV3YXkudjEuTGlzdEZpbGxzUmVxdWVzdBoiLmt1a3UuZ2F0ZXdheS52MS5MaXN0RmlsbHNSZXNwb25zZSIDkAIBEmAKDEdldFN0YXRlbWVudBIkLmt1a3UuZ2F0ZXdheS52MS5HZXRTdGF0ZW1lbnRSZXF1ZXN0GiUua3VrdS5nYXRld2F5LnYxLkdldFN0YXRlbWVudFJlc3BvbnNlIgOQAgESZgoOR2V0RmVlU2NoZWR1bGUSJi5rdWt1LmdhdGV3YXkudjEuR2V0RmVlU2NoZWR1bGVSZXF1ZXN0Gicua3VrdS5nYXRld2F5LnYxLkdldEZlZVNjaGVkdWxlUmVzcG9uc2UiA5ACARJ0ChJTdHJlYW1PcmRlclVwZGF0ZXMSKi5rdWt1LmdhdGV3YXkudjEuU3RyZWFtT3JkZXJVcGRhdGVzUmVxdWVzdBorLmt1a3UuZ2F0ZXdheS52MS5TdHJlYW1PcmRlclVwZGF0ZXNSZXNwb25zZSIDkAIBMAFiBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_timestamp, file_kuku_options_v1_options, file_kuku_order_v1_order, file_kuku_trading_v1_trading]);
 
 /**
  * A user's order as the order service reports it, without its owner and
@@ -100,6 +100,13 @@ export type Order = Message<"kuku.gateway.v1.Order"> & {
    * @generated from field: int64 fees_krw = 16;
    */
   feesKrw: bigint;
+
+  /**
+   * The securities transaction tax within fees_krw.
+   *
+   * @generated from field: int64 tax_krw = 17;
+   */
+  taxKrw: bigint;
 };
 
 /**
@@ -465,6 +472,13 @@ export type DepositCashRequest = Message<"kuku.gateway.v1.DepositCashRequest"> &
    * @generated from field: int64 amount_krw = 2;
    */
   amountKrw: bigint;
+
+  /**
+   * The paper account (AccountService); empty: the user's first.
+   *
+   * @generated from field: string account_id = 3;
+   */
+  accountId: string;
 };
 
 /**
@@ -501,6 +515,8 @@ export type Position = Message<"kuku.gateway.v1.Position"> & {
   symbol: string;
 
   /**
+   * The ledger's shares: the truth every other figure is reconciled to.
+   *
    * @generated from field: int64 quantity = 2;
    */
   quantity: bigint;
@@ -516,11 +532,56 @@ export type Position = Message<"kuku.gateway.v1.Position"> & {
   lastPriceKrw: bigint;
 
   /**
-   * quantity x last price.
+   * quantity x last price (평가금액).
    *
    * @generated from field: int64 valuation_krw = 5;
    */
   valuationKrw: bigint;
+
+  /**
+   * What the shares held cost, buy commissions included, by the moving
+   * average (이동평균법, ADR 0024).
+   *
+   * @generated from field: int64 cost_basis_krw = 6;
+   */
+  costBasisKrw: bigint;
+
+  /**
+   * cost_basis_krw / quantity, rounded to the nearest won (display only).
+   *
+   * @generated from field: int64 average_cost_krw = 7;
+   */
+  averageCostKrw: bigint;
+
+  /**
+   * valuation_krw - cost_basis_krw.
+   *
+   * @generated from field: int64 unrealized_pnl_krw = 8;
+   */
+  unrealizedPnlKrw: bigint;
+
+  /**
+   * unrealized_pnl_krw / cost_basis_krw in basis points (1/100 %), truncated.
+   *
+   * @generated from field: int64 return_bp = 9;
+   */
+  returnBp: bigint;
+
+  /**
+   * The sum of this symbol's realised P&L.
+   *
+   * @generated from field: int64 realized_pnl_krw = 10;
+   */
+  realizedPnlKrw: bigint;
+
+  /**
+   * False while the order service's settled fills and the ledger disagree
+   * on the quantity (shares that came from outside trading): the cost is
+   * then that of the fills' quantity.
+   *
+   * @generated from field: bool cost_reconciled = 11;
+   */
+  costReconciled: boolean;
 };
 
 /**
@@ -531,9 +592,124 @@ export const PositionSchema: GenMessage<Position> = /*@__PURE__*/
   messageDesc(file_kuku_gateway_v1_gateway, 16);
 
 /**
+ * One sell fill's realised P&L.
+ *
+ * @generated from message kuku.gateway.v1.RealizedTrade
+ */
+export type RealizedTrade = Message<"kuku.gateway.v1.RealizedTrade"> & {
+  /**
+   * @generated from field: string execution_id = 1;
+   */
+  executionId: string;
+
+  /**
+   * @generated from field: string order_id = 2;
+   */
+  orderId: string;
+
+  /**
+   * @generated from field: string symbol = 3;
+   */
+  symbol: string;
+
+  /**
+   * @generated from field: int64 quantity = 4;
+   */
+  quantity: bigint;
+
+  /**
+   * @generated from field: int64 price_krw = 5;
+   */
+  priceKrw: bigint;
+
+  /**
+   * @generated from field: int64 fee_krw = 6;
+   */
+  feeKrw: bigint;
+
+  /**
+   * @generated from field: int64 tax_krw = 7;
+   */
+  taxKrw: bigint;
+
+  /**
+   * The cost basis the sell took away.
+   *
+   * @generated from field: int64 cost_basis_krw = 8;
+   */
+  costBasisKrw: bigint;
+
+  /**
+   * price x quantity - fee - tax - cost basis.
+   *
+   * @generated from field: int64 realized_pnl_krw = 9;
+   */
+  realizedPnlKrw: bigint;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp executed_at = 10;
+   */
+  executedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message kuku.gateway.v1.RealizedTrade.
+ * Use `create(RealizedTradeSchema)` to create a new message.
+ */
+export const RealizedTradeSchema: GenMessage<RealizedTrade> = /*@__PURE__*/
+  messageDesc(file_kuku_gateway_v1_gateway, 17);
+
+/**
+ * The realised P&L of one trading day (KST).
+ *
+ * @generated from message kuku.gateway.v1.DailyRealizedPnl
+ */
+export type DailyRealizedPnl = Message<"kuku.gateway.v1.DailyRealizedPnl"> & {
+  /**
+   * YYYY-MM-DD, Asia/Seoul.
+   *
+   * @generated from field: string date = 1;
+   */
+  date: string;
+
+  /**
+   * @generated from field: int64 realized_pnl_krw = 2;
+   */
+  realizedPnlKrw: bigint;
+
+  /**
+   * @generated from field: int64 fee_krw = 3;
+   */
+  feeKrw: bigint;
+
+  /**
+   * @generated from field: int64 tax_krw = 4;
+   */
+  taxKrw: bigint;
+
+  /**
+   * @generated from field: int32 sells = 5;
+   */
+  sells: number;
+};
+
+/**
+ * Describes the message kuku.gateway.v1.DailyRealizedPnl.
+ * Use `create(DailyRealizedPnlSchema)` to create a new message.
+ */
+export const DailyRealizedPnlSchema: GenMessage<DailyRealizedPnl> = /*@__PURE__*/
+  messageDesc(file_kuku_gateway_v1_gateway, 18);
+
+/**
  * @generated from message kuku.gateway.v1.GetPortfolioRequest
  */
 export type GetPortfolioRequest = Message<"kuku.gateway.v1.GetPortfolioRequest"> & {
+  /**
+   * The paper account (AccountService); empty: the user's first.
+   *
+   * @generated from field: string account_id = 1;
+   */
+  accountId: string;
 };
 
 /**
@@ -541,13 +717,15 @@ export type GetPortfolioRequest = Message<"kuku.gateway.v1.GetPortfolioRequest">
  * Use `create(GetPortfolioRequestSchema)` to create a new message.
  */
 export const GetPortfolioRequestSchema: GenMessage<GetPortfolioRequest> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 17);
+  messageDesc(file_kuku_gateway_v1_gateway, 19);
 
 /**
  * @generated from message kuku.gateway.v1.GetPortfolioResponse
  */
 export type GetPortfolioResponse = Message<"kuku.gateway.v1.GetPortfolioResponse"> & {
   /**
+   * 예수금: the ledger's cash.
+   *
    * @generated from field: int64 cash_total_krw = 1;
    */
   cashTotalKrw: bigint;
@@ -566,6 +744,54 @@ export type GetPortfolioResponse = Message<"kuku.gateway.v1.GetPortfolioResponse
    * @generated from field: repeated kuku.gateway.v1.Position positions = 4;
    */
   positions: Position[];
+
+  /**
+   * 평가금액: the positions' valuation.
+   *
+   * @generated from field: int64 market_value_krw = 5;
+   */
+  marketValueKrw: bigint;
+
+  /**
+   * @generated from field: int64 cost_basis_krw = 6;
+   */
+  costBasisKrw: bigint;
+
+  /**
+   * @generated from field: int64 unrealized_pnl_krw = 7;
+   */
+  unrealizedPnlKrw: bigint;
+
+  /**
+   * @generated from field: int64 realized_pnl_krw = 8;
+   */
+  realizedPnlKrw: bigint;
+
+  /**
+   * 총손익: realised + unrealised.
+   *
+   * @generated from field: int64 total_pnl_krw = 9;
+   */
+  totalPnlKrw: bigint;
+
+  /**
+   * Cash + market value.
+   *
+   * @generated from field: int64 total_assets_krw = 10;
+   */
+  totalAssetsKrw: bigint;
+
+  /**
+   * Newest first.
+   *
+   * @generated from field: repeated kuku.gateway.v1.DailyRealizedPnl daily_realized = 11;
+   */
+  dailyRealized: DailyRealizedPnl[];
+
+  /**
+   * @generated from field: repeated kuku.gateway.v1.RealizedTrade realized_trades = 12;
+   */
+  realizedTrades: RealizedTrade[];
 };
 
 /**
@@ -573,7 +799,7 @@ export type GetPortfolioResponse = Message<"kuku.gateway.v1.GetPortfolioResponse
  * Use `create(GetPortfolioResponseSchema)` to create a new message.
  */
 export const GetPortfolioResponseSchema: GenMessage<GetPortfolioResponse> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 18);
+  messageDesc(file_kuku_gateway_v1_gateway, 20);
 
 /**
  * @generated from message kuku.gateway.v1.PlaceOrderRequest
@@ -624,6 +850,13 @@ export type PlaceOrderRequest = Message<"kuku.gateway.v1.PlaceOrderRequest"> & {
    * @generated from field: uint32 wait_settled_ms = 8;
    */
   waitSettledMs: number;
+
+  /**
+   * The paper account (AccountService); empty: the user's first.
+   *
+   * @generated from field: string account_id = 9;
+   */
+  accountId: string;
 };
 
 /**
@@ -631,7 +864,7 @@ export type PlaceOrderRequest = Message<"kuku.gateway.v1.PlaceOrderRequest"> & {
  * Use `create(PlaceOrderRequestSchema)` to create a new message.
  */
 export const PlaceOrderRequestSchema: GenMessage<PlaceOrderRequest> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 19);
+  messageDesc(file_kuku_gateway_v1_gateway, 21);
 
 /**
  * @generated from message kuku.gateway.v1.PlaceOrderResponse
@@ -648,7 +881,7 @@ export type PlaceOrderResponse = Message<"kuku.gateway.v1.PlaceOrderResponse"> &
  * Use `create(PlaceOrderResponseSchema)` to create a new message.
  */
 export const PlaceOrderResponseSchema: GenMessage<PlaceOrderResponse> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 20);
+  messageDesc(file_kuku_gateway_v1_gateway, 22);
 
 /**
  * @generated from message kuku.gateway.v1.CancelOrderRequest
@@ -658,6 +891,13 @@ export type CancelOrderRequest = Message<"kuku.gateway.v1.CancelOrderRequest"> &
    * @generated from field: string order_id = 1;
    */
   orderId: string;
+
+  /**
+   * The paper account (AccountService); empty: the user's first.
+   *
+   * @generated from field: string account_id = 2;
+   */
+  accountId: string;
 };
 
 /**
@@ -665,7 +905,7 @@ export type CancelOrderRequest = Message<"kuku.gateway.v1.CancelOrderRequest"> &
  * Use `create(CancelOrderRequestSchema)` to create a new message.
  */
 export const CancelOrderRequestSchema: GenMessage<CancelOrderRequest> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 21);
+  messageDesc(file_kuku_gateway_v1_gateway, 23);
 
 /**
  * @generated from message kuku.gateway.v1.CancelOrderResponse
@@ -682,7 +922,7 @@ export type CancelOrderResponse = Message<"kuku.gateway.v1.CancelOrderResponse">
  * Use `create(CancelOrderResponseSchema)` to create a new message.
  */
 export const CancelOrderResponseSchema: GenMessage<CancelOrderResponse> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 22);
+  messageDesc(file_kuku_gateway_v1_gateway, 24);
 
 /**
  * @generated from message kuku.gateway.v1.ListOrdersRequest
@@ -697,6 +937,32 @@ export type ListOrdersRequest = Message<"kuku.gateway.v1.ListOrdersRequest"> & {
    * @generated from field: string page_token = 2;
    */
   pageToken: string;
+
+  /**
+   * The paper account (AccountService); empty: the user's first.
+   *
+   * @generated from field: string account_id = 3;
+   */
+  accountId: string;
+
+  /**
+   * Only orders in these states (none: any). A page token goes with the filter it was issued for.
+   *
+   * @generated from field: repeated kuku.order.v1.OrderState states = 4;
+   */
+  states: OrderState[];
+
+  /**
+   * Only orders created at or after created_from and before created_before (each optional).
+   *
+   * @generated from field: google.protobuf.Timestamp created_from = 5;
+   */
+  createdFrom?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp created_before = 6;
+   */
+  createdBefore?: Timestamp | undefined;
 };
 
 /**
@@ -704,7 +970,7 @@ export type ListOrdersRequest = Message<"kuku.gateway.v1.ListOrdersRequest"> & {
  * Use `create(ListOrdersRequestSchema)` to create a new message.
  */
 export const ListOrdersRequestSchema: GenMessage<ListOrdersRequest> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 23);
+  messageDesc(file_kuku_gateway_v1_gateway, 25);
 
 /**
  * @generated from message kuku.gateway.v1.ListOrdersResponse
@@ -726,7 +992,7 @@ export type ListOrdersResponse = Message<"kuku.gateway.v1.ListOrdersResponse"> &
  * Use `create(ListOrdersResponseSchema)` to create a new message.
  */
 export const ListOrdersResponseSchema: GenMessage<ListOrdersResponse> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 24);
+  messageDesc(file_kuku_gateway_v1_gateway, 26);
 
 /**
  * @generated from message kuku.gateway.v1.GetQuoteRequest
@@ -743,7 +1009,7 @@ export type GetQuoteRequest = Message<"kuku.gateway.v1.GetQuoteRequest"> & {
  * Use `create(GetQuoteRequestSchema)` to create a new message.
  */
 export const GetQuoteRequestSchema: GenMessage<GetQuoteRequest> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 25);
+  messageDesc(file_kuku_gateway_v1_gateway, 27);
 
 /**
  * @generated from message kuku.gateway.v1.GetQuoteResponse
@@ -760,7 +1026,7 @@ export type GetQuoteResponse = Message<"kuku.gateway.v1.GetQuoteResponse"> & {
  * Use `create(GetQuoteResponseSchema)` to create a new message.
  */
 export const GetQuoteResponseSchema: GenMessage<GetQuoteResponse> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 26);
+  messageDesc(file_kuku_gateway_v1_gateway, 28);
 
 /**
  * @generated from message kuku.gateway.v1.ListInstrumentsRequest
@@ -773,7 +1039,7 @@ export type ListInstrumentsRequest = Message<"kuku.gateway.v1.ListInstrumentsReq
  * Use `create(ListInstrumentsRequestSchema)` to create a new message.
  */
 export const ListInstrumentsRequestSchema: GenMessage<ListInstrumentsRequest> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 27);
+  messageDesc(file_kuku_gateway_v1_gateway, 29);
 
 /**
  * @generated from message kuku.gateway.v1.ListInstrumentsResponse
@@ -790,7 +1056,7 @@ export type ListInstrumentsResponse = Message<"kuku.gateway.v1.ListInstrumentsRe
  * Use `create(ListInstrumentsResponseSchema)` to create a new message.
  */
 export const ListInstrumentsResponseSchema: GenMessage<ListInstrumentsResponse> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 28);
+  messageDesc(file_kuku_gateway_v1_gateway, 30);
 
 /**
  * @generated from message kuku.gateway.v1.GetOrderBookRequest
@@ -812,7 +1078,7 @@ export type GetOrderBookRequest = Message<"kuku.gateway.v1.GetOrderBookRequest">
  * Use `create(GetOrderBookRequestSchema)` to create a new message.
  */
 export const GetOrderBookRequestSchema: GenMessage<GetOrderBookRequest> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 29);
+  messageDesc(file_kuku_gateway_v1_gateway, 31);
 
 /**
  * @generated from message kuku.gateway.v1.GetOrderBookResponse
@@ -829,7 +1095,97 @@ export type GetOrderBookResponse = Message<"kuku.gateway.v1.GetOrderBookResponse
  * Use `create(GetOrderBookResponseSchema)` to create a new message.
  */
 export const GetOrderBookResponseSchema: GenMessage<GetOrderBookResponse> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 30);
+  messageDesc(file_kuku_gateway_v1_gateway, 32);
+
+/**
+ * One interval of trading in one symbol (see kuku.market.v1.Candle).
+ *
+ * @generated from message kuku.gateway.v1.Candle
+ */
+export type Candle = Message<"kuku.gateway.v1.Candle"> & {
+  /**
+   * @generated from field: google.protobuf.Timestamp start_time = 1;
+   */
+  startTime?: Timestamp | undefined;
+
+  /**
+   * @generated from field: int64 open_price_krw = 2;
+   */
+  openPriceKrw: bigint;
+
+  /**
+   * @generated from field: int64 high_price_krw = 3;
+   */
+  highPriceKrw: bigint;
+
+  /**
+   * @generated from field: int64 low_price_krw = 4;
+   */
+  lowPriceKrw: bigint;
+
+  /**
+   * @generated from field: int64 close_price_krw = 5;
+   */
+  closePriceKrw: bigint;
+
+  /**
+   * @generated from field: int64 volume = 6;
+   */
+  volume: bigint;
+};
+
+/**
+ * Describes the message kuku.gateway.v1.Candle.
+ * Use `create(CandleSchema)` to create a new message.
+ */
+export const CandleSchema: GenMessage<Candle> = /*@__PURE__*/
+  messageDesc(file_kuku_gateway_v1_gateway, 33);
+
+/**
+ * @generated from message kuku.gateway.v1.ListCandlesRequest
+ */
+export type ListCandlesRequest = Message<"kuku.gateway.v1.ListCandlesRequest"> & {
+  /**
+   * @generated from field: string symbol = 1;
+   */
+  symbol: string;
+
+  /**
+   * How many of the latest candles; 0 means 60.
+   *
+   * @generated from field: int32 limit = 2;
+   */
+  limit: number;
+
+  /**
+   * @generated from field: kuku.trading.v1.CandleInterval interval = 3;
+   */
+  interval: CandleInterval;
+};
+
+/**
+ * Describes the message kuku.gateway.v1.ListCandlesRequest.
+ * Use `create(ListCandlesRequestSchema)` to create a new message.
+ */
+export const ListCandlesRequestSchema: GenMessage<ListCandlesRequest> = /*@__PURE__*/
+  messageDesc(file_kuku_gateway_v1_gateway, 34);
+
+/**
+ * @generated from message kuku.gateway.v1.ListCandlesResponse
+ */
+export type ListCandlesResponse = Message<"kuku.gateway.v1.ListCandlesResponse"> & {
+  /**
+   * @generated from field: repeated kuku.gateway.v1.Candle candles = 1;
+   */
+  candles: Candle[];
+};
+
+/**
+ * Describes the message kuku.gateway.v1.ListCandlesResponse.
+ * Use `create(ListCandlesResponseSchema)` to create a new message.
+ */
+export const ListCandlesResponseSchema: GenMessage<ListCandlesResponse> = /*@__PURE__*/
+  messageDesc(file_kuku_gateway_v1_gateway, 35);
 
 /**
  * @generated from message kuku.gateway.v1.StreamOrderUpdatesRequest
@@ -842,6 +1198,13 @@ export type StreamOrderUpdatesRequest = Message<"kuku.gateway.v1.StreamOrderUpda
    * @generated from field: string after_cursor = 1;
    */
   afterCursor: string;
+
+  /**
+   * The paper account (AccountService); empty: the user's first.
+   *
+   * @generated from field: string account_id = 2;
+   */
+  accountId: string;
 };
 
 /**
@@ -849,7 +1212,7 @@ export type StreamOrderUpdatesRequest = Message<"kuku.gateway.v1.StreamOrderUpda
  * Use `create(StreamOrderUpdatesRequestSchema)` to create a new message.
  */
 export const StreamOrderUpdatesRequestSchema: GenMessage<StreamOrderUpdatesRequest> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 31);
+  messageDesc(file_kuku_gateway_v1_gateway, 36);
 
 /**
  * One message of the stream: an order update, or none (the first message,
@@ -878,7 +1241,7 @@ export type StreamOrderUpdatesResponse = Message<"kuku.gateway.v1.StreamOrderUpd
  * Use `create(StreamOrderUpdatesResponseSchema)` to create a new message.
  */
 export const StreamOrderUpdatesResponseSchema: GenMessage<StreamOrderUpdatesResponse> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 32);
+  messageDesc(file_kuku_gateway_v1_gateway, 37);
 
 /**
  * One event of one of the user's orders.
@@ -945,7 +1308,7 @@ export type OrderUpdate = Message<"kuku.gateway.v1.OrderUpdate"> & {
  * Use `create(OrderUpdateSchema)` to create a new message.
  */
 export const OrderUpdateSchema: GenMessage<OrderUpdate> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 33);
+  messageDesc(file_kuku_gateway_v1_gateway, 38);
 
 /**
  * @generated from message kuku.gateway.v1.Fill
@@ -991,7 +1354,352 @@ export type Fill = Message<"kuku.gateway.v1.Fill"> & {
  * Use `create(FillSchema)` to create a new message.
  */
 export const FillSchema: GenMessage<Fill> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 34);
+  messageDesc(file_kuku_gateway_v1_gateway, 39);
+
+/**
+ * @generated from message kuku.gateway.v1.GetOrderRequest
+ */
+export type GetOrderRequest = Message<"kuku.gateway.v1.GetOrderRequest"> & {
+  /**
+   * @generated from field: string order_id = 1;
+   */
+  orderId: string;
+
+  /**
+   * The paper account (AccountService); empty: the user's first.
+   *
+   * @generated from field: string account_id = 2;
+   */
+  accountId: string;
+};
+
+/**
+ * Describes the message kuku.gateway.v1.GetOrderRequest.
+ * Use `create(GetOrderRequestSchema)` to create a new message.
+ */
+export const GetOrderRequestSchema: GenMessage<GetOrderRequest> = /*@__PURE__*/
+  messageDesc(file_kuku_gateway_v1_gateway, 40);
+
+/**
+ * @generated from message kuku.gateway.v1.OrderTransition
+ */
+export type OrderTransition = Message<"kuku.gateway.v1.OrderTransition"> & {
+  /**
+   * @generated from field: kuku.order.v1.OrderState from_state = 1;
+   */
+  fromState: OrderState;
+
+  /**
+   * @generated from field: kuku.order.v1.OrderState to_state = 2;
+   */
+  toState: OrderState;
+
+  /**
+   * @generated from field: string reason = 3;
+   */
+  reason: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp occurred_at = 4;
+   */
+  occurredAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message kuku.gateway.v1.OrderTransition.
+ * Use `create(OrderTransitionSchema)` to create a new message.
+ */
+export const OrderTransitionSchema: GenMessage<OrderTransition> = /*@__PURE__*/
+  messageDesc(file_kuku_gateway_v1_gateway, 41);
+
+/**
+ * @generated from message kuku.gateway.v1.GetOrderResponse
+ */
+export type GetOrderResponse = Message<"kuku.gateway.v1.GetOrderResponse"> & {
+  /**
+   * @generated from field: kuku.gateway.v1.Order order = 1;
+   */
+  order?: Order | undefined;
+
+  /**
+   * Oldest first.
+   *
+   * @generated from field: repeated kuku.gateway.v1.OrderFill fills = 2;
+   */
+  fills: OrderFill[];
+
+  /**
+   * @generated from field: repeated kuku.gateway.v1.OrderTransition transitions = 3;
+   */
+  transitions: OrderTransition[];
+};
+
+/**
+ * Describes the message kuku.gateway.v1.GetOrderResponse.
+ * Use `create(GetOrderResponseSchema)` to create a new message.
+ */
+export const GetOrderResponseSchema: GenMessage<GetOrderResponse> = /*@__PURE__*/
+  messageDesc(file_kuku_gateway_v1_gateway, 42);
+
+/**
+ * A fill with its order.
+ *
+ * @generated from message kuku.gateway.v1.OrderFill
+ */
+export type OrderFill = Message<"kuku.gateway.v1.OrderFill"> & {
+  /**
+   * @generated from field: string order_id = 1;
+   */
+  orderId: string;
+
+  /**
+   * @generated from field: string symbol = 2;
+   */
+  symbol: string;
+
+  /**
+   * @generated from field: kuku.trading.v1.Side side = 3;
+   */
+  side: Side;
+
+  /**
+   * @generated from field: kuku.gateway.v1.Fill fill = 4;
+   */
+  fill?: Fill | undefined;
+
+  /**
+   * Whether the ledger has taken it.
+   *
+   * @generated from field: bool settled = 5;
+   */
+  settled: boolean;
+};
+
+/**
+ * Describes the message kuku.gateway.v1.OrderFill.
+ * Use `create(OrderFillSchema)` to create a new message.
+ */
+export const OrderFillSchema: GenMessage<OrderFill> = /*@__PURE__*/
+  messageDesc(file_kuku_gateway_v1_gateway, 43);
+
+/**
+ * @generated from message kuku.gateway.v1.ListFillsRequest
+ */
+export type ListFillsRequest = Message<"kuku.gateway.v1.ListFillsRequest"> & {
+  /**
+   * One order's fills; empty: all of the user's.
+   *
+   * @generated from field: string order_id = 1;
+   */
+  orderId: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp executed_from = 2;
+   */
+  executedFrom?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp executed_before = 3;
+   */
+  executedBefore?: Timestamp | undefined;
+
+  /**
+   * @generated from field: int32 page_size = 4;
+   */
+  pageSize: number;
+
+  /**
+   * @generated from field: string page_token = 5;
+   */
+  pageToken: string;
+
+  /**
+   * The paper account (AccountService); empty: the user's first.
+   *
+   * @generated from field: string account_id = 6;
+   */
+  accountId: string;
+};
+
+/**
+ * Describes the message kuku.gateway.v1.ListFillsRequest.
+ * Use `create(ListFillsRequestSchema)` to create a new message.
+ */
+export const ListFillsRequestSchema: GenMessage<ListFillsRequest> = /*@__PURE__*/
+  messageDesc(file_kuku_gateway_v1_gateway, 44);
+
+/**
+ * @generated from message kuku.gateway.v1.ListFillsResponse
+ */
+export type ListFillsResponse = Message<"kuku.gateway.v1.ListFillsResponse"> & {
+  /**
+   * @generated from field: repeated kuku.gateway.v1.OrderFill fills = 1;
+   */
+  fills: OrderFill[];
+
+  /**
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message kuku.gateway.v1.ListFillsResponse.
+ * Use `create(ListFillsResponseSchema)` to create a new message.
+ */
+export const ListFillsResponseSchema: GenMessage<ListFillsResponse> = /*@__PURE__*/
+  messageDesc(file_kuku_gateway_v1_gateway, 45);
+
+/**
+ * @generated from message kuku.gateway.v1.GetStatementRequest
+ */
+export type GetStatementRequest = Message<"kuku.gateway.v1.GetStatementRequest"> & {
+  /**
+   * The range [from, before), at most 366 days.
+   *
+   * @generated from field: google.protobuf.Timestamp from = 1;
+   */
+  from?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp before = 2;
+   */
+  before?: Timestamp | undefined;
+
+  /**
+   * The paper account (AccountService); empty: the user's first.
+   *
+   * @generated from field: string account_id = 3;
+   */
+  accountId: string;
+};
+
+/**
+ * Describes the message kuku.gateway.v1.GetStatementRequest.
+ * Use `create(GetStatementRequestSchema)` to create a new message.
+ */
+export const GetStatementRequestSchema: GenMessage<GetStatementRequest> = /*@__PURE__*/
+  messageDesc(file_kuku_gateway_v1_gateway, 46);
+
+/**
+ * One posting of the ledger on one of the user's accounts.
+ *
+ * @generated from message kuku.gateway.v1.StatementRow
+ */
+export type StatementRow = Message<"kuku.gateway.v1.StatementRow"> & {
+  /**
+   * @generated from field: string entry_id = 1;
+   */
+  entryId: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp occurred_at = 2;
+   */
+  occurredAt?: Timestamp | undefined;
+
+  /**
+   * deposit, withdrawal, buy, sell, fee, tax, transfer, reversal.
+   *
+   * @generated from field: string kind = 3;
+   */
+  kind: string;
+
+  /**
+   * "KRW" or the ticker.
+   *
+   * @generated from field: string asset = 4;
+   */
+  asset: string;
+
+  /**
+   * Signed: positive credits the account.
+   *
+   * @generated from field: int64 amount = 5;
+   */
+  amount: bigint;
+
+  /**
+   * The account's balance after this posting.
+   *
+   * @generated from field: int64 balance_after = 6;
+   */
+  balanceAfter: bigint;
+
+  /**
+   * @generated from field: string order_id = 7;
+   */
+  orderId: string;
+
+  /**
+   * @generated from field: string execution_id = 8;
+   */
+  executionId: string;
+};
+
+/**
+ * Describes the message kuku.gateway.v1.StatementRow.
+ * Use `create(StatementRowSchema)` to create a new message.
+ */
+export const StatementRowSchema: GenMessage<StatementRow> = /*@__PURE__*/
+  messageDesc(file_kuku_gateway_v1_gateway, 47);
+
+/**
+ * @generated from message kuku.gateway.v1.GetStatementResponse
+ */
+export type GetStatementResponse = Message<"kuku.gateway.v1.GetStatementResponse"> & {
+  /**
+   * Oldest first.
+   *
+   * @generated from field: repeated kuku.gateway.v1.StatementRow rows = 1;
+   */
+  rows: StatementRow[];
+};
+
+/**
+ * Describes the message kuku.gateway.v1.GetStatementResponse.
+ * Use `create(GetStatementResponseSchema)` to create a new message.
+ */
+export const GetStatementResponseSchema: GenMessage<GetStatementResponse> = /*@__PURE__*/
+  messageDesc(file_kuku_gateway_v1_gateway, 48);
+
+/**
+ * @generated from message kuku.gateway.v1.GetFeeScheduleRequest
+ */
+export type GetFeeScheduleRequest = Message<"kuku.gateway.v1.GetFeeScheduleRequest"> & {
+};
+
+/**
+ * Describes the message kuku.gateway.v1.GetFeeScheduleRequest.
+ * Use `create(GetFeeScheduleRequestSchema)` to create a new message.
+ */
+export const GetFeeScheduleRequestSchema: GenMessage<GetFeeScheduleRequest> = /*@__PURE__*/
+  messageDesc(file_kuku_gateway_v1_gateway, 49);
+
+/**
+ * @generated from message kuku.gateway.v1.GetFeeScheduleResponse
+ */
+export type GetFeeScheduleResponse = Message<"kuku.gateway.v1.GetFeeScheduleResponse"> & {
+  /**
+   * Commission on every fill, parts per million of the notional (150 = 0.015 %), rounded up per order.
+   *
+   * @generated from field: int64 commission_ppm = 1;
+   */
+  commissionPpm: bigint;
+
+  /**
+   * Securities transaction tax on sells, parts per million, rounded up per order.
+   *
+   * @generated from field: int64 sell_tax_ppm = 2;
+   */
+  sellTaxPpm: bigint;
+};
+
+/**
+ * Describes the message kuku.gateway.v1.GetFeeScheduleResponse.
+ * Use `create(GetFeeScheduleResponseSchema)` to create a new message.
+ */
+export const GetFeeScheduleResponseSchema: GenMessage<GetFeeScheduleResponse> = /*@__PURE__*/
+  messageDesc(file_kuku_gateway_v1_gateway, 50);
 
 /**
  * AuthService signs users up and in. Every other gateway call needs the
@@ -1116,6 +1824,58 @@ export const TradingService: GenService<{
     methodKind: "unary";
     input: typeof GetOrderBookRequestSchema;
     output: typeof GetOrderBookResponseSchema;
+  },
+  /**
+   * Price candles for the console's chart: one-minute or daily, oldest first.
+   *
+   * @generated from rpc kuku.gateway.v1.TradingService.ListCandles
+   */
+  listCandles: {
+    methodKind: "unary";
+    input: typeof ListCandlesRequestSchema;
+    output: typeof ListCandlesResponseSchema;
+  },
+  /**
+   * One of the user's orders with its fills and every state it went through.
+   *
+   * @generated from rpc kuku.gateway.v1.TradingService.GetOrder
+   */
+  getOrder: {
+    methodKind: "unary";
+    input: typeof GetOrderRequestSchema;
+    output: typeof GetOrderResponseSchema;
+  },
+  /**
+   * The user's fills, newest first: of one order, or within a time range.
+   *
+   * @generated from rpc kuku.gateway.v1.TradingService.ListFills
+   */
+  listFills: {
+    methodKind: "unary";
+    input: typeof ListFillsRequestSchema;
+    output: typeof ListFillsResponseSchema;
+  },
+  /**
+   * The user's ledger entries (cash and shares) within a time range, each
+   * with the balance after it: the account statement. The console makes the
+   * CSV file from these rows.
+   *
+   * @generated from rpc kuku.gateway.v1.TradingService.GetStatement
+   */
+  getStatement: {
+    methodKind: "unary";
+    input: typeof GetStatementRequestSchema;
+    output: typeof GetStatementResponseSchema;
+  },
+  /**
+   * The commission and tax rates fills are charged at.
+   *
+   * @generated from rpc kuku.gateway.v1.TradingService.GetFeeSchedule
+   */
+  getFeeSchedule: {
+    methodKind: "unary";
+    input: typeof GetFeeScheduleRequestSchema;
+    output: typeof GetFeeScheduleResponseSchema;
   },
   /**
    * The signed-in user's order events as they happen (ADR 0022): first what

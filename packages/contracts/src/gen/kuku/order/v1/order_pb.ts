@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file kuku/order/v1/order.proto.
  */
 export const file_kuku_order_v1_order: GenFile = /*@__PURE__*/
-  fileDesc("ChlrdWt1L29yZGVyL3YxL29yZGVyLnByb3RvEg1rdWt1Lm9yZGVyLnYxIuMDCgVPcmRlchIQCghvcmRlcl9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEg4KBnN5bWJvbBgDIAEoCRIjCgRzaWRlGAQgASgOMhUua3VrdS50cmFkaW5nLnYxLlNpZGUSKAoEdHlwZRgFIAEoDjIaLmt1a3UudHJhZGluZy52MS5PcmRlclR5cGUSMwoNdGltZV9pbl9mb3JjZRgGIAEoDjIcLmt1a3UudHJhZGluZy52MS5UaW1lSW5Gb3JjZRIQCghxdWFudGl0eRgHIAEoAxIXCg9saW1pdF9wcmljZV9rcncYCCABKAMSFwoPZmlsbGVkX3F1YW50aXR5GAkgASgDEhsKE2ZpbGxlZF9ub3Rpb25hbF9rcncYCiABKAMSKAoFc3RhdGUYCyABKA4yGS5rdWt1Lm9yZGVyLnYxLk9yZGVyU3RhdGUSFQoNcmVqZWN0X3JlYXNvbhgMIAEoCRIPCgd2ZXJzaW9uGA0gASgDEi4KCmNyZWF0ZWRfYXQYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCGZlZXNfa3J3GBAgASgDIq4BCg9PcmRlclRyYW5zaXRpb24SLQoKZnJvbV9zdGF0ZRgBIAEoDjIZLmt1a3Uub3JkZXIudjEuT3JkZXJTdGF0ZRIrCgh0b19zdGF0ZRgCIAEoDjIZLmt1a3Uub3JkZXIudjEuT3JkZXJTdGF0ZRIOCgZyZWFzb24YAyABKAkSLwoLb2NjdXJyZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIpIDChFQbGFjZU9yZGVyUmVxdWVzdBInCg9pZGVtcG90ZW5jeV9rZXkYASABKAlCDrpIB3IFEAgYgAHIjBkBEhsKB3VzZXJfaWQYAiABKAlCCrpIB3IFEAEYgAESJAoGc3ltYm9sGAMgASgJQhS6SBFyDzINXlswLTlBLVpdezZ9JBIvCgRzaWRlGAQgASgOMhUua3VrdS50cmFkaW5nLnYxLlNpZGVCCrpIB4IBBBABIAASNgoEdHlwZRgFIAEoDjIaLmt1a3UudHJhZGluZy52MS5PcmRlclR5cGVCDLpICYIBBhABGAEYAhJBCg10aW1lX2luX2ZvcmNlGAYgASgOMhwua3VrdS50cmFkaW5nLnYxLlRpbWVJbkZvcmNlQgy6SAmCAQYQARgBGAISHwoIcXVhbnRpdHkYByABKANCDbpICiIIGICU69wDIAASIAoPbGltaXRfcHJpY2Vfa3J3GAggASgDQge6SAQiAigAEiIKD3dhaXRfc2V0dGxlZF9tcxgJIAEoDUIJukgGKgQYsOoBIjkKElBsYWNlT3JkZXJSZXNwb25zZRIjCgVvcmRlchgBIAEoCzIULmt1a3Uub3JkZXIudjEuT3JkZXIiUQoSQ2FuY2VsT3JkZXJSZXF1ZXN0Eh4KCG9yZGVyX2lkGAEgASgJQgy6SAVyA7ABAciMGQESGwoHdXNlcl9pZBgCIAEoCUIKukgHcgUQARiAASI6ChNDYW5jZWxPcmRlclJlc3BvbnNlEiMKBW9yZGVyGAEgASgLMhQua3VrdS5vcmRlci52MS5PcmRlciJKCg9HZXRPcmRlclJlcXVlc3QSGgoIb3JkZXJfaWQYASABKAlCCLpIBXIDsAEBEhsKB3VzZXJfaWQYAiABKAlCCrpIB3IFEAEYgAEiNwoQR2V0T3JkZXJSZXNwb25zZRIjCgVvcmRlchgBIAEoCzIULmt1a3Uub3JkZXIudjEuT3JkZXIibQoRTGlzdE9yZGVyc1JlcXVlc3QSGwoHdXNlcl9pZBgBIAEoCUIKukgHcgUQARiAARIdCglwYWdlX3NpemUYAiABKAVCCrpIBxoFGPQDKAASHAoKcGFnZV90b2tlbhgDIAEoCUIIukgFcgMYgAIiUwoSTGlzdE9yZGVyc1Jlc3BvbnNlEiQKBm9yZGVycxgBIAMoCzIULmt1a3Uub3JkZXIudjEuT3JkZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIlYKG0xpc3RPcmRlclRyYW5zaXRpb25zUmVxdWVzdBIaCghvcmRlcl9pZBgBIAEoCUIIukgFcgOwAQESGwoHdXNlcl9pZBgCIAEoCUIKukgHcgUQARiAASJTChxMaXN0T3JkZXJUcmFuc2l0aW9uc1Jlc3BvbnNlEjMKC3RyYW5zaXRpb25zGAEgAygLMh4ua3VrdS5vcmRlci52MS5PcmRlclRyYW5zaXRpb24qzwIKCk9yZGVyU3RhdGUSGwoXT1JERVJfU1RBVEVfVU5TUEVDSUZJRUQQABIYChRPUkRFUl9TVEFURV9SRUNFSVZFRBABEhQKEE9SREVSX1NUQVRFX1NFTlQQAhIYChRPUkRFUl9TVEFURV9BQ0NFUFRFRBADEiAKHE9SREVSX1NUQVRFX1BBUlRJQUxMWV9GSUxMRUQQBBIWChJPUkRFUl9TVEFURV9GSUxMRUQQBRIXChNPUkRFUl9TVEFURV9TRVRUTEVEEAYSGAoUT1JERVJfU1RBVEVfUkVKRUNURUQQBxIgChxPUkRFUl9TVEFURV9DQU5DRUxfUkVRVUVTVEVEEAgSGQoVT1JERVJfU1RBVEVfQ0FOQ0VMTEVEEAkSFwoTT1JERVJfU1RBVEVfRVhQSVJFRBAKEhcKE09SREVSX1NUQVRFX1VOS05PV04QCzKYBAoMT3JkZXJTZXJ2aWNlEmEKClBsYWNlT3JkZXISIC5rdWt1Lm9yZGVyLnYxLlBsYWNlT3JkZXJSZXF1ZXN0GiEua3VrdS5vcmRlci52MS5QbGFjZU9yZGVyUmVzcG9uc2UiDpACAtKMGQdnYXRld2F5EmQKC0NhbmNlbE9yZGVyEiEua3VrdS5vcmRlci52MS5DYW5jZWxPcmRlclJlcXVlc3QaIi5rdWt1Lm9yZGVyLnYxLkNhbmNlbE9yZGVyUmVzcG9uc2UiDpACAtKMGQdnYXRld2F5ElsKCEdldE9yZGVyEh4ua3VrdS5vcmRlci52MS5HZXRPcmRlclJlcXVlc3QaHy5rdWt1Lm9yZGVyLnYxLkdldE9yZGVyUmVzcG9uc2UiDpACAdKMGQdnYXRld2F5EmEKCkxpc3RPcmRlcnMSIC5rdWt1Lm9yZGVyLnYxLkxpc3RPcmRlcnNSZXF1ZXN0GiEua3VrdS5vcmRlci52MS5MaXN0T3JkZXJzUmVzcG9uc2UiDpACAdKMGQdnYXRld2F5En8KFExpc3RPcmRlclRyYW5zaXRpb25zEioua3VrdS5vcmRlci52MS5MaXN0T3JkZXJUcmFuc2l0aW9uc1JlcXVlc3QaKy5rdWt1Lm9yZGVyLnYxLkxpc3RPcmRlclRyYW5zaXRpb25zUmVzcG9uc2UiDpACAdKMGQdnYXRld2F5YgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_timestamp, file_kuku_options_v1_options, file_kuku_trading_v1_trading]);
+  fileDesc("ChlrdWt1L29yZGVyL3YxL29yZGVyLnByb3RvEg1rdWt1Lm9yZGVyLnYxIvQDCgVPcmRlchIQCghvcmRlcl9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEg4KBnN5bWJvbBgDIAEoCRIjCgRzaWRlGAQgASgOMhUua3VrdS50cmFkaW5nLnYxLlNpZGUSKAoEdHlwZRgFIAEoDjIaLmt1a3UudHJhZGluZy52MS5PcmRlclR5cGUSMwoNdGltZV9pbl9mb3JjZRgGIAEoDjIcLmt1a3UudHJhZGluZy52MS5UaW1lSW5Gb3JjZRIQCghxdWFudGl0eRgHIAEoAxIXCg9saW1pdF9wcmljZV9rcncYCCABKAMSFwoPZmlsbGVkX3F1YW50aXR5GAkgASgDEhsKE2ZpbGxlZF9ub3Rpb25hbF9rcncYCiABKAMSKAoFc3RhdGUYCyABKA4yGS5rdWt1Lm9yZGVyLnYxLk9yZGVyU3RhdGUSFQoNcmVqZWN0X3JlYXNvbhgMIAEoCRIPCgd2ZXJzaW9uGA0gASgDEi4KCmNyZWF0ZWRfYXQYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCGZlZXNfa3J3GBAgASgDEg8KB3RheF9rcncYESABKAMirgEKD09yZGVyVHJhbnNpdGlvbhItCgpmcm9tX3N0YXRlGAEgASgOMhkua3VrdS5vcmRlci52MS5PcmRlclN0YXRlEisKCHRvX3N0YXRlGAIgASgOMhkua3VrdS5vcmRlci52MS5PcmRlclN0YXRlEg4KBnJlYXNvbhgDIAEoCRIvCgtvY2N1cnJlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAikgMKEVBsYWNlT3JkZXJSZXF1ZXN0EicKD2lkZW1wb3RlbmN5X2tleRgBIAEoCUIOukgHcgUQCBiAAciMGQESGwoHdXNlcl9pZBgCIAEoCUIKukgHcgUQARiAARIkCgZzeW1ib2wYAyABKAlCFLpIEXIPMg1eWzAtOUEtWl17Nn0kEi8KBHNpZGUYBCABKA4yFS5rdWt1LnRyYWRpbmcudjEuU2lkZUIKukgHggEEEAEgABI2CgR0eXBlGAUgASgOMhoua3VrdS50cmFkaW5nLnYxLk9yZGVyVHlwZUIMukgJggEGEAEYARgCEkEKDXRpbWVfaW5fZm9yY2UYBiABKA4yHC5rdWt1LnRyYWRpbmcudjEuVGltZUluRm9yY2VCDLpICYIBBhABGAEYAhIfCghxdWFudGl0eRgHIAEoA0INukgKIggYgJTr3AMgABIgCg9saW1pdF9wcmljZV9rcncYCCABKANCB7pIBCICKAASIgoPd2FpdF9zZXR0bGVkX21zGAkgASgNQgm6SAYqBBiw6gEiOQoSUGxhY2VPcmRlclJlc3BvbnNlEiMKBW9yZGVyGAEgASgLMhQua3VrdS5vcmRlci52MS5PcmRlciJRChJDYW5jZWxPcmRlclJlcXVlc3QSHgoIb3JkZXJfaWQYASABKAlCDLpIBXIDsAEByIwZARIbCgd1c2VyX2lkGAIgASgJQgq6SAdyBRABGIABIjoKE0NhbmNlbE9yZGVyUmVzcG9uc2USIwoFb3JkZXIYASABKAsyFC5rdWt1Lm9yZGVyLnYxLk9yZGVyIkoKD0dldE9yZGVyUmVxdWVzdBIaCghvcmRlcl9pZBgBIAEoCUIIukgFcgOwAQESGwoHdXNlcl9pZBgCIAEoCUIKukgHcgUQARiAASI3ChBHZXRPcmRlclJlc3BvbnNlEiMKBW9yZGVyGAEgASgLMhQua3VrdS5vcmRlci52MS5PcmRlciKRAgoRTGlzdE9yZGVyc1JlcXVlc3QSGwoHdXNlcl9pZBgBIAEoCUIKukgHcgUQARiAARIdCglwYWdlX3NpemUYAiABKAVCCrpIBxoFGPQDKAASHAoKcGFnZV90b2tlbhgDIAEoCUIIukgFcgMYgAISPAoGc3RhdGVzGAQgAygOMhkua3VrdS5vcmRlci52MS5PcmRlclN0YXRlQhG6SA6SAQsQCyIHggEEEAEgABIwCgxjcmVhdGVkX2Zyb20YBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjIKDmNyZWF0ZWRfYmVmb3JlGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJTChJMaXN0T3JkZXJzUmVzcG9uc2USJAoGb3JkZXJzGAEgAygLMhQua3VrdS5vcmRlci52MS5PcmRlchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiVgobTGlzdE9yZGVyVHJhbnNpdGlvbnNSZXF1ZXN0EhoKCG9yZGVyX2lkGAEgASgJQgi6SAVyA7ABARIbCgd1c2VyX2lkGAIgASgJQgq6SAdyBRABGIABIlMKHExpc3RPcmRlclRyYW5zaXRpb25zUmVzcG9uc2USMwoLdHJhbnNpdGlvbnMYASADKAsyHi5rdWt1Lm9yZGVyLnYxLk9yZGVyVHJhbnNpdGlvbiLsAQoERmlsbBIUCgxleGVjdXRpb25faWQYASABKAkSEAoIb3JkZXJfaWQYAiABKAkSDgoGc3ltYm9sGAMgASgJEiMKBHNpZGUYBCABKA4yFS5rdWt1LnRyYWRpbmcudjEuU2lkZRIQCghxdWFudGl0eRgFIAEoAxIRCglwcmljZV9rcncYBiABKAMSDwoHZmVlX2tydxgHIAEoAxIPCgd0YXhfa3J3GAggASgDEi8KC2V4ZWN1dGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgdzZXR0bGVkGAogASgIIvMBChBMaXN0RmlsbHNSZXF1ZXN0EhsKB3VzZXJfaWQYASABKAlCCrpIB3IFEAEYgAESHQoIb3JkZXJfaWQYAiABKAlCC7pICNgBAXIDsAEBEjEKDWV4ZWN1dGVkX2Zyb20YAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjMKD2V4ZWN1dGVkX2JlZm9yZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASHQoJcGFnZV9zaXplGAUgASgFQgq6SAcaBRj0AygAEhwKCnBhZ2VfdG9rZW4YBiABKAlCCLpIBXIDGIACIlAKEUxpc3RGaWxsc1Jlc3BvbnNlEiIKBWZpbGxzGAEgAygLMhMua3VrdS5vcmRlci52MS5GaWxsEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSI2ChdHZXRQb3NpdGlvbkNvc3RzUmVxdWVzdBIbCgd1c2VyX2lkGAEgASgJQgq6SAdyBRABGIABImIKDFBvc2l0aW9uQ29zdBIOCgZzeW1ib2wYASABKAkSEAoIcXVhbnRpdHkYAiABKAMSFgoOY29zdF9iYXNpc19rcncYAyABKAMSGAoQcmVhbGl6ZWRfcG5sX2tydxgEIAEoAyLxAQoNUmVhbGl6ZWRUcmFkZRIUCgxleGVjdXRpb25faWQYASABKAkSEAoIb3JkZXJfaWQYAiABKAkSDgoGc3ltYm9sGAMgASgJEhAKCHF1YW50aXR5GAQgASgDEhEKCXByaWNlX2tydxgFIAEoAxIPCgdmZWVfa3J3GAYgASgDEg8KB3RheF9rcncYByABKAMSFgoOY29zdF9iYXNpc19rcncYCCABKAMSGAoQcmVhbGl6ZWRfcG5sX2tydxgJIAEoAxIvCgtleGVjdXRlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiegoYR2V0UG9zaXRpb25Db3N0c1Jlc3BvbnNlEi4KCXBvc2l0aW9ucxgBIAMoCzIbLmt1a3Uub3JkZXIudjEuUG9zaXRpb25Db3N0Ei4KCHJlYWxpemVkGAIgAygLMhwua3VrdS5vcmRlci52MS5SZWFsaXplZFRyYWRlIhcKFUdldEZlZVNjaGVkdWxlUmVxdWVzdCJGChZHZXRGZWVTY2hlZHVsZVJlc3BvbnNlEhYKDmNvbW1pc3Npb25fcHBtGAEgASgDEhQKDHNlbGxfdGF4X3BwbRgCIAEoAyrPAgoKT3JkZXJTdGF0ZRIbChdPUkRFUl9TVEFURV9VTlNQRUNJRklFRBAAEhgKFE9SREVSX1NUQVRFX1JFQ0VJVkVEEAESFAoQT1JERVJfU1RBVEVfU0VOVBACEhgKFE9SREVSX1NUQVRFX0FDQ0VQVEVEEAMSIAocT1JERVJfU1RBVEVfUEFSVElBTExZX0ZJTExFRBAEEhYKEk9SREVSX1NUQVRFX0ZJTExFRBAFEhcKE09SREVSX1NUQVRFX1NFVFRMRUQQBhIYChRPUkRFUl9TVEFURV9SRUpFQ1RFRBAHEiAKHE9SREVSX1NUQVRFX0NBTkNFTF9SRVFVRVNURUQQCBIZChVPUkRFUl9TVEFURV9DQU5DRUxMRUQQCRIXChNPUkRFUl9TVEFURV9FWFBJUkVEEAoSFwoTT1JERVJfU1RBVEVfVU5LTk9XThALMtwGCgxPcmRlclNlcnZpY2USYQoKUGxhY2VPcmRlchIgLmt1a3Uub3JkZXIudjEuUGxhY2VPcmRlclJlcXVlc3QaIS5rdWt1Lm9yZGVyLnYxLlBsYWNlT3JkZXJSZXNwb25zZSIOkAIC0owZB2dhdGV3YXkSZAoLQ2FuY2VsT3JkZXISIS5rdWt1Lm9yZGVyLnYxLkNhbmNlbE9yZGVyUmVxdWVzdBoiLmt1a3Uub3JkZXIudjEuQ2FuY2VsT3JkZXJSZXNwb25zZSIOkAIC0owZB2dhdGV3YXkSWwoIR2V0T3JkZXISHi5rdWt1Lm9yZGVyLnYxLkdldE9yZGVyUmVxdWVzdBofLmt1a3Uub3JkZXIudjEuR2V0T3JkZXJSZXNwb25zZSIOkAIB0owZB2dhdGV3YXkSYQoKTGlzdE9yZGVycxIgLmt1a3Uub3JkZXIudjEuTGlzdE9yZGVyc1JlcXVlc3QaIS5rdWt1Lm9yZGVyLnYxLkxpc3RPcmRlcnNSZXNwb25zZSIOkAIB0owZB2dhdGV3YXkSfwoUTGlzdE9yZGVyVHJhbnNpdGlvbnMSKi5rdWt1Lm9yZGVyLnYxLkxpc3RPcmRlclRyYW5zaXRpb25zUmVxdWVzdBorLmt1a3Uub3JkZXIudjEuTGlzdE9yZGVyVHJhbnNpdGlvbnNSZXNwb25zZSIOkAIB0owZB2dhdGV3YXkSXgoJTGlzdEZpbGxzEh8ua3VrdS5vcmRlci52MS5MaXN0RmlsbHNSZXF1ZXN0GiAua3VrdS5vcmRlci52MS5MaXN0RmlsbHNSZXNwb25zZSIOkAIB0owZB2dhdGV3YXkScwoQR2V0UG9zaXRpb25Db3N0cxImLmt1a3Uub3JkZXIudjEuR2V0UG9zaXRpb25Db3N0c1JlcXVlc3QaJy5rdWt1Lm9yZGVyLnYxLkdldFBvc2l0aW9uQ29zdHNSZXNwb25zZSIOkAIB0owZB2dhdGV3YXkSbQoOR2V0RmVlU2NoZWR1bGUSJC5rdWt1Lm9yZGVyLnYxLkdldEZlZVNjaGVkdWxlUmVxdWVzdBolLmt1a3Uub3JkZXIudjEuR2V0RmVlU2NoZWR1bGVSZXNwb25zZSIOkAIB0owZB2dhdGV3YXliBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_timestamp, file_kuku_options_v1_options, file_kuku_trading_v1_trading]);
 
 /**
  * @generated from message kuku.order.v1.Order
@@ -105,6 +105,14 @@ export type Order = Message<"kuku.order.v1.Order"> & {
    * @generated from field: int64 fees_krw = 16;
    */
   feesKrw: bigint;
+
+  /**
+   * The securities transaction tax within fees_krw (fills recorded before
+   * the two were kept apart count theirs as commission).
+   *
+   * @generated from field: int64 tax_krw = 17;
+   */
+  taxKrw: bigint;
 };
 
 /**
@@ -326,6 +334,25 @@ export type ListOrdersRequest = Message<"kuku.order.v1.ListOrdersRequest"> & {
    * @generated from field: string page_token = 3;
    */
   pageToken: string;
+
+  /**
+   * Only orders in these states (none: any state).
+   *
+   * @generated from field: repeated kuku.order.v1.OrderState states = 4;
+   */
+  states: OrderState[];
+
+  /**
+   * Only orders created at or after created_from and before created_before (each optional).
+   *
+   * @generated from field: google.protobuf.Timestamp created_from = 5;
+   */
+  createdFrom?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp created_before = 6;
+   */
+  createdBefore?: Timestamp | undefined;
 };
 
 /**
@@ -395,6 +422,327 @@ export type ListOrderTransitionsResponse = Message<"kuku.order.v1.ListOrderTrans
  */
 export const ListOrderTransitionsResponseSchema: GenMessage<ListOrderTransitionsResponse> = /*@__PURE__*/
   messageDesc(file_kuku_order_v1_order, 11);
+
+/**
+ * @generated from message kuku.order.v1.Fill
+ */
+export type Fill = Message<"kuku.order.v1.Fill"> & {
+  /**
+   * @generated from field: string execution_id = 1;
+   */
+  executionId: string;
+
+  /**
+   * @generated from field: string order_id = 2;
+   */
+  orderId: string;
+
+  /**
+   * @generated from field: string symbol = 3;
+   */
+  symbol: string;
+
+  /**
+   * @generated from field: kuku.trading.v1.Side side = 4;
+   */
+  side: Side;
+
+  /**
+   * @generated from field: int64 quantity = 5;
+   */
+  quantity: bigint;
+
+  /**
+   * @generated from field: int64 price_krw = 6;
+   */
+  priceKrw: bigint;
+
+  /**
+   * The commission on this fill (commission and tax together for a fill
+   * recorded before the two were kept apart).
+   *
+   * @generated from field: int64 fee_krw = 7;
+   */
+  feeKrw: bigint;
+
+  /**
+   * The securities transaction tax on this fill (sells only).
+   *
+   * @generated from field: int64 tax_krw = 8;
+   */
+  taxKrw: bigint;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp executed_at = 9;
+   */
+  executedAt?: Timestamp | undefined;
+
+  /**
+   * Whether the ledger has taken the fill: its shares and cash moved.
+   *
+   * @generated from field: bool settled = 10;
+   */
+  settled: boolean;
+};
+
+/**
+ * Describes the message kuku.order.v1.Fill.
+ * Use `create(FillSchema)` to create a new message.
+ */
+export const FillSchema: GenMessage<Fill> = /*@__PURE__*/
+  messageDesc(file_kuku_order_v1_order, 12);
+
+/**
+ * @generated from message kuku.order.v1.ListFillsRequest
+ */
+export type ListFillsRequest = Message<"kuku.order.v1.ListFillsRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * One order's fills; empty: all the user's.
+   *
+   * @generated from field: string order_id = 2;
+   */
+  orderId: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp executed_from = 3;
+   */
+  executedFrom?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp executed_before = 4;
+   */
+  executedBefore?: Timestamp | undefined;
+
+  /**
+   * @generated from field: int32 page_size = 5;
+   */
+  pageSize: number;
+
+  /**
+   * @generated from field: string page_token = 6;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message kuku.order.v1.ListFillsRequest.
+ * Use `create(ListFillsRequestSchema)` to create a new message.
+ */
+export const ListFillsRequestSchema: GenMessage<ListFillsRequest> = /*@__PURE__*/
+  messageDesc(file_kuku_order_v1_order, 13);
+
+/**
+ * @generated from message kuku.order.v1.ListFillsResponse
+ */
+export type ListFillsResponse = Message<"kuku.order.v1.ListFillsResponse"> & {
+  /**
+   * @generated from field: repeated kuku.order.v1.Fill fills = 1;
+   */
+  fills: Fill[];
+
+  /**
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message kuku.order.v1.ListFillsResponse.
+ * Use `create(ListFillsResponseSchema)` to create a new message.
+ */
+export const ListFillsResponseSchema: GenMessage<ListFillsResponse> = /*@__PURE__*/
+  messageDesc(file_kuku_order_v1_order, 14);
+
+/**
+ * @generated from message kuku.order.v1.GetPositionCostsRequest
+ */
+export type GetPositionCostsRequest = Message<"kuku.order.v1.GetPositionCostsRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+};
+
+/**
+ * Describes the message kuku.order.v1.GetPositionCostsRequest.
+ * Use `create(GetPositionCostsRequestSchema)` to create a new message.
+ */
+export const GetPositionCostsRequestSchema: GenMessage<GetPositionCostsRequest> = /*@__PURE__*/
+  messageDesc(file_kuku_order_v1_order, 15);
+
+/**
+ * What a user's settled fills say of one symbol.
+ *
+ * @generated from message kuku.order.v1.PositionCost
+ */
+export type PositionCost = Message<"kuku.order.v1.PositionCost"> & {
+  /**
+   * @generated from field: string symbol = 1;
+   */
+  symbol: string;
+
+  /**
+   * Shares bought less shares sold.
+   *
+   * @generated from field: int64 quantity = 2;
+   */
+  quantity: bigint;
+
+  /**
+   * What the shares held cost, buy commissions included, by the moving
+   * average: each sell takes its share of the cost basis away.
+   *
+   * @generated from field: int64 cost_basis_krw = 3;
+   */
+  costBasisKrw: bigint;
+
+  /**
+   * The sum of the realised P&L of this symbol's sells.
+   *
+   * @generated from field: int64 realized_pnl_krw = 4;
+   */
+  realizedPnlKrw: bigint;
+};
+
+/**
+ * Describes the message kuku.order.v1.PositionCost.
+ * Use `create(PositionCostSchema)` to create a new message.
+ */
+export const PositionCostSchema: GenMessage<PositionCost> = /*@__PURE__*/
+  messageDesc(file_kuku_order_v1_order, 16);
+
+/**
+ * One sell fill's realised P&L: proceeds less commission, tax and the cost
+ * basis it took away.
+ *
+ * @generated from message kuku.order.v1.RealizedTrade
+ */
+export type RealizedTrade = Message<"kuku.order.v1.RealizedTrade"> & {
+  /**
+   * @generated from field: string execution_id = 1;
+   */
+  executionId: string;
+
+  /**
+   * @generated from field: string order_id = 2;
+   */
+  orderId: string;
+
+  /**
+   * @generated from field: string symbol = 3;
+   */
+  symbol: string;
+
+  /**
+   * @generated from field: int64 quantity = 4;
+   */
+  quantity: bigint;
+
+  /**
+   * @generated from field: int64 price_krw = 5;
+   */
+  priceKrw: bigint;
+
+  /**
+   * @generated from field: int64 fee_krw = 6;
+   */
+  feeKrw: bigint;
+
+  /**
+   * @generated from field: int64 tax_krw = 7;
+   */
+  taxKrw: bigint;
+
+  /**
+   * @generated from field: int64 cost_basis_krw = 8;
+   */
+  costBasisKrw: bigint;
+
+  /**
+   * @generated from field: int64 realized_pnl_krw = 9;
+   */
+  realizedPnlKrw: bigint;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp executed_at = 10;
+   */
+  executedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message kuku.order.v1.RealizedTrade.
+ * Use `create(RealizedTradeSchema)` to create a new message.
+ */
+export const RealizedTradeSchema: GenMessage<RealizedTrade> = /*@__PURE__*/
+  messageDesc(file_kuku_order_v1_order, 17);
+
+/**
+ * @generated from message kuku.order.v1.GetPositionCostsResponse
+ */
+export type GetPositionCostsResponse = Message<"kuku.order.v1.GetPositionCostsResponse"> & {
+  /**
+   * @generated from field: repeated kuku.order.v1.PositionCost positions = 1;
+   */
+  positions: PositionCost[];
+
+  /**
+   * Newest first.
+   *
+   * @generated from field: repeated kuku.order.v1.RealizedTrade realized = 2;
+   */
+  realized: RealizedTrade[];
+};
+
+/**
+ * Describes the message kuku.order.v1.GetPositionCostsResponse.
+ * Use `create(GetPositionCostsResponseSchema)` to create a new message.
+ */
+export const GetPositionCostsResponseSchema: GenMessage<GetPositionCostsResponse> = /*@__PURE__*/
+  messageDesc(file_kuku_order_v1_order, 18);
+
+/**
+ * @generated from message kuku.order.v1.GetFeeScheduleRequest
+ */
+export type GetFeeScheduleRequest = Message<"kuku.order.v1.GetFeeScheduleRequest"> & {
+};
+
+/**
+ * Describes the message kuku.order.v1.GetFeeScheduleRequest.
+ * Use `create(GetFeeScheduleRequestSchema)` to create a new message.
+ */
+export const GetFeeScheduleRequestSchema: GenMessage<GetFeeScheduleRequest> = /*@__PURE__*/
+  messageDesc(file_kuku_order_v1_order, 19);
+
+/**
+ * @generated from message kuku.order.v1.GetFeeScheduleResponse
+ */
+export type GetFeeScheduleResponse = Message<"kuku.order.v1.GetFeeScheduleResponse"> & {
+  /**
+   * Commission on every fill, parts per million of its notional, rounded up per order.
+   *
+   * @generated from field: int64 commission_ppm = 1;
+   */
+  commissionPpm: bigint;
+
+  /**
+   * Securities transaction tax on sells, parts per million, rounded up per order.
+   *
+   * @generated from field: int64 sell_tax_ppm = 2;
+   */
+  sellTaxPpm: bigint;
+};
+
+/**
+ * Describes the message kuku.order.v1.GetFeeScheduleResponse.
+ * Use `create(GetFeeScheduleResponseSchema)` to create a new message.
+ */
+export const GetFeeScheduleResponseSchema: GenMessage<GetFeeScheduleResponse> = /*@__PURE__*/
+  messageDesc(file_kuku_order_v1_order, 20);
 
 /**
  * @generated from enum kuku.order.v1.OrderState
@@ -528,6 +876,39 @@ export const OrderService: GenService<{
     methodKind: "unary";
     input: typeof ListOrderTransitionsRequestSchema;
     output: typeof ListOrderTransitionsResponseSchema;
+  },
+  /**
+   * ListFills pages through a user's fills, newest first: of one order, or
+   * of all of them within an execution time range.
+   *
+   * @generated from rpc kuku.order.v1.OrderService.ListFills
+   */
+  listFills: {
+    methodKind: "unary";
+    input: typeof ListFillsRequestSchema;
+    output: typeof ListFillsResponseSchema;
+  },
+  /**
+   * GetPositionCosts folds a user's settled fills, in execution order, into
+   * each position's cost basis by the moving-average method and the
+   * realised P&L of each sell (ADR 0024).
+   *
+   * @generated from rpc kuku.order.v1.OrderService.GetPositionCosts
+   */
+  getPositionCosts: {
+    methodKind: "unary";
+    input: typeof GetPositionCostsRequestSchema;
+    output: typeof GetPositionCostsResponseSchema;
+  },
+  /**
+   * The commission and tax rates every fill is charged at.
+   *
+   * @generated from rpc kuku.order.v1.OrderService.GetFeeSchedule
+   */
+  getFeeSchedule: {
+    methodKind: "unary";
+    input: typeof GetFeeScheduleRequestSchema;
+    output: typeof GetFeeScheduleResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_kuku_order_v1_order, 0);

@@ -9,7 +9,7 @@ import { enumDesc, fileDesc } from "@bufbuild/protobuf/codegenv2";
  * Describes the file kuku/trading/v1/trading.proto.
  */
 export const file_kuku_trading_v1_trading: GenFile = /*@__PURE__*/
-  fileDesc("Ch1rdWt1L3RyYWRpbmcvdjEvdHJhZGluZy5wcm90bxIPa3VrdS50cmFkaW5nLnYxKjkKBFNpZGUSFAoQU0lERV9VTlNQRUNJRklFRBAAEgwKCFNJREVfQlVZEAESDQoJU0lERV9TRUxMEAIq4wEKCU9yZGVyVHlwZRIaChZPUkRFUl9UWVBFX1VOU1BFQ0lGSUVEEAASFAoQT1JERVJfVFlQRV9MSU1JVBABEhUKEU9SREVSX1RZUEVfTUFSS0VUEAISHAoYT1JERVJfVFlQRV9CRVNUX09QUE9TSVRFEAMSHQoZT1JERVJfVFlQRV9CRVNUX1NBTUVfU0lERRAEEiAKHE9SREVSX1RZUEVfQ09ORElUSU9OQUxfTElNSVQQBRITCg9PUkRFUl9UWVBFX1NUT1AQBhIZChVPUkRFUl9UWVBFX1NUT1BfTElNSVQQByqIAQoLVGltZUluRm9yY2USHQoZVElNRV9JTl9GT1JDRV9VTlNQRUNJRklFRBAAEhUKEVRJTUVfSU5fRk9SQ0VfREFZEAESFQoRVElNRV9JTl9GT1JDRV9JT0MQAhIVChFUSU1FX0lOX0ZPUkNFX0ZPSxADEhUKEVRJTUVfSU5fRk9SQ0VfR1RDEARiBnByb3RvMw");
+  fileDesc("Ch1rdWt1L3RyYWRpbmcvdjEvdHJhZGluZy5wcm90bxIPa3VrdS50cmFkaW5nLnYxKjkKBFNpZGUSFAoQU0lERV9VTlNQRUNJRklFRBAAEgwKCFNJREVfQlVZEAESDQoJU0lERV9TRUxMEAIq4wEKCU9yZGVyVHlwZRIaChZPUkRFUl9UWVBFX1VOU1BFQ0lGSUVEEAASFAoQT1JERVJfVFlQRV9MSU1JVBABEhUKEU9SREVSX1RZUEVfTUFSS0VUEAISHAoYT1JERVJfVFlQRV9CRVNUX09QUE9TSVRFEAMSHQoZT1JERVJfVFlQRV9CRVNUX1NBTUVfU0lERRAEEiAKHE9SREVSX1RZUEVfQ09ORElUSU9OQUxfTElNSVQQBRITCg9PUkRFUl9UWVBFX1NUT1AQBhIZChVPUkRFUl9UWVBFX1NUT1BfTElNSVQQByqIAQoLVGltZUluRm9yY2USHQoZVElNRV9JTl9GT1JDRV9VTlNQRUNJRklFRBAAEhUKEVRJTUVfSU5fRk9SQ0VfREFZEAESFQoRVElNRV9JTl9GT1JDRV9JT0MQAhIVChFUSU1FX0lOX0ZPUkNFX0ZPSxADEhUKEVRJTUVfSU5fRk9SQ0VfR1RDEAQqbgoOQ2FuZGxlSW50ZXJ2YWwSHwobQ0FORExFX0lOVEVSVkFMX1VOU1BFQ0lGSUVEEAASHgoaQ0FORExFX0lOVEVSVkFMX09ORV9NSU5VVEUQARIbChdDQU5ETEVfSU5URVJWQUxfT05FX0RBWRACYgZwcm90bzM");
 
 /**
  * @generated from enum kuku.trading.v1.Side
@@ -141,4 +141,36 @@ export enum TimeInForce {
  */
 export const TimeInForceSchema: GenEnum<TimeInForce> = /*@__PURE__*/
   enumDesc(file_kuku_trading_v1_trading, 2);
+
+/**
+ * How much trading one candle covers.
+ *
+ * @generated from enum kuku.trading.v1.CandleInterval
+ */
+export enum CandleInterval {
+  /**
+   * One minute, as before the interval was added.
+   *
+   * @generated from enum value: CANDLE_INTERVAL_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: CANDLE_INTERVAL_ONE_MINUTE = 1;
+   */
+  ONE_MINUTE = 1,
+
+  /**
+   * One trading day in Korea time (Asia/Seoul), built from that day's minutes.
+   *
+   * @generated from enum value: CANDLE_INTERVAL_ONE_DAY = 2;
+   */
+  ONE_DAY = 2,
+}
+
+/**
+ * Describes the enum kuku.trading.v1.CandleInterval.
+ */
+export const CandleIntervalSchema: GenEnum<CandleInterval> = /*@__PURE__*/
+  enumDesc(file_kuku_trading_v1_trading, 3);
 
