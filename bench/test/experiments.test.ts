@@ -1,20 +1,9 @@
 // The issue-20 experiments still run end to end, on tiny sizes: every row
 // there, positive figures, no errors. Their figures are read from real runs
 // (docs/adr/0001, 0002, 0003, 0007, 0012, 0025, docs/benchmarks/runtime.md).
-import { fileURLToPath } from "node:url";
-import { run } from "@kuku/testkit";
 import pg from "pg";
 import t from "tap";
-
-const CLI = fileURLToPath(new URL("../bin/kuku-bench.mjs", import.meta.url));
-const bench = (...args: string[]) => run(process.execPath, [CLI, ...args]);
-
-/** The table rows whose first cell matches, split on runs of two or more spaces. */
-const rowsOf = (stdout: string, first: RegExp) =>
-  stdout
-    .split("\n")
-    .map((l) => l.trim().split(/\s{2,}/))
-    .filter((cells) => first.test(cells[0] ?? ""));
+import { bench, rowsOf } from "./support/cli.js";
 
 t.test("help lists the experiments", async (t) => {
   const help = await bench("--help");

@@ -15,15 +15,20 @@ import { ledgerTransfers } from "./ledger-transfers.js";
 import { locks } from "./locks.js";
 import { locksDrill } from "./locks-drill.js";
 import { marketBrokers } from "./market-brokers.js";
+import { marketCache } from "./market-cache.js";
 import { marketFanout } from "./market-fanout.js";
 import { observability } from "./observability.js";
 import { orderUpdates } from "./order-updates.js";
 import { orders } from "./orders.js";
 import { orders2pc } from "./orders-2pc.js";
+import { ordersPool } from "./orders-pool.js";
+import { reads } from "./reads.js";
 import { rpc } from "./rpc.js";
 import { rpcFormats } from "./rpc-formats.js";
+import { rpcNetwork } from "./rpc-network.js";
 import { runtimeGc } from "./runtime-gc.js";
 import { runtimeKernel } from "./runtime-kernel.js";
+import { soak } from "./soak.js";
 import { surge } from "./surge.js";
 
 /** Every benchmark the CLI knows, by name. */
@@ -37,18 +42,23 @@ export const COMMANDS: readonly BenchCommand[] = [
   exchangeLegacy,
   orders,
   orders2pc,
+  ordersPool,
   orderUpdates,
   surge,
+  reads,
+  soak,
   locks,
   locksDrill,
   marketFanout,
   marketBrokers,
+  marketCache,
   gatewayAuth,
   gatewayHop,
   identity,
   observability,
   rpc,
   rpcFormats,
+  rpcNetwork,
   runtimeGc,
   runtimeKernel,
   infraFootprint,

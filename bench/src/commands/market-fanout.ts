@@ -5,13 +5,14 @@
 // final state every client ends with.
 import { randomUUID } from "node:crypto";
 import { cpus, loadavg } from "node:os";
+import { fileURLToPath } from "node:url";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { TradeEventSchema } from "@kuku/contracts/kuku/exchange/v1/events_pb";
 import { createTestDatabase, type ServiceProcess, startService } from "@kuku/testkit";
 import { SignJWT } from "jose";
 import { Kafka, logLevel, Partitioners, type Producer } from "kafkajs";
-import { command, duration, int, text } from "../lib/command.js";
+import { choice, command, duration, int, text } from "../lib/command.js";
 import { ClientWorkers } from "../lib/market-workers.js";
 import { cpuSeconds, rssBytes } from "../lib/proc.js";
 import { GC_HEADERS, gcCells, gcSummary, parseSemiSpace, parseTraceGc, semiSpaceFlags } from "../lib/runtime/gc.js";
@@ -208,6 +209,7 @@ export const marketFanout = command({
     "slow-clients": int("extra clients that stop reading after their snapshot (to be closed without delaying the others)", 0, 0),
     "cpu-prof-dir": text("write a V8 CPU profile of the market service into this directory"),
     "semi-space-mb": text("V8 --max-semi-space-size of the service in MiB, or default; given, its GC pauses are traced and reported"),
+    "no-delay": choice(["on", "off"], "TCP_NODELAY on the service's sockets: on as ws sets it, or forced off (Nagle's algorithm)", "on"),
   },
   async run(values) {
     const { clients, rate, duration: durationMs, warmup: warmupMs } = values;
@@ -217,8 +219,10 @@ export const marketFanout = command({
     const profileDir = values["cpu-prof-dir"];
     const semiSpace = values["semi-space-mb"];
     const gcArgs = semiSpace === undefined ? [] : ["--trace-gc", ...semiSpaceFlags(parseSemiSpace(semiSpace, "semi-space-mb"))];
+    const noDelayOff =
+      values["no-delay"] === "off" ? [`--import=${fileURLToPath(new URL("../lib/runtime/no-delay-off.mjs", import.meta.url))}`] : [];
     const service = await startService("market", {
-      nodeArgs: [...(profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${profileDir}`]), ...gcArgs],
+      nodeArgs: [...(profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${profileDir}`]), ...gcArgs, ...noDelayOff],
       database: db.url,
       env: {
         KAFKA_TOPIC_PREFIX: prefix,
@@ -239,7 +243,7 @@ export const marketFanout = command({
     const workers = ClientWorkers.start(values.processes);
     try {
       const run = { clients, slowClients: values["slow-clients"], symbols, rate, durationMs, warmupMs };
-      console.log(`tick ${values.tick} ms, ${values.processes} client processes`);
+      console.log(`tick ${values.tick} ms, ${values.processes} client processes, service TCP_NODELAY ${values["no-delay"]}`);
       const logsBefore = service.logs.length;
       const started = process.hrtime.bigint();
       report(run, await measure(run, service, workers, producer, `${prefix}exchange.trades`));

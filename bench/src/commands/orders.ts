@@ -20,7 +20,7 @@ const ANSWERED: Record<Mode, ReadonlySet<api.OrderState>> = {
 };
 
 /** Market buys of one share by `users` from `concurrency` callers for `durationMs`: one row of figures. */
-async function ordersAt(
+export async function ordersAt(
   mode: Mode,
   concurrency: number,
   durationMs: number,

@@ -21,7 +21,7 @@ const DEPOSIT_KRW = 10_000_000_000n;
 /** Orders in these states have nothing left to happen to them but a fill of a resting order. */
 const SETTLED_OR_RESTING = ["settled", "rejected", "cancelled", "expired", "accepted", "partially_filled"];
 
-interface GhzReport {
+export interface GhzReport {
   count: number;
   total: number;
   rps: number;
@@ -31,7 +31,7 @@ interface GhzReport {
 }
 
 /** Signs `count` users up through the gateway and deposits into each; their access tokens. */
-async function fundedUsers(baseUrl: string, count: number): Promise<string[]> {
+export async function fundedUsers(baseUrl: string, count: number): Promise<string[]> {
   const auth = createServiceClient(gateway.AuthService, { baseUrl, timeoutMs: 30_000 });
   const trading = createServiceClient(gateway.TradingService, { baseUrl, timeoutMs: 30_000 });
   const tokens: string[] = [];
@@ -53,7 +53,7 @@ async function fundedUsers(baseUrl: string, count: number): Promise<string[]> {
 }
 
 /** ghz's metadata: the users' tokens in turn, request by request (a Go template with sprig's functions). */
-function tokensMetadata(tokens: readonly string[]): string {
+export function tokensMetadata(tokens: readonly string[]): string {
   // ghz runs the template over the JSON text itself: Go's raw strings (backquotes) need no JSON escaping.
   const list = `\`${tokens.join(" ")}\``;
   return JSON.stringify({ authorization: `Bearer {{ index (splitList \` \` ${list}) (mod .RequestNumber ${tokens.length}) }}` });
@@ -82,7 +82,7 @@ async function ghzAt(gatewayPort: number, metadataFile: string, rate: number, ra
 const ms = (ns: number | undefined) => (ns === undefined ? "-" : (ns / 1e6).toFixed(1));
 
 /** The rate's row: ghz's own figures. */
-function ghzRow(rate: number, report: GhzReport): (string | number)[] {
+export function ghzRow(rate: number, report: GhzReport): (string | number)[] {
   const latency = (p: number) => report.latencyDistribution?.find((d) => d.percentage === p)?.latency;
   const ok = report.statusCodeDistribution?.["OK"] ?? 0;
   const errors = Object.entries(report.statusCodeDistribution ?? {})
