@@ -36,6 +36,7 @@ function newOrder(overrides: Partial<Order> = {}): Order {
     timeInForce: "day",
     quantity: 10n,
     limitPriceKrw: 70_000n,
+    stopPriceKrw: 0n,
     filledQuantity: 0n,
     filledNotionalKrw: 0n,
     feesKrw: 0n,

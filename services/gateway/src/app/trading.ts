@@ -79,6 +79,7 @@ export class Trading {
         timeInForce: req.timeInForce,
         quantity: req.quantity,
         limitPriceKrw: req.limitPriceKrw,
+        stopPriceKrw: req.stopPriceKrw,
         waitSettledMs: req.waitSettledMs,
       },
       call,
@@ -111,7 +112,9 @@ export class Trading {
   }
 
   async instruments(call: CallOptions): Promise<api.ListInstrumentsResponse> {
-    return create(api.ListInstrumentsResponseSchema, { instruments: [...(await this.#instrumentMap(call)).values()].map(instrumentView) });
+    // Read afresh: the session phase and VI state change through the day (valuation keeps its cached reference prices).
+    const { instruments } = await this.deps.exchange.listInstruments({}, call);
+    return create(api.ListInstrumentsResponseSchema, { instruments: instruments.map(instrumentView) });
   }
 
   #market(): Client<typeof market.MarketDataService> {

@@ -22,7 +22,7 @@ export class Cancellation {
 
   async cancel(req: api.CancelOrderRequest): Promise<Order> {
     const order = await this.deps.queries.get(req.orderId, req.userId);
-    if (order.state === "accepted" || order.state === "partially_filled") {
+    if (order.state === "accepted" || order.state === "partially_filled" || order.state === "waiting") {
       const requested = await this.deps.records.change(
         order.orderId,
         order,

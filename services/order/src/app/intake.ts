@@ -13,10 +13,11 @@ import type { Logger } from "@kuku/platform";
 import { assert } from "@kuku/platform/assert";
 import { DomainError, failedPrecondition, invalidArgument } from "@kuku/platform/errors";
 import type pg from "pg";
-import { checkOrderInput, type FeeSchedule, holdAmountMinor, type Instrument, type Order, transition } from "../domain/order.js";
+import { checkOrderInput, type FeeSchedule, holdAmountMinor, type Order, transition } from "../domain/order.js";
 import { isTerminal } from "../domain/state-machine.js";
 import * as store from "../store/order-store.js";
 import { inputFromProto, reportFromProto, submitRequest } from "./convert.js";
+import type { Instruments } from "./instruments.js";
 import type { LedgerAccounts } from "./ledger-accounts.js";
 import type { OrderMetrics } from "./metrics.js";
 import { type OrderRecords, orderEvent } from "./orders.js";
@@ -25,9 +26,11 @@ import type { Settlement } from "./settlement.js";
 /** How often a PlaceOrder asked to wait looks at its order again. */
 const SETTLED_POLL_MS = 20;
 
-/** Nothing left for the ledger: terminal with its hold released, or resting with its known fills settled (settle just ran). */
+/** Nothing left for the ledger: terminal with its hold released, or resting (or waiting) with its known fills settled (settle just ran). */
 const settledOrResting = (o: Order) =>
-  isTerminal(o.state) ? o.holdReleased || o.holdId === "" : o.state === "accepted" || o.state === "partially_filled";
+  isTerminal(o.state)
+    ? o.holdReleased || o.holdId === ""
+    : o.state === "accepted" || o.state === "partially_filled" || o.state === "waiting";
 
 /** How a failed call to the ledger or the exchange reads in the order's terms (the edge knows the transport's codes). */
 export interface CallFailures {
@@ -48,7 +51,7 @@ export interface IntakeDeps {
   readonly ledger: Client<typeof ledger.LedgerService>;
   readonly exchange: Client<typeof exchange.ExchangeService>;
   readonly accounts: LedgerAccounts;
-  readonly instruments: ReadonlyMap<string, Instrument>;
+  readonly instruments: Instruments;
   readonly fees: FeeSchedule;
   readonly exchangeTimeoutMs: number;
   readonly failures: CallFailures;
@@ -63,7 +66,7 @@ export class Intake {
 
   /** `waitMs`: how long to wait for the order to settle (0: answer at acceptance); at most the request's wait_settled_ms. */
   async place(req: api.PlaceOrderRequest, waitMs = req.waitSettledMs): Promise<Order> {
-    const candidate = this.#candidate(req);
+    const candidate = await this.#candidate(req);
     // The key's payload: everything but the key itself.
     const hash = createHash("sha256")
       .update(JSON.stringify(toJson(api.PlaceOrderRequestSchema, { ...req, idempotencyKey: "", waitSettledMs: 0 })))
@@ -97,9 +100,9 @@ export class Intake {
   }
 
   /** The order the request asks for, checked against the market's rules. */
-  #candidate(req: api.PlaceOrderRequest): Order {
+  async #candidate(req: api.PlaceOrderRequest): Promise<Order> {
     const input = inputFromProto(req);
-    const instrument = this.deps.instruments.get(input.symbol);
+    const instrument = await this.deps.instruments.get(input.symbol);
     const problem = checkOrderInput(input, instrument);
     if (problem !== undefined) throw invalidArgument(problem.field, problem.reason);
     assert(instrument !== undefined, `${input.symbol} passed the checks unlisted`);

@@ -3,8 +3,14 @@ import { dailyPriceLimits, isOnTick, tickSizeKrw } from "@kuku/platform/krx";
 import { canTransition, type OrderState } from "./state-machine.js";
 
 export type Side = "buy" | "sell";
-export type OrderType = "limit" | "market";
-export type TimeInForce = "day" | "ioc";
+/**
+ * KRX's types: `best` 최유리 지정가 and `top` 최우선 지정가 (priced by the
+ * book on arrival), `conditional` 조건부 지정가 (a limit that becomes a market
+ * order in the closing auction), `stop`/`stop_limit` (held by the venue
+ * until the last trade reaches the stop price).
+ */
+export type OrderType = "limit" | "market" | "best" | "top" | "conditional" | "stop" | "stop_limit";
+export type TimeInForce = "day" | "ioc" | "fok" | "gtc";
 
 export interface Instrument {
   readonly symbol: string;
@@ -19,8 +25,10 @@ export interface Order {
   readonly type: OrderType;
   readonly timeInForce: TimeInForce;
   readonly quantity: bigint;
-  /** 0 for market orders. */
+  /** 0 for the types the venue prices (market, best, top, stop). */
   readonly limitPriceKrw: bigint;
+  /** Stop and stop-limit orders: the trigger price; 0 otherwise. */
+  readonly stopPriceKrw: bigint;
   readonly filledQuantity: bigint;
   readonly filledNotionalKrw: bigint;
   readonly feesKrw: bigint;
@@ -75,45 +83,83 @@ export function chargesOfFill(schedule: FeeSchedule, side: Side, beforeKrw: bigi
   return { feeKrw: after.commissionKrw - before.commissionKrw, taxKrw: after.taxKrw - before.taxKrw };
 }
 
-export type OrderInput = Pick<Order, "symbol" | "side" | "type" | "timeInForce" | "quantity" | "limitPriceKrw">;
+export type OrderInput = Pick<Order, "symbol" | "side" | "type" | "timeInForce" | "quantity" | "limitPriceKrw" | "stopPriceKrw">;
 
 export type InputProblem = { readonly field: string; readonly reason: string };
+
+/**
+ * Per type: whether it carries a limit price and a stop price, the times in
+ * force the venue takes with it (KRX: best/top and market never rest across
+ * days; top and conditional are DAY only), and whether a buy's worst fill is
+ * the day's upper limit (the venue prices it, or turns it into a market order).
+ */
+const TYPE_RULES: Readonly<
+  Record<
+    OrderType,
+    { readonly priced: boolean; readonly stop: boolean; readonly tifs: readonly TimeInForce[]; readonly marketLike: boolean }
+  >
+> = {
+  limit: { priced: true, stop: false, tifs: ["day", "ioc", "fok", "gtc"], marketLike: false },
+  market: { priced: false, stop: false, tifs: ["day", "ioc", "fok"], marketLike: true },
+  best: { priced: false, stop: false, tifs: ["day", "ioc", "fok"], marketLike: true },
+  top: { priced: false, stop: false, tifs: ["day"], marketLike: true },
+  conditional: { priced: true, stop: false, tifs: ["day"], marketLike: true },
+  stop: { priced: false, stop: true, tifs: ["day", "gtc"], marketLike: true },
+  stop_limit: { priced: true, stop: true, tifs: ["day", "gtc"], marketLike: false },
+};
 
 /** Checks an order against the market's rules; undefined when it is fine. */
 export function checkOrderInput(input: OrderInput, instrument: Instrument | undefined): InputProblem | undefined {
   if (instrument === undefined) return { field: "symbol", reason: `${input.symbol} is not listed` };
   if (input.quantity <= 0n) return { field: "quantity", reason: "must be positive" };
-  if (input.type === "market") {
-    if (input.limitPriceKrw !== 0n) return { field: "limit_price_krw", reason: "must be 0 for a market order" };
-    return undefined;
+  const rules = TYPE_RULES[input.type];
+  if (!rules.tifs.includes(input.timeInForce)) {
+    return { field: "time_in_force", reason: `a ${input.type} order takes ${rules.tifs.map((t) => t.toUpperCase()).join(", ")}` };
   }
-  if (input.limitPriceKrw <= 0n) return { field: "limit_price_krw", reason: "a limit order needs a price" };
-  if (!isOnTick(input.limitPriceKrw)) {
+  // A stop buy that turns into a market order on a later day could fill above the upper limit it was held at.
+  if (input.type === "stop" && input.timeInForce === "gtc" && input.side === "buy") {
     return {
-      field: "limit_price_krw",
-      reason: `${input.limitPriceKrw} is not on the KRX tick ladder (tick ${tickSizeKrw(input.limitPriceKrw)} won at this price)`,
+      field: "time_in_force",
+      reason: "a stop buy cannot be GTC: tomorrow's upper limit, its worst fill, is not known today (use stop-limit)",
     };
   }
   const limits = dailyPriceLimits(instrument.referencePriceKrw);
-  if (input.limitPriceKrw > limits.upperLimitKrw || input.limitPriceKrw < limits.lowerLimitKrw) {
-    return {
-      field: "limit_price_krw",
-      reason: `${input.limitPriceKrw} is outside today's limits ${limits.lowerLimitKrw}..${limits.upperLimitKrw}`,
-    };
+  for (const [field, priceKrw, wanted] of [
+    ["limit_price_krw", input.limitPriceKrw, rules.priced],
+    ["stop_price_krw", input.stopPriceKrw, rules.stop],
+  ] as const) {
+    if (!wanted) {
+      if (priceKrw !== 0n) return { field, reason: `must be 0 for a ${input.type} order` };
+      continue;
+    }
+    if (priceKrw <= 0n) return { field, reason: `a ${input.type} order needs one` };
+    if (!isOnTick(priceKrw)) {
+      return { field, reason: `${priceKrw} is not on the KRX tick ladder (tick ${tickSizeKrw(priceKrw)} won at this price)` };
+    }
+    if (priceKrw > limits.upperLimitKrw || priceKrw < limits.lowerLimitKrw) {
+      return { field, reason: `${priceKrw} is outside today's limits ${limits.lowerLimitKrw}..${limits.upperLimitKrw}` };
+    }
   }
   return undefined;
 }
 
 /**
+ * The worst price a buy can fill at: its limit, or for the types the venue
+ * prices or turns into market orders, the daily upper limit (the venue's
+ * market collar keeps fills inside it). A stop-limit fills at its limit.
+ */
+export function worstBuyPriceKrw(input: Pick<OrderInput, "type" | "limitPriceKrw">, instrument: Instrument): bigint {
+  return TYPE_RULES[input.type].marketLike ? dailyPriceLimits(instrument.referencePriceKrw).upperLimitKrw : input.limitPriceKrw;
+}
+
+/**
  * What the ledger must hold before the order goes out: for a buy, the cash
- * for the worst fill plus its fee — a market buy is priced at the daily
- * upper limit, the highest price the exchange can fill at; for a sell, the
- * shares (its fee is taken from the proceeds).
+ * for the worst fill plus its fee; for a sell, the shares (its fee is taken
+ * from the proceeds).
  */
 export function holdAmountMinor(input: OrderInput, instrument: Instrument, fees: FeeSchedule): bigint {
   if (input.side === "sell") return input.quantity;
-  const worstPriceKrw = input.type === "market" ? dailyPriceLimits(instrument.referencePriceKrw).upperLimitKrw : input.limitPriceKrw;
-  const notionalKrw = worstPriceKrw * input.quantity;
+  const notionalKrw = worstBuyPriceKrw(input, instrument) * input.quantity;
   return notionalKrw + feeKrw(fees, "buy", notionalKrw);
 }
 

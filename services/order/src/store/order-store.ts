@@ -14,6 +14,7 @@ interface OrderRow {
   time_in_force: Order["timeInForce"];
   quantity: string;
   limit_price_krw: string;
+  stop_price_krw: string;
   filled_quantity: string;
   filled_notional_krw: string;
   fees_krw: string;
@@ -27,7 +28,7 @@ interface OrderRow {
   updated_at: Date;
 }
 
-const ORDER_COLUMNS = `order_id, user_id, symbol, side, type, time_in_force, quantity, limit_price_krw, filled_quantity,
+const ORDER_COLUMNS = `order_id, user_id, symbol, side, type, time_in_force, quantity, limit_price_krw, stop_price_krw, filled_quantity,
   filled_notional_krw, fees_krw, state, reject_reason, hold_id, hold_amount_minor, hold_released, version, created_at, updated_at`;
 
 const toOrder = (r: OrderRow): Order => ({
@@ -39,6 +40,7 @@ const toOrder = (r: OrderRow): Order => ({
   timeInForce: r.time_in_force,
   quantity: BigInt(r.quantity),
   limitPriceKrw: BigInt(r.limit_price_krw),
+  stopPriceKrw: BigInt(r.stop_price_krw),
   filledQuantity: BigInt(r.filled_quantity),
   filledNotionalKrw: BigInt(r.filled_notional_krw),
   feesKrw: BigInt(r.fees_krw),
@@ -70,14 +72,14 @@ export async function insertOrder(
   const { rows } = await db.query<OrderRow>(
     `WITH o AS (
        INSERT INTO orders (order_id, user_id, idempotency_key, request_hash, symbol, side, type, time_in_force, quantity,
-         limit_price_krw, state, hold_amount_minor, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)
+         limit_price_krw, state, hold_amount_minor, created_at, updated_at, stop_price_krw)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14)
        ON CONFLICT (user_id, idempotency_key) DO NOTHING
        RETURNING ${ORDER_COLUMNS}),
      t AS (
        INSERT INTO order_transitions (order_id, from_state, to_state, reason, occurred_at)
-       SELECT order_id, NULL, state, $14, created_at FROM o),
-     e AS (${OUTBOX_INSERT_FROM("o", 15)})
+       SELECT order_id, NULL, state, $15, created_at FROM o),
+     e AS (${OUTBOX_INSERT_FROM("o", 16)})
      SELECT * FROM o`,
     [
       order.orderId,
@@ -93,6 +95,7 @@ export async function insertOrder(
       order.state,
       order.holdAmountMinor.toString(),
       order.createdAt,
+      order.stopPriceKrw.toString(),
       placed.reason,
       ...outboxValues(placed.event),
     ],
