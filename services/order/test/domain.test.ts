@@ -3,12 +3,14 @@
 // PostgreSQL in store.test.ts.
 import t from "tap";
 import {
+  amendmentInput,
   applyFill,
   chargesOfFill,
   checkOrderInput,
   type FeeSchedule,
   feeKrw,
   holdAmountMinor,
+  isWorkingState,
   type Order,
   transition,
 } from "../src/domain/order.js";
@@ -44,6 +46,7 @@ function order(overrides: Partial<Order> = {}): Order {
     quantity: 10n,
     limitPriceKrw: 70_000n,
     stopPriceKrw: 0n,
+    amendsOrderId: "",
     filledQuantity: 0n,
     filledNotionalKrw: 0n,
     feesKrw: 0n,
@@ -223,6 +226,20 @@ t.test("a buy holds its worst fill: the limit, or the upper limit for what the v
   );
   t.equal(holdAmountMinor({ ...buy, type: "stop_limit", stopPriceKrw: 72_000n }, SAMSUNG, FEES), 700_105n, "stop-limit at its limit");
   t.equal(holdAmountMinor({ ...buy, type: "stop", side: "sell", limitPriceKrw: 0n }, SAMSUNG, FEES), 10n, "a stop sell holds shares");
+});
+
+t.test("an amendment keeps the original's terms, changes prices and quantity, and must change something", async (t) => {
+  const original = order({ quantity: 10n, filledQuantity: 4n });
+  const same = { quantity: 6n, limitPriceKrw: 70_000n, stopPriceKrw: 0n };
+  t.match(amendmentInput(original, same, SAMSUNG), { problem: { field: "quantity", reason: /changes neither/ } });
+  t.same(amendmentInput(original, { ...same, quantity: 8n }, SAMSUNG), {
+    input: { symbol: "005930", side: "buy", type: "limit", timeInForce: "day", quantity: 8n, limitPriceKrw: 70_000n, stopPriceKrw: 0n },
+  });
+  t.match(amendmentInput(original, { ...same, limitPriceKrw: 0n }, SAMSUNG), { problem: { field: "limit_price_krw" } });
+  t.match(amendmentInput(order({ type: "market", limitPriceKrw: 0n }), { ...same, limitPriceKrw: 71_000n }, SAMSUNG), {
+    problem: { field: "limit_price_krw", reason: /must be 0 for a market/ },
+  });
+  t.ok(isWorkingState("waiting") && isWorkingState("partially_filled") && !isWorkingState("cancel_requested"));
 });
 
 t.test("fills accumulate; fees of the parts add up to the fee of the whole", async (t) => {

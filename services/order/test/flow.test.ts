@@ -291,6 +291,71 @@ t.test("each KRX type goes through: best, top, conditional, FOK, stop-limit", as
   await eventually("every hold released", async () => (await balance(userId, "KRW")).heldMinor === 0n);
 });
 
+t.test("정정: an amendment replaces a working order; holds follow; the original ends CANCELLED", async (t) => {
+  const userId = await newUser(1_000_000n);
+  const amend = (orderId: string, change: { quantity: bigint; limitPriceKrw: bigint }, key = `amend-${randomUUID()}`) =>
+    orders.amendOrder({ idempotencyKey: key, userId, orderId, stopPriceKrw: 0n, ...change });
+  const { order: original } = await place(userId, {
+    type: OrderType.LIMIT,
+    timeInForce: TimeInForce.DAY,
+    quantity: 5n,
+    limitPriceKrw: 65_000n,
+  });
+  t.equal((await balance(userId, "KRW")).heldMinor, 325_049n);
+
+  const key = `amend-${randomUUID()}`;
+  const { order: smaller } = await amend(original!.orderId, { quantity: 3n, limitPriceKrw: 65_000n }, key);
+  t.equal(smaller?.state, api.OrderState.ACCEPTED, "the venue took the amendment");
+  t.equal(smaller?.amendsOrderId, original!.orderId);
+  t.not(smaller?.orderId, original!.orderId, "an amendment has its own order id, as KRX gives it its own number");
+  await eventually("the original is cancelled", async () => (await stateOf(original!)) === api.OrderState.CANCELLED);
+  await eventually("only the replacement is held", async () => (await balance(userId, "KRW")).heldMinor === 195_030n);
+  t.equal((await amend(original!.orderId, { quantity: 3n, limitPriceKrw: 65_000n }, key)).order?.orderId, smaller!.orderId, "a replay");
+  await t.rejects(amend(original!.orderId, { quantity: 2n, limitPriceKrw: 65_000n }), {
+    code: Code.FailedPrecondition,
+    message: /is cancelled and cannot be amended/,
+  });
+
+  const { order: larger } = await amend(smaller!.orderId, { quantity: 4n, limitPriceKrw: 66_000n });
+  t.equal(larger?.state, api.OrderState.ACCEPTED);
+  await eventually("the increase is held, the old hold released", async () => (await balance(userId, "KRW")).heldMinor === 264_040n);
+  await t.rejects(amend(larger!.orderId, { quantity: 4n, limitPriceKrw: 66_000n }), {
+    code: Code.InvalidArgument,
+    message: /quantity: the amendment changes/,
+  });
+  await t.rejects(amend(larger!.orderId, { quantity: 4n, limitPriceKrw: 66_050n }), {
+    code: Code.InvalidArgument,
+    message: /limit_price_krw: .*tick/,
+  });
+  await t.rejects(
+    orders.amendOrder({
+      idempotencyKey: `amend-${randomUUID()}`,
+      userId: "someone-else",
+      orderId: larger!.orderId,
+      quantity: 1n,
+      limitPriceKrw: 66_000n,
+    }),
+    { code: Code.NotFound },
+    "another user's order is not there to amend",
+  );
+  await t.rejects(amend(larger!.orderId, { quantity: 14n, limitPriceKrw: 66_000n }), {
+    code: Code.FailedPrecondition,
+    message: /insufficient cash/,
+  });
+  t.equal(await stateOf(larger!), api.OrderState.ACCEPTED, "a refused amendment leaves the order working");
+  t.equal((await balance(userId, "KRW")).heldMinor, 264_040n, "and its hold as it was");
+
+  const { order: crossing } = await amend(larger!.orderId, { quantity: 4n, limitPriceKrw: 75_000n });
+  t.ok([api.OrderState.FILLED, api.OrderState.SETTLED].includes(crossing!.state), "a price through the ask trades at once");
+  await eventually("the crossing amendment settles", async () => (await stateOf(crossing!)) === api.OrderState.SETTLED);
+  await eventually("nothing is held", async () => (await balance(userId, "KRW")).heldMinor === 0n);
+  t.equal(await stateOf(larger!), api.OrderState.CANCELLED);
+  const cash = await balance(userId, "KRW");
+  const settled = (await orders.getOrder({ orderId: crossing!.orderId, userId })).order!;
+  t.equal(cash.totalMinor, 1_000_000n - settled.filledNotionalKrw - settled.feesKrw, "paid for the replacement's fills, exactly");
+  t.equal((await balance(userId, "005930")).totalMinor, 4n);
+});
+
 t.test("at the close DAY orders (a waiting stop too) expire and release their holds; a GTC order stays until cancelled", async (t) => {
   const userId = await newUser(10_000_000n);
   const dayLimit = { type: OrderType.LIMIT, timeInForce: TimeInForce.DAY, quantity: 4n, limitPriceKrw: 65_000n };

@@ -37,6 +37,7 @@ function newOrder(overrides: Partial<Order> = {}): Order {
     quantity: 10n,
     limitPriceKrw: 70_000n,
     stopPriceKrw: 0n,
+    amendsOrderId: "",
     filledQuantity: 0n,
     filledNotionalKrw: 0n,
     feesKrw: 0n,

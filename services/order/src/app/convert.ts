@@ -35,6 +35,7 @@ export function orderToProto(o: Order): api.Order {
     limitPriceKrw: o.limitPriceKrw,
     stopPriceKrw: o.stopPriceKrw,
     holdMinor: o.holdAmountMinor,
+    amendsOrderId: o.amendsOrderId,
     filledQuantity: o.filledQuantity,
     filledNotionalKrw: o.filledNotionalKrw,
     feesKrw: o.feesKrw,
@@ -64,6 +65,7 @@ export function submitRequest(o: Order): exchange.SubmitOrderRequest {
     quantity: o.quantity,
     priceKrw: o.limitPriceKrw,
     stopPriceKrw: o.stopPriceKrw,
+    amendsClientOrderId: o.amendsOrderId,
   });
 }
 

@@ -29,6 +29,8 @@ export interface Order {
   readonly limitPriceKrw: bigint;
   /** Stop and stop-limit orders: the trigger price; 0 otherwise. */
   readonly stopPriceKrw: bigint;
+  /** An amendment (정정): the order it replaces; "" otherwise. */
+  readonly amendsOrderId: string;
   readonly filledQuantity: bigint;
   readonly filledNotionalKrw: bigint;
   readonly feesKrw: bigint;
@@ -141,6 +143,33 @@ export function checkOrderInput(input: OrderInput, instrument: Instrument | unde
     }
   }
   return undefined;
+}
+
+/** Where the venue still works an order, so that it can be amended (or cancelled). */
+export const WORKING_STATES: readonly OrderState[] = ["accepted", "partially_filled", "waiting"];
+export const isWorkingState = (state: OrderState): boolean => WORKING_STATES.includes(state);
+
+/**
+ * The replacement an amendment (정정) asks for: the original's symbol, side,
+ * type and time in force with new prices and quantity (for what is left:
+ * the original's fills stay its own). A problem names the field.
+ */
+export function amendmentInput(
+  original: Order,
+  change: Pick<OrderInput, "quantity" | "limitPriceKrw" | "stopPriceKrw">,
+  instrument: Instrument | undefined,
+): { readonly input: OrderInput } | { readonly problem: InputProblem } {
+  const { quantity, limitPriceKrw, stopPriceKrw } = change;
+  const { symbol, side, type, timeInForce } = original;
+  const input: OrderInput = { symbol, side, type, timeInForce, quantity, limitPriceKrw, stopPriceKrw };
+  const problem = checkOrderInput(input, instrument);
+  if (problem !== undefined) return { problem };
+  const unchanged =
+    change.quantity === original.quantity - original.filledQuantity &&
+    change.limitPriceKrw === original.limitPriceKrw &&
+    change.stopPriceKrw === original.stopPriceKrw;
+  if (unchanged) return { problem: { field: "quantity", reason: "the amendment changes neither price nor quantity" } };
+  return { input };
 }
 
 /**

@@ -40,6 +40,8 @@ export function orderHandlers(
           await intake.place(req, Math.min(req.waitSettledMs, (ctx.timeoutMs() ?? Number.POSITIVE_INFINITY) - ANSWER_MARGIN_MS)),
         ),
       }),
+    amendOrder: async (req) =>
+      create(api.AmendOrderResponseSchema, { order: orderToProto(await intake.amend(req, await queries.get(req.orderId, req.userId))) }),
     cancelOrder: async (req) => create(api.CancelOrderResponseSchema, { order: orderToProto(await cancellation.cancel(req)) }),
     getOrder: async (req) => create(api.GetOrderResponseSchema, { order: orderToProto(await queries.get(req.orderId, req.userId)) }),
     listOrders: async (req) => {

@@ -20,7 +20,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file kuku/gateway/v1/gateway.proto.
  */
 export const file_kuku_gateway_v1_gateway: GenFile = /*@__PURE__*/
-  fileDesc("Ch1rdWt1L2dhdGV3YXkvdjEvZ2F0ZXdheS5wcm90bxIPa3VrdS5nYXRld2F5LnYxIosECgVPcmRlchIQCghvcmRlcl9pZBgBIAEoCRIOCgZzeW1ib2wYAyABKAkSIwoEc2lkZRgEIAEoDjIVLmt1a3UudHJhZGluZy52MS5TaWRlEigKBHR5cGUYBSABKA4yGi5rdWt1LnRyYWRpbmcudjEuT3JkZXJUeXBlEjMKDXRpbWVfaW5fZm9yY2UYBiABKA4yHC5rdWt1LnRyYWRpbmcudjEuVGltZUluRm9yY2USEAoIcXVhbnRpdHkYByABKAMSFwoPbGltaXRfcHJpY2Vfa3J3GAggASgDEhcKD2ZpbGxlZF9xdWFudGl0eRgJIAEoAxIbChNmaWxsZWRfbm90aW9uYWxfa3J3GAogASgDEigKBXN0YXRlGAsgASgOMhkua3VrdS5vcmRlci52MS5PcmRlclN0YXRlEhUKDXJlamVjdF9yZWFzb24YDCABKAkSLgoKY3JlYXRlZF9hdBgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgPIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIZmVlc19rcncYECABKAMSFgoOc3RvcF9wcmljZV9rcncYESABKAMSEgoKaG9sZF9taW5vchgSIAEoA0oECAIQA0oECA0QDlIHdXNlcl9pZFIHdmVyc2lvbiL0AQoFUXVvdGUSDgoGc3ltYm9sGAEgASgJEhYKDmxhc3RfcHJpY2Vfa3J3GAIgASgDEhYKDm9wZW5fcHJpY2Vfa3J3GAMgASgDEhYKDmhpZ2hfcHJpY2Vfa3J3GAQgASgDEhUKDWxvd19wcmljZV9rcncYBSABKAMSDgoGdm9sdW1lGAYgASgDEhQKDGJlc3RfYmlkX2tydxgHIAEoAxIUCgxiZXN0X2Fza19rcncYCCABKAMSEAoIc2VxdWVuY2UYCSABKAMSLgoKdXBkYXRlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiMQoKUHJpY2VMZXZlbBIRCglwcmljZV9rcncYASABKAMSEAoIcXVhbnRpdHkYAiABKAMigwEKCU9yZGVyQm9vaxIOCgZzeW1ib2wYASABKAkSKQoEYmlkcxgCIAMoCzIbLmt1a3UuZ2F0ZXdheS52MS5QcmljZUxldmVsEikKBGFza3MYAyADKAsyGy5rdWt1LmdhdGV3YXkudjEuUHJpY2VMZXZlbBIQCghzZXF1ZW5jZRgEIAEoAyKqAgoKSW5zdHJ1bWVudBIOCgZzeW1ib2wYASABKAkSDAoEbmFtZRgCIAEoCRIbChNyZWZlcmVuY2VfcHJpY2Vfa3J3GAMgASgDEhcKD3VwcGVyX2xpbWl0X2tydxgEIAEoAxIXCg9sb3dlcl9saW1pdF9rcncYBSABKAMSDgoGbWFya2V0GAYgASgJEi0KBXBoYXNlGAcgASgOMh4ua3VrdS5leGNoYW5nZS52MS5UcmFkaW5nUGhhc2USLAoIdmlfdW50aWwYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhYKDmxhc3RfcHJpY2Vfa3J3GAkgASgDEhMKC3RyYWRpbmdfZGF5GAogASgJEhUKDXRpY2tfc2l6ZV9rcncYCyABKAMiWAoGVG9rZW5zEhQKDGFjY2Vzc190b2tlbhgBIAEoCRIVCg1yZWZyZXNoX3Rva2VuGAIgASgJEiEKGWFjY2Vzc19leHBpcmVzX2luX3NlY29uZHMYAyABKAMiaQoNU2lnblVwUmVxdWVzdBIZCgVlbWFpbBgBIAEoCUIKukgHcgUY/gFgARIcCghwYXNzd29yZBgCIAEoCUIKukgHcgUQChiAARIfCgxkaXNwbGF5X25hbWUYAyABKAlCCbpIBnIEEAEYQCJKCg5TaWduVXBSZXNwb25zZRIPCgd1c2VyX2lkGAEgASgJEicKBnRva2VucxgCIAEoCzIXLmt1a3UuZ2F0ZXdheS52MS5Ub2tlbnMiRwoMTG9nSW5SZXF1ZXN0EhkKBWVtYWlsGAEgASgJQgq6SAdyBRj+AWABEhwKCHBhc3N3b3JkGAIgASgJQgq6SAdyBRABGIABIkkKDUxvZ0luUmVzcG9uc2USDwoHdXNlcl9pZBgBIAEoCRInCgZ0b2tlbnMYAiABKAsyFy5rdWt1LmdhdGV3YXkudjEuVG9rZW5zIjgKE1JlZnJlc2hUb2tlblJlcXVlc3QSIQoNcmVmcmVzaF90b2tlbhgBIAEoCUIKukgHcgUQARiAICI/ChRSZWZyZXNoVG9rZW5SZXNwb25zZRInCgZ0b2tlbnMYASABKAsyFy5rdWt1LmdhdGV3YXkudjEuVG9rZW5zIjYKDUxvZ091dFJlcXVlc3QSJQoNcmVmcmVzaF90b2tlbhgBIAEoCUIOukgHcgUQARiAIMiMGQEiEAoOTG9nT3V0UmVzcG9uc2UiWwoSRGVwb3NpdENhc2hSZXF1ZXN0EiIKCnJlcXVlc3RfaWQYASABKAlCDrpIB3IFEAEYgAHIjBkBEiEKCmFtb3VudF9rcncYAiABKANCDbpICiIIGIDIr6AlIAAiMQoTRGVwb3NpdENhc2hSZXNwb25zZRIaChJjYXNoX2F2YWlsYWJsZV9rcncYASABKAMicgoIUG9zaXRpb24SDgoGc3ltYm9sGAEgASgJEhAKCHF1YW50aXR5GAIgASgDEhUKDWhlbGRfcXVhbnRpdHkYAyABKAMSFgoObGFzdF9wcmljZV9rcncYBCABKAMSFQoNdmFsdWF0aW9uX2tydxgFIAEoAyIVChNHZXRQb3J0Zm9saW9SZXF1ZXN0Io8BChRHZXRQb3J0Zm9saW9SZXNwb25zZRIWCg5jYXNoX3RvdGFsX2tydxgBIAEoAxIVCg1jYXNoX2hlbGRfa3J3GAIgASgDEhoKEmNhc2hfYXZhaWxhYmxlX2tydxgDIAEoAxIsCglwb3NpdGlvbnMYBCADKAsyGS5rdWt1LmdhdGV3YXkudjEuUG9zaXRpb24ikgMKEVBsYWNlT3JkZXJSZXF1ZXN0EicKD2lkZW1wb3RlbmN5X2tleRgBIAEoCUIOukgHcgUQCBiAAciMGQESJAoGc3ltYm9sGAIgASgJQhS6SBFyDzINXlswLTlBLVpdezZ9JBIvCgRzaWRlGAMgASgOMhUua3VrdS50cmFkaW5nLnYxLlNpZGVCCrpIB4IBBBABIAASNAoEdHlwZRgEIAEoDjIaLmt1a3UudHJhZGluZy52MS5PcmRlclR5cGVCCrpIB4IBBBABIAASPwoNdGltZV9pbl9mb3JjZRgFIAEoDjIcLmt1a3UudHJhZGluZy52MS5UaW1lSW5Gb3JjZUIKukgHggEEEAEgABIfCghxdWFudGl0eRgGIAEoA0INukgKIggYgJTr3AMgABIgCg9saW1pdF9wcmljZV9rcncYByABKANCB7pIBCICKAASIgoPd2FpdF9zZXR0bGVkX21zGAggASgNQgm6SAYqBBiw6gESHwoOc3RvcF9wcmljZV9rcncYCSABKANCB7pIBCICKAAiOwoSUGxhY2VPcmRlclJlc3BvbnNlEiUKBW9yZGVyGAEgASgLMhYua3VrdS5nYXRld2F5LnYxLk9yZGVyIjQKEkNhbmNlbE9yZGVyUmVxdWVzdBIeCghvcmRlcl9pZBgBIAEoCUIMukgFcgOwAQHIjBkBIjwKE0NhbmNlbE9yZGVyUmVzcG9uc2USJQoFb3JkZXIYASABKAsyFi5rdWt1LmdhdGV3YXkudjEuT3JkZXIiUAoRTGlzdE9yZGVyc1JlcXVlc3QSHQoJcGFnZV9zaXplGAEgASgFQgq6SAcaBRj0AygAEhwKCnBhZ2VfdG9rZW4YAiABKAlCCLpIBXIDGIACIlUKEkxpc3RPcmRlcnNSZXNwb25zZRImCgZvcmRlcnMYASADKAsyFi5rdWt1LmdhdGV3YXkudjEuT3JkZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjcKD0dldFF1b3RlUmVxdWVzdBIkCgZzeW1ib2wYASABKAlCFLpIEXIPMg1eWzAtOUEtWl17Nn0kIjkKEEdldFF1b3RlUmVzcG9uc2USJQoFcXVvdGUYASABKAsyFi5rdWt1LmdhdGV3YXkudjEuUXVvdGUiGAoWTGlzdEluc3RydW1lbnRzUmVxdWVzdCJLChdMaXN0SW5zdHJ1bWVudHNSZXNwb25zZRIwCgtpbnN0cnVtZW50cxgBIAMoCzIbLmt1a3UuZ2F0ZXdheS52MS5JbnN0cnVtZW50IlUKE0dldE9yZGVyQm9va1JlcXVlc3QSJAoGc3ltYm9sGAEgASgJQhS6SBFyDzINXlswLTlBLVpdezZ9JBIYCgVkZXB0aBgCIAEoBUIJukgGGgQYCigAIkYKFEdldE9yZGVyQm9va1Jlc3BvbnNlEi4KCm9yZGVyX2Jvb2sYASABKAsyGi5rdWt1LmdhdGV3YXkudjEuT3JkZXJCb29rIjsKGVN0cmVhbU9yZGVyVXBkYXRlc1JlcXVlc3QSHgoMYWZ0ZXJfY3Vyc29yGAEgASgJQgi6SAVyAxiAASJaChpTdHJlYW1PcmRlclVwZGF0ZXNSZXNwb25zZRIsCgZ1cGRhdGUYASABKAsyHC5rdWt1LmdhdGV3YXkudjEuT3JkZXJVcGRhdGUSDgoGY3Vyc29yGAIgASgJIqcCCgtPcmRlclVwZGF0ZRIQCghldmVudF9pZBgCIAEoCRIoCgVzdGF0ZRgDIAEoDjIZLmt1a3Uub3JkZXIudjEuT3JkZXJTdGF0ZRIxCg5wcmV2aW91c19zdGF0ZRgEIAEoDjIZLmt1a3Uub3JkZXIudjEuT3JkZXJTdGF0ZRIlCgVvcmRlchgFIAEoCzIWLmt1a3UuZ2F0ZXdheS52MS5PcmRlchIjCgRmaWxsGAYgASgLMhUua3VrdS5nYXRld2F5LnYxLkZpbGwSDgoGcmVhc29uGAcgASgJEi8KC29jY3VycmVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIWCg5vcmRlcl9zZXF1ZW5jZRgJIAEoA0oECAEQAiKUAQoERmlsbBIUCgxleGVjdXRpb25faWQYASABKAkSEAoIcXVhbnRpdHkYAiABKAMSEQoJcHJpY2Vfa3J3GAMgASgDEg8KB2ZlZV9rcncYBCABKAMSDwoHdGF4X2tydxgFIAEoAxIvCgtleGVjdXRlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAy3AIKC0F1dGhTZXJ2aWNlEk4KBlNpZ25VcBIeLmt1a3UuZ2F0ZXdheS52MS5TaWduVXBSZXF1ZXN0Gh8ua3VrdS5nYXRld2F5LnYxLlNpZ25VcFJlc3BvbnNlIgOQAgASSwoFTG9nSW4SHS5rdWt1LmdhdGV3YXkudjEuTG9nSW5SZXF1ZXN0Gh4ua3VrdS5nYXRld2F5LnYxLkxvZ0luUmVzcG9uc2UiA5ACABJgCgxSZWZyZXNoVG9rZW4SJC5rdWt1LmdhdGV3YXkudjEuUmVmcmVzaFRva2VuUmVxdWVzdBolLmt1a3UuZ2F0ZXdheS52MS5SZWZyZXNoVG9rZW5SZXNwb25zZSIDkAIAEk4KBkxvZ091dBIeLmt1a3UuZ2F0ZXdheS52MS5Mb2dPdXRSZXF1ZXN0Gh8ua3VrdS5nYXRld2F5LnYxLkxvZ091dFJlc3BvbnNlIgOQAgIygQcKDlRyYWRpbmdTZXJ2aWNlEl0KC0RlcG9zaXRDYXNoEiMua3VrdS5nYXRld2F5LnYxLkRlcG9zaXRDYXNoUmVxdWVzdBokLmt1a3UuZ2F0ZXdheS52MS5EZXBvc2l0Q2FzaFJlc3BvbnNlIgOQAgISYAoMR2V0UG9ydGZvbGlvEiQua3VrdS5nYXRld2F5LnYxLkdldFBvcnRmb2xpb1JlcXVlc3QaJS5rdWt1LmdhdGV3YXkudjEuR2V0UG9ydGZvbGlvUmVzcG9uc2UiA5ACARJaCgpQbGFjZU9yZGVyEiIua3VrdS5nYXRld2F5LnYxLlBsYWNlT3JkZXJSZXF1ZXN0GiMua3VrdS5nYXRld2F5LnYxLlBsYWNlT3JkZXJSZXNwb25zZSIDkAICEl0KC0NhbmNlbE9yZGVyEiMua3VrdS5nYXRld2F5LnYxLkNhbmNlbE9yZGVyUmVxdWVzdBokLmt1a3UuZ2F0ZXdheS52MS5DYW5jZWxPcmRlclJlc3BvbnNlIgOQAgISWgoKTGlzdE9yZGVycxIiLmt1a3UuZ2F0ZXdheS52MS5MaXN0T3JkZXJzUmVxdWVzdBojLmt1a3UuZ2F0ZXdheS52MS5MaXN0T3JkZXJzUmVzcG9uc2UiA5ACARJUCghHZXRRdW90ZRIgLmt1a3UuZ2F0ZXdheS52MS5HZXRRdW90ZVJlcXVlc3QaIS5rdWt1LmdhdGV3YXkudjEuR2V0UXVvdGVSZXNwb25zZSIDkAIBEmkKD0xpc3RJbnN0cnVtZW50cxInLmt1a3UuZ2F0ZXdheS52MS5MaXN0SW5zdHJ1bWVudHNSZXF1ZXN0Gigua3VrdS5nYXRld2F5LnYxLkxpc3RJbnN0cnVtZW50c1Jlc3BvbnNlIgOQAgESYAoMR2V0T3JkZXJCb29rEiQua3VrdS5nYXRld2F5LnYxLkdldE9yZGVyQm9va1JlcXVlc3QaJS5rdWt1LmdhdGV3YXkudjEuR2V0T3JkZXJCb29rUmVzcG9uc2UiA5ACARJ0ChJTdHJlYW1PcmRlclVwZGF0ZXMSKi5rdWt1LmdhdGV3YXkudjEuU3RyZWFtT3JkZXJVcGRhdGVzUmVxdWVzdBorLmt1a3UuZ2F0ZXdheS52MS5TdHJlYW1PcmRlclVwZGF0ZXNSZXNwb25zZSIDkAIBMAFiBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_timestamp, file_kuku_exchange_v1_exchange, file_kuku_options_v1_options, file_kuku_order_v1_order, file_kuku_trading_v1_trading]);
+  fileDesc("Ch1rdWt1L2dhdGV3YXkvdjEvZ2F0ZXdheS5wcm90bxIPa3VrdS5nYXRld2F5LnYxIqQECgVPcmRlchIQCghvcmRlcl9pZBgBIAEoCRIOCgZzeW1ib2wYAyABKAkSIwoEc2lkZRgEIAEoDjIVLmt1a3UudHJhZGluZy52MS5TaWRlEigKBHR5cGUYBSABKA4yGi5rdWt1LnRyYWRpbmcudjEuT3JkZXJUeXBlEjMKDXRpbWVfaW5fZm9yY2UYBiABKA4yHC5rdWt1LnRyYWRpbmcudjEuVGltZUluRm9yY2USEAoIcXVhbnRpdHkYByABKAMSFwoPbGltaXRfcHJpY2Vfa3J3GAggASgDEhcKD2ZpbGxlZF9xdWFudGl0eRgJIAEoAxIbChNmaWxsZWRfbm90aW9uYWxfa3J3GAogASgDEigKBXN0YXRlGAsgASgOMhkua3VrdS5vcmRlci52MS5PcmRlclN0YXRlEhUKDXJlamVjdF9yZWFzb24YDCABKAkSLgoKY3JlYXRlZF9hdBgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgPIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIZmVlc19rcncYECABKAMSFgoOc3RvcF9wcmljZV9rcncYESABKAMSEgoKaG9sZF9taW5vchgSIAEoAxIXCg9hbWVuZHNfb3JkZXJfaWQYEyABKAlKBAgCEANKBAgNEA5SB3VzZXJfaWRSB3ZlcnNpb24i9AEKBVF1b3RlEg4KBnN5bWJvbBgBIAEoCRIWCg5sYXN0X3ByaWNlX2tydxgCIAEoAxIWCg5vcGVuX3ByaWNlX2tydxgDIAEoAxIWCg5oaWdoX3ByaWNlX2tydxgEIAEoAxIVCg1sb3dfcHJpY2Vfa3J3GAUgASgDEg4KBnZvbHVtZRgGIAEoAxIUCgxiZXN0X2JpZF9rcncYByABKAMSFAoMYmVzdF9hc2tfa3J3GAggASgDEhAKCHNlcXVlbmNlGAkgASgDEi4KCnVwZGF0ZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjEKClByaWNlTGV2ZWwSEQoJcHJpY2Vfa3J3GAEgASgDEhAKCHF1YW50aXR5GAIgASgDIoMBCglPcmRlckJvb2sSDgoGc3ltYm9sGAEgASgJEikKBGJpZHMYAiADKAsyGy5rdWt1LmdhdGV3YXkudjEuUHJpY2VMZXZlbBIpCgRhc2tzGAMgAygLMhsua3VrdS5nYXRld2F5LnYxLlByaWNlTGV2ZWwSEAoIc2VxdWVuY2UYBCABKAMiqgIKCkluc3RydW1lbnQSDgoGc3ltYm9sGAEgASgJEgwKBG5hbWUYAiABKAkSGwoTcmVmZXJlbmNlX3ByaWNlX2tydxgDIAEoAxIXCg91cHBlcl9saW1pdF9rcncYBCABKAMSFwoPbG93ZXJfbGltaXRfa3J3GAUgASgDEg4KBm1hcmtldBgGIAEoCRItCgVwaGFzZRgHIAEoDjIeLmt1a3UuZXhjaGFuZ2UudjEuVHJhZGluZ1BoYXNlEiwKCHZpX3VudGlsGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIWCg5sYXN0X3ByaWNlX2tydxgJIAEoAxITCgt0cmFkaW5nX2RheRgKIAEoCRIVCg10aWNrX3NpemVfa3J3GAsgASgDIlgKBlRva2VucxIUCgxhY2Nlc3NfdG9rZW4YASABKAkSFQoNcmVmcmVzaF90b2tlbhgCIAEoCRIhChlhY2Nlc3NfZXhwaXJlc19pbl9zZWNvbmRzGAMgASgDImkKDVNpZ25VcFJlcXVlc3QSGQoFZW1haWwYASABKAlCCrpIB3IFGP4BYAESHAoIcGFzc3dvcmQYAiABKAlCCrpIB3IFEAoYgAESHwoMZGlzcGxheV9uYW1lGAMgASgJQgm6SAZyBBABGEAiSgoOU2lnblVwUmVzcG9uc2USDwoHdXNlcl9pZBgBIAEoCRInCgZ0b2tlbnMYAiABKAsyFy5rdWt1LmdhdGV3YXkudjEuVG9rZW5zIkcKDExvZ0luUmVxdWVzdBIZCgVlbWFpbBgBIAEoCUIKukgHcgUY/gFgARIcCghwYXNzd29yZBgCIAEoCUIKukgHcgUQARiAASJJCg1Mb2dJblJlc3BvbnNlEg8KB3VzZXJfaWQYASABKAkSJwoGdG9rZW5zGAIgASgLMhcua3VrdS5nYXRld2F5LnYxLlRva2VucyI4ChNSZWZyZXNoVG9rZW5SZXF1ZXN0EiEKDXJlZnJlc2hfdG9rZW4YASABKAlCCrpIB3IFEAEYgCAiPwoUUmVmcmVzaFRva2VuUmVzcG9uc2USJwoGdG9rZW5zGAEgASgLMhcua3VrdS5nYXRld2F5LnYxLlRva2VucyI2Cg1Mb2dPdXRSZXF1ZXN0EiUKDXJlZnJlc2hfdG9rZW4YASABKAlCDrpIB3IFEAEYgCDIjBkBIhAKDkxvZ091dFJlc3BvbnNlIlsKEkRlcG9zaXRDYXNoUmVxdWVzdBIiCgpyZXF1ZXN0X2lkGAEgASgJQg66SAdyBRABGIAByIwZARIhCgphbW91bnRfa3J3GAIgASgDQg26SAoiCBiAyK+gJSAAIjEKE0RlcG9zaXRDYXNoUmVzcG9uc2USGgoSY2FzaF9hdmFpbGFibGVfa3J3GAEgASgDInIKCFBvc2l0aW9uEg4KBnN5bWJvbBgBIAEoCRIQCghxdWFudGl0eRgCIAEoAxIVCg1oZWxkX3F1YW50aXR5GAMgASgDEhYKDmxhc3RfcHJpY2Vfa3J3GAQgASgDEhUKDXZhbHVhdGlvbl9rcncYBSABKAMiFQoTR2V0UG9ydGZvbGlvUmVxdWVzdCKPAQoUR2V0UG9ydGZvbGlvUmVzcG9uc2USFgoOY2FzaF90b3RhbF9rcncYASABKAMSFQoNY2FzaF9oZWxkX2tydxgCIAEoAxIaChJjYXNoX2F2YWlsYWJsZV9rcncYAyABKAMSLAoJcG9zaXRpb25zGAQgAygLMhkua3VrdS5nYXRld2F5LnYxLlBvc2l0aW9uIpIDChFQbGFjZU9yZGVyUmVxdWVzdBInCg9pZGVtcG90ZW5jeV9rZXkYASABKAlCDrpIB3IFEAgYgAHIjBkBEiQKBnN5bWJvbBgCIAEoCUIUukgRcg8yDV5bMC05QS1aXXs2fSQSLwoEc2lkZRgDIAEoDjIVLmt1a3UudHJhZGluZy52MS5TaWRlQgq6SAeCAQQQASAAEjQKBHR5cGUYBCABKA4yGi5rdWt1LnRyYWRpbmcudjEuT3JkZXJUeXBlQgq6SAeCAQQQASAAEj8KDXRpbWVfaW5fZm9yY2UYBSABKA4yHC5rdWt1LnRyYWRpbmcudjEuVGltZUluRm9yY2VCCrpIB4IBBBABIAASHwoIcXVhbnRpdHkYBiABKANCDbpICiIIGICU69wDIAASIAoPbGltaXRfcHJpY2Vfa3J3GAcgASgDQge6SAQiAigAEiIKD3dhaXRfc2V0dGxlZF9tcxgIIAEoDUIJukgGKgQYsOoBEh8KDnN0b3BfcHJpY2Vfa3J3GAkgASgDQge6SAQiAigAIjsKElBsYWNlT3JkZXJSZXNwb25zZRIlCgVvcmRlchgBIAEoCzIWLmt1a3UuZ2F0ZXdheS52MS5PcmRlciK8AQoRQW1lbmRPcmRlclJlcXVlc3QSJwoPaWRlbXBvdGVuY3lfa2V5GAEgASgJQg66SAdyBRAIGIAByIwZARIaCghvcmRlcl9pZBgCIAEoCUIIukgFcgOwAQESHwoIcXVhbnRpdHkYAyABKANCDbpICiIIGICU69wDIAASIAoPbGltaXRfcHJpY2Vfa3J3GAQgASgDQge6SAQiAigAEh8KDnN0b3BfcHJpY2Vfa3J3GAUgASgDQge6SAQiAigAIjsKEkFtZW5kT3JkZXJSZXNwb25zZRIlCgVvcmRlchgBIAEoCzIWLmt1a3UuZ2F0ZXdheS52MS5PcmRlciI0ChJDYW5jZWxPcmRlclJlcXVlc3QSHgoIb3JkZXJfaWQYASABKAlCDLpIBXIDsAEByIwZASI8ChNDYW5jZWxPcmRlclJlc3BvbnNlEiUKBW9yZGVyGAEgASgLMhYua3VrdS5nYXRld2F5LnYxLk9yZGVyIlAKEUxpc3RPcmRlcnNSZXF1ZXN0Eh0KCXBhZ2Vfc2l6ZRgBIAEoBUIKukgHGgUY9AMoABIcCgpwYWdlX3Rva2VuGAIgASgJQgi6SAVyAxiAAiJVChJMaXN0T3JkZXJzUmVzcG9uc2USJgoGb3JkZXJzGAEgAygLMhYua3VrdS5nYXRld2F5LnYxLk9yZGVyEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSI3Cg9HZXRRdW90ZVJlcXVlc3QSJAoGc3ltYm9sGAEgASgJQhS6SBFyDzINXlswLTlBLVpdezZ9JCI5ChBHZXRRdW90ZVJlc3BvbnNlEiUKBXF1b3RlGAEgASgLMhYua3VrdS5nYXRld2F5LnYxLlF1b3RlIhgKFkxpc3RJbnN0cnVtZW50c1JlcXVlc3QiSwoXTGlzdEluc3RydW1lbnRzUmVzcG9uc2USMAoLaW5zdHJ1bWVudHMYASADKAsyGy5rdWt1LmdhdGV3YXkudjEuSW5zdHJ1bWVudCJVChNHZXRPcmRlckJvb2tSZXF1ZXN0EiQKBnN5bWJvbBgBIAEoCUIUukgRcg8yDV5bMC05QS1aXXs2fSQSGAoFZGVwdGgYAiABKAVCCbpIBhoEGAooACJGChRHZXRPcmRlckJvb2tSZXNwb25zZRIuCgpvcmRlcl9ib29rGAEgASgLMhoua3VrdS5nYXRld2F5LnYxLk9yZGVyQm9vayI7ChlTdHJlYW1PcmRlclVwZGF0ZXNSZXF1ZXN0Eh4KDGFmdGVyX2N1cnNvchgBIAEoCUIIukgFcgMYgAEiWgoaU3RyZWFtT3JkZXJVcGRhdGVzUmVzcG9uc2USLAoGdXBkYXRlGAEgASgLMhwua3VrdS5nYXRld2F5LnYxLk9yZGVyVXBkYXRlEg4KBmN1cnNvchgCIAEoCSKnAgoLT3JkZXJVcGRhdGUSEAoIZXZlbnRfaWQYAiABKAkSKAoFc3RhdGUYAyABKA4yGS5rdWt1Lm9yZGVyLnYxLk9yZGVyU3RhdGUSMQoOcHJldmlvdXNfc3RhdGUYBCABKA4yGS5rdWt1Lm9yZGVyLnYxLk9yZGVyU3RhdGUSJQoFb3JkZXIYBSABKAsyFi5rdWt1LmdhdGV3YXkudjEuT3JkZXISIwoEZmlsbBgGIAEoCzIVLmt1a3UuZ2F0ZXdheS52MS5GaWxsEg4KBnJlYXNvbhgHIAEoCRIvCgtvY2N1cnJlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOb3JkZXJfc2VxdWVuY2UYCSABKANKBAgBEAIilAEKBEZpbGwSFAoMZXhlY3V0aW9uX2lkGAEgASgJEhAKCHF1YW50aXR5GAIgASgDEhEKCXByaWNlX2tydxgDIAEoAxIPCgdmZWVfa3J3GAQgASgDEg8KB3RheF9rcncYBSABKAMSLwoLZXhlY3V0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wMtwCCgtBdXRoU2VydmljZRJOCgZTaWduVXASHi5rdWt1LmdhdGV3YXkudjEuU2lnblVwUmVxdWVzdBofLmt1a3UuZ2F0ZXdheS52MS5TaWduVXBSZXNwb25zZSIDkAIAEksKBUxvZ0luEh0ua3VrdS5nYXRld2F5LnYxLkxvZ0luUmVxdWVzdBoeLmt1a3UuZ2F0ZXdheS52MS5Mb2dJblJlc3BvbnNlIgOQAgASYAoMUmVmcmVzaFRva2VuEiQua3VrdS5nYXRld2F5LnYxLlJlZnJlc2hUb2tlblJlcXVlc3QaJS5rdWt1LmdhdGV3YXkudjEuUmVmcmVzaFRva2VuUmVzcG9uc2UiA5ACABJOCgZMb2dPdXQSHi5rdWt1LmdhdGV3YXkudjEuTG9nT3V0UmVxdWVzdBofLmt1a3UuZ2F0ZXdheS52MS5Mb2dPdXRSZXNwb25zZSIDkAICMt0HCg5UcmFkaW5nU2VydmljZRJdCgtEZXBvc2l0Q2FzaBIjLmt1a3UuZ2F0ZXdheS52MS5EZXBvc2l0Q2FzaFJlcXVlc3QaJC5rdWt1LmdhdGV3YXkudjEuRGVwb3NpdENhc2hSZXNwb25zZSIDkAICEmAKDEdldFBvcnRmb2xpbxIkLmt1a3UuZ2F0ZXdheS52MS5HZXRQb3J0Zm9saW9SZXF1ZXN0GiUua3VrdS5nYXRld2F5LnYxLkdldFBvcnRmb2xpb1Jlc3BvbnNlIgOQAgESWgoKUGxhY2VPcmRlchIiLmt1a3UuZ2F0ZXdheS52MS5QbGFjZU9yZGVyUmVxdWVzdBojLmt1a3UuZ2F0ZXdheS52MS5QbGFjZU9yZGVyUmVzcG9uc2UiA5ACAhJdCgtDYW5jZWxPcmRlchIjLmt1a3UuZ2F0ZXdheS52MS5DYW5jZWxPcmRlclJlcXVlc3QaJC5rdWt1LmdhdGV3YXkudjEuQ2FuY2VsT3JkZXJSZXNwb25zZSIDkAICEloKCkFtZW5kT3JkZXISIi5rdWt1LmdhdGV3YXkudjEuQW1lbmRPcmRlclJlcXVlc3QaIy5rdWt1LmdhdGV3YXkudjEuQW1lbmRPcmRlclJlc3BvbnNlIgOQAgISWgoKTGlzdE9yZGVycxIiLmt1a3UuZ2F0ZXdheS52MS5MaXN0T3JkZXJzUmVxdWVzdBojLmt1a3UuZ2F0ZXdheS52MS5MaXN0T3JkZXJzUmVzcG9uc2UiA5ACARJUCghHZXRRdW90ZRIgLmt1a3UuZ2F0ZXdheS52MS5HZXRRdW90ZVJlcXVlc3QaIS5rdWt1LmdhdGV3YXkudjEuR2V0UXVvdGVSZXNwb25zZSIDkAIBEmkKD0xpc3RJbnN0cnVtZW50cxInLmt1a3UuZ2F0ZXdheS52MS5MaXN0SW5zdHJ1bWVudHNSZXF1ZXN0Gigua3VrdS5nYXRld2F5LnYxLkxpc3RJbnN0cnVtZW50c1Jlc3BvbnNlIgOQAgESYAoMR2V0T3JkZXJCb29rEiQua3VrdS5nYXRld2F5LnYxLkdldE9yZGVyQm9va1JlcXVlc3QaJS5rdWt1LmdhdGV3YXkudjEuR2V0T3JkZXJCb29rUmVzcG9uc2UiA5ACARJ0ChJTdHJlYW1PcmRlclVwZGF0ZXMSKi5rdWt1LmdhdGV3YXkudjEuU3RyZWFtT3JkZXJVcGRhdGVzUmVxdWVzdBorLmt1a3UuZ2F0ZXdheS52MS5TdHJlYW1PcmRlclVwZGF0ZXNSZXNwb25zZSIDkAIBMAFiBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_timestamp, file_kuku_exchange_v1_exchange, file_kuku_options_v1_options, file_kuku_order_v1_order, file_kuku_trading_v1_trading]);
 
 /**
  * A user's order as the order service reports it, without its owner and
@@ -116,6 +116,13 @@ export type Order = Message<"kuku.gateway.v1.Order"> & {
    * @generated from field: int64 hold_minor = 18;
    */
   holdMinor: bigint;
+
+  /**
+   * An amendment (정정): the order it replaced.
+   *
+   * @generated from field: string amends_order_id = 19;
+   */
+  amendsOrderId: string;
 };
 
 /**
@@ -714,6 +721,62 @@ export const PlaceOrderResponseSchema: GenMessage<PlaceOrderResponse> = /*@__PUR
   messageDesc(file_kuku_gateway_v1_gateway, 20);
 
 /**
+ * @generated from message kuku.gateway.v1.AmendOrderRequest
+ */
+export type AmendOrderRequest = Message<"kuku.gateway.v1.AmendOrderRequest"> & {
+  /**
+   * @generated from field: string idempotency_key = 1;
+   */
+  idempotencyKey: string;
+
+  /**
+   * @generated from field: string order_id = 2;
+   */
+  orderId: string;
+
+  /**
+   * @generated from field: int64 quantity = 3;
+   */
+  quantity: bigint;
+
+  /**
+   * @generated from field: int64 limit_price_krw = 4;
+   */
+  limitPriceKrw: bigint;
+
+  /**
+   * @generated from field: int64 stop_price_krw = 5;
+   */
+  stopPriceKrw: bigint;
+};
+
+/**
+ * Describes the message kuku.gateway.v1.AmendOrderRequest.
+ * Use `create(AmendOrderRequestSchema)` to create a new message.
+ */
+export const AmendOrderRequestSchema: GenMessage<AmendOrderRequest> = /*@__PURE__*/
+  messageDesc(file_kuku_gateway_v1_gateway, 21);
+
+/**
+ * @generated from message kuku.gateway.v1.AmendOrderResponse
+ */
+export type AmendOrderResponse = Message<"kuku.gateway.v1.AmendOrderResponse"> & {
+  /**
+   * The replacement.
+   *
+   * @generated from field: kuku.gateway.v1.Order order = 1;
+   */
+  order?: Order | undefined;
+};
+
+/**
+ * Describes the message kuku.gateway.v1.AmendOrderResponse.
+ * Use `create(AmendOrderResponseSchema)` to create a new message.
+ */
+export const AmendOrderResponseSchema: GenMessage<AmendOrderResponse> = /*@__PURE__*/
+  messageDesc(file_kuku_gateway_v1_gateway, 22);
+
+/**
  * @generated from message kuku.gateway.v1.CancelOrderRequest
  */
 export type CancelOrderRequest = Message<"kuku.gateway.v1.CancelOrderRequest"> & {
@@ -728,7 +791,7 @@ export type CancelOrderRequest = Message<"kuku.gateway.v1.CancelOrderRequest"> &
  * Use `create(CancelOrderRequestSchema)` to create a new message.
  */
 export const CancelOrderRequestSchema: GenMessage<CancelOrderRequest> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 21);
+  messageDesc(file_kuku_gateway_v1_gateway, 23);
 
 /**
  * @generated from message kuku.gateway.v1.CancelOrderResponse
@@ -745,7 +808,7 @@ export type CancelOrderResponse = Message<"kuku.gateway.v1.CancelOrderResponse">
  * Use `create(CancelOrderResponseSchema)` to create a new message.
  */
 export const CancelOrderResponseSchema: GenMessage<CancelOrderResponse> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 22);
+  messageDesc(file_kuku_gateway_v1_gateway, 24);
 
 /**
  * @generated from message kuku.gateway.v1.ListOrdersRequest
@@ -767,7 +830,7 @@ export type ListOrdersRequest = Message<"kuku.gateway.v1.ListOrdersRequest"> & {
  * Use `create(ListOrdersRequestSchema)` to create a new message.
  */
 export const ListOrdersRequestSchema: GenMessage<ListOrdersRequest> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 23);
+  messageDesc(file_kuku_gateway_v1_gateway, 25);
 
 /**
  * @generated from message kuku.gateway.v1.ListOrdersResponse
@@ -789,7 +852,7 @@ export type ListOrdersResponse = Message<"kuku.gateway.v1.ListOrdersResponse"> &
  * Use `create(ListOrdersResponseSchema)` to create a new message.
  */
 export const ListOrdersResponseSchema: GenMessage<ListOrdersResponse> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 24);
+  messageDesc(file_kuku_gateway_v1_gateway, 26);
 
 /**
  * @generated from message kuku.gateway.v1.GetQuoteRequest
@@ -806,7 +869,7 @@ export type GetQuoteRequest = Message<"kuku.gateway.v1.GetQuoteRequest"> & {
  * Use `create(GetQuoteRequestSchema)` to create a new message.
  */
 export const GetQuoteRequestSchema: GenMessage<GetQuoteRequest> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 25);
+  messageDesc(file_kuku_gateway_v1_gateway, 27);
 
 /**
  * @generated from message kuku.gateway.v1.GetQuoteResponse
@@ -823,7 +886,7 @@ export type GetQuoteResponse = Message<"kuku.gateway.v1.GetQuoteResponse"> & {
  * Use `create(GetQuoteResponseSchema)` to create a new message.
  */
 export const GetQuoteResponseSchema: GenMessage<GetQuoteResponse> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 26);
+  messageDesc(file_kuku_gateway_v1_gateway, 28);
 
 /**
  * @generated from message kuku.gateway.v1.ListInstrumentsRequest
@@ -836,7 +899,7 @@ export type ListInstrumentsRequest = Message<"kuku.gateway.v1.ListInstrumentsReq
  * Use `create(ListInstrumentsRequestSchema)` to create a new message.
  */
 export const ListInstrumentsRequestSchema: GenMessage<ListInstrumentsRequest> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 27);
+  messageDesc(file_kuku_gateway_v1_gateway, 29);
 
 /**
  * @generated from message kuku.gateway.v1.ListInstrumentsResponse
@@ -853,7 +916,7 @@ export type ListInstrumentsResponse = Message<"kuku.gateway.v1.ListInstrumentsRe
  * Use `create(ListInstrumentsResponseSchema)` to create a new message.
  */
 export const ListInstrumentsResponseSchema: GenMessage<ListInstrumentsResponse> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 28);
+  messageDesc(file_kuku_gateway_v1_gateway, 30);
 
 /**
  * @generated from message kuku.gateway.v1.GetOrderBookRequest
@@ -875,7 +938,7 @@ export type GetOrderBookRequest = Message<"kuku.gateway.v1.GetOrderBookRequest">
  * Use `create(GetOrderBookRequestSchema)` to create a new message.
  */
 export const GetOrderBookRequestSchema: GenMessage<GetOrderBookRequest> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 29);
+  messageDesc(file_kuku_gateway_v1_gateway, 31);
 
 /**
  * @generated from message kuku.gateway.v1.GetOrderBookResponse
@@ -892,7 +955,7 @@ export type GetOrderBookResponse = Message<"kuku.gateway.v1.GetOrderBookResponse
  * Use `create(GetOrderBookResponseSchema)` to create a new message.
  */
 export const GetOrderBookResponseSchema: GenMessage<GetOrderBookResponse> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 30);
+  messageDesc(file_kuku_gateway_v1_gateway, 32);
 
 /**
  * @generated from message kuku.gateway.v1.StreamOrderUpdatesRequest
@@ -912,7 +975,7 @@ export type StreamOrderUpdatesRequest = Message<"kuku.gateway.v1.StreamOrderUpda
  * Use `create(StreamOrderUpdatesRequestSchema)` to create a new message.
  */
 export const StreamOrderUpdatesRequestSchema: GenMessage<StreamOrderUpdatesRequest> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 31);
+  messageDesc(file_kuku_gateway_v1_gateway, 33);
 
 /**
  * One message of the stream: an order update, or none (the first message,
@@ -941,7 +1004,7 @@ export type StreamOrderUpdatesResponse = Message<"kuku.gateway.v1.StreamOrderUpd
  * Use `create(StreamOrderUpdatesResponseSchema)` to create a new message.
  */
 export const StreamOrderUpdatesResponseSchema: GenMessage<StreamOrderUpdatesResponse> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 32);
+  messageDesc(file_kuku_gateway_v1_gateway, 34);
 
 /**
  * One event of one of the user's orders.
@@ -1008,7 +1071,7 @@ export type OrderUpdate = Message<"kuku.gateway.v1.OrderUpdate"> & {
  * Use `create(OrderUpdateSchema)` to create a new message.
  */
 export const OrderUpdateSchema: GenMessage<OrderUpdate> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 33);
+  messageDesc(file_kuku_gateway_v1_gateway, 35);
 
 /**
  * @generated from message kuku.gateway.v1.Fill
@@ -1054,7 +1117,7 @@ export type Fill = Message<"kuku.gateway.v1.Fill"> & {
  * Use `create(FillSchema)` to create a new message.
  */
 export const FillSchema: GenMessage<Fill> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 34);
+  messageDesc(file_kuku_gateway_v1_gateway, 36);
 
 /**
  * AuthService signs users up and in. Every other gateway call needs the
@@ -1144,6 +1207,16 @@ export const TradingService: GenService<{
     methodKind: "unary";
     input: typeof CancelOrderRequestSchema;
     output: typeof CancelOrderResponseSchema;
+  },
+  /**
+   * 정정: see kuku.order.v1.OrderService.AmendOrder.
+   *
+   * @generated from rpc kuku.gateway.v1.TradingService.AmendOrder
+   */
+  amendOrder: {
+    methodKind: "unary";
+    input: typeof AmendOrderRequestSchema;
+    output: typeof AmendOrderResponseSchema;
   },
   /**
    * @generated from rpc kuku.gateway.v1.TradingService.ListOrders

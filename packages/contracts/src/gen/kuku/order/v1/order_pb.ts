@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file kuku/order/v1/order.proto.
  */
 export const file_kuku_order_v1_order: GenFile = /*@__PURE__*/
-  fileDesc("ChlrdWt1L29yZGVyL3YxL29yZGVyLnByb3RvEg1rdWt1Lm9yZGVyLnYxIo8ECgVPcmRlchIQCghvcmRlcl9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEg4KBnN5bWJvbBgDIAEoCRIjCgRzaWRlGAQgASgOMhUua3VrdS50cmFkaW5nLnYxLlNpZGUSKAoEdHlwZRgFIAEoDjIaLmt1a3UudHJhZGluZy52MS5PcmRlclR5cGUSMwoNdGltZV9pbl9mb3JjZRgGIAEoDjIcLmt1a3UudHJhZGluZy52MS5UaW1lSW5Gb3JjZRIQCghxdWFudGl0eRgHIAEoAxIXCg9saW1pdF9wcmljZV9rcncYCCABKAMSFwoPZmlsbGVkX3F1YW50aXR5GAkgASgDEhsKE2ZpbGxlZF9ub3Rpb25hbF9rcncYCiABKAMSKAoFc3RhdGUYCyABKA4yGS5rdWt1Lm9yZGVyLnYxLk9yZGVyU3RhdGUSFQoNcmVqZWN0X3JlYXNvbhgMIAEoCRIPCgd2ZXJzaW9uGA0gASgDEi4KCmNyZWF0ZWRfYXQYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCGZlZXNfa3J3GBAgASgDEhYKDnN0b3BfcHJpY2Vfa3J3GBEgASgDEhIKCmhvbGRfbWlub3IYEiABKAMirgEKD09yZGVyVHJhbnNpdGlvbhItCgpmcm9tX3N0YXRlGAEgASgOMhkua3VrdS5vcmRlci52MS5PcmRlclN0YXRlEisKCHRvX3N0YXRlGAIgASgOMhkua3VrdS5vcmRlci52MS5PcmRlclN0YXRlEg4KBnJlYXNvbhgDIAEoCRIvCgtvY2N1cnJlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAirwMKEVBsYWNlT3JkZXJSZXF1ZXN0EicKD2lkZW1wb3RlbmN5X2tleRgBIAEoCUIOukgHcgUQCBiAAciMGQESGwoHdXNlcl9pZBgCIAEoCUIKukgHcgUQARiAARIkCgZzeW1ib2wYAyABKAlCFLpIEXIPMg1eWzAtOUEtWl17Nn0kEi8KBHNpZGUYBCABKA4yFS5rdWt1LnRyYWRpbmcudjEuU2lkZUIKukgHggEEEAEgABI0CgR0eXBlGAUgASgOMhoua3VrdS50cmFkaW5nLnYxLk9yZGVyVHlwZUIKukgHggEEEAEgABI/Cg10aW1lX2luX2ZvcmNlGAYgASgOMhwua3VrdS50cmFkaW5nLnYxLlRpbWVJbkZvcmNlQgq6SAeCAQQQASAAEh8KCHF1YW50aXR5GAcgASgDQg26SAoiCBiAlOvcAyAAEiAKD2xpbWl0X3ByaWNlX2tydxgIIAEoA0IHukgEIgIoABIiCg93YWl0X3NldHRsZWRfbXMYCSABKA1CCbpIBioEGLDqARIfCg5zdG9wX3ByaWNlX2tydxgKIAEoA0IHukgEIgIoACI5ChJQbGFjZU9yZGVyUmVzcG9uc2USIwoFb3JkZXIYASABKAsyFC5rdWt1Lm9yZGVyLnYxLk9yZGVyIlEKEkNhbmNlbE9yZGVyUmVxdWVzdBIeCghvcmRlcl9pZBgBIAEoCUIMukgFcgOwAQHIjBkBEhsKB3VzZXJfaWQYAiABKAlCCrpIB3IFEAEYgAEiOgoTQ2FuY2VsT3JkZXJSZXNwb25zZRIjCgVvcmRlchgBIAEoCzIULmt1a3Uub3JkZXIudjEuT3JkZXIiSgoPR2V0T3JkZXJSZXF1ZXN0EhoKCG9yZGVyX2lkGAEgASgJQgi6SAVyA7ABARIbCgd1c2VyX2lkGAIgASgJQgq6SAdyBRABGIABIjcKEEdldE9yZGVyUmVzcG9uc2USIwoFb3JkZXIYASABKAsyFC5rdWt1Lm9yZGVyLnYxLk9yZGVyIm0KEUxpc3RPcmRlcnNSZXF1ZXN0EhsKB3VzZXJfaWQYASABKAlCCrpIB3IFEAEYgAESHQoJcGFnZV9zaXplGAIgASgFQgq6SAcaBRj0AygAEhwKCnBhZ2VfdG9rZW4YAyABKAlCCLpIBXIDGIACIlMKEkxpc3RPcmRlcnNSZXNwb25zZRIkCgZvcmRlcnMYASADKAsyFC5rdWt1Lm9yZGVyLnYxLk9yZGVyEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJWChtMaXN0T3JkZXJUcmFuc2l0aW9uc1JlcXVlc3QSGgoIb3JkZXJfaWQYASABKAlCCLpIBXIDsAEBEhsKB3VzZXJfaWQYAiABKAlCCrpIB3IFEAEYgAEiUwocTGlzdE9yZGVyVHJhbnNpdGlvbnNSZXNwb25zZRIzCgt0cmFuc2l0aW9ucxgBIAMoCzIeLmt1a3Uub3JkZXIudjEuT3JkZXJUcmFuc2l0aW9uKugCCgpPcmRlclN0YXRlEhsKF09SREVSX1NUQVRFX1VOU1BFQ0lGSUVEEAASGAoUT1JERVJfU1RBVEVfUkVDRUlWRUQQARIUChBPUkRFUl9TVEFURV9TRU5UEAISGAoUT1JERVJfU1RBVEVfQUNDRVBURUQQAxIgChxPUkRFUl9TVEFURV9QQVJUSUFMTFlfRklMTEVEEAQSFgoST1JERVJfU1RBVEVfRklMTEVEEAUSFwoTT1JERVJfU1RBVEVfU0VUVExFRBAGEhgKFE9SREVSX1NUQVRFX1JFSkVDVEVEEAcSIAocT1JERVJfU1RBVEVfQ0FOQ0VMX1JFUVVFU1RFRBAIEhkKFU9SREVSX1NUQVRFX0NBTkNFTExFRBAJEhcKE09SREVSX1NUQVRFX0VYUElSRUQQChIXChNPUkRFUl9TVEFURV9VTktOT1dOEAsSFwoTT1JERVJfU1RBVEVfV0FJVElORxAMMpgECgxPcmRlclNlcnZpY2USYQoKUGxhY2VPcmRlchIgLmt1a3Uub3JkZXIudjEuUGxhY2VPcmRlclJlcXVlc3QaIS5rdWt1Lm9yZGVyLnYxLlBsYWNlT3JkZXJSZXNwb25zZSIOkAIC0owZB2dhdGV3YXkSZAoLQ2FuY2VsT3JkZXISIS5rdWt1Lm9yZGVyLnYxLkNhbmNlbE9yZGVyUmVxdWVzdBoiLmt1a3Uub3JkZXIudjEuQ2FuY2VsT3JkZXJSZXNwb25zZSIOkAIC0owZB2dhdGV3YXkSWwoIR2V0T3JkZXISHi5rdWt1Lm9yZGVyLnYxLkdldE9yZGVyUmVxdWVzdBofLmt1a3Uub3JkZXIudjEuR2V0T3JkZXJSZXNwb25zZSIOkAIB0owZB2dhdGV3YXkSYQoKTGlzdE9yZGVycxIgLmt1a3Uub3JkZXIudjEuTGlzdE9yZGVyc1JlcXVlc3QaIS5rdWt1Lm9yZGVyLnYxLkxpc3RPcmRlcnNSZXNwb25zZSIOkAIB0owZB2dhdGV3YXkSfwoUTGlzdE9yZGVyVHJhbnNpdGlvbnMSKi5rdWt1Lm9yZGVyLnYxLkxpc3RPcmRlclRyYW5zaXRpb25zUmVxdWVzdBorLmt1a3Uub3JkZXIudjEuTGlzdE9yZGVyVHJhbnNpdGlvbnNSZXNwb25zZSIOkAIB0owZB2dhdGV3YXliBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_timestamp, file_kuku_options_v1_options, file_kuku_trading_v1_trading]);
+  fileDesc("ChlrdWt1L29yZGVyL3YxL29yZGVyLnByb3RvEg1rdWt1Lm9yZGVyLnYxIqgECgVPcmRlchIQCghvcmRlcl9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEg4KBnN5bWJvbBgDIAEoCRIjCgRzaWRlGAQgASgOMhUua3VrdS50cmFkaW5nLnYxLlNpZGUSKAoEdHlwZRgFIAEoDjIaLmt1a3UudHJhZGluZy52MS5PcmRlclR5cGUSMwoNdGltZV9pbl9mb3JjZRgGIAEoDjIcLmt1a3UudHJhZGluZy52MS5UaW1lSW5Gb3JjZRIQCghxdWFudGl0eRgHIAEoAxIXCg9saW1pdF9wcmljZV9rcncYCCABKAMSFwoPZmlsbGVkX3F1YW50aXR5GAkgASgDEhsKE2ZpbGxlZF9ub3Rpb25hbF9rcncYCiABKAMSKAoFc3RhdGUYCyABKA4yGS5rdWt1Lm9yZGVyLnYxLk9yZGVyU3RhdGUSFQoNcmVqZWN0X3JlYXNvbhgMIAEoCRIPCgd2ZXJzaW9uGA0gASgDEi4KCmNyZWF0ZWRfYXQYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCGZlZXNfa3J3GBAgASgDEhYKDnN0b3BfcHJpY2Vfa3J3GBEgASgDEhIKCmhvbGRfbWlub3IYEiABKAMSFwoPYW1lbmRzX29yZGVyX2lkGBMgASgJIq4BCg9PcmRlclRyYW5zaXRpb24SLQoKZnJvbV9zdGF0ZRgBIAEoDjIZLmt1a3Uub3JkZXIudjEuT3JkZXJTdGF0ZRIrCgh0b19zdGF0ZRgCIAEoDjIZLmt1a3Uub3JkZXIudjEuT3JkZXJTdGF0ZRIOCgZyZWFzb24YAyABKAkSLwoLb2NjdXJyZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIq8DChFQbGFjZU9yZGVyUmVxdWVzdBInCg9pZGVtcG90ZW5jeV9rZXkYASABKAlCDrpIB3IFEAgYgAHIjBkBEhsKB3VzZXJfaWQYAiABKAlCCrpIB3IFEAEYgAESJAoGc3ltYm9sGAMgASgJQhS6SBFyDzINXlswLTlBLVpdezZ9JBIvCgRzaWRlGAQgASgOMhUua3VrdS50cmFkaW5nLnYxLlNpZGVCCrpIB4IBBBABIAASNAoEdHlwZRgFIAEoDjIaLmt1a3UudHJhZGluZy52MS5PcmRlclR5cGVCCrpIB4IBBBABIAASPwoNdGltZV9pbl9mb3JjZRgGIAEoDjIcLmt1a3UudHJhZGluZy52MS5UaW1lSW5Gb3JjZUIKukgHggEEEAEgABIfCghxdWFudGl0eRgHIAEoA0INukgKIggYgJTr3AMgABIgCg9saW1pdF9wcmljZV9rcncYCCABKANCB7pIBCICKAASIgoPd2FpdF9zZXR0bGVkX21zGAkgASgNQgm6SAYqBBiw6gESHwoOc3RvcF9wcmljZV9rcncYCiABKANCB7pIBCICKAAiOQoSUGxhY2VPcmRlclJlc3BvbnNlEiMKBW9yZGVyGAEgASgLMhQua3VrdS5vcmRlci52MS5PcmRlciLZAQoRQW1lbmRPcmRlclJlcXVlc3QSJwoPaWRlbXBvdGVuY3lfa2V5GAEgASgJQg66SAdyBRAIGIAByIwZARIbCgd1c2VyX2lkGAIgASgJQgq6SAdyBRABGIABEhoKCG9yZGVyX2lkGAMgASgJQgi6SAVyA7ABARIfCghxdWFudGl0eRgEIAEoA0INukgKIggYgJTr3AMgABIgCg9saW1pdF9wcmljZV9rcncYBSABKANCB7pIBCICKAASHwoOc3RvcF9wcmljZV9rcncYBiABKANCB7pIBCICKAAiOQoSQW1lbmRPcmRlclJlc3BvbnNlEiMKBW9yZGVyGAEgASgLMhQua3VrdS5vcmRlci52MS5PcmRlciJRChJDYW5jZWxPcmRlclJlcXVlc3QSHgoIb3JkZXJfaWQYASABKAlCDLpIBXIDsAEByIwZARIbCgd1c2VyX2lkGAIgASgJQgq6SAdyBRABGIABIjoKE0NhbmNlbE9yZGVyUmVzcG9uc2USIwoFb3JkZXIYASABKAsyFC5rdWt1Lm9yZGVyLnYxLk9yZGVyIkoKD0dldE9yZGVyUmVxdWVzdBIaCghvcmRlcl9pZBgBIAEoCUIIukgFcgOwAQESGwoHdXNlcl9pZBgCIAEoCUIKukgHcgUQARiAASI3ChBHZXRPcmRlclJlc3BvbnNlEiMKBW9yZGVyGAEgASgLMhQua3VrdS5vcmRlci52MS5PcmRlciJtChFMaXN0T3JkZXJzUmVxdWVzdBIbCgd1c2VyX2lkGAEgASgJQgq6SAdyBRABGIABEh0KCXBhZ2Vfc2l6ZRgCIAEoBUIKukgHGgUY9AMoABIcCgpwYWdlX3Rva2VuGAMgASgJQgi6SAVyAxiAAiJTChJMaXN0T3JkZXJzUmVzcG9uc2USJAoGb3JkZXJzGAEgAygLMhQua3VrdS5vcmRlci52MS5PcmRlchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiVgobTGlzdE9yZGVyVHJhbnNpdGlvbnNSZXF1ZXN0EhoKCG9yZGVyX2lkGAEgASgJQgi6SAVyA7ABARIbCgd1c2VyX2lkGAIgASgJQgq6SAdyBRABGIABIlMKHExpc3RPcmRlclRyYW5zaXRpb25zUmVzcG9uc2USMwoLdHJhbnNpdGlvbnMYASADKAsyHi5rdWt1Lm9yZGVyLnYxLk9yZGVyVHJhbnNpdGlvbiroAgoKT3JkZXJTdGF0ZRIbChdPUkRFUl9TVEFURV9VTlNQRUNJRklFRBAAEhgKFE9SREVSX1NUQVRFX1JFQ0VJVkVEEAESFAoQT1JERVJfU1RBVEVfU0VOVBACEhgKFE9SREVSX1NUQVRFX0FDQ0VQVEVEEAMSIAocT1JERVJfU1RBVEVfUEFSVElBTExZX0ZJTExFRBAEEhYKEk9SREVSX1NUQVRFX0ZJTExFRBAFEhcKE09SREVSX1NUQVRFX1NFVFRMRUQQBhIYChRPUkRFUl9TVEFURV9SRUpFQ1RFRBAHEiAKHE9SREVSX1NUQVRFX0NBTkNFTF9SRVFVRVNURUQQCBIZChVPUkRFUl9TVEFURV9DQU5DRUxMRUQQCRIXChNPUkRFUl9TVEFURV9FWFBJUkVEEAoSFwoTT1JERVJfU1RBVEVfVU5LTk9XThALEhcKE09SREVSX1NUQVRFX1dBSVRJTkcQDDL7BAoMT3JkZXJTZXJ2aWNlEmEKClBsYWNlT3JkZXISIC5rdWt1Lm9yZGVyLnYxLlBsYWNlT3JkZXJSZXF1ZXN0GiEua3VrdS5vcmRlci52MS5QbGFjZU9yZGVyUmVzcG9uc2UiDpACAtKMGQdnYXRld2F5EmEKCkFtZW5kT3JkZXISIC5rdWt1Lm9yZGVyLnYxLkFtZW5kT3JkZXJSZXF1ZXN0GiEua3VrdS5vcmRlci52MS5BbWVuZE9yZGVyUmVzcG9uc2UiDpACAtKMGQdnYXRld2F5EmQKC0NhbmNlbE9yZGVyEiEua3VrdS5vcmRlci52MS5DYW5jZWxPcmRlclJlcXVlc3QaIi5rdWt1Lm9yZGVyLnYxLkNhbmNlbE9yZGVyUmVzcG9uc2UiDpACAtKMGQdnYXRld2F5ElsKCEdldE9yZGVyEh4ua3VrdS5vcmRlci52MS5HZXRPcmRlclJlcXVlc3QaHy5rdWt1Lm9yZGVyLnYxLkdldE9yZGVyUmVzcG9uc2UiDpACAdKMGQdnYXRld2F5EmEKCkxpc3RPcmRlcnMSIC5rdWt1Lm9yZGVyLnYxLkxpc3RPcmRlcnNSZXF1ZXN0GiEua3VrdS5vcmRlci52MS5MaXN0T3JkZXJzUmVzcG9uc2UiDpACAdKMGQdnYXRld2F5En8KFExpc3RPcmRlclRyYW5zaXRpb25zEioua3VrdS5vcmRlci52MS5MaXN0T3JkZXJUcmFuc2l0aW9uc1JlcXVlc3QaKy5rdWt1Lm9yZGVyLnYxLkxpc3RPcmRlclRyYW5zaXRpb25zUmVzcG9uc2UiDpACAdKMGQdnYXRld2F5YgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_timestamp, file_kuku_options_v1_options, file_kuku_trading_v1_trading]);
 
 /**
  * @generated from message kuku.order.v1.Order
@@ -120,6 +120,13 @@ export type Order = Message<"kuku.order.v1.Order"> & {
    * @generated from field: int64 hold_minor = 18;
    */
   holdMinor: bigint;
+
+  /**
+   * An amendment (정정): the order it replaced; empty otherwise.
+   *
+   * @generated from field: string amends_order_id = 19;
+   */
+  amendsOrderId: string;
 };
 
 /**
@@ -254,6 +261,75 @@ export const PlaceOrderResponseSchema: GenMessage<PlaceOrderResponse> = /*@__PUR
   messageDesc(file_kuku_order_v1_order, 3);
 
 /**
+ * The replacement's terms; its type, time in force and side are the original's.
+ *
+ * @generated from message kuku.order.v1.AmendOrderRequest
+ */
+export type AmendOrderRequest = Message<"kuku.order.v1.AmendOrderRequest"> & {
+  /**
+   * @generated from field: string idempotency_key = 1;
+   */
+  idempotencyKey: string;
+
+  /**
+   * @generated from field: string user_id = 2;
+   */
+  userId: string;
+
+  /**
+   * The working order to amend.
+   *
+   * @generated from field: string order_id = 3;
+   */
+  orderId: string;
+
+  /**
+   * The quantity the replacement works for (the original's fills stay the original's).
+   *
+   * @generated from field: int64 quantity = 4;
+   */
+  quantity: bigint;
+
+  /**
+   * As in PlaceOrderRequest: required for the priced types, zero for the others.
+   *
+   * @generated from field: int64 limit_price_krw = 5;
+   */
+  limitPriceKrw: bigint;
+
+  /**
+   * @generated from field: int64 stop_price_krw = 6;
+   */
+  stopPriceKrw: bigint;
+};
+
+/**
+ * Describes the message kuku.order.v1.AmendOrderRequest.
+ * Use `create(AmendOrderRequestSchema)` to create a new message.
+ */
+export const AmendOrderRequestSchema: GenMessage<AmendOrderRequest> = /*@__PURE__*/
+  messageDesc(file_kuku_order_v1_order, 4);
+
+/**
+ * @generated from message kuku.order.v1.AmendOrderResponse
+ */
+export type AmendOrderResponse = Message<"kuku.order.v1.AmendOrderResponse"> & {
+  /**
+   * The replacement, in the state the venue's answer left it.
+   *
+   * @generated from field: kuku.order.v1.Order order = 1;
+   */
+  order?: Order | undefined;
+};
+
+/**
+ * Describes the message kuku.order.v1.AmendOrderResponse.
+ * Use `create(AmendOrderResponseSchema)` to create a new message.
+ */
+export const AmendOrderResponseSchema: GenMessage<AmendOrderResponse> = /*@__PURE__*/
+  messageDesc(file_kuku_order_v1_order, 5);
+
+/**
  * @generated from message kuku.order.v1.CancelOrderRequest
  */
 export type CancelOrderRequest = Message<"kuku.order.v1.CancelOrderRequest"> & {
@@ -273,7 +349,7 @@ export type CancelOrderRequest = Message<"kuku.order.v1.CancelOrderRequest"> & {
  * Use `create(CancelOrderRequestSchema)` to create a new message.
  */
 export const CancelOrderRequestSchema: GenMessage<CancelOrderRequest> = /*@__PURE__*/
-  messageDesc(file_kuku_order_v1_order, 4);
+  messageDesc(file_kuku_order_v1_order, 6);
 
 /**
  * @generated from message kuku.order.v1.CancelOrderResponse
@@ -290,7 +366,7 @@ export type CancelOrderResponse = Message<"kuku.order.v1.CancelOrderResponse"> &
  * Use `create(CancelOrderResponseSchema)` to create a new message.
  */
 export const CancelOrderResponseSchema: GenMessage<CancelOrderResponse> = /*@__PURE__*/
-  messageDesc(file_kuku_order_v1_order, 5);
+  messageDesc(file_kuku_order_v1_order, 7);
 
 /**
  * @generated from message kuku.order.v1.GetOrderRequest
@@ -312,7 +388,7 @@ export type GetOrderRequest = Message<"kuku.order.v1.GetOrderRequest"> & {
  * Use `create(GetOrderRequestSchema)` to create a new message.
  */
 export const GetOrderRequestSchema: GenMessage<GetOrderRequest> = /*@__PURE__*/
-  messageDesc(file_kuku_order_v1_order, 6);
+  messageDesc(file_kuku_order_v1_order, 8);
 
 /**
  * @generated from message kuku.order.v1.GetOrderResponse
@@ -329,7 +405,7 @@ export type GetOrderResponse = Message<"kuku.order.v1.GetOrderResponse"> & {
  * Use `create(GetOrderResponseSchema)` to create a new message.
  */
 export const GetOrderResponseSchema: GenMessage<GetOrderResponse> = /*@__PURE__*/
-  messageDesc(file_kuku_order_v1_order, 7);
+  messageDesc(file_kuku_order_v1_order, 9);
 
 /**
  * @generated from message kuku.order.v1.ListOrdersRequest
@@ -356,7 +432,7 @@ export type ListOrdersRequest = Message<"kuku.order.v1.ListOrdersRequest"> & {
  * Use `create(ListOrdersRequestSchema)` to create a new message.
  */
 export const ListOrdersRequestSchema: GenMessage<ListOrdersRequest> = /*@__PURE__*/
-  messageDesc(file_kuku_order_v1_order, 8);
+  messageDesc(file_kuku_order_v1_order, 10);
 
 /**
  * @generated from message kuku.order.v1.ListOrdersResponse
@@ -378,7 +454,7 @@ export type ListOrdersResponse = Message<"kuku.order.v1.ListOrdersResponse"> & {
  * Use `create(ListOrdersResponseSchema)` to create a new message.
  */
 export const ListOrdersResponseSchema: GenMessage<ListOrdersResponse> = /*@__PURE__*/
-  messageDesc(file_kuku_order_v1_order, 9);
+  messageDesc(file_kuku_order_v1_order, 11);
 
 /**
  * @generated from message kuku.order.v1.ListOrderTransitionsRequest
@@ -400,7 +476,7 @@ export type ListOrderTransitionsRequest = Message<"kuku.order.v1.ListOrderTransi
  * Use `create(ListOrderTransitionsRequestSchema)` to create a new message.
  */
 export const ListOrderTransitionsRequestSchema: GenMessage<ListOrderTransitionsRequest> = /*@__PURE__*/
-  messageDesc(file_kuku_order_v1_order, 10);
+  messageDesc(file_kuku_order_v1_order, 12);
 
 /**
  * @generated from message kuku.order.v1.ListOrderTransitionsResponse
@@ -417,7 +493,7 @@ export type ListOrderTransitionsResponse = Message<"kuku.order.v1.ListOrderTrans
  * Use `create(ListOrderTransitionsResponseSchema)` to create a new message.
  */
 export const ListOrderTransitionsResponseSchema: GenMessage<ListOrderTransitionsResponse> = /*@__PURE__*/
-  messageDesc(file_kuku_order_v1_order, 11);
+  messageDesc(file_kuku_order_v1_order, 13);
 
 /**
  * @generated from enum kuku.order.v1.OrderState
@@ -521,6 +597,23 @@ export const OrderService: GenService<{
     methodKind: "unary";
     input: typeof PlaceOrderRequestSchema;
     output: typeof PlaceOrderResponseSchema;
+  },
+  /**
+   * AmendOrder (정정) replaces a working order's price and/or quantity with a
+   * new order (its own id, amends_order_id naming the original), as KRX gives
+   * an amendment its own order number. The replacement's hold is placed before
+   * the venue is asked; once the venue has swapped the two, the original is
+   * CANCELLED and the rest of its hold released (until then either may trade,
+   * so both are held). Idempotent by idempotency_key like PlaceOrder.
+   * FAILED_PRECONDITION when the original is not working. The venue keeps the
+   * original's time priority only for a quantity decrease at the same price.
+   *
+   * @generated from rpc kuku.order.v1.OrderService.AmendOrder
+   */
+  amendOrder: {
+    methodKind: "unary";
+    input: typeof AmendOrderRequestSchema;
+    output: typeof AmendOrderResponseSchema;
   },
   /**
    * A repeated CancelOrder never cancels twice; at worst it answers
