@@ -87,6 +87,16 @@ export class Trading {
     return create(api.PlaceOrderResponseSchema, { order: placed && orderView(placed) });
   }
 
+  async amendOrder(userId: string, req: api.AmendOrderRequest, call: CallOptions): Promise<api.AmendOrderResponse> {
+    const { orderId, idempotencyKey, quantity, limitPriceKrw, stopPriceKrw } = req;
+    const { order: replacement } = await this.deps.orders
+      .amendOrder({ userId, orderId, idempotencyKey, quantity, limitPriceKrw, stopPriceKrw }, call)
+      .catch((error: unknown) => {
+        throw error instanceof DomainError && error.kind === "not_found" ? notYours(orderId) : error;
+      });
+    return create(api.AmendOrderResponseSchema, { order: replacement && orderView(replacement) });
+  }
+
   async cancelOrder(userId: string, req: api.CancelOrderRequest, call: CallOptions): Promise<api.CancelOrderResponse> {
     const { order: cancelled } = await this.deps.orders.cancelOrder({ orderId: req.orderId, userId }, call).catch((error: unknown) => {
       throw error instanceof DomainError && error.kind === "not_found" ? notYours(req.orderId) : error;

@@ -20,6 +20,7 @@ export const orderView = (o: order.Order): api.Order =>
     limitPriceKrw: o.limitPriceKrw,
     stopPriceKrw: o.stopPriceKrw,
     holdMinor: o.holdMinor,
+    amendsOrderId: o.amendsOrderId,
     filledQuantity: o.filledQuantity,
     filledNotionalKrw: o.filledNotionalKrw,
     state: o.state,

@@ -20,6 +20,7 @@ export function tradingHandlers(trading: Trading, updates: OrderUpdates, options
     depositCash: (req, ctx) => trading.deposit(callerOf(ctx).userId, req, call(ctx)),
     getPortfolio: (_req, ctx) => trading.portfolio(callerOf(ctx).userId, call(ctx)),
     placeOrder: (req, ctx) => trading.placeOrder(callerOf(ctx).userId, req, call(ctx)),
+    amendOrder: (req, ctx) => trading.amendOrder(callerOf(ctx).userId, req, call(ctx)),
     cancelOrder: (req, ctx) => trading.cancelOrder(callerOf(ctx).userId, req, call(ctx)),
     listOrders: (req, ctx) => trading.listOrders(callerOf(ctx).userId, req, call(ctx)),
     getQuote: (req, ctx) => trading.quote(req, call(ctx)),

@@ -96,7 +96,7 @@ export class Intake {
     if (!isWorkingState(original.state)) {
       // A replay after the first attempt replaced the original answers the replacement.
       const first = await store.orderByKey(this.deps.pool, req.userId, req.idempotencyKey);
-      if (first !== undefined && first.requestHash.equals(hash)) return first.order;
+      if (first?.requestHash.equals(hash)) return first.order;
       throw failedPrecondition(`order_id: ${original.orderId} is ${original.state} and cannot be amended`);
     }
     const amendment = amendmentInput(original, req, await this.deps.instruments.get(original.symbol));
