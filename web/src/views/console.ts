@@ -57,7 +57,11 @@ export async function renderConsole(onSessionEnd: (message?: string) => void): P
   const poll = async (market = true): Promise<void> => {
     try {
       state.portfolio = await trading.getPortfolio({});
-      if (market) await pollMarket();
+      if (market) {
+        // The session phase and VI state change through the day.
+        state.instruments = (await trading.listInstruments({})).instruments;
+        await pollMarket();
+      }
       renderAll();
     } catch (e) {
       if (ConnectError.from(e).code === Code.Unauthenticated && !(await refreshSession())) sessionEnded();
@@ -80,7 +84,7 @@ export async function renderConsole(onSessionEnd: (message?: string) => void): P
     openOrdersPanel(refreshPortfolio),
     historyPanel(),
   ];
-  const panels: Panel[] = [watchlist, quote, portfolio, open, history];
+  const panels: Panel[] = [watchlist, quote, portfolio, open, history, ticket];
   const renderAll = () => {
     for (const panel of panels) panel.render();
   };

@@ -1,16 +1,10 @@
 import { assert } from "@kuku/platform/assert";
-import { dailyPriceLimits, isOnTick, tickSizeKrw } from "@kuku/platform/krx";
+import { dailyPriceLimits, isOnTick, KRX_ORDER_TYPES, type KrxOrderType, type KrxTimeInForce, tickSizeKrw } from "@kuku/platform/krx";
 import { canTransition, type OrderState } from "./state-machine.js";
 
 export type Side = "buy" | "sell";
-/**
- * KRX's types: `best` 최유리 지정가 and `top` 최우선 지정가 (priced by the
- * book on arrival), `conditional` 조건부 지정가 (a limit that becomes a market
- * order in the closing auction), `stop`/`stop_limit` (held by the venue
- * until the last trade reaches the stop price).
- */
-export type OrderType = "limit" | "market" | "best" | "top" | "conditional" | "stop" | "stop_limit";
-export type TimeInForce = "day" | "ioc" | "fok" | "gtc";
+export type OrderType = KrxOrderType;
+export type TimeInForce = KrxTimeInForce;
 
 export interface Instrument {
   readonly symbol: string;
@@ -89,32 +83,11 @@ export type OrderInput = Pick<Order, "symbol" | "side" | "type" | "timeInForce" 
 
 export type InputProblem = { readonly field: string; readonly reason: string };
 
-/**
- * Per type: whether it carries a limit price and a stop price, the times in
- * force the venue takes with it (KRX: best/top and market never rest across
- * days; top and conditional are DAY only), and whether a buy's worst fill is
- * the day's upper limit (the venue prices it, or turns it into a market order).
- */
-const TYPE_RULES: Readonly<
-  Record<
-    OrderType,
-    { readonly priced: boolean; readonly stop: boolean; readonly tifs: readonly TimeInForce[]; readonly marketLike: boolean }
-  >
-> = {
-  limit: { priced: true, stop: false, tifs: ["day", "ioc", "fok", "gtc"], marketLike: false },
-  market: { priced: false, stop: false, tifs: ["day", "ioc", "fok"], marketLike: true },
-  best: { priced: false, stop: false, tifs: ["day", "ioc", "fok"], marketLike: true },
-  top: { priced: false, stop: false, tifs: ["day"], marketLike: true },
-  conditional: { priced: true, stop: false, tifs: ["day"], marketLike: true },
-  stop: { priced: false, stop: true, tifs: ["day", "gtc"], marketLike: true },
-  stop_limit: { priced: true, stop: true, tifs: ["day", "gtc"], marketLike: false },
-};
-
 /** Checks an order against the market's rules; undefined when it is fine. */
 export function checkOrderInput(input: OrderInput, instrument: Instrument | undefined): InputProblem | undefined {
   if (instrument === undefined) return { field: "symbol", reason: `${input.symbol} is not listed` };
   if (input.quantity <= 0n) return { field: "quantity", reason: "must be positive" };
-  const rules = TYPE_RULES[input.type];
+  const rules = KRX_ORDER_TYPES[input.type];
   if (!rules.tifs.includes(input.timeInForce)) {
     return { field: "time_in_force", reason: `a ${input.type} order takes ${rules.tifs.map((t) => t.toUpperCase()).join(", ")}` };
   }
@@ -178,7 +151,7 @@ export function amendmentInput(
  * market collar keeps fills inside it). A stop-limit fills at its limit.
  */
 export function worstBuyPriceKrw(input: Pick<OrderInput, "type" | "limitPriceKrw">, instrument: Instrument): bigint {
-  return TYPE_RULES[input.type].marketLike ? dailyPriceLimits(instrument.referencePriceKrw).upperLimitKrw : input.limitPriceKrw;
+  return KRX_ORDER_TYPES[input.type].marketLike ? dailyPriceLimits(instrument.referencePriceKrw).upperLimitKrw : input.limitPriceKrw;
 }
 
 /**
