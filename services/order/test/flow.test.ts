@@ -356,6 +356,37 @@ t.test("정정: an amendment replaces a working order; holds follow; the origina
   t.equal((await balance(userId, "005930")).totalMinor, 4n);
 });
 
+t.test("in doubt: a stop found waiting, an amendment found taken and its original followed, by the reconciler", async (t) => {
+  const userId = await newUser(1_000_000n);
+  const { order: original } = await place(userId, {
+    type: OrderType.LIMIT,
+    timeInForce: TimeInForce.DAY,
+    quantity: 2n,
+    limitPriceKrw: 65_000n,
+  });
+  await exchangeClient.setFaultMode({ mode: exchange.FaultMode.SILENT, percent: 100 });
+  const { order: stop } = await place(userId, { type: OrderType.STOP, timeInForce: TimeInForce.DAY, quantity: 1n, stopPriceKrw: 90_000n });
+  t.equal(stop?.state, api.OrderState.UNKNOWN);
+  const { order: replacement } = await orders.amendOrder({
+    idempotencyKey: `amend-${randomUUID()}`,
+    userId,
+    orderId: original!.orderId,
+    quantity: 1n,
+    limitPriceKrw: 66_000n,
+    stopPriceKrw: 0n,
+  });
+  t.equal(replacement?.state, api.OrderState.UNKNOWN, "the amendment went unanswered");
+  t.equal(await stateOf(original!), api.OrderState.ACCEPTED, "the original is not assumed replaced");
+  await exchangeClient.setFaultMode({ mode: exchange.FaultMode.NONE });
+  await eventually("the stop is found waiting", async () => (await stateOf(stop!)) === api.OrderState.WAITING);
+  await eventually("the amendment is found taken", async () => (await stateOf(replacement!)) === api.OrderState.ACCEPTED);
+  await eventually("the original is followed to its end", async () => (await stateOf(original!)) === api.OrderState.CANCELLED);
+  const held = 91_014n + 66_010n; // the stop at the upper limit, the replacement at 66,000
+  await eventually("the original's hold is released", async () => (await balance(userId, "KRW")).heldMinor === held);
+  for (const o of [stop, replacement]) await orders.cancelOrder({ orderId: o!.orderId, userId });
+  await eventually("no hold is left", async () => (await balance(userId, "KRW")).heldMinor === 0n);
+});
+
 t.test("at the close DAY orders (a waiting stop too) expire and release their holds; a GTC order stays until cancelled", async (t) => {
   const userId = await newUser(10_000_000n);
   const dayLimit = { type: OrderType.LIMIT, timeInForce: TimeInForce.DAY, quantity: 4n, limitPriceKrw: 65_000n };
