@@ -22,7 +22,7 @@ export interface OrderTermsProto {
   readonly timeInForce: TimeInForce;
 }
 
-const TYPES: Record<OrderTypeName, OrderType> = {
+export const ORDER_TYPES: Readonly<Record<OrderTypeName, OrderType>> = {
   limit: OrderType.LIMIT,
   market: OrderType.MARKET,
   best: OrderType.BEST_OPPOSITE,
@@ -31,21 +31,21 @@ const TYPES: Record<OrderTypeName, OrderType> = {
   stop: OrderType.STOP,
   stop_limit: OrderType.STOP_LIMIT,
 };
-const TIME_IN_FORCE: Record<TimeInForceName, TimeInForce> = {
+export const TIMES_IN_FORCE: Readonly<Record<TimeInForceName, TimeInForce>> = {
   day: TimeInForce.DAY,
   ioc: TimeInForce.IOC,
   fok: TimeInForce.FOK,
   gtc: TimeInForce.GTC,
 };
-const invert = <K extends string, V extends number>(table: Record<K, V>) =>
+const invert = <K extends string, V extends number>(table: Readonly<Record<K, V>>) =>
   new Map(Object.entries(table).map(([name, value]) => [value as V, name as K]));
-const TYPE_NAMES = invert(TYPES);
-const TIME_IN_FORCE_NAMES = invert(TIME_IN_FORCE);
+const TYPE_NAMES = invert(ORDER_TYPES);
+const TIME_IN_FORCE_NAMES = invert(TIMES_IN_FORCE);
 
 export const sideToProto = (side: OrderTerms["side"]): Side => (side === "buy" ? Side.BUY : Side.SELL);
 
 export function termsToProto(terms: OrderTerms): OrderTermsProto {
-  return { side: sideToProto(terms.side), type: TYPES[terms.type], timeInForce: TIME_IN_FORCE[terms.timeInForce] };
+  return { side: sideToProto(terms.side), type: ORDER_TYPES[terms.type], timeInForce: TIMES_IN_FORCE[terms.timeInForce] };
 }
 
 /** protovalidate refuses the UNSPECIFIED and undefined values before a request gets here. */

@@ -34,6 +34,15 @@ const ACCOUNTS = {
 };
 const SAMSUNG = { symbol: "005930", referencePriceKrw: 70_000n };
 const NOW = new Date("2026-11-25T00:00:00Z");
+const ONE_SHARE_LIMIT_BUY = {
+  symbol: "005930",
+  side: "buy",
+  type: "limit",
+  timeInForce: "day",
+  quantity: 1n,
+  limitPriceKrw: 70_000n,
+  stopPriceKrw: 0n,
+} as const;
 
 function order(overrides: Partial<Order> = {}): Order {
   return {
@@ -118,15 +127,7 @@ t.test("the exchange's word moves an order only forward, and only where the tabl
 });
 
 t.test("order input is checked against KRX ticks and daily limits, naming the field", async (t) => {
-  const base = {
-    symbol: "005930",
-    side: "buy",
-    type: "limit",
-    timeInForce: "day",
-    quantity: 1n,
-    limitPriceKrw: 70_000n,
-    stopPriceKrw: 0n,
-  } as const;
+  const base = ONE_SHARE_LIMIT_BUY;
   t.equal(checkOrderInput(base, SAMSUNG), undefined);
   t.match(checkOrderInput(base, undefined), { field: "symbol", reason: /not listed/ });
   t.match(checkOrderInput({ ...base, quantity: 0n }, SAMSUNG), { field: "quantity" });
@@ -140,15 +141,7 @@ t.test("order input is checked against KRX ticks and daily limits, naming the fi
 });
 
 t.test("holds cover the worst fill and its fee", async (t) => {
-  const limitBuy = {
-    symbol: "005930",
-    side: "buy",
-    type: "limit",
-    timeInForce: "day",
-    quantity: 10n,
-    limitPriceKrw: 70_000n,
-    stopPriceKrw: 0n,
-  } as const;
+  const limitBuy = { ...ONE_SHARE_LIMIT_BUY, quantity: 10n } as const;
   t.equal(holdAmountMinor(limitBuy, SAMSUNG, FEES), 700_000n + 105n, "notional + 0.015 % commission");
   t.equal(
     holdAmountMinor({ ...limitBuy, type: "market", limitPriceKrw: 0n }, SAMSUNG, FEES),
@@ -160,15 +153,7 @@ t.test("holds cover the worst fill and its fee", async (t) => {
 });
 
 t.test("every KRX type and time in force: the venue's combinations, each price named by its field", async (t) => {
-  const base = {
-    symbol: "005930",
-    side: "buy",
-    type: "limit",
-    timeInForce: "day",
-    quantity: 1n,
-    limitPriceKrw: 70_000n,
-    stopPriceKrw: 0n,
-  } as const;
+  const base = ONE_SHARE_LIMIT_BUY;
   const venuePriced = { ...base, limitPriceKrw: 0n };
   for (const type of ["market", "best", "top"] as const) t.equal(checkOrderInput({ ...venuePriced, type }, SAMSUNG), undefined, type);
   t.equal(checkOrderInput({ ...base, type: "conditional" }, SAMSUNG), undefined, "conditional limit");
@@ -206,15 +191,7 @@ t.test("every KRX type and time in force: the venue's combinations, each price n
 });
 
 t.test("a buy holds its worst fill: the limit, or the upper limit for what the venue prices or turns into a market order", async (t) => {
-  const buy = {
-    symbol: "005930",
-    side: "buy",
-    type: "limit",
-    timeInForce: "day",
-    quantity: 10n,
-    limitPriceKrw: 70_000n,
-    stopPriceKrw: 0n,
-  } as const;
+  const buy = { ...ONE_SHARE_LIMIT_BUY, quantity: 10n } as const;
   const atUpperLimit = 910_000n + 137n;
   for (const type of ["best", "top", "stop"] as const) {
     t.equal(holdAmountMinor({ ...buy, type, limitPriceKrw: 0n }, SAMSUNG, FEES), atUpperLimit, `${type} at the upper limit`);

@@ -1,29 +1,14 @@
 // The order ticket: every KRX type and time in force, checked against the KRX tick ladder and the day's
 // price limits before it is sent, with the hold a buy takes and the quantity the account can order.
 import { OrderState } from "@kuku/contracts/kuku/order/v1/order_pb";
-import { OrderType, Side, TimeInForce } from "@kuku/contracts/kuku/trading/v1/trading_pb";
+import { Side } from "@kuku/contracts/kuku/trading/v1/trading_pb";
+import { ORDER_TYPES, TIMES_IN_FORCE } from "@kuku/contracts/order-terms";
 import { isOnTick, KRX_ORDER_TYPES, type KrxOrderType, type KrxTimeInForce, roundToTick, tickSizeKrw } from "@kuku/platform/krx";
 import { Code, ConnectError, errorText, trading } from "../api.js";
 import { el, replace } from "../dom.js";
 import { num, qty, STATE_LABELS, sideLabel, TIF_LABELS, TYPE_LABELS, won } from "../labels.js";
 import { instrumentOf, lastPrice, nameOf, state } from "../state.js";
 import { toast } from "./page.js";
-
-const TYPES: Record<KrxOrderType, OrderType> = {
-  limit: OrderType.LIMIT,
-  market: OrderType.MARKET,
-  best: OrderType.BEST_OPPOSITE,
-  top: OrderType.BEST_SAME_SIDE,
-  conditional: OrderType.CONDITIONAL_LIMIT,
-  stop: OrderType.STOP,
-  stop_limit: OrderType.STOP_LIMIT,
-};
-const TIFS: Record<KrxTimeInForce, TimeInForce> = {
-  day: TimeInForce.DAY,
-  ioc: TimeInForce.IOC,
-  fok: TimeInForce.FOK,
-  gtc: TimeInForce.GTC,
-};
 
 /** A price field: its digits, or undefined. */
 const parsePrice = (input: HTMLInputElement): bigint | undefined => (/^\d{1,12}$/.test(input.value) ? BigInt(input.value) : undefined);
@@ -48,7 +33,7 @@ export class Ticket {
   readonly #type = el(
     "select",
     { "data-testid": "ticket-type" },
-    ...(Object.keys(TYPES) as KrxOrderType[]).map((t) => el("option", { value: t }, TYPE_LABELS[TYPES[t]])),
+    ...(Object.keys(ORDER_TYPES) as KrxOrderType[]).map((t) => el("option", { value: t }, TYPE_LABELS[ORDER_TYPES[t]])),
   );
   readonly #tif = el("select", { "data-testid": "ticket-tif" });
   readonly #qty = el("input", { type: "number", min: "1", step: "1", value: "1", "data-testid": "ticket-qty" });
@@ -80,7 +65,7 @@ export class Ticket {
       priceRow.classList.toggle("hidden", !rules.priced);
       this.#stopRow.classList.toggle("hidden", !rules.stop);
       // A market-like order rests only if asked: IOC first where the type takes it.
-      replace(this.#tif, ...rules.tifs.map((tif) => el("option", { value: tif }, TIF_LABELS[TIFS[tif]])));
+      replace(this.#tif, ...rules.tifs.map((tif) => el("option", { value: tif }, TIF_LABELS[TIMES_IN_FORCE[tif]])));
       this.#tif.value = rules.tifs.includes("ioc") && rules.marketLike ? "ioc" : "day";
       this.#updateHint();
     });
@@ -209,8 +194,8 @@ export class Ticket {
     return {
       symbol: state.selected,
       side: this.#side,
-      type: TYPES[this.#kind()],
-      timeInForce: TIFS[this.#tif.value as KrxTimeInForce],
+      type: ORDER_TYPES[this.#kind()],
+      timeInForce: TIMES_IN_FORCE[this.#tif.value as KrxTimeInForce],
       quantity: BigInt(this.#qty.value),
       limitPriceKrw: rules.priced ? this.#parsePrice()! : 0n,
       stopPriceKrw: rules.stop ? parsePrice(this.#stop)! : 0n,
