@@ -305,11 +305,13 @@ t.test("정정 from the console: the ticket shows the hold and orderable quantit
   await replacement.filter({ hasText: "51,000" }).waitFor();
   t.match(await replacement.textContent(), /GTC/, "the replacement keeps the original's terms");
   await shot(page, "12-amended");
-  const openRows = page.locator('[data-testid="open-orders"] tr[data-order-id]');
-  for (let left = await openRows.count(); left > 0; left--) {
-    await openRows.first().getByTestId("cancel").click();
-    await eventually(`${left - 1} open orders left`, async () => (await openRows.count()) === left - 1);
+  for (const state of ["WAITING", "ACCEPTED"]) {
+    const row = page.locator(`[data-testid="open-orders"] tr[data-state="${state}"]`);
+    const orderId = (await row.getAttribute("data-order-id")) ?? "";
+    await row.getByTestId("cancel").click();
+    await page.locator(`[data-testid="order-history"] tr[data-order-id="${orderId}"][data-state="CANCELLED"]`).waitFor();
   }
+  t.equal(await page.locator('[data-testid="open-orders"] tr[data-order-id]').count(), 0, "no open orders left");
   await closeConsole(t, page);
 });
 
