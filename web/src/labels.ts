@@ -25,6 +25,11 @@ export const STATE_LABELS: Record<OrderState, { text: string; tone: string; hint
   [OrderState.CANCEL_REQUESTED]: { text: "취소요청 Cancelling", tone: "muted" },
   [OrderState.CANCELLED]: { text: "취소 Cancelled", tone: "muted" },
   [OrderState.EXPIRED]: { text: "만료 Expired", tone: "muted" },
+  [OrderState.WAITING]: {
+    text: "감시중 Waiting",
+    tone: "open",
+    hint: "스탑 가격 도달 전 — 거래소가 보관 중 · Held by the exchange until the last trade reaches the stop price.",
+  },
   [OrderState.UNKNOWN]: {
     text: "확인중 Unknown",
     tone: "warn",
@@ -32,11 +37,28 @@ export const STATE_LABELS: Record<OrderState, { text: string; tone: string; hint
   },
 };
 
-export const OPEN_STATES = new Set([OrderState.ACCEPTED, OrderState.PARTIALLY_FILLED, OrderState.CANCEL_REQUESTED]);
+export const OPEN_STATES = new Set([OrderState.ACCEPTED, OrderState.PARTIALLY_FILLED, OrderState.WAITING, OrderState.CANCEL_REQUESTED]);
 
 export const sideLabel = (side: Side) => (side === Side.BUY ? "매수 Buy" : "매도 Sell");
-export const typeLabel = (type: OrderType) => (type === OrderType.LIMIT ? "지정가 Limit" : "시장가 Market");
-export const tifLabel = (tif: TimeInForce) => (tif === TimeInForce.DAY ? "당일 DAY" : "IOC");
+export const TYPE_LABELS: Record<OrderType, string> = {
+  [OrderType.UNSPECIFIED]: "—",
+  [OrderType.LIMIT]: "지정가 Limit",
+  [OrderType.MARKET]: "시장가 Market",
+  [OrderType.BEST_OPPOSITE]: "최유리 Best",
+  [OrderType.BEST_SAME_SIDE]: "최우선 Top",
+  [OrderType.CONDITIONAL_LIMIT]: "조건부 Conditional",
+  [OrderType.STOP]: "스탑 Stop",
+  [OrderType.STOP_LIMIT]: "스탑지정가 Stop-limit",
+};
+export const TIF_LABELS: Record<TimeInForce, string> = {
+  [TimeInForce.UNSPECIFIED]: "—",
+  [TimeInForce.DAY]: "당일 DAY",
+  [TimeInForce.IOC]: "IOC",
+  [TimeInForce.FOK]: "FOK",
+  [TimeInForce.GTC]: "GTC",
+};
+export const typeLabel = (type: OrderType) => TYPE_LABELS[type];
+export const tifLabel = (tif: TimeInForce) => TIF_LABELS[tif];
 
 const krw = new Intl.NumberFormat("ko-KR");
 export const won = (amount: bigint) => `${krw.format(amount)}원`;

@@ -75,3 +75,33 @@ export function sellTaxPpm(market: KrxMarket, day: string): bigint {
   if (row === undefined) throw new RangeError(`no sell tax rate known for ${day}`);
   return row.ppm[market];
 }
+
+/**
+ * KRX's order types: `best` 최유리 지정가 and `top` 최우선 지정가 (priced by
+ * the book on arrival), `conditional` 조건부 지정가 (a limit that becomes a
+ * market order in the closing auction), `stop`/`stop_limit` (held by the
+ * venue until the last trade reaches the stop price).
+ */
+export type KrxOrderType = "limit" | "market" | "best" | "top" | "conditional" | "stop" | "stop_limit";
+export type KrxTimeInForce = "day" | "ioc" | "fok" | "gtc";
+
+/**
+ * Per type: whether it carries a limit price and a stop price, the times in
+ * force the venue takes with it, and whether a buy's worst fill is the day's
+ * upper limit (the venue prices it, or turns it into a market order), which
+ * is what the order service holds and the console shows before sending.
+ */
+export const KRX_ORDER_TYPES: Readonly<
+  Record<
+    KrxOrderType,
+    { readonly priced: boolean; readonly stop: boolean; readonly tifs: readonly KrxTimeInForce[]; readonly marketLike: boolean }
+  >
+> = {
+  limit: { priced: true, stop: false, tifs: ["day", "ioc", "fok", "gtc"], marketLike: false },
+  market: { priced: false, stop: false, tifs: ["day", "ioc", "fok"], marketLike: true },
+  best: { priced: false, stop: false, tifs: ["day", "ioc", "fok"], marketLike: true },
+  top: { priced: false, stop: false, tifs: ["day"], marketLike: true },
+  conditional: { priced: true, stop: false, tifs: ["day"], marketLike: true },
+  stop: { priced: false, stop: true, tifs: ["day", "gtc"], marketLike: true },
+  stop_limit: { priced: true, stop: true, tifs: ["day", "gtc"], marketLike: false },
+};

@@ -2,10 +2,11 @@
 // sessions, the trading calls, and that a user reaches only their own things.
 import { randomUUID } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { TradingPhase } from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import * as order from "@kuku/contracts/kuku/order/v1/order_pb";
 import { CandleInterval, OrderType, Side, TimeInForce } from "@kuku/contracts/kuku/trading/v1/trading_pb";
 import t from "tap";
-import { signUp, startStack, untilSettled } from "./support/stack.js";
+import { eventually, signUp, startStack, untilSettled } from "./support/stack.js";
 
 const stack = await startStack();
 t.teardown(() => stack.stop());
@@ -131,6 +132,11 @@ t.test("a user acts only on their own accounts and orders, in every RPC", async 
   // CancelOrder: Bob cannot cancel Alice's order, nor tell it from a missing one.
   t.equal(await code(bob.trading.cancelOrder({ orderId: resting!.orderId })), Code.PermissionDenied);
   t.equal(await code(bob.trading.cancelOrder({ orderId: randomUUID() })), Code.PermissionDenied);
+  // AmendOrder: the same.
+  const amendBy = (user: typeof bob) => (orderId: string) =>
+    user.trading.amendOrder({ idempotencyKey: `amend-${randomUUID()}`, orderId, quantity: 2n, limitPriceKrw: 50_000n });
+  t.equal(await code(amendBy(bob)(resting!.orderId)), Code.PermissionDenied);
+  t.equal(await code(amendBy(bob)(randomUUID())), Code.PermissionDenied);
   // ListOrders, GetPortfolio: Bob sees only his own.
   t.same((await bob.trading.listOrders({})).orders, []);
   t.same((await bob.trading.getPortfolio({})).cashTotalKrw, 0n);
@@ -155,6 +161,18 @@ t.test("a user acts only on their own accounts and orders, in every RPC", async 
   };
   t.equal((await smuggled("PlaceOrder", order1)).body["code"], "failed_precondition", "PlaceOrder: Bob's empty account, not Alice's cash");
   t.equal((await smuggled("CancelOrder", { orderId: resting!.orderId })).body["code"], "permission_denied", "CancelOrder");
+  t.equal(
+    (
+      await smuggled("AmendOrder", {
+        idempotencyKey: `amend-${randomUUID()}`,
+        orderId: resting!.orderId,
+        quantity: "2",
+        limitPriceKrw: "50000",
+      })
+    ).body["code"],
+    "permission_denied",
+    "AmendOrder",
+  );
   const listed = (await smuggled("ListOrders", {})).body["orders"] as { orderId: string; state: string }[];
   t.same(
     listed.map((o) => o.state),
@@ -184,6 +202,63 @@ t.test("a user acts only on their own accounts and orders, in every RPC", async 
     order.OrderState.CANCELLED,
     "the owner can cancel",
   );
+});
+
+t.test("the venue's order types through the gateway: a waiting stop, an amendment, the session phase", async (t) => {
+  const user = await signUp(stack);
+  await user.trading.depositCash({ requestId: "d-1", amountKrw: 5_000_000n });
+  const { instruments } = await user.trading.listInstruments({});
+  const samsung = instruments.find((i) => i.symbol === "005930");
+  t.equal(samsung?.phase, TradingPhase.CONTINUOUS, "the session phase, from the venue");
+  t.equal(samsung?.market, "KOSPI");
+  t.equal(samsung?.tickSizeKrw, 100n, "the tick at 70,000 won");
+  t.match(samsung?.tradingDay, /^\d{4}-\d{2}-\d{2}$/);
+
+  const { order: stop } = await user.trading.placeOrder({
+    ...marketBuy(1n),
+    type: OrderType.STOP,
+    timeInForce: TimeInForce.DAY,
+    stopPriceKrw: samsung!.upperLimitKrw,
+  });
+  t.equal(stop?.state, order.OrderState.WAITING, "a stop waits at the venue");
+  t.equal(stop?.stopPriceKrw, samsung!.upperLimitKrw);
+  t.equal(
+    stop?.holdMinor,
+    samsung!.upperLimitKrw + (samsung!.upperLimitKrw * 150n + 999_999n) / 1_000_000n,
+    "held at the upper limit, fee included",
+  );
+  await t.rejects(user.trading.placeOrder({ ...marketBuy(1n), type: OrderType.STOP, timeInForce: TimeInForce.DAY }), {
+    code: Code.InvalidArgument,
+    message: /stop_price_krw/,
+  });
+
+  const { order: resting } = await user.trading.placeOrder({
+    ...marketBuy(3n),
+    type: OrderType.LIMIT,
+    timeInForce: TimeInForce.GTC,
+    limitPriceKrw: 60_000n,
+  });
+  t.equal(resting?.state, order.OrderState.ACCEPTED);
+  const { order: amended } = await user.trading.amendOrder({
+    idempotencyKey: `amend-${randomUUID()}`,
+    orderId: resting!.orderId,
+    quantity: 2n,
+    limitPriceKrw: 61_000n,
+  });
+  t.equal(amended?.amendsOrderId, resting!.orderId);
+  t.equal(amended?.timeInForce, TimeInForce.GTC, "the original's terms");
+  t.equal(amended?.limitPriceKrw, 61_000n);
+  const stateOf = async (orderId: string) => (await user.trading.listOrders({})).orders.find((o) => o.orderId === orderId)?.state;
+  await eventually("the original is replaced: CANCELLED", async () => (await stateOf(resting!.orderId)) === order.OrderState.CANCELLED);
+  await t.rejects(
+    user.trading.amendOrder({ idempotencyKey: `amend-${randomUUID()}`, orderId: resting!.orderId, quantity: 1n, limitPriceKrw: 61_000n }),
+    { code: Code.FailedPrecondition },
+  );
+  for (const o of [stop, amended]) {
+    t.equal((await user.trading.cancelOrder({ orderId: o!.orderId })).order?.state, order.OrderState.CANCELLED);
+  }
+  await eventually("every hold released", async () => (await user.trading.getPortfolio({})).cashHeldKrw === 0n);
+  t.equal((await user.trading.getPortfolio({})).cashTotalKrw, 5_000_000n, "no money moved");
 });
 
 t.test("quotes and the order book come from the market service; positions are valued at the last trade", async (t) => {

@@ -264,6 +264,57 @@ t.test("another user cannot cancel Alice's order by its number", async (t) => {
   await closeConsole(t, page);
 });
 
+t.test("정정 from the console: the ticket shows the hold and orderable quantity, a stop waits, an open order is amended", async (t) => {
+  const page = await openConsole();
+  await signUpIn(page, `amend-${Date.now()}@example.com`);
+  await page.getByTestId("deposit-amount").fill("1000000");
+  await page.getByTestId("deposit-submit").click();
+  await page.getByTestId("cash-available").filter({ hasText: "1,000,000원" }).waitFor();
+  await page.getByTestId("quote-phase").filter({ hasText: "정규장 Continuous" }).waitFor();
+  t.pass("the session phase is shown");
+
+  // A stop buy: held at the upper limit (91,000), so at most 10 shares for 1,000,000 won.
+  await page.getByTestId("ticket-type").selectOption("stop");
+  t.same(await page.getByTestId("ticket-tif").locator("option").allTextContents(), ["당일 DAY", "GTC"], "the times in force a stop takes");
+  await page.getByTestId("ticket-qty").fill("2");
+  await page.getByTestId("ticket-stop").fill("90050");
+  t.match(await page.getByTestId("ticket-hint").textContent(), /호가단위 오류/, "the stop price is checked against the tick ladder");
+  await page.getByTestId("ticket-stop").fill("90000");
+  await page.getByTestId("ticket-capacity").filter({ hasText: "주문가능수량 Orderable ≤ 10주" }).waitFor();
+  t.match(await page.getByTestId("ticket-capacity").textContent(), /증거금 Hold 182,000원 \+ 수수료 fee/);
+  await page.getByTestId("ticket-submit").click();
+  await page.locator('[data-testid="open-orders"] tr[data-state="WAITING"]').waitFor();
+  t.pass("the stop shows as waiting");
+  await shot(page, "11-stop-waiting");
+
+  await page.getByTestId("ticket-type").selectOption("limit");
+  await page.getByTestId("ticket-tif").selectOption("gtc");
+  await page.getByTestId("ticket-qty").fill("3");
+  await page.getByTestId("ticket-price").fill("50000");
+  await page.getByTestId("ticket-submit").click();
+  const original = page.locator('[data-testid="open-orders"] tr[data-state="ACCEPTED"]');
+  await original.waitFor();
+  const originalId = (await original.getAttribute("data-order-id")) ?? "";
+  await original.getByTestId("amend").click();
+  await page.getByTestId("amend-qty").fill("2");
+  await page.getByTestId("amend-price").fill("51000");
+  await page.getByTestId("amend-submit").click();
+  await page.getByTestId("toast").filter({ hasText: "정정 Amended" }).waitFor();
+  await page.locator(`[data-testid="order-history"] tr[data-order-id="${originalId}"][data-state="CANCELLED"]`).waitFor();
+  const replacement = page.locator('[data-testid="open-orders"] tr[data-state="ACCEPTED"]');
+  await replacement.filter({ hasText: "51,000" }).waitFor();
+  t.match(await replacement.textContent(), /GTC/, "the replacement keeps the original's terms");
+  await shot(page, "12-amended");
+  for (const state of ["WAITING", "ACCEPTED"]) {
+    const row = page.locator(`[data-testid="open-orders"] tr[data-state="${state}"]`);
+    const orderId = (await row.getAttribute("data-order-id")) ?? "";
+    await row.getByTestId("cancel").click();
+    await page.locator(`[data-testid="order-history"] tr[data-order-id="${orderId}"][data-state="CANCELLED"]`).waitFor();
+  }
+  t.equal(await page.locator('[data-testid="open-orders"] tr[data-order-id]').count(), 0, "no open orders left");
+  await closeConsole(t, page);
+});
+
 t.test("a wrong password is refused with a clear message", async (t) => {
   const page = await openConsole();
   await page.getByTestId("auth-email").fill(emailA);

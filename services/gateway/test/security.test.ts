@@ -97,6 +97,7 @@ const validBodies: Record<string, object> = {
     quantity: "1",
   },
   CancelOrder: { orderId: randomUUID() },
+  AmendOrder: { idempotencyKey: `k-${randomUUID()}`, orderId: randomUUID(), quantity: "1", limitPriceKrw: "70000" },
   ListOrders: {},
   GetQuote: { symbol: "005930" },
   ListInstruments: {},

@@ -14,6 +14,7 @@ import {
   watchFaultFile,
 } from "@kuku/platform";
 import type { Consumer } from "kafkajs";
+import { ExchangeInstruments } from "./app/instruments.js";
 import { createOrderApp } from "./app/order-app.js";
 import { ORDER_EVENTS_TOPIC } from "./app/orders.js";
 import { loadOrderConfig, type OrderConfig } from "./config.js";
@@ -62,20 +63,24 @@ function downstreamClients(config: OrderConfig, logger: Logger) {
   return { ledgerClient, exchangeClient };
 }
 
+/** How old the instrument master may be when an order is checked against it. */
+const INSTRUMENTS_MAX_AGE_MS = 1000;
+
 await runService({
   name: "order",
   loadConfig: () => loadOrderConfig(),
   migrationsDir: fileURLToPath(new URL("../migrations", import.meta.url)),
   async wire({ config, pool, logger, onStop }) {
     const { ledgerClient, exchangeClient } = downstreamClients(config, logger);
-    // Reference prices are fixed for the trading day: read the instrument master once.
-    const { instruments } = await exchangeClient.listInstruments({});
+    // The venue rolls reference prices at each close: the master is read again when a second old.
+    const instruments = new ExchangeInstruments(exchangeClient, INSTRUMENTS_MAX_AGE_MS, config.exchangeTimeoutMs);
+    const listed = await instruments.all();
     const app = createOrderApp({
       pool,
       ledger: ledgerClient,
       exchange: exchangeClient,
       failures: downstreamFailures,
-      instruments: new Map(instruments.map((i) => [i.symbol, { symbol: i.symbol, referencePriceKrw: i.referencePriceKrw }])),
+      instruments,
       fees: { commissionPpm: BigInt(config.commissionPpm), sellTaxPpm: BigInt(config.sellTaxPpm) },
       exchangeTimeoutMs: config.exchangeTimeoutMs,
       reconcile: {
@@ -101,7 +106,7 @@ await runService({
       services: [orderHandlers(app, { pageSizeDefault: config.pageSizeDefault })],
       // Called only by services: gRPC on HTTP/2 served by grpc-js (ADR 0002).
       server: { grpcServer: "grpc-js" },
-      ready: { instruments: instruments.length },
+      ready: { instruments: listed.size },
       // Joining the consumer group can wait out a crashed predecessor's session, so
       // it does not hold up serving: until it joins, the reconciler covers fills.
       async afterServing() {

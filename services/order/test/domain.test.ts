@@ -3,12 +3,14 @@
 // PostgreSQL in store.test.ts.
 import t from "tap";
 import {
+  amendmentInput,
   applyFill,
   chargesOfFill,
   checkOrderInput,
   type FeeSchedule,
   feeKrw,
   holdAmountMinor,
+  isWorkingState,
   type Order,
   transition,
 } from "../src/domain/order.js";
@@ -32,6 +34,15 @@ const ACCOUNTS = {
 };
 const SAMSUNG = { symbol: "005930", referencePriceKrw: 70_000n };
 const NOW = new Date("2026-11-25T00:00:00Z");
+const ONE_SHARE_LIMIT_BUY = {
+  symbol: "005930",
+  side: "buy",
+  type: "limit",
+  timeInForce: "day",
+  quantity: 1n,
+  limitPriceKrw: 70_000n,
+  stopPriceKrw: 0n,
+} as const;
 
 function order(overrides: Partial<Order> = {}): Order {
   return {
@@ -43,6 +54,8 @@ function order(overrides: Partial<Order> = {}): Order {
     timeInForce: "day",
     quantity: 10n,
     limitPriceKrw: 70_000n,
+    stopPriceKrw: 0n,
+    amendsOrderId: "",
     filledQuantity: 0n,
     filledNotionalKrw: 0n,
     feesKrw: 0n,
@@ -101,15 +114,20 @@ t.test("the exchange's word moves an order only forward, and only where the tabl
   t.equal(reportedState("cancel_requested", "rejected"), "cancelled", "nothing working at the exchange: the cancel is what happened");
   t.equal(reportedState("accepted", "filled"), undefined, "fills move the state, not the status");
   t.equal(reportedState("sent", "not_found"), undefined);
+  t.equal(reportedState("sent", "waiting"), "waiting", "a stop the venue holds");
+  t.equal(reportedState("unknown", "waiting"), "waiting", "the reconciler finds a stop held");
+  t.equal(reportedState("waiting", "accepted"), "accepted", "a triggered stop-limit resting on the book");
+  t.equal(reportedState("accepted", "waiting"), undefined, "a triggered stop never waits again");
+  t.equal(reportedState("waiting", "expired"), "expired", "a DAY stop not triggered by the close");
   for (const from of ORDER_STATES.filter(isTerminal)) {
-    for (const word of ["not_found", "accepted", "partially_filled", "filled", "cancelled", "rejected", "expired"] as const) {
+    for (const word of ["not_found", "accepted", "waiting", "partially_filled", "filled", "cancelled", "rejected", "expired"] as const) {
       t.equal(reportedState(from, word), undefined, `${from} is final whatever the exchange says (${word})`);
     }
   }
 });
 
 t.test("order input is checked against KRX ticks and daily limits, naming the field", async (t) => {
-  const base = { symbol: "005930", side: "buy", type: "limit", timeInForce: "day", quantity: 1n, limitPriceKrw: 70_000n } as const;
+  const base = ONE_SHARE_LIMIT_BUY;
   t.equal(checkOrderInput(base, SAMSUNG), undefined);
   t.match(checkOrderInput(base, undefined), { field: "symbol", reason: /not listed/ });
   t.match(checkOrderInput({ ...base, quantity: 0n }, SAMSUNG), { field: "quantity" });
@@ -123,7 +141,7 @@ t.test("order input is checked against KRX ticks and daily limits, naming the fi
 });
 
 t.test("holds cover the worst fill and its fee", async (t) => {
-  const limitBuy = { symbol: "005930", side: "buy", type: "limit", timeInForce: "day", quantity: 10n, limitPriceKrw: 70_000n } as const;
+  const limitBuy = { ...ONE_SHARE_LIMIT_BUY, quantity: 10n } as const;
   t.equal(holdAmountMinor(limitBuy, SAMSUNG, FEES), 700_000n + 105n, "notional + 0.015 % commission");
   t.equal(
     holdAmountMinor({ ...limitBuy, type: "market", limitPriceKrw: 0n }, SAMSUNG, FEES),
@@ -132,6 +150,73 @@ t.test("holds cover the worst fill and its fee", async (t) => {
   );
   t.equal(holdAmountMinor({ ...limitBuy, side: "sell" }, SAMSUNG, FEES), 10n, "a sell holds the shares");
   t.equal(feeKrw(FEES, "sell", 700_000n), 1_365n, "sells pay commission and tax, rounded up");
+});
+
+t.test("every KRX type and time in force: the venue's combinations, each price named by its field", async (t) => {
+  const base = ONE_SHARE_LIMIT_BUY;
+  const venuePriced = { ...base, limitPriceKrw: 0n };
+  for (const type of ["market", "best", "top"] as const) t.equal(checkOrderInput({ ...venuePriced, type }, SAMSUNG), undefined, type);
+  t.equal(checkOrderInput({ ...base, type: "conditional" }, SAMSUNG), undefined, "conditional limit");
+  t.equal(checkOrderInput({ ...base, timeInForce: "fok" }, SAMSUNG), undefined, "limit FOK");
+  t.equal(checkOrderInput({ ...base, timeInForce: "gtc" }, SAMSUNG), undefined, "limit GTC");
+  t.equal(checkOrderInput({ ...venuePriced, type: "stop", stopPriceKrw: 72_000n }, SAMSUNG), undefined, "stop");
+  t.equal(
+    checkOrderInput({ ...base, type: "stop_limit", stopPriceKrw: 72_000n, timeInForce: "gtc" }, SAMSUNG),
+    undefined,
+    "stop-limit GTC",
+  );
+  t.equal(checkOrderInput({ ...venuePriced, type: "stop", side: "sell", stopPriceKrw: 68_000n, timeInForce: "gtc" }, SAMSUNG), undefined);
+  t.match(checkOrderInput({ ...venuePriced, type: "stop" }, SAMSUNG), { field: "stop_price_krw", reason: /needs one/ });
+  t.match(checkOrderInput({ ...base, stopPriceKrw: 72_000n }, SAMSUNG), { field: "stop_price_krw", reason: /must be 0 for a limit/ });
+  t.match(checkOrderInput({ ...venuePriced, type: "stop", stopPriceKrw: 72_050n }, SAMSUNG), { field: "stop_price_krw", reason: /tick/ });
+  t.match(checkOrderInput({ ...venuePriced, type: "stop", stopPriceKrw: 95_000n }, SAMSUNG), {
+    field: "stop_price_krw",
+    reason: /outside/,
+  });
+  t.match(checkOrderInput({ ...venuePriced, type: "market", timeInForce: "gtc" }, SAMSUNG), {
+    field: "time_in_force",
+    reason: /DAY, IOC, FOK/,
+  });
+  t.match(checkOrderInput({ ...venuePriced, type: "top", timeInForce: "ioc" }, SAMSUNG), { field: "time_in_force" });
+  t.match(checkOrderInput({ ...base, type: "conditional", timeInForce: "gtc" }, SAMSUNG), { field: "time_in_force" });
+  t.match(checkOrderInput({ ...venuePriced, type: "stop", timeInForce: "ioc", stopPriceKrw: 72_000n }, SAMSUNG), {
+    field: "time_in_force",
+  });
+  t.match(checkOrderInput({ ...venuePriced, type: "stop", timeInForce: "gtc", stopPriceKrw: 72_000n }, SAMSUNG), {
+    field: "time_in_force",
+    reason: /tomorrow's upper limit/,
+  });
+  t.match(checkOrderInput({ ...base, type: "best" }, SAMSUNG), { field: "limit_price_krw", reason: /must be 0 for a best/ });
+  t.match(checkOrderInput({ ...venuePriced, type: "stop_limit", stopPriceKrw: 72_000n }, SAMSUNG), { field: "limit_price_krw" });
+});
+
+t.test("a buy holds its worst fill: the limit, or the upper limit for what the venue prices or turns into a market order", async (t) => {
+  const buy = { ...ONE_SHARE_LIMIT_BUY, quantity: 10n } as const;
+  const atUpperLimit = 910_000n + 137n;
+  for (const type of ["best", "top", "stop"] as const) {
+    t.equal(holdAmountMinor({ ...buy, type, limitPriceKrw: 0n }, SAMSUNG, FEES), atUpperLimit, `${type} at the upper limit`);
+  }
+  t.equal(
+    holdAmountMinor({ ...buy, type: "conditional" }, SAMSUNG, FEES),
+    atUpperLimit,
+    "conditional: a market order in the closing auction",
+  );
+  t.equal(holdAmountMinor({ ...buy, type: "stop_limit", stopPriceKrw: 72_000n }, SAMSUNG, FEES), 700_105n, "stop-limit at its limit");
+  t.equal(holdAmountMinor({ ...buy, type: "stop", side: "sell", limitPriceKrw: 0n }, SAMSUNG, FEES), 10n, "a stop sell holds shares");
+});
+
+t.test("an amendment keeps the original's terms, changes prices and quantity, and must change something", async (t) => {
+  const original = order({ quantity: 10n, filledQuantity: 4n });
+  const same = { quantity: 6n, limitPriceKrw: 70_000n, stopPriceKrw: 0n };
+  t.match(amendmentInput(original, same, SAMSUNG), { problem: { field: "quantity", reason: /changes neither/ } });
+  t.same(amendmentInput(original, { ...same, quantity: 8n }, SAMSUNG), {
+    input: { symbol: "005930", side: "buy", type: "limit", timeInForce: "day", quantity: 8n, limitPriceKrw: 70_000n, stopPriceKrw: 0n },
+  });
+  t.match(amendmentInput(original, { ...same, limitPriceKrw: 0n }, SAMSUNG), { problem: { field: "limit_price_krw" } });
+  t.match(amendmentInput(order({ type: "market", limitPriceKrw: 0n }), { ...same, limitPriceKrw: 71_000n }, SAMSUNG), {
+    problem: { field: "limit_price_krw", reason: /must be 0 for a market/ },
+  });
+  t.ok(isWorkingState("waiting") && isWorkingState("partially_filled") && !isWorkingState("cancel_requested"));
 });
 
 t.test("fills accumulate; fees of the parts add up to the fee of the whole", async (t) => {

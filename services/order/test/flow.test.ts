@@ -105,9 +105,24 @@ t.test("bad orders are refused with the field, and leave no hold", async (t) => 
     message: /limit_price_krw: 70050 is not on the KRX tick ladder/,
   });
   await t.rejects(place(userId, { symbol: "999999" }), { code: Code.InvalidArgument, message: /symbol: 999999 is not listed/ });
-  // The venue knows stops and GTC; the order path does not hold or settle them yet, so it refuses them rather than send a plain limit.
-  await t.rejects(place(userId, { type: OrderType.STOP }), { code: Code.InvalidArgument, message: /type/ });
-  await t.rejects(place(userId, { timeInForce: TimeInForce.GTC }), { code: Code.InvalidArgument, message: /time_in_force/ });
+  // Combinations the venue refuses are refused here, naming the field, before any hold.
+  await t.rejects(place(userId, { type: OrderType.STOP, timeInForce: TimeInForce.DAY }), {
+    code: Code.InvalidArgument,
+    message: /stop_price_krw: a stop order needs one/,
+  });
+  await t.rejects(place(userId, { timeInForce: TimeInForce.GTC }), {
+    code: Code.InvalidArgument,
+    message: /time_in_force: a market order takes DAY, IOC, FOK/,
+  });
+  await t.rejects(place(userId, { type: OrderType.LIMIT, limitPriceKrw: 70_000n, stopPriceKrw: 69_000n }), {
+    code: Code.InvalidArgument,
+    message: /stop_price_krw: must be 0 for a limit order/,
+  });
+  await t.rejects(place(userId, { type: OrderType.STOP, timeInForce: TimeInForce.GTC, stopPriceKrw: 75_000n }), {
+    code: Code.InvalidArgument,
+    message: /time_in_force: a stop buy cannot be GTC/,
+  });
+  await t.rejects(place(userId, { type: 99 as OrderType }), { code: Code.InvalidArgument, message: /type/ });
   await t.rejects(place(userId, { quantity: 1_000n }), { code: Code.FailedPrecondition, message: /insufficient cash/ });
   await t.rejects(place(userId, { side: Side.SELL }), { code: Code.FailedPrecondition, message: /insufficient 005930 shares/ });
   t.same(await balance(userId, "KRW"), { totalMinor: 1_000_000n, heldMinor: 0n });
@@ -215,19 +230,183 @@ t.test("every transition reached Kafka through the outbox", async (t) => {
   t.same(states, [api.OrderState.RECEIVED, api.OrderState.SENT, api.OrderState.FILLED, api.OrderState.SETTLED], "in order, once each");
 });
 
-t.test("a DAY order still resting at the close expires and releases its hold", async (t) => {
+t.test("a stop waits at the venue, held at the upper limit; a cancel releases it", async (t) => {
   const userId = await newUser(10_000_000n);
-  const { order } = await place(userId, {
+  const { order } = await place(userId, { type: OrderType.STOP, timeInForce: TimeInForce.DAY, quantity: 2n, stopPriceKrw: 90_000n });
+  t.equal(order?.state, api.OrderState.WAITING, "visible as waiting");
+  t.equal(order?.stopPriceKrw, 90_000n);
+  t.equal(order?.holdMinor, 182_028n, "2 x the upper limit 91,000 + fee");
+  t.equal((await balance(userId, "KRW")).heldMinor, 182_028n);
+  const { order: cancelled } = await orders.cancelOrder({ orderId: order!.orderId, userId });
+  t.equal(cancelled?.state, api.OrderState.CANCELLED);
+  await eventually("the hold is released", async () => (await balance(userId, "KRW")).heldMinor === 0n);
+  t.same(
+    (await orders.listOrderTransitions({ orderId: order!.orderId, userId })).transitions.map((x) => x.toState),
+    [api.OrderState.RECEIVED, api.OrderState.SENT, api.OrderState.WAITING, api.OrderState.CANCEL_REQUESTED, api.OrderState.CANCELLED],
+  );
+});
+
+t.test("a stop whose price has traded works at once as a market order, and settles", async (t) => {
+  const userId = await newUser(10_000_000n);
+  await placeSettled(userId, { quantity: 1n }); // a trade, so the venue has a last price (~70,100)
+  const { order } = await placeSettled(userId, { type: OrderType.STOP, timeInForce: TimeInForce.DAY, quantity: 3n, stopPriceKrw: 60_000n });
+  t.equal(order?.state, api.OrderState.SETTLED);
+  t.equal(order?.filledQuantity, 3n);
+  await eventually("nothing left on hold", async () => (await balance(userId, "KRW")).heldMinor === 0n);
+  t.equal((await balance(userId, "005930")).totalMinor, 4n);
+});
+
+t.test("each KRX type goes through: best, top, conditional, FOK, stop-limit", async (t) => {
+  const userId = await newUser(50_000_000n);
+  const { order: best } = await placeSettled(userId, { type: OrderType.BEST_OPPOSITE, timeInForce: TimeInForce.IOC, quantity: 2n });
+  t.equal(best?.state, api.OrderState.SETTLED, "최유리: takes the best ask");
+  const { order: fok } = await placeSettled(userId, {
     type: OrderType.LIMIT,
+    timeInForce: TimeInForce.FOK,
+    quantity: 1n,
+    limitPriceKrw: 60_000n,
+  });
+  t.equal(fok?.state, api.OrderState.CANCELLED, "FOK below the ask: nothing fills, nothing rests");
+  const { order: top } = await placeSettled(userId, { type: OrderType.BEST_SAME_SIDE, timeInForce: TimeInForce.DAY, quantity: 1n });
+  t.equal(top?.state, api.OrderState.ACCEPTED, "최우선: rests at the best bid");
+  t.equal(top?.holdMinor, 91_014n, "held at the upper limit, not at the price the venue gave it");
+  const { order: conditional } = await placeSettled(userId, {
+    type: OrderType.CONDITIONAL_LIMIT,
     timeInForce: TimeInForce.DAY,
-    quantity: 4n,
+    quantity: 1n,
     limitPriceKrw: 65_000n,
   });
+  t.equal(conditional?.state, api.OrderState.ACCEPTED, "조건부: a limit in continuous trading");
+  t.equal(conditional?.holdMinor, 91_014n, "held at the upper limit: it may become a market order in the closing auction");
+  const { order: stopLimit } = await placeSettled(userId, {
+    type: OrderType.STOP_LIMIT,
+    timeInForce: TimeInForce.GTC,
+    quantity: 1n,
+    limitPriceKrw: 80_000n,
+    stopPriceKrw: 80_000n,
+  });
+  t.equal(stopLimit?.state, api.OrderState.WAITING);
+  t.equal(stopLimit?.holdMinor, 80_012n, "held at its limit");
+  for (const o of [top, conditional, stopLimit]) await orders.cancelOrder({ orderId: o!.orderId, userId });
+  await eventually("every hold released", async () => (await balance(userId, "KRW")).heldMinor === 0n);
+});
+
+t.test("정정: an amendment replaces a working order; holds follow; the original ends CANCELLED", async (t) => {
+  const userId = await newUser(1_000_000n);
+  const amend = (orderId: string, change: { quantity: bigint; limitPriceKrw: bigint }, key = `amend-${randomUUID()}`) =>
+    orders.amendOrder({ idempotencyKey: key, userId, orderId, stopPriceKrw: 0n, ...change });
+  const { order: original } = await place(userId, {
+    type: OrderType.LIMIT,
+    timeInForce: TimeInForce.DAY,
+    quantity: 5n,
+    limitPriceKrw: 65_000n,
+  });
+  t.equal((await balance(userId, "KRW")).heldMinor, 325_049n);
+
+  const key = `amend-${randomUUID()}`;
+  const { order: smaller } = await amend(original!.orderId, { quantity: 3n, limitPriceKrw: 65_000n }, key);
+  t.equal(smaller?.state, api.OrderState.ACCEPTED, "the venue took the amendment");
+  t.equal(smaller?.amendsOrderId, original!.orderId);
+  t.not(smaller?.orderId, original!.orderId, "an amendment has its own order id, as KRX gives it its own number");
+  await eventually("the original is cancelled", async () => (await stateOf(original!)) === api.OrderState.CANCELLED);
+  await eventually("only the replacement is held", async () => (await balance(userId, "KRW")).heldMinor === 195_030n);
+  t.equal((await amend(original!.orderId, { quantity: 3n, limitPriceKrw: 65_000n }, key)).order?.orderId, smaller!.orderId, "a replay");
+  await t.rejects(amend(original!.orderId, { quantity: 2n, limitPriceKrw: 65_000n }), {
+    code: Code.FailedPrecondition,
+    message: /is cancelled and cannot be amended/,
+  });
+
+  const { order: larger } = await amend(smaller!.orderId, { quantity: 4n, limitPriceKrw: 66_000n });
+  t.equal(larger?.state, api.OrderState.ACCEPTED);
+  await eventually("the increase is held, the old hold released", async () => (await balance(userId, "KRW")).heldMinor === 264_040n);
+  await t.rejects(amend(larger!.orderId, { quantity: 4n, limitPriceKrw: 66_000n }), {
+    code: Code.InvalidArgument,
+    message: /quantity: the amendment changes/,
+  });
+  await t.rejects(amend(larger!.orderId, { quantity: 4n, limitPriceKrw: 66_050n }), {
+    code: Code.InvalidArgument,
+    message: /limit_price_krw: .*tick/,
+  });
+  await t.rejects(
+    orders.amendOrder({
+      idempotencyKey: `amend-${randomUUID()}`,
+      userId: "someone-else",
+      orderId: larger!.orderId,
+      quantity: 1n,
+      limitPriceKrw: 66_000n,
+    }),
+    { code: Code.NotFound },
+    "another user's order is not there to amend",
+  );
+  await t.rejects(amend(larger!.orderId, { quantity: 14n, limitPriceKrw: 66_000n }), {
+    code: Code.FailedPrecondition,
+    message: /insufficient cash/,
+  });
+  t.equal(await stateOf(larger!), api.OrderState.ACCEPTED, "a refused amendment leaves the order working");
+  t.equal((await balance(userId, "KRW")).heldMinor, 264_040n, "and its hold as it was");
+
+  const { order: crossing } = await amend(larger!.orderId, { quantity: 4n, limitPriceKrw: 75_000n });
+  t.ok([api.OrderState.FILLED, api.OrderState.SETTLED].includes(crossing!.state), "a price through the ask trades at once");
+  await eventually("the crossing amendment settles", async () => (await stateOf(crossing!)) === api.OrderState.SETTLED);
+  await eventually("nothing is held", async () => (await balance(userId, "KRW")).heldMinor === 0n);
+  t.equal(await stateOf(larger!), api.OrderState.CANCELLED);
+  const cash = await balance(userId, "KRW");
+  const settled = (await orders.getOrder({ orderId: crossing!.orderId, userId })).order!;
+  t.equal(cash.totalMinor, 1_000_000n - settled.filledNotionalKrw - settled.feesKrw, "paid for the replacement's fills, exactly");
+  t.equal((await balance(userId, "005930")).totalMinor, 4n);
+});
+
+t.test("in doubt: a stop found waiting, an amendment found taken and its original followed, by the reconciler", async (t) => {
+  const userId = await newUser(1_000_000n);
+  const { order: original } = await place(userId, {
+    type: OrderType.LIMIT,
+    timeInForce: TimeInForce.DAY,
+    quantity: 2n,
+    limitPriceKrw: 65_000n,
+  });
+  await exchangeClient.setFaultMode({ mode: exchange.FaultMode.SILENT, percent: 100 });
+  const { order: stop } = await place(userId, { type: OrderType.STOP, timeInForce: TimeInForce.DAY, quantity: 1n, stopPriceKrw: 90_000n });
+  t.equal(stop?.state, api.OrderState.UNKNOWN);
+  const { order: replacement } = await orders.amendOrder({
+    idempotencyKey: `amend-${randomUUID()}`,
+    userId,
+    orderId: original!.orderId,
+    quantity: 1n,
+    limitPriceKrw: 66_000n,
+    stopPriceKrw: 0n,
+  });
+  // Unanswered: UNKNOWN, unless the reconciler has already read the venue's record (SENT past the exchange timeout).
+  t.ok([api.OrderState.UNKNOWN, api.OrderState.ACCEPTED].includes(replacement!.state), "never assumed refused");
+  await exchangeClient.setFaultMode({ mode: exchange.FaultMode.NONE });
+  await eventually("the stop is found waiting", async () => (await stateOf(stop!)) === api.OrderState.WAITING);
+  await eventually("the amendment is found taken", async () => (await stateOf(replacement!)) === api.OrderState.ACCEPTED);
+  await eventually("the original is followed to its end", async () => (await stateOf(original!)) === api.OrderState.CANCELLED);
+  const held = 91_014n + 66_010n; // the stop at the upper limit, the replacement at 66,000
+  await eventually("the original's hold is released", async () => (await balance(userId, "KRW")).heldMinor === held);
+  for (const o of [stop, replacement]) await orders.cancelOrder({ orderId: o!.orderId, userId });
+  await eventually("no hold is left", async () => (await balance(userId, "KRW")).heldMinor === 0n);
+});
+
+t.test("at the close DAY orders (a waiting stop too) expire and release their holds; a GTC order stays until cancelled", async (t) => {
+  const userId = await newUser(10_000_000n);
+  const dayLimit = { type: OrderType.LIMIT, timeInForce: TimeInForce.DAY, quantity: 4n, limitPriceKrw: 65_000n };
+  const { order } = await place(userId, dayLimit);
   t.equal(order?.state, api.OrderState.ACCEPTED);
+  const { order: stop } = await place(userId, { type: OrderType.STOP, timeInForce: TimeInForce.DAY, quantity: 1n, stopPriceKrw: 90_000n });
+  t.equal(stop?.state, api.OrderState.WAITING);
+  const { order: gtc } = await place(userId, { ...dayLimit, timeInForce: TimeInForce.GTC, quantity: 2n });
+  t.equal(gtc?.state, api.OrderState.ACCEPTED);
+  const gtcHold = 130_020n; // 2 x 65,000 + fee
   await exchangeClient.closeSession({});
-  await eventually("the order expires", async () => (await stateOf(order!)) === api.OrderState.EXPIRED);
-  await eventually("its hold is released", async () => (await balance(userId, "KRW")).heldMinor === 0n);
-  t.same(await balance(userId, "KRW"), { totalMinor: 10_000_000n, heldMinor: 0n }, "no money moved");
+  await eventually("the DAY order expires", async () => (await stateOf(order!)) === api.OrderState.EXPIRED);
+  await eventually("the stop expires", async () => (await stateOf(stop!)) === api.OrderState.EXPIRED);
+  await eventually("their holds are released", async () => (await balance(userId, "KRW")).heldMinor === gtcHold);
+  t.equal(await stateOf(gtc!), api.OrderState.ACCEPTED, "the GTC order survived the close");
+  t.same(await balance(userId, "KRW"), { totalMinor: 10_000_000n, heldMinor: gtcHold }, "no money moved; the GTC hold stays");
+  const { order: cancelled } = await orders.cancelOrder({ orderId: gtc!.orderId, userId });
+  t.equal(cancelled?.state, api.OrderState.CANCELLED, "cancelled on the next day");
+  await eventually("the GTC hold is released", async () => (await balance(userId, "KRW")).heldMinor === 0n);
+  t.same(await balance(userId, "KRW"), { totalMinor: 10_000_000n, heldMinor: 0n });
 });
 
 t.test("the order service logged no error: every execution event was handled", async (t) => {

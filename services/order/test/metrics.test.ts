@@ -19,7 +19,7 @@ t.test("orders by state while the database is up, and a scrape that survives its
   const orders = async () => parsePrometheusText(await registry.metrics()).filter((s) => s.name === "kuku_orders");
   const counts = Object.fromEntries((await orders()).map((s) => [s.labels["state"], s.value]));
   t.same([counts["settled"], counts["unknown"], counts["received"]], [2, 1, 0], "every state, zero included");
-  t.equal(Object.keys(counts).length, 11, "all eleven states");
+  t.equal(Object.keys(counts).length, 12, "all twelve states (WAITING included)");
 
   await db.drop();
   t.same(await orders(), [], "no kuku_orders series without the database");

@@ -36,6 +36,8 @@ function newOrder(overrides: Partial<Order> = {}): Order {
     timeInForce: "day",
     quantity: 10n,
     limitPriceKrw: 70_000n,
+    stopPriceKrw: 0n,
+    amendsOrderId: "",
     filledQuantity: 0n,
     filledNotionalKrw: 0n,
     feesKrw: 0n,

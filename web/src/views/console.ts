@@ -55,7 +55,10 @@ export async function renderConsole(onSessionEnd: (message?: string) => void): P
   const sessionEnded = () => onSessionEnd("세션이 끝났습니다. 다시 로그인하세요 · Session ended; log in again");
   const readPortfolio = oneAtATime(async () => {
     try {
-      state.portfolio = await trading.getPortfolio({});
+      // Instruments too: their session phase and VI state change through the day, and an order update is a moment to look.
+      const [portfolio, { instruments }] = await Promise.all([trading.getPortfolio({}), trading.listInstruments({})]);
+      state.portfolio = portfolio;
+      state.instruments = instruments;
       renderAll();
     } catch (e) {
       if (ConnectError.from(e).code === Code.Unauthenticated && !(await refreshSession())) sessionEnded();
@@ -78,7 +81,7 @@ export async function renderConsole(onSessionEnd: (message?: string) => void): P
     history: historyPanel(),
     trades: tradesPanel(),
   };
-  const all: Panel[] = Object.values(panels);
+  const all: Panel[] = [...Object.values(panels), ticket];
   const renderAll = () => {
     for (const panel of all) panel.render();
   };
@@ -126,6 +129,7 @@ export async function renderConsole(onSessionEnd: (message?: string) => void): P
     perFrame(() => {
       watchlist.render();
       quote.render();
+      chart.render();
       trades.render();
     }),
   );

@@ -1,4 +1,4 @@
-// Open orders (with cancel) and the order history.
+// Open orders (with cancel and amend) and the order history.
 
 import type { Order, OrderUpdate } from "@kuku/contracts/kuku/gateway/v1/gateway_pb";
 import { OrderState } from "@kuku/contracts/kuku/order/v1/order_pb";
@@ -47,6 +47,77 @@ async function cancelOrder(orderId: string, refresh: () => Promise<void>): Promi
   await refresh();
 }
 
+/**
+ * 정정: the open order's new quantity and price, sent under one key per
+ * opening of the form (a click again after no answer is the same amendment).
+ */
+class AmendForm {
+  readonly element: HTMLFormElement;
+  readonly #qty = el("input", { type: "number", min: "1", step: "1", "data-testid": "amend-qty" });
+  readonly #price = el("input", { type: "number", min: "1", "data-testid": "amend-price" });
+  readonly #title = el("b", {});
+  #target: { order: Order; key: string } | undefined;
+
+  constructor(private readonly refresh: () => Promise<void>) {
+    this.element = el(
+      "form",
+      { class: "inline hidden", "data-testid": "amend-form" },
+      this.#title,
+      el("label", {}, "수량 Qty", this.#qty),
+      el("label", {}, "가격 Price", this.#price),
+      el("button", { type: "submit", class: "small", "data-testid": "amend-submit" }, "정정 Amend"),
+      el("button", { type: "button", class: "small ghost", onclick: () => this.close() }, "닫기 Close"),
+    );
+    this.element.addEventListener("submit", (event) => {
+      event.preventDefault();
+      void this.#send();
+    });
+  }
+
+  open(order: Order): void {
+    this.#target = { order, key: crypto.randomUUID() };
+    this.#title.textContent = `정정 Amend · ${nameOf(order.symbol)} ${sideLabel(order.side)}`;
+    this.#qty.value = String(order.quantity - order.filledQuantity);
+    this.#price.value = String(order.limitPriceKrw);
+    this.#price.disabled = order.limitPriceKrw === 0n;
+    this.element.classList.remove("hidden");
+  }
+
+  close(): void {
+    this.#target = undefined;
+    this.element.classList.add("hidden");
+  }
+
+  async #send(): Promise<void> {
+    const target = this.#target;
+    if (target === undefined || !/^\d{1,9}$/.test(this.#qty.value) || !/^\d{0,12}$/.test(this.#price.value)) return;
+    const { order, key } = target;
+    try {
+      const { order: replacement } = await trading.amendOrder({
+        idempotencyKey: key,
+        orderId: order.orderId,
+        quantity: BigInt(this.#qty.value),
+        limitPriceKrw: order.limitPriceKrw === 0n ? 0n : BigInt(this.#price.value || "0"),
+        stopPriceKrw: order.stopPriceKrw,
+      });
+      toast(
+        `정정 Amended · ${nameOf(order.symbol)} ${qty(replacement?.quantity ?? 0n)} @ ${won(replacement?.limitPriceKrw ?? 0n)}`,
+        "info",
+      );
+      this.close();
+    } catch (e) {
+      toast(`정정 실패 Amend failed · ${ConnectError.from(e).rawMessage}`, "bad");
+    }
+    await this.refresh();
+  }
+}
+
+/** The price column: the limit, the venue's price for the types it prices, and a stop's trigger. */
+function priceText(o: Order): string {
+  const price = o.limitPriceKrw > 0n ? num(o.limitPriceKrw) : o.type === OrderType.MARKET ? "시장가" : typeLabel(o.type);
+  return o.stopPriceKrw > 0n ? `${price} · 스탑 ${num(o.stopPriceKrw)}` : price;
+}
+
 function ordersHead(open: boolean) {
   const columns = ["시각 Time", "종목 Stock", "구분 Side", "유형 Type", "수량 Qty", "가격 Price", "체결 Filled", "상태 State"];
   const right = new Set(["수량 Qty", "가격 Price", "체결 Filled"]);
@@ -57,8 +128,8 @@ function ordersHead(open: boolean) {
   );
 }
 
-/** A row of either table: the open ones end in a cancel button, the history in the order number. */
-function orderRow(o: Order, cancel: (() => void) | undefined) {
+/** A row of either table: the open ones end in cancel and amend buttons, the history in the order number. */
+function orderRow(o: Order, actions: { cancel: () => void; amend: () => void } | undefined) {
   const label = STATE_LABELS[o.state];
   const time = o.createdAt === undefined ? "" : new Date(Number(o.createdAt.seconds) * 1000).toLocaleTimeString("ko-KR", { hour12: false });
   return el(
@@ -69,7 +140,7 @@ function orderRow(o: Order, cancel: (() => void) | undefined) {
     el("td", { class: o.side === Side.BUY ? "up" : "down" }, sideLabel(o.side)),
     el("td", {}, `${typeLabel(o.type)} · ${tifLabel(o.timeInForce)}`),
     el("td", { class: "r" }, num(o.quantity)),
-    el("td", { class: "r" }, o.type === OrderType.LIMIT ? num(o.limitPriceKrw) : "시장가"),
+    el("td", { class: "r" }, priceText(o)),
     el("td", { class: "r" }, o.filledQuantity > 0n ? `${num(o.filledQuantity)} @ ${num(o.filledNotionalKrw / o.filledQuantity)}` : "0"),
     el(
       "td",
@@ -81,9 +152,14 @@ function orderRow(o: Order, cancel: (() => void) | undefined) {
     el(
       "td",
       {},
-      cancel === undefined
+      actions === undefined
         ? el("code", { class: "small" }, o.orderId)
-        : el("button", { class: "small danger", "data-testid": "cancel", onclick: cancel }, "취소 Cancel"),
+        : el(
+            "span",
+            { class: "actions" },
+            el("button", { class: "small", "data-testid": "amend", onclick: actions.amend }, "정정 Amend"),
+            el("button", { class: "small danger", "data-testid": "cancel", onclick: actions.cancel }, "취소 Cancel"),
+          ),
     ),
   );
 }
@@ -107,11 +183,13 @@ const emptyRow = (text: string) => el("tr", {}, el("td", { colspan: "9", class: 
 
 export function openOrdersPanel(refresh: () => Promise<void>): Panel {
   const rows = el("tbody", { "data-testid": "open-orders" });
+  const amendForm = new AmendForm(refresh);
   const element = el(
     "section",
     { class: "card orders" },
     el("h2", {}, "미체결 ", el("small", {}, "Open orders")),
     el("table", {}, ordersHead(true), rows),
+    amendForm.element,
     cancelById(refresh),
   );
   const render = () => {
@@ -120,7 +198,7 @@ export function openOrdersPanel(refresh: () => Promise<void>): Panel {
       rows,
       ...(open.length === 0
         ? [emptyRow("미체결 주문 없음 · No open orders")]
-        : open.map((o) => orderRow(o, () => void cancelOrder(o.orderId, refresh)))),
+        : open.map((o) => orderRow(o, { cancel: () => void cancelOrder(o.orderId, refresh), amend: () => amendForm.open(o) }))),
     );
   };
   return { element, render };

@@ -1,9 +1,25 @@
 // The selected instrument's quote and order book.
+import { TradingPhase } from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import type { Instrument, OrderBook } from "@kuku/contracts/kuku/gateway/v1/gateway_pb";
 import { el, replace } from "../dom.js";
 import { NAMES_KO, num, won } from "../labels.js";
 import { instrumentOf, lastPrice, state } from "../state.js";
 import { type Panel, stat } from "./page.js";
+
+const PHASES: Record<TradingPhase, string> = {
+  [TradingPhase.UNSPECIFIED]: "—",
+  [TradingPhase.CLOSED]: "장마감 Closed",
+  [TradingPhase.PRE_OPEN_AUCTION]: "장전 동시호가 Pre-open auction",
+  [TradingPhase.CONTINUOUS]: "정규장 Continuous",
+  [TradingPhase.CLOSING_AUCTION]: "장마감 동시호가 Closing auction",
+  [TradingPhase.VOLATILITY_AUCTION]: "VI 발동 Volatility interruption",
+};
+
+/** The session phase, and while a VI runs, when its auction ends. */
+function phaseText(i: Instrument): string {
+  const until = i.viUntil === undefined ? "" : new Date(Number(i.viUntil.seconds) * 1000).toLocaleTimeString("ko-KR", { hour12: false });
+  return i.phase === TradingPhase.VOLATILITY_AUCTION && until !== "" ? `${PHASES[i.phase]} ~${until}` : PHASES[i.phase];
+}
 
 function quoteParts(i: Instrument) {
   const q = state.quotes.get(i.symbol);
@@ -17,7 +33,12 @@ function quoteParts(i: Instrument) {
         "div",
         {},
         el("div", { class: "big" }, NAMES_KO[i.symbol] ?? i.name),
-        el("div", { class: "muted small" }, `${i.name} · ${i.symbol} · KOSPI`),
+        el("div", { class: "muted small" }, `${i.name} · ${i.symbol} · ${i.market || "KOSPI"}`),
+        el(
+          "span",
+          { class: `badge ${i.phase === TradingPhase.VOLATILITY_AUCTION ? "warn" : "muted"}`, "data-testid": "quote-phase" },
+          phaseText(i),
+        ),
       ),
       el("div", { class: `big r ${tone}`, "data-testid": "quote-last" }, won(last)),
     ),

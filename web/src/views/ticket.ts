@@ -1,12 +1,30 @@
-// The order ticket: checked against the KRX tick ladder and the day's price limits before it is sent.
+// The order ticket: every KRX type and time in force, checked against the KRX tick ladder and the day's
+// price limits before it is sent, with the hold a buy takes and the quantity the account can order.
 import { OrderState } from "@kuku/contracts/kuku/order/v1/order_pb";
-import { OrderType, Side, TimeInForce } from "@kuku/contracts/kuku/trading/v1/trading_pb";
-import { isOnTick, roundToTick, tickSizeKrw } from "@kuku/platform/krx";
+import { Side } from "@kuku/contracts/kuku/trading/v1/trading_pb";
+import { ORDER_TYPES, TIMES_IN_FORCE } from "@kuku/contracts/order-terms";
+import { isOnTick, KRX_ORDER_TYPES, type KrxOrderType, type KrxTimeInForce, roundToTick, tickSizeKrw } from "@kuku/platform/krx";
 import { Code, ConnectError, errorText, trading } from "../api.js";
 import { el, replace } from "../dom.js";
-import { num, qty, STATE_LABELS, sideLabel, won } from "../labels.js";
+import { num, qty, STATE_LABELS, sideLabel, TIF_LABELS, TYPE_LABELS, won } from "../labels.js";
 import { instrumentOf, lastPrice, nameOf, state } from "../state.js";
 import { toast } from "./page.js";
+
+/** A price field: its digits, or undefined. */
+const parsePrice = (input: HTMLInputElement): bigint | undefined => (/^\d{1,12}$/.test(input.value) ? BigInt(input.value) : undefined);
+
+/** The same KRX tick ladder and price limits the exchange applies; `what` names the field. */
+function priceProblem(what: string, price: bigint | undefined, symbol: string): string | undefined {
+  if (price === undefined || price <= 0n) return `${what}을 입력하세요 · Enter the ${what === "가격" ? "price" : "stop price"}`;
+  if (!isOnTick(price)) {
+    const tick = tickSizeKrw(price);
+    return `호가단위 오류: ${num(tick)}원 단위 · Not on the ${num(tick)}-won tick (try ${num(roundToTick(price, "down"))} or ${num(roundToTick(price, "up"))})`;
+  }
+  const i = instrumentOf(symbol);
+  if (i !== undefined && (price > i.upperLimitKrw || price < i.lowerLimitKrw))
+    return `가격제한폭 밖 · Outside today's limits ${num(i.lowerLimitKrw)}–${num(i.upperLimitKrw)}`;
+  return undefined;
+}
 
 export class Ticket {
   readonly element: HTMLFormElement;
@@ -15,12 +33,16 @@ export class Ticket {
   readonly #type = el(
     "select",
     { "data-testid": "ticket-type" },
-    el("option", { value: "limit" }, "지정가 Limit"),
-    el("option", { value: "market" }, "시장가 Market"),
+    ...(Object.keys(ORDER_TYPES) as KrxOrderType[]).map((t) => el("option", { value: t }, TYPE_LABELS[ORDER_TYPES[t]])),
   );
+  readonly #tif = el("select", { "data-testid": "ticket-tif" });
   readonly #qty = el("input", { type: "number", min: "1", step: "1", value: "1", "data-testid": "ticket-qty" });
   readonly #price = el("input", { type: "number", min: "1", "data-testid": "ticket-price" });
+  readonly #stop = el("input", { type: "number", min: "1", "data-testid": "ticket-stop" });
+  readonly #stopRow = el("label", { class: "hidden" }, "스탑가격 Stop price (원)", this.#stop);
   readonly #hint = el("p", { class: "hint", "data-testid": "ticket-hint" });
+  /** 증거금 and 주문가능수량: what a buy holds (shares for a sell) and how many the account can order. */
+  readonly #capacity = el("p", { class: "muted small", "data-testid": "ticket-capacity" });
   readonly #submit = el("button", { type: "submit", class: "primary buy", "data-testid": "ticket-submit" }, "매수 Buy");
   /** The draft last sent without an answer, and its key. */
   #pending: { draft: string; key: string } | undefined;
@@ -39,10 +61,17 @@ export class Ticket {
       ),
     );
     this.#type.addEventListener("change", () => {
-      priceRow.classList.toggle("hidden", this.#type.value === "market");
+      const rules = KRX_ORDER_TYPES[this.#kind()];
+      priceRow.classList.toggle("hidden", !rules.priced);
+      this.#stopRow.classList.toggle("hidden", !rules.stop);
+      // A market-like order rests only if asked: IOC first where the type takes it.
+      replace(this.#tif, ...rules.tifs.map((tif) => el("option", { value: tif }, TIF_LABELS[TIMES_IN_FORCE[tif]])));
+      this.#tif.value = rules.tifs.includes("ioc") && rules.marketLike ? "ioc" : "day";
       this.#updateHint();
     });
-    for (const input of [this.#qty, this.#price]) input.addEventListener("input", () => this.#updateHint());
+    this.#type.dispatchEvent(new Event("change"));
+    this.#tif.addEventListener("change", () => this.#updateHint());
+    for (const input of [this.#qty, this.#price, this.#stop]) input.addEventListener("input", () => this.#updateHint());
     this.element = el(
       "form",
       { class: "card ticket" },
@@ -50,9 +79,12 @@ export class Ticket {
       this.#symbol,
       this.#sideTabs(),
       el("label", {}, "주문유형 Type", this.#type),
+      el("label", {}, "조건 Time in force", this.#tif),
       el("label", {}, "수량 Quantity (주)", this.#qty),
       priceRow,
+      this.#stopRow,
       this.#hint,
+      this.#capacity,
       this.#submit,
     );
     this.element.addEventListener("submit", (event) => {
@@ -67,6 +99,11 @@ export class Ticket {
     const last = lastPrice(state.selected);
     this.#price.value = last > 0n ? String(last) : "";
     this.#updateHint();
+  }
+
+  /** The portfolio or the limits moved: what the account can order now. */
+  render(): void {
+    this.#updateCapacity();
   }
 
   #sideTabs() {
@@ -96,27 +133,33 @@ export class Ticket {
   }
 
   #parsePrice(): bigint | undefined {
-    return /^\d{1,12}$/.test(this.#price.value) ? BigInt(this.#price.value) : undefined;
+    return parsePrice(this.#price);
   }
 
-  /** The same KRX tick ladder and price limits the exchange applies. */
+  #kind(): KrxOrderType {
+    return this.#type.value as KrxOrderType;
+  }
+
   #problem(): string | undefined {
     if (!/^\d{1,9}$/.test(this.#qty.value) || BigInt(this.#qty.value) <= 0n)
       return "수량은 1주 이상의 정수 · Quantity must be a whole number of shares, at least 1";
-    if (this.#type.value === "market") return undefined;
-    const price = this.#parsePrice();
-    if (price === undefined || price <= 0n) return "가격을 입력하세요 · Enter a price";
-    if (!isOnTick(price)) {
-      const tick = tickSizeKrw(price);
-      return `호가단위 오류: ${num(tick)}원 단위 · Not on the ${num(tick)}-won tick (try ${num(roundToTick(price, "down"))} or ${num(roundToTick(price, "up"))})`;
+    const rules = KRX_ORDER_TYPES[this.#kind()];
+    if (rules.priced) {
+      const problem = priceProblem("가격", this.#parsePrice(), state.selected);
+      if (problem !== undefined) return problem;
     }
-    const i = instrumentOf(state.selected);
-    if (i !== undefined && (price > i.upperLimitKrw || price < i.lowerLimitKrw))
-      return `가격제한폭 밖 · Outside today's limits ${num(i.lowerLimitKrw)}–${num(i.upperLimitKrw)}`;
+    if (rules.stop) return priceProblem("스탑가격", parsePrice(this.#stop), state.selected);
     return undefined;
   }
 
+  /** What the order service will hold for a buy: the worst fill (the upper limit for what the venue prices), before the fee. */
+  #worstPrice(): bigint {
+    const i = instrumentOf(state.selected);
+    return KRX_ORDER_TYPES[this.#kind()].marketLike ? (i?.upperLimitKrw ?? 0n) : (this.#parsePrice() ?? 0n);
+  }
+
   #updateHint(): void {
+    this.#updateCapacity();
     const problem = this.#problem();
     this.#hint.classList.toggle("error", problem !== undefined);
     this.#submit.disabled = problem !== undefined;
@@ -124,22 +167,38 @@ export class Ticket {
       this.#hint.textContent = problem;
       return;
     }
-    const market = this.#type.value === "market";
-    const price = market ? lastPrice(state.selected) : this.#parsePrice()!;
-    this.#hint.textContent = `${market ? "예상 Est." : "주문금액 Amount"} ${won(BigInt(this.#qty.value) * price)} · 호가단위 Tick ${num(tickSizeKrw(price > 0n ? price : 1n))}원`;
+    const priced = KRX_ORDER_TYPES[this.#kind()].priced;
+    const price = priced ? this.#parsePrice()! : lastPrice(state.selected);
+    this.#hint.textContent = `${priced ? "주문금액 Amount" : "예상 Est."} ${won(BigInt(this.#qty.value) * price)} · 호가단위 Tick ${num(tickSizeKrw(price > 0n ? price : 1n))}원`;
+  }
+
+  #updateCapacity(): void {
+    if (this.#side === Side.SELL) {
+      const p = state.portfolio?.positions.find((x) => x.symbol === state.selected);
+      const free = p === undefined ? 0n : p.quantity - p.heldQuantity;
+      this.#capacity.textContent = `주문가능수량 Orderable ${qty(free)} · 매도는 주식을 묶습니다 · A sell holds the shares`;
+      return;
+    }
+    const worst = this.#worstPrice();
+    const quantity = /^\d{1,9}$/.test(this.#qty.value) ? BigInt(this.#qty.value) : 0n;
+    const cash = state.portfolio?.cashAvailableKrw ?? 0n;
+    this.#capacity.textContent =
+      worst > 0n
+        ? `증거금 Hold ${won(worst * quantity)} + 수수료 fee · 주문가능수량 Orderable ≤ ${qty(cash / worst)} (@ ${num(worst)})`
+        : "";
   }
 
   /** The order the form describes now. */
   #draft() {
-    const market = this.#type.value === "market";
+    const rules = KRX_ORDER_TYPES[this.#kind()];
     return {
       symbol: state.selected,
       side: this.#side,
-      type: market ? OrderType.MARKET : OrderType.LIMIT,
-      // A market order never rests; a limit order rests for the day.
-      timeInForce: market ? TimeInForce.IOC : TimeInForce.DAY,
+      type: ORDER_TYPES[this.#kind()],
+      timeInForce: TIMES_IN_FORCE[this.#tif.value as KrxTimeInForce],
       quantity: BigInt(this.#qty.value),
-      limitPriceKrw: market ? 0n : this.#parsePrice()!,
+      limitPriceKrw: rules.priced ? this.#parsePrice()! : 0n,
+      stopPriceKrw: rules.stop ? parsePrice(this.#stop)! : 0n,
     };
   }
 

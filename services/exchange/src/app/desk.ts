@@ -10,7 +10,7 @@ import { assert } from "@kuku/platform/assert";
 import type pg from "pg";
 import type { PhaseSpan } from "../domain/calendar.js";
 import { wallTimeMs } from "../domain/clock.js";
-import type { Instrument, Listing, OrderRecord, SubmitInput, SubmitResult } from "../domain/engine.js";
+import { type Instrument, isWorking, type Listing, type OrderRecord, type SubmitInput, type SubmitResult } from "../domain/engine.js";
 import type { MarketMakerOptions } from "../domain/market-maker.js";
 import type { SymbolPhase, VenueSettings } from "../domain/venue.js";
 import type { Publisher } from "../events/publisher.js";
@@ -119,8 +119,8 @@ export class Desk {
 
   async cancel(clientOrderId: string): Promise<{ order: OrderRecord; cancelledQuantity: number }> {
     const known = this.writer.known(clientOrderId);
-    // Nothing left to cancel changes nothing: no journal write.
-    if (known !== undefined && known.remaining === 0) return { order: known, cancelledQuantity: 0 };
+    // Nothing left to cancel changes nothing: no journal write (a waiting stop has nothing on the book, but is working).
+    if (known !== undefined && !isWorking(known)) return { order: known, cancelledQuantity: 0 };
     const { outcome, published } = await this.writer.enter({ kind: "cancel", clientOrderId }, 1);
     assert(outcome.kind === "cancel", `a cancel came back as ${outcome.kind}`);
     await published;

@@ -104,11 +104,22 @@ export class Trading {
         timeInForce: req.timeInForce,
         quantity: req.quantity,
         limitPriceKrw: req.limitPriceKrw,
+        stopPriceKrw: req.stopPriceKrw,
         waitSettledMs: req.waitSettledMs,
       },
       call,
     );
     return create(api.PlaceOrderResponseSchema, { order: placed && orderView(placed) });
+  }
+
+  async amendOrder(userId: string, req: api.AmendOrderRequest, call: CallOptions): Promise<api.AmendOrderResponse> {
+    const { orderId, idempotencyKey, quantity, limitPriceKrw, stopPriceKrw } = req;
+    const { order: replacement } = await this.deps.orders
+      .amendOrder({ userId, orderId, idempotencyKey, quantity, limitPriceKrw, stopPriceKrw }, call)
+      .catch((error: unknown) => {
+        throw error instanceof DomainError && error.kind === "not_found" ? notYours(orderId) : error;
+      });
+    return create(api.AmendOrderResponseSchema, { order: replacement && orderView(replacement) });
   }
 
   async cancelOrder(userId: string, req: api.CancelOrderRequest, call: CallOptions): Promise<api.CancelOrderResponse> {
@@ -142,7 +153,9 @@ export class Trading {
   }
 
   async instruments(call: CallOptions): Promise<api.ListInstrumentsResponse> {
-    return create(api.ListInstrumentsResponseSchema, { instruments: [...(await this.#instrumentMap(call)).values()].map(instrumentView) });
+    // Read afresh: the session phase and VI state change through the day (valuation keeps its cached reference prices).
+    const { instruments } = await this.deps.exchange.listInstruments({}, call);
+    return create(api.ListInstrumentsResponseSchema, { instruments: instruments.map(instrumentView) });
   }
 
   #market(): Client<typeof market.MarketDataService> {

@@ -6,6 +6,7 @@ import * as api from "@kuku/contracts/kuku/gateway/v1/gateway_pb";
 import type * as market from "@kuku/contracts/kuku/market/v1/market_pb";
 import type * as orderEvents from "@kuku/contracts/kuku/order/v1/events_pb";
 import type * as order from "@kuku/contracts/kuku/order/v1/order_pb";
+import { tickSizeKrw } from "@kuku/platform/krx";
 
 /** Without its owner (always the caller) and its concurrency version. */
 export const orderView = (o: order.Order): api.Order =>
@@ -17,6 +18,9 @@ export const orderView = (o: order.Order): api.Order =>
     timeInForce: o.timeInForce,
     quantity: o.quantity,
     limitPriceKrw: o.limitPriceKrw,
+    stopPriceKrw: o.stopPriceKrw,
+    holdMinor: o.holdMinor,
+    amendsOrderId: o.amendsOrderId,
     filledQuantity: o.filledQuantity,
     filledNotionalKrw: o.filledNotionalKrw,
     state: o.state,
@@ -77,6 +81,12 @@ export const instrumentView = (i: exchange.Instrument): api.Instrument =>
     referencePriceKrw: i.referencePriceKrw,
     upperLimitKrw: i.upperLimitKrw,
     lowerLimitKrw: i.lowerLimitKrw,
+    market: i.market,
+    phase: i.phase,
+    viUntil: i.viUntil,
+    lastPriceKrw: i.lastPriceKrw,
+    tradingDay: i.tradingDay,
+    tickSizeKrw: tickSizeKrw(i.referencePriceKrw),
   });
 
 /** An order event as its owner sees it. */

@@ -37,6 +37,7 @@ export function tradingHandlers(
       return trading.portfolio(account, await accounts.resetAtOf(account), call(ctx));
     },
     placeOrder: async (req, ctx) => trading.placeOrder(await owner(ctx, req.accountId), req, call(ctx)),
+    amendOrder: async (req, ctx) => trading.amendOrder(await owner(ctx, req.accountId), req, call(ctx)),
     cancelOrder: async (req, ctx) => trading.cancelOrder(await owner(ctx, req.accountId), req, call(ctx)),
     listOrders: async (req, ctx) => trading.listOrders(await owner(ctx, req.accountId), req, call(ctx)),
     getQuote: (req, ctx) => trading.quote(req, call(ctx)),

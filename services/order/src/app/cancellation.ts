@@ -3,7 +3,7 @@ import type { Client } from "@connectrpc/connect";
 import type * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import type * as api from "@kuku/contracts/kuku/order/v1/order_pb";
 import { failedPrecondition } from "@kuku/platform/errors";
-import { type Order, transition } from "../domain/order.js";
+import { isWorkingState, type Order, transition } from "../domain/order.js";
 import { reportFromProto } from "./convert.js";
 import type { OrderRecords } from "./orders.js";
 import type { Queries } from "./queries.js";
@@ -22,7 +22,7 @@ export class Cancellation {
 
   async cancel(req: api.CancelOrderRequest): Promise<Order> {
     const order = await this.deps.queries.get(req.orderId, req.userId);
-    if (order.state === "accepted" || order.state === "partially_filled") {
+    if (isWorkingState(order.state)) {
       const requested = await this.deps.records.change(
         order.orderId,
         order,

@@ -22,6 +22,7 @@ const STATES: Record<OrderState, api.OrderState> = {
   cancelled: api.OrderState.CANCELLED,
   expired: api.OrderState.EXPIRED,
   unknown: api.OrderState.UNKNOWN,
+  waiting: api.OrderState.WAITING,
 };
 
 export const stateToProto = (state: OrderState): api.OrderState => STATES[state];
@@ -73,6 +74,9 @@ export function orderToProto(o: Order, taxKrw = 0n): api.Order {
     ...termsToProto(o),
     quantity: o.quantity,
     limitPriceKrw: o.limitPriceKrw,
+    stopPriceKrw: o.stopPriceKrw,
+    holdMinor: o.holdAmountMinor,
+    amendsOrderId: o.amendsOrderId,
     filledQuantity: o.filledQuantity,
     filledNotionalKrw: o.filledNotionalKrw,
     feesKrw: o.feesKrw,
@@ -91,6 +95,7 @@ export function inputFromProto(req: api.PlaceOrderRequest): OrderInput {
     ...termsFromProto(req),
     quantity: req.quantity,
     limitPriceKrw: req.limitPriceKrw,
+    stopPriceKrw: req.stopPriceKrw,
   };
 }
 
@@ -101,6 +106,8 @@ export function submitRequest(o: Order): exchange.SubmitOrderRequest {
     ...termsToProto(o),
     quantity: o.quantity,
     priceKrw: o.limitPriceKrw,
+    stopPriceKrw: o.stopPriceKrw,
+    amendsClientOrderId: o.amendsOrderId,
   });
 }
 
@@ -114,6 +121,7 @@ export interface ExchangeReport {
 const REPORT_STATUS: Record<number, ExchangeReport["status"]> = {
   [exchange.ExchangeOrderStatus.NOT_FOUND]: "not_found",
   [exchange.ExchangeOrderStatus.ACCEPTED]: "accepted",
+  [exchange.ExchangeOrderStatus.WAITING]: "waiting",
   [exchange.ExchangeOrderStatus.PARTIALLY_FILLED]: "partially_filled",
   [exchange.ExchangeOrderStatus.FILLED]: "filled",
   [exchange.ExchangeOrderStatus.CANCELLED]: "cancelled",

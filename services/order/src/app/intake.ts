@@ -13,21 +13,36 @@ import type { Logger } from "@kuku/platform";
 import { assert } from "@kuku/platform/assert";
 import { DomainError, failedPrecondition, invalidArgument } from "@kuku/platform/errors";
 import type pg from "pg";
-import { checkOrderInput, type FeeSchedule, holdAmountMinor, type Instrument, type Order, transition } from "../domain/order.js";
+import {
+  amendmentInput,
+  checkOrderInput,
+  type FeeSchedule,
+  holdAmountMinor,
+  isWorkingState,
+  type Order,
+  type OrderInput,
+  transition,
+} from "../domain/order.js";
 import { isTerminal } from "../domain/state-machine.js";
 import * as store from "../store/order-store.js";
 import { inputFromProto, reportFromProto, submitRequest } from "./convert.js";
+import type { Instruments } from "./instruments.js";
 import type { LedgerAccounts } from "./ledger-accounts.js";
 import type { OrderMetrics } from "./metrics.js";
 import { type OrderRecords, orderEvent } from "./orders.js";
 import type { Settlement } from "./settlement.js";
 
+/** An idempotency key's payload, to tell a replay from another request under the same key. */
+const payloadHash = (json: unknown) => createHash("sha256").update(JSON.stringify(json)).digest();
+
 /** How often a PlaceOrder asked to wait looks at its order again. */
 const SETTLED_POLL_MS = 20;
 
-/** Nothing left for the ledger: terminal with its hold released, or resting with its known fills settled (settle just ran). */
+/** Nothing left for the ledger: terminal with its hold released, or resting (or waiting) with its known fills settled (settle just ran). */
 const settledOrResting = (o: Order) =>
-  isTerminal(o.state) ? o.holdReleased || o.holdId === "" : o.state === "accepted" || o.state === "partially_filled";
+  isTerminal(o.state)
+    ? o.holdReleased || o.holdId === ""
+    : o.state === "accepted" || o.state === "partially_filled" || o.state === "waiting";
 
 /** How a failed call to the ledger or the exchange reads in the order's terms (the edge knows the transport's codes). */
 export interface CallFailures {
@@ -48,7 +63,7 @@ export interface IntakeDeps {
   readonly ledger: Client<typeof ledger.LedgerService>;
   readonly exchange: Client<typeof exchange.ExchangeService>;
   readonly accounts: LedgerAccounts;
-  readonly instruments: ReadonlyMap<string, Instrument>;
+  readonly instruments: Instruments;
   readonly fees: FeeSchedule;
   readonly exchangeTimeoutMs: number;
   readonly failures: CallFailures;
@@ -63,20 +78,43 @@ export class Intake {
 
   /** `waitMs`: how long to wait for the order to settle (0: answer at acceptance); at most the request's wait_settled_ms. */
   async place(req: api.PlaceOrderRequest, waitMs = req.waitSettledMs): Promise<Order> {
-    const candidate = this.#candidate(req);
+    const candidate = await this.#candidate(req.userId, inputFromProto(req), "");
     // The key's payload: everything but the key itself.
-    const hash = createHash("sha256")
-      .update(JSON.stringify(toJson(api.PlaceOrderRequestSchema, { ...req, idempotencyKey: "", waitSettledMs: 0 })))
-      .digest();
-    const inserted = await store.insertOrder(this.deps.pool, candidate, req.idempotencyKey, hash, {
-      reason: "placed",
-      event: orderEvent(candidate, "placed"),
+    const hash = payloadHash(toJson(api.PlaceOrderRequestSchema, { ...req, idempotencyKey: "", waitSettledMs: 0 }));
+    const placed = await this.#enter(candidate, req.idempotencyKey, hash, "placed");
+    return waitMs > 0 ? this.#untilSettled(placed, waitMs) : placed;
+  }
+
+  /**
+   * 정정: a replacement order naming the original, held in full before the
+   * venue is asked (until the venue swaps them either may trade), then sent
+   * as an amendment; once the venue has taken it, the original is followed to
+   * its end (CANCELLED, the rest of its hold released).
+   */
+  async amend(req: api.AmendOrderRequest, original: Order): Promise<Order> {
+    const hash = payloadHash(toJson(api.AmendOrderRequestSchema, { ...req, idempotencyKey: "" }));
+    if (!isWorkingState(original.state)) {
+      // A replay after the first attempt replaced the original answers the replacement.
+      const first = await store.orderByKey(this.deps.pool, req.userId, req.idempotencyKey);
+      if (first?.requestHash.equals(hash)) return first.order;
+      throw failedPrecondition(`order_id: ${original.orderId} is ${original.state} and cannot be amended`);
+    }
+    const amendment = amendmentInput(original, req, await this.deps.instruments.get(original.symbol));
+    if ("problem" in amendment) throw invalidArgument(amendment.problem.field, amendment.problem.reason);
+    const candidate = await this.#candidate(req.userId, amendment.input, original.orderId);
+    return this.#enter(candidate, req.idempotencyKey, hash, `amends ${original.orderId}`);
+  }
+
+  /** Records a new order under its key (a replay finds the first) and takes it as far as it goes now. */
+  async #enter(candidate: Order, idempotencyKey: string, hash: Buffer, reason: string): Promise<Order> {
+    const inserted = await store.insertOrder(this.deps.pool, candidate, idempotencyKey, hash, {
+      reason,
+      event: orderEvent(candidate, reason),
     });
     if (inserted.kind === "exists" && !inserted.requestHash.equals(hash)) {
-      throw new DomainError("already_exists", `idempotency_key: ${req.idempotencyKey} was already used for a different order`);
+      throw new DomainError("already_exists", `idempotency_key: ${idempotencyKey} was already used for a different order`);
     }
-    const placed = inserted.kind === "exists" ? this.#replay(inserted.order) : await this.advance(inserted.order);
-    return waitMs > 0 ? this.#untilSettled(placed, waitMs) : placed;
+    return inserted.kind === "exists" ? this.#replay(inserted.order) : await this.advance(inserted.order);
   }
 
   /**
@@ -96,18 +134,18 @@ export class Intake {
     }
   }
 
-  /** The order the request asks for, checked against the market's rules. */
-  #candidate(req: api.PlaceOrderRequest): Order {
-    const input = inputFromProto(req);
-    const instrument = this.deps.instruments.get(input.symbol);
+  /** The order the input asks for, checked against the market's rules. */
+  async #candidate(userId: string, input: OrderInput, amendsOrderId: string): Promise<Order> {
+    const instrument = await this.deps.instruments.get(input.symbol);
     const problem = checkOrderInput(input, instrument);
     if (problem !== undefined) throw invalidArgument(problem.field, problem.reason);
     assert(instrument !== undefined, `${input.symbol} passed the checks unlisted`);
     const now = new Date();
     return {
       orderId: randomUUID(),
-      userId: req.userId,
+      userId,
       ...input,
+      amendsOrderId,
       filledQuantity: 0n,
       filledNotionalKrw: 0n,
       feesKrw: 0n,
@@ -165,6 +203,12 @@ export class Intake {
     );
   }
 
+  /** Records what the venue now says of an amended original (CANCELLED once replaced), and its ledger work. */
+  async followOriginal(orderId: string): Promise<Order> {
+    const status = await this.deps.exchange.orderStatus({ clientOrderId: orderId }, { timeoutMs: this.deps.exchangeTimeoutMs });
+    return this.deps.settlement.applyReport(orderId, reportFromProto(status.status, "", status.fills));
+  }
+
   async #submit(order: Order): Promise<Order> {
     let answer: exchange.SubmitOrderResponse;
     try {
@@ -185,6 +229,12 @@ export class Intake {
       return changed;
     }
     const recorded = await this.deps.settlement.record(order.orderId, reportFromProto(answer.status, answer.rejectReason, answer.fills));
+    if (recorded.amendsOrderId !== "" && recorded.state !== "rejected") {
+      // The venue swapped the two: the original's end (and the release of its hold) is read now, the reconciler backs it up.
+      await this.followOriginal(recorded.amendsOrderId).catch((error: unknown) => {
+        this.deps.logger.warn({ orderId: recorded.amendsOrderId, err: error }, "amended original not followed; the reconciler retries");
+      });
+    }
     // Fills reach the executions consumer, which settles them (and releases a
     // filled order's rest). A refusal or a cancelled remainder has no event
     // of its own: its release starts here, and the reconciler backs it up.

@@ -5,8 +5,9 @@ import type * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import type * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import type { Logger } from "@kuku/platform";
 import type pg from "pg";
-import type { FeeSchedule, Instrument } from "../domain/order.js";
+import type { FeeSchedule } from "../domain/order.js";
 import { Cancellation } from "./cancellation.js";
+import type { Instruments } from "./instruments.js";
 import { type CallFailures, Intake } from "./intake.js";
 import { LedgerAccounts } from "./ledger-accounts.js";
 import { createOrderMetrics } from "./metrics.js";
@@ -20,7 +21,7 @@ export interface OrderAppDeps {
   readonly ledger: Client<typeof ledger.LedgerService>;
   readonly exchange: Client<typeof exchange.ExchangeService>;
   readonly failures: CallFailures;
-  readonly instruments: ReadonlyMap<string, Instrument>;
+  readonly instruments: Instruments;
   readonly fees: FeeSchedule;
   /** How long SubmitOrder may take before the order is in doubt. */
   readonly exchangeTimeoutMs: number;

@@ -6,7 +6,7 @@ import type { Client } from "@connectrpc/connect";
 import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import { forEachConcurrently, type Logger } from "@kuku/platform";
 import type pg from "pg";
-import type { Order } from "../domain/order.js";
+import { type Order, WORKING_STATES } from "../domain/order.js";
 import { FILLS_FINISHED_STATES } from "../domain/state-machine.js";
 import * as store from "../store/order-store.js";
 import type { Cancellation } from "./cancellation.js";
@@ -60,7 +60,7 @@ export class Reconciler {
    * the ledger work of orders no fill can reach any more.
    */
   async reconcile(): Promise<{ resolved: number; settled: number }> {
-    const resolved = await this.#resolveStuck();
+    const resolved = (await this.#resolveStuck()) + (await this.#followAmended());
     const settled = await this.#settleLeftovers();
     return { resolved, settled };
   }
@@ -80,6 +80,22 @@ export class Reconciler {
       }
     });
     return resolved;
+  }
+
+  /** Originals whose amendment the venue has answered, still working by our record (the in-line follow-up was lost). */
+  async #followAmended(): Promise<number> {
+    const stale = new Date(Date.now() - this.deps.exchangeTimeoutMs);
+    const originals = await store.amendedOriginals(this.deps.pool, WORKING_STATES, stale, BATCH_SIZE);
+    let followed = 0;
+    await forEachConcurrently(originals, this.deps.concurrency, async (order) => {
+      try {
+        await this.deps.intake.followOriginal(order.orderId);
+        followed++;
+      } catch (error) {
+        this.deps.logger.warn({ orderId: order.orderId, err: error }, "following an amended original failed; will retry");
+      }
+    });
+    return followed;
   }
 
   /** The leftover ledger work of a round, in one SubmitBatch (a refused order is recorded, and tried again a grace period later). */

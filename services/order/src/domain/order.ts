@@ -1,10 +1,10 @@
 import { assert } from "@kuku/platform/assert";
-import { dailyPriceLimits, isOnTick, tickSizeKrw } from "@kuku/platform/krx";
+import { dailyPriceLimits, isOnTick, KRX_ORDER_TYPES, type KrxOrderType, type KrxTimeInForce, tickSizeKrw } from "@kuku/platform/krx";
 import { canTransition, type OrderState } from "./state-machine.js";
 
 export type Side = "buy" | "sell";
-export type OrderType = "limit" | "market";
-export type TimeInForce = "day" | "ioc";
+export type OrderType = KrxOrderType;
+export type TimeInForce = KrxTimeInForce;
 
 export interface Instrument {
   readonly symbol: string;
@@ -19,8 +19,12 @@ export interface Order {
   readonly type: OrderType;
   readonly timeInForce: TimeInForce;
   readonly quantity: bigint;
-  /** 0 for market orders. */
+  /** 0 for the types the venue prices (market, best, top, stop). */
   readonly limitPriceKrw: bigint;
+  /** Stop and stop-limit orders: the trigger price; 0 otherwise. */
+  readonly stopPriceKrw: bigint;
+  /** An amendment (정정): the order it replaces; "" otherwise. */
+  readonly amendsOrderId: string;
   readonly filledQuantity: bigint;
   readonly filledNotionalKrw: bigint;
   readonly feesKrw: bigint;
@@ -75,7 +79,7 @@ export function chargesOfFill(schedule: FeeSchedule, side: Side, beforeKrw: bigi
   return { feeKrw: after.commissionKrw - before.commissionKrw, taxKrw: after.taxKrw - before.taxKrw };
 }
 
-export type OrderInput = Pick<Order, "symbol" | "side" | "type" | "timeInForce" | "quantity" | "limitPriceKrw">;
+export type OrderInput = Pick<Order, "symbol" | "side" | "type" | "timeInForce" | "quantity" | "limitPriceKrw" | "stopPriceKrw">;
 
 export type InputProblem = { readonly field: string; readonly reason: string };
 
@@ -83,37 +87,81 @@ export type InputProblem = { readonly field: string; readonly reason: string };
 export function checkOrderInput(input: OrderInput, instrument: Instrument | undefined): InputProblem | undefined {
   if (instrument === undefined) return { field: "symbol", reason: `${input.symbol} is not listed` };
   if (input.quantity <= 0n) return { field: "quantity", reason: "must be positive" };
-  if (input.type === "market") {
-    if (input.limitPriceKrw !== 0n) return { field: "limit_price_krw", reason: "must be 0 for a market order" };
-    return undefined;
+  const rules = KRX_ORDER_TYPES[input.type];
+  if (!rules.tifs.includes(input.timeInForce)) {
+    return { field: "time_in_force", reason: `a ${input.type} order takes ${rules.tifs.map((t) => t.toUpperCase()).join(", ")}` };
   }
-  if (input.limitPriceKrw <= 0n) return { field: "limit_price_krw", reason: "a limit order needs a price" };
-  if (!isOnTick(input.limitPriceKrw)) {
+  // A stop buy that turns into a market order on a later day could fill above the upper limit it was held at.
+  if (input.type === "stop" && input.timeInForce === "gtc" && input.side === "buy") {
     return {
-      field: "limit_price_krw",
-      reason: `${input.limitPriceKrw} is not on the KRX tick ladder (tick ${tickSizeKrw(input.limitPriceKrw)} won at this price)`,
+      field: "time_in_force",
+      reason: "a stop buy cannot be GTC: tomorrow's upper limit, its worst fill, is not known today (use stop-limit)",
     };
   }
   const limits = dailyPriceLimits(instrument.referencePriceKrw);
-  if (input.limitPriceKrw > limits.upperLimitKrw || input.limitPriceKrw < limits.lowerLimitKrw) {
-    return {
-      field: "limit_price_krw",
-      reason: `${input.limitPriceKrw} is outside today's limits ${limits.lowerLimitKrw}..${limits.upperLimitKrw}`,
-    };
+  for (const [field, priceKrw, wanted] of [
+    ["limit_price_krw", input.limitPriceKrw, rules.priced],
+    ["stop_price_krw", input.stopPriceKrw, rules.stop],
+  ] as const) {
+    if (!wanted) {
+      if (priceKrw !== 0n) return { field, reason: `must be 0 for a ${input.type} order` };
+      continue;
+    }
+    if (priceKrw <= 0n) return { field, reason: `a ${input.type} order needs one` };
+    if (!isOnTick(priceKrw)) {
+      return { field, reason: `${priceKrw} is not on the KRX tick ladder (tick ${tickSizeKrw(priceKrw)} won at this price)` };
+    }
+    if (priceKrw > limits.upperLimitKrw || priceKrw < limits.lowerLimitKrw) {
+      return { field, reason: `${priceKrw} is outside today's limits ${limits.lowerLimitKrw}..${limits.upperLimitKrw}` };
+    }
   }
   return undefined;
 }
 
+/** Where the venue still works an order, so that it can be amended (or cancelled). */
+export const WORKING_STATES: readonly OrderState[] = ["accepted", "partially_filled", "waiting"];
+export const isWorkingState = (state: OrderState): boolean => WORKING_STATES.includes(state);
+
+/**
+ * The replacement an amendment (정정) asks for: the original's symbol, side,
+ * type and time in force with new prices and quantity (for what is left:
+ * the original's fills stay its own). A problem names the field.
+ */
+export function amendmentInput(
+  original: Order,
+  change: Pick<OrderInput, "quantity" | "limitPriceKrw" | "stopPriceKrw">,
+  instrument: Instrument | undefined,
+): { readonly input: OrderInput } | { readonly problem: InputProblem } {
+  const { quantity, limitPriceKrw, stopPriceKrw } = change;
+  const { symbol, side, type, timeInForce } = original;
+  const input: OrderInput = { symbol, side, type, timeInForce, quantity, limitPriceKrw, stopPriceKrw };
+  const problem = checkOrderInput(input, instrument);
+  if (problem !== undefined) return { problem };
+  const unchanged =
+    change.quantity === original.quantity - original.filledQuantity &&
+    change.limitPriceKrw === original.limitPriceKrw &&
+    change.stopPriceKrw === original.stopPriceKrw;
+  if (unchanged) return { problem: { field: "quantity", reason: "the amendment changes neither price nor quantity" } };
+  return { input };
+}
+
+/**
+ * The worst price a buy can fill at: its limit, or for the types the venue
+ * prices or turns into market orders, the daily upper limit (the venue's
+ * market collar keeps fills inside it). A stop-limit fills at its limit.
+ */
+export function worstBuyPriceKrw(input: Pick<OrderInput, "type" | "limitPriceKrw">, instrument: Instrument): bigint {
+  return KRX_ORDER_TYPES[input.type].marketLike ? dailyPriceLimits(instrument.referencePriceKrw).upperLimitKrw : input.limitPriceKrw;
+}
+
 /**
  * What the ledger must hold before the order goes out: for a buy, the cash
- * for the worst fill plus its fee — a market buy is priced at the daily
- * upper limit, the highest price the exchange can fill at; for a sell, the
- * shares (its fee is taken from the proceeds).
+ * for the worst fill plus its fee; for a sell, the shares (its fee is taken
+ * from the proceeds).
  */
 export function holdAmountMinor(input: OrderInput, instrument: Instrument, fees: FeeSchedule): bigint {
   if (input.side === "sell") return input.quantity;
-  const worstPriceKrw = input.type === "market" ? dailyPriceLimits(instrument.referencePriceKrw).upperLimitKrw : input.limitPriceKrw;
-  const notionalKrw = worstPriceKrw * input.quantity;
+  const notionalKrw = worstBuyPriceKrw(input, instrument) * input.quantity;
   return notionalKrw + feeKrw(fees, "buy", notionalKrw);
 }
 

@@ -12,15 +12,18 @@ export type OrderState =
   | "cancel_requested"
   | "cancelled"
   | "expired"
-  | "unknown";
+  | "unknown"
+  | "waiting";
 
 const TRANSITIONS: Readonly<Record<OrderState, readonly OrderState[]>> = {
   // Before the exchange has it: the hold may fail, or the user may cancel.
   received: ["sent", "rejected", "cancelled"],
   // Sent: the exchange answers, or does not (unknown).
-  sent: ["accepted", "partially_filled", "filled", "rejected", "cancelled", "unknown"],
+  sent: ["accepted", "waiting", "partially_filled", "filled", "rejected", "cancelled", "unknown"],
   // No answer: only the exchange's record can resolve it (the reconciler).
-  unknown: ["accepted", "partially_filled", "filled", "rejected", "cancelled", "expired"],
+  unknown: ["accepted", "waiting", "partially_filled", "filled", "rejected", "cancelled", "expired"],
+  // A stop the venue holds: its trigger shows as its first fill (or as accepted, when the reconciler asks).
+  waiting: ["accepted", "partially_filled", "filled", "cancel_requested", "cancelled", "expired"],
   accepted: ["partially_filled", "filled", "cancel_requested", "cancelled", "expired"],
   partially_filled: ["partially_filled", "filled", "cancel_requested", "cancelled", "expired"],
   // Fills can still arrive while a cancel travels.
@@ -53,7 +56,7 @@ export function isTerminal(state: OrderState): boolean {
 export const FILLS_FINISHED_STATES: readonly OrderState[] = ["filled", "rejected", "cancelled", "expired"];
 
 /** An order's status in the exchange's word (a SubmitOrder answer, an execution event, OrderStatus). */
-export type ReportedStatus = "not_found" | "accepted" | "partially_filled" | "filled" | "cancelled" | "rejected" | "expired";
+export type ReportedStatus = "not_found" | "accepted" | "waiting" | "partially_filled" | "filled" | "cancelled" | "rejected" | "expired";
 
 /**
  * The state the exchange's word moves an order to; undefined when it changes
@@ -63,7 +66,8 @@ export type ReportedStatus = "not_found" | "accepted" | "partially_filled" | "fi
 export function reportedState(current: OrderState, reported: ReportedStatus): OrderState | undefined {
   const target = REPORTED_TARGET[reported];
   if (target === undefined || current === target || isTerminal(current)) return undefined;
-  if (target === "accepted" && current !== "sent" && current !== "unknown") return undefined;
+  if (target === "accepted" && current !== "sent" && current !== "unknown" && current !== "waiting") return undefined;
+  if (target === "waiting" && current !== "sent" && current !== "unknown") return undefined;
   if (target === "cancelled" && current === "filled") return undefined;
   // The exchange holds nothing to cancel (it fenced an id it has no order for): the user's cancel is what happened.
   if (target === "rejected" && current === "cancel_requested") return "cancelled";
@@ -73,6 +77,7 @@ export function reportedState(current: OrderState, reported: ReportedStatus): Or
 const REPORTED_TARGET: Readonly<Record<ReportedStatus, OrderState | undefined>> = {
   not_found: undefined,
   accepted: "accepted",
+  waiting: "waiting",
   partially_filled: undefined,
   filled: undefined,
   cancelled: "cancelled",

@@ -54,6 +54,8 @@ export function orderHandlers(
           await intake.place(req, Math.min(req.waitSettledMs, (ctx.timeoutMs() ?? Number.POSITIVE_INFINITY) - ANSWER_MARGIN_MS)),
         ),
       }),
+    amendOrder: async (req) =>
+      create(api.AmendOrderResponseSchema, { order: orderToProto(await intake.amend(req, await queries.get(req.orderId, req.userId))) }),
     cancelOrder: async (req) => create(api.CancelOrderResponseSchema, { order: orderToProto(await cancellation.cancel(req)) }),
     getOrder: async (req) =>
       create(api.GetOrderResponseSchema, { order: (await withTaxes([await queries.get(req.orderId, req.userId)]))[0] }),

@@ -14,6 +14,8 @@ interface OrderRow {
   time_in_force: Order["timeInForce"];
   quantity: string;
   limit_price_krw: string;
+  stop_price_krw: string;
+  amends_order_id: string | null;
   filled_quantity: string;
   filled_notional_krw: string;
   fees_krw: string;
@@ -27,7 +29,7 @@ interface OrderRow {
   updated_at: Date;
 }
 
-const ORDER_COLUMNS = `order_id, user_id, symbol, side, type, time_in_force, quantity, limit_price_krw, filled_quantity,
+const ORDER_COLUMNS = `order_id, user_id, symbol, side, type, time_in_force, quantity, limit_price_krw, stop_price_krw, amends_order_id, filled_quantity,
   filled_notional_krw, fees_krw, state, reject_reason, hold_id, hold_amount_minor, hold_released, version, created_at, updated_at`;
 
 const toOrder = (r: OrderRow): Order => ({
@@ -39,6 +41,8 @@ const toOrder = (r: OrderRow): Order => ({
   timeInForce: r.time_in_force,
   quantity: BigInt(r.quantity),
   limitPriceKrw: BigInt(r.limit_price_krw),
+  stopPriceKrw: BigInt(r.stop_price_krw),
+  amendsOrderId: r.amends_order_id ?? "",
   filledQuantity: BigInt(r.filled_quantity),
   filledNotionalKrw: BigInt(r.filled_notional_krw),
   feesKrw: BigInt(r.fees_krw),
@@ -70,14 +74,14 @@ export async function insertOrder(
   const { rows } = await db.query<OrderRow>(
     `WITH o AS (
        INSERT INTO orders (order_id, user_id, idempotency_key, request_hash, symbol, side, type, time_in_force, quantity,
-         limit_price_krw, state, hold_amount_minor, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)
+         limit_price_krw, state, hold_amount_minor, created_at, updated_at, stop_price_krw, amends_order_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15)
        ON CONFLICT (user_id, idempotency_key) DO NOTHING
        RETURNING ${ORDER_COLUMNS}),
      t AS (
        INSERT INTO order_transitions (order_id, from_state, to_state, reason, occurred_at)
-       SELECT order_id, NULL, state, $14, created_at FROM o),
-     e AS (${OUTBOX_INSERT_FROM("o", 15)})
+       SELECT order_id, NULL, state, $16, created_at FROM o),
+     e AS (${OUTBOX_INSERT_FROM("o", 17)})
      SELECT * FROM o`,
     [
       order.orderId,
@@ -93,18 +97,30 @@ export async function insertOrder(
       order.state,
       order.holdAmountMinor.toString(),
       order.createdAt,
+      order.stopPriceKrw.toString(),
+      order.amendsOrderId === "" ? null : order.amendsOrderId,
       placed.reason,
       ...outboxValues(placed.event),
     ],
   );
   if (rows[0] !== undefined) return { kind: "inserted", order: toOrder(rows[0]) };
-  const existing = await db.query<OrderRow & { request_hash: Buffer }>(
+  const existing = await orderByKey(db, order.userId, idempotencyKey);
+  assert(existing !== undefined, `key ${idempotencyKey} conflicted but cannot be read`);
+  return { kind: "exists", ...existing };
+}
+
+/** The order entered under a user's idempotency key, with its request's hash. */
+export async function orderByKey(
+  db: Queryable,
+  userId: string,
+  idempotencyKey: string,
+): Promise<{ order: Order; requestHash: Buffer } | undefined> {
+  const { rows } = await db.query<OrderRow & { request_hash: Buffer }>(
     `SELECT ${ORDER_COLUMNS}, request_hash FROM orders WHERE user_id = $1 AND idempotency_key = $2`,
-    [order.userId, idempotencyKey],
+    [userId, idempotencyKey],
   );
-  const row = existing.rows[0];
-  assert(row !== undefined, `key ${idempotencyKey} conflicted but cannot be read`);
-  return { kind: "exists", order: toOrder(row), requestHash: row.request_hash };
+  const row = rows[0];
+  return row === undefined ? undefined : { order: toOrder(row), requestHash: row.request_hash };
 }
 
 /** An outbox row's insert from the CTE `source` (nothing when it has no row), its five values from $`first`; a NULL event id inserts nothing. */
@@ -305,6 +321,27 @@ export async function ordersStuckIn(db: Queryable, states: readonly OrderState[]
   const { rows } = await db.query<OrderRow>(
     `SELECT ${ORDER_COLUMNS} FROM orders WHERE state = ANY($1::text[]) AND updated_at < $2 ORDER BY updated_at LIMIT $3`,
     [states, updatedBefore, limit],
+  );
+  return rows.map(toOrder);
+}
+
+/**
+ * Originals still working by our record whose replacement (an amendment)
+ * the venue has answered, untouched since `updatedBefore`: the venue has
+ * cancelled them, or refused the amendment (then they stay as they are).
+ */
+export async function amendedOriginals(
+  db: Queryable,
+  workingStates: readonly OrderState[],
+  updatedBefore: Date,
+  limit: number,
+): Promise<Order[]> {
+  const { rows } = await db.query<OrderRow>(
+    `SELECT ${ORDER_COLUMNS} FROM orders WHERE state = ANY($1::text[]) AND updated_at < $2 AND order_id IN (
+       SELECT amends_order_id FROM orders
+        WHERE amends_order_id IS NOT NULL AND state NOT IN ('received', 'sent', 'unknown', 'rejected'))
+     ORDER BY updated_at LIMIT $3`,
+    [workingStates, updatedBefore, limit],
   );
   return rows.map(toOrder);
 }

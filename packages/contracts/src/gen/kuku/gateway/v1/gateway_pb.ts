@@ -7,6 +7,8 @@ import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2
 import { file_buf_validate_validate } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { TradingPhase } from "../../exchange/v1/exchange_pb.js";
+import { file_kuku_exchange_v1_exchange } from "../../exchange/v1/exchange_pb.js";
 import { file_kuku_options_v1_options } from "../../options/v1/options_pb.js";
 import type { OrderState } from "../../order/v1/order_pb.js";
 import { file_kuku_order_v1_order } from "../../order/v1/order_pb.js";
@@ -18,7 +20,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file kuku/gateway/v1/gateway.proto.
  */
 export const file_kuku_gateway_v1_gateway: GenFile = /*@__PURE__*/
-  fileDesc("Ch1rdWt1L2dhdGV3YXkvdjEvZ2F0ZXdheS5wcm90bxIPa3VrdS5nYXRld2F5LnYxIvADCgVPcmRlchIQCghvcmRlcl9pZBgBIAEoCRIOCgZzeW1ib2wYAyABKAkSIwoEc2lkZRgEIAEoDjIVLmt1a3UudHJhZGluZy52MS5TaWRlEigKBHR5cGUYBSABKA4yGi5rdWt1LnRyYWRpbmcudjEuT3JkZXJUeXBlEjMKDXRpbWVfaW5fZm9yY2UYBiABKA4yHC5rdWt1LnRyYWRpbmcudjEuVGltZUluRm9yY2USEAoIcXVhbnRpdHkYByABKAMSFwoPbGltaXRfcHJpY2Vfa3J3GAggASgDEhcKD2ZpbGxlZF9xdWFudGl0eRgJIAEoAxIbChNmaWxsZWRfbm90aW9uYWxfa3J3GAogASgDEigKBXN0YXRlGAsgASgOMhkua3VrdS5vcmRlci52MS5PcmRlclN0YXRlEhUKDXJlamVjdF9yZWFzb24YDCABKAkSLgoKY3JlYXRlZF9hdBgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgPIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIZmVlc19rcncYECABKAMSDwoHdGF4X2tydxgRIAEoA0oECAIQA0oECA0QDlIHdXNlcl9pZFIHdmVyc2lvbiL0AQoFUXVvdGUSDgoGc3ltYm9sGAEgASgJEhYKDmxhc3RfcHJpY2Vfa3J3GAIgASgDEhYKDm9wZW5fcHJpY2Vfa3J3GAMgASgDEhYKDmhpZ2hfcHJpY2Vfa3J3GAQgASgDEhUKDWxvd19wcmljZV9rcncYBSABKAMSDgoGdm9sdW1lGAYgASgDEhQKDGJlc3RfYmlkX2tydxgHIAEoAxIUCgxiZXN0X2Fza19rcncYCCABKAMSEAoIc2VxdWVuY2UYCSABKAMSLgoKdXBkYXRlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiMQoKUHJpY2VMZXZlbBIRCglwcmljZV9rcncYASABKAMSEAoIcXVhbnRpdHkYAiABKAMigwEKCU9yZGVyQm9vaxIOCgZzeW1ib2wYASABKAkSKQoEYmlkcxgCIAMoCzIbLmt1a3UuZ2F0ZXdheS52MS5QcmljZUxldmVsEikKBGFza3MYAyADKAsyGy5rdWt1LmdhdGV3YXkudjEuUHJpY2VMZXZlbBIQCghzZXF1ZW5jZRgEIAEoAyJ5CgpJbnN0cnVtZW50Eg4KBnN5bWJvbBgBIAEoCRIMCgRuYW1lGAIgASgJEhsKE3JlZmVyZW5jZV9wcmljZV9rcncYAyABKAMSFwoPdXBwZXJfbGltaXRfa3J3GAQgASgDEhcKD2xvd2VyX2xpbWl0X2tydxgFIAEoAyJYCgZUb2tlbnMSFAoMYWNjZXNzX3Rva2VuGAEgASgJEhUKDXJlZnJlc2hfdG9rZW4YAiABKAkSIQoZYWNjZXNzX2V4cGlyZXNfaW5fc2Vjb25kcxgDIAEoAyJpCg1TaWduVXBSZXF1ZXN0EhkKBWVtYWlsGAEgASgJQgq6SAdyBRj+AWABEhwKCHBhc3N3b3JkGAIgASgJQgq6SAdyBRAKGIABEh8KDGRpc3BsYXlfbmFtZRgDIAEoCUIJukgGcgQQARhAIkoKDlNpZ25VcFJlc3BvbnNlEg8KB3VzZXJfaWQYASABKAkSJwoGdG9rZW5zGAIgASgLMhcua3VrdS5nYXRld2F5LnYxLlRva2VucyJHCgxMb2dJblJlcXVlc3QSGQoFZW1haWwYASABKAlCCrpIB3IFGP4BYAESHAoIcGFzc3dvcmQYAiABKAlCCrpIB3IFEAEYgAEiSQoNTG9nSW5SZXNwb25zZRIPCgd1c2VyX2lkGAEgASgJEicKBnRva2VucxgCIAEoCzIXLmt1a3UuZ2F0ZXdheS52MS5Ub2tlbnMiOAoTUmVmcmVzaFRva2VuUmVxdWVzdBIhCg1yZWZyZXNoX3Rva2VuGAEgASgJQgq6SAdyBRABGIAgIj8KFFJlZnJlc2hUb2tlblJlc3BvbnNlEicKBnRva2VucxgBIAEoCzIXLmt1a3UuZ2F0ZXdheS52MS5Ub2tlbnMiNgoNTG9nT3V0UmVxdWVzdBIlCg1yZWZyZXNoX3Rva2VuGAEgASgJQg66SAdyBRABGIAgyIwZASIQCg5Mb2dPdXRSZXNwb25zZSK5AQoSRGVwb3NpdENhc2hSZXF1ZXN0EiIKCnJlcXVlc3RfaWQYASABKAlCDrpIB3IFEAEYgAHIjBkBEiEKCmFtb3VudF9rcncYAiABKANCDbpICiIIGIDIr6AlIAASXAoKYWNjb3VudF9pZBgDIAEoCUJIukhFckMyQV4oWzAtOWEtZl17OH0tWzAtOWEtZl17NH0tWzAtOWEtZl17NH0tWzAtOWEtZl17NH0tWzAtOWEtZl17MTJ9KT8kIjEKE0RlcG9zaXRDYXNoUmVzcG9uc2USGgoSY2FzaF9hdmFpbGFibGVfa3J3GAEgASgDIoYCCghQb3NpdGlvbhIOCgZzeW1ib2wYASABKAkSEAoIcXVhbnRpdHkYAiABKAMSFQoNaGVsZF9xdWFudGl0eRgDIAEoAxIWCg5sYXN0X3ByaWNlX2tydxgEIAEoAxIVCg12YWx1YXRpb25fa3J3GAUgASgDEhYKDmNvc3RfYmFzaXNfa3J3GAYgASgDEhgKEGF2ZXJhZ2VfY29zdF9rcncYByABKAMSGgoSdW5yZWFsaXplZF9wbmxfa3J3GAggASgDEhEKCXJldHVybl9icBgJIAEoAxIYChByZWFsaXplZF9wbmxfa3J3GAogASgDEhcKD2Nvc3RfcmVjb25jaWxlZBgLIAEoCCLxAQoNUmVhbGl6ZWRUcmFkZRIUCgxleGVjdXRpb25faWQYASABKAkSEAoIb3JkZXJfaWQYAiABKAkSDgoGc3ltYm9sGAMgASgJEhAKCHF1YW50aXR5GAQgASgDEhEKCXByaWNlX2tydxgFIAEoAxIPCgdmZWVfa3J3GAYgASgDEg8KB3RheF9rcncYByABKAMSFgoOY29zdF9iYXNpc19rcncYCCABKAMSGAoQcmVhbGl6ZWRfcG5sX2tydxgJIAEoAxIvCgtleGVjdXRlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiawoQRGFpbHlSZWFsaXplZFBubBIMCgRkYXRlGAEgASgJEhgKEHJlYWxpemVkX3BubF9rcncYAiABKAMSDwoHZmVlX2tydxgDIAEoAxIPCgd0YXhfa3J3GAQgASgDEg0KBXNlbGxzGAUgASgFInMKE0dldFBvcnRmb2xpb1JlcXVlc3QSXAoKYWNjb3VudF9pZBgBIAEoCUJIukhFckMyQV4oWzAtOWEtZl17OH0tWzAtOWEtZl17NH0tWzAtOWEtZl17NH0tWzAtOWEtZl17NH0tWzAtOWEtZl17MTJ9KT8kIpwDChRHZXRQb3J0Zm9saW9SZXNwb25zZRIWCg5jYXNoX3RvdGFsX2tydxgBIAEoAxIVCg1jYXNoX2hlbGRfa3J3GAIgASgDEhoKEmNhc2hfYXZhaWxhYmxlX2tydxgDIAEoAxIsCglwb3NpdGlvbnMYBCADKAsyGS5rdWt1LmdhdGV3YXkudjEuUG9zaXRpb24SGAoQbWFya2V0X3ZhbHVlX2tydxgFIAEoAxIWCg5jb3N0X2Jhc2lzX2tydxgGIAEoAxIaChJ1bnJlYWxpemVkX3BubF9rcncYByABKAMSGAoQcmVhbGl6ZWRfcG5sX2tydxgIIAEoAxIVCg10b3RhbF9wbmxfa3J3GAkgASgDEhgKEHRvdGFsX2Fzc2V0c19rcncYCiABKAMSOQoOZGFpbHlfcmVhbGl6ZWQYCyADKAsyIS5rdWt1LmdhdGV3YXkudjEuRGFpbHlSZWFsaXplZFBubBI3Cg9yZWFsaXplZF90cmFkZXMYDCADKAsyHi5rdWt1LmdhdGV3YXkudjEuUmVhbGl6ZWRUcmFkZSLTAwoRUGxhY2VPcmRlclJlcXVlc3QSJwoPaWRlbXBvdGVuY3lfa2V5GAEgASgJQg66SAdyBRAIGIAByIwZARIkCgZzeW1ib2wYAiABKAlCFLpIEXIPMg1eWzAtOUEtWl17Nn0kEi8KBHNpZGUYAyABKA4yFS5rdWt1LnRyYWRpbmcudjEuU2lkZUIKukgHggEEEAEgABI2CgR0eXBlGAQgASgOMhoua3VrdS50cmFkaW5nLnYxLk9yZGVyVHlwZUIMukgJggEGEAEYARgCEkEKDXRpbWVfaW5fZm9yY2UYBSABKA4yHC5rdWt1LnRyYWRpbmcudjEuVGltZUluRm9yY2VCDLpICYIBBhABGAEYAhIfCghxdWFudGl0eRgGIAEoA0INukgKIggYgJTr3AMgABIgCg9saW1pdF9wcmljZV9rcncYByABKANCB7pIBCICKAASIgoPd2FpdF9zZXR0bGVkX21zGAggASgNQgm6SAYqBBiw6gESXAoKYWNjb3VudF9pZBgJIAEoCUJIukhFckMyQV4oWzAtOWEtZl17OH0tWzAtOWEtZl17NH0tWzAtOWEtZl17NH0tWzAtOWEtZl17NH0tWzAtOWEtZl17MTJ9KT8kIjsKElBsYWNlT3JkZXJSZXNwb25zZRIlCgVvcmRlchgBIAEoCzIWLmt1a3UuZ2F0ZXdheS52MS5PcmRlciKSAQoSQ2FuY2VsT3JkZXJSZXF1ZXN0Eh4KCG9yZGVyX2lkGAEgASgJQgy6SAVyA7ABAciMGQESXAoKYWNjb3VudF9pZBgCIAEoCUJIukhFckMyQV4oWzAtOWEtZl17OH0tWzAtOWEtZl17NH0tWzAtOWEtZl17NH0tWzAtOWEtZl17NH0tWzAtOWEtZl17MTJ9KT8kIjwKE0NhbmNlbE9yZGVyUmVzcG9uc2USJQoFb3JkZXIYASABKAsyFi5rdWt1LmdhdGV3YXkudjEuT3JkZXIi0gIKEUxpc3RPcmRlcnNSZXF1ZXN0Eh0KCXBhZ2Vfc2l6ZRgBIAEoBUIKukgHGgUY9AMoABIcCgpwYWdlX3Rva2VuGAIgASgJQgi6SAVyAxiAAhJcCgphY2NvdW50X2lkGAMgASgJQki6SEVyQzJBXihbMC05YS1mXXs4fS1bMC05YS1mXXs0fS1bMC05YS1mXXs0fS1bMC05YS1mXXs0fS1bMC05YS1mXXsxMn0pPyQSPAoGc3RhdGVzGAQgAygOMhkua3VrdS5vcmRlci52MS5PcmRlclN0YXRlQhG6SA6SAQsQCyIHggEEEAEgABIwCgxjcmVhdGVkX2Zyb20YBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjIKDmNyZWF0ZWRfYmVmb3JlGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJVChJMaXN0T3JkZXJzUmVzcG9uc2USJgoGb3JkZXJzGAEgAygLMhYua3VrdS5nYXRld2F5LnYxLk9yZGVyEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSI3Cg9HZXRRdW90ZVJlcXVlc3QSJAoGc3ltYm9sGAEgASgJQhS6SBFyDzINXlswLTlBLVpdezZ9JCI5ChBHZXRRdW90ZVJlc3BvbnNlEiUKBXF1b3RlGAEgASgLMhYua3VrdS5nYXRld2F5LnYxLlF1b3RlIhgKFkxpc3RJbnN0cnVtZW50c1JlcXVlc3QiSwoXTGlzdEluc3RydW1lbnRzUmVzcG9uc2USMAoLaW5zdHJ1bWVudHMYASADKAsyGy5rdWt1LmdhdGV3YXkudjEuSW5zdHJ1bWVudCJVChNHZXRPcmRlckJvb2tSZXF1ZXN0EiQKBnN5bWJvbBgBIAEoCUIUukgRcg8yDV5bMC05QS1aXXs2fSQSGAoFZGVwdGgYAiABKAVCCbpIBhoEGAooACJGChRHZXRPcmRlckJvb2tSZXNwb25zZRIuCgpvcmRlcl9ib29rGAEgASgLMhoua3VrdS5nYXRld2F5LnYxLk9yZGVyQm9vayKoAQoGQ2FuZGxlEi4KCnN0YXJ0X3RpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhYKDm9wZW5fcHJpY2Vfa3J3GAIgASgDEhYKDmhpZ2hfcHJpY2Vfa3J3GAMgASgDEhUKDWxvd19wcmljZV9rcncYBCABKAMSFwoPY2xvc2VfcHJpY2Vfa3J3GAUgASgDEg4KBnZvbHVtZRgGIAEoAyKSAQoSTGlzdENhbmRsZXNSZXF1ZXN0EiQKBnN5bWJvbBgBIAEoCUIUukgRcg8yDV5bMC05QS1aXXs2fSQSGQoFbGltaXQYAiABKAVCCrpIBxoFGIYDKAASOwoIaW50ZXJ2YWwYAyABKA4yHy5rdWt1LnRyYWRpbmcudjEuQ2FuZGxlSW50ZXJ2YWxCCLpIBYIBAhABIj8KE0xpc3RDYW5kbGVzUmVzcG9uc2USKAoHY2FuZGxlcxgBIAMoCzIXLmt1a3UuZ2F0ZXdheS52MS5DYW5kbGUimQEKGVN0cmVhbU9yZGVyVXBkYXRlc1JlcXVlc3QSHgoMYWZ0ZXJfY3Vyc29yGAEgASgJQgi6SAVyAxiAARJcCgphY2NvdW50X2lkGAIgASgJQki6SEVyQzJBXihbMC05YS1mXXs4fS1bMC05YS1mXXs0fS1bMC05YS1mXXs0fS1bMC05YS1mXXs0fS1bMC05YS1mXXsxMn0pPyQiWgoaU3RyZWFtT3JkZXJVcGRhdGVzUmVzcG9uc2USLAoGdXBkYXRlGAEgASgLMhwua3VrdS5nYXRld2F5LnYxLk9yZGVyVXBkYXRlEg4KBmN1cnNvchgCIAEoCSKnAgoLT3JkZXJVcGRhdGUSEAoIZXZlbnRfaWQYAiABKAkSKAoFc3RhdGUYAyABKA4yGS5rdWt1Lm9yZGVyLnYxLk9yZGVyU3RhdGUSMQoOcHJldmlvdXNfc3RhdGUYBCABKA4yGS5rdWt1Lm9yZGVyLnYxLk9yZGVyU3RhdGUSJQoFb3JkZXIYBSABKAsyFi5rdWt1LmdhdGV3YXkudjEuT3JkZXISIwoEZmlsbBgGIAEoCzIVLmt1a3UuZ2F0ZXdheS52MS5GaWxsEg4KBnJlYXNvbhgHIAEoCRIvCgtvY2N1cnJlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOb3JkZXJfc2VxdWVuY2UYCSABKANKBAgBEAIilAEKBEZpbGwSFAoMZXhlY3V0aW9uX2lkGAEgASgJEhAKCHF1YW50aXR5GAIgASgDEhEKCXByaWNlX2tydxgDIAEoAxIPCgdmZWVfa3J3GAQgASgDEg8KB3RheF9rcncYBSABKAMSLwoLZXhlY3V0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIosBCg9HZXRPcmRlclJlcXVlc3QSGgoIb3JkZXJfaWQYASABKAlCCLpIBXIDsAEBElwKCmFjY291bnRfaWQYAiABKAlCSLpIRXJDMkFeKFswLTlhLWZdezh9LVswLTlhLWZdezR9LVswLTlhLWZdezR9LVswLTlhLWZdezR9LVswLTlhLWZdezEyfSk/JCKuAQoPT3JkZXJUcmFuc2l0aW9uEi0KCmZyb21fc3RhdGUYASABKA4yGS5rdWt1Lm9yZGVyLnYxLk9yZGVyU3RhdGUSKwoIdG9fc3RhdGUYAiABKA4yGS5rdWt1Lm9yZGVyLnYxLk9yZGVyU3RhdGUSDgoGcmVhc29uGAMgASgJEi8KC29jY3VycmVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKbAQoQR2V0T3JkZXJSZXNwb25zZRIlCgVvcmRlchgBIAEoCzIWLmt1a3UuZ2F0ZXdheS52MS5PcmRlchIpCgVmaWxscxgCIAMoCzIaLmt1a3UuZ2F0ZXdheS52MS5PcmRlckZpbGwSNQoLdHJhbnNpdGlvbnMYAyADKAsyIC5rdWt1LmdhdGV3YXkudjEuT3JkZXJUcmFuc2l0aW9uIogBCglPcmRlckZpbGwSEAoIb3JkZXJfaWQYASABKAkSDgoGc3ltYm9sGAIgASgJEiMKBHNpZGUYAyABKA4yFS5rdWt1LnRyYWRpbmcudjEuU2lkZRIjCgRmaWxsGAQgASgLMhUua3VrdS5nYXRld2F5LnYxLkZpbGwSDwoHc2V0dGxlZBgFIAEoCCK0AgoQTGlzdEZpbGxzUmVxdWVzdBIdCghvcmRlcl9pZBgBIAEoCUILukgI2AEBcgOwAQESMQoNZXhlY3V0ZWRfZnJvbRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMwoPZXhlY3V0ZWRfYmVmb3JlGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIdCglwYWdlX3NpemUYBCABKAVCCrpIBxoFGPQDKAASHAoKcGFnZV90b2tlbhgFIAEoCUIIukgFcgMYgAISXAoKYWNjb3VudF9pZBgGIAEoCUJIukhFckMyQV4oWzAtOWEtZl17OH0tWzAtOWEtZl17NH0tWzAtOWEtZl17NH0tWzAtOWEtZl17NH0tWzAtOWEtZl17MTJ9KT8kIlcKEUxpc3RGaWxsc1Jlc3BvbnNlEikKBWZpbGxzGAEgAygLMhoua3VrdS5nYXRld2F5LnYxLk9yZGVyRmlsbBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAki2QEKE0dldFN0YXRlbWVudFJlcXVlc3QSMAoEZnJvbRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCBrpIA8gBARIyCgZiZWZvcmUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQga6SAPIAQESXAoKYWNjb3VudF9pZBgDIAEoCUJIukhFckMyQV4oWzAtOWEtZl17OH0tWzAtOWEtZl17NH0tWzAtOWEtZl17NH0tWzAtOWEtZl17NH0tWzAtOWEtZl17MTJ9KT8kIr0BCgxTdGF0ZW1lbnRSb3cSEAoIZW50cnlfaWQYASABKAkSLwoLb2NjdXJyZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgwKBGtpbmQYAyABKAkSDQoFYXNzZXQYBCABKAkSDgoGYW1vdW50GAUgASgDEhUKDWJhbGFuY2VfYWZ0ZXIYBiABKAMSEAoIb3JkZXJfaWQYByABKAkSFAoMZXhlY3V0aW9uX2lkGAggASgJIkMKFEdldFN0YXRlbWVudFJlc3BvbnNlEisKBHJvd3MYASADKAsyHS5rdWt1LmdhdGV3YXkudjEuU3RhdGVtZW50Um93IhcKFUdldEZlZVNjaGVkdWxlUmVxdWVzdCJGChZHZXRGZWVTY2hlZHVsZVJlc3BvbnNlEhYKDmNvbW1pc3Npb25fcHBtGAEgASgDEhQKDHNlbGxfdGF4X3BwbRgCIAEoAzLcAgoLQXV0aFNlcnZpY2USTgoGU2lnblVwEh4ua3VrdS5nYXRld2F5LnYxLlNpZ25VcFJlcXVlc3QaHy5rdWt1LmdhdGV3YXkudjEuU2lnblVwUmVzcG9uc2UiA5ACABJLCgVMb2dJbhIdLmt1a3UuZ2F0ZXdheS52MS5Mb2dJblJlcXVlc3QaHi5rdWt1LmdhdGV3YXkudjEuTG9nSW5SZXNwb25zZSIDkAIAEmAKDFJlZnJlc2hUb2tlbhIkLmt1a3UuZ2F0ZXdheS52MS5SZWZyZXNoVG9rZW5SZXF1ZXN0GiUua3VrdS5nYXRld2F5LnYxLlJlZnJlc2hUb2tlblJlc3BvbnNlIgOQAgASTgoGTG9nT3V0Eh4ua3VrdS5nYXRld2F5LnYxLkxvZ091dFJlcXVlc3QaHy5rdWt1LmdhdGV3YXkudjEuTG9nT3V0UmVzcG9uc2UiA5ACAjLZCgoOVHJhZGluZ1NlcnZpY2USXQoLRGVwb3NpdENhc2gSIy5rdWt1LmdhdGV3YXkudjEuRGVwb3NpdENhc2hSZXF1ZXN0GiQua3VrdS5nYXRld2F5LnYxLkRlcG9zaXRDYXNoUmVzcG9uc2UiA5ACAhJgCgxHZXRQb3J0Zm9saW8SJC5rdWt1LmdhdGV3YXkudjEuR2V0UG9ydGZvbGlvUmVxdWVzdBolLmt1a3UuZ2F0ZXdheS52MS5HZXRQb3J0Zm9saW9SZXNwb25zZSIDkAIBEloKClBsYWNlT3JkZXISIi5rdWt1LmdhdGV3YXkudjEuUGxhY2VPcmRlclJlcXVlc3QaIy5rdWt1LmdhdGV3YXkudjEuUGxhY2VPcmRlclJlc3BvbnNlIgOQAgISXQoLQ2FuY2VsT3JkZXISIy5rdWt1LmdhdGV3YXkudjEuQ2FuY2VsT3JkZXJSZXF1ZXN0GiQua3VrdS5nYXRld2F5LnYxLkNhbmNlbE9yZGVyUmVzcG9uc2UiA5ACAhJaCgpMaXN0T3JkZXJzEiIua3VrdS5nYXRld2F5LnYxLkxpc3RPcmRlcnNSZXF1ZXN0GiMua3VrdS5nYXRld2F5LnYxLkxpc3RPcmRlcnNSZXNwb25zZSIDkAIBElQKCEdldFF1b3RlEiAua3VrdS5nYXRld2F5LnYxLkdldFF1b3RlUmVxdWVzdBohLmt1a3UuZ2F0ZXdheS52MS5HZXRRdW90ZVJlc3BvbnNlIgOQAgESaQoPTGlzdEluc3RydW1lbnRzEicua3VrdS5nYXRld2F5LnYxLkxpc3RJbnN0cnVtZW50c1JlcXVlc3QaKC5rdWt1LmdhdGV3YXkudjEuTGlzdEluc3RydW1lbnRzUmVzcG9uc2UiA5ACARJgCgxHZXRPcmRlckJvb2sSJC5rdWt1LmdhdGV3YXkudjEuR2V0T3JkZXJCb29rUmVxdWVzdBolLmt1a3UuZ2F0ZXdheS52MS5HZXRPcmRlckJvb2tSZXNwb25zZSIDkAIBEl0KC0xpc3RDYW5kbGVzEiMua3VrdS5nYXRld2F5LnYxLkxpc3RDYW5kbGVzUmVxdWVzdBokLmt1a3UuZ2F0ZXdheS52MS5MaXN0Q2FuZGxlc1Jlc3BvbnNlIgOQAgESVAoIR2V0T3JkZXISIC5rdWt1LmdhdGV3YXkudjEuR2V0T3JkZXJSZXF1ZXN0GiEua3VrdS5nYXRld2F5LnYxLkdldE9yZGVyUmVzcG9uc2UiA5ACARJXCglMaXN0RmlsbHMSIS5rdWt1LmdhdGV3YXkudjEuTGlzdEZpbGxzUmVxdWVzdBoiLmt1a3UuZ2F0ZXdheS52MS5MaXN0RmlsbHNSZXNwb25zZSIDkAIBEmAKDEdldFN0YXRlbWVudBIkLmt1a3UuZ2F0ZXdheS52MS5HZXRTdGF0ZW1lbnRSZXF1ZXN0GiUua3VrdS5nYXRld2F5LnYxLkdldFN0YXRlbWVudFJlc3BvbnNlIgOQAgESZgoOR2V0RmVlU2NoZWR1bGUSJi5rdWt1LmdhdGV3YXkudjEuR2V0RmVlU2NoZWR1bGVSZXF1ZXN0Gicua3VrdS5nYXRld2F5LnYxLkdldEZlZVNjaGVkdWxlUmVzcG9uc2UiA5ACARJ0ChJTdHJlYW1PcmRlclVwZGF0ZXMSKi5rdWt1LmdhdGV3YXkudjEuU3RyZWFtT3JkZXJVcGRhdGVzUmVxdWVzdBorLmt1a3UuZ2F0ZXdheS52MS5TdHJlYW1PcmRlclVwZGF0ZXNSZXNwb25zZSIDkAIBMAFiBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_timestamp, file_kuku_options_v1_options, file_kuku_order_v1_order, file_kuku_trading_v1_trading]);
+  fileDesc("Ch1rdWt1L2dhdGV3YXkvdjEvZ2F0ZXdheS5wcm90bxIPa3VrdS5nYXRld2F5LnYxIrUECgVPcmRlchIQCghvcmRlcl9pZBgBIAEoCRIOCgZzeW1ib2wYAyABKAkSIwoEc2lkZRgEIAEoDjIVLmt1a3UudHJhZGluZy52MS5TaWRlEigKBHR5cGUYBSABKA4yGi5rdWt1LnRyYWRpbmcudjEuT3JkZXJUeXBlEjMKDXRpbWVfaW5fZm9yY2UYBiABKA4yHC5rdWt1LnRyYWRpbmcudjEuVGltZUluRm9yY2USEAoIcXVhbnRpdHkYByABKAMSFwoPbGltaXRfcHJpY2Vfa3J3GAggASgDEhcKD2ZpbGxlZF9xdWFudGl0eRgJIAEoAxIbChNmaWxsZWRfbm90aW9uYWxfa3J3GAogASgDEigKBXN0YXRlGAsgASgOMhkua3VrdS5vcmRlci52MS5PcmRlclN0YXRlEhUKDXJlamVjdF9yZWFzb24YDCABKAkSLgoKY3JlYXRlZF9hdBgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgPIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIZmVlc19rcncYECABKAMSDwoHdGF4X2tydxgRIAEoAxIWCg5zdG9wX3ByaWNlX2tydxgSIAEoAxISCgpob2xkX21pbm9yGBMgASgDEhcKD2FtZW5kc19vcmRlcl9pZBgUIAEoCUoECAIQA0oECA0QDlIHdXNlcl9pZFIHdmVyc2lvbiL0AQoFUXVvdGUSDgoGc3ltYm9sGAEgASgJEhYKDmxhc3RfcHJpY2Vfa3J3GAIgASgDEhYKDm9wZW5fcHJpY2Vfa3J3GAMgASgDEhYKDmhpZ2hfcHJpY2Vfa3J3GAQgASgDEhUKDWxvd19wcmljZV9rcncYBSABKAMSDgoGdm9sdW1lGAYgASgDEhQKDGJlc3RfYmlkX2tydxgHIAEoAxIUCgxiZXN0X2Fza19rcncYCCABKAMSEAoIc2VxdWVuY2UYCSABKAMSLgoKdXBkYXRlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiMQoKUHJpY2VMZXZlbBIRCglwcmljZV9rcncYASABKAMSEAoIcXVhbnRpdHkYAiABKAMigwEKCU9yZGVyQm9vaxIOCgZzeW1ib2wYASABKAkSKQoEYmlkcxgCIAMoCzIbLmt1a3UuZ2F0ZXdheS52MS5QcmljZUxldmVsEikKBGFza3MYAyADKAsyGy5rdWt1LmdhdGV3YXkudjEuUHJpY2VMZXZlbBIQCghzZXF1ZW5jZRgEIAEoAyKqAgoKSW5zdHJ1bWVudBIOCgZzeW1ib2wYASABKAkSDAoEbmFtZRgCIAEoCRIbChNyZWZlcmVuY2VfcHJpY2Vfa3J3GAMgASgDEhcKD3VwcGVyX2xpbWl0X2tydxgEIAEoAxIXCg9sb3dlcl9saW1pdF9rcncYBSABKAMSDgoGbWFya2V0GAYgASgJEi0KBXBoYXNlGAcgASgOMh4ua3VrdS5leGNoYW5nZS52MS5UcmFkaW5nUGhhc2USLAoIdmlfdW50aWwYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhYKDmxhc3RfcHJpY2Vfa3J3GAkgASgDEhMKC3RyYWRpbmdfZGF5GAogASgJEhUKDXRpY2tfc2l6ZV9rcncYCyABKAMiWAoGVG9rZW5zEhQKDGFjY2Vzc190b2tlbhgBIAEoCRIVCg1yZWZyZXNoX3Rva2VuGAIgASgJEiEKGWFjY2Vzc19leHBpcmVzX2luX3NlY29uZHMYAyABKAMiaQoNU2lnblVwUmVxdWVzdBIZCgVlbWFpbBgBIAEoCUIKukgHcgUY/gFgARIcCghwYXNzd29yZBgCIAEoCUIKukgHcgUQChiAARIfCgxkaXNwbGF5X25hbWUYAyABKAlCCbpIBnIEEAEYQCJKCg5TaWduVXBSZXNwb25zZRIPCgd1c2VyX2lkGAEgASgJEicKBnRva2VucxgCIAEoCzIXLmt1a3UuZ2F0ZXdheS52MS5Ub2tlbnMiRwoMTG9nSW5SZXF1ZXN0EhkKBWVtYWlsGAEgASgJQgq6SAdyBRj+AWABEhwKCHBhc3N3b3JkGAIgASgJQgq6SAdyBRABGIABIkkKDUxvZ0luUmVzcG9uc2USDwoHdXNlcl9pZBgBIAEoCRInCgZ0b2tlbnMYAiABKAsyFy5rdWt1LmdhdGV3YXkudjEuVG9rZW5zIjgKE1JlZnJlc2hUb2tlblJlcXVlc3QSIQoNcmVmcmVzaF90b2tlbhgBIAEoCUIKukgHcgUQARiAICI/ChRSZWZyZXNoVG9rZW5SZXNwb25zZRInCgZ0b2tlbnMYASABKAsyFy5rdWt1LmdhdGV3YXkudjEuVG9rZW5zIjYKDUxvZ091dFJlcXVlc3QSJQoNcmVmcmVzaF90b2tlbhgBIAEoCUIOukgHcgUQARiAIMiMGQEiEAoOTG9nT3V0UmVzcG9uc2UiuQEKEkRlcG9zaXRDYXNoUmVxdWVzdBIiCgpyZXF1ZXN0X2lkGAEgASgJQg66SAdyBRABGIAByIwZARIhCgphbW91bnRfa3J3GAIgASgDQg26SAoiCBiAyK+gJSAAElwKCmFjY291bnRfaWQYAyABKAlCSLpIRXJDMkFeKFswLTlhLWZdezh9LVswLTlhLWZdezR9LVswLTlhLWZdezR9LVswLTlhLWZdezR9LVswLTlhLWZdezEyfSk/JCIxChNEZXBvc2l0Q2FzaFJlc3BvbnNlEhoKEmNhc2hfYXZhaWxhYmxlX2tydxgBIAEoAyKGAgoIUG9zaXRpb24SDgoGc3ltYm9sGAEgASgJEhAKCHF1YW50aXR5GAIgASgDEhUKDWhlbGRfcXVhbnRpdHkYAyABKAMSFgoObGFzdF9wcmljZV9rcncYBCABKAMSFQoNdmFsdWF0aW9uX2tydxgFIAEoAxIWCg5jb3N0X2Jhc2lzX2tydxgGIAEoAxIYChBhdmVyYWdlX2Nvc3Rfa3J3GAcgASgDEhoKEnVucmVhbGl6ZWRfcG5sX2tydxgIIAEoAxIRCglyZXR1cm5fYnAYCSABKAMSGAoQcmVhbGl6ZWRfcG5sX2tydxgKIAEoAxIXCg9jb3N0X3JlY29uY2lsZWQYCyABKAgi8QEKDVJlYWxpemVkVHJhZGUSFAoMZXhlY3V0aW9uX2lkGAEgASgJEhAKCG9yZGVyX2lkGAIgASgJEg4KBnN5bWJvbBgDIAEoCRIQCghxdWFudGl0eRgEIAEoAxIRCglwcmljZV9rcncYBSABKAMSDwoHZmVlX2tydxgGIAEoAxIPCgd0YXhfa3J3GAcgASgDEhYKDmNvc3RfYmFzaXNfa3J3GAggASgDEhgKEHJlYWxpemVkX3BubF9rcncYCSABKAMSLwoLZXhlY3V0ZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wImsKEERhaWx5UmVhbGl6ZWRQbmwSDAoEZGF0ZRgBIAEoCRIYChByZWFsaXplZF9wbmxfa3J3GAIgASgDEg8KB2ZlZV9rcncYAyABKAMSDwoHdGF4X2tydxgEIAEoAxINCgVzZWxscxgFIAEoBSJzChNHZXRQb3J0Zm9saW9SZXF1ZXN0ElwKCmFjY291bnRfaWQYASABKAlCSLpIRXJDMkFeKFswLTlhLWZdezh9LVswLTlhLWZdezR9LVswLTlhLWZdezR9LVswLTlhLWZdezR9LVswLTlhLWZdezEyfSk/JCKcAwoUR2V0UG9ydGZvbGlvUmVzcG9uc2USFgoOY2FzaF90b3RhbF9rcncYASABKAMSFQoNY2FzaF9oZWxkX2tydxgCIAEoAxIaChJjYXNoX2F2YWlsYWJsZV9rcncYAyABKAMSLAoJcG9zaXRpb25zGAQgAygLMhkua3VrdS5nYXRld2F5LnYxLlBvc2l0aW9uEhgKEG1hcmtldF92YWx1ZV9rcncYBSABKAMSFgoOY29zdF9iYXNpc19rcncYBiABKAMSGgoSdW5yZWFsaXplZF9wbmxfa3J3GAcgASgDEhgKEHJlYWxpemVkX3BubF9rcncYCCABKAMSFQoNdG90YWxfcG5sX2tydxgJIAEoAxIYChB0b3RhbF9hc3NldHNfa3J3GAogASgDEjkKDmRhaWx5X3JlYWxpemVkGAsgAygLMiEua3VrdS5nYXRld2F5LnYxLkRhaWx5UmVhbGl6ZWRQbmwSNwoPcmVhbGl6ZWRfdHJhZGVzGAwgAygLMh4ua3VrdS5nYXRld2F5LnYxLlJlYWxpemVkVHJhZGUi8AMKEVBsYWNlT3JkZXJSZXF1ZXN0EicKD2lkZW1wb3RlbmN5X2tleRgBIAEoCUIOukgHcgUQCBiAAciMGQESJAoGc3ltYm9sGAIgASgJQhS6SBFyDzINXlswLTlBLVpdezZ9JBIvCgRzaWRlGAMgASgOMhUua3VrdS50cmFkaW5nLnYxLlNpZGVCCrpIB4IBBBABIAASNAoEdHlwZRgEIAEoDjIaLmt1a3UudHJhZGluZy52MS5PcmRlclR5cGVCCrpIB4IBBBABIAASPwoNdGltZV9pbl9mb3JjZRgFIAEoDjIcLmt1a3UudHJhZGluZy52MS5UaW1lSW5Gb3JjZUIKukgHggEEEAEgABIfCghxdWFudGl0eRgGIAEoA0INukgKIggYgJTr3AMgABIgCg9saW1pdF9wcmljZV9rcncYByABKANCB7pIBCICKAASIgoPd2FpdF9zZXR0bGVkX21zGAggASgNQgm6SAYqBBiw6gESXAoKYWNjb3VudF9pZBgJIAEoCUJIukhFckMyQV4oWzAtOWEtZl17OH0tWzAtOWEtZl17NH0tWzAtOWEtZl17NH0tWzAtOWEtZl17NH0tWzAtOWEtZl17MTJ9KT8kEh8KDnN0b3BfcHJpY2Vfa3J3GAogASgDQge6SAQiAigAIjsKElBsYWNlT3JkZXJSZXNwb25zZRIlCgVvcmRlchgBIAEoCzIWLmt1a3UuZ2F0ZXdheS52MS5PcmRlciKaAgoRQW1lbmRPcmRlclJlcXVlc3QSJwoPaWRlbXBvdGVuY3lfa2V5GAEgASgJQg66SAdyBRAIGIAByIwZARIaCghvcmRlcl9pZBgCIAEoCUIIukgFcgOwAQESHwoIcXVhbnRpdHkYAyABKANCDbpICiIIGICU69wDIAASIAoPbGltaXRfcHJpY2Vfa3J3GAQgASgDQge6SAQiAigAEh8KDnN0b3BfcHJpY2Vfa3J3GAUgASgDQge6SAQiAigAElwKCmFjY291bnRfaWQYBiABKAlCSLpIRXJDMkFeKFswLTlhLWZdezh9LVswLTlhLWZdezR9LVswLTlhLWZdezR9LVswLTlhLWZdezR9LVswLTlhLWZdezEyfSk/JCI7ChJBbWVuZE9yZGVyUmVzcG9uc2USJQoFb3JkZXIYASABKAsyFi5rdWt1LmdhdGV3YXkudjEuT3JkZXIikgEKEkNhbmNlbE9yZGVyUmVxdWVzdBIeCghvcmRlcl9pZBgBIAEoCUIMukgFcgOwAQHIjBkBElwKCmFjY291bnRfaWQYAiABKAlCSLpIRXJDMkFeKFswLTlhLWZdezh9LVswLTlhLWZdezR9LVswLTlhLWZdezR9LVswLTlhLWZdezR9LVswLTlhLWZdezEyfSk/JCI8ChNDYW5jZWxPcmRlclJlc3BvbnNlEiUKBW9yZGVyGAEgASgLMhYua3VrdS5nYXRld2F5LnYxLk9yZGVyItICChFMaXN0T3JkZXJzUmVxdWVzdBIdCglwYWdlX3NpemUYASABKAVCCrpIBxoFGPQDKAASHAoKcGFnZV90b2tlbhgCIAEoCUIIukgFcgMYgAISXAoKYWNjb3VudF9pZBgDIAEoCUJIukhFckMyQV4oWzAtOWEtZl17OH0tWzAtOWEtZl17NH0tWzAtOWEtZl17NH0tWzAtOWEtZl17NH0tWzAtOWEtZl17MTJ9KT8kEjwKBnN0YXRlcxgEIAMoDjIZLmt1a3Uub3JkZXIudjEuT3JkZXJTdGF0ZUIRukgOkgELEAsiB4IBBBABIAASMAoMY3JlYXRlZF9mcm9tGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIyCg5jcmVhdGVkX2JlZm9yZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiVQoSTGlzdE9yZGVyc1Jlc3BvbnNlEiYKBm9yZGVycxgBIAMoCzIWLmt1a3UuZ2F0ZXdheS52MS5PcmRlchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiNwoPR2V0UXVvdGVSZXF1ZXN0EiQKBnN5bWJvbBgBIAEoCUIUukgRcg8yDV5bMC05QS1aXXs2fSQiOQoQR2V0UXVvdGVSZXNwb25zZRIlCgVxdW90ZRgBIAEoCzIWLmt1a3UuZ2F0ZXdheS52MS5RdW90ZSIYChZMaXN0SW5zdHJ1bWVudHNSZXF1ZXN0IksKF0xpc3RJbnN0cnVtZW50c1Jlc3BvbnNlEjAKC2luc3RydW1lbnRzGAEgAygLMhsua3VrdS5nYXRld2F5LnYxLkluc3RydW1lbnQiVQoTR2V0T3JkZXJCb29rUmVxdWVzdBIkCgZzeW1ib2wYASABKAlCFLpIEXIPMg1eWzAtOUEtWl17Nn0kEhgKBWRlcHRoGAIgASgFQgm6SAYaBBgKKAAiRgoUR2V0T3JkZXJCb29rUmVzcG9uc2USLgoKb3JkZXJfYm9vaxgBIAEoCzIaLmt1a3UuZ2F0ZXdheS52MS5PcmRlckJvb2siqAEKBkNhbmRsZRIuCgpzdGFydF90aW1lGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIWCg5vcGVuX3ByaWNlX2tydxgCIAEoAxIWCg5oaWdoX3ByaWNlX2tydxgDIAEoAxIVCg1sb3dfcHJpY2Vfa3J3GAQgASgDEhcKD2Nsb3NlX3ByaWNlX2tydxgFIAEoAxIOCgZ2b2x1bWUYBiABKAMikgEKEkxpc3RDYW5kbGVzUmVxdWVzdBIkCgZzeW1ib2wYASABKAlCFLpIEXIPMg1eWzAtOUEtWl17Nn0kEhkKBWxpbWl0GAIgASgFQgq6SAcaBRiGAygAEjsKCGludGVydmFsGAMgASgOMh8ua3VrdS50cmFkaW5nLnYxLkNhbmRsZUludGVydmFsQgi6SAWCAQIQASI/ChNMaXN0Q2FuZGxlc1Jlc3BvbnNlEigKB2NhbmRsZXMYASADKAsyFy5rdWt1LmdhdGV3YXkudjEuQ2FuZGxlIpkBChlTdHJlYW1PcmRlclVwZGF0ZXNSZXF1ZXN0Eh4KDGFmdGVyX2N1cnNvchgBIAEoCUIIukgFcgMYgAESXAoKYWNjb3VudF9pZBgCIAEoCUJIukhFckMyQV4oWzAtOWEtZl17OH0tWzAtOWEtZl17NH0tWzAtOWEtZl17NH0tWzAtOWEtZl17NH0tWzAtOWEtZl17MTJ9KT8kIloKGlN0cmVhbU9yZGVyVXBkYXRlc1Jlc3BvbnNlEiwKBnVwZGF0ZRgBIAEoCzIcLmt1a3UuZ2F0ZXdheS52MS5PcmRlclVwZGF0ZRIOCgZjdXJzb3IYAiABKAkipwIKC09yZGVyVXBkYXRlEhAKCGV2ZW50X2lkGAIgASgJEigKBXN0YXRlGAMgASgOMhkua3VrdS5vcmRlci52MS5PcmRlclN0YXRlEjEKDnByZXZpb3VzX3N0YXRlGAQgASgOMhkua3VrdS5vcmRlci52MS5PcmRlclN0YXRlEiUKBW9yZGVyGAUgASgLMhYua3VrdS5nYXRld2F5LnYxLk9yZGVyEiMKBGZpbGwYBiABKAsyFS5rdWt1LmdhdGV3YXkudjEuRmlsbBIOCgZyZWFzb24YByABKAkSLwoLb2NjdXJyZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhYKDm9yZGVyX3NlcXVlbmNlGAkgASgDSgQIARACIpQBCgRGaWxsEhQKDGV4ZWN1dGlvbl9pZBgBIAEoCRIQCghxdWFudGl0eRgCIAEoAxIRCglwcmljZV9rcncYAyABKAMSDwoHZmVlX2tydxgEIAEoAxIPCgd0YXhfa3J3GAUgASgDEi8KC2V4ZWN1dGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKLAQoPR2V0T3JkZXJSZXF1ZXN0EhoKCG9yZGVyX2lkGAEgASgJQgi6SAVyA7ABARJcCgphY2NvdW50X2lkGAIgASgJQki6SEVyQzJBXihbMC05YS1mXXs4fS1bMC05YS1mXXs0fS1bMC05YS1mXXs0fS1bMC05YS1mXXs0fS1bMC05YS1mXXsxMn0pPyQirgEKD09yZGVyVHJhbnNpdGlvbhItCgpmcm9tX3N0YXRlGAEgASgOMhkua3VrdS5vcmRlci52MS5PcmRlclN0YXRlEisKCHRvX3N0YXRlGAIgASgOMhkua3VrdS5vcmRlci52MS5PcmRlclN0YXRlEg4KBnJlYXNvbhgDIAEoCRIvCgtvY2N1cnJlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAimwEKEEdldE9yZGVyUmVzcG9uc2USJQoFb3JkZXIYASABKAsyFi5rdWt1LmdhdGV3YXkudjEuT3JkZXISKQoFZmlsbHMYAiADKAsyGi5rdWt1LmdhdGV3YXkudjEuT3JkZXJGaWxsEjUKC3RyYW5zaXRpb25zGAMgAygLMiAua3VrdS5nYXRld2F5LnYxLk9yZGVyVHJhbnNpdGlvbiKIAQoJT3JkZXJGaWxsEhAKCG9yZGVyX2lkGAEgASgJEg4KBnN5bWJvbBgCIAEoCRIjCgRzaWRlGAMgASgOMhUua3VrdS50cmFkaW5nLnYxLlNpZGUSIwoEZmlsbBgEIAEoCzIVLmt1a3UuZ2F0ZXdheS52MS5GaWxsEg8KB3NldHRsZWQYBSABKAgitAIKEExpc3RGaWxsc1JlcXVlc3QSHQoIb3JkZXJfaWQYASABKAlCC7pICNgBAXIDsAEBEjEKDWV4ZWN1dGVkX2Zyb20YAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjMKD2V4ZWN1dGVkX2JlZm9yZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASHQoJcGFnZV9zaXplGAQgASgFQgq6SAcaBRj0AygAEhwKCnBhZ2VfdG9rZW4YBSABKAlCCLpIBXIDGIACElwKCmFjY291bnRfaWQYBiABKAlCSLpIRXJDMkFeKFswLTlhLWZdezh9LVswLTlhLWZdezR9LVswLTlhLWZdezR9LVswLTlhLWZdezR9LVswLTlhLWZdezEyfSk/JCJXChFMaXN0RmlsbHNSZXNwb25zZRIpCgVmaWxscxgBIAMoCzIaLmt1a3UuZ2F0ZXdheS52MS5PcmRlckZpbGwSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJItkBChNHZXRTdGF0ZW1lbnRSZXF1ZXN0EjAKBGZyb20YASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQga6SAPIAQESMgoGYmVmb3JlGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIGukgDyAEBElwKCmFjY291bnRfaWQYAyABKAlCSLpIRXJDMkFeKFswLTlhLWZdezh9LVswLTlhLWZdezR9LVswLTlhLWZdezR9LVswLTlhLWZdezR9LVswLTlhLWZdezEyfSk/JCK9AQoMU3RhdGVtZW50Um93EhAKCGVudHJ5X2lkGAEgASgJEi8KC29jY3VycmVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIMCgRraW5kGAMgASgJEg0KBWFzc2V0GAQgASgJEg4KBmFtb3VudBgFIAEoAxIVCg1iYWxhbmNlX2FmdGVyGAYgASgDEhAKCG9yZGVyX2lkGAcgASgJEhQKDGV4ZWN1dGlvbl9pZBgIIAEoCSJDChRHZXRTdGF0ZW1lbnRSZXNwb25zZRIrCgRyb3dzGAEgAygLMh0ua3VrdS5nYXRld2F5LnYxLlN0YXRlbWVudFJvdyIXChVHZXRGZWVTY2hlZHVsZVJlcXVlc3QiRgoWR2V0RmVlU2NoZWR1bGVSZXNwb25zZRIWCg5jb21taXNzaW9uX3BwbRgBIAEoAxIUCgxzZWxsX3RheF9wcG0YAiABKAMy3AIKC0F1dGhTZXJ2aWNlEk4KBlNpZ25VcBIeLmt1a3UuZ2F0ZXdheS52MS5TaWduVXBSZXF1ZXN0Gh8ua3VrdS5nYXRld2F5LnYxLlNpZ25VcFJlc3BvbnNlIgOQAgASSwoFTG9nSW4SHS5rdWt1LmdhdGV3YXkudjEuTG9nSW5SZXF1ZXN0Gh4ua3VrdS5nYXRld2F5LnYxLkxvZ0luUmVzcG9uc2UiA5ACABJgCgxSZWZyZXNoVG9rZW4SJC5rdWt1LmdhdGV3YXkudjEuUmVmcmVzaFRva2VuUmVxdWVzdBolLmt1a3UuZ2F0ZXdheS52MS5SZWZyZXNoVG9rZW5SZXNwb25zZSIDkAIAEk4KBkxvZ091dBIeLmt1a3UuZ2F0ZXdheS52MS5Mb2dPdXRSZXF1ZXN0Gh8ua3VrdS5nYXRld2F5LnYxLkxvZ091dFJlc3BvbnNlIgOQAgIytQsKDlRyYWRpbmdTZXJ2aWNlEl0KC0RlcG9zaXRDYXNoEiMua3VrdS5nYXRld2F5LnYxLkRlcG9zaXRDYXNoUmVxdWVzdBokLmt1a3UuZ2F0ZXdheS52MS5EZXBvc2l0Q2FzaFJlc3BvbnNlIgOQAgISYAoMR2V0UG9ydGZvbGlvEiQua3VrdS5nYXRld2F5LnYxLkdldFBvcnRmb2xpb1JlcXVlc3QaJS5rdWt1LmdhdGV3YXkudjEuR2V0UG9ydGZvbGlvUmVzcG9uc2UiA5ACARJaCgpQbGFjZU9yZGVyEiIua3VrdS5nYXRld2F5LnYxLlBsYWNlT3JkZXJSZXF1ZXN0GiMua3VrdS5nYXRld2F5LnYxLlBsYWNlT3JkZXJSZXNwb25zZSIDkAICEl0KC0NhbmNlbE9yZGVyEiMua3VrdS5nYXRld2F5LnYxLkNhbmNlbE9yZGVyUmVxdWVzdBokLmt1a3UuZ2F0ZXdheS52MS5DYW5jZWxPcmRlclJlc3BvbnNlIgOQAgISWgoKQW1lbmRPcmRlchIiLmt1a3UuZ2F0ZXdheS52MS5BbWVuZE9yZGVyUmVxdWVzdBojLmt1a3UuZ2F0ZXdheS52MS5BbWVuZE9yZGVyUmVzcG9uc2UiA5ACAhJaCgpMaXN0T3JkZXJzEiIua3VrdS5nYXRld2F5LnYxLkxpc3RPcmRlcnNSZXF1ZXN0GiMua3VrdS5nYXRld2F5LnYxLkxpc3RPcmRlcnNSZXNwb25zZSIDkAIBElQKCEdldFF1b3RlEiAua3VrdS5nYXRld2F5LnYxLkdldFF1b3RlUmVxdWVzdBohLmt1a3UuZ2F0ZXdheS52MS5HZXRRdW90ZVJlc3BvbnNlIgOQAgESaQoPTGlzdEluc3RydW1lbnRzEicua3VrdS5nYXRld2F5LnYxLkxpc3RJbnN0cnVtZW50c1JlcXVlc3QaKC5rdWt1LmdhdGV3YXkudjEuTGlzdEluc3RydW1lbnRzUmVzcG9uc2UiA5ACARJgCgxHZXRPcmRlckJvb2sSJC5rdWt1LmdhdGV3YXkudjEuR2V0T3JkZXJCb29rUmVxdWVzdBolLmt1a3UuZ2F0ZXdheS52MS5HZXRPcmRlckJvb2tSZXNwb25zZSIDkAIBEl0KC0xpc3RDYW5kbGVzEiMua3VrdS5nYXRld2F5LnYxLkxpc3RDYW5kbGVzUmVxdWVzdBokLmt1a3UuZ2F0ZXdheS52MS5MaXN0Q2FuZGxlc1Jlc3BvbnNlIgOQAgESVAoIR2V0T3JkZXISIC5rdWt1LmdhdGV3YXkudjEuR2V0T3JkZXJSZXF1ZXN0GiEua3VrdS5nYXRld2F5LnYxLkdldE9yZGVyUmVzcG9uc2UiA5ACARJXCglMaXN0RmlsbHMSIS5rdWt1LmdhdGV3YXkudjEuTGlzdEZpbGxzUmVxdWVzdBoiLmt1a3UuZ2F0ZXdheS52MS5MaXN0RmlsbHNSZXNwb25zZSIDkAIBEmAKDEdldFN0YXRlbWVudBIkLmt1a3UuZ2F0ZXdheS52MS5HZXRTdGF0ZW1lbnRSZXF1ZXN0GiUua3VrdS5nYXRld2F5LnYxLkdldFN0YXRlbWVudFJlc3BvbnNlIgOQAgESZgoOR2V0RmVlU2NoZWR1bGUSJi5rdWt1LmdhdGV3YXkudjEuR2V0RmVlU2NoZWR1bGVSZXF1ZXN0Gicua3VrdS5nYXRld2F5LnYxLkdldEZlZVNjaGVkdWxlUmVzcG9uc2UiA5ACARJ0ChJTdHJlYW1PcmRlclVwZGF0ZXMSKi5rdWt1LmdhdGV3YXkudjEuU3RyZWFtT3JkZXJVcGRhdGVzUmVxdWVzdBorLmt1a3UuZ2F0ZXdheS52MS5TdHJlYW1PcmRlclVwZGF0ZXNSZXNwb25zZSIDkAIBMAFiBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_timestamp, file_kuku_exchange_v1_exchange, file_kuku_options_v1_options, file_kuku_order_v1_order, file_kuku_trading_v1_trading]);
 
 /**
  * A user's order as the order service reports it, without its owner and
@@ -107,6 +109,27 @@ export type Order = Message<"kuku.gateway.v1.Order"> & {
    * @generated from field: int64 tax_krw = 17;
    */
   taxKrw: bigint;
+
+  /**
+   * Stop and stop-limit orders: the trigger price.
+   *
+   * @generated from field: int64 stop_price_krw = 18;
+   */
+  stopPriceKrw: bigint;
+
+  /**
+   * What the order holds: cash for a buy, shares for a sell.
+   *
+   * @generated from field: int64 hold_minor = 19;
+   */
+  holdMinor: bigint;
+
+  /**
+   * An amendment (정정): the order it replaced.
+   *
+   * @generated from field: string amends_order_id = 20;
+   */
+  amendsOrderId: string;
 };
 
 /**
@@ -266,6 +289,47 @@ export type Instrument = Message<"kuku.gateway.v1.Instrument"> & {
    * @generated from field: int64 lower_limit_krw = 5;
    */
   lowerLimitKrw: bigint;
+
+  /**
+   * "KOSPI" or "KOSDAQ".
+   *
+   * @generated from field: string market = 6;
+   */
+  market: string;
+
+  /**
+   * How the symbol trades now (the venue's session phase; a volatility
+   * interruption is VOLATILITY_AUCTION until vi_until).
+   *
+   * @generated from field: kuku.exchange.v1.TradingPhase phase = 7;
+   */
+  phase: TradingPhase;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp vi_until = 8;
+   */
+  viUntil?: Timestamp | undefined;
+
+  /**
+   * The venue's last trade today; zero before the first.
+   *
+   * @generated from field: int64 last_price_krw = 9;
+   */
+  lastPriceKrw: bigint;
+
+  /**
+   * The KRX trading day (Korea time, YYYY-MM-DD).
+   *
+   * @generated from field: string trading_day = 10;
+   */
+  tradingDay: string;
+
+  /**
+   * The tick size at the reference price (KRX's ladder), for the console's price steps.
+   *
+   * @generated from field: int64 tick_size_krw = 11;
+   */
+  tickSizeKrw: bigint;
 };
 
 /**
@@ -821,8 +885,7 @@ export type PlaceOrderRequest = Message<"kuku.gateway.v1.PlaceOrderRequest"> & {
   side: Side;
 
   /**
-   * The order path holds, settles and reconciles limit and market orders, day and IOC, so far; the
-   * venue's other types (stops, FOK, GTC, KRX's conditional limits) are refused here until it does.
+   * Every KRX type and time in force the venue takes (see kuku.order.v1.PlaceOrderRequest).
    *
    * @generated from field: kuku.trading.v1.OrderType type = 4;
    */
@@ -857,6 +920,13 @@ export type PlaceOrderRequest = Message<"kuku.gateway.v1.PlaceOrderRequest"> & {
    * @generated from field: string account_id = 9;
    */
   accountId: string;
+
+  /**
+   * Stop and stop-limit orders: the last trade price that triggers them; zero otherwise.
+   *
+   * @generated from field: int64 stop_price_krw = 10;
+   */
+  stopPriceKrw: bigint;
 };
 
 /**
@@ -884,6 +954,69 @@ export const PlaceOrderResponseSchema: GenMessage<PlaceOrderResponse> = /*@__PUR
   messageDesc(file_kuku_gateway_v1_gateway, 22);
 
 /**
+ * @generated from message kuku.gateway.v1.AmendOrderRequest
+ */
+export type AmendOrderRequest = Message<"kuku.gateway.v1.AmendOrderRequest"> & {
+  /**
+   * @generated from field: string idempotency_key = 1;
+   */
+  idempotencyKey: string;
+
+  /**
+   * @generated from field: string order_id = 2;
+   */
+  orderId: string;
+
+  /**
+   * @generated from field: int64 quantity = 3;
+   */
+  quantity: bigint;
+
+  /**
+   * @generated from field: int64 limit_price_krw = 4;
+   */
+  limitPriceKrw: bigint;
+
+  /**
+   * @generated from field: int64 stop_price_krw = 5;
+   */
+  stopPriceKrw: bigint;
+
+  /**
+   * The paper account (AccountService); empty: the user's first.
+   *
+   * @generated from field: string account_id = 6;
+   */
+  accountId: string;
+};
+
+/**
+ * Describes the message kuku.gateway.v1.AmendOrderRequest.
+ * Use `create(AmendOrderRequestSchema)` to create a new message.
+ */
+export const AmendOrderRequestSchema: GenMessage<AmendOrderRequest> = /*@__PURE__*/
+  messageDesc(file_kuku_gateway_v1_gateway, 23);
+
+/**
+ * @generated from message kuku.gateway.v1.AmendOrderResponse
+ */
+export type AmendOrderResponse = Message<"kuku.gateway.v1.AmendOrderResponse"> & {
+  /**
+   * The replacement.
+   *
+   * @generated from field: kuku.gateway.v1.Order order = 1;
+   */
+  order?: Order | undefined;
+};
+
+/**
+ * Describes the message kuku.gateway.v1.AmendOrderResponse.
+ * Use `create(AmendOrderResponseSchema)` to create a new message.
+ */
+export const AmendOrderResponseSchema: GenMessage<AmendOrderResponse> = /*@__PURE__*/
+  messageDesc(file_kuku_gateway_v1_gateway, 24);
+
+/**
  * @generated from message kuku.gateway.v1.CancelOrderRequest
  */
 export type CancelOrderRequest = Message<"kuku.gateway.v1.CancelOrderRequest"> & {
@@ -905,7 +1038,7 @@ export type CancelOrderRequest = Message<"kuku.gateway.v1.CancelOrderRequest"> &
  * Use `create(CancelOrderRequestSchema)` to create a new message.
  */
 export const CancelOrderRequestSchema: GenMessage<CancelOrderRequest> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 23);
+  messageDesc(file_kuku_gateway_v1_gateway, 25);
 
 /**
  * @generated from message kuku.gateway.v1.CancelOrderResponse
@@ -922,7 +1055,7 @@ export type CancelOrderResponse = Message<"kuku.gateway.v1.CancelOrderResponse">
  * Use `create(CancelOrderResponseSchema)` to create a new message.
  */
 export const CancelOrderResponseSchema: GenMessage<CancelOrderResponse> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 24);
+  messageDesc(file_kuku_gateway_v1_gateway, 26);
 
 /**
  * @generated from message kuku.gateway.v1.ListOrdersRequest
@@ -970,7 +1103,7 @@ export type ListOrdersRequest = Message<"kuku.gateway.v1.ListOrdersRequest"> & {
  * Use `create(ListOrdersRequestSchema)` to create a new message.
  */
 export const ListOrdersRequestSchema: GenMessage<ListOrdersRequest> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 25);
+  messageDesc(file_kuku_gateway_v1_gateway, 27);
 
 /**
  * @generated from message kuku.gateway.v1.ListOrdersResponse
@@ -992,7 +1125,7 @@ export type ListOrdersResponse = Message<"kuku.gateway.v1.ListOrdersResponse"> &
  * Use `create(ListOrdersResponseSchema)` to create a new message.
  */
 export const ListOrdersResponseSchema: GenMessage<ListOrdersResponse> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 26);
+  messageDesc(file_kuku_gateway_v1_gateway, 28);
 
 /**
  * @generated from message kuku.gateway.v1.GetQuoteRequest
@@ -1009,7 +1142,7 @@ export type GetQuoteRequest = Message<"kuku.gateway.v1.GetQuoteRequest"> & {
  * Use `create(GetQuoteRequestSchema)` to create a new message.
  */
 export const GetQuoteRequestSchema: GenMessage<GetQuoteRequest> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 27);
+  messageDesc(file_kuku_gateway_v1_gateway, 29);
 
 /**
  * @generated from message kuku.gateway.v1.GetQuoteResponse
@@ -1026,7 +1159,7 @@ export type GetQuoteResponse = Message<"kuku.gateway.v1.GetQuoteResponse"> & {
  * Use `create(GetQuoteResponseSchema)` to create a new message.
  */
 export const GetQuoteResponseSchema: GenMessage<GetQuoteResponse> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 28);
+  messageDesc(file_kuku_gateway_v1_gateway, 30);
 
 /**
  * @generated from message kuku.gateway.v1.ListInstrumentsRequest
@@ -1039,7 +1172,7 @@ export type ListInstrumentsRequest = Message<"kuku.gateway.v1.ListInstrumentsReq
  * Use `create(ListInstrumentsRequestSchema)` to create a new message.
  */
 export const ListInstrumentsRequestSchema: GenMessage<ListInstrumentsRequest> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 29);
+  messageDesc(file_kuku_gateway_v1_gateway, 31);
 
 /**
  * @generated from message kuku.gateway.v1.ListInstrumentsResponse
@@ -1056,7 +1189,7 @@ export type ListInstrumentsResponse = Message<"kuku.gateway.v1.ListInstrumentsRe
  * Use `create(ListInstrumentsResponseSchema)` to create a new message.
  */
 export const ListInstrumentsResponseSchema: GenMessage<ListInstrumentsResponse> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 30);
+  messageDesc(file_kuku_gateway_v1_gateway, 32);
 
 /**
  * @generated from message kuku.gateway.v1.GetOrderBookRequest
@@ -1078,7 +1211,7 @@ export type GetOrderBookRequest = Message<"kuku.gateway.v1.GetOrderBookRequest">
  * Use `create(GetOrderBookRequestSchema)` to create a new message.
  */
 export const GetOrderBookRequestSchema: GenMessage<GetOrderBookRequest> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 31);
+  messageDesc(file_kuku_gateway_v1_gateway, 33);
 
 /**
  * @generated from message kuku.gateway.v1.GetOrderBookResponse
@@ -1095,7 +1228,7 @@ export type GetOrderBookResponse = Message<"kuku.gateway.v1.GetOrderBookResponse
  * Use `create(GetOrderBookResponseSchema)` to create a new message.
  */
 export const GetOrderBookResponseSchema: GenMessage<GetOrderBookResponse> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 32);
+  messageDesc(file_kuku_gateway_v1_gateway, 34);
 
 /**
  * One interval of trading in one symbol (see kuku.market.v1.Candle).
@@ -1139,7 +1272,7 @@ export type Candle = Message<"kuku.gateway.v1.Candle"> & {
  * Use `create(CandleSchema)` to create a new message.
  */
 export const CandleSchema: GenMessage<Candle> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 33);
+  messageDesc(file_kuku_gateway_v1_gateway, 35);
 
 /**
  * @generated from message kuku.gateway.v1.ListCandlesRequest
@@ -1168,7 +1301,7 @@ export type ListCandlesRequest = Message<"kuku.gateway.v1.ListCandlesRequest"> &
  * Use `create(ListCandlesRequestSchema)` to create a new message.
  */
 export const ListCandlesRequestSchema: GenMessage<ListCandlesRequest> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 34);
+  messageDesc(file_kuku_gateway_v1_gateway, 36);
 
 /**
  * @generated from message kuku.gateway.v1.ListCandlesResponse
@@ -1185,7 +1318,7 @@ export type ListCandlesResponse = Message<"kuku.gateway.v1.ListCandlesResponse">
  * Use `create(ListCandlesResponseSchema)` to create a new message.
  */
 export const ListCandlesResponseSchema: GenMessage<ListCandlesResponse> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 35);
+  messageDesc(file_kuku_gateway_v1_gateway, 37);
 
 /**
  * @generated from message kuku.gateway.v1.StreamOrderUpdatesRequest
@@ -1212,7 +1345,7 @@ export type StreamOrderUpdatesRequest = Message<"kuku.gateway.v1.StreamOrderUpda
  * Use `create(StreamOrderUpdatesRequestSchema)` to create a new message.
  */
 export const StreamOrderUpdatesRequestSchema: GenMessage<StreamOrderUpdatesRequest> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 36);
+  messageDesc(file_kuku_gateway_v1_gateway, 38);
 
 /**
  * One message of the stream: an order update, or none (the first message,
@@ -1241,7 +1374,7 @@ export type StreamOrderUpdatesResponse = Message<"kuku.gateway.v1.StreamOrderUpd
  * Use `create(StreamOrderUpdatesResponseSchema)` to create a new message.
  */
 export const StreamOrderUpdatesResponseSchema: GenMessage<StreamOrderUpdatesResponse> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 37);
+  messageDesc(file_kuku_gateway_v1_gateway, 39);
 
 /**
  * One event of one of the user's orders.
@@ -1308,7 +1441,7 @@ export type OrderUpdate = Message<"kuku.gateway.v1.OrderUpdate"> & {
  * Use `create(OrderUpdateSchema)` to create a new message.
  */
 export const OrderUpdateSchema: GenMessage<OrderUpdate> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 38);
+  messageDesc(file_kuku_gateway_v1_gateway, 40);
 
 /**
  * @generated from message kuku.gateway.v1.Fill
@@ -1354,7 +1487,7 @@ export type Fill = Message<"kuku.gateway.v1.Fill"> & {
  * Use `create(FillSchema)` to create a new message.
  */
 export const FillSchema: GenMessage<Fill> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 39);
+  messageDesc(file_kuku_gateway_v1_gateway, 41);
 
 /**
  * @generated from message kuku.gateway.v1.GetOrderRequest
@@ -1378,7 +1511,7 @@ export type GetOrderRequest = Message<"kuku.gateway.v1.GetOrderRequest"> & {
  * Use `create(GetOrderRequestSchema)` to create a new message.
  */
 export const GetOrderRequestSchema: GenMessage<GetOrderRequest> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 40);
+  messageDesc(file_kuku_gateway_v1_gateway, 42);
 
 /**
  * @generated from message kuku.gateway.v1.OrderTransition
@@ -1410,7 +1543,7 @@ export type OrderTransition = Message<"kuku.gateway.v1.OrderTransition"> & {
  * Use `create(OrderTransitionSchema)` to create a new message.
  */
 export const OrderTransitionSchema: GenMessage<OrderTransition> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 41);
+  messageDesc(file_kuku_gateway_v1_gateway, 43);
 
 /**
  * @generated from message kuku.gateway.v1.GetOrderResponse
@@ -1439,7 +1572,7 @@ export type GetOrderResponse = Message<"kuku.gateway.v1.GetOrderResponse"> & {
  * Use `create(GetOrderResponseSchema)` to create a new message.
  */
 export const GetOrderResponseSchema: GenMessage<GetOrderResponse> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 42);
+  messageDesc(file_kuku_gateway_v1_gateway, 44);
 
 /**
  * A fill with its order.
@@ -1480,7 +1613,7 @@ export type OrderFill = Message<"kuku.gateway.v1.OrderFill"> & {
  * Use `create(OrderFillSchema)` to create a new message.
  */
 export const OrderFillSchema: GenMessage<OrderFill> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 43);
+  messageDesc(file_kuku_gateway_v1_gateway, 45);
 
 /**
  * @generated from message kuku.gateway.v1.ListFillsRequest
@@ -1526,7 +1659,7 @@ export type ListFillsRequest = Message<"kuku.gateway.v1.ListFillsRequest"> & {
  * Use `create(ListFillsRequestSchema)` to create a new message.
  */
 export const ListFillsRequestSchema: GenMessage<ListFillsRequest> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 44);
+  messageDesc(file_kuku_gateway_v1_gateway, 46);
 
 /**
  * @generated from message kuku.gateway.v1.ListFillsResponse
@@ -1548,7 +1681,7 @@ export type ListFillsResponse = Message<"kuku.gateway.v1.ListFillsResponse"> & {
  * Use `create(ListFillsResponseSchema)` to create a new message.
  */
 export const ListFillsResponseSchema: GenMessage<ListFillsResponse> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 45);
+  messageDesc(file_kuku_gateway_v1_gateway, 47);
 
 /**
  * @generated from message kuku.gateway.v1.GetStatementRequest
@@ -1579,7 +1712,7 @@ export type GetStatementRequest = Message<"kuku.gateway.v1.GetStatementRequest">
  * Use `create(GetStatementRequestSchema)` to create a new message.
  */
 export const GetStatementRequestSchema: GenMessage<GetStatementRequest> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 46);
+  messageDesc(file_kuku_gateway_v1_gateway, 48);
 
 /**
  * One posting of the ledger on one of the user's accounts.
@@ -1641,7 +1774,7 @@ export type StatementRow = Message<"kuku.gateway.v1.StatementRow"> & {
  * Use `create(StatementRowSchema)` to create a new message.
  */
 export const StatementRowSchema: GenMessage<StatementRow> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 47);
+  messageDesc(file_kuku_gateway_v1_gateway, 49);
 
 /**
  * @generated from message kuku.gateway.v1.GetStatementResponse
@@ -1660,7 +1793,7 @@ export type GetStatementResponse = Message<"kuku.gateway.v1.GetStatementResponse
  * Use `create(GetStatementResponseSchema)` to create a new message.
  */
 export const GetStatementResponseSchema: GenMessage<GetStatementResponse> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 48);
+  messageDesc(file_kuku_gateway_v1_gateway, 50);
 
 /**
  * @generated from message kuku.gateway.v1.GetFeeScheduleRequest
@@ -1673,7 +1806,7 @@ export type GetFeeScheduleRequest = Message<"kuku.gateway.v1.GetFeeScheduleReque
  * Use `create(GetFeeScheduleRequestSchema)` to create a new message.
  */
 export const GetFeeScheduleRequestSchema: GenMessage<GetFeeScheduleRequest> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 49);
+  messageDesc(file_kuku_gateway_v1_gateway, 51);
 
 /**
  * @generated from message kuku.gateway.v1.GetFeeScheduleResponse
@@ -1699,7 +1832,7 @@ export type GetFeeScheduleResponse = Message<"kuku.gateway.v1.GetFeeScheduleResp
  * Use `create(GetFeeScheduleResponseSchema)` to create a new message.
  */
 export const GetFeeScheduleResponseSchema: GenMessage<GetFeeScheduleResponse> = /*@__PURE__*/
-  messageDesc(file_kuku_gateway_v1_gateway, 50);
+  messageDesc(file_kuku_gateway_v1_gateway, 52);
 
 /**
  * AuthService signs users up and in. Every other gateway call needs the
@@ -1789,6 +1922,16 @@ export const TradingService: GenService<{
     methodKind: "unary";
     input: typeof CancelOrderRequestSchema;
     output: typeof CancelOrderResponseSchema;
+  },
+  /**
+   * 정정: see kuku.order.v1.OrderService.AmendOrder.
+   *
+   * @generated from rpc kuku.gateway.v1.TradingService.AmendOrder
+   */
+  amendOrder: {
+    methodKind: "unary";
+    input: typeof AmendOrderRequestSchema;
+    output: typeof AmendOrderResponseSchema;
   },
   /**
    * @generated from rpc kuku.gateway.v1.TradingService.ListOrders

@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file kuku/order/v1/order.proto.
  */
 export const file_kuku_order_v1_order: GenFile = /*@__PURE__*/
-  fileDesc("ChlrdWt1L29yZGVyL3YxL29yZGVyLnByb3RvEg1rdWt1Lm9yZGVyLnYxIvQDCgVPcmRlchIQCghvcmRlcl9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEg4KBnN5bWJvbBgDIAEoCRIjCgRzaWRlGAQgASgOMhUua3VrdS50cmFkaW5nLnYxLlNpZGUSKAoEdHlwZRgFIAEoDjIaLmt1a3UudHJhZGluZy52MS5PcmRlclR5cGUSMwoNdGltZV9pbl9mb3JjZRgGIAEoDjIcLmt1a3UudHJhZGluZy52MS5UaW1lSW5Gb3JjZRIQCghxdWFudGl0eRgHIAEoAxIXCg9saW1pdF9wcmljZV9rcncYCCABKAMSFwoPZmlsbGVkX3F1YW50aXR5GAkgASgDEhsKE2ZpbGxlZF9ub3Rpb25hbF9rcncYCiABKAMSKAoFc3RhdGUYCyABKA4yGS5rdWt1Lm9yZGVyLnYxLk9yZGVyU3RhdGUSFQoNcmVqZWN0X3JlYXNvbhgMIAEoCRIPCgd2ZXJzaW9uGA0gASgDEi4KCmNyZWF0ZWRfYXQYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCGZlZXNfa3J3GBAgASgDEg8KB3RheF9rcncYESABKAMirgEKD09yZGVyVHJhbnNpdGlvbhItCgpmcm9tX3N0YXRlGAEgASgOMhkua3VrdS5vcmRlci52MS5PcmRlclN0YXRlEisKCHRvX3N0YXRlGAIgASgOMhkua3VrdS5vcmRlci52MS5PcmRlclN0YXRlEg4KBnJlYXNvbhgDIAEoCRIvCgtvY2N1cnJlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAikgMKEVBsYWNlT3JkZXJSZXF1ZXN0EicKD2lkZW1wb3RlbmN5X2tleRgBIAEoCUIOukgHcgUQCBiAAciMGQESGwoHdXNlcl9pZBgCIAEoCUIKukgHcgUQARiAARIkCgZzeW1ib2wYAyABKAlCFLpIEXIPMg1eWzAtOUEtWl17Nn0kEi8KBHNpZGUYBCABKA4yFS5rdWt1LnRyYWRpbmcudjEuU2lkZUIKukgHggEEEAEgABI2CgR0eXBlGAUgASgOMhoua3VrdS50cmFkaW5nLnYxLk9yZGVyVHlwZUIMukgJggEGEAEYARgCEkEKDXRpbWVfaW5fZm9yY2UYBiABKA4yHC5rdWt1LnRyYWRpbmcudjEuVGltZUluRm9yY2VCDLpICYIBBhABGAEYAhIfCghxdWFudGl0eRgHIAEoA0INukgKIggYgJTr3AMgABIgCg9saW1pdF9wcmljZV9rcncYCCABKANCB7pIBCICKAASIgoPd2FpdF9zZXR0bGVkX21zGAkgASgNQgm6SAYqBBiw6gEiOQoSUGxhY2VPcmRlclJlc3BvbnNlEiMKBW9yZGVyGAEgASgLMhQua3VrdS5vcmRlci52MS5PcmRlciJRChJDYW5jZWxPcmRlclJlcXVlc3QSHgoIb3JkZXJfaWQYASABKAlCDLpIBXIDsAEByIwZARIbCgd1c2VyX2lkGAIgASgJQgq6SAdyBRABGIABIjoKE0NhbmNlbE9yZGVyUmVzcG9uc2USIwoFb3JkZXIYASABKAsyFC5rdWt1Lm9yZGVyLnYxLk9yZGVyIkoKD0dldE9yZGVyUmVxdWVzdBIaCghvcmRlcl9pZBgBIAEoCUIIukgFcgOwAQESGwoHdXNlcl9pZBgCIAEoCUIKukgHcgUQARiAASI3ChBHZXRPcmRlclJlc3BvbnNlEiMKBW9yZGVyGAEgASgLMhQua3VrdS5vcmRlci52MS5PcmRlciKRAgoRTGlzdE9yZGVyc1JlcXVlc3QSGwoHdXNlcl9pZBgBIAEoCUIKukgHcgUQARiAARIdCglwYWdlX3NpemUYAiABKAVCCrpIBxoFGPQDKAASHAoKcGFnZV90b2tlbhgDIAEoCUIIukgFcgMYgAISPAoGc3RhdGVzGAQgAygOMhkua3VrdS5vcmRlci52MS5PcmRlclN0YXRlQhG6SA6SAQsQCyIHggEEEAEgABIwCgxjcmVhdGVkX2Zyb20YBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjIKDmNyZWF0ZWRfYmVmb3JlGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJTChJMaXN0T3JkZXJzUmVzcG9uc2USJAoGb3JkZXJzGAEgAygLMhQua3VrdS5vcmRlci52MS5PcmRlchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiVgobTGlzdE9yZGVyVHJhbnNpdGlvbnNSZXF1ZXN0EhoKCG9yZGVyX2lkGAEgASgJQgi6SAVyA7ABARIbCgd1c2VyX2lkGAIgASgJQgq6SAdyBRABGIABIlMKHExpc3RPcmRlclRyYW5zaXRpb25zUmVzcG9uc2USMwoLdHJhbnNpdGlvbnMYASADKAsyHi5rdWt1Lm9yZGVyLnYxLk9yZGVyVHJhbnNpdGlvbiLsAQoERmlsbBIUCgxleGVjdXRpb25faWQYASABKAkSEAoIb3JkZXJfaWQYAiABKAkSDgoGc3ltYm9sGAMgASgJEiMKBHNpZGUYBCABKA4yFS5rdWt1LnRyYWRpbmcudjEuU2lkZRIQCghxdWFudGl0eRgFIAEoAxIRCglwcmljZV9rcncYBiABKAMSDwoHZmVlX2tydxgHIAEoAxIPCgd0YXhfa3J3GAggASgDEi8KC2V4ZWN1dGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgdzZXR0bGVkGAogASgIIvMBChBMaXN0RmlsbHNSZXF1ZXN0EhsKB3VzZXJfaWQYASABKAlCCrpIB3IFEAEYgAESHQoIb3JkZXJfaWQYAiABKAlCC7pICNgBAXIDsAEBEjEKDWV4ZWN1dGVkX2Zyb20YAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjMKD2V4ZWN1dGVkX2JlZm9yZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASHQoJcGFnZV9zaXplGAUgASgFQgq6SAcaBRj0AygAEhwKCnBhZ2VfdG9rZW4YBiABKAlCCLpIBXIDGIACIlAKEUxpc3RGaWxsc1Jlc3BvbnNlEiIKBWZpbGxzGAEgAygLMhMua3VrdS5vcmRlci52MS5GaWxsEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJoChdHZXRQb3NpdGlvbkNvc3RzUmVxdWVzdBIbCgd1c2VyX2lkGAEgASgJQgq6SAdyBRABGIABEjAKDHNldHRsZWRfZnJvbRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiYgoMUG9zaXRpb25Db3N0Eg4KBnN5bWJvbBgBIAEoCRIQCghxdWFudGl0eRgCIAEoAxIWCg5jb3N0X2Jhc2lzX2tydxgDIAEoAxIYChByZWFsaXplZF9wbmxfa3J3GAQgASgDIvEBCg1SZWFsaXplZFRyYWRlEhQKDGV4ZWN1dGlvbl9pZBgBIAEoCRIQCghvcmRlcl9pZBgCIAEoCRIOCgZzeW1ib2wYAyABKAkSEAoIcXVhbnRpdHkYBCABKAMSEQoJcHJpY2Vfa3J3GAUgASgDEg8KB2ZlZV9rcncYBiABKAMSDwoHdGF4X2tydxgHIAEoAxIWCg5jb3N0X2Jhc2lzX2tydxgIIAEoAxIYChByZWFsaXplZF9wbmxfa3J3GAkgASgDEi8KC2V4ZWN1dGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJ6ChhHZXRQb3NpdGlvbkNvc3RzUmVzcG9uc2USLgoJcG9zaXRpb25zGAEgAygLMhsua3VrdS5vcmRlci52MS5Qb3NpdGlvbkNvc3QSLgoIcmVhbGl6ZWQYAiADKAsyHC5rdWt1Lm9yZGVyLnYxLlJlYWxpemVkVHJhZGUiFwoVR2V0RmVlU2NoZWR1bGVSZXF1ZXN0IkYKFkdldEZlZVNjaGVkdWxlUmVzcG9uc2USFgoOY29tbWlzc2lvbl9wcG0YASABKAMSFAoMc2VsbF90YXhfcHBtGAIgASgDKs8CCgpPcmRlclN0YXRlEhsKF09SREVSX1NUQVRFX1VOU1BFQ0lGSUVEEAASGAoUT1JERVJfU1RBVEVfUkVDRUlWRUQQARIUChBPUkRFUl9TVEFURV9TRU5UEAISGAoUT1JERVJfU1RBVEVfQUNDRVBURUQQAxIgChxPUkRFUl9TVEFURV9QQVJUSUFMTFlfRklMTEVEEAQSFgoST1JERVJfU1RBVEVfRklMTEVEEAUSFwoTT1JERVJfU1RBVEVfU0VUVExFRBAGEhgKFE9SREVSX1NUQVRFX1JFSkVDVEVEEAcSIAocT1JERVJfU1RBVEVfQ0FOQ0VMX1JFUVVFU1RFRBAIEhkKFU9SREVSX1NUQVRFX0NBTkNFTExFRBAJEhcKE09SREVSX1NUQVRFX0VYUElSRUQQChIXChNPUkRFUl9TVEFURV9VTktOT1dOEAsy3AYKDE9yZGVyU2VydmljZRJhCgpQbGFjZU9yZGVyEiAua3VrdS5vcmRlci52MS5QbGFjZU9yZGVyUmVxdWVzdBohLmt1a3Uub3JkZXIudjEuUGxhY2VPcmRlclJlc3BvbnNlIg6QAgLSjBkHZ2F0ZXdheRJkCgtDYW5jZWxPcmRlchIhLmt1a3Uub3JkZXIudjEuQ2FuY2VsT3JkZXJSZXF1ZXN0GiIua3VrdS5vcmRlci52MS5DYW5jZWxPcmRlclJlc3BvbnNlIg6QAgLSjBkHZ2F0ZXdheRJbCghHZXRPcmRlchIeLmt1a3Uub3JkZXIudjEuR2V0T3JkZXJSZXF1ZXN0Gh8ua3VrdS5vcmRlci52MS5HZXRPcmRlclJlc3BvbnNlIg6QAgHSjBkHZ2F0ZXdheRJhCgpMaXN0T3JkZXJzEiAua3VrdS5vcmRlci52MS5MaXN0T3JkZXJzUmVxdWVzdBohLmt1a3Uub3JkZXIudjEuTGlzdE9yZGVyc1Jlc3BvbnNlIg6QAgHSjBkHZ2F0ZXdheRJ/ChRMaXN0T3JkZXJUcmFuc2l0aW9ucxIqLmt1a3Uub3JkZXIudjEuTGlzdE9yZGVyVHJhbnNpdGlvbnNSZXF1ZXN0Gisua3VrdS5vcmRlci52MS5MaXN0T3JkZXJUcmFuc2l0aW9uc1Jlc3BvbnNlIg6QAgHSjBkHZ2F0ZXdheRJeCglMaXN0RmlsbHMSHy5rdWt1Lm9yZGVyLnYxLkxpc3RGaWxsc1JlcXVlc3QaIC5rdWt1Lm9yZGVyLnYxLkxpc3RGaWxsc1Jlc3BvbnNlIg6QAgHSjBkHZ2F0ZXdheRJzChBHZXRQb3NpdGlvbkNvc3RzEiYua3VrdS5vcmRlci52MS5HZXRQb3NpdGlvbkNvc3RzUmVxdWVzdBonLmt1a3Uub3JkZXIudjEuR2V0UG9zaXRpb25Db3N0c1Jlc3BvbnNlIg6QAgHSjBkHZ2F0ZXdheRJtCg5HZXRGZWVTY2hlZHVsZRIkLmt1a3Uub3JkZXIudjEuR2V0RmVlU2NoZWR1bGVSZXF1ZXN0GiUua3VrdS5vcmRlci52MS5HZXRGZWVTY2hlZHVsZVJlc3BvbnNlIg6QAgHSjBkHZ2F0ZXdheWIGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_timestamp, file_kuku_options_v1_options, file_kuku_trading_v1_trading]);
+  fileDesc("ChlrdWt1L29yZGVyL3YxL29yZGVyLnByb3RvEg1rdWt1Lm9yZGVyLnYxIrkECgVPcmRlchIQCghvcmRlcl9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEg4KBnN5bWJvbBgDIAEoCRIjCgRzaWRlGAQgASgOMhUua3VrdS50cmFkaW5nLnYxLlNpZGUSKAoEdHlwZRgFIAEoDjIaLmt1a3UudHJhZGluZy52MS5PcmRlclR5cGUSMwoNdGltZV9pbl9mb3JjZRgGIAEoDjIcLmt1a3UudHJhZGluZy52MS5UaW1lSW5Gb3JjZRIQCghxdWFudGl0eRgHIAEoAxIXCg9saW1pdF9wcmljZV9rcncYCCABKAMSFwoPZmlsbGVkX3F1YW50aXR5GAkgASgDEhsKE2ZpbGxlZF9ub3Rpb25hbF9rcncYCiABKAMSKAoFc3RhdGUYCyABKA4yGS5rdWt1Lm9yZGVyLnYxLk9yZGVyU3RhdGUSFQoNcmVqZWN0X3JlYXNvbhgMIAEoCRIPCgd2ZXJzaW9uGA0gASgDEi4KCmNyZWF0ZWRfYXQYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCGZlZXNfa3J3GBAgASgDEg8KB3RheF9rcncYESABKAMSFgoOc3RvcF9wcmljZV9rcncYEiABKAMSEgoKaG9sZF9taW5vchgTIAEoAxIXCg9hbWVuZHNfb3JkZXJfaWQYFCABKAkirgEKD09yZGVyVHJhbnNpdGlvbhItCgpmcm9tX3N0YXRlGAEgASgOMhkua3VrdS5vcmRlci52MS5PcmRlclN0YXRlEisKCHRvX3N0YXRlGAIgASgOMhkua3VrdS5vcmRlci52MS5PcmRlclN0YXRlEg4KBnJlYXNvbhgDIAEoCRIvCgtvY2N1cnJlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAirwMKEVBsYWNlT3JkZXJSZXF1ZXN0EicKD2lkZW1wb3RlbmN5X2tleRgBIAEoCUIOukgHcgUQCBiAAciMGQESGwoHdXNlcl9pZBgCIAEoCUIKukgHcgUQARiAARIkCgZzeW1ib2wYAyABKAlCFLpIEXIPMg1eWzAtOUEtWl17Nn0kEi8KBHNpZGUYBCABKA4yFS5rdWt1LnRyYWRpbmcudjEuU2lkZUIKukgHggEEEAEgABI0CgR0eXBlGAUgASgOMhoua3VrdS50cmFkaW5nLnYxLk9yZGVyVHlwZUIKukgHggEEEAEgABI/Cg10aW1lX2luX2ZvcmNlGAYgASgOMhwua3VrdS50cmFkaW5nLnYxLlRpbWVJbkZvcmNlQgq6SAeCAQQQASAAEh8KCHF1YW50aXR5GAcgASgDQg26SAoiCBiAlOvcAyAAEiAKD2xpbWl0X3ByaWNlX2tydxgIIAEoA0IHukgEIgIoABIiCg93YWl0X3NldHRsZWRfbXMYCSABKA1CCbpIBioEGLDqARIfCg5zdG9wX3ByaWNlX2tydxgKIAEoA0IHukgEIgIoACI5ChJQbGFjZU9yZGVyUmVzcG9uc2USIwoFb3JkZXIYASABKAsyFC5rdWt1Lm9yZGVyLnYxLk9yZGVyItkBChFBbWVuZE9yZGVyUmVxdWVzdBInCg9pZGVtcG90ZW5jeV9rZXkYASABKAlCDrpIB3IFEAgYgAHIjBkBEhsKB3VzZXJfaWQYAiABKAlCCrpIB3IFEAEYgAESGgoIb3JkZXJfaWQYAyABKAlCCLpIBXIDsAEBEh8KCHF1YW50aXR5GAQgASgDQg26SAoiCBiAlOvcAyAAEiAKD2xpbWl0X3ByaWNlX2tydxgFIAEoA0IHukgEIgIoABIfCg5zdG9wX3ByaWNlX2tydxgGIAEoA0IHukgEIgIoACI5ChJBbWVuZE9yZGVyUmVzcG9uc2USIwoFb3JkZXIYASABKAsyFC5rdWt1Lm9yZGVyLnYxLk9yZGVyIlEKEkNhbmNlbE9yZGVyUmVxdWVzdBIeCghvcmRlcl9pZBgBIAEoCUIMukgFcgOwAQHIjBkBEhsKB3VzZXJfaWQYAiABKAlCCrpIB3IFEAEYgAEiOgoTQ2FuY2VsT3JkZXJSZXNwb25zZRIjCgVvcmRlchgBIAEoCzIULmt1a3Uub3JkZXIudjEuT3JkZXIiSgoPR2V0T3JkZXJSZXF1ZXN0EhoKCG9yZGVyX2lkGAEgASgJQgi6SAVyA7ABARIbCgd1c2VyX2lkGAIgASgJQgq6SAdyBRABGIABIjcKEEdldE9yZGVyUmVzcG9uc2USIwoFb3JkZXIYASABKAsyFC5rdWt1Lm9yZGVyLnYxLk9yZGVyIpECChFMaXN0T3JkZXJzUmVxdWVzdBIbCgd1c2VyX2lkGAEgASgJQgq6SAdyBRABGIABEh0KCXBhZ2Vfc2l6ZRgCIAEoBUIKukgHGgUY9AMoABIcCgpwYWdlX3Rva2VuGAMgASgJQgi6SAVyAxiAAhI8CgZzdGF0ZXMYBCADKA4yGS5rdWt1Lm9yZGVyLnYxLk9yZGVyU3RhdGVCEbpIDpIBCxALIgeCAQQQASAAEjAKDGNyZWF0ZWRfZnJvbRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMgoOY3JlYXRlZF9iZWZvcmUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIlMKEkxpc3RPcmRlcnNSZXNwb25zZRIkCgZvcmRlcnMYASADKAsyFC5rdWt1Lm9yZGVyLnYxLk9yZGVyEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJWChtMaXN0T3JkZXJUcmFuc2l0aW9uc1JlcXVlc3QSGgoIb3JkZXJfaWQYASABKAlCCLpIBXIDsAEBEhsKB3VzZXJfaWQYAiABKAlCCrpIB3IFEAEYgAEiUwocTGlzdE9yZGVyVHJhbnNpdGlvbnNSZXNwb25zZRIzCgt0cmFuc2l0aW9ucxgBIAMoCzIeLmt1a3Uub3JkZXIudjEuT3JkZXJUcmFuc2l0aW9uIuwBCgRGaWxsEhQKDGV4ZWN1dGlvbl9pZBgBIAEoCRIQCghvcmRlcl9pZBgCIAEoCRIOCgZzeW1ib2wYAyABKAkSIwoEc2lkZRgEIAEoDjIVLmt1a3UudHJhZGluZy52MS5TaWRlEhAKCHF1YW50aXR5GAUgASgDEhEKCXByaWNlX2tydxgGIAEoAxIPCgdmZWVfa3J3GAcgASgDEg8KB3RheF9rcncYCCABKAMSLwoLZXhlY3V0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3NldHRsZWQYCiABKAgi8wEKEExpc3RGaWxsc1JlcXVlc3QSGwoHdXNlcl9pZBgBIAEoCUIKukgHcgUQARiAARIdCghvcmRlcl9pZBgCIAEoCUILukgI2AEBcgOwAQESMQoNZXhlY3V0ZWRfZnJvbRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMwoPZXhlY3V0ZWRfYmVmb3JlGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIdCglwYWdlX3NpemUYBSABKAVCCrpIBxoFGPQDKAASHAoKcGFnZV90b2tlbhgGIAEoCUIIukgFcgMYgAIiUAoRTGlzdEZpbGxzUmVzcG9uc2USIgoFZmlsbHMYASADKAsyEy5rdWt1Lm9yZGVyLnYxLkZpbGwSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJImgKF0dldFBvc2l0aW9uQ29zdHNSZXF1ZXN0EhsKB3VzZXJfaWQYASABKAlCCrpIB3IFEAEYgAESMAoMc2V0dGxlZF9mcm9tGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJiCgxQb3NpdGlvbkNvc3QSDgoGc3ltYm9sGAEgASgJEhAKCHF1YW50aXR5GAIgASgDEhYKDmNvc3RfYmFzaXNfa3J3GAMgASgDEhgKEHJlYWxpemVkX3BubF9rcncYBCABKAMi8QEKDVJlYWxpemVkVHJhZGUSFAoMZXhlY3V0aW9uX2lkGAEgASgJEhAKCG9yZGVyX2lkGAIgASgJEg4KBnN5bWJvbBgDIAEoCRIQCghxdWFudGl0eRgEIAEoAxIRCglwcmljZV9rcncYBSABKAMSDwoHZmVlX2tydxgGIAEoAxIPCgd0YXhfa3J3GAcgASgDEhYKDmNvc3RfYmFzaXNfa3J3GAggASgDEhgKEHJlYWxpemVkX3BubF9rcncYCSABKAMSLwoLZXhlY3V0ZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wInoKGEdldFBvc2l0aW9uQ29zdHNSZXNwb25zZRIuCglwb3NpdGlvbnMYASADKAsyGy5rdWt1Lm9yZGVyLnYxLlBvc2l0aW9uQ29zdBIuCghyZWFsaXplZBgCIAMoCzIcLmt1a3Uub3JkZXIudjEuUmVhbGl6ZWRUcmFkZSIXChVHZXRGZWVTY2hlZHVsZVJlcXVlc3QiRgoWR2V0RmVlU2NoZWR1bGVSZXNwb25zZRIWCg5jb21taXNzaW9uX3BwbRgBIAEoAxIUCgxzZWxsX3RheF9wcG0YAiABKAMq6AIKCk9yZGVyU3RhdGUSGwoXT1JERVJfU1RBVEVfVU5TUEVDSUZJRUQQABIYChRPUkRFUl9TVEFURV9SRUNFSVZFRBABEhQKEE9SREVSX1NUQVRFX1NFTlQQAhIYChRPUkRFUl9TVEFURV9BQ0NFUFRFRBADEiAKHE9SREVSX1NUQVRFX1BBUlRJQUxMWV9GSUxMRUQQBBIWChJPUkRFUl9TVEFURV9GSUxMRUQQBRIXChNPUkRFUl9TVEFURV9TRVRUTEVEEAYSGAoUT1JERVJfU1RBVEVfUkVKRUNURUQQBxIgChxPUkRFUl9TVEFURV9DQU5DRUxfUkVRVUVTVEVEEAgSGQoVT1JERVJfU1RBVEVfQ0FOQ0VMTEVEEAkSFwoTT1JERVJfU1RBVEVfRVhQSVJFRBAKEhcKE09SREVSX1NUQVRFX1VOS05PV04QCxIXChNPUkRFUl9TVEFURV9XQUlUSU5HEAwyvwcKDE9yZGVyU2VydmljZRJhCgpQbGFjZU9yZGVyEiAua3VrdS5vcmRlci52MS5QbGFjZU9yZGVyUmVxdWVzdBohLmt1a3Uub3JkZXIudjEuUGxhY2VPcmRlclJlc3BvbnNlIg6QAgLSjBkHZ2F0ZXdheRJhCgpBbWVuZE9yZGVyEiAua3VrdS5vcmRlci52MS5BbWVuZE9yZGVyUmVxdWVzdBohLmt1a3Uub3JkZXIudjEuQW1lbmRPcmRlclJlc3BvbnNlIg6QAgLSjBkHZ2F0ZXdheRJkCgtDYW5jZWxPcmRlchIhLmt1a3Uub3JkZXIudjEuQ2FuY2VsT3JkZXJSZXF1ZXN0GiIua3VrdS5vcmRlci52MS5DYW5jZWxPcmRlclJlc3BvbnNlIg6QAgLSjBkHZ2F0ZXdheRJbCghHZXRPcmRlchIeLmt1a3Uub3JkZXIudjEuR2V0T3JkZXJSZXF1ZXN0Gh8ua3VrdS5vcmRlci52MS5HZXRPcmRlclJlc3BvbnNlIg6QAgHSjBkHZ2F0ZXdheRJhCgpMaXN0T3JkZXJzEiAua3VrdS5vcmRlci52MS5MaXN0T3JkZXJzUmVxdWVzdBohLmt1a3Uub3JkZXIudjEuTGlzdE9yZGVyc1Jlc3BvbnNlIg6QAgHSjBkHZ2F0ZXdheRJ/ChRMaXN0T3JkZXJUcmFuc2l0aW9ucxIqLmt1a3Uub3JkZXIudjEuTGlzdE9yZGVyVHJhbnNpdGlvbnNSZXF1ZXN0Gisua3VrdS5vcmRlci52MS5MaXN0T3JkZXJUcmFuc2l0aW9uc1Jlc3BvbnNlIg6QAgHSjBkHZ2F0ZXdheRJeCglMaXN0RmlsbHMSHy5rdWt1Lm9yZGVyLnYxLkxpc3RGaWxsc1JlcXVlc3QaIC5rdWt1Lm9yZGVyLnYxLkxpc3RGaWxsc1Jlc3BvbnNlIg6QAgHSjBkHZ2F0ZXdheRJzChBHZXRQb3NpdGlvbkNvc3RzEiYua3VrdS5vcmRlci52MS5HZXRQb3NpdGlvbkNvc3RzUmVxdWVzdBonLmt1a3Uub3JkZXIudjEuR2V0UG9zaXRpb25Db3N0c1Jlc3BvbnNlIg6QAgHSjBkHZ2F0ZXdheRJtCg5HZXRGZWVTY2hlZHVsZRIkLmt1a3Uub3JkZXIudjEuR2V0RmVlU2NoZWR1bGVSZXF1ZXN0GiUua3VrdS5vcmRlci52MS5HZXRGZWVTY2hlZHVsZVJlc3BvbnNlIg6QAgHSjBkHZ2F0ZXdheWIGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_timestamp, file_kuku_options_v1_options, file_kuku_trading_v1_trading]);
 
 /**
  * @generated from message kuku.order.v1.Order
@@ -113,6 +113,28 @@ export type Order = Message<"kuku.order.v1.Order"> & {
    * @generated from field: int64 tax_krw = 17;
    */
   taxKrw: bigint;
+
+  /**
+   * Stop and stop-limit orders: the trigger price.
+   *
+   * @generated from field: int64 stop_price_krw = 18;
+   */
+  stopPriceKrw: bigint;
+
+  /**
+   * What the ledger holds for the order: cash (a buy, priced at the worst fill
+   * the venue allows for its type, fee included) or shares (a sell).
+   *
+   * @generated from field: int64 hold_minor = 19;
+   */
+  holdMinor: bigint;
+
+  /**
+   * An amendment (정정): the order it replaced; empty otherwise.
+   *
+   * @generated from field: string amends_order_id = 20;
+   */
+  amendsOrderId: string;
 };
 
 /**
@@ -179,8 +201,8 @@ export type PlaceOrderRequest = Message<"kuku.order.v1.PlaceOrderRequest"> & {
   side: Side;
 
   /**
-   * The order path holds, settles and reconciles limit and market orders, day and IOC, so far; the
-   * venue's other types (stops, FOK, GTC, KRX's conditional limits) are refused here until it does.
+   * Every KRX type the venue takes. Which time in force goes with which type, and which
+   * prices each needs, is checked field by field (INVALID_ARGUMENT naming the field).
    *
    * @generated from field: kuku.trading.v1.OrderType type = 5;
    */
@@ -197,7 +219,7 @@ export type PlaceOrderRequest = Message<"kuku.order.v1.PlaceOrderRequest"> & {
   quantity: bigint;
 
   /**
-   * Required for limit orders (on the KRX tick ladder), zero for market orders.
+   * Required for limit, conditional and stop-limit orders (on the KRX tick ladder), zero for the others.
    *
    * @generated from field: int64 limit_price_krw = 8;
    */
@@ -212,6 +234,14 @@ export type PlaceOrderRequest = Message<"kuku.order.v1.PlaceOrderRequest"> & {
    * @generated from field: uint32 wait_settled_ms = 9;
    */
   waitSettledMs: number;
+
+  /**
+   * Stop and stop-limit orders: the last trade price that triggers them (a buy at or above it, a sell
+   * at or below it); zero for the other types.
+   *
+   * @generated from field: int64 stop_price_krw = 10;
+   */
+  stopPriceKrw: bigint;
 };
 
 /**
@@ -239,6 +269,75 @@ export const PlaceOrderResponseSchema: GenMessage<PlaceOrderResponse> = /*@__PUR
   messageDesc(file_kuku_order_v1_order, 3);
 
 /**
+ * The replacement's terms; its type, time in force and side are the original's.
+ *
+ * @generated from message kuku.order.v1.AmendOrderRequest
+ */
+export type AmendOrderRequest = Message<"kuku.order.v1.AmendOrderRequest"> & {
+  /**
+   * @generated from field: string idempotency_key = 1;
+   */
+  idempotencyKey: string;
+
+  /**
+   * @generated from field: string user_id = 2;
+   */
+  userId: string;
+
+  /**
+   * The working order to amend.
+   *
+   * @generated from field: string order_id = 3;
+   */
+  orderId: string;
+
+  /**
+   * The quantity the replacement works for (the original's fills stay the original's).
+   *
+   * @generated from field: int64 quantity = 4;
+   */
+  quantity: bigint;
+
+  /**
+   * As in PlaceOrderRequest: required for the priced types, zero for the others.
+   *
+   * @generated from field: int64 limit_price_krw = 5;
+   */
+  limitPriceKrw: bigint;
+
+  /**
+   * @generated from field: int64 stop_price_krw = 6;
+   */
+  stopPriceKrw: bigint;
+};
+
+/**
+ * Describes the message kuku.order.v1.AmendOrderRequest.
+ * Use `create(AmendOrderRequestSchema)` to create a new message.
+ */
+export const AmendOrderRequestSchema: GenMessage<AmendOrderRequest> = /*@__PURE__*/
+  messageDesc(file_kuku_order_v1_order, 4);
+
+/**
+ * @generated from message kuku.order.v1.AmendOrderResponse
+ */
+export type AmendOrderResponse = Message<"kuku.order.v1.AmendOrderResponse"> & {
+  /**
+   * The replacement, in the state the venue's answer left it.
+   *
+   * @generated from field: kuku.order.v1.Order order = 1;
+   */
+  order?: Order | undefined;
+};
+
+/**
+ * Describes the message kuku.order.v1.AmendOrderResponse.
+ * Use `create(AmendOrderResponseSchema)` to create a new message.
+ */
+export const AmendOrderResponseSchema: GenMessage<AmendOrderResponse> = /*@__PURE__*/
+  messageDesc(file_kuku_order_v1_order, 5);
+
+/**
  * @generated from message kuku.order.v1.CancelOrderRequest
  */
 export type CancelOrderRequest = Message<"kuku.order.v1.CancelOrderRequest"> & {
@@ -258,7 +357,7 @@ export type CancelOrderRequest = Message<"kuku.order.v1.CancelOrderRequest"> & {
  * Use `create(CancelOrderRequestSchema)` to create a new message.
  */
 export const CancelOrderRequestSchema: GenMessage<CancelOrderRequest> = /*@__PURE__*/
-  messageDesc(file_kuku_order_v1_order, 4);
+  messageDesc(file_kuku_order_v1_order, 6);
 
 /**
  * @generated from message kuku.order.v1.CancelOrderResponse
@@ -275,7 +374,7 @@ export type CancelOrderResponse = Message<"kuku.order.v1.CancelOrderResponse"> &
  * Use `create(CancelOrderResponseSchema)` to create a new message.
  */
 export const CancelOrderResponseSchema: GenMessage<CancelOrderResponse> = /*@__PURE__*/
-  messageDesc(file_kuku_order_v1_order, 5);
+  messageDesc(file_kuku_order_v1_order, 7);
 
 /**
  * @generated from message kuku.order.v1.GetOrderRequest
@@ -297,7 +396,7 @@ export type GetOrderRequest = Message<"kuku.order.v1.GetOrderRequest"> & {
  * Use `create(GetOrderRequestSchema)` to create a new message.
  */
 export const GetOrderRequestSchema: GenMessage<GetOrderRequest> = /*@__PURE__*/
-  messageDesc(file_kuku_order_v1_order, 6);
+  messageDesc(file_kuku_order_v1_order, 8);
 
 /**
  * @generated from message kuku.order.v1.GetOrderResponse
@@ -314,7 +413,7 @@ export type GetOrderResponse = Message<"kuku.order.v1.GetOrderResponse"> & {
  * Use `create(GetOrderResponseSchema)` to create a new message.
  */
 export const GetOrderResponseSchema: GenMessage<GetOrderResponse> = /*@__PURE__*/
-  messageDesc(file_kuku_order_v1_order, 7);
+  messageDesc(file_kuku_order_v1_order, 9);
 
 /**
  * @generated from message kuku.order.v1.ListOrdersRequest
@@ -360,7 +459,7 @@ export type ListOrdersRequest = Message<"kuku.order.v1.ListOrdersRequest"> & {
  * Use `create(ListOrdersRequestSchema)` to create a new message.
  */
 export const ListOrdersRequestSchema: GenMessage<ListOrdersRequest> = /*@__PURE__*/
-  messageDesc(file_kuku_order_v1_order, 8);
+  messageDesc(file_kuku_order_v1_order, 10);
 
 /**
  * @generated from message kuku.order.v1.ListOrdersResponse
@@ -382,7 +481,7 @@ export type ListOrdersResponse = Message<"kuku.order.v1.ListOrdersResponse"> & {
  * Use `create(ListOrdersResponseSchema)` to create a new message.
  */
 export const ListOrdersResponseSchema: GenMessage<ListOrdersResponse> = /*@__PURE__*/
-  messageDesc(file_kuku_order_v1_order, 9);
+  messageDesc(file_kuku_order_v1_order, 11);
 
 /**
  * @generated from message kuku.order.v1.ListOrderTransitionsRequest
@@ -404,7 +503,7 @@ export type ListOrderTransitionsRequest = Message<"kuku.order.v1.ListOrderTransi
  * Use `create(ListOrderTransitionsRequestSchema)` to create a new message.
  */
 export const ListOrderTransitionsRequestSchema: GenMessage<ListOrderTransitionsRequest> = /*@__PURE__*/
-  messageDesc(file_kuku_order_v1_order, 10);
+  messageDesc(file_kuku_order_v1_order, 12);
 
 /**
  * @generated from message kuku.order.v1.ListOrderTransitionsResponse
@@ -421,7 +520,7 @@ export type ListOrderTransitionsResponse = Message<"kuku.order.v1.ListOrderTrans
  * Use `create(ListOrderTransitionsResponseSchema)` to create a new message.
  */
 export const ListOrderTransitionsResponseSchema: GenMessage<ListOrderTransitionsResponse> = /*@__PURE__*/
-  messageDesc(file_kuku_order_v1_order, 11);
+  messageDesc(file_kuku_order_v1_order, 13);
 
 /**
  * @generated from message kuku.order.v1.Fill
@@ -490,7 +589,7 @@ export type Fill = Message<"kuku.order.v1.Fill"> & {
  * Use `create(FillSchema)` to create a new message.
  */
 export const FillSchema: GenMessage<Fill> = /*@__PURE__*/
-  messageDesc(file_kuku_order_v1_order, 12);
+  messageDesc(file_kuku_order_v1_order, 14);
 
 /**
  * @generated from message kuku.order.v1.ListFillsRequest
@@ -534,7 +633,7 @@ export type ListFillsRequest = Message<"kuku.order.v1.ListFillsRequest"> & {
  * Use `create(ListFillsRequestSchema)` to create a new message.
  */
 export const ListFillsRequestSchema: GenMessage<ListFillsRequest> = /*@__PURE__*/
-  messageDesc(file_kuku_order_v1_order, 13);
+  messageDesc(file_kuku_order_v1_order, 15);
 
 /**
  * @generated from message kuku.order.v1.ListFillsResponse
@@ -556,7 +655,7 @@ export type ListFillsResponse = Message<"kuku.order.v1.ListFillsResponse"> & {
  * Use `create(ListFillsResponseSchema)` to create a new message.
  */
 export const ListFillsResponseSchema: GenMessage<ListFillsResponse> = /*@__PURE__*/
-  messageDesc(file_kuku_order_v1_order, 14);
+  messageDesc(file_kuku_order_v1_order, 16);
 
 /**
  * @generated from message kuku.order.v1.GetPositionCostsRequest
@@ -581,7 +680,7 @@ export type GetPositionCostsRequest = Message<"kuku.order.v1.GetPositionCostsReq
  * Use `create(GetPositionCostsRequestSchema)` to create a new message.
  */
 export const GetPositionCostsRequestSchema: GenMessage<GetPositionCostsRequest> = /*@__PURE__*/
-  messageDesc(file_kuku_order_v1_order, 15);
+  messageDesc(file_kuku_order_v1_order, 17);
 
 /**
  * What a user's settled fills say of one symbol.
@@ -622,7 +721,7 @@ export type PositionCost = Message<"kuku.order.v1.PositionCost"> & {
  * Use `create(PositionCostSchema)` to create a new message.
  */
 export const PositionCostSchema: GenMessage<PositionCost> = /*@__PURE__*/
-  messageDesc(file_kuku_order_v1_order, 16);
+  messageDesc(file_kuku_order_v1_order, 18);
 
 /**
  * One sell fill's realised P&L: proceeds less commission, tax and the cost
@@ -687,7 +786,7 @@ export type RealizedTrade = Message<"kuku.order.v1.RealizedTrade"> & {
  * Use `create(RealizedTradeSchema)` to create a new message.
  */
 export const RealizedTradeSchema: GenMessage<RealizedTrade> = /*@__PURE__*/
-  messageDesc(file_kuku_order_v1_order, 17);
+  messageDesc(file_kuku_order_v1_order, 19);
 
 /**
  * @generated from message kuku.order.v1.GetPositionCostsResponse
@@ -711,7 +810,7 @@ export type GetPositionCostsResponse = Message<"kuku.order.v1.GetPositionCostsRe
  * Use `create(GetPositionCostsResponseSchema)` to create a new message.
  */
 export const GetPositionCostsResponseSchema: GenMessage<GetPositionCostsResponse> = /*@__PURE__*/
-  messageDesc(file_kuku_order_v1_order, 18);
+  messageDesc(file_kuku_order_v1_order, 20);
 
 /**
  * @generated from message kuku.order.v1.GetFeeScheduleRequest
@@ -724,7 +823,7 @@ export type GetFeeScheduleRequest = Message<"kuku.order.v1.GetFeeScheduleRequest
  * Use `create(GetFeeScheduleRequestSchema)` to create a new message.
  */
 export const GetFeeScheduleRequestSchema: GenMessage<GetFeeScheduleRequest> = /*@__PURE__*/
-  messageDesc(file_kuku_order_v1_order, 19);
+  messageDesc(file_kuku_order_v1_order, 21);
 
 /**
  * @generated from message kuku.order.v1.GetFeeScheduleResponse
@@ -750,7 +849,7 @@ export type GetFeeScheduleResponse = Message<"kuku.order.v1.GetFeeScheduleRespon
  * Use `create(GetFeeScheduleResponseSchema)` to create a new message.
  */
 export const GetFeeScheduleResponseSchema: GenMessage<GetFeeScheduleResponse> = /*@__PURE__*/
-  messageDesc(file_kuku_order_v1_order, 20);
+  messageDesc(file_kuku_order_v1_order, 22);
 
 /**
  * @generated from enum kuku.order.v1.OrderState
@@ -817,6 +916,14 @@ export enum OrderState {
    * @generated from enum value: ORDER_STATE_UNKNOWN = 11;
    */
   UNKNOWN = 11,
+
+  /**
+   * A stop order the venue holds until its stop price trades; it then works
+   * as a market (stop) or limit (stop-limit) order.
+   *
+   * @generated from enum value: ORDER_STATE_WAITING = 12;
+   */
+  WAITING = 12,
 }
 
 /**
@@ -846,6 +953,23 @@ export const OrderService: GenService<{
     methodKind: "unary";
     input: typeof PlaceOrderRequestSchema;
     output: typeof PlaceOrderResponseSchema;
+  },
+  /**
+   * AmendOrder (정정) replaces a working order's price and/or quantity with a
+   * new order (its own id, amends_order_id naming the original), as KRX gives
+   * an amendment its own order number. The replacement's hold is placed before
+   * the venue is asked; once the venue has swapped the two, the original is
+   * CANCELLED and the rest of its hold released (until then either may trade,
+   * so both are held). Idempotent by idempotency_key like PlaceOrder.
+   * FAILED_PRECONDITION when the original is not working. The venue keeps the
+   * original's time priority only for a quantity decrease at the same price.
+   *
+   * @generated from rpc kuku.order.v1.OrderService.AmendOrder
+   */
+  amendOrder: {
+    methodKind: "unary";
+    input: typeof AmendOrderRequestSchema;
+    output: typeof AmendOrderResponseSchema;
   },
   /**
    * A repeated CancelOrder never cancels twice; at worst it answers
