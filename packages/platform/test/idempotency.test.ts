@@ -38,10 +38,14 @@ t.test("each service's retry-safe calls, as its contract declares them", async (
   });
   t.same(declared(OrderService), {
     placeOrder: { keyField: "idempotencyKey" },
+    amendOrder: { keyField: "idempotencyKey" },
     cancelOrder: { keyField: "orderId" },
     getOrder: "read",
     listOrders: "read",
     listOrderTransitions: "read",
+    listFills: "read",
+    getPositionCosts: "read",
+    getFeeSchedule: "read",
   });
   // StreamQuotes reads too; the policies leave streams alone whatever they declare.
   t.same(declared(MarketDataService), {

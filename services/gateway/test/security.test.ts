@@ -102,6 +102,7 @@ const validBodies: Record<string, object> = {
   GetQuote: { symbol: "005930" },
   ListInstruments: {},
   GetOrderBook: { symbol: "005930" },
+  ListCandles: { symbol: "005930" },
   StreamOrderUpdates: {},
   GetOrder: { orderId: randomUUID() },
   ListFills: {},

@@ -83,6 +83,7 @@ const bases: Record<string, Record<string, unknown>> = {
   ListOrders: { pageSize: 10 },
   GetQuote: { symbol: "005930" },
   GetOrderBook: { symbol: "005930", depth: 5 },
+  ListCandles: { symbol: "005930", limit: 5 },
   StreamOrderUpdates: { afterCursor: "" },
   CreateAccount: { requestId: "fuzz-account", name: "fuzz", startingCashKrw: "1000" },
   ResetAccount: { requestId: "fuzz-reset", startingCashKrw: "1000" },
