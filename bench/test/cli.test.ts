@@ -212,7 +212,7 @@ t.test("rpc: every server and client pair, each interceptor alone, the ledger; a
   const rows = r.stdout
     .split("\n")
     .map((l) => l.trim().split(/\s{2,}/))
-    .filter((cells) => /^(connect|grpc-js|platform|ledger)/.test(cells[0] ?? "") && cells.length === 9);
+    .filter((cells) => /^(connect|grpc-js|platform|ledger)/.test(cells[0] ?? "") && cells.length === 10);
   t.same(
     rows.map(([server, client]) => `${server}/${client}`),
     [
@@ -244,11 +244,14 @@ t.test("rpc: every server and client pair, each interceptor alone, the ledger; a
       "ledger/ghz",
     ],
   );
-  for (const [server, client, rate, , , errors, cpuPerCall] of rows) {
+  for (const [server, client, rate, , , errors, cpuPerCall, , clientCpuPerCall] of rows) {
     t.ok(Number(rate) > 0, `${server}/${client}: a positive rate`);
     const why = r.stdout.split("\n").filter((l) => l.startsWith(`errors in ${server}/${client}:`));
     t.equal(errors, "0", `${server}/${client}: no errors ${why.join("; ")}`);
     t.ok(Number(cpuPerCall) >= 0, `${server}/${client}: server CPU per call`);
+    // A Node client's own CPU per call; ghz is a Go process, not measured.
+    if (client === "ghz") t.equal(clientCpuPerCall, "-", `${server}/${client}: no client CPU for ghz`);
+    else t.ok(Number(clientCpuPerCall) > 0, `${server}/${client}: client CPU per call`);
   }
   t.match(r.stdout, /1-min load average \d+\.\d+ at the start/);
   t.match(r.stdout, /ledger GetBalances \(goal >= 2x 1097\/s\): \d+\/s/);

@@ -10,9 +10,17 @@ export interface Instruments {
   get(symbol: string): Promise<Instrument | undefined>;
 }
 
-/** The exchange's master, read again once it is older than `maxAgeMs` (one read in flight at a time). */
+/**
+ * The exchange's master, read again once it is older than `maxAgeMs` (one
+ * read in flight at a time). When that read fails (the exchange down, its
+ * breaker open) the last master read answers: orders still go out and meet
+ * the venue's own checks, or go in doubt and are reconciled, as they did when
+ * the master was read once at start; refusing every order while the venue
+ * is away took that path away (the exchange-down drill saw no order in doubt).
+ */
 export class ExchangeInstruments implements Instruments {
   #current: { readonly at: number; readonly bySymbol: Promise<ReadonlyMap<string, Instrument>> } | undefined;
+  #lastRead: ReadonlyMap<string, Instrument> | undefined;
 
   constructor(
     private readonly exchange: Client<typeof ExchangeService>,
@@ -27,14 +35,16 @@ export class ExchangeInstruments implements Instruments {
   all(): Promise<ReadonlyMap<string, Instrument>> {
     const now = Date.now();
     if (this.#current === undefined || now - this.#current.at > this.maxAgeMs) {
-      const bySymbol = this.exchange
-        .listInstruments({}, { timeoutMs: this.timeoutMs })
-        .then(
-          ({ instruments }) => new Map(instruments.map((i) => [i.symbol, { symbol: i.symbol, referencePriceKrw: i.referencePriceKrw }])),
-        );
-      // A failed read is not kept: the next order asks again.
-      bySymbol.catch(() => {
+      const read = this.exchange.listInstruments({}, { timeoutMs: this.timeoutMs }).then(({ instruments }) => {
+        const bySymbol = new Map(instruments.map((i) => [i.symbol, { symbol: i.symbol, referencePriceKrw: i.referencePriceKrw }]));
+        this.#lastRead = bySymbol;
+        return bySymbol;
+      });
+      const bySymbol = read.catch((error: unknown) => {
+        // A failed read is not kept: the next order asks again (fast while the breaker is open).
         if (this.#current?.bySymbol === bySymbol) this.#current = undefined;
+        if (this.#lastRead === undefined) throw error;
+        return this.#lastRead;
       });
       this.#current = { at: now, bySymbol };
     }
