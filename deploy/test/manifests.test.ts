@@ -340,6 +340,15 @@ t.test("the mesh: mTLS STRICT, deny by default, who may call whom", async (t) =>
     [["kuku/kuku-ingress"], BROWSER_WEBSOCKET["market"], "0s"],
     "the ingress routes the console's /market/ws to the market's WebSocket, untimed",
   );
+  // The gateway's only untimed route: the order-update stream, which lives as long as the session.
+  const untimed = mesh("VirtualService")
+    .flatMap((v) => v.spec.http)
+    .filter((r: any) => r.timeout === "0s" && r.route.some((d: any) => d.destination.host === "gateway.kuku.svc.cluster.local"));
+  t.same(
+    untimed.map((r: any) => [r.match?.[0]?.uri?.exact, r.route[0].destination.host, r.retries]),
+    [["/kuku.gateway.v1.TradingService/StreamOrderUpdates", "gateway.kuku.svc.cluster.local", undefined]],
+    "StreamOrderUpdates is not cut by the gateway's 15 s, and not retried",
+  );
   const gatewayEnv = inBase("gateway").find((r) => r.kind === "ConfigMap")!.data;
   t.equal(gatewayEnv.GATEWAY_MARKET_WS_URL, route?.match?.[0]?.uri?.prefix, "the gateway tells browsers that path");
   t.ok(callers("gateway")[0]?.includes("istio-ingressgateway"), "gateway: from the ingress gateway");
