@@ -275,3 +275,33 @@ t.test("another user's order, fills and statement are out of reach; bad input ch
   t.same([backwards.code, /created_before/.test(backwards.message)], [Code.InvalidArgument, true], "a reversed order range");
   t.equal((await failure(alice.trading.getOrder({ orderId: "not-a-uuid" }))).code, Code.InvalidArgument, "order_id must be a uuid");
 });
+
+t.test("the order service down: the portfolio still shows the ledger's cash and shares, marked as without costs", async (t) => {
+  const user = await signUp(stack, "costless");
+  await user.trading.depositCash({ requestId: randomUUID(), amountKrw: DEPOSIT_KRW });
+  await user.trading.placeOrder(market("005930", Side.BUY, 3n));
+  await quiet(user);
+  const before = await user.trading.getPortfolio({});
+  t.notOk(before.costsUnavailable, "with the order service: costs known");
+  await stack.restartOrder(async () => {
+    const during = await user.trading.getPortfolio({});
+    t.ok(during.costsUnavailable, "marked as without costs");
+    t.equal(during.cashTotalKrw, before.cashTotalKrw, "the ledger's cash");
+    t.same(
+      during.positions.map((p) => [p.symbol, p.quantity, p.valuationKrw > 0n]),
+      [["005930", 3n, true]],
+      "the ledger's shares, valued",
+    );
+    t.same(
+      during.positions.map((p) => [p.costBasisKrw, p.unrealizedPnlKrw, p.realizedPnlKrw, p.costReconciled]),
+      [[0n, 0n, 0n, false]],
+      "no cost or P&L guessed",
+    );
+    t.equal(during.totalPnlKrw, 0n);
+  });
+  await eventually("the order service is back: costs known again", async () => !(await user.trading.getPortfolio({})).costsUnavailable);
+  t.same(
+    (await user.trading.getPortfolio({})).positions.map((p) => p.costBasisKrw),
+    before.positions.map((p) => p.costBasisKrw),
+  );
+});

@@ -34,6 +34,9 @@ function depositForm(refresh: () => Promise<void>) {
   return form;
 }
 
+/** A cost or P&L figure, or "—" while the order service cannot tell the fills' costs. */
+const costText = (p: GetPortfolioResponse, text: string) => (p.costsUnavailable ? "—" : text);
+
 function cashStats(p: GetPortfolioResponse) {
   return [
     stat("총자산 Total assets", won(p.totalAssetsKrw), "total"),
@@ -41,9 +44,9 @@ function cashStats(p: GetPortfolioResponse) {
     stat("주문가능 Available", won(p.cashAvailableKrw), "cash-available"),
     stat("주문중 On hold", won(p.cashHeldKrw), "cash-held"),
     stat("평가금액 Market value", won(p.marketValueKrw), "stock-value"),
-    stat("평가손익 Unrealised", signedWon(p.unrealizedPnlKrw), "unrealized-pnl"),
-    stat("실현손익 Realised", signedWon(p.realizedPnlKrw), "realized-pnl"),
-    stat("총손익 Total P&L", signedWon(p.totalPnlKrw), "total-pnl"),
+    stat("평가손익 Unrealised", costText(p, signedWon(p.unrealizedPnlKrw)), "unrealized-pnl"),
+    stat("실현손익 Realised", costText(p, signedWon(p.realizedPnlKrw)), "realized-pnl"),
+    stat("총손익 Total P&L", costText(p, signedWon(p.totalPnlKrw)), "total-pnl"),
   ];
 }
 
@@ -56,18 +59,22 @@ function positionRows(p: GetPortfolioResponse) {
       "tr",
       {
         "data-symbol": x.symbol,
-        title: x.costReconciled ? "" : "체결 수량과 원장 수량이 다릅니다 · Fills and ledger disagree on the quantity",
+        title: p.costsUnavailable
+          ? "주문 서비스 응답 없음: 손익 미표시 · The order service did not answer: no cost or P&L shown"
+          : x.costReconciled
+            ? ""
+            : "체결 수량과 원장 수량이 다릅니다 · Fills and ledger disagree on the quantity",
       },
       el("td", {}, nameOf(x.symbol)),
       el("td", { class: "r", "data-testid": "position-qty" }, num(x.quantity)),
       el("td", { class: "r" }, num(x.heldQuantity)),
-      el("td", { class: "r", "data-testid": "position-avg" }, num(x.averageCostKrw)),
-      el("td", { class: "r", "data-testid": "position-cost" }, won(x.costBasisKrw)),
+      el("td", { class: "r", "data-testid": "position-avg" }, costText(p, num(x.averageCostKrw))),
+      el("td", { class: "r", "data-testid": "position-cost" }, costText(p, won(x.costBasisKrw))),
       el("td", { class: "r", "data-testid": "position-last" }, num(x.lastPriceKrw)),
       el("td", { class: "r", "data-testid": "position-value" }, won(x.valuationKrw)),
-      el("td", { ...tone(x.unrealizedPnlKrw), "data-testid": "position-pnl" }, signedWon(x.unrealizedPnlKrw)),
-      el("td", { ...tone(x.unrealizedPnlKrw), "data-testid": "position-return" }, pct(x.returnBp)),
-      el("td", { ...tone(x.realizedPnlKrw), "data-testid": "position-realized" }, signedWon(x.realizedPnlKrw)),
+      el("td", { ...tone(x.unrealizedPnlKrw), "data-testid": "position-pnl" }, costText(p, signedWon(x.unrealizedPnlKrw))),
+      el("td", { ...tone(x.unrealizedPnlKrw), "data-testid": "position-return" }, costText(p, pct(x.returnBp))),
+      el("td", { ...tone(x.realizedPnlKrw), "data-testid": "position-realized" }, costText(p, signedWon(x.realizedPnlKrw))),
     ),
   );
 }

@@ -69,17 +69,21 @@ export class Trading {
    * 0024): those settled since `resetAt`, when the account was last reset.
    */
   async portfolio(userId: string, resetAt: Date | undefined, call: CallOptions): Promise<api.GetPortfolioResponse> {
-    const [{ balances }, costs] = await Promise.all([
+    const [{ balances }, known] = await Promise.all([
       this.deps.ledger.getBalances({ ownerId: userId }, call),
-      this.deps.orders.getPositionCosts({ userId, ...(resetAt === undefined ? {} : { settledFrom: timestampFromDate(resetAt) }) }, call),
+      this.deps.orders
+        .getPositionCosts({ userId, ...(resetAt === undefined ? {} : { settledFrom: timestampFromDate(resetAt) }) }, call)
+        // The order service down: the ledger's cash and shares still answer, marked as without costs.
+        .catch((error: unknown) => (error instanceof DomainError && error.kind === "unavailable" ? undefined : Promise.reject(error))),
     ]);
+    const costs = known ?? { positions: [], realized: [] };
     const cash = balances.find((b) => b.asset === "KRW");
     const shares = balances
       .filter((b) => b.asset !== "KRW")
       .map((b) => ({ symbol: b.asset, quantity: b.totalMinor, heldQuantity: b.heldMinor }));
     const symbols = shares.filter((s) => s.quantity !== 0n).map((s) => s.symbol);
     const prices = new Map(await Promise.all(symbols.map(async (s) => [s, await this.#lastPrice(s, call)] as const)));
-    const positions = valuePositions(shares, costs.positions, (symbol) => prices.get(symbol) ?? 0n);
+    const positions = valuePositions(shares, costs.positions, (symbol) => prices.get(symbol) ?? 0n, known !== undefined);
     const cashTotalKrw = cash?.totalMinor ?? 0n;
     const realized = costs.realized.map((r) => ({ ...r, executedAt: r.executedAt ? timestampDate(r.executedAt) : new Date(0) }));
     return create(api.GetPortfolioResponseSchema, {
@@ -90,6 +94,7 @@ export class Trading {
       ...totalsOf(cashTotalKrw, positions),
       dailyRealized: dailyRealized(realized),
       realizedTrades: costs.realized.map(realizedTradeView),
+      costsUnavailable: known === undefined,
     });
   }
 

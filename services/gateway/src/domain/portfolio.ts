@@ -48,10 +48,12 @@ function roundedDiv(a: bigint, b: bigint): bigint {
  * Every symbol the ledger or the fills know: a position sold out keeps its
  * realised P&L on the list, with nothing left to value.
  */
+/** `costsKnown` false: the fills could not be read; every cost and P&L figure is zero rather than a guess. */
 export function valuePositions(
   ledger: readonly LedgerPosition[],
   costs: readonly FillsCost[],
   lastPriceOf: (symbol: string) => bigint,
+  costsKnown = true,
 ): ValuedPosition[] {
   const costOf = new Map(costs.map((c) => [c.symbol, c]));
   const symbols = [...new Set([...ledger.map((l) => l.symbol), ...costs.map((c) => c.symbol)])].sort();
@@ -61,7 +63,7 @@ export function valuePositions(
     if (held.quantity === 0n && held.heldQuantity === 0n && cost.realizedPnlKrw === 0n && cost.quantity === 0n) return [];
     const lastPriceKrw = lastPriceOf(symbol);
     const valuationKrw = held.quantity * lastPriceKrw;
-    const unrealizedPnlKrw = held.quantity === 0n ? 0n : valuationKrw - cost.costBasisKrw;
+    const unrealizedPnlKrw = held.quantity === 0n || !costsKnown ? 0n : valuationKrw - cost.costBasisKrw;
     return [
       {
         ...held,

@@ -25,6 +25,8 @@ export interface Stack {
   readonly kafkaTopicPrefix: string;
   /** SIGKILLs the gateway and starts it again on the same port, Redis keys and consumer group; `meanwhile` runs while it is down. */
   restartGateway(meanwhile?: () => Promise<void>): Promise<void>;
+  /** The same for the order service. */
+  restartOrder(meanwhile?: () => Promise<void>): Promise<void>;
   auth(): Client<typeof api.AuthService>;
   /** A TradingService client that sends this access token (or none). */
   trading(accessToken?: string): Client<typeof api.TradingService>;
@@ -41,6 +43,11 @@ export async function startStack(options: { gatewayEnv?: Record<string, string>;
     envOf: { gateway: options.gatewayEnv ?? {} },
   });
   const gatewayUrl = stack.url("gateway");
+  const restart = async (service: "gateway" | "order", meanwhile?: () => Promise<void>) => {
+    await stack.process(service).stop("SIGKILL");
+    await meanwhile?.();
+    await stack.restart(service);
+  };
   const transport = (interceptors: Interceptor[]) => createConnectTransport({ baseUrl: gatewayUrl, httpVersion: "1.1", interceptors });
   const bearer = (accessToken: string | undefined): Interceptor[] =>
     accessToken === undefined
@@ -58,11 +65,8 @@ export async function startStack(options: { gatewayEnv?: Record<string, string>;
     get gateway() {
       return stack.process("gateway");
     },
-    async restartGateway(meanwhile) {
-      await stack.process("gateway").stop("SIGKILL");
-      await meanwhile?.();
-      await stack.restart("gateway");
-    },
+    restartGateway: (meanwhile) => restart("gateway", meanwhile),
+    restartOrder: (meanwhile) => restart("order", meanwhile),
     ledger: createServiceClient(ledger.LedgerService, { baseUrl: stack.url("ledger"), timeoutMs: 10_000 }),
     exchange: createServiceClient(exchange.ExchangeService, { baseUrl: stack.url("exchange"), timeoutMs: 10_000 }),
     auth: () => createClient(api.AuthService, transport([])),
