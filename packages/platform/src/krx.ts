@@ -47,7 +47,8 @@ export function dailyPriceLimits(referencePriceKrw: bigint): PriceLimits {
   };
 }
 
-const KST_OFFSET_MS = 9 * 60 * 60 * 1000;
+/** Korea time is UTC+9 all year (no daylight saving). */
+export const KST_OFFSET_MS = 9 * 60 * 60 * 1000;
 
 /** The KRX trading day (Korea time) a moment belongs to, as YYYY-MM-DD. */
 export function tradingDay(at: Date): string {

@@ -6,6 +6,7 @@
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import type { Candle } from "@kuku/contracts/kuku/gateway/v1/gateway_pb";
 import { CandleInterval } from "@kuku/contracts/kuku/trading/v1/trading_pb";
+import { KST_OFFSET_MS, tradingDay } from "@kuku/platform/krx";
 import {
   type CandlestickData,
   CandlestickSeries,
@@ -29,12 +30,14 @@ const INTERVALS = [
   { interval: CandleInterval.ONE_DAY, label: "일 1D" },
 ] as const;
 
-// The chart draws its times as UTC: shifted by Korea's offset (no daylight saving), its axis reads KST.
-const KST_OFFSET_MS = 9 * 3_600_000;
-/** A minute as KST seconds; a day (it starts at KST midnight) as its KST date, the library's business day. */
+/**
+ * A day (it starts at KST midnight) as its KST date, the library's business
+ * day; a minute as seconds shifted by Korea's offset: the chart draws times
+ * as UTC, so its axis then reads KST.
+ */
 const timeOf = (c: Candle, interval: CandleInterval): Time => {
-  const kst = new Date(timestampDate(c.startTime!).getTime() + KST_OFFSET_MS);
-  return interval === CandleInterval.ONE_DAY ? kst.toISOString().slice(0, 10) : ((kst.getTime() / 1000) as UTCTimestamp);
+  const start = timestampDate(c.startTime!);
+  return interval === CandleInterval.ONE_DAY ? tradingDay(start) : (((start.getTime() + KST_OFFSET_MS) / 1000) as UTCTimestamp);
 };
 const priceBar = (c: Candle, interval: CandleInterval): CandlestickData => ({
   time: timeOf(c, interval),

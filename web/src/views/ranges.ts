@@ -1,12 +1,12 @@
 // Dates as a Korean trader means them: whole KST days (UTC+9, no daylight saving).
 import { type Timestamp, timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { KST_OFFSET_MS, tradingDay } from "@kuku/platform/krx";
 import { el } from "../dom.js";
 
-const KST_MS = 9 * 3600 * 1000;
 const DAY_MS = 86_400_000;
 
 /** Today in KST, `offsetDays` away, as YYYY-MM-DD. */
-export const kstDay = (offsetDays: number) => new Date(Date.now() + KST_MS + offsetDays * DAY_MS).toISOString().slice(0, 10);
+export const kstDay = (offsetDays: number) => tradingDay(new Date(Date.now() + offsetDays * DAY_MS));
 
 export const dateInput = (testid: string, offsetDays: number) =>
   el("input", { type: "date", value: kstDay(offsetDays), "data-testid": testid });
@@ -22,4 +22,4 @@ export function kstDayRange(from: string, to: string): { from: Timestamp | undef
 
 /** A timestamp as KST date and time, 24-hour. */
 export const timeText = (t: Timestamp | undefined) =>
-  t === undefined ? "" : new Date(timestampDate(t).getTime() + KST_MS).toISOString().slice(0, 19).replace("T", " ");
+  t === undefined ? "" : new Date(timestampDate(t).getTime() + KST_OFFSET_MS).toISOString().slice(0, 19).replace("T", " ");

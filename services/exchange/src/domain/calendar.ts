@@ -4,7 +4,7 @@
 // collects 15:20-15:30 and uncrosses at 15:30; weekends and the holidays
 // below are closed. "always-open" trades continuously at every hour (tests,
 // drills and benchmarks run at any wall-clock time) and never closes by itself.
-import { tradingDay } from "@kuku/platform/krx";
+import { KST_OFFSET_MS, tradingDay } from "@kuku/platform/krx";
 
 export type MarketPhase = "closed" | "preopen" | "continuous" | "closing";
 export type ScheduleName = "krx" | "always-open";
@@ -79,7 +79,6 @@ export const KRX_HOLIDAYS: ReadonlySet<string> = new Set([
 
 const MINUTE_MS = 60_000;
 const DAY_MS = 24 * 60 * MINUTE_MS;
-const KST_OFFSET_MS = 9 * 60 * MINUTE_MS;
 /** Minutes after midnight (Korea time) at which each phase of a business day starts. */
 const PREOPEN_AT = 8 * 60 + 30;
 const CONTINUOUS_AT = 9 * 60;

@@ -1,6 +1,7 @@
 // The portfolio's figures (ADR 0024): the ledger's cash and shares valued at
 // the last price, against the cost basis the order service folds from the
 // settled fills (moving average). Pure arithmetic on bigint won.
+import { tradingDay } from "@kuku/platform/krx";
 
 export interface LedgerPosition {
   readonly symbol: string;
@@ -102,16 +103,11 @@ export interface RealizedSell {
   readonly taxKrw: bigint;
 }
 
-const KST_OFFSET_MS = 9 * 3600 * 1000;
-
-/** The KRX trading day (Asia/Seoul, no daylight saving) of an instant, as YYYY-MM-DD. */
-export const kstDate = (at: Date): string => new Date(at.getTime() + KST_OFFSET_MS).toISOString().slice(0, 10);
-
 /** Realised P&L per trading day, newest day first. */
 export function dailyRealized(sells: readonly RealizedSell[]) {
   const days = new Map<string, { date: string; realizedPnlKrw: bigint; feeKrw: bigint; taxKrw: bigint; sells: number }>();
   for (const s of sells) {
-    const date = kstDate(s.executedAt);
+    const date = tradingDay(s.executedAt);
     const day = days.get(date) ?? { date, realizedPnlKrw: 0n, feeKrw: 0n, taxKrw: 0n, sells: 0 };
     days.set(date, {
       date,
