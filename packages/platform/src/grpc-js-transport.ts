@@ -21,6 +21,7 @@ import {
 import { createMethodUrl, runStreamingCall } from "@connectrpc/connect/protocol";
 import { Client, type ClientDuplexStream, credentials, type Metadata, type StatusObject } from "@grpc/grpc-js";
 import { errorFromStatus, headersToMetadata, metadataToRecord, serializerOf } from "./grpc-js-status.js";
+import { oncePer } from "./once-per.js";
 
 export interface GrpcJsTransportOptions {
   /** http://host:port (cleartext) or https://host:port (TLS). */
@@ -55,16 +56,9 @@ interface Codec {
   readonly serialize: (message: MessageShape<DescMessage>) => Buffer;
   readonly deserialize: (bytes: Buffer) => MessageShape<DescMessage>;
 }
-const codecs = new WeakMap<DescMethod, Codec>();
-
-function codecOf(method: DescMethod): Codec {
-  let codec = codecs.get(method);
-  if (codec === undefined) {
-    codec = { serialize: serializerOf(method.input), deserialize: (bytes) => fromBinary(method.output, bytes) };
-    codecs.set(method, codec);
-  }
-  return codec;
-}
+const codecOf = oncePer(
+  (method: DescMethod): Codec => ({ serialize: serializerOf(method.input), deserialize: (bytes) => fromBinary(method.output, bytes) }),
+);
 
 type UnaryFn = (req: UnaryRequest) => Promise<UnaryResponse>;
 
@@ -118,15 +112,7 @@ export function createGrpcJsTransport(options: GrpcJsTransportOptions): Transpor
     (next, interceptor) => interceptor(next as Parameters<Interceptor>[0]) as UnaryFn,
     (req) => unaryCall(channel, req, req.contextValues.get(DEADLINE)),
   );
-  const urls = new WeakMap<DescMethod, string>();
-  const urlOf = (method: DescMethod) => {
-    let url = urls.get(method);
-    if (url === undefined) {
-      url = createMethodUrl(options.baseUrl, method);
-      urls.set(method, url);
-    }
-    return url;
-  };
+  const urlOf = oncePer((method: DescMethod) => createMethodUrl(options.baseUrl, method));
   const timeoutOf = (timeoutMs: number | undefined) => {
     const ms = timeoutMs ?? options.defaultTimeoutMs;
     return ms === undefined || ms <= 0 ? undefined : ms;

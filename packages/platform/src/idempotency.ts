@@ -6,6 +6,7 @@
 import { type DescMethod, getOption } from "@bufbuild/protobuf";
 import { MethodOptions_IdempotencyLevel as Level } from "@bufbuild/protobuf/wkt";
 import { idempotency_key } from "@kuku/contracts/kuku/options/v1/options_pb";
+import { oncePer } from "./once-per.js";
 
 /**
  * How a method is idempotent: "read" changes nothing (NO_SIDE_EFFECTS);
@@ -15,14 +16,7 @@ import { idempotency_key } from "@kuku/contracts/kuku/options/v1/options_pb";
 export type Idempotency = "read" | { readonly keyField: string };
 
 // Read once per method: the retry policy asks on every call, and getOption parses the field's extension each time.
-const byMethod = new WeakMap<DescMethod, Idempotency | undefined>();
-
-export function idempotencyOf(method: DescMethod): Idempotency | undefined {
-  if (byMethod.has(method)) return byMethod.get(method);
-  const how = readIdempotency(method);
-  byMethod.set(method, how);
-  return how;
-}
+export const idempotencyOf: (method: DescMethod) => Idempotency | undefined = oncePer(readIdempotency);
 
 function readIdempotency(method: DescMethod): Idempotency | undefined {
   if (method.idempotency === Level.NO_SIDE_EFFECTS) return "read";

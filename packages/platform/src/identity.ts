@@ -12,6 +12,7 @@ import { callers as callersOption } from "@kuku/contracts/kuku/options/v1/option
 import { jwtVerify, SignJWT } from "jose";
 import { ConfigError, DEVELOPMENT_ENV, optionalStringVar } from "./config.js";
 import { DomainError } from "./errors.js";
+import { oncePer } from "./once-per.js";
 
 /** The identity of people and tools (kuku-bench, drills, tests, grpcurl): may call every rpc that names callers. */
 export const OPERATOR = "operator";
@@ -27,17 +28,14 @@ export interface ServiceIdentity {
   readonly trusted: ReadonlyMap<string, KeyObject>;
 }
 
-// Read once per method: getOption parses the option's extension on every call (measured in the rpc bench's client profile).
-const callersByMethod = new WeakMap<DescMethod, readonly string[] | undefined>();
-
-/** The services (and "operator") that may call the rpc; undefined for a public one. */
-export function callersOf(method: DescMethod): readonly string[] | undefined {
-  if (callersByMethod.has(method)) return callersByMethod.get(method);
+/**
+ * The services (and "operator") that may call the rpc; undefined for a public one. Read once per method:
+ * getOption parses the option's extension on every call (measured in the rpc bench's client profile).
+ */
+export const callersOf: (method: DescMethod) => readonly string[] | undefined = oncePer((method) => {
   const names = getOption(method, callersOption);
-  const callers = names.length === 0 ? undefined : Object.freeze([...names]);
-  callersByMethod.set(method, callers);
-  return callers;
-}
+  return names.length === 0 ? undefined : Object.freeze([...names]);
+});
 
 const base64Der = (key: KeyObject, type: "pkcs8" | "spki") => key.export({ format: "der", type }).toString("base64url");
 

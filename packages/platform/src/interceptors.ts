@@ -6,6 +6,7 @@ import type { Logger } from "pino";
 import { toConnectError } from "./errors.js";
 import { malformedAsInvalidArgument } from "./malformed.js";
 import { rpcMetrics } from "./metrics.js";
+import { oncePer } from "./once-per.js";
 import { activeTracer, headersGetter, headersSetter, inSpan } from "./tracing.js";
 
 const validator = createValidator();
@@ -129,15 +130,6 @@ class MethodTelemetry {
   }
 }
 
-function telemetryOf(cache: WeakMap<DescMethod, MethodTelemetry>, method: DescMethod, make: (method: DescMethod) => MethodTelemetry) {
-  let telemetry = cache.get(method);
-  if (telemetry === undefined) {
-    telemetry = make(method);
-    cache.set(method, telemetry);
-  }
-  return telemetry;
-}
-
 /**
  * The outermost server interceptor: a SERVER span continuing the caller's
  * trace (W3C traceparent or Jaeger uber-trace-id in the request headers),
@@ -146,10 +138,9 @@ function telemetryOf(cache: WeakMap<DescMethod, MethodTelemetry>, method: DescMe
  * Without a tracing SDK the span work is skipped: it would be a no-op.
  */
 export function serverObservabilityInterceptor(): Interceptor {
-  const cache = new WeakMap<DescMethod, MethodTelemetry>();
-  const make = (method: DescMethod) => new MethodTelemetry(method, rpcMetrics.serverDuration, rpcMetrics.serverHandled);
+  const telemetryOf = oncePer((method: DescMethod) => new MethodTelemetry(method, rpcMetrics.serverDuration, rpcMetrics.serverHandled));
   return (next) => async (req) => {
-    const telemetry = telemetryOf(cache, req.method, make);
+    const telemetry = telemetryOf(req.method);
     const started = performance.now();
     let failure: unknown;
     try {
@@ -177,10 +168,9 @@ export function serverObservabilityInterceptor(): Interceptor {
 
 /** A CLIENT span per call whose context goes out in the request headers, and the call's duration. */
 export function clientObservabilityInterceptor(): Interceptor {
-  const cache = new WeakMap<DescMethod, MethodTelemetry>();
-  const make = (method: DescMethod) => new MethodTelemetry(method, rpcMetrics.clientDuration);
+  const telemetryOf = oncePer((method: DescMethod) => new MethodTelemetry(method, rpcMetrics.clientDuration));
   return (next) => async (req) => {
-    const telemetry = telemetryOf(cache, req.method, make);
+    const telemetry = telemetryOf(req.method);
     const started = performance.now();
     let failure: unknown;
     try {

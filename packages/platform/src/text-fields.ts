@@ -6,6 +6,7 @@
 import { type DescField, type DescMessage, getOption, type MessageShape } from "@bufbuild/protobuf";
 import { field as fieldRules, Ignore } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { oncePer } from "./once-per.js";
 
 type Fields = Record<string, unknown>;
 // ES2024's String.prototype.isWellFormed (Node 20+); the project's lib is older.
@@ -25,15 +26,7 @@ function refuse(path: string, reason: string): never {
 
 // A field the protos leave to the handler (SubmitBatch's operations, each one
 // answered on its own) is checked there, with textProblemOf.
-const handlerChecked = new WeakMap<DescField, boolean>();
-function handlerChecks(field: DescField): boolean {
-  let known = handlerChecked.get(field);
-  if (known === undefined) {
-    known = getOption(field, fieldRules).ignore === Ignore.ALWAYS;
-    handlerChecked.set(field, known);
-  }
-  return known;
-}
+const handlerChecks = oncePer((field: DescField): boolean => getOption(field, fieldRules).ignore === Ignore.ALWAYS);
 
 function checkText(path: string, value: unknown): void {
   if (typeof value !== "string") return;
