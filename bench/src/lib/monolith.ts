@@ -19,8 +19,7 @@ import {
 } from "@kuku/platform";
 import { Desk } from "../../../services/exchange/src/app/desk.js";
 import { DeskWithFaults } from "../../../services/exchange/src/app/faults.js";
-import { loadExchangeConfig, venueSettings } from "../../../services/exchange/src/config.js";
-import { INSTRUMENTS } from "../../../services/exchange/src/domain/instruments.js";
+import { deskSettings, loadExchangeConfig } from "../../../services/exchange/src/config.js";
 import { Publisher, TOPICS } from "../../../services/exchange/src/events/publisher.js";
 import { exchangeHandlers } from "../../../services/exchange/src/rpc/handlers.js";
 import { Ledger } from "../../../services/ledger/src/app/ledger.js";
@@ -68,16 +67,8 @@ export async function startMonolith(
   const desk = await Desk.open({
     pool: exchangePool,
     logger,
-    instruments: INSTRUMENTS,
-    marketMaker: {
-      seed: exchangeConfig.marketMakerSeed,
-      levels: exchangeConfig.marketMakerLevels,
-      minQuantity: exchangeConfig.marketMakerMinQuantity,
-      maxQuantity: exchangeConfig.marketMakerMaxQuantity,
-    },
-    venueFor: (openedAt) => venueSettings(exchangeConfig, openedAt),
+    ...deskSettings(exchangeConfig),
     publisherFor: (session) => new Publisher(producer, session, topics),
-    groupMax: exchangeConfig.journalGroupMax,
   });
   // The servers validate every request (protovalidate); so does the in-process router, to compare like with like.
   const transport = createRouterTransport(

@@ -8,6 +8,8 @@ import {
   loadConfig,
   stringVar,
 } from "@kuku/platform";
+import type { DeskOptions } from "./app/desk.js";
+import { INSTRUMENTS } from "./domain/instruments.js";
 import type { VenueSettings } from "./domain/venue.js";
 
 export const exchangeConfigShape = {
@@ -72,5 +74,20 @@ export function venueSettings(config: ExchangeConfig, openedAt: Date): VenueSett
             dailyVolatilityBp: config.backgroundDailyVolatilityBp,
           },
         }),
+  };
+}
+
+/** The desk's settings from the configuration: all it needs but its pool, logger and publisher. */
+export function deskSettings(config: ExchangeConfig): Pick<DeskOptions, "instruments" | "marketMaker" | "venueFor" | "groupMax"> {
+  return {
+    instruments: INSTRUMENTS,
+    marketMaker: {
+      seed: config.marketMakerSeed,
+      levels: config.marketMakerLevels,
+      minQuantity: config.marketMakerMinQuantity,
+      maxQuantity: config.marketMakerMaxQuantity,
+    },
+    venueFor: (openedAt) => venueSettings(config, openedAt),
+    groupMax: config.journalGroupMax,
   };
 }

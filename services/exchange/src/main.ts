@@ -2,7 +2,7 @@ import { fileURLToPath } from "node:url";
 import { connectIdempotentProducer, createKafka, ensureTopics, prefixedTopics, runService } from "@kuku/platform";
 import { Desk } from "./app/desk.js";
 import { DeskWithFaults } from "./app/faults.js";
-import { loadExchangeConfig, venueSettings } from "./config.js";
+import { deskSettings, loadExchangeConfig } from "./config.js";
 import { INSTRUMENTS } from "./domain/instruments.js";
 import { Publisher, TOPICS } from "./events/publisher.js";
 import { exchangeHandlers } from "./rpc/handlers.js";
@@ -21,16 +21,8 @@ await runService({
     const desk = await Desk.open({
       pool,
       logger,
-      instruments: INSTRUMENTS,
-      marketMaker: {
-        seed: config.marketMakerSeed,
-        levels: config.marketMakerLevels,
-        minQuantity: config.marketMakerMinQuantity,
-        maxQuantity: config.marketMakerMaxQuantity,
-      },
-      venueFor: (openedAt) => venueSettings(config, openedAt),
+      ...deskSettings(config),
       publisherFor: (session) => new Publisher(producer, session, topics),
-      groupMax: config.journalGroupMax,
     });
     // Stops run in reverse: Kafka's progress is recorded before the producer disconnects.
     onStop(() => desk.close());
