@@ -153,10 +153,10 @@ async function measureRound(rows: readonly Row[], settings: Settings): Promise<F
 }
 
 /** Server CPU time per successful call, in µs. */
-const cpuMicrosPerCall = (m: Measured) => (m.ok === 0 ? Number.NaN : Math.round((m.serverCpuSeconds / m.ok) * 1e6));
+const cpuMicrosPerCall = (m: Measured) => microsPerCall(m.serverCpuSeconds, m);
 /** A Node client's CPU time per successful call, in µs; "-" for ghz. */
-const clientMicrosPerCall = (m: Measured) =>
-  m.clientCpuSeconds === undefined ? "-" : m.ok === 0 ? Number.NaN : Math.round((m.clientCpuSeconds / m.ok) * 1e6);
+const clientMicrosPerCall = (m: Measured) => (m.clientCpuSeconds === undefined ? "-" : microsPerCall(m.clientCpuSeconds, m));
+const microsPerCall = (cpuSeconds: number, m: Measured) => (m.ok === 0 ? Number.NaN : Math.round((cpuSeconds / m.ok) * 1e6));
 
 interface RowResult {
   /** The round with the median rate. */
