@@ -6,7 +6,7 @@ import { TradingPhase } from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import * as order from "@kuku/contracts/kuku/order/v1/order_pb";
 import { CandleInterval, OrderType, Side, TimeInForce } from "@kuku/contracts/kuku/trading/v1/trading_pb";
 import t from "tap";
-import { eventually, signUp, startStack, untilSettled } from "./support/stack.js";
+import { eventually, marketOrder, signUp, startStack, untilSettled } from "./support/stack.js";
 
 const stack = await startStack();
 t.teardown(() => stack.stop());
@@ -20,15 +20,7 @@ async function code(promise: Promise<unknown>): Promise<Code | "ok"> {
   }
 }
 
-const marketBuy = (quantity: bigint) => ({
-  idempotencyKey: `key-${randomUUID()}`,
-  symbol: "005930",
-  side: Side.BUY,
-  type: OrderType.MARKET,
-  timeInForce: TimeInForce.IOC,
-  quantity,
-  limitPriceKrw: 0n,
-});
+const marketBuy = (quantity: bigint) => marketOrder(Side.BUY, quantity);
 
 t.test("sign-up opens the KRW account in the ledger under the gateway's user id", async (t) => {
   const user = await signUp(stack);

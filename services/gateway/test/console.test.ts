@@ -10,7 +10,7 @@ import type * as api from "@kuku/contracts/kuku/gateway/v1/gateway_pb";
 import { OrderType, Side, TimeInForce } from "@kuku/contracts/kuku/trading/v1/trading_pb";
 import { type Browser, chromium, type Page } from "playwright-core";
 import t, { type Test } from "tap";
-import { eventually, signUp, startStack, untilSettled } from "./support/stack.js";
+import { eventually, marketOrder, signUp, startStack, untilSettled } from "./support/stack.js";
 
 const WEB_DIST = fileURLToPath(new URL("../../../web/dist", import.meta.url));
 const ARTIFACTS = fileURLToPath(new URL("../test-artifacts/console/", import.meta.url));
@@ -425,15 +425,7 @@ t.test("quotes, the book and trades update live from the market's WebSocket, wit
   const firstTrade = await page.locator('[data-testid="trades"] tr').first().getAttribute("data-trade");
   const buyer = await signUp(stack, "mover");
   await buyer.trading.depositCash({ requestId: randomUUID(), amountKrw: 10_000_000n });
-  const { order: bought } = await buyer.trading.placeOrder({
-    idempotencyKey: `key-${randomUUID()}`,
-    symbol: "005930",
-    side: Side.BUY,
-    type: OrderType.MARKET,
-    timeInForce: TimeInForce.IOC,
-    quantity: 7n,
-    limitPriceKrw: 0n,
-  });
+  const { order: bought } = await buyer.trading.placeOrder(marketOrder(Side.BUY, 7n));
   const price = (bought!.filledNotionalKrw / bought!.filledQuantity).toLocaleString("ko-KR");
   const newest = page.locator('[data-testid="trades"] tr').first();
   await eventually("the trade reaches the page", async () => (await newest.getAttribute("data-trade")) !== firstTrade);
@@ -515,18 +507,6 @@ t.test("P&L figures match a hand computation; the order's detail; the statement 
   await shot(page, "14-statement");
   await closeConsole(t, page);
 });
-
-function marketOrder(side: Side, quantity: bigint): api.PlaceOrderRequest {
-  return {
-    idempotencyKey: `key-${randomUUID()}`,
-    symbol: "005930",
-    side,
-    type: OrderType.MARKET,
-    timeInForce: TimeInForce.IOC,
-    quantity,
-    limitPriceKrw: 0n,
-  } as api.PlaceOrderRequest;
-}
 
 const numText = (n: bigint) => n.toLocaleString("ko-KR");
 const wonText = (n: bigint, signed = false) => `${signed && n > 0n ? "+" : ""}${numText(n)}원`;

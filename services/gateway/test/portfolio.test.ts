@@ -8,7 +8,7 @@ import type * as api from "@kuku/contracts/kuku/gateway/v1/gateway_pb";
 import * as order from "@kuku/contracts/kuku/order/v1/order_pb";
 import { OrderType, Side, TimeInForce } from "@kuku/contracts/kuku/trading/v1/trading_pb";
 import t from "tap";
-import { eventually, signUp, startStack } from "./support/stack.js";
+import { eventually, marketOrder, signUp, startStack } from "./support/stack.js";
 
 const stack = await startStack();
 t.teardown(() => stack.stop());
@@ -29,15 +29,7 @@ async function failure(promise: Promise<unknown>): Promise<{ code: Code | "ok"; 
   }
 }
 
-const market = (symbol: string, side: Side, quantity: bigint) => ({
-  idempotencyKey: `key-${randomUUID()}`,
-  symbol,
-  side,
-  type: OrderType.MARKET,
-  timeInForce: TimeInForce.IOC,
-  quantity,
-  limitPriceKrw: 0n,
-});
+const market = (symbol: string, side: Side, quantity: bigint) => marketOrder(side, quantity, symbol);
 
 /** Nothing in flight: every order at rest and nothing held in the ledger. */
 async function quiet(user: User): Promise<void> {

@@ -1,6 +1,7 @@
 // Ledger, exchange, order, market and gateway as real processes on fresh
 // databases, with Kafka topics and Redis keys of their own.
 import { randomUUID } from "node:crypto";
+import type { MessageInitShape } from "@bufbuild/protobuf";
 import { type Client, createClient, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
@@ -8,6 +9,7 @@ import * as accountsApi from "@kuku/contracts/kuku/gateway/v1/accounts_pb";
 import * as api from "@kuku/contracts/kuku/gateway/v1/gateway_pb";
 import * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import * as order from "@kuku/contracts/kuku/order/v1/order_pb";
+import { OrderType, type Side, TimeInForce } from "@kuku/contracts/kuku/trading/v1/trading_pb";
 import { createServiceClient } from "@kuku/platform";
 import { eventually, type ServiceProcess, startService, startTradingStack } from "@kuku/testkit";
 import pg from "pg";
@@ -120,3 +122,13 @@ export async function startGatewayAlone(t: { teardown(fn: () => unknown): void }
   t.teardown(() => gateway.stop());
   return gateway;
 }
+
+/** A market IOC order of `quantity` shares, with a fresh idempotency key. */
+export const marketOrder = (side: Side, quantity: bigint, symbol = "005930"): MessageInitShape<typeof api.PlaceOrderRequestSchema> => ({
+  idempotencyKey: `key-${randomUUID()}`,
+  symbol,
+  side,
+  type: OrderType.MARKET,
+  timeInForce: TimeInForce.IOC,
+  quantity,
+});
