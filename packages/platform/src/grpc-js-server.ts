@@ -11,6 +11,7 @@ import {
   Code,
   ConnectError,
   type ConnectRouter,
+  type ContextValues,
   createHandlerContext,
   createMethodImplSpec,
   createServiceImplSpec,
@@ -28,6 +29,7 @@ import {
 } from "@grpc/grpc-js";
 import { headersToMetadata, isEmpty, metadataToRecord, serializerOf, statusFromError } from "./grpc-js-status.js";
 import type { ServiceRegistration } from "./registration.js";
+import type { CallOrigin } from "./server.js";
 
 export interface GrpcJsServerOptions {
   readonly registrations: readonly ServiceRegistration[];
@@ -38,6 +40,8 @@ export interface GrpcJsServerOptions {
   readonly shutdownSignal: AbortSignal;
   /** Called as a call starts; the returned function as it ends (the server's in-flight count). */
   readonly track: () => () => void;
+  /** The call's context values from its metadata and peer, as the Connect path takes them from its request. */
+  readonly contextValues?: ((origin: CallOrigin) => ContextValues) | undefined;
 }
 
 export interface GrpcJsServer {
@@ -120,6 +124,7 @@ function contextOf(spec: MethodImplSpec, call: AnyCall, options: GrpcJsServerOpt
     // Connect's own words for it (parseTimeout).
     return new ConnectError(`timeout ${timeoutMs}ms must be <= ${options.maxTimeoutMs}`, Code.InvalidArgument);
   }
+  const requestHeader = metadataToRecord(call.metadata);
   const context = createHandlerContext({
     service: spec.method.parent,
     method: spec.method,
@@ -128,7 +133,8 @@ function contextOf(spec: MethodImplSpec, call: AnyCall, options: GrpcJsServerOpt
     url: call.getPath(),
     timeoutMs,
     shutdownSignal: options.shutdownSignal,
-    requestHeader: metadataToRecord(call.metadata),
+    requestHeader,
+    contextValues: options.contextValues?.({ headers: requestHeader, remoteAddress: peerAddress(call.getPeer()) }),
   });
   // grpc-js reports every stream's close as "cancelled", finished calls' too: listen only while the call runs.
   const onCancelled = () => context.abort(new ConnectError("the caller cancelled the call", Code.Canceled));
@@ -140,6 +146,17 @@ function contextOf(spec: MethodImplSpec, call: AnyCall, options: GrpcJsServerOpt
       context.abort(reason);
     },
   });
+}
+
+/**
+ * The peer's address without its port: grpc-js gives the connection's socket as
+ * "address:port" (the last colon is the port's, IPv6 addresses included), the
+ * same socket whose remoteAddress the Connect path reads.
+ */
+export function peerAddress(peer: string): string | undefined {
+  if (peer === "unknown") return undefined;
+  const colon = peer.lastIndexOf(":");
+  return colon > 0 && /^\d+$/.test(peer.slice(colon + 1)) ? peer.slice(0, colon) : peer;
 }
 
 function asConnectError(error: unknown): ConnectError {

@@ -30,7 +30,6 @@ import { textFieldsInterceptor } from "./text-fields.js";
 
 /** A plain Node request handler, for HTTP/1.1 and HTTP/2 alike. */
 export type NodeHandlerFn = NonNullable<ConnectNodeAdapterOptions["fallback"]>;
-type NodeServerRequest = Parameters<NodeHandlerFn>[0];
 
 // Connections waiting to be accepted. Node's default (511) made 488 of a burst of 1,000 connections wait
 // about a second for a SYN retry (`kuku-bench runtime kernel`); the kernel caps it at net.core.somaxconn.
@@ -67,8 +66,8 @@ export interface ServerOptions {
   readonly onUpgrade?: (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void;
   /** Serves every request that is not an RPC (e.g. static files); 404 when unset. */
   readonly fallback?: NodeHandlerFn;
-  /** Values handed to interceptors and handlers, taken from the raw request (e.g. the peer address). */
-  readonly contextValues?: (req: NodeServerRequest) => ContextValues;
+  /** Values handed to interceptors and handlers, taken from the call's origin (e.g. the peer address); the same on every protocol. */
+  readonly contextValues?: (origin: CallOrigin) => ContextValues;
   /** Browser origins allowed to call cross-origin; none when unset (same-origin only). */
   readonly corsAllowedOrigins?: readonly string[];
   /**
@@ -76,12 +75,21 @@ export interface ServerOptions {
    * "grpc-js" (@grpc/grpc-js, for service-to-service ports: several times
    * the calls per second). Either way HTTP/1.1 (Connect, gRPC-Web)
    * goes to Connect, and the same implementations run through the same
-   * interceptors. grpc-js serves only the gRPC protocol on HTTP/2, so
-   * contextValues (taken from a Node request) need "connect".
+   * interceptors, with the same contextValues.
    */
   readonly grpcServer?: "connect" | "grpc-js";
   /** Where /metrics, /healthz and /readyz are served (port 0 picks one); nowhere when unset. Never on the public port. */
   readonly admin?: { readonly host: string; readonly port: number };
+}
+
+/**
+ * What every protocol path knows of a call before it runs: its request
+ * headers (gRPC metadata on the grpc-js path, binary values base64 and repeated
+ * values joined as Node joins them) and the TCP peer's address.
+ */
+export interface CallOrigin {
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly remoteAddress: string | undefined;
 }
 
 export type BuiltInInterceptor = "observability" | "errorMapping" | "validation" | "textFields";
@@ -114,9 +122,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     health.registration(),
     ...reflectionRegistrations([...appServices, Health, reflectionV1.ServerReflection, reflectionV1alpha.ServerReflection]),
   ];
-  if (options.grpcServer === "grpc-js" && options.contextValues !== undefined) {
-    throw new Error('contextValues are taken from Node requests: they need grpcServer "connect"');
-  }
   // Observability outermost: its span is active while the others log, and it sees the final status.
   // Then the gate (who may call, how often), then the checks of the request's content.
   const on = new Set<BuiltInInterceptor>(options.builtIns ?? ["observability", "errorMapping", "validation", "textFields"]);
@@ -172,7 +177,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   const grpcJs: GrpcJsServer | undefined =
     options.grpcServer === "grpc-js"
-      ? startGrpcJsServer({ registrations, interceptors, maxTimeoutMs, readMaxBytes, shutdownSignal: cutOff.signal, track })
+      ? startGrpcJsServer({
+          registrations,
+          interceptors,
+          maxTimeoutMs,
+          readMaxBytes,
+          shutdownSignal: cutOff.signal,
+          track,
+          contextValues: options.contextValues,
+        })
       : undefined;
   const http2Connection = grpcJs === undefined ? (socket: net.Socket) => h2.emit("connection", socket) : grpcJs.inject;
 
@@ -253,7 +266,8 @@ function nodeHandler(handlers: readonly UniversalHandler[], options: ServerOptio
       }
       return;
     }
-    const uReq = universalRequestFromNodeRequest(req, res, undefined, options.contextValues?.(req));
+    const values = options.contextValues?.({ headers: req.headers, remoteAddress: req.socket.remoteAddress });
+    const uReq = universalRequestFromNodeRequest(req, res, undefined, values);
     uHandler(uReq)
       .then((uRes) => universalResponseToNodeResponse(uRes, res))
       .catch((reason: unknown) => {

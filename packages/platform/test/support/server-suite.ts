@@ -3,8 +3,8 @@
 // reflection versions, and draining on shutdown.
 import http2 from "node:http2";
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
+import { Code, ConnectError, createClient, createContextKey, createContextValues } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { Health, HealthCheckResponse_ServingStatus as Status } from "@kuku/contracts/grpc/health/v1/health_pb";
 import * as reflectionV1alpha from "@kuku/contracts/grpc/reflection/v1alpha/reflection_pb";
 import { DepositResponseSchema, LedgerService } from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
@@ -20,6 +20,9 @@ export function serverSuite(grpcServer: ServerOptions["grpcServer"]): void {
   const slowCallRunning = new Promise<void>((resolve) => (slowCallStarted = resolve));
   let server: RunningServer;
   let baseUrl: string;
+  // What contextValues made of each call's origin, as the handler saw it.
+  const originKey = createContextKey("", { description: "peer and probe header" });
+  const origins: string[] = [];
 
   t.before(async () => {
     server = await startServer({
@@ -29,11 +32,13 @@ export function serverSuite(grpcServer: ServerOptions["grpcServer"]): void {
       port: 0,
       logger: createLogger("server-test", "silent"),
       drainTimeoutMs: 5_000,
+      contextValues: (origin) => createContextValues().set(originKey, `${origin.remoteAddress} ${origin.headers["x-probe"]}`),
       // A stand-in implementation: this file tests the bootstrap, not a ledger.
       services: [
         serviceOf(LedgerService, {
-          async deposit(req) {
+          async deposit(req, ctx) {
             handlerCalls += 1;
+            origins.push(ctx.values.get(originKey));
             if (req.requestId === "slow") {
               const released = new Promise<void>((resolve) => (releaseSlowCall = resolve));
               slowCallStarted();
@@ -55,6 +60,16 @@ export function serverSuite(grpcServer: ServerOptions["grpcServer"]): void {
     await grpc().deposit({ requestId: "a", accountId: VALID_ACCOUNT, amountMinor: 1n });
     await connectH1().deposit({ requestId: "b", accountId: VALID_ACCOUNT, amountMinor: 1n });
     t.equal(handlerCalls, before + 2);
+  });
+
+  t.test("contextValues see the same peer address and request headers on every protocol", async (t) => {
+    origins.length = 0;
+    const headers = { "x-probe": "seen" };
+    await grpc().deposit({ requestId: "c", accountId: VALID_ACCOUNT, amountMinor: 1n }, { headers });
+    await connectH1().deposit({ requestId: "d", accountId: VALID_ACCOUNT, amountMinor: 1n }, { headers });
+    const web = createClient(LedgerService, createGrpcWebTransport({ baseUrl, httpVersion: "1.1" }));
+    await web.deposit({ requestId: "e", accountId: VALID_ACCOUNT, amountMinor: 1n }, { headers });
+    t.same(origins, ["127.0.0.1 seen", "127.0.0.1 seen", "127.0.0.1 seen"]);
   });
 
   t.test("an invalid request is refused before any handler runs", async (t) => {
