@@ -171,6 +171,8 @@ await runService({
           }),
         ],
         contextValues: requestContext,
+        // Native gRPC clients (ghz, the bench, other backends) through grpc-js; browsers keep Connect and gRPC-Web.
+        grpcServer: "grpc-js",
         corsAllowedOrigins: config.corsAllowedOrigins,
         readMaxBytes: config.readMaxBytes,
         maxTimeoutMs: 30_000,

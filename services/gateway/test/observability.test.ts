@@ -3,11 +3,14 @@
 // spans of gateway, order, ledger, exchange and the order service's Kafka
 // consumer; the gateway's /metrics parses.
 import { randomBytes, randomUUID } from "node:crypto";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import * as api from "@kuku/contracts/kuku/gateway/v1/gateway_pb";
 import * as order from "@kuku/contracts/kuku/order/v1/order_pb";
 import { OrderType, Side, TimeInForce } from "@kuku/contracts/kuku/trading/v1/trading_pb";
 import { parsePrometheusText, REPO_ROOT, run } from "@kuku/testkit";
 import t from "tap";
-import { eventually, signUp, startStack, untilSettled } from "./support/stack.js";
+import { eventually, marketOrder, signUp, startStack, untilSettled } from "./support/stack.js";
 
 const ZIPKIN_URL = `http://127.0.0.1:${process.env["KUKU_ZIPKIN_PORT"] ?? "9411"}`;
 const started = await run("bash", [`${REPO_ROOT}deploy/local/tracing-up.sh`]);
@@ -25,6 +28,24 @@ interface ZipkinSpan {
   kind?: string;
   localEndpoint?: { serviceName?: string };
 }
+
+/** The trace's spans once Zipkin has those `complete` asks for. */
+async function traceOf(traceId: string, complete: (has: SpanFinder) => boolean) {
+  let spans: ZipkinSpan[] = [];
+  const has: SpanFinder = (service, kind, name) =>
+    spans.find((s) => s.localEndpoint?.serviceName === service && s.kind === kind && name.test(s.name));
+  await eventually(
+    "Zipkin has the whole trace",
+    async () => {
+      const response = await fetch(`${ZIPKIN_URL}/api/v2/trace/${traceId}`);
+      spans = response.ok ? ((await response.json()) as ZipkinSpan[]) : [];
+      return complete(has);
+    },
+    30_000,
+  );
+  return { spans, has };
+}
+type SpanFinder = (service: string, kind: string, name: RegExp) => ZipkinSpan | undefined;
 
 t.test("one trace from the gateway to the order service's Kafka consumer", async (t) => {
   const user = await signUp(stack);
@@ -44,23 +65,14 @@ t.test("one trace from the gateway to the order service's Kafka consumer", async
   );
   t.equal((await untilSettled(user.trading, placed!.orderId)).state, order.OrderState.SETTLED);
 
-  let spans: ZipkinSpan[] = [];
-  const has = (service: string, kind: string, name: RegExp) =>
-    spans.find((s) => s.localEndpoint?.serviceName === service && s.kind === kind && name.test(s.name));
-  await eventually(
-    "Zipkin has the whole trace",
-    async () => {
-      const response = await fetch(`${ZIPKIN_URL}/api/v2/trace/${traceId}`);
-      spans = response.ok ? ((await response.json()) as ZipkinSpan[]) : [];
-      return [
-        has("gateway", "SERVER", /tradingservice\/placeorder/i),
-        has("order", "SERVER", /orderservice\/placeorder/i),
-        has("ledger", "SERVER", /placehold/i),
-        has("exchange", "SERVER", /submitorder/i),
-        has("order", "CONSUMER", /executions process/),
-      ].every((s) => s !== undefined);
-    },
-    30_000,
+  const { spans, has } = await traceOf(traceId, (has) =>
+    [
+      has("gateway", "SERVER", /tradingservice\/placeorder/i),
+      has("order", "SERVER", /orderservice\/placeorder/i),
+      has("ledger", "SERVER", /placehold/i),
+      has("exchange", "SERVER", /submitorder/i),
+      has("order", "CONSUMER", /executions process/),
+    ].every((s) => s !== undefined),
   );
   const gateway = has("gateway", "SERVER", /tradingservice\/placeorder/i)!;
   t.equal(gateway.parentId, callerSpanId, "the gateway continued the browser's span");
@@ -77,6 +89,29 @@ t.test("one trace from the gateway to the order service's Kafka consumer", async
     ["gateway", "order", "ledger", "exchange"].filter((s) => !spans.some((x) => x.localEndpoint?.serviceName === s)),
     [],
     "spans from gateway, order, ledger and exchange",
+  );
+});
+
+t.test("a native gRPC caller's traceparent (metadata, through grpc-js) is continued the same way", async (t) => {
+  const user = await signUp(stack);
+  const trading = createClient(api.TradingService, createGrpcTransport({ baseUrl: stack.gatewayUrl }));
+  const headers = { authorization: `Bearer ${user.tokens.accessToken}` };
+  await trading.depositCash({ requestId: "deposit-grpc", amountKrw: 10_000_000n }, { headers });
+  const traceId = randomBytes(16).toString("hex");
+  const callerSpanId = randomBytes(8).toString("hex");
+  await trading.placeOrder(marketOrder(Side.BUY, 1n), { headers: { ...headers, traceparent: `00-${traceId}-${callerSpanId}-01` } });
+  const { spans, has } = await traceOf(
+    traceId,
+    (has) =>
+      has("gateway", "SERVER", /tradingservice\/placeorder/i) !== undefined &&
+      has("order", "SERVER", /orderservice\/placeorder/i) !== undefined,
+  );
+  t.equal(has("gateway", "SERVER", /tradingservice\/placeorder/i)!.parentId, callerSpanId, "the gateway continued the caller's span");
+  const orderServer = has("order", "SERVER", /orderservice\/placeorder/i)!;
+  t.equal(
+    spans.find((s) => s.id === orderServer.parentId)?.localEndpoint?.serviceName,
+    "gateway",
+    "and the order service continued the gateway's",
   );
 });
 

@@ -2,6 +2,7 @@
 // request id it passes downstream, and (once authenticated) the user.
 import { randomUUID } from "node:crypto";
 import { type ContextValues, createContextKey, createContextValues, type HandlerContext } from "@connectrpc/connect";
+import type { CallOrigin } from "@kuku/platform";
 
 export interface Caller {
   readonly userId: string;
@@ -14,14 +15,14 @@ export const callerKey = createContextKey<Caller | undefined>(undefined, { descr
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
-/** From the raw request: the socket's peer address (not X-Forwarded-For, which a client can forge) and a request id. */
-export function requestContext(req: {
-  headers: Record<string, string | string[] | undefined>;
-  socket: { remoteAddress?: string | undefined };
-}): ContextValues {
+/**
+ * From the call's origin, the same on the Connect and the native gRPC path: the socket's peer address (not
+ * X-Forwarded-For, which a client can forge) and a request id.
+ */
+export function requestContext(origin: CallOrigin): ContextValues {
   const values = createContextValues();
-  values.set(peerKey, req.socket.remoteAddress ?? "unknown");
-  const offered = req.headers["x-request-id"];
+  values.set(peerKey, origin.remoteAddress ?? "unknown");
+  const offered = origin.headers["x-request-id"];
   values.set(requestIdKey, typeof offered === "string" && REQUEST_ID.test(offered) ? offered : randomUUID());
   return values;
 }
