@@ -1,14 +1,45 @@
 // What authenticating one request costs the gateway, for ADR 0013: a
 // stateless JWT check, the same plus the Redis revocation lookup the gateway
 // does, an opaque session looked up in Redis, and the token-bucket script.
-// Also the scrypt cost per log-in at each work factor (ADR 0013, passwords).
+// Also the scrypt cost per log-in at each work factor (ADR 0013, passwords),
+// and the admission script with many calls in flight, as the gateway sends it
+// under load, with ioredis' auto-pipelining off and on (issue 16).
 import { randomBytes, randomUUID } from "node:crypto";
 import { PasswordHasher } from "@kuku/gateway/password";
 import { RateLimiter } from "@kuku/gateway/rate-limiter";
 import { AccessTokens } from "@kuku/gateway/tokens";
+import { observeRedis } from "@kuku/platform";
 import { Redis } from "ioredis";
-import { command, int, text } from "../lib/command.js";
+import { command, duration, int, text } from "../lib/command.js";
+import { closedLoop } from "../lib/load.js";
 import { Histogram, measureSequential as measure, microsSince, table } from "../lib/stats.js";
+
+const UNLIMITED = { capacity: 1e9, refillPerSecond: 1e9 };
+
+/**
+ * `inFlight` admissions at a time for `durationMs` through a client like the gateway's (observed: timed per command),
+ * with auto-pipelining as asked: the rate, the latency and this process's CPU per admission (the gateway's side of it).
+ */
+async function admissionsInFlight(redisUrl: string, prefix: string, autoPipelining: boolean, inFlight: number, durationMs: number) {
+  const redis = observeRedis(new Redis(redisUrl, { enableAutoPipelining: autoPipelining }), "bench");
+  try {
+    const limiter = new RateLimiter(redis, prefix);
+    const admit = () => limiter.admit("ip:bench", "session", "user:bench", { ip: UNLIMITED, user: UNLIMITED }).then(() => true);
+    await closedLoop(inFlight, Math.min(1_000, durationMs), admit); // warm-up: JIT, the script loaded
+    const cpu = process.cpuUsage();
+    const load = await closedLoop(inFlight, durationMs, admit);
+    const { user, system } = process.cpuUsage(cpu);
+    return [
+      `${inFlight} in flight, auto-pipelining ${autoPipelining ? "on" : "off"}`,
+      load.perSecond,
+      load.latency.percentile(50).toFixed(0),
+      load.latency.percentile(99).toFixed(0),
+      ((user + system) / load.latency.count).toFixed(1),
+    ];
+  } finally {
+    redis.disconnect();
+  }
+}
 
 export const gatewayAuth = command({
   name: "gateway auth",
@@ -17,6 +48,8 @@ export const gatewayAuth = command({
     requests: int("sequential checks per variant", 20000),
     logins: int("scrypt verifications per work factor", 5),
     "redis-url": text("Redis for revocations, sessions and buckets", "redis://127.0.0.1:6379"),
+    "in-flight": int("admission scripts in flight at once for the auto-pipelining rows (0: skip them)", 64),
+    "in-flight-duration": duration("measured time per auto-pipelining row", "5s"),
   },
   async run(values) {
     const { requests: count, logins } = values;
@@ -28,7 +61,7 @@ export const gatewayAuth = command({
       const sessionKey = `${prefix}:session:${randomBytes(32).toString("base64url")}`;
       await redis.set(sessionKey, JSON.stringify({ userId: randomUUID() }), "EX", 600);
       const limiter = new RateLimiter(redis, prefix);
-      const unlimited = { capacity: 1e9, refillPerSecond: 1e9 };
+      const unlimited = UNLIMITED;
       const rows = [
         await measure("JWT HS256 verify (stateless)", count, () => tokens.verify(token)),
         await measure("JWT verify + Redis revocation EXISTS (gateway)", count, async () => {
@@ -55,6 +88,13 @@ export const gatewayAuth = command({
         ),
       ];
       console.log(table(["check", "per second (1 client)", "p50 µs", "p99 µs"], rows));
+      const inFlight = values["in-flight"];
+      if (inFlight > 0) {
+        const pipelined = [];
+        for (const on of [false, true, false, true])
+          pipelined.push(await admissionsInFlight(values["redis-url"], prefix, on, inFlight, values["in-flight-duration"]));
+        console.log(`\n${table(["admission script (a known token)", "per second", "p50 µs", "p99 µs", "client CPU µs/call"], pipelined)}`);
+      }
       const scryptRows: (string | number)[][] = [];
       for (const log2N of [14, 15, 16, 17]) {
         const hasher = new PasswordHasher(log2N);

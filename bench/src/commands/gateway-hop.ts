@@ -2,9 +2,12 @@
 // (ADR 0012). The same read, in the same run, straight to the service that
 // answers it and through the gateway with a user's token: the portfolio
 // (ledger GetBalances by owner vs gateway GetPortfolio) and the order list
-// (order ListOrders vs gateway ListOrders). Latency and rate from one client;
+// (order ListOrders vs gateway ListOrders); on request PlaceOrder, a market
+// buy of one share (order PlaceOrder vs gateway PlaceOrder, issue 16: the
+// gateway's CPU per order call). Latency and rate from one client;
 // CPU per call from each process's own counters, so the hop's price is the
 // gateway's CPU per call and the latency it adds.
+import { randomUUID } from "node:crypto";
 import { cpus, loadavg } from "node:os";
 import type { DescService } from "@bufbuild/protobuf";
 import { type Client, createClient, type Transport } from "@connectrpc/connect";
@@ -12,6 +15,7 @@ import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect
 import * as gateway from "@kuku/contracts/kuku/gateway/v1/gateway_pb";
 import { LedgerService } from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import { OrderService } from "@kuku/contracts/kuku/order/v1/order_pb";
+import { OrderType, Side, TimeInForce } from "@kuku/contracts/kuku/trading/v1/trading_pb";
 import { identityClientInterceptor, OPERATOR } from "@kuku/platform";
 import { type ServiceName, startTradingStack, type TradingStack, testIdentity } from "@kuku/testkit";
 import { choiceList, command, duration, int, text } from "../lib/command.js";
@@ -19,10 +23,12 @@ import { closedLoop, ms } from "../lib/load.js";
 import { cpuSeconds } from "../lib/proc.js";
 import { table } from "../lib/stats.js";
 
-const READS = ["portfolio", "orders"] as const;
+const READS = ["portfolio", "orders", "place"] as const;
 type Read = (typeof READS)[number];
-/** Who answers each read behind the gateway. */
-const DOWNSTREAM: Record<Read, ServiceName> = { portfolio: "ledger", orders: "order" };
+/** Who answers each call behind the gateway. */
+const DOWNSTREAM: Record<Read, ServiceName> = { portfolio: "ledger", orders: "order", place: "order" };
+/** Enough for every market buy of a run (a 1-share hold is at most the daily upper limit, ~0.1 M won), under the paper cash cap. */
+const FUNDING_KRW = 5_000_000_000n;
 const PATHS = ["direct", "gateway-grpc", "gateway-connect-json"] as const;
 type Path = (typeof PATHS)[number];
 const PATH_WORDS: Record<Path, string> = {
@@ -55,7 +61,7 @@ async function signedUpUser(stack: TradingStack): Promise<User> {
     displayName: "hop",
   });
   const headers = { authorization: `Bearer ${tokens!.accessToken}` };
-  await createClient(gateway.TradingService, transport).depositCash({ requestId: "hop-funding", amountKrw: 50_000_000n }, { headers });
+  await createClient(gateway.TradingService, transport).depositCash({ requestId: "hop-funding", amountKrw: FUNDING_KRW }, { headers });
   return { userId, headers };
 }
 
@@ -66,6 +72,16 @@ function transportOf(stack: TradingStack, path: Path, read: Read): Transport {
   return createGrpcTransport({ baseUrl, interceptors: path === "direct" ? [identityClientInterceptor(testIdentity(OPERATOR))] : [] });
 }
 
+/** A market buy of one share under a fresh idempotency key: accepted at once (ADR 0020), settled behind the answer. */
+const marketBuy = () => ({
+  idempotencyKey: `hop-${randomUUID()}`,
+  symbol: "005930",
+  side: Side.BUY,
+  type: OrderType.MARKET,
+  timeInForce: TimeInForce.IOC,
+  quantity: 1n,
+});
+
 /** One call of the read on the path. */
 function callOf(stack: TradingStack, user: User, read: Read, path: Path): () => Promise<unknown> {
   const transport = transportOf(stack, path, read);
@@ -73,11 +89,13 @@ function callOf(stack: TradingStack, user: User, read: Read, path: Path): () => 
   if (path === "direct") {
     const ledger = client(LedgerService);
     const orders = client(OrderService);
+    if (read === "place") return () => orders.placeOrder({ userId: user.userId, ...marketBuy() });
     return read === "portfolio"
       ? () => ledger.getBalances({ ownerId: user.userId })
       : () => orders.listOrders({ userId: user.userId, pageSize: 20 });
   }
   const trading = client(gateway.TradingService);
+  if (read === "place") return () => trading.placeOrder(marketBuy(), { headers: user.headers });
   return read === "portfolio"
     ? () => trading.getPortfolio({}, { headers: user.headers })
     : () => trading.listOrders({ pageSize: 20 }, { headers: user.headers });
@@ -176,7 +194,11 @@ export const gatewayHop = command({
   name: "gateway hop",
   summary: "what the gateway hop adds to a read: p50/p99 and CPU per call through the gateway vs the service directly (ADR 0012)",
   options: {
-    reads: choiceList(READS, "portfolio (ledger GetBalances vs gateway GetPortfolio), orders (order vs gateway ListOrders)"),
+    reads: choiceList(
+      READS,
+      "portfolio (ledger GetBalances vs gateway GetPortfolio), orders (order vs gateway ListOrders), place (PlaceOrder, a market buy of 1 share, order vs gateway)",
+      "portfolio,orders",
+    ),
     paths: choiceList(PATHS, "direct to the service, through the gateway over gRPC, through it as the console calls (Connect JSON)"),
     duration: duration("measured time per row", "5s"),
     warmup: duration("time per row before measuring (JIT, connections), not counted", "1s"),
