@@ -14,6 +14,7 @@ import { createServiceClient, forEachConcurrently } from "@kuku/platform";
 import { run, startTradingStack, TOOLS_BIN, type TradingStack } from "@kuku/testkit";
 import { command, duration, int, intList, text } from "../lib/command.js";
 import { benchPool } from "../lib/pool.js";
+import { cpuSeconds } from "../lib/proc.js";
 import { table } from "../lib/stats.js";
 
 const SCENARIO = fileURLToPath(new URL("../../load/place-order.json", import.meta.url));
@@ -223,9 +224,16 @@ export const surge = command({
       const gatewayPort = stack.process("gateway").port;
       const ghzRows: (string | number)[][] = [];
       const settleRows: (string | number)[][] = [];
+      const cpuRows: (string | number)[][] = [];
+      const services = ["gateway", "order", "ledger", "exchange"] as const;
+      const cpuNow = () => services.map((s) => cpuSeconds(stack.process(s).child.pid!));
       for (const rate of values.rates) {
         const since = new Date(Date.now() - 1_000);
+        const cpuBefore = cpuNow();
         const report = await ghzAt(gatewayPort, metadataFile, rate, values.ramp, values.hold);
+        // Only while ghz ran: settlement that trails the run is not counted.
+        const cpu = cpuNow().map((c, i) => c - cpuBefore[i]!);
+        cpuRows.push([rate, report.count, ...cpu.map((c) => `${c.toFixed(2)} s = ${((c / report.count) * 1000).toFixed(2)} ms`)]);
         ghzRows.push(ghzRow(rate, report));
         settleRows.push([rate, ...(await afterRun(stack.databaseUrl("order"), since, values.settle))]);
       }
@@ -239,6 +247,8 @@ export const surge = command({
         "\nafter each run: every order settled or resting; fill -> SETTLED = the order's SETTLED transition minus its last fill's execution time",
       );
       console.log(table(["offered/s", "orders", "done after s", "settled", "fill->SETTLED p50 ms", "p99 ms", "final states"], settleRows));
+      console.log("\nCPU (user + system) of each service process while ghz ran, and per call");
+      console.log(table(["offered/s", "calls", ...services], cpuRows));
       const problems = await bankCheck(stack, ledgerClient);
       for (const p of problems.slice(0, 10)) console.log(`  ${p}`);
       console.log(
