@@ -30,8 +30,9 @@ export interface OrderEventsConsumerOptions {
  */
 export async function startOrderEventsConsumer(kafka: Kafka, options: OrderEventsConsumerOptions): Promise<Consumer> {
   const { groupId, topic, logger } = options;
-  // Short session and long-poll bounds as for the order service's consumer: a fill reaches its user without waiting one out.
-  const consumer = kafka.consumer({ groupId, sessionTimeout: 10_000, heartbeatInterval: 1_000, minBytes: 1, maxWaitTimeInMs: 100 });
+  // A short session, as for the order service's consumer. minBytes 1: the broker answers a fetch at its first event, so
+  // the long-poll bound only paces idle polls, which were most of an idle gateway's CPU at 100 ms (docs/benchmarks/orders.md).
+  const consumer = kafka.consumer({ groupId, sessionTimeout: 10_000, heartbeatInterval: 1_000, minBytes: 1, maxWaitTimeInMs: 1_000 });
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) =>
     logger.info({ groupId, memberId: payload.memberId }, "order events consumer joined"),
   );
