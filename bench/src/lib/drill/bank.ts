@@ -465,8 +465,9 @@ export class Bank {
   async #checkMarket(fills: readonly exchange.Fill[]): Promise<Check> {
     const tape = await ExchangeTape.open(this.stack.kafkaBrokers, `${this.stack.kafkaTopicPrefix}${EXCHANGE_EXECUTIONS.name}`);
     try {
+      // The whole topic first (joining a consumer group takes seconds): the market's time starts after.
+      const read = await tape.catchUp(TAPE_READ_MS);
       const deadline = Date.now() + this.marketCatchUpMs;
-      await tape.catchUp(this.marketCatchUpMs);
       const madeBefore = new Set(tape.trades().trades.keys());
       let problems: string[];
       let tradeCount: number;
@@ -474,11 +475,12 @@ export class Bank {
         const views = new Map<string, MarketView>();
         for (const symbol of this.symbols) views.set(symbol, await this.#marketView(symbol));
         // Everything the market can have seen is on the tape by now (the exchange publishes both topics in one request).
-        await tape.catchUp(Math.max(0, deadline - Date.now()));
+        const caughtUp = read && (await tape.catchUp(TAPE_READ_MS));
         const { trades, problems: ofTape } = tape.trades();
         tradeCount = trades.size;
         const unpublished = fills.filter((f) => !tape.has(f.executionId, trades));
         problems = [
+          ...(caughtUp ? [] : [`the exchange's tape was not read to its end within ${TAPE_READ_MS} ms`]),
           ...ofTape.slice(0, 5),
           ...(unpublished.length > 0 ? [`${unpublished.length} of the drill's fills not on the exchange's tape`] : []),
           ...[...views].flatMap(([symbol, view]) => marketProblems(symbol, view, trades, madeBefore)),
@@ -511,6 +513,8 @@ export class Bank {
   }
 }
 
+/** How long the exchange's executions topic may take to be read to its end. */
+const TAPE_READ_MS = 60_000;
 /** Reads of a symbol's market data before one without a trade in between is given up on (the flow is a few trades a second). */
 const MARKET_READS_MAX = 20;
 
