@@ -2,7 +2,7 @@
 // stop the last trade triggered, with its status once the command was applied,
 // so a stop-limit that rests unfilled reaches its broker as ACCEPTED.
 import t from "tap";
-import type { SubmitInput } from "../src/domain/engine.js";
+import { Engine, type SubmitInput } from "../src/domain/engine.js";
 import { Venue } from "../src/domain/venue.js";
 
 const SAMSUNG = { symbol: "005930", name: "Samsung Electronics", referencePriceKrw: 70_000n, market: "KOSPI", kospi200: true } as const;
@@ -87,4 +87,28 @@ t.test("a stop the opening auction triggers is told with the command that let th
     [{ clientOrderId: "stop-limit", status: "accepted", remaining: 2 }],
     "the trigger, told at the open",
   );
+});
+
+t.test("a stop market order triggered into an empty side is cancelled, and the trigger says so", async (t) => {
+  const engine = new Engine([SAMSUNG], "st3", () => new Date("2026-12-01T01:00:00Z"));
+  const order = (clientOrderId: string, side: "buy" | "sell", more: Partial<SubmitInput>): SubmitInput => ({
+    clientOrderId,
+    symbol: "005930",
+    side,
+    type: "limit",
+    timeInForce: "day",
+    quantity: 1,
+    priceKrw: 70_000n,
+    ...more,
+  });
+  engine.submit(order("ask", "sell", {}));
+  engine.submit(order("stop", "buy", { type: "stop", priceKrw: 0n, stopPriceKrw: 70_000n, quantity: 2 }));
+  t.same(engine.takeTriggered(), [], "no trade yet");
+  engine.submit(order("bid", "buy", {}));
+  t.same(
+    engine.takeTriggered().map((o) => [o.clientOrderId, o.status, o.filledQuantity]),
+    [["stop", "cancelled", 0]],
+    "the trade took the only ask: the triggered market order finds nothing and is cancelled (without a fill, no other event tells it)",
+  );
+  t.same(engine.takeTriggered(), [], "taken once");
 });
