@@ -52,20 +52,23 @@ export class Settlement {
     // tell, without a transaction. Anything new is recorded under the row lock.
     const known = await this.#alreadyRecorded(orderId, report);
     if (known !== undefined) return known;
-    return this.deps.records.locked(orderId, async (db, locked) => {
-      let order = locked;
-      const fresh = eventId === undefined || (await store.markProcessed(db, EXECUTIONS_CONSUMER, eventId));
-      for (const fill of fresh ? report.fills : []) order = await this.#applyFill(db, order, fill);
-      return this.deps.records.changeLocked(
-        db,
-        order,
-        (o) => {
-          const to = reportedState(o.state, report.status);
-          return to === undefined ? undefined : transition(o, to, new Date(), to === "rejected" ? report.rejectReason : o.rejectReason);
-        },
-        `exchange: ${report.status}`,
-      );
-    });
+    return this.deps.records.locked(orderId, (db, locked) => this.recordLocked(db, locked, report, eventId));
+  }
+
+  /** `record` of an order the caller has read under its row lock, in the caller's transaction (a batch of reports shares one). */
+  async recordLocked(db: pg.PoolClient, locked: Order, report: ExchangeReport, eventId?: string): Promise<Order> {
+    let order = locked;
+    const fresh = eventId === undefined || (await store.markProcessed(db, EXECUTIONS_CONSUMER, eventId));
+    for (const fill of fresh ? report.fills : []) order = await this.#applyFill(db, order, fill);
+    return this.deps.records.changeLocked(
+      db,
+      order,
+      (o) => {
+        const to = reportedState(o.state, report.status);
+        return to === undefined ? undefined : transition(o, to, new Date(), to === "rejected" ? report.rejectReason : o.rejectReason);
+      },
+      `exchange: ${report.status}`,
+    );
   }
 
   /** The order, when every fill of the report is recorded and its status moves the order nowhere. */
