@@ -2,7 +2,9 @@
 // balance reads do (ADR 0018): while one batch is in flight, the calls that
 // arrive queue, and the next batch takes them all (up to a bound) once it
 // has answered. A lone call goes at once: no timer, so an idle service adds
-// no latency, and a busy one sends fewer, larger batches.
+// no latency, and a busy one sends fewer, larger batches. A batch runs in
+// its first call's context (its trace): a lone call is traced as before.
+import { AsyncLocalStorage } from "node:async_hooks";
 import { assert } from "@kuku/platform/assert";
 
 /** The work for a batch: one result per item, in order; an Error is that item's failure alone. */
@@ -10,6 +12,8 @@ export type BatchWork<I, R> = (items: readonly I[]) => Promise<readonly (R | Err
 
 interface Waiting<I, R> {
   readonly item: I;
+  /** Runs a function in the caller's async context. */
+  readonly inContext: <T>(fn: () => T) => T;
   resolve(result: R): void;
   reject(error: unknown): void;
 }
@@ -30,7 +34,7 @@ export class Coalescer<I, R> {
   /** The item's result, from the next batch: its own Error, or the whole batch's failure. */
   run(item: I): Promise<R> {
     return new Promise<R>((resolve, reject) => {
-      this.#queue.push({ item, resolve, reject });
+      this.#queue.push({ item, inContext: AsyncLocalStorage.snapshot(), resolve, reject });
       if (!this.#running) void this.#drain();
     });
   }
@@ -42,7 +46,7 @@ export class Coalescer<I, R> {
         const batch = this.#queue.splice(0, this.batchMax);
         this.onBatch(batch.length);
         try {
-          const results = await this.work(batch.map((w) => w.item));
+          const results = await batch[0]!.inContext(() => this.work(batch.map((w) => w.item)));
           assert(results.length === batch.length, `a batch of ${batch.length} answered ${results.length} results`);
           batch.forEach((w, i) => {
             const result = results[i]!;
