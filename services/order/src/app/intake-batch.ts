@@ -20,6 +20,7 @@ import { type ExchangeReport, reportFromProto, submitRequest } from "./convert.j
 import type { IntakeDeps } from "./intake.js";
 import { HOLD_PLACED, holdAsset, holdRequest, markInDoubt, refuseHold, toSent } from "./intake-steps.js";
 import { orderEvent } from "./orders.js";
+import { recordReports } from "./report-record.js";
 
 /**
  * Orders per batch at each step: a batch this size is a few milliseconds of
@@ -168,13 +169,15 @@ export class BatchedIntake {
     return withTransaction(this.deps.pool, async (db) => {
       const ids = answered.map((a) => a.order.orderId);
       const locked = new Map((await store.getOrders(db, ids, { forUpdate: true })).map((o) => [o.orderId, o]));
-      const recorded: Order[] = [];
-      for (const { order, report } of answered) {
-        const current = locked.get(order.orderId);
-        assert(current !== undefined, `order ${order.orderId} vanished`);
-        recorded.push(await this.deps.settlement.recordLocked(db, current, report));
-      }
-      return recorded;
+      return recordReports(
+        db,
+        this.deps,
+        answered.map(({ order, report }) => {
+          const current = locked.get(order.orderId);
+          assert(current !== undefined, `order ${order.orderId} vanished`);
+          return { order: current, report, fresh: true };
+        }),
+      );
     });
   }
 }

@@ -400,6 +400,34 @@ export async function insertFill(
   return result.rowCount === 1;
 }
 
+/** A fill to record with its commission and tax. */
+export interface NewFill {
+  readonly orderId: string;
+  readonly fill: Fill & { readonly executedAt: Date };
+  readonly feeKrw: bigint;
+  readonly taxKrw: bigint;
+}
+
+/** `insertFill` for many fills in one statement; how many were new. */
+export async function insertFills(db: Queryable, fills: readonly NewFill[]): Promise<number> {
+  if (fills.length === 0) return 0;
+  const { rowCount } = await db.query(
+    `INSERT INTO fills (execution_id, order_id, quantity, price_krw, fee_krw, tax_krw, executed_at)
+     SELECT * FROM unnest($1::text[], $2::uuid[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::timestamptz[])
+     ON CONFLICT (execution_id) DO NOTHING`,
+    [
+      fills.map((f) => f.fill.executionId),
+      fills.map((f) => f.orderId),
+      fills.map((f) => f.fill.quantity.toString()),
+      fills.map((f) => f.fill.priceKrw.toString()),
+      fills.map((f) => f.feeKrw.toString()),
+      fills.map((f) => f.taxKrw.toString()),
+      fills.map((f) => f.fill.executedAt),
+    ],
+  );
+  return rowCount ?? 0;
+}
+
 /** Which of these executions are recorded fills. */
 export async function existingFills(db: Queryable, executionIds: readonly string[]): Promise<ReadonlySet<string>> {
   if (executionIds.length === 0) return new Set();
@@ -407,11 +435,6 @@ export async function existingFills(db: Queryable, executionIds: readonly string
     executionIds,
   ]);
   return new Set(rows.map((r) => r.execution_id));
-}
-
-export async function fillExists(db: Queryable, executionId: string): Promise<boolean> {
-  const { rowCount } = await db.query("SELECT 1 FROM fills WHERE execution_id = $1", [executionId]);
-  return rowCount === 1;
 }
 
 /** True the first time a consumer sees an event id, in the caller's transaction. */
