@@ -2,6 +2,7 @@
 // and Kafka): concurrent PlaceOrders share the work of each step, and each
 // still gets its own right answer.
 import { Code, ConnectError } from "@connectrpc/connect";
+import * as exchangeApi from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import * as api from "@kuku/contracts/kuku/order/v1/order_pb";
 import { OrderType, TimeInForce } from "@kuku/contracts/kuku/trading/v1/trading_pb";
 import { parsePrometheusText } from "@kuku/testkit";
@@ -36,6 +37,7 @@ const ledgerHoldCalls = async () =>
 const intakeBatches = (step: string) => counted(stack.orderProcess.adminPort!, "kuku_order_intake_batch_size_count", { step });
 
 t.afterEach(async () => {
+  await stack.exchange.setFaultMode({ mode: exchangeApi.FaultMode.NONE });
   const integrity = await ledger.verifyIntegrity({});
   if (integrity.discrepancies.length > 0) throw new Error(`ledger discrepancies: ${JSON.stringify(integrity.discrepancies)}`);
 });
@@ -127,4 +129,31 @@ t.test("one batch: a refused hold, a replay and a reused key each get their own 
   await eventually("the filled orders settle", async () => (await balance(rich, "KRW")).heldMinor === heldBefore);
   t.equal((await orders.getOrder({ orderId: resting!.orderId, userId: rich })).order?.quantity, 1n, "the first order is untouched");
   await orders.cancelOrder({ orderId: resting!.orderId, userId: rich });
+});
+
+t.test("no answer for a batch puts each of its orders in doubt, and the reconciler resolves each", async (t) => {
+  const userId = await newUser(10_000_000n);
+  // Longer than the order service's 2 s exchange budget: SubmitOrders goes unanswered.
+  await stack.exchange.setFaultMode({ mode: exchangeApi.FaultMode.DELAY, percent: 100, delayMs: 3_000 });
+  const answers = await Promise.all(Array.from({ length: 6 }, () => orders.placeOrder(orderRequest(userId, { quantity: 1n }))));
+  t.same(
+    answers.map((a) => a.order!.state),
+    answers.map(() => api.OrderState.UNKNOWN),
+    "every order of the unanswered batch is UNKNOWN, none assumed failed",
+  );
+  await stack.exchange.setFaultMode({ mode: exchangeApi.FaultMode.NONE });
+  const final = new Set([api.OrderState.SETTLED, api.OrderState.REJECTED]);
+  await eventually("the reconciler resolves each from the exchange's record", async () => {
+    const states = await Promise.all(answers.map(async (a) => (await orders.getOrder({ orderId: a.order!.orderId, userId })).order!));
+    return states.every((o) => final.has(o.state));
+  });
+  await eventually("and every hold is released", async () => (await balance(userId, "KRW")).heldMinor === 0n);
+  const resolved = await Promise.all(answers.map(async (a) => (await orders.getOrder({ orderId: a.order!.orderId, userId })).order!));
+  const paid = resolved.reduce((sum, o) => sum + o.filledNotionalKrw + o.feesKrw, 0n);
+  t.equal((await balance(userId, "KRW")).totalMinor, 10_000_000n - paid, "paid for exactly the orders that traded");
+  t.equal(
+    (await balance(userId, "005930")).totalMinor,
+    resolved.reduce((sum, o) => sum + o.filledQuantity, 0n),
+    "and owns their shares",
+  );
 });

@@ -4,8 +4,8 @@
 // takes them, so the steps work on different batches at once and a lone order
 // goes straight through. Per batch: one multi-row insert of the orders with
 // their events, one ledger SubmitBatch of their holds, one multi-row update
-// RECEIVED -> SENT, one SubmitOrders to the exchange, and one transaction
-// recording the exchange's answers. Each order keeps its own answer, and
+// RECEIVED -> SENT followed by one SubmitOrders to the exchange, and one
+// transaction recording the exchange's answers. Each order keeps its own answer, and
 // every guarantee of the lone path: idempotent ids at the ledger and the
 // exchange, RECEIVED and UNKNOWN left to the reconciler, the outbox.
 import { randomUUID } from "node:crypto";
@@ -43,8 +43,7 @@ interface Answered {
 export class BatchedIntake {
   readonly #inserts: Coalescer<store.NewOrder, store.InsertResult>;
   readonly #holds: Coalescer<Order, Held>;
-  readonly #sends: Coalescer<Held, Order>;
-  readonly #submits: Coalescer<Order, Answered>;
+  readonly #submits: Coalescer<Held, Answered>;
   readonly #records: Coalescer<Answered & { readonly report: ExchangeReport }, Order>;
 
   constructor(
@@ -55,8 +54,7 @@ export class BatchedIntake {
       new Coalescer(work, batchMax, (size) => deps.metrics.intakeBatch(name, size));
     this.#inserts = step("insert", (orders) => store.insertOrders(deps.pool, orders));
     this.#holds = step("hold", (orders) => this.#placeHolds(orders));
-    this.#sends = step("send", (held) => this.#markSent(held));
-    this.#submits = step("submit", (orders) => this.#submit(orders));
+    this.#submits = step("submit", (held) => this.#submit(held));
     this.#records = step("record", (answered) => this.#record(answered));
   }
 
@@ -67,9 +65,7 @@ export class BatchedIntake {
 
   /** A new (RECEIVED) order taken as far as it goes now; `reported`: the exchange answered, and that is recorded. */
   async advance(order: Order): Promise<{ order: Order; reported: boolean }> {
-    const sent = await this.#sends.run(await this.#holds.run(order));
-    if (sent.state !== "sent") return { order: sent, reported: false };
-    const answered = await this.#submits.run(sent);
+    const answered = await this.#submits.run(await this.#holds.run(order));
     if (answered.report === undefined) return { order: answered.order, reported: false };
     return { order: await this.#records.run({ ...answered, report: answered.report }), reported: true };
   }
@@ -113,6 +109,22 @@ export class BatchedIntake {
     );
   }
 
+  /**
+   * Marks the batch SENT, then sends those still SENT. SENT is written just
+   * before the call, as for a lone order: an order waiting for the batch
+   * ahead of it waits RECEIVED (its hold placed), so the reconciler's
+   * patience with a SENT order (the exchange budget) covers its own call
+   * only, and it never fences an order that is merely queued.
+   */
+  async #submit(held: readonly Held[]): Promise<(Answered | Error)[]> {
+    const marked = await this.#markSent(held);
+    const sent = marked.filter((m): m is Order => !(m instanceof Error) && m.state === "sent");
+    const answers = await this.#submitSent(sent);
+    const answerOf = new Map(sent.map((o, i) => [o.orderId, answers[i]!]));
+    // An order someone else moved on (the reconciler) is answered in the state it is in.
+    return marked.map((m) => (m instanceof Error ? m : (answerOf.get(m.orderId) ?? { order: m, report: undefined })));
+  }
+
   /** One multi-row RECEIVED -> SENT; an order someone else changed meanwhile takes the lone path's change. */
   async #markSent(held: readonly Held[]): Promise<(Order | Error)[]> {
     const rows = held.map(({ order, holdId }) => {
@@ -136,7 +148,8 @@ export class BatchedIntake {
    * doubt (UNKNOWN), as no answer does to a lone order; an order the
    * exchange could not enter is in doubt alone.
    */
-  async #submit(orders: readonly Order[]): Promise<(Answered | Error)[]> {
+  async #submitSent(orders: readonly Order[]): Promise<(Answered | Error)[]> {
+    if (orders.length === 0) return [];
     let results: Awaited<ReturnType<IntakeDeps["exchange"]["submitOrders"]>>["results"];
     try {
       ({ results } = await this.deps.exchange.submitOrders(

@@ -13,7 +13,7 @@ export interface OrderMetrics {
   settled(lagS: number): void;
   /** The ledger refused an order's settlement (its fills' settles and its release, a linked chain). */
   settlementRefused(): void;
-  /** A batch of `size` orders took one step of intake (insert, hold, send, submit, record) together. */
+  /** A batch of `size` orders took one step of intake (insert, hold, submit, record) together. */
   intakeBatch(step: string, size: number): void;
 }
 
@@ -62,7 +62,7 @@ export function createOrderMetrics(pool: pg.Pool): OrderMetrics {
   });
   const intakeBatch = new promClient.Histogram({
     name: "kuku_order_intake_batch_size",
-    help: "Orders per batch at each step of intake (insert, hold, send, submit, record): the work PlaceOrders shared.",
+    help: "Orders per batch at each step of intake (insert, hold, submit, record): the work PlaceOrders shared.",
     labelNames: ["step"],
     buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
   });
