@@ -103,7 +103,7 @@ export class BatchedIntake {
         if (result.case === "placeHold") return { order, holdId: result.value.hold!.holdId };
         assert(result.case === "error", `a hold answered ${result.case}`);
         const refusal = this.deps.failures.holdRefusal(result.value.code, result.value.message);
-        if (refusal !== undefined) return refuseHold(this.deps.records, order, refusal);
+        if (refusal !== undefined) return refuseHold(this.deps.records, order, refusal).catch(asError);
         return this.deps.failures.itemError(result.value.code, result.value.message);
       }),
     );
