@@ -55,8 +55,8 @@ t.test("one trace from the gateway to the order service's Kafka consumer", async
       return [
         has("gateway", "SERVER", /tradingservice\/placeorder/i),
         has("order", "SERVER", /orderservice\/placeorder/i),
-        has("ledger", "SERVER", /placehold/i),
-        has("exchange", "SERVER", /submitorder/i),
+        has("ledger", "SERVER", /ledgerservice\/submitbatch/i), // the hold, batched (and the settlement)
+        has("exchange", "SERVER", /submitorders/i),
         has("order", "CONSUMER", /executions process/),
       ].every((s) => s !== undefined);
     },
