@@ -1,0 +1,183 @@
+// The service client's unary calls straight on @grpc/grpc-js (ADR 0002, run G
+// of docs/benchmarks/rpc.md). Connect's client machinery — a Headers, context
+// values, an AbortController and a deadline timer per call, a promise per
+// interceptor — cost the platform's client about 1.5x a bare grpc-js Client's
+// CPU per call. Here a call is one plain object handed down a chain of steps
+// composed once per client; the deadline is grpc-js' own (grpc-timeout on the
+// wire, its timer in its call), the caller's signal gets a listener only when
+// there is one. The steps run the same functions as the Connect interceptors
+// (resilience.ts, interceptors.ts, identity.ts, fault-injection.ts), and a
+// failure reaches the caller as the ConnectError a Connect client throws.
+import { create, type DescMessage, type DescMethodUnary, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
+import { type CallOptions, Code, ConnectError } from "@connectrpc/connect";
+import { type Client, Metadata, type StatusObject } from "@grpc/grpc-js";
+import { type Context, propagation, type TextMapSetter } from "@opentelemetry/api";
+import { type FaultRule, faultChooser, suffer } from "./fault-injection.js";
+import { errorFromStatus, headersToMetadata, metadataToRecord } from "./grpc-js-status.js";
+import { codecOf, deadlineExceeded, pathOf } from "./grpc-js-transport.js";
+import { identityAuthorization, type ServiceIdentity } from "./identity.js";
+import { clientCallObserver } from "./interceptors.js";
+import type { Resilience } from "./resilience.js";
+
+/** The response's metadata, kept only when the caller asked for it (onHeader, onTrailer). */
+interface Received {
+  header?: Metadata;
+  trailer?: Metadata;
+}
+
+export interface UnaryCall {
+  readonly method: DescMethodUnary;
+  readonly message: MessageShape<DescMessage>;
+  /** What goes out as the request's headers; the steps add theirs (trace context, authorization). */
+  readonly metadata: Metadata;
+  /** Absolute (Date.now() scale); Infinity: none. */
+  readonly deadline: number;
+  readonly signal: AbortSignal | undefined;
+  readonly received: Received | undefined;
+}
+
+type Message = MessageShape<DescMessage>;
+export type UnaryStep = (call: UnaryCall) => Promise<Message>;
+type Wrap = (next: UnaryStep) => UnaryStep;
+
+const metadataSetter: TextMapSetter<Metadata> = { set: (metadata, key, value) => metadata.set(key, value) };
+
+/** The platform's client concerns, outermost first: the policies (each attempt observed), then the trace and metrics, identity, the drill's faults. */
+export interface UnaryConcerns {
+  readonly resilience?: Resilience;
+  readonly identity?: ServiceIdentity;
+  readonly faults?: readonly FaultRule[] | (() => readonly FaultRule[]);
+}
+
+function steps(concerns: UnaryConcerns): Wrap[] {
+  const { resilience, identity, faults } = concerns;
+  const observe = clientCallObserver();
+  const wraps: Wrap[] = [];
+  if (resilience !== undefined) {
+    wraps.push((next) => (call) => resilience.run(call.method, call.message, call.signal!, (signal) => next({ ...call, signal })));
+  }
+  wraps.push(
+    (next) => (call) =>
+      observe(
+        call.method,
+        (ctx: Context) => propagation.inject(ctx, call.metadata, metadataSetter),
+        () => next(call),
+      ),
+  );
+  if (identity !== undefined) {
+    const authorize = identityAuthorization(identity);
+    wraps.push(
+      (next) => (call) =>
+        authorize(
+          call.method,
+          (value) => call.metadata.set("authorization", value),
+          () => next(call),
+        ),
+    );
+  }
+  if (faults !== undefined) {
+    const choose = faultChooser(faults);
+    wraps.push((next) => (call) => {
+      const fault = choose(call.method);
+      return fault === undefined ? next(call) : suffer(fault, call.signal, call.deadline).then(() => next(call));
+    });
+  }
+  return wraps;
+}
+
+/** One attempt on the wire: grpc-js' unary call, cancelled when the call's signal aborts. */
+function send(channel: Client, call: UnaryCall): Promise<Message> {
+  const { signal, received } = call;
+  if (signal?.aborted) return Promise.reject(ConnectError.from(signal.reason, Code.Canceled));
+  const { serialize, deserialize } = codecOf(call.method);
+  return new Promise((resolve, reject) => {
+    const sent = channel.makeUnaryRequest(
+      pathOf(call.method),
+      serialize,
+      deserialize,
+      call.message,
+      call.metadata,
+      { deadline: call.deadline },
+      (error, message) => {
+        signal?.removeEventListener("abort", cancel);
+        // grpc-js emits "status" (the trailers) right after this callback, before the caller's then() runs.
+        if (error === null) resolve(message as Message);
+        else reject(errorFromStatus(error));
+      },
+    );
+    const cancel = () => sent.cancel();
+    signal?.addEventListener("abort", cancel, { once: true });
+    if (received !== undefined) {
+      sent.once("metadata", (metadata: Metadata) => (received.header = metadata));
+      sent.once("status", (status: StatusObject) => (received.trailer = status.metadata));
+    }
+  });
+}
+
+/**
+ * A caller's signal and, under the policies, the call's deadline as one
+ * signal: the bulkhead's queue, the backoff between retries and the attempt
+ * timeout all stop at it (as with Connect's client). Without policies the
+ * deadline is grpc-js' alone and the caller's signal is used as it is.
+ */
+function signalFor(callerSignal: AbortSignal | undefined, deadline: number) {
+  const controller = new AbortController();
+  const timer =
+    deadline === Number.POSITIVE_INFINITY ? undefined : setTimeout(() => controller.abort(deadlineExceeded()), deadline - Date.now());
+  const onCallerAbort = () => controller.abort(callerSignal?.reason);
+  if (callerSignal?.aborted) onCallerAbort();
+  else callerSignal?.addEventListener("abort", onCallerAbort, { once: true });
+  const done = () => {
+    clearTimeout(timer);
+    callerSignal?.removeEventListener("abort", onCallerAbort);
+  };
+  return { signal: controller.signal, done };
+}
+
+export type UnaryMethod<I extends DescMessage, O extends DescMessage> = (
+  request: MessageInitShape<I>,
+  options?: CallOptions,
+) => Promise<MessageShape<O>>;
+
+/** A Client<T>'s unary method for `method`: the concerns' steps composed once, then per call one object down them. */
+export function unaryMethod<I extends DescMessage, O extends DescMessage>(
+  channel: Client,
+  method: DescMethodUnary<I, O>,
+  concerns: UnaryConcerns & { readonly timeoutMs: number },
+): UnaryMethod<I, O> {
+  const chain = steps(concerns).reduceRight<UnaryStep>(
+    (next, wrap) => wrap(next),
+    (call) => send(channel, call),
+  );
+  const signalled = concerns.resilience !== undefined;
+  return (request, options) => {
+    const timeoutMs = options?.timeoutMs ?? concerns.timeoutMs;
+    const deadline = timeoutMs > 0 ? Date.now() + timeoutMs : Number.POSITIVE_INFINITY;
+    const own = signalled ? signalFor(options?.signal, deadline) : undefined;
+    const signal = own?.signal ?? options?.signal;
+    const received: Received | undefined = options?.onHeader === undefined && options?.onTrailer === undefined ? undefined : {};
+    const call: UnaryCall = {
+      method: method as DescMethodUnary,
+      message: create(method.input, request),
+      metadata: options?.headers === undefined ? new Metadata() : headersToMetadata(new Headers(options.headers)),
+      deadline,
+      signal,
+      received,
+    };
+    return chain(call).then(
+      (message) => {
+        own?.done();
+        if (received !== undefined) {
+          options?.onHeader?.(new Headers(received.header === undefined ? undefined : metadataToRecord(received.header)));
+          options?.onTrailer?.(new Headers(received.trailer === undefined ? undefined : metadataToRecord(received.trailer)));
+        }
+        return message as MessageShape<O>;
+      },
+      (error: unknown) => {
+        own?.done();
+        // As Connect's client: a call its signal ended fails with the signal's reason (the deadline, the caller's abort).
+        throw signal?.aborted ? ConnectError.from(signal.reason, Code.Canceled) : ConnectError.from(error);
+      },
+    );
+  };
+}
