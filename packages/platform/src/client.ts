@@ -43,7 +43,7 @@ export function createServiceClient<T extends DescService>(service: T, options: 
   });
   const client = createClient(service, transport);
   if (options.interceptors !== undefined && options.interceptors.length > 0) return client;
-  const channel = channelFor(options.baseUrl);
+  const channel = channelFor(options.baseUrl).getChannel();
   const concerns = { timeoutMs: options.timeoutMs, resilience: options.resilience, identity, faults: options.faults };
   const methods = client as Record<string, unknown>;
   for (const method of service.methods) {

@@ -10,7 +10,7 @@
 // failure reaches the caller as the ConnectError a Connect client throws.
 import { create, type DescMessage, type DescMethodUnary, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
 import { type CallOptions, Code, ConnectError } from "@connectrpc/connect";
-import { type Client, Metadata, type StatusObject } from "@grpc/grpc-js";
+import { type ChannelInterface, Metadata, status } from "@grpc/grpc-js";
 import { type Context, propagation, type TextMapSetter } from "@opentelemetry/api";
 import { type FaultRule, faultChooser, suffer } from "./fault-injection.js";
 import { errorFromStatus, headersToMetadata, metadataToRecord } from "./grpc-js-status.js";
@@ -85,33 +85,58 @@ function steps(concerns: UnaryConcerns): Wrap[] {
   return wraps;
 }
 
-/** One attempt on the wire: grpc-js' unary call, cancelled when the call's signal aborts. */
-function send(channel: Client, call: UnaryCall): Promise<Message> {
+type WireCall = ReturnType<ChannelInterface["createCall"]>;
+
+/**
+ * One attempt on the wire: a call on the grpc-js channel itself, as grpc-js'
+ * own Client#makeUnaryRequest makes it minus what a promise does not need
+ * (an EventEmitter per call, an Error captured for its stack, two layers of
+ * intercepting calls); cancelled when the call's signal aborts.
+ */
+function send(channel: ChannelInterface, call: UnaryCall): Promise<Message> {
   const { signal, received } = call;
   if (signal?.aborted) return Promise.reject(ConnectError.from(signal.reason, Code.Canceled));
   const { serialize, deserialize } = codecOf(call.method);
   return new Promise((resolve, reject) => {
-    const sent = channel.makeUnaryRequest(
-      pathOf(call.method),
-      serialize,
-      deserialize,
-      call.message,
-      call.metadata,
-      { deadline: call.deadline },
-      (error, message) => {
-        signal?.removeEventListener("abort", cancel);
-        // grpc-js emits "status" (the trailers) right after this callback, before the caller's then() runs.
-        if (error === null) resolve(message as Message);
-        else reject(errorFromStatus(error));
+    const wire: WireCall = channel.createCall(pathOf(call.method), call.deadline, undefined, null, undefined);
+    const cancel = () => wire.cancelWithStatus(status.CANCELLED, "Cancelled on client");
+    let response: Buffer | undefined;
+    wire.start(call.metadata, {
+      onReceiveMetadata: (metadata) => {
+        if (received !== undefined) received.header = metadata;
       },
-    );
-    const cancel = () => sent.cancel();
+      onReceiveMessage: (bytes: Buffer) => {
+        if (response === undefined) response = bytes;
+        else wire.cancelWithStatus(status.UNIMPLEMENTED, "Too many responses received");
+      },
+      onReceiveStatus: (end) => {
+        signal?.removeEventListener("abort", cancel);
+        if (received !== undefined) received.trailer = end.metadata;
+        if (end.code !== status.OK) reject(errorFromStatus(end));
+        else if (response === undefined) reject(errorFromStatus({ ...end, code: status.UNIMPLEMENTED, details: "No message received" }));
+        else settle(resolve, reject, () => deserialize(response!));
+      },
+    });
+    wire.startRead();
     signal?.addEventListener("abort", cancel, { once: true });
-    if (received !== undefined) {
-      sent.once("metadata", (metadata: Metadata) => (received.header = metadata));
-      sent.once("status", (status: StatusObject) => (received.trailer = status.metadata));
+    let bytes: Buffer;
+    try {
+      bytes = serialize(call.message);
+    } catch (error) {
+      wire.cancelWithStatus(status.INTERNAL, `Request message serialization failure: ${(error as Error).message}`);
+      return;
     }
+    wire.sendMessageWithContext({}, bytes);
+    wire.halfClose();
   });
+}
+
+function settle<T>(resolve: (value: T) => void, reject: (error: unknown) => void, make: () => T): void {
+  try {
+    resolve(make());
+  } catch (error) {
+    reject(new ConnectError(`Response message parsing error: ${(error as Error).message}`, Code.Internal));
+  }
 }
 
 /**
@@ -141,7 +166,7 @@ export type UnaryMethod<I extends DescMessage, O extends DescMessage> = (
 
 /** A Client<T>'s unary method for `method`: the concerns' steps composed once, then per call one object down them. */
 export function unaryMethod<I extends DescMessage, O extends DescMessage>(
-  channel: Client,
+  channel: ChannelInterface,
   method: DescMethodUnary<I, O>,
   concerns: UnaryConcerns & { readonly timeoutMs: number },
 ): UnaryMethod<I, O> {
