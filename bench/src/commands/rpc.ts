@@ -175,7 +175,7 @@ function medians(rounds: readonly (readonly Figures[])[]): RowResult[] {
 function report(results: readonly RowResult[], settings: Settings, loadBefore: number): void {
   // With more than one round, each round's figure next to the median round's.
   const perRound = settings.rounds > 1;
-  const rounds = (of: readonly Figures[], figure: (f: Figures) => number) => (perRound ? [of.map(figure).join(" / ")] : []);
+  const rounds = (of: readonly Figures[], figure: (f: Figures) => number | string) => (perRound ? [of.map(figure).join(" / ")] : []);
   const rows = results.map(({ figures: { row, perSecond, measured: m, load }, rounds: of }) => [
     row.server,
     row.client,

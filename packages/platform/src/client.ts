@@ -5,13 +5,14 @@ import { channelFor, createGrpcJsTransport } from "./grpc-js-transport.js";
 import { getDefaultIdentity, identityClientInterceptor, type ServiceIdentity } from "./identity.js";
 import { clientObservabilityInterceptor } from "./interceptors.js";
 import type { Resilience } from "./resilience.js";
-import { unaryMethod } from "./unary-client.js";
+import { unaryMethods } from "./unary-client.js";
 
 export interface ClientOptions {
   /** e.g. http://127.0.0.1:50051 */
   readonly baseUrl: string;
   /** Deadline for every call that does not set its own timeoutMs; with retries, for all attempts together. */
   readonly timeoutMs: number;
+  /** Connect client interceptors, outermost; a client given any sends its unary calls through Connect's client too (slower). */
   readonly interceptors?: readonly Interceptor[];
   /** Bulkhead, retries of idempotent calls, rate limit, breaker, attempt timeout (see resilience.ts). */
   readonly resilience?: Resilience;
@@ -43,11 +44,15 @@ export function createServiceClient<T extends DescService>(service: T, options: 
   });
   const client = createClient(service, transport);
   if (options.interceptors !== undefined && options.interceptors.length > 0) return client;
-  const channel = channelFor(options.baseUrl).getChannel();
-  const concerns = { timeoutMs: options.timeoutMs, resilience: options.resilience, identity, faults: options.faults };
+  const unaryMethod = unaryMethods(channelFor(options.baseUrl).getChannel(), {
+    timeoutMs: options.timeoutMs,
+    resilience: options.resilience,
+    identity,
+    faults: options.faults,
+  });
   const methods = client as Record<string, unknown>;
   for (const method of service.methods) {
-    if (method.methodKind === "unary") methods[method.localName] = unaryMethod(channel, method as DescMethodUnary, concerns);
+    if (method.methodKind === "unary") methods[method.localName] = unaryMethod(method as DescMethodUnary);
   }
   return client;
 }

@@ -1,9 +1,10 @@
-// A Connect Transport over a @grpc/grpc-js channel: callers keep their
-// Client<T> and the Connect client interceptors (resilience, observability,
-// faults) run unchanged through runUnaryCall/runStreamingCall, while grpc-js
-// does the HTTP/2 part, several times cheaper per call than connect-node's
-// HTTP/2 client (ADR 0002). Serialisation is protobuf-es on the generated
-// descriptors.
+// A Connect Transport over a @grpc/grpc-js channel, for what the service
+// client (client.ts) does not send on its own unary path (unary-client.ts):
+// streams, and every call of a client given Connect interceptors, which then
+// run unchanged while grpc-js does the HTTP/2 part, several times cheaper per
+// call than connect-node's HTTP/2 client (ADR 0002). Serialisation is
+// protobuf-es on the generated descriptors. The channel per target, the
+// codecs and the method paths are shared with the unary path.
 import type { DescMessage, DescMethod, DescMethodStreaming, DescMethodUnary, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
 import { create, fromBinary } from "@bufbuild/protobuf";
 import {

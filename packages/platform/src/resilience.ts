@@ -1,4 +1,5 @@
-// Policies on a service-to-service link, as one client interceptor:
+// Policies on a service-to-service link, run around each unary call (by the
+// service client's unary path, or as a Connect client interceptor):
 //
 //   bulkhead → retry (idempotent calls only, as the contract says) → circuit breaker → attempt timeout → rate limit → the wire
 //
@@ -8,7 +9,7 @@
 // breaker (a local refusal) is never retried. The rate limiter is innermost:
 // every attempt that goes on the wire takes a token, an attempt refused by
 // the breaker takes none, and waiting for a token counts against the
-// attempt's time. The overall deadline is connect's (the call's timeoutMs):
+// attempt's time. The overall deadline is the call's (its timeoutMs):
 // retries happen within it, never past it.
 import type { DescMethod } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
@@ -60,7 +61,8 @@ export interface Resilience {
   readonly interceptor: Interceptor;
   /**
    * One unary call of `method` with `message` through the policies: `attempt` sends it once, given the
-   * attempt's signal (aborted by the attempt timeout, or when `signal` is); the failure is a ConnectError.
+   * attempt's signal (aborted by the attempt timeout, or when `signal` is). A local refusal or an attempt
+   * timeout fails as a ConnectError naming the target; an attempt's own failure passes through.
    */
   readonly run: <T>(method: DescMethod, message: object, signal: AbortSignal, attempt: (signal: AbortSignal) => Promise<T>) => Promise<T>;
   readonly breaker: CircuitBreakerPolicy;

@@ -159,30 +159,30 @@ function signalFor(callerSignal: AbortSignal | undefined, deadline: number) {
   return { signal: controller.signal, done };
 }
 
-export type UnaryMethod<I extends DescMessage, O extends DescMessage> = (
-  request: MessageInitShape<I>,
-  options?: CallOptions,
-) => Promise<MessageShape<O>>;
+/** A Client<T>'s unary method, its message types left to the Client<T> it is part of. */
+export type UnaryMethod = (request: MessageInitShape<DescMessage>, options?: CallOptions) => Promise<Message>;
 
-/** A Client<T>'s unary method for `method`: the concerns' steps composed once, then per call one object down them. */
-export function unaryMethod<I extends DescMessage, O extends DescMessage>(
+/**
+ * The unary methods of one client: the concerns' steps composed once (one token cache, one set of metric
+ * series for all its methods), then per call one object handed down them.
+ */
+export function unaryMethods(
   channel: ChannelInterface,
-  method: DescMethodUnary<I, O>,
   concerns: UnaryConcerns & { readonly timeoutMs: number },
-): UnaryMethod<I, O> {
+): (method: DescMethodUnary) => UnaryMethod {
   const chain = steps(concerns).reduceRight<UnaryStep>(
     (next, wrap) => wrap(next),
     (call) => send(channel, call),
   );
   const signalled = concerns.resilience !== undefined;
-  return (request, options) => {
+  return (method) => (request, options) => {
     const timeoutMs = options?.timeoutMs ?? concerns.timeoutMs;
     const deadline = timeoutMs > 0 ? Date.now() + timeoutMs : Number.POSITIVE_INFINITY;
     const own = signalled ? signalFor(options?.signal, deadline) : undefined;
     const signal = own?.signal ?? options?.signal;
     const received: Received | undefined = options?.onHeader === undefined && options?.onTrailer === undefined ? undefined : {};
     const call: UnaryCall = {
-      method: method as DescMethodUnary,
+      method,
       message: create(method.input, request),
       metadata: options?.headers === undefined ? new Metadata() : headersToMetadata(new Headers(options.headers)),
       deadline,
@@ -196,7 +196,7 @@ export function unaryMethod<I extends DescMessage, O extends DescMessage>(
           options?.onHeader?.(new Headers(received.header === undefined ? undefined : metadataToRecord(received.header)));
           options?.onTrailer?.(new Headers(received.trailer === undefined ? undefined : metadataToRecord(received.trailer)));
         }
-        return message as MessageShape<O>;
+        return message;
       },
       (error: unknown) => {
         own?.done();
