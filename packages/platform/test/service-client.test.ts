@@ -16,7 +16,16 @@ import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
 import { register } from "prom-client";
 import t from "tap";
-import { createLogger, createServiceClient, generateIdentityKeys, identityFrom, notFound, serviceOf, startServer } from "../src/index.js";
+import {
+  createLogger,
+  createServiceClient,
+  faultsFromIstio,
+  generateIdentityKeys,
+  identityFrom,
+  notFound,
+  serviceOf,
+  startServer,
+} from "../src/index.js";
 
 const ACCOUNT = "3f1c2a9e-8d6b-4c1e-9a7f-0b5e4d3c2a1f";
 const seen: Headers[] = [];
@@ -109,6 +118,25 @@ t.test("Connect interceptors given to the client run on its unary calls", async 
   await ledger.getBalances({ ownerId: "alice" });
   t.same(ran, ["GetBalances"]);
   t.equal(seen[0]?.get("x-from-interceptor"), "yes");
+});
+
+t.test("without policies, an injected delay longer than the deadline ends the call at the deadline, unsent", async (t) => {
+  const faults = faultsFromIstio(
+    `
+kind: VirtualService
+spec:
+  hosts: [ledger]
+  http:
+    - fault: { delay: { fixedDelay: 600ms, percentage: { value: 100 } } }
+`,
+    "ledger",
+  );
+  const ledger = createServiceClient(LedgerService, { baseUrl, timeoutMs: 150, faults });
+  const started = Date.now();
+  t.equal((await failure(ledger.getBalances({ ownerId: "alice" })))?.code, Code.DeadlineExceeded);
+  t.ok(Date.now() - started < 500, "ended at the deadline, not after the delay");
+  await new Promise((resolve) => setTimeout(resolve, 600));
+  t.equal(seen.length, 0, "the delayed request was dropped, not sent late");
 });
 
 // Last: it installs a tracing SDK for the rest of this process.
