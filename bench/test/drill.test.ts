@@ -8,7 +8,7 @@ import { timestampNow } from "@bufbuild/protobuf/wkt";
 import { TradeEventSchema } from "@kuku/contracts/kuku/exchange/v1/events_pb";
 import { run } from "@kuku/testkit";
 import { Kafka, logLevel } from "kafkajs";
-import t from "tap";
+import t, { type Test } from "tap";
 import { Bank } from "../src/lib/drill/bank.js";
 import { startDrillStack } from "../src/lib/drill/stack.js";
 
@@ -16,10 +16,11 @@ const CLI = fileURLToPath(new URL("../bin/kuku-bench.mjs", import.meta.url));
 const bench = (...args: string[]) => run(process.execPath, [CLI, ...args]);
 const count = (out: string, pattern: RegExp) => Number(pattern.exec(out)?.[1] ?? 0);
 
-t.test("the bank checks catch money the books do not know about, and a trade the exchange never made", async (t) => {
-  const stack = await startDrillStack({ orderEnv: {} });
+/** A short bank workload on its own stack, its day closed and every check clean; the stack, the bank and the checks. */
+async function cleanRun(t: Test, options: Parameters<typeof startDrillStack>[0], catchUpMs: number) {
+  const stack = await startDrillStack(options);
   t.teardown(() => stack.stop());
-  const bank = new Bank(stack, 5_000);
+  const bank = new Bank(stack, catchUpMs);
   await bank.open(3, ["005930"]);
   await bank.run(4, (c) => c.ops >= 30);
   await bank.settleDoubts(30_000);
@@ -30,6 +31,11 @@ t.test("the bank checks catch money the books do not know about, and a trade the
     [],
     "a clean run: no violation",
   );
+  return { stack, bank, clean };
+}
+
+t.test("the bank checks catch money the books do not know about, and a trade the exchange never made", async (t) => {
+  const { stack, bank } = await cleanRun(t, { orderEnv: {} }, 5_000);
 
   const { balances } = await stack.ledger.getBalances({ ownerId: bank.users[0]! });
   await stack.ledger.deposit({
@@ -64,6 +70,15 @@ t.test("the bank checks catch money the books do not know about, and a trade the
   const market = (await bank.check()).find((c) => c.name === "market data = the exchange's trades")!;
   t.equal(market.violations, 2, "the volume is one too many, and the listed trade is unknown to the exchange");
   t.match(market.detail, /005930: 1 listed trades the exchange never made/);
+});
+
+t.test("with the venue's background traders on, the market data equals the exchange's tape, background trades included", async (t) => {
+  // The chaos drill's setting (issue 22): the oracle is the exchange's tape, which knows the background trades.
+  const background = { EXCHANGE_BACKGROUND_ORDERS_PER_TICK: "5", EXCHANGE_BACKGROUND_INTERVAL_MS: "200" };
+  const { clean } = await cleanRun(t, { orderEnv: {}, exchangeEnv: background }, 30_000);
+  const market = clean.find((c) => c.name === "market data = the exchange's trades")!;
+  const [, onTape, drillFills] = /(\d+) trades on the exchange's tape, (\d+) drill fills/.exec(market.detail)!.map(Number);
+  t.ok(onTape! > drillFills!, `the tape holds trades no drill order made (${market.detail})`);
 });
 
 t.test("drill exchange-flaky: retries absorb 25 % UNAVAILABLE, the breaker stays closed, invariants hold", async (t) => {

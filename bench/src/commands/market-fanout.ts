@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { TradeEventSchema } from "@kuku/contracts/kuku/exchange/v1/events_pb";
-import { createTestDatabase, type ServiceProcess, startService } from "@kuku/testkit";
+import { createTestDatabase, dropTopics, type ServiceProcess, startService, TEST_KAFKA_BROKERS } from "@kuku/testkit";
 import { SignJWT } from "jose";
 import { Kafka, logLevel, Partitioners, type Producer } from "kafkajs";
 import { choice, command, duration, int, text } from "../lib/command.js";
@@ -235,7 +235,7 @@ export const marketFanout = command({
     });
     const kafka = new Kafka({
       clientId: "bench-market",
-      brokers: (process.env["KAFKA_BROKERS"] ?? "127.0.0.1:9092").split(","),
+      brokers: TEST_KAFKA_BROKERS,
       logLevel: logLevel.NOTHING,
     });
     const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
@@ -258,6 +258,7 @@ export const marketFanout = command({
       await producer.disconnect();
       await service.stop("SIGTERM");
       await db.drop();
+      await dropTopics(prefix);
     }
   },
 });

@@ -175,7 +175,7 @@ function medians(rounds: readonly (readonly Figures[])[]): RowResult[] {
 function report(results: readonly RowResult[], settings: Settings, loadBefore: number): void {
   // With more than one round, each round's figure next to the median round's.
   const perRound = settings.rounds > 1;
-  const rounds = (of: readonly Figures[], figure: (f: Figures) => number) => (perRound ? [of.map(figure).join(" / ")] : []);
+  const rounds = (of: readonly Figures[], figure: (f: Figures) => number | string) => (perRound ? [of.map(figure).join(" / ")] : []);
   const rows = results.map(({ figures: { row, perSecond, measured: m, load }, rounds: of }) => [
     row.server,
     row.client,
@@ -188,6 +188,7 @@ function report(results: readonly RowResult[], settings: Settings, loadBefore: n
     ...rounds(of, (f) => cpuMicrosPerCall(f.measured)),
     `${Math.round((100 * m.serverCpuSeconds) / m.seconds)}%`,
     clientMicrosPerCall(m),
+    ...rounds(of, (f) => clientMicrosPerCall(f.measured)),
     load.toFixed(2),
   ]);
   console.log(
@@ -206,6 +207,7 @@ function report(results: readonly RowResult[], settings: Settings, loadBefore: n
     ...each,
     "server CPU",
     "client CPU µs/call",
+    ...each,
     "load 1m",
   ];
   console.log(table(headers, rows));
@@ -228,6 +230,19 @@ function goals(figures: readonly Figures[]): string[] {
   );
   if (hops.length > 0) {
     lines.push(`Node-to-Node hop (goal >= 7,000/s): ${hops.map((n) => `${n} ${rate(n)}/s`).join(", ")}`);
+  }
+  const [connect, platform] = [rate("connect/connect"), rate("platform-grpcjs+all/platform")];
+  if (connect !== undefined && platform !== undefined) {
+    lines.push(`the platform's hop (goal >= 3x connect/connect): ${(platform / connect).toFixed(2)}x`);
+  }
+  // The hop's ceiling is a core per side: what the platform's client spends per call, next to a bare grpc-js Client.
+  const clientCpu = (name: string) => {
+    const f = figures.find((x) => x.row.name === name);
+    return f === undefined ? undefined : clientMicrosPerCall(f.measured);
+  };
+  const [bareClient, platformClient] = [clientCpu("grpc-js/grpc-js"), clientCpu("platform-grpcjs+all/platform")];
+  if (bareClient !== undefined && platformClient !== undefined) {
+    lines.push(`client CPU per call: the platform's client ${platformClient} µs, a bare grpc-js Client ${bareClient} µs`);
   }
   const pairs = [
     ["platform+all/ghz", "platform/ghz"],

@@ -5,8 +5,10 @@
 // match list matches everything, a fault without a percentage never fires.
 import { readFileSync, statSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
+import type { DescMethod } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { parseAllDocuments } from "yaml";
+import { deadlineExceeded, pathOf } from "./grpc-js-transport.js";
 
 export interface FaultRule {
   /** Path prefixes or exact paths (`/kuku.exchange.v1.ExchangeService/SubmitOrder`); empty: every call. */
@@ -114,26 +116,61 @@ export function grpcCode(name: string): Code {
   return code;
 }
 
+/** What a drill does to one call: wait `delayMs` first (0: no wait), then fail with `abort` (if set) instead of sending it. */
+export interface InjectedFault {
+  readonly delayMs: number;
+  readonly abort: ConnectError | undefined;
+}
+
 /**
- * Applies the first rule whose match fits the call: the delay, then the
- * abort, each with its own probability. It runs closest to the wire (last
- * interceptor), so the caller's policies see the faults as a real network
- * would show them.
+ * The first rule whose match fits the call decides its fault: the delay,
+ * then the abort, each with its own probability; undefined when nothing
+ * fires. Shared by the interceptor below and the service client's unary path.
+ */
+export function faultChooser(
+  faults: readonly FaultRule[] | (() => readonly FaultRule[]),
+  random: () => number = Math.random,
+): (method: DescMethod) => InjectedFault | undefined {
+  const current = typeof faults === "function" ? faults : () => faults;
+  return (method) => {
+    const rules = current();
+    if (rules.length === 0) return undefined;
+    const path = pathOf(method);
+    const rule = rules.find((r) => r.matches.length === 0 || r.matches.some((m) => m(path)));
+    const delayMs = rule?.delay !== undefined && random() * 100 < rule.delay.percent ? rule.delay.fixedDelayMs : 0;
+    const abort =
+      rule?.abort !== undefined && random() * 100 < rule.abort.percent
+        ? new ConnectError(`fault injected: ${Code[rule.abort.code]} (${path})`, rule.abort.code)
+        : undefined;
+    return delayMs === 0 && abort === undefined ? undefined : { delayMs, abort };
+  };
+}
+
+/**
+ * Applies the faults (faultChooser) to a Connect client's calls. It runs
+ * closest to the wire (last interceptor), so the caller's policies see the
+ * faults as a real network would show them.
  */
 export function faultInjectionInterceptor(
   faults: readonly FaultRule[] | (() => readonly FaultRule[]),
   random: () => number = Math.random,
 ): Interceptor {
-  const current = typeof faults === "function" ? faults : () => faults;
-  return (next) => async (req) => {
-    const path = `/${req.service.typeName}/${req.method.name}`;
-    const rule = current().find((r) => r.matches.length === 0 || r.matches.some((m) => m(path)));
-    if (rule?.delay !== undefined && random() * 100 < rule.delay.percent) {
-      await sleep(rule.delay.fixedDelayMs, undefined, { signal: req.signal });
-    }
-    if (rule?.abort !== undefined && random() * 100 < rule.abort.percent) {
-      throw new ConnectError(`fault injected: ${Code[rule.abort.code]} (${path})`, rule.abort.code);
-    }
-    return next(req);
+  const choose = faultChooser(faults, random);
+  return (next) => (req) => {
+    const fault = choose(req.method);
+    return fault === undefined ? next(req) : suffer(fault, req.signal).then(() => next(req));
   };
+}
+
+/**
+ * The fault's delay (cut short by `signal`, and at `deadline`, which then
+ * fails the call as out of time), then its abort: the request is never sent.
+ */
+export async function suffer(fault: InjectedFault, signal: AbortSignal | undefined, deadline = Number.POSITIVE_INFINITY): Promise<void> {
+  if (fault.delayMs > 0) {
+    const leftMs = deadline - Date.now();
+    await sleep(Math.max(0, Math.min(fault.delayMs, leftMs)), undefined, signal === undefined ? undefined : { signal });
+    if (leftMs < fault.delayMs) throw deadlineExceeded();
+  }
+  if (fault.abort !== undefined) throw fault.abort;
 }

@@ -1,9 +1,10 @@
-// A Connect Transport over a @grpc/grpc-js channel: callers keep their
-// Client<T> and the Connect client interceptors (resilience, observability,
-// faults) run unchanged through runUnaryCall/runStreamingCall, while grpc-js
-// does the HTTP/2 part, several times cheaper per call than connect-node's
-// HTTP/2 client (ADR 0002). Serialisation is protobuf-es on the generated
-// descriptors.
+// A Connect Transport over a @grpc/grpc-js channel, for what the service
+// client (client.ts) does not send on its own unary path (unary-client.ts):
+// streams, and every call of a client given Connect interceptors, which then
+// run unchanged while grpc-js does the HTTP/2 part, several times cheaper per
+// call than connect-node's HTTP/2 client (ADR 0002). Serialisation is
+// protobuf-es on the generated descriptors. The channel per target, the
+// codecs and the method paths are shared with the unary path.
 import type { DescMessage, DescMethod, DescMethodStreaming, DescMethodUnary, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
 import { create, fromBinary } from "@bufbuild/protobuf";
 import {
@@ -34,7 +35,7 @@ export interface GrpcJsTransportOptions {
 // One channel per target for the whole process: every client of a downstream shares its connection.
 const channels = new Map<string, Client>();
 
-function channelFor(baseUrl: string): Client {
+export function channelFor(baseUrl: string): Client {
   const url = new URL(baseUrl);
   const tls = url.protocol === "https:";
   const target = `${url.hostname.includes(":") && !url.hostname.startsWith("[") ? `[${url.hostname}]` : url.hostname}:${url.port || (tls ? 443 : 80)}`;
@@ -52,11 +53,11 @@ function channelFor(baseUrl: string): Client {
   return channel;
 }
 
-interface Codec {
+export interface Codec {
   readonly serialize: (message: MessageShape<DescMessage>) => Buffer;
   readonly deserialize: (bytes: Buffer) => MessageShape<DescMessage>;
 }
-const codecOf = oncePer(
+export const codecOf = oncePer(
   (method: DescMethod): Codec => ({ serialize: serializerOf(method.input), deserialize: (bytes) => fromBinary(method.output, bytes) }),
 );
 
@@ -64,6 +65,9 @@ type UnaryFn = (req: UnaryRequest) => Promise<UnaryResponse>;
 
 // The call's absolute deadline, for the wire: it rides along the request through the interceptors.
 const DEADLINE = createContextKey(Number.POSITIVE_INFINITY, { description: "grpc-js deadline" });
+/** What a call that ran out of time fails with, as Connect's own client says it. */
+export const deadlineExceeded = () => new ConnectError("the operation timed out", Code.DeadlineExceeded);
+
 // What a finished call's signal is aborted with: one shared object, where abort() without a
 // reason builds a DOMException and its stack on every call.
 const CALL_ENDED = new ConnectError("the call ended", Code.Canceled);
@@ -78,10 +82,7 @@ const CALL_ENDED = new ConnectError("the call ended", Code.Canceled);
  */
 function runUnary(chain: UnaryFn, req: Omit<UnaryRequest, "signal">, callerSignal: AbortSignal | undefined, timeoutMs: number | undefined) {
   const controller = new AbortController();
-  const timer =
-    timeoutMs === undefined
-      ? undefined
-      : setTimeout(() => controller.abort(new ConnectError("the operation timed out", Code.DeadlineExceeded)), timeoutMs);
+  const timer = timeoutMs === undefined ? undefined : setTimeout(() => controller.abort(deadlineExceeded()), timeoutMs);
   const onCallerAbort = () => controller.abort(callerSignal?.reason);
   if (callerSignal?.aborted) onCallerAbort();
   else callerSignal?.addEventListener("abort", onCallerAbort, { once: true });
@@ -172,7 +173,7 @@ export function createGrpcJsTransport(options: GrpcJsTransportOptions): Transpor
   };
 }
 
-const pathOf = (method: DescMethod) => `/${method.parent.typeName}/${method.name}`;
+export const pathOf = oncePer((method: DescMethod) => `/${method.parent.typeName}/${method.name}`);
 
 /**
  * A unary response whose header and trailer become Headers only when read:

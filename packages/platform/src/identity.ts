@@ -123,29 +123,54 @@ export function mintToken(identity: ServiceIdentity, audience: string, ttlSecond
 }
 
 /**
- * Client side: `authorization: Bearer <token>` for the called service, a token per service reused until near its
- * expiry; only on rpcs that name their callers, so that a public rpc's own authorization (a user's access token at
- * the gateway) goes through untouched.
+ * Client side: `authorization: Bearer <token>` for the called service, put in place by `set` before `send`, a token
+ * per service reused until near its expiry; only on rpcs that name their callers, so that a public rpc's own
+ * authorization (a user's access token at the gateway) goes through untouched. A call waits only while its
+ * service's token is being signed.
  */
-export function identityClientInterceptor(identity: ServiceIdentity): Interceptor {
-  const tokens = new Map<string, { token: Promise<string>; renewAtMs: number }>();
-  const withToken: Interceptor = (next) => async (req) => {
-    const audience = req.service.typeName;
+export function identityAuthorization(
+  identity: ServiceIdentity,
+): <T>(method: DescMethod, set: (authorization: string) => void, send: () => Promise<T>) => Promise<T> {
+  const tokens = new Map<string, { readonly header: Promise<string>; value?: string; readonly renewAtMs: number }>();
+  const authorizationOf = (audience: string): string | Promise<string> => {
     let cached = tokens.get(audience);
     if (cached === undefined || Date.now() >= cached.renewAtMs) {
-      const token = mintToken(identity, audience);
-      cached = { token, renewAtMs: Date.now() + TOKEN_TTL_SECONDS * 1000 - TOKEN_RENEW_BEFORE_MS };
-      tokens.set(audience, cached);
-      token.catch(() => tokens.delete(audience));
+      const entry: { header: Promise<string>; value?: string; renewAtMs: number } = {
+        header: mintToken(identity, audience).then((token) => `Bearer ${token}`),
+        renewAtMs: Date.now() + TOKEN_TTL_SECONDS * 1000 - TOKEN_RENEW_BEFORE_MS,
+      };
+      entry.header.then(
+        (header) => (entry.value = header),
+        () => tokens.get(audience) === entry && tokens.delete(audience),
+      );
+      tokens.set(audience, entry);
+      cached = entry;
     }
-    req.header.set("authorization", `Bearer ${await cached.token}`);
-    return next(req);
+    return cached.value ?? cached.header;
   };
-  // A public rpc passes straight through, without another async frame per call.
-  return (next) => {
-    const signed = withToken(next);
-    return (req) => (callersOf(req.method) === undefined ? next(req) : signed(req));
+  return (method, set, send) => {
+    if (callersOf(method) === undefined) return send();
+    const authorization = authorizationOf(method.parent.typeName);
+    if (typeof authorization !== "string") {
+      return authorization.then((value) => {
+        set(value);
+        return send();
+      });
+    }
+    set(authorization);
+    return send();
   };
+}
+
+/** identityAuthorization as a Connect client interceptor. */
+export function identityClientInterceptor(identity: ServiceIdentity): Interceptor {
+  const authorize = identityAuthorization(identity);
+  return (next) => (req) =>
+    authorize(
+      req.method,
+      (value) => req.header.set("authorization", value),
+      () => next(req),
+    );
 }
 
 /**

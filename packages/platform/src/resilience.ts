@@ -1,4 +1,5 @@
-// Policies on a service-to-service link, as one client interceptor:
+// Policies on a service-to-service link, run around each unary call (by the
+// service client's unary path, or as a Connect client interceptor):
 //
 //   bulkhead → retry (idempotent calls only, as the contract says) → circuit breaker → attempt timeout → rate limit → the wire
 //
@@ -8,9 +9,10 @@
 // breaker (a local refusal) is never retried. The rate limiter is innermost:
 // every attempt that goes on the wire takes a token, an attempt refused by
 // the breaker takes none, and waiting for a token counts against the
-// attempt's time. The overall deadline is connect's (the call's timeoutMs):
+// attempt's time. The overall deadline is the call's (its timeoutMs):
 // retries happen within it, never past it.
-import { Code, ConnectError, type Interceptor, type UnaryRequest } from "@connectrpc/connect";
+import type { DescMethod } from "@bufbuild/protobuf";
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import {
   BrokenCircuitError,
   BulkheadRejectedError,
@@ -54,9 +56,15 @@ export type BreakerOptions =
   | { readonly consecutiveFailuresMax: number; readonly halfOpenAfterMs: number }
   | { readonly failureRatioMax: number; readonly windowMs: number; readonly callsPerSecondMin: number; readonly halfOpenAfterMs: number };
 
-/** The handle a service keeps: the interceptor and the breaker (for tests, health, drills). */
+/** The handle a service keeps: the policies, as a Connect interceptor or to run a call through, and the breaker (for tests, health, drills). */
 export interface Resilience {
   readonly interceptor: Interceptor;
+  /**
+   * One unary call of `method` with `message` through the policies: `attempt` sends it once, given the
+   * attempt's signal (aborted by the attempt timeout, or when `signal` is). A local refusal or an attempt
+   * timeout fails as a ConnectError naming the target; an attempt's own failure passes through.
+   */
+  readonly run: <T>(method: DescMethod, message: object, signal: AbortSignal, attempt: (signal: AbortSignal) => Promise<T>) => Promise<T>;
   readonly breaker: CircuitBreakerPolicy;
 }
 
@@ -118,31 +126,33 @@ export function createResilience(options: ResilienceOptions): Resilience {
     logger.debug({ target, attempt: r.attempt, delayMs: r.delay, err: "error" in r ? r.error : undefined }, "retrying"),
   );
 
-  const once = (req: UnaryRequest, signal: AbortSignal, next: Parameters<Interceptor>[0]) =>
+  const once = <T>(signal: AbortSignal, send: (signal: AbortSignal) => Promise<T>) =>
     attempt.execute(async ({ signal: attemptSignal }) => {
       await limiter?.take(attemptSignal);
-      return next({ ...req, signal: attemptSignal });
+      return send(attemptSignal);
     }, signal);
 
-  const interceptor: Interceptor = (next) => async (req) => {
-    if (req.stream) return next(req); // streams are long-lived; no per-call policies
-    const method = req.method.localName;
-    const mayRetry = mayRepeat(req.method, req.message);
+  const run: Resilience["run"] = async (method, message, signal, send) => {
+    const mayRetry = mayRepeat(method, message);
     try {
       return await slots.execute(async () => {
-        if (!mayRetry) return once(req, req.signal, next);
+        if (!mayRetry) return once(signal, send);
         return retrying.execute(async ({ attempt: n }) => {
-          if (n > 0) m.retries.inc({ target, method });
-          return once(req, req.signal, next);
-        }, req.signal);
-      }, req.signal);
+          if (n > 0) m.retries.inc({ target, method: method.localName });
+          return once(signal, send);
+        }, signal);
+      }, signal);
     } catch (error) {
       const refusal = refusalReason(error);
       if (refusal !== undefined) m.rejections.inc({ target, reason: refusal });
       throw toConnectError(error, target);
     }
   };
-  return { interceptor, breaker };
+  const interceptor: Interceptor = (next) => (req) => {
+    if (req.stream) return next(req); // streams are long-lived; no per-call policies
+    return run(req.method, req.message, req.signal, (signal) => next({ ...req, signal }));
+  };
+  return { interceptor, run, breaker };
 }
 
 function refusalReason(error: unknown): string | undefined {

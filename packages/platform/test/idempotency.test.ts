@@ -32,6 +32,8 @@ t.test("each service's retry-safe calls, as its contract declares them", async (
   // CloseSession and SetFaultMode are left out on purpose (see exchange.proto).
   t.same(declared(ExchangeService), {
     submitOrder: { keyField: "clientOrderId" },
+    // Each order inside carries its own client order id too (what makes a repeat harmless).
+    submitOrders: { keyField: "batchId" },
     cancelOrder: { keyField: "clientOrderId" },
     orderStatus: "read",
     listInstruments: "read",

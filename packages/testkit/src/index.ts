@@ -4,6 +4,7 @@ export { type ConnectAnswer, connectCall } from "./connect-call.js";
 export { createTestDatabase, TEST_PG_ADMIN_URL, type TestDatabase } from "./database.js";
 export { eventually, GiveUp } from "./eventually.js";
 export { HOSTILE_TEXT, type HostileCase, hostileTextCases, sendHostile } from "./hostile-text.js";
+export { dropTopics, TEST_KAFKA_BROKERS } from "./kafka-topics.js";
 export { REPO_ROOT, TOOLS_BIN } from "./paths.js";
 export {
   operatorAuthorization,

@@ -8,6 +8,7 @@ import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { createTestDatabase } from "./database.js";
 import { eventually } from "./eventually.js";
+import { dropTopics } from "./kafka-topics.js";
 import { type ServiceProcess, startService } from "./process.js";
 import { infraVariables, SERVICES, type ServiceName, service as spec, urlVariable } from "./services.js";
 
@@ -111,6 +112,7 @@ export async function startTradingStack(options: TradingStackOptions): Promise<T
   const stopAll = async (signal: NodeJS.Signals) => {
     for (const service of [...running].reverse()) await processes.get(service)?.stop(signal);
     for (const drop of drops) await drop();
+    if (running.some((s) => infraVariables(s).kafka !== undefined)) await dropTopics(kafkaTopicPrefix);
   };
 
   try {

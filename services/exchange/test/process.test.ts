@@ -10,6 +10,7 @@ import { OrderType, Side, TimeInForce } from "@kuku/contracts/kuku/trading/v1/tr
 import { createServiceClient } from "@kuku/platform";
 import { createTestDatabase, run, type ServiceProcess, startServiceProcess, type TestDatabase, TOOLS_BIN } from "@kuku/testkit";
 import { Kafka, logLevel } from "kafkajs";
+import pg from "pg";
 import t from "tap";
 
 const SERVICE_DIR = fileURLToPath(new URL("..", import.meta.url));
@@ -119,6 +120,71 @@ t.test("limit orders rest until cancelled; an unknown id is fenced by cancel", a
   const late = await client.submitOrder(order(lost));
   t.equal(late.status, api.ExchangeOrderStatus.REJECTED, "a fenced order arriving late never trades");
   t.equal(late.fills.length, 0);
+});
+
+t.test("SubmitOrders: each order answered as its SubmitOrder would be, the new ones in one journal write", async (t) => {
+  const earlier = id("earlier");
+  const first = await client.submitOrder(order(earlier, { quantity: 1n }));
+  const fresh = [id("batch-buy"), id("batch-rest"), id("batch-tick")];
+  const { results } = await client.submitOrders({
+    batchId: id("batch"),
+    orders: [
+      order(fresh[0]!, { quantity: 2n }),
+      order(earlier, { quantity: 1n }),
+      order(fresh[1]!, { type: OrderType.LIMIT, timeInForce: TimeInForce.DAY, priceKrw: 60_000n }),
+      order(fresh[2]!, { type: OrderType.LIMIT, priceKrw: 70_050n }),
+    ],
+  });
+  const answers = results.map((r) => (r.result.case === "order" ? r.result.value : undefined));
+  t.same(
+    answers.map((a) => [a?.clientOrderId, a?.status]),
+    [
+      [fresh[0], api.ExchangeOrderStatus.FILLED],
+      [earlier, api.ExchangeOrderStatus.FILLED],
+      [fresh[1], api.ExchangeOrderStatus.ACCEPTED],
+      [fresh[2], api.ExchangeOrderStatus.REJECTED],
+    ],
+    "in the order of the request",
+  );
+  t.same(
+    answers[1]?.fills.map((f) => f.executionId),
+    first.fills.map((f) => f.executionId),
+    "a repeat answers its first record and trades nothing",
+  );
+  t.match(answers[3]?.rejectReason, /off the tick ladder/);
+  t.equal((await client.orderStatus({ clientOrderId: fresh[1]! })).remainingQuantity, 10n, "the resting one is on the book");
+  const admin = new pg.Client({ connectionString: db.url });
+  await admin.connect();
+  t.teardown(() => admin.end());
+  const { rows } = await admin.query<{ writes: number; commands: number }>(
+    `SELECT count(DISTINCT entered_at)::int AS writes, count(*)::int AS commands FROM exchange_commands
+     WHERE kind = 'submit' AND (payload::text LIKE '%' || $1 || '%' OR payload::text LIKE '%' || $2 || '%' OR payload::text LIKE '%' || $3 || '%')`,
+    fresh,
+  );
+  t.same(rows[0], { writes: 1, commands: 3 }, "the three new orders were journalled by one write");
+  await client.cancelOrder({ clientOrderId: fresh[1]! });
+});
+
+t.test("SubmitOrders: bounded, distinct ids, every order checked; DOWN fails the call, SILENT leaves each order unanswered", async (t) => {
+  const batch = (orders: api.SubmitOrderRequest[]) => client.submitOrders({ batchId: id("batch"), orders });
+  await t.rejects(batch([]), { code: Code.InvalidArgument, message: /orders/ });
+  const same = id("same");
+  await t.rejects(batch([order(same), order(same)]), { code: Code.InvalidArgument, message: /distinct/ });
+  await t.rejects(batch([order(id("ok")), order(id("bad"), { symbol: "SAMSUNG" })]), { code: Code.InvalidArgument, message: /symbol/ });
+  const many = Array.from({ length: 1025 }, (_, i) => order(`many-${i}-${randomUUID().slice(0, 8)}`));
+  await t.rejects(batch(many), { code: Code.InvalidArgument, message: /orders/ });
+  await setFault(api.FaultMode.DOWN);
+  await t.rejects(batch([order(id("down"))]), { code: Code.Unavailable });
+  await setFault(api.FaultMode.SILENT);
+  const silent = id("silent");
+  const { results } = await batch([order(silent, { quantity: 1n })]);
+  t.same(
+    results.map((r) => (r.result.case === "error" ? r.result.value.code : undefined)),
+    [Code.DeadlineExceeded],
+    "no answer for that order",
+  );
+  await setFault(api.FaultMode.NONE);
+  t.equal((await client.orderStatus({ clientOrderId: silent })).status, api.ExchangeOrderStatus.FILLED, "it did trade");
 });
 
 t.test("bad orders: contract violations are INVALID_ARGUMENT, market rules are REJECTED with the reason", async (t) => {

@@ -69,8 +69,8 @@ t.test("one trace from the gateway to the order service's Kafka consumer", async
     [
       has("gateway", "SERVER", /tradingservice\/placeorder/i),
       has("order", "SERVER", /orderservice\/placeorder/i),
-      has("ledger", "SERVER", /placehold/i),
-      has("exchange", "SERVER", /submitorder/i),
+      has("ledger", "SERVER", /ledgerservice\/submitbatch/i), // the hold, batched (and the settlement)
+      has("exchange", "SERVER", /submitorders/i),
       has("order", "CONSUMER", /executions process/),
     ].every((s) => s !== undefined),
   );

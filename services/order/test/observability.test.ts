@@ -119,6 +119,12 @@ t.test("one trace: order → ledger → exchange → Kafka → order's consumer 
 
   let spans: ZipkinSpan[] = [];
   const byId = (id: string | undefined) => spans.find((s) => s.id === id);
+  const holdOf = (placeOrder: ZipkinSpan | undefined) =>
+    placeOrder &&
+    spans.find(
+      (s) =>
+        serviceOf(s) === "ledger" && s.kind === "SERVER" && /ledgerservice\/submitbatch/i.test(s.name) && descends(spans, s, placeOrder),
+    );
   // The wait and the assertion must ask the same: the order's CLIENT span of SubmitBatch
   // carries the same name and is exported before the ledger's SERVER span may be.
   const batchSettlement = (settlingConsumer: ZipkinSpan) =>
@@ -142,8 +148,8 @@ t.test("one trace: order → ledger → exchange → Kafka → order's consumer 
         batchSettlement(settlingConsumer) !== undefined &&
         find(spans, "order", "SERVER", /orderservice\/placeorder/i) !== undefined &&
         find(spans, "exchange", "PRODUCER", /publish/) !== undefined &&
-        find(spans, "exchange", "SERVER", /exchangeservice\/submitorder/i) !== undefined &&
-        find(spans, "ledger", "SERVER", /ledgerservice\/placehold/i) !== undefined
+        find(spans, "exchange", "SERVER", /exchangeservice\/submitorders/i) !== undefined &&
+        holdOf(find(spans, "order", "SERVER", /orderservice\/placeorder/i)) !== undefined
       );
     },
     30_000,
@@ -156,12 +162,12 @@ t.test("one trace: order → ledger → exchange → Kafka → order's consumer 
   t.same(new Set(spans.map(serviceOf)), new Set(["order", "ledger", "exchange"]), "spans from order, ledger and exchange");
   const placeOrder = find(spans, "order", "SERVER", /orderservice\/placeorder/i);
   t.equal(placeOrder?.parentId, callerSpanId, "the order service continued the caller's span");
-  const hold = find(spans, "ledger", "SERVER", /ledgerservice\/placehold/i);
-  t.ok(hold !== undefined && descends(spans, hold, placeOrder!), "ledger PlaceHold under PlaceOrder");
-  const submit = find(spans, "exchange", "SERVER", /exchangeservice\/submitorder/i);
-  t.ok(submit !== undefined && descends(spans, submit, placeOrder!), "exchange SubmitOrder under PlaceOrder");
+  // Intake is batched (a lone order is a batch of one, traced as its PlaceOrder's): the hold in a SubmitBatch, the venue's SubmitOrders.
+  t.ok(holdOf(placeOrder), "the hold's ledger SubmitBatch under PlaceOrder");
+  const submit = find(spans, "exchange", "SERVER", /exchangeservice\/submitorders/i);
+  t.ok(submit !== undefined && descends(spans, submit, placeOrder!), "exchange SubmitOrders under PlaceOrder");
   const publish = find(spans, "exchange", "PRODUCER", /publish/);
-  t.ok(publish !== undefined && descends(spans, publish, submit!), "the exchange's Kafka publish under SubmitOrder");
+  t.ok(publish !== undefined && descends(spans, publish, submit!), "the exchange's Kafka publish under SubmitOrders");
   // The sale's executions for both sides went out in that publish; the order service consumes both.
   const consumers = spans.filter((s) => serviceOf(s) === "order" && s.kind === "CONSUMER");
   t.ok(
@@ -203,7 +209,7 @@ t.test("a caller speaking Jaeger's uber-trace-id joins the trace too", async (t)
     "Zipkin has the trace",
     async () => {
       spans = await readTrace(traceId);
-      return ["placeorder", "submitorder", "submitbatch"].every((name) =>
+      return ["placeorder", "submitorders", "submitbatch"].every((name) =>
         spans.some((s) => s.kind === "SERVER" && s.name.toLowerCase().endsWith(`/${name}`)),
       );
     },
@@ -248,6 +254,7 @@ const SERIES: Record<"ledger" | "exchange" | "order", string[]> = {
     "kuku_settlement_lag_seconds_bucket",
     "kuku_orders_settlement_refused",
     "kuku_settlement_refusals_total",
+    "kuku_order_intake_batch_size_bucket",
   ],
 };
 

@@ -9,15 +9,17 @@
 // back-office operation: the gateway has none).
 import { randomUUID } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
-import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { type Client, Code, ConnectError } from "@connectrpc/connect";
 import type * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import * as gateway from "@kuku/contracts/kuku/gateway/v1/gateway_pb";
 import * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import * as api from "@kuku/contracts/kuku/order/v1/order_pb";
 import { OrderType, Side, TimeInForce } from "@kuku/contracts/kuku/trading/v1/trading_pb";
-import { forEachConcurrently, roundToTick, tradingDay } from "@kuku/platform";
+import { EXCHANGE_EXECUTIONS } from "@kuku/contracts/topics";
+import { forEachConcurrently, roundToTick } from "@kuku/platform";
+import { type MarketView, marketProblems } from "./market-oracle.js";
 import type { DrillStack } from "./stack.js";
+import { ExchangeTape } from "./tape.js";
 
 // Answers that settle an operation's outcome; anything else (no answer, UNAVAILABLE, INTERNAL) leaves it in doubt.
 const DEFINITE = new Set([
@@ -381,7 +383,7 @@ export class Bank {
       detail: `${orders.length} orders${notTerminal.length > 0 ? `; not terminal: ${summarize(notTerminal.map((o) => api.OrderState[o.state]))}` : ""}`,
     });
 
-    // The exchange's record of every order: the truth both the ledger and the market data are held to.
+    // The exchange's record of every order: the truth the ledger is held to, and the market data with the exchange's tape.
     const truths = new Map<string, exchange.OrderStatusResponse>();
     for (const o of orders) truths.set(o.orderId, await this.stack.exchange.orderStatus({ clientOrderId: o.orderId }));
     results.push(await this.#checkFills(orders, truths, balances));
@@ -451,58 +453,70 @@ export class Bank {
   }
 
   /**
-   * The market service's data agrees with the exchange's trades: per symbol,
-   * the day's volume is the sum of the day's trades, each counted once, and
-   * every recent trade it lists is one of the exchange's, listed once. Every
-   * trade has a drill order on at least one side (the market maker only
-   * rests liquidity), so the drill's fills are all the trades; a trade
-   * between two drill users is two fills of one trade id. The market reads
-   * Kafka asynchronously: it is given time to catch up, the last look counts.
+   * The market service's data agrees with the exchange's trades: its tape
+   * (every execution published, the market maker's and the background
+   * traders' too) holds every fill the exchange reported to the drill, and per
+   * symbol the market shows the tape up to its newest trade (market-oracle.ts):
+   * that day's volume and the last price, each listed trade one of the
+   * exchange's, listed once, and nothing made before the check missing. The
+   * market reads Kafka asynchronously: it is given time to catch up, the last
+   * look counts.
    */
   async #checkMarket(fills: readonly exchange.Fill[]): Promise<Check> {
-    const trades = new Map<string, { symbol: string; quantity: bigint; day: string }>(); // trade id -> trade
-    for (const f of fills) {
-      // An execution id is its trade's id and the side (engine.ts: executionId).
-      const tradeId = f.executionId.replace(/-[BS]$/, "");
-      trades.set(tradeId, { symbol: f.symbol, quantity: f.quantity, day: tradingDay(timestampDate(f.executedAt!)) });
-    }
-    const expected = new Map<string, bigint>(); // symbol -> volume of the latest trading day that has trades
-    for (const symbol of this.symbols) {
-      const ofSymbol = [...trades.values()].filter((t) => t.symbol === symbol);
-      // Days are ISO dates (YYYY-MM-DD): the latest sorts last.
-      const lastDay = ofSymbol
-        .map((t) => t.day)
-        .sort()
-        .at(-1);
-      expected.set(
-        symbol,
-        ofSymbol.filter((t) => t.day === lastDay).reduce((a, t) => a + t.quantity, 0n),
-      );
-    }
-    let problems: string[] = [];
-    const deadline = Date.now() + this.marketCatchUpMs;
-    do {
-      problems = [];
-      for (const symbol of this.symbols) {
-        const volume = await this.stack.market.getQuote({ symbol }).then(
-          ({ quote }) => quote!.volume,
-          (error: unknown) => (ConnectError.from(error).code === Code.NotFound ? 0n : Promise.reject(error)),
-        );
-        if (volume !== expected.get(symbol)) problems.push(`${symbol}: volume ${volume}, the exchange's trades ${expected.get(symbol)}`);
-        const { trades: listed } = await this.stack.market.listTrades({ symbol, limit: 500 });
-        const unknown = listed.filter((t) => !trades.has(t.tradeId)).length;
-        const repeated = listed.length - new Set(listed.map((t) => t.tradeId)).size;
-        if (unknown + repeated > 0) problems.push(`${symbol}: ${unknown} listed trades the exchange never made, ${repeated} listed twice`);
+    const tape = await ExchangeTape.open(this.stack.kafkaBrokers, `${this.stack.kafkaTopicPrefix}${EXCHANGE_EXECUTIONS.name}`);
+    try {
+      // The whole topic first (joining a consumer group takes seconds): the market's time starts after.
+      const read = await tape.catchUp(TAPE_READ_MS);
+      const deadline = Date.now() + this.marketCatchUpMs;
+      const madeBefore = new Set(tape.trades().trades.keys());
+      let problems: string[];
+      let tradeCount: number;
+      for (;;) {
+        const views = new Map<string, MarketView>();
+        for (const symbol of this.symbols) views.set(symbol, await this.#marketView(symbol));
+        // Everything the market can have seen is on the tape by now (the exchange publishes both topics in one request).
+        const caughtUp = read && (await tape.catchUp(TAPE_READ_MS));
+        const { trades, problems: ofTape } = tape.trades();
+        tradeCount = trades.size;
+        const unpublished = fills.filter((f) => !tape.has(f.executionId, trades));
+        problems = [
+          ...(caughtUp ? [] : [`the exchange's tape was not read to its end within ${TAPE_READ_MS} ms`]),
+          ...ofTape.slice(0, 5),
+          ...(unpublished.length > 0 ? [`${unpublished.length} of the drill's fills not on the exchange's tape`] : []),
+          ...[...views].flatMap(([symbol, view]) => marketProblems(symbol, view, trades, madeBefore)),
+        ];
+        if (problems.length === 0 || Date.now() >= deadline) break;
+        await new Promise((r) => setTimeout(r, 250));
       }
-      if (problems.length > 0) await new Promise((r) => setTimeout(r, 250));
-    } while (problems.length > 0 && Date.now() < deadline);
-    return {
-      name: "market data = the exchange's trades",
-      violations: problems.length,
-      detail: `${trades.size} trades${problems.length > 0 ? `; ${problems.join("; ")}` : ""}`,
-    };
+      return {
+        name: "market data = the exchange's trades",
+        violations: problems.length,
+        detail: `${tradeCount} trades on the exchange's tape, ${fills.length} drill fills${problems.length > 0 ? `; ${problems.join("; ")}` : ""}`,
+      };
+    } finally {
+      await tape.close();
+    }
+  }
+
+  /** The market's quote and recent trades of one moment: read again while a trade arrives in between. */
+  async #marketView(symbol: string): Promise<MarketView> {
+    const newest = async (limit: number) => (await this.stack.market.listTrades({ symbol, limit })).trades.map((t) => t.tradeId);
+    for (let attempt = 1; ; attempt++) {
+      const listedTradeIds = await newest(500);
+      const quote = await this.stack.market.getQuote({ symbol }).then(
+        ({ quote }) => quote!,
+        (error: unknown) => (ConnectError.from(error).code === Code.NotFound ? undefined : Promise.reject(error)),
+      );
+      const view = { volume: quote?.volume ?? 0n, lastPriceKrw: quote?.lastPriceKrw ?? 0n, listedTradeIds };
+      if ((await newest(1))[0] === listedTradeIds[0] || attempt === MARKET_READS_MAX) return view;
+    }
   }
 }
+
+/** How long the exchange's executions topic may take to be read to its end. */
+const TAPE_READ_MS = 60_000;
+/** Reads of a symbol's market data before one without a trade in between is given up on (the flow is a few trades a second). */
+const MARKET_READS_MAX = 20;
 
 function summarize(items: readonly string[]): string {
   const counts = new Map<string, number>();

@@ -67,6 +67,8 @@ export interface DrillStack {
 
 export async function startDrillStack(options: {
   orderEnv: Record<string, string>;
+  /** More environment for the exchange (e.g. its background flow). */
+  exchangeEnv?: Record<string, string>;
   privateInfra?: readonly PrivateInfra[];
 }): Promise<DrillStack> {
   const own = new Set(options.privateInfra ?? []);
@@ -101,7 +103,7 @@ export async function startDrillStack(options: {
         envOf: {
           // Locks are lost with every Redis restart: the fencing token in PostgreSQL is what keeps the balances right.
           ledger: redis === undefined ? {} : { LEDGER_BALANCE_GUARD: "redlock-fenced", LEDGER_REDLOCK_NODES: redis.nodes },
-          exchange: kafkaEnv,
+          exchange: { ...kafkaEnv, ...options.exchangeEnv },
           order: { ORDER_FAULT_FILE: faultFile, ...kafkaEnv, ...options.orderEnv },
           market: { ...kafkaEnv, ...(redisUrl === undefined ? {} : { MARKET_REDIS_URL: redisUrl }) },
           gateway: {

@@ -101,20 +101,44 @@ export class Desk {
   }
 
   async submit(input: SubmitInput, drill: SubmitDrill = {}): Promise<SubmitResult> {
-    const known = this.writer.known(input.clientOrderId);
-    if (known !== undefined) {
-      // Nothing changes: answer as the first time, once Kafka has what came before.
-      await this.queue.drained;
-      return { order: known, duplicate: true, executions: [] };
-    }
-    const { outcome, published } = await this.writer.enter(
-      { kind: "submit", input, ...(drill.refusal === undefined ? {} : { refusal: drill.refusal }) },
-      drill.copies ?? 1,
+    const [result] = await this.submitAll([{ input, drill }]);
+    if (result instanceof Error) throw result;
+    return result!;
+  }
+
+  /**
+   * Submits each order as a lone SubmitOrder would be, with one journal
+   * write for all the new ones (up to the group's bound); an order that
+   * could not be entered has its error as its answer. A repeat changes
+   * nothing and answers as the first time, once Kafka has what came before.
+   */
+  async submitAll(orders: readonly { readonly input: SubmitInput; readonly drill?: SubmitDrill }[]): Promise<(SubmitResult | Error)[]> {
+    const known = orders.map(({ input }) => this.writer.known(input.clientOrderId));
+    const fresh = orders.filter((_, i) => known[i] === undefined);
+    const entering = this.writer.enterAll(
+      fresh.map(({ input, drill = {} }) => ({
+        draft: { kind: "submit", input, ...(drill.refusal === undefined ? {} : { refusal: drill.refusal }) },
+        copies: drill.copies ?? 1,
+      })),
     );
-    assert(outcome.kind === "submit", `a submit came back as ${outcome.kind}`);
-    this.#arm(); // the order may have started a VI
-    await published;
-    return outcome.result;
+    const entered = await Promise.allSettled(entering);
+    if (fresh.length > 0) this.#arm(); // an order may have started a VI
+    const results = await Promise.all(
+      entered.map(async (e): Promise<SubmitResult | Error> => {
+        try {
+          if (e.status === "rejected") throw e.reason;
+          const { outcome, published } = e.value;
+          assert(outcome.kind === "submit", `a submit came back as ${outcome.kind}`);
+          await published;
+          return outcome.result;
+        } catch (error) {
+          return error instanceof Error ? error : new Error(String(error));
+        }
+      }),
+    );
+    if (fresh.length < orders.length) await this.queue.drained;
+    let next = 0;
+    return known.map((order) => (order === undefined ? results[next++]! : { order, duplicate: true, executions: [] }));
   }
 
   async cancel(clientOrderId: string): Promise<{ order: OrderRecord; cancelledQuantity: number }> {

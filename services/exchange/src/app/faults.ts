@@ -5,13 +5,19 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "@kuku/platform";
 import { DomainError } from "@kuku/platform/errors";
 import type { OrderRecord, SubmitInput, SubmitResult } from "../domain/engine.js";
-import { checkFaultSetting, type FaultSetting, NO_FAULT, submitFault } from "../domain/faults.js";
-import type { Desk } from "./desk.js";
+import { checkFaultSetting, type FaultSetting, NO_FAULT, type SubmitFault, submitFault } from "../domain/faults.js";
+import type { Desk, SubmitDrill } from "./desk.js";
 
 const exchangeDown = () => new DomainError("unavailable", "the exchange is down (fault mode DOWN)");
 
 /** The call was entered but, by the SILENT fault, is never answered. */
 const neverAnswered = () => new DomainError("deadline_exceeded", "the caller gave up waiting (fault mode SILENT)");
+
+/** What the desk itself must journal or publish of a call's fault. */
+const drillOf = (fault: SubmitFault): SubmitDrill => ({
+  ...(fault.kind === "reject" ? { refusal: "simulated rejection (fault mode REJECT)" } : {}),
+  copies: fault.kind === "duplicate" ? 2 : 1,
+});
 
 export class DeskWithFaults {
   #fault: FaultSetting = NO_FAULT;
@@ -46,10 +52,7 @@ export class DeskWithFaults {
     const fault = submitFault(this.#fault, this.random());
     if (fault.kind === "down") throw exchangeDown();
     if (fault.kind === "delay") await sleep(fault.delayMs, undefined, { signal });
-    const result = await this.desk.submit(input, {
-      ...(fault.kind === "reject" ? { refusal: "simulated rejection (fault mode REJECT)" } : {}),
-      copies: fault.kind === "duplicate" ? 2 : 1,
-    });
+    const result = await this.desk.submit(input, drillOf(fault));
     if (fault.kind === "silent") {
       this.logger.info({ clientOrderId: input.clientOrderId, status: result.order.status }, "entered, not answering (fault mode SILENT)");
       await new Promise<never>((_, reject) => {
@@ -59,6 +62,27 @@ export class DeskWithFaults {
       });
     }
     return result;
+  }
+
+  /**
+   * Several orders at once, each with its own roll of the dice: the longest
+   * delay drawn holds the whole call; an order drawn SILENT is entered and
+   * answered with no answer (DEADLINE_EXCEEDED) on its own.
+   */
+  async submitAll(inputs: readonly SubmitInput[], signal: AbortSignal): Promise<(SubmitResult | Error)[]> {
+    if (this.#fault.mode === "down") throw exchangeDown();
+    const faults = inputs.map(() => submitFault(this.#fault, this.random()));
+    const delayMs = Math.max(0, ...faults.map((f) => (f.kind === "delay" ? f.delayMs : 0)));
+    if (delayMs > 0) await sleep(delayMs, undefined, { signal });
+    const results = await this.desk.submitAll(inputs.map((input, i) => ({ input, drill: drillOf(faults[i]!) })));
+    return results.map((result, i) => {
+      if (faults[i]!.kind !== "silent" || result instanceof Error) return result;
+      this.logger.info(
+        { clientOrderId: result.order.clientOrderId, status: result.order.status },
+        "entered, not answering (fault mode SILENT)",
+      );
+      return neverAnswered();
+    });
   }
 
   async cancel(clientOrderId: string): Promise<{ order: OrderRecord; cancelledQuantity: number }> {

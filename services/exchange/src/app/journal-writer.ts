@@ -82,11 +82,20 @@ export class JournalWriter {
 
   /** Journals the command, then applies it; resolves with its outcome once both are done. */
   enter(draft: Draft, copies: 1 | 2): Promise<Entered> {
-    if (this.#recovering !== undefined) return Promise.reject(journalUnavailable(REBUILDING));
-    return new Promise((resolve, reject) => {
-      this.#pending.push({ draft, copies, resolve, reject });
-      if (!this.#writing) void this.#writeGroups();
-    });
+    return this.enterAll([{ draft, copies }])[0]!;
+  }
+
+  /**
+   * `enter` for several commands at once: queued together, so they share a
+   * journal write (up to the group's bound) even when none is in flight.
+   */
+  enterAll(commands: readonly { readonly draft: Draft; readonly copies: 1 | 2 }[]): Promise<Entered>[] {
+    if (this.#recovering !== undefined) return commands.map(() => Promise.reject(journalUnavailable(REBUILDING)));
+    const entered = commands.map(
+      ({ draft, copies }) => new Promise<Entered>((resolve, reject) => this.#pending.push({ draft, copies, resolve, reject })),
+    );
+    if (!this.#writing) void this.#writeGroups();
+    return entered;
   }
 
   async #writeGroups(): Promise<void> {

@@ -138,6 +138,7 @@ export interface SubmitResult {
 }
 
 const NO_EXECUTIONS: readonly Execution[] = Object.freeze([]);
+const NO_ORDERS: readonly OrderRecord[] = Object.freeze([]);
 const VI_STATIC_PERCENT = 10n;
 const opposite = (side: Side): Side => (side === "buy" ? "sell" : "buy");
 /** `percent` of `priceKrw` away from it, rounded inward onto the ladder. */
@@ -149,6 +150,8 @@ export class Engine {
   readonly #orders = new Map<string, OrderRecord>();
   readonly #options: EngineOptions;
   #tradeSequence = 0;
+  /** Stops triggered since the venue last took them: each is told to its broker once (a trigger without a fill is news too). */
+  #triggered: OrderRecord[] = [];
 
   /**
    * `session` names this run of the engine in every trade and execution id,
@@ -206,6 +209,14 @@ export class Engine {
 
   status(clientOrderId: string): OrderRecord | undefined {
     return this.#orders.get(clientOrderId);
+  }
+
+  /** The stops triggered since the last call, oldest first. */
+  takeTriggered(): readonly OrderRecord[] {
+    if (this.#triggered.length === 0) return NO_ORDERS;
+    const triggered = this.#triggered;
+    this.#triggered = [];
+    return triggered;
   }
 
   /** Enters an order; `refusal` rejects it as the exchange would (fault drills). */
@@ -506,6 +517,7 @@ export class Engine {
       const next = listing.stops.next("buy", listing.lastPriceKrw) ?? listing.stops.next("sell", listing.lastPriceKrw);
       if (next === undefined) return;
       listing.stops.remove(next);
+      this.#triggered.push(next);
       next.status = "accepted";
       next.priceKrw = next.terms.type === "stop" ? 0n : next.terms.priceKrw;
       if (listing.mode === "auction") this.#collect(listing, next);

@@ -14,6 +14,7 @@ import { REAL_CLOCK, type VenueClockSettings, venueTimeMs } from "./clock.js";
 import {
   Engine,
   type EngineOptions,
+  type ExchangeStatus,
   type Execution,
   type Instrument,
   type OrderRecord,
@@ -59,11 +60,21 @@ export interface BookSnapshot {
   readonly viUntil: Date | undefined;
 }
 
+/** A stop the last trade triggered, with its status once the command was applied (accepted when it rests unfilled). */
+export interface TriggeredStop {
+  readonly clientOrderId: string;
+  readonly status: ExchangeStatus;
+  /** Not yet filled. */
+  readonly remaining: number;
+}
+
 /** What the world must be told about one command (Kafka). */
 export interface Publication {
   readonly executions: readonly Execution[];
   readonly books: readonly BookSnapshot[];
   readonly expired: readonly OrderRecord[];
+  /** After the executions: a stop's fills, if any, come first. */
+  readonly triggered: readonly TriggeredStop[];
 }
 
 export type Outcome =
@@ -74,7 +85,7 @@ export type Outcome =
 
 const BOOK_DEPTH = 5;
 const NONE: readonly never[] = Object.freeze([]);
-const NOTHING: Publication = Object.freeze({ executions: NONE, books: NONE, expired: NONE });
+const NOTHING: Publication = Object.freeze({ executions: NONE, books: NONE, expired: NONE, triggered: NONE });
 
 export class Venue {
   readonly engine: Engine;
@@ -255,18 +266,24 @@ export class Venue {
     for (const { symbol } of this.engine.instruments()) this.engine.setMode(symbol, mode);
   }
 
-  /** This command's events with whatever the schedule did before it. */
+  /** This command's events with whatever the schedule did before it; stops as they stand now (the records change later). */
   #drain(executions: readonly Execution[] = NONE, symbol?: string): Publication {
+    const stops = this.engine.takeTriggered();
+    const triggered =
+      stops.length === 0
+        ? NONE
+        : stops.map((o) => ({ clientOrderId: o.clientOrderId, status: o.status, remaining: o.quantity - o.filledQuantity }));
     if (this.#pendingBooks.size === 0 && this.#pendingExecutions.length === 0 && this.#pendingExpired.length === 0) {
-      if (symbol === undefined && executions.length === 0) return NOTHING;
+      if (symbol === undefined && executions.length === 0 && triggered.length === 0) return NOTHING;
       const book = symbol === undefined ? undefined : this.#snapshot(symbol);
-      return { executions, books: book === undefined ? NONE : [book], expired: NONE };
+      return { executions, books: book === undefined ? NONE : [book], expired: NONE, triggered };
     }
     if (symbol !== undefined) this.#pendingBooks.add(symbol);
     const publication = {
       executions: [...this.#pendingExecutions, ...executions],
       books: [...this.#pendingBooks].flatMap((s) => this.#snapshot(s) ?? []),
       expired: this.#pendingExpired,
+      triggered,
     };
     this.#pendingExecutions = [];
     this.#pendingExpired = [];

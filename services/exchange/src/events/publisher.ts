@@ -1,5 +1,6 @@
 // Everything the exchange tells the world through Kafka: executions (for the
-// broker's order service; key = client order id), trades and book snapshots
+// broker's order service; key = client order id; an expiry and a stop's
+// trigger are execution events without a fill), trades and book snapshots
 // (for market data; key = symbol). Event ids are the execution/trade ids, so
 // a duplicate delivery is recognisable by consumers.
 import { create, toBinary } from "@bufbuild/protobuf";
@@ -8,8 +9,8 @@ import * as events from "@kuku/contracts/kuku/exchange/v1/events_pb";
 import { EXCHANGE_BOOK, EXCHANGE_EXECUTIONS, EXCHANGE_TRADES } from "@kuku/contracts/topics";
 import { sendTraced, type TopicMessages } from "@kuku/platform";
 import type { Producer } from "kafkajs";
-import { executionId, type OrderRecord, tradeId } from "../domain/engine.js";
-import type { Publication } from "../domain/venue.js";
+import { type ExchangeStatus, executionId, type OrderRecord, tradeId } from "../domain/engine.js";
+import type { Publication, TriggeredStop } from "../domain/venue.js";
 import { executionToProto, phaseToProto, statusToProto } from "../rpc/convert.js";
 
 export const TOPICS = {
@@ -57,8 +58,8 @@ export class Publisher {
       );
   }
 
-  #messagesOf({ publication: { executions, books, expired }, copies, ordersById }: PublishItem): TopicMessages[] {
-    const executionMessages = executions.map((e) => {
+  #messagesOf({ publication: { executions, books, expired, triggered }, copies, ordersById }: PublishItem): TopicMessages[] {
+    const fillMessages = executions.map((e) => {
       const order = ordersById(e.clientOrderId);
       const event = create(events.ExecutionEventSchema, {
         eventId: executionId(this.session, e),
@@ -69,6 +70,8 @@ export class Publisher {
       });
       return { key: e.clientOrderId, value: Buffer.from(toBinary(events.ExecutionEventSchema, event)) };
     });
+    // A triggered stop's news after its fills (same key, so in order): one that rests unfilled is otherwise never told.
+    const executionMessages = triggered.length === 0 ? fillMessages : [...fillMessages, ...triggered.map((stop) => this.#trigger(stop))];
     // The taker's execution of each trade stands for the trade (one per trade).
     const tradeMessages = executions
       .filter((_, i) => i % 2 === 1)
@@ -112,12 +115,21 @@ export class Publisher {
 
   /** A status change without a fill (an expiry): an execution event with no fill. */
   #expiry(o: OrderRecord) {
+    return this.#statusChange(`${this.session}-expired-${o.clientOrderId}`, o.clientOrderId, o.status, 0);
+  }
+
+  /** A stop triggered (once per order, hence the id). */
+  #trigger(stop: TriggeredStop) {
+    return this.#statusChange(`${this.session}-triggered-${stop.clientOrderId}`, stop.clientOrderId, stop.status, stop.remaining);
+  }
+
+  #statusChange(eventId: string, clientOrderId: string, status: ExchangeStatus, remaining: number) {
     const event = create(events.ExecutionEventSchema, {
-      eventId: `${this.session}-expired-${o.clientOrderId}`,
-      status: statusToProto(o.status),
-      remainingQuantity: 0n,
-      clientOrderId: o.clientOrderId,
+      eventId,
+      status: statusToProto(status),
+      remainingQuantity: BigInt(remaining),
+      clientOrderId,
     });
-    return { key: o.clientOrderId, value: Buffer.from(toBinary(events.ExecutionEventSchema, event)) };
+    return { key: clientOrderId, value: Buffer.from(toBinary(events.ExecutionEventSchema, event)) };
   }
 }

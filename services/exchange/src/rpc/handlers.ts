@@ -1,7 +1,8 @@
-import { create } from "@bufbuild/protobuf";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import * as api from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import { type ServiceRegistration, serviceOf } from "@kuku/platform";
+import { codeOf, DomainError } from "@kuku/platform/errors";
 import { sellTaxPpm } from "@kuku/platform/krx";
 import type { DeskWithFaults } from "../app/faults.js";
 import { isWorking, type OrderRecord } from "../domain/engine.js";
@@ -10,16 +11,29 @@ import { executionToProto, faultModeFromProto, faultModeToProto, phaseToProto, s
 /** What is still working at the exchange (a waiting stop included): nothing once the order is done. */
 const working = (o: OrderRecord) => (isWorking(o) ? o.quantity - o.filledQuantity : 0);
 
+function submitAnswer(session: string, order: OrderRecord): api.SubmitOrderResponse {
+  return create(api.SubmitOrderResponseSchema, {
+    clientOrderId: order.clientOrderId,
+    status: statusToProto(order.status),
+    rejectReason: order.rejectReason,
+    fills: order.fills.map((e) => executionToProto(session, e)),
+    remainingQuantity: BigInt(working(order)),
+  });
+}
+
 export function exchangeHandlers(desk: DeskWithFaults): ServiceRegistration {
   return serviceOf(api.ExchangeService, {
-    submitOrder: async (req, ctx) => {
-      const { order } = await desk.submit(submitFromProto(req), ctx.signal);
-      return create(api.SubmitOrderResponseSchema, {
-        clientOrderId: order.clientOrderId,
-        status: statusToProto(order.status),
-        rejectReason: order.rejectReason,
-        fills: order.fills.map((e) => executionToProto(desk.sessionId, e)),
-        remainingQuantity: BigInt(working(order)),
+    submitOrder: async (req, ctx) => submitAnswer(desk.sessionId, (await desk.submit(submitFromProto(req), ctx.signal)).order),
+    // An order's DomainError is its own answer (the status its SubmitOrder would get); anything else fails the call.
+    submitOrders: async (req, ctx) => {
+      const results = await desk.submitAll(req.orders.map(submitFromProto), ctx.signal);
+      return create(api.SubmitOrdersResponseSchema, {
+        results: results.map((result): MessageInitShape<typeof api.SubmitOrderResultSchema> => {
+          if (result instanceof DomainError)
+            return { result: { case: "error", value: { code: codeOf(result.kind), message: result.message } } };
+          if (result instanceof Error) throw result;
+          return { result: { case: "order", value: submitAnswer(desk.sessionId, result.order) } };
+        }),
       });
     },
     cancelOrder: async (req) => {

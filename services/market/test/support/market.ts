@@ -8,6 +8,7 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { BookEventSchema, TradeEventSchema } from "@kuku/contracts/kuku/exchange/v1/events_pb";
 import {
   createTestDatabase,
+  dropTopics,
   eventually as eventuallyWithin,
   type ServiceProcess,
   startServiceProcess,
@@ -71,6 +72,7 @@ export async function startMarket(env: Record<string, string> = {}): Promise<Mar
       await exchange.close();
       await Promise.all([process, ...replicas].map((p) => p.stop("SIGTERM")));
       await db.drop();
+      await dropTopics(prefix);
     },
   };
 }

@@ -4,10 +4,10 @@
 // is waited for). An order left RECEIVED or in doubt is picked up again by
 // the reconciler.
 import { createHash, randomUUID } from "node:crypto";
-import { create, toJson } from "@bufbuild/protobuf";
+import { toJson } from "@bufbuild/protobuf";
 import type { Client } from "@connectrpc/connect";
 import type * as exchange from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
-import * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
+import type * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import * as api from "@kuku/contracts/kuku/order/v1/order_pb";
 import type { Logger } from "@kuku/platform";
 import { assert } from "@kuku/platform/assert";
@@ -21,12 +21,13 @@ import {
   isWorkingState,
   type Order,
   type OrderInput,
-  transition,
 } from "../domain/order.js";
 import { isTerminal } from "../domain/state-machine.js";
 import * as store from "../store/order-store.js";
 import { inputFromProto, reportFromProto, submitRequest } from "./convert.js";
 import type { Instruments } from "./instruments.js";
+import { BatchedIntake } from "./intake-batch.js";
+import { HOLD_PLACED, holdAsset, holdRequest, markInDoubt, refuseHold, toSent } from "./intake-steps.js";
 import type { LedgerAccounts } from "./ledger-accounts.js";
 import type { OrderMetrics } from "./metrics.js";
 import { type OrderRecords, orderEvent } from "./orders.js";
@@ -50,6 +51,10 @@ export interface CallFailures {
   refusal(error: unknown): string | undefined;
   /** Why a SubmitOrder without an answer leaves the order in doubt. */
   inDoubt(error: unknown): string;
+  /** The ledger's refusal of a hold in a SubmitBatch (its google.rpc.Code and message), in its words; undefined for any other failure. */
+  holdRefusal(code: number, message: string): string | undefined;
+  /** A batch item's error (a google.rpc.Code and message) as the error its lone call would have thrown. */
+  itemError(code: number, message: string): Error;
   /**
    * Whether a SubmitBatch operation's error (a google.rpc.Code) is the
    * ledger's refusal, which the same request gets again, rather than a
@@ -74,15 +79,37 @@ export interface IntakeDeps {
 }
 
 export class Intake {
-  constructor(private readonly deps: IntakeDeps) {}
+  readonly #batched: BatchedIntake;
 
-  /** `waitMs`: how long to wait for the order to settle (0: answer at acceptance); at most the request's wait_settled_ms. */
+  constructor(private readonly deps: IntakeDeps) {
+    this.#batched = new BatchedIntake(deps);
+  }
+
+  /**
+   * A new order, entered and taken to the exchange in batches with the
+   * PlaceOrders that arrive with it (intake-batch.ts). `waitMs`: how long to
+   * wait for the order to settle (0: answer at acceptance); at most the
+   * request's wait_settled_ms.
+   */
   async place(req: api.PlaceOrderRequest, waitMs = req.waitSettledMs): Promise<Order> {
     const candidate = await this.#candidate(req.userId, inputFromProto(req), "");
     // The key's payload: everything but the key itself.
     const hash = payloadHash(toJson(api.PlaceOrderRequestSchema, { ...req, idempotencyKey: "", waitSettledMs: 0 }));
-    const placed = await this.#enter(candidate, req.idempotencyKey, hash, "placed");
+    const inserted = await this.#batched.insert({
+      order: candidate,
+      idempotencyKey: req.idempotencyKey,
+      requestHash: hash,
+      reason: "placed",
+      event: orderEvent(candidate, "placed"),
+    });
+    const placed = this.#replayOf(inserted, req.idempotencyKey, hash) ?? (await this.#advanceBatched(inserted.order));
     return waitMs > 0 ? this.#untilSettled(placed, waitMs) : placed;
+  }
+
+  async #advanceBatched(order: Order): Promise<Order> {
+    const { order: current, reported } = await this.#batched.advance(order);
+    if (reported) await this.afterReport(current);
+    return current;
   }
 
   /**
@@ -111,10 +138,16 @@ export class Intake {
       reason,
       event: orderEvent(candidate, reason),
     });
-    if (inserted.kind === "exists" && !inserted.requestHash.equals(hash)) {
+    return this.#replayOf(inserted, idempotencyKey, hash) ?? (await this.advance(inserted.order));
+  }
+
+  /** A key used before answers its first order (a replay) or, with another payload, ALREADY_EXISTS; undefined for a new order. */
+  #replayOf(inserted: store.InsertResult, idempotencyKey: string, hash: Buffer): Order | undefined {
+    if (inserted.kind === "inserted") return undefined;
+    if (!inserted.requestHash.equals(hash)) {
       throw new DomainError("already_exists", `idempotency_key: ${idempotencyKey} was already used for a different order`);
     }
-    return inserted.kind === "exists" ? this.#replay(inserted.order) : await this.advance(inserted.order);
+    return this.#replay(inserted.order);
   }
 
   /**
@@ -176,31 +209,17 @@ export class Intake {
   }
 
   async #hold(order: Order): Promise<Order> {
-    const accountId = await this.deps.accounts.user(order.userId, order.side === "buy" ? "KRW" : order.symbol);
+    const accountId = await this.deps.accounts.user(order.userId, holdAsset(order));
     let holdId: string;
     try {
-      const { hold } = await this.deps.ledger.placeHold(
-        create(ledger.PlaceHoldRequestSchema, {
-          requestId: `hold-${order.orderId}`,
-          accountId,
-          amountMinor: order.holdAmountMinor,
-          reference: order.orderId,
-        }),
-      );
+      const { hold } = await this.deps.ledger.placeHold(holdRequest(order, accountId));
       holdId = hold!.holdId;
     } catch (error) {
       const refusal = this.deps.failures.refusal(error);
       if (refusal === undefined) throw error; // RECEIVED stays; the reconciler places the same hold again (same request id)
-      const reason = `insufficient ${order.side === "buy" ? "cash" : `${order.symbol} shares`}: ${refusal}`;
-      await this.deps.records.change(order.orderId, order, (o) => transition(o, "rejected", new Date(), reason), "hold refused");
-      throw failedPrecondition(reason);
+      throw await refuseHold(this.deps.records, order, refusal);
     }
-    return this.deps.records.change(
-      order.orderId,
-      order,
-      (o) => (o.state === "received" ? transition({ ...o, holdId }, "sent", new Date()) : undefined),
-      "hold placed",
-    );
+    return this.deps.records.change(order.orderId, order, toSent(holdId), HOLD_PLACED);
   }
 
   /** Records what the venue now says of an amended original (CANCELLED once replaced), and its ledger work. */
@@ -214,21 +233,15 @@ export class Intake {
     try {
       answer = await this.deps.exchange.submitOrder(submitRequest(order), { timeoutMs: this.deps.exchangeTimeoutMs });
     } catch (error) {
-      // No answer is not a "no": the order may well be trading. Only the exchange's record can tell.
-      // Even a local refusal (open circuit, full bulkhead) does not prove the exchange never saw the
-      // order: another replica or the reconciler may have sent it. The reconciler fences before rejecting.
-      const reason = this.deps.failures.inDoubt(error);
-      this.deps.logger.warn({ orderId: order.orderId, err: error }, "order in doubt");
-      const changed = await this.deps.records.change(
-        order.orderId,
-        order,
-        (o) => (o.state === "sent" ? transition(o, "unknown", new Date(), o.rejectReason) : undefined),
-        reason,
-      );
-      if (changed.state === "unknown") this.deps.metrics.unknown();
-      return changed;
+      return markInDoubt(this.deps, order, error);
     }
     const recorded = await this.deps.settlement.record(order.orderId, reportFromProto(answer.status, answer.rejectReason, answer.fills));
+    await this.afterReport(recorded);
+    return recorded;
+  }
+
+  /** What follows the exchange's answer to an order once it is recorded. */
+  async afterReport(recorded: Order): Promise<void> {
     if (recorded.amendsOrderId !== "" && recorded.state !== "rejected") {
       // The venue swapped the two: the original's end (and the release of its hold) is read now, the reconciler backs it up.
       await this.followOriginal(recorded.amendsOrderId).catch((error: unknown) => {
@@ -239,10 +252,9 @@ export class Intake {
     // filled order's rest). A refusal or a cancelled remainder has no event
     // of its own: its release starts here, and the reconciler backs it up.
     if (recorded.state === "rejected" || recorded.state === "cancelled" || recorded.state === "expired") {
-      this.deps.settlement.settle(order.orderId).catch((error: unknown) => {
-        this.deps.logger.warn({ orderId: order.orderId, err: error }, "release failed; the reconciler retries");
+      this.deps.settlement.settle(recorded.orderId).catch((error: unknown) => {
+        this.deps.logger.warn({ orderId: recorded.orderId, err: error }, "release failed; the reconciler retries");
       });
     }
-    return recorded;
   }
 }

@@ -13,6 +13,8 @@ export interface OrderMetrics {
   settled(lagS: number): void;
   /** The ledger refused an order's settlement (its fills' settles and its release, a linked chain). */
   settlementRefused(): void;
+  /** A batch of `size` orders took one step of intake (insert, hold, submit, record) together. */
+  intakeBatch(step: string, size: number): void;
 }
 
 export function createOrderMetrics(pool: pg.Pool): OrderMetrics {
@@ -58,5 +60,16 @@ export function createOrderMetrics(pool: pg.Pool): OrderMetrics {
     name: "kuku_settlement_refusals_total",
     help: "Settlements of an order (its fills and its release, one linked chain) the ledger refused; each retry that is refused again counts.",
   });
-  return { unknown: () => unknown.inc(), settled: (lagS) => settlementLag.observe(lagS), settlementRefused: () => refused.inc() };
+  const intakeBatch = new promClient.Histogram({
+    name: "kuku_order_intake_batch_size",
+    help: "Orders per batch at each step of intake (insert, hold, submit, record): the work PlaceOrders shared.",
+    labelNames: ["step"],
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+  });
+  return {
+    unknown: () => unknown.inc(),
+    settled: (lagS) => settlementLag.observe(lagS),
+    settlementRefused: () => refused.inc(),
+    intakeBatch: (step, size) => intakeBatch.observe({ step }, size),
+  };
 }

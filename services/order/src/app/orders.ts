@@ -66,11 +66,6 @@ export class OrderRecords {
     });
   }
 
-  /** `change` inside `locked`: several changes of one order can share one transaction. */
-  changeLocked(db: pg.PoolClient, order: Order, next: OrderChange, reason: string): Promise<Order> {
-    return this.#apply(db, order, next, reason);
-  }
-
   async #apply(db: pg.Pool | pg.PoolClient, order: Order, next: OrderChange, reason: string): Promise<Order> {
     const result = next(order);
     if (result === undefined) return order;

@@ -9,7 +9,7 @@ import * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import { forEachConcurrently, type Logger } from "@kuku/platform";
 import { assert } from "@kuku/platform/assert";
 import type pg from "pg";
-import { applyFill, chargesOfFill, type FeeSchedule, type Order, transition } from "../domain/order.js";
+import { type FeeSchedule, type Order, transition } from "../domain/order.js";
 import { type ChargePlan, type LedgerWork, ledgerWorkOf } from "../domain/settlement.js";
 import { reportedState } from "../domain/state-machine.js";
 import * as store from "../store/order-store.js";
@@ -17,7 +17,8 @@ import type { ExchangeReport } from "./convert.js";
 import type { CallFailures } from "./intake.js";
 import type { LedgerAccounts } from "./ledger-accounts.js";
 import type { OrderMetrics } from "./metrics.js";
-import { type OrderRecords, orderEvent } from "./orders.js";
+import type { OrderRecords } from "./orders.js";
+import { recordReports } from "./report-record.js";
 
 const EXECUTIONS_CONSUMER = "exchange.executions";
 
@@ -53,18 +54,9 @@ export class Settlement {
     const known = await this.#alreadyRecorded(orderId, report);
     if (known !== undefined) return known;
     return this.deps.records.locked(orderId, async (db, locked) => {
-      let order = locked;
       const fresh = eventId === undefined || (await store.markProcessed(db, EXECUTIONS_CONSUMER, eventId));
-      for (const fill of fresh ? report.fills : []) order = await this.#applyFill(db, order, fill);
-      return this.deps.records.changeLocked(
-        db,
-        order,
-        (o) => {
-          const to = reportedState(o.state, report.status);
-          return to === undefined ? undefined : transition(o, to, new Date(), to === "rejected" ? report.rejectReason : o.rejectReason);
-        },
-        `exchange: ${report.status}`,
-      );
+      const [recorded] = await recordReports(db, this.deps, [{ order: locked, report, fresh }]);
+      return recorded!;
     });
   }
 
@@ -77,24 +69,6 @@ export class Settlement {
       report.fills.map((f) => f.executionId),
     );
     return recorded.size === report.fills.length ? order : undefined;
-  }
-
-  async #applyFill(db: pg.PoolClient, order: Order, fill: ExchangeReport["fills"][number]): Promise<Order> {
-    // Known fills first: a fill seen again must not be judged against the order it already changed.
-    if (await store.fillExists(db, fill.executionId)) return order;
-    const applied = applyFill(order, fill, this.deps.fees, new Date());
-    if (applied.kind !== "ok") {
-      this.deps.logger.error({ orderId: order.orderId, fill: fill.executionId, from: applied.from }, "fill refused by the state machine");
-      return order;
-    }
-    const charges = chargesOfFill(this.deps.fees, order.side, order.filledNotionalKrw, applied.order.filledNotionalKrw);
-    assert(charges.feeKrw + charges.taxKrw === applied.fillFeeKrw, `fill ${fill.executionId}: commission and tax split the fee`);
-    const inserted = await store.insertFill(db, order.orderId, fill, charges, fill.executedAt);
-    assert(inserted, `fill ${fill.executionId} appeared under the order's row lock`);
-    const reason = `fill ${fill.executionId}`;
-    const event = orderEvent(applied.order, reason, { previousState: order.state, fill: { ...fill, ...charges } });
-    await store.saveOrder(db, order, applied.order, reason, event);
-    return applied.order;
   }
 
   /** Settles the order's fills and releases what its hold no longer needs (see `settleOrders`); the order after. */

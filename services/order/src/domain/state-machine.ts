@@ -22,7 +22,7 @@ const TRANSITIONS: Readonly<Record<OrderState, readonly OrderState[]>> = {
   sent: ["accepted", "waiting", "partially_filled", "filled", "rejected", "cancelled", "unknown"],
   // No answer: only the exchange's record can resolve it (the reconciler).
   unknown: ["accepted", "waiting", "partially_filled", "filled", "rejected", "cancelled", "expired"],
-  // A stop the venue holds: its trigger shows as its first fill (or as accepted, when the reconciler asks).
+  // A stop the venue holds: its trigger is the venue's event (accepted, or its fills), or the reconciler's read.
   waiting: ["accepted", "partially_filled", "filled", "cancel_requested", "cancelled", "expired"],
   accepted: ["partially_filled", "filled", "cancel_requested", "cancelled", "expired"],
   partially_filled: ["partially_filled", "filled", "cancel_requested", "cancelled", "expired"],

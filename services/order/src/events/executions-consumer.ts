@@ -1,5 +1,6 @@
 // Executions from the exchange: every fill (a SubmitOrder answer carries the
-// taker's too, but settlement starts here) and expiries. Kafka hands them
+// taker's too, but settlement starts here), expiries, and stops' triggers
+// (a stop-limit that rests unfilled moves WAITING -> ACCEPTED on it). Kafka hands them
 // over in batches: the orders of a batch are worked on concurrently, each
 // order's events in their order, recorded through the same idempotent path
 // as an RPC answer (the event id in the same transaction as the fill); then
@@ -88,7 +89,7 @@ async function applyBatch(topic: string, messages: readonly KafkaMessage[], opti
     else list.push(e);
   }
   const record = async ({ event }: { event: ExecutionEvent }) => {
-    // Without a fill (an expiry) the event carries only the status.
+    // Without a fill (an expiry, a trigger) the event carries only the status: older news than a fill moves nothing.
     const report = reportFromProto(event.status, "", event.fill === undefined ? [] : [event.fill]);
     await settlement.record(event.clientOrderId, report, event.eventId);
     logger.debug({ orderId: event.clientOrderId, eventId: event.eventId }, "execution event applied");

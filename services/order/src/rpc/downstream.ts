@@ -16,6 +16,8 @@ const REFUSALS: ReadonlySet<Code> = new Set([
 
 export const downstreamFailures: CallFailures = {
   isRefusal: (code) => REFUSALS.has(code),
+  holdRefusal: (code, message) => (code === Code.FailedPrecondition ? message : undefined),
+  itemError: (code, message) => new ConnectError(message, code in Code ? (code as Code) : Code.Unknown),
   refusal: (error) => (error instanceof ConnectError && error.code === Code.FailedPrecondition ? error.rawMessage : undefined),
   inDoubt: (error) =>
     neverSent(error)

@@ -109,6 +109,103 @@ export async function insertOrder(
   return { kind: "exists", ...existing };
 }
 
+/** An order to insert under its key, with its first transition's reason and its outbox event. */
+export interface NewOrder {
+  readonly order: Order;
+  readonly idempotencyKey: string;
+  readonly requestHash: Uint8Array;
+  readonly reason: string;
+  readonly event: OutboxEvent;
+}
+
+/**
+ * `insertOrder` for many orders in ONE statement: each is inserted with its
+ * transition and its outbox event, or (its key used, by another request or
+ * an earlier order of the same batch) answered with the order first entered
+ * under its key. Keys are taken in one order, so two batches sharing keys
+ * wait on each other rather than deadlock.
+ */
+export async function insertOrders(db: Queryable, orders: readonly NewOrder[]): Promise<InsertResult[]> {
+  const sorted = [...orders].sort((a, b) => compareKeys(a.order.userId, a.idempotencyKey, b.order.userId, b.idempotencyKey));
+  const column = <T>(f: (o: NewOrder) => T) => sorted.map(f);
+  const { rows } = await db.query<OrderRow>(
+    `WITH v AS (
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[], $5::text[], $6::text[], $7::text[], $8::text[],
+         $9::bigint[], $10::bigint[], $11::text[], $12::bigint[], $13::timestamptz[], $14::bigint[], $15::uuid[], $16::text[],
+         $17::uuid[], $18::text[], $19::text[], $20::bytea[], $21::jsonb[])
+         WITH ORDINALITY AS v(order_id, user_id, idempotency_key, request_hash, symbol, side, type, time_in_force, quantity,
+           limit_price_krw, state, hold_amount_minor, created_at, stop_price_krw, amends_order_id, reason,
+           event_id, topic, key, payload, trace_headers, n)),
+     o AS (
+       INSERT INTO orders (order_id, user_id, idempotency_key, request_hash, symbol, side, type, time_in_force, quantity,
+         limit_price_krw, state, hold_amount_minor, created_at, updated_at, stop_price_krw, amends_order_id)
+       SELECT order_id, user_id, idempotency_key, request_hash, symbol, side, type, time_in_force, quantity,
+         limit_price_krw, state, hold_amount_minor, created_at, created_at, stop_price_krw, amends_order_id FROM v ORDER BY n
+       ON CONFLICT (user_id, idempotency_key) DO NOTHING
+       RETURNING ${ORDER_COLUMNS}),
+     t AS (
+       INSERT INTO order_transitions (order_id, from_state, to_state, reason, occurred_at)
+       SELECT o.order_id, NULL, o.state, v.reason, o.created_at FROM o JOIN v USING (order_id)),
+     e AS (
+       INSERT INTO outbox (event_id, topic, key, payload, trace_headers)
+       SELECT v.event_id, v.topic, v.key, v.payload, v.trace_headers FROM o JOIN v USING (order_id))
+     SELECT * FROM o`,
+    [
+      column((o) => o.order.orderId),
+      column((o) => o.order.userId),
+      column((o) => o.idempotencyKey),
+      column((o) => Buffer.from(o.requestHash)),
+      column((o) => o.order.symbol),
+      column((o) => o.order.side),
+      column((o) => o.order.type),
+      column((o) => o.order.timeInForce),
+      column((o) => o.order.quantity.toString()),
+      column((o) => o.order.limitPriceKrw.toString()),
+      column((o) => o.order.state),
+      column((o) => o.order.holdAmountMinor.toString()),
+      column((o) => o.order.createdAt),
+      column((o) => o.order.stopPriceKrw.toString()),
+      column((o) => (o.order.amendsOrderId === "" ? null : o.order.amendsOrderId)),
+      column((o) => o.reason),
+      ...eventColumns(sorted.map((o) => o.event)),
+    ],
+  );
+  const inserted = new Map(rows.map((r) => [r.order_id, toOrder(r)]));
+  const missing = orders.filter((o) => !inserted.has(o.order.orderId));
+  const existing = await ordersByKeys(db, missing);
+  return orders.map((o): InsertResult => {
+    const order = inserted.get(o.order.orderId);
+    if (order !== undefined) return { kind: "inserted", order };
+    const first = existing.get(keyOf(o.order.userId, o.idempotencyKey));
+    assert(first !== undefined, `key ${o.idempotencyKey} conflicted but cannot be read`);
+    return { kind: "exists", ...first };
+  });
+}
+
+const keyOf = (userId: string, idempotencyKey: string) => JSON.stringify([userId, idempotencyKey]);
+const compareKeys = (userA: string, keyA: string, userB: string, keyB: string) =>
+  userA < userB ? -1 : userA > userB ? 1 : keyA < keyB ? -1 : keyA > keyB ? 1 : 0;
+
+/** The orders entered under these users' keys, by `keyOf`. */
+async function ordersByKeys(
+  db: Queryable,
+  keys: readonly { readonly order: Order; readonly idempotencyKey: string }[],
+): Promise<Map<string, { order: Order; requestHash: Buffer }>> {
+  if (keys.length === 0) return new Map();
+  const { rows } = await db.query<OrderRow & { request_hash: Buffer; idempotency_key: string }>(
+    `SELECT ${ORDER_COLUMNS}, request_hash, idempotency_key FROM orders
+     WHERE (user_id, idempotency_key) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+    [keys.map((k) => k.order.userId), keys.map((k) => k.idempotencyKey)],
+  );
+  return new Map(rows.map((r) => [keyOf(r.user_id, r.idempotency_key), { order: toOrder(r), requestHash: r.request_hash }]));
+}
+
+/** Outbox events as five parallel columns (NULLs for none). */
+const eventColumns = (events: readonly (OutboxEvent | undefined)[]) => {
+  const values = events.map(outboxValues);
+  return [0, 1, 2, 3, 4].map((i) => values.map((v) => v[i] ?? null));
+};
+
 /** The order entered under a user's idempotency key, with its request's hash. */
 export async function orderByKey(
   db: Queryable,
@@ -192,6 +289,63 @@ export async function saveOrder(db: Queryable, before: Order, after: Order, reas
   if (rows[0]?.n !== 1) throw new VersionConflict(before.orderId, before.version);
 }
 
+/** One order's change for `saveOrders`, as `saveOrder` takes it. */
+export interface OrderChangeRow {
+  readonly before: Order;
+  readonly after: Order;
+  readonly reason: string;
+  readonly event: OutboxEvent | undefined;
+}
+
+/**
+ * `saveOrder` for many orders in ONE statement. Each row is written only if
+ * its order is still at its version; returns the ids of the orders written
+ * (the others met a concurrent writer, and nothing of theirs was written).
+ * Rows are locked in order id order, as every multi-row writer here does.
+ */
+export async function saveOrders(db: Queryable, changes: readonly OrderChangeRow[]): Promise<Set<string>> {
+  const sorted = [...changes].sort((a, b) => (a.before.orderId < b.before.orderId ? -1 : 1));
+  const column = <T>(f: (c: OrderChangeRow) => T) => sorted.map(f);
+  const { rows } = await db.query<{ order_id: string }>(
+    `WITH v AS (
+       SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::text[], $8::uuid[],
+         $9::boolean[], $10::bigint[], $11::timestamptz[], $12::text[], $13::text[],
+         $14::uuid[], $15::text[], $16::text[], $17::bytea[], $18::jsonb[])
+         AS v(order_id, before_version, filled_quantity, filled_notional_krw, fees_krw, state, reject_reason, hold_id,
+           hold_released, version, updated_at, from_state, reason, event_id, topic, key, payload, trace_headers)),
+     u AS (
+       UPDATE orders o SET filled_quantity = v.filled_quantity, filled_notional_krw = v.filled_notional_krw, fees_krw = v.fees_krw,
+         state = v.state, reject_reason = v.reject_reason, hold_id = v.hold_id, hold_released = v.hold_released,
+         version = v.version, updated_at = v.updated_at
+       FROM v WHERE o.order_id = v.order_id AND o.version = v.before_version
+       RETURNING o.order_id),
+     t AS (
+       INSERT INTO order_transitions (order_id, from_state, to_state, reason, occurred_at)
+       SELECT v.order_id, v.from_state, v.state, v.reason, v.updated_at FROM u JOIN v USING (order_id) WHERE v.from_state <> v.state),
+     e AS (
+       INSERT INTO outbox (event_id, topic, key, payload, trace_headers)
+       SELECT v.event_id, v.topic, v.key, v.payload, v.trace_headers FROM u JOIN v USING (order_id) WHERE v.event_id IS NOT NULL)
+     SELECT order_id FROM u`,
+    [
+      column((c) => c.before.orderId),
+      column((c) => c.before.version.toString()),
+      column((c) => c.after.filledQuantity.toString()),
+      column((c) => c.after.filledNotionalKrw.toString()),
+      column((c) => c.after.feesKrw.toString()),
+      column((c) => c.after.state),
+      column((c) => c.after.rejectReason),
+      column((c) => (c.after.holdId === "" ? null : c.after.holdId)),
+      column((c) => c.after.holdReleased),
+      column((c) => c.after.version.toString()),
+      column((c) => c.after.updatedAt),
+      column((c) => c.before.state),
+      column((c) => c.reason),
+      ...eventColumns(sorted.map((c) => c.event)),
+    ],
+  );
+  return new Set(rows.map((r) => r.order_id));
+}
+
 export class VersionConflict extends Error {
   override name = "VersionConflict";
   constructor(orderId: string, version: bigint) {
@@ -246,6 +400,34 @@ export async function insertFill(
   return result.rowCount === 1;
 }
 
+/** A fill to record with its commission and tax. */
+export interface NewFill {
+  readonly orderId: string;
+  readonly fill: Fill & { readonly executedAt: Date };
+  readonly feeKrw: bigint;
+  readonly taxKrw: bigint;
+}
+
+/** `insertFill` for many fills in one statement; how many were new. */
+export async function insertFills(db: Queryable, fills: readonly NewFill[]): Promise<number> {
+  if (fills.length === 0) return 0;
+  const { rowCount } = await db.query(
+    `INSERT INTO fills (execution_id, order_id, quantity, price_krw, fee_krw, tax_krw, executed_at)
+     SELECT * FROM unnest($1::text[], $2::uuid[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::timestamptz[])
+     ON CONFLICT (execution_id) DO NOTHING`,
+    [
+      fills.map((f) => f.fill.executionId),
+      fills.map((f) => f.orderId),
+      fills.map((f) => f.fill.quantity.toString()),
+      fills.map((f) => f.fill.priceKrw.toString()),
+      fills.map((f) => f.feeKrw.toString()),
+      fills.map((f) => f.taxKrw.toString()),
+      fills.map((f) => f.fill.executedAt),
+    ],
+  );
+  return rowCount ?? 0;
+}
+
 /** Which of these executions are recorded fills. */
 export async function existingFills(db: Queryable, executionIds: readonly string[]): Promise<ReadonlySet<string>> {
   if (executionIds.length === 0) return new Set();
@@ -253,11 +435,6 @@ export async function existingFills(db: Queryable, executionIds: readonly string
     executionIds,
   ]);
   return new Set(rows.map((r) => r.execution_id));
-}
-
-export async function fillExists(db: Queryable, executionId: string): Promise<boolean> {
-  const { rowCount } = await db.query("SELECT 1 FROM fills WHERE execution_id = $1", [executionId]);
-  return rowCount === 1;
 }
 
 /** True the first time a consumer sees an event id, in the caller's transaction. */
@@ -372,8 +549,12 @@ export async function ordersWithLedgerWork(
   return rows.map((r) => r.order_id);
 }
 
-export async function getOrders(db: Queryable, orderIds: readonly string[]): Promise<Order[]> {
-  const { rows } = await db.query<OrderRow>(`SELECT ${ORDER_COLUMNS} FROM orders WHERE order_id = ANY($1::uuid[])`, [orderIds]);
+/** `forUpdate`: read under the rows' locks, taken in order id order (as every multi-row writer here takes them). */
+export async function getOrders(db: Queryable, orderIds: readonly string[], options: { forUpdate?: boolean } = {}): Promise<Order[]> {
+  const { rows } = await db.query<OrderRow>(
+    `SELECT ${ORDER_COLUMNS} FROM orders WHERE order_id = ANY($1::uuid[])${options.forUpdate === true ? " ORDER BY order_id FOR UPDATE" : ""}`,
+    [orderIds],
+  );
   return rows.map(toOrder);
 }
 

@@ -18,7 +18,12 @@ export const file_kuku_exchange_v1_events: GenFile = /*@__PURE__*/
   fileDesc("Ch1rdWt1L2V4Y2hhbmdlL3YxL2V2ZW50cy5wcm90bxIQa3VrdS5leGNoYW5nZS52MSLgAQoORXhlY3V0aW9uRXZlbnQSEAoIZXZlbnRfaWQYASABKAkSJAoEZmlsbBgCIAEoCzIWLmt1a3UuZXhjaGFuZ2UudjEuRmlsbBI1CgZzdGF0dXMYAyABKA4yJS5rdWt1LmV4Y2hhbmdlLnYxLkV4Y2hhbmdlT3JkZXJTdGF0dXMSGgoScmVtYWluaW5nX3F1YW50aXR5GAQgASgDEhcKD2NsaWVudF9vcmRlcl9pZBgFIAEoCToqwowZJgoTZXhjaGFuZ2UuZXhlY3V0aW9ucxIPY2xpZW50X29yZGVyX2lkIrUBCgpUcmFkZUV2ZW50EhAKCGV2ZW50X2lkGAEgASgJEhAKCHRyYWRlX2lkGAIgASgJEg4KBnN5bWJvbBgDIAEoCRIRCglwcmljZV9rcncYBCABKAMSEAoIcXVhbnRpdHkYBSABKAMSLwoLZXhlY3V0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wOh3CjBkZCg9leGNoYW5nZS50cmFkZXMSBnN5bWJvbCIwCglCb29rTGV2ZWwSEQoJcHJpY2Vfa3J3GAEgASgDEhAKCHF1YW50aXR5GAIgASgDIr8CCglCb29rRXZlbnQSEAoIZXZlbnRfaWQYASABKAkSDgoGc3ltYm9sGAIgASgJEikKBGJpZHMYAyADKAsyGy5rdWt1LmV4Y2hhbmdlLnYxLkJvb2tMZXZlbBIpCgRhc2tzGAQgAygLMhsua3VrdS5leGNoYW5nZS52MS5Cb29rTGV2ZWwSEAoIc2VxdWVuY2UYBSABKAMSLgoKdXBkYXRlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLQoFcGhhc2UYByABKA4yHi5rdWt1LmV4Y2hhbmdlLnYxLlRyYWRpbmdQaGFzZRIsCgh2aV91bnRpbBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXA6G8KMGRcKDWV4Y2hhbmdlLmJvb2sSBnN5bWJvbGIGcHJvdG8z", [file_google_protobuf_timestamp, file_kuku_exchange_v1_exchange, file_kuku_options_v1_options]);
 
 /**
- * One event per side of every execution. Consumers dedupe by event_id.
+ * One event per side of every execution, and one without a fill for a
+ * status change nothing else reports: an expiry at the close, and a stop
+ * order's trigger (event_id "<session>-triggered-<client_order_id>", after
+ * the fills the trigger caused: ACCEPTED when the stop rests unfilled).
+ * Consumers dedupe by event_id; a status older than what they know changes
+ * nothing.
  *
  * @generated from message kuku.exchange.v1.ExecutionEvent
  */
@@ -46,7 +51,7 @@ export type ExecutionEvent = Message<"kuku.exchange.v1.ExecutionEvent"> & {
   remainingQuantity: bigint;
 
   /**
-   * Always set; the only id when there is no fill (an expiry).
+   * Always set; the only id when there is no fill (an expiry, a trigger).
    *
    * @generated from field: string client_order_id = 5;
    */

@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file kuku/exchange/v1/exchange.proto.
  */
 export const file_kuku_exchange_v1_exchange: GenFile = /*@__PURE__*/
-  fileDesc("Ch9rdWt1L2V4Y2hhbmdlL3YxL2V4Y2hhbmdlLnByb3RvEhBrdWt1LmV4Y2hhbmdlLnYxIsABCgRGaWxsEhQKDGV4ZWN1dGlvbl9pZBgBIAEoCRIXCg9jbGllbnRfb3JkZXJfaWQYAiABKAkSDgoGc3ltYm9sGAMgASgJEiMKBHNpZGUYBCABKA4yFS5rdWt1LnRyYWRpbmcudjEuU2lkZRIQCghxdWFudGl0eRgFIAEoAxIRCglwcmljZV9rcncYBiABKAMSLwoLZXhlY3V0ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIpEDChJTdWJtaXRPcmRlclJlcXVlc3QSJgoPY2xpZW50X29yZGVyX2lkGAEgASgJQg26SAZyBBABGEDIjBkBEiQKBnN5bWJvbBgCIAEoCUIUukgRcg8yDV5bMC05QS1aXXs2fSQSLwoEc2lkZRgDIAEoDjIVLmt1a3UudHJhZGluZy52MS5TaWRlQgq6SAeCAQQQASAAEjQKBHR5cGUYBCABKA4yGi5rdWt1LnRyYWRpbmcudjEuT3JkZXJUeXBlQgq6SAeCAQQQASAAEj8KDXRpbWVfaW5fZm9yY2UYBSABKA4yHC5rdWt1LnRyYWRpbmcudjEuVGltZUluRm9yY2VCCrpIB4IBBBABIAASHwoIcXVhbnRpdHkYBiABKANCDbpICiIIGICU69wDIAASGgoJcHJpY2Vfa3J3GAcgASgDQge6SAQiAigAEh8KDnN0b3BfcHJpY2Vfa3J3GAggASgDQge6SAQiAigAEicKFmFtZW5kc19jbGllbnRfb3JkZXJfaWQYCSABKAlCB7pIBHICGEAivwEKE1N1Ym1pdE9yZGVyUmVzcG9uc2USFwoPY2xpZW50X29yZGVyX2lkGAEgASgJEjUKBnN0YXR1cxgCIAEoDjIlLmt1a3UuZXhjaGFuZ2UudjEuRXhjaGFuZ2VPcmRlclN0YXR1cxIVCg1yZWplY3RfcmVhc29uGAMgASgJEiUKBWZpbGxzGAQgAygLMhYua3VrdS5leGNoYW5nZS52MS5GaWxsEhoKEnJlbWFpbmluZ19xdWFudGl0eRgFIAEoAyI8ChJDYW5jZWxPcmRlclJlcXVlc3QSJgoPY2xpZW50X29yZGVyX2lkGAEgASgJQg26SAZyBBABGEDIjBkBImgKE0NhbmNlbE9yZGVyUmVzcG9uc2USNQoGc3RhdHVzGAEgASgOMiUua3VrdS5leGNoYW5nZS52MS5FeGNoYW5nZU9yZGVyU3RhdHVzEhoKEmNhbmNlbGxlZF9xdWFudGl0eRgCIAEoAyI4ChJPcmRlclN0YXR1c1JlcXVlc3QSIgoPY2xpZW50X29yZGVyX2lkGAEgASgJQgm6SAZyBBABGEAiwQEKE09yZGVyU3RhdHVzUmVzcG9uc2USFwoPY2xpZW50X29yZGVyX2lkGAEgASgJEjUKBnN0YXR1cxgCIAEoDjIlLmt1a3UuZXhjaGFuZ2UudjEuRXhjaGFuZ2VPcmRlclN0YXR1cxIXCg9maWxsZWRfcXVhbnRpdHkYAyABKAMSGgoScmVtYWluaW5nX3F1YW50aXR5GAQgASgDEiUKBWZpbGxzGAUgAygLMhYua3VrdS5leGNoYW5nZS52MS5GaWxsIocBChNTZXRGYXVsdE1vZGVSZXF1ZXN0EjUKBG1vZGUYASABKA4yGy5rdWt1LmV4Y2hhbmdlLnYxLkZhdWx0TW9kZUIKukgHggEEEAEgABIdCghkZWxheV9tcxgCIAEoBUILukgIGgYYwM8kKAASGgoHcGVyY2VudBgDIAEoBUIJukgGGgQYZCgAIkEKFFNldEZhdWx0TW9kZVJlc3BvbnNlEikKBG1vZGUYASABKA4yGy5rdWt1LmV4Y2hhbmdlLnYxLkZhdWx0TW9kZSKpAgoKSW5zdHJ1bWVudBIOCgZzeW1ib2wYASABKAkSDAoEbmFtZRgCIAEoCRIbChNyZWZlcmVuY2VfcHJpY2Vfa3J3GAMgASgDEhcKD3VwcGVyX2xpbWl0X2tydxgEIAEoAxIXCg9sb3dlcl9saW1pdF9rcncYBSABKAMSDgoGbWFya2V0GAYgASgJEi0KBXBoYXNlGAcgASgOMh4ua3VrdS5leGNoYW5nZS52MS5UcmFkaW5nUGhhc2USLAoIdmlfdW50aWwYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhYKDmxhc3RfcHJpY2Vfa3J3GAkgASgDEhMKC3RyYWRpbmdfZGF5GAogASgJEhQKDHNlbGxfdGF4X3BwbRgLIAEoAyIYChZMaXN0SW5zdHJ1bWVudHNSZXF1ZXN0IkwKF0xpc3RJbnN0cnVtZW50c1Jlc3BvbnNlEjEKC2luc3RydW1lbnRzGAEgAygLMhwua3VrdS5leGNoYW5nZS52MS5JbnN0cnVtZW50IhUKE0Nsb3NlU2Vzc2lvblJlcXVlc3QiLgoUQ2xvc2VTZXNzaW9uUmVzcG9uc2USFgoOZXhwaXJlZF9vcmRlcnMYASABKAMq4gIKE0V4Y2hhbmdlT3JkZXJTdGF0dXMSJQohRVhDSEFOR0VfT1JERVJfU1RBVFVTX1VOU1BFQ0lGSUVEEAASIwofRVhDSEFOR0VfT1JERVJfU1RBVFVTX05PVF9GT1VORBABEiIKHkVYQ0hBTkdFX09SREVSX1NUQVRVU19BQ0NFUFRFRBACEioKJkVYQ0hBTkdFX09SREVSX1NUQVRVU19QQVJUSUFMTFlfRklMTEVEEAMSIAocRVhDSEFOR0VfT1JERVJfU1RBVFVTX0ZJTExFRBAEEiMKH0VYQ0hBTkdFX09SREVSX1NUQVRVU19DQU5DRUxMRUQQBRIiCh5FWENIQU5HRV9PUkRFUl9TVEFUVVNfUkVKRUNURUQQBhIhCh1FWENIQU5HRV9PUkRFUl9TVEFUVVNfRVhQSVJFRBAHEiEKHUVYQ0hBTkdFX09SREVSX1NUQVRVU19XQUlUSU5HEAgq0gEKDFRyYWRpbmdQaGFzZRIdChlUUkFESU5HX1BIQVNFX1VOU1BFQ0lGSUVEEAASGAoUVFJBRElOR19QSEFTRV9DTE9TRUQQARIiCh5UUkFESU5HX1BIQVNFX1BSRV9PUEVOX0FVQ1RJT04QAhIcChhUUkFESU5HX1BIQVNFX0NPTlRJTlVPVVMQAxIhCh1UUkFESU5HX1BIQVNFX0NMT1NJTkdfQVVDVElPThAEEiQKIFRSQURJTkdfUEhBU0VfVk9MQVRJTElUWV9BVUNUSU9OEAUqrwEKCUZhdWx0TW9kZRIaChZGQVVMVF9NT0RFX1VOU1BFQ0lGSUVEEAASEwoPRkFVTFRfTU9ERV9OT05FEAESFAoQRkFVTFRfTU9ERV9ERUxBWRACEhUKEUZBVUxUX01PREVfU0lMRU5UEAMSGAoURkFVTFRfTU9ERV9EVVBMSUNBVEUQBBIVChFGQVVMVF9NT0RFX1JFSkVDVBAFEhMKD0ZBVUxUX01PREVfRE9XThAGMrAFCg9FeGNoYW5nZVNlcnZpY2USaAoLU3VibWl0T3JkZXISJC5rdWt1LmV4Y2hhbmdlLnYxLlN1Ym1pdE9yZGVyUmVxdWVzdBolLmt1a3UuZXhjaGFuZ2UudjEuU3VibWl0T3JkZXJSZXNwb25zZSIMkAIC0owZBW9yZGVyEmgKC0NhbmNlbE9yZGVyEiQua3VrdS5leGNoYW5nZS52MS5DYW5jZWxPcmRlclJlcXVlc3QaJS5rdWt1LmV4Y2hhbmdlLnYxLkNhbmNlbE9yZGVyUmVzcG9uc2UiDJACAtKMGQVvcmRlchJoCgtPcmRlclN0YXR1cxIkLmt1a3UuZXhjaGFuZ2UudjEuT3JkZXJTdGF0dXNSZXF1ZXN0GiUua3VrdS5leGNoYW5nZS52MS5PcmRlclN0YXR1c1Jlc3BvbnNlIgyQAgHSjBkFb3JkZXISbgoMU2V0RmF1bHRNb2RlEiUua3VrdS5leGNoYW5nZS52MS5TZXRGYXVsdE1vZGVSZXF1ZXN0GiYua3VrdS5leGNoYW5nZS52MS5TZXRGYXVsdE1vZGVSZXNwb25zZSIPkAIA0owZCG9wZXJhdG9yEn8KD0xpc3RJbnN0cnVtZW50cxIoLmt1a3UuZXhjaGFuZ2UudjEuTGlzdEluc3RydW1lbnRzUmVxdWVzdBopLmt1a3UuZXhjaGFuZ2UudjEuTGlzdEluc3RydW1lbnRzUmVzcG9uc2UiF5ACAdKMGQdnYXRld2F50owZBW9yZGVyEm4KDENsb3NlU2Vzc2lvbhIlLmt1a3UuZXhjaGFuZ2UudjEuQ2xvc2VTZXNzaW9uUmVxdWVzdBomLmt1a3UuZXhjaGFuZ2UudjEuQ2xvc2VTZXNzaW9uUmVzcG9uc2UiD5ACANKMGQhvcGVyYXRvcmIGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_timestamp, file_kuku_options_v1_options, file_kuku_trading_v1_trading]);
+  fileDesc("Ch9rdWt1L2V4Y2hhbmdlL3YxL2V4Y2hhbmdlLnByb3RvEhBrdWt1LmV4Y2hhbmdlLnYxIsABCgRGaWxsEhQKDGV4ZWN1dGlvbl9pZBgBIAEoCRIXCg9jbGllbnRfb3JkZXJfaWQYAiABKAkSDgoGc3ltYm9sGAMgASgJEiMKBHNpZGUYBCABKA4yFS5rdWt1LnRyYWRpbmcudjEuU2lkZRIQCghxdWFudGl0eRgFIAEoAxIRCglwcmljZV9rcncYBiABKAMSLwoLZXhlY3V0ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIpEDChJTdWJtaXRPcmRlclJlcXVlc3QSJgoPY2xpZW50X29yZGVyX2lkGAEgASgJQg26SAZyBBABGEDIjBkBEiQKBnN5bWJvbBgCIAEoCUIUukgRcg8yDV5bMC05QS1aXXs2fSQSLwoEc2lkZRgDIAEoDjIVLmt1a3UudHJhZGluZy52MS5TaWRlQgq6SAeCAQQQASAAEjQKBHR5cGUYBCABKA4yGi5rdWt1LnRyYWRpbmcudjEuT3JkZXJUeXBlQgq6SAeCAQQQASAAEj8KDXRpbWVfaW5fZm9yY2UYBSABKA4yHC5rdWt1LnRyYWRpbmcudjEuVGltZUluRm9yY2VCCrpIB4IBBBABIAASHwoIcXVhbnRpdHkYBiABKANCDbpICiIIGICU69wDIAASGgoJcHJpY2Vfa3J3GAcgASgDQge6SAQiAigAEh8KDnN0b3BfcHJpY2Vfa3J3GAggASgDQge6SAQiAigAEicKFmFtZW5kc19jbGllbnRfb3JkZXJfaWQYCSABKAlCB7pIBHICGEAivwEKE1N1Ym1pdE9yZGVyUmVzcG9uc2USFwoPY2xpZW50X29yZGVyX2lkGAEgASgJEjUKBnN0YXR1cxgCIAEoDjIlLmt1a3UuZXhjaGFuZ2UudjEuRXhjaGFuZ2VPcmRlclN0YXR1cxIVCg1yZWplY3RfcmVhc29uGAMgASgJEiUKBWZpbGxzGAQgAygLMhYua3VrdS5leGNoYW5nZS52MS5GaWxsEhoKEnJlbWFpbmluZ19xdWFudGl0eRgFIAEoAyL7AQoTU3VibWl0T3JkZXJzUmVxdWVzdBIgCghiYXRjaF9pZBgCIAEoCUIOukgHcgUQARiAAciMGQESQQoGb3JkZXJzGAEgAygLMiQua3VrdS5leGNoYW5nZS52MS5TdWJtaXRPcmRlclJlcXVlc3RCC7pICJIBBQgBEIAIOn+6SHwaegoWc3VibWl0X29yZGVycy5kaXN0aW5jdBIwb3JkZXJzIG11c3QgaGF2ZSBkaXN0aW5jdCBjbGllbnRfb3JkZXJfaWQgdmFsdWVzGi50aGlzLm9yZGVycy5tYXAobywgby5jbGllbnRfb3JkZXJfaWQpLnVuaXF1ZSgpIjEKEFN1Ym1pdE9yZGVyRXJyb3ISDAoEY29kZRgBIAEoBRIPCgdtZXNzYWdlGAIgASgJIooBChFTdWJtaXRPcmRlclJlc3VsdBI2CgVvcmRlchgBIAEoCzIlLmt1a3UuZXhjaGFuZ2UudjEuU3VibWl0T3JkZXJSZXNwb25zZUgAEjMKBWVycm9yGAIgASgLMiIua3VrdS5leGNoYW5nZS52MS5TdWJtaXRPcmRlckVycm9ySABCCAoGcmVzdWx0IkwKFFN1Ym1pdE9yZGVyc1Jlc3BvbnNlEjQKB3Jlc3VsdHMYASADKAsyIy5rdWt1LmV4Y2hhbmdlLnYxLlN1Ym1pdE9yZGVyUmVzdWx0IjwKEkNhbmNlbE9yZGVyUmVxdWVzdBImCg9jbGllbnRfb3JkZXJfaWQYASABKAlCDbpIBnIEEAEYQMiMGQEiaAoTQ2FuY2VsT3JkZXJSZXNwb25zZRI1CgZzdGF0dXMYASABKA4yJS5rdWt1LmV4Y2hhbmdlLnYxLkV4Y2hhbmdlT3JkZXJTdGF0dXMSGgoSY2FuY2VsbGVkX3F1YW50aXR5GAIgASgDIjgKEk9yZGVyU3RhdHVzUmVxdWVzdBIiCg9jbGllbnRfb3JkZXJfaWQYASABKAlCCbpIBnIEEAEYQCLBAQoTT3JkZXJTdGF0dXNSZXNwb25zZRIXCg9jbGllbnRfb3JkZXJfaWQYASABKAkSNQoGc3RhdHVzGAIgASgOMiUua3VrdS5leGNoYW5nZS52MS5FeGNoYW5nZU9yZGVyU3RhdHVzEhcKD2ZpbGxlZF9xdWFudGl0eRgDIAEoAxIaChJyZW1haW5pbmdfcXVhbnRpdHkYBCABKAMSJQoFZmlsbHMYBSADKAsyFi5rdWt1LmV4Y2hhbmdlLnYxLkZpbGwihwEKE1NldEZhdWx0TW9kZVJlcXVlc3QSNQoEbW9kZRgBIAEoDjIbLmt1a3UuZXhjaGFuZ2UudjEuRmF1bHRNb2RlQgq6SAeCAQQQASAAEh0KCGRlbGF5X21zGAIgASgFQgu6SAgaBhjAzyQoABIaCgdwZXJjZW50GAMgASgFQgm6SAYaBBhkKAAiQQoUU2V0RmF1bHRNb2RlUmVzcG9uc2USKQoEbW9kZRgBIAEoDjIbLmt1a3UuZXhjaGFuZ2UudjEuRmF1bHRNb2RlIqkCCgpJbnN0cnVtZW50Eg4KBnN5bWJvbBgBIAEoCRIMCgRuYW1lGAIgASgJEhsKE3JlZmVyZW5jZV9wcmljZV9rcncYAyABKAMSFwoPdXBwZXJfbGltaXRfa3J3GAQgASgDEhcKD2xvd2VyX2xpbWl0X2tydxgFIAEoAxIOCgZtYXJrZXQYBiABKAkSLQoFcGhhc2UYByABKA4yHi5rdWt1LmV4Y2hhbmdlLnYxLlRyYWRpbmdQaGFzZRIsCgh2aV91bnRpbBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoObGFzdF9wcmljZV9rcncYCSABKAMSEwoLdHJhZGluZ19kYXkYCiABKAkSFAoMc2VsbF90YXhfcHBtGAsgASgDIhgKFkxpc3RJbnN0cnVtZW50c1JlcXVlc3QiTAoXTGlzdEluc3RydW1lbnRzUmVzcG9uc2USMQoLaW5zdHJ1bWVudHMYASADKAsyHC5rdWt1LmV4Y2hhbmdlLnYxLkluc3RydW1lbnQiFQoTQ2xvc2VTZXNzaW9uUmVxdWVzdCIuChRDbG9zZVNlc3Npb25SZXNwb25zZRIWCg5leHBpcmVkX29yZGVycxgBIAEoAyriAgoTRXhjaGFuZ2VPcmRlclN0YXR1cxIlCiFFWENIQU5HRV9PUkRFUl9TVEFUVVNfVU5TUEVDSUZJRUQQABIjCh9FWENIQU5HRV9PUkRFUl9TVEFUVVNfTk9UX0ZPVU5EEAESIgoeRVhDSEFOR0VfT1JERVJfU1RBVFVTX0FDQ0VQVEVEEAISKgomRVhDSEFOR0VfT1JERVJfU1RBVFVTX1BBUlRJQUxMWV9GSUxMRUQQAxIgChxFWENIQU5HRV9PUkRFUl9TVEFUVVNfRklMTEVEEAQSIwofRVhDSEFOR0VfT1JERVJfU1RBVFVTX0NBTkNFTExFRBAFEiIKHkVYQ0hBTkdFX09SREVSX1NUQVRVU19SRUpFQ1RFRBAGEiEKHUVYQ0hBTkdFX09SREVSX1NUQVRVU19FWFBJUkVEEAcSIQodRVhDSEFOR0VfT1JERVJfU1RBVFVTX1dBSVRJTkcQCCrSAQoMVHJhZGluZ1BoYXNlEh0KGVRSQURJTkdfUEhBU0VfVU5TUEVDSUZJRUQQABIYChRUUkFESU5HX1BIQVNFX0NMT1NFRBABEiIKHlRSQURJTkdfUEhBU0VfUFJFX09QRU5fQVVDVElPThACEhwKGFRSQURJTkdfUEhBU0VfQ09OVElOVU9VUxADEiEKHVRSQURJTkdfUEhBU0VfQ0xPU0lOR19BVUNUSU9OEAQSJAogVFJBRElOR19QSEFTRV9WT0xBVElMSVRZX0FVQ1RJT04QBSqvAQoJRmF1bHRNb2RlEhoKFkZBVUxUX01PREVfVU5TUEVDSUZJRUQQABITCg9GQVVMVF9NT0RFX05PTkUQARIUChBGQVVMVF9NT0RFX0RFTEFZEAISFQoRRkFVTFRfTU9ERV9TSUxFTlQQAxIYChRGQVVMVF9NT0RFX0RVUExJQ0FURRAEEhUKEUZBVUxUX01PREVfUkVKRUNUEAUSEwoPRkFVTFRfTU9ERV9ET1dOEAYynQYKD0V4Y2hhbmdlU2VydmljZRJoCgtTdWJtaXRPcmRlchIkLmt1a3UuZXhjaGFuZ2UudjEuU3VibWl0T3JkZXJSZXF1ZXN0GiUua3VrdS5leGNoYW5nZS52MS5TdWJtaXRPcmRlclJlc3BvbnNlIgyQAgLSjBkFb3JkZXISawoMU3VibWl0T3JkZXJzEiUua3VrdS5leGNoYW5nZS52MS5TdWJtaXRPcmRlcnNSZXF1ZXN0GiYua3VrdS5leGNoYW5nZS52MS5TdWJtaXRPcmRlcnNSZXNwb25zZSIMkAIC0owZBW9yZGVyEmgKC0NhbmNlbE9yZGVyEiQua3VrdS5leGNoYW5nZS52MS5DYW5jZWxPcmRlclJlcXVlc3QaJS5rdWt1LmV4Y2hhbmdlLnYxLkNhbmNlbE9yZGVyUmVzcG9uc2UiDJACAtKMGQVvcmRlchJoCgtPcmRlclN0YXR1cxIkLmt1a3UuZXhjaGFuZ2UudjEuT3JkZXJTdGF0dXNSZXF1ZXN0GiUua3VrdS5leGNoYW5nZS52MS5PcmRlclN0YXR1c1Jlc3BvbnNlIgyQAgHSjBkFb3JkZXISbgoMU2V0RmF1bHRNb2RlEiUua3VrdS5leGNoYW5nZS52MS5TZXRGYXVsdE1vZGVSZXF1ZXN0GiYua3VrdS5leGNoYW5nZS52MS5TZXRGYXVsdE1vZGVSZXNwb25zZSIPkAIA0owZCG9wZXJhdG9yEn8KD0xpc3RJbnN0cnVtZW50cxIoLmt1a3UuZXhjaGFuZ2UudjEuTGlzdEluc3RydW1lbnRzUmVxdWVzdBopLmt1a3UuZXhjaGFuZ2UudjEuTGlzdEluc3RydW1lbnRzUmVzcG9uc2UiF5ACAdKMGQdnYXRld2F50owZBW9yZGVyEm4KDENsb3NlU2Vzc2lvbhIlLmt1a3UuZXhjaGFuZ2UudjEuQ2xvc2VTZXNzaW9uUmVxdWVzdBomLmt1a3UuZXhjaGFuZ2UudjEuQ2xvc2VTZXNzaW9uUmVzcG9uc2UiD5ACANKMGQhvcGVyYXRvcmIGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_timestamp, file_kuku_options_v1_options, file_kuku_trading_v1_trading]);
 
 /**
  * @generated from message kuku.exchange.v1.Fill
@@ -167,6 +167,107 @@ export const SubmitOrderResponseSchema: GenMessage<SubmitOrderResponse> = /*@__P
   messageDesc(file_kuku_exchange_v1_exchange, 2);
 
 /**
+ * @generated from message kuku.exchange.v1.SubmitOrdersRequest
+ */
+export type SubmitOrdersRequest = Message<"kuku.exchange.v1.SubmitOrdersRequest"> & {
+  /**
+   * Names the batch in logs; a retry sends the same one. The orders' client
+   * order ids are what make the retry harmless.
+   *
+   * @generated from field: string batch_id = 2;
+   */
+  batchId: string;
+
+  /**
+   * Distinct client order ids (each is the idempotency key of its order).
+   *
+   * @generated from field: repeated kuku.exchange.v1.SubmitOrderRequest orders = 1;
+   */
+  orders: SubmitOrderRequest[];
+};
+
+/**
+ * Describes the message kuku.exchange.v1.SubmitOrdersRequest.
+ * Use `create(SubmitOrdersRequestSchema)` to create a new message.
+ */
+export const SubmitOrdersRequestSchema: GenMessage<SubmitOrdersRequest> = /*@__PURE__*/
+  messageDesc(file_kuku_exchange_v1_exchange, 3);
+
+/**
+ * Why one order of a batch was not entered: the status its SubmitOrder would have answered.
+ *
+ * @generated from message kuku.exchange.v1.SubmitOrderError
+ */
+export type SubmitOrderError = Message<"kuku.exchange.v1.SubmitOrderError"> & {
+  /**
+   * A google.rpc.Code value.
+   *
+   * @generated from field: int32 code = 1;
+   */
+  code: number;
+
+  /**
+   * @generated from field: string message = 2;
+   */
+  message: string;
+};
+
+/**
+ * Describes the message kuku.exchange.v1.SubmitOrderError.
+ * Use `create(SubmitOrderErrorSchema)` to create a new message.
+ */
+export const SubmitOrderErrorSchema: GenMessage<SubmitOrderError> = /*@__PURE__*/
+  messageDesc(file_kuku_exchange_v1_exchange, 4);
+
+/**
+ * The answer to one order, in the order of the request.
+ *
+ * @generated from message kuku.exchange.v1.SubmitOrderResult
+ */
+export type SubmitOrderResult = Message<"kuku.exchange.v1.SubmitOrderResult"> & {
+  /**
+   * @generated from oneof kuku.exchange.v1.SubmitOrderResult.result
+   */
+  result: {
+    /**
+     * @generated from field: kuku.exchange.v1.SubmitOrderResponse order = 1;
+     */
+    value: SubmitOrderResponse;
+    case: "order";
+  } | {
+    /**
+     * @generated from field: kuku.exchange.v1.SubmitOrderError error = 2;
+     */
+    value: SubmitOrderError;
+    case: "error";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message kuku.exchange.v1.SubmitOrderResult.
+ * Use `create(SubmitOrderResultSchema)` to create a new message.
+ */
+export const SubmitOrderResultSchema: GenMessage<SubmitOrderResult> = /*@__PURE__*/
+  messageDesc(file_kuku_exchange_v1_exchange, 5);
+
+/**
+ * @generated from message kuku.exchange.v1.SubmitOrdersResponse
+ */
+export type SubmitOrdersResponse = Message<"kuku.exchange.v1.SubmitOrdersResponse"> & {
+  /**
+   * @generated from field: repeated kuku.exchange.v1.SubmitOrderResult results = 1;
+   */
+  results: SubmitOrderResult[];
+};
+
+/**
+ * Describes the message kuku.exchange.v1.SubmitOrdersResponse.
+ * Use `create(SubmitOrdersResponseSchema)` to create a new message.
+ */
+export const SubmitOrdersResponseSchema: GenMessage<SubmitOrdersResponse> = /*@__PURE__*/
+  messageDesc(file_kuku_exchange_v1_exchange, 6);
+
+/**
  * Cancelling an id the exchange has never seen leaves a tombstone: an order
  * that arrives later with that id is rejected. The order service relies on
  * this to settle an order whose submission may still be in flight.
@@ -185,7 +286,7 @@ export type CancelOrderRequest = Message<"kuku.exchange.v1.CancelOrderRequest"> 
  * Use `create(CancelOrderRequestSchema)` to create a new message.
  */
 export const CancelOrderRequestSchema: GenMessage<CancelOrderRequest> = /*@__PURE__*/
-  messageDesc(file_kuku_exchange_v1_exchange, 3);
+  messageDesc(file_kuku_exchange_v1_exchange, 7);
 
 /**
  * @generated from message kuku.exchange.v1.CancelOrderResponse
@@ -207,7 +308,7 @@ export type CancelOrderResponse = Message<"kuku.exchange.v1.CancelOrderResponse"
  * Use `create(CancelOrderResponseSchema)` to create a new message.
  */
 export const CancelOrderResponseSchema: GenMessage<CancelOrderResponse> = /*@__PURE__*/
-  messageDesc(file_kuku_exchange_v1_exchange, 4);
+  messageDesc(file_kuku_exchange_v1_exchange, 8);
 
 /**
  * @generated from message kuku.exchange.v1.OrderStatusRequest
@@ -224,7 +325,7 @@ export type OrderStatusRequest = Message<"kuku.exchange.v1.OrderStatusRequest"> 
  * Use `create(OrderStatusRequestSchema)` to create a new message.
  */
 export const OrderStatusRequestSchema: GenMessage<OrderStatusRequest> = /*@__PURE__*/
-  messageDesc(file_kuku_exchange_v1_exchange, 5);
+  messageDesc(file_kuku_exchange_v1_exchange, 9);
 
 /**
  * @generated from message kuku.exchange.v1.OrderStatusResponse
@@ -261,7 +362,7 @@ export type OrderStatusResponse = Message<"kuku.exchange.v1.OrderStatusResponse"
  * Use `create(OrderStatusResponseSchema)` to create a new message.
  */
 export const OrderStatusResponseSchema: GenMessage<OrderStatusResponse> = /*@__PURE__*/
-  messageDesc(file_kuku_exchange_v1_exchange, 6);
+  messageDesc(file_kuku_exchange_v1_exchange, 10);
 
 /**
  * @generated from message kuku.exchange.v1.SetFaultModeRequest
@@ -290,7 +391,7 @@ export type SetFaultModeRequest = Message<"kuku.exchange.v1.SetFaultModeRequest"
  * Use `create(SetFaultModeRequestSchema)` to create a new message.
  */
 export const SetFaultModeRequestSchema: GenMessage<SetFaultModeRequest> = /*@__PURE__*/
-  messageDesc(file_kuku_exchange_v1_exchange, 7);
+  messageDesc(file_kuku_exchange_v1_exchange, 11);
 
 /**
  * @generated from message kuku.exchange.v1.SetFaultModeResponse
@@ -307,7 +408,7 @@ export type SetFaultModeResponse = Message<"kuku.exchange.v1.SetFaultModeRespons
  * Use `create(SetFaultModeResponseSchema)` to create a new message.
  */
 export const SetFaultModeResponseSchema: GenMessage<SetFaultModeResponse> = /*@__PURE__*/
-  messageDesc(file_kuku_exchange_v1_exchange, 8);
+  messageDesc(file_kuku_exchange_v1_exchange, 12);
 
 /**
  * @generated from message kuku.exchange.v1.Instrument
@@ -388,7 +489,7 @@ export type Instrument = Message<"kuku.exchange.v1.Instrument"> & {
  * Use `create(InstrumentSchema)` to create a new message.
  */
 export const InstrumentSchema: GenMessage<Instrument> = /*@__PURE__*/
-  messageDesc(file_kuku_exchange_v1_exchange, 9);
+  messageDesc(file_kuku_exchange_v1_exchange, 13);
 
 /**
  * @generated from message kuku.exchange.v1.ListInstrumentsRequest
@@ -401,7 +502,7 @@ export type ListInstrumentsRequest = Message<"kuku.exchange.v1.ListInstrumentsRe
  * Use `create(ListInstrumentsRequestSchema)` to create a new message.
  */
 export const ListInstrumentsRequestSchema: GenMessage<ListInstrumentsRequest> = /*@__PURE__*/
-  messageDesc(file_kuku_exchange_v1_exchange, 10);
+  messageDesc(file_kuku_exchange_v1_exchange, 14);
 
 /**
  * @generated from message kuku.exchange.v1.ListInstrumentsResponse
@@ -418,7 +519,7 @@ export type ListInstrumentsResponse = Message<"kuku.exchange.v1.ListInstrumentsR
  * Use `create(ListInstrumentsResponseSchema)` to create a new message.
  */
 export const ListInstrumentsResponseSchema: GenMessage<ListInstrumentsResponse> = /*@__PURE__*/
-  messageDesc(file_kuku_exchange_v1_exchange, 11);
+  messageDesc(file_kuku_exchange_v1_exchange, 15);
 
 /**
  * @generated from message kuku.exchange.v1.CloseSessionRequest
@@ -431,7 +532,7 @@ export type CloseSessionRequest = Message<"kuku.exchange.v1.CloseSessionRequest"
  * Use `create(CloseSessionRequestSchema)` to create a new message.
  */
 export const CloseSessionRequestSchema: GenMessage<CloseSessionRequest> = /*@__PURE__*/
-  messageDesc(file_kuku_exchange_v1_exchange, 12);
+  messageDesc(file_kuku_exchange_v1_exchange, 16);
 
 /**
  * @generated from message kuku.exchange.v1.CloseSessionResponse
@@ -448,7 +549,7 @@ export type CloseSessionResponse = Message<"kuku.exchange.v1.CloseSessionRespons
  * Use `create(CloseSessionResponseSchema)` to create a new message.
  */
 export const CloseSessionResponseSchema: GenMessage<CloseSessionResponse> = /*@__PURE__*/
-  messageDesc(file_kuku_exchange_v1_exchange, 13);
+  messageDesc(file_kuku_exchange_v1_exchange, 17);
 
 /**
  * @generated from enum kuku.exchange.v1.ExchangeOrderStatus
@@ -629,6 +730,19 @@ export const ExchangeService: GenService<{
     methodKind: "unary";
     input: typeof SubmitOrderRequestSchema;
     output: typeof SubmitOrderResponseSchema;
+  },
+  /**
+   * SubmitOrders enters several orders in one call, each answered as its
+   * SubmitOrder would be (in the order of the request): the batched intake's
+   * one trip to the venue for the orders placed together. A repeat is as
+   * harmless as SubmitOrder's: each client order id answers its first record.
+   *
+   * @generated from rpc kuku.exchange.v1.ExchangeService.SubmitOrders
+   */
+  submitOrders: {
+    methodKind: "unary";
+    input: typeof SubmitOrdersRequestSchema;
+    output: typeof SubmitOrdersResponseSchema;
   },
   /**
    * CancelOrder cancels what remains of an order.
