@@ -1,5 +1,5 @@
 // kuku-bench surge on a tiny scale: ghz runs through the gateway, every order
-// settles, and the ledger and the bank check are clean afterwards (figures
+// settles, each service's CPU per call is printed, and the ledger and the bank check are clean afterwards (figures
 // come from real runs, see docs/benchmarks/orders.md).
 import { fileURLToPath } from "node:url";
 import { run } from "@kuku/testkit";
@@ -16,6 +16,11 @@ t.test("surge: ghz's summary, every order settled, fill -> SETTLED figures, ledg
   const settled = r.stdout.split("\n").find((l) => /^\s+20\s+\d+\s+[\d.]+\s+\d+\s+[\d.]+\s+[\d.]+/.test(l));
   t.comment(r.stdout);
   t.ok(settled !== undefined, "every order settled or resting, with fill -> SETTLED figures");
+  t.match(
+    r.stdout,
+    /^\s+20\s+\d+(\s+[\d.]+ s = [\d.]+ ms){4}$/m,
+    "each service's CPU while ghz ran and per call: gateway, order, ledger, exchange",
+  );
   t.notMatch(r.stdout, /NOT DONE/);
   t.match(r.stdout, /VerifyIntegrity clean .* bank check: 0 violations/);
 });
