@@ -123,9 +123,14 @@ t.test("a save writes the version, the transition and the event together, or not
 t.test("fills and consumed events are deduplicated by id", async (t) => {
   const candidate = newOrder();
   const o = (await store.insertOrder(pool, candidate, `key-${randomUUID()}`, Buffer.from("h"), placed(candidate.orderId))).order;
-  const fill = { executionId: `x-${randomUUID()}`, quantity: 3n, priceKrw: 70_000n };
-  t.ok(await inTx((db) => store.insertFill(db, o.orderId, fill, 32n, NOW)), "first delivery recorded");
-  t.notOk(await inTx((db) => store.insertFill(db, o.orderId, fill, 32n, NOW)), "redelivery ignored");
+  const fill = {
+    orderId: o.orderId,
+    fill: { executionId: `x-${randomUUID()}`, quantity: 3n, priceKrw: 70_000n, executedAt: NOW },
+    feeKrw: 32n,
+    taxKrw: 0n,
+  };
+  t.equal(await inTx((db) => store.insertFills(db, [fill])), 1, "first delivery recorded");
+  t.equal(await inTx((db) => store.insertFills(db, [fill])), 0, "redelivery ignored");
   t.ok(await inTx((db) => store.markProcessed(db, "executions", "evt-1")));
   t.notOk(await inTx((db) => store.markProcessed(db, "executions", "evt-1")));
   t.ok(await inTx((db) => store.markProcessed(db, "another-consumer", "evt-1")), "per consumer");

@@ -60,9 +60,9 @@ export type InsertResult = { kind: "inserted"; order: Order } | { kind: "exists"
 
 /**
  * Inserts a new order under its idempotency key with its first transition
- * and its outbox event: one statement (its data-modifying parts commit
- * together), one round trip. A concurrent insert of the same key waits on
- * the unique index and then finds the winner's order.
+ * and its outbox event (`insertOrders` for one order): one statement, one
+ * round trip. A concurrent insert of the same key waits on the unique index
+ * and then finds the winner's order.
  */
 export async function insertOrder(
   db: Queryable,
@@ -71,42 +71,8 @@ export async function insertOrder(
   requestHash: Uint8Array,
   placed: { readonly reason: string; readonly event: OutboxEvent },
 ): Promise<InsertResult> {
-  const { rows } = await db.query<OrderRow>(
-    `WITH o AS (
-       INSERT INTO orders (order_id, user_id, idempotency_key, request_hash, symbol, side, type, time_in_force, quantity,
-         limit_price_krw, state, hold_amount_minor, created_at, updated_at, stop_price_krw, amends_order_id)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15)
-       ON CONFLICT (user_id, idempotency_key) DO NOTHING
-       RETURNING ${ORDER_COLUMNS}),
-     t AS (
-       INSERT INTO order_transitions (order_id, from_state, to_state, reason, occurred_at)
-       SELECT order_id, NULL, state, $16, created_at FROM o),
-     e AS (${OUTBOX_INSERT_FROM("o", 17)})
-     SELECT * FROM o`,
-    [
-      order.orderId,
-      order.userId,
-      idempotencyKey,
-      requestHash,
-      order.symbol,
-      order.side,
-      order.type,
-      order.timeInForce,
-      order.quantity.toString(),
-      order.limitPriceKrw.toString(),
-      order.state,
-      order.holdAmountMinor.toString(),
-      order.createdAt,
-      order.stopPriceKrw.toString(),
-      order.amendsOrderId === "" ? null : order.amendsOrderId,
-      placed.reason,
-      ...outboxValues(placed.event),
-    ],
-  );
-  if (rows[0] !== undefined) return { kind: "inserted", order: toOrder(rows[0]) };
-  const existing = await orderByKey(db, order.userId, idempotencyKey);
-  assert(existing !== undefined, `key ${idempotencyKey} conflicted but cannot be read`);
-  return { kind: "exists", ...existing };
+  const [result] = await insertOrders(db, [{ order, idempotencyKey, requestHash, ...placed }]);
+  return result!;
 }
 
 /** An order to insert under its key, with its first transition's reason and its outbox event. */
@@ -119,7 +85,7 @@ export interface NewOrder {
 }
 
 /**
- * `insertOrder` for many orders in ONE statement: each is inserted with its
+ * Inserts orders under their idempotency keys in ONE statement: each with its
  * transition and its outbox event, or (its key used, by another request or
  * an earlier order of the same batch) answered with the order first entered
  * under its key. Keys are taken in one order, so two batches sharing keys
@@ -221,11 +187,6 @@ export async function orderByKey(
 }
 
 /** An outbox row's insert from the CTE `source` (nothing when it has no row), its five values from $`first`; a NULL event id inserts nothing. */
-const OUTBOX_INSERT_FROM = (source: string, first: number) =>
-  `INSERT INTO outbox (event_id, topic, key, payload, trace_headers)
-   SELECT $${first}::uuid, $${first + 1}::text, $${first + 2}::text, $${first + 3}::bytea, $${first + 4}::jsonb FROM ${source}
-   WHERE $${first}::uuid IS NOT NULL`;
-
 const outboxValues = (event: OutboxEvent | undefined) =>
   event === undefined
     ? [null, null, null, null, null]
@@ -253,40 +214,14 @@ export async function existingOrderIds(db: Queryable, orderIds: readonly string[
 
 /**
  * Writes the order's new version, its transition and its outbox event in
- * ONE statement (in the caller's transaction, or alone: its parts commit
- * together). The version check turns a concurrent writer's change into a
- * conflict instead of a lost update, and then nothing is written.
+ * ONE statement (`saveOrders` for one order, in the caller's transaction or
+ * alone: its parts commit together). The version check turns a concurrent
+ * writer's change into a VersionConflict instead of a lost update, and then
+ * nothing is written.
  */
 export async function saveOrder(db: Queryable, before: Order, after: Order, reason: string, event: OutboxEvent | undefined): Promise<void> {
-  const { rows } = await db.query<{ n: number }>(
-    `WITH u AS (
-       UPDATE orders SET filled_quantity = $3, filled_notional_krw = $4, fees_krw = $5, state = $6, reject_reason = $7,
-         hold_id = $8, hold_released = $9, version = $10, updated_at = $11
-       WHERE order_id = $1 AND version = $2
-       RETURNING order_id),
-     t AS (
-       INSERT INTO order_transitions (order_id, from_state, to_state, reason, occurred_at)
-       SELECT order_id, $12::text, $6::text, $13, $11 FROM u WHERE $12::text <> $6::text),
-     e AS (${OUTBOX_INSERT_FROM("u", 14)})
-     SELECT count(*)::int AS n FROM u`,
-    [
-      before.orderId,
-      before.version.toString(),
-      after.filledQuantity.toString(),
-      after.filledNotionalKrw.toString(),
-      after.feesKrw.toString(),
-      after.state,
-      after.rejectReason,
-      after.holdId === "" ? null : after.holdId,
-      after.holdReleased,
-      after.version.toString(),
-      after.updatedAt,
-      before.state,
-      reason,
-      ...outboxValues(event),
-    ],
-  );
-  if (rows[0]?.n !== 1) throw new VersionConflict(before.orderId, before.version);
+  const written = await saveOrders(db, [{ before, after, reason, event }]);
+  if (!written.has(before.orderId)) throw new VersionConflict(before.orderId, before.version);
 }
 
 /** One order's change for `saveOrders`, as `saveOrder` takes it. */
@@ -298,7 +233,7 @@ export interface OrderChangeRow {
 }
 
 /**
- * `saveOrder` for many orders in ONE statement. Each row is written only if
+ * Writes many orders' changes (as `saveOrder` describes) in ONE statement. Each row is written only if
  * its order is still at its version; returns the ids of the orders written
  * (the others met a concurrent writer, and nothing of theirs was written).
  * Rows are locked in order id order, as every multi-row writer here does.
@@ -371,35 +306,6 @@ export async function transitionsOf(db: Queryable, orderId: string) {
   return rows.map((r) => ({ from: r.from_state, to: r.to_state, reason: r.reason, occurredAt: r.occurred_at }));
 }
 
-/**
- * Records a fill unless its execution id is known; true when it is new.
- * `charges` is the commission and the tax apart, or (a bigint) both together,
- * as fills were recorded before the split.
- */
-export async function insertFill(
-  db: pg.PoolClient,
-  orderId: string,
-  fill: Fill,
-  charges: bigint | { feeKrw: bigint; taxKrw: bigint },
-  executedAt: Date,
-): Promise<boolean> {
-  const { feeKrw, taxKrw } = typeof charges === "bigint" ? { feeKrw: charges, taxKrw: null } : charges;
-  const result = await db.query(
-    `INSERT INTO fills (execution_id, order_id, quantity, price_krw, fee_krw, tax_krw, executed_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
-     ON CONFLICT (execution_id) DO NOTHING`,
-    [
-      fill.executionId,
-      orderId,
-      fill.quantity.toString(),
-      fill.priceKrw.toString(),
-      feeKrw.toString(),
-      taxKrw?.toString() ?? null,
-      executedAt,
-    ],
-  );
-  return result.rowCount === 1;
-}
-
 /** A fill to record with its commission and tax. */
 export interface NewFill {
   readonly orderId: string;
@@ -408,7 +314,7 @@ export interface NewFill {
   readonly taxKrw: bigint;
 }
 
-/** `insertFill` for many fills in one statement; how many were new. */
+/** Records the fills whose execution ids are not known yet, in one statement; how many were new. */
 export async function insertFills(db: Queryable, fills: readonly NewFill[]): Promise<number> {
   if (fills.length === 0) return 0;
   const { rowCount } = await db.query(
