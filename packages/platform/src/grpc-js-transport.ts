@@ -81,27 +81,43 @@ const CALL_ENDED = new ConnectError("the call ended", Code.Canceled);
  * failure reported as the abort reason when the signal was aborted first.
  */
 function runUnary(chain: UnaryFn, req: Omit<UnaryRequest, "signal">, callerSignal: AbortSignal | undefined, timeoutMs: number | undefined) {
+  const { signal, end } = deadlineSignal(callerSignal, timeoutMs);
+  return chain({ ...req, message: create(req.method.input, req.message), signal }).then(
+    (res) => {
+      end(CALL_ENDED);
+      return res;
+    },
+    (reason: unknown) => {
+      const error = signal.aborted ? ConnectError.from(signal.reason, Code.Canceled) : ConnectError.from(reason);
+      end(error);
+      throw error;
+    },
+  );
+}
+
+/**
+ * A caller's signal and a deadline as one signal, aborted by whichever comes
+ * first (the deadline with `deadlineExceeded`). `end` stops the timer and the
+ * listener on the caller's signal, and aborts the call's signal with
+ * `reason` when one is given.
+ */
+export function deadlineSignal(
+  callerSignal: AbortSignal | undefined,
+  timeoutMs: number | undefined,
+): { readonly signal: AbortSignal; end(reason?: unknown): void } {
   const controller = new AbortController();
   const timer = timeoutMs === undefined ? undefined : setTimeout(() => controller.abort(deadlineExceeded()), timeoutMs);
   const onCallerAbort = () => controller.abort(callerSignal?.reason);
   if (callerSignal?.aborted) onCallerAbort();
   else callerSignal?.addEventListener("abort", onCallerAbort, { once: true });
-  const finish = (reason: unknown) => {
-    clearTimeout(timer);
-    callerSignal?.removeEventListener("abort", onCallerAbort);
-    controller.abort(reason);
+  return {
+    signal: controller.signal,
+    end(reason?: unknown) {
+      clearTimeout(timer);
+      callerSignal?.removeEventListener("abort", onCallerAbort);
+      if (reason !== undefined) controller.abort(reason);
+    },
   };
-  return chain({ ...req, message: create(req.method.input, req.message), signal: controller.signal }).then(
-    (res) => {
-      finish(CALL_ENDED);
-      return res;
-    },
-    (reason: unknown) => {
-      const error = controller.signal.aborted ? ConnectError.from(controller.signal.reason, Code.Canceled) : ConnectError.from(reason);
-      finish(error);
-      throw error;
-    },
-  );
 }
 
 const deadlineOf = (timeoutMs: number | undefined) => (timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + timeoutMs);

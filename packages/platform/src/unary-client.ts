@@ -14,7 +14,7 @@ import { type ChannelInterface, Metadata, status } from "@grpc/grpc-js";
 import { type Context, propagation, type TextMapSetter } from "@opentelemetry/api";
 import { type FaultRule, faultChooser, suffer } from "./fault-injection.js";
 import { errorFromStatus, headersToMetadata, metadataToRecord } from "./grpc-js-status.js";
-import { codecOf, deadlineExceeded, pathOf } from "./grpc-js-transport.js";
+import { codecOf, deadlineSignal, pathOf } from "./grpc-js-transport.js";
 import { identityAuthorization, type ServiceIdentity } from "./identity.js";
 import { clientCallObserver } from "./interceptors.js";
 import type { Resilience } from "./resilience.js";
@@ -139,26 +139,6 @@ function settle<T>(resolve: (value: T) => void, reject: (error: unknown) => void
   }
 }
 
-/**
- * A caller's signal and, under the policies, the call's deadline as one
- * signal: the bulkhead's queue, the backoff between retries and the attempt
- * timeout all stop at it (as with Connect's client). Without policies the
- * deadline is grpc-js' alone and the caller's signal is used as it is.
- */
-function signalFor(callerSignal: AbortSignal | undefined, deadline: number) {
-  const controller = new AbortController();
-  const timer =
-    deadline === Number.POSITIVE_INFINITY ? undefined : setTimeout(() => controller.abort(deadlineExceeded()), deadline - Date.now());
-  const onCallerAbort = () => controller.abort(callerSignal?.reason);
-  if (callerSignal?.aborted) onCallerAbort();
-  else callerSignal?.addEventListener("abort", onCallerAbort, { once: true });
-  const done = () => {
-    clearTimeout(timer);
-    callerSignal?.removeEventListener("abort", onCallerAbort);
-  };
-  return { signal: controller.signal, done };
-}
-
 /** A Client<T>'s unary method, its message types left to the Client<T> it is part of. */
 export type UnaryMethod = (request: MessageInitShape<DescMessage>, options?: CallOptions) => Promise<Message>;
 
@@ -178,7 +158,10 @@ export function unaryMethods(
   return (method) => (request, options) => {
     const timeoutMs = options?.timeoutMs ?? concerns.timeoutMs;
     const deadline = timeoutMs > 0 ? Date.now() + timeoutMs : Number.POSITIVE_INFINITY;
-    const own = signalled ? signalFor(options?.signal, deadline) : undefined;
+    // Under the policies the caller's signal and the deadline are one signal: the bulkhead's queue, the backoff
+    // between retries and the attempt timeout all stop at it (as with Connect's client). Without them the
+    // deadline is grpc-js' alone and the caller's signal is used as it is.
+    const own = signalled ? deadlineSignal(options?.signal, timeoutMs > 0 ? timeoutMs : undefined) : undefined;
     const signal = own?.signal ?? options?.signal;
     const received: Received | undefined = options?.onHeader === undefined && options?.onTrailer === undefined ? undefined : {};
     const call: UnaryCall = {
@@ -191,7 +174,7 @@ export function unaryMethods(
     };
     return chain(call).then(
       (message) => {
-        own?.done();
+        own?.end();
         if (received !== undefined) {
           options?.onHeader?.(new Headers(received.header === undefined ? undefined : metadataToRecord(received.header)));
           options?.onTrailer?.(new Headers(received.trailer === undefined ? undefined : metadataToRecord(received.trailer)));
@@ -199,7 +182,7 @@ export function unaryMethods(
         return message;
       },
       (error: unknown) => {
-        own?.done();
+        own?.end();
         // As Connect's client: a call its signal ended fails with the signal's reason (the deadline, the caller's abort).
         throw signal?.aborted ? ConnectError.from(signal.reason, Code.Canceled) : ConnectError.from(error);
       },
