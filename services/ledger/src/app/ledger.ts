@@ -6,7 +6,7 @@ import { assert } from "@kuku/platform/assert";
 import { invalidArgument, notFound } from "@kuku/platform/errors";
 import type pg from "pg";
 import type { BalanceGuardName } from "../domain/balance-guard.js";
-import { type LegInput, planEntry, planPlaceHold, planReleaseHold } from "../domain/journal.js";
+import { type LegInput, planEntry, planPlaceHold, planReleaseHold, planTopUpHold } from "../domain/journal.js";
 import {
   type AccountKind,
   type Balance,
@@ -241,20 +241,40 @@ export class Ledger {
     if (this.#batched) return this.writer.one(placeHoldItem(req));
     const touched = async () => [req.accountId];
     return this.#mutate(api.PlaceHoldRequestSchema, req, api.PlaceHoldResponseSchema, touched, async (tx) => {
-      const { db } = tx;
-      const read = await tx.balances.read(db, [req.accountId]);
-      const before = read.get(req.accountId);
-      if (before === undefined) throw notFound("account_id", req.accountId);
-      const [balance] = await tx.balances.write(db, read, [unwrap(planPlaceHold(before, req.amountMinor))]);
-      assert(balance !== undefined, "one balance written");
-      const hold = await store.insertHold(db, {
-        accountId: req.accountId,
-        asset: balance.asset,
-        amountMinor: req.amountMinor,
-        reference: req.reference,
-      });
+      const { hold, balance } = req.holdId === "" ? await this.#newHold(tx, req) : await this.#topUpHold(tx, req);
       return create(api.PlaceHoldResponseSchema, { hold: holdToProto(hold), balance: balanceToProto(balance) });
     });
+  }
+
+  async #newHold(tx: Tx, req: api.PlaceHoldRequest): Promise<{ hold: Hold; balance: Balance }> {
+    const { db } = tx;
+    const read = await tx.balances.read(db, [req.accountId]);
+    const before = read.get(req.accountId);
+    if (before === undefined) throw notFound("account_id", req.accountId);
+    const [balance] = await tx.balances.write(db, read, [unwrap(planPlaceHold(before, req.amountMinor))]);
+    assert(balance !== undefined, "one balance written");
+    const hold = await store.insertHold(db, {
+      accountId: req.accountId,
+      asset: balance.asset,
+      amountMinor: req.amountMinor,
+      reference: req.reference,
+    });
+    return { hold, balance };
+  }
+
+  /** Grows req.holdId by the amount: the hold is locked before the balance, the order every path locks in. */
+  async #topUpHold(tx: Tx, req: api.PlaceHoldRequest): Promise<{ hold: Hold; balance: Balance }> {
+    const { db } = tx;
+    const held = (await store.lockHolds(db, [req.holdId])).get(req.holdId);
+    if (held === undefined) throw notFound("hold_id", req.holdId);
+    const read = await tx.balances.read(db, [req.accountId]);
+    const before = read.get(req.accountId);
+    if (before === undefined) throw notFound("account_id", req.accountId);
+    const plan = unwrap(planTopUpHold(before, held, req.amountMinor));
+    const [balance] = await tx.balances.write(db, read, [plan.balance]);
+    assert(balance !== undefined, "one balance written");
+    await store.writeHolds(db, [plan.hold]);
+    return { hold: plan.hold, balance };
   }
 
   releaseHold(req: api.ReleaseHoldRequest): Promise<api.ReleaseHoldResponse> {

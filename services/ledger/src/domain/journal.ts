@@ -132,6 +132,25 @@ export function planPlaceHold(balance: Balance, amountMinor: bigint): Outcome<Ba
   return ok(after);
 }
 
+/**
+ * Grows an open hold by amountMinor, reserved from available exactly as a
+ * new hold would be (an amendment's top-up: the replacement order shares the
+ * hold of the order it amends). A closed hold stays closed: its order is
+ * finished, and a top-up must not hold money again for it.
+ */
+export function planTopUpHold(balance: Balance, hold: Hold, amountMinor: bigint): Outcome<{ balance: Balance; hold: Hold }> {
+  if (hold.accountId !== balance.accountId) {
+    return invalid("hold_id", `hold ${hold.holdId} belongs to account ${hold.accountId}, not ${balance.accountId}`);
+  }
+  if (remainingMinor(hold) === 0n) return { kind: "hold_closed", holdId: hold.holdId };
+  const placed = planPlaceHold(balance, amountMinor);
+  if (placed.kind !== "ok") return placed;
+  const grownMinor = hold.amountMinor + amountMinor;
+  // Checked here: PostgreSQL would refuse the row with "bigint out of range" (and fail a whole batch).
+  if (!fitsInt64(grownMinor)) return invalid("amount_minor", `hold ${hold.holdId} would overflow a signed 64-bit integer`);
+  return ok({ balance: placed.value, hold: { ...hold, amountMinor: grownMinor } });
+}
+
 /** Gives back part or all (amountMinor undefined) of what a hold still reserves. */
 export function planReleaseHold(
   balance: Balance,

@@ -27,13 +27,19 @@ export interface HoldExhausted {
   readonly remainingMinor: bigint;
 }
 
+/** A hold whose remainder is all settled or released: finished, never reopened (FAILED_PRECONDITION). */
+export interface HoldClosed {
+  readonly kind: "hold_closed";
+  readonly holdId: string;
+}
+
 export interface NotFound {
   readonly kind: "not_found";
   readonly field: string;
   readonly id: string;
 }
 
-export type Failure = Invalid | InsufficientFunds | HoldExhausted | NotFound | RequestConflict;
+export type Failure = Invalid | InsufficientFunds | HoldExhausted | HoldClosed | NotFound | RequestConflict;
 export type Outcome<T> = { readonly kind: "ok"; readonly value: T } | Failure;
 
 export const ok = <T>(value: T): Outcome<T> => ({ kind: "ok", value });
@@ -61,6 +67,8 @@ export function failureToError(failure: Failure): DomainError {
       );
     case "hold_exhausted":
       return failedPrecondition(`hold ${failure.holdId} has ${failure.remainingMinor} remaining, ${failure.requestedMinor} requested`);
+    case "hold_closed":
+      return failedPrecondition(`hold ${failure.holdId} is closed: everything it held was settled or released`);
     case "request_conflict":
       return new DomainError(
         "already_exists",

@@ -108,25 +108,25 @@ export async function writeBatch(db: pg.PoolClient, w: BatchWrite): Promise<void
          WHERE b.account_id = v.account_id AND b.version = v.read_version
          RETURNING 1),
        written_holds AS (
-         UPDATE holds AS h SET settled_minor = v.settled, released_minor = v.released
-         FROM unnest($6::uuid[], $7::bigint[], $8::bigint[]) AS v(hold_id, settled, released)
+         UPDATE holds AS h SET amount_minor = v.amount, settled_minor = v.settled, released_minor = v.released
+         FROM unnest($6::uuid[], $7::bigint[], $8::bigint[], $9::bigint[]) AS v(hold_id, amount, settled, released)
          WHERE h.hold_id = v.hold_id
          RETURNING 1),
        placed_holds AS (
          INSERT INTO holds (hold_id, account_id, amount_minor, settled_minor, released_minor, reference, created_at)
-         SELECT v.*, $27::timestamptz FROM unnest($9::uuid[], $10::uuid[], $11::bigint[], $12::bigint[], $13::bigint[], $14::text[]) AS v),
+         SELECT v.*, $28::timestamptz FROM unnest($10::uuid[], $11::uuid[], $12::bigint[], $13::bigint[], $14::bigint[], $15::text[]) AS v),
        written_entries AS (
          INSERT INTO entries (entry_id, request_id, kind, metadata, created_at)
-         SELECT v.entry_id, v.request_id, v.kind, v.metadata::jsonb, $27::timestamptz
-         FROM unnest($15::uuid[], $16::text[], $17::smallint[], $18::text[]) AS v(entry_id, request_id, kind, metadata)),
+         SELECT v.entry_id, v.request_id, v.kind, v.metadata::jsonb, $28::timestamptz
+         FROM unnest($16::uuid[], $17::text[], $18::smallint[], $19::text[]) AS v(entry_id, request_id, kind, metadata)),
        written_postings AS (
          INSERT INTO postings (entry_id, account_id, asset, amount_minor)
          SELECT v.entry_id, v.account_id, v.asset, v.amount_minor
-         FROM unnest($19::uuid[], $20::uuid[], $21::text[], $22::bigint[]) WITH ORDINALITY AS v(entry_id, account_id, asset, amount_minor, n)
+         FROM unnest($20::uuid[], $21::uuid[], $22::text[], $23::bigint[]) WITH ORDINALITY AS v(entry_id, account_id, asset, amount_minor, n)
          ORDER BY v.n),
        written_requests AS (
          INSERT INTO requests (request_id, operation, payload_hash, response, created_at)
-         SELECT v.*, $27::timestamptz FROM unnest($23::text[], $24::text[], $25::bytea[], $26::bytea[]) AS v)
+         SELECT v.*, $28::timestamptz FROM unnest($24::text[], $25::text[], $26::bytea[], $27::bytea[]) AS v)
        SELECT (SELECT count(*) FROM written_balances)::int AS balances, (SELECT count(*) FROM written_holds)::int AS holds`,
     values: [
       w.balances.map((b) => b.balance.accountId),
@@ -135,6 +135,7 @@ export async function writeBatch(db: pg.PoolClient, w: BatchWrite): Promise<void
       w.balances.map((b) => str(b.balance.version)),
       w.balances.map((b) => str(b.readVersion)),
       w.updatedHolds.map((h) => h.holdId),
+      w.updatedHolds.map((h) => str(h.amountMinor)),
       w.updatedHolds.map((h) => str(h.settledMinor)),
       w.updatedHolds.map((h) => str(h.releasedMinor)),
       w.placedHolds.map((h) => h.holdId),
@@ -162,5 +163,5 @@ export async function writeBatch(db: pg.PoolClient, w: BatchWrite): Promise<void
   assert(counts !== undefined, "the write returns its counts");
   // Under the batch's row locks nobody else wrote these rows since they were read.
   assert(counts.balances === w.balances.length, "every balance was written over the version locked");
-  assert(counts.holds === w.updatedHolds.length, "every debited hold exists");
+  assert(counts.holds === w.updatedHolds.length, "every changed hold exists");
 }

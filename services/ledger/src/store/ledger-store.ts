@@ -283,14 +283,20 @@ export async function lockHolds(db: pg.PoolClient, holdIds: readonly string[]): 
   return new Map(rows.map((r) => [r.hold_id, toHold(r)]));
 }
 
+/** Writes holds whole: what they reserve (a top-up grows it), settled and released. */
 export async function writeHolds(db: pg.PoolClient, holds: readonly Hold[]): Promise<void> {
   const result = await db.query(
     prepared(
       "write_holds",
-      `UPDATE holds AS h SET settled_minor = v.settled, released_minor = v.released
-     FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS v(hold_id, settled, released)
+      `UPDATE holds AS h SET amount_minor = v.amount, settled_minor = v.settled, released_minor = v.released
+     FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::bigint[]) AS v(hold_id, amount, settled, released)
      WHERE h.hold_id = v.hold_id`,
-      [holds.map((h) => h.holdId), holds.map((h) => h.settledMinor.toString()), holds.map((h) => h.releasedMinor.toString())],
+      [
+        holds.map((h) => h.holdId),
+        holds.map((h) => h.amountMinor.toString()),
+        holds.map((h) => h.settledMinor.toString()),
+        holds.map((h) => h.releasedMinor.toString()),
+      ],
     ),
   );
   assert(result.rowCount === holds.length, "every written hold exists");

@@ -7,8 +7,8 @@ import { create, type DescMessage, type MessageShape } from "@bufbuild/protobuf"
 import * as api from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import { assert } from "@kuku/platform/assert";
 import { invalidArgument, notFound } from "@kuku/platform/errors";
-import { type HoldDebitInput, type LegInput, planEntry, planPlaceHold, planReleaseHold } from "../../domain/journal.js";
-import type { Entry, EntryKind, Hold } from "../../domain/model.js";
+import { type HoldDebitInput, type LegInput, planEntry, planPlaceHold, planReleaseHold, planTopUpHold } from "../../domain/journal.js";
+import type { Balance, Entry, EntryKind, Hold } from "../../domain/model.js";
 import { failureToError, type Outcome } from "../../domain/outcomes.js";
 import type { RunningState } from "../../domain/running-state.js";
 import { balanceToProto, entryToProto, holdToProto } from "../convert.js";
@@ -124,25 +124,40 @@ export function transferItem(req: api.TransferRequest): BatchItem<typeof api.Tra
 }
 
 export function placeHoldItem(req: api.PlaceHoldRequest): BatchItem<typeof api.PlaceHoldResponseSchema> {
-  const locks = { accountIds: [req.accountId], holdIds: [], externalFor: undefined };
+  // A top-up locks the hold it grows as well (holds, then balances, as every batch locks).
+  const locks = { accountIds: [req.accountId], holdIds: req.holdId === "" ? [] : [req.holdId], externalFor: undefined };
   return item(api.PlaceHoldRequestSchema, req, api.PlaceHoldResponseSchema, locks, (ctx) => {
-    const before = ctx.state.balances.get(req.accountId);
-    if (before === undefined) throw notFound("account_id", req.accountId);
-    const balance = unwrap(planPlaceHold(before, req.amountMinor));
-    const hold: Hold = {
-      holdId: randomUUID(),
-      accountId: req.accountId,
-      asset: balance.asset,
-      amountMinor: req.amountMinor,
-      settledMinor: 0n,
-      releasedMinor: 0n,
-      reference: req.reference,
-      createdAt: ctx.at,
-    };
+    const { hold, balance } = req.holdId === "" ? newHold(ctx, req) : topUpHold(ctx, req);
     ctx.state.setBalances([balance]);
     ctx.state.setHolds([hold]);
     return { response: create(api.PlaceHoldResponseSchema, { hold: holdToProto(hold), balance: balanceToProto(balance) }) };
   });
+}
+
+function newHold(ctx: BatchContext, req: api.PlaceHoldRequest): { hold: Hold; balance: Balance } {
+  const before = ctx.state.balances.get(req.accountId);
+  if (before === undefined) throw notFound("account_id", req.accountId);
+  const balance = unwrap(planPlaceHold(before, req.amountMinor));
+  const hold: Hold = {
+    holdId: randomUUID(),
+    accountId: req.accountId,
+    asset: balance.asset,
+    amountMinor: req.amountMinor,
+    settledMinor: 0n,
+    releasedMinor: 0n,
+    reference: req.reference,
+    createdAt: ctx.at,
+  };
+  return { hold, balance };
+}
+
+/** The same checks, in the same order, as the unary path's top-up. */
+function topUpHold(ctx: BatchContext, req: api.PlaceHoldRequest): { hold: Hold; balance: Balance } {
+  const held = ctx.state.holds.get(req.holdId);
+  if (held === undefined) throw notFound("hold_id", req.holdId);
+  const before = ctx.state.balances.get(req.accountId);
+  if (before === undefined) throw notFound("account_id", req.accountId);
+  return unwrap(planTopUpHold(before, held, req.amountMinor));
 }
 
 export function releaseHoldItem(req: api.ReleaseHoldRequest): BatchItem<typeof api.ReleaseHoldResponseSchema> {
