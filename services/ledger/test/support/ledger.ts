@@ -28,7 +28,7 @@ export interface TestLedger {
 
 export async function startTestLedger(
   name: string,
-  options: { isolation?: Isolation; poolSizeMax?: number; attemptsMax?: number } = {},
+  options: { isolation?: Isolation; poolSizeMax?: number; attemptsMax?: number; balanceGuard?: BalanceGuardName } = {},
 ): Promise<TestLedger> {
   const logger = createLogger(`ledger-test-${name}`, process.env["LOG_LEVEL"] ?? "warn");
   const database = await createTestDatabase(name);
@@ -46,7 +46,7 @@ export async function startTestLedger(
       backoffBaseMs: 2,
       backoffMaxMs: 50,
     },
-    balanceGuard: TEST_GUARD,
+    balanceGuard: options.balanceGuard ?? TEST_GUARD,
   });
   const server = await startServer({
     name: "ledger",
