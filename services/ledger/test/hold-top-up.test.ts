@@ -45,6 +45,7 @@ for (const guard of GUARDS) {
     await t.test("refusals name their cause and change nothing", (t) => refusals(t, env));
     await t.test("a replayed top-up answers the first answer and holds once", (t) => replays(t, env));
     await t.test("through SubmitBatch, beside other items, each answered on its own", (t) => batched(t, env));
+    await t.test("a release sized by what it keeps: down to it, or nothing", (t) => keeps(t, env));
     t.same((await env.client.verifyIntegrity({})).discrepancies, [], "held balances equal the open holds' remainders");
   });
 }
@@ -228,5 +229,31 @@ async function batched(t: Test, env: TestLedger) {
   t.equal(balance?.heldMinor, 60n, "the new hold and what is left of the grown one");
   t.equal((await client.getHold({ holdId })).hold?.amountMinor, 350n, "the grown amount is stored");
   t.equal(await heldOf(env, theirs), 100n);
+  t.same((await client.verifyIntegrity({})).discrepancies, []);
+}
+
+async function keeps(t: Test, env: TestLedger) {
+  const { client } = env;
+  const cash = await fundedAccount(client, `keep-${rid()}`, "KRW", 1_000_000n);
+  const { hold } = await client.placeHold({ requestId: rid(), accountId: cash, amountMinor: 500_000n, reference: "order-1" });
+  const holdId = hold!.holdId;
+  const resized = await client.releaseHold({ requestId: rid(), holdId, keepMinor: 200_000n });
+  t.same([resized.hold?.remainingMinor, resized.hold?.releasedMinor, resized.balance?.heldMinor], [200_000n, 300_000n, 200_000n]);
+  const before = await snapshot(env);
+  const idle = await client.releaseHold({ requestId: rid(), holdId, keepMinor: 250_000n });
+  t.same([idle.hold?.remainingMinor, idle.balance?.heldMinor], [200_000n, 200_000n], "keeping more than remains releases nothing");
+  const after = await snapshot(env);
+  t.same([after.balances, after.holds], [before.balances, before.holds], "and writes no balance or hold");
+  const request = { requestId: rid(), holdId, keepMinor: 0n };
+  t.equal((await client.releaseHold(request)).hold?.status, api.HoldStatus.CLOSED, "keeping nothing closes it");
+  t.equal((await client.releaseHold(request)).hold?.releasedMinor, 500_000n, "a replay answers the first answer");
+  await rejects(t, client.releaseHold({ requestId: rid(), holdId, amountMinor: 1n, keepMinor: 1n }), Code.InvalidArgument, /one of/);
+  const [item] = (
+    await client.submitBatch({
+      batchId: rid(),
+      operations: [{ operation: { case: "releaseHold", value: { requestId: rid(), holdId, keepMinor: 0n } } }],
+    })
+  ).results;
+  t.equal(item?.result.case, "releaseHold", "a closed hold kept at 0 is no error in a batch either");
   t.same((await client.verifyIntegrity({})).discrepancies, []);
 }

@@ -4,17 +4,21 @@
 import t from "tap";
 import {
   amendmentInput,
+  amendmentTopUpMinor,
   applyFill,
   chargesOfFill,
   checkOrderInput,
   type FeeSchedule,
+  type Fill,
   feeKrw,
   holdAmountMinor,
+  holdUsedMinor,
   isWorkingState,
   type Order,
+  type OrderInput,
   transition,
 } from "../src/domain/order.js";
-import { ledgerWorkOf, planFill, planSettlement } from "../src/domain/settlement.js";
+import { type FillCharges, ledgerWorkOf, planFill, planSettlement } from "../src/domain/settlement.js";
 import {
   canTransition,
   FILLS_FINISHED_STATES,
@@ -56,6 +60,7 @@ function order(overrides: Partial<Order> = {}): Order {
     limitPriceKrw: 70_000n,
     stopPriceKrw: 0n,
     amendsOrderId: "",
+    amendsFilledQuantity: 0n,
     filledQuantity: 0n,
     filledNotionalKrw: 0n,
     feesKrw: 0n,
@@ -63,6 +68,7 @@ function order(overrides: Partial<Order> = {}): Order {
     rejectReason: "",
     holdId: "h-1",
     holdAmountMinor: 700_105n,
+    holdShared: false,
     holdReleased: false,
     version: 1n,
     createdAt: NOW,
@@ -288,10 +294,14 @@ t.test("a settlement balances per asset and debits exactly the hold's part", asy
   t.throws(() => planSettlement("sell", { ...fill, quantity: 1n, priceKrw: 1n }, 5n, ACCOUNTS), /exceeds proceeds/);
 });
 
+/** One order's hold: its ledger work with these unsettled fills. */
+const workOf = (o: Order, fills: readonly (Fill & FillCharges)[] = [], accounts = fills.length === 0 ? undefined : ACCOUNTS) =>
+  ledgerWorkOf([o], new Map([[o.orderId, fills]]), accounts);
+
 t.test("an order's ledger work: its unsettled fills, then the rest of its hold once no fill can come", async (t) => {
   const fill = { executionId: "x-1", quantity: 3n, priceKrw: 69_900n, feeKrw: 32n };
-  t.equal(ledgerWorkOf(order(), [], ACCOUNTS), undefined, "resting, nothing filled: nothing to do");
-  const resting = ledgerWorkOf(order({ state: "partially_filled" }), [fill], ACCOUNTS);
+  t.equal(workOf(order()), undefined, "resting, nothing filled: nothing to do");
+  const resting = workOf(order({ state: "partially_filled" }), [fill]);
   t.same(
     [resting?.fills.map((f) => f.executionId), resting?.finishesHold, resting?.releaseMinor],
     [["x-1"], false, 0n],
@@ -299,25 +309,108 @@ t.test("an order's ledger work: its unsettled fills, then the rest of its hold o
   );
   // Filled below its limit: 10 x 69,900 + fees leaves 1,000 won and the fee difference on the hold.
   const filled = order({ state: "filled", filledQuantity: 10n, filledNotionalKrw: 699_000n, feesKrw: 105n });
-  const done = ledgerWorkOf(filled, [fill], ACCOUNTS);
+  const done = workOf(filled, [fill]);
   t.same([done?.finishesHold, done?.releaseMinor], [true, 700_105n - 699_105n], "filled: the fill, then the release of what is left");
   t.same(
-    [ledgerWorkOf(order({ state: "filled", filledQuantity: 10n, filledNotionalKrw: 700_000n, feesKrw: 105n }), [], ACCOUNTS)?.releaseMinor],
+    [workOf(order({ state: "filled", filledQuantity: 10n, filledNotionalKrw: 700_000n, feesKrw: 105n }))?.releaseMinor],
     [0n],
     "a hold used up: nothing to release, but the hold is done with",
   );
   t.same(
-    [ledgerWorkOf(order({ state: "cancelled" }), [], undefined)?.releaseMinor],
+    [workOf(order({ state: "cancelled" }))?.releaseMinor],
     [700_105n],
     "cancelled unfilled: the whole hold goes back, no accounts needed",
   );
-  t.equal(ledgerWorkOf(order({ state: "cancelled", holdReleased: true }), [], undefined), undefined, "released already: nothing");
-  t.equal(ledgerWorkOf(order({ state: "rejected", holdId: "" }), [], undefined), undefined, "never held: nothing");
+  t.equal(workOf(order({ state: "cancelled", holdReleased: true })), undefined, "released already: nothing");
+  t.equal(workOf(order({ state: "rejected", holdId: "" })), undefined, "never held: nothing");
   t.throws(
-    () => ledgerWorkOf(order({ state: "filled", filledNotionalKrw: 800_000n }), [], undefined),
-    /used 800000 of a hold of 700105/,
+    () => workOf(order({ state: "filled", filledNotionalKrw: 800_000n })),
+    /used 800000 of 700105/,
     "a hold overdrawn by the order's own figures is a bug, not a release",
   );
+});
+
+t.test("a hold shared along an amendment chain is released once, when every order on it is done", async (t) => {
+  // The original bought 4 of 10 at 70,000, then was amended to 6 at 71,000 (top-up 6,001 won, see below).
+  const original = order({
+    state: "cancelled",
+    holdShared: true,
+    filledQuantity: 4n,
+    filledNotionalKrw: 280_000n,
+    feesKrw: 42n,
+  });
+  const replacement = order({
+    orderId: "o-2",
+    amendsOrderId: "o-1",
+    amendsFilledQuantity: 4n,
+    quantity: 6n,
+    limitPriceKrw: 71_000n,
+    holdShared: true,
+    holdAmountMinor: 6_001n,
+    state: "partially_filled",
+    filledQuantity: 2n,
+    filledNotionalKrw: 142_000n,
+    feesKrw: 22n,
+  });
+  const fill = { executionId: "x-2", quantity: 2n, priceKrw: 71_000n, feeKrw: 22n };
+  // The replacement's worst case: 6 at 71,000 and its commission, 426,064 won.
+  const mayUse = (o: Order) => 426_064n - holdUsedMinor(o);
+  const swapped = ledgerWorkOf([original, replacement], new Map([["o-2", [fill]]]), ACCOUNTS, mayUse);
+  t.same(
+    [swapped?.fills.map((f) => [f.order.orderId, f.executionId]), swapped?.finishesHold, swapped?.givesBack.map((o) => o.orderId)],
+    [[["o-2", "x-2"]], false, ["o-1"]],
+    "the replacement's fill settles against the shared hold; the swapped original gives its part back",
+  );
+  t.equal(swapped?.keepMinor, 426_064n - 142_022n, "the hold keeps what the working replacement may still use");
+  const givenBack = { ...original, holdReleased: true };
+  t.equal(ledgerWorkOf([givenBack, replacement], new Map(), undefined, mayUse), undefined, "given back already, nothing settles: nothing");
+  const finished = { ...replacement, state: "filled" as const, filledQuantity: 6n, filledNotionalKrw: 426_000n, feesKrw: 64n };
+  const done = ledgerWorkOf([givenBack, finished], new Map(), undefined, mayUse);
+  t.same(
+    [done?.finishesHold, done?.keepMinor, done?.givesBack.map((o) => o.orderId), done?.releaseMinor],
+    [true, 0n, ["o-2"], 706_106n - 706_106n],
+    "the last order done: the hold is cut to nothing (held 700,105 + 6,001, used 280,042 + 426,064)",
+  );
+  const bothWorking = ledgerWorkOf([{ ...original, state: "accepted" }, replacement], new Map([["o-2", [fill]]]), ACCOUNTS, mayUse);
+  t.same(bothWorking?.givesBack, [], "the venue has not swapped them yet (the original works by our record): nothing given back");
+  t.equal(workOf(order({ state: "cancelled" }))?.keepMinor, undefined, "an order's own hold is released whole, as before");
+  t.throws(() => ledgerWorkOf([original, { ...replacement, holdId: "h-9" }], new Map(), undefined), /do not share one hold/);
+});
+
+t.test("an amendment adds to the shared hold only its worst case beyond the original's part", async (t) => {
+  const original = order(); // buy 10 at 70,000, nothing filled: holds 700,105
+  const to = (change: Partial<OrderInput>): OrderInput => ({ ...ONE_SHARE_LIMIT_BUY, ...change });
+  const topUp = (o: Order, change: Partial<OrderInput>) => amendmentTopUpMinor(o, to(change), SAMSUNG, FEES);
+  t.equal(topUp(original, { quantity: 10n, limitPriceKrw: 69_900n }), 0n, "a lower price: nothing (the original's part covers it)");
+  t.equal(topUp(original, { quantity: 6n, limitPriceKrw: 70_000n }), 0n, "fewer shares at the same price: nothing");
+  // Q = 15: at k = 0 the replacement alone costs 1,050,000 + 158; at k = 10 the original's 700,105
+  // and 5 more at 350,053; one won for the rounding in between.
+  t.equal(topUp(original, { quantity: 15n, limitPriceKrw: 70_000n }), 1_050_159n - 700_105n, "more shares: the extra ones and a won");
+  t.equal(topUp(original, { quantity: 10n, limitPriceKrw: 71_000n }), 710_107n - 700_105n, "a higher price: the difference, fees included");
+  const partly = order({ state: "partially_filled", filledQuantity: 4n, filledNotionalKrw: 280_000n, feesKrw: 42n });
+  // k = 0: 4 at 70,000 (280,042) and 6 at 71,000 (426,064) = 706,106 against the original's 700,105.
+  t.equal(topUp(partly, { quantity: 6n, limitPriceKrw: 71_000n }), 6_001n, "partly filled, re-priced: only what is left moves");
+  const sell = order({ side: "sell", holdAmountMinor: 10n });
+  t.same(
+    [topUp(sell, { side: "sell", quantity: 15n }), topUp(sell, { side: "sell", quantity: 4n, limitPriceKrw: 69_000n })],
+    [5n, 0n],
+    "a sell: the extra shares only",
+  );
+  for (let k = 0n; k <= 10n; k++) {
+    // Brute force: every k the venue may find, against the hold both parts give.
+    for (const [q, price] of [
+      [15n, 70_000n],
+      [7n, 70_010n],
+      [12n, 69_990n],
+      [3n, 71_000n],
+    ] as const) {
+      const change = to({ quantity: q, limitPriceKrw: price });
+      const used = holdAmountMinor({ ...ONE_SHARE_LIMIT_BUY, quantity: k }, SAMSUNG, FEES);
+      const rest = q - k > 0n ? holdAmountMinor({ ...change, quantity: q - k }, SAMSUNG, FEES) : 0n;
+      t.ok(used + rest <= 700_105n + amendmentTopUpMinor(original, change, SAMSUNG, FEES), `k = ${k}, ${q} at ${price}: covered`);
+    }
+  }
+  t.throws(() => topUp(order({ state: "filled" }), { quantity: 5n }), /not a held working order/);
 });
 
 const CASH_ACCOUNTS = new Set(["uc", "cc", "f"]);

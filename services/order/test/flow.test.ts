@@ -338,18 +338,26 @@ t.test("정정: an amendment replaces a working order; holds follow; the origina
     { code: Code.NotFound },
     "another user's order is not there to amend",
   );
-  await t.rejects(amend(larger!.orderId, { quantity: 14n, limitPriceKrw: 66_000n }), {
+  // 16 at 66,000 needs 1,056,159 in all, 792,119 more than the shared hold's 264,040: beyond the 735,960 available.
+  await t.rejects(amend(larger!.orderId, { quantity: 16n, limitPriceKrw: 66_000n }), {
     code: Code.FailedPrecondition,
     message: /insufficient cash/,
   });
   t.equal(await stateOf(larger!), api.OrderState.ACCEPTED, "a refused amendment leaves the order working");
   t.equal((await balance(userId, "KRW")).heldMinor, 264_040n, "and its hold as it was");
+  // 14 at 66,000 (924,139) fits: the hold grows by the difference, 660,099, rather than holding both orders (1,188,179).
+  const { order: largest } = await amend(larger!.orderId, { quantity: 14n, limitPriceKrw: 66_000n });
+  t.equal(largest?.holdMinor, 660_099n, "the amendment adds only what the original's part does not cover");
+  t.equal(largest?.state, api.OrderState.ACCEPTED);
+  await eventually("the swapped order gives its part back", async () => (await stateOf(larger!)) === api.OrderState.CANCELLED);
+  t.equal((await balance(userId, "KRW")).heldMinor, 924_139n, "held: the replacement's worst case, exactly");
 
-  const { order: crossing } = await amend(larger!.orderId, { quantity: 4n, limitPriceKrw: 75_000n });
+  const { order: crossing } = await amend(largest!.orderId, { quantity: 4n, limitPriceKrw: 75_000n });
+  t.equal(crossing?.holdMinor, 0n, "fewer shares at a higher price, within what the original held: nothing added");
   t.ok([api.OrderState.FILLED, api.OrderState.SETTLED].includes(crossing!.state), "a price through the ask trades at once");
   await eventually("the crossing amendment settles", async () => (await stateOf(crossing!)) === api.OrderState.SETTLED);
   await eventually("nothing is held", async () => (await balance(userId, "KRW")).heldMinor === 0n);
-  t.equal(await stateOf(larger!), api.OrderState.CANCELLED);
+  t.equal(await stateOf(largest!), api.OrderState.CANCELLED);
   const cash = await balance(userId, "KRW");
   const settled = (await orders.getOrder({ orderId: crossing!.orderId, userId })).order!;
   t.equal(cash.totalMinor, 1_000_000n - settled.filledNotionalKrw - settled.feesKrw, "paid for the replacement's fills, exactly");

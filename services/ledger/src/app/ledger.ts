@@ -291,7 +291,10 @@ export class Ledger {
         const read = await tx.balances.read(db, [hold.accountId]);
         const before = read.get(hold.accountId);
         assert(before !== undefined, `hold ${hold.holdId} has an account`);
-        const plan = unwrap(planReleaseHold(before, hold, req.amountMinor));
+        const plan = unwrap(planReleaseHold(before, hold, req));
+        // Nothing to give back (a hold already down to what it must keep): nothing is written.
+        if (plan.releasedMinor === 0n)
+          return create(api.ReleaseHoldResponseSchema, { hold: holdToProto(hold), balance: balanceToProto(before) });
         const [balance] = await tx.balances.write(db, read, [plan.balance]);
         assert(balance !== undefined, "one balance written");
         await store.writeHolds(db, [plan.hold]);

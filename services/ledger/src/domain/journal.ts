@@ -152,14 +152,23 @@ export function planTopUpHold(balance: Balance, hold: Hold, amountMinor: bigint)
 }
 
 /** Gives back part or all (amountMinor undefined) of what a hold still reserves. */
+/**
+ * How much of a hold to give back: `amountMinor`, or all but `keepMinor` of
+ * what remains (0 when no more remains: then nothing moves, and that is no
+ * error), or everything. Only the first two can be refused.
+ */
+export type ReleaseSize = { readonly amountMinor?: bigint | undefined; readonly keepMinor?: bigint | undefined };
+
 export function planReleaseHold(
   balance: Balance,
   hold: Hold,
-  amountMinor: bigint | undefined,
+  size: ReleaseSize,
 ): Outcome<{ balance: Balance; hold: Hold; releasedMinor: bigint }> {
   assert(balance.accountId === hold.accountId, "hold and balance belong together");
+  assert(size.amountMinor === undefined || size.keepMinor === undefined, "a release is sized one way");
   const remaining = remainingMinor(hold);
-  const released = amountMinor ?? remaining;
+  if (size.keepMinor !== undefined && remaining <= size.keepMinor) return ok({ balance, hold, releasedMinor: 0n });
+  const released = size.keepMinor !== undefined ? remaining - size.keepMinor : (size.amountMinor ?? remaining);
   if (released <= 0n || released > remaining) {
     return { kind: "hold_exhausted", holdId: hold.holdId, requestedMinor: released, remainingMinor: remaining };
   }

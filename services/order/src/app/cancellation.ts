@@ -44,6 +44,6 @@ export class Cancellation {
     await this.deps.exchange.cancelOrder({ clientOrderId: order.orderId }, options);
     // Whatever the cancel did, the record says what the order now is (fills may have won the race).
     const status = await this.deps.exchange.orderStatus({ clientOrderId: order.orderId }, options);
-    return this.deps.settlement.applyReport(order.orderId, reportFromProto(status.status, "", status.fills));
+    return this.deps.settlement.applyReport(order.orderId, reportFromProto(status.status, "", status.fills, status.quantity));
   }
 }

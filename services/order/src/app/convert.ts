@@ -108,6 +108,7 @@ export function submitRequest(o: Order): exchange.SubmitOrderRequest {
     priceKrw: o.limitPriceKrw,
     stopPriceKrw: o.stopPriceKrw,
     amendsClientOrderId: o.amendsOrderId,
+    ...(o.amendsOrderId === "" ? {} : { amendsFilledQuantity: o.amendsFilledQuantity }),
   });
 }
 
@@ -116,6 +117,8 @@ export interface ExchangeReport {
   readonly status: ReportedStatus;
   readonly rejectReason: string;
   readonly fills: readonly { executionId: string; quantity: bigint; priceKrw: bigint; executedAt: Date }[];
+  /** The order's quantity at the venue (an amendment's after its cap); 0 when the word does not say. */
+  readonly quantity: bigint;
 }
 
 const REPORT_STATUS: Record<number, ExchangeReport["status"]> = {
@@ -133,12 +136,14 @@ export function reportFromProto(
   status: exchange.ExchangeOrderStatus,
   rejectReason: string,
   fills: readonly exchange.Fill[],
+  quantity: bigint,
 ): ExchangeReport {
   const mapped = REPORT_STATUS[status];
   assert(mapped !== undefined, `exchange status ${status} is not a status`);
   return {
     status: mapped,
     rejectReason,
+    quantity,
     fills: fills.map((f) => ({
       executionId: f.executionId,
       quantity: f.quantity,

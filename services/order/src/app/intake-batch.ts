@@ -165,7 +165,7 @@ export class BatchedIntake {
         const { result } = results[i]!;
         if (result.case === "order") {
           const answer = result.value;
-          return { order, report: reportFromProto(answer.status, answer.rejectReason, answer.fills) };
+          return { order, report: reportFromProto(answer.status, answer.rejectReason, answer.fills, answer.quantity) };
         }
         assert(result.case === "error", `an order answered ${result.case}`);
         return this.#inDoubt(order, this.deps.failures.itemError(result.value.code, result.value.message));

@@ -14,13 +14,18 @@ import type { OrderChange, OrderRecords } from "./orders.js";
 /** The asset an order's hold reserves: cash for a buy, the shares for a sell. */
 export const holdAsset = (order: Order) => (order.side === "buy" ? "KRW" : order.symbol);
 
-/** The hold's request; its id is the order's, so the reconciler placing it again is answered with the same hold. */
+/**
+ * The hold's request; its id is the order's, so the reconciler placing it
+ * again is answered with the same hold. An amendment's grows the hold it
+ * shares with its original (its top-up).
+ */
 export const holdRequest = (order: Order, accountId: string): ledger.PlaceHoldRequest =>
   create(ledger.PlaceHoldRequestSchema, {
     requestId: `hold-${order.orderId}`,
     accountId,
     amountMinor: order.holdAmountMinor,
     reference: order.orderId,
+    holdId: order.holdShared ? order.holdId : "",
   });
 
 /** RECEIVED -> SENT once the hold is placed (nothing if someone else moved the order on). */
@@ -34,7 +39,8 @@ export const HOLD_PLACED = "hold placed";
 /** Rejects an order whose hold the ledger refused; the caller's answer (FAILED_PRECONDITION). */
 export async function refuseHold(records: OrderRecords, order: Order, refusal: string): Promise<DomainError> {
   const reason = `insufficient ${order.side === "buy" ? "cash" : `${order.symbol} shares`}: ${refusal}`;
-  await records.change(order.orderId, order, (o) => transition(o, "rejected", new Date(), reason), "hold refused");
+  // An amendment refused its top-up holds nothing of the hold it was to share.
+  await records.change(order.orderId, order, (o) => transition({ ...o, holdId: "" }, "rejected", new Date(), reason), "hold refused");
   return failedPrecondition(reason);
 }
 

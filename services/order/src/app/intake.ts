@@ -15,6 +15,7 @@ import { DomainError, failedPrecondition, invalidArgument } from "@kuku/platform
 import type pg from "pg";
 import {
   amendmentInput,
+  amendmentTopUpMinor,
   checkOrderInput,
   type FeeSchedule,
   holdAmountMinor,
@@ -113,32 +114,45 @@ export class Intake {
   }
 
   /**
-   * 정정: a replacement order naming the original, held in full before the
-   * venue is asked (until the venue swaps them either may trade), then sent
-   * as an amendment; once the venue has taken it, the original is followed to
-   * its end (CANCELLED, the rest of its hold released).
+   * 정정: a replacement order naming the original, sharing its hold, then
+   * sent as an amendment; once the venue has taken it, the original is
+   * followed to its end (CANCELLED). The replacement joins the hold under
+   * the original's row lock while the original is still working, so the hold
+   * cannot be released under it; it adds to it only what its worst case needs
+   * beyond the original's part (`amendmentTopUpMinor`), and the venue caps it
+   * by what the original filled meanwhile. The hold is released once every
+   * order on it is done.
    */
   async amend(req: api.AmendOrderRequest, original: Order): Promise<Order> {
     const hash = payloadHash(toJson(api.AmendOrderRequestSchema, { ...req, idempotencyKey: "" }));
-    if (!isWorkingState(original.state)) {
-      // A replay after the first attempt replaced the original answers the replacement.
-      const first = await store.orderByKey(this.deps.pool, req.userId, req.idempotencyKey);
-      if (first?.requestHash.equals(hash)) return first.order;
-      throw failedPrecondition(`order_id: ${original.orderId} is ${original.state} and cannot be amended`);
-    }
-    const amendment = amendmentInput(original, req, await this.deps.instruments.get(original.symbol));
-    if ("problem" in amendment) throw invalidArgument(amendment.problem.field, amendment.problem.reason);
-    const candidate = await this.#candidate(req.userId, amendment.input, original.orderId);
-    return this.#enter(candidate, req.idempotencyKey, hash, `amends ${original.orderId}`);
+    if (!isWorkingState(original.state)) return this.#notAmendable(req, hash, original);
+    const instrument = await this.deps.instruments.get(original.symbol);
+    const reason = `amends ${original.orderId}`;
+    const inserted = await this.deps.records.locked(original.orderId, async (db, locked) => {
+      if (!isWorkingState(locked.state)) return { kind: "refused" as const, original: locked };
+      const amendment = amendmentInput(locked, req, instrument);
+      if ("problem" in amendment) throw invalidArgument(amendment.problem.field, amendment.problem.reason);
+      assert(instrument !== undefined, `${locked.symbol} passed the checks unlisted`);
+      const candidate: Order = {
+        ...(await this.#candidate(req.userId, amendment.input, locked.orderId)),
+        amendsFilledQuantity: locked.filledQuantity,
+        holdId: locked.holdId,
+        holdShared: true,
+        holdAmountMinor: amendmentTopUpMinor(locked, amendment.input, instrument, this.deps.fees),
+      };
+      const result = await store.insertOrder(db, candidate, req.idempotencyKey, hash, { reason, event: orderEvent(candidate, reason) });
+      if (result.kind === "inserted") await store.markHoldShared(db, locked.orderId);
+      return result;
+    });
+    if (inserted.kind === "refused") return this.#notAmendable(req, hash, inserted.original);
+    return this.#replayOf(inserted, req.idempotencyKey, hash) ?? (await this.advance(inserted.order));
   }
 
-  /** Records a new order under its key (a replay finds the first) and takes it as far as it goes now. */
-  async #enter(candidate: Order, idempotencyKey: string, hash: Buffer, reason: string): Promise<Order> {
-    const inserted = await store.insertOrder(this.deps.pool, candidate, idempotencyKey, hash, {
-      reason,
-      event: orderEvent(candidate, reason),
-    });
-    return this.#replayOf(inserted, idempotencyKey, hash) ?? (await this.advance(inserted.order));
+  /** An original no longer working: a replay of the amendment that replaced it answers the replacement, anything else is refused. */
+  async #notAmendable(req: api.AmendOrderRequest, hash: Buffer, original: Order): Promise<Order> {
+    const first = await store.orderByKey(this.deps.pool, req.userId, req.idempotencyKey);
+    if (first?.requestHash.equals(hash)) return first.order;
+    throw failedPrecondition(`order_id: ${original.orderId} is ${original.state} and cannot be amended`);
   }
 
   /** A key used before answers its first order (a replay) or, with another payload, ALREADY_EXISTS; undefined for a new order. */
@@ -179,6 +193,7 @@ export class Intake {
       userId,
       ...input,
       amendsOrderId,
+      amendsFilledQuantity: 0n,
       filledQuantity: 0n,
       filledNotionalKrw: 0n,
       feesKrw: 0n,
@@ -186,6 +201,7 @@ export class Intake {
       rejectReason: "",
       holdId: "",
       holdAmountMinor: holdAmountMinor(input, instrument, this.deps.fees),
+      holdShared: false,
       holdReleased: false,
       version: 0n,
       createdAt: now,
@@ -209,6 +225,9 @@ export class Intake {
   }
 
   async #hold(order: Order): Promise<Order> {
+    // An amendment the original's part of the shared hold covers adds nothing.
+    if (order.holdShared && order.holdAmountMinor === 0n)
+      return this.deps.records.change(order.orderId, order, toSent(order.holdId), HOLD_PLACED);
     const accountId = await this.deps.accounts.user(order.userId, holdAsset(order));
     let holdId: string;
     try {
@@ -225,7 +244,7 @@ export class Intake {
   /** Records what the venue now says of an amended original (CANCELLED once replaced), and its ledger work. */
   async followOriginal(orderId: string): Promise<Order> {
     const status = await this.deps.exchange.orderStatus({ clientOrderId: orderId }, { timeoutMs: this.deps.exchangeTimeoutMs });
-    return this.deps.settlement.applyReport(orderId, reportFromProto(status.status, "", status.fills));
+    return this.deps.settlement.applyReport(orderId, reportFromProto(status.status, "", status.fills, status.quantity));
   }
 
   async #submit(order: Order): Promise<Order> {
@@ -235,7 +254,10 @@ export class Intake {
     } catch (error) {
       return markInDoubt(this.deps, order, error);
     }
-    const recorded = await this.deps.settlement.record(order.orderId, reportFromProto(answer.status, answer.rejectReason, answer.fills));
+    const recorded = await this.deps.settlement.record(
+      order.orderId,
+      reportFromProto(answer.status, answer.rejectReason, answer.fills, answer.quantity),
+    );
     await this.afterReport(recorded);
     return recorded;
   }

@@ -42,7 +42,17 @@ export function createOrderApp(deps: OrderAppDeps): OrderApp {
   const records = new OrderRecords(pool, logger);
   const accounts = new LedgerAccounts(ledger);
   const metrics = createOrderMetrics(pool);
-  const settlement = new Settlement({ pool, ledger, accounts, fees, records, failures: deps.failures, logger, metrics });
+  const settlement = new Settlement({
+    pool,
+    ledger,
+    accounts,
+    fees,
+    instruments: deps.instruments,
+    records,
+    failures: deps.failures,
+    logger,
+    metrics,
+  });
   const intake = new Intake({ ...deps, accounts, records, settlement, metrics });
   const queries = new Queries(pool, fees);
   const cancellation = new Cancellation({ exchange, exchangeTimeoutMs, records, settlement, queries });

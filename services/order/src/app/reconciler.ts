@@ -114,7 +114,7 @@ export class Reconciler {
     const options = { timeoutMs: this.deps.exchangeTimeoutMs };
     const status = await this.deps.exchange.orderStatus({ clientOrderId: order.orderId }, options);
     if (status.status !== exchange.ExchangeOrderStatus.NOT_FOUND) {
-      await this.deps.settlement.applyReport(order.orderId, reportFromProto(status.status, "", status.fills));
+      await this.deps.settlement.applyReport(order.orderId, reportFromProto(status.status, "", status.fills, status.quantity));
       return;
     }
     // Never arrived: fence the id at the exchange so a late arrival cannot trade, then give up on it.
@@ -124,6 +124,7 @@ export class Reconciler {
         status: "rejected",
         rejectReason: "never reached the exchange (fenced by the reconciler)",
         fills: [],
+        quantity: 0n,
       });
     }
     // Otherwise it arrived meanwhile: the next round reads its status.

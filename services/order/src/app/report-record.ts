@@ -58,6 +58,12 @@ function planOf({ order: locked, report, fresh }: LockedReport, known: Set<strin
   const steps: store.OrderChangeRow[] = [];
   const fills: store.NewFill[] = [];
   let order = locked;
+  const capped = cappedByVenue(order, report);
+  if (capped !== undefined) {
+    const reason = `venue quantity ${capped.quantity}: the original filled ${order.quantity - capped.quantity} more before the swap`;
+    steps.push({ before: order, after: capped, reason, event: orderEvent(capped, reason, { previousState: order.state }) });
+    order = capped;
+  }
   for (const fill of fresh ? report.fills : []) {
     if (known.has(fill.executionId)) continue;
     known.add(fill.executionId);
@@ -89,4 +95,23 @@ function planOf({ order: locked, report, fresh }: LockedReport, known: Set<strin
   const event = next.order.state === order.state ? undefined : orderEvent(next.order, reason, { previousState: order.state });
   steps.push({ before: order, after: next.order, reason, event });
   return { steps, fills, order: next.order };
+}
+
+/**
+ * An amendment the venue capped (what its original filled between our last
+ * look and the swap comes off its quantity, ADR 0019): the order with the
+ * venue's quantity, before any fill is judged against it; undefined when the
+ * word says nothing new.
+ */
+function cappedByVenue(order: Order, report: ExchangeReport): Order | undefined {
+  if (report.quantity <= 0n || report.quantity >= order.quantity) return undefined;
+  assert(
+    order.amendsOrderId !== "",
+    `the venue has order ${order.orderId} at ${report.quantity} of ${order.quantity}, and it is no amendment`,
+  );
+  assert(
+    report.quantity >= order.filledQuantity,
+    `order ${order.orderId} capped at ${report.quantity} below its ${order.filledQuantity} filled`,
+  );
+  return { ...order, quantity: report.quantity, version: order.version + 1n, updatedAt: new Date() };
 }

@@ -9,11 +9,12 @@ import * as ledger from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import { forEachConcurrently, type Logger } from "@kuku/platform";
 import { assert } from "@kuku/platform/assert";
 import type pg from "pg";
-import { type FeeSchedule, type Order, transition } from "../domain/order.js";
+import { type FeeSchedule, holdAmountMinor, holdUsedMinor, type Instrument, type Order, transition } from "../domain/order.js";
 import { type ChargePlan, type LedgerWork, ledgerWorkOf } from "../domain/settlement.js";
 import { reportedState } from "../domain/state-machine.js";
 import * as store from "../store/order-store.js";
 import type { ExchangeReport } from "./convert.js";
+import type { Instruments } from "./instruments.js";
 import type { CallFailures } from "./intake.js";
 import type { LedgerAccounts } from "./ledger-accounts.js";
 import type { OrderMetrics } from "./metrics.js";
@@ -27,6 +28,7 @@ export interface SettlementDeps {
   readonly ledger: Client<typeof ledger.LedgerService>;
   readonly accounts: LedgerAccounts;
   readonly fees: FeeSchedule;
+  readonly instruments: Instruments;
   readonly records: OrderRecords;
   readonly failures: Pick<CallFailures, "isRefusal">;
   readonly logger: Logger;
@@ -64,6 +66,7 @@ export class Settlement {
   async #alreadyRecorded(orderId: string, report: ExchangeReport): Promise<Order | undefined> {
     const order = await this.deps.records.get(orderId);
     if (reportedState(order.state, report.status) !== undefined) return undefined;
+    if (report.quantity > 0n && report.quantity < order.quantity) return undefined; // the venue capped an amendment
     const recorded = await store.existingFills(
       this.deps.pool,
       report.fills.map((f) => f.executionId),
@@ -80,9 +83,9 @@ export class Settlement {
   /**
    * The ledger work of these orders (their unsettled fills, and the rest of
    * the holds of orders no fill can reach any more) in ONE SubmitBatch: one
-   * linked chain per order, so an order's settles and its release go
-   * through together or not at all, and one order's refusal leaves the
-   * others applied. Request ids are the fills' and the orders' own, so work
+   * linked chain per hold (an order's, or an amendment chain's: every order
+   * sharing it is read in), so a hold's settles and its release go through
+   * together or not at all, and one hold's refusal leaves the others applied. Request ids are the fills' and the orders' own, so work
    * sent again (a redelivered batch, the reconciler, a crash between the
    * ledger's answer and our record of it) is answered with its first result
    * and moves nothing twice. A refused chain is recorded on its order and
@@ -98,38 +101,66 @@ export class Settlement {
     const lags = await store.markSettled(
       this.deps.pool,
       applied.flatMap((c) => c.work.fills.map((f) => f.executionId)),
-      applied.map((c) => c.order.orderId),
+      applied.flatMap((c) => c.orders.map((o) => o.orderId)),
     );
     for (const lagS of lags) this.deps.metrics.settled(lagS);
     await forEachConcurrently(
-      applied.filter((c) => c.work.finishesHold),
+      applied.flatMap((c) => c.work.givesBack.map((order) => ({ order, reason: releaseReason(c.work) }))),
       ORDERS_IN_FLIGHT,
-      (c) => this.#markReleased(c.order, c.work.releaseMinor).then(() => undefined),
+      ({ order, reason }) => this.#markReleased(order, reason).then(() => undefined),
     );
     const refused = answers.filter((a) => a.outcome === "refused");
     if (refused.length > 0) await this.#recordRefusals(refused);
     const failed = answers.find((a) => a.outcome === "failed");
     if (failed !== undefined)
-      throw new Error(`the ledger did not apply the settlement of order ${failed.chain.order.orderId}: ${failed.reason}`);
+      throw new Error(`the ledger did not apply the settlement of order ${failed.chain.orders[0]!.orderId}: ${failed.reason}`);
     return { applied: applied.length, refused: refused.length };
   }
 
-  /** Each order's ledger work as a chain of operations. */
+  /** Each hold's ledger work as a chain of operations. */
   async #chains(orderIds: readonly string[]): Promise<Chain[]> {
     if (orderIds.length === 0) return [];
     // Orders first, then their fills: a fill is recorded with the order's change, so the fills read
     // after the order include every fill the order counts, and a release never frees what one needs.
-    const orders = await store.getOrders(this.deps.pool, orderIds);
-    const unsettled = await store.unsettledFillsOf(this.deps.pool, orderIds);
+    // A replacement joins a hold under its original's row lock, before either can finish, so the
+    // members read here are all there will be when every one of them is finished.
+    const holders = await this.#holders(orderIds);
+    const unsettled = await store.unsettledFillsOf(
+      this.deps.pool,
+      holders.flat().map((o) => o.orderId),
+    );
     const chains = await Promise.all(
-      orders.map(async (order): Promise<Chain | undefined> => {
-        const fills = unsettled.get(order.orderId) ?? [];
-        const accounts = fills.length === 0 ? undefined : await this.deps.accounts.forSettlement(order.userId, order.symbol);
-        const work = ledgerWorkOf(order, fills, accounts);
-        return work === undefined ? undefined : { order, work, operations: operationsOf(order, work, accounts?.assetOf) };
+      holders.map(async (orders): Promise<Chain | undefined> => {
+        const { userId, symbol } = orders[0]!;
+        const hasFills = orders.some((o) => unsettled.has(o.orderId));
+        const accounts = hasFills ? await this.deps.accounts.forSettlement(userId, symbol) : undefined;
+        const instrument = orders[0]!.holdShared ? await this.deps.instruments.get(symbol) : undefined;
+        const work = ledgerWorkOf(orders, unsettled, accounts, (o) => this.#mayUseMinor(o, instrument));
+        return work === undefined ? undefined : { orders, work, operations: operationsOf(orders, work, accounts?.assetOf) };
       }),
     );
     return chains.filter((c) => c !== undefined);
+  }
+
+  /** What a working order on a shared hold may still take from it: its worst case (at the venue's quantity) less what it used. */
+  #mayUseMinor(order: Order, instrument: Instrument | undefined): bigint {
+    assert(instrument !== undefined, `order ${order.orderId} is in ${order.symbol}, which is not listed`);
+    return holdAmountMinor(order, instrument, this.deps.fees) - holdUsedMinor(order);
+  }
+
+  /** These orders grouped by hold, with the other orders of the shared holds among them. */
+  async #holders(orderIds: readonly string[]): Promise<Order[][]> {
+    const orders = await store.getOrders(this.deps.pool, orderIds);
+    const shared = [...new Set(orders.filter((o) => o.holdShared && o.holdId !== "").map((o) => o.holdId))];
+    const members = await store.sharedHoldMembers(this.deps.pool, shared);
+    const byHold = new Map<string, Map<string, Order>>();
+    for (const order of [...orders, ...members]) {
+      const key = order.holdShared && order.holdId !== "" ? order.holdId : `order-${order.orderId}`;
+      const group = byHold.get(key) ?? new Map<string, Order>();
+      // The members' read is the later one: it wins.
+      byHold.set(key, group.set(order.orderId, order));
+    }
+    return [...byHold.values()].map((group) => [...group.values()]);
   }
 
   /** One SubmitBatch for these chains (a chain without operations, a hold used up, needs no call); each chain's answer. */
@@ -155,7 +186,9 @@ export class Settlement {
 
   /** Refusals stay visible (the order's row, the gauge, an error in the log) until a later try goes through. */
   async #recordRefusals(refused: readonly ChainAnswer[]): Promise<void> {
-    const refusals = refused.map((a) => ({ orderId: a.chain.order.orderId, reason: a.reason.slice(0, REFUSAL_TEXT_MAX) }));
+    const refusals = refused.flatMap((a) =>
+      a.chain.orders.map((o) => ({ orderId: o.orderId, reason: a.reason.slice(0, REFUSAL_TEXT_MAX) })),
+    );
     await store.recordSettlementRefusals(this.deps.pool, refusals);
     for (const r of refusals) {
       this.deps.metrics.settlementRefused();
@@ -163,8 +196,8 @@ export class Settlement {
     }
   }
 
-  /** The hold is done with: marked released, and a filled order SETTLED. */
-  #markReleased(order: Order, releasedMinor: bigint): Promise<Order> {
+  /** The order's part of the hold is given back: marked released, and a filled order SETTLED. */
+  #markReleased(order: Order, reason: string): Promise<Order> {
     return this.deps.records.change(
       order.orderId,
       order,
@@ -175,14 +208,14 @@ export class Settlement {
           ? transition(released, "settled", new Date())
           : { kind: "ok", order: { ...released, version: o.version + 1n, updatedAt: new Date() } };
       },
-      releasedMinor > 0n ? `released ${releasedMinor} of the hold` : "hold used up",
+      reason,
     );
   }
 }
 
-/** One order's ledger work and its operations (linked, but for the last). */
+/** One hold's ledger work (its orders': one, or an amendment chain) and its operations (linked, but for the last). */
 interface Chain {
-  readonly order: Order;
+  readonly orders: readonly Order[];
   readonly work: LedgerWork;
   readonly operations: readonly ledger.BatchOperation[];
 }
@@ -207,10 +240,14 @@ const REFUSAL_TEXT_MAX = 2000;
  * whichever way it came. All of them one linked chain: a fill's charges go
  * through with it or not at all.
  */
-function operationsOf(order: Order, work: LedgerWork, assetOf: ReadonlyMap<string, string> | undefined): ledger.BatchOperation[] {
+function operationsOf(
+  orders: readonly Order[],
+  work: LedgerWork,
+  assetOf: ReadonlyMap<string, string> | undefined,
+): ledger.BatchOperation[] {
   const legsOf = (legs: readonly { accountId: string; amountMinor: bigint }[]) =>
     legs.map((l) => ({ accountId: l.accountId, asset: assetOf!.get(l.accountId)!, amountMinor: l.amountMinor }));
-  const operations: ledger.BatchOperation["operation"][] = work.fills.flatMap(({ executionId, plan }) => [
+  const operations: ledger.BatchOperation["operation"][] = work.fills.flatMap(({ order, executionId, plan }) => [
     {
       case: "settleHold" as const,
       value: create(ledger.SettleHoldRequestSchema, {
@@ -222,11 +259,16 @@ function operationsOf(order: Order, work: LedgerWork, assetOf: ReadonlyMap<strin
     },
     ...plan.charges.map((c) => chargeOperation(order, executionId, c, legsOf(c.legs))),
   ]);
-  if (work.releaseMinor > 0n) {
-    operations.push({
-      case: "releaseHold",
-      value: create(ledger.ReleaseHoldRequestSchema, { requestId: `release-${order.orderId}`, holdId: order.holdId }),
-    });
+  const [first] = orders;
+  if (work.keepMinor !== undefined && work.givesBack.length > 0) {
+    // A shared hold, cut down to what its working orders may use each time one of its orders ends (named after it:
+    // each ends once), and to nothing once the last has: the ledger releases whatever remains above that.
+    const requestId = work.finishesHold ? `release-hold-${first!.holdId}` : `release-${work.givesBack[0]!.orderId}`;
+    const value = create(ledger.ReleaseHoldRequestSchema, { requestId, holdId: first!.holdId, keepMinor: work.keepMinor });
+    operations.push({ case: "releaseHold", value });
+  } else if (work.releaseMinor > 0n) {
+    const value = create(ledger.ReleaseHoldRequestSchema, { requestId: `release-${first!.orderId}`, holdId: first!.holdId });
+    operations.push({ case: "releaseHold", value });
   }
   return operations.map((operation, i) => create(ledger.BatchOperationSchema, { operation, linked: i < operations.length - 1 }));
 }
@@ -251,6 +293,13 @@ function chargeOperation(
         }),
       }
     : { case: "transfer", value: create(ledger.TransferRequestSchema, { requestId, legs, metadata }) };
+}
+
+/** What the transition of an order whose part of the hold is given back says. */
+function releaseReason(work: LedgerWork): string {
+  if (work.keepMinor !== undefined && !work.finishesHold)
+    return `its part of the shared hold given back (kept ${work.keepMinor} for the orders working)`;
+  return work.releaseMinor > 0n ? `released ${work.releaseMinor} of the hold` : "hold used up";
 }
 
 /** Chains in groups of at most BATCH_OPERATIONS_MAX operations, never splitting a chain. */

@@ -25,6 +25,8 @@ export interface Order {
   readonly stopPriceKrw: bigint;
   /** An amendment (정정): the order it replaces; "" otherwise. */
   readonly amendsOrderId: string;
+  /** An amendment: the original's filled quantity when it was made (the venue caps the replacement by what the original filled after); 0 otherwise. */
+  readonly amendsFilledQuantity: bigint;
   readonly filledQuantity: bigint;
   readonly filledNotionalKrw: bigint;
   readonly feesKrw: bigint;
@@ -32,7 +34,10 @@ export interface Order {
   readonly rejectReason: string;
   /** What the ledger holds for the order: cash for a buy, shares for a sell. */
   readonly holdId: string;
+  /** What this order added to its hold: the whole hold, or an amendment's top-up (0 when the original's covers it). */
   readonly holdAmountMinor: bigint;
+  /** The hold is shared along an amendment chain (released once every order on it is done). */
+  readonly holdShared: boolean;
   readonly holdReleased: boolean;
   readonly version: bigint;
   readonly createdAt: Date;
@@ -163,6 +168,36 @@ export function holdAmountMinor(input: OrderInput, instrument: Instrument, fees:
   if (input.side === "sell") return input.quantity;
   const notionalKrw = worstBuyPriceKrw(input, instrument) * input.quantity;
   return notionalKrw + feeKrw(fees, "buy", notionalKrw);
+}
+
+/**
+ * What an amendment adds to the hold it shares with the order it amends. The
+ * venue swaps the two at some point after the original has filled k more of
+ * its R unfilled shares (0 <= k <= R, unknown here), and caps the replacement
+ * at Q - k, so together they use at most cost_O(F + k) + cost_N(Q - k), F
+ * being the original's fills so far. The original's part of the hold covers
+ * cost_O(F + R) (its whole quantity); the top-up is the worst case over k
+ * beyond that. Between 0 and min(R, Q) the sum is linear in k but for the
+ * commission's rounding up (< 1 won per order), so its ends bound it, give
+ * or take one won when the two prices are less than 2 won apart (a steeper
+ * line keeps every inner point below its higher end); beyond Q only the
+ * original trades.
+ */
+export function amendmentTopUpMinor(original: Order, replacement: OrderInput, instrument: Instrument, fees: FeeSchedule): bigint {
+  assert(isWorkingState(original.state) && original.holdId !== "", `order ${original.orderId} is not a held working order`);
+  const filled = original.filledQuantity;
+  const unfilled = original.quantity - filled;
+  const q = replacement.quantity;
+  const costOriginal = (shares: bigint) => (shares === 0n ? 0n : holdAmountMinor({ ...original, quantity: shares }, instrument, fees));
+  const costReplacement = (shares: bigint) => (shares <= 0n ? 0n : holdAmountMinor({ ...replacement, quantity: shares }, instrument, fees));
+  const both = (k: bigint) => costOriginal(filled + k) + costReplacement(q - k);
+  const overlap = unfilled < q ? unfilled : q;
+  const apart = worstBuyPriceKrw(original, instrument) - worstBuyPriceKrw(replacement, instrument);
+  const rounding = original.side === "buy" && overlap > 0n && apart < 2n && apart > -2n ? 1n : 0n;
+  const linearPart = (both(0n) > both(overlap) ? both(0n) : both(overlap)) + rounding;
+  const onlyOriginal = costOriginal(filled + unfilled);
+  const worst = linearPart > onlyOriginal ? linearPart : onlyOriginal;
+  return worst - onlyOriginal;
 }
 
 /**

@@ -95,37 +95,65 @@ export function planFill(side: Side, fill: Fill, charges: FillCharges, accounts:
 }
 
 /**
- * What the ledger must do for one order now: settle its unsettled fills,
- * then, once no fill can reach the order any more, release what its hold
- * still covers. The ledger applies it as one linked chain, all or nothing:
- * a release must never go through while a fill it would have paid for is
- * refused.
+ * What the ledger must do for one hold now: settle the unsettled fills of
+ * the orders on it (one order, or an amendment chain sharing the hold), then
+ * give back what they no longer need. The ledger applies it as one linked
+ * chain, all or nothing: a release must never go through while a fill it
+ * would have paid for is refused.
  */
 export interface LedgerWork {
-  readonly fills: readonly { readonly executionId: string; readonly plan: FillPlan }[];
-  /** No fill can come any more: once this work is applied the order's hold is done with. */
+  readonly fills: readonly { readonly order: Order; readonly executionId: string; readonly plan: FillPlan }[];
+  /** No fill can come to any order on the hold any more: once this work is applied the hold is done with. */
   readonly finishesHold: boolean;
   /** What the hold still covers after every fill (only when `finishesHold`; 0: nothing to release). */
   readonly releaseMinor: bigint;
+  /**
+   * A shared hold is released down to what its orders still working may use
+   * (0 once none works), and the ledger, which knows what remains, releases
+   * the rest; undefined for an order's own hold (released whole, above).
+   */
+  readonly keepMinor: bigint | undefined;
+  /** The orders whose part of the hold this work gives back: marked released once it is applied. */
+  readonly givesBack: readonly Order[];
 }
 
+const isFinished = (o: Order) => FILLS_FINISHED_STATES.includes(o.state);
+
 /**
- * The ledger work of an order with these unsettled fills; undefined when
- * there is none. What the hold still covers follows from the order's own
- * figures (every fill is recorded on it), so no GetHold decides a release.
+ * The ledger work of the orders on one hold with these unsettled fills;
+ * undefined when there is none. What an order's own hold still covers
+ * follows from its figures, so no GetHold decides a release. A shared hold
+ * gives back what its finished orders no longer need as soon as one ends
+ * (an amended original once the venue has swapped it): everything but what
+ * the orders still working may use (`mayUseMinor`, their worst case less
+ * what they used).
  */
 export function ledgerWorkOf(
-  order: Order,
-  unsettled: readonly (Fill & FillCharges)[],
+  holders: readonly Order[],
+  unsettled: ReadonlyMap<string, readonly (Fill & FillCharges)[]>,
   /** Needed only when there are fills to settle. */
   accounts: SettlementAccounts | undefined,
+  /** What a working order on a shared hold may still take from it. */
+  mayUseMinor: (o: Order) => bigint = () => 0n,
 ): LedgerWork | undefined {
-  const finishesHold = FILLS_FINISHED_STATES.includes(order.state) && !order.holdReleased && order.holdId !== "";
-  if (unsettled.length === 0 && !finishesHold) return undefined;
-  assert(order.holdId !== "", `order ${order.orderId} has fills but no hold`);
-  assert(unsettled.length === 0 || accounts !== undefined, `order ${order.orderId}: fills to settle, and no accounts`);
-  const fills = unsettled.map((f) => ({ executionId: f.executionId, plan: planFill(order.side, f, f, accounts!) }));
-  const releaseMinor = finishesHold ? order.holdAmountMinor - holdUsedMinor(order) : 0n;
-  assert(releaseMinor >= 0n, `order ${order.orderId} used ${holdUsedMinor(order)} of a hold of ${order.holdAmountMinor}`);
-  return { fills, finishesHold, releaseMinor };
+  const [first] = holders;
+  assert(first !== undefined, "a hold has at least one order");
+  const sameHold = holders.every((o) => o.holdId === first.holdId && o.userId === first.userId && o.side === first.side);
+  assert(sameHold, `orders ${holders.map((o) => o.orderId).join(", ")} do not share one hold`);
+  const fills = holders.flatMap((order) =>
+    (unsettled.get(order.orderId) ?? []).map((f) => ({ order, executionId: f.executionId, plan: planFill(order.side, f, f, accounts!) })),
+  );
+  const held = first.holdId !== "";
+  const finishesHold = held && holders.every(isFinished) && holders.some((o) => !o.holdReleased);
+  const givesBack = held ? holders.filter((o) => isFinished(o) && !o.holdReleased) : [];
+  if (fills.length === 0 && givesBack.length === 0) return undefined;
+  assert(held, `order ${first.orderId} has fills but no hold`);
+  assert(fills.length === 0 || accounts !== undefined, `order ${first.orderId}: fills to settle, and no accounts`);
+  const sum = (of: (o: Order) => bigint) => holders.reduce((total, o) => total + of(o), 0n);
+  const releaseMinor = finishesHold ? sum((o) => o.holdAmountMinor) - sum(holdUsedMinor) : 0n;
+  assert(releaseMinor >= 0n, `hold ${first.holdId}: its orders used ${sum(holdUsedMinor)} of ${sum((o) => o.holdAmountMinor)}`);
+  const working = holders.filter((o) => !isFinished(o));
+  const keepMinor = first.holdShared ? working.reduce((total, o) => total + mayUseMinor(o), 0n) : undefined;
+  assert(keepMinor === undefined || keepMinor >= 0n, `hold ${first.holdId}: its working orders may use ${keepMinor}`);
+  return { fills, finishesHold, releaseMinor, keepMinor, givesBack };
 }

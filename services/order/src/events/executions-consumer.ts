@@ -90,7 +90,7 @@ async function applyBatch(topic: string, messages: readonly KafkaMessage[], opti
   }
   const record = async ({ event }: { event: ExecutionEvent }) => {
     // Without a fill (an expiry, a trigger) the event carries only the status: older news than a fill moves nothing.
-    const report = reportFromProto(event.status, "", event.fill === undefined ? [] : [event.fill]);
+    const report = reportFromProto(event.status, "", event.fill === undefined ? [] : [event.fill], event.quantity);
     await settlement.record(event.clientOrderId, report, event.eventId);
     logger.debug({ orderId: event.clientOrderId, eventId: event.eventId }, "execution event applied");
   };

@@ -16,6 +16,7 @@ interface OrderRow {
   limit_price_krw: string;
   stop_price_krw: string;
   amends_order_id: string | null;
+  amends_filled_quantity: string | null;
   filled_quantity: string;
   filled_notional_krw: string;
   fees_krw: string;
@@ -23,14 +24,16 @@ interface OrderRow {
   reject_reason: string;
   hold_id: string | null;
   hold_amount_minor: string;
+  hold_shared: boolean;
   hold_released: boolean;
   version: string;
   created_at: Date;
   updated_at: Date;
 }
 
-const ORDER_COLUMNS = `order_id, user_id, symbol, side, type, time_in_force, quantity, limit_price_krw, stop_price_krw, amends_order_id, filled_quantity,
-  filled_notional_krw, fees_krw, state, reject_reason, hold_id, hold_amount_minor, hold_released, version, created_at, updated_at`;
+const ORDER_COLUMNS = `order_id, user_id, symbol, side, type, time_in_force, quantity, limit_price_krw, stop_price_krw, amends_order_id,
+  amends_filled_quantity, filled_quantity, filled_notional_krw, fees_krw, state, reject_reason, hold_id, hold_amount_minor, hold_shared,
+  hold_released, version, created_at, updated_at`;
 
 const toOrder = (r: OrderRow): Order => ({
   orderId: r.order_id,
@@ -43,6 +46,7 @@ const toOrder = (r: OrderRow): Order => ({
   limitPriceKrw: BigInt(r.limit_price_krw),
   stopPriceKrw: BigInt(r.stop_price_krw),
   amendsOrderId: r.amends_order_id ?? "",
+  amendsFilledQuantity: BigInt(r.amends_filled_quantity ?? 0),
   filledQuantity: BigInt(r.filled_quantity),
   filledNotionalKrw: BigInt(r.filled_notional_krw),
   feesKrw: BigInt(r.fees_krw),
@@ -50,6 +54,7 @@ const toOrder = (r: OrderRow): Order => ({
   rejectReason: r.reject_reason,
   holdId: r.hold_id ?? "",
   holdAmountMinor: BigInt(r.hold_amount_minor),
+  holdShared: r.hold_shared,
   holdReleased: r.hold_released,
   version: BigInt(r.version),
   createdAt: r.created_at,
@@ -98,15 +103,17 @@ export async function insertOrders(db: Queryable, orders: readonly NewOrder[]): 
     `WITH v AS (
        SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[], $5::text[], $6::text[], $7::text[], $8::text[],
          $9::bigint[], $10::bigint[], $11::text[], $12::bigint[], $13::timestamptz[], $14::bigint[], $15::uuid[], $16::text[],
-         $17::uuid[], $18::text[], $19::text[], $20::bytea[], $21::jsonb[])
+         $17::uuid[], $18::text[], $19::text[], $20::bytea[], $21::jsonb[], $22::bigint[], $23::uuid[], $24::boolean[])
          WITH ORDINALITY AS v(order_id, user_id, idempotency_key, request_hash, symbol, side, type, time_in_force, quantity,
            limit_price_krw, state, hold_amount_minor, created_at, stop_price_krw, amends_order_id, reason,
-           event_id, topic, key, payload, trace_headers, n)),
+           event_id, topic, key, payload, trace_headers, amends_filled_quantity, hold_id, hold_shared, n)),
      o AS (
        INSERT INTO orders (order_id, user_id, idempotency_key, request_hash, symbol, side, type, time_in_force, quantity,
-         limit_price_krw, state, hold_amount_minor, created_at, updated_at, stop_price_krw, amends_order_id)
+         limit_price_krw, state, hold_amount_minor, created_at, updated_at, stop_price_krw, amends_order_id,
+         amends_filled_quantity, hold_id, hold_shared)
        SELECT order_id, user_id, idempotency_key, request_hash, symbol, side, type, time_in_force, quantity,
-         limit_price_krw, state, hold_amount_minor, created_at, created_at, stop_price_krw, amends_order_id FROM v ORDER BY n
+         limit_price_krw, state, hold_amount_minor, created_at, created_at, stop_price_krw, amends_order_id,
+         amends_filled_quantity, hold_id, hold_shared FROM v ORDER BY n
        ON CONFLICT (user_id, idempotency_key) DO NOTHING
        RETURNING ${ORDER_COLUMNS}),
      t AS (
@@ -134,6 +141,9 @@ export async function insertOrders(db: Queryable, orders: readonly NewOrder[]): 
       column((o) => (o.order.amendsOrderId === "" ? null : o.order.amendsOrderId)),
       column((o) => o.reason),
       ...eventColumns(sorted.map((o) => o.event)),
+      column((o) => (o.order.amendsOrderId === "" ? null : o.order.amendsFilledQuantity.toString())),
+      column((o) => (o.order.holdId === "" ? null : o.order.holdId)),
+      column((o) => o.order.holdShared),
     ],
   );
   const inserted = new Map(rows.map((r) => [r.order_id, toOrder(r)]));
@@ -245,11 +255,11 @@ export async function saveOrders(db: Queryable, changes: readonly OrderChangeRow
     `WITH v AS (
        SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::text[], $8::uuid[],
          $9::boolean[], $10::bigint[], $11::timestamptz[], $12::text[], $13::text[],
-         $14::uuid[], $15::text[], $16::text[], $17::bytea[], $18::jsonb[])
+         $14::uuid[], $15::text[], $16::text[], $17::bytea[], $18::jsonb[], $19::bigint[])
          AS v(order_id, before_version, filled_quantity, filled_notional_krw, fees_krw, state, reject_reason, hold_id,
-           hold_released, version, updated_at, from_state, reason, event_id, topic, key, payload, trace_headers)),
+           hold_released, version, updated_at, from_state, reason, event_id, topic, key, payload, trace_headers, quantity)),
      u AS (
-       UPDATE orders o SET filled_quantity = v.filled_quantity, filled_notional_krw = v.filled_notional_krw, fees_krw = v.fees_krw,
+       UPDATE orders o SET quantity = v.quantity, filled_quantity = v.filled_quantity, filled_notional_krw = v.filled_notional_krw, fees_krw = v.fees_krw,
          state = v.state, reject_reason = v.reject_reason, hold_id = v.hold_id, hold_released = v.hold_released,
          version = v.version, updated_at = v.updated_at
        FROM v WHERE o.order_id = v.order_id AND o.version = v.before_version
@@ -276,6 +286,7 @@ export async function saveOrders(db: Queryable, changes: readonly OrderChangeRow
       column((c) => c.before.state),
       column((c) => c.reason),
       ...eventColumns(sorted.map((c) => c.event)),
+      column((c) => c.after.quantity.toString()),
     ],
   );
   return new Set(rows.map((r) => r.order_id));
@@ -434,7 +445,8 @@ export async function amendedOriginals(
  * can go, untouched since `quietSince`: work the executions consumer should
  * have done by then (younger work is its own, not to be done twice). An
  * order whose settlement the ledger refused waits as long again after each
- * refusal before it is tried again.
+ * refusal before it is tried again. An order on a shared hold (an amendment
+ * chain) has no release to do until every order on that hold is done.
  */
 export async function ordersWithLedgerWork(
   db: Queryable,
@@ -446,13 +458,30 @@ export async function ordersWithLedgerWork(
     `SELECT DISTINCT f.order_id FROM fills f JOIN orders o USING (order_id)
        WHERE f.settled_at IS NULL AND f.executed_at < $2 AND (o.settlement_refused_at IS NULL OR o.settlement_refused_at < $2)
      UNION
-     SELECT order_id FROM orders
+     SELECT order_id FROM orders o
        WHERE hold_id IS NOT NULL AND NOT hold_released AND state = ANY($1::text[]) AND updated_at < $2
          AND (settlement_refused_at IS NULL OR settlement_refused_at < $2)
+         AND NOT (hold_shared AND EXISTS (
+           SELECT 1 FROM orders m WHERE m.hold_shared AND m.hold_id = o.hold_id AND m.state <> ALL($1::text[])))
      LIMIT $3`,
     [releasableStates, quietSince, limit],
   );
   return rows.map((r) => r.order_id);
+}
+
+/** The orders on these shared holds (an amendment chain's, ADR 0019). */
+export async function sharedHoldMembers(db: Queryable, holdIds: readonly string[]): Promise<Order[]> {
+  if (holdIds.length === 0) return [];
+  const { rows } = await db.query<OrderRow>(`SELECT ${ORDER_COLUMNS} FROM orders WHERE hold_shared AND hold_id = ANY($1::uuid[])`, [
+    holdIds,
+  ]);
+  return rows.map(toOrder);
+}
+
+/** An original whose hold a replacement joins, in the transaction that enters the replacement (under the original's row lock). */
+export async function markHoldShared(db: pg.PoolClient, orderId: string): Promise<void> {
+  const result = await db.query("UPDATE orders SET hold_shared = true WHERE order_id = $1", [orderId]);
+  assert(result.rowCount === 1, `order ${orderId} vanished`);
 }
 
 /** `forUpdate`: read under the rows' locks, taken in order id order (as every multi-row writer here takes them). */

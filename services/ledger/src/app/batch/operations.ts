@@ -167,9 +167,11 @@ export function releaseHoldItem(req: api.ReleaseHoldRequest): BatchItem<typeof a
     if (hold === undefined) throw notFound("hold_id", req.holdId);
     const before = ctx.state.balances.get(hold.accountId);
     assert(before !== undefined, `hold ${hold.holdId} has an account`);
-    const plan = unwrap(planReleaseHold(before, hold, req.amountMinor));
-    ctx.state.setBalances([plan.balance]);
-    ctx.state.setHolds([plan.hold]);
+    const plan = unwrap(planReleaseHold(before, hold, req));
+    if (plan.releasedMinor > 0n) {
+      ctx.state.setBalances([plan.balance]);
+      ctx.state.setHolds([plan.hold]);
+    }
     return { response: create(api.ReleaseHoldResponseSchema, { hold: holdToProto(plan.hold), balance: balanceToProto(plan.balance) }) };
   });
 }
