@@ -373,7 +373,10 @@ export class Engine {
   fence(clientOrderId: string): OrderRecord {
     const known = this.#orders.get(clientOrderId);
     if (known !== undefined) return known;
-    const record = this.#record({ clientOrderId, symbol: "", side: "buy", type: "limit", timeInForce: "day", quantity: 0, priceKrw: 0n }, 0);
+    const record = this.#record(
+      { clientOrderId, symbol: "", side: "buy", type: "limit", timeInForce: "day", quantity: 0, priceKrw: 0n },
+      0,
+    );
     record.status = "rejected";
     record.rejectReason = "cancelled before it reached the exchange";
     return record;
@@ -492,8 +495,10 @@ export class Engine {
   #amend(listing: Listing, record: OrderRecord, original: OrderRecord, out: Execution[]): void {
     const { amendsFilledQuantity, quantity: asked } = record.terms;
     if (amendsFilledQuantity !== undefined) {
+      // The original's fills are done (k may even exceed the new quantity); the replacement must add nothing beyond it.
+      const filledSince = original.filledQuantity - amendsFilledQuantity;
       assert(
-        original.filledQuantity - amendsFilledQuantity + record.quantity <= asked,
+        filledSince >= 0 && (record.quantity === 0 || filledSince + record.quantity <= asked),
         `${record.clientOrderId} and ${original.clientOrderId} could trade more than the broker held for`,
       );
     }
