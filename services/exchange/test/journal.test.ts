@@ -51,6 +51,7 @@ async function truth(clientOrderId: string) {
     status: api.ExchangeOrderStatus[s.status],
     filled: s.filledQuantity,
     remaining: s.remainingQuantity,
+    quantity: s.quantity,
     fills: s.fills.map((f) => [f.executionId, f.quantity, f.priceKrw, f.executedAt?.seconds, f.executedAt?.nanos]),
   };
 }
@@ -72,7 +73,23 @@ t.test("kill -9: the exchange comes back with every order, fill and id it answer
   await client.cancelOrder({ clientOrderId: cancelled });
   const fenced = id("fenced");
   t.equal((await client.cancelOrder({ clientOrderId: fenced })).status, api.ExchangeOrderStatus.REJECTED);
-  const ids = [filled, resting, partial, cancelled, fenced];
+  // An amendment capped by its original's fills meanwhile (Kia at 95,000, between the market maker's quotes): 8 asked, 3 filled since.
+  const kia = (clientOrderId: string, side: Side, quantity: bigint, more: Partial<api.SubmitOrderRequest> = {}) =>
+    order(clientOrderId, {
+      symbol: "000270",
+      side,
+      type: OrderType.LIMIT,
+      timeInForce: TimeInForce.DAY,
+      priceKrw: 95_000n,
+      quantity,
+      ...more,
+    });
+  const original = id("original");
+  await client.submitOrder(kia(original, Side.BUY, 10n));
+  await client.submitOrder(kia(id("seller"), Side.SELL, 3n, { timeInForce: TimeInForce.IOC }));
+  const amended = id("amended");
+  await client.submitOrder(kia(amended, Side.BUY, 8n, { amendsClientOrderId: original, amendsFilledQuantity: 0n }));
+  const ids = [filled, resting, partial, cancelled, fenced, original, amended];
   const before = await Promise.all(ids.map(truth));
   const instrumentsBefore = await client.listInstruments({});
 
@@ -80,6 +97,7 @@ t.test("kill -9: the exchange comes back with every order, fill and id it answer
   await start();
 
   t.same(await Promise.all(ids.map(truth)), before, "OrderStatus is the same, fill for fill, id for id");
+  t.same([before[6]!.quantity, before[6]!.remaining], [5n, 5n], "the replayed amendment is capped as it was");
   t.same(await client.listInstruments({}), instrumentsBefore);
   t.ok(
     service.logs.some((l) => l.includes("venue rebuilt from the journal")),

@@ -219,6 +219,76 @@ t.test("amend: a smaller quantity keeps time priority, a new price loses it", as
   t.match(engine.submit(order("z", "buy", 1, 69_000n, { amends: "a" })).order.rejectReason, /nothing to amend/);
 });
 
+t.test("amend cap: no fills meanwhile (k = 0), the replacement keeps its quantity and a decrease its place", async (t) => {
+  const engine = engineWith();
+  engine.submit(order("a", "buy", 10, 69_000n));
+  engine.submit(order("b", "buy", 10, 69_000n));
+  const a2 = engine.submit(order("a2", "buy", 4, 69_000n, { amends: "a", amendsFilledQuantity: 0 })).order;
+  t.same([a2.status, a2.quantity, a2.remaining], ["accepted", 4, 4]);
+  engine.submit(order("s", "sell", 4, 69_000n));
+  t.same([engine.status("a2")?.status, engine.status("b")?.filledQuantity], ["filled", 0], "a2 kept a's place ahead of b");
+});
+
+t.test("amend cap: k fills meanwhile, the replacement is capped to Q - k and is FILLED when that traded", async (t) => {
+  const engine = engineWith();
+  engine.submit(order("a", "buy", 10, 69_000n));
+  engine.submit(order("b", "buy", 10, 69_000n));
+  engine.submit(order("s-1", "sell", 3, 69_000n)); // a fills 3 the broker has not heard of (k = 3)
+  // The broker asks for 8 in all, believing a filled 0: a's 3 leave 5, a decrease from a's 7 left, so it keeps a's place.
+  const a2 = engine.submit(order("a2", "buy", 8, 69_000n, { amends: "a", amendsFilledQuantity: 0 })).order;
+  t.same([a2.status, a2.quantity, a2.remaining], ["accepted", 5, 5]);
+  t.same([engine.status("a")?.status, engine.status("a")?.filledQuantity], ["cancelled", 3]);
+  engine.submit(order("s-2", "sell", 6, 69_000n));
+  t.same([a2.status, a2.filledQuantity, engine.status("b")?.filledQuantity], ["filled", 5, 1], "a2 traded its 5, b the 6th");
+  t.equal(engine.status("a")!.filledQuantity + a2.filledQuantity, 8, "together never more than the broker held for (0 + 8)");
+  // A known partial fill counts: a3 held for 2 + 6 with 2 filled and 3 more since (k = 3): 3 left, at a new price (back of the queue).
+  engine.submit(order("c", "buy", 10, 69_000n));
+  engine.submit(order("s-3", "sell", 9, 69_000n)); // b's last 9
+  engine.submit(order("s-4", "sell", 5, 69_000n)); // c fills 5
+  const c2 = engine.submit(order("c2", "buy", 6, 68_900n, { amends: "c", amendsFilledQuantity: 2 })).order;
+  t.same([c2.status, c2.quantity, engine.book("005930")?.bestPrice("buy")], ["accepted", 3, 68_900n]);
+});
+
+t.test("amend cap: k >= Q, the original is withdrawn and the replacement CANCELLED at once; nothing trades", async (t) => {
+  const engine = engineWith();
+  engine.submit(order("a", "buy", 10, 69_000n));
+  engine.submit(order("s-1", "sell", 2, 69_000n)); // the broker hears of these 2
+  engine.submit(order("s-2", "sell", 5, 69_000n)); // but not of these 5 (k = 5)
+  const a2 = engine.submit(order("a2", "buy", 5, 69_000n, { amends: "a", amendsFilledQuantity: 2 }));
+  t.same([a2.order.status, a2.order.quantity, a2.order.filledQuantity, a2.executions.length], ["cancelled", 0, 0, 0]);
+  t.same([engine.status("a")?.status, engine.status("a")?.filledQuantity, engine.status("a")?.remaining], ["cancelled", 7, 0]);
+  t.equal(engine.book("005930")?.bestPrice("buy"), undefined, "a's last 3 left the book");
+  const s3 = engine.submit(order("s-3", "sell", 3, 69_000n));
+  t.same([s3.executions.length, s3.order.remaining], [0, 3], "nothing of a or a2 is left to trade");
+  const b = engine.submit(order("b", "buy", 10, 69_000n)).order;
+  const b2 = engine.submit(order("b2", "buy", 2, 69_100n, { amends: "b", amendsFilledQuantity: 0 })).order;
+  t.same([b.filledQuantity, b2.status, b2.quantity], [3, "cancelled", 0], "k = 3 beyond Q = 2 alike, at a new price");
+});
+
+t.test("amend cap: more than the original filled is REJECTED, and the original works on untouched", async (t) => {
+  const engine = engineWith();
+  engine.submit(order("a", "buy", 10, 69_000n));
+  engine.submit(order("s-1", "sell", 2, 69_000n));
+  const a2 = engine.submit(order("a2", "buy", 8, 69_000n, { amends: "a", amendsFilledQuantity: 3 })).order;
+  t.equal(a2.status, "rejected");
+  t.match(a2.rejectReason, /amends_filled_quantity 3 is more than a has filled \(2\)/);
+  t.same([engine.status("a")?.status, engine.status("a")?.remaining], ["partially_filled", 8]);
+  engine.submit(order("s-2", "sell", 8, 69_000n));
+  t.equal(engine.status("a")?.status, "filled", "a still traded");
+  const alone = engine.submit(order("n", "buy", 1, 69_000n, { amendsFilledQuantity: 0 })).order;
+  t.match([alone.status, alone.rejectReason], ["rejected", /only for an amendment/]);
+});
+
+t.test("amend cap: unset, no cap (the replacement may trade its whole quantity after the original's fills)", async (t) => {
+  const engine = engineWith();
+  engine.submit(order("a", "buy", 10, 69_000n));
+  engine.submit(order("s-1", "sell", 3, 69_000n));
+  const a2 = engine.submit(order("a2", "buy", 8, 69_000n, { amends: "a" })).order;
+  t.same([a2.status, a2.quantity, a2.remaining], ["accepted", 8, 8]);
+  engine.submit(order("s-2", "sell", 8, 69_000n));
+  t.equal(engine.status("a")!.filledQuantity + a2.filledQuantity, 11, "today's behaviour: 3 + 8");
+});
+
 t.test("dynamic VI: a trade beyond 3 % from the last price sends the symbol to a 2-minute auction", async (t) => {
   const engine = engineWith({ volatilityInterruption: true });
   engine.submit(order("s-1", "sell", 5, 70_000n));

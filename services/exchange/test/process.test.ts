@@ -44,14 +44,14 @@ const order = (clientOrderId: string, overrides: Partial<Omit<api.SubmitOrderReq
 const setFault = (mode: api.FaultMode, percent = 100, delayMs = 0) => client.setFaultMode({ mode, percent, delayMs });
 t.afterEach(() => setFault(api.FaultMode.NONE));
 
-/** Every execution event on the topic for these client order ids, as (event id, client order id). */
+/** Every execution event on the topic for these client order ids, as (event id, client order id, venue quantity). */
 async function executionEvents(clientOrderIds: readonly string[], expected: number) {
   const kafka = new Kafka({ clientId: "exchange-test", brokers: KAFKA_BROKERS, logLevel: logLevel.NOTHING });
   const consumer = kafka.consumer({ groupId: id("exchange-test") });
   await consumer.connect();
   await consumer.subscribe({ topic: "exchange.executions", fromBeginning: true });
   const wanted = new Set(clientOrderIds);
-  const seen: { eventId: string; clientOrderId: string }[] = [];
+  const seen: { eventId: string; clientOrderId: string; quantity: bigint }[] = [];
   try {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`saw ${seen.length} of ${expected} execution events`)), 30_000);
@@ -59,7 +59,7 @@ async function executionEvents(clientOrderIds: readonly string[], expected: numb
         eachMessage: async ({ message }) => {
           const event = fromBinary(ExecutionEventSchema, message.value!);
           if (!wanted.has(event.clientOrderId)) return;
-          seen.push({ eventId: event.eventId, clientOrderId: event.clientOrderId });
+          seen.push({ eventId: event.eventId, clientOrderId: event.clientOrderId, quantity: event.quantity });
           if (seen.length >= expected) {
             clearTimeout(timer);
             // Linger a little: more than expected would be a bug too.
@@ -121,6 +121,67 @@ t.test("limit orders rest until cancelled; an unknown id is fenced by cancel", a
   t.equal(late.status, api.ExchangeOrderStatus.REJECTED, "a fenced order arriving late never trades");
   t.equal(late.fills.length, 0);
 });
+
+t.test(
+  "an amendment is capped by what its original filled meanwhile: the answer, OrderStatus and the event say the venue quantity",
+  async (t) => {
+    // Kia's fresh book: the market maker quotes 94,900 and 95,100, so these orders at 95,000 meet only each other.
+    const kia = (clientOrderId: string, side: Side, quantity: bigint, more: Partial<api.SubmitOrderRequest> = {}) =>
+      order(clientOrderId, {
+        symbol: "000270",
+        side,
+        type: OrderType.LIMIT,
+        timeInForce: TimeInForce.DAY,
+        priceKrw: 95_000n,
+        quantity,
+        ...more,
+      });
+    const original = id("original");
+    t.equal((await client.submitOrder(kia(original, Side.BUY, 10n))).quantity, 10n);
+    await client.submitOrder(kia(id("seller"), Side.SELL, 3n, { timeInForce: TimeInForce.IOC })); // k = 3, unknown to the broker
+    const amended = id("amended");
+    const answer = await client.submitOrder(kia(amended, Side.BUY, 8n, { amendsClientOrderId: original, amendsFilledQuantity: 0n }));
+    t.same(
+      [answer.status, answer.quantity, answer.remainingQuantity],
+      [api.ExchangeOrderStatus.ACCEPTED, 5n, 5n],
+      "8 asked, 3 filled since",
+    );
+    const before = await client.orderStatus({ clientOrderId: original });
+    t.same([before.status, before.quantity, before.filledQuantity], [api.ExchangeOrderStatus.CANCELLED, 10n, 3n]);
+    const taken = await client.submitOrder(kia(id("seller"), Side.SELL, 6n, { timeInForce: TimeInForce.IOC }));
+    t.equal(
+      taken.fills.reduce((n, f) => n + f.quantity, 0n),
+      5n,
+      "the replacement traded its 5, not 6",
+    );
+    const status = await client.orderStatus({ clientOrderId: amended });
+    t.same([status.status, status.quantity, status.filledQuantity], [api.ExchangeOrderStatus.FILLED, 5n, 5n]);
+    t.equal((await client.orderStatus({ clientOrderId: id("unknown") })).quantity, 0n, "0 when not found");
+    t.same(
+      (await executionEvents([amended], 1)).map((e) => e.quantity),
+      [5n],
+      "its execution event carries the capped quantity",
+    );
+
+    // The batched path reads the figure too: k = 4 >= Q = 3 leaves nothing; a broker ahead of the venue is refused.
+    const second = id("second");
+    await client.submitOrder(kia(second, Side.BUY, 10n));
+    await client.submitOrder(kia(id("seller"), Side.SELL, 4n, { timeInForce: TimeInForce.IOC }));
+    const { results } = await client.submitOrders({
+      batchId: id("batch"),
+      orders: [
+        kia(id("ahead"), Side.BUY, 8n, { amendsClientOrderId: second, amendsFilledQuantity: 5n }),
+        kia(id("nothing-left"), Side.BUY, 3n, { amendsClientOrderId: second, amendsFilledQuantity: 0n }),
+      ],
+    });
+    const [ahead, nothingLeft] = results.map((r) => (r.result.case === "order" ? r.result.value : undefined));
+    t.equal(ahead?.status, api.ExchangeOrderStatus.REJECTED);
+    t.match(ahead?.rejectReason, /more than .* has filled \(4\)/);
+    t.same([nothingLeft?.status, nothingLeft?.quantity, nothingLeft?.fills.length], [api.ExchangeOrderStatus.CANCELLED, 0n, 0]);
+    const withdrawn = await client.orderStatus({ clientOrderId: second });
+    t.same([withdrawn.status, withdrawn.filledQuantity, withdrawn.remainingQuantity], [api.ExchangeOrderStatus.CANCELLED, 4n, 0n]);
+  },
+);
 
 t.test("SubmitOrders: each order answered as its SubmitOrder would be, the new ones in one journal write", async (t) => {
   const earlier = id("earlier");

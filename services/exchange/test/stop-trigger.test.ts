@@ -33,7 +33,11 @@ t.test("a stop-limit triggered by another order's trade, resting unfilled, is pu
 
   const trade = submit({ clientOrderId: "taker", side: "buy", type: "market", quantity: 1, priceKrw: 0n });
   t.equal(trade.publication.executions[0]?.priceKrw, askKrw, "another user's trade at the stop price");
-  t.same(trade.publication.triggered, [{ clientOrderId: "stop-limit", status: "accepted", remaining: 4 }], "the trigger, resting unfilled");
+  t.same(
+    trade.publication.triggered,
+    [{ clientOrderId: "stop-limit", status: "accepted", remaining: 4, quantity: 4 }],
+    "the trigger, resting unfilled",
+  );
   t.equal(venue.engine.status("stop-limit")?.remaining, 4, "it rests at its limit");
 
   const next = submit({ clientOrderId: "taker-2", side: "buy", type: "market", quantity: 1, priceKrw: 0n });
@@ -54,7 +58,7 @@ t.test("a stop that trades when triggered is published with the status after its
     2,
     "the triggered stop bought its 2 shares in the same command",
   );
-  t.same(trade.publication.triggered, [{ clientOrderId: "stop", status: "filled", remaining: 0 }]);
+  t.same(trade.publication.triggered, [{ clientOrderId: "stop", status: "filled", remaining: 0, quantity: 2 }]);
   t.equal(venue.engine.status("stop")?.status, "filled");
 });
 
@@ -84,7 +88,7 @@ t.test("a stop the opening auction triggers is told with the command that let th
   t.ok(opened.publication.executions.length > 0, "the opening auction traded");
   t.same(
     opened.publication.triggered,
-    [{ clientOrderId: "stop-limit", status: "accepted", remaining: 2 }],
+    [{ clientOrderId: "stop-limit", status: "accepted", remaining: 2, quantity: 2 }],
     "the trigger, told at the open",
   );
 });

@@ -3,7 +3,7 @@
 // twice, and OrderStatus always tells the truth), execution and trade ids.
 // Each symbol trades continuously or collects orders for a single-price
 // auction (the venue says which, from its clock); the order types are KRX's.
-import { InvariantViolation } from "@kuku/platform/assert";
+import { assert, InvariantViolation } from "@kuku/platform/assert";
 import { dailyPriceLimits, isOnTick, type PriceLimits, roundToTick, tickSizeKrw } from "@kuku/platform/krx";
 import { uncrossingPrice } from "./auction.js";
 import { OrderBook, type RestingOrder, type Side } from "./order-book.js";
@@ -49,6 +49,12 @@ export interface SubmitInput {
   readonly stopPriceKrw?: bigint;
   /** An amendment (정정): the working order this one replaces. */
   readonly amends?: string;
+  /**
+   * With `amends`: the original's filled quantity as the broker last knew it.
+   * The broker held for this plus `quantity`, so the replacement is capped by
+   * what the original filled since (see #amendedQuantity). Unset: no cap.
+   */
+  readonly amendsFilledQuantity?: number;
 }
 
 export interface EngineOptions {
@@ -223,14 +229,16 @@ export class Engine {
   submit(input: SubmitInput, refusal?: string): SubmitResult {
     const known = this.#orders.get(input.clientOrderId);
     if (known !== undefined) return { order: known, duplicate: true, executions: NO_EXECUTIONS };
-    const record = this.#record(input);
     const listing = this.#listings.get(input.symbol);
     const problem = refusal ?? this.#check(input, listing);
     if (problem !== undefined || listing === undefined) {
+      const record = this.#record(input, input.quantity);
       record.status = "rejected";
       record.rejectReason = problem ?? `${input.symbol} is not listed`;
       return { order: record, duplicate: false, executions: NO_EXECUTIONS };
     }
+    // Only an amendment pays for the cap: the matching hot path stays as it was.
+    const record = this.#record(input, input.amends === undefined ? input.quantity : this.#amendedQuantity(input));
     const out: Execution[] = [];
     if (input.amends !== undefined) this.#amend(listing, record, this.#orders.get(input.amends)!, out);
     else this.#enter(listing, record, out);
@@ -365,19 +373,23 @@ export class Engine {
   fence(clientOrderId: string): OrderRecord {
     const known = this.#orders.get(clientOrderId);
     if (known !== undefined) return known;
-    const record = this.#record({ clientOrderId, symbol: "", side: "buy", type: "limit", timeInForce: "day", quantity: 0, priceKrw: 0n });
+    const record = this.#record(
+      { clientOrderId, symbol: "", side: "buy", type: "limit", timeInForce: "day", quantity: 0, priceKrw: 0n },
+      0,
+    );
     record.status = "rejected";
     record.rejectReason = "cancelled before it reached the exchange";
     return record;
   }
 
-  #record(input: SubmitInput): OrderRecord {
+  /** `quantity`: the order's at the venue (an amendment's after the cap). */
+  #record(input: SubmitInput, quantity: number): OrderRecord {
     const record: OrderRecord = {
       clientOrderId: input.clientOrderId,
       symbol: input.symbol,
       side: input.side,
       priceKrw: input.priceKrw,
-      quantity: input.quantity,
+      quantity,
       terms: input,
       remaining: 0,
       status: "accepted",
@@ -462,9 +474,36 @@ export class Engine {
     else listing.book.rest(record);
   }
 
-  /** 정정: a quantity decrease at the same price keeps time priority; any other change re-enters at the back. */
+  /**
+   * A checked amendment's quantity: the request's less what the original
+   * filled since the broker's `amendsFilledQuantity` (k), never below 0. The
+   * broker held for amendsFilledQuantity + quantity; the original's k fills
+   * have used k of it, so the replacement may trade only the rest.
+   */
+  #amendedQuantity(input: SubmitInput): number {
+    if (input.amendsFilledQuantity === undefined) return input.quantity;
+    const filledSince = this.#orders.get(input.amends!)!.filledQuantity - input.amendsFilledQuantity;
+    return Math.max(0, input.quantity - filledSince);
+  }
+
+  /**
+   * 정정: a quantity decrease at the same price keeps time priority; any other
+   * change re-enters at the back. A replacement capped to nothing (the
+   * original filled all the broker held for) withdraws the original and is
+   * cancelled at once.
+   */
   #amend(listing: Listing, record: OrderRecord, original: OrderRecord, out: Execution[]): void {
+    const { amendsFilledQuantity, quantity: asked } = record.terms;
+    if (amendsFilledQuantity !== undefined) {
+      // The original's fills are done (k may even exceed the new quantity); the replacement must add nothing beyond it.
+      const filledSince = original.filledQuantity - amendsFilledQuantity;
+      assert(
+        filledSince >= 0 && (record.quantity === 0 || filledSince + record.quantity <= asked),
+        `${record.clientOrderId} and ${original.clientOrderId} could trade more than the broker held for`,
+      );
+    }
     const keepsPlace =
+      record.quantity > 0 &&
       original.status !== "waiting" &&
       original.priceKrw !== 0n &&
       record.terms.priceKrw === original.priceKrw &&
@@ -475,7 +514,8 @@ export class Engine {
       listing.book.replace(original, record);
     } else {
       this.#withdraw(listing, original);
-      this.#enter(listing, record, out);
+      if (record.quantity === 0) record.status = "cancelled";
+      else this.#enter(listing, record, out);
     }
     original.status = "cancelled";
   }
@@ -621,6 +661,14 @@ export class Engine {
       if (original === undefined || original.symbol !== input.symbol || original.side !== input.side || !isWorking(original)) {
         return `nothing to amend: ${input.amends} is not a working ${input.side} order in ${input.symbol}`;
       }
+      const known = input.amendsFilledQuantity;
+      if (known !== undefined && !(Number.isSafeInteger(known) && known >= 0))
+        return "amends_filled_quantity must be a whole number of shares, 0 or more";
+      if (known !== undefined && known > original.filledQuantity) {
+        return `amends_filled_quantity ${known} is more than ${input.amends} has filled (${original.filledQuantity}): the broker counts fills the venue never made`;
+      }
+    } else if (input.amendsFilledQuantity !== undefined) {
+      return "amends_filled_quantity is only for an amendment (amends_client_order_id)";
     }
     for (const [what, priceKrw] of [
       ["price", input.priceKrw],

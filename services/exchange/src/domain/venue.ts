@@ -66,6 +66,8 @@ export interface TriggeredStop {
   readonly status: ExchangeStatus;
   /** Not yet filled. */
   readonly remaining: number;
+  /** The order's quantity at the venue. */
+  readonly quantity: number;
 }
 
 /** What the world must be told about one command (Kafka). */
@@ -272,7 +274,12 @@ export class Venue {
     const triggered =
       stops.length === 0
         ? NONE
-        : stops.map((o) => ({ clientOrderId: o.clientOrderId, status: o.status, remaining: o.quantity - o.filledQuantity }));
+        : stops.map((o) => ({
+            clientOrderId: o.clientOrderId,
+            status: o.status,
+            remaining: o.quantity - o.filledQuantity,
+            quantity: o.quantity,
+          }));
     if (this.#pendingBooks.size === 0 && this.#pendingExecutions.length === 0 && this.#pendingExpired.length === 0) {
       if (symbol === undefined && executions.length === 0 && triggered.length === 0) return NOTHING;
       const book = symbol === undefined ? undefined : this.#snapshot(symbol);

@@ -9,7 +9,7 @@ import * as events from "@kuku/contracts/kuku/exchange/v1/events_pb";
 import { EXCHANGE_BOOK, EXCHANGE_EXECUTIONS, EXCHANGE_TRADES } from "@kuku/contracts/topics";
 import { sendTraced, type TopicMessages } from "@kuku/platform";
 import type { Producer } from "kafkajs";
-import { type ExchangeStatus, executionId, type OrderRecord, tradeId } from "../domain/engine.js";
+import { executionId, type OrderRecord, tradeId } from "../domain/engine.js";
 import type { Publication, TriggeredStop } from "../domain/venue.js";
 import { executionToProto, phaseToProto, statusToProto } from "../rpc/convert.js";
 
@@ -26,6 +26,9 @@ export interface PublishItem {
   /** The venue's records as of this command's application (status and remaining in the events). */
   readonly ordersById: (clientOrderId: string) => OrderRecord;
 }
+
+/** What a status change without a fill tells: a stop's trigger or an expiry. */
+type StatusChanged = Pick<TriggeredStop, "clientOrderId" | "status" | "quantity">;
 
 export type Topics = { readonly [K in keyof typeof TOPICS]: string };
 
@@ -67,6 +70,7 @@ export class Publisher {
         status: statusToProto(order.status),
         remainingQuantity: BigInt(order.quantity - order.filledQuantity),
         clientOrderId: e.clientOrderId,
+        quantity: BigInt(order.quantity),
       });
       return { key: e.clientOrderId, value: Buffer.from(toBinary(events.ExecutionEventSchema, event)) };
     });
@@ -115,20 +119,22 @@ export class Publisher {
 
   /** A status change without a fill (an expiry): an execution event with no fill. */
   #expiry(o: OrderRecord) {
-    return this.#statusChange(`${this.session}-expired-${o.clientOrderId}`, o.clientOrderId, o.status, 0);
+    return this.#statusChange(`${this.session}-expired-${o.clientOrderId}`, o, 0);
   }
 
   /** A stop triggered (once per order, hence the id). */
   #trigger(stop: TriggeredStop) {
-    return this.#statusChange(`${this.session}-triggered-${stop.clientOrderId}`, stop.clientOrderId, stop.status, stop.remaining);
+    return this.#statusChange(`${this.session}-triggered-${stop.clientOrderId}`, stop, stop.remaining);
   }
 
-  #statusChange(eventId: string, clientOrderId: string, status: ExchangeStatus, remaining: number) {
+  #statusChange(eventId: string, order: StatusChanged, remaining: number) {
+    const { clientOrderId } = order;
     const event = create(events.ExecutionEventSchema, {
       eventId,
-      status: statusToProto(status),
+      status: statusToProto(order.status),
       remainingQuantity: BigInt(remaining),
       clientOrderId,
+      quantity: BigInt(order.quantity),
     });
     return { key: clientOrderId, value: Buffer.from(toBinary(events.ExecutionEventSchema, event)) };
   }

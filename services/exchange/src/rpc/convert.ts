@@ -71,6 +71,7 @@ export function submitFromProto(req: api.SubmitOrderRequest): SubmitInput {
     priceKrw: req.priceKrw,
     ...(req.stopPriceKrw === 0n ? {} : { stopPriceKrw: req.stopPriceKrw }),
     ...(req.amendsClientOrderId === "" ? {} : { amends: req.amendsClientOrderId }),
+    ...(req.amendsFilledQuantity === undefined ? {} : { amendsFilledQuantity: Number(req.amendsFilledQuantity) }),
   };
 }
 

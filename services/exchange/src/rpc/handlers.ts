@@ -18,6 +18,7 @@ function submitAnswer(session: string, order: OrderRecord): api.SubmitOrderRespo
     rejectReason: order.rejectReason,
     fills: order.fills.map((e) => executionToProto(session, e)),
     remainingQuantity: BigInt(working(order)),
+    quantity: BigInt(order.quantity),
   });
 }
 
@@ -51,6 +52,7 @@ export function exchangeHandlers(desk: DeskWithFaults): ServiceRegistration {
         filledQuantity: BigInt(order.filledQuantity),
         remainingQuantity: BigInt(working(order)),
         fills: order.fills.map((e) => executionToProto(desk.sessionId, e)),
+        quantity: BigInt(order.quantity),
       });
     },
     setFaultMode: async (req) => {

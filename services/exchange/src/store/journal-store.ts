@@ -119,6 +119,8 @@ type Payload =
       priceKrw: string;
       stopPriceKrw?: string;
       amends?: string;
+      /** Absent in journals written before the amendment cap: no cap, as then. */
+      amendsFilledQuantity?: number;
       refusal?: string;
     }
   | { clientOrderId: string }
@@ -157,6 +159,7 @@ function decode(kind: Command["kind"], payload: Payload, at: Date): Command {
         priceKrw: BigInt(p.priceKrw),
         ...(p.stopPriceKrw === undefined ? {} : { stopPriceKrw: BigInt(p.stopPriceKrw) }),
         ...(p.amends === undefined ? {} : { amends: p.amends }),
+        ...(p.amendsFilledQuantity === undefined ? {} : { amendsFilledQuantity: p.amendsFilledQuantity }),
       };
       return p.refusal === undefined ? { kind, at, input } : { kind, at, input, refusal: p.refusal };
     }
