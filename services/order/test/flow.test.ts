@@ -345,9 +345,10 @@ t.test("정정: an amendment replaces a working order; holds follow; the origina
   });
   t.equal(await stateOf(larger!), api.OrderState.ACCEPTED, "a refused amendment leaves the order working");
   t.equal((await balance(userId, "KRW")).heldMinor, 264_040n, "and its hold as it was");
-  // 14 at 66,000 (924,139) fits: the hold grows by the difference, 660,099, rather than holding both orders (1,188,179).
+  // 14 at 66,000 (924,139) fits: the hold grows by the difference, 660,099 and a won for the commission's
+  // rounding at the same price (amendmentTopUpMinor), rather than holding both orders (1,188,179).
   const { order: largest } = await amend(larger!.orderId, { quantity: 14n, limitPriceKrw: 66_000n });
-  t.equal(largest?.holdMinor, 660_099n, "the amendment adds only what the original's part does not cover");
+  t.equal(largest?.holdMinor, 660_100n, "the amendment adds only what the original's part does not cover");
   t.equal(largest?.state, api.OrderState.ACCEPTED);
   await eventually("the swapped order gives its part back", async () => (await stateOf(larger!)) === api.OrderState.CANCELLED);
   t.equal((await balance(userId, "KRW")).heldMinor, 924_139n, "held: the replacement's worst case, exactly");
@@ -363,6 +364,62 @@ t.test("정정: an amendment replaces a working order; holds follow; the origina
   t.equal(cash.totalMinor, 1_000_000n - settled.filledNotionalKrw - settled.feesKrw, "paid for the replacement's fills, exactly");
   t.equal((await balance(userId, "005930")).totalMinor, 4n);
 });
+
+t.test(
+  "정정 racing a fill: the venue caps the replacement by what the original filled meanwhile; the shared hold covers both",
+  async (t) => {
+    const userId = await newUser(2_000_000n);
+    // KB Financial at 78,000: the market maker quotes from a tick either side, so this bid is the book's best.
+    const symbol = "105560";
+    const { order: original } = await place(userId, {
+      symbol,
+      type: OrderType.LIMIT,
+      timeInForce: TimeInForce.DAY,
+      quantity: 10n,
+      limitPriceKrw: 78_000n,
+    });
+    t.equal(original?.state, api.OrderState.ACCEPTED);
+    t.equal((await balance(userId, "KRW")).heldMinor, 780_117n);
+    // The amendment (8 at 77,900, nothing added: the original's 10 at 78,000 cover it) is held up at the venue...
+    await exchangeClient.setFaultMode({ mode: exchange.FaultMode.DELAY, delayMs: 1_500, percent: 100 });
+    const amending = orders.amendOrder({
+      idempotencyKey: `amend-${randomUUID()}`,
+      userId,
+      orderId: original!.orderId,
+      quantity: 8n,
+      limitPriceKrw: 77_900n,
+      stopPriceKrw: 0n,
+    });
+    const sent = async () => (await orders.listOrders({ userId, states: [api.OrderState.SENT] })).orders.length === 1;
+    await eventually("the amendment is on its way", sent);
+    await exchangeClient.setFaultMode({ mode: exchange.FaultMode.NONE });
+    // ...while another broker's sell takes 3 of the original: the order service counted 0 filled when it amended.
+    const sell = await exchangeClient.submitOrder({
+      clientOrderId: `other-broker-${randomUUID()}`,
+      symbol,
+      side: Side.SELL,
+      type: OrderType.LIMIT,
+      timeInForce: TimeInForce.DAY,
+      quantity: 3n,
+      priceKrw: 78_000n,
+    });
+    t.equal(sell.status, exchange.ExchangeOrderStatus.FILLED, "the sell met the original");
+    const { order: answered } = await amending;
+    t.equal(answered?.holdMinor, 0n, "the replacement added nothing to the hold");
+    const replacement = (await orders.getOrder({ orderId: answered!.orderId, userId })).order!;
+    await eventually("the replacement is taken", async () => (await stateOf(replacement)) === api.OrderState.ACCEPTED);
+    const capped = (await orders.getOrder({ orderId: replacement.orderId, userId })).order!;
+    t.equal(capped.quantity, 5n, "capped at 8 - 3: the two never buy more than the 8 asked for");
+    await eventually("the original ends", async () => (await stateOf(original!)) === api.OrderState.CANCELLED);
+    t.equal((await orders.getOrder({ orderId: original!.orderId, userId })).order?.filledQuantity, 3n);
+    // 3 at 78,000 settled from the hold; what stays is the replacement's worst case: 5 x 77,900 + 59.
+    await eventually("the hold is cut to the replacement's worst case", async () => (await balance(userId, "KRW")).heldMinor === 389_559n);
+    await orders.cancelOrder({ orderId: replacement.orderId, userId });
+    await eventually("nothing is held", async () => (await balance(userId, "KRW")).heldMinor === 0n);
+    t.equal((await balance(userId, "KRW")).totalMinor, 2_000_000n - 234_000n - 36n, "paid for the 3 bought and their commission, exactly");
+    t.equal((await balance(userId, symbol)).totalMinor, 3n);
+  },
+);
 
 t.test("in doubt: a stop found waiting, an amendment found taken and its original followed, by the reconciler", async (t) => {
   const userId = await newUser(1_000_000n);
