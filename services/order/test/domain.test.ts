@@ -105,6 +105,7 @@ t.test("the lifecycle follows the table and nothing else", async (t) => {
   t.notOk(FILLS_FINISHED_STATES.includes("unknown"), "an UNKNOWN order may still be filled at the exchange: its hold stays");
   t.notOk(FILLS_FINISHED_STATES.includes("received"));
   t.ok(FILLS_FINISHED_STATES.includes("filled"), "a filled order's leftover hold is released");
+  t.ok(FILLS_FINISHED_STATES.includes("settled"), "a settled amendment no longer holds up its chain's hold");
   const refused = transition(order({ state: "settled" }), "filled", NOW);
   t.same(refused, { kind: "illegal", from: "settled", to: "filled" });
   const moved = transition(order(), "cancel_requested", NOW);
@@ -370,6 +371,14 @@ t.test("a hold shared along an amendment chain is released once, when every orde
     [done?.finishesHold, done?.keepMinor, done?.givesBack.map((o) => o.orderId), done?.releaseMinor],
     [true, 0n, ["o-2"], 706_106n - 706_106n],
     "the last order done: the hold is cut to nothing (held 700,105 + 6,001, used 280,042 + 426,064)",
+  );
+  // The replacement filled and settled (its part given back) before the swapped original's end was recorded.
+  const settled = { ...finished, state: "settled" as const, holdReleased: true };
+  const late = ledgerWorkOf([original, settled], new Map(), undefined, mayUse);
+  t.same(
+    [late?.finishesHold, late?.keepMinor, late?.givesBack.map((o) => o.orderId)],
+    [true, 0n, ["o-1"]],
+    "the original's end then finishes the hold: a SETTLED order may use nothing more",
   );
   const bothWorking = ledgerWorkOf([{ ...original, state: "accepted" }, replacement], new Map([["o-2", [fill]]]), ACCOUNTS, mayUse);
   t.same(bothWorking?.givesBack, [], "the venue has not swapped them yet (the original works by our record): nothing given back");

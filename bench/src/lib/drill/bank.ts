@@ -1,5 +1,5 @@
 // The bank workload (Jepsen's bank test as the model) and its checks.
-// Concurrent orders, cancels, deposits and transfers from many users, each
+// Concurrent orders, amendments (정정), cancels, deposits and transfers from many users, each
 // operation with an id so that it can be sent again; an operation whose
 // outcome is unknown (no answer) is replayed with the same id once the
 // faults are lifted, so the books the checks compare against are exact.
@@ -37,6 +37,7 @@ const PASSWORD = "drill password, long enough";
 
 type Op =
   | { kind: "place"; req: api.PlaceOrderRequest }
+  | { kind: "amend"; req: api.AmendOrderRequest }
   | { kind: "deposit"; userId: string; requestId: string; amount: bigint }
   | { kind: "transfer"; req: ledger.TransferRequest; from: string; to: string; amount: bigint };
 
@@ -72,6 +73,7 @@ export interface WorkloadCounts {
   /** Of ops, those sent through the gateway. */
   viaGateway: number;
   placed: number;
+  amends: number;
   cancels: number;
   deposits: number;
   transfers: number;
@@ -93,6 +95,8 @@ export class Bank {
   readonly #transferred = new Map<string, bigint>(); // net in (+) / out (-)
   readonly #orderIds: string[] = [];
   readonly #ownerOf = new Map<string, string>();
+  readonly #limitIds: string[] = [];
+  readonly #limits = new Map<string, Pick<api.PlaceOrderRequest, "symbol" | "side" | "type">>();
   readonly #prices = new Map<string, bigint>();
   #doubts: Op[] = [];
   symbols: string[] = [];
@@ -132,7 +136,17 @@ export class Bank {
 
   /** Operations from `concurrency` workers until `stop` says enough (it sees the counts so far). */
   async run(concurrency: number, stop: (counts: WorkloadCounts) => boolean): Promise<WorkloadCounts> {
-    const counts: WorkloadCounts = { ops: 0, viaGateway: 0, placed: 0, cancels: 0, deposits: 0, transfers: 0, refused: 0, inDoubt: 0 };
+    const counts: WorkloadCounts = {
+      ops: 0,
+      viaGateway: 0,
+      placed: 0,
+      amends: 0,
+      cancels: 0,
+      deposits: 0,
+      transfers: 0,
+      refused: 0,
+      inDoubt: 0,
+    };
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(Math.random() * xs.length)]!;
     await Promise.all(
       Array.from({ length: concurrency }, async () => {
@@ -141,9 +155,14 @@ export class Bank {
           const dice = Math.random();
           const userId = pick(this.users);
           let op: Op | undefined;
-          if (dice < 0.5) {
-            op = { kind: "place", req: this.#orderRequest(userId, dice < 0.35 ? Side.BUY : Side.SELL) };
+          if (dice < 0.45) {
+            op = { kind: "place", req: this.#orderRequest(userId, dice < 0.3 ? Side.BUY : Side.SELL) };
             counts.placed++;
+          } else if (dice < 0.53) {
+            // One of the limit orders so far, amended by its owner: most have ended (refused, harmless), some still work.
+            op = await this.#amendRequest(pick);
+            if (op === undefined) continue;
+            counts.amends++;
           } else if (dice < 0.65) {
             counts.cancels++;
             // One of the orders so far, cancelled by its owner; how it ended is read from the order later, whatever the answer.
@@ -228,8 +247,22 @@ export class Bank {
                   limitPriceKrw: req.limitPriceKrw,
                 }),
               );
-        this.#orderIds.push(order!.orderId);
-        this.#ownerOf.set(order!.orderId, req.userId);
+        this.#placed(order!, req);
+      } else if (op.kind === "amend") {
+        const req = op.req;
+        const user = this.#console.get(req.userId);
+        const { order } =
+          user === undefined
+            ? await this.stack.orders.amendOrder(req)
+            : await user.call((trading) =>
+                trading.amendOrder({
+                  idempotencyKey: req.idempotencyKey,
+                  orderId: req.orderId,
+                  quantity: req.quantity,
+                  limitPriceKrw: req.limitPriceKrw,
+                }),
+              );
+        this.#placed(order!, { ...this.#limits.get(req.orderId)!, userId: req.userId });
       } else if (op.kind === "deposit") {
         const user = this.#console.get(op.userId);
         if (user === undefined)
@@ -248,8 +281,42 @@ export class Bank {
     }
   }
 
+  /** An order the workload knows of (a replay answers the same one again): a limit one can be amended. */
+  #placed(order: Pick<api.Order, "orderId">, req: Pick<api.PlaceOrderRequest, "userId" | "symbol" | "side" | "type">): void {
+    if (this.#ownerOf.has(order.orderId)) return;
+    this.#orderIds.push(order.orderId);
+    this.#ownerOf.set(order.orderId, req.userId);
+    if (req.type === OrderType.LIMIT) {
+      this.#limitIds.push(order.orderId);
+      this.#limits.set(order.orderId, { symbol: req.symbol, side: req.side, type: req.type });
+    }
+  }
+
+  /**
+   * 정정 of a known limit order by its owner: 1-8 shares, resting 1-2 % off
+   * the reference or (one in four) through it, so that amendments rest, trade
+   * at once, grow and shrink the shared hold, and race the original's fills.
+   */
+  async #amendRequest(pick: <T>(xs: readonly T[]) => T): Promise<Op | undefined> {
+    if (this.#limitIds.length === 0) return undefined;
+    const orderId = pick(this.#limitIds);
+    const terms = this.#limits.get(orderId)!;
+    const quantity = BigInt(1 + Math.floor(Math.random() * 8));
+    const resting = await this.#restingPrice({ symbol: terms.symbol, side: terms.side });
+    const reference = this.#prices.get(terms.symbol)!;
+    const through = terms.side === Side.BUY ? roundToTick((reference * 103n) / 100n, "down") : roundToTick((reference * 97n) / 100n, "up");
+    const req = create(api.AmendOrderRequestSchema, {
+      idempotencyKey: `drill-amend-${randomUUID()}`,
+      userId: this.#ownerOf.get(orderId)!,
+      orderId,
+      quantity,
+      limitPriceKrw: Math.random() < 0.25 ? through : resting,
+    });
+    return { kind: "amend", req };
+  }
+
   /** A limit 1-2 % away from the reference price on the passive side: it rests until cancelled or expired. */
-  async #restingPrice(req: api.PlaceOrderRequest): Promise<bigint> {
+  async #restingPrice(req: Pick<api.PlaceOrderRequest, "symbol" | "side">): Promise<bigint> {
     if (!this.#prices.has(req.symbol)) {
       const { instruments } = await this.stack.exchange.listInstruments({});
       for (const i of instruments) this.#prices.set(i.symbol, i.referencePriceKrw);
@@ -374,6 +441,20 @@ export class Bank {
 
     const negative = balances.filter((b) => b.availableMinor < 0n || b.heldMinor < 0n);
     results.push({ name: "no negative available balance", violations: negative.length, detail: `${balances.length} user balances` });
+    // After the close every order has ended: a hold left (an amendment chain's shared hold too) is money locked for nothing.
+    const held = balances.filter((b) => b.heldMinor !== 0n);
+    results.push({
+      name: "no hold left after the close",
+      violations: held.length,
+      detail: `${balances.length} user balances${
+        held.length > 0
+          ? `; held: ${held
+              .slice(0, 5)
+              .map((b) => `${b.ownerId} ${b.asset} ${b.heldMinor}`)
+              .join(", ")}`
+          : ""
+      }`,
+    });
 
     const orders = await this.allOrders();
     const notTerminal = orders.filter((o) => !TERMINAL.has(o.state));

@@ -153,14 +153,14 @@ export class Settlement {
     const orders = await store.getOrders(this.deps.pool, orderIds);
     const shared = [...new Set(orders.filter((o) => o.holdShared && o.holdId !== "").map((o) => o.holdId))];
     const members = await store.sharedHoldMembers(this.deps.pool, shared);
-    const byHold = new Map<string, Map<string, Order>>();
-    for (const order of [...orders, ...members]) {
+    // The members' read is the later one: it wins (an order read before it joined a chain is in it now).
+    const latest = new Map([...orders, ...members].map((o) => [o.orderId, o]));
+    const byHold = new Map<string, Order[]>();
+    for (const order of latest.values()) {
       const key = order.holdShared && order.holdId !== "" ? order.holdId : `order-${order.orderId}`;
-      const group = byHold.get(key) ?? new Map<string, Order>();
-      // The members' read is the later one: it wins.
-      byHold.set(key, group.set(order.orderId, order));
+      byHold.set(key, [...(byHold.get(key) ?? []), order]);
     }
-    return [...byHold.values()].map((group) => [...group.values()]);
+    return [...byHold.values()];
   }
 
   /** One SubmitBatch for these chains (a chain without operations, a hold used up, needs no call); each chain's answer. */
