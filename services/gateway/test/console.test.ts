@@ -299,7 +299,10 @@ t.test("정정 from the console: the ticket shows the hold and orderable quantit
   await page.getByTestId("amend-qty").fill("2");
   await page.getByTestId("amend-price").fill("51000");
   await page.getByTestId("amend-submit").click();
-  await page.getByTestId("toast").filter({ hasText: "정정 Amended" }).waitFor();
+  const amended = page.getByTestId("toast").filter({ hasText: "정정 Amended" });
+  await amended.waitFor();
+  // 2 at 51,000 is within what 3 at 50,000 hold already: the replacement shares that hold and adds nothing.
+  t.match(await amended.textContent(), /hold added 0원/, "the amendment re-sizes the hold it shares instead of holding twice");
   await page.locator(`[data-testid="order-history"] tr[data-order-id="${originalId}"][data-state="CANCELLED"]`).waitFor();
   const replacement = page.locator('[data-testid="open-orders"] tr[data-state="ACCEPTED"]');
   await replacement.filter({ hasText: "51,000" }).waitFor();

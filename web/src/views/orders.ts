@@ -100,8 +100,11 @@ class AmendForm {
         limitPriceKrw: order.limitPriceKrw === 0n ? 0n : BigInt(this.#price.value || "0"),
         stopPriceKrw: order.stopPriceKrw,
       });
+      // The replacement shares the original's hold: it shows only what the amendment added to it.
+      const added = replacement?.holdMinor ?? 0n;
+      const hold = order.side === Side.BUY ? won(added) : qty(added);
       toast(
-        `정정 Amended · ${nameOf(order.symbol)} ${qty(replacement?.quantity ?? 0n)} @ ${won(replacement?.limitPriceKrw ?? 0n)}`,
+        `정정 Amended · ${nameOf(order.symbol)} ${qty(replacement?.quantity ?? 0n)} @ ${won(replacement?.limitPriceKrw ?? 0n)} · 추가 증거금 hold added ${hold}`,
         "info",
       );
       this.close();

@@ -461,7 +461,7 @@ export class Bank {
     results.push({
       name: "every order terminal",
       violations: notTerminal.length,
-      detail: `${orders.length} orders${notTerminal.length > 0 ? `; not terminal: ${summarize(notTerminal.map((o) => api.OrderState[o.state]))}` : ""}`,
+      detail: `${orders.length} orders (${orders.filter((o) => o.amendsOrderId !== "").length} amendments taken)${notTerminal.length > 0 ? `; not terminal: ${summarize(notTerminal.map((o) => api.OrderState[o.state]))}` : ""}`,
     });
 
     // The exchange's record of every order: the truth the ledger is held to, and the market data with the exchange's tape.

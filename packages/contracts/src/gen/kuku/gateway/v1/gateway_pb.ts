@@ -118,7 +118,8 @@ export type Order = Message<"kuku.gateway.v1.Order"> & {
   stopPriceKrw: bigint;
 
   /**
-   * What the order holds: cash for a buy, shares for a sell.
+   * What the order added to its hold: cash for a buy, shares for a sell (an
+   * amendment: only what it needs beyond the order it amends, often 0).
    *
    * @generated from field: int64 hold_minor = 19;
    */

@@ -122,8 +122,10 @@ export type Order = Message<"kuku.order.v1.Order"> & {
   stopPriceKrw: bigint;
 
   /**
-   * What the ledger holds for the order: cash (a buy, priced at the worst fill
-   * the venue allows for its type, fee included) or shares (a sell).
+   * What the order added to the ledger's hold: cash (a buy, priced at the worst
+   * fill the venue allows for its type, fee included) or shares (a sell). An
+   * amendment shares the hold of the order it amends and adds only what its
+   * worst case needs beyond that order's part (often 0).
    *
    * @generated from field: int64 hold_minor = 19;
    */
