@@ -50,6 +50,10 @@ t.test("the bank checks catch money the books do not know about, and a trade the
     ["conservation per asset", "no duplicate or missing fill/settlement; books per user"],
     "one won deposited behind the workload's back is found twice",
   );
+  const cash = balances.find((b) => b.asset === "KRW")!.accountId;
+  await stack.ledger.placeHold({ requestId: "held-behind-the-books", accountId: cash, amountMinor: 1n, reference: "no order's" });
+  const held = (await bank.check()).find((c) => c.name === "no hold left after the close")!;
+  t.equal(held.violations, 1, "a hold no order will release, left after the close, is found");
 
   // One share traded on the market's topic that no order of the exchange's made.
   const producer = new Kafka({ clientId: "drill-test", brokers: stack.kafkaBrokers.split(","), logLevel: logLevel.NOTHING }).producer();
