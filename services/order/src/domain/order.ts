@@ -58,6 +58,10 @@ export interface FeeSchedule {
 }
 
 const PPM = 1_000_000n;
+// Math.max and Math.min take no bigint.
+const larger = (a: bigint, b: bigint) => (a > b ? a : b);
+const smaller = (a: bigint, b: bigint) => (a < b ? a : b);
+const largest = (...xs: bigint[]) => xs.reduce(larger);
 const ceilDiv = (a: bigint, b: bigint) => (a + b - 1n) / b;
 
 /**
@@ -191,13 +195,11 @@ export function amendmentTopUpMinor(original: Order, replacement: OrderInput, in
   const costOriginal = (shares: bigint) => (shares === 0n ? 0n : holdAmountMinor({ ...original, quantity: shares }, instrument, fees));
   const costReplacement = (shares: bigint) => (shares <= 0n ? 0n : holdAmountMinor({ ...replacement, quantity: shares }, instrument, fees));
   const both = (k: bigint) => costOriginal(filled + k) + costReplacement(q - k);
-  const overlap = unfilled < q ? unfilled : q;
+  const overlap = smaller(unfilled, q);
   const apart = worstBuyPriceKrw(original, instrument) - worstBuyPriceKrw(replacement, instrument);
   const rounding = original.side === "buy" && overlap > 0n && apart < 2n && apart > -2n ? 1n : 0n;
-  const linearPart = (both(0n) > both(overlap) ? both(0n) : both(overlap)) + rounding;
   const onlyOriginal = costOriginal(filled + unfilled);
-  const worst = linearPart > onlyOriginal ? linearPart : onlyOriginal;
-  return worst - onlyOriginal;
+  return largest(both(0n) + rounding, both(overlap) + rounding, onlyOriginal) - onlyOriginal;
 }
 
 /**
