@@ -1,9 +1,7 @@
 // The exchange's journal against the real PostgreSQL: a killed exchange comes
 // back with every order, fill and id it ever answered, and a journal write
 // whose fate is unknown is settled by rebuilding from the journal.
-import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import { create } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import * as api from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
 import { OrderType, Side, TimeInForce } from "@kuku/contracts/kuku/trading/v1/trading_pb";
@@ -11,6 +9,7 @@ import { createServiceClient } from "@kuku/platform";
 import { createTestDatabase, type ServiceProcess, startServiceProcess, type TestDatabase } from "@kuku/testkit";
 import pg from "pg";
 import t from "tap";
+import { id, kiaAt95000, order } from "./support/orders.js";
 
 const SERVICE_DIR = fileURLToPath(new URL("..", import.meta.url));
 
@@ -32,18 +31,6 @@ t.teardown(async () => {
   await db.drop();
 });
 
-const id = (label: string) => `${label}-${randomUUID().slice(0, 8)}`;
-const order = (clientOrderId: string, overrides: Partial<Omit<api.SubmitOrderRequest, "$typeName" | "$unknown">> = {}) =>
-  create(api.SubmitOrderRequestSchema, {
-    clientOrderId,
-    symbol: "005930",
-    side: Side.BUY,
-    type: OrderType.MARKET,
-    timeInForce: TimeInForce.IOC,
-    quantity: 10n,
-    priceKrw: 0n,
-    ...overrides,
-  });
 /** What OrderStatus says, as plain values to compare across restarts. */
 async function truth(clientOrderId: string) {
   const s = await client.orderStatus({ clientOrderId });
@@ -74,21 +61,11 @@ t.test("kill -9: the exchange comes back with every order, fill and id it answer
   const fenced = id("fenced");
   t.equal((await client.cancelOrder({ clientOrderId: fenced })).status, api.ExchangeOrderStatus.REJECTED);
   // An amendment capped by its original's fills meanwhile (Kia at 95,000, between the market maker's quotes): 8 asked, 3 filled since.
-  const kia = (clientOrderId: string, side: Side, quantity: bigint, more: Partial<api.SubmitOrderRequest> = {}) =>
-    order(clientOrderId, {
-      symbol: "000270",
-      side,
-      type: OrderType.LIMIT,
-      timeInForce: TimeInForce.DAY,
-      priceKrw: 95_000n,
-      quantity,
-      ...more,
-    });
   const original = id("original");
-  await client.submitOrder(kia(original, Side.BUY, 10n));
-  await client.submitOrder(kia(id("seller"), Side.SELL, 3n, { timeInForce: TimeInForce.IOC }));
+  await client.submitOrder(kiaAt95000(original, Side.BUY, 10n));
+  await client.submitOrder(kiaAt95000(id("seller"), Side.SELL, 3n, { timeInForce: TimeInForce.IOC }));
   const amended = id("amended");
-  await client.submitOrder(kia(amended, Side.BUY, 8n, { amendsClientOrderId: original, amendsFilledQuantity: 0n }));
+  await client.submitOrder(kiaAt95000(amended, Side.BUY, 8n, { amendsClientOrderId: original, amendsFilledQuantity: 0n }));
   const ids = [filled, resting, partial, cancelled, fenced, original, amended];
   const before = await Promise.all(ids.map(truth));
   const instrumentsBefore = await client.listInstruments({});

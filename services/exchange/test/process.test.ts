@@ -2,7 +2,7 @@
 // maker's liquidity, the truth from OrderStatus, and every fault mode.
 import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import { create, fromBinary } from "@bufbuild/protobuf";
+import { fromBinary } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { ExecutionEventSchema } from "@kuku/contracts/kuku/exchange/v1/events_pb";
 import * as api from "@kuku/contracts/kuku/exchange/v1/exchange_pb";
@@ -12,6 +12,7 @@ import { createTestDatabase, run, type ServiceProcess, startServiceProcess, type
 import { Kafka, logLevel } from "kafkajs";
 import pg from "pg";
 import t from "tap";
+import { id, kiaAt95000, order } from "./support/orders.js";
 
 const SERVICE_DIR = fileURLToPath(new URL("..", import.meta.url));
 const KAFKA_BROKERS = (process.env["KAFKA_BROKERS"] ?? "127.0.0.1:9092").split(",");
@@ -29,18 +30,6 @@ t.teardown(async () => {
   await db.drop();
 });
 
-const id = (label: string) => `${label}-${randomUUID().slice(0, 8)}`;
-const order = (clientOrderId: string, overrides: Partial<Omit<api.SubmitOrderRequest, "$typeName" | "$unknown">> = {}) =>
-  create(api.SubmitOrderRequestSchema, {
-    clientOrderId,
-    symbol: "005930",
-    side: Side.BUY,
-    type: OrderType.MARKET,
-    timeInForce: TimeInForce.IOC,
-    quantity: 10n,
-    priceKrw: 0n,
-    ...overrides,
-  });
 const setFault = (mode: api.FaultMode, percent = 100, delayMs = 0) => client.setFaultMode({ mode, percent, delayMs });
 t.afterEach(() => setFault(api.FaultMode.NONE));
 
@@ -125,22 +114,11 @@ t.test("limit orders rest until cancelled; an unknown id is fenced by cancel", a
 t.test(
   "an amendment is capped by what its original filled meanwhile: the answer, OrderStatus and the event say the venue quantity",
   async (t) => {
-    // Kia's fresh book: the market maker quotes 94,900 and 95,100, so these orders at 95,000 meet only each other.
-    const kia = (clientOrderId: string, side: Side, quantity: bigint, more: Partial<api.SubmitOrderRequest> = {}) =>
-      order(clientOrderId, {
-        symbol: "000270",
-        side,
-        type: OrderType.LIMIT,
-        timeInForce: TimeInForce.DAY,
-        priceKrw: 95_000n,
-        quantity,
-        ...more,
-      });
     const original = id("original");
-    t.equal((await client.submitOrder(kia(original, Side.BUY, 10n))).quantity, 10n);
-    await client.submitOrder(kia(id("seller"), Side.SELL, 3n, { timeInForce: TimeInForce.IOC })); // k = 3, unknown to the broker
+    t.equal((await client.submitOrder(kiaAt95000(original, Side.BUY, 10n))).quantity, 10n);
+    await client.submitOrder(kiaAt95000(id("seller"), Side.SELL, 3n, { timeInForce: TimeInForce.IOC })); // k = 3, unknown to the broker
     const amended = id("amended");
-    const answer = await client.submitOrder(kia(amended, Side.BUY, 8n, { amendsClientOrderId: original, amendsFilledQuantity: 0n }));
+    const answer = await client.submitOrder(kiaAt95000(amended, Side.BUY, 8n, { amendsClientOrderId: original, amendsFilledQuantity: 0n }));
     t.same(
       [answer.status, answer.quantity, answer.remainingQuantity],
       [api.ExchangeOrderStatus.ACCEPTED, 5n, 5n],
@@ -148,7 +126,7 @@ t.test(
     );
     const before = await client.orderStatus({ clientOrderId: original });
     t.same([before.status, before.quantity, before.filledQuantity], [api.ExchangeOrderStatus.CANCELLED, 10n, 3n]);
-    const taken = await client.submitOrder(kia(id("seller"), Side.SELL, 6n, { timeInForce: TimeInForce.IOC }));
+    const taken = await client.submitOrder(kiaAt95000(id("seller"), Side.SELL, 6n, { timeInForce: TimeInForce.IOC }));
     t.equal(
       taken.fills.reduce((n, f) => n + f.quantity, 0n),
       5n,
@@ -165,13 +143,13 @@ t.test(
 
     // The batched path reads the figure too: k = 4 >= Q = 3 leaves nothing; a broker ahead of the venue is refused.
     const second = id("second");
-    await client.submitOrder(kia(second, Side.BUY, 10n));
-    await client.submitOrder(kia(id("seller"), Side.SELL, 4n, { timeInForce: TimeInForce.IOC }));
+    await client.submitOrder(kiaAt95000(second, Side.BUY, 10n));
+    await client.submitOrder(kiaAt95000(id("seller"), Side.SELL, 4n, { timeInForce: TimeInForce.IOC }));
     const { results } = await client.submitOrders({
       batchId: id("batch"),
       orders: [
-        kia(id("ahead"), Side.BUY, 8n, { amendsClientOrderId: second, amendsFilledQuantity: 5n }),
-        kia(id("nothing-left"), Side.BUY, 3n, { amendsClientOrderId: second, amendsFilledQuantity: 0n }),
+        kiaAt95000(id("ahead"), Side.BUY, 8n, { amendsClientOrderId: second, amendsFilledQuantity: 5n }),
+        kiaAt95000(id("nothing-left"), Side.BUY, 3n, { amendsClientOrderId: second, amendsFilledQuantity: 0n }),
       ],
     });
     const [ahead, nothingLeft] = results.map((r) => (r.result.case === "order" ? r.result.value : undefined));

@@ -1,23 +1,13 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { AccountKind, HoldStatus } from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
-import t, { type Test } from "tap";
-import { countRows, fundedAccount, rid, startTestLedger, type TestLedger } from "./support/ledger.js";
+import t from "tap";
+import { countRows, fundedAccount, rejects, rid, startTestLedger, type TestLedger } from "./support/ledger.js";
 
 let env: TestLedger;
 t.before(async () => {
   env = await startTestLedger("api");
 });
 t.teardown(() => env.close());
-
-async function rejects(t: Test, call: Promise<unknown>, code: Code, message: RegExp): Promise<ConnectError> {
-  const error = await call.then(
-    () => t.fail("expected the call to fail") as never,
-    (e: unknown) => ConnectError.from(e),
-  );
-  t.equal(Code[error.code], Code[code], `status ${Code[code]}`);
-  t.match(error.rawMessage, message);
-  return error;
-}
 
 /** Every table that a failed call must leave untouched. */
 async function snapshot() {

@@ -3,23 +3,13 @@
 // group commit (SubmitBatch, and every unary call under the batched guard),
 // against the real PostgreSQL; VerifyIntegrity stays clean after all of it.
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import * as api from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import t, { type Test } from "tap";
 import type { BalanceGuardName } from "../src/domain/balance-guard.js";
-import { countRows, fundedAccount, rid, startTestLedger, type TestLedger } from "./support/ledger.js";
+import { countRows, fundedAccount, rejects, rid, startTestLedger, type TestLedger } from "./support/ledger.js";
 
 const MISSING = "00000000-0000-4000-8000-000000000000";
-
-async function rejects(t: Test, call: Promise<unknown>, code: Code, message: RegExp): Promise<ConnectError> {
-  const error = await call.then(
-    () => t.fail("expected the call to fail") as never,
-    (e: unknown) => ConnectError.from(e),
-  );
-  t.equal(Code[error.code], Code[code], `status ${Code[code]}`);
-  t.match(error.rawMessage, message);
-  return error;
-}
 
 /** Every table and balance that a refused call must leave as it was. */
 async function snapshot(env: TestLedger) {

@@ -6,6 +6,7 @@ import { LedgerService } from "@kuku/contracts/kuku/ledger/v1/ledger_pb";
 import { createLogger, createPool, createServiceClient, migrate, startServer } from "@kuku/platform";
 import { createTestDatabase } from "@kuku/testkit";
 import type pg from "pg";
+import type { Test } from "tap";
 import { Ledger } from "../../src/app/ledger.js";
 import { BALANCE_GUARDS, type BalanceGuardName } from "../../src/domain/balance-guard.js";
 import { ledgerHandlers } from "../../src/rpc/handlers.js";
@@ -103,4 +104,15 @@ export async function fundedAccount(
 export async function countRows(pool: pg.Pool, table: "entries" | "postings" | "holds" | "requests" | "accounts"): Promise<number> {
   const { rows } = await pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`);
   return Number(rows[0]!.n);
+}
+
+/** A call that must fail with `code`, its message matching; the error. */
+export async function rejects(t: Test, call: Promise<unknown>, code: Code, message: RegExp): Promise<ConnectError> {
+  const error = await call.then(
+    () => t.fail("expected the call to fail") as never,
+    (e: unknown) => ConnectError.from(e),
+  );
+  t.equal(Code[error.code], Code[code], `status ${Code[code]}`);
+  t.match(error.rawMessage, message);
+  return error;
 }
