@@ -19,6 +19,7 @@ import {
   checkOrderInput,
   type FeeSchedule,
   holdAmountMinor,
+  type Instrument,
   isWorkingState,
   type Order,
   type OrderInput,
@@ -133,8 +134,9 @@ export class Intake {
       const amendment = amendmentInput(locked, req, instrument);
       if ("problem" in amendment) throw invalidArgument(amendment.problem.field, amendment.problem.reason);
       assert(instrument !== undefined, `${locked.symbol} passed the checks unlisted`);
+      // No call out under the original's row lock: the instrument was read before.
       const candidate: Order = {
-        ...(await this.#candidate(req.userId, amendment.input, locked.orderId)),
+        ...this.#candidateOf(req.userId, amendment.input, locked.orderId, instrument),
         amendsFilledQuantity: locked.filledQuantity,
         holdId: locked.holdId,
         holdShared: true,
@@ -183,7 +185,10 @@ export class Intake {
 
   /** The order the input asks for, checked against the market's rules. */
   async #candidate(userId: string, input: OrderInput, amendsOrderId: string): Promise<Order> {
-    const instrument = await this.deps.instruments.get(input.symbol);
+    return this.#candidateOf(userId, input, amendsOrderId, await this.deps.instruments.get(input.symbol));
+  }
+
+  #candidateOf(userId: string, input: OrderInput, amendsOrderId: string, instrument: Instrument | undefined): Order {
     const problem = checkOrderInput(input, instrument);
     if (problem !== undefined) throw invalidArgument(problem.field, problem.reason);
     assert(instrument !== undefined, `${input.symbol} passed the checks unlisted`);
