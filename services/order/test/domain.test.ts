@@ -380,6 +380,12 @@ t.test("a hold shared along an amendment chain is released once, when every orde
     [true, 0n, ["o-1"]],
     "the original's end then finishes the hold: a SETTLED order may use nothing more",
   );
+  const unknown = ledgerWorkOf([original, replacement], new Map([["o-2", [fill]]]), ACCOUNTS, () => undefined);
+  t.same(
+    [unknown?.fills.length, unknown?.givesBack, unknown?.keepMinor],
+    [1, [], undefined],
+    "what the working replacement may use cannot be known now: its fill settles, nothing is cut",
+  );
   const bothWorking = ledgerWorkOf([{ ...original, state: "accepted" }, replacement], new Map([["o-2", [fill]]]), ACCOUNTS, mayUse);
   t.same(bothWorking?.givesBack, [], "the venue has not swapped them yet (the original works by our record): nothing given back");
   t.equal(workOf(order({ state: "cancelled" }))?.keepMinor, undefined, "an order's own hold is released whole, as before");

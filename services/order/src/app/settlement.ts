@@ -134,7 +134,8 @@ export class Settlement {
         const { userId, symbol } = orders[0]!;
         const hasFills = orders.some((o) => unsettled.has(o.orderId));
         const accounts = hasFills ? await this.deps.accounts.forSettlement(userId, symbol) : undefined;
-        const instrument = orders[0]!.holdShared ? await this.deps.instruments.get(symbol) : undefined;
+        // A shared hold is cut by its working orders' worst cases; no master (the exchange away since our start): no cut yet.
+        const instrument = orders[0]!.holdShared ? await this.deps.instruments.get(symbol).catch(() => undefined) : undefined;
         const work = ledgerWorkOf(orders, unsettled, accounts, (o) => this.#mayUseMinor(o, instrument));
         return work === undefined ? undefined : { orders, work, operations: operationsOf(orders, work, accounts?.assetOf) };
       }),
@@ -143,9 +144,8 @@ export class Settlement {
   }
 
   /** What a working order on a shared hold may still take from it: its worst case (at the venue's quantity) less what it used. */
-  #mayUseMinor(order: Order, instrument: Instrument | undefined): bigint {
-    assert(instrument !== undefined, `order ${order.orderId} is in ${order.symbol}, which is not listed`);
-    return holdAmountMinor(order, instrument, this.deps.fees) - holdUsedMinor(order);
+  #mayUseMinor(order: Order, instrument: Instrument | undefined): bigint | undefined {
+    return instrument === undefined ? undefined : holdAmountMinor(order, instrument, this.deps.fees) - holdUsedMinor(order);
   }
 
   /** These orders grouped by hold, with the other orders of the shared holds among them. */

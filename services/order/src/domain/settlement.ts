@@ -133,8 +133,8 @@ export function ledgerWorkOf(
   unsettled: ReadonlyMap<string, readonly (Fill & FillCharges)[]>,
   /** Needed only when there are fills to settle. */
   accounts: SettlementAccounts | undefined,
-  /** What a working order on a shared hold may still take from it. */
-  mayUseMinor: (o: Order) => bigint = () => 0n,
+  /** What a working order on a shared hold may still take from it; undefined when that cannot be known now (nothing is cut then). */
+  mayUseMinor: (o: Order) => bigint | undefined = () => 0n,
 ): LedgerWork | undefined {
   const [first] = holders;
   assert(first !== undefined, "a hold has at least one order");
@@ -145,15 +145,18 @@ export function ledgerWorkOf(
   );
   const held = first.holdId !== "";
   const finishesHold = held && holders.every(isFinished) && holders.some((o) => !o.holdReleased);
-  const givesBack = held ? holders.filter((o) => isFinished(o) && !o.holdReleased) : [];
+  const working = holders.filter((o) => !isFinished(o));
+  const mayUse = working.map(mayUseMinor);
+  const keepMinor = first.holdShared && mayUse.every((m) => m !== undefined) ? mayUse.reduce((total, m) => total + m!, 0n) : undefined;
+  // An order's own hold is given back once no fill can come; a shared one also as each of its orders ends, when it can be cut.
+  const canGiveBack = held && (finishesHold || keepMinor !== undefined);
+  const givesBack = canGiveBack ? holders.filter((o) => isFinished(o) && !o.holdReleased) : [];
   if (fills.length === 0 && givesBack.length === 0) return undefined;
   assert(held, `order ${first.orderId} has fills but no hold`);
   assert(fills.length === 0 || accounts !== undefined, `order ${first.orderId}: fills to settle, and no accounts`);
   const sum = (of: (o: Order) => bigint) => holders.reduce((total, o) => total + of(o), 0n);
   const releaseMinor = finishesHold ? sum((o) => o.holdAmountMinor) - sum(holdUsedMinor) : 0n;
   assert(releaseMinor >= 0n, `hold ${first.holdId}: its orders used ${sum(holdUsedMinor)} of ${sum((o) => o.holdAmountMinor)}`);
-  const working = holders.filter((o) => !isFinished(o));
-  const keepMinor = first.holdShared ? working.reduce((total, o) => total + mayUseMinor(o), 0n) : undefined;
   assert(keepMinor === undefined || keepMinor >= 0n, `hold ${first.holdId}: its working orders may use ${keepMinor}`);
   return { fills, finishesHold, releaseMinor, keepMinor, givesBack };
 }
