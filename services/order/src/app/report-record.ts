@@ -97,6 +97,9 @@ function planOf({ order: locked, report, fresh }: LockedReport, known: Set<strin
   return { steps, fills, order: next.order };
 }
 
+/** Whether the exchange's word lowers the order's quantity (the venue capped an amendment). */
+export const capsQuantity = (order: Order, report: ExchangeReport) => report.quantity > 0n && report.quantity < order.quantity;
+
 /**
  * An amendment the venue capped (what its original filled between our last
  * look and the swap comes off its quantity, ADR 0019): the order with the
@@ -104,7 +107,7 @@ function planOf({ order: locked, report, fresh }: LockedReport, known: Set<strin
  * word says nothing new.
  */
 function cappedByVenue(order: Order, report: ExchangeReport): Order | undefined {
-  if (report.quantity <= 0n || report.quantity >= order.quantity) return undefined;
+  if (!capsQuantity(order, report)) return undefined;
   assert(
     order.amendsOrderId !== "",
     `the venue has order ${order.orderId} at ${report.quantity} of ${order.quantity}, and it is no amendment`,

@@ -19,7 +19,7 @@ import type { CallFailures } from "./intake.js";
 import type { LedgerAccounts } from "./ledger-accounts.js";
 import type { OrderMetrics } from "./metrics.js";
 import type { OrderRecords } from "./orders.js";
-import { recordReports } from "./report-record.js";
+import { capsQuantity, recordReports } from "./report-record.js";
 
 const EXECUTIONS_CONSUMER = "exchange.executions";
 
@@ -66,7 +66,7 @@ export class Settlement {
   async #alreadyRecorded(orderId: string, report: ExchangeReport): Promise<Order | undefined> {
     const order = await this.deps.records.get(orderId);
     if (reportedState(order.state, report.status) !== undefined) return undefined;
-    if (report.quantity > 0n && report.quantity < order.quantity) return undefined; // the venue capped an amendment
+    if (capsQuantity(order, report)) return undefined;
     const recorded = await store.existingFills(
       this.deps.pool,
       report.fills.map((f) => f.executionId),
@@ -297,8 +297,12 @@ function chargeOperation(
 
 /** What the transition of an order whose part of the hold is given back says. */
 function releaseReason(work: LedgerWork): string {
-  if (work.keepMinor !== undefined && !work.finishesHold)
-    return `its part of the shared hold given back (kept ${work.keepMinor} for the orders working)`;
+  if (work.keepMinor !== undefined) {
+    // Earlier cuts gave back part of a shared hold: what is left for its last release is the ledger's to tell.
+    return work.finishesHold
+      ? "the rest of the shared hold released"
+      : `its part of the shared hold given back (kept ${work.keepMinor} for the orders working)`;
+  }
   return work.releaseMinor > 0n ? `released ${work.releaseMinor} of the hold` : "hold used up";
 }
 

@@ -192,9 +192,9 @@ export function amendmentTopUpMinor(original: Order, replacement: OrderInput, in
   const filled = original.filledQuantity;
   const unfilled = original.quantity - filled;
   const q = replacement.quantity;
-  const costOriginal = (shares: bigint) => (shares === 0n ? 0n : holdAmountMinor({ ...original, quantity: shares }, instrument, fees));
-  const costReplacement = (shares: bigint) => (shares <= 0n ? 0n : holdAmountMinor({ ...replacement, quantity: shares }, instrument, fees));
-  const both = (k: bigint) => costOriginal(filled + k) + costReplacement(q - k);
+  const costOriginal = (shares: bigint) => holdAmountMinor({ ...original, quantity: shares }, instrument, fees);
+  // k never passes min(R, Q): the replacement's part is never below 0 shares.
+  const both = (k: bigint) => costOriginal(filled + k) + holdAmountMinor({ ...replacement, quantity: q - k }, instrument, fees);
   const overlap = smaller(unfilled, q);
   const apart = worstBuyPriceKrw(original, instrument) - worstBuyPriceKrw(replacement, instrument);
   const rounding = original.side === "buy" && overlap > 0n && apart < 2n && apart > -2n ? 1n : 0n;

@@ -53,7 +53,8 @@ export function isTerminal(state: OrderState): boolean {
  * States after which no fill can arrive: whatever the order's hold still
  * covers can be released. SETTLED too: an order's own hold is released by
  * then, but an amendment settled while another order of its chain still
- * works shares that order's hold, which must not wait for it. Settlement and the reconciler's SQL both read this.
+ * works shares that order's hold, which must not wait for it. Settlement
+ * and the reconciler's SQL both read this.
  */
 export const FILLS_FINISHED_STATES: readonly OrderState[] = ["filled", "settled", "rejected", "cancelled", "expired"];
 
