@@ -52,7 +52,7 @@ export interface SubmitInput {
   /**
    * With `amends`: the original's filled quantity as the broker last knew it.
    * The broker held for this plus `quantity`, so the replacement is capped by
-   * what the original filled since (see #amendedQuantity). Unset: no cap.
+   * what the original filled since (see amendedQuantity). Unset: no cap.
    */
   readonly amendsFilledQuantity?: number;
 }
@@ -238,9 +238,10 @@ export class Engine {
       return { order: record, duplicate: false, executions: NO_EXECUTIONS };
     }
     // Only an amendment pays for the cap: the matching hot path stays as it was.
-    const record = this.#record(input, input.amends === undefined ? input.quantity : this.#amendedQuantity(input));
+    const original = input.amends === undefined ? undefined : this.#orders.get(input.amends)!;
+    const record = this.#record(input, original === undefined ? input.quantity : amendedQuantity(input, original));
     const out: Execution[] = [];
-    if (input.amends !== undefined) this.#amend(listing, record, this.#orders.get(input.amends)!, out);
+    if (original !== undefined) this.#amend(listing, record, original, out);
     else this.#enter(listing, record, out);
     if (out.length > 0) this.#triggerStops(listing, out);
     return { order: record, duplicate: false, executions: out.length > 0 ? out : NO_EXECUTIONS };
@@ -475,18 +476,6 @@ export class Engine {
   }
 
   /**
-   * A checked amendment's quantity: the request's less what the original
-   * filled since the broker's `amendsFilledQuantity` (k), never below 0. The
-   * broker held for amendsFilledQuantity + quantity; the original's k fills
-   * have used k of it, so the replacement may trade only the rest.
-   */
-  #amendedQuantity(input: SubmitInput): number {
-    if (input.amendsFilledQuantity === undefined) return input.quantity;
-    const filledSince = this.#orders.get(input.amends!)!.filledQuantity - input.amendsFilledQuantity;
-    return Math.max(0, input.quantity - filledSince);
-  }
-
-  /**
    * 정정: a quantity decrease at the same price keeps time priority; any other
    * change re-enters at the back. A replacement capped to nothing (the
    * original filled all the broker held for) withdraws the original and is
@@ -682,6 +671,17 @@ export class Engine {
     }
     return undefined;
   }
+}
+
+/**
+ * A checked amendment's quantity: the request's less what the original
+ * filled since the broker's `amendsFilledQuantity` (k), never below 0. The
+ * broker held for amendsFilledQuantity + quantity; the original's k fills
+ * have used k of it, so the replacement may trade only the rest.
+ */
+function amendedQuantity(input: SubmitInput, original: OrderRecord): number {
+  if (input.amendsFilledQuantity === undefined) return input.quantity;
+  return Math.max(0, input.quantity - (original.filledQuantity - input.amendsFilledQuantity));
 }
 
 const isWorkingStatus = (s: ExchangeStatus) => s === "accepted" || s === "partially_filled";

@@ -151,7 +151,6 @@ export function planTopUpHold(balance: Balance, hold: Hold, amountMinor: bigint)
   return ok({ balance: placed.value, hold: { ...hold, amountMinor: grownMinor } });
 }
 
-/** Gives back part or all (amountMinor undefined) of what a hold still reserves. */
 /**
  * How much of a hold to give back: `amountMinor`, or all but `keepMinor` of
  * what remains (0 when no more remains: then nothing moves, and that is no
@@ -159,6 +158,7 @@ export function planTopUpHold(balance: Balance, hold: Hold, amountMinor: bigint)
  */
 export type ReleaseSize = { readonly amountMinor?: bigint | undefined; readonly keepMinor?: bigint | undefined };
 
+/** Gives back part or all of what a hold still reserves, as `size` says. */
 export function planReleaseHold(
   balance: Balance,
   hold: Hold,
